@@ -1,0 +1,3 @@
+module github.com/ninsho/ninsho
+
+go 1.26.8

@@ -1,0 +1,35 @@
+// Package device recognises the browsers and apps people sign in from. A
+// client gets an opaque device token on its first request; a device becomes
+// familiar to an account when a sign-up or sign-in completes on it.
+package device
+
+import (
+	"context"
+	"time"
+)
+
+// Device is one browser or app installation.
+type Device struct {
+	ID         string
+	Realm      string
+	TokenHash  []byte
+	UserAgent  string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+}
+
+// Store keeps devices and their familiarity with accounts. Methods take part in
+// the transaction carried by ctx.
+type Store interface {
+	// CreateDevice inserts d.
+	CreateDevice(ctx context.Context, d *Device) error
+	// DeviceByTokenHash returns the realm's device whose token hashes to h, or
+	// ninsho.CodeNotFound.
+	DeviceByTokenHash(ctx context.Context, realm string, h []byte) (*Device, error)
+	// MarkFamiliar records that a sign-up or sign-in of the account completed
+	// on the device at t (insert or update last time).
+	MarkFamiliar(ctx context.Context, accountID, deviceID string, t time.Time) error
+	// IsFamiliar reports whether the account ever completed a sign-in or
+	// sign-up on the device.
+	IsFamiliar(ctx context.Context, accountID, deviceID string) (bool, error)
+}

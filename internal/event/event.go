@@ -1,0 +1,45 @@
+// Package event is the audit trail: every state change that matters is an
+// event with who, when and from where. Events never carry secrets.
+package event
+
+import (
+	"context"
+	"time"
+)
+
+// Event types.
+const (
+	TypeSignupStarted   = "signup.started"
+	TypeSignupCompleted = "signup.completed"
+	TypeSigninSucceeded = "signin.succeeded"
+	TypeSigninFailed    = "signin.failed"
+	TypeSignout         = "signout"
+	TypeCodeSent        = "code.sent"
+	TypePasswordRehashed = "password.rehashed"
+	TypeAccountPurged   = "account.purged"
+)
+
+// Event is one audit record.
+type Event struct {
+	ID        string
+	Realm     string
+	AccountID string // "" when no account is known (e.g. unknown identifier)
+	Type      string
+	Actor     string // "account:<id>", "staff:<id>", "system", "anonymous"
+	IP        string
+	UserAgent string
+	DeviceID  string
+	RequestID string
+	Data      map[string]any // reasons, results; never secrets
+	At        time.Time
+}
+
+// Store appends and lists events. Methods take part in the transaction carried
+// by ctx.
+type Store interface {
+	// AppendEvent stores e.
+	AppendEvent(ctx context.Context, e *Event) error
+	// AccountEvents lists the account's events since t, newest first, at most
+	// limit.
+	AccountEvents(ctx context.Context, accountID string, since time.Time, limit int) ([]*Event, error)
+}

@@ -1,0 +1,202 @@
+// Package flow is the flow engine: the flow record that every multi-step
+// journey (sign-up, sign-in, password assistant, …) keeps in the store, the
+// actions a person takes on it, the answer it gives, and the dispatch of
+// actions to the service that owns each kind.
+package flow
+
+import (
+	"context"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/ninsho"
+)
+
+// Kind names a flow type.
+type Kind string
+
+// Flow kinds.
+const (
+	KindSignup Kind = "signup"
+	KindSignin Kind = "signin"
+)
+
+// Status is the coarse state a client sees.
+type Status string
+
+// Statuses (DESIGN §5).
+const (
+	StatusOpen      Status = "open"
+	StatusChallenge Status = "challenge"
+	StatusComplete  Status = "complete"
+	StatusFailed    Status = "failed"
+)
+
+// Step is what the flow expects next.
+type Step string
+
+// Steps.
+const (
+	StepPassword         Step = "password"
+	StepVerificationCode Step = "verification_code"
+	StepDone             Step = "done"
+)
+
+// Flow is one journey's persistent state. The password is never kept in it.
+type Flow struct {
+	ID          string
+	Realm       string
+	Kind        Kind
+	Status      Status
+	Step        Step
+	AccountID   string // the account the flow is about, once known
+	DeviceID    string // the device that started the flow
+	Identifier  string // normalised identifier (e-mail or E.164) the person typed
+	Channel     string // channel of the current code ("email", "sms"), if any
+	Destination string // normalised destination of the current code
+	Attempts    int    // wrong answers so far; a resend does not reset it
+	Sends       int    // codes sent in this flow
+	LastSentAt  time.Time
+	Locale      string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	ExpiresAt   time.Time
+	Version     int // optimistic concurrency: bumped by every update
+}
+
+// Expired reports whether the flow's life has ended at now.
+func (f *Flow) Expired(now time.Time) bool { return !now.Before(f.ExpiresAt) }
+
+// Store keeps flows. Methods take part in the transaction carried by ctx.
+type Store interface {
+	// CreateFlow inserts f with Version 1.
+	CreateFlow(ctx context.Context, f *Flow) error
+	// Flow returns the flow with the id, or ninsho.CodeFlowNotFound.
+	Flow(ctx context.Context, id string) (*Flow, error)
+	// UpdateFlow writes every mutable field of f if the stored version still
+	// equals f.Version, then increments f.Version. A stale version fails with
+	// ninsho.CodeConflict (another request moved the flow first).
+	UpdateFlow(ctx context.Context, f *Flow) error
+	// DeleteExpiredFlows removes flows that expired before t.
+	DeleteExpiredFlows(ctx context.Context, before time.Time) (int, error)
+}
+
+// Action is one thing a person does on a flow. Name is the action
+// (submit_password, submit_code, resend_code, switch_channel, …); the other
+// fields carry its input, and each action reads only its own.
+type Action struct {
+	Name                 string `json:"action"`
+	Password             string `json:"password,omitempty"`
+	PasswordConfirmation string `json:"password_confirmation,omitempty"`
+	Code                 string `json:"code,omitempty"`
+	Channel              string `json:"channel,omitempty"`
+	Answer               string `json:"answer,omitempty"`
+}
+
+// Action names.
+const (
+	ActionSubmitPassword = "submit_password"
+	ActionSubmitCode     = "submit_code"
+	ActionResendCode     = "resend_code"
+	ActionSwitchChannel  = "switch_channel"
+)
+
+// Next tells the client what to show.
+type Next struct {
+	Step         Step     `json:"step"`
+	Channel      string   `json:"channel,omitempty"`
+	Destination  string   `json:"destination,omitempty"` // masked
+	ResendAfterS int      `json:"resend_after_s,omitempty"`
+	Alternatives []string `json:"alternatives,omitempty"`
+	AttemptsLeft int      `json:"attempts_left,omitempty"`
+}
+
+// Grant is a session handed out when a sign-in (or sign-up) completes. The
+// token exists only in this answer; the store keeps its keyed hash.
+type Grant struct {
+	Token     string
+	ExpiresAt time.Time
+	AAL       int
+}
+
+// Answer is what a flow step returns: the flow, what to do next, and on
+// completion the session. DeviceToken is set when the request brought no known
+// device token and a new device was registered.
+type Answer struct {
+	Flow        *Flow
+	Next        *Next
+	Session     *Grant
+	DeviceToken string
+	AccountID   string // set on completion
+}
+
+// Handler is the service that owns one flow kind.
+type Handler interface {
+	// Act applies a to f (already loaded, not expired, not complete) and
+	// returns the answer. On a rejected input it returns both the answer
+	// (reflecting any counted attempt) and the catalogue error.
+	Act(ctx context.Context, f *Flow, req ninsho.Request, a Action) (*Answer, error)
+	// View returns the answer for f as it stands, without changing it.
+	View(ctx context.Context, f *Flow) (*Answer, error)
+}
+
+// Engine loads flows and dispatches actions to the handler of their kind.
+type Engine struct {
+	Store    Store
+	Clock    ninsho.Clock
+	Handlers map[Kind]Handler
+}
+
+// Load returns the realm's flow with the id. Unknown ids, malformed ids and
+// flows of another realm are ninsho.CodeFlowNotFound; expired flows are
+// ninsho.CodeFlowExpired.
+func (e *Engine) Load(ctx context.Context, realm, id string) (*Flow, error) {
+	if !ninsho.ValidID(id) {
+		return nil, ninsho.E(ninsho.CodeFlowNotFound)
+	}
+	f, err := e.Store.Flow(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if f.Realm != realm {
+		return nil, ninsho.E(ninsho.CodeFlowNotFound)
+	}
+	if f.Expired(e.Clock.Now()) && f.Status != StatusComplete {
+		return f, ninsho.E(ninsho.CodeFlowExpired)
+	}
+	return f, nil
+}
+
+// View returns the answer for the realm's flow with the id.
+func (e *Engine) View(ctx context.Context, realm, id string) (*Answer, error) {
+	f, err := e.Load(ctx, realm, id)
+	if err != nil {
+		if f != nil {
+			return &Answer{Flow: f}, err
+		}
+		return nil, err
+	}
+	h, ok := e.Handlers[f.Kind]
+	if !ok {
+		return nil, ninsho.Internal("flow: no handler for kind %q", f.Kind)
+	}
+	return h.View(ctx, f)
+}
+
+// Act applies a to the realm's flow with the id.
+func (e *Engine) Act(ctx context.Context, realm, id string, req ninsho.Request, a Action) (*Answer, error) {
+	f, err := e.Load(ctx, realm, id)
+	if err != nil {
+		if f != nil {
+			return &Answer{Flow: f}, err
+		}
+		return nil, err
+	}
+	if f.Status == StatusComplete || f.Status == StatusFailed {
+		return &Answer{Flow: f}, ninsho.E(ninsho.CodeFlowCompleted)
+	}
+	h, ok := e.Handlers[f.Kind]
+	if !ok {
+		return nil, ninsho.Internal("flow: no handler for kind %q", f.Kind)
+	}
+	return h.Act(ctx, f, req, a)
+}

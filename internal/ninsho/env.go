@@ -1,0 +1,143 @@
+package ninsho
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"io"
+	"sync"
+	"time"
+)
+
+// Clock tells the time. Services take a Clock so tests control expiry and
+// windows without sleeping. Implementations must be safe for concurrent use.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the real clock, in UTC.
+type SystemClock struct{}
+
+// Now returns the current time in UTC.
+func (SystemClock) Now() time.Time { return time.Now().UTC() }
+
+// ManualClock is a clock that tests move by hand. The zero value starts at the
+// zero time; use NewManualClock.
+type ManualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewManualClock returns a clock stopped at t.
+func NewManualClock(t time.Time) *ManualClock { return &ManualClock{now: t.UTC()} }
+
+// Now returns the clock's current time.
+func (c *ManualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *ManualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// Set moves the clock to t.
+func (c *ManualClock) Set(t time.Time) {
+	c.mu.Lock()
+	c.now = t.UTC()
+	c.mu.Unlock()
+}
+
+// Random is the source of randomness for secrets, codes and identifiers. In
+// production it is crypto/rand.Reader; tests may inject a deterministic
+// reader. Implementations must be safe for concurrent use.
+type Random = io.Reader
+
+// SecureRandom is the production random source.
+var SecureRandom Random = rand.Reader
+
+// ReadRandom fills b from r and panics if r fails: a broken random source is
+// not a condition any caller can handle safely.
+func ReadRandom(r Random, b []byte) {
+	if _, err := io.ReadFull(r, b); err != nil {
+		panic("ninsho: random source failed: " + err.Error())
+	}
+}
+
+// Token returns a new opaque secret of n random bytes, base64url-encoded
+// without padding.
+func Token(r Random, n int) string {
+	b := make([]byte, n)
+	ReadRandom(r, b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// NewID returns a new UUIDv7 (RFC 9562) as canonical lowercase text. Its
+// time prefix makes ids sort by creation time.
+func NewID(c Clock, r Random) string {
+	var u [16]byte
+	ms := uint64(c.Now().UnixMilli())
+	binary.BigEndian.PutUint16(u[0:2], uint16(ms>>32))
+	binary.BigEndian.PutUint32(u[2:6], uint32(ms))
+	ReadRandom(r, u[6:])
+	u[6] = (u[6] & 0x0f) | 0x70 // version 7
+	u[8] = (u[8] & 0x3f) | 0x80 // variant 10
+	var s [36]byte
+	hex.Encode(s[0:8], u[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], u[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], u[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], u[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], u[10:])
+	return string(s[:])
+}
+
+// ValidID reports whether s has the shape of an id made by NewID. Handlers use
+// it to refuse malformed ids before they reach the store.
+func ValidID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// TxRunner runs fn inside one database transaction. Store methods called with
+// the ctx that fn receives take part in that transaction; if fn returns an
+// error, or panics, everything is rolled back. Nested calls join the outer
+// transaction. Implementations retry nothing: a serialisation failure is
+// returned to the caller as an error.
+type TxRunner interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Request describes who asks and from where: the context every state change
+// records in its event.
+type Request struct {
+	IP          string // client address, after trusted-proxy resolution
+	UserAgent   string
+	DeviceToken string // the device token the client presented (body or cookie), or ""
+	RequestID   string
+	Locale      string // "ja" or "en": the language chosen for this request
+}

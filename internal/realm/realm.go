@@ -1,0 +1,79 @@
+// Package realm describes realms: separate account spaces with their own host
+// names, languages, phone region and policies.
+package realm
+
+import (
+	"strings"
+)
+
+// Disclosure says whether a realm tells people that an identifier has no
+// account (explicit, like the marketplace) or answers alike (safe).
+type Disclosure string
+
+// Disclosure modes.
+const (
+	DisclosureExplicit Disclosure = "explicit"
+	DisclosureSafe     Disclosure = "safe"
+)
+
+// Realm is one account space. Realms are configured, not stored: every
+// instance of a deployment reads the same configuration.
+type Realm struct {
+	ID            string     // short stable id, e.g. "jp"
+	Name          string     // display name
+	Hosts         []string   // host names that select this realm (lowercase, no port)
+	DefaultLocale string     // "ja" or "en"
+	PhoneRegion   string     // ISO 3166 region for national phone numbers, e.g. "JP"
+	Disclosure    Disclosure // explicit or safe
+}
+
+// Registry finds realms by id and by request host. It is immutable once built
+// and safe for concurrent use.
+type Registry struct {
+	byID     map[string]*Realm
+	byHost   map[string]*Realm
+	fallback *Realm
+}
+
+// NewRegistry builds a registry. The first realm is the fallback for hosts that
+// no realm names.
+func NewRegistry(realms []*Realm) *Registry {
+	r := &Registry{byID: map[string]*Realm{}, byHost: map[string]*Realm{}}
+	for i, rl := range realms {
+		if i == 0 {
+			r.fallback = rl
+		}
+		r.byID[rl.ID] = rl
+		for _, h := range rl.Hosts {
+			r.byHost[strings.ToLower(h)] = rl
+		}
+	}
+	return r
+}
+
+// ByID returns the realm with the id, or nil.
+func (r *Registry) ByID(id string) *Realm { return r.byID[id] }
+
+// ForHost returns the realm serving host (a Host header, port allowed), or the
+// fallback realm.
+func (r *Registry) ForHost(host string) *Realm {
+	h := strings.ToLower(host)
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
+		h = h[:i]
+	}
+	if rl, ok := r.byHost[h]; ok {
+		return rl
+	}
+	return r.fallback
+}
+
+// All returns every realm, fallback first.
+func (r *Registry) All() []*Realm {
+	out := []*Realm{r.fallback}
+	for _, rl := range r.byID {
+		if rl != r.fallback {
+			out = append(out, rl)
+		}
+	}
+	return out
+}
