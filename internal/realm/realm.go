@@ -25,6 +25,9 @@ type Realm struct {
 	DefaultLocale string     // "ja" or "en"
 	PhoneRegion   string     // ISO 3166 region for national phone numbers, e.g. "JP"
 	Disclosure    Disclosure // explicit or safe
+	// PublicHost is the host name people see in messages (and in the
+	// origin-bound SMS code line "@host #123456").
+	PublicHost string
 }
 
 // Registry finds realms by id and by request host. It is immutable once built

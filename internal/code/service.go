@@ -1,0 +1,183 @@
+package code
+
+import (
+	"context"
+	"encoding/binary"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/secret"
+)
+
+// Policy is the life and the limits of codes.
+type Policy struct {
+	Digits         int           // length of a code
+	TTL            time.Duration // life of one code
+	MaxAttempts    int           // wrong answers allowed per flow, across resends
+	ResendCooldown time.Duration // wait between two sends in one flow
+	HourlyCap      int           // codes per destination per rolling hour
+}
+
+// DefaultPolicy is 6 digits, 10 minutes, 5 attempts, 30 s between sends and
+// 10 codes per destination an hour.
+func DefaultPolicy() Policy {
+	return Policy{Digits: 6, TTL: 10 * time.Minute, MaxAttempts: 5, ResendCooldown: 30 * time.Second, HourlyCap: 10}
+}
+
+// Service issues and checks codes. It changes the flow it is given (sends,
+// attempts, channel); the caller saves the flow, also when Check fails.
+type Service struct {
+	Store  Store
+	Clock  ninsho.Clock
+	Random ninsho.Random
+	Hasher *secret.Hasher
+	Policy Policy
+}
+
+// ResendAfter returns how long f must wait before another code may be sent.
+func (s *Service) ResendAfter(f *flow.Flow) time.Duration {
+	if f.Sends == 0 {
+		return 0
+	}
+	wait := f.LastSentAt.Add(s.Policy.ResendCooldown).Sub(s.Clock.Now())
+	if wait < 0 {
+		return 0
+	}
+	return wait
+}
+
+// AttemptsLeft returns how many wrong answers f may still give.
+func (s *Service) AttemptsLeft(f *flow.Flow) int {
+	if n := s.Policy.MaxAttempts - f.Attempts; n > 0 {
+		return n
+	}
+	return 0
+}
+
+// Issue creates a new code for f, to be sent to dest over ch, and returns its
+// digits for the message. It refuses with ninsho.CodeResendTooSoon (param
+// seconds) inside the cool-down, ninsho.CodeResendLimitReached when the
+// destination had HourlyCap codes in the last hour, and
+// ninsho.CodeCodeAttemptsExceeded when the flow has no attempts left. It
+// records the send on f.
+func (s *Service) Issue(ctx context.Context, f *flow.Flow, accountID string, p Purpose, ch Channel, dest string) (string, error) {
+	now := s.Clock.Now()
+	if s.AttemptsLeft(f) == 0 {
+		return "", ninsho.E(ninsho.CodeCodeAttemptsExceeded)
+	}
+	if wait := s.ResendAfter(f); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		return "", ninsho.E(ninsho.CodeResendTooSoon).WithParam("seconds", secs).WithParam("retry_after_s", secs)
+	}
+	n, err := s.Store.CountCodesSince(ctx, f.Realm, dest, now.Add(-time.Hour))
+	if err != nil {
+		return "", err
+	}
+	if n >= s.Policy.HourlyCap {
+		return "", ninsho.E(ninsho.CodeResendLimitReached).WithParam("retry_after_s", 3600)
+	}
+	digits := s.digits()
+	c := &Code{
+		ID:          ninsho.NewID(s.Clock, s.Random),
+		Realm:       f.Realm,
+		FlowID:      f.ID,
+		AccountID:   accountID,
+		Purpose:     p,
+		Channel:     ch,
+		Destination: dest,
+		Hash:        s.Hasher.Hash("code", f.ID, string(p), digits),
+		CreatedAt:   now,
+		ExpiresAt:   now.Add(s.Policy.TTL),
+	}
+	if err := s.Store.InsertCode(ctx, c); err != nil {
+		return "", err
+	}
+	f.Sends++
+	f.LastSentAt = now
+	f.Channel = string(ch)
+	f.Destination = dest
+	return digits, nil
+}
+
+// Check compares input with the flow's latest code of purpose p and consumes
+// it on a match. Input is normalised first (full-width digits, spaces and
+// hyphens are accepted). A wrong answer counts against f.Attempts and fails
+// with ninsho.CodeCodeIncorrect (param attempts_left), or with
+// ninsho.CodeCodeAttemptsExceeded on the last one; an expired or used code
+// fails with ninsho.CodeCodeExpired.
+func (s *Service) Check(ctx context.Context, f *flow.Flow, p Purpose, input string) (*Code, error) {
+	if s.AttemptsLeft(f) == 0 {
+		return nil, ninsho.FieldError(ninsho.CodeCodeAttemptsExceeded, "code")
+	}
+	c, err := s.Store.LatestCode(ctx, f.ID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Clock.Now()
+	if c.ConsumedAt != nil || !now.Before(c.ExpiresAt) {
+		return nil, ninsho.FieldError(ninsho.CodeCodeExpired, "code")
+	}
+	digits := NormalizeInput(input)
+	if c.Purpose != p || !secret.Equal(c.Hash, s.Hasher.Hash("code", f.ID, string(p), digits)) {
+		f.Attempts++
+		left := s.AttemptsLeft(f)
+		if left == 0 {
+			return nil, ninsho.FieldError(ninsho.CodeCodeAttemptsExceeded, "code")
+		}
+		return nil, ninsho.FieldError(ninsho.CodeCodeIncorrect, "code").WithParam("attempts_left", left)
+	}
+	ok, err := s.Store.ConsumeCode(ctx, c.ID, now)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ninsho.FieldError(ninsho.CodeCodeExpired, "code")
+	}
+	return c, nil
+}
+
+// NormalizeInput turns what a person typed into plain ASCII digits: NFKC maps
+// full-width digits, and spaces and hyphens are dropped. Anything else is kept
+// so that it cannot match.
+func NormalizeInput(s string) string {
+	s = norm.NFKC.String(s)
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || r == '-' {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// digits returns Policy.Digits uniformly random decimal digits.
+func (s *Service) digits() string {
+	n := s.Policy.Digits
+	if n <= 0 || n > 18 {
+		n = 6
+	}
+	limit := uint64(1)
+	for i := 0; i < n; i++ {
+		limit *= 10
+	}
+	// Rejection sampling keeps the distribution uniform.
+	max := ^uint64(0) - (^uint64(0) % limit)
+	var b [8]byte
+	for {
+		ninsho.ReadRandom(s.Random, b[:])
+		v := binary.BigEndian.Uint64(b[:])
+		if v < max {
+			v %= limit
+			out := make([]byte, n)
+			for i := n - 1; i >= 0; i-- {
+				out[i] = byte('0' + v%10)
+				v /= 10
+			}
+			return string(out)
+		}
+	}
+}

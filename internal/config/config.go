@@ -1,0 +1,355 @@
+// Package config is Ninsho's one configuration struct: defaults, a JSON file,
+// then NINSHO_* environment variables, validated before anything starts.
+// Secrets are redacted whenever the configuration is printed or logged.
+package config
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Mode is development or production.
+type Mode string
+
+// Modes.
+const (
+	ModeDevelopment Mode = "development"
+	ModeProduction  Mode = "production"
+)
+
+// Duration is a time.Duration written as "30s", "10m", "336h" in JSON.
+type Duration time.Duration
+
+// UnmarshalJSON reads a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string like \"30s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// Secret is a configuration value never shown in output.
+type Secret string
+
+// String redacts the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// MarshalJSON redacts the secret.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// Realm configures one account space.
+type Realm struct {
+	ID            string   `json:"id"`
+	Name          string   `json:"name"`
+	Hosts         []string `json:"hosts"`
+	DefaultLocale string   `json:"default_locale"`
+	PhoneRegion   string   `json:"phone_region"`
+	// IdentifierDisclosure is "explicit" (say when an identifier has no
+	// account, like the marketplace) or "safe" (answer alike).
+	IdentifierDisclosure string `json:"identifier_disclosure"`
+}
+
+// SMTP configures the e-mail provider.
+type SMTP struct {
+	Host     string `json:"host"`
+	Port     int    `json:"port"`
+	Username string `json:"username"`
+	Password Secret `json:"password"`
+	From     string `json:"from"` // "Ninsho <no-reply@example.com>"
+	TLS      string `json:"tls"`  // "starttls" (default), "tls" or "none"
+}
+
+// Password configures hashing.
+type Password struct {
+	MemoryKiB uint32 `json:"memory_kib"`
+	Time      uint32 `json:"time"`
+	Threads   uint8  `json:"threads"`
+	// Concurrency is how many hashes run at once (0: one per CPU).
+	Concurrency int `json:"concurrency"`
+	// Queue is how many sign-ins may wait for a hashing slot before the
+	// server answers 503 (0: 64 per slot).
+	Queue int `json:"queue"`
+	// MaxWait is how long a sign-in may wait for a slot.
+	MaxWait Duration `json:"max_wait"`
+}
+
+// Session configures session life.
+type Session struct {
+	Idle     Duration `json:"idle"`
+	Absolute Duration `json:"absolute"`
+}
+
+// Secrets are the server's keys, base64-encoded.
+type Secrets struct {
+	// HashKey keys the hashes of codes, tokens and session ids (≥ 32 bytes).
+	HashKey Secret `json:"hash_key"`
+	// EncryptionKeys seal outbox variables and other secrets at rest (32
+	// bytes each). The first encrypts; all decrypt.
+	EncryptionKeys []Secret `json:"encryption_keys"`
+}
+
+// Config is the whole configuration.
+type Config struct {
+	Mode           Mode     `json:"mode"`
+	Addr           string   `json:"addr"`
+	DataDir        string   `json:"data_dir"`
+	DatabaseURL    Secret   `json:"database_url"`
+	PublicURL      string   `json:"public_url"`
+	TrustedProxies []string `json:"trusted_proxies"`
+	LogFormat      string   `json:"log_format"` // "text" or "json"
+	LogLevel       string   `json:"log_level"`  // "debug", "info", "warn", "error"
+	Secrets        Secrets  `json:"secrets"`
+	Password       Password `json:"password"`
+	Session        Session  `json:"session"`
+	SMTP           SMTP     `json:"smtp"`
+	Realms         []Realm  `json:"realms"`
+}
+
+// Default returns the development configuration that `ninsho serve` runs with
+// when given nothing.
+func Default() Config {
+	return Config{
+		Mode:      ModeDevelopment,
+		Addr:      "127.0.0.1:8080",
+		DataDir:   "ninsho-data",
+		LogFormat: "text",
+		LogLevel:  "info",
+		Password: Password{
+			MemoryKiB: 19456, Time: 2, Threads: 1,
+			MaxWait: Duration(2 * time.Second),
+		},
+		Session: Session{Idle: Duration(14 * 24 * time.Hour), Absolute: Duration(30 * 24 * time.Hour)},
+		SMTP:    SMTP{Port: 587, TLS: "starttls"},
+		Realms: []Realm{{
+			ID: "default", Name: "Ninsho", DefaultLocale: "ja", PhoneRegion: "JP",
+			IdentifierDisclosure: "explicit",
+		}},
+	}
+}
+
+// Load returns Default, overlaid with the JSON file at path (if path is not
+// ""), then with NINSHO_* environment variables from env (os.Getenv when nil).
+// A configuration file without a "mode" means production.
+func Load(path string, env func(string) string) (Config, error) {
+	c := Default()
+	if env == nil {
+		env = os.Getenv
+	}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("config: %w", err)
+		}
+		c.Mode = ModeProduction
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c); err != nil {
+			return c, fmt.Errorf("config: %s: %w", path, err)
+		}
+	}
+	if err := c.applyEnv(env); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func (c *Config) applyEnv(env func(string) string) error {
+	str := func(name string, dst *string) {
+		if v := env(name); v != "" {
+			*dst = v
+		}
+	}
+	str("NINSHO_ADDR", &c.Addr)
+	str("NINSHO_DATA_DIR", &c.DataDir)
+	str("NINSHO_PUBLIC_URL", &c.PublicURL)
+	str("NINSHO_LOG_FORMAT", &c.LogFormat)
+	str("NINSHO_LOG_LEVEL", &c.LogLevel)
+	str("NINSHO_SMTP_HOST", &c.SMTP.Host)
+	str("NINSHO_SMTP_USERNAME", &c.SMTP.Username)
+	str("NINSHO_SMTP_FROM", &c.SMTP.From)
+	str("NINSHO_SMTP_TLS", &c.SMTP.TLS)
+	if v := env("NINSHO_MODE"); v != "" {
+		c.Mode = Mode(v)
+	}
+	if v := env("NINSHO_DATABASE_URL"); v != "" {
+		c.DatabaseURL = Secret(v)
+	}
+	if v := env("NINSHO_SMTP_PASSWORD"); v != "" {
+		c.SMTP.Password = Secret(v)
+	}
+	if v := env("NINSHO_SMTP_PORT"); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("config: NINSHO_SMTP_PORT: %w", err)
+		}
+		c.SMTP.Port = p
+	}
+	if v := env("NINSHO_HASH_KEY"); v != "" {
+		c.Secrets.HashKey = Secret(v)
+	}
+	if v := env("NINSHO_ENCRYPTION_KEYS"); v != "" {
+		c.Secrets.EncryptionKeys = nil
+		for _, k := range strings.Split(v, ",") {
+			c.Secrets.EncryptionKeys = append(c.Secrets.EncryptionKeys, Secret(strings.TrimSpace(k)))
+		}
+	}
+	if v := env("NINSHO_TRUSTED_PROXIES"); v != "" {
+		c.TrustedProxies = strings.Split(v, ",")
+	}
+	return nil
+}
+
+// Dev reports whether the configuration is in development mode.
+func (c *Config) Dev() bool { return c.Mode == ModeDevelopment }
+
+// Validate checks the configuration and returns every problem at once, each
+// naming the setting and what to do.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.Mode != ModeDevelopment && c.Mode != ModeProduction {
+		bad("mode: must be \"development\" or \"production\", not %q", c.Mode)
+	}
+	if c.Addr == "" {
+		bad("addr: required, e.g. \"127.0.0.1:8080\"")
+	}
+	if c.DatabaseURL == "" && c.DataDir == "" {
+		bad("data_dir: required when database_url is not set")
+	}
+	if u := string(c.DatabaseURL); u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") && !strings.HasPrefix(u, "sqlite:") {
+		bad("database_url: must start with postgres://, postgresql:// or sqlite:")
+	}
+	if _, err := c.TrustedProxyPrefixes(); err != nil {
+		bad("trusted_proxies: %v", err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log_format: must be \"text\" or \"json\"")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level: must be debug, info, warn or error")
+	}
+	if c.Password.MemoryKiB < 8192 || c.Password.Time < 1 || c.Password.Threads < 1 {
+		bad("password: argon2id needs memory_kib ≥ 8192, time ≥ 1, threads ≥ 1")
+	}
+	if c.Session.Idle <= 0 || c.Session.Absolute <= 0 || c.Session.Idle > c.Session.Absolute {
+		bad("session: idle and absolute must be positive, idle ≤ absolute")
+	}
+	if len(c.Realms) == 0 {
+		bad("realms: at least one realm is required")
+	}
+	seen := map[string]bool{}
+	for i, r := range c.Realms {
+		if r.ID == "" || seen[r.ID] {
+			bad("realms[%d].id: required and unique", i)
+		}
+		seen[r.ID] = true
+		if r.DefaultLocale != "ja" && r.DefaultLocale != "en" {
+			bad("realms[%d].default_locale: must be \"ja\" or \"en\"", i)
+		}
+		if len(r.PhoneRegion) != 2 {
+			bad("realms[%d].phone_region: a two-letter region such as \"JP\" or \"US\"", i)
+		}
+		if r.IdentifierDisclosure != "explicit" && r.IdentifierDisclosure != "safe" {
+			bad("realms[%d].identifier_disclosure: must be \"explicit\" or \"safe\"", i)
+		}
+	}
+	if c.Mode == ModeProduction {
+		u, err := url.Parse(c.PublicURL)
+		switch {
+		case c.PublicURL == "" || err != nil || u.Host == "":
+			bad("public_url: required in production, e.g. \"https://id.example.com\"")
+		case u.Scheme != "https" && u.Hostname() != "localhost" && u.Hostname() != "127.0.0.1":
+			bad("public_url: must be https in production")
+		}
+		if _, err := c.HashKey(); err != nil {
+			bad("secrets.hash_key: %v (generate one with: openssl rand -base64 32)", err)
+		}
+		if _, err := c.EncryptionKeys(); err != nil {
+			bad("secrets.encryption_keys: %v (generate one with: openssl rand -base64 32)", err)
+		}
+		if c.SMTP.Host == "" || c.SMTP.From == "" {
+			bad("smtp: host and from are required in production (there is no development inbox)")
+		}
+		if c.SMTP.TLS != "starttls" && c.SMTP.TLS != "tls" && c.SMTP.TLS != "none" {
+			bad("smtp.tls: must be starttls, tls or none")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// HashKey decodes secrets.hash_key.
+func (c *Config) HashKey() ([]byte, error) {
+	k, err := base64.StdEncoding.DecodeString(string(c.Secrets.HashKey))
+	if err != nil || len(k) < 32 {
+		return nil, errors.New("must be base64 of at least 32 bytes")
+	}
+	return k, nil
+}
+
+// EncryptionKeys decodes secrets.encryption_keys.
+func (c *Config) EncryptionKeys() ([][]byte, error) {
+	if len(c.Secrets.EncryptionKeys) == 0 {
+		return nil, errors.New("at least one key is required")
+	}
+	var out [][]byte
+	for _, s := range c.Secrets.EncryptionKeys {
+		k, err := base64.StdEncoding.DecodeString(string(s))
+		if err != nil || len(k) != 32 {
+			return nil, errors.New("each key must be base64 of exactly 32 bytes")
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// TrustedProxyPrefixes parses trusted_proxies (CIDRs or single addresses).
+func (c *Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR or an address", s)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// Redacted returns the configuration as indented JSON with secrets hidden.
+func (c *Config) Redacted() string {
+	b, _ := json.MarshalIndent(c, "", "  ")
+	return string(b)
+}
