@@ -1,0 +1,96 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDefaultIsValidDevelopment(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Default().Validate() = %v, want nil", err)
+	}
+	if !c.Dev() {
+		t.Errorf("Default().Dev() = false, want true")
+	}
+}
+
+func TestFileMeansProductionAndIsValidated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ninsho.json")
+	if err := os.WriteFile(path, []byte(`{"addr": ":9000"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.Mode != ModeProduction || c.Addr != ":9000" {
+		t.Fatalf("got mode %q addr %q, want production :9000", c.Mode, c.Addr)
+	}
+	err = c.Validate()
+	if err == nil {
+		t.Fatal("Validate() = nil, want errors for a production config without secrets")
+	}
+	for _, want := range []string{"public_url", "secrets.hash_key", "secrets.encryption_keys", "smtp"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() error %q does not mention %s", err, want)
+		}
+	}
+}
+
+func TestEnvOverridesAndSecretsRedacted(t *testing.T) {
+	env := map[string]string{
+		"NINSHO_DATABASE_URL":    "postgres://user:pw@db/ninsho",
+		"NINSHO_HASH_KEY":        "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=",
+		"NINSHO_SMTP_PASSWORD":   "smtp-pass",
+		"NINSHO_TRUSTED_PROXIES": "10.0.0.0/8,192.0.2.1",
+	}
+	c, err := Load("", func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(c.DatabaseURL) != env["NINSHO_DATABASE_URL"] {
+		t.Errorf("DatabaseURL = %q", c.DatabaseURL)
+	}
+	p, err := c.TrustedProxyPrefixes()
+	if err != nil || len(p) != 2 || p[1].String() != "192.0.2.1/32" {
+		t.Errorf("TrustedProxyPrefixes() = %v, %v", p, err)
+	}
+	out := c.Redacted()
+	for _, secret := range []string{"smtp-pass", "user:pw", "c2VjcmV0"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("Redacted() shows secret %q", secret)
+		}
+	}
+}
+
+func TestValidateRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"bad proxy", func(c *Config) { c.TrustedProxies = []string{"nope"} }, "trusted_proxies"},
+		{"bad locale", func(c *Config) { c.Realms[0].DefaultLocale = "fr" }, "default_locale"},
+		{"bad disclosure", func(c *Config) { c.Realms[0].IdentifierDisclosure = "maybe" }, "identifier_disclosure"},
+		{"duplicate realm", func(c *Config) { c.Realms = append(c.Realms, c.Realms[0]) }, "realms[1].id"},
+		{"weak argon", func(c *Config) { c.Password.MemoryKiB = 64 }, "memory_kib"},
+		{"bad db url", func(c *Config) { c.DatabaseURL = "mysql://x" }, "database_url"},
+		{"http public url", func(c *Config) {
+			c.Mode = ModeProduction
+			c.PublicURL = "http://id.example.com"
+		}, "must be https"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			tt.edit(&c)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Validate() = %v, want an error mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
