@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/device"
+	"github.com/ninsho/ninsho/internal/ninsho"
+)
+
+// CreateDevice inserts d.
+func (db *DB) CreateDevice(ctx context.Context, d *device.Device) error {
+	_, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO device (id, realm, token_hash, user_agent, created_at, last_seen_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`,
+		d.ID, d.Realm, d.TokenHash, d.UserAgent, us(d.CreatedAt), us(d.LastSeenAt))
+	if err != nil {
+		return internal("create device", err)
+	}
+	return nil
+}
+
+// DeviceByTokenHash returns the realm's device whose token hashes to h, or
+// ninsho.CodeNotFound.
+func (db *DB) DeviceByTokenHash(ctx context.Context, realm string, h []byte) (*device.Device, error) {
+	if len(h) == 0 {
+		return nil, ninsho.E(ninsho.CodeNotFound)
+	}
+	var (
+		d                     device.Device
+		createdAt, lastSeenAt int64
+	)
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT id, realm, token_hash, user_agent, created_at, last_seen_at
+		FROM device WHERE realm = $1 AND token_hash = $2`, realm, h).
+		Scan(&d.ID, &d.Realm, &d.TokenHash, &d.UserAgent, &createdAt, &lastSeenAt)
+	if err != nil {
+		return nil, notFound("device by token", err, ninsho.CodeNotFound)
+	}
+	d.CreatedAt, d.LastSeenAt = fromUS(createdAt), fromUS(lastSeenAt)
+	return &d, nil
+}
+
+// MarkFamiliar records that a sign-up or sign-in of the account completed
+// on the device at t: the first time inserts the link, later times move
+// last_at forward. The account and the device must exist; an unknown
+// account is ninsho.CodeAccountNotFound.
+func (db *DB) MarkFamiliar(ctx context.Context, accountID, deviceID string, t time.Time) error {
+	res, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO account_device (realm, account_id, device_id, first_at, last_at)
+		SELECT realm, id, $2, CAST($3 AS BIGINT), CAST($3 AS BIGINT) FROM account WHERE id = $1
+		ON CONFLICT (account_id, device_id) DO UPDATE SET last_at =
+			CASE WHEN excluded.last_at > account_device.last_at THEN excluded.last_at ELSE account_device.last_at END`,
+		accountID, deviceID, us(t))
+	if err != nil {
+		return internal("mark device familiar", err)
+	}
+	n, err := rowsAffected("mark device familiar", res)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ninsho.E(ninsho.CodeAccountNotFound)
+	}
+	return nil
+}
+
+// IsFamiliar reports whether the account ever completed a sign-in or sign-up
+// on the device.
+func (db *DB) IsFamiliar(ctx context.Context, accountID, deviceID string) (bool, error) {
+	var one int
+	err := db.reader(ctx).QueryRowContext(ctx,
+		`SELECT 1 FROM account_device WHERE account_id = $1 AND device_id = $2`, accountID, deviceID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, internal("device familiarity", err)
+	}
+	return true, nil
+}

@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/message"
+	"github.com/ninsho/ninsho/internal/ninsho"
+)
+
+const messageColumns = `id, realm, channel, to_addr, template, locale, sealed_vars, status, attempts, next_attempt_at, lease_owner, lease_until, provider, provider_message_id, last_error, created_at, sent_at`
+
+func scanMessage(s scanner) (*message.Message, error) {
+	var (
+		m                                  message.Message
+		nextAttemptAt, leaseUntil, created int64
+		sentAt                             sql.NullInt64
+	)
+	if err := s.Scan(&m.ID, &m.Realm, &m.Channel, &m.To, &m.Template, &m.Locale, &m.SealedVars, &m.Status,
+		&m.Attempts, &nextAttemptAt, &m.LeaseOwner, &leaseUntil, &m.Provider, &m.ProviderMessageID,
+		&m.LastError, &created, &sentAt); err != nil {
+		return nil, err
+	}
+	m.NextAttemptAt, m.LeaseUntil, m.CreatedAt = fromUS(nextAttemptAt), fromUS(leaseUntil), fromUS(created)
+	m.SentAt = fromNullUSPtr(sentAt)
+	return &m, nil
+}
+
+// EnqueueMessage inserts m with status pending (and sets m.Status). A zero
+// NextAttemptAt makes it due at once.
+func (db *DB) EnqueueMessage(ctx context.Context, m *message.Message) error {
+	m.Status = message.StatusPending
+	_, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO message (`+messageColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		m.ID, m.Realm, string(m.Channel), m.To, m.Template, m.Locale, m.SealedVars, string(m.Status),
+		m.Attempts, us(m.NextAttemptAt), m.LeaseOwner, us(m.LeaseUntil), m.Provider, m.ProviderMessageID,
+		m.LastError, us(m.CreatedAt), nullUSPtr(m.SentAt))
+	if err != nil {
+		return internal("enqueue message", err)
+	}
+	return nil
+}
+
+// ClaimMessages leases up to limit pending messages that are due at now and
+// not leased (or whose lease ended by now) to owner until until, oldest due
+// first. It is one conditional UPDATE: on SQLite the single writer runs
+// claims one at a time; on PostgreSQL the candidates are locked with SKIP
+// LOCKED and the outer WHERE re-checks the lease, so concurrent callers
+// never receive the same message.
+func (db *DB) ClaimMessages(ctx context.Context, owner string, now, until time.Time, limit int) ([]*message.Message, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	if owner == "" {
+		return nil, ninsho.Internal("store: claim messages: empty lease owner")
+	}
+	rows, err := db.writer(ctx).QueryContext(ctx, `UPDATE message SET lease_owner = $1, lease_until = $2
+		WHERE id IN (
+			SELECT id FROM message
+			WHERE status = $3 AND next_attempt_at <= $4 AND lease_until <= $4
+			ORDER BY next_attempt_at, id LIMIT $5`+db.d.skipLocked+`
+		) AND status = $3 AND lease_until <= $4
+		RETURNING `+messageColumns,
+		owner, us(until), string(message.StatusPending), us(now), limit)
+	if err != nil {
+		return nil, internal("claim messages", err)
+	}
+	defer rows.Close()
+	var out []*message.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, internal("claim messages", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("claim messages", err)
+	}
+	slices.SortFunc(out, func(a, b *message.Message) int {
+		if c := a.NextAttemptAt.Compare(b.NextAttemptAt); c != 0 {
+			return c
+		}
+		return compareStrings(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// FinishAttempt writes the outcome of a delivery attempt (status, attempts,
+// next_attempt_at, provider, provider_message_id, last_error, sent_at,
+// sealed_vars) and clears the lease, only while m.LeaseOwner still holds it.
+// It returns false, and writes nothing, when the lease was lost. On success
+// m's lease fields are cleared too.
+func (db *DB) FinishAttempt(ctx context.Context, m *message.Message) (bool, error) {
+	if m.LeaseOwner == "" {
+		return false, nil
+	}
+	res, err := db.writer(ctx).ExecContext(ctx, `UPDATE message
+		SET status = $3, attempts = $4, next_attempt_at = $5, provider = $6, provider_message_id = $7,
+			last_error = $8, sent_at = $9, sealed_vars = $10, lease_owner = '', lease_until = 0
+		WHERE id = $1 AND lease_owner = $2`,
+		m.ID, m.LeaseOwner, string(m.Status), m.Attempts, us(m.NextAttemptAt), m.Provider, m.ProviderMessageID,
+		m.LastError, nullUSPtr(m.SentAt), m.SealedVars)
+	if err != nil {
+		return false, internal("finish attempt", err)
+	}
+	n, err := rowsAffected("finish attempt", res)
+	if err != nil || n == 0 {
+		return false, err
+	}
+	m.LeaseOwner, m.LeaseUntil = "", time.Time{}
+	return true, nil
+}
+
+// RecordAttempt stores a. Its message must exist (ninsho.CodeNotFound
+// otherwise).
+func (db *DB) RecordAttempt(ctx context.Context, a *message.Attempt) error {
+	res, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO delivery_attempt
+		(id, realm, message_id, provider, ok, error_message, attempted_at, duration_us)
+		SELECT $1, realm, id, $3, CAST($4 AS BOOLEAN), $5, CAST($6 AS BIGINT), CAST($7 AS BIGINT)
+		FROM message WHERE id = $2`,
+		a.ID, a.MessageID, a.Provider, a.OK, a.Error, us(a.At), a.Duration.Microseconds())
+	if err != nil {
+		return internal("record attempt", err)
+	}
+	n, err := rowsAffected("record attempt", res)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ninsho.E(ninsho.CodeNotFound)
+	}
+	return nil
+}
+
+// Message returns the message with the id, or ninsho.CodeNotFound.
+func (db *DB) Message(ctx context.Context, id string) (*message.Message, error) {
+	m, err := scanMessage(db.reader(ctx).QueryRowContext(ctx, `SELECT `+messageColumns+` FROM message WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound("message", err, ninsho.CodeNotFound)
+	}
+	return m, nil
+}
+
+// Attempts lists the message's delivery attempts, oldest first. It is not
+// part of message.Store; the console and tests use it.
+func (db *DB) Attempts(ctx context.Context, messageID string) ([]*message.Attempt, error) {
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT id, message_id, provider, ok, error_message, attempted_at, duration_us
+		FROM delivery_attempt WHERE message_id = $1 ORDER BY attempted_at, id`, messageID)
+	if err != nil {
+		return nil, internal("attempts", err)
+	}
+	defer rows.Close()
+	var out []*message.Attempt
+	for rows.Next() {
+		var (
+			a       message.Attempt
+			at, dur int64
+		)
+		if err := rows.Scan(&a.ID, &a.MessageID, &a.Provider, &a.OK, &a.Error, &at, &dur); err != nil {
+			return nil, internal("attempts", err)
+		}
+		a.At, a.Duration = fromUS(at), time.Duration(dur)*time.Microsecond
+		out = append(out, &a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("attempts", err)
+	}
+	return out, nil
+}
