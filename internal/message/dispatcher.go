@@ -1,0 +1,485 @@
+package message
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/secret"
+)
+
+// Dispatcher defaults.
+const (
+	DefaultLease            = 30 * time.Second
+	DefaultBatch            = 32
+	DefaultParallel         = 4
+	DefaultMaxAttempts      = 8
+	DefaultBackoffBase      = 2 * time.Second
+	DefaultBackoffMax       = 5 * time.Minute
+	DefaultFailureThreshold = 3
+	DefaultCoolOff          = time.Minute
+	DefaultPollInterval     = 250 * time.Millisecond
+)
+
+// maxLastError bounds the provider error kept in Message.LastError and
+// Attempt.Error.
+const maxLastError = 500
+
+// DispatcherConfig configures a Dispatcher. Store, Box, Templates and Senders
+// are required; every other field has a default, applied when it is zero.
+type DispatcherConfig struct {
+	Store     Store
+	Box       *secret.Box // opens the variables sealed by the Outbox
+	Templates *Templates
+	// Senders lists the providers of each channel in order of preference:
+	// the first healthy one is tried first, the next on failure (fail-over).
+	Senders map[Channel][]Sender
+
+	Clock  ninsho.Clock  // default ninsho.SystemClock
+	Random ninsho.Random // back-off jitter and attempt ids; default ninsho.SecureRandom
+	// Owner identifies this dispatcher in leases; default a new id. Two
+	// dispatchers must never share an owner.
+	Owner string
+	// Lease is how long a claimed message belongs to this dispatcher
+	// (default 30s). A message whose lease would end before a send could time
+	// out is not sent by this dispatcher; it is left to the next claim.
+	Lease time.Duration
+	// SendTimeout bounds one provider call (default Lease/3); it must be
+	// shorter than Lease.
+	SendTimeout time.Duration
+	Batch       int // messages claimed at once (default 32)
+	Parallel    int // messages of a batch delivered concurrently (default 4)
+	// MaxAttempts is the number of delivery rounds before a message fails
+	// (default 8). One round tries the channel's providers in order until
+	// one accepts the message.
+	MaxAttempts int
+	// After a failed round n the message waits BackoffBase·2^(n-1), capped
+	// at BackoffMax, of which the second half is random jitter.
+	BackoffBase time.Duration // default 2s
+	BackoffMax  time.Duration // default 5m
+	// A provider that failed FailureThreshold times in a row (default 3) is
+	// skipped for CoolOff (default 1m), unless every provider of the channel
+	// is cooling off, in which case all are tried in order.
+	FailureThreshold int
+	CoolOff          time.Duration
+	// PollInterval is how long Run waits for a wake-up before it looks for
+	// due messages again (default 250ms).
+	PollInterval time.Duration
+	// Wake, if set, makes Run look for due messages at once (Outbox.Wakeups).
+	Wake <-chan struct{}
+	// Metrics, if set, observes every outcome.
+	Metrics Metrics
+	// Logger receives delivery failures (message id, channel, provider and
+	// the redacted provider error; never variables); default discards.
+	Logger *slog.Logger
+}
+
+// Dispatcher delivers outbox messages: it claims due messages with a lease,
+// opens their variables, renders them, tries the channel's providers in
+// order, records every attempt and finishes each message as sent, pending
+// (with a back-off) or failed. The sealed variables are erased when a message
+// reaches sent or failed. A message's one-time code never reaches a log,
+// Message.LastError or Attempt.Error. A Dispatcher is safe for concurrent
+// use, though one Run per Dispatcher is the intended use; several dispatchers
+// (in one process or many) can share a store.
+type Dispatcher struct {
+	cfg    DispatcherConfig
+	log    *slog.Logger
+	health health
+}
+
+// NewDispatcher checks cfg, applies the defaults and returns a dispatcher.
+func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("message: dispatcher needs a store")
+	case cfg.Box == nil:
+		return nil, errors.New("message: dispatcher needs a secret box")
+	case cfg.Templates == nil:
+		return nil, errors.New("message: dispatcher needs templates")
+	case len(cfg.Senders) == 0:
+		return nil, errors.New("message: dispatcher needs at least one sender")
+	}
+	for ch, ss := range cfg.Senders {
+		for _, s := range ss {
+			if s == nil {
+				return nil, fmt.Errorf("message: nil sender for channel %s", ch)
+			}
+		}
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = ninsho.SystemClock{}
+	}
+	if cfg.Random == nil {
+		cfg.Random = ninsho.SecureRandom
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = ninsho.NewID(cfg.Clock, cfg.Random)
+	}
+	setDuration(&cfg.Lease, DefaultLease)
+	setDuration(&cfg.SendTimeout, cfg.Lease/3)
+	if cfg.SendTimeout >= cfg.Lease {
+		return nil, fmt.Errorf("message: send timeout %v must be shorter than the lease %v", cfg.SendTimeout, cfg.Lease)
+	}
+	setInt(&cfg.Batch, DefaultBatch)
+	setInt(&cfg.Parallel, DefaultParallel)
+	setInt(&cfg.MaxAttempts, DefaultMaxAttempts)
+	setDuration(&cfg.BackoffBase, DefaultBackoffBase)
+	setDuration(&cfg.BackoffMax, DefaultBackoffMax)
+	setInt(&cfg.FailureThreshold, DefaultFailureThreshold)
+	setDuration(&cfg.CoolOff, DefaultCoolOff)
+	setDuration(&cfg.PollInterval, DefaultPollInterval)
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg.Senders = cloneSenders(cfg.Senders)
+	return &Dispatcher{cfg: cfg, log: log, health: health{byName: map[string]*providerHealth{}}}, nil
+}
+
+func setDuration(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
+}
+
+func setInt(n *int, def int) {
+	if *n <= 0 {
+		*n = def
+	}
+}
+
+func cloneSenders(in map[Channel][]Sender) map[Channel][]Sender {
+	out := make(map[Channel][]Sender, len(in))
+	for ch, ss := range in {
+		out[ch] = append([]Sender(nil), ss...)
+	}
+	return out
+}
+
+// Owner returns the lease owner of this dispatcher.
+func (d *Dispatcher) Owner() string { return d.cfg.Owner }
+
+// Run delivers messages until ctx is done: it calls RunOnce, and when that
+// found less than a full batch it waits for a wake-up, the poll interval or
+// the end of ctx. Store errors are logged and retried after a growing pause
+// (up to 10s). Run returns nil once ctx is done; the message in hand when ctx
+// ends is recorded as an attempt and the rest of the batch is released.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	t := time.NewTimer(d.cfg.PollInterval)
+	defer t.Stop()
+	pause := d.cfg.PollInterval
+	for {
+		_, claimed, err := d.runOnce(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := d.cfg.PollInterval
+		switch {
+		case err != nil:
+			d.log.Error("message: dispatcher", "owner", d.cfg.Owner, "error", err)
+			pause = min(2*pause, 10*time.Second)
+			wait = pause
+		case claimed >= d.cfg.Batch:
+			pause = d.cfg.PollInterval
+			continue // more may be due
+		default:
+			pause = d.cfg.PollInterval
+		}
+		t.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.cfg.Wake:
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce claims the messages due now (at most Batch), delivers them and
+// returns how many reached status sent. The error joins the store errors met
+// on the way; provider errors are not errors of RunOnce, they are recorded
+// on the message.
+func (d *Dispatcher) RunOnce(ctx context.Context) (delivered int, err error) {
+	delivered, _, err = d.runOnce(ctx)
+	return delivered, err
+}
+
+func (d *Dispatcher) runOnce(ctx context.Context) (delivered, claimed int, err error) {
+	now := d.cfg.Clock.Now()
+	msgs, err := d.cfg.Store.ClaimMessages(ctx, d.cfg.Owner, now, now.Add(d.cfg.Lease), d.cfg.Batch)
+	if err != nil {
+		return 0, 0, fmt.Errorf("message: claim: %w", err)
+	}
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+		next = make(chan *Message)
+	)
+	workers := min(d.cfg.Parallel, len(msgs))
+	for range workers {
+		wg.Go(func() {
+			for m := range next {
+				sent, err := d.deliver(ctx, m)
+				mu.Lock()
+				if sent {
+					delivered++
+				}
+				if err != nil {
+					errs = append(errs, err)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, m := range msgs {
+		next <- m
+	}
+	close(next)
+	wg.Wait()
+	return delivered, len(msgs), errors.Join(errs...)
+}
+
+// deliver makes one delivery round for the claimed message m and reports
+// whether it reached status sent.
+func (d *Dispatcher) deliver(ctx context.Context, m *Message) (bool, error) {
+	if ctx.Err() != nil {
+		return false, d.release(ctx, m)
+	}
+	vars, err := openVars(d.cfg.Box, m.ID, m.SealedVars)
+	if err != nil {
+		m.Attempts++
+		_, err := d.finish(ctx, m, StatusFailed, "", "", err.Error())
+		return false, err
+	}
+	r, err := d.cfg.Templates.Render(m.Channel, m.Template, m.Locale, vars)
+	if err != nil {
+		m.Attempts++
+		_, err := d.finish(ctx, m, StatusFailed, "", "", redact(err.Error(), vars))
+		return false, err
+	}
+	out := &Outgoing{
+		ID:       m.ID,
+		Realm:    m.Realm,
+		Channel:  m.Channel,
+		To:       m.To,
+		Locale:   m.Locale,
+		Template: m.Template,
+		Subject:  r.Subject,
+		Text:     r.Text,
+		HTML:     r.HTML,
+		Code:     vars["code"],
+	}
+
+	senders := d.health.pick(d.cfg.Senders[m.Channel], d.cfg.Clock.Now())
+	if len(senders) == 0 {
+		m.Attempts++
+		return false, d.retryOrFail(ctx, m, "", fmt.Sprintf("message: no provider for channel %s", m.Channel), false)
+	}
+	var (
+		tried     int
+		permanent = true
+		provider  string
+		lastErr   string
+		errs      []error
+	)
+	for _, s := range senders {
+		if ctx.Err() != nil || d.cfg.Clock.Now().Add(d.cfg.SendTimeout).After(m.LeaseUntil) {
+			break // shutting down, or the lease would end before the send could time out
+		}
+		if tried == 0 {
+			m.Attempts++
+		}
+		tried++
+		provider = s.Name()
+		start := d.cfg.Clock.Now()
+		sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
+		providerID, sendErr := s.Send(sctx, out)
+		cancel()
+		end := d.cfg.Clock.Now()
+		a := &Attempt{
+			ID:        ninsho.NewID(d.cfg.Clock, d.cfg.Random),
+			MessageID: m.ID,
+			Provider:  provider,
+			OK:        sendErr == nil,
+			At:        start,
+			Duration:  end.Sub(start),
+		}
+		if sendErr != nil {
+			a.Error = redact(sendErr.Error(), vars)
+		}
+		if err := d.cfg.Store.RecordAttempt(context.WithoutCancel(ctx), a); err != nil {
+			errs = append(errs, fmt.Errorf("message: record attempt: %w", err))
+		}
+		if sendErr == nil {
+			d.health.succeeded(provider)
+			d.cfg.Metrics.Sent(m.Channel, provider)
+			sentAt := end
+			m.SentAt = &sentAt
+			ok, err := d.finish(ctx, m, StatusSent, provider, providerID, "")
+			return ok, errors.Join(append(errs, err)...)
+		}
+		d.cfg.Metrics.AttemptFailed(m.Channel, provider)
+		lastErr = a.Error
+		switch {
+		case ctx.Err() != nil:
+			permanent = false // interrupted by shutdown: not the provider's fault
+		case IsPermanent(sendErr):
+		default:
+			permanent = false
+			d.health.failed(provider, end, d.cfg.FailureThreshold, d.cfg.CoolOff)
+		}
+		d.log.Warn("message: attempt failed", "message_id", m.ID, "channel", string(m.Channel), "provider", provider, "attempt", m.Attempts, "error", lastErr)
+	}
+	if tried == 0 {
+		return false, errors.Join(append(errs, d.release(ctx, m))...)
+	}
+	return false, errors.Join(append(errs, d.retryOrFail(ctx, m, provider, lastErr, permanent))...)
+}
+
+// retryOrFail finishes a failed round: pending with a back-off, or failed
+// when the error is permanent or the attempts are used up.
+func (d *Dispatcher) retryOrFail(ctx context.Context, m *Message, provider, lastErr string, permanent bool) error {
+	st := StatusPending
+	if permanent || m.Attempts >= d.cfg.MaxAttempts {
+		st = StatusFailed
+	} else {
+		m.NextAttemptAt = d.cfg.Clock.Now().Add(d.backoff(m.Attempts))
+	}
+	_, err := d.finish(ctx, m, st, provider, "", lastErr)
+	return err
+}
+
+// finish records the outcome of a round and reports whether it was written.
+// Sent and failed erase the sealed variables. A lost lease is logged and is
+// not an error: the new owner will deliver the message (providers
+// de-duplicate by the outbox id).
+func (d *Dispatcher) finish(ctx context.Context, m *Message, st Status, provider, providerID, lastErr string) (bool, error) {
+	m.Status = st
+	if provider != "" {
+		m.Provider = provider
+	}
+	m.ProviderMessageID = providerID
+	m.LastError = lastErr
+	if st != StatusPending {
+		m.SealedVars = nil
+	}
+	if st == StatusFailed {
+		d.cfg.Metrics.Failed(m.Channel)
+		d.log.Error("message: delivery failed", "message_id", m.ID, "channel", string(m.Channel), "attempts", m.Attempts, "error", lastErr)
+	}
+	ok, err := d.cfg.Store.FinishAttempt(context.WithoutCancel(ctx), m)
+	if err != nil {
+		return false, fmt.Errorf("message: finish attempt: %w", err)
+	}
+	if !ok {
+		d.log.Warn("message: lease lost", "message_id", m.ID, "owner", d.cfg.Owner, "status", string(st))
+	}
+	return ok, nil
+}
+
+// release gives a claimed message back untouched, so that the next claim
+// (this dispatcher's or another's) takes it without waiting for the lease.
+func (d *Dispatcher) release(ctx context.Context, m *Message) error {
+	if _, err := d.cfg.Store.FinishAttempt(context.WithoutCancel(ctx), m); err != nil {
+		return fmt.Errorf("message: release: %w", err)
+	}
+	return nil
+}
+
+// backoff returns the wait after failed round n (n ≥ 1): BackoffBase·2^(n-1)
+// capped at BackoffMax; the first half is fixed, the second half random.
+func (d *Dispatcher) backoff(n int) time.Duration {
+	wait := d.cfg.BackoffBase
+	for i := 1; i < n && wait < d.cfg.BackoffMax && wait <= math.MaxInt64/2; i++ {
+		wait *= 2
+	}
+	wait = min(wait, d.cfg.BackoffMax)
+	half := wait / 2
+	var b [8]byte
+	ninsho.ReadRandom(d.cfg.Random, b[:])
+	jitter := time.Duration(binary.BigEndian.Uint64(b[:]) % uint64(wait-half+1))
+	return half + jitter
+}
+
+// redact removes the values of vars from a provider error and bounds its
+// length. The one-time code is removed wherever it appears; other values only
+// when at least 4 bytes long, so that a short name does not blank out the
+// error.
+func redact(s string, vars map[string]string) string {
+	for k, v := range vars {
+		if v == "" || (k != "code" && len(v) < 4) {
+			continue
+		}
+		s = strings.ReplaceAll(s, v, "[redacted]")
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > maxLastError {
+		cut := maxLastError
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}
+
+// health tracks consecutive failures per provider name.
+type health struct {
+	mu     sync.Mutex
+	byName map[string]*providerHealth
+}
+
+type providerHealth struct {
+	failures  int
+	coolUntil time.Time
+}
+
+// pick returns the providers to try at now, in order: those not cooling off,
+// or all of them when every one is.
+func (h *health) pick(ss []Sender, now time.Time) []Sender {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var ok []Sender
+	for _, s := range ss {
+		if p := h.byName[s.Name()]; p == nil || !now.Before(p.coolUntil) {
+			ok = append(ok, s)
+		}
+	}
+	if len(ok) == 0 {
+		return ss
+	}
+	return ok
+}
+
+func (h *health) succeeded(name string) {
+	h.mu.Lock()
+	delete(h.byName, name)
+	h.mu.Unlock()
+}
+
+func (h *health) failed(name string, now time.Time, threshold int, coolOff time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p := h.byName[name]
+	if p == nil {
+		p = &providerHealth{}
+		h.byName[name] = p
+	}
+	p.failures++
+	if p.failures >= threshold {
+		p.coolUntil = now.Add(coolOff)
+	}
+}

@@ -1,0 +1,262 @@
+package message
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"unicode/utf8"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+// MustTemplates returns the built-in templates or stops the test.
+func MustTemplates(tb testing.TB) *Templates {
+	tb.Helper()
+	t, err := DefaultTemplates()
+	if err != nil {
+		tb.Fatalf("DefaultTemplates: %v", err)
+	}
+	return t
+}
+
+// goldenVars are the variables of the golden renderings, per locale.
+func goldenVars(locale string) map[string]string {
+	name := "Taro Yamada"
+	if locale == LocaleJA {
+		name = "山田 太郎"
+	}
+	return map[string]string{"code": "123456", "name": name, "minutes": "10", "host": "id.example.com"}
+}
+
+var allChannels = []Channel{ChannelEmail, ChannelSMS, ChannelVoice}
+
+func TestTemplatesGolden(t *testing.T) {
+	tm := MustTemplates(t)
+	ids := []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists}
+	if got := tm.IDs(); strings.Join(got, ",") != "account_exists,signin_code,signup_code" {
+		t.Errorf("IDs() = %v, want %v", got, ids)
+	}
+	for _, id := range ids {
+		for _, ch := range allChannels {
+			for _, loc := range []string{LocaleJA, LocaleEN} {
+				t.Run(id+"."+string(ch)+"."+loc, func(t *testing.T) {
+					vars := goldenVars(loc)
+					if id == TemplateAccountExists {
+						delete(vars, "code")
+						delete(vars, "minutes")
+					}
+					r, err := tm.Render(ch, id, loc, vars)
+					if err != nil {
+						t.Fatalf("Render: %v", err)
+					}
+					var b strings.Builder
+					if ch == ChannelEmail {
+						b.WriteString("Subject: " + r.Subject + "\n\n--- text ---\n" + r.Text + "--- html ---\n" + r.HTML)
+					} else {
+						b.WriteString(r.Text + "\n")
+					}
+					checkGolden(t, filepath.Join("testdata", id+"."+string(ch)+"."+loc+".golden"), b.String())
+				})
+			}
+		}
+	}
+}
+
+func checkGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("rendering differs from %s (run go test -update to accept):\ngot:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+func TestRenderCodeMessages(t *testing.T) {
+	tm := MustTemplates(t)
+	for _, id := range []string{TemplateSignupCode, TemplateSigninCode} {
+		for _, loc := range []string{LocaleJA, LocaleEN} {
+			vars := goldenVars(loc)
+			sms, err := tm.Render(ChannelSMS, id, loc, vars)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(sms.Text, "\n")
+			if got, want := lines[len(lines)-1], "@id.example.com #123456"; got != want {
+				t.Errorf("%s/%s: last SMS line = %q, want %q (WebOTP)", id, loc, got, want)
+			}
+			// One SMS segment: 70 UCS-2 characters for Japanese, 160 GSM-7
+			// characters for English.
+			limit := 160
+			if loc == LocaleJA {
+				limit = 70
+			}
+			if n := utf8.RuneCountInString(sms.Text); n > limit {
+				t.Errorf("%s/%s: SMS has %d characters, want at most %d", id, loc, n, limit)
+			}
+			for _, ch := range allChannels {
+				r, err := tm.Render(ch, id, loc, vars)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(r.Text, "123456") && !strings.Contains(r.Text, "1, 2, 3") && !strings.Contains(r.Text, "1、2、3") {
+					t.Errorf("%s/%s/%s: text does not carry the code:\n%s", id, ch, loc, r.Text)
+				}
+			}
+		}
+	}
+}
+
+func TestRender(t *testing.T) {
+	tm := MustTemplates(t)
+	tests := []struct {
+		name    string
+		ch      Channel
+		id      string
+		locale  string
+		vars    map[string]string
+		wantErr string
+		check   func(t *testing.T, r *Rendered)
+	}{
+		{
+			name: "unknown locale falls back to English", ch: ChannelEmail, id: TemplateSignupCode, locale: "fr",
+			vars: goldenVars(LocaleEN),
+			check: func(t *testing.T, r *Rendered) {
+				if r.Subject != "Your Ninsho verification code" {
+					t.Errorf("Subject = %q, want the English subject", r.Subject)
+				}
+			},
+		},
+		{
+			name: "empty locale is English", ch: ChannelSMS, id: TemplateSignupCode, locale: "",
+			vars: goldenVars(LocaleEN),
+			check: func(t *testing.T, r *Rendered) {
+				if !strings.HasPrefix(r.Text, "Your Ninsho") {
+					t.Errorf("Text = %q, want English", r.Text)
+				}
+			},
+		},
+		{
+			name: "regional Japanese is Japanese", ch: ChannelEmail, id: TemplateSignupCode, locale: "ja-JP",
+			vars: goldenVars(LocaleJA),
+			check: func(t *testing.T, r *Rendered) {
+				if !strings.HasPrefix(r.Subject, "【Ninsho】") {
+					t.Errorf("Subject = %q, want Japanese", r.Subject)
+				}
+			},
+		},
+		{
+			name: "name is escaped in HTML, not in text", ch: ChannelEmail, id: TemplateAccountExists, locale: "en",
+			vars: map[string]string{"name": `<b>Eve</b> & "co"`, "host": "id.example.com"},
+			check: func(t *testing.T, r *Rendered) {
+				if strings.Contains(r.HTML, "<b>Eve</b>") || !strings.Contains(r.HTML, "&lt;b&gt;Eve&lt;/b&gt; &amp; &#34;co&#34;") {
+					t.Errorf("HTML does not escape the name:\n%s", r.HTML)
+				}
+				if !strings.Contains(r.Text, `Hello <b>Eve</b> & "co",`) {
+					t.Errorf("Text = %q, want the name as typed", r.Text)
+				}
+			},
+		},
+		{
+			name: "empty name gets a neutral greeting", ch: ChannelEmail, id: TemplateSigninCode, locale: "ja",
+			vars: map[string]string{"code": "123456", "name": "", "minutes": "10", "host": "id.example.com"},
+			check: func(t *testing.T, r *Rendered) {
+				if !strings.HasPrefix(r.Text, "お客様\n") {
+					t.Errorf("Text starts %q, want お客様", r.Text[:20])
+				}
+			},
+		},
+		{
+			name: "subject is one line", ch: ChannelEmail, id: TemplateSignupCode, locale: "en",
+			vars: goldenVars(LocaleEN),
+			check: func(t *testing.T, r *Rendered) {
+				if strings.ContainsAny(r.Subject, "\r\n") {
+					t.Errorf("Subject = %q, want one line", r.Subject)
+				}
+			},
+		},
+		{
+			name: "missing variable", ch: ChannelSMS, id: TemplateSignupCode, locale: "en",
+			vars:    map[string]string{"name": "x", "minutes": "10", "host": "h"},
+			wantErr: `no entry for key "code"`,
+		},
+		{
+			name: "unknown template", ch: ChannelEmail, id: "welcome", locale: "en",
+			wantErr: `message: no template "welcome" for channel email`,
+		},
+		{
+			name: "unknown channel", ch: Channel("fax"), id: TemplateSignupCode, locale: "en",
+			wantErr: `message: no template "signup_code" for channel fax`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := tm.Render(tt.ch, tt.id, tt.locale, tt.vars)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Render error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Render: %v", err)
+			}
+			tt.check(t, r)
+		})
+	}
+}
+
+func TestLocale(t *testing.T) {
+	for in, want := range map[string]string{
+		"ja": "ja", "ja-JP": "ja", "JA_jp": "ja", "en": "en", "en-US": "en", "": "en", "fr": "en", "jav": "en",
+	} {
+		if got := Locale(in); got != want {
+			t.Errorf("Locale(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseTemplatesErrors(t *testing.T) {
+	layout := `{{define "layout"}}{{template "content" .}}{{end}}`
+	tests := []struct {
+		name    string
+		fs      fstest.MapFS
+		wantErr string
+	}{
+		{"empty", fstest.MapFS{}, "message: no templates found"},
+		{"incomplete e-mail", fstest.MapFS{
+			"en/_layout.html":  {Data: []byte(layout)},
+			"en/x.subject.txt": {Data: []byte("s")},
+			"en/x.email.html":  {Data: []byte(`{{define "content"}}h{{end}}`)},
+			"en/x.sms.txt":     {Data: []byte("t")},
+			"en/x.voice.txt":   {Data: []byte("t")},
+		}, "en/x needs .subject.txt, .email.txt and .email.html"},
+		{"unexpected file", fstest.MapFS{"en/unrelated.json": {Data: []byte("{}")}}, "unexpected file en/unrelated.json"},
+		{"missing English", fstest.MapFS{"ja/x.sms.txt": {Data: []byte("t")}}, "template x for sms has no English version"},
+		{"no content", fstest.MapFS{
+			"en/_layout.html":  {Data: []byte(layout)},
+			"en/x.subject.txt": {Data: []byte("s")},
+			"en/x.email.txt":   {Data: []byte("t")},
+			"en/x.email.html":  {Data: []byte(`h`)},
+		}, `does not define "content"`},
+		{"syntax", fstest.MapFS{"en/x.sms.txt": {Data: []byte("{{.code")}}, "message: templates:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseTemplates(tt.fs)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("ParseTemplates error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
