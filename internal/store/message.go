@@ -47,8 +47,8 @@ func (db *DB) EnqueueMessage(ctx context.Context, m *message.Message) error {
 // not leased (or whose lease ended by now) to owner until until, oldest due
 // first. It is one conditional UPDATE: on SQLite the single writer runs
 // claims one at a time; on PostgreSQL the candidates are locked with SKIP
-// LOCKED and the outer WHERE re-checks the lease, so concurrent callers
-// never receive the same message.
+// LOCKED and the UPDATE re-checks the lease on the locked rows, so
+// concurrent callers never receive the same message.
 func (db *DB) ClaimMessages(ctx context.Context, owner string, now, until time.Time, limit int) ([]*message.Message, error) {
 	if limit <= 0 {
 		return nil, nil
@@ -56,12 +56,17 @@ func (db *DB) ClaimMessages(ctx context.Context, owner string, now, until time.T
 	if owner == "" {
 		return nil, ninsho.Internal("store: claim messages: empty lease owner")
 	}
-	rows, err := db.writer(ctx).QueryContext(ctx, `UPDATE message SET lease_owner = $1, lease_until = $2
-		WHERE id IN (
+	// The candidates are a CTE, not an IN subquery: PostgreSQL may run an IN
+	// subquery again for every outer row (a nested-loop semi-join), and each
+	// run with SKIP LOCKED returns further rows, so the LIMIT would not hold.
+	// A CTE with a locking clause is evaluated once.
+	rows, err := db.writer(ctx).QueryContext(ctx, `WITH due AS (
 			SELECT id FROM message
 			WHERE status = $3 AND next_attempt_at <= $4 AND lease_until <= $4
 			ORDER BY next_attempt_at, id LIMIT $5`+db.d.skipLocked+`
-		) AND status = $3 AND lease_until <= $4
+		)
+		UPDATE message SET lease_owner = $1, lease_until = $2
+		WHERE id IN (SELECT id FROM due) AND status = $3 AND lease_until <= $4
 		RETURNING `+messageColumns,
 		owner, us(until), string(message.StatusPending), us(now), limit)
 	if err != nil {

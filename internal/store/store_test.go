@@ -19,3 +19,9 @@ func TestOpenAndPing(t *testing.T) {
 		}
 	})
 }
+
+func TestConformance(t *testing.T) {
+	storetest.EachDatabase(t, func(t *testing.T, open func(testing.TB) *store.DB) {
+		storetest.All(t, func(tb testing.TB) storetest.Stores { return open(tb) })
+	})
+}

@@ -1,0 +1,25 @@
+package storetest
+
+import "testing"
+
+// All runs every conformance suite against the stores open returns. open
+// must return fresh, empty stores on every call.
+func All(t *testing.T, open func(tb testing.TB) Stores) {
+	suites := []struct {
+		name string
+		run  func(*testing.T, func(testing.TB) Stores)
+	}{
+		{"Tx", Tx},
+		{"Account", Account},
+		{"Flow", Flow},
+		{"Code", Code},
+		{"Session", Session},
+		{"Device", Device},
+		{"Event", Event},
+		{"Message", Message},
+		{"DevInbox", DevInbox},
+	}
+	for _, s := range suites {
+		t.Run(s.name, func(t *testing.T) { s.run(t, open) })
+	}
+}
