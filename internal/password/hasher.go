@@ -1,0 +1,207 @@
+// Package password hashes and verifies passwords and checks new ones against
+// the password policy.
+//
+// Hashes are argon2id PHC strings ($argon2id$v=19$m=19456,t=2,p=1$salt$key).
+// Hashes imported from other systems — argon2i, bcrypt ($2a$, $2b$, $2y$) and
+// PBKDF2-SHA256 ($pbkdf2-sha256$) — are verified too and reported as needing
+// a rehash, so they become argon2id at the next successful sign-in.
+//
+// # Normalisation
+//
+// Passwords are normalised with Unicode NFKC before they are hashed, verified
+// or checked against the policy, as NIST SP 800-63B §5.1.1.2 recommends. A
+// password typed in full-width characters (ｐａｓｓｗｏｒｄ１２３, which a
+// Japanese input method produces easily) therefore equals the same password
+// typed in half-width characters, and a password set on a phone matches the
+// one typed on a PC. NFKC does not change case or remove spaces.
+//
+// Verify also tries the password exactly as typed when NFKC changes it, so
+// that hashes imported from systems that did not normalise keep working.
+// For hashes written here this accepts nothing new: they are of NFKC text,
+// which NFKC leaves unchanged.
+//
+// All hashing runs through a Limiter so that the server refuses excess load
+// instead of exhausting CPU and memory.
+package password
+
+import (
+	"context"
+	"crypto/pbkdf2"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/ninsho/ninsho/internal/ninsho"
+)
+
+// Normalize returns plain in the form that is hashed and measured: NFKC.
+func Normalize(plain string) string { return norm.NFKC.String(plain) }
+
+// Hasher hashes and verifies passwords. Set Params (DefaultParams in
+// production), Limiter (nil runs hashing unbounded, for tests and tools) and
+// Random (nil means ninsho.SecureRandom), then use it by pointer; do not change
+// the fields once it is in use. A Hasher is safe for concurrent use.
+type Hasher struct {
+	Params  Params
+	Limiter *Limiter
+	Random  ninsho.Random
+
+	mu    sync.Mutex
+	dummy dummyHash
+}
+
+// dummyHash is an encoded hash with the Params it was made for.
+type dummyHash struct {
+	params  Params
+	encoded string
+}
+
+// Hash returns the argon2id PHC string of Normalize(plain) with h.Params and
+// a fresh random salt. Errors: ninsho.CodeOverloaded from the Limiter;
+// ninsho.CodeInternal for invalid Params, a failing random source or ctx
+// ending while waiting.
+func (h *Hasher) Hash(ctx context.Context, plain string) (string, error) {
+	p := h.Params
+	if err := p.Validate(); err != nil {
+		return "", ninsho.Internal("%w", err)
+	}
+	salt := make([]byte, p.SaltLen)
+	if _, err := io.ReadFull(h.random(), salt); err != nil {
+		return "", ninsho.Internal("password: random source: %w", err)
+	}
+	n := Normalize(plain)
+	var key []byte
+	if err := h.run(ctx, func() {
+		key = argon2.IDKey([]byte(n), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	}); err != nil {
+		return "", err
+	}
+	return encodeArgon2id(p, salt, key), nil
+}
+
+// Verify reports whether plain matches encoded, a hash made by Hash or
+// imported (argon2id, argon2i, bcrypt, PBKDF2-SHA256). needsRehash is true
+// when plain matched and encoded should be replaced by Hash(plain): it is not
+// argon2id, or its parameters or salt or key lengths differ from h.Params, or
+// only the un-normalised plain matched. Keys are compared in constant time.
+//
+// A mismatch is ok == false with a nil error. Errors: ninsho.CodeOverloaded
+// from the Limiter; ninsho.CodeInternal for a malformed or unsupported
+// encoded hash (Verify never panics on one) and for ctx ending while waiting.
+func (h *Hasher) Verify(ctx context.Context, plain, encoded string) (ok, needsRehash bool, err error) {
+	check, rehash, err := h.verifier(encoded)
+	if err != nil {
+		return false, false, ninsho.Internal("%w", err)
+	}
+	n := Normalize(plain)
+	var matched, rawMatched bool
+	err = h.run(ctx, func() {
+		matched = check(n)
+		if !matched && n != plain {
+			rawMatched = check(plain)
+		}
+	})
+	if err != nil {
+		return false, false, err
+	}
+	if !matched && !rawMatched {
+		return false, false, nil
+	}
+	return true, rehash || rawMatched, nil
+}
+
+// VerifyDummy spends the time and memory of a Verify of plain against a hash
+// with the current Params, and always fails. Call it when the identifier is
+// unknown, so that unknown and known identifiers cost the same (enumeration
+// safety) and go through the same Limiter. It returns only the Limiter's
+// errors, which the caller reports as it would for a real account.
+func (h *Hasher) VerifyDummy(ctx context.Context, plain string) error {
+	_, _, err := h.Verify(ctx, plain, h.dummyHash())
+	return err
+}
+
+// dummyHash returns an argon2id hash with the current Params whose key
+// nobody knows. Making it costs no hashing: salt and key are random bytes.
+func (h *Hasher) dummyHash() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p := h.Params
+	if h.dummy.encoded == "" || h.dummy.params != p {
+		salt := make([]byte, min(max(p.SaltLen, minSaltLen), maxSaltLen))
+		key := make([]byte, min(max(p.KeyLen, minKeyLen), maxKeyLen))
+		// A failing random source leaves zero bytes: still a hash of
+		// the right cost that no password matches in practice.
+		_, _ = io.ReadFull(h.random(), salt)
+		_, _ = io.ReadFull(h.random(), key)
+		h.dummy = dummyHash{params: p, encoded: encodeArgon2id(p, salt, key)}
+	}
+	return h.dummy.encoded
+}
+
+// verifier decodes encoded and returns a function that reports whether a
+// password matches it, and whether a match should be rehashed.
+func (h *Hasher) verifier(encoded string) (check func(string) bool, rehash bool, err error) {
+	switch {
+	case strings.HasPrefix(encoded, "$argon2"):
+		a, err := decodeArgon2(encoded)
+		if err != nil {
+			return nil, false, err
+		}
+		rehash = a.variant != "argon2id" || a.params != h.Params
+		return func(plain string) bool {
+			return subtle.ConstantTimeCompare(a.derive(plain), a.key) == 1
+		}, rehash, nil
+
+	case strings.HasPrefix(encoded, "$2a$"), strings.HasPrefix(encoded, "$2b$"), strings.HasPrefix(encoded, "$2y$"):
+		hash := []byte(encoded)
+		cost, err := bcrypt.Cost(hash)
+		if err != nil {
+			return nil, false, errors.New("password: malformed bcrypt hash")
+		}
+		if cost > maxBcryptCost {
+			return nil, false, errors.New("password: bcrypt cost out of range")
+		}
+		// bcrypt reads at most 72 bytes of the password, as the systems
+		// that wrote these hashes did.
+		return func(plain string) bool {
+			return bcrypt.CompareHashAndPassword(hash, []byte(plain)) == nil
+		}, true, nil
+
+	case strings.HasPrefix(encoded, "$pbkdf2-sha256$"):
+		p, err := decodePBKDF2(encoded)
+		if err != nil {
+			return nil, false, err
+		}
+		return func(plain string) bool {
+			key, err := pbkdf2.Key(sha256.New, plain, p.salt, p.iter, len(p.key))
+			return err == nil && subtle.ConstantTimeCompare(key, p.key) == 1
+		}, true, nil
+	}
+	return nil, false, errors.New("password: unsupported hash format")
+}
+
+// run calls fn through the Limiter, if there is one.
+func (h *Hasher) run(ctx context.Context, fn func()) error {
+	if h.Limiter == nil {
+		if err := ctx.Err(); err != nil {
+			return ninsho.Internal("password: %w", err)
+		}
+		fn()
+		return nil
+	}
+	return h.Limiter.Do(ctx, fn)
+}
+
+func (h *Hasher) random() ninsho.Random {
+	if h.Random == nil {
+		return ninsho.SecureRandom
+	}
+	return h.Random
+}

@@ -1,0 +1,119 @@
+package password
+
+import (
+	"context"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/ninsho"
+)
+
+// Limiter bounds CPU- and memory-heavy work such as password hashing: at
+// most concurrency calls run at once, at most queue more wait for a slot, and
+// none waits longer than maxWait. Everything beyond that is refused at once
+// with ninsho.CodeOverloaded, which the HTTP layer answers with 503 and
+// Retry-After, so that a flood of sign-ins costs neither unbounded memory (each
+// argon2id call holds its Memory parameter) nor unbounded latency.
+//
+// Waiters are admitted in arrival order: a slot that frees is handed to the
+// longest waiter, never to a newcomer. A Limiter is safe for concurrent use.
+type Limiter struct {
+	slots      chan struct{}
+	queue      int64
+	maxWait    time.Duration
+	retryAfter int
+
+	inFlight atomic.Int64
+	waiting  atomic.Int64
+	rejected atomic.Uint64
+}
+
+// NewLimiter returns a Limiter with concurrency slots (at least 1; size it to
+// the CPU cores given to hashing), room for queue waiters (0 refuses whenever
+// every slot is busy) and the longest wait maxWait (0 or less: waiters wait
+// until their context ends).
+func NewLimiter(concurrency, queue int, maxWait time.Duration) *Limiter {
+	concurrency = max(concurrency, 1)
+	queue = max(queue, 0)
+	// A refused client may come back once a waiter's worth of time has
+	// passed; a second is the smallest Retry-After HTTP can say.
+	retry := 1
+	if maxWait > 0 {
+		retry = max(1, int(math.Ceil(maxWait.Seconds())))
+	}
+	return &Limiter{
+		slots:      make(chan struct{}, concurrency),
+		queue:      int64(queue),
+		maxWait:    maxWait,
+		retryAfter: retry,
+	}
+}
+
+// Do runs fn in the caller's goroutine once a slot is free and returns nil
+// after fn returns. It does not run fn and returns
+//   - ninsho.CodeOverloaded with the parameter retry_after_s (seconds, int)
+//     when the queue is full or the wait exceeds maxWait;
+//   - ninsho.CodeInternal wrapping ctx.Err() when ctx ends first.
+//
+// If fn panics, the slot is released and the panic continues.
+func (l *Limiter) Do(ctx context.Context, fn func()) error {
+	if err := ctx.Err(); err != nil {
+		return ninsho.Internal("password: limiter: %w", err)
+	}
+	select {
+	case l.slots <- struct{}{}:
+	default:
+		if err := l.wait(ctx); err != nil {
+			return err
+		}
+	}
+	l.inFlight.Add(1)
+	defer func() {
+		l.inFlight.Add(-1)
+		<-l.slots
+	}()
+	fn()
+	return nil
+}
+
+// wait queues the caller for a slot. On success the caller holds a slot.
+func (l *Limiter) wait(ctx context.Context) error {
+	if l.waiting.Add(1) > l.queue {
+		l.waiting.Add(-1)
+		return l.overloaded()
+	}
+	defer l.waiting.Add(-1)
+	var timeout <-chan time.Time
+	if l.maxWait > 0 {
+		t := time.NewTimer(l.maxWait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case l.slots <- struct{}{}:
+		return nil
+	case <-timeout:
+		return l.overloaded()
+	case <-ctx.Done():
+		return ninsho.Internal("password: limiter: %w", ctx.Err())
+	}
+}
+
+func (l *Limiter) overloaded() error {
+	l.rejected.Add(1)
+	return ninsho.E(ninsho.CodeOverloaded).WithParam("retry_after_s", l.retryAfter)
+}
+
+// InFlight returns the number of calls running now.
+func (l *Limiter) InFlight() int { return int(l.inFlight.Load()) }
+
+// Waiting returns the number of calls waiting for a slot now.
+func (l *Limiter) Waiting() int { return int(l.waiting.Load()) }
+
+// Rejected returns how many calls have been refused as overloaded since the
+// Limiter was made.
+func (l *Limiter) Rejected() uint64 { return l.rejected.Load() }
+
+// Concurrency returns the number of slots.
+func (l *Limiter) Concurrency() int { return cap(l.slots) }

@@ -1,0 +1,215 @@
+package password
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/ninsho"
+)
+
+// holder occupies a Limiter slot until released.
+type holder struct {
+	started chan struct{}
+	release chan struct{}
+	done    chan error
+}
+
+// MustHold starts a call of l.Do whose fn blocks, and returns once fn runs.
+func MustHold(tb testing.TB, l *Limiter) *holder {
+	tb.Helper()
+	h := &holder{started: make(chan struct{}), release: make(chan struct{}), done: make(chan error, 1)}
+	go func() {
+		h.done <- l.Do(context.Background(), func() {
+			close(h.started)
+			<-h.release
+		})
+	}()
+	select {
+	case <-h.started:
+	case err := <-h.done:
+		tb.Fatalf("holding call returned %v before it ran", err)
+	}
+	return h
+}
+
+// Release lets the held call finish and returns its error.
+func (h *holder) Release() error {
+	close(h.release)
+	return <-h.done
+}
+
+// waitFor yields until cond holds. The conditions it waits for are reached
+// by goroutines that are already running, so no time needs to pass.
+func waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	for i := 0; !cond(); i++ {
+		if i > 1_000_000 {
+			tb.Fatalf("%s never happened", what)
+		}
+		runtime.Gosched()
+	}
+}
+
+// startWaiter calls l.Do in a goroutine and returns the channel of its
+// result and a channel closed when its fn runs.
+func startWaiter(ctx context.Context, l *Limiter) (done chan error, ran chan struct{}) {
+	done, ran = make(chan error, 1), make(chan struct{})
+	go func() { done <- l.Do(ctx, func() { close(ran) }) }()
+	return done, ran
+}
+
+func assertOverloaded(tb testing.TB, err error, retryAfter int) {
+	tb.Helper()
+	e := ninsho.ErrorOf(err)
+	if e == nil || e.Code != ninsho.CodeOverloaded {
+		tb.Fatalf("error = %v, want %s", err, ninsho.CodeOverloaded)
+	}
+	if got := e.Params["retry_after_s"]; got != retryAfter {
+		tb.Errorf("retry_after_s = %v, want %d", got, retryAfter)
+	}
+}
+
+func TestLimiterRunsWithinConcurrency(t *testing.T) {
+	l := NewLimiter(2, 0, 0)
+	a, b := MustHold(t, l), MustHold(t, l)
+	if got, want := l.InFlight(), 2; got != want {
+		t.Errorf("InFlight() = %d, want %d", got, want)
+	}
+	// A third caller finds both slots busy and no queue.
+	ran := false
+	err := l.Do(context.Background(), func() { ran = true })
+	assertOverloaded(t, err, 1)
+	if ran {
+		t.Error("fn ran although the call was refused")
+	}
+	if err := a.Release(); err != nil {
+		t.Errorf("first call = %v, want nil", err)
+	}
+	if err := l.Do(context.Background(), func() { ran = true }); err != nil || !ran {
+		t.Errorf("Do after a slot freed = %v (ran %v), want nil (ran true)", err, ran)
+	}
+	if err := b.Release(); err != nil {
+		t.Errorf("second call = %v, want nil", err)
+	}
+	if got := l.InFlight(); got != 0 {
+		t.Errorf("InFlight() after all calls = %d, want 0", got)
+	}
+	if got, want := l.Rejected(), uint64(1); got != want {
+		t.Errorf("Rejected() = %d, want %d", got, want)
+	}
+}
+
+func TestLimiterQueueAdmitsThenRefuses(t *testing.T) {
+	l := NewLimiter(1, 2, 0)
+	h := MustHold(t, l)
+
+	w1, ran1 := startWaiter(context.Background(), l)
+	waitFor(t, "first waiter queued", func() bool { return l.Waiting() == 1 })
+	w2, ran2 := startWaiter(context.Background(), l)
+	waitFor(t, "second waiter queued", func() bool { return l.Waiting() == 2 })
+
+	// The queue is full: the next caller is refused at once.
+	assertOverloaded(t, l.Do(context.Background(), func() { t.Error("refused fn ran") }), 1)
+	if got, want := l.Waiting(), 2; got != want {
+		t.Errorf("Waiting() after a refusal = %d, want %d", got, want)
+	}
+
+	// Freeing the slot admits the waiters in order.
+	if err := h.Release(); err != nil {
+		t.Fatalf("held call = %v", err)
+	}
+	<-ran1
+	if err := <-w1; err != nil {
+		t.Errorf("first waiter = %v, want nil", err)
+	}
+	<-ran2
+	if err := <-w2; err != nil {
+		t.Errorf("second waiter = %v, want nil", err)
+	}
+	if got := l.Waiting(); got != 0 {
+		t.Errorf("Waiting() at the end = %d, want 0", got)
+	}
+}
+
+func TestLimiterMaxWait(t *testing.T) {
+	// The only test that lets time pass: the waiter gives up after 1ms.
+	l := NewLimiter(1, 1, time.Millisecond)
+	h := MustHold(t, l)
+	defer h.Release()
+	err := l.Do(context.Background(), func() { t.Error("fn ran after the wait expired") })
+	assertOverloaded(t, err, 1)
+	if got := l.Waiting(); got != 0 {
+		t.Errorf("Waiting() after the timeout = %d, want 0", got)
+	}
+}
+
+func TestLimiterRetryAfterFollowsMaxWait(t *testing.T) {
+	l := NewLimiter(1, 0, 2500*time.Millisecond)
+	h := MustHold(t, l)
+	defer h.Release()
+	assertOverloaded(t, l.Do(context.Background(), func() {}), 3)
+}
+
+func TestLimiterContextCancelledWhileWaiting(t *testing.T) {
+	l := NewLimiter(1, 1, 0)
+	h := MustHold(t, l)
+	defer h.Release()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done, ran := startWaiter(ctx, l)
+	waitFor(t, "waiter queued", func() bool { return l.Waiting() == 1 })
+	cancel()
+	err := <-done
+	if !errors.Is(err, context.Canceled) || ninsho.CodeOf(err) != ninsho.CodeInternal {
+		t.Errorf("Do with cancelled ctx = %v, want internal wrapping context.Canceled", err)
+	}
+	select {
+	case <-ran:
+		t.Error("fn ran although ctx was cancelled")
+	default:
+	}
+	if got := l.Waiting(); got != 0 {
+		t.Errorf("Waiting() after cancel = %d, want 0", got)
+	}
+}
+
+func TestLimiterContextAlreadyDone(t *testing.T) {
+	l := NewLimiter(1, 1, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := l.Do(ctx, func() { t.Error("fn ran with a done ctx") })
+	if !errors.Is(err, context.Canceled) || ninsho.CodeOf(err) != ninsho.CodeInternal {
+		t.Errorf("Do = %v, want internal wrapping context.Canceled", err)
+	}
+}
+
+func TestLimiterPanicReleasesSlot(t *testing.T) {
+	l := NewLimiter(1, 0, 0)
+	func() {
+		defer func() {
+			if r := recover(); r != "boom" {
+				t.Errorf("recovered %v, want boom", r)
+			}
+		}()
+		_ = l.Do(context.Background(), func() { panic("boom") })
+	}()
+	if got := l.InFlight(); got != 0 {
+		t.Errorf("InFlight() after panic = %d, want 0", got)
+	}
+	if err := l.Do(context.Background(), func() {}); err != nil {
+		t.Errorf("Do after panic = %v, want nil", err)
+	}
+}
+
+func TestNewLimiterClampsArguments(t *testing.T) {
+	l := NewLimiter(0, -1, -time.Second)
+	if got := l.Concurrency(); got != 1 {
+		t.Errorf("Concurrency() = %d, want 1", got)
+	}
+	h := MustHold(t, l)
+	defer h.Release()
+	assertOverloaded(t, l.Do(context.Background(), func() {}), 1)
+}

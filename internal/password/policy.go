@@ -1,0 +1,170 @@
+package password
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	_ "embed"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/ninsho/ninsho/internal/ninsho"
+)
+
+// Policy is what a new password must meet, following NIST SP 800-63B §5.1.1.2:
+// a minimum and maximum length, not a commonly used password, nothing taken
+// from the account's own details — and no composition rules (no "must
+// contain a digit and a symbol"). Lengths are counted in characters (runes)
+// after NFKC. A zero field takes its DefaultPolicy value.
+type Policy struct {
+	MinLength int
+	MaxLength int
+}
+
+// DefaultPolicy returns the policy of 8 to 128 characters.
+func DefaultPolicy() Policy { return Policy{MinLength: 8, MaxLength: 128} }
+
+// Personal holds the account's details a password must not contain. Any may
+// be empty. Email and Phone are normalised identifiers (lowercase address,
+// E.164 number) but other forms work too.
+type Personal struct {
+	Email string
+	Phone string
+	Name  string
+}
+
+// Minimum lengths of the personal details that Check looks for: shorter
+// ones would refuse too many good passwords by coincidence.
+const (
+	minPersonalToken = 3
+	minPhoneDigits   = 8
+)
+
+// passwordField is the input field that policy errors are about.
+const passwordField = "password"
+
+// Check returns nil if plain may be used as a new password, or the first rule
+// it breaks, as ninsho.FieldError(code, "password"):
+//   - ninsho.CodePasswordTooShort with the parameter min,
+//   - ninsho.CodePasswordTooLong with the parameter max,
+//   - ninsho.CodePasswordTooCommon when it is on the bundled list of common
+//     passwords (ignoring case),
+//   - ninsho.CodePasswordContainsPersonal when it contains, ignoring case, the
+//     local part of who.Email (3 characters or more), the last 8 digits of
+//     who.Phone (with or without separators such as '-' or spaces) or a word of
+//     who.Name (3 characters or more).
+//
+// Check is safe for concurrent use.
+func (p Policy) Check(plain string, who Personal) error {
+	minLen, maxLen := p.MinLength, p.MaxLength
+	if minLen <= 0 {
+		minLen = DefaultPolicy().MinLength
+	}
+	if maxLen <= 0 {
+		maxLen = DefaultPolicy().MaxLength
+	}
+	n := Normalize(plain)
+	switch count := utf8.RuneCountInString(n); {
+	case count < minLen:
+		return ninsho.FieldError(ninsho.CodePasswordTooShort, passwordField).WithParam("min", minLen)
+	case count > maxLen:
+		return ninsho.FieldError(ninsho.CodePasswordTooLong, passwordField).WithParam("max", maxLen)
+	}
+	lower := strings.ToLower(n)
+	if isCommonLower(lower) {
+		return ninsho.FieldError(ninsho.CodePasswordTooCommon, passwordField)
+	}
+	if containsPersonal(lower, who) {
+		return ninsho.FieldError(ninsho.CodePasswordContainsPersonal, passwordField)
+	}
+	return nil
+}
+
+// containsPersonal reports whether lower, a normalised lowercase password,
+// contains any of who's details.
+func containsPersonal(lower string, who Personal) bool {
+	if who.Email != "" {
+		local := who.Email
+		if at := strings.LastIndexByte(local, '@'); at >= 0 {
+			local = local[:at]
+		}
+		local = strings.ToLower(Normalize(local))
+		if utf8.RuneCountInString(local) >= minPersonalToken && strings.Contains(lower, local) {
+			return true
+		}
+	}
+	if phone := digitsOnly(who.Phone); len(phone) >= minPhoneDigits {
+		if strings.Contains(withoutSeparators(lower), phone[len(phone)-minPhoneDigits:]) {
+			return true
+		}
+	}
+	if who.Name != "" {
+		words := strings.FieldsFunc(strings.ToLower(Normalize(who.Name)), func(r rune) bool {
+			return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r)
+		})
+		for _, w := range words {
+			if utf8.RuneCountInString(w) >= minPersonalToken && strings.Contains(lower, w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func digitsOnly(s string) string {
+	var b strings.Builder
+	for _, r := range Normalize(s) {
+		if '0' <= r && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// withoutSeparators drops the characters people put between the groups of a
+// phone number, so that 090-1234-5678 and 090 1234 5678 are found too.
+func withoutSeparators(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '-', ' ', '.', '(', ')', '/', '+':
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// The common-password list: see data/NOTICE.md for its source and licence.
+//
+//go:embed data/common-passwords.txt.gz
+var commonGzip []byte
+
+// commonSet returns the list as a set of lowercase passwords, decompressed on
+// first use (about 30,000 entries).
+var commonSet = sync.OnceValue(func() map[string]struct{} {
+	zr, err := gzip.NewReader(bytes.NewReader(commonGzip))
+	if err != nil {
+		panic("password: embedded common-password list: " + err.Error())
+	}
+	set := make(map[string]struct{}, 30000)
+	sc := bufio.NewScanner(zr)
+	for sc.Scan() {
+		if w := strings.TrimSpace(sc.Text()); w != "" {
+			set[strings.ToLower(Normalize(w))] = struct{}{}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		panic("password: embedded common-password list: " + err.Error())
+	}
+	return set
+})
+
+// IsCommon reports whether plain, after NFKC and ignoring case, is on the
+// bundled list of common passwords.
+func IsCommon(plain string) bool { return isCommonLower(strings.ToLower(Normalize(plain))) }
+
+func isCommonLower(lower string) bool {
+	_, ok := commonSet()[lower]
+	return ok
+}

@@ -1,0 +1,95 @@
+package password
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ninsho/ninsho/internal/ninsho"
+)
+
+func TestCommonList(t *testing.T) {
+	if got, want := len(commonSet()), 10000; got < want {
+		t.Errorf("common list has %d entries, want at least %d", got, want)
+	}
+	for _, pw := range []string{"password", "12345678", "qwertyui", "PASSWORD", "Password", "ｐａｓｓｗｏｒｄ", "iloveyou", "password1"} {
+		if !IsCommon(pw) {
+			t.Errorf("IsCommon(%q) = false, want true", pw)
+		}
+	}
+	for _, pw := range []string{"", "correct horse battery staple", "夏は夜。月のころはさらなり"} {
+		if IsCommon(pw) {
+			t.Errorf("IsCommon(%q) = true, want false", pw)
+		}
+	}
+}
+
+func TestPolicyCheck(t *testing.T) {
+	taro := Personal{Email: "taro.yamada@example.com", Phone: "+819012345678", Name: "Taro Yamada"}
+	tests := []struct {
+		name  string
+		pol   Policy
+		plain string
+		who   Personal
+		code  ninsho.Code
+		param string
+		value int
+	}{
+		{"good", DefaultPolicy(), "correct horse battery staple", taro, "", "", 0},
+		{"good japanese", DefaultPolicy(), "夏は夜。月のころはさらなり", taro, "", "", 0},
+		{"good exactly 8", DefaultPolicy(), "tq8#vm2z", Personal{}, "", "", 0},
+		{"too short", DefaultPolicy(), "tq8#vm2", Personal{}, ninsho.CodePasswordTooShort, "min", 8},
+		{"empty", DefaultPolicy(), "", Personal{}, ninsho.CodePasswordTooShort, "min", 8},
+		// Counted in runes: eight kanji are eight characters, 24 bytes.
+		{"japanese 7 runes", DefaultPolicy(), "春はあけぼの。", Personal{}, ninsho.CodePasswordTooShort, "min", 8},
+		{"japanese 8 runes", DefaultPolicy(), "春はあけぼの。や", Personal{}, "", "", 0},
+		// NFKC first: the ligature ﬀ becomes ff, so seven code points make eight characters.
+		{"nfkc expands", DefaultPolicy(), "ﬀqz#v2m", Personal{}, "", "", 0},
+		{"too long", DefaultPolicy(), strings.Repeat("z", 129), Personal{}, ninsho.CodePasswordTooLong, "max", 128},
+		{"max length", DefaultPolicy(), strings.Repeat("z", 128), Personal{}, "", "", 0},
+		{"custom lengths", Policy{MinLength: 12, MaxLength: 64}, "tq8#vm2zq8#", Personal{}, ninsho.CodePasswordTooShort, "min", 12},
+		{"custom max", Policy{MinLength: 12, MaxLength: 64}, strings.Repeat("z", 65), Personal{}, ninsho.CodePasswordTooLong, "max", 64},
+		{"zero policy is default", Policy{}, "tq8#vm2", Personal{}, ninsho.CodePasswordTooShort, "min", 8},
+
+		{"common", DefaultPolicy(), "password", Personal{}, ninsho.CodePasswordTooCommon, "", 0},
+		{"common digits", DefaultPolicy(), "12345678", Personal{}, ninsho.CodePasswordTooCommon, "", 0},
+		{"common keyboard", DefaultPolicy(), "qwertyui", Personal{}, ninsho.CodePasswordTooCommon, "", 0},
+		{"common any case", DefaultPolicy(), "PassWord", Personal{}, ninsho.CodePasswordTooCommon, "", 0},
+		{"common full-width", DefaultPolicy(), "１２３４５６７８", Personal{}, ninsho.CodePasswordTooCommon, "", 0},
+
+		{"email local part", DefaultPolicy(), "my-taro.yamada-pw", taro, ninsho.CodePasswordContainsPersonal, "", 0},
+		{"email local part any case", DefaultPolicy(), "TARO.YAMADA!!", taro, ninsho.CodePasswordContainsPersonal, "", 0},
+		{"short email local part ignored", DefaultPolicy(), "ab-xq8#vm2z", Personal{Email: "ab@example.com"}, "", "", 0},
+		{"phone digits", DefaultPolicy(), "pw09012345678", taro, ninsho.CodePasswordContainsPersonal, "", 0},
+		{"phone last 8 digits", DefaultPolicy(), "x12345678x", taro, ninsho.CodePasswordContainsPersonal, "", 0},
+		{"phone with separators", DefaultPolicy(), "090-1234-5678", taro, ninsho.CodePasswordContainsPersonal, "", 0},
+		{"phone full-width", DefaultPolicy(), "ｐｗ１２３４５６７８", taro, ninsho.CodePasswordContainsPersonal, "", 0},
+		{"phone digits split by letters", DefaultPolicy(), "1234abc5678", taro, "", "", 0},
+		{"phone national form", DefaultPolicy(), "tel 5678 horse", Personal{Phone: "090-1234-5678"}, "", "", 0},
+		{"name token", DefaultPolicy(), "yamadasan2024", taro, ninsho.CodePasswordContainsPersonal, "", 0},
+		{"name token any case", DefaultPolicy(), "TaroTaro!!", taro, ninsho.CodePasswordContainsPersonal, "", 0},
+		{"short name token ignored", DefaultPolicy(), "li-xq8#vm2z", Personal{Name: "Li Na"}, "", "", 0},
+		{"japanese name", DefaultPolicy(), "山田太郎です。よろしく", Personal{Name: "山田太郎"}, ninsho.CodePasswordContainsPersonal, "", 0},
+		{"japanese name two-character words ignored", DefaultPolicy(), "山田の夏休み二〇二四", Personal{Name: "山田 太郎"}, "", "", 0},
+
+		// Rules are checked in order: length first.
+		{"short and common", DefaultPolicy(), "123456", Personal{}, ninsho.CodePasswordTooShort, "min", 8},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.pol.Check(tt.plain, tt.who)
+			if tt.code == "" {
+				if err != nil {
+					t.Fatalf("Check(%q) = %v, want nil", tt.plain, err)
+				}
+				return
+			}
+			e := ninsho.ErrorOf(err)
+			if e == nil || e.Code != tt.code || e.Field != "password" {
+				t.Fatalf("Check(%q) = %v, want %s on field password", tt.plain, err, tt.code)
+			}
+			if tt.param != "" && e.Params[tt.param] != tt.value {
+				t.Errorf("Check(%q) param %s = %v, want %d", tt.plain, tt.param, e.Params[tt.param], tt.value)
+			}
+		})
+	}
+}
