@@ -68,7 +68,8 @@ type Store interface {
 	// when a changed identifier is used by another account.
 	UpdateAccount(ctx context.Context, a *Account) error
 	// DeletePendingAccount removes an account that is still pending, with its
-	// credentials, devices links, sessions and codes; it returns false (and no
+	// credentials, device links and sessions; its codes are kept so that the
+	// hourly cap per destination still counts them. It returns false (and no
 	// error) when the account is not pending or does not exist.
 	DeletePendingAccount(ctx context.Context, id string) (bool, error)
 	// PurgePendingAccounts removes pending accounts created before t and

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/account"
@@ -125,7 +126,7 @@ var pendingDependents = []string{
 }
 
 // DeletePendingAccount removes a pending account with its credentials,
-// device links, sessions and codes. It returns false when the account is
+// device links and sessions; its codes are kept for the hourly cap. It returns false when the account is
 // not pending or does not exist.
 func (db *DB) DeletePendingAccount(ctx context.Context, id string) (bool, error) {
 	var deleted bool
@@ -142,6 +143,12 @@ func (db *DB) DeletePendingAccount(ctx context.Context, id string) (bool, error)
 			return err
 		}
 		for _, stmt := range pendingDependents {
+			if strings.HasPrefix(stmt, "DELETE FROM code ") {
+				// Codes stay: they expire by themselves, and the hourly cap
+				// per destination must still count them, or replacing an
+				// unconfirmed sign-up would be a way round it.
+				continue
+			}
 			if _, err := q.ExecContext(ctx, sprintf(stmt, `$1`), id); err != nil {
 				return internal("delete pending account", err)
 			}

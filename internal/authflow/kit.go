@@ -1,0 +1,226 @@
+// Package authflow holds the steps that the authentication flows share:
+// resolving the device, sending a verification code through the outbox,
+// describing what comes next, completing with a session, and recording events.
+// The sign-up, sign-in and (later) password-assistant services are built on it.
+package authflow
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/code"
+	"github.com/ninsho/ninsho/internal/device"
+	"github.com/ninsho/ninsho/internal/event"
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/identifier"
+	"github.com/ninsho/ninsho/internal/message"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/password"
+	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/session"
+)
+
+// FlowLifetime is how long a sign-up or sign-in flow stays usable.
+const FlowLifetime = time.Hour
+
+// Kit is the set of collaborators every authentication flow uses. All fields
+// are required.
+type Kit struct {
+	Tx        ninsho.TxRunner
+	Clock     ninsho.Clock
+	Random    ninsho.Random
+	Accounts  account.Store
+	Flows     flow.Store
+	Events    event.Store
+	Codes     *code.Service
+	Sessions  *session.Service
+	Devices   *device.Service
+	Outbox    *message.Outbox
+	Passwords *password.Hasher
+	Policy    password.Policy
+}
+
+// NewFlow returns an unsaved flow of kind k for realm rl, started on device d.
+func (k *Kit) NewFlow(kind flow.Kind, rl *realm.Realm, d *device.Device, locale string) *flow.Flow {
+	now := k.Clock.Now()
+	return &flow.Flow{
+		ID:        ninsho.NewID(k.Clock, k.Random),
+		Realm:     rl.ID,
+		Kind:      kind,
+		Status:    flow.StatusOpen,
+		DeviceID:  d.ID,
+		Locale:    locale,
+		CreatedAt: now,
+		UpdatedAt: now,
+		ExpiresAt: now.Add(FlowLifetime),
+	}
+}
+
+// Save inserts f when it is new (Version 0) and updates it otherwise.
+func (k *Kit) Save(ctx context.Context, f *flow.Flow) error {
+	f.UpdatedAt = k.Clock.Now()
+	if f.Version == 0 {
+		if err := k.Flows.CreateFlow(ctx, f); err != nil {
+			return err
+		}
+		f.Version = 1
+		return nil
+	}
+	return k.Flows.UpdateFlow(ctx, f)
+}
+
+// Locale picks the language for a person: what they asked for if supported,
+// else the request's negotiated locale, else the realm's default.
+func Locale(asked string, req ninsho.Request, rl *realm.Realm) string {
+	for _, l := range []string{asked, req.Locale, rl.DefaultLocale} {
+		if l == "ja" || l == "en" {
+			return l
+		}
+	}
+	return "ja"
+}
+
+// ChannelFor returns the code channel that reaches an identifier.
+func ChannelFor(id identifier.Identifier) code.Channel {
+	if id.Kind == identifier.KindPhone {
+		return code.ChannelSMS
+	}
+	return code.ChannelEmail
+}
+
+// SendCode issues a code of purpose p for f to dest over ch and enqueues the
+// message rendered from template, in the transaction of ctx. The caller saves
+// f afterwards and wakes the outbox after commit.
+func (k *Kit) SendCode(ctx context.Context, f *flow.Flow, rl *realm.Realm, accountID string, p code.Purpose, ch code.Channel, dest, template, name string) error {
+	digits, err := k.Codes.Issue(ctx, f, accountID, p, ch, dest)
+	if err != nil {
+		return err
+	}
+	vars := map[string]string{
+		"code":    digits,
+		"name":    name,
+		"minutes": strconv.Itoa(int(k.Codes.Policy.TTL / time.Minute)),
+		"host":    rl.PublicHost,
+	}
+	if _, err := k.Outbox.Enqueue(ctx, rl.ID, message.Channel(ch), dest, template, f.Locale, vars); err != nil {
+		return err
+	}
+	return k.Record(ctx, rl, accountID, event.TypeCodeSent, ninsho.Request{}, f.DeviceID, map[string]any{
+		"flow": f.ID, "purpose": string(p), "channel": string(ch),
+	})
+}
+
+// Notify enqueues a message without a code (alerts, notices) in the
+// transaction of ctx.
+func (k *Kit) Notify(ctx context.Context, rl *realm.Realm, ch message.Channel, to, template, locale string, vars map[string]string) error {
+	if vars == nil {
+		vars = map[string]string{}
+	}
+	vars["host"] = rl.PublicHost
+	_, err := k.Outbox.Enqueue(ctx, rl.ID, ch, to, template, locale, vars)
+	return err
+}
+
+// Record appends an event about accountID ("" when unknown) with the
+// request's who and where.
+func (k *Kit) Record(ctx context.Context, rl *realm.Realm, accountID, typ string, req ninsho.Request, deviceID string, data map[string]any) error {
+	actor := "anonymous"
+	if accountID != "" {
+		actor = "account:" + accountID
+	}
+	return k.Events.AppendEvent(ctx, &event.Event{
+		ID:        ninsho.NewID(k.Clock, k.Random),
+		Realm:     rl.ID,
+		AccountID: accountID,
+		Type:      typ,
+		Actor:     actor,
+		IP:        req.IP,
+		UserAgent: truncate(req.UserAgent, 512),
+		DeviceID:  deviceID,
+		RequestID: req.RequestID,
+		Data:      data,
+		At:        k.Clock.Now(),
+	})
+}
+
+// CodeNext describes the verification-code step of f.
+func (k *Kit) CodeNext(f *flow.Flow, alternatives []string) *flow.Next {
+	n := &flow.Next{
+		Step:         flow.StepVerificationCode,
+		Channel:      f.Channel,
+		ResendAfterS: int((k.Codes.ResendAfter(f) + time.Second - 1) / time.Second),
+		Alternatives: alternatives,
+		AttemptsLeft: k.Codes.AttemptsLeft(f),
+	}
+	if f.Destination != "" {
+		n.Destination = identifier.Mask(identifierOf(f.Destination))
+	}
+	return n
+}
+
+// Complete finishes f with a new session for a on device f.DeviceID: the
+// device becomes familiar to the account, the flow is saved as complete and
+// the event of type typ is recorded. It runs in the transaction of ctx.
+func (k *Kit) Complete(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *account.Account, req ninsho.Request, methods []string, typ string, data map[string]any) (*flow.Grant, error) {
+	token, sess, err := k.Sessions.Create(ctx, session.New{
+		Realm: rl.ID, AccountID: a.ID, DeviceID: f.DeviceID, AAL: 1, Methods: methods,
+		IP: req.IP, UserAgent: truncate(req.UserAgent, 512),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := k.Devices.Store.MarkFamiliar(ctx, a.ID, f.DeviceID, k.Clock.Now()); err != nil {
+		return nil, err
+	}
+	f.AccountID = a.ID
+	f.Status = flow.StatusComplete
+	f.Step = flow.StepDone
+	if err := k.Save(ctx, f); err != nil {
+		return nil, err
+	}
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["flow"] = f.ID
+	data["session"] = sess.ID
+	data["methods"] = methods
+	if err := k.Record(ctx, rl, a.ID, typ, req, f.DeviceID, data); err != nil {
+		return nil, err
+	}
+	return &flow.Grant{Token: token, ExpiresAt: sess.ExpiresAt, AAL: sess.AAL}, nil
+}
+
+// Verify marks the identifier that a code of channel ch reached as verified.
+func Verify(a *account.Account, ch string, now time.Time) {
+	t := now
+	if ch == string(code.ChannelEmail) {
+		a.EmailVerifiedAt = &t
+	} else {
+		a.PhoneVerifiedAt = &t
+	}
+}
+
+// AccountFor looks up the realm's account holding id.
+func (k *Kit) AccountFor(ctx context.Context, rl *realm.Realm, id identifier.Identifier) (*account.Account, error) {
+	if id.Kind == identifier.KindPhone {
+		return k.Accounts.AccountByPhone(ctx, rl.ID, id.Value)
+	}
+	return k.Accounts.AccountByEmail(ctx, rl.ID, id.Value)
+}
+
+func identifierOf(v string) identifier.Identifier {
+	if strings.Contains(v, "@") {
+		return identifier.Identifier{Kind: identifier.KindEmail, Value: v}
+	}
+	return identifier.Identifier{Kind: identifier.KindPhone, Value: v}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}

@@ -1,0 +1,141 @@
+// Package flowtest builds the authentication services on a real database for
+// tests: a manual clock, fast password hashing, the outbox delivering to the
+// development inbox, and two realms — "jp" (explicit) and "safe".
+package flowtest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/authflow"
+	"github.com/ninsho/ninsho/internal/code"
+	"github.com/ninsho/ninsho/internal/device"
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/message"
+	"github.com/ninsho/ninsho/internal/message/providers/devinbox"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/password"
+	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/secret"
+	"github.com/ninsho/ninsho/internal/session"
+	"github.com/ninsho/ninsho/internal/signin"
+	"github.com/ninsho/ninsho/internal/signup"
+	"github.com/ninsho/ninsho/internal/store"
+)
+
+// Epoch is where the clock of every Env starts.
+var Epoch = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+
+// FastParams are argon2id parameters small enough for tests.
+var FastParams = password.Params{Memory: 8, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// Env is a complete set of flow services on one database.
+type Env struct {
+	DB         *store.DB
+	Clock      *ninsho.ManualClock
+	Kit        *authflow.Kit
+	Realms     *realm.Registry
+	JP, Safe   *realm.Realm
+	Signup     *signup.Service
+	Signin     *signin.Service
+	Engine     *flow.Engine
+	Dispatcher *message.Dispatcher
+}
+
+// New builds an Env on db.
+func New(tb testing.TB, db *store.DB) *Env {
+	tb.Helper()
+	clock := ninsho.NewManualClock(Epoch)
+	hasher, err := secret.NewHasher([]byte("0123456789abcdef0123456789abcdef-test"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	box, err := secret.NewBox(ninsho.SecureRandom, []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	templates, err := message.DefaultTemplates()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	outbox := message.NewOutbox(db, box, templates, clock, ninsho.SecureRandom)
+	inbox := devinbox.NewSender(db, clock)
+	senders := map[message.Channel][]message.Sender{}
+	for _, ch := range []message.Channel{message.ChannelEmail, message.ChannelSMS, message.ChannelVoice} {
+		senders[ch] = []message.Sender{inbox}
+	}
+	disp, err := message.NewDispatcher(message.DispatcherConfig{
+		Store: db, Box: box, Templates: templates, Senders: senders, Clock: clock,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	jp := &realm.Realm{ID: "jp", Name: "Ninsho", DefaultLocale: "ja", PhoneRegion: "JP", Disclosure: realm.DisclosureExplicit, PublicHost: "id.example.jp"}
+	safe := &realm.Realm{ID: "safe", Name: "Safe", DefaultLocale: "en", PhoneRegion: "US", Disclosure: realm.DisclosureSafe, PublicHost: "id.example.com"}
+	realms := realm.NewRegistry([]*realm.Realm{jp, safe})
+	kit := &authflow.Kit{
+		Tx: db, Clock: clock, Random: ninsho.SecureRandom,
+		Accounts: db, Flows: db, Events: db,
+		Codes:     &code.Service{Store: db, Clock: clock, Random: ninsho.SecureRandom, Hasher: hasher, Policy: code.DefaultPolicy()},
+		Sessions:  &session.Service{Store: db, Clock: clock, Random: ninsho.SecureRandom, Hasher: hasher, Policy: session.DefaultPolicy()},
+		Devices:   &device.Service{Store: db, Clock: clock, Random: ninsho.SecureRandom, Hasher: hasher},
+		Outbox:    outbox,
+		Passwords: &password.Hasher{Params: FastParams, Limiter: password.NewLimiter(4, 64, time.Minute), Random: ninsho.SecureRandom},
+		Policy:    password.DefaultPolicy(),
+	}
+	e := &Env{DB: db, Clock: clock, Kit: kit, Realms: realms, JP: jp, Safe: safe, Dispatcher: disp}
+	e.Signup = &signup.Service{Kit: kit, Realms: realms}
+	e.Signin = &signin.Service{Kit: kit, Realms: realms}
+	e.Engine = &flow.Engine{Store: db, Clock: clock, Handlers: map[flow.Kind]flow.Handler{
+		flow.KindSignup: e.Signup, flow.KindSignin: e.Signin,
+	}}
+	return e
+}
+
+// Messages delivers every due message and returns those sent to to, newest
+// first.
+func (e *Env) Messages(tb testing.TB, to string) []*devinbox.Message {
+	tb.Helper()
+	if _, err := e.Dispatcher.RunOnce(context.Background()); err != nil {
+		tb.Fatalf("deliver: %v", err)
+	}
+	ms, err := e.DB.DevMessages(context.Background(), to, 100)
+	if err != nil {
+		tb.Fatalf("dev messages: %v", err)
+	}
+	return ms
+}
+
+// LastCode delivers due messages and returns the code of the newest message
+// to to; it fails the test when there is none.
+func (e *Env) LastCode(tb testing.TB, to string) string {
+	tb.Helper()
+	ms := e.Messages(tb, to)
+	if len(ms) == 0 || ms[0].Code == "" {
+		tb.Fatalf("no code was delivered to %s (messages: %d)", to, len(ms))
+	}
+	return ms[0].Code
+}
+
+// Req is a request from a browser at ip with the device token dev.
+func Req(ip, dev string) ninsho.Request {
+	return ninsho.Request{IP: ip, UserAgent: "Mozilla/5.0 (test)", DeviceToken: dev, RequestID: "req-test", Locale: "ja"}
+}
+
+// MustSignUp signs up and confirms an account with identifier and password
+// in rl, and returns the device token of the browser that did it.
+func (e *Env) MustSignUp(tb testing.TB, rl *realm.Realm, ident, pw, to string) string {
+	tb.Helper()
+	ctx := context.Background()
+	ans, err := e.Signup.Start(ctx, rl, Req("192.0.2.10", ""), signup.Input{Identifier: ident, Name: "Hanako Yamada", Password: pw})
+	if err != nil {
+		tb.Fatalf("sign up %s: %v", ident, err)
+	}
+	c := e.LastCode(tb, to)
+	done, err := e.Engine.Act(ctx, rl.ID, ans.Flow.ID, Req("192.0.2.10", ans.DeviceToken), flow.Action{Name: flow.ActionSubmitCode, Code: c})
+	if err != nil || done.Session == nil {
+		tb.Fatalf("confirm sign-up of %s: %v", ident, err)
+	}
+	return ans.DeviceToken
+}

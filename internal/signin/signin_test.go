@@ -1,0 +1,275 @@
+package signin_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/flowtest"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/password"
+	"github.com/ninsho/ninsho/internal/signin"
+	"github.com/ninsho/ninsho/internal/signup"
+	"github.com/ninsho/ninsho/internal/store"
+	"github.com/ninsho/ninsho/internal/store/storetest"
+)
+
+const pw = "kumo-no-ue-42"
+
+func eachDB(t *testing.T, fn func(t *testing.T, e *flowtest.Env)) {
+	storetest.EachDatabase(t, func(t *testing.T, open func(tb testing.TB) *store.DB) {
+		fn(t, flowtest.New(t, open(t)))
+	})
+}
+
+func wantCode(t *testing.T, err error, want ninsho.Code) {
+	t.Helper()
+	if got := ninsho.CodeOf(err); got != want {
+		t.Fatalf("error code = %q (%v), want %q", got, err, want)
+	}
+}
+
+func TestSigninWithPassword(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		dev := e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+		e.MustSignUp(t, e.JP, "090-1111-2222", pw, "+819011112222")
+
+		tests := []struct {
+			name, identifier, password string
+			want                       ninsho.Code
+			field                      string
+		}{
+			{"e-mail", "hanako@example.jp", pw, "", ""},
+			{"e-mail typed with capitals and spaces", "  HANAKO@EXAMPLE.JP　", pw, "", ""},
+			{"full-width password", "hanako@example.jp", "ｋｕｍｏ－ｎｏ－ｕｅ－４２", "", ""},
+			{"phone, national format", "090-1111-2222", pw, "", ""},
+			{"phone, international", "+81 90 1111 2222", pw, "", ""},
+			{"phone, full-width", "０９０１１１１２２２２", pw, "", ""},
+			{"wrong password", "hanako@example.jp", pw + "!", ninsho.CodePasswordIncorrect, "password"},
+			{"unknown identifier", "nobody@example.jp", pw, ninsho.CodeAccountNotFound, "identifier"},
+			{"invalid identifier", "hanako@@example", pw, ninsho.CodeIdentifierInvalid, "identifier"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", dev), signin.Input{Identifier: tt.identifier, Password: tt.password})
+				wantCode(t, err, tt.want)
+				if tt.want != "" {
+					if f := ninsho.ErrorOf(err).Field; f != tt.field {
+						t.Errorf("field = %q, want %q", f, tt.field)
+					}
+					return
+				}
+				if ans.Flow.Status != flow.StatusComplete || ans.Session == nil {
+					t.Fatalf("flow %+v, want complete with a session", ans.Flow)
+				}
+				if _, err := e.Signin.Authenticate(ctx, e.JP, ans.Session.Token); err != nil {
+					t.Errorf("Authenticate: %v", err)
+				}
+			})
+		}
+	})
+}
+
+func TestSafeRealmDoesNotTellWhichPartWasWrong(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.Safe, "owner@example.com", pw, "owner@example.com")
+		known, errKnown := e.Signin.Start(ctx, e.Safe, flowtest.Req("192.0.2.7", ""), signin.Input{Identifier: "owner@example.com", Password: "wrong-password-1"})
+		unknown, errUnknown := e.Signin.Start(ctx, e.Safe, flowtest.Req("192.0.2.7", ""), signin.Input{Identifier: "nobody@example.com", Password: "wrong-password-1"})
+		wantCode(t, errKnown, ninsho.CodeCredentialsIncorrect)
+		wantCode(t, errUnknown, ninsho.CodeCredentialsIncorrect)
+		if ninsho.ErrorOf(errKnown).Field != ninsho.ErrorOf(errUnknown).Field {
+			t.Errorf("fields differ: %q vs %q", ninsho.ErrorOf(errKnown).Field, ninsho.ErrorOf(errUnknown).Field)
+		}
+		if known.Flow.Status != unknown.Flow.Status || known.Next.Step != unknown.Next.Step {
+			t.Errorf("answers differ: %+v vs %+v", known.Next, unknown.Next)
+		}
+		// Identifier first: an unknown identifier still gets a password step.
+		ans, err := e.Signin.Start(ctx, e.Safe, flowtest.Req("192.0.2.7", ""), signin.Input{Identifier: "nobody@example.com"})
+		if err != nil || ans.Next.Step != flow.StepPassword {
+			t.Errorf("identifier-first for unknown = %+v, %v; want step password", ans, err)
+		}
+	})
+}
+
+func TestIdentifierFirstThenPassword(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+		_, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", ""), signin.Input{Identifier: "typo@example.jp"})
+		wantCode(t, err, ninsho.CodeAccountNotFound)
+
+		ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", ""), signin.Input{Identifier: "hanako@example.jp"})
+		if err != nil || ans.Next.Step != flow.StepPassword {
+			t.Fatalf("Start = %+v, %v; want step password", ans, err)
+		}
+		req := flowtest.Req("192.0.2.7", ans.DeviceToken)
+		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitPassword, Password: "nope-nope-nope"})
+		wantCode(t, err, ninsho.CodePasswordIncorrect)
+		done, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitPassword, Password: pw})
+		if err != nil || done.Session == nil {
+			t.Fatalf("submit_password = %v; want a session", err)
+		}
+		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitPassword, Password: pw})
+		wantCode(t, err, ninsho.CodeFlowCompleted)
+		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: "fly"})
+		wantCode(t, err, ninsho.CodeFlowCompleted)
+		_, err = e.Engine.Act(ctx, "safe", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitPassword, Password: pw})
+		wantCode(t, err, ninsho.CodeFlowNotFound)
+	})
+}
+
+func TestSigninFinishesAnUnconfirmedSignup(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		if _, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{Identifier: "later@example.jp", Name: "L", Password: pw}); err != nil {
+			t.Fatal(err)
+		}
+		e.Messages(t, "later@example.jp")
+		e.Clock.Advance(2 * 24 * time.Hour) // came back two days later
+		ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signin.Input{Identifier: "later@example.jp", Password: pw})
+		if err != nil {
+			t.Fatalf("Start: %v", err)
+		}
+		if ans.Flow.Status != flow.StatusChallenge || ans.Next.Step != flow.StepVerificationCode {
+			t.Fatalf("got %+v, want a verification code challenge", ans.Next)
+		}
+		c := e.LastCode(t, "later@example.jp")
+		done, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, flowtest.Req("192.0.2.1", ans.DeviceToken), flow.Action{Name: flow.ActionSubmitCode, Code: c})
+		if err != nil || done.Session == nil {
+			t.Fatalf("submit_code: %v", err)
+		}
+		a, _ := e.DB.AccountByEmail(ctx, "jp", "later@example.jp")
+		if a.Status != account.StatusActive || a.EmailVerifiedAt == nil {
+			t.Errorf("account = %+v, want active and verified", a)
+		}
+	})
+}
+
+func TestExpiredUnconfirmedSignupIsGone(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		if _, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{Identifier: "gone@example.jp", Name: "G", Password: pw}); err != nil {
+			t.Fatal(err)
+		}
+		e.Clock.Advance(account.PendingLifetime)
+		_, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signin.Input{Identifier: "gone@example.jp", Password: pw})
+		wantCode(t, err, ninsho.CodeAccountNotFound)
+		n, err := e.DB.PurgePendingAccounts(ctx, e.Clock.Now().Add(-account.PendingLifetime+time.Second))
+		if err != nil || n != 1 {
+			t.Errorf("PurgePendingAccounts = %d, %v; want 1", n, err)
+		}
+	})
+}
+
+func TestAccountStatesAreToldOnlyAfterTheRightPassword(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		for _, st := range []struct {
+			status account.Status
+			want   ninsho.Code
+		}{
+			{account.StatusSuspended, ninsho.CodeAccountSuspended},
+			{account.StatusClosed, ninsho.CodeAccountClosed},
+		} {
+			ident := string(st.status) + "@example.jp"
+			e.MustSignUp(t, e.JP, ident, pw, ident)
+			a, _ := e.DB.AccountByEmail(ctx, "jp", ident)
+			a.Status = st.status
+			if err := e.DB.UpdateAccount(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+			_, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", ""), signin.Input{Identifier: ident, Password: "not-the-password"})
+			wantCode(t, err, ninsho.CodePasswordIncorrect)
+			_, err = e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", ""), signin.Input{Identifier: ident, Password: pw})
+			wantCode(t, err, st.want)
+		}
+	})
+}
+
+func TestSessionsExpireAndSignOut(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+		signIn := func() string {
+			ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", ""), signin.Input{Identifier: "hanako@example.jp", Password: pw})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ans.Session.Token
+		}
+		// Idle expiry: used every 13 days, the session lives on until the
+		// absolute limit of 30 days.
+		tok := signIn()
+		for i := 0; i < 2; i++ {
+			e.Clock.Advance(13 * 24 * time.Hour)
+			if _, err := e.Signin.Authenticate(ctx, e.JP, tok); err != nil {
+				t.Fatalf("day %d: %v", 13*(i+1), err)
+			}
+		}
+		e.Clock.Advance(4 * 24 * time.Hour)
+		_, err := e.Signin.Authenticate(ctx, e.JP, tok)
+		wantCode(t, err, ninsho.CodeUnauthenticated)
+
+		tok = signIn()
+		e.Clock.Advance(14 * 24 * time.Hour)
+		_, err = e.Signin.Authenticate(ctx, e.JP, tok)
+		wantCode(t, err, ninsho.CodeUnauthenticated)
+
+		tok = signIn()
+		if err := e.Signin.Signout(ctx, e.JP, flowtest.Req("192.0.2.7", ""), tok); err != nil {
+			t.Fatalf("Signout: %v", err)
+		}
+		_, err = e.Signin.Authenticate(ctx, e.JP, tok)
+		wantCode(t, err, ninsho.CodeUnauthenticated)
+		_, err = e.Signin.Authenticate(ctx, e.Safe, signIn())
+		wantCode(t, err, ninsho.CodeUnauthenticated)
+		_, err = e.Signin.Authenticate(ctx, e.JP, "garbage")
+		wantCode(t, err, ninsho.CodeUnauthenticated)
+	})
+}
+
+func TestSigninRehashesOldParameters(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+		a, _ := e.DB.AccountByEmail(ctx, "jp", "hanako@example.jp")
+		before, _ := e.DB.PasswordHash(ctx, a.ID)
+		e.Kit.Passwords = &password.Hasher{Params: password.Params{Memory: 16, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, Limiter: password.NewLimiter(2, 8, time.Minute)}
+		if _, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", ""), signin.Input{Identifier: "hanako@example.jp", Password: pw}); err != nil {
+			t.Fatalf("sign in: %v", err)
+		}
+		after, _ := e.DB.PasswordHash(ctx, a.ID)
+		if after == before {
+			t.Fatal("the hash was not upgraded to the new parameters")
+		}
+		if ok, rehash, err := e.Kit.Passwords.Verify(ctx, pw, after); !ok || rehash || err != nil {
+			t.Errorf("Verify(new hash) = %v, %v, %v; want true, false, nil", ok, rehash, err)
+		}
+	})
+}
+
+func TestSigninEventsRecordWhereFrom(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+		a, _ := e.DB.AccountByEmail(ctx, "jp", "hanako@example.jp")
+		e.Clock.Advance(time.Minute)
+		e.Signin.Start(ctx, e.JP, flowtest.Req("198.51.100.4", ""), signin.Input{Identifier: "hanako@example.jp", Password: "bad-bad-bad"})
+		e.Clock.Advance(time.Minute)
+		e.Signin.Start(ctx, e.JP, flowtest.Req("198.51.100.5", ""), signin.Input{Identifier: "hanako@example.jp", Password: pw})
+		evs, err := e.DB.AccountEvents(ctx, a.ID, flowtest.Epoch.Add(30*time.Second), 10)
+		if err != nil || len(evs) != 2 {
+			t.Fatalf("events = %d, %v; want 2", len(evs), err)
+		}
+		if evs[0].Type != "signin.succeeded" || evs[0].IP != "198.51.100.5" || evs[1].Type != "signin.failed" || evs[1].IP != "198.51.100.4" {
+			t.Errorf("events = %s@%s, %s@%s", evs[0].Type, evs[0].IP, evs[1].Type, evs[1].IP)
+		}
+		if evs[1].Data["reason"] != "password_incorrect" {
+			t.Errorf("failure reason = %v", evs[1].Data["reason"])
+		}
+	})
+}

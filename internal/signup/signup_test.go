@@ -1,0 +1,297 @@
+package signup_test
+
+import (
+	"context"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/flowtest"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/signup"
+	"github.com/ninsho/ninsho/internal/store"
+	"github.com/ninsho/ninsho/internal/store/storetest"
+)
+
+const goodPassword = "kumo-no-ue-42"
+
+func eachDB(t *testing.T, fn func(t *testing.T, e *flowtest.Env)) {
+	storetest.EachDatabase(t, func(t *testing.T, open func(tb testing.TB) *store.DB) {
+		fn(t, flowtest.New(t, open(t)))
+	})
+}
+
+func wantCode(t *testing.T, err error, want ninsho.Code) {
+	t.Helper()
+	if got := ninsho.CodeOf(err); got != want {
+		t.Fatalf("error code = %q (%v), want %q", got, err, want)
+	}
+}
+
+func TestSignupByEmailConfirmsWithCode(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		ans, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{
+			Identifier: " Hanako@Example.JP ", Name: "山田 花子", Password: goodPassword,
+		})
+		if err != nil {
+			t.Fatalf("Start: %v", err)
+		}
+		f := ans.Flow
+		if f.Status != flow.StatusChallenge || ans.Next.Step != flow.StepVerificationCode {
+			t.Fatalf("got status %q step %+v, want challenge/verification_code", f.Status, ans.Next)
+		}
+		if ans.Next.Channel != "email" || ans.Next.Destination != "h*****@e******.jp" || ans.Next.ResendAfterS != 30 {
+			t.Errorf("next = %+v, want email to h*****@e******.jp, resend after 30 s", ans.Next)
+		}
+		if ans.DeviceToken == "" {
+			t.Error("no device token for a new device")
+		}
+		a, err := e.DB.AccountByEmail(ctx, "jp", "hanako@example.jp")
+		if err != nil || a.Status != account.StatusPending {
+			t.Fatalf("account = %+v, %v; want pending", a, err)
+		}
+		msgs := e.Messages(t, "hanako@example.jp")
+		if len(msgs) != 1 || msgs[0].Template != "signup_code" || len(msgs[0].Code) != 6 {
+			t.Fatalf("messages = %+v, want one signup_code with a 6-digit code", msgs)
+		}
+		req := flowtest.Req("192.0.2.1", ans.DeviceToken)
+
+		// A wrong code counts; full-width digits of the right code work.
+		wrong := "000000"
+		if msgs[0].Code == wrong {
+			wrong = "111111"
+		}
+		bad, err := e.Engine.Act(ctx, "jp", f.ID, req, flow.Action{Name: flow.ActionSubmitCode, Code: wrong})
+		wantCode(t, err, ninsho.CodeCodeIncorrect)
+		if got := ninsho.ErrorOf(err).Params["attempts_left"]; got != 4 || bad.Next.AttemptsLeft != 4 {
+			t.Errorf("attempts_left = %v / %d, want 4", got, bad.Next.AttemptsLeft)
+		}
+		fullWidth := strings.Map(func(r rune) rune { return r - '0' + '０' }, msgs[0].Code)
+		done, err := e.Engine.Act(ctx, "jp", f.ID, req, flow.Action{Name: flow.ActionSubmitCode, Code: fullWidth})
+		if err != nil {
+			t.Fatalf("submit right code: %v", err)
+		}
+		if done.Flow.Status != flow.StatusComplete || done.Session == nil || done.Session.Token == "" {
+			t.Fatalf("got %+v, want complete with a session", done.Flow)
+		}
+		a, _ = e.DB.Account(ctx, a.ID)
+		if a.Status != account.StatusActive || a.EmailVerifiedAt == nil {
+			t.Errorf("account after confirm = %+v, want active and e-mail verified", a)
+		}
+		p, err := e.Signin.Authenticate(ctx, e.JP, done.Session.Token)
+		if err != nil || p.Account.ID != a.ID {
+			t.Errorf("Authenticate(new session) = %v, %v", p, err)
+		}
+		d, _, err := e.Kit.Devices.Resolve(ctx, "jp", ans.DeviceToken, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := e.DB.IsFamiliar(ctx, a.ID, d.ID); !ok {
+			t.Error("the device that confirmed the sign-up is not familiar")
+		}
+		// The code cannot be used again.
+		_, err = e.Engine.Act(ctx, "jp", f.ID, req, flow.Action{Name: flow.ActionSubmitCode, Code: msgs[0].Code})
+		wantCode(t, err, ninsho.CodeFlowCompleted)
+		evs, _ := e.DB.AccountEvents(ctx, a.ID, flowtest.Epoch.Add(-time.Hour), 10)
+		var types []string
+		for _, ev := range evs {
+			types = append(types, ev.Type)
+			if ev.IP != "192.0.2.1" && ev.Type != "code.sent" {
+				t.Errorf("event %s has ip %q, want 192.0.2.1", ev.Type, ev.IP)
+			}
+		}
+		sort.Strings(types)
+		if got := strings.Join(types, ","); got != "code.sent,signup.completed,signup.started" {
+			t.Errorf("events = %s", got)
+		}
+	})
+}
+
+func TestSignupByPhoneTypedInFullWidth(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		ans, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{
+			Identifier: "０９０－１２３４－５６７８", Name: "Taro", Password: goodPassword,
+		})
+		if err != nil {
+			t.Fatalf("Start: %v", err)
+		}
+		if ans.Next.Channel != "sms" || ans.Next.Destination != "+81 ** **** **78" {
+			t.Errorf("next = %+v, want sms to +81 ** **** **78", ans.Next)
+		}
+		c := e.LastCode(t, "+819012345678")
+		done, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, flowtest.Req("192.0.2.1", ans.DeviceToken), flow.Action{Name: flow.ActionSubmitCode, Code: c})
+		if err != nil || done.Session == nil {
+			t.Fatalf("confirm: %v", err)
+		}
+		a, err := e.DB.AccountByPhone(ctx, "jp", "+819012345678")
+		if err != nil || a.PhoneVerifiedAt == nil || a.Status != account.StatusActive {
+			t.Errorf("account = %+v, %v; want active with verified phone", a, err)
+		}
+	})
+}
+
+func TestSignupRejectsInput(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+		tests := []struct {
+			name string
+			in   signup.Input
+			want ninsho.Code
+		}{
+			{"bad identifier", signup.Input{Identifier: "hanako@", Name: "H", Password: goodPassword}, ninsho.CodeIdentifierInvalid},
+			{"landline", signup.Input{Identifier: "03-1234-5678", Name: "H", Password: goodPassword}, ninsho.CodePhoneNotMobile},
+			{"no name", signup.Input{Identifier: "a@example.jp", Name: "  ", Password: goodPassword}, ninsho.CodeFieldRequired},
+			{"short", signup.Input{Identifier: "a@example.jp", Name: "H", Password: "abc12"}, ninsho.CodePasswordTooShort},
+			{"common", signup.Input{Identifier: "a@example.jp", Name: "H", Password: "password123"}, ninsho.CodePasswordTooCommon},
+			{"personal", signup.Input{Identifier: "kumiko@example.jp", Name: "H", Password: "kumiko-1999!"}, ninsho.CodePasswordContainsPersonal},
+			{"mismatch", signup.Input{Identifier: "a@example.jp", Name: "H", Password: goodPassword, PasswordConfirmation: goodPassword + "x", ConfirmPassword: true}, ninsho.CodePasswordMismatch},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				_, err := e.Signup.Start(context.Background(), e.JP, flowtest.Req("192.0.2.1", ""), tt.in)
+				wantCode(t, err, tt.want)
+			})
+		}
+	})
+}
+
+func TestSignupWithTakenIdentifier(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, "owner@example.jp", goodPassword, "owner@example.jp")
+		e.MustSignUp(t, e.Safe, "owner@example.com", goodPassword, "owner@example.com")
+
+		_, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.9", ""), signup.Input{Identifier: "OWNER@example.jp", Name: "X", Password: goodPassword})
+		wantCode(t, err, ninsho.CodeIdentifierTaken)
+
+		// A safe realm answers alike for taken and new identifiers, and
+		// tells the owner instead of sending a code.
+		e.Clock.Advance(time.Minute)
+		taken, err := e.Signup.Start(ctx, e.Safe, flowtest.Req("192.0.2.9", ""), signup.Input{Identifier: "owner@example.com", Name: "X", Password: goodPassword})
+		if err != nil {
+			t.Fatalf("safe realm, taken: %v", err)
+		}
+		fresh, err := e.Signup.Start(ctx, e.Safe, flowtest.Req("192.0.2.9", ""), signup.Input{Identifier: "newbie@example.com", Name: "X", Password: goodPassword})
+		if err != nil {
+			t.Fatalf("safe realm, new: %v", err)
+		}
+		if taken.Flow.Status != fresh.Flow.Status || !reflect.DeepEqual(taken.Next, withDest(fresh.Next, taken.Next.Destination)) {
+			t.Errorf("taken answer %+v differs from new answer %+v", taken.Next, fresh.Next)
+		}
+		msgs := e.Messages(t, "owner@example.com")
+		if len(msgs) < 2 || msgs[0].Template != "account_exists" || msgs[0].Code != "" {
+			t.Fatalf("owner messages = %+v, want newest account_exists without a code", msgs)
+		}
+		_, err = e.Engine.Act(ctx, "safe", taken.Flow.ID, flowtest.Req("192.0.2.9", taken.DeviceToken), flow.Action{Name: flow.ActionSubmitCode, Code: "123456"})
+		wantCode(t, err, ninsho.CodeCodeIncorrect)
+	})
+}
+
+func withDest(n *flow.Next, dest string) *flow.Next {
+	c := *n
+	c.Destination = dest
+	return &c
+}
+
+func TestSignupReplacesUnconfirmedAccount(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		first, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{Identifier: "late@example.jp", Name: "A", Password: goodPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.2", ""), signup.Input{Identifier: "late@example.jp", Name: "B", Password: goodPassword})
+		if err != nil {
+			t.Fatalf("second sign-up of an unconfirmed identifier: %v", err)
+		}
+		if first.Flow.AccountID == second.Flow.AccountID {
+			t.Fatal("the unconfirmed account was not replaced")
+		}
+		a, err := e.DB.AccountByEmail(ctx, "jp", "late@example.jp")
+		if err != nil || a.Name != "B" {
+			t.Errorf("account = %+v, %v; want the second sign-up", a, err)
+		}
+	})
+}
+
+func TestSignupCodeLimits(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		ans, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{Identifier: "limits@example.jp", Name: "L", Password: goodPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, req := ans.Flow.ID, flowtest.Req("192.0.2.1", ans.DeviceToken)
+		act := func(a flow.Action) (*flow.Answer, error) { return e.Engine.Act(ctx, "jp", id, req, a) }
+
+		_, err = act(flow.Action{Name: flow.ActionResendCode})
+		wantCode(t, err, ninsho.CodeResendTooSoon)
+		if got := ninsho.ErrorOf(err).Params["seconds"]; got != 30 {
+			t.Errorf("seconds = %v, want 30", got)
+		}
+		first := e.LastCode(t, "limits@example.jp")
+
+		// The code lives ten minutes.
+		e.Clock.Advance(10 * time.Minute)
+		_, err = act(flow.Action{Name: flow.ActionSubmitCode, Code: first})
+		wantCode(t, err, ninsho.CodeCodeExpired)
+		if _, err := act(flow.Action{Name: flow.ActionResendCode}); err != nil {
+			t.Fatalf("resend after the cool-down: %v", err)
+		}
+		second := e.LastCode(t, "limits@example.jp")
+		if second == first {
+			t.Log("the new code equals the old one by chance")
+		}
+		// Four wrong answers, one resend: the count goes on; the fifth ends the flow.
+		wrong := "000000"
+		if second == wrong {
+			wrong = "111111"
+		}
+		for i := 1; i <= 4; i++ {
+			_, err = act(flow.Action{Name: flow.ActionSubmitCode, Code: wrong})
+			wantCode(t, err, ninsho.CodeCodeIncorrect)
+			if i == 2 {
+				e.Clock.Advance(31 * time.Second)
+				if _, err := act(flow.Action{Name: flow.ActionResendCode}); err != nil {
+					t.Fatalf("resend: %v", err)
+				}
+				second = e.LastCode(t, "limits@example.jp")
+				if second == wrong {
+					t.Skip("random code equals the wrong guess")
+				}
+			}
+		}
+		_, err = act(flow.Action{Name: flow.ActionSubmitCode, Code: wrong})
+		wantCode(t, err, ninsho.CodeCodeAttemptsExceeded)
+		_, err = act(flow.Action{Name: flow.ActionSubmitCode, Code: second})
+		wantCode(t, err, ninsho.CodeFlowCompleted)
+
+		// The flow itself ends after an hour.
+		e.Clock.Advance(time.Hour)
+		_, err = e.Engine.View(ctx, "jp", id)
+		wantCode(t, err, ninsho.CodeFlowExpired)
+	})
+}
+
+func TestSignupHourlyCapPerDestination(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		var err error
+		for i := 0; i < 11; i++ {
+			_, err = e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{Identifier: "cap@example.jp", Name: "C", Password: goodPassword})
+			if i < 10 && err != nil {
+				t.Fatalf("sign-up %d: %v", i+1, err)
+			}
+		}
+		wantCode(t, err, ninsho.CodeResendLimitReached)
+		e.Clock.Advance(time.Hour + time.Second)
+		if _, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{Identifier: "cap@example.jp", Name: "C", Password: goodPassword}); err != nil {
+			t.Errorf("after an hour: %v", err)
+		}
+	})
+}
