@@ -1,0 +1,332 @@
+// Package i18n holds the text people read, in Japanese ("ja") and English
+// ("en"): a message for every error code of the catalogue (key
+// "error.<code>") and the strings of the pages ("page.signin.title",
+// "button.signin", …), and chooses the language of a request.
+//
+// The catalogues are JSON objects from key to template, embedded from
+// catalog/<locale>.json; adding a file adds a language. A template is plain
+// text with named parameters in braces: "残り{attempts_left}回". Templates are
+// compiled once, when the package is initialised; rendering is a map lookup
+// and a few string appends. A parameter the caller does not pass renders as
+// empty text; a brace that does not enclose a parameter name is literal text.
+//
+// Rendered text is not HTML-escaped: html/template does that when a page
+// shows it.
+//
+// All functions are safe for concurrent use.
+package i18n
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/text/language"
+
+	"github.com/ninsho/ninsho/internal/ninsho"
+)
+
+// Fallback is the locale used when a key or a locale is missing.
+const Fallback = "en"
+
+//go:embed catalog/*.json
+var catalogFS embed.FS
+
+// std is the bundle of the embedded catalogues.
+var std = mustLoad(catalogFS, "catalog")
+
+// Message returns the text of key in locale with params filled in. A locale
+// tag such as "ja-JP" is read as its language. When locale has no such key
+// the English text is used, and when English has none either, the key
+// itself, so that a missing text shows up without breaking the page.
+func Message(locale, key string, params map[string]any) string {
+	return std.message(locale, key, params)
+}
+
+// ErrorMessage returns the text for the error code in locale: the message
+// "error.<code>", with the error's params (attempts_left, seconds, until, …).
+func ErrorMessage(locale string, code ninsho.Code, params map[string]any) string {
+	return std.message(locale, "error."+string(code), params)
+}
+
+// Supported reports whether locale is exactly the name of a catalogue: "ja"
+// or "en". Use Canonical to accept tags such as "ja-JP".
+func Supported(locale string) bool {
+	_, ok := std.catalogs[locale]
+	return ok
+}
+
+// Canonical returns the catalogue locale for a language tag ("ja-JP" and
+// "JA" give "ja"), or "" when there is no catalogue for its language.
+func Canonical(tag string) string { return std.canonical(tag) }
+
+// Locales returns the catalogue locales, sorted.
+func Locales() []string { return slices.Clone(std.locales) }
+
+// Negotiate chooses the language of a request, in order of precedence: the
+// explicit choice (the ?lang= switch on every page), the language cookie, the
+// Accept-Language header (q-values respected), then the realm's default
+// locale, and English when none of them names a supported language.
+// It returns a catalogue locale: "ja" or "en".
+func Negotiate(explicit, cookie, acceptLanguage, realmDefault string) string {
+	return std.negotiate(explicit, cookie, acceptLanguage, realmDefault)
+}
+
+// bundle is a set of compiled catalogues.
+type bundle struct {
+	catalogs map[string]map[string]*template // locale -> key -> template
+	locales  []string                        // sorted
+	matcher  language.Matcher                // over locales
+
+	// accepted caches matchAccept: browsers send few distinct
+	// Accept-Language headers, and matching one costs microseconds.
+	accepted     sync.Map // header -> locale or ""
+	acceptedSize atomic.Int32
+}
+
+// maxAcceptCache bounds the Accept-Language cache; headers beyond it are
+// matched every time.
+const maxAcceptCache = 1024
+
+// mustLoad reads every <dir>/<locale>.json of fsys. The catalogues are
+// embedded, so an unreadable one is a build defect: it panics.
+func mustLoad(fsys fs.FS, dir string) *bundle {
+	b, err := load(fsys, dir)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func load(fsys fs.FS, dir string) (*bundle, error) {
+	files, err := fs.Glob(fsys, path.Join(dir, "*.json"))
+	if err != nil {
+		return nil, fmt.Errorf("i18n: %w", err)
+	}
+	b := &bundle{catalogs: map[string]map[string]*template{}}
+	var tags []language.Tag
+	for _, f := range files {
+		locale := strings.TrimSuffix(path.Base(f), ".json")
+		tag, err := language.Parse(locale)
+		if err != nil || tag.String() != locale {
+			return nil, fmt.Errorf("i18n: catalogue %s: %q is not a canonical language tag", f, locale)
+		}
+		data, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return nil, fmt.Errorf("i18n: %w", err)
+		}
+		var raw map[string]string
+		if err := json.Unmarshal(data, &raw); err != nil {
+			return nil, fmt.Errorf("i18n: catalogue %s: %w", f, err)
+		}
+		c := make(map[string]*template, len(raw))
+		for k, v := range raw {
+			c[k] = compile(v)
+		}
+		b.catalogs[locale] = c
+		b.locales = append(b.locales, locale)
+	}
+	if _, ok := b.catalogs[Fallback]; !ok {
+		return nil, fmt.Errorf("i18n: no catalogue for the fallback locale %q in %s", Fallback, dir)
+	}
+	slices.Sort(b.locales)
+	for _, l := range b.locales {
+		tags = append(tags, language.Make(l))
+	}
+	b.matcher = language.NewMatcher(tags)
+	return b, nil
+}
+
+func (b *bundle) message(locale, key string, params map[string]any) string {
+	l := b.canonical(locale)
+	if t, ok := b.catalogs[l][key]; ok {
+		return t.render(l, params)
+	}
+	if t, ok := b.catalogs[Fallback][key]; ok {
+		return t.render(Fallback, params)
+	}
+	return key
+}
+
+// maxTagLen bounds the language input parsed per request; real tags and
+// headers are far shorter.
+const (
+	maxTagLen    = 64
+	maxAcceptLen = 1024
+)
+
+func (b *bundle) canonical(tag string) string {
+	if _, ok := b.catalogs[tag]; ok {
+		return tag // the common case: "ja" or "en"
+	}
+	tag = strings.TrimSpace(tag)
+	if tag == "" || len(tag) > maxTagLen {
+		return ""
+	}
+	t, err := language.Parse(tag)
+	if err != nil {
+		return ""
+	}
+	base, _ := t.Base()
+	if _, ok := b.catalogs[base.String()]; ok {
+		return base.String()
+	}
+	return ""
+}
+
+func (b *bundle) negotiate(explicit, cookie, acceptLanguage, realmDefault string) string {
+	if l := b.canonical(explicit); l != "" {
+		return l
+	}
+	if l := b.canonical(cookie); l != "" {
+		return l
+	}
+	if l := b.matchAccept(acceptLanguage); l != "" {
+		return l
+	}
+	if l := b.canonical(realmDefault); l != "" {
+		return l
+	}
+	return Fallback
+}
+
+// matchAccept returns the best catalogue locale for an Accept-Language
+// header, or "" when none of its languages is supported.
+func (b *bundle) matchAccept(header string) string {
+	if header == "" || len(header) > maxAcceptLen {
+		return ""
+	}
+	if l, ok := b.accepted.Load(header); ok {
+		return l.(string)
+	}
+	l := b.matchAcceptUncached(header)
+	if b.acceptedSize.Load() < maxAcceptCache {
+		if _, loaded := b.accepted.LoadOrStore(header, l); !loaded {
+			b.acceptedSize.Add(1)
+		}
+	}
+	return l
+}
+
+func (b *bundle) matchAcceptUncached(header string) string {
+	tags, _, err := language.ParseAcceptLanguage(header)
+	if err != nil || len(tags) == 0 {
+		return ""
+	}
+	_, i, conf := b.matcher.Match(tags...)
+	if conf == language.No {
+		return ""
+	}
+	return b.locales[i]
+}
+
+// template is a compiled message: literal text and parameter names in turn.
+type template struct {
+	parts  []part
+	static string // the whole text when there are no parameters
+	size   int    // bytes of literal text plus room for the parameters
+}
+
+type part struct {
+	text  string // literal text, when param is ""
+	param string
+}
+
+// compile splits s at its {name} parameters. A name is one or more ASCII
+// letters, digits or underscores; any other brace is literal.
+func compile(s string) *template {
+	t := &template{}
+	lit := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != '{' {
+			continue
+		}
+		j := i + 1
+		for j < len(s) && isNameByte(s[j]) {
+			j++
+		}
+		if j == i+1 || j >= len(s) || s[j] != '}' {
+			continue
+		}
+		if lit < i {
+			t.parts = append(t.parts, part{text: s[lit:i]})
+		}
+		t.parts = append(t.parts, part{param: s[i+1 : j]})
+		lit = j + 1
+		i = j
+	}
+	if len(t.parts) == 0 {
+		t.static = s
+		return t
+	}
+	if lit < len(s) {
+		t.parts = append(t.parts, part{text: s[lit:]})
+	}
+	t.size = len(s) + 16*len(t.parts)
+	return t
+}
+
+func isNameByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
+}
+
+// params returns the names of t's parameters in order of appearance.
+func (t *template) params() []string {
+	var names []string
+	for _, p := range t.parts {
+		if p.param != "" {
+			names = append(names, p.param)
+		}
+	}
+	return names
+}
+
+func (t *template) render(locale string, params map[string]any) string {
+	if t.parts == nil {
+		return t.static
+	}
+	var sb strings.Builder
+	sb.Grow(t.size)
+	for _, p := range t.parts {
+		if p.param == "" {
+			sb.WriteString(p.text)
+		} else {
+			sb.WriteString(formatValue(locale, params[p.param]))
+		}
+	}
+	return sb.String()
+}
+
+// formatValue renders one parameter. Times are written the way each language
+// writes them, in the time's own location: convert to the person's time zone
+// before passing one.
+func formatValue(locale string, v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case int:
+		return strconv.Itoa(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case time.Time:
+		if locale == "ja" {
+			return v.Format("2006年1月2日 15:04 (MST)")
+		}
+		return v.Format("January 2, 2006, 15:04 MST")
+	case time.Duration:
+		return strconv.FormatInt(int64((v+time.Second-1)/time.Second), 10)
+	case fmt.Stringer:
+		return v.String()
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,345 @@
+package i18n
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/ninsho"
+)
+
+// MustCodes returns every value of a `CodeX Code = "x"` constant declared in
+// internal/ninsho/errors.go, read from the source so that a code added there
+// later is checked here without anyone remembering to list it.
+func MustCodes(tb testing.TB) []string {
+	tb.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "../ninsho/errors.go", nil, 0)
+	if err != nil {
+		tb.Fatalf("parse errors.go: %v", err)
+	}
+	var codes []string
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, s := range g.Specs {
+			vs := s.(*ast.ValueSpec)
+			typ, ok := vs.Type.(*ast.Ident)
+			if !ok || typ.Name != "Code" {
+				continue
+			}
+			for i, name := range vs.Names {
+				if !strings.HasPrefix(name.Name, "Code") || i >= len(vs.Values) {
+					continue
+				}
+				lit, ok := vs.Values[i].(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING {
+					tb.Fatalf("%s: value is not a string literal", name.Name)
+				}
+				v, err := strconv.Unquote(lit.Value)
+				if err != nil {
+					tb.Fatalf("%s: %v", name.Name, err)
+				}
+				codes = append(codes, v)
+			}
+		}
+	}
+	if len(codes) < 30 {
+		tb.Fatalf("found %d codes in errors.go, want the whole catalogue (30 or more)", len(codes))
+	}
+	return codes
+}
+
+func TestEveryCodeHasMessages(t *testing.T) {
+	for _, code := range MustCodes(t) {
+		for _, l := range []string{"ja", "en"} {
+			if _, ok := std.catalogs[l]["error."+code]; !ok {
+				t.Errorf("catalog/%s.json has no \"error.%s\"", l, code)
+			}
+		}
+	}
+}
+
+func TestCataloguesHaveTheSameKeysAndParams(t *testing.T) {
+	en := std.catalogs["en"]
+	for _, l := range std.locales {
+		c := std.catalogs[l]
+		for k, tmpl := range c {
+			e, ok := en[k]
+			if !ok {
+				t.Errorf("%q is in catalog/%s.json but not in en.json", k, l)
+				continue
+			}
+			got, want := sortedParams(tmpl), sortedParams(e)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s %q has params %v, en has %v", l, k, got, want)
+			}
+		}
+		for k := range en {
+			if _, ok := c[k]; !ok {
+				t.Errorf("%q is in en.json but not in catalog/%s.json", k, l)
+			}
+		}
+	}
+}
+
+func sortedParams(t *template) []string {
+	p := t.params()
+	slices.Sort(p)
+	return slices.Compact(p)
+}
+
+func TestMessagesUseTheirParams(t *testing.T) {
+	want := map[string][]string{
+		"error.code_incorrect":        {"attempts_left"},
+		"error.resend_too_soon":       {"seconds"},
+		"error.account_locked":        {"until"},
+		"error.password_too_short":    {"min"},
+		"error.password_too_long":     {"max"},
+		"error.rate_limited":          {"retry_after_s"},
+		"error.overloaded":            {"retry_after_s"},
+		"error.account_suspended":     {"reference"},
+		"error.field_too_long":        {"max"},
+		"page.error.reference":        {"reference"},
+		"error.account_not_found":     nil,
+		"error.password_incorrect":    nil,
+		"error.identifier_invalid":    nil,
+		"error.internal":              nil,
+		"error.verification_required": nil,
+	}
+	for _, l := range []string{"ja", "en"} {
+		for key, params := range want {
+			tmpl, ok := std.catalogs[l][key]
+			if !ok {
+				t.Errorf("%s has no %q", l, key)
+				continue
+			}
+			if got := sortedParams(tmpl); !slices.Equal(got, params) {
+				t.Errorf("%s %q params = %v, want %v", l, key, got, params)
+			}
+		}
+	}
+}
+
+// TestErrorMessagesReadWell holds a few habits of the texts: complete
+// sentences, and in Japanese the polite です/ます form.
+func TestErrorMessagesReadWell(t *testing.T) {
+	for _, code := range MustCodes(t) {
+		key := "error." + code
+		ja := Message("ja", key, nil)
+		if !strings.HasSuffix(ja, "。") {
+			t.Errorf("ja %q = %q, want a sentence ending in 。", key, ja)
+		}
+		if !strings.Contains(ja, "です") && !strings.Contains(ja, "ます") && !strings.Contains(ja, "ください") {
+			t.Errorf("ja %q = %q, want the polite form (です/ます/ください)", key, ja)
+		}
+		en := Message("en", key, nil)
+		if !strings.HasSuffix(en, ".") || en[0] < 'A' || en[0] > 'Z' {
+			t.Errorf("en %q = %q, want a capitalised sentence ending in a full stop", key, en)
+		}
+		if ja == en {
+			t.Errorf("%q is not translated: %q", key, ja)
+		}
+	}
+}
+
+func TestErrorMessage(t *testing.T) {
+	tests := []struct {
+		locale string
+		code   ninsho.Code
+		params map[string]any
+		want   string
+	}{
+		{"ja", ninsho.CodeCodeIncorrect, map[string]any{"attempts_left": 3}, "確認コードが正しくありません。ご確認のうえ、もう一度入力してください（残り3回）。"},
+		{"en", ninsho.CodeCodeIncorrect, map[string]any{"attempts_left": 3}, "The verification code is incorrect. Please check it and try again. Attempts left: 3."},
+		{"ja", ninsho.CodeResendTooSoon, map[string]any{"seconds": 30}, "新しい確認コードをリクエストするには、30秒お待ちください。"},
+		{"en", ninsho.CodeOverloaded, map[string]any{"retry_after_s": 2}, "We're very busy right now. Please try again in 2 seconds."},
+		{"ja", ninsho.CodePasswordTooShort, map[string]any{"min": 8}, "パスワードは8文字以上で設定してください。"},
+		{"en", ninsho.CodeAccountSuspended, map[string]any{"reference": "R-1234"}, "Your account has been suspended. Please contact customer service and quote reference number R-1234."},
+		// Missing params render empty; they never panic.
+		{"en", ninsho.CodeResendTooSoon, nil, "Please wait  seconds before asking for a new code."},
+		// Locale tags and unknown locales.
+		{"ja-JP", ninsho.CodePasswordMismatch, nil, "パスワードが一致しません。両方の欄に同じパスワードを入力してください。"},
+		{"fr", ninsho.CodePasswordMismatch, nil, "The passwords don't match. Please enter the same password in both fields."},
+		{"", ninsho.CodePasswordMismatch, nil, "The passwords don't match. Please enter the same password in both fields."},
+		// An unknown code falls back to its key.
+		{"ja", ninsho.Code("no_such_code"), nil, "error.no_such_code"},
+	}
+	for _, tt := range tests {
+		if got := ErrorMessage(tt.locale, tt.code, tt.params); got != tt.want {
+			t.Errorf("ErrorMessage(%q, %q, %v) = %q, want %q", tt.locale, tt.code, tt.params, got, tt.want)
+		}
+	}
+}
+
+func TestMessageFallback(t *testing.T) {
+	b, err := load(fstest.MapFS{
+		"c/en.json": {Data: []byte(`{"only.en": "English {x}", "both": "en"}`)},
+		"c/ja.json": {Data: []byte(`{"both": "日本語"}`)},
+	}, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ locale, key, want string }{
+		{"ja", "both", "日本語"},
+		{"en", "both", "en"},
+		{"ja", "only.en", "English 1"},
+		{"ja", "missing", "missing"},
+		{"xx", "both", "en"},
+	}
+	for _, tt := range tests {
+		if got := b.message(tt.locale, tt.key, map[string]any{"x": 1}); got != tt.want {
+			t.Errorf("message(%q, %q) = %q, want %q", tt.locale, tt.key, got, tt.want)
+		}
+	}
+}
+
+func TestLoadRejectsBadCatalogues(t *testing.T) {
+	tests := map[string]fstest.MapFS{
+		"no fallback":     {"c/ja.json": {Data: []byte(`{}`)}},
+		"bad json":        {"c/en.json": {Data: []byte(`{"a": `)}},
+		"not strings":     {"c/en.json": {Data: []byte(`{"a": 1}`)}},
+		"bad locale name": {"c/en.json": {Data: []byte(`{}`)}, "c/EN_us.json": {Data: []byte(`{}`)}},
+	}
+	for name, fsys := range tests {
+		if _, err := load(fsys, "c"); err == nil {
+			t.Errorf("%s: load succeeded, want error", name)
+		}
+	}
+}
+
+func TestTemplates(t *testing.T) {
+	jst := time.FixedZone("JST", 9*60*60)
+	until := time.Date(2026, 11, 25, 1, 2, 3, 0, time.UTC).In(jst)
+	tests := []struct {
+		locale, tmpl string
+		params       map[string]any
+		want         string
+	}{
+		{"en", "plain", nil, "plain"},
+		{"en", "{a}", map[string]any{"a": "x"}, "x"},
+		{"en", "{a}{b}", map[string]any{"a": 1, "b": int64(2)}, "12"},
+		{"en", "x {a} y {a} z", map[string]any{"a": "!"}, "x ! y ! z"},
+		{"en", "{missing} end", nil, " end"},
+		{"en", "{a", map[string]any{"a": 1}, "{a"},
+		{"en", "{} {a b} {{a}}", map[string]any{"a": 1}, "{} {a b} {1}"},
+		{"en", "}{", nil, "}{"},
+		{"en", "{nil}", map[string]any{"nil": nil}, ""},
+		{"en", "{f}", map[string]any{"f": 1.5}, "1.5"},
+		{"en", "{d}s", map[string]any{"d": 2500 * time.Millisecond}, "3s"},
+		{"en", "{u}", map[string]any{"u": uint8(7)}, "7"},
+		{"ja", "{t}", map[string]any{"t": until}, "2026年11月25日 10:02 (JST)"},
+		{"en", "{t}", map[string]any{"t": until}, "November 25, 2026, 10:02 JST"},
+		{"en", "{c}", map[string]any{"c": ninsho.CodeOverloaded}, "overloaded"},
+	}
+	for _, tt := range tests {
+		if got := compile(tt.tmpl).render(tt.locale, tt.params); got != tt.want {
+			t.Errorf("render(%q, %v) = %q, want %q", tt.tmpl, tt.params, got, tt.want)
+		}
+	}
+}
+
+func TestSupportedAndCanonical(t *testing.T) {
+	for _, tt := range []struct {
+		in        string
+		supported bool
+		canonical string
+	}{
+		{"ja", true, "ja"},
+		{"en", true, "en"},
+		{"ja-JP", false, "ja"},
+		{"en-US", false, "en"},
+		{"EN", false, "en"},
+		{"ja_JP", false, "ja"},
+		{" ja ", false, "ja"},
+		{"fr", false, ""},
+		{"", false, ""},
+		{"*", false, ""},
+		{"not a tag", false, ""},
+		{strings.Repeat("a", 200), false, ""},
+	} {
+		if got := Supported(tt.in); got != tt.supported {
+			t.Errorf("Supported(%q) = %v, want %v", tt.in, got, tt.supported)
+		}
+		if got := Canonical(tt.in); got != tt.canonical {
+			t.Errorf("Canonical(%q) = %q, want %q", tt.in, got, tt.canonical)
+		}
+	}
+	if got, want := Locales(), []string{"en", "ja"}; !slices.Equal(got, want) {
+		t.Errorf("Locales() = %v, want %v", got, want)
+	}
+}
+
+func TestNegotiate(t *testing.T) {
+	tests := []struct {
+		name                                  string
+		explicit, cookie, accept, realmLocale string
+		want                                  string
+	}{
+		{"explicit wins", "en", "ja", "ja", "ja", "en"},
+		{"explicit tag", "ja-JP", "en", "en", "en", "ja"},
+		{"bad explicit ignored", "fr", "ja", "en", "en", "ja"},
+		{"cookie", "", "ja", "en-US,en;q=0.9", "en", "ja"},
+		{"bad cookie ignored", "", "zz", "ja", "en", "ja"},
+		{"accept english", "", "", "en-US,en;q=0.9,ja;q=0.8", "ja", "en"},
+		{"accept japanese", "", "", "ja,en-US;q=0.9,en;q=0.8", "en", "ja"},
+		{"accept q-values", "", "", "en;q=0.3, ja;q=0.7", "en", "ja"},
+		{"accept q zero", "", "", "ja;q=0, en;q=0.1", "ja", "en"},
+		{"accept unsupported first", "", "", "fr-FR,fr;q=0.9,ja;q=0.5", "en", "ja"},
+		{"accept regional", "", "", "ja-JP", "en", "ja"},
+		{"accept nothing supported", "", "", "fr-FR,de;q=0.5", "ja", "ja"},
+		{"accept wildcard", "", "", "*", "ja", "ja"},
+		{"accept garbage", "", "", ";;;===", "ja", "ja"},
+		{"realm default", "", "", "", "ja", "ja"},
+		{"realm default tag", "", "", "", "ja-JP", "ja"},
+		{"nothing at all", "", "", "", "", "en"},
+		{"bad realm default", "", "", "", "fr", "en"},
+	}
+	for _, tt := range tests {
+		if got := Negotiate(tt.explicit, tt.cookie, tt.accept, tt.realmLocale); got != tt.want {
+			t.Errorf("%s: Negotiate(%q, %q, %q, %q) = %q, want %q", tt.name, tt.explicit, tt.cookie, tt.accept, tt.realmLocale, got, tt.want)
+		}
+	}
+}
+
+func BenchmarkErrorMessage(b *testing.B) {
+	params := map[string]any{"attempts_left": 3}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = ErrorMessage("ja", ninsho.CodeCodeIncorrect, params)
+	}
+}
+
+func BenchmarkNegotiate(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = Negotiate("", "", "ja,en-US;q=0.9,en;q=0.8", "ja")
+	}
+}
+
+func TestAcceptLanguageCache(t *testing.T) {
+	b := mustLoad(catalogFS, "catalog")
+	for range 2 {
+		if got := b.matchAccept("ja,en;q=0.5"); got != "ja" {
+			t.Errorf("matchAccept = %q, want ja", got)
+		}
+	}
+	if got := b.acceptedSize.Load(); got != 1 {
+		t.Errorf("cache size = %d, want 1", got)
+	}
+	// A full cache still answers, without growing.
+	b.acceptedSize.Store(maxAcceptCache)
+	if got := b.matchAccept("en-GB"); got != "en" {
+		t.Errorf("matchAccept with a full cache = %q, want en", got)
+	}
+	if _, ok := b.accepted.Load("en-GB"); ok {
+		t.Error("full cache grew")
+	}
+}
