@@ -109,10 +109,17 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 		return nil, errors.New("message: dispatcher needs at least one sender")
 	}
 	for ch, ss := range cfg.Senders {
+		names := map[string]bool{}
 		for _, s := range ss {
 			if s == nil {
 				return nil, fmt.Errorf("message: nil sender for channel %s", ch)
 			}
+			if names[s.Name()] {
+				// Health is tracked by name: two providers with one name
+				// would share it.
+				return nil, fmt.Errorf("message: two senders named %q for channel %s", s.Name(), ch)
+			}
+			names[s.Name()] = true
 		}
 	}
 	if cfg.Clock == nil {

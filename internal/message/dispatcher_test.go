@@ -661,6 +661,7 @@ func TestNewDispatcherErrors(t *testing.T) {
 		{"no templates", DispatcherConfig{Store: NewMemStore(), Box: box, Senders: senders}, "needs templates"},
 		{"no senders", DispatcherConfig{Store: NewMemStore(), Box: box, Templates: tm}, "at least one sender"},
 		{"nil sender", DispatcherConfig{Store: NewMemStore(), Box: box, Templates: tm, Senders: map[Channel][]Sender{ChannelSMS: {nil}}}, "nil sender for channel sms"},
+		{"same name twice", DispatcherConfig{Store: NewMemStore(), Box: box, Templates: tm, Senders: map[Channel][]Sender{ChannelSMS: {&fakeSender{name: "a"}, &fakeSender{name: "a"}}}}, `two senders named "a" for channel sms`},
 		{"send timeout", DispatcherConfig{Store: NewMemStore(), Box: box, Templates: tm, Senders: senders, Lease: time.Second, SendTimeout: time.Second}, "must be shorter than the lease"},
 	}
 	for _, tt := range tests {
