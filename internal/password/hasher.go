@@ -15,8 +15,10 @@
 // typed in half-width characters, and a password set on a phone matches the
 // one typed on a PC. NFKC does not change case or remove spaces.
 //
-// Verify also tries the password exactly as typed when NFKC changes it, so
-// that hashes imported from systems that did not normalise keep working.
+// For a hash that is not argon2id with the current Params (an imported one,
+// or one from before a change of Params), Verify also tries the password
+// exactly as typed when NFKC changes it, so that hashes from systems that did
+// not normalise keep working; a match that way is rehashed in NFKC form.
 // For hashes written here this accepts nothing new: they are of NFKC text,
 // which NFKC leaves unchanged.
 //
@@ -104,7 +106,10 @@ func (h *Hasher) Verify(ctx context.Context, plain, encoded string) (ok, needsRe
 	var matched, rawMatched bool
 	err = h.run(ctx, func() {
 		matched = check(n)
-		if !matched && n != plain {
+		// Only a hash written elsewhere or with other Params can be of
+		// un-normalised text; skipping the second try for current hashes
+		// keeps a failed attempt at one derivation.
+		if !matched && rehash && n != plain {
 			rawMatched = check(plain)
 		}
 	})

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -323,6 +324,34 @@ func BenchmarkVerify(b *testing.B) {
 	for b.Loop() {
 		if ok, _, err := h.Verify(ctx, "correct horse battery staple", enc); !ok || err != nil {
 			b.Fatal(ok, err)
+		}
+	}
+}
+
+func TestVerifyUnnormalisedArgon2(t *testing.T) {
+	// Hashes of full-width text as another system would have written them,
+	// without NFKC.
+	salt := bytes.Repeat([]byte{7}, 16)
+	typed := "ｐａｓｓｗｏｒｄ１２３"
+	old := Params{Memory: 32, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	oldEnc := encodeArgon2id(old, salt, argon2.IDKey([]byte(typed), salt, old.Time, old.Memory, old.Threads, old.KeyLen))
+	curEnc := encodeArgon2id(testParams, salt, argon2.IDKey([]byte(typed), salt, testParams.Time, testParams.Memory, testParams.Threads, testParams.KeyLen))
+
+	h := &Hasher{Params: testParams}
+	tests := []struct {
+		name, typed, enc string
+		ok, rehash       bool
+	}{
+		{"other params, typed as stored", typed, oldEnc, true, true},
+		{"other params, half-width", "password123", oldEnc, false, false},
+		// With the current Params the hash must be one written here, of
+		// NFKC text: the raw form is not tried, and one derivation is spent.
+		{"current params", typed, curEnc, false, false},
+	}
+	for _, tt := range tests {
+		ok, rehash, err := h.Verify(context.Background(), tt.typed, tt.enc)
+		if err != nil || ok != tt.ok || rehash != tt.rehash {
+			t.Errorf("%s: Verify = %v, %v, %v; want %v, %v, nil", tt.name, ok, rehash, err, tt.ok, tt.rehash)
 		}
 	}
 }
