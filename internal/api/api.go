@@ -1,0 +1,345 @@
+// Package api is the JSON API under /api/v1 (DESIGN §5). Its handlers only
+// translate: they decode and bound the input, call one service method and
+// render the answer as flow JSON, account JSON or, through httperr, a problem.
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/clientip"
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/httperr"
+	"github.com/ninsho/ninsho/internal/i18n"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/signin"
+	"github.com/ninsho/ninsho/internal/signup"
+	"github.com/ninsho/ninsho/internal/web/webreq"
+)
+
+// Deps are the services the API calls. All but ClientIP are required.
+type Deps struct {
+	Realms   *realm.Registry
+	Flows    *flow.Engine
+	Signup   *signup.Service
+	Signin   *signin.Service
+	ClientIP *clientip.Resolver // nil: the connection's address
+	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
+	// public URL is https behind a TLS-terminating proxy).
+	SecureCookies bool
+	// Now tells the time for cookie lifetimes; nil means time.Now.
+	Now func() time.Time
+}
+
+// Handler serves /api/v1. It is safe for concurrent use.
+type Handler struct {
+	d       Deps
+	mux     *http.ServeMux
+	cookies webreq.Cookies
+	cop     *http.CrossOriginProtection
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// New returns the API handler.
+func New(d Deps) *Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	h := &Handler{
+		d:       d,
+		mux:     http.NewServeMux(),
+		cookies: webreq.Cookies{Secure: d.SecureCookies},
+		cop:     http.NewCrossOriginProtection(),
+	}
+	h.mux.Handle("POST /api/v1/signup", h.handle(h.signup))
+	h.mux.Handle("POST /api/v1/signin", h.handle(h.signin))
+	h.mux.Handle("GET /api/v1/flows/{id}", h.handle(h.viewFlow))
+	h.mux.Handle("POST /api/v1/flows/{id}", h.handle(h.act))
+	h.mux.Handle("GET /api/v1/me", h.handle(h.me))
+	h.mux.Handle("POST /api/v1/signout", h.handle(h.signout))
+	return h
+}
+
+// ServeHTTP routes the request. Unknown paths answer 404 and known paths with
+// another method 405 (with Allow), both as problems.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if _, pattern := h.mux.Handler(r); pattern != "" {
+		h.mux.ServeHTTP(w, r)
+		return
+	}
+	code := ninsho.CodeNotFound
+	if allow := routeMiss(h.mux, r); allow != "" {
+		w.Header().Set("Allow", allow)
+		code = ninsho.CodeMethodNotAllowed
+	}
+	rl := h.d.Realms.ForHost(r.Host)
+	httperr.WriteProblem(w, r, ninsho.E(code), webreq.Locale(r, rl), httperr.RequestID(r.Context()))
+}
+
+// routeMiss asks the mux how it would answer an unmatched request and returns
+// the Allow header of its 405, or "" for a 404.
+func routeMiss(mux *http.ServeMux, r *http.Request) string {
+	rec := &headerRecorder{h: http.Header{}}
+	h, _ := mux.Handler(r)
+	h.ServeHTTP(rec, r)
+	if rec.status == http.StatusMethodNotAllowed {
+		return rec.h.Get("Allow")
+	}
+	return ""
+}
+
+type headerRecorder struct {
+	h      http.Header
+	status int
+}
+
+func (r *headerRecorder) Header() http.Header { return r.h }
+func (r *headerRecorder) WriteHeader(s int) {
+	if r.status == 0 {
+		r.status = s
+	}
+}
+func (r *headerRecorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return len(b), nil
+}
+
+// call is what every handler needs about its request.
+type call struct {
+	realm  *realm.Realm
+	locale string
+	reqID  string
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// handle adapts a handler that returns an error; the error becomes a problem.
+func (h *Handler) handle(f handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rl := h.d.Realms.ForHost(r.Host)
+		c := &call{realm: rl, locale: webreq.Locale(r, rl), reqID: httperr.RequestID(r.Context())}
+		if err := f(w, r, c); err != nil {
+			httperr.WriteProblem(w, r, err, c.locale, c.reqID)
+		}
+	})
+}
+
+func (h *Handler) request(r *http.Request, c *call, bodyDevice string) ninsho.Request {
+	dt := bodyDevice
+	if dt == "" {
+		dt = webreq.DeviceToken(r)
+	}
+	return webreq.Request(r, h.d.ClientIP, c.locale, dt)
+}
+
+func (h *Handler) signup(w http.ResponseWriter, r *http.Request, c *call) error {
+	var b signupBody
+	if err := decode(w, r, &b); err != nil {
+		return err
+	}
+	ans, err := h.d.Signup.Start(r.Context(), c.realm, h.request(r, c, b.DeviceToken), signup.Input{
+		Identifier: b.Identifier,
+		Name:       b.Name,
+		Password:   b.Password,
+		Locale:     b.Locale,
+	})
+	return h.writeFlow(w, r, c, http.StatusCreated, ans, err)
+}
+
+func (h *Handler) signin(w http.ResponseWriter, r *http.Request, c *call) error {
+	var b signinBody
+	if err := decode(w, r, &b); err != nil {
+		return err
+	}
+	ans, err := h.d.Signin.Start(r.Context(), c.realm, h.request(r, c, b.DeviceToken), signin.Input{
+		Identifier: b.Identifier,
+		Password:   b.Password,
+	})
+	return h.writeFlow(w, r, c, http.StatusOK, ans, err)
+}
+
+func (h *Handler) viewFlow(w http.ResponseWriter, r *http.Request, c *call) error {
+	ans, err := h.d.Flows.View(r.Context(), c.realm.ID, r.PathValue("id"))
+	return h.writeFlow(w, r, c, http.StatusOK, ans, err)
+}
+
+func (h *Handler) act(w http.ResponseWriter, r *http.Request, c *call) error {
+	id := r.PathValue("id")
+	if !ninsho.ValidID(id) {
+		return ninsho.E(ninsho.CodeFlowNotFound)
+	}
+	var b actionBody
+	if err := decode(w, r, &b); err != nil {
+		return err
+	}
+	ans, err := h.d.Flows.Act(r.Context(), c.realm.ID, id, h.request(r, c, b.DeviceToken), b.Action)
+	return h.writeFlow(w, r, c, http.StatusOK, ans, err)
+}
+
+func (h *Handler) me(w http.ResponseWriter, r *http.Request, c *call) error {
+	token, _ := webreq.SessionToken(r)
+	if token == "" {
+		return ninsho.E(ninsho.CodeUnauthenticated)
+	}
+	p, err := h.d.Signin.Authenticate(r.Context(), c.realm, token)
+	if err != nil {
+		return err
+	}
+	if p == nil || p.Account == nil {
+		return ninsho.Internal("api: authenticate returned no account")
+	}
+	return writeJSON(w, http.StatusOK, accountJSONOf(p.Account))
+}
+
+func (h *Handler) signout(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := checkNoBody(r); err != nil {
+		return err
+	}
+	token, fromCookie := webreq.SessionToken(r)
+	if token == "" {
+		return ninsho.E(ninsho.CodeUnauthenticated)
+	}
+	if fromCookie {
+		// The browser sent the cookie by itself: refuse cross-site requests.
+		if err := h.cop.Check(r); err != nil {
+			return ninsho.E(ninsho.CodeCSRF).Wrap(err)
+		}
+	}
+	if err := h.d.Signin.Signout(r.Context(), c.realm, h.request(r, c, ""), token); err != nil {
+		return err
+	}
+	if fromCookie {
+		h.cookies.ClearSession(w, r)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// writeFlow renders a flow answer. With an error and a flow, the flow JSON
+// carries the error in errors[] with the error's status; with an error and no
+// flow, the error is returned to become a problem.
+func (h *Handler) writeFlow(w http.ResponseWriter, r *http.Request, c *call, ok int, ans *flow.Answer, err error) error {
+	if ans == nil || ans.Flow == nil {
+		if err == nil {
+			err = ninsho.Internal("api: service returned neither answer nor error")
+		}
+		return err
+	}
+	status := ok
+	fj := flowJSONOf(ans)
+	if err != nil {
+		status = httperr.Prepare(w, r, err, c.reqID)
+		e := ninsho.ErrorOf(err)
+		fj.Errors = append(fj.Errors, errorJSON{
+			Code:    string(e.Code),
+			Field:   e.Field,
+			Message: i18n.ErrorMessage(c.locale, e.Code, e.Params),
+		})
+	}
+	if ans.Session != nil {
+		h.cookies.SetSession(w, r, ans.Session, h.d.Now())
+	}
+	h.cookies.SetDevice(w, r, ans.DeviceToken)
+	w.Header().Set("Content-Language", c.locale)
+	return writeJSON(w, status, fj)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ninsho.Internal("api: encode answer: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+	return nil
+}
+
+// flowJSON is a flow as the API shows it (DESIGN §5).
+type flowJSON struct {
+	ID          string       `json:"id"`
+	Kind        flow.Kind    `json:"kind"`
+	Status      flow.Status  `json:"status"`
+	ExpiresAt   string       `json:"expires_at"`
+	Next        *flow.Next   `json:"next"`
+	Errors      []errorJSON  `json:"errors"`
+	Session     *sessionJSON `json:"session"`
+	DeviceToken string       `json:"device_token,omitempty"`
+	AccountID   string       `json:"account_id,omitempty"`
+}
+
+type errorJSON struct {
+	Code    string `json:"code"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+type sessionJSON struct {
+	Token     string `json:"token"`
+	ExpiresAt string `json:"expires_at"`
+	AAL       int    `json:"aal"`
+}
+
+func flowJSONOf(ans *flow.Answer) *flowJSON {
+	f := ans.Flow
+	fj := &flowJSON{
+		ID:          f.ID,
+		Kind:        f.Kind,
+		Status:      f.Status,
+		ExpiresAt:   timeText(f.ExpiresAt),
+		Next:        ans.Next,
+		Errors:      []errorJSON{},
+		DeviceToken: ans.DeviceToken,
+		AccountID:   ans.AccountID,
+	}
+	if g := ans.Session; g != nil {
+		fj.Session = &sessionJSON{Token: g.Token, ExpiresAt: timeText(g.ExpiresAt), AAL: g.AAL}
+	}
+	return fj
+}
+
+// accountJSON is the account as GET /api/v1/me shows it.
+type accountJSON struct {
+	ID            string  `json:"id"`
+	Realm         string  `json:"realm"`
+	Name          string  `json:"name"`
+	Email         *string `json:"email"`
+	EmailVerified bool    `json:"email_verified"`
+	Phone         *string `json:"phone"`
+	PhoneVerified bool    `json:"phone_verified"`
+	Locale        string  `json:"locale"`
+	Status        string  `json:"status"`
+	CreatedAt     string  `json:"created_at"`
+}
+
+func accountJSONOf(a *account.Account) *accountJSON {
+	aj := &accountJSON{
+		ID:            a.ID,
+		Realm:         a.Realm,
+		Name:          a.Name,
+		EmailVerified: a.EmailVerifiedAt != nil,
+		PhoneVerified: a.PhoneVerifiedAt != nil,
+		Locale:        a.Locale,
+		Status:        string(a.Status),
+		CreatedAt:     timeText(a.CreatedAt),
+	}
+	if a.Email != "" {
+		aj.Email = &a.Email
+	}
+	if a.Phone != "" {
+		aj.Phone = &a.Phone
+	}
+	return aj
+}
+
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}

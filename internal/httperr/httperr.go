@@ -1,0 +1,334 @@
+// Package httperr is the only writer of error responses. It holds the one
+// table from catalogue code to HTTP status, writes application/problem+json
+// (RFC 9457) for API routes, and hands HTML routes a Page for their renderer.
+// The cause of an internal error is logged with the request id, never shown.
+package httperr
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/i18n"
+	"github.com/ninsho/ninsho/internal/ninsho"
+)
+
+// statuses is the one table from catalogue code to HTTP status. A code missing
+// here answers 500 (and a test fails).
+var statuses = map[ninsho.Code]int{
+	ninsho.CodeInternal:             http.StatusInternalServerError,
+	ninsho.CodeRequestInvalid:       http.StatusBadRequest,
+	ninsho.CodeBodyTooLarge:         http.StatusRequestEntityTooLarge,
+	ninsho.CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
+	ninsho.CodeFieldRequired:        http.StatusBadRequest,
+	ninsho.CodeFieldTooLong:         http.StatusBadRequest,
+	ninsho.CodeNotFound:             http.StatusNotFound,
+	ninsho.CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
+	ninsho.CodeUnauthenticated:      http.StatusUnauthorized,
+	ninsho.CodeForbidden:            http.StatusForbidden,
+	ninsho.CodeConflict:             http.StatusConflict,
+	ninsho.CodeFlowNotFound:         http.StatusNotFound,
+	ninsho.CodeFlowExpired:          http.StatusGone,
+	ninsho.CodeFlowCompleted:        http.StatusConflict,
+	ninsho.CodeActionUnknown:        http.StatusBadRequest,
+
+	// Input a person typed was rejected: the flow says why in errors[].
+	ninsho.CodeIdentifierInvalid:        http.StatusBadRequest,
+	ninsho.CodePhoneNotMobile:           http.StatusBadRequest,
+	ninsho.CodeAccountNotFound:          http.StatusBadRequest,
+	ninsho.CodeAccountInOtherRealm:      http.StatusBadRequest,
+	ninsho.CodePasswordIncorrect:        http.StatusBadRequest,
+	ninsho.CodeCredentialsIncorrect:     http.StatusBadRequest,
+	ninsho.CodeCaptchaRequired:          http.StatusBadRequest,
+	ninsho.CodeCaptchaIncorrect:         http.StatusBadRequest,
+	ninsho.CodeVerificationRequired:     http.StatusBadRequest,
+	ninsho.CodeCodeIncorrect:            http.StatusBadRequest,
+	ninsho.CodeCodeExpired:              http.StatusBadRequest,
+	ninsho.CodeCodeAttemptsExceeded:     http.StatusBadRequest,
+	ninsho.CodeSecondFactorRequired:     http.StatusBadRequest,
+	ninsho.CodeTOTPIncorrect:            http.StatusBadRequest,
+	ninsho.CodeTOTPReused:               http.StatusBadRequest,
+	ninsho.CodePasswordTooShort:         http.StatusBadRequest,
+	ninsho.CodePasswordTooLong:          http.StatusBadRequest,
+	ninsho.CodePasswordTooCommon:        http.StatusBadRequest,
+	ninsho.CodePasswordContainsPersonal: http.StatusBadRequest,
+	ninsho.CodePasswordMismatch:         http.StatusBadRequest,
+	ninsho.CodeNameInvalid:              http.StatusBadRequest,
+	ninsho.CodeLocaleInvalid:            http.StatusBadRequest,
+	ninsho.CodeChannelUnavailable:       http.StatusBadRequest,
+	ninsho.CodeNoCodeRequested:          http.StatusBadRequest,
+	ninsho.CodeDocumentTypeNotAllowed:   http.StatusBadRequest,
+	ninsho.CodeDocumentTooLarge:         http.StatusRequestEntityTooLarge,
+
+	// The account's state stops the person; the message says the way out.
+	ninsho.CodeAccountNotVerified: http.StatusForbidden,
+	ninsho.CodeAccountSuspended:   http.StatusForbidden,
+	ninsho.CodeAccountClosed:      http.StatusForbidden,
+	ninsho.CodeAccountLocked:      http.StatusLocked,
+
+	ninsho.CodeIdentifierTaken: http.StatusConflict,
+	ninsho.CodeReauthRequired:  http.StatusUnauthorized,
+	ninsho.CodeCSRF:            http.StatusForbidden,
+
+	ninsho.CodeRateLimited:        http.StatusTooManyRequests,
+	ninsho.CodeResendTooSoon:      http.StatusTooManyRequests,
+	ninsho.CodeResendLimitReached: http.StatusTooManyRequests,
+
+	// A provider could not deliver the code: the flow offers other channels.
+	ninsho.CodeDeliveryFailed: http.StatusBadGateway,
+	ninsho.CodeOverloaded:     http.StatusServiceUnavailable,
+}
+
+// Status returns the HTTP status for a catalogue code: 500 for codes it does
+// not know.
+func Status(code ninsho.Code) int {
+	if s, ok := statuses[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// StatusOf returns the HTTP status for err (500 for errors that are not
+// *ninsho.Error, 200 for nil).
+func StatusOf(err error) int {
+	if err == nil {
+		return http.StatusOK
+	}
+	return Status(ninsho.CodeOf(err))
+}
+
+// RetryAfter returns the seconds a client should wait before trying again,
+// from the error's parameter retry_after_s or seconds, rounded up. It reports
+// false when the error carries neither.
+func RetryAfter(e *ninsho.Error) (int, bool) {
+	if e == nil {
+		return 0, false
+	}
+	for _, k := range [...]string{"retry_after_s", "seconds"} {
+		if v, ok := e.Params[k]; ok {
+			if s, ok := seconds(v); ok {
+				return s, true
+			}
+		}
+	}
+	return 0, false
+}
+
+func seconds(v any) (int, bool) {
+	var f float64
+	switch x := v.(type) {
+	case int:
+		f = float64(x)
+	case int32:
+		f = float64(x)
+	case int64:
+		f = float64(x)
+	case uint:
+		f = float64(x)
+	case uint32:
+		f = float64(x)
+	case uint64:
+		f = float64(x)
+	case float32:
+		f = float64(x)
+	case float64:
+		f = x
+	case time.Duration:
+		f = x.Seconds()
+	case json.Number:
+		n, err := x.Float64()
+		if err != nil {
+			return 0, false
+		}
+		f = n
+	case string:
+		n, err := strconv.ParseFloat(x, 64)
+		if err != nil {
+			return 0, false
+		}
+		f = n
+	default:
+		return 0, false
+	}
+	if math.IsNaN(f) || f < 0 {
+		return 0, false
+	}
+	if f > 86400 {
+		f = 86400
+	}
+	return int(math.Ceil(f)), true
+}
+
+// Prepare logs err (an internal error with its cause at error level, others
+// at debug level: refusals under load must not flood the log) and sets the headers every error
+// answer carries: Retry-After (from the error's parameters; 1 s by default on
+// 429 and 503), WWW-Authenticate on 401, Cache-Control: no-store. It returns
+// the status to write. The API's flow answers and the pages that redisplay a
+// form use it, so that the status of an error is decided here alone.
+func Prepare(w http.ResponseWriter, r *http.Request, err error, requestID string) int {
+	e := ninsho.ErrorOf(err)
+	status := Status(e.Code)
+	logError(r, e, status, requestID)
+	h := w.Header()
+	if s, ok := RetryAfter(e); ok {
+		h.Set("Retry-After", strconv.Itoa(s))
+	} else if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", "1")
+	}
+	if status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="ninsho"`)
+	}
+	h.Set("Cache-Control", "no-store")
+	return status
+}
+
+func logError(r *http.Request, e *ninsho.Error, status int, requestID string) {
+	var ctx context.Context = context.Background()
+	if r != nil {
+		ctx = r.Context()
+	}
+	l := logger(ctx)
+	if status == http.StatusInternalServerError {
+		attrs := []slog.Attr{
+			slog.String("request_id", requestID),
+			slog.String("code", string(e.Code)),
+			slog.Int("status", status),
+		}
+		if r != nil {
+			attrs = append(attrs, slog.String("method", r.Method), slog.String("path", r.URL.Path))
+		}
+		if e.Err != nil {
+			attrs = append(attrs, slog.String("cause", e.Err.Error()))
+		}
+		l.LogAttrs(ctx, slog.LevelError, "request failed", attrs...)
+		return
+	}
+	if l.Enabled(ctx, slog.LevelDebug) {
+		l.LogAttrs(ctx, slog.LevelDebug, "request refused",
+			slog.String("request_id", requestID),
+			slog.String("code", string(e.Code)),
+			slog.String("field", e.Field),
+			slog.Int("status", status))
+	}
+}
+
+// Problem is an RFC 9457 problem details object with Ninsho's extension
+// members code, field and request_id.
+type Problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail"`
+	Code      string `json:"code"`
+	Field     string `json:"field,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// TypeURI returns the problem type URI of a code.
+func TypeURI(code ninsho.Code) string { return "urn:ninsho:error:" + string(code) }
+
+// NewProblem returns the problem for err in locale. The detail is the
+// catalogue's message; the cause is never included.
+func NewProblem(err error, locale, requestID string) *Problem {
+	e := ninsho.ErrorOf(err)
+	status := Status(e.Code)
+	return &Problem{
+		Type:      TypeURI(e.Code),
+		Title:     http.StatusText(status),
+		Status:    status,
+		Detail:    i18n.ErrorMessage(locale, e.Code, e.Params),
+		Code:      string(e.Code),
+		Field:     e.Field,
+		RequestID: requestID,
+	}
+}
+
+// WriteProblem writes err as application/problem+json in locale ("ja" or
+// "en"), with the request id as the reference number. Internal errors are
+// logged with their cause.
+func WriteProblem(w http.ResponseWriter, r *http.Request, err error, locale, requestID string) {
+	status := Prepare(w, r, err, requestID)
+	p := NewProblem(err, locale, requestID)
+	p.Status = status
+	b, mErr := json.Marshal(p)
+	if mErr != nil { // cannot happen: every field is a string or an int
+		b = []byte(`{"type":"urn:ninsho:error:internal","status":500,"code":"internal"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Content-Language", locale)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Del("Content-Length")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// Page is what an HTML error page shows.
+type Page struct {
+	Status    int
+	Code      ninsho.Code
+	Field     string
+	Message   string // the catalogue's message in Locale
+	Locale    string
+	RequestID string // the reference number shown to the person
+}
+
+// PageRenderer writes an HTML error page. It must write p.Status as the
+// response status; it must not change it.
+type PageRenderer func(w http.ResponseWriter, r *http.Request, p Page)
+
+// WriteHTML writes err as an HTML page through render, after Prepare decided
+// the status and set the headers. A nil render writes a minimal plain page.
+func WriteHTML(w http.ResponseWriter, r *http.Request, err error, locale, requestID string, render PageRenderer) {
+	status := Prepare(w, r, err, requestID)
+	e := ninsho.ErrorOf(err)
+	p := Page{
+		Status:    status,
+		Code:      e.Code,
+		Field:     e.Field,
+		Message:   i18n.ErrorMessage(locale, e.Code, e.Params),
+		Locale:    locale,
+		RequestID: requestID,
+	}
+	w.Header().Del("Content-Length")
+	if render == nil {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(status)
+		w.Write([]byte(p.Message + "\n" + p.RequestID + "\n"))
+		return
+	}
+	render(w, r, p)
+}
+
+type loggerKey struct{}
+
+// WithLogger returns ctx carrying l, the logger error responses log to.
+func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, l)
+}
+
+func logger(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok && l != nil {
+		return l
+	}
+	return slog.Default()
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the request id: the reference number
+// every error answer shows.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the request id stored by WithRequestID, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}

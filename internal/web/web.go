@@ -1,0 +1,340 @@
+// Package web is the hosted pages: sign-up, verification, sign-in, the
+// account page and sign-out, in Japanese and English, rendered with
+// html/template from embedded files. Its handlers only translate: they read
+// the form, call one service method and render or redirect on the answer.
+// Every error is written through httperr, which decides the status.
+package web
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/clientip"
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/httperr"
+	"github.com/ninsho/ninsho/internal/i18n"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/signin"
+	"github.com/ninsho/ninsho/internal/signup"
+	"github.com/ninsho/ninsho/internal/web/webreq"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// ContentSecurityPolicy is the policy of every browser route: scripts, styles
+// and forms from this origin only, no framing, no <base>.
+const ContentSecurityPolicy = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+
+// maxFormBytes bounds a form body.
+const maxFormBytes = 64 << 10
+
+// Deps are the services the pages call. All but ClientIP and Now are required.
+type Deps struct {
+	Realms   *realm.Registry
+	Flows    *flow.Engine
+	Signup   *signup.Service
+	Signin   *signin.Service
+	ClientIP *clientip.Resolver // nil: the connection's address
+	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
+	// public URL is https behind a TLS-terminating proxy).
+	SecureCookies bool
+	// Now tells the time for cookie lifetimes; nil means time.Now.
+	Now func() time.Time
+}
+
+// Handler serves the browser routes. It is safe for concurrent use.
+type Handler struct {
+	d       Deps
+	mux     *http.ServeMux
+	pages   map[string]*template.Template
+	cookies webreq.Cookies
+	cop     *http.CrossOriginProtection
+	static  http.Handler
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// pages are the parsed templates, one set per page; the embedded files are
+// checked by the package's tests, so a parse failure is a programming error.
+var pages = func() map[string]*template.Template {
+	p, err := parsePages()
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
+
+// New returns the pages handler.
+func New(d Deps) *Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	static, _ := fs.Sub(staticFS, "static") // cannot fail: "static" is a valid path
+	h := &Handler{
+		d:       d,
+		mux:     http.NewServeMux(),
+		pages:   pages,
+		cookies: webreq.Cookies{Secure: d.SecureCookies},
+		cop:     http.NewCrossOriginProtection(),
+		static:  http.StripPrefix("/static/", http.FileServerFS(static)),
+	}
+	h.mux.HandleFunc("GET /{$}", h.root)
+	h.mux.Handle("GET /static/", http.HandlerFunc(h.serveStatic))
+	h.mux.Handle("GET /signup", h.handle(h.signupForm))
+	h.mux.Handle("POST /signup", h.handle(h.signup))
+	h.mux.Handle("GET /verify", h.handle(h.verifyForm))
+	h.mux.Handle("POST /verify", h.handle(h.verify))
+	h.mux.Handle("GET /signin", h.handle(h.signinForm))
+	h.mux.Handle("POST /signin", h.handle(h.signin))
+	h.mux.Handle("GET /account", h.handle(h.account))
+	h.mux.Handle("POST /signout", h.handle(h.signout))
+	return h
+}
+
+func parsePages() (map[string]*template.Template, error) {
+	funcs := template.FuncMap{"t": translate}
+	base, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: templates: %w", err)
+	}
+	pages := map[string]*template.Template{}
+	for _, name := range []string{"signup", "signin", "verify", "account", "error"} {
+		t, err := template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", name, err)
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+// translate is the templates' t function: t locale key [name value]...
+func translate(locale, key string, args ...any) string {
+	var params map[string]any
+	if len(args) > 1 {
+		params = make(map[string]any, len(args)/2)
+		for i := 0; i+1 < len(args); i += 2 {
+			params[fmt.Sprint(args[i])] = args[i+1]
+		}
+	}
+	return i18n.Message(locale, key, params)
+}
+
+// ServeHTTP sets the security headers, refuses cross-origin state changes,
+// remembers a language chosen with ?lang= and routes the request. Unknown
+// paths and methods answer an HTML error page.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", ContentSecurityPolicy)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Referrer-Policy", "same-origin")
+	if err := h.cop.Check(r); err != nil {
+		h.WriteError(w, r, ninsho.E(ninsho.CodeCSRF).Wrap(err))
+		return
+	}
+	if l := webreq.QueryLang(r); l != "" {
+		h.cookies.SetLang(w, r, l)
+	}
+	if _, pattern := h.mux.Handler(r); pattern != "" {
+		h.mux.ServeHTTP(w, r)
+		return
+	}
+	code := ninsho.CodeNotFound
+	if allow := routeMiss(h.mux, r); allow != "" {
+		hd.Set("Allow", allow)
+		code = ninsho.CodeMethodNotAllowed
+	}
+	h.WriteError(w, r, ninsho.E(code))
+}
+
+// WriteError writes err as the HTML error page, which shows the request id
+// as the reference number. httperr decides the status.
+func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	rl := h.d.Realms.ForHost(r.Host)
+	locale := webreq.Locale(r, rl)
+	httperr.WriteHTML(w, r, err, locale, httperr.RequestID(r.Context()), func(w http.ResponseWriter, r *http.Request, p httperr.Page) {
+		pg := h.newPage(r, rl, locale, "page.error.title")
+		pg.Error = &formError{Code: string(p.Code), Field: p.Field, Message: p.Message, RequestID: p.RequestID}
+		h.render(w, r, p.Status, "error", pg)
+	})
+}
+
+// routeMiss asks the mux how it would answer an unmatched request and returns
+// the Allow header of its 405, or "" for a 404.
+func routeMiss(mux *http.ServeMux, r *http.Request) string {
+	rec := &headerRecorder{h: http.Header{}}
+	h, _ := mux.Handler(r)
+	h.ServeHTTP(rec, r)
+	if rec.status == http.StatusMethodNotAllowed {
+		return rec.h.Get("Allow")
+	}
+	return ""
+}
+
+type headerRecorder struct {
+	h      http.Header
+	status int
+}
+
+func (r *headerRecorder) Header() http.Header { return r.h }
+func (r *headerRecorder) WriteHeader(s int) {
+	if r.status == 0 {
+		r.status = s
+	}
+}
+func (r *headerRecorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return len(b), nil
+}
+
+func (h *Handler) serveStatic(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	h.static.ServeHTTP(w, r)
+}
+
+func (h *Handler) root(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+// call is what every page handler needs about its request.
+type call struct {
+	realm  *realm.Realm
+	locale string
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// handle adapts a handler that returns an error; the error becomes the error
+// page.
+func (h *Handler) handle(f handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		rl := h.d.Realms.ForHost(r.Host)
+		c := &call{realm: rl, locale: webreq.Locale(r, rl)}
+		if err := f(w, r, c); err != nil {
+			h.WriteError(w, r, err)
+		}
+	})
+}
+
+func (h *Handler) request(r *http.Request, c *call) ninsho.Request {
+	return webreq.Request(r, h.d.ClientIP, c.locale, webreq.DeviceToken(r))
+}
+
+// page is the data every template gets.
+type page struct {
+	Locale    string
+	Title     string // catalogue key of the title
+	RealmName string
+	Languages []language
+	Error     *formError
+	Notice    string            // catalogue key of a notice ("a new code was sent")
+	Form      map[string]string // values to show again (never passwords)
+	FlowID    string
+	Next      *flow.Next
+	// RestartURL is where "wrong address? start again" leads.
+	RestartURL string
+	Account    *account.Account
+}
+
+type language struct {
+	Locale  string
+	Label   string
+	Href    string
+	Current bool
+}
+
+type formError struct {
+	Code      string
+	Field     string
+	Message   string
+	RequestID string
+}
+
+// Invalid reports whether the page's error is about the named field.
+func (p *page) Invalid(field string) bool { return p.Error != nil && p.Error.Field == field }
+
+func (h *Handler) newPage(r *http.Request, rl *realm.Realm, locale, title string) *page {
+	p := &page{Locale: locale, Title: title, Form: map[string]string{}}
+	if rl != nil {
+		p.RealmName = rl.Name
+	}
+	for _, l := range i18n.Locales() {
+		q := r.URL.Query()
+		q.Set("lang", l)
+		p.Languages = append(p.Languages, language{
+			Locale:  l,
+			Label:   i18n.Message(l, "lang."+l, nil),
+			Href:    (&url.URL{Path: r.URL.Path, RawQuery: q.Encode()}).String(),
+			Current: l == locale,
+		})
+	}
+	return p
+}
+
+// render executes a page template into a buffer first, so that a template
+// failure can still become an error page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	var buf bytes.Buffer
+	if err := h.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+		if name == "error" {
+			httperr.WriteHTML(w, r, ninsho.Internal("web: render error page: %w", err), p.Locale, httperr.RequestID(r.Context()), nil)
+			return
+		}
+		h.WriteError(w, r, ninsho.Internal("web: render %s: %w", name, err))
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Content-Language", p.Locale)
+	hd.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// renderError redisplays a form page with err: httperr decides the status and
+// headers and logs the cause; the page shows the message and the reference.
+func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, name string, p *page, err error) {
+	reqID := httperr.RequestID(r.Context())
+	status := httperr.Prepare(w, r, err, reqID)
+	e := ninsho.ErrorOf(err)
+	p.Error = &formError{Code: string(e.Code), Field: e.Field, Message: i18n.ErrorMessage(p.Locale, e.Code, e.Params), RequestID: reqID}
+	h.render(w, r, status, name, p)
+}
+
+// parseForm reads an application/x-www-form-urlencoded body of at most
+// maxFormBytes.
+func parseForm(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return ninsho.E(ninsho.CodeBodyTooLarge)
+		}
+		return ninsho.E(ninsho.CodeRequestInvalid).Wrap(err)
+	}
+	return nil
+}
+
+// formValue returns the posted field, or a field_too_long error.
+func formValue(r *http.Request, name string) (string, error) {
+	v := r.PostForm.Get(name)
+	if err := webreq.CheckLength(name, v); err != nil {
+		return "", err
+	}
+	return v, nil
+}

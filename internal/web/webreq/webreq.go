@@ -1,0 +1,221 @@
+// Package webreq is what the browser pages and the JSON API share about a
+// request: the cookies (session, device, language), the session token, the
+// negotiated language and the ninsho.Request handed to services. It holds no
+// rule; both adapters use it so that a cookie set by one is read by the other.
+package webreq
+
+import (
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ninsho/ninsho/internal/clientip"
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/httperr"
+	"github.com/ninsho/ninsho/internal/i18n"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/realm"
+)
+
+// Cookie names.
+const (
+	SessionCookie = "ninsho_session"
+	DeviceCookie  = "ninsho_device"
+	LangCookie    = "ninsho_lang"
+)
+
+// deviceCookieAge is the life of the device cookie: the 400 days browsers
+// allow at most.
+const deviceCookieAge = 400 * 24 * time.Hour
+
+// Field length limits, shared by the pages and the API. They bound the work
+// one request can cause; the rules (a password's length policy, say) belong
+// to the services. Text a person types is counted in characters, secrets and
+// machine values in bytes.
+const (
+	MaxIdentifier  = 320  // characters
+	MaxName        = 200  // characters
+	MaxCode        = 16   // characters
+	MaxAnswer      = 64   // characters
+	MaxPassword    = 1024 // bytes
+	MaxLocale      = 16   // bytes
+	MaxDeviceToken = 256  // bytes
+	MaxChannel     = 32   // bytes
+	MaxAction      = 64   // bytes
+)
+
+// limits maps input field names to their limit and whether it counts
+// characters (true) or bytes.
+var limits = map[string]struct {
+	max   int
+	runes bool
+}{
+	"identifier":            {MaxIdentifier, true},
+	"name":                  {MaxName, true},
+	"code":                  {MaxCode, true},
+	"answer":                {MaxAnswer, true},
+	"password":              {MaxPassword, false},
+	"password_confirmation": {MaxPassword, false},
+	"locale":                {MaxLocale, false},
+	"device_token":          {MaxDeviceToken, false},
+	"channel":               {MaxChannel, false},
+	"action":                {MaxAction, false},
+}
+
+// CheckLength returns a field_too_long error (parameter max) when value is
+// longer than the limit of the named field. Fields without a limit pass.
+func CheckLength(field, value string) error {
+	l, ok := limits[field]
+	if !ok || len(value) <= l.max {
+		return nil
+	}
+	if l.runes && utf8.RuneCountInString(value) <= l.max {
+		return nil
+	}
+	return ninsho.FieldError(ninsho.CodeFieldTooLong, field).WithParam("max", l.max)
+}
+
+// maxTokenLen bounds tokens read from cookies and headers.
+const maxTokenLen = MaxDeviceToken
+
+// Cookies sets and clears Ninsho's cookies. Secure forces the Secure attribute
+// (the public URL is https); cookies on TLS requests are always Secure.
+type Cookies struct {
+	Secure bool
+}
+
+func (c Cookies) cookie(r *http.Request, name, value string, maxAge time.Duration) *http.Cookie {
+	ck := &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     "/",
+		HttpOnly: true,
+		Secure:   c.Secure || r.TLS != nil,
+		SameSite: http.SameSiteLaxMode,
+	}
+	switch {
+	case maxAge < 0:
+		ck.MaxAge = -1
+	case maxAge > 0:
+		ck.MaxAge = int(maxAge / time.Second)
+		if ck.MaxAge == 0 {
+			ck.MaxAge = 1
+		}
+	}
+	return ck
+}
+
+// SetSession sets the session cookie to the grant's token until it expires
+// at now; g may be nil (nothing is set).
+func (c Cookies) SetSession(w http.ResponseWriter, r *http.Request, g *flow.Grant, now time.Time) {
+	if g == nil || g.Token == "" {
+		return
+	}
+	age := g.ExpiresAt.Sub(now)
+	if g.ExpiresAt.IsZero() || age <= 0 {
+		age = 0 // a browser-session cookie
+	}
+	http.SetCookie(w, c.cookie(r, SessionCookie, g.Token, age))
+}
+
+// ClearSession removes the session cookie.
+func (c Cookies) ClearSession(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, c.cookie(r, SessionCookie, "", -1))
+}
+
+// SetDevice sets the long-lived device cookie; an empty token sets nothing.
+func (c Cookies) SetDevice(w http.ResponseWriter, r *http.Request, token string) {
+	if token == "" {
+		return
+	}
+	http.SetCookie(w, c.cookie(r, DeviceCookie, token, deviceCookieAge))
+}
+
+// SetLang remembers the chosen language for a year.
+func (c Cookies) SetLang(w http.ResponseWriter, r *http.Request, locale string) {
+	ck := c.cookie(r, LangCookie, locale, 365*24*time.Hour)
+	http.SetCookie(w, ck)
+}
+
+// cookieValue returns the value of the named cookie, "" when absent or longer
+// than maxTokenLen.
+func cookieValue(r *http.Request, name string) string {
+	ck, err := r.Cookie(name)
+	if err != nil || len(ck.Value) > maxTokenLen {
+		return ""
+	}
+	return ck.Value
+}
+
+// BearerToken returns the token of an "Authorization: Bearer" header, or "".
+func BearerToken(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
+		return ""
+	}
+	t := strings.TrimSpace(h[7:])
+	if len(t) > maxTokenLen {
+		return ""
+	}
+	return t
+}
+
+// SessionToken returns the session token of r: the bearer token, else the
+// session cookie. fromCookie reports that it came from the cookie, which a
+// browser sends by itself (so a state change needs a cross-origin check).
+func SessionToken(r *http.Request) (token string, fromCookie bool) {
+	if t := BearerToken(r); t != "" {
+		return t, false
+	}
+	if t := cookieValue(r, SessionCookie); t != "" {
+		return t, true
+	}
+	return "", false
+}
+
+// DeviceToken returns the device cookie's token, or "".
+func DeviceToken(r *http.Request) string { return cookieValue(r, DeviceCookie) }
+
+// QueryLang returns a supported language asked for with ?lang=, or "".
+func QueryLang(r *http.Request) string {
+	if r.URL.RawQuery == "" {
+		return ""
+	}
+	return i18n.Canonical(r.URL.Query().Get("lang"))
+}
+
+// Locale negotiates the language of r: ?lang=, the language cookie,
+// Accept-Language, then the realm's default.
+func Locale(r *http.Request, rl *realm.Realm) string {
+	def := ""
+	if rl != nil {
+		def = rl.DefaultLocale
+	}
+	return i18n.Negotiate(QueryLang(r), cookieValue(r, LangCookie), r.Header.Get("Accept-Language"), def)
+}
+
+// ClientIP returns the client address that the server's middleware resolved,
+// or resolves it with rs.
+func ClientIP(r *http.Request, rs *clientip.Resolver) string {
+	if ip, ok := clientip.FromContext(r.Context()); ok {
+		return ip
+	}
+	return rs.ClientIP(r)
+}
+
+// Request returns the service-facing description of r. deviceToken is the
+// token the client presented (body or cookie).
+func Request(r *http.Request, rs *clientip.Resolver, locale, deviceToken string) ninsho.Request {
+	ua := r.UserAgent()
+	if len(ua) > 512 {
+		ua = strings.ToValidUTF8(ua[:512], "")
+	}
+	return ninsho.Request{
+		IP:          ClientIP(r, rs),
+		UserAgent:   ua,
+		DeviceToken: deviceToken,
+		RequestID:   httperr.RequestID(r.Context()),
+		Locale:      locale,
+	}
+}

@@ -1,0 +1,208 @@
+// Package webtest holds test helpers for the HTTP adapters: an in-memory flow
+// store, a scripted flow handler and golden-file comparison.
+package webtest
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/realm"
+)
+
+// Update rewrites golden files instead of comparing with them
+// (go test ./internal/... -update).
+var Update = flag.Bool("update", false, "rewrite golden files")
+
+// Golden compares got with testdata/name, or writes it there with -update.
+func Golden(tb testing.TB, name string, got []byte) {
+	tb.Helper()
+	path := filepath.Join("testdata", name)
+	if *Update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("read golden file (run with -update to create it): %v", err)
+	}
+	if string(got) != string(want) {
+		tb.Errorf("%s differs from the golden file (run with -update after checking):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+// Epoch is the fixed time the helpers' clocks start at.
+var Epoch = time.Date(2026, 11, 25, 1, 2, 3, 0, time.UTC)
+
+// Realms returns a registry with realm "jp" (Japanese, the fallback) and
+// realm "us" (English, host us.example).
+func Realms() *realm.Registry {
+	return realm.NewRegistry([]*realm.Realm{
+		{ID: "jp", Name: "Ninsho JP", Hosts: []string{"jp.example"}, DefaultLocale: "ja", PhoneRegion: "JP", Disclosure: realm.DisclosureExplicit},
+		{ID: "us", Name: "Ninsho US", Hosts: []string{"us.example"}, DefaultLocale: "en", PhoneRegion: "US", Disclosure: realm.DisclosureExplicit},
+	})
+}
+
+// MemFlows is an in-memory flow.Store.
+type MemFlows struct {
+	mu    sync.Mutex
+	flows map[string]flow.Flow
+}
+
+var _ flow.Store = (*MemFlows)(nil)
+
+// CreateFlow stores a copy of f with Version 1.
+func (m *MemFlows) CreateFlow(ctx context.Context, f *flow.Flow) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.flows == nil {
+		m.flows = map[string]flow.Flow{}
+	}
+	f.Version = 1
+	m.flows[f.ID] = *f
+	return nil
+}
+
+// Flow returns a copy of the flow with the id.
+func (m *MemFlows) Flow(ctx context.Context, id string) (*flow.Flow, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f, ok := m.flows[id]
+	if !ok {
+		return nil, ninsho.E(ninsho.CodeFlowNotFound)
+	}
+	return &f, nil
+}
+
+// UpdateFlow stores f if its version is current.
+func (m *MemFlows) UpdateFlow(ctx context.Context, f *flow.Flow) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, ok := m.flows[f.ID]
+	if !ok {
+		return ninsho.E(ninsho.CodeFlowNotFound)
+	}
+	if old.Version != f.Version {
+		return ninsho.E(ninsho.CodeConflict)
+	}
+	f.Version++
+	m.flows[f.ID] = *f
+	return nil
+}
+
+// DeleteExpiredFlows removes flows that expired before t.
+func (m *MemFlows) DeleteExpiredFlows(ctx context.Context, before time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for id, f := range m.flows {
+		if f.ExpiresAt.Before(before) {
+			delete(m.flows, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Script is a flow.Handler whose answers the test sets. Act records the last
+// action and request.
+type Script struct {
+	mu sync.Mutex
+	// ActFunc answers Act; nil answers the flow with View's next.
+	ActFunc  func(f *flow.Flow, a flow.Action) (*flow.Answer, error)
+	NextStep *flow.Next // what View answers as next
+	LastAct  flow.Action
+	LastReq  ninsho.Request
+}
+
+var _ flow.Handler = (*Script)(nil)
+
+// Act calls ActFunc.
+func (s *Script) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, a flow.Action) (*flow.Answer, error) {
+	s.mu.Lock()
+	s.LastAct, s.LastReq = a, req
+	fn := s.ActFunc
+	s.mu.Unlock()
+	if fn == nil {
+		return &flow.Answer{Flow: f, Next: s.NextStep}, nil
+	}
+	return fn(f, a)
+}
+
+// View answers the flow with NextStep.
+func (s *Script) View(ctx context.Context, f *flow.Flow) (*flow.Answer, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return &flow.Answer{Flow: f, Next: s.NextStep}, nil
+}
+
+// Last returns the last action and request Act saw.
+func (s *Script) Last() (flow.Action, ninsho.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.LastAct, s.LastReq
+}
+
+// Engine is a flow engine over MemFlows whose kinds are all answered by one
+// Script, with a manual clock at Epoch.
+type Engine struct {
+	*flow.Engine
+	Store  *MemFlows
+	Script *Script
+	Clock  *ninsho.ManualClock
+}
+
+// NewEngine returns an engine with an empty store.
+func NewEngine() *Engine {
+	st := &MemFlows{}
+	sc := &Script{}
+	clk := ninsho.NewManualClock(Epoch)
+	return &Engine{
+		Engine: &flow.Engine{Store: st, Clock: clk, Handlers: map[flow.Kind]flow.Handler{
+			flow.KindSignup: sc,
+			flow.KindSignin: sc,
+		}},
+		Store:  st,
+		Script: sc,
+		Clock:  clk,
+	}
+}
+
+// FlowID is the id of the flow MustAddFlow stores.
+const FlowID = "01900000-0000-7000-8000-000000000001"
+
+// MustAddFlow stores a flow of kind k in realm "jp" with id FlowID, at
+// challenge step verification_code by SMS, expiring an hour after Epoch.
+func (e *Engine) MustAddFlow(tb testing.TB, k flow.Kind) *flow.Flow {
+	tb.Helper()
+	f := &flow.Flow{
+		ID:          FlowID,
+		Realm:       "jp",
+		Kind:        k,
+		Status:      flow.StatusChallenge,
+		Step:        flow.StepVerificationCode,
+		Identifier:  "+819012345678",
+		Channel:     "sms",
+		Destination: "+819012345678",
+		Locale:      "ja",
+		CreatedAt:   Epoch,
+		UpdatedAt:   Epoch,
+		ExpiresAt:   Epoch.Add(time.Hour),
+	}
+	if err := e.Store.CreateFlow(context.Background(), f); err != nil {
+		tb.Fatal(err)
+	}
+	e.Script.NextStep = &flow.Next{Step: flow.StepVerificationCode, Channel: "sms", Destination: "+81 ** **** **78", ResendAfterS: 30, Alternatives: []string{"email"}}
+	return f
+}
