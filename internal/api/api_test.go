@@ -63,6 +63,7 @@ type flowBody struct {
 		AAL       int    `json:"aal"`
 	} `json:"session"`
 	DeviceToken string `json:"device_token"`
+	AccountID   string `json:"account_id"`
 }
 
 func decodeFlow(tb testing.TB, rec *httptest.ResponseRecorder) flowBody {

@@ -129,3 +129,13 @@ func FromContext(ctx context.Context) (string, bool) {
 	ip, ok := ctx.Value(ctxKey{}).(string)
 	return ip, ok
 }
+
+// MustParse is ParsePrefixes for literals known to be valid; it panics on a
+// malformed one.
+func MustParse(ss ...string) []netip.Prefix {
+	p, err := ParsePrefixes(ss)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}

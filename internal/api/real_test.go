@@ -1,0 +1,176 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/ninsho/ninsho/internal/api"
+	"github.com/ninsho/ninsho/internal/flowtest"
+	"github.com/ninsho/ninsho/internal/store/storetest"
+)
+
+// These tests drive the real sign-up and sign-in services on SQLite through
+// the API.
+
+const pw = "kumo-no-ue-42"
+
+func newRealAPI(tb testing.TB) (*api.Handler, *flowtest.Env) {
+	tb.Helper()
+	env := flowtest.New(tb, storetest.MustOpenSQLite(tb))
+	return api.New(api.Deps{
+		Realms: env.Realms,
+		Flows:  env.Engine,
+		Signup: env.Signup,
+		Signin: env.Signin,
+		Now:    env.Clock.Now,
+	}), env
+}
+
+func jsonBody(tb testing.TB, v any) string {
+	tb.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestSignupVerifyMeSignout(t *testing.T) {
+	h, env := newRealAPI(t)
+
+	rec := do(h, "POST", "/api/v1/signup", "application/json", jsonBody(t, map[string]string{
+		"identifier": "Hanako@Example.jp ", "password": pw, "name": "山田 花子", "locale": "ja",
+	}))
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("signup: status %d, want 201: %s", rec.Code, rec.Body)
+	}
+	started := decodeFlow(t, rec)
+	if started.Kind != "signup" || started.Status != "challenge" || started.Next == nil || started.Next.Step != "verification_code" || started.DeviceToken == "" {
+		t.Fatalf("signup flow = %+v", started)
+	}
+	if strings.Contains(started.Next.Destination, "hanako@example.jp") {
+		t.Errorf("destination %q is not masked", started.Next.Destination)
+	}
+
+	// A wrong code is refused with the flow and errors[].
+	rec = do(h, "POST", "/api/v1/flows/"+started.ID, "application/json",
+		jsonBody(t, map[string]string{"action": "submit_code", "code": "000000", "device_token": started.DeviceToken}))
+	if code := env.LastCode(t, "hanako@example.jp"); code == "000000" {
+		t.Skip("the random code happened to be 000000")
+	}
+	if rec.Code != 400 {
+		t.Fatalf("wrong code: status %d, want 400: %s", rec.Code, rec.Body)
+	}
+	wrong := decodeFlow(t, rec)
+	if len(wrong.Errors) != 1 || !strings.Contains(string(wrong.Errors[0]), `"code":"code_incorrect"`) || !strings.Contains(string(wrong.Errors[0]), `"field":"code"`) {
+		t.Errorf("wrong code errors = %s", wrong.Errors)
+	}
+
+	// The flow reads back the same.
+	rec = do(h, "GET", "/api/v1/flows/"+started.ID, "", "")
+	if rec.Code != 200 || decodeFlow(t, rec).Status != "challenge" {
+		t.Fatalf("view: %d %s", rec.Code, rec.Body)
+	}
+
+	rec = do(h, "POST", "/api/v1/flows/"+started.ID, "application/json",
+		jsonBody(t, map[string]string{"action": "submit_code", "code": env.LastCode(t, "hanako@example.jp"), "device_token": started.DeviceToken}))
+	if rec.Code != 200 {
+		t.Fatalf("right code: status %d: %s", rec.Code, rec.Body)
+	}
+	done := decodeFlow(t, rec)
+	if done.Status != "complete" || done.Session == nil || done.Session.Token == "" {
+		t.Fatalf("completed flow = %+v", done)
+	}
+	token := done.Session.Token
+
+	rec = do(h, "GET", "/api/v1/me", "", "", "Authorization", "Bearer "+token)
+	if rec.Code != 200 {
+		t.Fatalf("me: %d %s", rec.Code, rec.Body)
+	}
+	var me map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &me); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]any{"realm": "jp", "name": "山田 花子", "email": "hanako@example.jp", "email_verified": true, "phone": nil, "phone_verified": false, "locale": "ja", "status": "active"} {
+		if me[k] != want {
+			t.Errorf("me[%q] = %v, want %v", k, me[k], want)
+		}
+	}
+	for _, k := range []string{"id", "created_at"} {
+		if s, _ := me[k].(string); s == "" {
+			t.Errorf("me[%q] is empty", k)
+		}
+	}
+	if len(me) != 10 {
+		t.Errorf("me has %d fields, want 10: %v", len(me), me)
+	}
+
+	// The session cookie works too.
+	rec = do(h, "GET", "/api/v1/me", "", "", "Cookie", "ninsho_session="+token)
+	if rec.Code != 200 {
+		t.Errorf("me by cookie: %d", rec.Code)
+	}
+
+	rec = do(h, "POST", "/api/v1/signout", "", "", "Authorization", "Bearer "+token)
+	if rec.Code != http.StatusNoContent || rec.Body.Len() != 0 {
+		t.Fatalf("signout: %d %s", rec.Code, rec.Body)
+	}
+	rec = do(h, "GET", "/api/v1/me", "", "", "Authorization", "Bearer "+token)
+	if rec.Code != 401 || problemCode(t, rec) != "unauthenticated" {
+		t.Errorf("me after signout: %d %s", rec.Code, rec.Body)
+	}
+	rec = do(h, "POST", "/api/v1/signout", "", "", "Authorization", "Bearer "+token)
+	if rec.Code != 401 {
+		t.Errorf("second signout: %d", rec.Code)
+	}
+}
+
+func TestSignin(t *testing.T) {
+	h, env := newRealAPI(t)
+	dev := env.MustSignUp(t, env.JP, "taro@example.jp", pw, "taro@example.jp")
+
+	rec := do(h, "POST", "/api/v1/signin", "application/json", jsonBody(t, map[string]string{"identifier": "taro@example.jp", "password": pw, "device_token": dev}))
+	if rec.Code != 200 {
+		t.Fatalf("signin: %d %s", rec.Code, rec.Body)
+	}
+	fb := decodeFlow(t, rec)
+	if fb.Kind != "signin" || fb.Status != "complete" || fb.Session == nil || fb.Session.AAL < 1 {
+		t.Fatalf("signin flow = %+v", fb)
+	}
+
+	rec = do(h, "POST", "/api/v1/signin", "application/json", jsonBody(t, map[string]string{"identifier": "taro@example.jp", "password": "wrong-" + pw, "device_token": dev}))
+	if rec.Code != 400 {
+		t.Fatalf("wrong password: %d %s", rec.Code, rec.Body)
+	}
+	if fb := decodeFlow(t, rec); len(fb.Errors) != 1 || !strings.Contains(string(fb.Errors[0]), `"password_incorrect"`) || fb.Session != nil {
+		t.Errorf("wrong password flow = %+v", fb)
+	}
+
+	// Identifier first: the flow asks for the password next.
+	rec = do(h, "POST", "/api/v1/signin", "application/json", jsonBody(t, map[string]string{"identifier": "taro@example.jp"}))
+	if rec.Code != 200 {
+		t.Fatalf("identifier first: %d %s", rec.Code, rec.Body)
+	}
+	first := decodeFlow(t, rec)
+	if first.Next == nil || first.Next.Step != "password" {
+		t.Fatalf("identifier first next = %+v", first.Next)
+	}
+	rec = do(h, "POST", "/api/v1/flows/"+first.ID, "application/json", jsonBody(t, map[string]string{"action": "submit_password", "password": pw, "device_token": dev}))
+	if rec.Code != 200 || decodeFlow(t, rec).Session == nil {
+		t.Fatalf("submit_password: %d %s", rec.Code, rec.Body)
+	}
+
+	// An action the flow does not know is the flow's 400.
+	rec = do(h, "POST", "/api/v1/flows/"+first.ID, "application/json", jsonBody(t, map[string]string{"action": "submit_password", "password": pw}))
+	if rec.Code == 200 {
+		t.Errorf("acting on a completed flow: %d %s", rec.Code, rec.Body)
+	}
+
+	// Input rejected before a flow exists is a problem.
+	rec = do(h, "POST", "/api/v1/signin", "application/json", jsonBody(t, map[string]string{"identifier": "taro@@example", "password": pw}))
+	if rec.Code != 400 || problemCode(t, rec) != "identifier_invalid" {
+		t.Errorf("invalid identifier: %d %s", rec.Code, rec.Body)
+	}
+}

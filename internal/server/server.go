@@ -1,0 +1,277 @@
+// Package server assembles the root HTTP handler: the browser pages, the JSON
+// API, health and readiness checks, metrics and, in development, the inbox,
+// behind one middleware that gives every request an id, recovers panics,
+// writes the access log and counts requests.
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ninsho/ninsho/internal/api"
+	"github.com/ninsho/ninsho/internal/clientip"
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/httperr"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/signin"
+	"github.com/ninsho/ninsho/internal/signup"
+	"github.com/ninsho/ninsho/internal/web"
+	"github.com/ninsho/ninsho/internal/web/webreq"
+)
+
+// Deps are what the server serves. Realms, Flows, Signup and Signin are
+// required; the rest have defaults.
+type Deps struct {
+	Realms *realm.Registry
+	Flows  *flow.Engine
+	Signup *signup.Service
+	Signin *signin.Service
+	// DevInbox serves /dev/ (the development inbox); mounted only when Dev.
+	DevInbox http.Handler
+	// Ready reports whether the server can take traffic (the database
+	// answers); nil means always ready.
+	Ready func(context.Context) error
+	// Registry receives the HTTP metrics and is served at /metrics; nil
+	// means a new registry.
+	Registry *prometheus.Registry
+	// Logger receives the access log and error causes; nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// ClientIP resolves client addresses; nil trusts no proxy.
+	ClientIP *clientip.Resolver
+	// SecureCookies marks cookies Secure on plain-HTTP requests too (the
+	// public URL is https).
+	SecureCookies bool
+	// Dev enables development routes.
+	Dev bool
+}
+
+// readyTimeout bounds one readiness check.
+const readyTimeout = 5 * time.Second
+
+type server struct {
+	d       Deps
+	log     *slog.Logger
+	mux     *http.ServeMux
+	web     *web.Handler
+	metrics *metrics
+}
+
+// New returns the root handler. It panics if Realms is nil.
+func New(d Deps) http.Handler {
+	if d.Realms == nil {
+		panic("server: Deps.Realms is nil")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	s := &server{
+		d:       d,
+		log:     d.Logger,
+		mux:     http.NewServeMux(),
+		metrics: newMetrics(d.Registry),
+	}
+	s.web = web.New(web.Deps{
+		Realms:        d.Realms,
+		Flows:         d.Flows,
+		Signup:        d.Signup,
+		Signin:        d.Signin,
+		ClientIP:      d.ClientIP,
+		SecureCookies: d.SecureCookies,
+	})
+	apiH := api.New(api.Deps{
+		Realms:        d.Realms,
+		Flows:         d.Flows,
+		Signup:        d.Signup,
+		Signin:        d.Signin,
+		ClientIP:      d.ClientIP,
+		SecureCookies: d.SecureCookies,
+	})
+	s.mux.HandleFunc("/healthz", healthz)
+	s.mux.HandleFunc("/readyz", s.readyz)
+	s.mux.Handle("/metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+	s.mux.Handle("/api/", apiH)
+	s.mux.Handle("/api", apiH)
+	if d.Dev && d.DevInbox != nil {
+		s.mux.Handle("/dev/", d.DevInbox)
+	}
+	s.mux.Handle("/", s.web)
+	return s
+}
+
+func healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write([]byte("ok\n"))
+}
+
+func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if s.d.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		if err := s.d.Ready(ctx); err != nil {
+			s.log.LogAttrs(ctx, slog.LevelWarn, "not ready",
+				slog.String("request_id", httperr.RequestID(r.Context())),
+				slog.String("error", err.Error()))
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("not ready\n"))
+			return
+		}
+	}
+	w.Write([]byte("ok\n"))
+}
+
+// ServeHTTP gives the request an id, resolves the client address, serves it,
+// recovers a panic into a 500 with the id as reference, then logs and counts
+// it.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := ninsho.NewID(ninsho.SystemClock{}, ninsho.SecureRandom)
+	ip := s.d.ClientIP.ClientIP(r)
+	ctx := httperr.WithLogger(r.Context(), s.log)
+	ctx = httperr.WithRequestID(ctx, id)
+	ctx = clientip.NewContext(ctx, ip)
+	r = r.WithContext(ctx)
+	w.Header().Set("X-Request-Id", id)
+	rw := &recorder{ResponseWriter: w}
+	defer func() {
+		p := recover()
+		if p != nil {
+			s.recovered(rw, r, p)
+		}
+		s.done(rw, r, start, id, ip)
+		if p != nil && !rw.recovered {
+			// Part of the answer is out: abort the connection rather than
+			// end a half-written response as if it were whole.
+			panic(http.ErrAbortHandler)
+		}
+	}()
+	s.mux.ServeHTTP(rw, r)
+}
+
+// recovered logs a panic and, if nothing was written yet, answers 500 with the
+// request id as reference: a problem on /api, the error page elsewhere.
+func (s *server) recovered(rw *recorder, r *http.Request, p any) {
+	if p == http.ErrAbortHandler {
+		rw.aborted = true
+		return
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelError, "panic",
+		slog.String("request_id", httperr.RequestID(r.Context())),
+		slog.String("method", r.Method),
+		slog.String("path", logPath(r)),
+		slog.String("panic", fmt.Sprint(p)),
+		slog.String("stack", string(debug.Stack())))
+	if rw.status != 0 {
+		return
+	}
+	rw.recovered = true
+	err := ninsho.Internal("server: panic: %v", p)
+	if isAPI(r.URL.Path) {
+		locale := webreq.Locale(r, s.d.Realms.ForHost(r.Host))
+		httperr.WriteProblem(rw, r, err, locale, httperr.RequestID(r.Context()))
+		return
+	}
+	s.web.WriteError(rw, r, err)
+}
+
+func isAPI(path string) bool { return path == "/api" || strings.HasPrefix(path, "/api/") }
+
+// quiet routes are logged at debug level: probes and scrapes would drown the
+// access log.
+func quiet(path string) bool {
+	return path == "/healthz" || path == "/readyz" || path == "/metrics"
+}
+
+// done writes the access log line and the metrics of one request. It never
+// logs query strings, bodies or headers, where secrets travel.
+func (s *server) done(rw *recorder, r *http.Request, start time.Time, id, ip string) {
+	d := time.Since(start)
+	status := rw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if rw.aborted {
+		status = 499 // the handler gave up on the client
+	}
+	route := r.Pattern
+	if route == "" {
+		route = "unmatched"
+	}
+	s.metrics.observe(route, status, d)
+	level := slog.LevelInfo
+	if quiet(r.URL.Path) {
+		level = slog.LevelDebug
+	}
+	if !s.log.Enabled(r.Context(), level) {
+		return
+	}
+	s.log.LogAttrs(r.Context(), level, "http request",
+		slog.String("method", r.Method),
+		slog.String("path", logPath(r)),
+		slog.String("route", route),
+		slog.Int("status", status),
+		slog.Int64("bytes", rw.bytes),
+		slog.Duration("duration", d),
+		slog.String("request_id", id),
+		slog.String("client_ip", ip))
+}
+
+// logPath is the request path for logs, without the query and bounded.
+func logPath(r *http.Request) string {
+	p := r.URL.Path
+	if len(p) > 200 {
+		p = strings.ToValidUTF8(p[:200], "") + "…"
+	}
+	return p
+}
+
+// recorder remembers the status and size of a response.
+type recorder struct {
+	http.ResponseWriter
+	status    int
+	bytes     int64
+	recovered bool // the answer is the panic's 500
+	aborted   bool // the handler aborted with http.ErrAbortHandler
+}
+
+func (rw *recorder) WriteHeader(status int) {
+	if rw.status == 0 && status >= 200 {
+		rw.status = status
+	}
+	rw.ResponseWriter.WriteHeader(status)
+}
+
+func (rw *recorder) Write(b []byte) (int, error) {
+	if rw.status == 0 {
+		rw.status = http.StatusOK
+	}
+	n, err := rw.ResponseWriter.Write(b)
+	rw.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (rw *recorder) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
+
+// Flush passes flushes through (promhttp and streaming handlers use it).
+func (rw *recorder) Flush() {
+	if rw.status == 0 {
+		rw.status = http.StatusOK
+	}
+	http.NewResponseController(rw.ResponseWriter).Flush()
+}
