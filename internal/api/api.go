@@ -111,9 +111,18 @@ func (r *headerRecorder) Write(b []byte) (int, error) {
 
 // call is what every handler needs about its request.
 type call struct {
+	r      *http.Request
 	realm  *realm.Realm
-	locale string
 	reqID  string
+	locale string // negotiated on first use: a session check never needs it
+}
+
+// lang returns the language of the request's answer.
+func (c *call) lang() string {
+	if c.locale == "" {
+		c.locale = webreq.Locale(c.r, c.realm)
+	}
+	return c.locale
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
@@ -122,9 +131,9 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
 func (h *Handler) handle(f handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rl := h.d.Realms.ForHost(r.Host)
-		c := &call{realm: rl, locale: webreq.Locale(r, rl), reqID: httperr.RequestID(r.Context())}
+		c := &call{r: r, realm: rl, reqID: httperr.RequestID(r.Context())}
 		if err := f(w, r, c); err != nil {
-			httperr.WriteProblem(w, r, err, c.locale, c.reqID)
+			httperr.WriteProblem(w, r, err, c.lang(), c.reqID)
 		}
 	})
 }
@@ -134,7 +143,7 @@ func (h *Handler) request(r *http.Request, c *call, bodyDevice string) ninsho.Re
 	if dt == "" {
 		dt = webreq.DeviceToken(r)
 	}
-	return webreq.Request(r, h.d.ClientIP, c.locale, dt)
+	return webreq.Request(r, h.d.ClientIP, c.lang(), dt)
 }
 
 func (h *Handler) signup(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -238,14 +247,14 @@ func (h *Handler) writeFlow(w http.ResponseWriter, r *http.Request, c *call, ok 
 		fj.Errors = append(fj.Errors, errorJSON{
 			Code:    string(e.Code),
 			Field:   e.Field,
-			Message: i18n.ErrorMessage(c.locale, e.Code, e.Params),
+			Message: i18n.ErrorMessage(c.lang(), e.Code, e.Params),
 		})
 	}
 	if ans.Session != nil {
 		h.cookies.SetSession(w, r, ans.Session, h.d.Now())
 	}
 	h.cookies.SetDevice(w, r, ans.DeviceToken)
-	w.Header().Set("Content-Language", c.locale)
+	w.Header().Set("Content-Language", c.lang())
 	return writeJSON(w, status, fj)
 }
 

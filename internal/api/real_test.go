@@ -174,3 +174,29 @@ func TestSignin(t *testing.T) {
 		t.Errorf("invalid identifier: %d %s", rec.Code, rec.Body)
 	}
 }
+
+func TestCookieSignoutRefusesCrossSite(t *testing.T) {
+	h, env := newRealAPI(t)
+	dev := env.MustSignUp(t, env.JP, "jiro@example.jp", pw, "jiro@example.jp")
+	rec := do(h, "POST", "/api/v1/signin", "application/json", jsonBody(t, map[string]string{"identifier": "jiro@example.jp", "password": pw, "device_token": dev}))
+	token := decodeFlow(t, rec).Session.Token
+
+	rec = do(h, "POST", "/api/v1/signout", "", "", "Cookie", "ninsho_session="+token, "Sec-Fetch-Site", "cross-site")
+	if rec.Code != 403 || problemCode(t, rec) != "csrf_rejected" {
+		t.Fatalf("cross-site cookie signout: %d %s", rec.Code, rec.Body)
+	}
+	if rec = do(h, "GET", "/api/v1/me", "", "", "Authorization", "Bearer "+token); rec.Code != 200 {
+		t.Fatalf("the refused signout ended the session: %d", rec.Code)
+	}
+	rec = do(h, "POST", "/api/v1/signout", "", "", "Cookie", "ninsho_session="+token, "Sec-Fetch-Site", "same-origin")
+	if rec.Code != 204 {
+		t.Fatalf("same-origin cookie signout: %d %s", rec.Code, rec.Body)
+	}
+	var cleared bool
+	for _, c := range rec.Result().Cookies() {
+		cleared = cleared || c.Name == "ninsho_session" && c.MaxAge < 0
+	}
+	if !cleared {
+		t.Errorf("cookie signout did not clear the cookie")
+	}
+}
