@@ -41,7 +41,13 @@ type Kit struct {
 	Outbox    *message.Outbox
 	Passwords *password.Hasher
 	Policy    password.Policy
+	// Channels lists the code channels that have a provider; nil means all
+	// (development mode delivers every channel to the inbox).
+	Channels map[code.Channel]bool
 }
+
+// CanSend reports whether codes can go out over ch.
+func (k *Kit) CanSend(ch code.Channel) bool { return k.Channels == nil || k.Channels[ch] }
 
 // NewFlow returns an unsaved flow of kind k for realm rl, started on device d.
 func (k *Kit) NewFlow(kind flow.Kind, rl *realm.Realm, d *device.Device, locale string) *flow.Flow {
@@ -95,6 +101,9 @@ func ChannelFor(id identifier.Identifier) code.Channel {
 // message rendered from template, in the transaction of ctx. The caller saves
 // f afterwards and wakes the outbox after commit.
 func (k *Kit) SendCode(ctx context.Context, f *flow.Flow, rl *realm.Realm, accountID string, p code.Purpose, ch code.Channel, dest, template, name string) error {
+	if !k.CanSend(ch) {
+		return ninsho.E(ninsho.CodeChannelUnavailable).WithParam("channel", string(ch))
+	}
 	digits, err := k.Codes.Issue(ctx, f, accountID, p, ch, dest)
 	if err != nil {
 		return err

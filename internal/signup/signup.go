@@ -90,6 +90,10 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	}
 	locale := authflow.Locale(in.Locale, req, rl)
 	ch := authflow.ChannelFor(id)
+	if !k.CanSend(ch) {
+		// Refuse before anything is stored: no code could ever reach it.
+		return nil, ninsho.FieldError(ninsho.CodeChannelUnavailable, "identifier").WithParam("channel", string(ch))
+	}
 
 	var ans *flow.Answer
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
@@ -301,6 +305,14 @@ func cleanName(raw string) (string, error) {
 	}
 	for _, r := range n {
 		if unicode.IsControl(r) {
+			return "", ninsho.FieldError(ninsho.CodeNameInvalid, "name")
+		}
+	}
+	// The name goes into the code message sent to the identifier, which may
+	// belong to someone else: refuse links so sign-up cannot carry spam.
+	lower := strings.ToLower(n)
+	for _, bad := range []string{"://", "www.", "http"} {
+		if strings.Contains(lower, bad) {
 			return "", ninsho.FieldError(ninsho.CodeNameInvalid, "name")
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/flowtest"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -145,6 +146,7 @@ func TestSignupRejectsInput(t *testing.T) {
 		}{
 			{"bad identifier", signup.Input{Identifier: "hanako@", Name: "H", Password: goodPassword}, ninsho.CodeIdentifierInvalid},
 			{"landline", signup.Input{Identifier: "03-1234-5678", Name: "H", Password: goodPassword}, ninsho.CodePhoneNotMobile},
+			{"link in name", signup.Input{Identifier: "a@example.jp", Name: "Win a prize at https://spam.example", Password: goodPassword}, ninsho.CodeNameInvalid},
 			{"no name", signup.Input{Identifier: "a@example.jp", Name: "  ", Password: goodPassword}, ninsho.CodeFieldRequired},
 			{"short", signup.Input{Identifier: "a@example.jp", Name: "H", Password: "abc12"}, ninsho.CodePasswordTooShort},
 			{"common", signup.Input{Identifier: "a@example.jp", Name: "H", Password: "password123"}, ninsho.CodePasswordTooCommon},
@@ -294,4 +296,14 @@ func TestSignupHourlyCapPerDestination(t *testing.T) {
 			t.Errorf("after an hour: %v", err)
 		}
 	})
+}
+
+func TestSignupRefusesAChannelWithoutProvider(t *testing.T) {
+	e := flowtest.New(t, storetest.MustOpenSQLite(t))
+	e.Kit.Channels = map[code.Channel]bool{code.ChannelEmail: true}
+	_, err := e.Signup.Start(context.Background(), e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{Identifier: "090-1234-5678", Name: "T", Password: goodPassword})
+	wantCode(t, err, ninsho.CodeChannelUnavailable)
+	if _, err := e.DB.AccountByPhone(context.Background(), "jp", "+819012345678"); !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
+		t.Errorf("an account was stored for a number no code can reach: %v", err)
+	}
 }

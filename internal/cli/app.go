@@ -1,0 +1,394 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/authflow"
+	"github.com/ninsho/ninsho/internal/clientip"
+	"github.com/ninsho/ninsho/internal/code"
+	"github.com/ninsho/ninsho/internal/config"
+	"github.com/ninsho/ninsho/internal/device"
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/message"
+	"github.com/ninsho/ninsho/internal/message/messageprom"
+	"github.com/ninsho/ninsho/internal/message/providers/devinbox"
+	"github.com/ninsho/ninsho/internal/message/providers/smtp"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/password"
+	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/secret"
+	"github.com/ninsho/ninsho/internal/server"
+	"github.com/ninsho/ninsho/internal/session"
+	"github.com/ninsho/ninsho/internal/signin"
+	"github.com/ninsho/ninsho/internal/signup"
+	"github.com/ninsho/ninsho/internal/store"
+)
+
+// Options adjust an App for tests and embedding. The zero value is the
+// production behaviour.
+type Options struct {
+	LogOutput io.Writer    // where logs go (default os.Stderr)
+	Clock     ninsho.Clock // default ninsho.SystemClock
+	Random    ninsho.Random
+}
+
+// App is one running Ninsho instance: the database, the services, the HTTP
+// server and the background workers. NewApp builds it, Start serves, Close
+// stops everything. End-to-end tests start it with Addr "127.0.0.1:0".
+type App struct {
+	Config  config.Config
+	Logger  *slog.Logger
+	DB      *store.DB
+	Handler http.Handler
+
+	dispatcher *message.Dispatcher
+	kit        *authflow.Kit
+	srv        *http.Server
+	ln         net.Listener
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	closeOnce  sync.Once
+}
+
+// NewApp builds an instance from a validated configuration: it opens (and
+// migrates) the database and constructs every service. It serves nothing
+// until Start.
+func NewApp(ctx context.Context, cfg config.Config, o Options) (*App, error) {
+	if o.LogOutput == nil {
+		o.LogOutput = os.Stderr
+	}
+	if o.Clock == nil {
+		o.Clock = ninsho.SystemClock{}
+	}
+	if o.Random == nil {
+		o.Random = ninsho.SecureRandom
+	}
+	logger := newLogger(cfg, o.LogOutput)
+	if cfg.Dev() {
+		logger.Warn("development mode: every message goes to the development inbox at /dev/inbox; do not use in production")
+	} else {
+		logger.Info("production mode")
+	}
+	if cfg.Dev() && (cfg.Secrets.HashKey == "" || len(cfg.Secrets.EncryptionKeys) == 0) {
+		if err := loadDevSecrets(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	hashKey, err := cfg.HashKey()
+	if err != nil {
+		return nil, fmt.Errorf("secrets.hash_key: %w", err)
+	}
+	encKeys, err := cfg.EncryptionKeys()
+	if err != nil {
+		return nil, fmt.Errorf("secrets.encryption_keys: %w", err)
+	}
+	hasher, err := secret.NewHasher(hashKey)
+	if err != nil {
+		return nil, err
+	}
+	box, err := secret.NewBox(o.Random, encKeys...)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(ctx, store.Options{DataDir: cfg.DataDir, URL: string(cfg.DatabaseURL), Clock: o.Clock})
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Logger: logger, DB: db}
+	if err := a.build(cfg, o, hasher, box); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *secret.Box) error {
+	db := a.DB
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	realms, err := buildRealms(cfg)
+	if err != nil {
+		return err
+	}
+	templates, err := message.DefaultTemplates()
+	if err != nil {
+		return err
+	}
+	outbox := message.NewOutbox(db, box, templates, o.Clock, o.Random)
+
+	senders := map[message.Channel][]message.Sender{}
+	var inbox http.Handler
+	if cfg.Dev() {
+		dev := devinbox.NewSender(db, o.Clock)
+		for _, ch := range []message.Channel{message.ChannelEmail, message.ChannelSMS, message.ChannelVoice} {
+			senders[ch] = []message.Sender{dev}
+		}
+		inbox = devinbox.NewHandler(db)
+	} else {
+		mail, err := smtp.New(smtp.Config{
+			Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username,
+			Password: string(cfg.SMTP.Password), From: cfg.SMTP.From, TLS: cfg.SMTP.TLS,
+		})
+		if err != nil {
+			return fmt.Errorf("smtp: %w", err)
+		}
+		senders[message.ChannelEmail] = []message.Sender{mail}
+	}
+	host, _ := os.Hostname()
+	msgMetrics, err := messageprom.New(reg)
+	if err != nil {
+		return err
+	}
+	a.dispatcher, err = message.NewDispatcher(message.DispatcherConfig{
+		Store: db, Box: box, Templates: templates, Senders: senders,
+		Clock: o.Clock, Random: o.Random, Owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), ninsho.Token(o.Random, 6)),
+		Wake: outbox.Wakeups(), Logger: a.Logger, Metrics: msgMetrics,
+	})
+	if err != nil {
+		return err
+	}
+
+	concurrency := cfg.Password.Concurrency
+	if concurrency <= 0 {
+		concurrency = runtime.GOMAXPROCS(0)
+	}
+	queue := cfg.Password.Queue
+	if queue <= 0 {
+		queue = 64 * concurrency
+	}
+	limiter := password.NewLimiter(concurrency, queue, time.Duration(cfg.Password.MaxWait))
+	passwords := &password.Hasher{
+		Params:  password.Params{Memory: cfg.Password.MemoryKiB, Time: cfg.Password.Time, Threads: cfg.Password.Threads, SaltLen: 16, KeyLen: 32},
+		Limiter: limiter,
+		Random:  o.Random,
+	}
+	sessPolicy := session.DefaultPolicy()
+	sessPolicy.Idle = time.Duration(cfg.Session.Idle)
+	sessPolicy.Absolute = time.Duration(cfg.Session.Absolute)
+
+	kit := &authflow.Kit{
+		Tx: db, Clock: o.Clock, Random: o.Random,
+		Accounts: db, Flows: db, Events: db,
+		Codes:     &code.Service{Store: db, Clock: o.Clock, Random: o.Random, Hasher: hasher, Policy: code.DefaultPolicy()},
+		Sessions:  &session.Service{Store: db, Clock: o.Clock, Random: o.Random, Hasher: hasher, Policy: sessPolicy},
+		Devices:   &device.Service{Store: db, Clock: o.Clock, Random: o.Random, Hasher: hasher},
+		Outbox:    outbox,
+		Passwords: passwords,
+		Policy:    password.DefaultPolicy(),
+		Channels:  map[code.Channel]bool{},
+	}
+	for ch := range senders {
+		kit.Channels[code.Channel(ch)] = true
+	}
+	a.kit = kit
+	signupSvc := &signup.Service{Kit: kit, Realms: realms}
+	signinSvc := &signin.Service{Kit: kit, Realms: realms}
+	engine := &flow.Engine{Store: db, Clock: o.Clock, Handlers: map[flow.Kind]flow.Handler{
+		flow.KindSignup: signupSvc,
+		flow.KindSignin: signinSvc,
+	}}
+	proxies, err := cfg.TrustedProxyPrefixes()
+	if err != nil {
+		return err
+	}
+	secure := false
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Scheme == "https" {
+		secure = true
+	}
+	a.Handler = server.New(server.Deps{
+		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
+		DevInbox: inbox, Ready: db.Ping, Registry: reg, Logger: a.Logger,
+		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
+	})
+	return nil
+}
+
+// Start listens on the configured address and serves in the background, with
+// the outbox dispatcher and the clean-up of expired sign-ups and flows.
+func (a *App) Start() error {
+	ln, err := net.Listen("tcp", a.Config.Addr)
+	if err != nil {
+		return err
+	}
+	a.ln = ln
+	a.srv = &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	a.wg.Add(3)
+	go func() {
+		defer a.wg.Done()
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.Logger.Error("http server stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer a.wg.Done()
+		a.dispatcher.Run(ctx)
+	}()
+	go func() {
+		defer a.wg.Done()
+		a.cleanLoop(ctx)
+	}()
+	a.Logger.Info("listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// URL returns the base URL the instance serves on.
+func (a *App) URL() string {
+	if a.ln == nil {
+		return ""
+	}
+	addr := a.ln.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+}
+
+// Close stops serving (letting requests in flight finish for up to 10 s),
+// stops the workers and closes the database. It is safe to call twice.
+func (a *App) Close() error {
+	var err error
+	a.closeOnce.Do(func() {
+		if a.srv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err = a.srv.Shutdown(ctx)
+			cancel()
+		}
+		if a.cancel != nil {
+			a.cancel()
+		}
+		a.wg.Wait()
+		if cerr := a.DB.Close(); err == nil {
+			err = cerr
+		}
+	})
+	return err
+}
+
+// cleanLoop removes unconfirmed sign-ups past their lifetime and expired flows
+// every ten minutes.
+func (a *App) cleanLoop(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		a.clean(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (a *App) clean(ctx context.Context) {
+	now := a.kit.Clock.Now()
+	if n, err := a.DB.PurgePendingAccounts(ctx, now.Add(-account.PendingLifetime)); err != nil {
+		a.Logger.Error("purge pending accounts", "err", err)
+	} else if n > 0 {
+		a.Logger.Info("purged unconfirmed sign-ups", "count", n)
+	}
+	if _, err := a.DB.DeleteExpiredFlows(ctx, now.Add(-24*time.Hour)); err != nil {
+		a.Logger.Error("delete expired flows", "err", err)
+	}
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func buildRealms(cfg config.Config) (*realm.Registry, error) {
+	publicHost := "localhost"
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Hostname() != "" {
+		publicHost = u.Hostname()
+	}
+	var rs []*realm.Realm
+	for _, rc := range cfg.Realms {
+		r := &realm.Realm{
+			ID: rc.ID, Name: rc.Name, Hosts: rc.Hosts, DefaultLocale: rc.DefaultLocale,
+			PhoneRegion: rc.PhoneRegion, Disclosure: realm.Disclosure(rc.IdentifierDisclosure),
+			PublicHost: publicHost,
+		}
+		if len(rc.Hosts) > 0 {
+			r.PublicHost = rc.Hosts[0]
+		}
+		rs = append(rs, r)
+	}
+	return realm.NewRegistry(rs), nil
+}
+
+// devSecrets are generated once per data directory in development mode so
+// that sessions survive a restart.
+type devSecrets struct {
+	HashKey       string `json:"hash_key"`
+	EncryptionKey string `json:"encryption_key"`
+}
+
+func loadDevSecrets(cfg *config.Config) error {
+	path := filepath.Join(cfg.DataDir, "dev-secrets.json")
+	var s devSecrets
+	b, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(b, &s)
+	}
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("development secrets %s: %w", path, err)
+		}
+		gen := func() string {
+			k := make([]byte, 32)
+			rand.Read(k)
+			return base64.StdEncoding.EncodeToString(k)
+		}
+		s = devSecrets{HashKey: gen(), EncryptionKey: gen()}
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return err
+		}
+		b, _ := json.Marshal(s)
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			return err
+		}
+	}
+	if cfg.Secrets.HashKey == "" {
+		cfg.Secrets.HashKey = config.Secret(s.HashKey)
+	}
+	if len(cfg.Secrets.EncryptionKeys) == 0 {
+		cfg.Secrets.EncryptionKeys = []config.Secret{config.Secret(s.EncryptionKey)}
+	}
+	return nil
+}
