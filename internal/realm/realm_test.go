@@ -1,0 +1,25 @@
+package realm
+
+import "testing"
+
+func TestForHost(t *testing.T) {
+	jp := &Realm{ID: "jp", Hosts: []string{"id.example.jp"}}
+	us := &Realm{ID: "us", Hosts: []string{"id.example.com"}}
+	r := NewRegistry([]*Realm{jp, us})
+	tests := []struct{ host, want string }{
+		{"id.example.jp", "jp"},
+		{"ID.EXAMPLE.COM", "us"},
+		{"id.example.com:8443", "us"},
+		{"unknown.example", "jp"},
+		{"[::1]:8080", "jp"},
+		{"", "jp"},
+	}
+	for _, tt := range tests {
+		if got := r.ForHost(tt.host).ID; got != tt.want {
+			t.Errorf("ForHost(%q) = %s, want %s", tt.host, got, tt.want)
+		}
+	}
+	if r.ByID("us") != us || r.ByID("xx") != nil {
+		t.Error("ByID is wrong")
+	}
+}
