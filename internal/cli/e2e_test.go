@@ -21,12 +21,20 @@ import (
 // temporary directory; databaseURL "" means SQLite.
 func startApp(tb testing.TB, databaseURL string) *cli.App {
 	tb.Helper()
+	return startAppWith(tb, func(c *cliConfig) { c.DatabaseURL = config.Secret(databaseURL) })
+}
+
+type cliConfig = config.Config
+
+// startAppWith is startApp with the configuration adjusted by edit.
+func startAppWith(tb testing.TB, edit func(*config.Config)) *cli.App {
+	tb.Helper()
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = tb.TempDir()
-	cfg.DatabaseURL = config.Secret(databaseURL)
 	cfg.Password.MemoryKiB = 8192 // fast enough for tests, still argon2id
 	cfg.Password.Time = 1
+	edit(&cfg)
 	app, err := cli.NewApp(context.Background(), cfg, cli.Options{LogOutput: io.Discard})
 	if err != nil {
 		tb.Fatalf("NewApp: %v", err)
