@@ -9,14 +9,14 @@ import (
 
 // Event types.
 const (
-	TypeSignupStarted   = "signup.started"
-	TypeSignupCompleted = "signup.completed"
-	TypeSigninSucceeded = "signin.succeeded"
-	TypeSigninFailed    = "signin.failed"
-	TypeSignout         = "signout"
-	TypeCodeSent        = "code.sent"
+	TypeSignupStarted    = "signup.started"
+	TypeSignupCompleted  = "signup.completed"
+	TypeSigninSucceeded  = "signin.succeeded"
+	TypeSigninFailed     = "signin.failed"
+	TypeSignout          = "signout"
+	TypeCodeSent         = "code.sent"
 	TypePasswordRehashed = "password.rehashed"
-	TypeAccountPurged   = "account.purged"
+	TypeAccountPurged    = "account.purged"
 )
 
 // Event is one audit record.
