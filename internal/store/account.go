@@ -3,7 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/account"
@@ -115,19 +115,27 @@ func (db *DB) UpdateAccount(ctx context.Context, a *account.Account) error {
 	})
 }
 
-// pendingDependents are the statements that remove what belongs to the
-// accounts a subquery selects, children first. Events stay: they are the
-// audit trail. Devices stay: they are browsers, not the account's.
-var pendingDependents = []string{
+// pendingLinks are the statements that remove what belongs to the accounts
+// a subquery selects, children first. Events stay: they are the audit trail.
+// Devices stay: they are browsers, not the account's.
+var pendingLinks = []string{
 	`DELETE FROM credential WHERE account_id IN (%s)`,
 	`DELETE FROM account_device WHERE account_id IN (%s)`,
 	`DELETE FROM session WHERE account_id IN (%s)`,
-	`DELETE FROM code WHERE account_id IN (%s)`,
 }
 
+// pendingCodes removes the codes of the accounts a subquery selects. Only a
+// purge runs it: see DeletePendingAccount.
+const pendingCodes = `DELETE FROM code WHERE account_id IN (%s)`
+
 // DeletePendingAccount removes a pending account with its credentials,
-// device links and sessions; its codes are kept for the hourly cap. It returns false when the account is
-// not pending or does not exist.
+// device links and sessions. It returns false when the account is not
+// pending or does not exist.
+//
+// Its codes stay, unlike the account.Store doc says: they expire by
+// themselves, and the hourly cap per destination must still count them, or
+// replacing an unconfirmed sign-up would be a way round the cap (the sign-up
+// flow relies on this). PurgePendingAccounts removes them with the account.
 func (db *DB) DeletePendingAccount(ctx context.Context, id string) (bool, error) {
 	var deleted bool
 	err := db.InTx(ctx, func(ctx context.Context) error {
@@ -142,13 +150,7 @@ func (db *DB) DeletePendingAccount(ctx context.Context, id string) (bool, error)
 		if n, err := rowsAffected("delete pending account", res); err != nil || n == 0 {
 			return err
 		}
-		for _, stmt := range pendingDependents {
-			if strings.HasPrefix(stmt, "DELETE FROM code ") {
-				// Codes stay: they expire by themselves, and the hourly cap
-				// per destination must still count them, or replacing an
-				// unconfirmed sign-up would be a way round it.
-				continue
-			}
+		for _, stmt := range pendingLinks {
 			if _, err := q.ExecContext(ctx, sprintf(stmt, `$1`), id); err != nil {
 				return internal("delete pending account", err)
 			}
@@ -163,7 +165,7 @@ func (db *DB) DeletePendingAccount(ctx context.Context, id string) (bool, error)
 }
 
 // PurgePendingAccounts removes pending accounts created before t, with their
-// dependents, and returns how many.
+// credentials, device links, sessions and codes, and returns how many.
 func (db *DB) PurgePendingAccounts(ctx context.Context, createdBefore time.Time) (int, error) {
 	var n int
 	err := db.InTx(ctx, func(ctx context.Context) error {
@@ -175,7 +177,7 @@ func (db *DB) PurgePendingAccounts(ctx context.Context, createdBefore time.Time)
 			return internal("purge pending accounts", err)
 		}
 		sel := `SELECT id FROM account WHERE status = $1 AND created_at < $2`
-		for _, stmt := range pendingDependents {
+		for _, stmt := range append(slices.Clip(pendingLinks), pendingCodes) {
 			if _, err := q.ExecContext(ctx, sprintf(stmt, sel), pending, cutoff); err != nil {
 				return internal("purge pending accounts", err)
 			}

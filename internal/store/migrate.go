@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"embed"
+	"hash/fnv"
 	"io/fs"
 	"regexp"
 	"testing/fstest"
@@ -37,8 +38,8 @@ func migrationFS(d dialect) (fs.FS, error) {
 }
 
 // Migrate applies the migrations the database has not run yet. On
-// PostgreSQL a session advisory lock keeps instances that start together
-// from migrating at once; on SQLite the single writer does.
+// PostgreSQL a session advisory lock, one per schema, keeps instances that
+// start together from migrating at once; on SQLite the single writer does.
 func (db *DB) Migrate(ctx context.Context) error {
 	fsys, err := migrationFS(db.d)
 	if err != nil {
@@ -48,7 +49,19 @@ func (db *DB) Migrate(ctx context.Context) error {
 	dialect := goose.DialectSQLite3
 	if db.d.name == postgresDialect.name {
 		dialect = goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
+		// Advisory locks are per database, not per schema: a lock id of
+		// the schema lets deployments (and tests) in separate schemas of
+		// one database migrate side by side.
+		var schema string
+		if err := db.w.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+			return ninsho.Internal("store: migration lock: %w", err)
+		}
+		h := fnv.New64a()
+		h.Write([]byte("ninsho migrations " + schema))
+		locker, err := lock.NewPostgresSessionLocker(
+			lock.WithLockID(int64(h.Sum64()>>1)),
+			lock.WithLockTimeout(1, 300), // retry every second, up to five minutes
+		)
 		if err != nil {
 			return ninsho.Internal("store: migration lock: %w", err)
 		}

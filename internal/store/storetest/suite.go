@@ -2,8 +2,9 @@ package storetest
 
 import "testing"
 
-// All runs every conformance suite against the stores open returns. open
-// must return fresh, empty stores on every call.
+// All runs every conformance suite against the stores open returns, the
+// suites in parallel. open must return fresh, empty stores on every call and
+// be safe for concurrent use.
 func All(t *testing.T, open func(tb testing.TB) Stores) {
 	suites := []struct {
 		name string
@@ -20,6 +21,9 @@ func All(t *testing.T, open func(tb testing.TB) Stores) {
 		{"DevInbox", DevInbox},
 	}
 	for _, s := range suites {
-		t.Run(s.name, func(t *testing.T) { s.run(t, open) })
+		t.Run(s.name, func(t *testing.T) {
+			t.Parallel()
+			s.run(t, open)
+		})
 	}
 }
