@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -98,7 +97,7 @@ func (c *client) waitCode(to string) string {
 		if len(inbox.Messages) > 0 && inbox.Messages[0].Code != "" {
 			return inbox.Messages[0].Code
 		}
-		runtime.Gosched() // delivery is a wake-up away; poll again
+		<-time.After(10 * time.Millisecond) // poll interval while delivery is under way
 	}
 	c.tb.Fatalf("no code for %s within 10 s", to)
 	return ""
