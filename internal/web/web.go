@@ -94,6 +94,12 @@ func New(d Deps) *Handler {
 	}
 	h.mux.HandleFunc("GET /{$}", h.root)
 	h.mux.Handle("GET /static/", http.HandlerFunc(h.serveStatic))
+	// Browsers ask for an icon on their first visit; answering it cheaply
+	// keeps error pages and console errors for real mistakes.
+	h.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.WriteHeader(http.StatusNoContent)
+	})
 	h.mux.Handle("GET /signup", h.handle(h.signupForm))
 	h.mux.Handle("POST /signup", h.handle(h.signup))
 	h.mux.Handle("GET /verify", h.handle(h.verifyForm))

@@ -17,6 +17,7 @@ import (
 	"github.com/ninsho/ninsho/internal/flowtest"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/store/storetest"
 	"github.com/ninsho/ninsho/internal/web"
 	"github.com/ninsho/ninsho/internal/web/webtest"
@@ -342,5 +343,14 @@ func TestFieldTooLong(t *testing.T) {
 	}
 	if strings.Contains(rec.Body.String(), strings.Repeat("a", 400)) {
 		t.Errorf("the over-long value was echoed back")
+	}
+}
+
+func TestFaviconIsNotAnError(t *testing.T) {
+	h := web.New(web.Deps{Realms: realm.NewRegistry([]*realm.Realm{{ID: "jp", DefaultLocale: "ja", PhoneRegion: "JP"}})})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/favicon.ico", nil))
+	if rec.Code != http.StatusNoContent {
+		t.Errorf("GET /favicon.ico = %d, want 204", rec.Code)
 	}
 }
