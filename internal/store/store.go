@@ -131,10 +131,11 @@ func openSQLite(path string) (*DB, error) {
 	}
 	// The writer is opened and used first so that the file exists and is in
 	// WAL mode before any reader connects.
-	w, err := sql.Open("sqlite", path+"?"+sqlitePragmas+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	wc, err := newStmtCachingConnector(path + "?" + sqlitePragmas + "&_pragma=journal_mode(WAL)&_txlock=immediate")
 	if err != nil {
 		return nil, ninsho.Internal("store: open sqlite writer: %w", err)
 	}
+	w := sql.OpenDB(wc)
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
@@ -143,11 +144,12 @@ func openSQLite(path string) (*DB, error) {
 		w.Close()
 		return nil, ninsho.Internal("store: open sqlite %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", path+"?"+sqlitePragmas+"&_pragma=query_only(1)")
+	rc, err := newStmtCachingConnector(path + "?" + sqlitePragmas + "&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return nil, ninsho.Internal("store: open sqlite readers: %w", err)
 	}
+	r := sql.OpenDB(rc)
 	n := max(4, 2*runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)

@@ -1,0 +1,162 @@
+package store
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+
+	"modernc.org/sqlite"
+)
+
+// SQLite spends as long preparing a point query as running it, and the store
+// runs a small, fixed set of queries; so each SQLite connection keeps its
+// prepared statements. (pgx keeps a statement cache of its own.)
+
+// maxCachedStmts bounds each connection's cache; statements past it are
+// prepared and finalized per use, as without the cache.
+const maxCachedStmts = 256
+
+// stmtCachingConnector opens SQLite connections that cache their statements.
+type stmtCachingConnector struct {
+	driver.Connector
+}
+
+func newStmtCachingConnector(dsn string) (driver.Connector, error) {
+	c, err := sqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return stmtCachingConnector{c}, nil
+}
+
+// sqliteConn is what the store needs of a modernc connection.
+type sqliteConn interface {
+	driver.Conn
+	driver.ConnBeginTx
+	driver.ConnPrepareContext
+	driver.Pinger
+	driver.SessionResetter
+	driver.Validator
+}
+
+// sqliteStmt is what the store needs of a modernc statement.
+type sqliteStmt interface {
+	driver.Stmt
+	driver.StmtExecContext
+	driver.StmtQueryContext
+}
+
+// Connect opens a connection with an empty statement cache.
+func (c stmtCachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sc, ok := conn.(sqliteConn)
+	if !ok {
+		conn.Close()
+		return nil, fmt.Errorf("store: sqlite connection %T lacks a context method", conn)
+	}
+	return &cachingConn{sqliteConn: sc, stmts: map[string]*cachedStmt{}}, nil
+}
+
+// cachingConn is one SQLite connection with its statement cache. Like every
+// driver connection it is used by one goroutine at a time, so the cache
+// needs no lock.
+type cachingConn struct {
+	sqliteConn
+	stmts map[string]*cachedStmt
+}
+
+// cachedStmt is a prepared statement. busy is set while rows of it are open:
+// a statement has one cursor, so a second use meanwhile prepares afresh.
+type cachedStmt struct {
+	s     sqliteStmt
+	busy  bool
+	owned bool // in the cache; otherwise closed after this use
+}
+
+var (
+	_ driver.ExecerContext  = (*cachingConn)(nil)
+	_ driver.QueryerContext = (*cachingConn)(nil)
+)
+
+func (c *cachingConn) stmt(ctx context.Context, query string) (*cachedStmt, error) {
+	cs, ok := c.stmts[query]
+	if ok && !cs.busy {
+		return cs, nil
+	}
+	ds, err := c.sqliteConn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s, isStmt := ds.(sqliteStmt)
+	if !isStmt {
+		ds.Close()
+		return nil, fmt.Errorf("store: sqlite statement %T lacks a context method", ds)
+	}
+	cs = &cachedStmt{s: s}
+	if !ok && len(c.stmts) < maxCachedStmts {
+		cs.owned = true
+		c.stmts[query] = cs
+	}
+	return cs, nil
+}
+
+// release ends one use of cs.
+func (cs *cachedStmt) release() {
+	cs.busy = false
+	if !cs.owned {
+		cs.s.Close()
+	}
+}
+
+// ExecContext runs query with the connection's prepared statement.
+func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	cs, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer cs.release()
+	return cs.s.ExecContext(ctx, args)
+}
+
+// QueryContext runs query with the connection's prepared statement; the
+// statement is free again when the rows are closed.
+func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	cs, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := cs.s.QueryContext(ctx, args)
+	if err != nil {
+		cs.release()
+		return nil, err
+	}
+	cs.busy = true
+	return &cachedRows{Rows: rows, stmt: cs}, nil
+}
+
+// Close finalizes the cached statements and closes the connection.
+func (c *cachingConn) Close() error {
+	for _, cs := range c.stmts {
+		cs.s.Close()
+	}
+	c.stmts = nil
+	return c.sqliteConn.Close()
+}
+
+// cachedRows frees its statement when closed.
+type cachedRows struct {
+	driver.Rows
+	stmt *cachedStmt
+}
+
+func (r *cachedRows) Close() error {
+	err := r.Rows.Close()
+	if r.stmt != nil {
+		r.stmt.release()
+		r.stmt = nil
+	}
+	return err
+}

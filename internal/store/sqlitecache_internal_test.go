@@ -1,0 +1,75 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+)
+
+// TestStatementCache runs one cached statement again while its first rows
+// are still open, and after it failed: each use sees its own results.
+func TestStatementCache(t *testing.T) {
+	db, err := openSQLite(filepath.Join(t.TempDir(), "ninsho.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if _, err := db.w.ExecContext(ctx, `CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY, v TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	const insert = `INSERT INTO t (id, v) VALUES ($1, $2)`
+	for i := range 3 {
+		if _, err := db.w.ExecContext(ctx, insert, i, fmt.Sprint("v", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.w.ExecContext(ctx, insert, 0, "dup"); err == nil {
+		t.Fatal("insert of a used key: got nil error, want a constraint error")
+	}
+	if _, err := db.w.ExecContext(ctx, insert, 3, "v3"); err != nil {
+		t.Fatalf("insert after a failed use of the statement: %v", err)
+	}
+
+	const sel = `SELECT v FROM t WHERE id >= $1 ORDER BY id`
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	outer, err := tx.QueryContext(ctx, sel, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for outer.Next() {
+		var v string
+		if err := outer.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		inner, err := tx.QueryContext(ctx, sel, 3) // the same statement, busy
+		if err != nil {
+			t.Fatal(err)
+		}
+		for inner.Next() {
+			var w string
+			if err := inner.Scan(&w); err != nil {
+				t.Fatal(err)
+			}
+			v += "/" + w
+		}
+		if err := inner.Close(); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, v)
+	}
+	if err := outer.Err(); err != nil {
+		t.Fatal(err)
+	}
+	outer.Close()
+	want := []string{"v2/v3", "v3/v3"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("nested uses of one statement: got %v, want %v", got, want)
+	}
+}
