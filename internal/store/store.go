@@ -62,8 +62,9 @@ type Options struct {
 	// "postgresql://…" for PostgreSQL (a pgx connection string; runtime
 	// parameters such as search_path may be given as query parameters).
 	URL string
-	// Clock tells the time; nil means ninsho.SystemClock. Every time the
-	// store writes comes from its callers; the clock is kept for maintenance.
+	// Clock tells the time; nil means ninsho.SystemClock. The store writes
+	// only the times its callers pass (never the database's clock), so today
+	// nothing reads it; it is here for housekeeping that will need "now".
 	Clock ninsho.Clock
 }
 
