@@ -1,0 +1,254 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// NewClient returns the load generator's HTTP client: HTTP/1.1 with
+// keep-alive, no limit on connections and up to idle idle connections kept
+// per host, so that every worker reuses its own connection.
+func NewClient(idle int, timeout time.Duration) *http.Client {
+	return &http.Client{
+		Timeout: timeout,
+		Transport: &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        idle,
+			MaxIdleConnsPerHost: idle,
+			IdleConnTimeout:     90 * time.Second,
+			DisableCompression:  true,
+		},
+	}
+}
+
+// Account is a seeded account: how to sign in as it, the device it signed up
+// from and the session its sign-up opened.
+type Account struct {
+	Identifier   string
+	Password     string
+	DeviceToken  string
+	SessionToken string
+}
+
+// Reply is what one request got: the status, whether a 503 carried
+// Retry-After, and the decoded flow for flow endpoints.
+type Reply struct {
+	Status     int
+	RetryAfter bool
+	Flow       *Flow
+	Problem    string // the code of an application/problem+json answer
+}
+
+// Flow is the part of the flow JSON the benchmarks read.
+type Flow struct {
+	ID          string `json:"id"`
+	Status      string `json:"status"`
+	DeviceToken string `json:"device_token"`
+	Session     *struct {
+		Token string `json:"token"`
+	} `json:"session"`
+	Errors []struct {
+		Code string `json:"code"`
+	} `json:"errors"`
+}
+
+// API calls the JSON API of one server with one client.
+type API struct {
+	Client *http.Client
+	URL    string // base URL
+}
+
+// Signin posts a password sign-in. A status other than 200 is a Reply, not
+// an error; errors are transport failures.
+func (a *API) Signin(ctx context.Context, identifier, password, deviceToken string) (Reply, error) {
+	return a.postFlow(ctx, "/api/v1/signin", map[string]string{
+		"identifier": identifier, "password": password, "device_token": deviceToken,
+	})
+}
+
+// Get requests path with the bearer token (if not "") and reads the whole
+// body. It is the request of the session-check benchmark, sent alike to the
+// server and to the bare handler.
+func (a *API) Get(ctx context.Context, path, token string) (Reply, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.URL+path, nil)
+	if err != nil {
+		return Reply{}, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := a.Client.Do(req)
+	if err != nil {
+		return Reply{}, err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return Reply{}, err
+	}
+	return replyOf(resp), nil
+}
+
+func (a *API) postFlow(ctx context.Context, path string, body any) (Reply, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return Reply{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.URL+path, bytes.NewReader(b))
+	if err != nil {
+		return Reply{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.Client.Do(req)
+	if err != nil {
+		return Reply{}, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return Reply{}, err
+	}
+	r := replyOf(resp)
+	switch ct := resp.Header.Get("Content-Type"); {
+	case strings.HasPrefix(ct, "application/json"):
+		var f Flow
+		if json.Unmarshal(data, &f) == nil && f.ID != "" {
+			r.Flow = &f
+		}
+	case strings.HasPrefix(ct, "application/problem+json"):
+		var p struct {
+			Code string `json:"code"`
+		}
+		if json.Unmarshal(data, &p) == nil {
+			r.Problem = p.Code
+		}
+	}
+	return r, nil
+}
+
+func replyOf(resp *http.Response) Reply {
+	return Reply{
+		Status:     resp.StatusCode,
+		RetryAfter: resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "",
+	}
+}
+
+// errorCodes lists the error codes of the flow answer, for messages.
+func (r Reply) errorCodes() string {
+	codes := []string{r.Problem}
+	if r.Flow != nil {
+		for _, e := range r.Flow.Errors {
+			codes = append(codes, e.Code)
+		}
+	}
+	return strings.TrimSpace(strings.Join(codes, " "))
+}
+
+// SignedIn reports whether r is a completed sign-in with a session.
+func (r Reply) SignedIn() bool {
+	return r.Status == http.StatusOK && r.Flow != nil && r.Flow.Status == "complete" &&
+		r.Flow.Session != nil && r.Flow.Session.Token != ""
+}
+
+// Signup creates the account of identifier and completes it with the code
+// from the development inbox.
+func (a *API) Signup(ctx context.Context, identifier, password, name string) (Account, error) {
+	acc := Account{Identifier: identifier, Password: password}
+	r, err := a.postFlow(ctx, "/api/v1/signup", map[string]string{
+		"identifier": identifier, "password": password, "name": name, "locale": "en",
+	})
+	if err != nil {
+		return acc, err
+	}
+	if r.Status != http.StatusCreated || r.Flow == nil {
+		return acc, fmt.Errorf("bench: sign-up of %s: status %d %s", identifier, r.Status, r.errorCodes())
+	}
+	acc.DeviceToken = r.Flow.DeviceToken
+	code, err := a.inboxCode(ctx, identifier)
+	if err != nil {
+		return acc, err
+	}
+	r, err = a.postFlow(ctx, "/api/v1/flows/"+r.Flow.ID, map[string]string{
+		"action": "submit_code", "code": code, "device_token": acc.DeviceToken,
+	})
+	if err != nil {
+		return acc, err
+	}
+	if !r.SignedIn() {
+		return acc, fmt.Errorf("bench: confirming the sign-up of %s: status %d %s", identifier, r.Status, r.errorCodes())
+	}
+	acc.SessionToken = r.Flow.Session.Token
+	return acc, nil
+}
+
+// inboxCode polls the development inbox for the newest code sent to to;
+// delivery is asynchronous.
+func (a *API) inboxCode(ctx context.Context, to string) (string, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.URL+"/dev/api/messages?to="+url.QueryEscape(to), nil)
+		if err != nil {
+			return "", err
+		}
+		resp, err := a.Client.Do(req)
+		if err != nil {
+			return "", err
+		}
+		var inbox struct {
+			Messages []struct {
+				Code string `json:"code"`
+			} `json:"messages"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&inbox)
+		resp.Body.Close()
+		if err == nil && len(inbox.Messages) > 0 && inbox.Messages[0].Code != "" {
+			return inbox.Messages[0].Code, nil
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("bench: no code for %s in the development inbox", to)
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Seed signs up n accounts named prefix0000@example.com … with workers
+// sign-ups at a time and returns them in order. Their passwords differ and
+// hold nothing of the identifier or the name (the policy refuses that).
+func (a *API) Seed(ctx context.Context, prefix string, n, workers int) ([]Account, error) {
+	accs := make([]Account, n)
+	errs := make([]error, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				id := fmt.Sprintf("%s%04d@example.com", prefix, i)
+				pw := fmt.Sprintf("Momiji-%x-Tsukiyo-%x", len(prefix), 7919*i+104729)
+				accs[i], errs[i] = a.Signup(ctx, id, pw, "Bench Account")
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return accs, nil
+}
