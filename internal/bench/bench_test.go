@@ -451,7 +451,14 @@ func (m *meter) log(r *report) {
 	other := max((machine-m.machine).Seconds()-srv-self, 0)
 	r.figure("machine CPU: server / bench / others", "%.0f%% / %.0f%% / %.0f%% of %d cores over %v",
 		100*srv/capacity, 100*self/capacity, 100*other/capacity, m.cores, time.Since(m.start).Round(time.Second))
+	if other/capacity > noisy {
+		r.figure("WARNING", "other processes took %.0f%% of the machine: the figures of this run are unreliable", 100*other/capacity)
+	}
 }
+
+// noisy is the share of the machine other processes may take before a run
+// is flagged as unreliable.
+const noisy = 0.10
 
 // report logs a benchmark's figures and goals, one per line, and fails the
 // benchmark after logging everything if a goal is missed.

@@ -21,4 +21,12 @@
 // with -benchtime=1x:
 //
 //	go test -run '^$' -bench . -benchtime 1x -timeout 20m ./internal/bench/
+//
+// Flags after -args: -load 15s (the measured window of the main phases),
+// -keep (keep the work directory with the binaries, the data and every
+// server's log, to profile or read them) and -config FILE (run the server
+// with ninsho serve --config FILE; put "mode": "development" in it to keep
+// the development inbox the seeding needs). Each benchmark prints how the
+// machine's CPU was shared between the server, the benchmark process and
+// other processes, and warns when others took more than a tenth of it.
 package bench
