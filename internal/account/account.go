@@ -47,6 +47,59 @@ type Account struct {
 	Locale          string // "ja" or "en"
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+
+	// Lock is the smart-lockout state. It is written only through
+	// LockStore, never by UpdateAccount, so that concurrent failures are
+	// counted exactly.
+	Lock Lock
+	// FailedUnfamiliar counts failed passwords from unfamiliar sources since
+	// the last lock.
+	FailedUnfamiliar int
+}
+
+// LockKind says whom a lock stops.
+type LockKind string
+
+// Lock kinds.
+const (
+	// LockNone: not locked.
+	LockNone LockKind = ""
+	// LockUnfamiliar stops sign-ins from unfamiliar devices until Until; the
+	// owner on a familiar device still gets in.
+	LockUnfamiliar LockKind = "unfamiliar"
+	// LockSuspicious stops every sign-in until the owner proves a verified
+	// channel with a code and sets a new password (status locked).
+	LockSuspicious LockKind = "suspicious"
+)
+
+// Lock is an account's lock state.
+type Lock struct {
+	Kind     LockKind
+	Until    *time.Time // end of an unfamiliar lock
+	Level    int        // rungs climbed on the lock ladder
+	LockedAt *time.Time // when the current (or last) lock began
+}
+
+// LockedFor reports whether the lock stops a sign-in at now from a device
+// that is (familiar) or is not familiar to the account.
+func (l Lock) LockedFor(now time.Time, familiar bool) bool {
+	switch l.Kind {
+	case LockSuspicious:
+		return true
+	case LockUnfamiliar:
+		return !familiar && l.Until != nil && now.Before(*l.Until)
+	}
+	return false
+}
+
+// LockStore changes lock state atomically. Methods take part in the
+// transaction carried by ctx.
+type LockStore interface {
+	// AddUnfamiliarFailure adds one failed password from an unfamiliar source
+	// and returns the new count.
+	AddUnfamiliarFailure(ctx context.Context, accountID string) (int, error)
+	// SetLock writes l and resets the failure count to zero.
+	SetLock(ctx context.Context, accountID string, l Lock) error
 }
 
 // Store keeps accounts and their password hashes. Methods take part in the

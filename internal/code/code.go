@@ -17,6 +17,9 @@ const (
 	PurposeSignin Purpose = "signin"
 	PurposeReset  Purpose = "reset"
 	PurposeUnlock Purpose = "unlock"
+	// PurposeNotMe is the "this wasn't me" link of a sign-in alert: a long
+	// random token rather than digits.
+	PurposeNotMe Purpose = "not_me"
 )
 
 // Channel is how a code travels.
@@ -56,4 +59,7 @@ type Store interface {
 	ConsumeCode(ctx context.Context, id string, at time.Time) (bool, error)
 	// CountCodesSince counts the realm's codes sent to destination since t.
 	CountCodesSince(ctx context.Context, realm, destination string, since time.Time) (int, error)
+	// CodeByHash returns the code whose keyed hash is h (link tokens are
+	// looked up this way), or ninsho.CodeNotFound.
+	CodeByHash(ctx context.Context, h []byte) (*Code, error)
 }

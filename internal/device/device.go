@@ -33,3 +33,13 @@ type Store interface {
 	// sign-up on the device.
 	IsFamiliar(ctx context.Context, accountID, deviceID string) (bool, error)
 }
+
+// NetworkStore remembers the networks (/24 IPv4, /48 IPv6) each account
+// signed in from. Methods take part in the transaction carried by ctx.
+type NetworkStore interface {
+	// MarkNetwork records a completed sign-in of the account from prefix at t.
+	MarkNetwork(ctx context.Context, realm, accountID, prefix string, t time.Time) error
+	// NetworkSeenSince reports whether the account completed a sign-in from
+	// prefix at or after since.
+	NetworkSeenSince(ctx context.Context, accountID, prefix string, since time.Time) (bool, error)
+}

@@ -61,6 +61,24 @@ type Flow struct {
 	UpdatedAt   time.Time
 	ExpiresAt   time.Time
 	Version     int // optimistic concurrency: bumped by every update
+	// State holds what one kind of flow needs to remember between steps
+	// (e.g. a CAPTCHA passed, the purpose of the current code). Never secrets.
+	State map[string]string
+}
+
+// Get returns f.State[key], "" when unset.
+func (f *Flow) Get(key string) string { return f.State[key] }
+
+// Set stores f.State[key] = value ("" deletes it).
+func (f *Flow) Set(key, value string) {
+	if value == "" {
+		delete(f.State, key)
+		return
+	}
+	if f.State == nil {
+		f.State = map[string]string{}
+	}
+	f.State[key] = value
 }
 
 // Expired reports whether the flow's life has ended at now.

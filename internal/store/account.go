@@ -10,7 +10,11 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 )
 
-const accountColumns = `id, realm, type, status, name, email, email_verified_at, phone, phone_verified_at, locale, created_at, updated_at`
+// accountInsertColumns are written by CreateAccount; reads add the lock
+// state, which only LockStore writes.
+const accountInsertColumns = `id, realm, type, status, name, email, email_verified_at, phone, phone_verified_at, locale, created_at, updated_at`
+
+const accountColumns = accountInsertColumns + `, lock_kind, locked_until, lock_level, locked_at, failed_unfamiliar`
 
 func scanAccount(s scanner) (*account.Account, error) {
 	var (
@@ -18,21 +22,57 @@ func scanAccount(s scanner) (*account.Account, error) {
 		email, phone         sql.NullString
 		emailAt, phoneAt     sql.NullInt64
 		createdAt, updatedAt int64
+		lockKind             string
+		lockedUntil, lockAt  sql.NullInt64
 	)
-	if err := s.Scan(&a.ID, &a.Realm, &a.Type, &a.Status, &a.Name, &email, &emailAt, &phone, &phoneAt, &a.Locale, &createdAt, &updatedAt); err != nil {
+	if err := s.Scan(&a.ID, &a.Realm, &a.Type, &a.Status, &a.Name, &email, &emailAt, &phone, &phoneAt, &a.Locale, &createdAt, &updatedAt,
+		&lockKind, &lockedUntil, &a.Lock.Level, &lockAt, &a.FailedUnfamiliar); err != nil {
 		return nil, err
 	}
 	a.Email, a.EmailVerifiedAt = email.String, fromNullUSPtr(emailAt)
 	a.Phone, a.PhoneVerifiedAt = phone.String, fromNullUSPtr(phoneAt)
 	a.CreatedAt, a.UpdatedAt = fromUS(createdAt), fromUS(updatedAt)
+	a.Lock.Kind, a.Lock.Until, a.Lock.LockedAt = account.LockKind(lockKind), fromNullUSPtr(lockedUntil), fromNullUSPtr(lockAt)
 	return &a, nil
+}
+
+// AddUnfamiliarFailure adds one failed password from an unfamiliar source
+// and returns the new count; an unknown id is ninsho.CodeAccountNotFound.
+func (db *DB) AddUnfamiliarFailure(ctx context.Context, accountID string) (int, error) {
+	var n int
+	err := db.writer(ctx).QueryRowContext(ctx,
+		`UPDATE account SET failed_unfamiliar = failed_unfamiliar + 1 WHERE id = $1 RETURNING failed_unfamiliar`,
+		accountID).Scan(&n)
+	if err != nil {
+		return 0, notFound("add unfamiliar failure", err, ninsho.CodeAccountNotFound)
+	}
+	return n, nil
+}
+
+// SetLock writes the lock state and resets the failure count; an unknown id
+// is ninsho.CodeAccountNotFound.
+func (db *DB) SetLock(ctx context.Context, accountID string, l account.Lock) error {
+	res, err := db.writer(ctx).ExecContext(ctx,
+		`UPDATE account SET lock_kind = $2, locked_until = $3, lock_level = $4, locked_at = $5, failed_unfamiliar = 0 WHERE id = $1`,
+		accountID, string(l.Kind), nullUSPtr(l.Until), l.Level, nullUSPtr(l.LockedAt))
+	if err != nil {
+		return internal("set lock", err)
+	}
+	n, err := rowsAffected("set lock", res)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ninsho.E(ninsho.CodeAccountNotFound)
+	}
+	return nil
 }
 
 // CreateAccount inserts a. A used e-mail address or phone number in the
 // realm is ninsho.CodeIdentifierTaken; the transaction in ctx stays usable.
 func (db *DB) CreateAccount(ctx context.Context, a *account.Account) error {
 	return db.guarded(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO account (`+accountColumns+`)
+		_, err := q.ExecContext(ctx, `INSERT INTO account (`+accountInsertColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			a.ID, a.Realm, string(a.Type), string(a.Status), a.Name,
 			nullStr(a.Email), nullUSPtr(a.EmailVerifiedAt), nullStr(a.Phone), nullUSPtr(a.PhoneVerifiedAt),
@@ -120,6 +160,7 @@ func (db *DB) UpdateAccount(ctx context.Context, a *account.Account) error {
 // Devices stay: they are browsers, not the account's.
 var pendingLinks = []string{
 	`DELETE FROM credential WHERE account_id IN (%s)`,
+	`DELETE FROM account_network WHERE account_id IN (%s)`,
 	`DELETE FROM account_device WHERE account_id IN (%s)`,
 	`DELETE FROM session WHERE account_id IN (%s)`,
 }

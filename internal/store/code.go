@@ -69,3 +69,22 @@ func (db *DB) CountCodesSince(ctx context.Context, realm, destination string, si
 	}
 	return n, nil
 }
+
+// CodeByHash returns the code whose keyed hash is h, or ninsho.CodeNotFound.
+func (db *DB) CodeByHash(ctx context.Context, h []byte) (*code.Code, error) {
+	var (
+		c                    code.Code
+		accountID            sql.NullString
+		createdAt, expiresAt int64
+		consumedAt           sql.NullInt64
+	)
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT `+codeColumns+` FROM code WHERE hash = $1`, h).
+		Scan(&c.ID, &c.Realm, &c.FlowID, &accountID, &c.Purpose, &c.Channel, &c.Destination, &c.Hash,
+			&createdAt, &expiresAt, &consumedAt)
+	if err != nil {
+		return nil, notFound("code by hash", err, ninsho.CodeNotFound)
+	}
+	c.AccountID = accountID.String
+	c.CreatedAt, c.ExpiresAt, c.ConsumedAt = fromUS(createdAt), fromUS(expiresAt), fromNullUSPtr(consumedAt)
+	return &c, nil
+}

@@ -78,3 +78,28 @@ func (db *DB) IsFamiliar(ctx context.Context, accountID, deviceID string) (bool,
 	}
 	return true, nil
 }
+
+// MarkNetwork records a completed sign-in of the account from prefix at t.
+func (db *DB) MarkNetwork(ctx context.Context, realm, accountID, prefix string, t time.Time) error {
+	_, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO account_network (realm, account_id, prefix, first_at, last_at)
+		VALUES ($1, $2, $3, $4, $4)
+		ON CONFLICT (account_id, prefix) DO UPDATE SET last_at = excluded.last_at`,
+		realm, accountID, prefix, us(t))
+	if err != nil {
+		return internal("mark network", err)
+	}
+	return nil
+}
+
+// NetworkSeenSince reports whether the account completed a sign-in from
+// prefix at or after since.
+func (db *DB) NetworkSeenSince(ctx context.Context, accountID, prefix string, since time.Time) (bool, error) {
+	var n int
+	err := db.reader(ctx).QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM account_network WHERE account_id = $1 AND prefix = $2 AND last_at >= $3`,
+		accountID, prefix, us(since)).Scan(&n)
+	if err != nil {
+		return false, internal("network seen", err)
+	}
+	return n > 0, nil
+}

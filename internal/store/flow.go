@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -10,18 +11,24 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 )
 
-const flowColumns = `id, realm, kind, status, step, account_id, device_id, identifier, channel, destination, attempts, sends, last_sent_at, locale, created_at, updated_at, expires_at, version`
+const flowColumns = `id, realm, kind, status, step, account_id, device_id, identifier, channel, destination, attempts, sends, last_sent_at, locale, created_at, updated_at, expires_at, version, state`
 
 func scanFlow(s scanner) (*flow.Flow, error) {
 	var (
 		f                               flow.Flow
 		lastSentAt                      sql.NullInt64
 		createdAt, updatedAt, expiresAt int64
+		state                           string
 	)
 	if err := s.Scan(&f.ID, &f.Realm, &f.Kind, &f.Status, &f.Step, &f.AccountID, &f.DeviceID, &f.Identifier,
 		&f.Channel, &f.Destination, &f.Attempts, &f.Sends, &lastSentAt, &f.Locale,
-		&createdAt, &updatedAt, &expiresAt, &f.Version); err != nil {
+		&createdAt, &updatedAt, &expiresAt, &f.Version, &state); err != nil {
 		return nil, err
+	}
+	if state != "" && state != "{}" {
+		if err := json.Unmarshal([]byte(state), &f.State); err != nil {
+			return nil, err
+		}
 	}
 	f.LastSentAt = fromNullUS(lastSentAt)
 	f.CreatedAt, f.UpdatedAt, f.ExpiresAt = fromUS(createdAt), fromUS(updatedAt), fromUS(expiresAt)
@@ -31,10 +38,10 @@ func scanFlow(s scanner) (*flow.Flow, error) {
 // CreateFlow inserts f with Version 1 (and sets f.Version to 1).
 func (db *DB) CreateFlow(ctx context.Context, f *flow.Flow) error {
 	_, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO flow (`+flowColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18)`,
 		f.ID, f.Realm, string(f.Kind), string(f.Status), string(f.Step), f.AccountID, f.DeviceID, f.Identifier,
 		f.Channel, f.Destination, f.Attempts, f.Sends, nullUS(f.LastSentAt), f.Locale,
-		us(f.CreatedAt), us(f.UpdatedAt), us(f.ExpiresAt))
+		us(f.CreatedAt), us(f.UpdatedAt), us(f.ExpiresAt), flowState(f))
 	if err != nil {
 		return internal("create flow", err)
 	}
@@ -60,10 +67,10 @@ func (db *DB) UpdateFlow(ctx context.Context, f *flow.Flow) error {
 	res, err := q.ExecContext(ctx, `UPDATE flow
 		SET status = $3, step = $4, account_id = $5, device_id = $6, identifier = $7, channel = $8,
 			destination = $9, attempts = $10, sends = $11, last_sent_at = $12, locale = $13,
-			updated_at = $14, expires_at = $15, version = version + 1
+			updated_at = $14, expires_at = $15, state = $16, version = version + 1
 		WHERE id = $1 AND version = $2`,
 		f.ID, f.Version, string(f.Status), string(f.Step), f.AccountID, f.DeviceID, f.Identifier, f.Channel,
-		f.Destination, f.Attempts, f.Sends, nullUS(f.LastSentAt), f.Locale, us(f.UpdatedAt), us(f.ExpiresAt))
+		f.Destination, f.Attempts, f.Sends, nullUS(f.LastSentAt), f.Locale, us(f.UpdatedAt), us(f.ExpiresAt), flowState(f))
 	if err != nil {
 		return internal("update flow", err)
 	}
@@ -94,4 +101,13 @@ func (db *DB) DeleteExpiredFlows(ctx context.Context, before time.Time) (int, er
 		return 0, internal("delete expired flows", err)
 	}
 	return rowsAffected("delete expired flows", res)
+}
+
+// flowState encodes f.State as JSON text ("{}" when empty).
+func flowState(f *flow.Flow) string {
+	if len(f.State) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(f.State) // a map of strings always encodes
+	return string(b)
 }

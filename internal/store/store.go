@@ -42,15 +42,17 @@ import (
 )
 
 var (
-	_ ninsho.TxRunner = (*DB)(nil)
-	_ account.Store   = (*DB)(nil)
-	_ flow.Store      = (*DB)(nil)
-	_ code.Store      = (*DB)(nil)
-	_ session.Store   = (*DB)(nil)
-	_ device.Store    = (*DB)(nil)
-	_ event.Store     = (*DB)(nil)
-	_ message.Store   = (*DB)(nil)
-	_ devinbox.Store  = (*DB)(nil)
+	_ ninsho.TxRunner     = (*DB)(nil)
+	_ account.Store       = (*DB)(nil)
+	_ account.LockStore   = (*DB)(nil)
+	_ device.NetworkStore = (*DB)(nil)
+	_ flow.Store          = (*DB)(nil)
+	_ code.Store          = (*DB)(nil)
+	_ session.Store       = (*DB)(nil)
+	_ device.Store        = (*DB)(nil)
+	_ event.Store         = (*DB)(nil)
+	_ message.Store       = (*DB)(nil)
+	_ devinbox.Store      = (*DB)(nil)
 )
 
 // Options configure Open.

@@ -56,6 +56,8 @@ var Epoch = time.Date(2026, 11, 25, 1, 2, 3, 0, time.UTC)
 type Stores interface {
 	ninsho.TxRunner
 	account.Store
+	account.LockStore
+	device.NetworkStore
 	flow.Store
 	code.Store
 	session.Store

@@ -19,6 +19,7 @@ func All(t *testing.T, open func(tb testing.TB) Stores) {
 		{"Event", Event},
 		{"Message", Message},
 		{"DevInbox", DevInbox},
+		{"Lockout", Lockout},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
