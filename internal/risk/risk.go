@@ -73,8 +73,8 @@ type Signals struct {
 	CaptchaSolved bool // the flow already passed a CAPTCHA
 }
 
-// Decision is the outcome with the reasons that led to it (empty for a plain
-// allow). RetryAfter is set for Deny.
+// Decision is the outcome with the reasons that led to it, in the order of the
+// Reason constants (none for Allow). RetryAfter is set for Deny.
 type Decision struct {
 	Action     Action
 	Reasons    []Reason
