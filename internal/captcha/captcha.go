@@ -28,6 +28,10 @@ type Store interface {
 	CreateChallenge(ctx context.Context, c *Challenge) error
 	// Challenge returns the challenge with the id, or ninsho.CodeNotFound.
 	Challenge(ctx context.Context, id string) (*Challenge, error)
-	// UpdateChallenge writes attempts and solved_at of c.
+	// UpdateChallenge writes attempts and solved_at of c, provided the
+	// stored challenge is unsolved and has fewer attempts than c: each
+	// answer moves the count up by one, and of concurrent answers to one
+	// challenge exactly one is recorded. Otherwise nothing changes and the
+	// error is ninsho.CodeConflict (ninsho.CodeNotFound for an unknown id).
 	UpdateChallenge(ctx context.Context, c *Challenge) error
 }

@@ -32,6 +32,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for schema set-up
 
 	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/captcha"
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/device"
 	"github.com/ninsho/ninsho/internal/event"
@@ -41,6 +42,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/store"
+	"github.com/ninsho/ninsho/internal/throttle"
 )
 
 // PostgresEnv names the environment variable that holds the PostgreSQL test
@@ -65,6 +67,8 @@ type Stores interface {
 	event.Store
 	message.Store
 	devinbox.Store
+	throttle.Store
+	captcha.Store
 }
 
 var _ Stores = (*store.DB)(nil)

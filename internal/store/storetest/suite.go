@@ -19,6 +19,8 @@ func All(t *testing.T, open func(tb testing.TB) Stores) {
 		{"Event", Event},
 		{"Message", Message},
 		{"DevInbox", DevInbox},
+		{"Throttle", Throttle},
+		{"Captcha", Captcha},
 		{"Lockout", Lockout},
 	}
 	for _, s := range suites {
