@@ -202,7 +202,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	a.kit = kit
 	signupSvc := &signup.Service{Kit: kit, Realms: realms}
-	signinSvc := &signin.Service{Kit: kit, Realms: realms}
+	signinSvc := signin.NewService(kit, realms)
 	engine := &flow.Engine{Store: db, Clock: o.Clock, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: signupSvc,
 		flow.KindSignin: signinSvc,

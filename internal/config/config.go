@@ -139,7 +139,7 @@ func Default() Config {
 		LogLevel:  "info",
 		Password: Password{
 			MemoryKiB: 19456, Time: 2, Threads: 1,
-			MaxWait: Duration(2 * time.Second),
+			MaxWait: Duration(750 * time.Millisecond),
 		},
 		Session: Session{Idle: Duration(14 * 24 * time.Hour), Absolute: Duration(30 * 24 * time.Hour)},
 		SMTP:    SMTP{Port: 587, TLS: "starttls"},

@@ -86,7 +86,7 @@ func New(tb testing.TB, db *store.DB) *Env {
 	}
 	e := &Env{DB: db, Clock: clock, Kit: kit, Realms: realms, JP: jp, Safe: safe, Dispatcher: disp}
 	e.Signup = &signup.Service{Kit: kit, Realms: realms}
-	e.Signin = &signin.Service{Kit: kit, Realms: realms}
+	e.Signin = signin.NewService(kit, realms)
 	e.Engine = &flow.Engine{Store: db, Clock: clock, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: e.Signup, flow.KindSignin: e.Signin,
 	}}

@@ -17,7 +17,11 @@ import (
 // argon2id call holds its Memory parameter) nor unbounded latency.
 //
 // Waiters are admitted in arrival order: a slot that frees is handed to the
-// longest waiter, never to a newcomer. A Limiter is safe for concurrent use.
+// longest waiter, never to a newcomer. A newcomer whose expected wait — the
+// waiters ahead of it times the average run time, shared over the slots —
+// already exceeds maxWait is refused on arrival rather than after waiting in
+// vain, so that under overload refusals are immediate and admitted calls wait
+// at most about maxWait. A Limiter is safe for concurrent use.
 type Limiter struct {
 	slots      chan struct{}
 	queue      int64
@@ -27,6 +31,7 @@ type Limiter struct {
 	inFlight atomic.Int64
 	waiting  atomic.Int64
 	rejected atomic.Uint64
+	avgRun   atomic.Int64 // moving average of fn's run time, nanoseconds
 }
 
 // NewLimiter returns a Limiter with concurrency slots (at least 1; size it to
@@ -69,7 +74,9 @@ func (l *Limiter) Do(ctx context.Context, fn func()) error {
 		}
 	}
 	l.inFlight.Add(1)
+	start := time.Now()
 	defer func() {
+		l.observe(time.Since(start))
 		l.inFlight.Add(-1)
 		<-l.slots
 	}()
@@ -77,9 +84,30 @@ func (l *Limiter) Do(ctx context.Context, fn func()) error {
 	return nil
 }
 
+// observe folds one run time into the moving average (weight 1/8).
+func (l *Limiter) observe(d time.Duration) {
+	for {
+		old := l.avgRun.Load()
+		next := int64(d)
+		if old != 0 {
+			next = old + (int64(d)-old)/8
+		}
+		if l.avgRun.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+// expectedWait estimates how long a caller arriving behind ahead waiters
+// would wait for a slot.
+func (l *Limiter) expectedWait(ahead int64) time.Duration {
+	return time.Duration((ahead + 1) * l.avgRun.Load() / int64(cap(l.slots)))
+}
+
 // wait queues the caller for a slot. On success the caller holds a slot.
 func (l *Limiter) wait(ctx context.Context) error {
-	if l.waiting.Add(1) > l.queue {
+	ahead := l.waiting.Add(1) - 1
+	if ahead >= l.queue || (l.maxWait > 0 && l.expectedWait(ahead) > l.maxWait) {
 		l.waiting.Add(-1)
 		return l.overloaded()
 	}

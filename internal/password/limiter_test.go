@@ -213,3 +213,23 @@ func TestNewLimiterClampsArguments(t *testing.T) {
 	defer h.Release()
 	assertOverloaded(t, l.Do(context.Background(), func() {}), 1)
 }
+
+func TestLimiterRefusesOnArrivalWhenTheWaitWouldBeTooLong(t *testing.T) {
+	l := NewLimiter(1, 100, 500*time.Millisecond)
+	l.avgRun.Store(int64(time.Second)) // each run takes about a second
+	hold, release := make(chan struct{}), make(chan struct{})
+	go l.Do(context.Background(), func() { close(hold); <-release })
+	<-hold
+	defer close(release)
+	start := time.Now()
+	err := l.Do(context.Background(), func() { t.Error("ran although the wait would exceed maxWait") })
+	if ninsho.CodeOf(err) != ninsho.CodeOverloaded {
+		t.Fatalf("Do = %v, want overloaded", err)
+	}
+	if waited := time.Since(start); waited > 250*time.Millisecond {
+		t.Errorf("refused after %v, want at once", waited)
+	}
+	if l.Rejected() != 1 {
+		t.Errorf("Rejected() = %d, want 1", l.Rejected())
+	}
+}

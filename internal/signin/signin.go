@@ -4,6 +4,7 @@ package signin
 
 import (
 	"context"
+	"time"
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/authflow"
@@ -30,10 +31,22 @@ type Principal struct {
 }
 
 // Service runs sign-in flows and checks sessions. It implements flow.Handler
-// for KindSignin.
+// for KindSignin. Build it with NewService.
 type Service struct {
 	Kit    *authflow.Kit
 	Realms *realm.Registry
+
+	cache *principalCache
+}
+
+// SessionCacheTTL is how long a verified session token is trusted without
+// another database read (see principalCache).
+const SessionCacheTTL = time.Second
+
+// NewService returns a sign-in service that caches verified sessions for
+// SessionCacheTTL.
+func NewService(kit *authflow.Kit, realms *realm.Registry) *Service {
+	return &Service{Kit: kit, Realms: realms, cache: newPrincipalCache(SessionCacheTTL, 100_000)}
 }
 
 var _ flow.Handler = (*Service)(nil)
@@ -320,8 +333,14 @@ func isGone(a *account.Account, c ninsho.Clock) bool {
 
 // Authenticate returns the principal of a session token in realm rl, or
 // ninsho.CodeUnauthenticated. It writes to the store at most once a minute per
-// session (coalesced last-seen).
+// session (coalesced last-seen), and reads it at most once per
+// SessionCacheTTL per token. The principal is shared: callers must not
+// modify it.
 func (s *Service) Authenticate(ctx context.Context, rl *realm.Realm, token string) (*Principal, error) {
+	now := s.Kit.Clock.Now()
+	if p := s.cache.get(token, now); p != nil && p.Session.Realm == rl.ID {
+		return p, nil
+	}
 	sess, err := s.Kit.Sessions.Check(ctx, rl.ID, token)
 	if err != nil {
 		return nil, err
@@ -336,12 +355,15 @@ func (s *Service) Authenticate(ctx context.Context, rl *realm.Realm, token strin
 	if a.Status != account.StatusActive {
 		return nil, ninsho.E(ninsho.CodeUnauthenticated)
 	}
-	return &Principal{Session: sess, Account: a}, nil
+	p := &Principal{Session: sess, Account: a}
+	s.cache.put(token, p, now)
+	return p, nil
 }
 
 // Signout revokes the session of token and records the event.
 func (s *Service) Signout(ctx context.Context, rl *realm.Realm, req ninsho.Request, token string) error {
 	k := s.Kit
+	s.cache.forget(token)
 	sess, err := k.Sessions.Check(ctx, rl.ID, token)
 	if err != nil {
 		return err

@@ -273,3 +273,40 @@ func TestSigninEventsRecordWhereFrom(t *testing.T) {
 		}
 	})
 }
+
+func TestSessionChecksAreCachedBriefly(t *testing.T) {
+	e := flowtest.New(t, storetest.MustOpenSQLite(t))
+	ctx := context.Background()
+	e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+	ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", ""), signin.Input{Identifier: "hanako@example.jp", Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := ans.Session.Token
+	first, err := e.Signin.Authenticate(ctx, e.JP, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Revoked behind the service's back (as by another instance): the
+	// cached answer stands for at most SessionCacheTTL.
+	if err := e.DB.RevokeSession(ctx, first.Session.ID, e.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Signin.Authenticate(ctx, e.JP, tok); err != nil {
+		t.Errorf("within the cache TTL: %v, want the cached principal", err)
+	}
+	e.Clock.Advance(signin.SessionCacheTTL)
+	_, err = e.Signin.Authenticate(ctx, e.JP, tok)
+	wantCode(t, err, ninsho.CodeUnauthenticated)
+	// Another realm never sees a cached principal.
+	ans, _ = e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", ""), signin.Input{Identifier: "hanako@example.jp", Password: pw})
+	e.Signin.Authenticate(ctx, e.JP, ans.Session.Token)
+	_, err = e.Signin.Authenticate(ctx, e.Safe, ans.Session.Token)
+	wantCode(t, err, ninsho.CodeUnauthenticated)
+	// Sign-out on this instance takes effect at once.
+	if err := e.Signin.Signout(ctx, e.JP, flowtest.Req("192.0.2.7", ""), ans.Session.Token); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.Signin.Authenticate(ctx, e.JP, ans.Session.Token)
+	wantCode(t, err, ninsho.CodeUnauthenticated)
+}
