@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/captcha"
 	"github.com/ninsho/ninsho/internal/clientip"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/httperr"
@@ -20,13 +21,15 @@ import (
 	"github.com/ninsho/ninsho/internal/web/webreq"
 )
 
-// Deps are the services the API calls. All but ClientIP are required.
+// Deps are the services the API calls. All but ClientIP and Captcha are
+// required.
 type Deps struct {
 	Realms   *realm.Registry
 	Flows    *flow.Engine
 	Signup   *signup.Service
 	Signin   *signin.Service
 	ClientIP *clientip.Resolver // nil: the connection's address
+	Captcha  *captcha.Service   // nil: the CAPTCHA routes answer 404
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -61,6 +64,7 @@ func New(d Deps) *Handler {
 	h.mux.Handle("POST /api/v1/flows/{id}", h.handle(h.act))
 	h.mux.Handle("GET /api/v1/me", h.handle(h.me))
 	h.mux.Handle("POST /api/v1/signout", h.handle(h.signout))
+	h.mux.Handle("GET /api/v1/captcha/{file}", h.handle(h.captchaMedia))
 	return h
 }
 
