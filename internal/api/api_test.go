@@ -44,6 +44,9 @@ func do(h http.Handler, method, target, ctype, body string, hdr ...string) *http
 	for i := 0; i+1 < len(hdr); i += 2 {
 		r.Header.Add(hdr[i], hdr[i+1])
 	}
+	if r.Header.Get("User-Agent") == "" {
+		r.Header.Set("User-Agent", flowtest.BrowserUA) // a person's browser, not automation
+	}
 	r = r.WithContext(httperr.WithRequestID(r.Context(), "req-test"))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, r)

@@ -149,7 +149,7 @@ func TestSignin(t *testing.T) {
 	}
 
 	// Identifier first: the flow asks for the password next.
-	rec = do(h, "POST", "/api/v1/signin", "application/json", jsonBody(t, map[string]string{"identifier": "taro@example.jp"}))
+	rec = do(h, "POST", "/api/v1/signin", "application/json", jsonBody(t, map[string]string{"identifier": "taro@example.jp", "device_token": dev}))
 	if rec.Code != 200 {
 		t.Fatalf("identifier first: %d %s", rec.Code, rec.Body)
 	}

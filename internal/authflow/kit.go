@@ -20,6 +20,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/session"
 )
 
@@ -44,6 +45,9 @@ type Kit struct {
 	// Channels lists the code channels that have a provider; nil means all
 	// (development mode delivers every channel to the inbox).
 	Channels map[code.Channel]bool
+	// Networks remembers the networks sign-ins complete from (risk signal);
+	// nil remembers nothing.
+	Networks device.NetworkStore
 }
 
 // CanSend reports whether codes can go out over ch.
@@ -183,6 +187,11 @@ func (k *Kit) Complete(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 	}
 	if err := k.Devices.Store.MarkFamiliar(ctx, a.ID, f.DeviceID, k.Clock.Now()); err != nil {
 		return nil, err
+	}
+	if prefix := risk.Prefix(req.IP); k.Networks != nil && prefix != "" {
+		if err := k.Networks.MarkNetwork(ctx, rl.ID, a.ID, prefix, k.Clock.Now()); err != nil {
+			return nil, err
+		}
 	}
 	f.AccountID = a.ID
 	f.Status = flow.StatusComplete

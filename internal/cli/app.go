@@ -23,6 +23,7 @@ import (
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/authflow"
+	"github.com/ninsho/ninsho/internal/captcha"
 	"github.com/ninsho/ninsho/internal/clientip"
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/config"
@@ -35,12 +36,14 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/secret"
 	"github.com/ninsho/ninsho/internal/server"
 	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
 	"github.com/ninsho/ninsho/internal/store"
+	"github.com/ninsho/ninsho/internal/throttle"
 )
 
 // Options adjust an App for tests and embedding. The zero value is the
@@ -200,9 +203,18 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	for ch := range senders {
 		kit.Channels[code.Channel(ch)] = true
 	}
+	kit.Networks = db
 	a.kit = kit
+	captchas := &captcha.Service{Store: db, Box: box, Clock: o.Clock, Random: o.Random}
 	signupSvc := &signup.Service{Kit: kit, Realms: realms}
 	signinSvc := signin.NewService(kit, realms)
+	signinSvc.Protect = &signin.Protection{
+		Policy:   risk.DefaultPolicy(),
+		Counter:  &throttle.Counter{Store: db, Clock: o.Clock},
+		Locks:    db,
+		Networks: db,
+		Captcha:  captchas,
+	}
 	engine := &flow.Engine{Store: db, Clock: o.Clock, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: signupSvc,
 		flow.KindSignin: signinSvc,
@@ -217,7 +229,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	a.Handler = server.New(server.Deps{
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
-		DevInbox: inbox, Ready: db.Ping, Registry: reg, Logger: a.Logger,
+		DevInbox: inbox, Captcha: captchas, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 	})
 	return nil
@@ -295,8 +307,8 @@ func (a *App) Close() error {
 	return err
 }
 
-// cleanLoop removes unconfirmed sign-ups past their lifetime and expired flows
-// every ten minutes.
+// cleanLoop removes unconfirmed sign-ups past their lifetime, expired flows
+// and expired throttle buckets every ten minutes.
 func (a *App) cleanLoop(ctx context.Context) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -319,6 +331,9 @@ func (a *App) clean(ctx context.Context) {
 	}
 	if _, err := a.DB.DeleteExpiredFlows(ctx, now.Add(-24*time.Hour)); err != nil {
 		a.Logger.Error("delete expired flows", "err", err)
+	}
+	if _, err := a.DB.DeleteExpiredBuckets(ctx, now); err != nil {
+		a.Logger.Error("delete expired throttle buckets", "err", err)
 	}
 }
 

@@ -271,7 +271,9 @@ func mustStartBrowser(tb testing.TB, ctx context.Context, execPath, acceptLangua
 		tb.Fatalf("browser version: %v", err)
 	}
 	if _, err := chromedp.Call(bctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
-		UserAgent: v.UserAgent, AcceptLanguage: acceptLanguage,
+		// A person's Chromium, not a headless one: the risk engine asks
+		// automation for a CAPTCHA, which is another test's subject.
+		UserAgent: strings.ReplaceAll(v.UserAgent, "HeadlessChrome", "Chrome"), AcceptLanguage: acceptLanguage,
 	}); err != nil {
 		tb.Fatalf("set the browser language: %v", err)
 	}

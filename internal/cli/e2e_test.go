@@ -45,6 +45,10 @@ func startAppWith(tb testing.TB, edit func(*config.Config)) *cli.App {
 	return app
 }
 
+// browserUA is a person's browser: the risk engine asks automation for a
+// CAPTCHA.
+const browserUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0 Safari/537.36"
+
 type client struct {
 	tb   testing.TB
 	base string
@@ -67,6 +71,7 @@ func (c *client) call(method, path, token string, body any, out any) (int, []byt
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	req.Header.Set("User-Agent", browserUA)
 	res, err := c.http.Do(req)
 	if err != nil {
 		c.tb.Fatalf("%s %s: %v", method, path, err)

@@ -13,6 +13,8 @@ const (
 	TypeSignupCompleted  = "signup.completed"
 	TypeSigninSucceeded  = "signin.succeeded"
 	TypeSigninFailed     = "signin.failed"
+	TypeSigninChallenged = "signin.challenged"
+	TypeAccountLocked    = "account.locked"
 	TypeSignout          = "signout"
 	TypeCodeSent         = "code.sent"
 	TypePasswordRehashed = "password.rehashed"

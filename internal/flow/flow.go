@@ -38,6 +38,7 @@ type Step string
 const (
 	StepPassword         Step = "password"
 	StepVerificationCode Step = "verification_code"
+	StepCaptcha          Step = "captcha"
 	StepDone             Step = "done"
 )
 
@@ -108,6 +109,9 @@ type Action struct {
 	Code                 string `json:"code,omitempty"`
 	Channel              string `json:"channel,omitempty"`
 	Answer               string `json:"answer,omitempty"`
+	// FormElapsedMS is how long the form was shown before it was sent, in
+	// milliseconds (pages fill it in; 0 when unknown). A risk signal.
+	FormElapsedMS int64 `json:"-"`
 }
 
 // Action names.
@@ -116,6 +120,8 @@ const (
 	ActionSubmitCode     = "submit_code"
 	ActionResendCode     = "resend_code"
 	ActionSwitchChannel  = "switch_channel"
+	ActionSubmitCaptcha  = "submit_captcha"
+	ActionNewCaptcha     = "new_captcha" // "another image"
 )
 
 // Next tells the client what to show.
@@ -126,6 +132,14 @@ type Next struct {
 	ResendAfterS int      `json:"resend_after_s,omitempty"`
 	Alternatives []string `json:"alternatives,omitempty"`
 	AttemptsLeft int      `json:"attempts_left,omitempty"`
+	Captcha      *Captcha `json:"captcha,omitempty"`
+}
+
+// Captcha points at the current CAPTCHA challenge of a flow.
+type Captcha struct {
+	ID       string `json:"id"`
+	ImageURL string `json:"image_url"`
+	AudioURL string `json:"audio_url"`
 }
 
 // Grant is a session handed out when a sign-in (or sign-up) completes. The

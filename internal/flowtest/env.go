@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ninsho/ninsho/internal/authflow"
+	"github.com/ninsho/ninsho/internal/captcha"
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/device"
 	"github.com/ninsho/ninsho/internal/flow"
@@ -17,11 +18,13 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/secret"
 	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
 	"github.com/ninsho/ninsho/internal/store"
+	"github.com/ninsho/ninsho/internal/throttle"
 )
 
 // Epoch is where the clock of every Env starts.
@@ -41,6 +44,7 @@ type Env struct {
 	Signin     *signin.Service
 	Engine     *flow.Engine
 	Dispatcher *message.Dispatcher
+	Captcha    *captcha.Service
 }
 
 // New builds an Env on db.
@@ -71,8 +75,8 @@ func New(tb testing.TB, db *store.DB) *Env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	jp := &realm.Realm{ID: "jp", Name: "Ninsho", DefaultLocale: "ja", PhoneRegion: "JP", Disclosure: realm.DisclosureExplicit, PublicHost: "id.example.jp"}
-	safe := &realm.Realm{ID: "safe", Name: "Safe", DefaultLocale: "en", PhoneRegion: "US", Disclosure: realm.DisclosureSafe, PublicHost: "id.example.com"}
+	jp := &realm.Realm{ID: "jp", Name: "Ninsho", DefaultLocale: "ja", PhoneRegion: "JP", Disclosure: realm.DisclosureExplicit, PublicHost: "id.example.jp", BaseURL: "https://id.example.jp", TypoTolerance: true}
+	safe := &realm.Realm{ID: "safe", Name: "Safe", DefaultLocale: "en", PhoneRegion: "US", Disclosure: realm.DisclosureSafe, PublicHost: "id.example.com", BaseURL: "https://id.example.com", TypoTolerance: true}
 	realms := realm.NewRegistry([]*realm.Realm{jp, safe})
 	kit := &authflow.Kit{
 		Tx: db, Clock: clock, Random: ninsho.SecureRandom,
@@ -86,7 +90,16 @@ func New(tb testing.TB, db *store.DB) *Env {
 	}
 	e := &Env{DB: db, Clock: clock, Kit: kit, Realms: realms, JP: jp, Safe: safe, Dispatcher: disp}
 	e.Signup = &signup.Service{Kit: kit, Realms: realms}
+	kit.Networks = db
+	e.Captcha = &captcha.Service{Store: db, Box: box, Clock: clock, Random: ninsho.SecureRandom}
 	e.Signin = signin.NewService(kit, realms)
+	e.Signin.Protect = &signin.Protection{
+		Policy:   risk.DefaultPolicy(),
+		Counter:  &throttle.Counter{Store: db, Clock: clock},
+		Locks:    db,
+		Networks: db,
+		Captcha:  e.Captcha,
+	}
 	e.Engine = &flow.Engine{Store: db, Clock: clock, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: e.Signup, flow.KindSignin: e.Signin,
 	}}
@@ -118,9 +131,13 @@ func (e *Env) LastCode(tb testing.TB, to string) string {
 	return ms[0].Code
 }
 
+// BrowserUA is the User-Agent of an ordinary desktop browser: requests that
+// stand for a person send it, so that the risk engine sees no automation.
+const BrowserUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0 Safari/537.36"
+
 // Req is a request from a browser at ip with the device token dev.
 func Req(ip, dev string) ninsho.Request {
-	return ninsho.Request{IP: ip, UserAgent: "Mozilla/5.0 (test)", DeviceToken: dev, RequestID: "req-test", Locale: "ja"}
+	return ninsho.Request{IP: ip, UserAgent: BrowserUA, DeviceToken: dev, RequestID: "req-test", Locale: "ja"}
 }
 
 // MustSignUp signs up and confirms an account with identifier and password

@@ -28,6 +28,14 @@ type Realm struct {
 	// PublicHost is the host name people see in messages (and in the
 	// origin-bound SMS code line "@host #123456").
 	PublicHost string
+	// BaseURL is where links in messages point, e.g. "https://id.example.jp".
+	BaseURL string
+	// Heightened asks for a verification code on every sign-in from an
+	// unfamiliar device or network (set during attacks).
+	Heightened bool
+	// TypoTolerance accepts a password typed with Caps Lock on or with the
+	// first letter's case flipped, from familiar devices only.
+	TypoTolerance bool
 }
 
 // Registry finds realms by id and by request host. It is immutable once built

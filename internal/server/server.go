@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ninsho/ninsho/internal/api"
+	"github.com/ninsho/ninsho/internal/captcha"
 	"github.com/ninsho/ninsho/internal/clientip"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/httperr"
@@ -37,6 +38,9 @@ type Deps struct {
 	Signin *signin.Service
 	// DevInbox serves /dev/ (the development inbox); mounted only when Dev.
 	DevInbox http.Handler
+	// Captcha draws CAPTCHA images and audio for the API and pages; nil
+	// serves none. In development its answers are at /dev/api/captcha/{id}.
+	Captcha *captcha.Service
 	// Ready reports whether the server can take traffic (the database
 	// answers); nil means always ready.
 	Ready func(context.Context) error
@@ -98,6 +102,7 @@ func New(d Deps) http.Handler {
 		Signin:        d.Signin,
 		ClientIP:      d.ClientIP,
 		SecureCookies: d.SecureCookies,
+		Captcha:       d.Captcha,
 	})
 	s.mux.HandleFunc("/healthz", healthz)
 	s.mux.HandleFunc("/readyz", s.readyz)
@@ -106,6 +111,9 @@ func New(d Deps) http.Handler {
 	s.mux.Handle("/api", apiH)
 	if d.Dev && d.DevInbox != nil {
 		s.mux.Handle("/dev/", d.DevInbox)
+	}
+	if d.Dev && d.Captcha != nil {
+		s.mux.Handle("/dev/api/captcha/", api.DevCaptchaHandler(d.Captcha))
 	}
 	s.mux.Handle("/", s.web)
 	return s

@@ -4,6 +4,7 @@ package signin
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/account"
@@ -14,7 +15,9 @@ import (
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/session"
+	"github.com/ninsho/ninsho/internal/throttle"
 )
 
 // Input is what a person types on the sign-in form. An empty Password starts an
@@ -22,6 +25,10 @@ import (
 type Input struct {
 	Identifier string
 	Password   string
+	// FormElapsed is how long the sign-in form was shown before it was sent
+	// (pages measure it; 0 when unknown). Faster than a person types is a
+	// sign of automation.
+	FormElapsed time.Duration
 }
 
 // Principal is the signed-in account behind a session token.
@@ -35,6 +42,9 @@ type Principal struct {
 type Service struct {
 	Kit    *authflow.Kit
 	Realms *realm.Registry
+	// Protect enables risk decisions, counters, CAPTCHAs and smart lockout;
+	// nil checks passwords only.
+	Protect *Protection
 
 	cache *principalCache
 }
@@ -85,7 +95,7 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		}
 		return &flow.Answer{Flow: f, Next: &flow.Next{Step: flow.StepPassword}, DeviceToken: newToken}, nil
 	}
-	ans, err := s.submitPassword(ctx, rl, f, a, req, in.Password)
+	ans, err := s.submitPassword(ctx, rl, f, a, req, in.Password, in.FormElapsed)
 	if ans != nil {
 		ans.DeviceToken = newToken
 	}
@@ -107,11 +117,13 @@ func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act
 				return nil, err
 			}
 		}
-		return s.submitPassword(ctx, rl, f, a, req, act.Password)
+		return s.submitPassword(ctx, rl, f, a, req, act.Password, time.Duration(act.FormElapsedMS)*time.Millisecond)
 	case act.Name == flow.ActionSubmitCode && f.Step == flow.StepVerificationCode:
 		return s.submitCode(ctx, rl, f, req, act.Code)
 	case act.Name == flow.ActionResendCode && f.Step == flow.StepVerificationCode:
 		return s.resend(ctx, rl, f)
+	case (act.Name == flow.ActionSubmitCaptcha || act.Name == flow.ActionNewCaptcha) && f.Step == flow.StepCaptcha:
+		return s.submitCaptcha(ctx, f, act)
 	default:
 		return s.answer(f), ninsho.FieldError(ninsho.CodeActionUnknown, "action")
 	}
@@ -128,6 +140,8 @@ func (s *Service) answer(f *flow.Flow) *flow.Answer {
 	case f.Status == flow.StatusComplete || f.Status == flow.StatusFailed:
 	case f.Step == flow.StepVerificationCode:
 		ans.Next = s.Kit.CodeNext(f, nil)
+	case f.Step == flow.StepCaptcha:
+		ans.Next = captchaNext(f, f.Locale)
 	default:
 		ans.Next = &flow.Next{Step: flow.StepPassword}
 	}
@@ -135,64 +149,117 @@ func (s *Service) answer(f *flow.Flow) *flow.Answer {
 }
 
 // submitPassword checks the password of a (nil when the identifier has no
-// account) and moves f on. The flow is saved in every outcome.
-func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, pw string) (*flow.Answer, error) {
+// account) and moves f on. The flow is saved in every outcome. With
+// protection, the risk decision comes first (a refusal or a CAPTCHA costs no
+// hash), then the lock, then the password, then the decision after the
+// password (a verification code for an unfamiliar device).
+func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, pw string, formElapsed time.Duration) (*flow.Answer, error) {
 	k := s.Kit
 	if pw == "" {
 		return s.saved(ctx, f, ninsho.FieldError(ninsho.CodeFieldRequired, "password"))
 	}
-	if a == nil || isGone(a, k.Clock) {
+	if a != nil && isGone(a, k.Clock) {
+		a = nil
+	}
+	at := &attempt{rl: rl, f: f, a: a, req: req, now: k.Clock.Now(), formSpeed: formElapsed}
+	if s.Protect != nil {
+		if err := s.assess(ctx, at); err != nil {
+			return nil, err
+		}
+		switch at.decision.Action {
+		case risk.Deny:
+			secs := int((at.decision.RetryAfter + time.Second - 1) / time.Second)
+			return s.fail(ctx, rl, f, a, req, at, ninsho.E(ninsho.CodeRateLimited).WithParam("retry_after_s", secs))
+		case risk.Captcha:
+			return s.askCaptcha(ctx, rl, f, a, req, at)
+		}
+		if a != nil && a.Lock.LockedFor(at.now, at.familiar) {
+			return s.fail(ctx, rl, f, a, req, at, lockedError(a.Lock))
+		}
+	}
+	if a == nil {
 		if err := k.Passwords.VerifyDummy(ctx, pw); err != nil {
 			return nil, err
 		}
-		return s.fail(ctx, rl, f, nil, req, s.wrongCredentials(rl, true))
+		return s.wrongPassword(ctx, rl, f, nil, req, at)
 	}
-	hash, err := k.Accounts.PasswordHash(ctx, a.ID)
-	if err != nil && !ninsho.IsCode(err, ninsho.CodeNotFound) {
-		return nil, err
-	}
-	ok, rehash := false, false
-	if hash == "" {
-		err = k.Passwords.VerifyDummy(ctx, pw)
-	} else {
-		ok, rehash, err = k.Passwords.Verify(ctx, pw, hash)
-	}
+	ok, rehash, typo, err := s.checkPassword(ctx, at, pw)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return s.fail(ctx, rl, f, a, req, s.wrongCredentials(rl, false))
+		return s.wrongPassword(ctx, rl, f, a, req, at)
 	}
 	// The password is right: only now may the account's state be told.
 	switch a.Status {
 	case account.StatusSuspended:
-		return s.fail(ctx, rl, f, a, req, ninsho.E(ninsho.CodeAccountSuspended).WithParam("reference", a.ID))
+		return s.fail(ctx, rl, f, a, req, at, ninsho.E(ninsho.CodeAccountSuspended).WithParam("reference", a.ID))
 	case account.StatusClosed:
-		return s.fail(ctx, rl, f, a, req, ninsho.E(ninsho.CodeAccountClosed))
+		return s.fail(ctx, rl, f, a, req, at, ninsho.E(ninsho.CodeAccountClosed))
 	case account.StatusLocked:
-		return s.fail(ctx, rl, f, a, req, ninsho.E(ninsho.CodeAccountLocked))
+		return s.fail(ctx, rl, f, a, req, at, lockedError(account.Lock{Kind: account.LockSuspicious}))
 	}
-	if rehash {
+	if rehash && !typo {
 		if newHash, err := k.Passwords.Hash(ctx, pw); err == nil {
 			if err := k.Accounts.SetPasswordHash(ctx, a.ID, newHash, k.Clock.Now()); err != nil {
 				return nil, err
 			}
-			_ = k.Record(ctx, rl, a.ID, event.TypePasswordRehashed, req, f.DeviceID, nil)
+			if err := k.Record(ctx, rl, a.ID, event.TypePasswordRehashed, req, f.DeviceID, nil); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if a.Status == account.StatusPending {
 		return s.finishSignup(ctx, rl, f, a, req)
 	}
+	if s.Protect != nil {
+		after := s.Protect.Policy.AfterPassword(at.signals)
+		if after.Action == risk.Code {
+			return s.askCode(ctx, rl, f, a, req, at, after)
+		}
+	}
+	data := map[string]any{"reasons": at.decision.Strings()}
+	if typo {
+		data["typo_corrected"] = true
+	}
 	var grant *flow.Grant
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		grant, err = k.Complete(ctx, f, rl, a, req, []string{"password"}, event.TypeSigninSucceeded, nil)
+		grant, err = s.complete(ctx, rl, f, a, req, at, []string{"password"}, data)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &flow.Answer{Flow: f, Session: grant, AccountID: a.ID}, nil
+}
+
+// checkPassword verifies pw and, when the realm tolerates typos, the device is
+// familiar and the risk decision allowed the attempt, its typo corrections.
+// Every try goes through the hash limiter.
+func (s *Service) checkPassword(ctx context.Context, at *attempt, pw string) (ok, rehash, typo bool, err error) {
+	k := s.Kit
+	hash, err := k.Accounts.PasswordHash(ctx, at.a.ID)
+	if err != nil && !ninsho.IsCode(err, ninsho.CodeNotFound) {
+		return false, false, false, err
+	}
+	if hash == "" {
+		return false, false, false, k.Passwords.VerifyDummy(ctx, pw)
+	}
+	ok, rehash, err = k.Passwords.Verify(ctx, pw, hash)
+	if err != nil || ok {
+		return ok, rehash, false, err
+	}
+	if !at.rl.TypoTolerance || !at.familiar || (s.Protect != nil && at.decision.Action != risk.Allow) {
+		return false, false, false, nil
+	}
+	for _, v := range typoVariants(pw) {
+		ok, rehash, err = k.Passwords.Verify(ctx, v, hash)
+		if err != nil || ok {
+			return ok, rehash, ok, err
+		}
+	}
+	return false, false, false, nil
 }
 
 // finishSignup turns a sign-in to an unconfirmed account into the
@@ -226,7 +293,7 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 	var grant *flow.Grant
 	var stepErr error
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-		c, err := k.Codes.Check(ctx, f, code.PurposeSignup, input)
+		c, err := k.Codes.Check(ctx, f, codePurpose(f), input)
 		if err != nil {
 			switch ninsho.CodeOf(err) {
 			case ninsho.CodeCodeIncorrect, ninsho.CodeCodeExpired, ninsho.CodeCodeAttemptsExceeded:
@@ -254,7 +321,14 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 				return err
 			}
 		}
-		grant, err = k.Complete(ctx, f, rl, a, req, []string{"password", string(c.Channel) + "_code"}, event.TypeSigninSucceeded, nil)
+		if a.Status != account.StatusActive {
+			return ninsho.E(ninsho.CodeAccountLocked).WithParam("kind", string(account.LockSuspicious))
+		}
+		data := map[string]any{}
+		if r := f.Get(stateReasons); r != "" {
+			data["reasons"] = strings.Split(r, ",")
+		}
+		grant, err = s.complete(ctx, rl, f, a, req, nil, []string{"password", string(c.Channel) + "_code"}, data)
 		return err
 	})
 	if err != nil {
@@ -273,7 +347,11 @@ func (s *Service) resend(ctx context.Context, rl *realm.Realm, f *flow.Flow) (*f
 		if err != nil {
 			return err
 		}
-		if err := k.SendCode(ctx, f, rl, a.ID, code.PurposeSignup, code.Channel(f.Channel), f.Destination, "signup_code", a.Name); err != nil {
+		template := "signup_code"
+		if codePurpose(f) == code.PurposeSignin {
+			template = "signin_code"
+		}
+		if err := k.SendCode(ctx, f, rl, a.ID, codePurpose(f), code.Channel(f.Channel), f.Destination, template, a.Name); err != nil {
 			return err
 		}
 		return k.Save(ctx, f)
@@ -285,8 +363,17 @@ func (s *Service) resend(ctx context.Context, rl *realm.Realm, f *flow.Flow) (*f
 	return s.answer(f), nil
 }
 
-// fail records a failed sign-in and answers f (saved) with err.
-func (s *Service) fail(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, stepErr error) (*flow.Answer, error) {
+// codePurpose is the purpose of the code f waits for: a sign-in
+// verification, or the confirmation of an unfinished sign-up.
+func codePurpose(f *flow.Flow) code.Purpose {
+	if p := f.Get(statePurpose); p != "" {
+		return code.Purpose(p)
+	}
+	return code.PurposeSignup
+}
+
+// fail records a refused sign-in attempt and answers f (saved) with stepErr.
+func (s *Service) fail(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, at *attempt, stepErr error) (*flow.Answer, error) {
 	k := s.Kit
 	accountID := ""
 	if a != nil {
@@ -297,13 +384,161 @@ func (s *Service) fail(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *ac
 			return err
 		}
 		return k.Record(ctx, rl, accountID, event.TypeSigninFailed, req, f.DeviceID, map[string]any{
-			"flow": f.ID, "reason": string(ninsho.CodeOf(stepErr)),
+			"flow": f.ID, "reason": string(ninsho.CodeOf(stepErr)), "risk": at.decision.Strings(),
+			"familiar_device": at.familiar, "prefix": at.prefix,
 		})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return s.answer(f), stepErr
+}
+
+// wrongPassword counts a wrong password (towards CAPTCHAs and the smart lock)
+// and answers it.
+func (s *Service) wrongPassword(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, at *attempt) (*flow.Answer, error) {
+	stepErr := s.wrongCredentials(rl, a == nil)
+	if s.Protect != nil {
+		lock, err := s.countFailure(ctx, at)
+		if err != nil {
+			return nil, err
+		}
+		if lock != nil {
+			if err := s.Kit.Record(ctx, rl, a.ID, event.TypeAccountLocked, req, f.DeviceID, map[string]any{
+				"kind": string(lock.Kind), "level": lock.Level, "until": lock.Until.UTC().Format(time.RFC3339),
+			}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return s.fail(ctx, rl, f, a, req, at, stepErr)
+}
+
+// askCaptcha holds the attempt back behind a new CAPTCHA challenge. The
+// password is not checked (and not kept): the client sends it again once the
+// challenge is solved.
+func (s *Service) askCaptcha(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, at *attempt) (*flow.Answer, error) {
+	if err := s.newChallenge(ctx, f); err != nil {
+		return nil, err
+	}
+	ans, err := s.fail(ctx, rl, f, a, req, at, ninsho.E(ninsho.CodeCaptchaRequired))
+	if ans != nil {
+		ans.Next = captchaNext(f, f.Locale)
+	}
+	return ans, err
+}
+
+// newChallenge gives f a new CAPTCHA challenge (unsaved).
+func (s *Service) newChallenge(ctx context.Context, f *flow.Flow) error {
+	if f.Version == 0 {
+		// The challenge names its flow: make sure the flow exists first.
+		if err := s.Kit.Save(ctx, f); err != nil {
+			return err
+		}
+	}
+	c, err := s.Protect.Captcha.New(ctx, f.Realm, f.ID)
+	if err != nil {
+		return err
+	}
+	f.Set(stateCaptcha, c.ID)
+	f.Set(stateCaptchaOK, "")
+	f.Status = flow.StatusChallenge
+	f.Step = flow.StepCaptcha
+	return nil
+}
+
+// submitCaptcha checks the answer to the flow's challenge. A right answer
+// lets the next password attempt through the CAPTCHA rule; a wrong one gets a
+// new challenge.
+func (s *Service) submitCaptcha(ctx context.Context, f *flow.Flow, act flow.Action) (*flow.Answer, error) {
+	if s.Protect == nil || f.Get(stateCaptcha) == "" {
+		return s.answer(f), ninsho.FieldError(ninsho.CodeActionUnknown, "action")
+	}
+	if act.Name == flow.ActionNewCaptcha {
+		if err := s.newChallenge(ctx, f); err != nil {
+			return nil, err
+		}
+		return s.saved(ctx, f, nil)
+	}
+	if err := s.Protect.Captcha.Check(ctx, f.Get(stateCaptcha), f.ID, act.Answer); err != nil {
+		if !ninsho.IsCode(err, ninsho.CodeCaptchaIncorrect) {
+			return nil, err
+		}
+		if err := s.newChallenge(ctx, f); err != nil {
+			return nil, err
+		}
+		return s.saved(ctx, f, err)
+	}
+	f.Set(stateCaptchaOK, "1")
+	f.Status = flow.StatusOpen
+	f.Step = flow.StepPassword
+	return s.saved(ctx, f, nil)
+}
+
+// askCode sends a verification code to the identifier the person typed and
+// waits for it: the password was right, but the device or network is
+// unfamiliar.
+func (s *Service) askCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, at *attempt, d risk.Decision) (*flow.Answer, error) {
+	k := s.Kit
+	ch, dest := channelOf(a, f.Identifier)
+	f.Status = flow.StatusChallenge
+	f.Step = flow.StepVerificationCode
+	f.Set(statePurpose, string(code.PurposeSignin))
+	if !at.familiar {
+		f.Set(stateUnfamiliar, "1")
+	}
+	f.Set(stateReasons, strings.Join(d.Strings(), ","))
+	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := k.SendCode(ctx, f, rl, a.ID, code.PurposeSignin, ch, dest, "signin_code", a.Name); err != nil {
+			return err
+		}
+		if err := k.Save(ctx, f); err != nil {
+			return err
+		}
+		return k.Record(ctx, rl, a.ID, event.TypeSigninChallenged, req, f.DeviceID, map[string]any{
+			"flow": f.ID, "reasons": d.Strings(), "channel": string(ch), "prefix": at.prefix,
+		})
+	})
+	if err != nil {
+		return s.answer(f), err
+	}
+	k.Outbox.Wake()
+	return s.answer(f), nil
+}
+
+// channelOf picks where a code for a goes: the identifier typed if it is one
+// of the account's, else the verified e-mail, else the phone.
+func channelOf(a *account.Account, typed string) (code.Channel, string) {
+	switch {
+	case typed != "" && typed == a.Phone:
+		return code.ChannelSMS, a.Phone
+	case typed != "" && typed == a.Email:
+		return code.ChannelEmail, a.Email
+	case a.Email != "":
+		return code.ChannelEmail, a.Email
+	}
+	return code.ChannelSMS, a.Phone
+}
+
+// alternatives lists the other channels of a that a code could go to.
+func alternatives(a *account.Account, current string) []string {
+	var out []string
+	if a.Email != "" && a.EmailVerifiedAt != nil && current != string(code.ChannelEmail) {
+		out = append(out, string(code.ChannelEmail))
+	}
+	if a.Phone != "" && a.PhoneVerifiedAt != nil && current != string(code.ChannelSMS) {
+		out = append(out, string(code.ChannelSMS))
+	}
+	return out
+}
+
+// complete finishes a sign-in: session, familiar device, remembered network.
+func (s *Service) complete(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, at *attempt, methods []string, data map[string]any) (*flow.Grant, error) {
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["prefix"] = risk.Prefix(req.IP)
+	return s.Kit.Complete(ctx, f, rl, a, req, methods, event.TypeSigninSucceeded, data)
 }
 
 func (s *Service) saved(ctx context.Context, f *flow.Flow, stepErr error) (*flow.Answer, error) {
@@ -367,6 +602,12 @@ func (s *Service) Signout(ctx context.Context, rl *realm.Realm, req ninsho.Reque
 	sess, err := k.Sessions.Check(ctx, rl.ID, token)
 	if err != nil {
 		return err
+	}
+	if s.Protect != nil {
+		// Repeated sign-out and sign-in is a risk signal (churn).
+		if err := s.Protect.Counter.Hit(ctx, throttle.Key(famSignouts, rl.ID, sess.AccountID), 1, s.Protect.Policy.ChurnWindow); err != nil {
+			return err
+		}
 	}
 	return k.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := k.Sessions.Revoke(ctx, sess); err != nil {

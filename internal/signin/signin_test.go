@@ -2,6 +2,7 @@ package signin_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,7 +36,7 @@ func TestSigninWithPassword(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		dev := e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
-		e.MustSignUp(t, e.JP, "090-1111-2222", pw, "+819011112222")
+		devPhone := e.MustSignUp(t, e.JP, "090-1111-2222", pw, "+819011112222")
 
 		tests := []struct {
 			name, identifier, password string
@@ -54,7 +55,11 @@ func TestSigninWithPassword(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", dev), signin.Input{Identifier: tt.identifier, Password: tt.password})
+				device := dev
+				if strings.Contains(tt.name, "phone") {
+					device = devPhone
+				}
+				ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", device), signin.Input{Identifier: tt.identifier, Password: tt.password})
 				wantCode(t, err, tt.want)
 				if tt.want != "" {
 					if f := ninsho.ErrorOf(err).Field; f != tt.field {
@@ -98,11 +103,11 @@ func TestSafeRealmDoesNotTellWhichPartWasWrong(t *testing.T) {
 func TestIdentifierFirstThenPassword(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
-		e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
-		_, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", ""), signin.Input{Identifier: "typo@example.jp"})
+		dev := e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+		_, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", dev), signin.Input{Identifier: "typo@example.jp"})
 		wantCode(t, err, ninsho.CodeAccountNotFound)
 
-		ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", ""), signin.Input{Identifier: "hanako@example.jp"})
+		ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", dev), signin.Input{Identifier: "hanako@example.jp"})
 		if err != nil || ans.Next.Step != flow.StepPassword {
 			t.Fatalf("Start = %+v, %v; want step password", ans, err)
 		}
@@ -193,9 +198,9 @@ func TestAccountStatesAreToldOnlyAfterTheRightPassword(t *testing.T) {
 func TestSessionsExpireAndSignOut(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
-		e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+		dev := e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
 		signIn := func() string {
-			ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", ""), signin.Input{Identifier: "hanako@example.jp", Password: pw})
+			ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", dev), signin.Input{Identifier: "hanako@example.jp", Password: pw})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -220,7 +225,7 @@ func TestSessionsExpireAndSignOut(t *testing.T) {
 		wantCode(t, err, ninsho.CodeUnauthenticated)
 
 		tok = signIn()
-		if err := e.Signin.Signout(ctx, e.JP, flowtest.Req("192.0.2.7", ""), tok); err != nil {
+		if err := e.Signin.Signout(ctx, e.JP, flowtest.Req("192.0.2.7", dev), tok); err != nil {
 			t.Fatalf("Signout: %v", err)
 		}
 		_, err = e.Signin.Authenticate(ctx, e.JP, tok)
@@ -235,11 +240,11 @@ func TestSessionsExpireAndSignOut(t *testing.T) {
 func TestSigninRehashesOldParameters(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
-		e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+		dev := e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
 		a, _ := e.DB.AccountByEmail(ctx, "jp", "hanako@example.jp")
 		before, _ := e.DB.PasswordHash(ctx, a.ID)
 		e.Kit.Passwords = &password.Hasher{Params: password.Params{Memory: 16, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, Limiter: password.NewLimiter(2, 8, time.Minute)}
-		if _, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", ""), signin.Input{Identifier: "hanako@example.jp", Password: pw}); err != nil {
+		if _, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", dev), signin.Input{Identifier: "hanako@example.jp", Password: pw}); err != nil {
 			t.Fatalf("sign in: %v", err)
 		}
 		after, _ := e.DB.PasswordHash(ctx, a.ID)
@@ -255,12 +260,12 @@ func TestSigninRehashesOldParameters(t *testing.T) {
 func TestSigninEventsRecordWhereFrom(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
-		e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+		dev := e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
 		a, _ := e.DB.AccountByEmail(ctx, "jp", "hanako@example.jp")
 		e.Clock.Advance(time.Minute)
-		e.Signin.Start(ctx, e.JP, flowtest.Req("198.51.100.4", ""), signin.Input{Identifier: "hanako@example.jp", Password: "bad-bad-bad"})
+		e.Signin.Start(ctx, e.JP, flowtest.Req("198.51.100.4", dev), signin.Input{Identifier: "hanako@example.jp", Password: "bad-bad-bad"})
 		e.Clock.Advance(time.Minute)
-		e.Signin.Start(ctx, e.JP, flowtest.Req("198.51.100.5", ""), signin.Input{Identifier: "hanako@example.jp", Password: pw})
+		e.Signin.Start(ctx, e.JP, flowtest.Req("198.51.100.5", dev), signin.Input{Identifier: "hanako@example.jp", Password: pw})
 		evs, err := e.DB.AccountEvents(ctx, a.ID, flowtest.Epoch.Add(30*time.Second), 10)
 		if err != nil || len(evs) != 2 {
 			t.Fatalf("events = %d, %v; want 2", len(evs), err)
@@ -277,8 +282,8 @@ func TestSigninEventsRecordWhereFrom(t *testing.T) {
 func TestSessionChecksAreCachedBriefly(t *testing.T) {
 	e := flowtest.New(t, storetest.MustOpenSQLite(t))
 	ctx := context.Background()
-	e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
-	ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", ""), signin.Input{Identifier: "hanako@example.jp", Password: pw})
+	dev := e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+	ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", dev), signin.Input{Identifier: "hanako@example.jp", Password: pw})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,12 +304,12 @@ func TestSessionChecksAreCachedBriefly(t *testing.T) {
 	_, err = e.Signin.Authenticate(ctx, e.JP, tok)
 	wantCode(t, err, ninsho.CodeUnauthenticated)
 	// Another realm never sees a cached principal.
-	ans, _ = e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", ""), signin.Input{Identifier: "hanako@example.jp", Password: pw})
+	ans, _ = e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", dev), signin.Input{Identifier: "hanako@example.jp", Password: pw})
 	e.Signin.Authenticate(ctx, e.JP, ans.Session.Token)
 	_, err = e.Signin.Authenticate(ctx, e.Safe, ans.Session.Token)
 	wantCode(t, err, ninsho.CodeUnauthenticated)
 	// Sign-out on this instance takes effect at once.
-	if err := e.Signin.Signout(ctx, e.JP, flowtest.Req("192.0.2.7", ""), ans.Session.Token); err != nil {
+	if err := e.Signin.Signout(ctx, e.JP, flowtest.Req("192.0.2.7", dev), ans.Session.Token); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.Signin.Authenticate(ctx, e.JP, ans.Session.Token)

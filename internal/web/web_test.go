@@ -55,6 +55,9 @@ func send(h http.Handler, method, target string, form url.Values, hdr ...string)
 	for i := 0; i+1 < len(hdr); i += 2 {
 		r.Header.Add(hdr[i], hdr[i+1])
 	}
+	if r.Header.Get("User-Agent") == "" {
+		r.Header.Set("User-Agent", flowtest.BrowserUA) // a person's browser, not automation
+	}
 	r = r.WithContext(httperr.WithRequestID(r.Context(), "01900000-0000-7000-8000-00000000beef"))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, r)

@@ -1,0 +1,231 @@
+package signin
+
+import (
+	"context"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/captcha"
+	"github.com/ninsho/ninsho/internal/device"
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/risk"
+	"github.com/ninsho/ninsho/internal/throttle"
+)
+
+// Protection is what sign-in needs to stop attackers without stopping owners:
+// the risk policy, the shared counters, lock state, network memory and
+// CAPTCHAs. A Service without Protection checks passwords only (tests of
+// other features).
+type Protection struct {
+	Policy   risk.Policy
+	Counter  *throttle.Counter
+	Locks    account.LockStore
+	Networks device.NetworkStore // the same store as Kit.Networks
+	Captcha  *captcha.Service
+}
+
+// Counter families. Every key also carries the realm.
+const (
+	famAddr          = "signin.addr"        // attempts per client address (failures twice), 1 min
+	famPrefix        = "signin.prefix"      // attempts per /24 or /48, 1 min
+	famFailUnfamilar = "signin.fail.unfam"  // failed passwords per identifier from unfamiliar devices
+	famFailFamiliar  = "signin.fail.fam"    // failed passwords per identifier from familiar devices
+	famAddrIdents    = "signin.addr.idents" // distinct identifiers tried from an address
+	famIdentAddrs    = "signin.ident.addrs" // distinct addresses that tried an identifier
+	famSignouts      = "signout.account"    // sign-outs per account
+	stateCaptcha     = "captcha"            // id of the current challenge
+	stateCaptchaOK   = "captcha_passed"     // "1" once a challenge was solved
+	statePurpose     = "purpose"            // purpose of the current code
+	stateUnfamiliar  = "unfamiliar_device"  // "1": the device was unfamiliar at the password step
+	stateReasons     = "reasons"            // reasons of the risk decision that asked for a code
+)
+
+// attempt is what is known about one password attempt before it is checked.
+type attempt struct {
+	rl        *realm.Realm
+	f         *flow.Flow
+	a         *account.Account // nil: the identifier has no account
+	req       ninsho.Request
+	now       time.Time
+	prefix    string
+	familiar  bool // device familiar to the account
+	network   bool // network familiar to the account
+	signals   risk.Signals
+	decision  risk.Decision
+	formSpeed time.Duration
+}
+
+// assess gathers the signals of an attempt and counts it. It answers the
+// decision to take before the password is checked.
+func (s *Service) assess(ctx context.Context, at *attempt) error {
+	p := s.Protect
+	k := s.Kit
+	rl, req := at.rl, at.req
+	at.prefix = risk.Prefix(req.IP)
+	if at.a != nil {
+		var err error
+		if at.familiar, err = k.Devices.Store.IsFamiliar(ctx, at.a.ID, at.f.DeviceID); err != nil {
+			return err
+		}
+		if at.prefix != "" {
+			if at.network, err = p.Networks.NetworkSeenSince(ctx, at.a.ID, at.prefix, at.now.Add(-p.Policy.NetworkMemory)); err != nil {
+				return err
+			}
+		}
+	}
+	ident := at.f.Identifier
+	addrKey, prefixKey := throttle.Key(famAddr, rl.ID, req.IP), throttle.Key(famPrefix, rl.ID, at.prefix)
+	minute, err := p.Counter.Counts(ctx, []string{addrKey, prefixKey}, risk.RateWindow)
+	if err != nil {
+		return err
+	}
+	failUnfam, failFam := throttle.Key(famFailUnfamilar, rl.ID, ident), throttle.Key(famFailFamiliar, rl.ID, ident)
+	fails, err := p.Counter.Counts(ctx, []string{failUnfam, failFam}, p.Policy.FailureWindow)
+	if err != nil {
+		return err
+	}
+	addrIdents, err := p.Counter.HitDistinct(ctx, throttle.Key(famAddrIdents, rl.ID, req.IP), ident, p.Policy.SprayWindow)
+	if err != nil {
+		return err
+	}
+	identAddrs, err := p.Counter.HitDistinct(ctx, throttle.Key(famIdentAddrs, rl.ID, ident), req.IP, p.Policy.SprayWindow)
+	if err != nil {
+		return err
+	}
+	signouts := 0
+	if at.a != nil {
+		if signouts, err = p.Counter.Count(ctx, throttle.Key(famSignouts, rl.ID, at.a.ID), p.Policy.ChurnWindow); err != nil {
+			return err
+		}
+	}
+	at.signals = risk.Signals{
+		DeviceFamiliar:             at.familiar,
+		NetworkFamiliar:            at.network,
+		AccountKnown:               at.a != nil,
+		IdentifierFailures:         fails[failUnfam],
+		IdentifierFailuresFamiliar: fails[failFam],
+		AddressAttempts:            minute[addrKey],
+		PrefixAttempts:             minute[prefixKey],
+		AddressAccounts:            addrIdents,
+		AccountAddresses:           identAddrs,
+		RecentSignouts:             signouts,
+		UserAgent:                  req.UserAgent,
+		FormElapsed:                at.formSpeed,
+		Heightened:                 rl.Heightened,
+		CaptchaSolved:              at.f.Get(stateCaptchaOK) == "1",
+	}
+	if err := p.Counter.Hit(ctx, addrKey, 1, risk.RateWindow); err != nil {
+		return err
+	}
+	if at.prefix != "" {
+		if err := p.Counter.Hit(ctx, prefixKey, 1, risk.RateWindow); err != nil {
+			return err
+		}
+	}
+	at.decision = p.Policy.BeforePassword(at.signals)
+	return nil
+}
+
+// countFailure records a wrong password: the identifier's failure counter of
+// the device's kind, the address counted twice, and for an unfamiliar source
+// a step towards the smart lock. It returns the lock it set, if any.
+func (s *Service) countFailure(ctx context.Context, at *attempt) (*account.Lock, error) {
+	p := s.Protect
+	fam := famFailUnfamilar
+	if at.familiar {
+		fam = famFailFamiliar
+	}
+	if err := p.Counter.Hit(ctx, throttle.Key(fam, at.rl.ID, at.f.Identifier), 1, p.Policy.FailureWindow); err != nil {
+		return nil, err
+	}
+	if err := p.Counter.Hit(ctx, throttle.Key(famAddr, at.rl.ID, at.req.IP), 1, risk.RateWindow); err != nil {
+		return nil, err
+	}
+	if at.a == nil || at.familiar {
+		return nil, nil
+	}
+	n, err := p.Locks.AddUnfamiliarFailure(ctx, at.a.ID)
+	if err != nil {
+		return nil, err
+	}
+	if n < p.Policy.LockAfterFailures {
+		return nil, nil
+	}
+	// A lock that began more than a day before this one no longer counts:
+	// the ladder starts again.
+	level := at.a.Lock.Level + 1
+	if at.a.Lock.LockedAt == nil || at.now.Sub(*at.a.Lock.LockedAt) > 24*time.Hour+p.Policy.LockFor(at.a.Lock.Level) {
+		level = 1
+	}
+	until := at.now.Add(p.Policy.LockFor(level))
+	lockedAt := at.now
+	l := account.Lock{Kind: account.LockUnfamiliar, Until: &until, Level: level, LockedAt: &lockedAt}
+	if at.a.Lock.Kind == account.LockSuspicious {
+		return nil, nil // a stronger lock stands
+	}
+	if err := p.Locks.SetLock(ctx, at.a.ID, l); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// lockedError is the answer to an attempt that a lock stops.
+func lockedError(l account.Lock) error {
+	e := ninsho.E(ninsho.CodeAccountLocked).WithParam("kind", string(l.Kind))
+	if l.Kind == account.LockUnfamiliar && l.Until != nil {
+		e.WithParam("until", *l.Until)
+		secs := int(time.Until(*l.Until).Seconds()) + 1
+		if secs > 0 {
+			e.WithParam("retry_after_s", secs)
+		}
+	}
+	return e
+}
+
+// captchaNext returns the CAPTCHA step of f.
+func captchaNext(f *flow.Flow, locale string) *flow.Next {
+	id := f.Get(stateCaptcha)
+	return &flow.Next{Step: flow.StepCaptcha, Captcha: &flow.Captcha{
+		ID: id, ImageURL: captcha.ImagePath(id), AudioURL: captcha.AudioPath(id, locale),
+	}}
+}
+
+// typoVariants returns the corrections of a wrong password that are tried
+// from familiar devices (Chatterjee et al., IEEE S&P 2016): the whole password
+// with Caps Lock inverted, and the first letter's case flipped (phones
+// capitalise it). Variants equal to the input are left out.
+func typoVariants(pw string) []string {
+	var out []string
+	caps := []rune(pw)
+	changed := false
+	for i, r := range caps {
+		switch {
+		case unicode.IsUpper(r):
+			caps[i], changed = unicode.ToLower(r), true
+		case unicode.IsLower(r):
+			caps[i], changed = unicode.ToUpper(r), true
+		}
+	}
+	if changed {
+		out = append(out, string(caps))
+	}
+	r, size := utf8.DecodeRuneInString(pw)
+	var flipped rune
+	switch {
+	case unicode.IsUpper(r):
+		flipped = unicode.ToLower(r)
+	case unicode.IsLower(r):
+		flipped = unicode.ToUpper(r)
+	}
+	if flipped != 0 {
+		v := string(flipped) + pw[size:]
+		if len(out) == 0 || out[0] != v {
+			out = append(out, v)
+		}
+	}
+	return out
+}
