@@ -88,13 +88,17 @@ func (s *Service) assess(ctx context.Context, at *attempt) error {
 	if err != nil {
 		return err
 	}
-	addrIdents, err := p.Counter.HitDistinct(ctx, throttle.Key(famAddrIdents, rl.ID, req.IP), ident, p.Policy.SprayWindow)
-	if err != nil {
-		return err
-	}
-	identAddrs, err := p.Counter.HitDistinct(ctx, throttle.Key(famIdentAddrs, rl.ID, ident), req.IP, p.Policy.SprayWindow)
-	if err != nil {
-		return err
+	// Spraying is read only for unfamiliar devices (the risk policy ignores
+	// it for familiar ones), so only they are counted: an owner's sign-in
+	// spends no writes on it.
+	addrIdents, identAddrs := 0, 0
+	if !at.familiar {
+		if addrIdents, err = p.Counter.HitDistinct(ctx, throttle.Key(famAddrIdents, rl.ID, req.IP), ident, p.Policy.SprayWindow); err != nil {
+			return err
+		}
+		if identAddrs, err = p.Counter.HitDistinct(ctx, throttle.Key(famIdentAddrs, rl.ID, ident), req.IP, p.Policy.SprayWindow); err != nil {
+			return err
+		}
 	}
 	signouts := 0
 	if at.a != nil {

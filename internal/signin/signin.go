@@ -163,7 +163,9 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	}
 	at := &attempt{rl: rl, f: f, a: a, req: req, now: k.Clock.Now(), formSpeed: formElapsed}
 	if s.Protect != nil {
-		if err := s.assess(ctx, at); err != nil {
+		// One transaction: on SQLite every write waits for the one writer
+		// connection, and a flood must not turn one attempt into many waits.
+		if err := k.Tx.InTx(ctx, func(ctx context.Context) error { return s.assess(ctx, at) }); err != nil {
 			return nil, err
 		}
 		switch at.decision.Action {
@@ -398,20 +400,32 @@ func (s *Service) fail(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *ac
 // and answers it.
 func (s *Service) wrongPassword(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, at *attempt) (*flow.Answer, error) {
 	stepErr := s.wrongCredentials(rl, a == nil)
-	if s.Protect != nil {
-		lock, err := s.countFailure(ctx, at)
-		if err != nil {
-			return nil, err
-		}
-		if lock != nil {
-			if err := s.Kit.Record(ctx, rl, a.ID, event.TypeAccountLocked, req, f.DeviceID, map[string]any{
-				"kind": string(lock.Kind), "level": lock.Level, "until": lock.Until.UTC().Format(time.RFC3339),
-			}); err != nil {
-				return nil, err
+	var ans *flow.Answer
+	err := s.Kit.Tx.InTx(ctx, func(ctx context.Context) error {
+		if s.Protect != nil {
+			lock, err := s.countFailure(ctx, at)
+			if err != nil {
+				return err
+			}
+			if lock != nil {
+				if err := s.Kit.Record(ctx, rl, a.ID, event.TypeAccountLocked, req, f.DeviceID, map[string]any{
+					"kind": string(lock.Kind), "level": lock.Level, "until": lock.Until.UTC().Format(time.RFC3339),
+				}); err != nil {
+					return err
+				}
 			}
 		}
+		var err error
+		ans, err = s.fail(ctx, rl, f, a, req, at, stepErr)
+		if ans == nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return s.fail(ctx, rl, f, a, req, at, stepErr)
+	return ans, stepErr
 }
 
 // askCaptcha holds the attempt back behind a new CAPTCHA challenge. The
