@@ -168,15 +168,17 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 		if err := k.Tx.InTx(ctx, func(ctx context.Context) error { return s.assess(ctx, at) }); err != nil {
 			return nil, err
 		}
-		switch at.decision.Action {
-		case risk.Deny:
+		if at.decision.Action == risk.Deny {
 			secs := int((at.decision.RetryAfter + time.Second - 1) / time.Second)
 			return s.fail(ctx, rl, f, a, req, at, ninsho.E(ninsho.CodeRateLimited).WithParam("retry_after_s", secs))
-		case risk.Captcha:
-			return s.askCaptcha(ctx, rl, f, a, req, at)
 		}
+		// A lock is told before any CAPTCHA: the person learns until when,
+		// and how to unlock, without solving a puzzle first.
 		if a != nil && a.Lock.LockedFor(at.now, at.familiar) {
 			return s.fail(ctx, rl, f, a, req, at, lockedError(a.Lock))
+		}
+		if at.decision.Action == risk.Captcha {
+			return s.askCaptcha(ctx, rl, f, a, req, at)
 		}
 	}
 	if a == nil {
