@@ -632,3 +632,28 @@ func (s *Service) Signout(ctx context.Context, rl *realm.Realm, req ninsho.Reque
 		return k.Record(ctx, rl, sess.AccountID, event.TypeSignout, req, sess.DeviceID, map[string]any{"session": sess.ID})
 	})
 }
+
+// HistoryWindow is how far back the owner sees sign-in history.
+const HistoryWindow = 90 * 24 * time.Hour
+
+// History lists the principal's sign-in history of the last 90 days, newest
+// first, at most limit entries: successful and failed sign-ins, challenges,
+// locks and sign-outs, each with when, from which address and device, and
+// the risk reasons.
+func (s *Service) History(ctx context.Context, p *Principal, limit int) ([]*event.Event, error) {
+	evs, err := s.Kit.Events.AccountEvents(ctx, p.Account.ID, s.Kit.Clock.Now().Add(-HistoryWindow), limit*2)
+	if err != nil {
+		return nil, err
+	}
+	out := evs[:0]
+	for _, e := range evs {
+		switch e.Type {
+		case event.TypeSigninSucceeded, event.TypeSigninFailed, event.TypeSigninChallenged,
+			event.TypeAccountLocked, event.TypeSignout, event.TypeSignupCompleted:
+			if len(out) < limit {
+				out = append(out, e)
+			}
+		}
+	}
+	return out, nil
+}
