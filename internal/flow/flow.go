@@ -18,6 +18,7 @@ type Kind string
 const (
 	KindSignup Kind = "signup"
 	KindSignin Kind = "signin"
+	KindUnlock Kind = "unlock"
 )
 
 // Status is the coarse state a client sees.
@@ -39,6 +40,7 @@ const (
 	StepPassword         Step = "password"
 	StepVerificationCode Step = "verification_code"
 	StepCaptcha          Step = "captcha"
+	StepNewPassword      Step = "new_password"
 	StepDone             Step = "done"
 )
 
@@ -122,6 +124,7 @@ const (
 	ActionSwitchChannel  = "switch_channel"
 	ActionSubmitCaptcha  = "submit_captcha"
 	ActionNewCaptcha     = "new_captcha" // "another image"
+	ActionSetNewPassword = "set_new_password"
 )
 
 // Next tells the client what to show.
