@@ -30,6 +30,13 @@ const (
 	// password, and that nothing happens if they ignore it.
 	// Variables: name, host.
 	TemplateAccountExists = "account_exists"
+	// TemplateSigninAlert tells the owner that a device the account had not
+	// seen signed in, with a "this wasn't me" link. E-mail and SMS.
+	// Variables: name, time, device, network, link, host.
+	TemplateSigninAlert = "signin_alert"
+	// TemplateUnlockCode carries the code of a self-service unlock.
+	// Variables: code, name, minutes, host.
+	TemplateUnlockCode = "unlock_code"
 )
 
 // Template locales.

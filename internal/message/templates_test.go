@@ -28,19 +28,24 @@ func goldenVars(locale string) map[string]string {
 	if locale == LocaleJA {
 		name = "山田 太郎"
 	}
-	return map[string]string{"code": "123456", "name": name, "minutes": "10", "host": "id.example.com"}
+	return map[string]string{"code": "123456", "name": name, "minutes": "10", "host": "id.example.com",
+		"time": "2026-11-25 10:02 JST", "device": "Chrome on Windows", "network": "203.0.113.0/24",
+		"link": "https://id.example.com/signin/not-me?token=TOKEN"}
 }
 
 var allChannels = []Channel{ChannelEmail, ChannelSMS, ChannelVoice}
 
 func TestTemplatesGolden(t *testing.T) {
 	tm := MustTemplates(t)
-	ids := []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists}
-	if got := tm.IDs(); strings.Join(got, ",") != "account_exists,signin_code,signup_code" {
+	ids := []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists, TemplateSigninAlert, TemplateUnlockCode}
+	if got := tm.IDs(); strings.Join(got, ",") != "account_exists,signin_alert,signin_code,signup_code,unlock_code" {
 		t.Errorf("IDs() = %v, want %v", got, ids)
 	}
 	for _, id := range ids {
 		for _, ch := range allChannels {
+			if !tm.Has(ch, id) {
+				continue
+			}
 			for _, loc := range []string{LocaleJA, LocaleEN} {
 				t.Run(id+"."+string(ch)+"."+loc, func(t *testing.T) {
 					vars := goldenVars(loc)
