@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +45,7 @@ import (
 	"github.com/ninsho/ninsho/internal/signup"
 	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/throttle"
+	"github.com/ninsho/ninsho/internal/unlock"
 )
 
 // Options adjust an App for tests and embedding. The zero value is the
@@ -64,6 +66,7 @@ type App struct {
 	Handler http.Handler
 
 	dispatcher *message.Dispatcher
+	unlock     *unlock.Service // wired into server.Deps once the pages take it
 	kit        *authflow.Kit
 	srv        *http.Server
 	ln         net.Listener
@@ -215,10 +218,13 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		Networks: db,
 		Captcha:  captchas,
 	}
+	unlockSvc := &unlock.Service{Kit: kit, Realms: realms, Locks: db, Forget: signinSvc.ForgetAccount}
 	engine := &flow.Engine{Store: db, Clock: o.Clock, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: signupSvc,
 		flow.KindSignin: signinSvc,
+		flow.KindUnlock: unlockSvc,
 	}}
+	a.unlock = unlockSvc
 	proxies, err := cfg.TrustedProxyPrefixes()
 	if err != nil {
 		return err
@@ -348,16 +354,18 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 }
 
 func buildRealms(cfg config.Config) (*realm.Registry, error) {
-	publicHost := "localhost"
+	publicHost, baseURL := "localhost", "http://"+cfg.Addr
 	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Hostname() != "" {
-		publicHost = u.Hostname()
+		publicHost, baseURL = u.Hostname(), strings.TrimRight(cfg.PublicURL, "/")
 	}
 	var rs []*realm.Realm
 	for _, rc := range cfg.Realms {
 		r := &realm.Realm{
 			ID: rc.ID, Name: rc.Name, Hosts: rc.Hosts, DefaultLocale: rc.DefaultLocale,
 			PhoneRegion: rc.PhoneRegion, Disclosure: realm.Disclosure(rc.IdentifierDisclosure),
-			PublicHost: publicHost,
+			PublicHost: publicHost, BaseURL: baseURL,
+			Heightened:    rc.HeightenedProtection,
+			TypoTolerance: rc.TypoTolerance == nil || *rc.TypoTolerance,
 		}
 		if len(rc.Hosts) > 0 {
 			r.PublicHost = rc.Hosts[0]

@@ -181,3 +181,56 @@ func (s *Service) digits() string {
 		}
 	}
 }
+
+// LinkTokenBytes is the entropy of a link token ("this wasn't me").
+const LinkTokenBytes = 32
+
+// IssueLink creates a single-use link token of purpose p for the account,
+// valid for ttl, and returns it for the message. Only its keyed hash is
+// stored. Links are not subject to the resend cool-down; they are sent by the
+// server (alerts), not on request.
+func (s *Service) IssueLink(ctx context.Context, realm, accountID, flowID string, p Purpose, dest string, ttl time.Duration) (string, error) {
+	now := s.Clock.Now()
+	token := ninsho.Token(s.Random, LinkTokenBytes)
+	c := &Code{
+		ID:          ninsho.NewID(s.Clock, s.Random),
+		Realm:       realm,
+		FlowID:      flowID,
+		AccountID:   accountID,
+		Purpose:     p,
+		Channel:     ChannelEmail,
+		Destination: dest,
+		Hash:        s.Hasher.Hash("link", string(p), token),
+		CreatedAt:   now,
+		ExpiresAt:   now.Add(ttl),
+	}
+	if err := s.Store.InsertCode(ctx, c); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// ConsumeLink uses a link token of purpose p in realm: it returns the code
+// record once; an unknown, expired, used or malformed token, or one of
+// another realm, is ninsho.CodeNotFound.
+func (s *Service) ConsumeLink(ctx context.Context, realm string, p Purpose, token string) (*Code, error) {
+	if token == "" || len(token) > 128 {
+		return nil, ninsho.E(ninsho.CodeNotFound)
+	}
+	c, err := s.Store.CodeByHash(ctx, s.Hasher.Hash("link", string(p), token))
+	if err != nil {
+		return nil, err
+	}
+	now := s.Clock.Now()
+	if c.Realm != realm || c.Purpose != p || c.ConsumedAt != nil || !now.Before(c.ExpiresAt) {
+		return nil, ninsho.E(ninsho.CodeNotFound)
+	}
+	ok, err := s.Store.ConsumeCode(ctx, c.ID, now)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ninsho.E(ninsho.CodeNotFound)
+	}
+	return c, nil
+}

@@ -70,6 +70,13 @@ type Realm struct {
 	// IdentifierDisclosure is "explicit" (say when an identifier has no
 	// account, like the marketplace) or "safe" (answer alike).
 	IdentifierDisclosure string `json:"identifier_disclosure"`
+	// HeightenedProtection asks for a verification code on every sign-in
+	// from an unfamiliar device or network (turn it on during an attack).
+	HeightenedProtection bool `json:"heightened_protection"`
+	// TypoTolerance accepts, from familiar devices only, a password typed
+	// with Caps Lock on or with its first letter's case flipped. Default on;
+	// a pointer so that a file can turn it off.
+	TypoTolerance *bool `json:"typo_tolerance,omitempty"`
 }
 
 // SMTP configures the e-mail provider.
@@ -191,6 +198,15 @@ func (c *Config) applyEnv(env func(string) string) error {
 	str("NINSHO_SMTP_USERNAME", &c.SMTP.Username)
 	str("NINSHO_SMTP_FROM", &c.SMTP.From)
 	str("NINSHO_SMTP_TLS", &c.SMTP.TLS)
+	if v := env("NINSHO_HEIGHTENED_PROTECTION"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("config: NINSHO_HEIGHTENED_PROTECTION: %w", err)
+		}
+		for i := range c.Realms {
+			c.Realms[i].HeightenedProtection = on
+		}
+	}
 	if v := env("NINSHO_MODE"); v != "" {
 		c.Mode = Mode(v)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/ninsho/ninsho/internal/signup"
 	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/throttle"
+	"github.com/ninsho/ninsho/internal/unlock"
 )
 
 // Epoch is where the clock of every Env starts.
@@ -45,6 +46,7 @@ type Env struct {
 	Engine     *flow.Engine
 	Dispatcher *message.Dispatcher
 	Captcha    *captcha.Service
+	Unlock     *unlock.Service
 }
 
 // New builds an Env on db.
@@ -100,8 +102,9 @@ func New(tb testing.TB, db *store.DB) *Env {
 		Networks: db,
 		Captcha:  e.Captcha,
 	}
+	e.Unlock = &unlock.Service{Kit: kit, Realms: realms, Locks: db, Forget: e.Signin.ForgetAccount}
 	e.Engine = &flow.Engine{Store: db, Clock: clock, Handlers: map[flow.Kind]flow.Handler{
-		flow.KindSignup: e.Signup, flow.KindSignin: e.Signin,
+		flow.KindSignup: e.Signup, flow.KindSignin: e.Signin, flow.KindUnlock: e.Unlock,
 	}}
 	return e
 }

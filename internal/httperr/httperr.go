@@ -57,6 +57,7 @@ var statuses = map[ninsho.Code]int{
 	ninsho.CodePasswordTooCommon:        http.StatusBadRequest,
 	ninsho.CodePasswordContainsPersonal: http.StatusBadRequest,
 	ninsho.CodePasswordMismatch:         http.StatusBadRequest,
+	ninsho.CodePasswordReused:           http.StatusBadRequest,
 	ninsho.CodeNameInvalid:              http.StatusBadRequest,
 	ninsho.CodeLocaleInvalid:            http.StatusBadRequest,
 	ninsho.CodeChannelUnavailable:       http.StatusBadRequest,

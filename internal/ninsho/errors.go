@@ -58,6 +58,7 @@ const (
 	CodePasswordTooCommon        Code = "password_too_common"
 	CodePasswordContainsPersonal Code = "password_contains_personal_info"
 	CodePasswordMismatch         Code = "password_mismatch"
+	CodePasswordReused           Code = "password_reused"
 	CodeNameInvalid              Code = "name_invalid"
 	CodeIdentifierTaken          Code = "identifier_taken"
 	CodeReauthRequired           Code = "reauth_required"

@@ -2,8 +2,8 @@ package signin_test
 
 import (
 	"context"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/ninsho/ninsho/internal/flowtest"
 	"github.com/ninsho/ninsho/internal/signin"

@@ -333,7 +333,13 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 			data["reasons"] = strings.Split(r, ",")
 		}
 		grant, err = s.complete(ctx, rl, f, a, req, nil, []string{"password", string(c.Channel) + "_code"}, data)
-		return err
+		if err != nil {
+			return err
+		}
+		if f.Get(stateUnfamiliar) == "1" {
+			return s.alert(ctx, rl, f, a, req)
+		}
+		return nil
 	})
 	if err != nil {
 		return s.answer(f), err
@@ -341,6 +347,7 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 	if stepErr != nil {
 		return s.answer(f), stepErr
 	}
+	k.Outbox.Wake()
 	return &flow.Answer{Flow: f, Session: grant, AccountID: f.AccountID}, nil
 }
 
@@ -657,3 +664,7 @@ func (s *Service) History(ctx context.Context, p *Principal, limit int) ([]*even
 	}
 	return out, nil
 }
+
+// ForgetAccount drops the account's cached sessions on this instance (after a
+// lock or a password change elsewhere in the service).
+func (s *Service) ForgetAccount(accountID string) { s.cache.forgetAccount(accountID) }

@@ -8,17 +8,17 @@ package unlock
 
 import (
 	"context"
-	"time"
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/authflow"
+	"github.com/ninsho/ninsho/internal/code"
+	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
 )
-
-// NotMeLifetime is how long the "this wasn't me" link of an alert works.
-const NotMeLifetime = 7 * 24 * time.Hour
 
 // Service runs unlock flows (flow.KindUnlock) and "this wasn't me" links. It
 // implements flow.Handler.
@@ -33,30 +33,364 @@ type Service struct {
 
 var _ flow.Handler = (*Service)(nil)
 
+// Flow state keys.
+const (
+	stateCodeOK = "code_ok" // "1" once the code was right
+)
+
 // Start begins an unlock for the identifier as typed. A code goes to a
 // verified channel of the account (the identifier typed when it is
 // verified). Explicit realms answer ninsho.CodeAccountNotFound for unknown
 // identifiers; safe realms answer alike and send nothing. An account that is
 // not locked gets the same flow (the code then simply leads to sign-in).
-func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request, identifier string) (*flow.Answer, error) {
-	return nil, ninsho.Internal("unlock: not implemented")
+func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request, typed string) (*flow.Answer, error) {
+	k := s.Kit
+	id, err := identifier.Parse(typed, rl.PhoneRegion)
+	if err != nil {
+		return nil, err
+	}
+	a, err := k.AccountFor(ctx, rl, id)
+	if err != nil && !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
+		return nil, err
+	}
+	if a == nil && rl.Disclosure != realm.DisclosureSafe {
+		return nil, ninsho.FieldError(ninsho.CodeAccountNotFound, "identifier")
+	}
+	var ans *flow.Answer
+	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
+		if err != nil {
+			return err
+		}
+		f := k.NewFlow(flow.KindUnlock, rl, d, authflow.Locale("", req, rl))
+		f.Identifier = id.Value
+		ans = &flow.Answer{Flow: f, DeviceToken: newToken}
+		if a == nil {
+			// Safe realm, unknown identifier: the same answer, nothing sent.
+			f.Status, f.Step = flow.StatusChallenge, flow.StepVerificationCode
+			if _, err := k.Codes.Issue(ctx, f, "", code.PurposeUnlock, authflow.ChannelFor(id), id.Value); err != nil {
+				return err
+			}
+			return k.Save(ctx, f)
+		}
+		return s.sendCode(ctx, rl, f, a, req, id.Value)
+	})
+	if err != nil {
+		return nil, err
+	}
+	k.Outbox.Wake()
+	ans.Next = k.CodeNext(ans.Flow, nil)
+	return ans, nil
+}
+
+// sendCode starts f's code step for a: the code goes to typed when it is a
+// verified identifier of a, else to a verified one (e-mail first).
+func (s *Service) sendCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, typed string) error {
+	k := s.Kit
+	ch, dest := channelFor(a, typed)
+	f.AccountID = a.ID
+	f.Status, f.Step = flow.StatusChallenge, flow.StepVerificationCode
+	if err := k.SendCode(ctx, f, rl, a.ID, code.PurposeUnlock, ch, dest, "unlock_code", a.Name); err != nil {
+		return err
+	}
+	if err := k.Save(ctx, f); err != nil {
+		return err
+	}
+	return k.Record(ctx, rl, a.ID, event.TypeUnlockStarted, req, f.DeviceID, map[string]any{
+		"flow": f.ID, "channel": string(ch), "lock": string(a.Lock.Kind),
+	})
+}
+
+// channelFor picks a verified channel of a, preferring the one typed.
+func channelFor(a *account.Account, typed string) (code.Channel, string) {
+	emailOK := a.Email != "" && a.EmailVerifiedAt != nil
+	phoneOK := a.Phone != "" && a.PhoneVerifiedAt != nil
+	switch {
+	case typed == a.Phone && phoneOK:
+		return code.ChannelSMS, a.Phone
+	case typed == a.Email && emailOK:
+		return code.ChannelEmail, a.Email
+	case emailOK:
+		return code.ChannelEmail, a.Email
+	case phoneOK:
+		return code.ChannelSMS, a.Phone
+	case a.Email != "":
+		return code.ChannelEmail, a.Email
+	}
+	return code.ChannelSMS, a.Phone
 }
 
 // NotMe follows the "this wasn't me" link with token: it signs out every
 // session of the account, locks it as suspicious and starts an unlock flow
-// (code sent, then a new password). The link works once, for NotMeLifetime.
+// (code sent, then a new password). The link works once, for
+// signin.NotMeLifetime.
 // An unknown, used or expired token is ninsho.CodeNotFound.
 func (s *Service) NotMe(ctx context.Context, rl *realm.Realm, req ninsho.Request, token string) (*flow.Answer, error) {
-	return nil, ninsho.Internal("unlock: not implemented")
+	k := s.Kit
+	var ans *flow.Answer
+	var accountID string
+	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		c, err := k.Codes.ConsumeLink(ctx, rl.ID, code.PurposeNotMe, token)
+		if err != nil {
+			return err
+		}
+		a, err := k.Accounts.Account(ctx, c.AccountID)
+		if err != nil {
+			return err
+		}
+		accountID = a.ID
+		now := k.Clock.Now()
+		n, err := k.Sessions.Store.RevokeAccountSessions(ctx, a.ID, "", now)
+		if err != nil {
+			return err
+		}
+		lockedAt := now
+		if err := s.Locks.SetLock(ctx, a.ID, account.Lock{Kind: account.LockSuspicious, Level: a.Lock.Level, LockedAt: &lockedAt}); err != nil {
+			return err
+		}
+		a.Status = account.StatusLocked
+		a.UpdatedAt = now
+		if err := k.Accounts.UpdateAccount(ctx, a); err != nil {
+			return err
+		}
+		if err := k.Record(ctx, rl, a.ID, event.TypeAccountLocked, req, "", map[string]any{
+			"kind": string(account.LockSuspicious), "reason": "not_me", "sessions_revoked": n,
+		}); err != nil {
+			return err
+		}
+		d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
+		if err != nil {
+			return err
+		}
+		f := k.NewFlow(flow.KindUnlock, rl, d, authflow.Locale(a.Locale, req, rl))
+		f.Identifier = a.Email
+		if f.Identifier == "" {
+			f.Identifier = a.Phone
+		}
+		ans = &flow.Answer{Flow: f, DeviceToken: newToken}
+		a.Lock.Kind = account.LockSuspicious
+		return s.sendCode(ctx, rl, f, a, req, f.Identifier)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.Forget != nil {
+		s.Forget(accountID)
+	}
+	k.Outbox.Wake()
+	ans.Next = k.CodeNext(ans.Flow, nil)
+	return ans, nil
 }
 
 // Act applies submit_code, resend_code, submit_password (unfamiliar lock)
 // or set_new_password (suspicious lock: password and password_confirmation).
-func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, a flow.Action) (*flow.Answer, error) {
-	return nil, ninsho.Internal("unlock: not implemented")
+func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
+	rl := s.Realms.ByID(f.Realm)
+	if rl == nil {
+		return nil, ninsho.E(ninsho.CodeFlowNotFound)
+	}
+	switch {
+	case act.Name == flow.ActionSubmitCode && f.Step == flow.StepVerificationCode:
+		return s.submitCode(ctx, f, act.Code)
+	case act.Name == flow.ActionResendCode && f.Step == flow.StepVerificationCode:
+		return s.resend(ctx, rl, f)
+	case act.Name == flow.ActionSubmitPassword && f.Step == flow.StepPassword:
+		return s.submitPassword(ctx, rl, f, req, act.Password)
+	case act.Name == flow.ActionSetNewPassword && f.Step == flow.StepNewPassword:
+		return s.setNewPassword(ctx, rl, f, req, act)
+	}
+	return s.answer(f), ninsho.FieldError(ninsho.CodeActionUnknown, "action")
 }
 
 // View describes f as it stands.
 func (s *Service) View(ctx context.Context, f *flow.Flow) (*flow.Answer, error) {
-	return &flow.Answer{Flow: f}, nil
+	return s.answer(f), nil
+}
+
+func (s *Service) answer(f *flow.Flow) *flow.Answer {
+	ans := &flow.Answer{Flow: f}
+	switch {
+	case f.Status == flow.StatusComplete || f.Status == flow.StatusFailed:
+	case f.Step == flow.StepVerificationCode:
+		ans.Next = s.Kit.CodeNext(f, nil)
+	default:
+		ans.Next = &flow.Next{Step: f.Step}
+	}
+	return ans
+}
+
+func (s *Service) submitCode(ctx context.Context, f *flow.Flow, input string) (*flow.Answer, error) {
+	k := s.Kit
+	var stepErr error
+	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		_, err := k.Codes.Check(ctx, f, code.PurposeUnlock, input)
+		if err == nil && f.AccountID == "" {
+			err = ninsho.FieldError(ninsho.CodeCodeIncorrect, "code")
+		}
+		if err != nil {
+			switch ninsho.CodeOf(err) {
+			case ninsho.CodeCodeIncorrect, ninsho.CodeCodeExpired, ninsho.CodeCodeAttemptsExceeded:
+				stepErr = err
+				if ninsho.IsCode(err, ninsho.CodeCodeAttemptsExceeded) {
+					f.Status = flow.StatusFailed
+				}
+				return k.Save(ctx, f)
+			}
+			return err
+		}
+		a, err := k.Accounts.Account(ctx, f.AccountID)
+		if err != nil {
+			return err
+		}
+		f.Set(stateCodeOK, "1")
+		f.Status = flow.StatusOpen
+		f.Step = flow.StepPassword
+		if a.Lock.Kind == account.LockSuspicious || a.Status == account.StatusLocked {
+			f.Step = flow.StepNewPassword
+		}
+		return k.Save(ctx, f)
+	})
+	if err != nil {
+		return s.answer(f), err
+	}
+	return s.answer(f), stepErr
+}
+
+func (s *Service) resend(ctx context.Context, rl *realm.Realm, f *flow.Flow) (*flow.Answer, error) {
+	k := s.Kit
+	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		if f.AccountID == "" {
+			if _, err := k.Codes.Issue(ctx, f, "", code.PurposeUnlock, code.Channel(f.Channel), f.Destination); err != nil {
+				return err
+			}
+			return k.Save(ctx, f)
+		}
+		a, err := k.Accounts.Account(ctx, f.AccountID)
+		if err != nil {
+			return err
+		}
+		if err := k.SendCode(ctx, f, rl, a.ID, code.PurposeUnlock, code.Channel(f.Channel), f.Destination, "unlock_code", a.Name); err != nil {
+			return err
+		}
+		return k.Save(ctx, f)
+	})
+	if err != nil {
+		return s.answer(f), err
+	}
+	k.Outbox.Wake()
+	return s.answer(f), nil
+}
+
+// submitPassword finishes the unlock of a smart-locked account: the code
+// proved the channel, the password proves the person; the lock is lifted and
+// the device signed in.
+func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, pw string) (*flow.Answer, error) {
+	k := s.Kit
+	if f.Get(stateCodeOK) != "1" {
+		return s.answer(f), ninsho.FieldError(ninsho.CodeActionUnknown, "action")
+	}
+	a, err := k.Accounts.Account(ctx, f.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	hash, err := k.Accounts.PasswordHash(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	ok, _, err := k.Passwords.Verify(ctx, pw, hash)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		f.Attempts++
+		if k.Codes.AttemptsLeft(f) == 0 {
+			f.Status = flow.StatusFailed
+		}
+		if err := k.Save(ctx, f); err != nil {
+			return nil, err
+		}
+		return s.answer(f), ninsho.FieldError(ninsho.CodePasswordIncorrect, "password")
+	}
+	var grant *flow.Grant
+	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Locks.SetLock(ctx, a.ID, account.Lock{}); err != nil {
+			return err
+		}
+		grant, err = k.Complete(ctx, f, rl, a, req, []string{"password", f.Channel + "_code"}, event.TypeAccountUnlocked, map[string]any{"lock": string(a.Lock.Kind)})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &flow.Answer{Flow: f, Session: grant, AccountID: a.ID}, nil
+}
+
+// setNewPassword finishes the unlock of an account locked for suspicious
+// activity: a new password (twice, by the policy, not the old one) replaces
+// the old, every other session ends, the lock is lifted and the device
+// signed in.
+func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
+	k := s.Kit
+	if f.Get(stateCodeOK) != "1" {
+		return s.answer(f), ninsho.FieldError(ninsho.CodeActionUnknown, "action")
+	}
+	if act.Password != act.PasswordConfirmation {
+		return s.answer(f), ninsho.FieldError(ninsho.CodePasswordMismatch, "password_confirmation")
+	}
+	a, err := k.Accounts.Account(ctx, f.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.Policy.Check(act.Password, password.Personal{Email: a.Email, Phone: a.Phone, Name: a.Name}); err != nil {
+		return s.answer(f), err
+	}
+	old, err := k.Accounts.PasswordHash(ctx, a.ID)
+	if err != nil && !ninsho.IsCode(err, ninsho.CodeNotFound) {
+		return nil, err
+	}
+	if old != "" {
+		same, _, err := k.Passwords.Verify(ctx, act.Password, old)
+		if err != nil {
+			return nil, err
+		}
+		if same {
+			return s.answer(f), ninsho.FieldError(ninsho.CodePasswordReused, "password")
+		}
+	}
+	hash, err := k.Passwords.Hash(ctx, act.Password)
+	if err != nil {
+		return nil, err
+	}
+	var grant *flow.Grant
+	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		now := k.Clock.Now()
+		if err := k.Accounts.SetPasswordHash(ctx, a.ID, hash, now); err != nil {
+			return err
+		}
+		if _, err := k.Sessions.Store.RevokeAccountSessions(ctx, a.ID, "", now); err != nil {
+			return err
+		}
+		if err := s.Locks.SetLock(ctx, a.ID, account.Lock{}); err != nil {
+			return err
+		}
+		if a.Status == account.StatusLocked {
+			a.Status = account.StatusActive
+			a.UpdatedAt = now
+			if err := k.Accounts.UpdateAccount(ctx, a); err != nil {
+				return err
+			}
+		}
+		if err := k.Record(ctx, rl, a.ID, event.TypePasswordChanged, req, f.DeviceID, map[string]any{"flow": f.ID, "via": "unlock"}); err != nil {
+			return err
+		}
+		grant, err = k.Complete(ctx, f, rl, a, req, []string{"password", f.Channel + "_code"}, event.TypeAccountUnlocked, map[string]any{"lock": string(account.LockSuspicious)})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.Forget != nil {
+		s.Forget(a.ID)
+	}
+	return &flow.Answer{Flow: f, Session: grant, AccountID: a.ID}, nil
 }
