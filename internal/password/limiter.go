@@ -31,6 +31,7 @@ type Limiter struct {
 	inFlight atomic.Int64
 	waiting  atomic.Int64
 	rejected atomic.Uint64
+	runs     atomic.Uint64
 	avgRun   atomic.Int64 // moving average of fn's run time, nanoseconds
 }
 
@@ -81,6 +82,7 @@ func (l *Limiter) Do(ctx context.Context, fn func()) error {
 		<-l.slots
 	}()
 	fn()
+	l.runs.Add(1)
 	return nil
 }
 
@@ -142,6 +144,12 @@ func (l *Limiter) Waiting() int { return int(l.waiting.Load()) }
 // Rejected returns how many calls have been refused as overloaded since the
 // Limiter was made.
 func (l *Limiter) Rejected() uint64 { return l.rejected.Load() }
+
+// Runs returns how many calls of fn have run to completion since the Limiter
+// was made: for a Hasher's Limiter, the hashing jobs spent (a Verify of an
+// imported hash may derive twice in one job). A fn that panics is not
+// counted. Tests and metrics read it to tell what a workload cost.
+func (l *Limiter) Runs() uint64 { return l.runs.Load() }
 
 // Concurrency returns the number of slots.
 func (l *Limiter) Concurrency() int { return cap(l.slots) }

@@ -233,3 +233,34 @@ func TestLimiterRefusesOnArrivalWhenTheWaitWouldBeTooLong(t *testing.T) {
 		t.Errorf("Rejected() = %d, want 1", l.Rejected())
 	}
 }
+
+// TestLimiterRunsCountsCompletedCallsOnly: Runs counts the calls whose fn
+// returned, not those refused, cancelled or panicking.
+func TestLimiterRunsCountsCompletedCallsOnly(t *testing.T) {
+	l := NewLimiter(1, 0, 0)
+	for i := 0; i < 3; i++ {
+		if err := l.Do(context.Background(), func() {}); err != nil {
+			t.Fatalf("Do: %v", err)
+		}
+	}
+	if got, want := l.Runs(), uint64(3); got != want {
+		t.Fatalf("Runs() after 3 calls = %d, want %d", got, want)
+	}
+	h := MustHold(t, l)
+	assertOverloaded(t, l.Do(context.Background(), func() { t.Error("ran although every slot was busy") }), 1)
+	if err := h.Release(); err != nil {
+		t.Fatalf("held call: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := l.Do(ctx, func() { t.Error("ran with a done ctx") }); err == nil {
+		t.Fatal("Do with a done ctx = nil, want an error")
+	}
+	func() {
+		defer func() { _ = recover() }()
+		_ = l.Do(context.Background(), func() { panic("boom") })
+	}()
+	if got, want := l.Runs(), uint64(4); got != want {
+		t.Errorf("Runs() = %d, want %d (3 calls and the held one; not the refused, cancelled or panicking ones)", got, want)
+	}
+}
