@@ -59,58 +59,148 @@ func signupInput(w http.ResponseWriter, r *http.Request) (signup.Input, error) {
 
 func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request, c *call) error {
 	p := h.newPage(r, c.realm, c.locale, "page.signin.title")
+	p.RenderedAt = h.d.Now().UnixMilli()
 	if id := r.URL.Query().Get("flow"); id != "" {
 		ans, err := h.d.Flows.View(r.Context(), c.realm.ID, id)
 		if err != nil {
 			return err
 		}
-		if ans.Flow.Kind != flow.KindSignin || ans.Next == nil || ans.Next.Step != flow.StepPassword {
+		if ans.Flow.Kind != flow.KindSignin || ans.Next == nil || (ans.Next.Step != flow.StepPassword && ans.Next.Step != flow.StepCaptcha) {
 			return h.redirectFor(w, r, ans)
 		}
-		p.FlowID, p.Form["identifier"] = ans.Flow.ID, ans.Flow.Identifier
+		signinStep(p, ans)
+		if ans.Next.Step == flow.StepPassword && r.URL.Query().Get("captcha") == "passed" {
+			p.Notice = "hint.captcha_passed"
+		}
 	}
 	h.render(w, r, http.StatusOK, "signin", p)
 	return nil
 }
 
+// signinStep shows the step of the sign-in flow of ans on p: the password
+// again for the flow's identifier, or its CAPTCHA.
+func signinStep(p *page, ans *flow.Answer) {
+	p.FlowID, p.Form["identifier"] = ans.Flow.ID, ans.Flow.Identifier
+	p.Captcha = nil
+	if ans.Next != nil && ans.Next.Step == flow.StepCaptcha && ans.Next.Captcha != nil {
+		p.Captcha = newCaptchaView(ans.Next.Captcha, p.Locale)
+	}
+}
+
+// signin handles the sign-in form: without a flow it starts a sign-in;
+// with one it sends the password again (after a CAPTCHA, or identifier
+// first) or acts on the CAPTCHA (submit_captcha, new_captcha).
 func (h *Handler) signin(w http.ResponseWriter, r *http.Request, c *call) error {
 	p := h.newPage(r, c.realm, c.locale, "page.signin.title")
+	p.RenderedAt = h.d.Now().UnixMilli()
 	if err := parseForm(w, r); err != nil {
 		h.renderError(w, r, "signin", p, err)
 		return nil
 	}
+	id, action := r.PostForm.Get("flow"), r.PostForm.Get("action")
+	if id != "" {
+		if !ninsho.ValidID(id) {
+			return ninsho.E(ninsho.CodeFlowNotFound)
+		}
+		p.FlowID = id
+		p.relink("/signin", url.Values{"flow": {id}})
+	}
 	identifier, err := formValue(r, "identifier")
 	p.Form["identifier"] = identifier
 	if err != nil {
-		h.renderError(w, r, "signin", p, err)
-		return nil
-	}
-	password, err := formValue(r, "password")
-	if err != nil {
-		h.renderError(w, r, "signin", p, err)
-		return nil
+		return h.signinAgain(w, r, c, p, err)
 	}
 	var ans *flow.Answer
-	if id := r.PostForm.Get("flow"); id != "" {
-		p.FlowID = id
-		ans, err = h.d.Flows.Act(r.Context(), c.realm.ID, id, h.request(r, c), flow.Action{Name: flow.ActionSubmitPassword, Password: password})
-		if ans == nil || ans.Flow == nil {
-			if err == nil {
-				err = ninsho.Internal("web: flow answered nothing")
-			}
+	switch {
+	case id != "" && (action == flow.ActionSubmitCaptcha || action == flow.ActionNewCaptcha):
+		answer, err := formValue(r, "answer")
+		if err != nil {
+			return h.signinAgain(w, r, c, p, err)
+		}
+		ans, err = h.d.Flows.Act(r.Context(), c.realm.ID, id, h.request(r, c), flow.Action{Name: action, Answer: answer})
+		if err != nil || ans == nil {
+			return h.signinFailed(w, r, c, p, ans, err)
+		}
+		if action == flow.ActionSubmitCaptcha && ans.Next != nil && ans.Next.Step == flow.StepPassword {
+			// Solved: the password was not kept, so the person types it again.
+			http.Redirect(w, r, "/signin?"+url.Values{"flow": {id}, "captcha": {"passed"}}.Encode(), http.StatusSeeOther)
+			return nil
+		}
+	case action != "" && action != flow.ActionSubmitPassword:
+		return h.signinAgain(w, r, c, p, ninsho.FieldError(ninsho.CodeActionUnknown, "action"))
+	default:
+		password, err := formValue(r, "password")
+		if err != nil {
+			return h.signinAgain(w, r, c, p, err)
+		}
+		elapsed := formElapsed(r, h.d.Now())
+		if id != "" {
+			ans, err = h.d.Flows.Act(r.Context(), c.realm.ID, id, h.request(r, c), flow.Action{
+				Name: flow.ActionSubmitPassword, Password: password, FormElapsedMS: elapsed.Milliseconds(),
+			})
+		} else {
+			ans, err = h.d.Signin.Start(r.Context(), c.realm, h.request(r, c), signin.Input{
+				Identifier: identifier, Password: password, FormElapsed: elapsed,
+			})
+		}
+		if err != nil || ans == nil {
+			return h.signinFailed(w, r, c, p, ans, err)
+		}
+	}
+	return h.follow(w, r, ans)
+}
+
+// signinFailed shows the sign-in page again after the service refused the
+// input: at the flow's CAPTCHA when it asks for one, with the lock explained
+// and the unlock offered, or with the minutes to wait.
+func (h *Handler) signinFailed(w http.ResponseWriter, r *http.Request, c *call, p *page, ans *flow.Answer, err error) error {
+	if err == nil {
+		err = ninsho.Internal("web: sign-in answered nothing")
+	}
+	if ans == nil || ans.Flow == nil {
+		if p.FlowID != "" {
 			return err // the flow is gone: the error page says so
 		}
-	} else {
-		ans, err = h.d.Signin.Start(r.Context(), c.realm, h.request(r, c), signin.Input{Identifier: identifier, Password: password})
-	}
-	if ans != nil {
-		h.cookies.SetDevice(w, r, ans.DeviceToken)
-	}
-	if err != nil {
 		h.renderError(w, r, "signin", p, err)
 		return nil
 	}
-	return h.follow(w, r, ans)
+	h.cookies.SetDevice(w, r, ans.DeviceToken)
+	switch {
+	case ninsho.IsCode(err, ninsho.CodeFlowExpired) || ninsho.IsCode(err, ninsho.CodeFlowCompleted):
+		// Start again on a fresh form, the identifier kept.
+		p.FlowID = ""
+		p.relink("/signin", url.Values{})
+	case ans.Next != nil && ans.Next.Step == flow.StepCaptcha:
+		signinStep(p, ans)
+		p.relink("/signin", url.Values{"flow": {ans.Flow.ID}})
+	}
+	status := prepareError(w, r, p, err)
+	e := ninsho.ErrorOf(err)
+	switch e.Code {
+	case ninsho.CodeAccountLocked:
+		p.Lock = h.lockView(c, e, p.Form["identifier"])
+		if msg := lockMessage(p.Locale, c.realm, e, h.d.Now()); msg != "" {
+			p.Error.Message = msg
+		}
+	case ninsho.CodeRateLimited:
+		p.Error.Message = waitMessage(p.Locale, e)
+	}
+	h.render(w, r, status, "signin", p)
+	return nil
+}
+
+// signinAgain shows the sign-in page again with an error found before the
+// service was asked; a flow's page is shown at the flow's step.
+func (h *Handler) signinAgain(w http.ResponseWriter, r *http.Request, c *call, p *page, err error) error {
+	if p.FlowID != "" {
+		ans, vErr := h.d.Flows.View(r.Context(), c.realm.ID, p.FlowID)
+		if vErr != nil {
+			return vErr
+		}
+		signinStep(p, ans)
+	}
+	h.renderError(w, r, "signin", p, err)
+	return nil
 }
 
 func (h *Handler) verifyForm(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -129,8 +219,13 @@ func (h *Handler) verifyPage(r *http.Request, c *call, ans *flow.Answer) *page {
 	p := h.newPage(r, c.realm, c.locale, "page.verify.title")
 	p.FlowID, p.Next = ans.Flow.ID, ans.Next
 	p.RestartURL = "/signin"
-	if ans.Flow.Kind == flow.KindSignup {
+	switch ans.Flow.Kind {
+	case flow.KindSignup:
 		p.RestartURL = "/signup"
+	case flow.KindUnlock:
+		p.RestartURL, p.Why = "/unlock", "verify.why.unlock"
+	case flow.KindSignin:
+		p.Why = signinCodeWhy(ans.Flow)
 	}
 	if r.URL.Query().Get("sent") == "1" {
 		p.Notice = "hint.code_resent"
@@ -212,8 +307,13 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request, c *call) error
 	if pr == nil || pr.Account == nil {
 		return ninsho.Internal("web: authenticate returned no account")
 	}
+	evs, err := h.d.Signin.History(r.Context(), pr, historyLimit)
+	if err != nil {
+		return err
+	}
 	p := h.newPage(r, c.realm, c.locale, "page.account.title")
 	p.Account = pr.Account
+	p.History, p.HistoryZone = historyRows(c.locale, c.realm, evs)
 	h.render(w, r, http.StatusOK, "account", p)
 	return nil
 }
@@ -257,7 +357,9 @@ func (h *Handler) redirectFor(w http.ResponseWriter, r *http.Request, ans *flow.
 	case ans.Next == nil:
 	case ans.Next.Step == flow.StepVerificationCode:
 		target = "/verify?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
-	case ans.Next.Step == flow.StepPassword:
+	case ans.Flow.Kind == flow.KindUnlock && (ans.Next.Step == flow.StepPassword || ans.Next.Step == flow.StepNewPassword):
+		target = "/unlock/password?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
+	case ans.Flow.Kind == flow.KindSignin && (ans.Next.Step == flow.StepPassword || ans.Next.Step == flow.StepCaptcha):
 		target = "/signin?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
 	}
 	if target == "" {

@@ -1,5 +1,6 @@
-// Package web is the hosted pages: sign-up, verification, sign-in, the
-// account page and sign-out, in Japanese and English, rendered with
+// Package web is the hosted pages: sign-up, verification, sign-in (with its
+// CAPTCHA step), self-service unlock and "this wasn't me", the account page
+// with the sign-in history, and sign-out, in Japanese and English, rendered with
 // html/template from embedded files. Its handlers only translate: they read
 // the form, call one service method and render or redirect on the answer.
 // Every error is written through httperr, which decides the status.
@@ -26,6 +27,7 @@ import (
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
+	"github.com/ninsho/ninsho/internal/unlock"
 	"github.com/ninsho/ninsho/internal/web/webreq"
 )
 
@@ -35,20 +37,26 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// ContentSecurityPolicy is the policy of every browser route: scripts, styles
-// and forms from this origin only, no framing, no <base>.
+// ContentSecurityPolicy is the policy of every browser route: scripts, styles,
+// images and media (the CAPTCHA's PNG and WAV) and forms from this origin
+// only, no framing, no <base>.
 const ContentSecurityPolicy = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
 
 // maxFormBytes bounds a form body.
 const maxFormBytes = 64 << 10
 
-// Deps are the services the pages call. All but ClientIP and Now are required.
+// Deps are the services the pages call. All but ClientIP, Unlock and Now are
+// required.
 type Deps struct {
 	Realms   *realm.Registry
 	Flows    *flow.Engine
 	Signup   *signup.Service
 	Signin   *signin.Service
 	ClientIP *clientip.Resolver // nil: the connection's address
+	// Unlock serves /unlock, /unlock/password and /signin/not-me; nil: those
+	// pages answer 404 and a locked sign-in offers no unlock. The flow engine
+	// must hold it as the handler of flow.KindUnlock.
+	Unlock *unlock.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -108,6 +116,14 @@ func New(d Deps) *Handler {
 	h.mux.Handle("POST /signin", h.handle(h.signin))
 	h.mux.Handle("GET /account", h.handle(h.account))
 	h.mux.Handle("POST /signout", h.handle(h.signout))
+	if d.Unlock != nil {
+		h.mux.Handle("GET /unlock", h.handle(h.unlockForm))
+		h.mux.Handle("POST /unlock", h.handle(h.unlockStart))
+		h.mux.Handle("GET /unlock/password", h.handle(h.unlockPasswordForm))
+		h.mux.Handle("POST /unlock/password", h.handle(h.unlockPassword))
+		h.mux.Handle("GET /signin/not-me", h.handle(h.notMeForm))
+		h.mux.Handle("POST /signin/not-me", h.handle(h.notMe))
+	}
 	return h
 }
 
@@ -118,7 +134,7 @@ func parsePages() (map[string]*template.Template, error) {
 		return nil, fmt.Errorf("web: templates: %w", err)
 	}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"signup", "signin", "verify", "account", "error"} {
+	for _, name := range []string{"signup", "signin", "verify", "account", "error", "unlock", "unlock_password", "notme"} {
 		t, err := template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
@@ -256,6 +272,25 @@ type page struct {
 	// RestartURL is where "wrong address? start again" leads.
 	RestartURL string
 	Account    *account.Account
+	// Why is the catalogue key that tells why a code is asked ("we don't
+	// recognise this device"), or "".
+	Why string
+	// RenderedAt is the server's time in Unix milliseconds when a password
+	// form was rendered; the form sends it back (see formElapsed).
+	RenderedAt int64
+	// Captcha is the challenge of a sign-in held back at the CAPTCHA step.
+	Captcha *captchaView
+	// Lock explains a sign-in that a lock refused and offers the unlock.
+	Lock *lockView
+	// NewPassword asks for a new password twice (unlock of a suspicious
+	// lock) instead of the current one.
+	NewPassword bool
+	// Token is the "this wasn't me" link's token, posted back by its form.
+	Token string
+	// History is the account's sign-in history; HistoryZone the catalogue
+	// key that names the time zone of its times.
+	History     []historyRow
+	HistoryZone string
 }
 
 type language struct {
@@ -280,17 +315,24 @@ func (h *Handler) newPage(r *http.Request, rl *realm.Realm, locale, title string
 	if rl != nil {
 		p.RealmName = rl.Name
 	}
+	p.relink(r.URL.Path, r.URL.Query())
+	return p
+}
+
+// relink points the language switch at path with query q (plus lang): a
+// page rendered in answer to a POST links to the GET page that shows the
+// same step.
+func (p *page) relink(path string, q url.Values) {
+	p.Languages = p.Languages[:0]
 	for _, l := range i18n.Locales() {
-		q := r.URL.Query()
 		q.Set("lang", l)
 		p.Languages = append(p.Languages, language{
 			Locale:  l,
 			Label:   i18n.Message(l, "lang."+l, nil),
-			Href:    (&url.URL{Path: r.URL.Path, RawQuery: q.Encode()}).String(),
-			Current: l == locale,
+			Href:    (&url.URL{Path: path, RawQuery: q.Encode()}).String(),
+			Current: l == p.Locale,
 		})
 	}
-	return p
 }
 
 // render executes a page template into a buffer first, so that a template
@@ -316,11 +358,17 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 // renderError redisplays a form page with err: httperr decides the status and
 // headers and logs the cause; the page shows the message and the reference.
 func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, name string, p *page, err error) {
+	h.render(w, r, prepareError(w, r, p, err), name, p)
+}
+
+// prepareError sets p.Error from err and the error's headers, and returns
+// the status to render the page with.
+func prepareError(w http.ResponseWriter, r *http.Request, p *page, err error) int {
 	reqID := httperr.RequestID(r.Context())
 	status := httperr.Prepare(w, r, err, reqID)
 	e := ninsho.ErrorOf(err)
 	p.Error = &formError{Code: string(e.Code), Field: e.Field, Message: i18n.ErrorMessage(p.Locale, e.Code, e.Params), RequestID: reqID}
-	h.render(w, r, status, name, p)
+	return status
 }
 
 // parseForm reads an application/x-www-form-urlencoded body of at most

@@ -43,6 +43,7 @@ const (
 	MaxDeviceToken = 256  // bytes
 	MaxChannel     = 32   // bytes
 	MaxAction      = 64   // bytes
+	MaxToken       = 256  // bytes: a link token ("this wasn't me")
 )
 
 // limits maps input field names to their limit and whether it counts
@@ -61,6 +62,7 @@ var limits = map[string]struct {
 	"device_token":          {MaxDeviceToken, false},
 	"channel":               {MaxChannel, false},
 	"action":                {MaxAction, false},
+	"token":                 {MaxToken, false},
 }
 
 // CheckLength returns a field_too_long error (parameter max) when value is

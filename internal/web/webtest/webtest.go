@@ -172,6 +172,7 @@ func NewEngine() *Engine {
 		Engine: &flow.Engine{Store: st, Clock: clk, Handlers: map[flow.Kind]flow.Handler{
 			flow.KindSignup: sc,
 			flow.KindSignin: sc,
+			flow.KindUnlock: sc,
 		}},
 		Store:  st,
 		Script: sc,
@@ -186,23 +187,51 @@ const FlowID = "01900000-0000-7000-8000-000000000001"
 // challenge step verification_code by SMS, expiring an hour after Epoch.
 func (e *Engine) MustAddFlow(tb testing.TB, k flow.Kind) *flow.Flow {
 	tb.Helper()
+	return e.MustAddFlowAt(tb, k, &flow.Next{Step: flow.StepVerificationCode, Channel: "sms", Destination: "+81 ** **** **78", ResendAfterS: 30, Alternatives: []string{"email"}}, nil)
+}
+
+// CaptchaID is the id of the CAPTCHA challenge of CaptchaNext.
+const CaptchaID = "01900000-0000-7000-8000-0000000000c1"
+
+// CaptchaNext is a sign-in's CAPTCHA step with challenge CaptchaID.
+func CaptchaNext() *flow.Next {
+	return &flow.Next{Step: flow.StepCaptcha, Captcha: &flow.Captcha{
+		ID:       CaptchaID,
+		ImageURL: "/api/v1/captcha/" + CaptchaID + ".png",
+		AudioURL: "/api/v1/captcha/" + CaptchaID + ".wav?lang=ja",
+	}}
+}
+
+// MustAddFlowAt stores a flow of kind k in realm "jp" with id FlowID and the
+// given state, at next's step (status challenge for a code or a CAPTCHA,
+// open otherwise), expiring an hour after Epoch; the script's View answers
+// next.
+func (e *Engine) MustAddFlowAt(tb testing.TB, k flow.Kind, next *flow.Next, state map[string]string) *flow.Flow {
+	tb.Helper()
 	f := &flow.Flow{
-		ID:          FlowID,
-		Realm:       "jp",
-		Kind:        k,
-		Status:      flow.StatusChallenge,
-		Step:        flow.StepVerificationCode,
-		Identifier:  "+819012345678",
-		Channel:     "sms",
-		Destination: "+819012345678",
-		Locale:      "ja",
-		CreatedAt:   Epoch,
-		UpdatedAt:   Epoch,
-		ExpiresAt:   Epoch.Add(time.Hour),
+		ID:         FlowID,
+		Realm:      "jp",
+		Kind:       k,
+		Status:     flow.StatusOpen,
+		Step:       next.Step,
+		Identifier: "+819012345678",
+		Locale:     "ja",
+		CreatedAt:  Epoch,
+		UpdatedAt:  Epoch,
+		ExpiresAt:  Epoch.Add(time.Hour),
+		State:      state,
+	}
+	switch next.Step {
+	case flow.StepVerificationCode:
+		f.Status, f.Channel, f.Destination = flow.StatusChallenge, "sms", "+819012345678"
+	case flow.StepCaptcha:
+		f.Status = flow.StatusChallenge
 	}
 	if err := e.Store.CreateFlow(context.Background(), f); err != nil {
 		tb.Fatal(err)
 	}
-	e.Script.NextStep = &flow.Next{Step: flow.StepVerificationCode, Channel: "sms", Destination: "+81 ** **** **78", ResendAfterS: 30, Alternatives: []string{"email"}}
+	e.Script.mu.Lock()
+	e.Script.NextStep = next
+	e.Script.mu.Unlock()
 	return f
 }

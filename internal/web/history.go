@@ -1,0 +1,170 @@
+package web
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ninsho/ninsho/internal/event"
+	"github.com/ninsho/ninsho/internal/i18n"
+	"github.com/ninsho/ninsho/internal/realm"
+)
+
+// historyLimit is how many entries of the sign-in history the account page
+// shows.
+const historyLimit = 50
+
+// historyRow is one entry of the sign-in history as the account page shows
+// it, every text in the page's language.
+type historyRow struct {
+	When      string // in the realm's time zone (realmZone)
+	Datetime  string // RFC 3339, for <time datetime>
+	What      string // what happened
+	Failed    bool   // a refused attempt or a lock
+	Address   string
+	Network   string // the address's /24 or /48, when recorded
+	Device    string // browser and system, or the user agent shortened
+	UserAgent string // in full, for the title
+	Reasons   []string
+}
+
+// historyRows describes events for the account page in locale, with times
+// in the realm's time zone. It returns the rows and the catalogue key that
+// names the zone.
+func historyRows(locale string, rl *realm.Realm, evs []*event.Event) ([]historyRow, string) {
+	loc, zone := realmZone(rl)
+	rows := make([]historyRow, 0, len(evs))
+	for _, e := range evs {
+		at := e.At.In(loc)
+		row := historyRow{
+			When:      historyTime(locale, at),
+			Datetime:  e.At.UTC().Format(time.RFC3339),
+			What:      historyWhat(locale, e, loc),
+			Failed:    e.Type == event.TypeSigninFailed || e.Type == event.TypeAccountLocked,
+			Address:   e.IP,
+			Device:    describeUA(e.UserAgent),
+			UserAgent: e.UserAgent,
+		}
+		if p, _ := e.Data["prefix"].(string); p != "" && p != e.IP {
+			row.Network = p
+		}
+		// Successes and challenges keep the risk reasons as "reasons";
+		// refusals as "risk" (their "reason" is the refusal's code).
+		reasons := strings.Join(stringsOf(e.Data["reasons"]), ",") + "," + strings.Join(stringsOf(e.Data["risk"]), ",")
+		for _, r := range strings.Split(reasons, ",") {
+			if r != "" {
+				row.Reasons = append(row.Reasons, message(locale, "history.reason."+r, r))
+			}
+		}
+		if b, _ := e.Data["typo_corrected"].(bool); b {
+			row.Reasons = append(row.Reasons, i18n.Message(locale, "history.typo_corrected", nil))
+		}
+		rows = append(rows, row)
+	}
+	return rows, zone
+}
+
+// historyWhat says what an event was: signed in, refused (and why), asked
+// for a code, locked (and until when), signed out, account created.
+func historyWhat(locale string, e *event.Event, loc *time.Location) string {
+	switch e.Type {
+	case event.TypeSigninFailed:
+		reason, _ := e.Data["reason"].(string)
+		return i18n.Message(locale, "history.signin.failed", map[string]any{
+			"reason": message(locale, "history.refusal."+reason, reason),
+		})
+	case event.TypeAccountLocked:
+		if kind, _ := e.Data["kind"].(string); kind == "suspicious" {
+			return i18n.Message(locale, "history.account.locked_suspicious", nil)
+		}
+		s, _ := e.Data["until"].(string)
+		until, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return i18n.Message(locale, "history.account.locked", nil)
+		}
+		until = until.In(loc)
+		return i18n.Message(locale, "history.account.locked_until", map[string]any{"until": clockText(locale, until, e.At.In(loc))})
+	}
+	return message(locale, "history."+e.Type, e.Type)
+}
+
+// historyTime writes a history entry's time.
+func historyTime(locale string, t time.Time) string {
+	if locale == "ja" {
+		return t.Format("2006年1月2日 15:04")
+	}
+	return t.Format("Jan 2, 2006 15:04")
+}
+
+// message returns the text of key in locale, or fallback when the catalogue
+// has no such key (a reason or event added later shows as its code).
+func message(locale, key, fallback string) string {
+	if m := i18n.Message(locale, key, nil); m != key {
+		return m
+	}
+	return fallback
+}
+
+// stringsOf reads a list of strings from event data, which is []string when
+// written and []any once read back from the store.
+func stringsOf(v any) []string {
+	switch v := v.(type) {
+	case []string:
+		return v
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// maxDeviceText is the longest user agent shown as it is.
+const maxDeviceText = 40
+
+// browsers and systems are what describeUA looks for in a user agent, in
+// order: the first match wins (Edge and Opera also say Chrome and Safari;
+// Chrome also says Safari).
+var (
+	browsers = []struct{ marker, name string }{
+		{"Edg", "Edge"}, {"OPR/", "Opera"}, {"SamsungBrowser/", "Samsung Internet"},
+		{"Firefox/", "Firefox"}, {"FxiOS/", "Firefox"}, {"CriOS/", "Chrome"},
+		{"Chromium/", "Chromium"}, {"Chrome/", "Chrome"}, {"Safari/", "Safari"},
+	}
+	systems = []struct{ marker, name string }{
+		{"iPhone", "iPhone"}, {"iPad", "iPad"}, {"Android", "Android"}, {"CrOS", "ChromeOS"},
+		{"Windows", "Windows"}, {"Mac OS X", "macOS"}, {"Macintosh", "macOS"}, {"Linux", "Linux"},
+	}
+)
+
+// describeUA names the browser and system of a user agent ("Chrome
+// (Windows)"); a user agent it does not know (a native app, a tool) is shown
+// as it is, cut at maxDeviceText characters.
+func describeUA(ua string) string {
+	var b, s string
+	for _, m := range browsers {
+		if strings.Contains(ua, m.marker) {
+			b = m.name
+			break
+		}
+	}
+	for _, m := range systems {
+		if strings.Contains(ua, m.marker) {
+			s = m.name
+			break
+		}
+	}
+	switch {
+	case b != "" && s != "":
+		return b + " (" + s + ")"
+	case b != "":
+		return b
+	case utf8.RuneCountInString(ua) <= maxDeviceText:
+		return ua
+	}
+	return string([]rune(ua)[:maxDeviceText]) + "…"
+}

@@ -1,0 +1,181 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/web/webreq"
+)
+
+// The unlock pages: /unlock asks for the identifier and sends a code (the
+// sign-in page's unlock button posts it there directly, so the identifier
+// never travels in a URL); /verify takes the code; /unlock/password then
+// asks for the current password (a lock for unfamiliar devices) or a new one
+// twice (a suspicious lock), and the completed flow signs the person in.
+// /signin/not-me is the "this wasn't me" link of sign-in alerts: its GET only
+// asks for confirmation, because mail scanners follow links; the POST secures
+// the account and starts the unlock.
+
+func (h *Handler) unlockForm(w http.ResponseWriter, r *http.Request, c *call) error {
+	h.render(w, r, http.StatusOK, "unlock", h.newPage(r, c.realm, c.locale, "page.unlock.title"))
+	return nil
+}
+
+func (h *Handler) unlockStart(w http.ResponseWriter, r *http.Request, c *call) error {
+	p := h.newPage(r, c.realm, c.locale, "page.unlock.title")
+	if err := parseForm(w, r); err != nil {
+		h.renderError(w, r, "unlock", p, err)
+		return nil
+	}
+	identifier, err := formValue(r, "identifier")
+	p.Form["identifier"] = identifier
+	if err != nil {
+		h.renderError(w, r, "unlock", p, err)
+		return nil
+	}
+	ans, err := h.d.Unlock.Start(r.Context(), c.realm, h.request(r, c), identifier)
+	if ans != nil {
+		h.cookies.SetDevice(w, r, ans.DeviceToken)
+	}
+	if err != nil {
+		h.renderError(w, r, "unlock", p, err)
+		return nil
+	}
+	return h.follow(w, r, ans)
+}
+
+// unlockPage is the password page of an unlock flow at step password or
+// new_password.
+func (h *Handler) unlockPage(r *http.Request, c *call, ans *flow.Answer) *page {
+	p := h.newPage(r, c.realm, c.locale, "page.unlock.title")
+	p.RenderedAt = h.d.Now().UnixMilli()
+	p.FlowID, p.Form["identifier"] = ans.Flow.ID, ans.Flow.Identifier
+	p.NewPassword = ans.Next != nil && ans.Next.Step == flow.StepNewPassword
+	if p.NewPassword {
+		p.Title = "page.unlock_new_password.title"
+	}
+	return p
+}
+
+// atUnlockPassword reports whether ans is an unlock flow waiting for a
+// password.
+func atUnlockPassword(ans *flow.Answer) bool {
+	return ans.Flow.Kind == flow.KindUnlock && ans.Flow.Status != flow.StatusComplete && ans.Next != nil &&
+		(ans.Next.Step == flow.StepPassword || ans.Next.Step == flow.StepNewPassword)
+}
+
+func (h *Handler) unlockPasswordForm(w http.ResponseWriter, r *http.Request, c *call) error {
+	ans, err := h.d.Flows.View(r.Context(), c.realm.ID, r.URL.Query().Get("flow"))
+	if err != nil {
+		return err
+	}
+	if !atUnlockPassword(ans) {
+		return h.redirectFor(w, r, ans)
+	}
+	h.render(w, r, http.StatusOK, "unlock_password", h.unlockPage(r, c, ans))
+	return nil
+}
+
+func (h *Handler) unlockPassword(w http.ResponseWriter, r *http.Request, c *call) error {
+	id := r.URL.Query().Get("flow")
+	if !ninsho.ValidID(id) {
+		return ninsho.E(ninsho.CodeFlowNotFound)
+	}
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	a := flow.Action{Name: r.PostForm.Get("action")}
+	if a.Name != flow.ActionSubmitPassword && a.Name != flow.ActionSetNewPassword {
+		return h.unlockPasswordAgain(w, r, c, id, nil, ninsho.FieldError(ninsho.CodeActionUnknown, "action"))
+	}
+	var err error
+	if a.Password, err = formValue(r, "password"); err != nil {
+		return h.unlockPasswordAgain(w, r, c, id, nil, err)
+	}
+	if a.PasswordConfirmation, err = formValue(r, "password_confirmation"); err != nil {
+		return h.unlockPasswordAgain(w, r, c, id, nil, err)
+	}
+	a.FormElapsedMS = formElapsed(r, h.d.Now()).Milliseconds()
+	ans, err := h.d.Flows.Act(r.Context(), c.realm.ID, id, h.request(r, c), a)
+	if ans == nil || ans.Flow == nil {
+		if err == nil {
+			err = ninsho.Internal("web: flow answered nothing")
+		}
+		return err
+	}
+	h.cookies.SetDevice(w, r, ans.DeviceToken)
+	if err != nil {
+		if ninsho.IsCode(err, ninsho.CodeFlowExpired) || ninsho.IsCode(err, ninsho.CodeFlowCompleted) {
+			return err
+		}
+		return h.unlockPasswordAgain(w, r, c, id, ans, err)
+	}
+	return h.follow(w, r, ans)
+}
+
+// unlockPasswordAgain shows the password page of flow id again with err, at
+// the step of ans (read from the flow when ans says none).
+func (h *Handler) unlockPasswordAgain(w http.ResponseWriter, r *http.Request, c *call, id string, ans *flow.Answer, err error) error {
+	if ans == nil || ans.Next == nil {
+		v, vErr := h.d.Flows.View(r.Context(), c.realm.ID, id)
+		if vErr != nil {
+			return vErr
+		}
+		ans = v
+	}
+	if !atUnlockPassword(ans) {
+		// The flow moved on (a code is needed again, or it failed): the
+		// error page says what happened.
+		return err
+	}
+	h.renderError(w, r, "unlock_password", h.unlockPage(r, c, ans), err)
+	return nil
+}
+
+func (h *Handler) notMeForm(w http.ResponseWriter, r *http.Request, c *call) error {
+	token := r.URL.Query().Get("token")
+	if token == "" || checkToken(token) != nil {
+		return ninsho.E(ninsho.CodeNotFound)
+	}
+	p := h.newPage(r, c.realm, c.locale, "page.not_me.title")
+	p.Token = token
+	h.render(w, r, http.StatusOK, "notme", p)
+	return nil
+}
+
+func (h *Handler) notMe(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	token := r.PostForm.Get("token")
+	if token == "" || checkToken(token) != nil {
+		return ninsho.E(ninsho.CodeNotFound)
+	}
+	ans, err := h.d.Unlock.NotMe(r.Context(), c.realm, h.request(r, c), token)
+	if ans == nil || ans.Flow == nil {
+		if err == nil {
+			err = ninsho.Internal("web: not-me answered nothing")
+		}
+		return err // an unknown, used or expired link: the error page
+	}
+	// Every session of the account has ended, this browser's too.
+	h.cookies.ClearSession(w, r)
+	h.cookies.SetDevice(w, r, ans.DeviceToken)
+	if err != nil {
+		// The account is secured and the unlock flow exists, but its code
+		// could not go out: the code page says so and offers a resend.
+		if ans.Next == nil || ans.Next.Step != flow.StepVerificationCode {
+			return err
+		}
+		p := h.verifyPage(r, c, ans)
+		p.relink("/verify", url.Values{"flow": {ans.Flow.ID}})
+		h.renderError(w, r, "verify", p, err)
+		return nil
+	}
+	return h.redirectFor(w, r, ans)
+}
+
+// checkToken bounds a link token.
+func checkToken(token string) error { return webreq.CheckLength("token", token) }
