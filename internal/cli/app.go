@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -183,6 +184,13 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		queue = 64 * concurrency
 	}
 	limiter := password.NewLimiter(concurrency, queue, time.Duration(cfg.Password.MaxWait))
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft memory limit sized to the hashing: each argon2id call holds
+		// memory_kib, and a flood of connections must not grow the heap past
+		// what the hashes need. GC works harder near the limit; nothing fails.
+		slots := concurrency + max(1, concurrency/4)
+		debug.SetMemoryLimit(64<<20 + int64(slots)*int64(cfg.Password.MemoryKiB)<<10*2)
+	}
 	passwords := &password.Hasher{
 		Params:  password.Params{Memory: cfg.Password.MemoryKiB, Time: cfg.Password.Time, Threads: cfg.Password.Threads, SaltLen: 16, KeyLen: 32},
 		Limiter: limiter,

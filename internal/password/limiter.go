@@ -24,6 +24,7 @@ import (
 // at most about maxWait. A Limiter is safe for concurrent use.
 type Limiter struct {
 	slots      chan struct{}
+	reserved   chan struct{} // the priority lane (see WithPriority)
 	queue      int64
 	maxWait    time.Duration
 	retryAfter int
@@ -50,6 +51,7 @@ func NewLimiter(concurrency, queue int, maxWait time.Duration) *Limiter {
 	}
 	return &Limiter{
 		slots:      make(chan struct{}, concurrency),
+		reserved:   make(chan struct{}, max(1, concurrency/4)),
 		queue:      int64(queue),
 		maxWait:    maxWait,
 		retryAfter: retry,
@@ -67,10 +69,17 @@ func (l *Limiter) Do(ctx context.Context, fn func()) error {
 	if err := ctx.Err(); err != nil {
 		return ninsho.Internal("password: limiter: %w", err)
 	}
+	lane := l.slots
 	select {
 	case l.slots <- struct{}{}:
 	default:
-		if err := l.wait(ctx); err != nil {
+		var err error
+		if isPriority(ctx) {
+			lane, err = l.waitPriority(ctx)
+		} else {
+			err = l.wait(ctx)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -79,11 +88,46 @@ func (l *Limiter) Do(ctx context.Context, fn func()) error {
 	defer func() {
 		l.observe(time.Since(start))
 		l.inFlight.Add(-1)
-		<-l.slots
+		<-lane
 	}()
 	fn()
 	l.runs.Add(1)
 	return nil
+}
+
+type priorityKey struct{}
+
+// WithPriority marks ctx as work for a person the server already recognises
+// (a sign-in from a device familiar to the account). The limiter serves such
+// calls from a small reserved lane as well as the shared slots, and never
+// queues them behind strangers: a flood of attempts from unknown devices
+// cannot crowd the owners out (DESIGN §8). Only the server decides
+// priority; nothing a client sends sets it.
+func WithPriority(ctx context.Context) context.Context {
+	return context.WithValue(ctx, priorityKey{}, true)
+}
+
+func isPriority(ctx context.Context) bool { v, _ := ctx.Value(priorityKey{}).(bool); return v }
+
+// waitPriority waits for a shared slot or a reserved one, whichever frees
+// first, for at most maxWait, and returns the lane it holds.
+func (l *Limiter) waitPriority(ctx context.Context) (chan struct{}, error) {
+	var timeout <-chan time.Time
+	if l.maxWait > 0 {
+		t := time.NewTimer(l.maxWait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case l.slots <- struct{}{}:
+		return l.slots, nil
+	case l.reserved <- struct{}{}:
+		return l.reserved, nil
+	case <-timeout:
+		return nil, l.overloaded()
+	case <-ctx.Done():
+		return nil, ninsho.Internal("password: limiter: %w", ctx.Err())
+	}
 }
 
 // observe folds one run time into the moving average (weight 1/8).

@@ -264,3 +264,18 @@ func TestLimiterRunsCountsCompletedCallsOnly(t *testing.T) {
 		t.Errorf("Runs() = %d, want %d (3 calls and the held one; not the refused, cancelled or panicking ones)", got, want)
 	}
 }
+
+func TestPriorityCallsAreNotQueuedBehindStrangers(t *testing.T) {
+	l := NewLimiter(1, 0, time.Minute) // one slot, no queue: strangers are refused at once
+	hold, release := make(chan struct{}), make(chan struct{})
+	go l.Do(context.Background(), func() { close(hold); <-release })
+	<-hold
+	defer close(release)
+	if err := l.Do(context.Background(), func() {}); ninsho.CodeOf(err) != ninsho.CodeOverloaded {
+		t.Fatalf("stranger with every slot busy: %v, want overloaded", err)
+	}
+	ran := false
+	if err := l.Do(WithPriority(context.Background()), func() { ran = true }); err != nil || !ran {
+		t.Fatalf("priority call with every shared slot busy: %v, ran %v; want it served from the reserved lane", err, ran)
+	}
+}

@@ -25,9 +25,10 @@ const RateWindow = time.Minute
 //     identifiers, or tries an identifier that CaptchaAccountAddresses
 //     addresses tried;
 //   - the request looks automated: a headless or scripted user agent
-//     (IsAutomationUserAgent) or a form sent in less than MinFormTime asks
-//     every device; no user agent at all asks only unfamiliar devices, since
-//     a native app on the owner's own device may well send none.
+//     (IsAutomationUserAgent) asks every device; a form sent in less than
+//     MinFormTime or no user agent at all asks only unfamiliar devices,
+//     since a password manager or a native app on the owner's own device
+//     fills forms in a blink and may send no user agent.
 //
 // Heightened protection, sign-out churn and an unfamiliar network are not
 // read here (see AfterPassword), nor is s.AccountKnown, so known and unknown
@@ -48,7 +49,9 @@ func (p Policy) BeforePassword(s Signals) Decision {
 	d.flag(!fam && reached(s.AccountAddresses, p.CaptchaAccountAddresses), ReasonAccountManyAddresses, Captcha)
 	d.flag(!fam && strings.TrimSpace(s.UserAgent) == "", ReasonNoUserAgent, Captcha)
 	d.flag(IsAutomationUserAgent(s.UserAgent), ReasonHeadlessUserAgent, Captcha)
-	d.flag(s.FormElapsed > 0 && s.FormElapsed < p.MinFormTime, ReasonTooFast, Captcha)
+	// A password manager on the owner's device fills and sends a form in
+	// a blink: speed is a sign of automation only on unfamiliar devices.
+	d.flag(!s.DeviceFamiliar && s.FormElapsed > 0 && s.FormElapsed < p.MinFormTime, ReasonTooFast, Captcha)
 
 	switch {
 	case d.Action == Deny:

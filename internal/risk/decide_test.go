@@ -72,7 +72,7 @@ var beforeCases = []decisionCase{
 	{"headless user agent, familiar device", risk.Signals{DeviceFamiliar: true, UserAgent: headless}, captcha(risk.ReasonHeadlessUserAgent)},
 	{"python-requests, familiar device", risk.Signals{DeviceFamiliar: true, UserAgent: "python-requests/2.31.0"}, captcha(risk.ReasonHeadlessUserAgent)},
 	{"form sent in 300 ms", risk.Signals{UserAgent: browser, FormElapsed: 300 * time.Millisecond}, captcha(risk.ReasonTooFast)},
-	{"form sent in 300 ms, familiar device", risk.Signals{DeviceFamiliar: true, UserAgent: browser, FormElapsed: 300 * time.Millisecond}, captcha(risk.ReasonTooFast)},
+	{"form sent in 300 ms, familiar device (a password manager)", risk.Signals{DeviceFamiliar: true, UserAgent: browser, FormElapsed: 300 * time.Millisecond}, allow()},
 	{"form sent in 800 ms", risk.Signals{UserAgent: browser, FormElapsed: 800 * time.Millisecond}, allow()},
 	{"form time unknown (API)", risk.Signals{UserAgent: browser, FormElapsed: 0}, allow()},
 	{"headless and too fast, CAPTCHA solved", risk.Signals{UserAgent: headless, FormElapsed: time.Millisecond, CaptchaSolved: true}, allow()},

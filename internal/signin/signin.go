@@ -14,6 +14,7 @@ import (
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/session"
@@ -246,6 +247,10 @@ func (s *Service) checkPassword(ctx context.Context, at *attempt, pw string) (ok
 	hash, err := k.Accounts.PasswordHash(ctx, at.a.ID)
 	if err != nil && !ninsho.IsCode(err, ninsho.CodeNotFound) {
 		return false, false, false, err
+	}
+	if at.familiar {
+		// The owner's own device: not queued behind strangers' attempts.
+		ctx = password.WithPriority(ctx)
 	}
 	if hash == "" {
 		return false, false, false, k.Passwords.VerifyDummy(ctx, pw)
