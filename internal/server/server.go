@@ -25,6 +25,7 @@ import (
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
+	"github.com/ninsho/ninsho/internal/unlock"
 	"github.com/ninsho/ninsho/internal/web"
 	"github.com/ninsho/ninsho/internal/web/webreq"
 )
@@ -41,6 +42,10 @@ type Deps struct {
 	// Captcha draws CAPTCHA images and audio for the API and pages; nil
 	// serves none. In development its answers are at /dev/api/captcha/{id}.
 	Captcha *captcha.Service
+	// Unlock serves the unlock and "this wasn't me" pages and API routes;
+	// nil leaves them 404. Flows must hold it as the handler of
+	// flow.KindUnlock.
+	Unlock *unlock.Service
 	// Ready reports whether the server can take traffic (the database
 	// answers); nil means always ready.
 	Ready func(context.Context) error
@@ -92,6 +97,7 @@ func New(d Deps) http.Handler {
 		Flows:         d.Flows,
 		Signup:        d.Signup,
 		Signin:        d.Signin,
+		Unlock:        d.Unlock,
 		ClientIP:      d.ClientIP,
 		SecureCookies: d.SecureCookies,
 	})
@@ -103,6 +109,7 @@ func New(d Deps) http.Handler {
 		ClientIP:      d.ClientIP,
 		SecureCookies: d.SecureCookies,
 		Captcha:       d.Captcha,
+		Unlock:        d.Unlock,
 	})
 	s.mux.HandleFunc("/healthz", healthz)
 	s.mux.HandleFunc("/readyz", s.readyz)

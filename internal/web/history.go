@@ -75,6 +75,9 @@ func historyWhat(locale string, e *event.Event, loc *time.Location) string {
 		})
 	case event.TypeAccountLocked:
 		if kind, _ := e.Data["kind"].(string); kind == "suspicious" {
+			if reason, _ := e.Data["reason"].(string); reason == "not_me" {
+				return i18n.Message(locale, "history.account.locked_not_me", nil)
+			}
 			return i18n.Message(locale, "history.account.locked_suspicious", nil)
 		}
 		s, _ := e.Data["until"].(string)

@@ -25,6 +25,7 @@ func newRealWeb(tb testing.TB) (*web.Handler, *flowtest.Env) {
 		Flows:  env.Engine,
 		Signup: env.Signup,
 		Signin: env.Signin,
+		Unlock: env.Unlock,
 		Now:    env.Clock.Now,
 	}), env
 }

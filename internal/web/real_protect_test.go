@@ -1,0 +1,230 @@
+package web_test
+
+import (
+	"context"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/web/webtest"
+)
+
+// These tests drive sign-in protection and unlock through the pages with the
+// real services on SQLite, as a browser without JavaScript would.
+
+// mustFollow GETs the page a 303 leads to and returns it.
+func mustRedirect(tb testing.TB, code int, location, wantPrefix string) string {
+	tb.Helper()
+	if code != 303 || !strings.HasPrefix(location, wantPrefix) {
+		tb.Fatalf("status %d location %q, want 303 to %s", code, location, wantPrefix)
+	}
+	return location
+}
+
+var captchaImage = regexp.MustCompile(`<img src="/api/v1/captcha/([0-9a-f-]+)\.png"`)
+
+// TestBrowserCaptchaCodeHistory: a fresh browser fails the password three
+// times, meets the CAPTCHA, solves it, types the password again, is asked for
+// a code because the device is new, and finds it all in the history.
+func TestBrowserCaptchaCodeHistory(t *testing.T) {
+	h, env := newRealWeb(t)
+	env.MustSignUp(t, env.JP, "taro@example.jp", pw, "taro@example.jp")
+	b := jar{}
+	for range 3 {
+		env.Clock.Advance(time.Minute)
+		rec := post(h, "/signin", url.Values{"identifier": {"taro@example.jp"}, "password": {"nope-" + pw}}, b.header()...)
+		if rec.Code != 400 || strings.Contains(rec.Body.String(), `name="answer"`) {
+			t.Fatalf("wrong password: %d, want 400 without a CAPTCHA yet", rec.Code)
+		}
+		b.take(t, rec.Result())
+	}
+
+	env.Clock.Advance(time.Minute)
+	rec := post(h, "/signin", url.Values{"identifier": {"taro@example.jp"}, "password": {pw}}, b.header()...)
+	m := captchaImage.FindStringSubmatch(rec.Body.String())
+	if rec.Code != 400 || m == nil || strings.Contains(rec.Body.String(), `type="password"`) {
+		t.Fatalf("fourth attempt: %d, want 400 with the CAPTCHA and no password field:\n%s", rec.Code, rec.Body)
+	}
+	flowID := regexp.MustCompile(`name="flow" value="([0-9a-f-]+)"`).FindStringSubmatch(rec.Body.String())[1]
+	// Reloading shows the same challenge.
+	if again := get(h, "/signin?flow="+flowID, b.header()...); !strings.Contains(again.Body.String(), m[0]) {
+		t.Errorf("GET of the flow's page shows another challenge")
+	}
+	answer, err := env.Captcha.Answer(context.Background(), m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	env.Clock.Advance(time.Minute)
+	rec = post(h, "/signin", url.Values{"flow": {flowID}, "action": {"submit_captcha"}, "answer": {answer}}, b.header()...)
+	next := mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/signin?")
+	if body := get(h, next, b.header()...).Body.String(); !strings.Contains(body, `autocomplete="current-password"`) {
+		t.Fatalf("after the CAPTCHA: no password field:\n%s", body)
+	}
+
+	env.Clock.Advance(time.Minute)
+	rec = post(h, "/signin", url.Values{"flow": {flowID}, "password": {pw}}, b.header()...)
+	verify := mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/verify?flow="+flowID)
+	body := get(h, verify+"&lang=en", b.header()...).Body.String()
+	if !strings.Contains(body, `<p class="why">We don&#39;t recognise this device`) {
+		t.Errorf("verify page does not say why:\n%s", body)
+	}
+	env.Clock.Advance(time.Minute) // history entries of one instant have no fixed order
+	rec = post(h, verify, url.Values{"action": {"submit_code"}, "code": {env.LastCode(t, "taro@example.jp")}}, b.header()...)
+	mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/account")
+	b.take(t, rec.Result())
+
+	for _, lang := range []string{"ja", "en"} {
+		rec = get(h, "/account?lang="+lang, b.header()...)
+		if rec.Code != 200 {
+			t.Fatalf("account: %d", rec.Code)
+		}
+		webtest.Golden(t, lang+"/account_history.golden", page(rec))
+	}
+}
+
+// TestBrowserLockThenUnlock: the account is locked for unfamiliar devices;
+// the owner's device still signs in, a new one is told until when and
+// unlocks with a code and the password.
+func TestBrowserLockThenUnlock(t *testing.T) {
+	h, env := newRealWeb(t)
+	ctx := context.Background()
+	owner := env.MustSignUp(t, env.JP, "taro@example.jp", pw, "taro@example.jp")
+	a, err := env.DB.AccountByEmail(ctx, "jp", "taro@example.jp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := env.Clock.Now()
+	until := now.Add(30 * time.Minute)
+	if err := env.DB.SetLock(ctx, a.ID, account.Lock{Kind: account.LockUnfamiliar, Until: &until, Level: 2, LockedAt: &now}); err != nil {
+		t.Fatal(err)
+	}
+
+	rec := post(h, "/signin", url.Values{"identifier": {"taro@example.jp"}, "password": {pw}}, "Cookie", "ninsho_device="+owner)
+	mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/account")
+
+	b := jar{}
+	rec = post(h, "/signin", url.Values{"identifier": {"taro@example.jp"}, "password": {pw}}, "Accept-Language", "en")
+	body := rec.Body.String()
+	if rec.Code != 423 || !strings.Contains(body, "locked until 18:30 JST. Your usual device still works.") || !strings.Contains(body, `<form method="post" action="/unlock">`) {
+		t.Fatalf("new device: %d, want 423 with until when and the unlock button:\n%s", rec.Code, body)
+	}
+	b.take(t, rec.Result())
+
+	env.Clock.Advance(time.Minute)
+	rec = post(h, "/unlock", url.Values{"identifier": {"taro@example.jp"}}, b.header()...)
+	verify := mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/verify?flow=")
+	if body := get(h, verify, b.header()...).Body.String(); !strings.Contains(body, `class="why"`) || !strings.Contains(body, `href="/unlock"`) {
+		t.Errorf("unlock code page lacks why or the restart link:\n%s", body)
+	}
+	rec = post(h, verify, url.Values{"action": {"submit_code"}, "code": {env.LastCode(t, "taro@example.jp")}}, b.header()...)
+	pwPage := mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/unlock/password?flow=")
+	if body := get(h, pwPage, b.header()...).Body.String(); !strings.Contains(body, `autocomplete="current-password"`) || strings.Contains(body, `name="password_confirmation"`) {
+		t.Fatalf("unfamiliar lock: want the current password only:\n%s", body)
+	}
+	rec = post(h, pwPage, url.Values{"action": {"submit_password"}, "password": {"nope-" + pw}}, b.header()...)
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), `aria-invalid="true"`) {
+		t.Errorf("wrong password: %d, want 400 on the same page", rec.Code)
+	}
+	rec = post(h, pwPage, url.Values{"action": {"submit_password"}, "password": {pw}}, b.header()...)
+	mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/account")
+	b.take(t, rec.Result())
+	if rec := get(h, "/account", b.header()...); rec.Code != 200 {
+		t.Errorf("account after unlock: %d", rec.Code)
+	}
+	// The lock is gone: another new device signs in with a code.
+	env.Clock.Advance(time.Minute)
+	rec = post(h, "/signin", url.Values{"identifier": {"taro@example.jp"}, "password": {pw}})
+	mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/verify?flow=")
+}
+
+var notMeLink = regexp.MustCompile(`/signin/not-me\?token=([A-Za-z0-9_%.~-]+)`)
+
+// TestBrowserNotMe: a sign-in from a new device sends an alert; its link
+// asks for confirmation on GET, and the POST signs out everyone, then a code
+// and a new password let the owner back in.
+func TestBrowserNotMe(t *testing.T) {
+	h, env := newRealWeb(t)
+	owner := env.MustSignUp(t, env.JP, "taro@example.jp", pw, "taro@example.jp")
+	rec := post(h, "/signin", url.Values{"identifier": {"taro@example.jp"}, "password": {pw}}, "Cookie", "ninsho_device="+owner)
+	mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/account")
+	ob := jar{"ninsho_device": owner}
+	ob.take(t, rec.Result())
+
+	// Someone else, with the password, on a new device. (The clock moves
+	// between messages so that the newest code is the one looked for.)
+	env.Clock.Advance(time.Minute)
+	intruder := jar{}
+	rec = post(h, "/signin", url.Values{"identifier": {"taro@example.jp"}, "password": {pw}})
+	verify := mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/verify?flow=")
+	intruder.take(t, rec.Result())
+	rec = post(h, verify, url.Values{"action": {"submit_code"}, "code": {env.LastCode(t, "taro@example.jp")}}, intruder.header()...)
+	mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/account")
+	intruder.take(t, rec.Result())
+
+	var link string
+	for _, m := range env.Messages(t, "taro@example.jp") {
+		if l := notMeLink.FindString(m.Text); l != "" && link == "" {
+			link = strings.ReplaceAll(l, "&amp;", "&")
+		}
+	}
+	if link == "" {
+		t.Fatalf("no alert with a not-me link was sent")
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := u.Query().Get("token")
+
+	// GET (as a mail scanner would) changes nothing.
+	if rec := get(h, u.String()); rec.Code != 200 || !strings.Contains(rec.Body.String(), `value="`+token+`"`) {
+		t.Fatalf("GET not-me: %d", rec.Code)
+	}
+	if rec := get(h, "/account", intruder.header()...); rec.Code != 200 {
+		t.Fatalf("GET of the link signed the intruder out: %d", rec.Code)
+	}
+
+	env.Clock.Advance(time.Minute)
+	rec = post(h, "/signin/not-me", url.Values{"token": {token}}, ob.header()...)
+	verify = mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/verify?flow=")
+	ob.take(t, rec.Result())
+	for name, j := range map[string]jar{"intruder": intruder, "owner": {"ninsho_session": intruder["ninsho_session"]}} {
+		if rec := get(h, "/account", j.header()...); rec.Code != 303 {
+			t.Errorf("%s still signed in after not-me: %d", name, rec.Code)
+		}
+	}
+	if rec := post(h, "/signin/not-me", url.Values{"token": {token}}); rec.Code != 404 {
+		t.Errorf("link used twice: %d, want 404", rec.Code)
+	}
+	// The intruder's password no longer works, even from the owner's device.
+	rec = post(h, "/signin", url.Values{"identifier": {"taro@example.jp"}, "password": {pw}}, ob.header()...)
+	if rec.Code != 423 || !strings.Contains(rec.Body.String(), `action="/unlock"`) {
+		t.Errorf("sign-in while locked as suspicious: %d, want 423 with the unlock button", rec.Code)
+	}
+
+	rec = post(h, verify, url.Values{"action": {"submit_code"}, "code": {env.LastCode(t, "taro@example.jp")}}, ob.header()...)
+	pwPage := mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/unlock/password?flow=")
+	if body := get(h, pwPage, ob.header()...).Body.String(); !strings.Contains(body, `name="password_confirmation"`) || !strings.Contains(body, `autocomplete="new-password"`) {
+		t.Fatalf("suspicious lock: want a new password twice:\n%s", body)
+	}
+	const newPW = "sora-no-shita-77"
+	for _, tt := range []struct{ pw, confirm, code string }{
+		{newPW, newPW + "x", "password_mismatch"},
+		{pw, pw, "password_reused"},
+	} {
+		rec = post(h, pwPage, url.Values{"action": {"set_new_password"}, "password": {tt.pw}, "password_confirmation": {tt.confirm}}, ob.header()...)
+		if rec.Code != 400 || !strings.Contains(rec.Body.String(), `name="password_confirmation"`) {
+			t.Errorf("%s: %d, want 400 on the same page", tt.code, rec.Code)
+		}
+	}
+	rec = post(h, pwPage, url.Values{"action": {"set_new_password"}, "password": {newPW}, "password_confirmation": {newPW}}, ob.header()...)
+	mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/account")
+	ob.take(t, rec.Result())
+	if rec := get(h, "/account", ob.header()...); rec.Code != 200 {
+		t.Errorf("account after the new password: %d", rec.Code)
+	}
+}
