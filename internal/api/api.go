@@ -18,11 +18,12 @@ import (
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
+	"github.com/ninsho/ninsho/internal/unlock"
 	"github.com/ninsho/ninsho/internal/web/webreq"
 )
 
-// Deps are the services the API calls. All but ClientIP and Captcha are
-// required.
+// Deps are the services the API calls. All but ClientIP, Captcha and Unlock
+// are required.
 type Deps struct {
 	Realms   *realm.Registry
 	Flows    *flow.Engine
@@ -30,6 +31,9 @@ type Deps struct {
 	Signin   *signin.Service
 	ClientIP *clientip.Resolver // nil: the connection's address
 	Captcha  *captcha.Service   // nil: the CAPTCHA routes answer 404
+	// Unlock serves /api/v1/unlock and /api/v1/not-me; nil: they answer
+	// 404. The flow engine must hold it as the handler of flow.KindUnlock.
+	Unlock *unlock.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -65,6 +69,8 @@ func New(d Deps) *Handler {
 	h.mux.Handle("GET /api/v1/me", h.handle(h.me))
 	h.mux.Handle("POST /api/v1/signout", h.handle(h.signout))
 	h.mux.Handle("GET /api/v1/captcha/{file}", h.handle(h.captchaMedia))
+	h.mux.Handle("POST /api/v1/unlock", h.handle(h.unlock))
+	h.mux.Handle("POST /api/v1/not-me", h.handle(h.notMe))
 	return h
 }
 
