@@ -24,6 +24,7 @@ func newRealAPI(tb testing.TB) (*api.Handler, *flowtest.Env) {
 		Flows:  env.Engine,
 		Signup: env.Signup,
 		Signin: env.Signin,
+		Unlock: env.Unlock,
 		Now:    env.Clock.Now,
 	}), env
 }
