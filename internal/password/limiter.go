@@ -34,6 +34,8 @@ type Limiter struct {
 	rejected atomic.Uint64
 	runs     atomic.Uint64
 	avgRun   atomic.Int64 // moving average of fn's run time, nanoseconds
+
+	prioWaiting atomic.Int64 // priority calls waiting for a slot
 }
 
 // NewLimiter returns a Limiter with concurrency slots (at least 1; size it to
@@ -112,6 +114,13 @@ func isPriority(ctx context.Context) bool { v, _ := ctx.Value(priorityKey{}).(bo
 // waitPriority waits for a shared slot or a reserved one, whichever frees
 // first, for at most maxWait, and returns the lane it holds.
 func (l *Limiter) waitPriority(ctx context.Context) (chan struct{}, error) {
+	// Owners wait only behind owners; if even those would take longer than
+	// maxWait, the answer is the same quick refusal strangers get.
+	ahead := l.prioWaiting.Add(1) - 1
+	defer l.prioWaiting.Add(-1)
+	if l.maxWait > 0 && time.Duration((ahead+1)*l.avgRun.Load()/int64(cap(l.slots)+cap(l.reserved))) > l.maxWait {
+		return nil, l.overloaded()
+	}
 	var timeout <-chan time.Time
 	if l.maxWait > 0 {
 		t := time.NewTimer(l.maxWait)
