@@ -20,12 +20,13 @@ func newRealAPI(tb testing.TB) (*api.Handler, *flowtest.Env) {
 	tb.Helper()
 	env := flowtest.New(tb, storetest.MustOpenSQLite(tb))
 	return api.New(api.Deps{
-		Realms: env.Realms,
-		Flows:  env.Engine,
-		Signup: env.Signup,
-		Signin: env.Signin,
-		Unlock: env.Unlock,
-		Now:    env.Clock.Now,
+		Realms:  env.Realms,
+		Flows:   env.Engine,
+		Signup:  env.Signup,
+		Signin:  env.Signin,
+		Unlock:  env.Unlock,
+		Captcha: env.Captcha,
+		Now:     env.Clock.Now,
 	}), env
 }
 

@@ -161,3 +161,62 @@ func TestNotMe(t *testing.T) {
 		t.Errorf("sign-in with the new password: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// TestCaptchaStep: after three wrong passwords from a new device the flow
+// holds the sign-in behind a CAPTCHA (DESIGN §5); a wrong answer brings a
+// new challenge, the right one asks for the password again.
+func TestCaptchaStep(t *testing.T) {
+	h, env := newRealAPI(t)
+	env.MustSignUp(t, env.JP, "taro@example.jp", pw, "taro@example.jp")
+	var dev string
+	for range 3 {
+		rec := do(h, "POST", "/api/v1/signin", "application/json", jsonBody(t, map[string]string{"identifier": "taro@example.jp", "password": "nope-" + pw, "device_token": dev}))
+		if rec.Code != 400 {
+			t.Fatalf("wrong password: %d %s", rec.Code, rec.Body)
+		}
+		if fb := decodeFlow(t, rec); fb.DeviceToken != "" {
+			dev = fb.DeviceToken
+		}
+	}
+	rec := do(h, "POST", "/api/v1/signin", "application/json", jsonBody(t, map[string]string{"identifier": "taro@example.jp", "password": pw, "device_token": dev}))
+	fb := decodeFlow(t, rec)
+	if rec.Code != 400 || !strings.Contains(string(fb.Errors[0]), `"captcha_required"`) || fb.Next == nil || fb.Next.Step != flow.StepCaptcha || fb.Next.Captcha == nil {
+		t.Fatalf("fourth attempt: %d %s", rec.Code, rec.Body)
+	}
+	c := fb.Next.Captcha
+	if c.ImageURL != "/api/v1/captcha/"+c.ID+".png" || !strings.HasPrefix(c.AudioURL, "/api/v1/captcha/"+c.ID+".wav") {
+		t.Errorf("captcha = %+v", c)
+	}
+	if rec := do(h, "GET", c.ImageURL, "", ""); rec.Code != 200 || rec.Header().Get("Content-Type") != "image/png" {
+		t.Errorf("GET image: %d %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	act := func(body map[string]string) (int, flowBody) {
+		t.Helper()
+		body["device_token"] = dev
+		rec := do(h, "POST", "/api/v1/flows/"+fb.ID, "application/json", jsonBody(t, body))
+		return rec.Code, decodeFlow(t, rec)
+	}
+	answer, err := env.Captcha.Answer(context.Background(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := "000000"
+	if answer == wrong {
+		wrong = "111111"
+	}
+	status, got := act(map[string]string{"action": "submit_captcha", "answer": wrong})
+	if status != 400 || got.Next == nil || got.Next.Captcha == nil || got.Next.Captcha.ID == c.ID {
+		t.Fatalf("wrong answer: %d %+v, want 400 with a new challenge", status, got.Next)
+	}
+	if answer, err = env.Captcha.Answer(context.Background(), got.Next.Captcha.ID); err != nil {
+		t.Fatal(err)
+	}
+	if status, got = act(map[string]string{"action": "submit_captcha", "answer": answer}); status != 200 || got.Next == nil || got.Next.Step != flow.StepPassword {
+		t.Fatalf("right answer: %d %+v, want 200 at step password", status, got.Next)
+	}
+	// The password was not kept: it is sent again. The device is new, so a
+	// code follows.
+	if status, got = act(map[string]string{"action": "submit_password", "password": pw}); status != 200 || got.Next == nil || got.Next.Step != flow.StepVerificationCode {
+		t.Fatalf("password after the CAPTCHA: %d %+v", status, got.Next)
+	}
+}
