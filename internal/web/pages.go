@@ -347,6 +347,9 @@ func (h *Handler) follow(w http.ResponseWriter, r *http.Request, ans *flow.Answe
 func (h *Handler) redirectFor(w http.ResponseWriter, r *http.Request, ans *flow.Answer) error {
 	target := ""
 	switch {
+	case ans.Session == nil && ans.Flow.Status == flow.StatusFailed:
+		// Out of attempts: nothing more can happen on this flow.
+		return ninsho.E(ninsho.CodeFlowCompleted)
 	case ans.Session != nil:
 		target = "/account"
 	case ans.Flow.Status == flow.StatusComplete:

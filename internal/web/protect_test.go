@@ -384,3 +384,18 @@ func TestProtectPagesAreSafe(t *testing.T) {
 		}
 	}
 }
+
+func TestFailedFlowSaysStartAgain(t *testing.T) {
+	h, e := newProtectWeb(t)
+	f := e.MustAddFlowAt(t, flow.KindUnlock, &flow.Next{Step: flow.StepVerificationCode}, nil)
+	f.Status = flow.StatusFailed
+	if err := e.Store.UpdateFlow(t.Context(), f); err != nil {
+		t.Fatal(err)
+	}
+	e.Script.NextStep = nil
+	for _, target := range []string{"/verify?" + flowQuery, "/unlock/password?" + flowQuery, "/signin?" + flowQuery} {
+		if rec := get(h, target); rec.Code != 409 || !strings.Contains(rec.Body.String(), `href="/signin"`) {
+			t.Errorf("GET %s of a failed flow: %d, want 409 with a way back", target, rec.Code)
+		}
+	}
+}
