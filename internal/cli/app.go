@@ -67,7 +67,6 @@ type App struct {
 	Handler http.Handler
 
 	dispatcher *message.Dispatcher
-	unlock     *unlock.Service // wired into server.Deps once the pages take it
 	kit        *authflow.Kit
 	srv        *http.Server
 	ln         net.Listener
@@ -232,7 +231,6 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		flow.KindSignin: signinSvc,
 		flow.KindUnlock: unlockSvc,
 	}}
-	a.unlock = unlockSvc
 	proxies, err := cfg.TrustedProxyPrefixes()
 	if err != nil {
 		return err
@@ -243,7 +241,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	a.Handler = server.New(server.Deps{
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
-		DevInbox: inbox, Captcha: captchas, Ready: db.Ping, Registry: reg, Logger: a.Logger,
+		DevInbox: inbox, Captcha: captchas, Unlock: unlockSvc, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 	})
 	return nil

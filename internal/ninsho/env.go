@@ -78,15 +78,39 @@ func Token(r Random, n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// idState makes ids monotonic within the process (RFC 9562 §6.2, method 1):
+// ids made in the same millisecond, or while a clock stands still or steps
+// back, carry a 12-bit counter after the time, so they sort in the order
+// they were made. Records ordered by (time, id) then list in creation order.
+var idState struct {
+	sync.Mutex
+	ms  uint64
+	seq uint16
+}
+
 // NewID returns a new UUIDv7 (RFC 9562) as canonical lowercase text. Its
-// time prefix makes ids sort by creation time.
+// time prefix makes ids sort by creation time; within one process they are
+// strictly increasing.
 func NewID(c Clock, r Random) string {
 	var u [16]byte
 	ms := uint64(c.Now().UnixMilli())
+	idState.Lock()
+	if ms > idState.ms {
+		idState.ms, idState.seq = ms, 0
+	} else {
+		idState.seq++
+		if idState.seq > 0xfff { // counter spent: borrow the next millisecond
+			idState.ms++
+			idState.seq = 0
+		}
+		ms = idState.ms
+	}
+	seq := idState.seq
+	idState.Unlock()
 	binary.BigEndian.PutUint16(u[0:2], uint16(ms>>32))
 	binary.BigEndian.PutUint32(u[2:6], uint32(ms))
-	ReadRandom(r, u[6:])
-	u[6] = (u[6] & 0x0f) | 0x70 // version 7
+	binary.BigEndian.PutUint16(u[6:8], 0x7000|seq) // version 7, counter
+	ReadRandom(r, u[8:])
 	u[8] = (u[8] & 0x3f) | 0x80 // variant 10
 	var s [36]byte
 	hex.Encode(s[0:8], u[0:4])

@@ -73,3 +73,15 @@ func TestTokenLengthAndAlphabet(t *testing.T) {
 		}
 	}
 }
+
+func TestNewIDIsMonotonicWhenTheClockStandsStill(t *testing.T) {
+	c := NewManualClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	prev := NewID(c, SecureRandom)
+	for i := 0; i < 5000; i++ { // more than the 4,096 a millisecond holds
+		id := NewID(c, SecureRandom)
+		if id <= prev {
+			t.Fatalf("id %d: %q does not sort after %q", i, id, prev)
+		}
+		prev = id
+	}
+}

@@ -177,12 +177,12 @@ func (s *Service) countFailure(ctx context.Context, at *attempt) (*account.Lock,
 	return &l, nil
 }
 
-// lockedError is the answer to an attempt that a lock stops.
-func lockedError(l account.Lock) error {
+// lockedError is the answer at now to an attempt that a lock stops.
+func lockedError(l account.Lock, now time.Time) error {
 	e := ninsho.E(ninsho.CodeAccountLocked).WithParam("kind", string(l.Kind))
 	if l.Kind == account.LockUnfamiliar && l.Until != nil {
 		e.WithParam("until", *l.Until)
-		secs := int(time.Until(*l.Until).Seconds()) + 1
+		secs := int(l.Until.Sub(now).Seconds()) + 1
 		if secs > 0 {
 			e.WithParam("retry_after_s", secs)
 		}

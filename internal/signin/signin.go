@@ -176,7 +176,7 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 		// A lock is told before any CAPTCHA: the person learns until when,
 		// and how to unlock, without solving a puzzle first.
 		if a != nil && a.Lock.LockedFor(at.now, at.familiar) {
-			return s.fail(ctx, rl, f, a, req, at, lockedError(a.Lock))
+			return s.fail(ctx, rl, f, a, req, at, lockedError(a.Lock, at.now))
 		}
 		if at.decision.Action == risk.Captcha {
 			return s.askCaptcha(ctx, rl, f, a, req, at)
@@ -202,7 +202,7 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	case account.StatusClosed:
 		return s.fail(ctx, rl, f, a, req, at, ninsho.E(ninsho.CodeAccountClosed))
 	case account.StatusLocked:
-		return s.fail(ctx, rl, f, a, req, at, lockedError(account.Lock{Kind: account.LockSuspicious}))
+		return s.fail(ctx, rl, f, a, req, at, lockedError(account.Lock{Kind: account.LockSuspicious}, at.now))
 	}
 	if rehash && !typo {
 		if newHash, err := k.Passwords.Hash(ctx, pw); err == nil {
@@ -661,7 +661,8 @@ func (s *Service) History(ctx context.Context, p *Principal, limit int) ([]*even
 	for _, e := range evs {
 		switch e.Type {
 		case event.TypeSigninSucceeded, event.TypeSigninFailed, event.TypeSigninChallenged,
-			event.TypeAccountLocked, event.TypeSignout, event.TypeSignupCompleted:
+			event.TypeAccountLocked, event.TypeSignout, event.TypeSignupCompleted,
+			event.TypeAccountUnlocked, event.TypePasswordChanged, event.TypeUnlockStarted, event.TypeSigninAlertSent:
 			if len(out) < limit {
 				out = append(out, e)
 			}
