@@ -123,6 +123,8 @@ func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act
 		return s.submitCode(ctx, rl, f, req, act.Code)
 	case act.Name == flow.ActionResendCode && f.Step == flow.StepVerificationCode:
 		return s.resend(ctx, rl, f)
+	case act.Name == flow.ActionSwitchChannel && f.Step == flow.StepVerificationCode:
+		return s.switchChannel(ctx, rl, f, act.Channel)
 	case (act.Name == flow.ActionSubmitCaptcha || act.Name == flow.ActionNewCaptcha) && f.Step == flow.StepCaptcha:
 		return s.submitCaptcha(ctx, f, act)
 	default:
@@ -140,7 +142,11 @@ func (s *Service) answer(f *flow.Flow) *flow.Answer {
 	switch {
 	case f.Status == flow.StatusComplete || f.Status == flow.StatusFailed:
 	case f.Step == flow.StepVerificationCode:
-		ans.Next = s.Kit.CodeNext(f, nil)
+		var alts []string
+		if v := f.Get(stateAlternatives); v != "" {
+			alts = strings.Split(v, ",")
+		}
+		ans.Next = s.Kit.CodeNext(f, alts)
 	case f.Step == flow.StepCaptcha:
 		ans.Next = captchaNext(f, f.Locale)
 	default:
@@ -516,6 +522,7 @@ func (s *Service) askCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, a 
 		f.Set(stateUnfamiliar, "1")
 	}
 	f.Set(stateReasons, strings.Join(d.Strings(), ","))
+	f.Set(stateAlternatives, strings.Join(alternatives(a, string(ch)), ","))
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := k.SendCode(ctx, f, rl, a.ID, code.PurposeSignin, ch, dest, "signin_code", a.Name); err != nil {
 			return err
@@ -674,3 +681,37 @@ func (s *Service) History(ctx context.Context, p *Principal, limit int) ([]*even
 // ForgetAccount drops the account's cached sessions on this instance (after a
 // lock or a password change elsewhere in the service).
 func (s *Service) ForgetAccount(accountID string) { s.cache.forgetAccount(accountID) }
+
+// switchChannel sends the sign-in code to another verified channel of the
+// account ("the SMS never came: send it by e-mail"). The cool-down and caps
+// of the code component apply; the attempts already spent stay spent.
+func (s *Service) switchChannel(ctx context.Context, rl *realm.Realm, f *flow.Flow, ch string) (*flow.Answer, error) {
+	k := s.Kit
+	allowed := false
+	for _, alt := range strings.Split(f.Get(stateAlternatives), ",") {
+		allowed = allowed || (alt != "" && alt == ch)
+	}
+	if !allowed || codePurpose(f) != code.PurposeSignin {
+		return s.answer(f), ninsho.FieldError(ninsho.CodeChannelUnavailable, "channel")
+	}
+	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, err := k.Accounts.Account(ctx, f.AccountID)
+		if err != nil {
+			return err
+		}
+		dest := a.Email
+		if ch == string(code.ChannelSMS) {
+			dest = a.Phone
+		}
+		if err := k.SendCode(ctx, f, rl, a.ID, code.PurposeSignin, code.Channel(ch), dest, "signin_code", a.Name); err != nil {
+			return err
+		}
+		f.Set(stateAlternatives, strings.Join(alternatives(a, ch), ","))
+		return k.Save(ctx, f)
+	})
+	if err != nil {
+		return s.answer(f), err
+	}
+	k.Outbox.Wake()
+	return s.answer(f), nil
+}
