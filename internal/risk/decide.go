@@ -45,6 +45,9 @@ func (p Policy) BeforePassword(s Signals) Decision {
 	}
 	d.flag(reached(s.AddressAttempts, p.AddressPerMinute), ReasonAddressVelocity, Deny)
 	d.flag(reached(s.PrefixAttempts, p.PrefixPerMinute), ReasonPrefixVelocity, Deny)
+	// Per device: a bot that keeps one cookie while hopping addresses and
+	// accounts. A device familiar to the account is its owner's.
+	d.flag(!fam && reached(s.DeviceAttempts, p.DevicePerMinute), ReasonDeviceVelocity, Deny)
 	d.flag(!fam && reached(s.AddressAccounts, p.CaptchaAddressAccounts), ReasonAddressManyAccounts, Captcha)
 	d.flag(!fam && reached(s.AccountAddresses, p.CaptchaAccountAddresses), ReasonAccountManyAddresses, Captcha)
 	d.flag(!fam && strings.TrimSpace(s.UserAgent) == "", ReasonNoUserAgent, Captcha)

@@ -54,6 +54,9 @@ var beforeCases = []decisionCase{
 	{"address over 100 a minute, CAPTCHA solved", risk.Signals{AddressAttempts: 150, UserAgent: browser, CaptchaSolved: true}, deny(risk.ReasonAddressVelocity)},
 	{"prefix at 999 a minute", risk.Signals{PrefixAttempts: 999, UserAgent: browser}, allow()},
 	{"prefix at 1,000 a minute", risk.Signals{PrefixAttempts: 1000, UserAgent: browser}, deny(risk.ReasonPrefixVelocity)},
+	{"one device token at 30 a minute", risk.Signals{DeviceAttempts: 30, UserAgent: browser}, deny(risk.ReasonDeviceVelocity)},
+	{"one device token at 29 a minute", risk.Signals{DeviceAttempts: 29, UserAgent: browser}, risk.Decision{Action: risk.Allow}},
+	{"the owner's device at 30 a minute", risk.Signals{DeviceFamiliar: true, DeviceAttempts: 30, UserAgent: browser}, risk.Decision{Action: risk.Allow}},
 
 	// Spraying.
 	{"address tried 9 identifiers", risk.Signals{AddressAccounts: 9, UserAgent: browser}, allow()},

@@ -29,6 +29,7 @@ const (
 	ReasonIdentifierFailures   Reason = "identifier_failures"
 	ReasonAddressVelocity      Reason = "address_velocity"
 	ReasonPrefixVelocity       Reason = "prefix_velocity"
+	ReasonDeviceVelocity       Reason = "device_velocity"
 	ReasonAddressManyAccounts  Reason = "address_many_accounts"
 	ReasonAccountManyAddresses Reason = "account_many_addresses"
 	ReasonSignoutChurn         Reason = "signout_churn"
@@ -56,6 +57,10 @@ type Signals struct {
 	// twice.
 	AddressAttempts int
 	PrefixAttempts  int
+	// DeviceAttempts counts sign-in attempts carrying the same device token
+	// in the last minute, failures counted twice (a bot that keeps its
+	// cookie while hopping addresses).
+	DeviceAttempts int
 	// AddressAccounts counts distinct identifiers tried from the address in
 	// Policy.SprayWindow; AccountAddresses distinct addresses that tried the
 	// identifier in the same window.
@@ -88,6 +93,7 @@ type Policy struct {
 	CaptchaAfterFailuresFam int           // from familiar devices (5)
 	AddressPerMinute        int           // attempts per address per minute, failures double (100)
 	PrefixPerMinute         int           // attempts per prefix per minute (1,000)
+	DevicePerMinute         int           // attempts per device token per minute, failures double (30)
 	SprayWindow             time.Duration // window of AddressAccounts / AccountAddresses (1 h)
 	CaptchaAddressAccounts  int           // distinct identifiers from one address before a CAPTCHA (10)
 	CaptchaAccountAddresses int           // distinct addresses on one identifier before a CAPTCHA (10)
@@ -111,6 +117,7 @@ func DefaultPolicy() Policy {
 		CaptchaAfterFailuresFam: 5,
 		AddressPerMinute:        100,
 		PrefixPerMinute:         1000,
+		DevicePerMinute:         30,
 		SprayWindow:             time.Hour,
 		CaptchaAddressAccounts:  10,
 		CaptchaAccountAddresses: 10,

@@ -32,6 +32,7 @@ type Protection struct {
 const (
 	famAddr           = "signin.addr"        // attempts per client address (failures twice), 1 min
 	famPrefix         = "signin.prefix"      // attempts per /24 or /48, 1 min
+	famDevice         = "signin.device"      // attempts per device token (failures twice), 1 min
 	famFailUnfamilar  = "signin.fail.unfam"  // failed passwords per identifier from unfamiliar devices
 	famFailFamiliar   = "signin.fail.fam"    // failed passwords per identifier from familiar devices
 	famAddrIdents     = "signin.addr.idents" // distinct identifiers tried from an address
@@ -80,7 +81,8 @@ func (s *Service) assess(ctx context.Context, at *attempt) error {
 	}
 	ident := at.f.Identifier
 	addrKey, prefixKey := throttle.Key(famAddr, rl.ID, req.IP), throttle.Key(famPrefix, rl.ID, at.prefix)
-	minute, err := p.Counter.Counts(ctx, []string{addrKey, prefixKey}, risk.RateWindow)
+	deviceKey := throttle.Key(famDevice, rl.ID, at.f.DeviceID)
+	minute, err := p.Counter.Counts(ctx, []string{addrKey, prefixKey, deviceKey}, risk.RateWindow)
 	if err != nil {
 		return err
 	}
@@ -115,6 +117,7 @@ func (s *Service) assess(ctx context.Context, at *attempt) error {
 		IdentifierFailuresFamiliar: fails[failFam],
 		AddressAttempts:            minute[addrKey],
 		PrefixAttempts:             minute[prefixKey],
+		DeviceAttempts:             minute[deviceKey],
 		AddressAccounts:            addrIdents,
 		AccountAddresses:           identAddrs,
 		RecentSignouts:             signouts,
@@ -124,6 +127,9 @@ func (s *Service) assess(ctx context.Context, at *attempt) error {
 		CaptchaSolved:              at.f.Get(stateCaptchaOK) == "1",
 	}
 	if err := p.Counter.Hit(ctx, addrKey, 1, risk.RateWindow); err != nil {
+		return err
+	}
+	if err := p.Counter.Hit(ctx, deviceKey, 1, risk.RateWindow); err != nil {
 		return err
 	}
 	if at.prefix != "" {
@@ -148,6 +154,9 @@ func (s *Service) countFailure(ctx context.Context, at *attempt) (*account.Lock,
 		return nil, err
 	}
 	if err := p.Counter.Hit(ctx, throttle.Key(famAddr, at.rl.ID, at.req.IP), 1, risk.RateWindow); err != nil {
+		return nil, err
+	}
+	if err := p.Counter.Hit(ctx, throttle.Key(famDevice, at.rl.ID, at.f.DeviceID), 1, risk.RateWindow); err != nil {
 		return nil, err
 	}
 	if at.a == nil || at.familiar {

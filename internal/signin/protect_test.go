@@ -197,3 +197,29 @@ func TestAddressRateLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestDeviceRateLimit refuses a bot that keeps one device token while it
+// hops addresses and accounts.
+func TestDeviceRateLimit(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, "someone@example.jp", pw, "someone@example.jp")
+		ans, _ := e.Signin.Start(ctx, e.JP, flowtest.Req("203.0.113.1", ""), signin.Input{Identifier: "someone@example.jp", Password: "x-wrong-pass"})
+		bot := ans.DeviceToken
+		var i int
+		var err error
+		for i = 0; i < 40; i++ {
+			ip := "198.18." + string(rune('0'+i/10)) + "." + string(rune('0'+i%10))
+			_, err = e.Signin.Start(ctx, e.JP, flowtest.Req(ip, bot), signin.Input{Identifier: "someone@example.jp", Password: "x-wrong-pass"})
+			if ninsho.CodeOf(err) == ninsho.CodeRateLimited {
+				break
+			}
+		}
+		wantCode(t, err, ninsho.CodeRateLimited)
+		// 30 a minute, failures twice; after three failures the attempts
+		// meet CAPTCHAs, which count once.
+		if i >= 30 {
+			t.Errorf("refused only at attempt %d, want within 30", i+1)
+		}
+	})
+}
