@@ -376,6 +376,21 @@ func buildRealms(cfg config.Config) (*realm.Registry, error) {
 		if len(rc.Hosts) > 0 {
 			r.PublicHost = rc.Hosts[0]
 		}
+		if t := rc.Risk; t.Any() {
+			pol := risk.DefaultPolicy()
+			set := func(dst *int, v int) {
+				if v > 0 {
+					*dst = v
+				}
+			}
+			set(&pol.CaptchaAfterFailures, t.CaptchaAfterFailures)
+			set(&pol.CaptchaAfterFailuresFam, t.CaptchaAfterFailuresFamiliar)
+			set(&pol.AddressPerMinute, t.AddressPerMinute)
+			set(&pol.PrefixPerMinute, t.PrefixPerMinute)
+			set(&pol.DevicePerMinute, t.DevicePerMinute)
+			set(&pol.LockAfterFailures, t.LockAfterFailures)
+			r.Risk = &pol
+		}
 		rs = append(rs, r)
 	}
 	return realm.NewRegistry(rs), nil

@@ -77,7 +77,23 @@ type Realm struct {
 	// with Caps Lock on or with its first letter's case flipped. Default on;
 	// a pointer so that a file can turn it off.
 	TypoTolerance *bool `json:"typo_tolerance,omitempty"`
+	// Risk overrides sign-in protection thresholds; a field left at 0 keeps
+	// the default.
+	Risk RiskThresholds `json:"risk"`
 }
+
+// RiskThresholds are the per-realm sign-in protection thresholds.
+type RiskThresholds struct {
+	CaptchaAfterFailures         int `json:"captcha_after_failures"`          // from unfamiliar devices in 15 min (3)
+	CaptchaAfterFailuresFamiliar int `json:"captcha_after_failures_familiar"` // from familiar devices (5)
+	AddressPerMinute             int `json:"address_per_minute"`              // attempts per client address, failures double (100)
+	PrefixPerMinute              int `json:"prefix_per_minute"`               // attempts per /24 or /48 (1,000)
+	DevicePerMinute              int `json:"device_per_minute"`               // attempts per unfamiliar device token (30)
+	LockAfterFailures            int `json:"lock_after_failures"`             // unfamiliar failures before a lock (10)
+}
+
+// Any reports whether any threshold is overridden.
+func (r RiskThresholds) Any() bool { return r != RiskThresholds{} }
 
 // SMTP configures the e-mail provider.
 type SMTP struct {
@@ -289,6 +305,10 @@ func (c *Config) Validate() error {
 		}
 		if len(r.PhoneRegion) != 2 {
 			bad("realms[%d].phone_region: a two-letter region such as \"JP\" or \"US\"", i)
+		}
+		if t := r.Risk; t.CaptchaAfterFailures < 0 || t.CaptchaAfterFailuresFamiliar < 0 || t.AddressPerMinute < 0 ||
+			t.PrefixPerMinute < 0 || t.DevicePerMinute < 0 || t.LockAfterFailures < 0 || t.LockAfterFailures > 100 {
+			bad("realms[%d].risk: thresholds must be positive (0 keeps the default); lock_after_failures at most 100 (NIST SP 800-63B)", i)
 		}
 		if r.IdentifierDisclosure != "explicit" && r.IdentifierDisclosure != "safe" {
 			bad("realms[%d].identifier_disclosure: must be \"explicit\" or \"safe\"", i)

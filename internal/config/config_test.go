@@ -94,3 +94,15 @@ func TestValidateRejects(t *testing.T) {
 		})
 	}
 }
+
+func TestRealmRiskThresholds(t *testing.T) {
+	c := Default()
+	c.Realms[0].Risk.LockAfterFailures = 500
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "lock_after_failures at most 100") {
+		t.Errorf("Validate() = %v, want the NIST bound on lock_after_failures", err)
+	}
+	c.Realms[0].Risk.LockAfterFailures = 5
+	if err := c.Validate(); err != nil || !c.Realms[0].Risk.Any() {
+		t.Errorf("Validate() = %v, Any() = %v", err, c.Realms[0].Risk.Any())
+	}
+}

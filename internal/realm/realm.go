@@ -4,6 +4,8 @@ package realm
 
 import (
 	"strings"
+
+	"github.com/ninsho/ninsho/internal/risk"
 )
 
 // Disclosure says whether a realm tells people that an identifier has no
@@ -36,6 +38,9 @@ type Realm struct {
 	// TypoTolerance accepts a password typed with Caps Lock on or with the
 	// first letter's case flipped, from familiar devices only.
 	TypoTolerance bool
+	// Risk holds the realm's sign-in protection thresholds; nil uses the
+	// server's defaults (risk.DefaultPolicy).
+	Risk *risk.Policy
 }
 
 // Registry finds realms by id and by request host. It is immutable once built

@@ -59,6 +59,15 @@ type attempt struct {
 	signals   risk.Signals
 	decision  risk.Decision
 	formSpeed time.Duration
+	policy    risk.Policy // the realm's thresholds (Protection.Policy unless the realm overrides it)
+}
+
+// policyFor returns the risk policy of realm rl: its own when it has one.
+func (p *Protection) policyFor(rl *realm.Realm) risk.Policy {
+	if rl.Risk != nil {
+		return *rl.Risk
+	}
+	return p.Policy
 }
 
 // assess gathers the signals of an attempt and counts it. It answers the
@@ -74,7 +83,7 @@ func (s *Service) assess(ctx context.Context, at *attempt) error {
 			return err
 		}
 		if at.prefix != "" {
-			if at.network, err = p.Networks.NetworkSeenSince(ctx, at.a.ID, at.prefix, at.now.Add(-p.Policy.NetworkMemory)); err != nil {
+			if at.network, err = p.Networks.NetworkSeenSince(ctx, at.a.ID, at.prefix, at.now.Add(-at.policy.NetworkMemory)); err != nil {
 				return err
 			}
 		}
@@ -87,7 +96,7 @@ func (s *Service) assess(ctx context.Context, at *attempt) error {
 		return err
 	}
 	failUnfam, failFam := throttle.Key(famFailUnfamilar, rl.ID, ident), throttle.Key(famFailFamiliar, rl.ID, ident)
-	fails, err := p.Counter.Counts(ctx, []string{failUnfam, failFam}, p.Policy.FailureWindow)
+	fails, err := p.Counter.Counts(ctx, []string{failUnfam, failFam}, at.policy.FailureWindow)
 	if err != nil {
 		return err
 	}
@@ -96,16 +105,16 @@ func (s *Service) assess(ctx context.Context, at *attempt) error {
 	// spends no writes on it.
 	addrIdents, identAddrs := 0, 0
 	if !at.familiar {
-		if addrIdents, err = p.Counter.HitDistinct(ctx, throttle.Key(famAddrIdents, rl.ID, req.IP), ident, p.Policy.SprayWindow); err != nil {
+		if addrIdents, err = p.Counter.HitDistinct(ctx, throttle.Key(famAddrIdents, rl.ID, req.IP), ident, at.policy.SprayWindow); err != nil {
 			return err
 		}
-		if identAddrs, err = p.Counter.HitDistinct(ctx, throttle.Key(famIdentAddrs, rl.ID, ident), req.IP, p.Policy.SprayWindow); err != nil {
+		if identAddrs, err = p.Counter.HitDistinct(ctx, throttle.Key(famIdentAddrs, rl.ID, ident), req.IP, at.policy.SprayWindow); err != nil {
 			return err
 		}
 	}
 	signouts := 0
 	if at.a != nil {
-		if signouts, err = p.Counter.Count(ctx, throttle.Key(famSignouts, rl.ID, at.a.ID), p.Policy.ChurnWindow); err != nil {
+		if signouts, err = p.Counter.Count(ctx, throttle.Key(famSignouts, rl.ID, at.a.ID), at.policy.ChurnWindow); err != nil {
 			return err
 		}
 	}
@@ -137,7 +146,7 @@ func (s *Service) assess(ctx context.Context, at *attempt) error {
 			return err
 		}
 	}
-	at.decision = p.Policy.BeforePassword(at.signals)
+	at.decision = at.policy.BeforePassword(at.signals)
 	return nil
 }
 
@@ -150,7 +159,7 @@ func (s *Service) countFailure(ctx context.Context, at *attempt) (*account.Lock,
 	if at.familiar {
 		fam = famFailFamiliar
 	}
-	if err := p.Counter.Hit(ctx, throttle.Key(fam, at.rl.ID, at.f.Identifier), 1, p.Policy.FailureWindow); err != nil {
+	if err := p.Counter.Hit(ctx, throttle.Key(fam, at.rl.ID, at.f.Identifier), 1, at.policy.FailureWindow); err != nil {
 		return nil, err
 	}
 	if err := p.Counter.Hit(ctx, throttle.Key(famAddr, at.rl.ID, at.req.IP), 1, risk.RateWindow); err != nil {
@@ -166,16 +175,16 @@ func (s *Service) countFailure(ctx context.Context, at *attempt) (*account.Lock,
 	if err != nil {
 		return nil, err
 	}
-	if n < p.Policy.LockAfterFailures {
+	if n < at.policy.LockAfterFailures {
 		return nil, nil
 	}
 	// A lock that began more than a day before this one no longer counts:
 	// the ladder starts again.
 	level := at.a.Lock.Level + 1
-	if at.a.Lock.LockedAt == nil || at.now.Sub(*at.a.Lock.LockedAt) > 24*time.Hour+p.Policy.LockFor(at.a.Lock.Level) {
+	if at.a.Lock.LockedAt == nil || at.now.Sub(*at.a.Lock.LockedAt) > 24*time.Hour+at.policy.LockFor(at.a.Lock.Level) {
 		level = 1
 	}
-	until := at.now.Add(p.Policy.LockFor(level))
+	until := at.now.Add(at.policy.LockFor(level))
 	lockedAt := at.now
 	l := account.Lock{Kind: account.LockUnfamiliar, Until: &until, Level: level, LockedAt: &lockedAt}
 	if at.a.Lock.Kind == account.LockSuspicious {

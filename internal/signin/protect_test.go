@@ -9,7 +9,9 @@ import (
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/flowtest"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/signin"
+	"github.com/ninsho/ninsho/internal/store/storetest"
 )
 
 // TestUnfamiliarDeviceNeedsACode: the right password from a new device asks
@@ -222,4 +224,19 @@ func TestDeviceRateLimit(t *testing.T) {
 			t.Errorf("refused only at attempt %d, want within 30", i+1)
 		}
 	})
+}
+
+// TestRealmThresholdsOverrideTheDefaults: a realm that asks for a CAPTCHA
+// after one failure gets it after one.
+func TestRealmThresholdsOverrideTheDefaults(t *testing.T) {
+	e := flowtest.New(t, storetest.MustOpenSQLite(t))
+	ctx := context.Background()
+	pol := risk.DefaultPolicy()
+	pol.CaptchaAfterFailures = 1
+	e.JP.Risk = &pol
+	e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+	_, err := e.Signin.Start(ctx, e.JP, flowtest.Req("203.0.113.5", ""), signin.Input{Identifier: "hanako@example.jp", Password: "wrong-password"})
+	wantCode(t, err, ninsho.CodePasswordIncorrect)
+	_, err = e.Signin.Start(ctx, e.JP, flowtest.Req("203.0.113.5", ""), signin.Input{Identifier: "hanako@example.jp", Password: "wrong-password"})
+	wantCode(t, err, ninsho.CodeCaptchaRequired)
 }

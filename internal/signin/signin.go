@@ -170,6 +170,7 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	}
 	at := &attempt{rl: rl, f: f, a: a, req: req, now: k.Clock.Now(), formSpeed: formElapsed}
 	if s.Protect != nil {
+		at.policy = s.Protect.policyFor(rl)
 		// One transaction: on SQLite every write waits for the one writer
 		// connection, and a flood must not turn one attempt into many waits.
 		if err := k.Tx.InTx(ctx, func(ctx context.Context) error { return s.assess(ctx, at) }); err != nil {
@@ -224,7 +225,7 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 		return s.finishSignup(ctx, rl, f, a, req)
 	}
 	if s.Protect != nil {
-		after := s.Protect.Policy.AfterPassword(at.signals)
+		after := at.policy.AfterPassword(at.signals)
 		if after.Action == risk.Code {
 			return s.askCode(ctx, rl, f, a, req, at, after)
 		}
