@@ -36,6 +36,7 @@ type Limiter struct {
 	avgRun   atomic.Int64 // moving average of fn's run time, nanoseconds
 
 	prioWaiting atomic.Int64 // priority calls waiting for a slot
+	prioRunning atomic.Int64 // priority calls running, in either lane
 }
 
 // NewLimiter returns a Limiter with concurrency slots (at least 1; size it to
@@ -86,9 +87,16 @@ func (l *Limiter) Do(ctx context.Context, fn func()) error {
 		}
 	}
 	l.inFlight.Add(1)
+	prio := isPriority(ctx)
+	if prio {
+		l.prioRunning.Add(1)
+	}
 	start := time.Now()
 	defer func() {
 		l.observe(time.Since(start))
+		if prio {
+			l.prioRunning.Add(-1)
+		}
 		l.inFlight.Add(-1)
 		<-lane
 	}()
@@ -127,10 +135,18 @@ func (l *Limiter) waitPriority(ctx context.Context) (chan struct{}, error) {
 		defer t.Stop()
 		timeout = t.C
 	}
+	// The reserved lane lets owners past strangers; it is not extra capacity
+	// for owners among themselves: when owners already hold every shared
+	// slot (a busy hour, not a flood), they wait for a shared one, so that
+	// memory-hard hashes never outnumber the cores in normal operation.
+	reserved := l.reserved
+	if l.prioRunning.Load() >= int64(cap(l.slots)) {
+		reserved = nil // a nil channel is never ready
+	}
 	select {
 	case l.slots <- struct{}{}:
 		return l.slots, nil
-	case l.reserved <- struct{}{}:
+	case reserved <- struct{}{}:
 		return l.reserved, nil
 	case <-timeout:
 		return nil, l.overloaded()

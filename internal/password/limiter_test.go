@@ -279,3 +279,18 @@ func TestPriorityCallsAreNotQueuedBehindStrangers(t *testing.T) {
 		t.Fatalf("priority call with every shared slot busy: %v, ran %v; want it served from the reserved lane", err, ran)
 	}
 }
+
+func TestOwnersDoNotOutnumberTheSlotsAmongThemselves(t *testing.T) {
+	l := NewLimiter(1, 0, 200*time.Millisecond)
+	hold, release := make(chan struct{}), make(chan struct{})
+	owner := WithPriority(context.Background())
+	go l.Do(owner, func() { close(hold); <-release })
+	<-hold
+	defer close(release)
+	// The only shared slot is an owner's: another owner waits for it rather
+	// than taking the reserved lane, and times out here.
+	err := l.Do(owner, func() { t.Error("a second owner ran beside the first on one slot") })
+	if ninsho.CodeOf(err) != ninsho.CodeOverloaded {
+		t.Fatalf("second owner: %v, want overloaded after max_wait", err)
+	}
+}
