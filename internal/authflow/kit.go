@@ -242,3 +242,57 @@ func truncate(s string, n int) string {
 	}
 	return strings.ToValidUTF8(s[:n], "")
 }
+
+// Resend sends f's code again, to the same channel and destination, with the
+// code component's cool-down and caps; f is saved. A flow without an account
+// (a safe realm answering for an unknown or taken identifier) issues a code
+// that is never sent, so that it behaves alike. The outbox is woken after
+// commit.
+func (k *Kit) Resend(ctx context.Context, rl *realm.Realm, f *flow.Flow, p code.Purpose, template string) error {
+	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		if f.AccountID == "" {
+			if _, err := k.Codes.Issue(ctx, f, "", p, code.Channel(f.Channel), f.Destination); err != nil {
+				return err
+			}
+			return k.Save(ctx, f)
+		}
+		a, err := k.Accounts.Account(ctx, f.AccountID)
+		if err != nil {
+			return err
+		}
+		if err := k.SendCode(ctx, f, rl, a.ID, p, code.Channel(f.Channel), f.Destination, template, a.Name); err != nil {
+			return err
+		}
+		return k.Save(ctx, f)
+	})
+	if err == nil {
+		k.Outbox.Wake()
+	}
+	return err
+}
+
+// CheckCode checks input against f's code of purpose p inside the
+// transaction of ctx. A refused code (wrong, expired, attempts spent) is a
+// step error: f is saved with the counted attempt (and marked failed when no
+// attempt is left) and the error comes back as stepErr with err nil, so that
+// the caller's transaction commits. A flow without an account never
+// completes. Any other failure is err.
+func (k *Kit) CheckCode(ctx context.Context, f *flow.Flow, p code.Purpose, input string) (c *code.Code, stepErr, err error) {
+	c, err = k.Codes.Check(ctx, f, p, input)
+	if err == nil && f.AccountID == "" {
+		err = ninsho.FieldError(ninsho.CodeCodeIncorrect, "code") // no code was ever sent
+	}
+	switch ninsho.CodeOf(err) {
+	case "":
+		return c, nil, nil
+	case ninsho.CodeCodeIncorrect, ninsho.CodeCodeExpired, ninsho.CodeCodeAttemptsExceeded, ninsho.CodeNoCodeRequested:
+		if ninsho.IsCode(err, ninsho.CodeCodeAttemptsExceeded) {
+			f.Status = flow.StatusFailed
+		}
+		if serr := k.Save(ctx, f); serr != nil {
+			return nil, nil, serr
+		}
+		return nil, err, nil
+	}
+	return nil, nil, err
+}

@@ -309,16 +309,9 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 	var grant *flow.Grant
 	var stepErr error
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-		c, err := k.Codes.Check(ctx, f, codePurpose(f), input)
-		if err != nil {
-			switch ninsho.CodeOf(err) {
-			case ninsho.CodeCodeIncorrect, ninsho.CodeCodeExpired, ninsho.CodeCodeAttemptsExceeded:
-				stepErr = err
-				if ninsho.IsCode(err, ninsho.CodeCodeAttemptsExceeded) {
-					f.Status = flow.StatusFailed
-				}
-				return k.Save(ctx, f)
-			}
+		c, serr, err := k.CheckCode(ctx, f, codePurpose(f), input)
+		if err != nil || serr != nil {
+			stepErr = serr
 			return err
 		}
 		a, err := k.Accounts.Account(ctx, f.AccountID)
@@ -364,26 +357,11 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 }
 
 func (s *Service) resend(ctx context.Context, rl *realm.Realm, f *flow.Flow) (*flow.Answer, error) {
-	k := s.Kit
-	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-		a, err := k.Accounts.Account(ctx, f.AccountID)
-		if err != nil {
-			return err
-		}
-		template := "signup_code"
-		if codePurpose(f) == code.PurposeSignin {
-			template = "signin_code"
-		}
-		if err := k.SendCode(ctx, f, rl, a.ID, codePurpose(f), code.Channel(f.Channel), f.Destination, template, a.Name); err != nil {
-			return err
-		}
-		return k.Save(ctx, f)
-	})
-	if err != nil {
-		return s.answer(f), err
+	template := "signup_code"
+	if codePurpose(f) == code.PurposeSignin {
+		template = "signin_code"
 	}
-	k.Outbox.Wake()
-	return s.answer(f), nil
+	return s.answer(f), s.Kit.Resend(ctx, rl, f, codePurpose(f), template)
 }
 
 // codePurpose is the purpose of the code f waits for: a sign-in

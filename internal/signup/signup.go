@@ -213,19 +213,10 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 	var grant *flow.Grant
 	var stepErr error
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-		c, err := k.Codes.Check(ctx, f, code.PurposeSignup, input)
-		if err == nil && f.AccountID == "" {
-			err = ninsho.FieldError(ninsho.CodeCodeIncorrect, "code") // cannot happen: no code was sent
-		}
-		if err != nil {
-			if !isStepError(err) {
-				return err
-			}
-			stepErr = err
-			if ninsho.IsCode(err, ninsho.CodeCodeAttemptsExceeded) {
-				f.Status = flow.StatusFailed
-			}
-			return k.Save(ctx, f)
+		c, serr, err := k.CheckCode(ctx, f, code.PurposeSignup, input)
+		if err != nil || serr != nil {
+			stepErr = serr
+			return err
 		}
 		a, err := k.Accounts.Account(ctx, f.AccountID)
 		if err != nil {
@@ -255,39 +246,7 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 }
 
 func (s *Service) resend(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request) (*flow.Answer, error) {
-	k := s.Kit
-	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-		if f.AccountID == "" {
-			// Safe realm, existing account: behave alike, send nothing.
-			if _, err := k.Codes.Issue(ctx, f, "", code.PurposeSignup, code.Channel(f.Channel), f.Destination); err != nil {
-				return err
-			}
-			return k.Save(ctx, f)
-		}
-		a, err := k.Accounts.Account(ctx, f.AccountID)
-		if err != nil {
-			return err
-		}
-		if err := k.SendCode(ctx, f, rl, a.ID, code.PurposeSignup, code.Channel(f.Channel), f.Destination, "signup_code", a.Name); err != nil {
-			return err
-		}
-		return k.Save(ctx, f)
-	})
-	if err != nil {
-		return s.answer(f), err
-	}
-	k.Outbox.Wake()
-	return s.answer(f), nil
-}
-
-// isStepError reports whether err rejects a person's input (the flow is saved
-// and answered with it) rather than failing the request.
-func isStepError(err error) bool {
-	switch ninsho.CodeOf(err) {
-	case ninsho.CodeCodeIncorrect, ninsho.CodeCodeExpired, ninsho.CodeCodeAttemptsExceeded, ninsho.CodeNoCodeRequested:
-		return true
-	}
-	return false
+	return s.answer(f), s.Kit.Resend(ctx, rl, f, code.PurposeSignup, "signup_code")
 }
 
 // cleanName normalises a display name: NFKC, trimmed, control characters

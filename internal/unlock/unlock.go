@@ -223,19 +223,9 @@ func (s *Service) submitCode(ctx context.Context, f *flow.Flow, input string) (*
 	k := s.Kit
 	var stepErr error
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-		_, err := k.Codes.Check(ctx, f, code.PurposeUnlock, input)
-		if err == nil && f.AccountID == "" {
-			err = ninsho.FieldError(ninsho.CodeCodeIncorrect, "code")
-		}
-		if err != nil {
-			switch ninsho.CodeOf(err) {
-			case ninsho.CodeCodeIncorrect, ninsho.CodeCodeExpired, ninsho.CodeCodeAttemptsExceeded:
-				stepErr = err
-				if ninsho.IsCode(err, ninsho.CodeCodeAttemptsExceeded) {
-					f.Status = flow.StatusFailed
-				}
-				return k.Save(ctx, f)
-			}
+		_, serr, err := k.CheckCode(ctx, f, code.PurposeUnlock, input)
+		if err != nil || serr != nil {
+			stepErr = serr
 			return err
 		}
 		a, err := k.Accounts.Account(ctx, f.AccountID)
@@ -257,28 +247,7 @@ func (s *Service) submitCode(ctx context.Context, f *flow.Flow, input string) (*
 }
 
 func (s *Service) resend(ctx context.Context, rl *realm.Realm, f *flow.Flow) (*flow.Answer, error) {
-	k := s.Kit
-	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-		if f.AccountID == "" {
-			if _, err := k.Codes.Issue(ctx, f, "", code.PurposeUnlock, code.Channel(f.Channel), f.Destination); err != nil {
-				return err
-			}
-			return k.Save(ctx, f)
-		}
-		a, err := k.Accounts.Account(ctx, f.AccountID)
-		if err != nil {
-			return err
-		}
-		if err := k.SendCode(ctx, f, rl, a.ID, code.PurposeUnlock, code.Channel(f.Channel), f.Destination, "unlock_code", a.Name); err != nil {
-			return err
-		}
-		return k.Save(ctx, f)
-	})
-	if err != nil {
-		return s.answer(f), err
-	}
-	k.Outbox.Wake()
-	return s.answer(f), nil
+	return s.answer(f), s.Kit.Resend(ctx, rl, f, code.PurposeUnlock, "unlock_code")
 }
 
 // submitPassword finishes the unlock of a smart-locked account: the code

@@ -177,7 +177,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := ninsho.CodeNotFound
-	if allow := routeMiss(h.mux, r); allow != "" {
+	if allow := webreq.RouteMiss(h.mux, r); allow != "" {
 		hd.Set("Allow", allow)
 		code = ninsho.CodeMethodNotAllowed
 	}
@@ -194,34 +194,6 @@ func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, err error) 
 		pg.Error = &formError{Code: string(p.Code), Field: p.Field, Message: p.Message, RequestID: p.RequestID}
 		h.render(w, r, p.Status, "error", pg)
 	})
-}
-
-// routeMiss asks the mux how it would answer an unmatched request and returns
-// the Allow header of its 405, or "" for a 404.
-func routeMiss(mux *http.ServeMux, r *http.Request) string {
-	rec := &headerRecorder{h: http.Header{}}
-	h, _ := mux.Handler(r)
-	h.ServeHTTP(rec, r)
-	if rec.status == http.StatusMethodNotAllowed {
-		return rec.h.Get("Allow")
-	}
-	return ""
-}
-
-type headerRecorder struct {
-	h      http.Header
-	status int
-}
-
-func (r *headerRecorder) Header() http.Header { return r.h }
-func (r *headerRecorder) WriteHeader(s int) {
-	if r.status == 0 {
-		r.status = s
-	}
-}
-func (r *headerRecorder) Write(b []byte) (int, error) {
-	r.WriteHeader(http.StatusOK)
-	return len(b), nil
 }
 
 func (h *Handler) serveStatic(w http.ResponseWriter, r *http.Request) {

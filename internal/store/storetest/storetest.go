@@ -94,34 +94,7 @@ func MustOpenSQLite(tb testing.TB) *store.DB {
 // skips the test when NINSHO_TEST_POSTGRES is unset.
 func MustOpenPostgres(tb testing.TB) *store.DB {
 	tb.Helper()
-	dsn := os.Getenv(PostgresEnv)
-	if dsn == "" {
-		tb.Skipf("storetest: %s is not set; skipping PostgreSQL", PostgresEnv)
-	}
-	u, err := url.Parse(dsn)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		tb.Fatalf("storetest: %s must be a postgres:// URL", PostgresEnv)
-	}
-	admin := mustAdmin(tb, dsn)
-	schema := "ninsho_test_" + randomHex(8)
-	ctx := context.Background()
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatalf("storetest: create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Errorf("storetest: drop schema %s: %v", schema, err)
-		}
-	})
-	q := u.Query()
-	q.Set("search_path", schema)
-	// Test data need not survive a crash; not waiting for the WAL flush
-	// keeps each test's migrations and commits fast.
-	if !q.Has("synchronous_commit") {
-		q.Set("synchronous_commit", "off")
-	}
-	u.RawQuery = q.Encode()
-	db, err := store.Open(ctx, store.Options{URL: u.String(), Clock: ninsho.NewManualClock(Epoch)})
+	db, err := store.Open(context.Background(), store.Options{URL: PostgresURL(tb), Clock: ninsho.NewManualClock(Epoch)})
 	if err != nil {
 		tb.Fatalf("storetest: open postgres: %v", err)
 	}

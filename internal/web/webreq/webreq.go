@@ -221,3 +221,35 @@ func Request(r *http.Request, rs *clientip.Resolver, locale, deviceToken string)
 		Locale:      locale,
 	}
 }
+
+// RouteMiss asks mux how it would answer an unmatched request and returns the
+// Allow header of its 405, or "" for a 404. The API and the pages use it to
+// write their own 404 and 405 answers.
+func RouteMiss(mux *http.ServeMux, r *http.Request) string {
+	rec := &headerRecorder{h: http.Header{}}
+	h, _ := mux.Handler(r)
+	h.ServeHTTP(rec, r)
+	if rec.status == http.StatusMethodNotAllowed {
+		return rec.h.Get("Allow")
+	}
+	return ""
+}
+
+// headerRecorder keeps only the status and headers a handler writes.
+type headerRecorder struct {
+	h      http.Header
+	status int
+}
+
+func (r *headerRecorder) Header() http.Header { return r.h }
+
+func (r *headerRecorder) WriteHeader(s int) {
+	if r.status == 0 {
+		r.status = s
+	}
+}
+
+func (r *headerRecorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return len(b), nil
+}
