@@ -36,7 +36,7 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/crypto/argon2"
+	"github.com/ninsho/ninsho/internal/password/argon2"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/text/unicode/norm"
 

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/crypto/argon2"
+	"github.com/ninsho/ninsho/internal/password/argon2"
 )
 
 // Params are the argon2id cost parameters. They are part of every encoded
