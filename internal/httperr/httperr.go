@@ -7,6 +7,7 @@ package httperr
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"math"
 	"net/http"
@@ -173,6 +174,15 @@ func seconds(v any) (int, bool) {
 func Prepare(w http.ResponseWriter, r *http.Request, err error, requestID string) int {
 	e := ninsho.ErrorOf(err)
 	status := Status(e.Code)
+	if status == http.StatusInternalServerError && clientGone(r, err) {
+		// The client hung up and the work was cancelled: nothing failed on
+		// our side. nginx's 499 says so in the access log, and it is not
+		// logged as an error (a flood with client time-outs would bury real
+		// ones).
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		return StatusClientClosedRequest
+	}
 	logError(r, e, status, requestID)
 	h := w.Header()
 	if s, ok := RetryAfter(e); ok {
@@ -332,4 +342,14 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
+}
+
+// StatusClientClosedRequest is the status recorded for a request whose client
+// disconnected before the answer (nginx's 499).
+const StatusClientClosedRequest = 499
+
+// clientGone reports whether err comes from the request's own context being
+// cancelled because the client went away.
+func clientGone(r *http.Request, err error) bool {
+	return r != nil && errors.Is(err, context.Canceled) && r.Context().Err() != nil
 }

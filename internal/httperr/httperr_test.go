@@ -279,3 +279,24 @@ func TestRequestIDContext(t *testing.T) {
 		t.Errorf("RequestID = %q, want abc", got)
 	}
 }
+
+func TestClientThatWentAwayIsNotAnError(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(httperr.WithLogger(context.Background(), logger))
+	cancel() // the client hung up
+	r := httptest.NewRequest("POST", "/api/v1/signin", nil).WithContext(ctx)
+	rec := httptest.NewRecorder()
+	err := ninsho.Internal("store: begin transaction: %w", context.Canceled)
+	if got := httperr.Prepare(rec, r, err, "req-1"); got != httperr.StatusClientClosedRequest {
+		t.Errorf("Prepare = %d, want 499", got)
+	}
+	if strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("a client that went away was logged as an error: %s", logs.String())
+	}
+	// A cancellation the client did not cause is still a server error.
+	live := httptest.NewRequest("POST", "/api/v1/signin", nil).WithContext(httperr.WithLogger(context.Background(), logger))
+	if got := httperr.Prepare(httptest.NewRecorder(), live, err, "req-2"); got != http.StatusInternalServerError {
+		t.Errorf("Prepare(live request) = %d, want 500", got)
+	}
+}
