@@ -320,7 +320,8 @@ func formatValue(locale string, v any) string {
 		return strconv.FormatInt(v, 10)
 	case time.Time:
 		if locale == "ja" {
-			return v.Format("2006年1月2日 15:04 (MST)")
+			// Japanese readers get Japan time, whatever zone the value has.
+			return v.In(jst).Format("2006年1月2日 15:04 (MST)")
 		}
 		return v.Format("January 2, 2006, 15:04 MST")
 	case time.Duration:
@@ -330,3 +331,6 @@ func formatValue(locale string, v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// jst is Japan Standard Time (no daylight saving).
+var jst = time.FixedZone("JST", 9*60*60)
