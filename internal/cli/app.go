@@ -320,7 +320,7 @@ func (a *App) Close() error {
 }
 
 // cleanLoop removes unconfirmed sign-ups past their lifetime, expired flows
-// and expired throttle buckets every ten minutes.
+// expired throttle buckets and CAPTCHA challenges every ten minutes.
 func (a *App) cleanLoop(ctx context.Context) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -346,6 +346,9 @@ func (a *App) clean(ctx context.Context) {
 	}
 	if _, err := a.DB.DeleteExpiredBuckets(ctx, now); err != nil {
 		a.Logger.Error("delete expired throttle buckets", "err", err)
+	}
+	if _, err := a.DB.DeleteExpiredChallenges(ctx, now); err != nil {
+		a.Logger.Error("delete expired captcha challenges", "err", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/ninsho/ninsho/internal/captcha"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -69,4 +70,14 @@ func (db *DB) UpdateChallenge(ctx context.Context, c *captcha.Challenge) error {
 		return ninsho.E(ninsho.CodeConflict)
 	}
 	return nil
+}
+
+// DeleteExpiredChallenges removes CAPTCHA challenges that expired before t and
+// returns how many. The server's housekeeping calls it.
+func (db *DB) DeleteExpiredChallenges(ctx context.Context, before time.Time) (int, error) {
+	res, err := db.writer(ctx).ExecContext(ctx, `DELETE FROM captcha WHERE expires_at < $1`, us(before))
+	if err != nil {
+		return 0, internal("delete expired captcha challenges", err)
+	}
+	return rowsAffected("delete expired captcha challenges", res)
 }

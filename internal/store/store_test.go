@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/captcha"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/message"
@@ -307,6 +308,24 @@ func TestPendingAccountRace(t *testing.T) {
 			default:
 				t.Errorf("after the race: got account %+v, %v; want deleted or active", got, err)
 			}
+		}
+	})
+}
+
+func TestDeleteExpiredChallenges(t *testing.T) {
+	storetest.EachDatabase(t, func(t *testing.T, open func(tb testing.TB) *store.DB) {
+		db := open(t)
+		ctx := context.Background()
+		for i, ttl := range []time.Duration{time.Minute, time.Hour} {
+			c := &captcha.Challenge{ID: storetest.NewID(), Realm: "jp", FlowID: storetest.NewID(), SealedDigits: []byte{byte(i)},
+				CreatedAt: storetest.Epoch, ExpiresAt: storetest.Epoch.Add(ttl)}
+			if err := db.CreateChallenge(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := db.DeleteExpiredChallenges(ctx, storetest.Epoch.Add(30*time.Minute))
+		if err != nil || n != 1 {
+			t.Errorf("DeleteExpiredChallenges = %d, %v; want 1", n, err)
 		}
 	})
 }
