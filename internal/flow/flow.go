@@ -19,6 +19,7 @@ const (
 	KindSignup Kind = "signup"
 	KindSignin Kind = "signin"
 	KindUnlock Kind = "unlock"
+	KindReset  Kind = "password_assistant"
 )
 
 // Status is the coarse state a client sees.
@@ -41,6 +42,7 @@ const (
 	StepVerificationCode Step = "verification_code"
 	StepCaptcha          Step = "captcha"
 	StepNewPassword      Step = "new_password"
+	StepChoose           Step = "choose" // "how do you want to sign in?" (Next.Options)
 	StepDone             Step = "done"
 )
 
@@ -125,6 +127,7 @@ const (
 	ActionSubmitCaptcha  = "submit_captcha"
 	ActionNewCaptcha     = "new_captcha" // "another image"
 	ActionSetNewPassword = "set_new_password"
+	ActionSignInWithCode = "choose_sign_in_with_code"
 )
 
 // Next tells the client what to show.
@@ -136,6 +139,8 @@ type Next struct {
 	Alternatives []string `json:"alternatives,omitempty"`
 	AttemptsLeft int      `json:"attempts_left,omitempty"`
 	Captcha      *Captcha `json:"captcha,omitempty"`
+	// Options lists the actions offered at StepChoose.
+	Options []string `json:"options,omitempty"`
 }
 
 // Captcha points at the current CAPTCHA challenge of a flow.

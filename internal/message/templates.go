@@ -37,6 +37,13 @@ const (
 	// TemplateUnlockCode carries the code of a self-service unlock.
 	// Variables: code, name, minutes, host.
 	TemplateUnlockCode = "unlock_code"
+	// TemplateResetCode carries the code of the password assistant.
+	// Variables: code, name, minutes, host.
+	TemplateResetCode = "reset_code"
+	// TemplatePasswordChanged tells the owner the password was changed, with
+	// a "this wasn't me" link. E-mail and SMS.
+	// Variables: name, time, device, network, link, host.
+	TemplatePasswordChanged = "password_changed"
 )
 
 // Template locales.

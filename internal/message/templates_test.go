@@ -37,8 +37,8 @@ var allChannels = []Channel{ChannelEmail, ChannelSMS, ChannelVoice}
 
 func TestTemplatesGolden(t *testing.T) {
 	tm := MustTemplates(t)
-	ids := []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists, TemplateSigninAlert, TemplateUnlockCode}
-	if got := tm.IDs(); strings.Join(got, ",") != "account_exists,signin_alert,signin_code,signup_code,unlock_code" {
+	ids := []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists, TemplateSigninAlert, TemplateUnlockCode, TemplateResetCode, TemplatePasswordChanged}
+	if got := tm.IDs(); strings.Join(got, ",") != "account_exists,password_changed,reset_code,signin_alert,signin_code,signup_code,unlock_code" {
 		t.Errorf("IDs() = %v, want %v", got, ids)
 	}
 	for _, id := range ids {

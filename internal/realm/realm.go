@@ -38,6 +38,10 @@ type Realm struct {
 	// TypoTolerance accepts a password typed with Caps Lock on or with the
 	// first letter's case flipped, from familiar devices only.
 	TypoTolerance bool
+	// SignInWithCode lets the password assistant sign a person in with the
+	// code alone, once, instead of setting a new password (accounts without
+	// two-step verification only).
+	SignInWithCode bool
 	// Risk holds the realm's sign-in protection thresholds; nil uses the
 	// server's defaults (risk.DefaultPolicy).
 	Risk *risk.Policy
