@@ -38,6 +38,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/secret"
 	"github.com/ninsho/ninsho/internal/server"
@@ -226,11 +227,14 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		Captcha:  captchas,
 	}
 	unlockSvc := &unlock.Service{Kit: kit, Realms: realms, Locks: db, Forget: signinSvc.ForgetAccount}
+	resetSvc := &reset.Service{Kit: kit, Realms: realms, Locks: db, Counter: signinSvc.Protect.Counter, Forget: signinSvc.ForgetAccount}
 	engine := &flow.Engine{Store: db, Clock: o.Clock, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: signupSvc,
 		flow.KindSignin: signinSvc,
 		flow.KindUnlock: unlockSvc,
+		flow.KindReset:  resetSvc,
 	}}
+	_ = resetSvc // served by the pages and the API once they take it
 	proxies, err := cfg.TrustedProxyPrefixes()
 	if err != nil {
 		return err
@@ -373,8 +377,9 @@ func buildRealms(cfg config.Config) (*realm.Registry, error) {
 			ID: rc.ID, Name: rc.Name, Hosts: rc.Hosts, DefaultLocale: rc.DefaultLocale,
 			PhoneRegion: rc.PhoneRegion, Disclosure: realm.Disclosure(rc.IdentifierDisclosure),
 			PublicHost: publicHost, BaseURL: baseURL,
-			Heightened:    rc.HeightenedProtection,
-			TypoTolerance: rc.TypoTolerance == nil || *rc.TypoTolerance,
+			Heightened:     rc.HeightenedProtection,
+			TypoTolerance:  rc.TypoTolerance == nil || *rc.TypoTolerance,
+			SignInWithCode: rc.SignInWithCode == nil || *rc.SignInWithCode,
 		}
 		if len(rc.Hosts) > 0 {
 			r.PublicHost = rc.Hosts[0]

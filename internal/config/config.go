@@ -77,6 +77,9 @@ type Realm struct {
 	// with Caps Lock on or with its first letter's case flipped. Default on;
 	// a pointer so that a file can turn it off.
 	TypoTolerance *bool `json:"typo_tolerance,omitempty"`
+	// SignInWithCode lets the password assistant sign a person in once with
+	// the code instead of a new password. Default on.
+	SignInWithCode *bool `json:"sign_in_with_code,omitempty"`
 	// Risk overrides sign-in protection thresholds; a field left at 0 keeps
 	// the default.
 	Risk RiskThresholds `json:"risk"`

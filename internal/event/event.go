@@ -17,6 +17,7 @@ const (
 	TypeAccountLocked    = "account.locked"
 	TypeAccountUnlocked  = "account.unlocked"
 	TypeUnlockStarted    = "unlock.started"
+	TypeResetStarted     = "password_assistant.started"
 	TypePasswordChanged  = "password.changed"
 	TypeSigninAlertSent  = "signin.alert_sent"
 	TypeSignout          = "signout"

@@ -18,6 +18,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/secret"
 	"github.com/ninsho/ninsho/internal/session"
@@ -47,6 +48,7 @@ type Env struct {
 	Dispatcher *message.Dispatcher
 	Captcha    *captcha.Service
 	Unlock     *unlock.Service
+	Reset      *reset.Service
 }
 
 // New builds an Env on db.
@@ -77,7 +79,7 @@ func New(tb testing.TB, db *store.DB) *Env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	jp := &realm.Realm{ID: "jp", Name: "Ninsho", DefaultLocale: "ja", PhoneRegion: "JP", Disclosure: realm.DisclosureExplicit, PublicHost: "id.example.jp", BaseURL: "https://id.example.jp", TypoTolerance: true}
+	jp := &realm.Realm{ID: "jp", Name: "Ninsho", DefaultLocale: "ja", PhoneRegion: "JP", Disclosure: realm.DisclosureExplicit, PublicHost: "id.example.jp", BaseURL: "https://id.example.jp", TypoTolerance: true, SignInWithCode: true}
 	safe := &realm.Realm{ID: "safe", Name: "Safe", DefaultLocale: "en", PhoneRegion: "US", Disclosure: realm.DisclosureSafe, PublicHost: "id.example.com", BaseURL: "https://id.example.com", TypoTolerance: true}
 	realms := realm.NewRegistry([]*realm.Realm{jp, safe})
 	kit := &authflow.Kit{
@@ -103,8 +105,9 @@ func New(tb testing.TB, db *store.DB) *Env {
 		Captcha:  e.Captcha,
 	}
 	e.Unlock = &unlock.Service{Kit: kit, Realms: realms, Locks: db, Forget: e.Signin.ForgetAccount}
+	e.Reset = &reset.Service{Kit: kit, Realms: realms, Locks: db, Counter: e.Signin.Protect.Counter, Forget: e.Signin.ForgetAccount}
 	e.Engine = &flow.Engine{Store: db, Clock: clock, Handlers: map[flow.Kind]flow.Handler{
-		flow.KindSignup: e.Signup, flow.KindSignin: e.Signin, flow.KindUnlock: e.Unlock,
+		flow.KindSignup: e.Signup, flow.KindSignin: e.Signin, flow.KindUnlock: e.Unlock, flow.KindReset: e.Reset,
 	}}
 	return e
 }

@@ -128,6 +128,14 @@ func (e *Error) WithParam(key string, value any) *Error {
 	return e
 }
 
+// FieldOrEmpty returns e.Field, or "" for a nil e.
+func (e *Error) FieldOrEmpty() string {
+	if e == nil {
+		return ""
+	}
+	return e.Field
+}
+
 // Wrap returns e with cause err. It mutates and returns e.
 func (e *Error) Wrap(err error) *Error { e.Err = err; return e }
 

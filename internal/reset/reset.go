@@ -1,0 +1,382 @@
+// Package reset is the password assistant: the identifier, a code to it, then
+// "how do you want to sign in?" — once with the code, or with a new password
+// typed twice. A reset signs out every other session, keeps the account's
+// familiar devices, makes the device that did it familiar and alerts every
+// verified channel. A person who never finished sign-up gets the sign-up code
+// instead and is signed up by it.
+package reset
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/authflow"
+	"github.com/ninsho/ninsho/internal/code"
+	"github.com/ninsho/ninsho/internal/event"
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/identifier"
+	"github.com/ninsho/ninsho/internal/message"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/password"
+	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/throttle"
+)
+
+// Caps on starting the assistant, per hour.
+const (
+	StartsPerAddress = 20 // from one client address
+	StartsPerDevice  = 10 // from one device
+)
+
+// Flow state keys.
+const (
+	statePurpose      = "purpose"      // "reset" or "signup" (an unfinished sign-up)
+	stateAlternatives = "alternatives" // other verified channels, comma-separated
+)
+
+// Service runs password-assistant flows (flow.KindReset). It implements
+// flow.Handler.
+type Service struct {
+	Kit    *authflow.Kit
+	Realms *realm.Registry
+	Locks  account.LockStore
+	// Counter caps starts per address and device; nil caps nothing beyond
+	// the code component's own limits.
+	Counter *throttle.Counter
+	// Forget drops cached sessions of an account (signin.Service's cache);
+	// nil does nothing.
+	Forget func(accountID string)
+}
+
+var _ flow.Handler = (*Service)(nil)
+
+// Start begins the assistant for the identifier as typed. E-mail identifiers
+// get the code by e-mail, phone identifiers by SMS. Explicit realms answer
+// ninsho.CodeAccountNotFound for unknown identifiers; safe realms answer
+// exactly as for a known one (same flow, same next step) and send nothing.
+func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request, typed string) (*flow.Answer, error) {
+	k := s.Kit
+	id, err := identifier.Parse(typed, rl.PhoneRegion)
+	if err != nil {
+		return nil, err
+	}
+	a, err := k.AccountFor(ctx, rl, id)
+	if err != nil && !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
+		return nil, err
+	}
+	if a != nil && a.Status == account.StatusPending && !k.Clock.Now().Before(a.CreatedAt.Add(account.PendingLifetime)) {
+		a = nil // an unconfirmed sign-up past its life does not exist
+	}
+	if a == nil && rl.Disclosure != realm.DisclosureSafe {
+		return nil, ninsho.FieldError(ninsho.CodeAccountNotFound, "identifier")
+	}
+	ch := authflow.ChannelFor(id)
+	var ans *flow.Answer
+	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
+		if err != nil {
+			return err
+		}
+		if err := s.countStart(ctx, rl, req.IP, d.ID); err != nil {
+			return err
+		}
+		f := k.NewFlow(flow.KindReset, rl, d, authflow.Locale("", req, rl))
+		f.Identifier = id.Value
+		f.Status, f.Step = flow.StatusChallenge, flow.StepVerificationCode
+		ans = &flow.Answer{Flow: f, DeviceToken: newToken}
+		if a == nil {
+			// Safe realm, unknown identifier: the same steps, nothing sent.
+			f.Set(statePurpose, string(code.PurposeReset))
+			if _, err := k.Codes.Issue(ctx, f, "", code.PurposeReset, ch, id.Value); err != nil {
+				return err
+			}
+			return k.Save(ctx, f)
+		}
+		f.AccountID = a.ID
+		purpose, template := code.PurposeReset, message.TemplateResetCode
+		if a.Status == account.StatusPending {
+			purpose, template = code.PurposeSignup, message.TemplateSignupCode
+		} else {
+			f.Set(stateAlternatives, alternatives(a, string(ch)))
+		}
+		f.Set(statePurpose, string(purpose))
+		if err := k.SendCode(ctx, f, rl, a.ID, purpose, ch, id.Value, template, a.Name); err != nil {
+			return err
+		}
+		if err := k.Save(ctx, f); err != nil {
+			return err
+		}
+		return k.Record(ctx, rl, a.ID, event.TypeResetStarted, req, d.ID, map[string]any{"flow": f.ID, "channel": string(ch)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	k.Outbox.Wake()
+	return s.answer(ans.Flow, ans.DeviceToken), nil
+}
+
+// countStart caps starts per address and per device in the last hour.
+func (s *Service) countStart(ctx context.Context, rl *realm.Realm, ip, deviceID string) error {
+	if s.Counter == nil {
+		return nil
+	}
+	for _, c := range []struct {
+		key   string
+		limit int
+	}{
+		{throttle.Key("reset.addr", rl.ID, ip), StartsPerAddress},
+		{throttle.Key("reset.device", rl.ID, deviceID), StartsPerDevice},
+	} {
+		n, err := s.Counter.Count(ctx, c.key, time.Hour)
+		if err != nil {
+			return err
+		}
+		if n >= c.limit {
+			return ninsho.E(ninsho.CodeRateLimited).WithParam("retry_after_s", 3600)
+		}
+		if err := s.Counter.Hit(ctx, c.key, 1, time.Hour); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// alternatives lists a's other verified channels than current.
+func alternatives(a *account.Account, current string) string {
+	var out []string
+	if a.Email != "" && a.EmailVerifiedAt != nil && current != string(code.ChannelEmail) {
+		out = append(out, string(code.ChannelEmail))
+	}
+	if a.Phone != "" && a.PhoneVerifiedAt != nil && current != string(code.ChannelSMS) {
+		out = append(out, string(code.ChannelSMS))
+	}
+	return strings.Join(out, ",")
+}
+
+// Act applies submit_code, resend_code, switch_channel, then
+// choose_sign_in_with_code or set_new_password.
+func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
+	rl := s.Realms.ByID(f.Realm)
+	if rl == nil {
+		return nil, ninsho.E(ninsho.CodeFlowNotFound)
+	}
+	switch {
+	case act.Name == flow.ActionSubmitCode && f.Step == flow.StepVerificationCode:
+		return s.submitCode(ctx, rl, f, req, act.Code)
+	case act.Name == flow.ActionResendCode && f.Step == flow.StepVerificationCode:
+		template := message.TemplateResetCode
+		if purposeOf(f) == code.PurposeSignup {
+			template = message.TemplateSignupCode
+		}
+		return s.answer(f, ""), s.Kit.Resend(ctx, rl, f, purposeOf(f), template)
+	case act.Name == flow.ActionSwitchChannel && f.Step == flow.StepVerificationCode:
+		return s.switchChannel(ctx, rl, f, act.Channel)
+	case act.Name == flow.ActionSignInWithCode && f.Step == flow.StepChoose:
+		return s.signInWithCode(ctx, rl, f, req)
+	case act.Name == flow.ActionSetNewPassword && f.Step == flow.StepChoose:
+		return s.setNewPassword(ctx, rl, f, req, act)
+	}
+	return s.answer(f, ""), ninsho.FieldError(ninsho.CodeActionUnknown, "action")
+}
+
+// View describes f as it stands.
+func (s *Service) View(ctx context.Context, f *flow.Flow) (*flow.Answer, error) {
+	return s.answer(f, ""), nil
+}
+
+func (s *Service) answer(f *flow.Flow, deviceToken string) *flow.Answer {
+	ans := &flow.Answer{Flow: f, DeviceToken: deviceToken}
+	switch {
+	case f.Status == flow.StatusComplete || f.Status == flow.StatusFailed:
+	case f.Step == flow.StepVerificationCode:
+		var alts []string
+		if v := f.Get(stateAlternatives); v != "" {
+			alts = strings.Split(v, ",")
+		}
+		ans.Next = s.Kit.CodeNext(f, alts)
+	case f.Step == flow.StepChoose:
+		opts := []string{flow.ActionSetNewPassword}
+		if rl := s.Realms.ByID(f.Realm); rl != nil && rl.SignInWithCode {
+			opts = append([]string{flow.ActionSignInWithCode}, opts...)
+		}
+		ans.Next = &flow.Next{Step: flow.StepChoose, Options: opts}
+	}
+	return ans
+}
+
+func purposeOf(f *flow.Flow) code.Purpose {
+	if p := f.Get(statePurpose); p != "" {
+		return code.Purpose(p)
+	}
+	return code.PurposeReset
+}
+
+func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, input string) (*flow.Answer, error) {
+	k := s.Kit
+	var stepErr error
+	var grant *flow.Grant
+	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		c, serr, err := k.CheckCode(ctx, f, purposeOf(f), input)
+		if err != nil || serr != nil {
+			stepErr = serr
+			return err
+		}
+		a, err := k.Accounts.Account(ctx, f.AccountID)
+		if err != nil {
+			return err
+		}
+		if a.Status == account.StatusPending {
+			// The sign-up never finished: the code confirms it now.
+			now := k.Clock.Now()
+			a.Status = account.StatusActive
+			authflow.Verify(a, string(c.Channel), now)
+			a.UpdatedAt = now
+			if err := k.Accounts.UpdateAccount(ctx, a); err != nil {
+				return err
+			}
+			grant, err = k.Complete(ctx, f, rl, a, req, []string{string(c.Channel) + "_code"}, event.TypeSignupCompleted, map[string]any{"via": "password_assistant"})
+			return err
+		}
+		f.Status, f.Step = flow.StatusOpen, flow.StepChoose
+		return k.Save(ctx, f)
+	})
+	if err != nil {
+		return s.answer(f, ""), err
+	}
+	if grant != nil {
+		return &flow.Answer{Flow: f, Session: grant, AccountID: f.AccountID}, nil
+	}
+	return s.answer(f, ""), stepErr
+}
+
+func (s *Service) switchChannel(ctx context.Context, rl *realm.Realm, f *flow.Flow, ch string) (*flow.Answer, error) {
+	k := s.Kit
+	allowed := false
+	for _, alt := range strings.Split(f.Get(stateAlternatives), ",") {
+		allowed = allowed || (alt != "" && alt == ch)
+	}
+	if !allowed {
+		return s.answer(f, ""), ninsho.FieldError(ninsho.CodeChannelUnavailable, "channel")
+	}
+	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, err := k.Accounts.Account(ctx, f.AccountID)
+		if err != nil {
+			return err
+		}
+		dest := a.Email
+		if ch == string(code.ChannelSMS) {
+			dest = a.Phone
+		}
+		if err := k.SendCode(ctx, f, rl, a.ID, code.PurposeReset, code.Channel(ch), dest, message.TemplateResetCode, a.Name); err != nil {
+			return err
+		}
+		f.Set(stateAlternatives, alternatives(a, ch))
+		return k.Save(ctx, f)
+	})
+	if err != nil {
+		return s.answer(f, ""), err
+	}
+	k.Outbox.Wake()
+	return s.answer(f, ""), nil
+}
+
+// signInWithCode signs the person in once with the code they proved, when the
+// realm allows it. The password stays as it was.
+func (s *Service) signInWithCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request) (*flow.Answer, error) {
+	k := s.Kit
+	if !rl.SignInWithCode {
+		return s.answer(f, ""), ninsho.FieldError(ninsho.CodeActionUnknown, "action")
+	}
+	a, err := k.Accounts.Account(ctx, f.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	if a.Status != account.StatusActive {
+		return s.answer(f, ""), ninsho.E(ninsho.CodeAccountLocked).WithParam("kind", string(account.LockSuspicious))
+	}
+	var grant *flow.Grant
+	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		grant, err = k.Complete(ctx, f, rl, a, req, []string{f.Channel + "_code"}, event.TypeSigninSucceeded, map[string]any{"via": "password_assistant"})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &flow.Answer{Flow: f, Session: grant, AccountID: a.ID}, nil
+}
+
+// setNewPassword replaces the password (twice the same, by the policy, not
+// the old one), signs out every other session, lifts a lock the code and the
+// new password answer for, signs this device in and alerts every verified
+// channel.
+func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
+	k := s.Kit
+	if act.Password != act.PasswordConfirmation {
+		return s.answer(f, ""), ninsho.FieldError(ninsho.CodePasswordMismatch, "password_confirmation")
+	}
+	a, err := k.Accounts.Account(ctx, f.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.Policy.Check(act.Password, password.Personal{Email: a.Email, Phone: a.Phone, Name: a.Name}); err != nil {
+		return s.answer(f, ""), err
+	}
+	if old, err := k.Accounts.PasswordHash(ctx, a.ID); err == nil && old != "" {
+		same, _, err := k.Passwords.Verify(ctx, act.Password, old)
+		if err != nil {
+			return nil, err
+		}
+		if same {
+			return s.answer(f, ""), ninsho.FieldError(ninsho.CodePasswordReused, "password")
+		}
+	} else if err != nil && !ninsho.IsCode(err, ninsho.CodeNotFound) {
+		return nil, err
+	}
+	hash, err := k.Passwords.Hash(ctx, act.Password)
+	if err != nil {
+		return nil, err
+	}
+	var grant *flow.Grant
+	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		now := k.Clock.Now()
+		if err := k.Accounts.SetPasswordHash(ctx, a.ID, hash, now); err != nil {
+			return err
+		}
+		n, err := k.Sessions.Store.RevokeAccountSessions(ctx, a.ID, "", now)
+		if err != nil {
+			return err
+		}
+		if a.Lock.Kind != account.LockNone || a.Status == account.StatusLocked {
+			if err := s.Locks.SetLock(ctx, a.ID, account.Lock{}); err != nil {
+				return err
+			}
+			if a.Status == account.StatusLocked {
+				a.Status, a.UpdatedAt = account.StatusActive, now
+				if err := k.Accounts.UpdateAccount(ctx, a); err != nil {
+					return err
+				}
+			}
+		}
+		if err := k.Record(ctx, rl, a.ID, event.TypePasswordChanged, req, f.DeviceID, map[string]any{
+			"flow": f.ID, "via": "password_assistant", "sessions_revoked": n,
+		}); err != nil {
+			return err
+		}
+		grant, err = k.Complete(ctx, f, rl, a, req, []string{"password", f.Channel + "_code"}, event.TypeSigninSucceeded, map[string]any{"via": "password_assistant"})
+		if err != nil {
+			return err
+		}
+		return k.Alert(ctx, rl, f, a, req, message.TemplatePasswordChanged, true)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.Forget != nil {
+		s.Forget(a.ID)
+	}
+	k.Outbox.Wake()
+	return &flow.Answer{Flow: f, Session: grant, AccountID: a.ID}, nil
+}
