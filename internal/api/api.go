@@ -16,14 +16,15 @@ import (
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
 	"github.com/ninsho/ninsho/internal/unlock"
 	"github.com/ninsho/ninsho/internal/web/webreq"
 )
 
-// Deps are the services the API calls. All but ClientIP, Captcha and Unlock
-// are required.
+// Deps are the services the API calls. All but ClientIP, Captcha, Unlock and
+// Reset are required.
 type Deps struct {
 	Realms   *realm.Registry
 	Flows    *flow.Engine
@@ -34,6 +35,9 @@ type Deps struct {
 	// Unlock serves /api/v1/unlock and /api/v1/not-me; nil: they answer
 	// 404. The flow engine must hold it as the handler of flow.KindUnlock.
 	Unlock *unlock.Service
+	// Reset serves /api/v1/password-assistant; nil: it answers 404. The
+	// flow engine must hold it as the handler of flow.KindReset.
+	Reset *reset.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -71,6 +75,7 @@ func New(d Deps) *Handler {
 	h.mux.Handle("GET /api/v1/captcha/{file}", h.handle(h.captchaMedia))
 	h.mux.Handle("POST /api/v1/unlock", h.handle(h.unlock))
 	h.mux.Handle("POST /api/v1/not-me", h.handle(h.notMe))
+	h.mux.Handle("POST /api/v1/password-assistant", h.handle(h.passwordAssistant))
 	return h
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
 	"github.com/ninsho/ninsho/internal/unlock"
@@ -46,6 +47,9 @@ type Deps struct {
 	// nil leaves them 404. Flows must hold it as the handler of
 	// flow.KindUnlock.
 	Unlock *unlock.Service
+	// Reset serves the password assistant's pages and API route; nil
+	// leaves them 404. Flows must hold it as the handler of flow.KindReset.
+	Reset *reset.Service
 	// Ready reports whether the server can take traffic (the database
 	// answers); nil means always ready.
 	Ready func(context.Context) error
@@ -98,6 +102,7 @@ func New(d Deps) http.Handler {
 		Signup:        d.Signup,
 		Signin:        d.Signin,
 		Unlock:        d.Unlock,
+		Reset:         d.Reset,
 		ClientIP:      d.ClientIP,
 		SecureCookies: d.SecureCookies,
 	})
@@ -110,6 +115,7 @@ func New(d Deps) http.Handler {
 		SecureCookies: d.SecureCookies,
 		Captcha:       d.Captcha,
 		Unlock:        d.Unlock,
+		Reset:         d.Reset,
 	})
 	s.mux.HandleFunc("/healthz", healthz)
 	s.mux.HandleFunc("/readyz", s.readyz)

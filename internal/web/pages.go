@@ -224,6 +224,8 @@ func (h *Handler) verifyPage(r *http.Request, c *call, ans *flow.Answer) *page {
 		p.RestartURL = "/signup"
 	case flow.KindUnlock:
 		p.RestartURL, p.Why = "/unlock", "verify.why.unlock"
+	case flow.KindReset:
+		p.RestartURL, p.Why = "/password-assistant", "verify.why.password_assistant"
 	case flow.KindSignin:
 		p.Why = signinCodeWhy(ans.Flow)
 	}
@@ -362,6 +364,8 @@ func (h *Handler) redirectFor(w http.ResponseWriter, r *http.Request, ans *flow.
 		target = "/verify?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
 	case ans.Flow.Kind == flow.KindUnlock && (ans.Next.Step == flow.StepPassword || ans.Next.Step == flow.StepNewPassword):
 		target = "/unlock/password?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
+	case ans.Flow.Kind == flow.KindReset && ans.Next.Step == flow.StepChoose:
+		target = "/password-assistant/choose?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
 	case ans.Flow.Kind == flow.KindSignin && (ans.Next.Step == flow.StepPassword || ans.Next.Step == flow.StepCaptcha):
 		target = "/signin?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
 	}

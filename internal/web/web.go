@@ -25,6 +25,7 @@ import (
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
 	"github.com/ninsho/ninsho/internal/unlock"
@@ -45,8 +46,8 @@ const ContentSecurityPolicy = "default-src 'self'; frame-ancestors 'none'; form-
 // maxFormBytes bounds a form body.
 const maxFormBytes = 64 << 10
 
-// Deps are the services the pages call. All but ClientIP, Unlock and Now are
-// required.
+// Deps are the services the pages call. All but ClientIP, Unlock, Reset and
+// Now are required.
 type Deps struct {
 	Realms   *realm.Registry
 	Flows    *flow.Engine
@@ -57,6 +58,11 @@ type Deps struct {
 	// pages answer 404 and a locked sign-in offers no unlock. The flow engine
 	// must hold it as the handler of flow.KindUnlock.
 	Unlock *unlock.Service
+	// Reset serves /password-assistant and /password-assistant/choose; nil:
+	// those pages answer 404 and the sign-in page offers no "forgot your
+	// password?" link. The flow engine must hold it as the handler of
+	// flow.KindReset.
+	Reset *reset.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -124,6 +130,12 @@ func New(d Deps) *Handler {
 		h.mux.Handle("GET /signin/not-me", h.handle(h.notMeForm))
 		h.mux.Handle("POST /signin/not-me", h.handle(h.notMe))
 	}
+	if d.Reset != nil {
+		h.mux.Handle("GET /password-assistant", h.handle(h.resetForm))
+		h.mux.Handle("POST /password-assistant", h.handle(h.resetStart))
+		h.mux.Handle("GET /password-assistant/choose", h.handle(h.resetChooseForm))
+		h.mux.Handle("POST /password-assistant/choose", h.handle(h.resetChoose))
+	}
 	return h
 }
 
@@ -134,7 +146,7 @@ func parsePages() (map[string]*template.Template, error) {
 		return nil, fmt.Errorf("web: templates: %w", err)
 	}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"signup", "signin", "verify", "account", "error", "unlock", "unlock_password", "notme"} {
+	for _, name := range []string{"signup", "signin", "verify", "account", "error", "unlock", "unlock_password", "notme", "reset", "reset_choose"} {
 		t, err := template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
@@ -257,6 +269,11 @@ type page struct {
 	// NewPassword asks for a new password twice (unlock of a suspicious
 	// lock) instead of the current one.
 	NewPassword bool
+	// PasswordAssistant offers the "forgot your password?" link.
+	PasswordAssistant bool
+	// CodeSignIn offers "sign in with this code once" on the password
+	// assistant's choice page.
+	CodeSignIn bool
 	// Token is the "this wasn't me" link's token, posted back by its form.
 	Token string
 	// History is the account's sign-in history; HistoryZone the catalogue
@@ -283,7 +300,7 @@ type formError struct {
 func (p *page) Invalid(field string) bool { return p.Error != nil && p.Error.Field == field }
 
 func (h *Handler) newPage(r *http.Request, rl *realm.Realm, locale, title string) *page {
-	p := &page{Locale: locale, Title: title, Form: map[string]string{}}
+	p := &page{Locale: locale, Title: title, Form: map[string]string{}, PasswordAssistant: h.d.Reset != nil}
 	if rl != nil {
 		p.RealmName = rl.Name
 	}

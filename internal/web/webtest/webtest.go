@@ -173,6 +173,7 @@ func NewEngine() *Engine {
 			flow.KindSignup: sc,
 			flow.KindSignin: sc,
 			flow.KindUnlock: sc,
+			flow.KindReset:  sc,
 		}},
 		Store:  st,
 		Script: sc,
