@@ -234,7 +234,6 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		flow.KindUnlock: unlockSvc,
 		flow.KindReset:  resetSvc,
 	}}
-	_ = resetSvc // served by the pages and the API once they take it
 	proxies, err := cfg.TrustedProxyPrefixes()
 	if err != nil {
 		return err
@@ -245,7 +244,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	a.Handler = server.New(server.Deps{
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
-		DevInbox: inbox, Captcha: captchas, Unlock: unlockSvc, Ready: db.Ping, Registry: reg, Logger: a.Logger,
+		DevInbox: inbox, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 	})
 	return nil
