@@ -227,7 +227,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		Captcha:  captchas,
 	}
 	unlockSvc := &unlock.Service{Kit: kit, Realms: realms, Locks: db, Forget: signinSvc.ForgetAccount}
-	resetSvc := &reset.Service{Kit: kit, Realms: realms, Locks: db, Counter: signinSvc.Protect.Counter, Forget: signinSvc.ForgetAccount}
+	resetSvc := &reset.Service{Kit: kit, Realms: realms, Locks: db, Counter: signinSvc.Protect.Counter, Captcha: captchas, Forget: signinSvc.ForgetAccount}
 	engine := &flow.Engine{Store: db, Clock: o.Clock, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: signupSvc,
 		flow.KindSignin: signinSvc,

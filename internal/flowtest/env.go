@@ -105,7 +105,7 @@ func New(tb testing.TB, db *store.DB) *Env {
 		Captcha:  e.Captcha,
 	}
 	e.Unlock = &unlock.Service{Kit: kit, Realms: realms, Locks: db, Forget: e.Signin.ForgetAccount}
-	e.Reset = &reset.Service{Kit: kit, Realms: realms, Locks: db, Counter: e.Signin.Protect.Counter, Forget: e.Signin.ForgetAccount}
+	e.Reset = &reset.Service{Kit: kit, Realms: realms, Locks: db, Counter: e.Signin.Protect.Counter, Captcha: e.Captcha, Forget: e.Signin.ForgetAccount}
 	e.Engine = &flow.Engine{Store: db, Clock: clock, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: e.Signup, flow.KindSignin: e.Signin, flow.KindUnlock: e.Unlock, flow.KindReset: e.Reset,
 	}}

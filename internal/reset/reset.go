@@ -13,6 +13,7 @@ import (
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/authflow"
+	"github.com/ninsho/ninsho/internal/captcha"
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
@@ -21,6 +22,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/throttle"
 )
 
@@ -28,11 +30,16 @@ import (
 const (
 	StartsPerAddress = 20 // from one client address
 	StartsPerDevice  = 10 // from one device
+	// CaptchaAfterStarts: from the third start of a device (or the sixth of
+	// an address) within an hour, a CAPTCHA comes before any code is sent.
+	CaptchaAfterStarts        = 3
+	CaptchaAfterAddressStarts = 6
 )
 
 // Flow state keys.
 const (
 	statePurpose      = "purpose"      // "reset" or "signup" (an unfinished sign-up)
+	stateCaptcha      = "captcha"      // id of the CAPTCHA that holds the code back
 	stateAlternatives = "alternatives" // other verified channels, comma-separated
 )
 
@@ -45,6 +52,9 @@ type Service struct {
 	// Counter caps starts per address and device; nil caps nothing beyond
 	// the code component's own limits.
 	Counter *throttle.Counter
+	// Captcha holds back starts that look automated or repeated (see
+	// CaptchaAfterStarts) until a CAPTCHA is solved; nil asks none.
+	Captcha *captcha.Service
 	// Forget drops cached sessions of an account (signin.Service's cache);
 	// nil does nothing.
 	Forget func(accountID string)
@@ -72,57 +82,133 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	if a == nil && rl.Disclosure != realm.DisclosureSafe {
 		return nil, ninsho.FieldError(ninsho.CodeAccountNotFound, "identifier")
 	}
-	ch := authflow.ChannelFor(id)
 	var ans *flow.Answer
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
 		d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
 		if err != nil {
 			return err
 		}
-		if err := s.countStart(ctx, rl, req.IP, d.ID); err != nil {
+		addrStarts, devStarts, err := s.countStart(ctx, rl, req.IP, d.ID)
+		if err != nil {
 			return err
 		}
 		f := k.NewFlow(flow.KindReset, rl, d, authflow.Locale("", req, rl))
 		f.Identifier = id.Value
 		f.Status, f.Step = flow.StatusChallenge, flow.StepVerificationCode
+		if a != nil {
+			f.AccountID = a.ID
+		}
 		ans = &flow.Answer{Flow: f, DeviceToken: newToken}
-		if a == nil {
-			// Safe realm, unknown identifier: the same steps, nothing sent.
-			f.Set(statePurpose, string(code.PurposeReset))
-			if _, err := k.Codes.Issue(ctx, f, "", code.PurposeReset, ch, id.Value); err != nil {
+		if s.Captcha != nil && (devStarts+1 >= CaptchaAfterStarts || addrStarts+1 >= CaptchaAfterAddressStarts ||
+			strings.TrimSpace(req.UserAgent) == "" || risk.IsAutomationUserAgent(req.UserAgent)) {
+			// Hold the code back behind a CAPTCHA: nothing is sent yet.
+			if err := k.Save(ctx, f); err != nil {
 				return err
 			}
-			return k.Save(ctx, f)
+			return s.newChallenge(ctx, f)
 		}
-		f.AccountID = a.ID
-		purpose, template := code.PurposeReset, message.TemplateResetCode
-		if a.Status == account.StatusPending {
-			purpose, template = code.PurposeSignup, message.TemplateSignupCode
-		} else {
-			f.Set(stateAlternatives, alternatives(a, string(ch)))
-		}
-		f.Set(statePurpose, string(purpose))
-		if err := k.SendCode(ctx, f, rl, a.ID, purpose, ch, id.Value, template, a.Name); err != nil {
-			return err
-		}
-		if err := k.Save(ctx, f); err != nil {
-			return err
-		}
-		return k.Record(ctx, rl, a.ID, event.TypeResetStarted, req, d.ID, map[string]any{"flow": f.ID, "channel": string(ch)})
+		return s.sendFirstCode(ctx, rl, f, a, req)
 	})
 	if err != nil {
 		return nil, err
 	}
 	k.Outbox.Wake()
+	if ans.Flow.Step == flow.StepCaptcha {
+		return s.answer(ans.Flow, ans.DeviceToken), ninsho.E(ninsho.CodeCaptchaRequired)
+	}
 	return s.answer(ans.Flow, ans.DeviceToken), nil
 }
 
-// countStart caps starts per address and per device in the last hour.
-func (s *Service) countStart(ctx context.Context, rl *realm.Realm, ip, deviceID string) error {
-	if s.Counter == nil {
-		return nil
+// sendFirstCode sends the flow's first code (nothing for a safe realm's
+// unknown identifier, whose flow behaves alike) and saves f.
+func (s *Service) sendFirstCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request) error {
+	k := s.Kit
+	id := identifierOf(f.Identifier)
+	ch := authflow.ChannelFor(id)
+	f.Status, f.Step = flow.StatusChallenge, flow.StepVerificationCode
+	if a == nil {
+		// Safe realm, unknown identifier: the same steps, nothing sent.
+		f.Set(statePurpose, string(code.PurposeReset))
+		if _, err := k.Codes.Issue(ctx, f, "", code.PurposeReset, ch, id.Value); err != nil {
+			return err
+		}
+		return k.Save(ctx, f)
 	}
-	for _, c := range []struct {
+	purpose, template := code.PurposeReset, message.TemplateResetCode
+	if a.Status == account.StatusPending {
+		purpose, template = code.PurposeSignup, message.TemplateSignupCode
+	} else {
+		f.Set(stateAlternatives, alternatives(a, string(ch)))
+	}
+	f.Set(statePurpose, string(purpose))
+	if err := k.SendCode(ctx, f, rl, a.ID, purpose, ch, id.Value, template, a.Name); err != nil {
+		return err
+	}
+	if err := k.Save(ctx, f); err != nil {
+		return err
+	}
+	return k.Record(ctx, rl, a.ID, event.TypeResetStarted, req, f.DeviceID, map[string]any{"flow": f.ID, "channel": string(ch)})
+}
+
+// identifierOf rebuilds the parsed identifier of a normalised value.
+func identifierOf(v string) identifier.Identifier {
+	if strings.Contains(v, "@") {
+		return identifier.Identifier{Kind: identifier.KindEmail, Value: v}
+	}
+	return identifier.Identifier{Kind: identifier.KindPhone, Value: v}
+}
+
+// newChallenge puts f at the CAPTCHA step with a new challenge and saves it.
+func (s *Service) newChallenge(ctx context.Context, f *flow.Flow) error {
+	c, err := s.Captcha.New(ctx, f.Realm, f.ID)
+	if err != nil {
+		return err
+	}
+	f.Set(stateCaptcha, c.ID)
+	f.Status, f.Step = flow.StatusChallenge, flow.StepCaptcha
+	return s.Kit.Save(ctx, f)
+}
+
+// submitCaptcha checks the answer; a right one sends the first code.
+func (s *Service) submitCaptcha(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
+	k := s.Kit
+	var stepErr error
+	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		if act.Name == flow.ActionNewCaptcha {
+			return s.newChallenge(ctx, f)
+		}
+		if err := s.Captcha.Check(ctx, f.Get(stateCaptcha), f.ID, act.Answer); err != nil {
+			if !ninsho.IsCode(err, ninsho.CodeCaptchaIncorrect) {
+				return err
+			}
+			stepErr = err
+			return s.newChallenge(ctx, f)
+		}
+		f.Set(stateCaptcha, "")
+		var a *account.Account
+		if f.AccountID != "" {
+			var err error
+			if a, err = k.Accounts.Account(ctx, f.AccountID); err != nil {
+				return err
+			}
+		}
+		return s.sendFirstCode(ctx, rl, f, a, req)
+	})
+	if err != nil {
+		return s.answer(f, ""), err
+	}
+	k.Outbox.Wake()
+	return s.answer(f, ""), stepErr
+}
+
+// countStart caps starts per address and per device in the last hour and
+// returns how many there were before this one.
+func (s *Service) countStart(ctx context.Context, rl *realm.Realm, ip, deviceID string) (addr, dev int, err error) {
+	if s.Counter == nil {
+		return 0, 0, nil
+	}
+	counts := make([]int, 2)
+	for i, c := range []struct {
 		key   string
 		limit int
 	}{
@@ -131,16 +217,17 @@ func (s *Service) countStart(ctx context.Context, rl *realm.Realm, ip, deviceID 
 	} {
 		n, err := s.Counter.Count(ctx, c.key, time.Hour)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		if n >= c.limit {
-			return ninsho.E(ninsho.CodeRateLimited).WithParam("retry_after_s", 3600)
+			return 0, 0, ninsho.E(ninsho.CodeRateLimited).WithParam("retry_after_s", 3600)
 		}
 		if err := s.Counter.Hit(ctx, c.key, 1, time.Hour); err != nil {
-			return err
+			return 0, 0, err
 		}
+		counts[i] = n
 	}
-	return nil
+	return counts[0], counts[1], nil
 }
 
 // alternatives lists a's other verified channels than current.
@@ -173,6 +260,8 @@ func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act
 		return s.answer(f, ""), s.Kit.Resend(ctx, rl, f, purposeOf(f), template)
 	case act.Name == flow.ActionSwitchChannel && f.Step == flow.StepVerificationCode:
 		return s.switchChannel(ctx, rl, f, act.Channel)
+	case (act.Name == flow.ActionSubmitCaptcha || act.Name == flow.ActionNewCaptcha) && f.Step == flow.StepCaptcha && s.Captcha != nil:
+		return s.submitCaptcha(ctx, rl, f, req, act)
 	case act.Name == flow.ActionSignInWithCode && f.Step == flow.StepChoose:
 		return s.signInWithCode(ctx, rl, f, req)
 	case act.Name == flow.ActionSetNewPassword && f.Step == flow.StepChoose:
@@ -196,6 +285,11 @@ func (s *Service) answer(f *flow.Flow, deviceToken string) *flow.Answer {
 			alts = strings.Split(v, ",")
 		}
 		ans.Next = s.Kit.CodeNext(f, alts)
+	case f.Step == flow.StepCaptcha:
+		id := f.Get(stateCaptcha)
+		ans.Next = &flow.Next{Step: flow.StepCaptcha, Captcha: &flow.Captcha{
+			ID: id, ImageURL: captcha.ImagePath(id), AudioURL: captcha.AudioPath(id, f.Locale),
+		}}
 	case f.Step == flow.StepChoose:
 		opts := []string{flow.ActionSetNewPassword}
 		if rl := s.Realms.ByID(f.Realm); rl != nil && rl.SignInWithCode {

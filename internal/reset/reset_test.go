@@ -190,7 +190,7 @@ func TestResetStartsAreCapped(t *testing.T) {
 		if ans != nil && dev == "" {
 			dev = ans.DeviceToken
 		}
-		if i < 10 && err != nil {
+		if i < 10 && err != nil && !ninsho.IsCode(err, ninsho.CodeCaptchaRequired) {
 			t.Fatalf("start %d: %v", i+1, err)
 		}
 	}
@@ -262,5 +262,50 @@ func TestSafeRealmAnswersAlike(t *testing.T) {
 		// Explicit realms say so.
 		_, err := e.Reset.Start(ctx, e.JP, flowtest.Req("198.51.100.8", ""), "stranger@example.jp")
 		wantCode(t, err, ninsho.CodeAccountNotFound)
+	})
+}
+
+// TestRepeatedStartsMeetACaptcha: the third start from one device within an
+// hour holds the code back behind a CAPTCHA; solving it sends the code.
+func TestRepeatedStartsMeetACaptcha(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+		dev := ""
+		var ans *flow.Answer
+		var err error
+		for i := 0; i < 3; i++ {
+			e.Clock.Advance(time.Minute)
+			ans, err = e.Reset.Start(ctx, e.JP, flowtest.Req("198.51.100.8", dev), "hanako@example.jp")
+			if ans.DeviceToken != "" {
+				dev = ans.DeviceToken
+			}
+			if i < 2 && err != nil {
+				t.Fatalf("start %d: %v", i+1, err)
+			}
+		}
+		wantCode(t, err, ninsho.CodeCaptchaRequired)
+		if ans.Next.Step != flow.StepCaptcha || ans.Next.Captcha == nil {
+			t.Fatalf("next = %+v, want the CAPTCHA step", ans.Next)
+		}
+		before := len(e.Messages(t, "hanako@example.jp"))
+		req := flowtest.Req("198.51.100.8", dev)
+		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitCaptcha, Answer: "x"})
+		wantCode(t, err, ninsho.CodeCaptchaIncorrect)
+		f, _ := e.DB.Flow(ctx, ans.Flow.ID)
+		answer, err := e.Captcha.Answer(ctx, f.Get("captcha"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(e.Messages(t, "hanako@example.jp")); got != before {
+			t.Fatalf("a code was sent before the CAPTCHA was solved (%d → %d messages)", before, got)
+		}
+		next, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitCaptcha, Answer: answer})
+		if err != nil || next.Next.Step != flow.StepVerificationCode {
+			t.Fatalf("submit_captcha = %+v, %v; want the code step", next.Next, err)
+		}
+		if m := e.Messages(t, "hanako@example.jp"); len(m) != before+1 || m[0].Template != "reset_code" {
+			t.Errorf("after the CAPTCHA: %d messages, newest %q; want one more reset_code", len(m), m[0].Template)
+		}
 	})
 }
