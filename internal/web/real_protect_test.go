@@ -228,3 +228,34 @@ func TestBrowserNotMe(t *testing.T) {
 		t.Errorf("account after the new password: %d", rec.Code)
 	}
 }
+
+// TestBrowserPasswordAssistantCaptcha: the third start of the password
+// assistant from one browser within an hour shows a CAPTCHA instead of
+// sending a code; solving it sends the code and leads to /verify.
+func TestBrowserPasswordAssistantCaptcha(t *testing.T) {
+	h, env := newRealWeb(t)
+	env.MustSignUp(t, env.JP, "taro@example.jp", pw, "taro@example.jp")
+	b := jar{}
+	for i := 0; i < 2; i++ {
+		env.Clock.Advance(time.Minute)
+		rec := post(h, "/password-assistant", url.Values{"identifier": {"taro@example.jp"}}, b.header()...)
+		mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/verify?flow=")
+		b.take(t, rec.Result())
+	}
+	env.Clock.Advance(time.Minute)
+	rec := post(h, "/password-assistant", url.Values{"identifier": {"taro@example.jp"}}, b.header()...)
+	m := captchaImage.FindStringSubmatch(rec.Body.String())
+	if rec.Code != 200 || m == nil {
+		t.Fatalf("third start: %d, want the CAPTCHA:\n%s", rec.Code, rec.Body)
+	}
+	flowID := regexp.MustCompile(`name="flow" value="([0-9a-f-]+)"`).FindStringSubmatch(rec.Body.String())[1]
+	answer, err := env.Captcha.Answer(context.Background(), m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = post(h, "/password-assistant", url.Values{"flow": {flowID}, "action": {"submit_captcha"}, "answer": {answer}, "identifier": {"taro@example.jp"}}, b.header()...)
+	mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/verify?flow="+flowID)
+	if msgs := env.Messages(t, "taro@example.jp"); msgs[0].Template != "reset_code" {
+		t.Errorf("newest message %q, want reset_code after the CAPTCHA", msgs[0].Template)
+	}
+}

@@ -26,6 +26,7 @@ func newRealWeb(tb testing.TB) (*web.Handler, *flowtest.Env) {
 		Signup: env.Signup,
 		Signin: env.Signin,
 		Unlock: env.Unlock,
+		Reset:  env.Reset,
 		Now:    env.Clock.Now,
 	}), env
 }

@@ -32,9 +32,34 @@ func (h *Handler) resetStart(w http.ResponseWriter, r *http.Request, c *call) er
 		h.renderError(w, r, "reset", p, err)
 		return nil
 	}
-	ans, err := h.d.Reset.Start(r.Context(), c.realm, h.request(r, c), identifier)
+	var ans *flow.Answer
+	id, action := r.PostForm.Get("flow"), r.PostForm.Get("action")
+	if id != "" && (action == flow.ActionSubmitCaptcha || action == flow.ActionNewCaptcha) {
+		// The CAPTCHA that holds the code back (repeated or automated starts).
+		if !ninsho.ValidID(id) {
+			return ninsho.E(ninsho.CodeFlowNotFound)
+		}
+		answer, ferr := formValue(r, "answer")
+		if ferr != nil {
+			h.renderError(w, r, "reset", p, ferr)
+			return nil
+		}
+		ans, err = h.d.Flows.Act(r.Context(), c.realm.ID, id, h.request(r, c), flow.Action{Name: action, Answer: answer})
+	} else {
+		ans, err = h.d.Reset.Start(r.Context(), c.realm, h.request(r, c), identifier)
+	}
 	if ans != nil {
 		h.cookies.SetDevice(w, r, ans.DeviceToken)
+	}
+	if ans != nil && ans.Flow != nil && ans.Next != nil && ans.Next.Step == flow.StepCaptcha {
+		p.FlowID = ans.Flow.ID
+		p.Captcha = newCaptchaView(ans.Next.Captcha, c.locale)
+		if err != nil && !ninsho.IsCode(err, ninsho.CodeCaptchaRequired) {
+			h.renderError(w, r, "reset", p, err)
+			return nil
+		}
+		h.render(w, r, http.StatusOK, "reset", p)
+		return nil
 	}
 	if err != nil {
 		h.renderError(w, r, "reset", p, err)
