@@ -309,3 +309,40 @@ func TestRepeatedStartsMeetACaptcha(t *testing.T) {
 		}
 	})
 }
+
+// TestResetSwitchChannelAndAlertsEveryChannel: an account with a verified
+// e-mail and phone may take the code by SMS instead, and a reset alerts both.
+func TestResetSwitchChannelAndAlertsEveryChannel(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+		a, _ := e.DB.AccountByEmail(ctx, "jp", "hanako@example.jp")
+		now := e.Clock.Now()
+		a.Phone, a.PhoneVerifiedAt = "+819012345678", &now
+		if err := e.DB.UpdateAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		ans, err := e.Reset.Start(ctx, e.JP, flowtest.Req("198.51.100.8", ""), "hanako@example.jp")
+		if err != nil || strings.Join(ans.Next.Alternatives, ",") != "sms" {
+			t.Fatalf("Start = %+v, %v; want SMS offered", ans.Next, err)
+		}
+		req := flowtest.Req("198.51.100.8", ans.DeviceToken)
+		e.Clock.Advance(31 * time.Second)
+		sw, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSwitchChannel, Channel: "sms"})
+		if err != nil || sw.Next.Channel != "sms" {
+			t.Fatalf("switch_channel: %+v, %v", sw.Next, err)
+		}
+		if _, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitCode, Code: e.LastCode(t, "+819012345678")}); err != nil {
+			t.Fatal(err)
+		}
+		e.Clock.Advance(time.Minute)
+		if _, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSetNewPassword, Password: fresh, PasswordConfirmation: fresh}); err != nil {
+			t.Fatal(err)
+		}
+		for _, to := range []string{"hanako@example.jp", "+819012345678"} {
+			if m := e.Messages(t, to); m[0].Template != "password_changed" {
+				t.Errorf("newest message to %s: %q, want password_changed", to, m[0].Template)
+			}
+		}
+	})
+}
