@@ -296,3 +296,30 @@ func (k *Kit) CheckCode(ctx context.Context, f *flow.Flow, p code.Purpose, input
 	}
 	return nil, nil, err
 }
+
+// NewPasswordHash checks a new password typed twice for a — the two must
+// match (ninsho.CodePasswordMismatch), pass the policy, and differ from the
+// current one (ninsho.CodePasswordReused) — and returns its hash. It hashes
+// outside any transaction; call it before opening one.
+func (k *Kit) NewPasswordHash(ctx context.Context, a *account.Account, pw, confirmation string) (string, error) {
+	if pw != confirmation {
+		return "", ninsho.FieldError(ninsho.CodePasswordMismatch, "password_confirmation")
+	}
+	if err := k.Policy.Check(pw, password.Personal{Email: a.Email, Phone: a.Phone, Name: a.Name}); err != nil {
+		return "", err
+	}
+	old, err := k.Accounts.PasswordHash(ctx, a.ID)
+	if err != nil && !ninsho.IsCode(err, ninsho.CodeNotFound) {
+		return "", err
+	}
+	if old != "" {
+		same, _, err := k.Passwords.Verify(ctx, pw, old)
+		if err != nil {
+			return "", err
+		}
+		if same {
+			return "", ninsho.FieldError(ninsho.CodePasswordReused, "password")
+		}
+	}
+	return k.Passwords.Hash(ctx, pw)
+}

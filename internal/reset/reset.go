@@ -20,7 +20,6 @@ import (
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
-	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/throttle"
@@ -408,30 +407,16 @@ func (s *Service) signInWithCode(ctx context.Context, rl *realm.Realm, f *flow.F
 // channel.
 func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
 	k := s.Kit
-	if act.Password != act.PasswordConfirmation {
-		return s.answer(f, ""), ninsho.FieldError(ninsho.CodePasswordMismatch, "password_confirmation")
-	}
 	a, err := k.Accounts.Account(ctx, f.AccountID)
 	if err != nil {
 		return nil, err
 	}
-	if err := k.Policy.Check(act.Password, password.Personal{Email: a.Email, Phone: a.Phone, Name: a.Name}); err != nil {
-		return s.answer(f, ""), err
-	}
-	if old, err := k.Accounts.PasswordHash(ctx, a.ID); err == nil && old != "" {
-		same, _, err := k.Passwords.Verify(ctx, act.Password, old)
-		if err != nil {
+	hash, err := k.NewPasswordHash(ctx, a, act.Password, act.PasswordConfirmation)
+	if err != nil {
+		if ninsho.IsCode(err, ninsho.CodeInternal) || ninsho.IsCode(err, ninsho.CodeOverloaded) {
 			return nil, err
 		}
-		if same {
-			return s.answer(f, ""), ninsho.FieldError(ninsho.CodePasswordReused, "password")
-		}
-	} else if err != nil && !ninsho.IsCode(err, ninsho.CodeNotFound) {
-		return nil, err
-	}
-	hash, err := k.Passwords.Hash(ctx, act.Password)
-	if err != nil {
-		return nil, err
+		return s.answer(f, ""), err
 	}
 	var grant *flow.Grant
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {

@@ -16,7 +16,6 @@ import (
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
-	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
 )
 
@@ -303,32 +302,16 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	if f.Get(stateCodeOK) != "1" {
 		return s.answer(f), ninsho.FieldError(ninsho.CodeActionUnknown, "action")
 	}
-	if act.Password != act.PasswordConfirmation {
-		return s.answer(f), ninsho.FieldError(ninsho.CodePasswordMismatch, "password_confirmation")
-	}
 	a, err := k.Accounts.Account(ctx, f.AccountID)
 	if err != nil {
 		return nil, err
 	}
-	if err := k.Policy.Check(act.Password, password.Personal{Email: a.Email, Phone: a.Phone, Name: a.Name}); err != nil {
-		return s.answer(f), err
-	}
-	old, err := k.Accounts.PasswordHash(ctx, a.ID)
-	if err != nil && !ninsho.IsCode(err, ninsho.CodeNotFound) {
-		return nil, err
-	}
-	if old != "" {
-		same, _, err := k.Passwords.Verify(ctx, act.Password, old)
-		if err != nil {
+	hash, err := k.NewPasswordHash(ctx, a, act.Password, act.PasswordConfirmation)
+	if err != nil {
+		if ninsho.IsCode(err, ninsho.CodeInternal) || ninsho.IsCode(err, ninsho.CodeOverloaded) {
 			return nil, err
 		}
-		if same {
-			return s.answer(f), ninsho.FieldError(ninsho.CodePasswordReused, "password")
-		}
-	}
-	hash, err := k.Passwords.Hash(ctx, act.Password)
-	if err != nil {
-		return nil, err
+		return s.answer(f), err
 	}
 	var grant *flow.Grant
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
