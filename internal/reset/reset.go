@@ -376,7 +376,9 @@ func (s *Service) switchChannel(ctx context.Context, rl *realm.Realm, f *flow.Fl
 }
 
 // signInWithCode signs the person in once with the code they proved, when the
-// realm allows it. The password stays as it was.
+// realm allows it. The password stays as it was. It must never be offered to
+// an account with two-step verification (none exists yet): a code to the
+// identifier is one factor, and a reset never bypasses the second.
 func (s *Service) signInWithCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request) (*flow.Answer, error) {
 	k := s.Kit
 	if !rl.SignInWithCode {
