@@ -120,37 +120,10 @@ func (h *Handler) resetChoose(w http.ResponseWriter, r *http.Request, c *call) e
 	default:
 		return h.resetChooseAgain(w, r, c, id, nil, ninsho.FieldError(ninsho.CodeActionUnknown, "action"))
 	}
-	ans, err := h.d.Flows.Act(r.Context(), c.realm.ID, id, h.request(r, c), a)
-	if ans == nil || ans.Flow == nil {
-		if err == nil {
-			err = ninsho.Internal("web: flow answered nothing")
-		}
-		return err
-	}
-	h.cookies.SetDevice(w, r, ans.DeviceToken)
-	if err != nil {
-		if ninsho.IsCode(err, ninsho.CodeFlowExpired) || ninsho.IsCode(err, ninsho.CodeFlowCompleted) {
-			return err
-		}
-		return h.resetChooseAgain(w, r, c, id, ans, err)
-	}
-	return h.follow(w, r, ans)
+	return h.actOnStep(w, r, c, id, a, h.resetChooseAgain)
 }
 
-// resetChooseAgain shows the choice page of flow id again with err (read
-// from the flow when ans says no step).
+// resetChooseAgain shows the choice page of flow id again with err.
 func (h *Handler) resetChooseAgain(w http.ResponseWriter, r *http.Request, c *call, id string, ans *flow.Answer, err error) error {
-	if ans == nil || ans.Next == nil {
-		v, vErr := h.d.Flows.View(r.Context(), c.realm.ID, id)
-		if vErr != nil {
-			return vErr
-		}
-		ans = v
-	}
-	if !atResetChoose(ans) {
-		// The flow moved on or failed: the error page says what happened.
-		return err
-	}
-	h.renderError(w, r, "reset_choose", h.resetChoosePage(r, c, ans), err)
-	return nil
+	return h.stepAgain(w, r, c, id, ans, err, atResetChoose, "reset_choose", h.resetChoosePage)
 }

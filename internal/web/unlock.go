@@ -98,6 +98,19 @@ func (h *Handler) unlockPassword(w http.ResponseWriter, r *http.Request, c *call
 		return h.unlockPasswordAgain(w, r, c, id, nil, err)
 	}
 	a.FormElapsedMS = formElapsed(r, h.d.Now()).Milliseconds()
+	return h.actOnStep(w, r, c, id, a, h.unlockPasswordAgain)
+}
+
+// unlockPasswordAgain shows the password page of flow id again with err.
+func (h *Handler) unlockPasswordAgain(w http.ResponseWriter, r *http.Request, c *call, id string, ans *flow.Answer, err error) error {
+	return h.stepAgain(w, r, c, id, ans, err, atUnlockPassword, "unlock_password", h.unlockPage)
+}
+
+// actOnStep applies a to flow id and follows the answer to its next page; a
+// refused input shows the step's page again through again. An expired or
+// finished flow gets the error page.
+func (h *Handler) actOnStep(w http.ResponseWriter, r *http.Request, c *call, id string, a flow.Action,
+	again func(http.ResponseWriter, *http.Request, *call, string, *flow.Answer, error) error) error {
 	ans, err := h.d.Flows.Act(r.Context(), c.realm.ID, id, h.request(r, c), a)
 	if ans == nil || ans.Flow == nil {
 		if err == nil {
@@ -110,14 +123,16 @@ func (h *Handler) unlockPassword(w http.ResponseWriter, r *http.Request, c *call
 		if ninsho.IsCode(err, ninsho.CodeFlowExpired) || ninsho.IsCode(err, ninsho.CodeFlowCompleted) {
 			return err
 		}
-		return h.unlockPasswordAgain(w, r, c, id, ans, err)
+		return again(w, r, c, id, ans, err)
 	}
 	return h.follow(w, r, ans)
 }
 
-// unlockPasswordAgain shows the password page of flow id again with err, at
-// the step of ans (read from the flow when ans says none).
-func (h *Handler) unlockPasswordAgain(w http.ResponseWriter, r *http.Request, c *call, id string, ans *flow.Answer, err error) error {
+// stepAgain shows the page of flow id's step again with err, at the step of
+// ans (read from the flow when ans says none). When the flow is no longer at
+// that step (it moved on or failed), the error page says what happened.
+func (h *Handler) stepAgain(w http.ResponseWriter, r *http.Request, c *call, id string, ans *flow.Answer, err error,
+	at func(*flow.Answer) bool, template string, page func(*http.Request, *call, *flow.Answer) *page) error {
 	if ans == nil || ans.Next == nil {
 		v, vErr := h.d.Flows.View(r.Context(), c.realm.ID, id)
 		if vErr != nil {
@@ -125,12 +140,10 @@ func (h *Handler) unlockPasswordAgain(w http.ResponseWriter, r *http.Request, c 
 		}
 		ans = v
 	}
-	if !atUnlockPassword(ans) {
-		// The flow moved on (a code is needed again, or it failed): the
-		// error page says what happened.
+	if !at(ans) {
 		return err
 	}
-	h.renderError(w, r, "unlock_password", h.unlockPage(r, c, ans), err)
+	h.renderError(w, r, template, page(r, c, ans), err)
 	return nil
 }
 
