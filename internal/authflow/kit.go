@@ -323,3 +323,63 @@ func (k *Kit) NewPasswordHash(ctx context.Context, a *account.Account, pw, confi
 	}
 	return k.Passwords.Hash(ctx, pw)
 }
+
+// stateAlternatives is the flow-state key of the channels a code may be
+// switched to, comma-separated.
+const stateAlternatives = "alternatives"
+
+// OfferAlternatives records on f the verified channels of a other than
+// current, which the person may switch the code to.
+func OfferAlternatives(f *flow.Flow, a *account.Account, current string) {
+	var out []string
+	if a.Email != "" && a.EmailVerifiedAt != nil && current != string(code.ChannelEmail) {
+		out = append(out, string(code.ChannelEmail))
+	}
+	if a.Phone != "" && a.PhoneVerifiedAt != nil && current != string(code.ChannelSMS) {
+		out = append(out, string(code.ChannelSMS))
+	}
+	f.Set(stateAlternatives, strings.Join(out, ","))
+}
+
+// Alternatives returns the channels recorded by OfferAlternatives.
+func Alternatives(f *flow.Flow) []string {
+	if v := f.Get(stateAlternatives); v != "" {
+		return strings.Split(v, ",")
+	}
+	return nil
+}
+
+// SwitchChannel sends f's code of purpose p (message template) to another
+// verified channel of its account, one that OfferAlternatives recorded
+// ("the SMS never came: send it by e-mail"); any other channel is
+// ninsho.CodeChannelUnavailable. The cool-down and caps of the code component
+// apply and the attempts already spent stay spent. f is saved and the outbox
+// woken after commit.
+func (k *Kit) SwitchChannel(ctx context.Context, rl *realm.Realm, f *flow.Flow, ch string, p code.Purpose, template string) error {
+	allowed := false
+	for _, alt := range Alternatives(f) {
+		allowed = allowed || alt == ch
+	}
+	if !allowed {
+		return ninsho.FieldError(ninsho.CodeChannelUnavailable, "channel")
+	}
+	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, err := k.Accounts.Account(ctx, f.AccountID)
+		if err != nil {
+			return err
+		}
+		dest := a.Email
+		if ch == string(code.ChannelSMS) {
+			dest = a.Phone
+		}
+		if err := k.SendCode(ctx, f, rl, a.ID, p, code.Channel(ch), dest, template, a.Name); err != nil {
+			return err
+		}
+		OfferAlternatives(f, a, ch)
+		return k.Save(ctx, f)
+	})
+	if err == nil {
+		k.Outbox.Wake()
+	}
+	return err
+}

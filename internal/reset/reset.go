@@ -37,9 +37,8 @@ const (
 
 // Flow state keys.
 const (
-	statePurpose      = "purpose"      // "reset" or "signup" (an unfinished sign-up)
-	stateCaptcha      = "captcha"      // id of the CAPTCHA that holds the code back
-	stateAlternatives = "alternatives" // other verified channels, comma-separated
+	statePurpose = "purpose" // "reset" or "signup" (an unfinished sign-up)
+	stateCaptcha = "captcha" // id of the CAPTCHA that holds the code back
 )
 
 // Service runs password-assistant flows (flow.KindReset). It implements
@@ -137,7 +136,7 @@ func (s *Service) sendFirstCode(ctx context.Context, rl *realm.Realm, f *flow.Fl
 	if a.Status == account.StatusPending {
 		purpose, template = code.PurposeSignup, message.TemplateSignupCode
 	} else {
-		f.Set(stateAlternatives, alternatives(a, string(ch)))
+		authflow.OfferAlternatives(f, a, string(ch))
 	}
 	f.Set(statePurpose, string(purpose))
 	if err := k.SendCode(ctx, f, rl, a.ID, purpose, ch, id.Value, template, a.Name); err != nil {
@@ -229,18 +228,6 @@ func (s *Service) countStart(ctx context.Context, rl *realm.Realm, ip, deviceID 
 	return counts[0], counts[1], nil
 }
 
-// alternatives lists a's other verified channels than current.
-func alternatives(a *account.Account, current string) string {
-	var out []string
-	if a.Email != "" && a.EmailVerifiedAt != nil && current != string(code.ChannelEmail) {
-		out = append(out, string(code.ChannelEmail))
-	}
-	if a.Phone != "" && a.PhoneVerifiedAt != nil && current != string(code.ChannelSMS) {
-		out = append(out, string(code.ChannelSMS))
-	}
-	return strings.Join(out, ",")
-}
-
 // Act applies submit_code, resend_code, switch_channel, then
 // choose_sign_in_with_code or set_new_password.
 func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
@@ -256,7 +243,8 @@ func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act
 		if purposeOf(f) == code.PurposeSignup {
 			template = message.TemplateSignupCode
 		}
-		return s.answer(f, ""), s.Kit.Resend(ctx, rl, f, purposeOf(f), template)
+		err := s.Kit.Resend(ctx, rl, f, purposeOf(f), template)
+		return s.answer(f, ""), err
 	case act.Name == flow.ActionSwitchChannel && f.Step == flow.StepVerificationCode:
 		return s.switchChannel(ctx, rl, f, act.Channel)
 	case (act.Name == flow.ActionSubmitCaptcha || act.Name == flow.ActionNewCaptcha) && f.Step == flow.StepCaptcha && s.Captcha != nil:
@@ -279,11 +267,7 @@ func (s *Service) answer(f *flow.Flow, deviceToken string) *flow.Answer {
 	switch {
 	case f.Status == flow.StatusComplete || f.Status == flow.StatusFailed:
 	case f.Step == flow.StepVerificationCode:
-		var alts []string
-		if v := f.Get(stateAlternatives); v != "" {
-			alts = strings.Split(v, ",")
-		}
-		ans.Next = s.Kit.CodeNext(f, alts)
+		ans.Next = s.Kit.CodeNext(f, authflow.Alternatives(f))
 	case f.Step == flow.StepCaptcha:
 		id := f.Get(stateCaptcha)
 		ans.Next = &flow.Next{Step: flow.StepCaptcha, Captcha: &flow.Captcha{
@@ -345,34 +329,8 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 }
 
 func (s *Service) switchChannel(ctx context.Context, rl *realm.Realm, f *flow.Flow, ch string) (*flow.Answer, error) {
-	k := s.Kit
-	allowed := false
-	for _, alt := range strings.Split(f.Get(stateAlternatives), ",") {
-		allowed = allowed || (alt != "" && alt == ch)
-	}
-	if !allowed {
-		return s.answer(f, ""), ninsho.FieldError(ninsho.CodeChannelUnavailable, "channel")
-	}
-	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-		a, err := k.Accounts.Account(ctx, f.AccountID)
-		if err != nil {
-			return err
-		}
-		dest := a.Email
-		if ch == string(code.ChannelSMS) {
-			dest = a.Phone
-		}
-		if err := k.SendCode(ctx, f, rl, a.ID, code.PurposeReset, code.Channel(ch), dest, message.TemplateResetCode, a.Name); err != nil {
-			return err
-		}
-		f.Set(stateAlternatives, alternatives(a, ch))
-		return k.Save(ctx, f)
-	})
-	if err != nil {
-		return s.answer(f, ""), err
-	}
-	k.Outbox.Wake()
-	return s.answer(f, ""), nil
+	err := s.Kit.SwitchChannel(ctx, rl, f, ch, code.PurposeReset, message.TemplateResetCode)
+	return s.answer(f, ""), err
 }
 
 // signInWithCode signs the person in once with the code they proved, when the

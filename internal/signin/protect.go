@@ -30,20 +30,19 @@ type Protection struct {
 
 // Counter families. Every key also carries the realm.
 const (
-	famAddr           = "signin.addr"        // attempts per client address (failures twice), 1 min
-	famPrefix         = "signin.prefix"      // attempts per /24 or /48, 1 min
-	famDevice         = "signin.device"      // attempts per device token (failures twice), 1 min
-	famFailUnfamilar  = "signin.fail.unfam"  // failed passwords per identifier from unfamiliar devices
-	famFailFamiliar   = "signin.fail.fam"    // failed passwords per identifier from familiar devices
-	famAddrIdents     = "signin.addr.idents" // distinct identifiers tried from an address
-	famIdentAddrs     = "signin.ident.addrs" // distinct addresses that tried an identifier
-	famSignouts       = "signout.account"    // sign-outs per account
-	stateCaptcha      = "captcha"            // id of the current challenge
-	stateCaptchaOK    = "captcha_passed"     // "1" once a challenge was solved
-	statePurpose      = "purpose"            // purpose of the current code
-	stateUnfamiliar   = "unfamiliar_device"  // "1": the device was unfamiliar at the password step
-	stateReasons      = "reasons"            // reasons of the risk decision that asked for a code
-	stateAlternatives = "alternatives"       // other channels the code may go to, comma-separated
+	famAddr          = "signin.addr"        // attempts per client address (failures twice), 1 min
+	famPrefix        = "signin.prefix"      // attempts per /24 or /48, 1 min
+	famDevice        = "signin.device"      // attempts per device token (failures twice), 1 min
+	famFailUnfamilar = "signin.fail.unfam"  // failed passwords per identifier from unfamiliar devices
+	famFailFamiliar  = "signin.fail.fam"    // failed passwords per identifier from familiar devices
+	famAddrIdents    = "signin.addr.idents" // distinct identifiers tried from an address
+	famIdentAddrs    = "signin.ident.addrs" // distinct addresses that tried an identifier
+	famSignouts      = "signout.account"    // sign-outs per account
+	stateCaptcha     = "captcha"            // id of the current challenge
+	stateCaptchaOK   = "captcha_passed"     // "1" once a challenge was solved
+	statePurpose     = "purpose"            // purpose of the current code
+	stateUnfamiliar  = "unfamiliar_device"  // "1": the device was unfamiliar at the password step
+	stateReasons     = "reasons"            // reasons of the risk decision that asked for a code
 )
 
 // attempt is what is known about one password attempt before it is checked.

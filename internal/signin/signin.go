@@ -142,11 +142,7 @@ func (s *Service) answer(f *flow.Flow) *flow.Answer {
 	switch {
 	case f.Status == flow.StatusComplete || f.Status == flow.StatusFailed:
 	case f.Step == flow.StepVerificationCode:
-		var alts []string
-		if v := f.Get(stateAlternatives); v != "" {
-			alts = strings.Split(v, ",")
-		}
-		ans.Next = s.Kit.CodeNext(f, alts)
+		ans.Next = s.Kit.CodeNext(f, authflow.Alternatives(f))
 	case f.Step == flow.StepCaptcha:
 		ans.Next = captchaNext(f, f.Locale)
 	default:
@@ -361,7 +357,8 @@ func (s *Service) resend(ctx context.Context, rl *realm.Realm, f *flow.Flow) (*f
 	if codePurpose(f) == code.PurposeSignin {
 		template = "signin_code"
 	}
-	return s.answer(f), s.Kit.Resend(ctx, rl, f, codePurpose(f), template)
+	err := s.Kit.Resend(ctx, rl, f, codePurpose(f), template)
+	return s.answer(f), err
 }
 
 // codePurpose is the purpose of the code f waits for: a sign-in
@@ -501,7 +498,7 @@ func (s *Service) askCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, a 
 		f.Set(stateUnfamiliar, "1")
 	}
 	f.Set(stateReasons, strings.Join(d.Strings(), ","))
-	f.Set(stateAlternatives, strings.Join(alternatives(a, string(ch)), ","))
+	authflow.OfferAlternatives(f, a, string(ch))
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := k.SendCode(ctx, f, rl, a.ID, code.PurposeSignin, ch, dest, "signin_code", a.Name); err != nil {
 			return err
@@ -532,18 +529,6 @@ func channelOf(a *account.Account, typed string) (code.Channel, string) {
 		return code.ChannelEmail, a.Email
 	}
 	return code.ChannelSMS, a.Phone
-}
-
-// alternatives lists the other channels of a that a code could go to.
-func alternatives(a *account.Account, current string) []string {
-	var out []string
-	if a.Email != "" && a.EmailVerifiedAt != nil && current != string(code.ChannelEmail) {
-		out = append(out, string(code.ChannelEmail))
-	}
-	if a.Phone != "" && a.PhoneVerifiedAt != nil && current != string(code.ChannelSMS) {
-		out = append(out, string(code.ChannelSMS))
-	}
-	return out
 }
 
 // complete finishes a sign-in: session, familiar device, remembered network.
@@ -662,35 +647,11 @@ func (s *Service) History(ctx context.Context, p *Principal, limit int) ([]*even
 func (s *Service) ForgetAccount(accountID string) { s.cache.forgetAccount(accountID) }
 
 // switchChannel sends the sign-in code to another verified channel of the
-// account ("the SMS never came: send it by e-mail"). The cool-down and caps
-// of the code component apply; the attempts already spent stay spent.
+// account (see authflow.Kit.SwitchChannel).
 func (s *Service) switchChannel(ctx context.Context, rl *realm.Realm, f *flow.Flow, ch string) (*flow.Answer, error) {
-	k := s.Kit
-	allowed := false
-	for _, alt := range strings.Split(f.Get(stateAlternatives), ",") {
-		allowed = allowed || (alt != "" && alt == ch)
-	}
-	if !allowed || codePurpose(f) != code.PurposeSignin {
+	if codePurpose(f) != code.PurposeSignin {
 		return s.answer(f), ninsho.FieldError(ninsho.CodeChannelUnavailable, "channel")
 	}
-	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-		a, err := k.Accounts.Account(ctx, f.AccountID)
-		if err != nil {
-			return err
-		}
-		dest := a.Email
-		if ch == string(code.ChannelSMS) {
-			dest = a.Phone
-		}
-		if err := k.SendCode(ctx, f, rl, a.ID, code.PurposeSignin, code.Channel(ch), dest, "signin_code", a.Name); err != nil {
-			return err
-		}
-		f.Set(stateAlternatives, strings.Join(alternatives(a, ch), ","))
-		return k.Save(ctx, f)
-	})
-	if err != nil {
-		return s.answer(f), err
-	}
-	k.Outbox.Wake()
-	return s.answer(f), nil
+	err := s.Kit.SwitchChannel(ctx, rl, f, ch, code.PurposeSignin, "signin_code")
+	return s.answer(f), err
 }

@@ -246,7 +246,8 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 }
 
 func (s *Service) resend(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request) (*flow.Answer, error) {
-	return s.answer(f), s.Kit.Resend(ctx, rl, f, code.PurposeSignup, "signup_code")
+	err := s.Kit.Resend(ctx, rl, f, code.PurposeSignup, "signup_code")
+	return s.answer(f), err
 }
 
 // cleanName normalises a display name: NFKC, trimmed, control characters

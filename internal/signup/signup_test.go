@@ -242,8 +242,12 @@ func TestSignupCodeLimits(t *testing.T) {
 		e.Clock.Advance(10 * time.Minute)
 		_, err = act(flow.Action{Name: flow.ActionSubmitCode, Code: first})
 		wantCode(t, err, ninsho.CodeCodeExpired)
-		if _, err := act(flow.Action{Name: flow.ActionResendCode}); err != nil {
+		resent, err := act(flow.Action{Name: flow.ActionResendCode})
+		if err != nil {
 			t.Fatalf("resend after the cool-down: %v", err)
+		}
+		if resent.Next.ResendAfterS != 30 {
+			t.Errorf("after a resend, resend_after_s = %d, want 30 (the answer must describe the flow after the send)", resent.Next.ResendAfterS)
 		}
 		second := e.LastCode(t, "limits@example.jp")
 		if second == first {

@@ -246,7 +246,8 @@ func (s *Service) submitCode(ctx context.Context, f *flow.Flow, input string) (*
 }
 
 func (s *Service) resend(ctx context.Context, rl *realm.Realm, f *flow.Flow) (*flow.Answer, error) {
-	return s.answer(f), s.Kit.Resend(ctx, rl, f, code.PurposeUnlock, "unlock_code")
+	err := s.Kit.Resend(ctx, rl, f, code.PurposeUnlock, "unlock_code")
+	return s.answer(f), err
 }
 
 // submitPassword finishes the unlock of a smart-locked account: the code
