@@ -25,6 +25,7 @@ import (
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
 	"github.com/ninsho/ninsho/internal/store"
+	"github.com/ninsho/ninsho/internal/store/storetest"
 	"github.com/ninsho/ninsho/internal/throttle"
 	"github.com/ninsho/ninsho/internal/unlock"
 )
@@ -161,4 +162,21 @@ func (e *Env) MustSignUp(tb testing.TB, rl *realm.Realm, ident, pw, to string) s
 		tb.Fatalf("confirm sign-up of %s: %v", ident, err)
 	}
 	return ans.DeviceToken
+}
+
+// EachDB runs fn with a fresh Env on SQLite, and on PostgreSQL when
+// NINSHO_TEST_POSTGRES is set.
+func EachDB(t *testing.T, fn func(t *testing.T, e *Env)) {
+	storetest.EachDatabase(t, func(t *testing.T, open func(tb testing.TB) *store.DB) {
+		fn(t, New(t, open(t)))
+	})
+}
+
+// WantCode fails the test unless err carries the catalogue code want ("" for
+// no error).
+func WantCode(tb testing.TB, err error, want ninsho.Code) {
+	tb.Helper()
+	if got := ninsho.CodeOf(err); got != want {
+		tb.Fatalf("error code = %q (%v), want %q", got, err, want)
+	}
 }

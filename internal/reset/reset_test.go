@@ -15,7 +15,6 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
-	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/store/storetest"
 )
 
@@ -24,24 +23,11 @@ const (
 	fresh = "aki-no-sora-2026"
 )
 
-func eachDB(t *testing.T, fn func(t *testing.T, e *flowtest.Env)) {
-	storetest.EachDatabase(t, func(t *testing.T, open func(tb testing.TB) *store.DB) {
-		fn(t, flowtest.New(t, open(t)))
-	})
-}
-
-func wantCode(t *testing.T, err error, want ninsho.Code) {
-	t.Helper()
-	if got := ninsho.CodeOf(err); got != want {
-		t.Fatalf("error code = %q (%v), want %q", got, err, want)
-	}
-}
-
 // TestResetWithNewPassword: forgot password → code → new password twice. Other
 // sessions end, the device becomes familiar, every verified channel is
 // alerted, and only the new password works.
 func TestResetWithNewPassword(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		dev := e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
 		other, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.10", dev), signin.Input{Identifier: "hanako@example.jp", Password: pw})
@@ -60,17 +46,17 @@ func TestResetWithNewPassword(t *testing.T) {
 		req := flowtest.Req("198.51.100.8", ans.DeviceToken)
 		act := func(a flow.Action) (*flow.Answer, error) { return e.Engine.Act(ctx, "jp", ans.Flow.ID, req, a) }
 		_, err = act(flow.Action{Name: flow.ActionSetNewPassword, Password: fresh, PasswordConfirmation: fresh})
-		wantCode(t, err, ninsho.CodeActionUnknown) // not before the code
+		flowtest.WantCode(t, err, ninsho.CodeActionUnknown) // not before the code
 		choose, err := act(flow.Action{Name: flow.ActionSubmitCode, Code: msgs[0].Code})
 		if err != nil || choose.Next.Step != flow.StepChoose || strings.Join(choose.Next.Options, ",") != "choose_sign_in_with_code,set_new_password" {
 			t.Fatalf("after the code: %+v, %v; want the choice", choose.Next, err)
 		}
 		_, err = act(flow.Action{Name: flow.ActionSetNewPassword, Password: fresh, PasswordConfirmation: fresh + "x"})
-		wantCode(t, err, ninsho.CodePasswordMismatch)
+		flowtest.WantCode(t, err, ninsho.CodePasswordMismatch)
 		_, err = act(flow.Action{Name: flow.ActionSetNewPassword, Password: pw, PasswordConfirmation: pw})
-		wantCode(t, err, ninsho.CodePasswordReused)
+		flowtest.WantCode(t, err, ninsho.CodePasswordReused)
 		_, err = act(flow.Action{Name: flow.ActionSetNewPassword, Password: "password1", PasswordConfirmation: "password1"})
-		wantCode(t, err, ninsho.CodePasswordTooCommon)
+		flowtest.WantCode(t, err, ninsho.CodePasswordTooCommon)
 		e.Clock.Advance(time.Minute)
 		done, err := act(flow.Action{Name: flow.ActionSetNewPassword, Password: fresh, PasswordConfirmation: fresh})
 		if err != nil || done.Session == nil {
@@ -94,12 +80,12 @@ func TestResetWithNewPassword(t *testing.T) {
 			}
 		}
 		_, err = e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.10", dev), signin.Input{Identifier: "hanako@example.jp", Password: pw})
-		wantCode(t, err, ninsho.CodePasswordIncorrect)
+		flowtest.WantCode(t, err, ninsho.CodePasswordIncorrect)
 	})
 }
 
 func TestResetSignInWithCodeOnce(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		e.MustSignUp(t, e.JP, "090-1234-5678", pw, "+819012345678")
 		ans, err := e.Reset.Start(ctx, e.JP, flowtest.Req("198.51.100.8", ""), "０９０－１２３４－５６７８")
@@ -129,12 +115,12 @@ func TestResetSignInWithCodeOnce(t *testing.T) {
 			t.Errorf("options = %v, want set_new_password only", choose.Next.Options)
 		}
 		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, flowtest.Req("198.51.100.8", ans.DeviceToken), flow.Action{Name: flow.ActionSignInWithCode})
-		wantCode(t, err, ninsho.CodeActionUnknown)
+		flowtest.WantCode(t, err, ninsho.CodeActionUnknown)
 	})
 }
 
 func TestResetFinishesAnUnconfirmedSignup(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		if _, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{Identifier: "later@example.jp", Name: "L", Password: pw}); err != nil {
 			t.Fatal(err)
@@ -160,21 +146,21 @@ func TestResetFinishesAnUnconfirmedSignup(t *testing.T) {
 }
 
 func TestResetCodeLimitsSurviveResend(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
 		ans, _ := e.Reset.Start(ctx, e.JP, flowtest.Req("198.51.100.8", ""), "hanako@example.jp")
 		req := flowtest.Req("198.51.100.8", ans.DeviceToken)
 		act := func(a flow.Action) error { _, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, a); return err }
 		for i := 0; i < 3; i++ {
-			wantCode(t, act(flow.Action{Name: flow.ActionSubmitCode, Code: "abcdef"}), ninsho.CodeCodeIncorrect)
+			flowtest.WantCode(t, act(flow.Action{Name: flow.ActionSubmitCode, Code: "abcdef"}), ninsho.CodeCodeIncorrect)
 		}
 		e.Clock.Advance(31 * time.Second)
 		if err := act(flow.Action{Name: flow.ActionResendCode}); err != nil {
 			t.Fatal(err)
 		}
-		wantCode(t, act(flow.Action{Name: flow.ActionSubmitCode, Code: "abcdef"}), ninsho.CodeCodeIncorrect)
-		wantCode(t, act(flow.Action{Name: flow.ActionSubmitCode, Code: "abcdef"}), ninsho.CodeCodeAttemptsExceeded)
+		flowtest.WantCode(t, act(flow.Action{Name: flow.ActionSubmitCode, Code: "abcdef"}), ninsho.CodeCodeIncorrect)
+		flowtest.WantCode(t, act(flow.Action{Name: flow.ActionSubmitCode, Code: "abcdef"}), ninsho.CodeCodeAttemptsExceeded)
 	})
 }
 
@@ -194,7 +180,7 @@ func TestResetStartsAreCapped(t *testing.T) {
 			t.Fatalf("start %d: %v", i+1, err)
 		}
 	}
-	wantCode(t, err, ninsho.CodeRateLimited) // ten starts an hour per device
+	flowtest.WantCode(t, err, ninsho.CodeRateLimited) // ten starts an hour per device
 	e.Clock.Advance(time.Hour + time.Second)
 	if _, err := e.Reset.Start(ctx, e.Safe, flowtest.Req("198.51.100.8", dev), "later@example.com"); err != nil {
 		t.Errorf("after an hour: %v", err)
@@ -208,7 +194,7 @@ var ids = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
 // tokens, at every step a person without the code can reach, and checks that
 // nothing is sent for the unknown one.
 func TestSafeRealmAnswersAlike(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		e.MustSignUp(t, e.Safe, "owner@example.com", pw, "owner@example.com")
 		run := func(ident string) [][]byte {
@@ -261,14 +247,14 @@ func TestSafeRealmAnswersAlike(t *testing.T) {
 		}
 		// Explicit realms say so.
 		_, err := e.Reset.Start(ctx, e.JP, flowtest.Req("198.51.100.8", ""), "stranger@example.jp")
-		wantCode(t, err, ninsho.CodeAccountNotFound)
+		flowtest.WantCode(t, err, ninsho.CodeAccountNotFound)
 	})
 }
 
 // TestRepeatedStartsMeetACaptcha: the third start from one device within an
 // hour holds the code back behind a CAPTCHA; solving it sends the code.
 func TestRepeatedStartsMeetACaptcha(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
 		dev := ""
@@ -284,14 +270,14 @@ func TestRepeatedStartsMeetACaptcha(t *testing.T) {
 				t.Fatalf("start %d: %v", i+1, err)
 			}
 		}
-		wantCode(t, err, ninsho.CodeCaptchaRequired)
+		flowtest.WantCode(t, err, ninsho.CodeCaptchaRequired)
 		if ans.Next.Step != flow.StepCaptcha || ans.Next.Captcha == nil {
 			t.Fatalf("next = %+v, want the CAPTCHA step", ans.Next)
 		}
 		before := len(e.Messages(t, "hanako@example.jp"))
 		req := flowtest.Req("198.51.100.8", dev)
 		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitCaptcha, Answer: "x"})
-		wantCode(t, err, ninsho.CodeCaptchaIncorrect)
+		flowtest.WantCode(t, err, ninsho.CodeCaptchaIncorrect)
 		f, _ := e.DB.Flow(ctx, ans.Flow.ID)
 		answer, err := e.Captcha.Answer(ctx, f.Get("captcha"))
 		if err != nil {
@@ -313,7 +299,7 @@ func TestRepeatedStartsMeetACaptcha(t *testing.T) {
 // TestResetSwitchChannelAndAlertsEveryChannel: an account with a verified
 // e-mail and phone may take the code by SMS instead, and a reset alerts both.
 func TestResetSwitchChannelAndAlertsEveryChannel(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
 		a, _ := e.DB.AccountByEmail(ctx, "jp", "hanako@example.jp")

@@ -18,7 +18,7 @@ import (
 // for a code to the identifier used; the right code completes and makes the
 // device familiar, so the next sign-in needs none.
 func TestUnfamiliarDeviceNeedsACode(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
 		e.Clock.Advance(time.Minute)
@@ -50,7 +50,7 @@ func TestUnfamiliarDeviceNeedsACode(t *testing.T) {
 // lock them out for 1 min, 5 min, 30 min, 2 h, 24 h, and 24 h again; the
 // owner's familiar device signs in throughout; each lock ends on time.
 func TestSmartLockoutStopsUnfamiliarSourcesOnly(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		dev := e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
 		a, _ := e.DB.AccountByEmail(ctx, "jp", "hanako@example.jp")
@@ -123,15 +123,15 @@ func TestSmartLockoutStopsUnfamiliarSourcesOnly(t *testing.T) {
 // unfamiliar attempt (no hash spent); a familiar device sees none; a solved
 // CAPTCHA lets the password through.
 func TestCaptchaAfterFailuresFromUnfamiliarDevices(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		dev := e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
 		for i := 0; i < 3; i++ {
 			_, err := e.Signin.Start(ctx, e.JP, flowtest.Req("203.0.113.5", ""), signin.Input{Identifier: "hanako@example.jp", Password: "wrong-password"})
-			wantCode(t, err, ninsho.CodePasswordIncorrect)
+			flowtest.WantCode(t, err, ninsho.CodePasswordIncorrect)
 		}
 		ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req("203.0.113.5", ""), signin.Input{Identifier: "hanako@example.jp", Password: pw})
-		wantCode(t, err, ninsho.CodeCaptchaRequired)
+		flowtest.WantCode(t, err, ninsho.CodeCaptchaRequired)
 		if ans.Next == nil || ans.Next.Step != flow.StepCaptcha || ans.Next.Captcha == nil || ans.Next.Captcha.ImageURL == "" {
 			t.Fatalf("next = %+v, want a captcha step with an image", ans.Next)
 		}
@@ -141,7 +141,7 @@ func TestCaptchaAfterFailuresFromUnfamiliarDevices(t *testing.T) {
 		}
 		req := flowtest.Req("203.0.113.5", ans.DeviceToken)
 		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitCaptcha, Answer: "000000x"})
-		wantCode(t, err, ninsho.CodeCaptchaIncorrect)
+		flowtest.WantCode(t, err, ninsho.CodeCaptchaIncorrect)
 		f, _ := e.DB.Flow(ctx, ans.Flow.ID)
 		answer, err := e.Captcha.Answer(ctx, f.Get("captcha"))
 		if err != nil {
@@ -161,7 +161,7 @@ func TestCaptchaAfterFailuresFromUnfamiliarDevices(t *testing.T) {
 // TestTypoToleranceOnFamiliarDevicesOnly accepts Caps Lock and a flipped
 // first letter from a familiar device, and refuses them from a new one.
 func TestTypoToleranceOnFamiliarDevicesOnly(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		const pwd = "Sakura-no-hana-77"
 		dev := e.MustSignUp(t, e.JP, "hanako@example.jp", pwd, "hanako@example.jp")
@@ -171,16 +171,16 @@ func TestTypoToleranceOnFamiliarDevicesOnly(t *testing.T) {
 				t.Errorf("familiar device typed %q: %v, want a typo-corrected sign-in", typed, err)
 			}
 			_, err = e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.10", ""), signin.Input{Identifier: "hanako@example.jp", Password: typed})
-			wantCode(t, err, ninsho.CodePasswordIncorrect)
+			flowtest.WantCode(t, err, ninsho.CodePasswordIncorrect)
 		}
 		_, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.10", dev), signin.Input{Identifier: "hanako@example.jp", Password: "Sakura-no-hana-78"})
-		wantCode(t, err, ninsho.CodePasswordIncorrect)
+		flowtest.WantCode(t, err, ninsho.CodePasswordIncorrect)
 	})
 }
 
 // TestAddressRateLimit refuses a 101st attempt a minute from one address.
 func TestAddressRateLimit(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		var err error
 		for i := 0; i < 150; i++ {
@@ -191,7 +191,7 @@ func TestAddressRateLimit(t *testing.T) {
 		}
 		// Three failures count double, then CAPTCHAs (which count once):
 		// the 100 attempts a minute run out before 150.
-		wantCode(t, err, ninsho.CodeRateLimited)
+		flowtest.WantCode(t, err, ninsho.CodeRateLimited)
 		e.Clock.Advance(time.Minute + time.Second)
 		_, err = e.Signin.Start(ctx, e.JP, flowtest.Req("203.0.113.77", ""), signin.Input{Identifier: "nobody@example.jp", Password: "x-wrong-pass"})
 		if ninsho.CodeOf(err) == ninsho.CodeRateLimited {
@@ -203,7 +203,7 @@ func TestAddressRateLimit(t *testing.T) {
 // TestDeviceRateLimit refuses a bot that keeps one device token while it
 // hops addresses and accounts.
 func TestDeviceRateLimit(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		e.MustSignUp(t, e.JP, "someone@example.jp", pw, "someone@example.jp")
 		ans, _ := e.Signin.Start(ctx, e.JP, flowtest.Req("203.0.113.1", ""), signin.Input{Identifier: "someone@example.jp", Password: "x-wrong-pass"})
@@ -217,7 +217,7 @@ func TestDeviceRateLimit(t *testing.T) {
 				break
 			}
 		}
-		wantCode(t, err, ninsho.CodeRateLimited)
+		flowtest.WantCode(t, err, ninsho.CodeRateLimited)
 		// 30 a minute, failures twice; after three failures the attempts
 		// meet CAPTCHAs, which count once.
 		if i >= 30 {
@@ -236,7 +236,7 @@ func TestRealmThresholdsOverrideTheDefaults(t *testing.T) {
 	e.JP.Risk = &pol
 	e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
 	_, err := e.Signin.Start(ctx, e.JP, flowtest.Req("203.0.113.5", ""), signin.Input{Identifier: "hanako@example.jp", Password: "wrong-password"})
-	wantCode(t, err, ninsho.CodePasswordIncorrect)
+	flowtest.WantCode(t, err, ninsho.CodePasswordIncorrect)
 	_, err = e.Signin.Start(ctx, e.JP, flowtest.Req("203.0.113.5", ""), signin.Input{Identifier: "hanako@example.jp", Password: "wrong-password"})
-	wantCode(t, err, ninsho.CodeCaptchaRequired)
+	flowtest.WantCode(t, err, ninsho.CodeCaptchaRequired)
 }

@@ -13,27 +13,13 @@ import (
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
-	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/store/storetest"
 )
 
 const pw = "kumo-no-ue-42"
 
-func eachDB(t *testing.T, fn func(t *testing.T, e *flowtest.Env)) {
-	storetest.EachDatabase(t, func(t *testing.T, open func(tb testing.TB) *store.DB) {
-		fn(t, flowtest.New(t, open(t)))
-	})
-}
-
-func wantCode(t *testing.T, err error, want ninsho.Code) {
-	t.Helper()
-	if got := ninsho.CodeOf(err); got != want {
-		t.Fatalf("error code = %q (%v), want %q", got, err, want)
-	}
-}
-
 func TestSigninWithPassword(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		dev := e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
 		devPhone := e.MustSignUp(t, e.JP, "090-1111-2222", pw, "+819011112222")
@@ -60,7 +46,7 @@ func TestSigninWithPassword(t *testing.T) {
 					device = devPhone
 				}
 				ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", device), signin.Input{Identifier: tt.identifier, Password: tt.password})
-				wantCode(t, err, tt.want)
+				flowtest.WantCode(t, err, tt.want)
 				if tt.want != "" {
 					if f := ninsho.ErrorOf(err).Field; f != tt.field {
 						t.Errorf("field = %q, want %q", f, tt.field)
@@ -79,13 +65,13 @@ func TestSigninWithPassword(t *testing.T) {
 }
 
 func TestSafeRealmDoesNotTellWhichPartWasWrong(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		e.MustSignUp(t, e.Safe, "owner@example.com", pw, "owner@example.com")
 		known, errKnown := e.Signin.Start(ctx, e.Safe, flowtest.Req("192.0.2.7", ""), signin.Input{Identifier: "owner@example.com", Password: "wrong-password-1"})
 		unknown, errUnknown := e.Signin.Start(ctx, e.Safe, flowtest.Req("192.0.2.7", ""), signin.Input{Identifier: "nobody@example.com", Password: "wrong-password-1"})
-		wantCode(t, errKnown, ninsho.CodeCredentialsIncorrect)
-		wantCode(t, errUnknown, ninsho.CodeCredentialsIncorrect)
+		flowtest.WantCode(t, errKnown, ninsho.CodeCredentialsIncorrect)
+		flowtest.WantCode(t, errUnknown, ninsho.CodeCredentialsIncorrect)
 		if ninsho.ErrorOf(errKnown).Field != ninsho.ErrorOf(errUnknown).Field {
 			t.Errorf("fields differ: %q vs %q", ninsho.ErrorOf(errKnown).Field, ninsho.ErrorOf(errUnknown).Field)
 		}
@@ -101,11 +87,11 @@ func TestSafeRealmDoesNotTellWhichPartWasWrong(t *testing.T) {
 }
 
 func TestIdentifierFirstThenPassword(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		dev := e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
 		_, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", dev), signin.Input{Identifier: "typo@example.jp"})
-		wantCode(t, err, ninsho.CodeAccountNotFound)
+		flowtest.WantCode(t, err, ninsho.CodeAccountNotFound)
 
 		ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", dev), signin.Input{Identifier: "hanako@example.jp"})
 		if err != nil || ans.Next.Step != flow.StepPassword {
@@ -113,22 +99,22 @@ func TestIdentifierFirstThenPassword(t *testing.T) {
 		}
 		req := flowtest.Req("192.0.2.7", ans.DeviceToken)
 		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitPassword, Password: "nope-nope-nope"})
-		wantCode(t, err, ninsho.CodePasswordIncorrect)
+		flowtest.WantCode(t, err, ninsho.CodePasswordIncorrect)
 		done, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitPassword, Password: pw})
 		if err != nil || done.Session == nil {
 			t.Fatalf("submit_password = %v; want a session", err)
 		}
 		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitPassword, Password: pw})
-		wantCode(t, err, ninsho.CodeFlowCompleted)
+		flowtest.WantCode(t, err, ninsho.CodeFlowCompleted)
 		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: "fly"})
-		wantCode(t, err, ninsho.CodeFlowCompleted)
+		flowtest.WantCode(t, err, ninsho.CodeFlowCompleted)
 		_, err = e.Engine.Act(ctx, "safe", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitPassword, Password: pw})
-		wantCode(t, err, ninsho.CodeFlowNotFound)
+		flowtest.WantCode(t, err, ninsho.CodeFlowNotFound)
 	})
 }
 
 func TestSigninFinishesAnUnconfirmedSignup(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		if _, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{Identifier: "later@example.jp", Name: "L", Password: pw}); err != nil {
 			t.Fatal(err)
@@ -155,14 +141,14 @@ func TestSigninFinishesAnUnconfirmedSignup(t *testing.T) {
 }
 
 func TestExpiredUnconfirmedSignupIsGone(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		if _, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{Identifier: "gone@example.jp", Name: "G", Password: pw}); err != nil {
 			t.Fatal(err)
 		}
 		e.Clock.Advance(account.PendingLifetime)
 		_, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signin.Input{Identifier: "gone@example.jp", Password: pw})
-		wantCode(t, err, ninsho.CodeAccountNotFound)
+		flowtest.WantCode(t, err, ninsho.CodeAccountNotFound)
 		n, err := e.DB.PurgePendingAccounts(ctx, e.Clock.Now().Add(-account.PendingLifetime+time.Second))
 		if err != nil || n != 1 {
 			t.Errorf("PurgePendingAccounts = %d, %v; want 1", n, err)
@@ -171,7 +157,7 @@ func TestExpiredUnconfirmedSignupIsGone(t *testing.T) {
 }
 
 func TestAccountStatesAreToldOnlyAfterTheRightPassword(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		for _, st := range []struct {
 			status account.Status
@@ -188,15 +174,15 @@ func TestAccountStatesAreToldOnlyAfterTheRightPassword(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", ""), signin.Input{Identifier: ident, Password: "not-the-password"})
-			wantCode(t, err, ninsho.CodePasswordIncorrect)
+			flowtest.WantCode(t, err, ninsho.CodePasswordIncorrect)
 			_, err = e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", ""), signin.Input{Identifier: ident, Password: pw})
-			wantCode(t, err, st.want)
+			flowtest.WantCode(t, err, st.want)
 		}
 	})
 }
 
 func TestSessionsExpireAndSignOut(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		dev := e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
 		signIn := func() string {
@@ -217,28 +203,28 @@ func TestSessionsExpireAndSignOut(t *testing.T) {
 		}
 		e.Clock.Advance(4 * 24 * time.Hour)
 		_, err := e.Signin.Authenticate(ctx, e.JP, tok)
-		wantCode(t, err, ninsho.CodeUnauthenticated)
+		flowtest.WantCode(t, err, ninsho.CodeUnauthenticated)
 
 		tok = signIn()
 		e.Clock.Advance(14 * 24 * time.Hour)
 		_, err = e.Signin.Authenticate(ctx, e.JP, tok)
-		wantCode(t, err, ninsho.CodeUnauthenticated)
+		flowtest.WantCode(t, err, ninsho.CodeUnauthenticated)
 
 		tok = signIn()
 		if err := e.Signin.Signout(ctx, e.JP, flowtest.Req("192.0.2.7", dev), tok); err != nil {
 			t.Fatalf("Signout: %v", err)
 		}
 		_, err = e.Signin.Authenticate(ctx, e.JP, tok)
-		wantCode(t, err, ninsho.CodeUnauthenticated)
+		flowtest.WantCode(t, err, ninsho.CodeUnauthenticated)
 		_, err = e.Signin.Authenticate(ctx, e.Safe, signIn())
-		wantCode(t, err, ninsho.CodeUnauthenticated)
+		flowtest.WantCode(t, err, ninsho.CodeUnauthenticated)
 		_, err = e.Signin.Authenticate(ctx, e.JP, "garbage")
-		wantCode(t, err, ninsho.CodeUnauthenticated)
+		flowtest.WantCode(t, err, ninsho.CodeUnauthenticated)
 	})
 }
 
 func TestSigninRehashesOldParameters(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		dev := e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
 		a, _ := e.DB.AccountByEmail(ctx, "jp", "hanako@example.jp")
@@ -258,7 +244,7 @@ func TestSigninRehashesOldParameters(t *testing.T) {
 }
 
 func TestSigninEventsRecordWhereFrom(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		dev := e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
 		a, _ := e.DB.AccountByEmail(ctx, "jp", "hanako@example.jp")
@@ -302,16 +288,16 @@ func TestSessionChecksAreCachedBriefly(t *testing.T) {
 	}
 	e.Clock.Advance(signin.SessionCacheTTL)
 	_, err = e.Signin.Authenticate(ctx, e.JP, tok)
-	wantCode(t, err, ninsho.CodeUnauthenticated)
+	flowtest.WantCode(t, err, ninsho.CodeUnauthenticated)
 	// Another realm never sees a cached principal.
 	ans, _ = e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", dev), signin.Input{Identifier: "hanako@example.jp", Password: pw})
 	e.Signin.Authenticate(ctx, e.JP, ans.Session.Token)
 	_, err = e.Signin.Authenticate(ctx, e.Safe, ans.Session.Token)
-	wantCode(t, err, ninsho.CodeUnauthenticated)
+	flowtest.WantCode(t, err, ninsho.CodeUnauthenticated)
 	// Sign-out on this instance takes effect at once.
 	if err := e.Signin.Signout(ctx, e.JP, flowtest.Req("192.0.2.7", dev), ans.Session.Token); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.Signin.Authenticate(ctx, e.JP, ans.Session.Token)
-	wantCode(t, err, ninsho.CodeUnauthenticated)
+	flowtest.WantCode(t, err, ninsho.CodeUnauthenticated)
 }

@@ -115,7 +115,7 @@ func TestCredentialStuffing(t *testing.T) {
 			t.Fatalf("%q is not on the common-password list", p)
 		}
 	}
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		db := t.Name()[strings.LastIndexByte(t.Name(), '/')+1:]
 		size := stuffingFull
 		if db != "sqlite" || testing.Short() {

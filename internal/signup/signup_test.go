@@ -14,27 +14,13 @@ import (
 	"github.com/ninsho/ninsho/internal/flowtest"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/signup"
-	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/store/storetest"
 )
 
 const goodPassword = "kumo-no-ue-42"
 
-func eachDB(t *testing.T, fn func(t *testing.T, e *flowtest.Env)) {
-	storetest.EachDatabase(t, func(t *testing.T, open func(tb testing.TB) *store.DB) {
-		fn(t, flowtest.New(t, open(t)))
-	})
-}
-
-func wantCode(t *testing.T, err error, want ninsho.Code) {
-	t.Helper()
-	if got := ninsho.CodeOf(err); got != want {
-		t.Fatalf("error code = %q (%v), want %q", got, err, want)
-	}
-}
-
 func TestSignupByEmailConfirmsWithCode(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		ans, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{
 			Identifier: " Hanako@Example.JP ", Name: "山田 花子", Password: goodPassword,
@@ -68,7 +54,7 @@ func TestSignupByEmailConfirmsWithCode(t *testing.T) {
 			wrong = "111111"
 		}
 		bad, err := e.Engine.Act(ctx, "jp", f.ID, req, flow.Action{Name: flow.ActionSubmitCode, Code: wrong})
-		wantCode(t, err, ninsho.CodeCodeIncorrect)
+		flowtest.WantCode(t, err, ninsho.CodeCodeIncorrect)
 		if got := ninsho.ErrorOf(err).Params["attempts_left"]; got != 4 || bad.Next.AttemptsLeft != 4 {
 			t.Errorf("attempts_left = %v / %d, want 4", got, bad.Next.AttemptsLeft)
 		}
@@ -97,7 +83,7 @@ func TestSignupByEmailConfirmsWithCode(t *testing.T) {
 		}
 		// The code cannot be used again.
 		_, err = e.Engine.Act(ctx, "jp", f.ID, req, flow.Action{Name: flow.ActionSubmitCode, Code: msgs[0].Code})
-		wantCode(t, err, ninsho.CodeFlowCompleted)
+		flowtest.WantCode(t, err, ninsho.CodeFlowCompleted)
 		evs, _ := e.DB.AccountEvents(ctx, a.ID, flowtest.Epoch.Add(-time.Hour), 10)
 		var types []string
 		for _, ev := range evs {
@@ -114,7 +100,7 @@ func TestSignupByEmailConfirmsWithCode(t *testing.T) {
 }
 
 func TestSignupByPhoneTypedInFullWidth(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		ans, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{
 			Identifier: "０９０－１２３４－５６７８", Name: "Taro", Password: goodPassword,
@@ -138,7 +124,7 @@ func TestSignupByPhoneTypedInFullWidth(t *testing.T) {
 }
 
 func TestSignupRejectsInput(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		tests := []struct {
 			name string
 			in   signup.Input
@@ -156,20 +142,20 @@ func TestSignupRejectsInput(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				_, err := e.Signup.Start(context.Background(), e.JP, flowtest.Req("192.0.2.1", ""), tt.in)
-				wantCode(t, err, tt.want)
+				flowtest.WantCode(t, err, tt.want)
 			})
 		}
 	})
 }
 
 func TestSignupWithTakenIdentifier(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		e.MustSignUp(t, e.JP, "owner@example.jp", goodPassword, "owner@example.jp")
 		e.MustSignUp(t, e.Safe, "owner@example.com", goodPassword, "owner@example.com")
 
 		_, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.9", ""), signup.Input{Identifier: "OWNER@example.jp", Name: "X", Password: goodPassword})
-		wantCode(t, err, ninsho.CodeIdentifierTaken)
+		flowtest.WantCode(t, err, ninsho.CodeIdentifierTaken)
 
 		// A safe realm answers alike for taken and new identifiers, and
 		// tells the owner instead of sending a code.
@@ -190,7 +176,7 @@ func TestSignupWithTakenIdentifier(t *testing.T) {
 			t.Fatalf("owner messages = %+v, want newest account_exists without a code", msgs)
 		}
 		_, err = e.Engine.Act(ctx, "safe", taken.Flow.ID, flowtest.Req("192.0.2.9", taken.DeviceToken), flow.Action{Name: flow.ActionSubmitCode, Code: "123456"})
-		wantCode(t, err, ninsho.CodeCodeIncorrect)
+		flowtest.WantCode(t, err, ninsho.CodeCodeIncorrect)
 	})
 }
 
@@ -201,7 +187,7 @@ func withDest(n *flow.Next, dest string) *flow.Next {
 }
 
 func TestSignupReplacesUnconfirmedAccount(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		first, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{Identifier: "late@example.jp", Name: "A", Password: goodPassword})
 		if err != nil {
@@ -222,7 +208,7 @@ func TestSignupReplacesUnconfirmedAccount(t *testing.T) {
 }
 
 func TestSignupCodeLimits(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		ans, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{Identifier: "limits@example.jp", Name: "L", Password: goodPassword})
 		if err != nil {
@@ -232,7 +218,7 @@ func TestSignupCodeLimits(t *testing.T) {
 		act := func(a flow.Action) (*flow.Answer, error) { return e.Engine.Act(ctx, "jp", id, req, a) }
 
 		_, err = act(flow.Action{Name: flow.ActionResendCode})
-		wantCode(t, err, ninsho.CodeResendTooSoon)
+		flowtest.WantCode(t, err, ninsho.CodeResendTooSoon)
 		if got := ninsho.ErrorOf(err).Params["seconds"]; got != 30 {
 			t.Errorf("seconds = %v, want 30", got)
 		}
@@ -241,7 +227,7 @@ func TestSignupCodeLimits(t *testing.T) {
 		// The code lives ten minutes.
 		e.Clock.Advance(10 * time.Minute)
 		_, err = act(flow.Action{Name: flow.ActionSubmitCode, Code: first})
-		wantCode(t, err, ninsho.CodeCodeExpired)
+		flowtest.WantCode(t, err, ninsho.CodeCodeExpired)
 		resent, err := act(flow.Action{Name: flow.ActionResendCode})
 		if err != nil {
 			t.Fatalf("resend after the cool-down: %v", err)
@@ -260,7 +246,7 @@ func TestSignupCodeLimits(t *testing.T) {
 		}
 		for i := 1; i <= 4; i++ {
 			_, err = act(flow.Action{Name: flow.ActionSubmitCode, Code: wrong})
-			wantCode(t, err, ninsho.CodeCodeIncorrect)
+			flowtest.WantCode(t, err, ninsho.CodeCodeIncorrect)
 			if i == 2 {
 				e.Clock.Advance(31 * time.Second)
 				if _, err := act(flow.Action{Name: flow.ActionResendCode}); err != nil {
@@ -273,19 +259,19 @@ func TestSignupCodeLimits(t *testing.T) {
 			}
 		}
 		_, err = act(flow.Action{Name: flow.ActionSubmitCode, Code: wrong})
-		wantCode(t, err, ninsho.CodeCodeAttemptsExceeded)
+		flowtest.WantCode(t, err, ninsho.CodeCodeAttemptsExceeded)
 		_, err = act(flow.Action{Name: flow.ActionSubmitCode, Code: second})
-		wantCode(t, err, ninsho.CodeFlowCompleted)
+		flowtest.WantCode(t, err, ninsho.CodeFlowCompleted)
 
 		// The flow itself ends after an hour.
 		e.Clock.Advance(time.Hour)
 		_, err = e.Engine.View(ctx, "jp", id)
-		wantCode(t, err, ninsho.CodeFlowExpired)
+		flowtest.WantCode(t, err, ninsho.CodeFlowExpired)
 	})
 }
 
 func TestSignupHourlyCapPerDestination(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		var err error
 		for i := 0; i < 11; i++ {
@@ -294,7 +280,7 @@ func TestSignupHourlyCapPerDestination(t *testing.T) {
 				t.Fatalf("sign-up %d: %v", i+1, err)
 			}
 		}
-		wantCode(t, err, ninsho.CodeResendLimitReached)
+		flowtest.WantCode(t, err, ninsho.CodeResendLimitReached)
 		e.Clock.Advance(time.Hour + time.Second)
 		if _, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{Identifier: "cap@example.jp", Name: "C", Password: goodPassword}); err != nil {
 			t.Errorf("after an hour: %v", err)
@@ -306,7 +292,7 @@ func TestSignupRefusesAChannelWithoutProvider(t *testing.T) {
 	e := flowtest.New(t, storetest.MustOpenSQLite(t))
 	e.Kit.Channels = map[code.Channel]bool{code.ChannelEmail: true}
 	_, err := e.Signup.Start(context.Background(), e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{Identifier: "090-1234-5678", Name: "T", Password: goodPassword})
-	wantCode(t, err, ninsho.CodeChannelUnavailable)
+	flowtest.WantCode(t, err, ninsho.CodeChannelUnavailable)
 	if _, err := e.DB.AccountByPhone(context.Background(), "jp", "+819012345678"); !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
 		t.Errorf("an account was stored for a number no code can reach: %v", err)
 	}

@@ -12,24 +12,10 @@ import (
 	"github.com/ninsho/ninsho/internal/flowtest"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/signin"
-	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/store/storetest"
 )
 
 const pw = "kumo-no-ue-42"
-
-func eachDB(t *testing.T, fn func(t *testing.T, e *flowtest.Env)) {
-	storetest.EachDatabase(t, func(t *testing.T, open func(tb testing.TB) *store.DB) {
-		fn(t, flowtest.New(t, open(t)))
-	})
-}
-
-func wantCode(t *testing.T, err error, want ninsho.Code) {
-	t.Helper()
-	if got := ninsho.CodeOf(err); got != want {
-		t.Fatalf("error code = %q (%v), want %q", got, err, want)
-	}
-}
 
 // lockForUnfamiliar puts the account behind a smart lock as ten failures
 // from unfamiliar devices would.
@@ -43,7 +29,7 @@ func lockForUnfamiliar(t *testing.T, e *flowtest.Env, id string) {
 }
 
 func TestUnlockByCodeThenPassword(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
 		a, _ := e.DB.AccountByEmail(ctx, "jp", "hanako@example.jp")
@@ -52,7 +38,7 @@ func TestUnlockByCodeThenPassword(t *testing.T) {
 
 		// A new phone is refused with the time the lock ends.
 		_, err := e.Signin.Start(ctx, e.JP, flowtest.Req("198.51.100.3", ""), signin.Input{Identifier: "hanako@example.jp", Password: pw})
-		wantCode(t, err, ninsho.CodeAccountLocked)
+		flowtest.WantCode(t, err, ninsho.CodeAccountLocked)
 		if ninsho.ErrorOf(err).Params["until"] == nil {
 			t.Errorf("account_locked carries no end time: %v", ninsho.ErrorOf(err).Params)
 		}
@@ -71,7 +57,7 @@ func TestUnlockByCodeThenPassword(t *testing.T) {
 			t.Fatalf("submit_code = %+v, %v; want the password step", next.Next, err)
 		}
 		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitPassword, Password: "not-it"})
-		wantCode(t, err, ninsho.CodePasswordIncorrect)
+		flowtest.WantCode(t, err, ninsho.CodePasswordIncorrect)
 		done, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitPassword, Password: pw})
 		if err != nil || done.Session == nil {
 			t.Fatalf("submit_password: %v; want a session", err)
@@ -89,10 +75,10 @@ func TestUnlockByCodeThenPassword(t *testing.T) {
 }
 
 func TestUnlockUnknownIdentifier(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		_, err := e.Unlock.Start(ctx, e.JP, flowtest.Req("198.51.100.3", ""), "nobody@example.jp")
-		wantCode(t, err, ninsho.CodeAccountNotFound)
+		flowtest.WantCode(t, err, ninsho.CodeAccountNotFound)
 		ans, err := e.Unlock.Start(ctx, e.Safe, flowtest.Req("198.51.100.3", ""), "nobody@example.com")
 		if err != nil || ans.Next.Step != flow.StepVerificationCode {
 			t.Fatalf("safe realm: %+v, %v; want the same code step", ans, err)
@@ -101,7 +87,7 @@ func TestUnlockUnknownIdentifier(t *testing.T) {
 			t.Errorf("sent %d messages to an identifier without an account", len(msgs))
 		}
 		_, err = e.Engine.Act(ctx, "safe", ans.Flow.ID, flowtest.Req("198.51.100.3", ans.DeviceToken), flow.Action{Name: flow.ActionSubmitCode, Code: "123456"})
-		wantCode(t, err, ninsho.CodeCodeIncorrect)
+		flowtest.WantCode(t, err, ninsho.CodeCodeIncorrect)
 	})
 }
 
@@ -110,7 +96,7 @@ func TestUnlockUnknownIdentifier(t *testing.T) {
 // suspicious (even the familiar device is refused), works once, and leads to
 // an unlock that needs a code and a new password.
 func TestAlertLinkLocksAndRevokes(t *testing.T) {
-	eachDB(t, func(t *testing.T, e *flowtest.Env) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		dev := e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
 		a, _ := e.DB.AccountByEmail(ctx, "jp", "hanako@example.jp")
@@ -156,9 +142,9 @@ func TestAlertLinkLocksAndRevokes(t *testing.T) {
 			t.Fatalf("account = %s / %+v, want locked suspicious", got.Status, got.Lock)
 		}
 		_, err = e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.10", dev), signin.Input{Identifier: "hanako@example.jp", Password: pw})
-		wantCode(t, err, ninsho.CodeAccountLocked)
+		flowtest.WantCode(t, err, ninsho.CodeAccountLocked)
 		_, err = e.Unlock.NotMe(ctx, e.JP, flowtest.Req("192.0.2.10", dev), token)
-		wantCode(t, err, ninsho.CodeNotFound)
+		flowtest.WantCode(t, err, ninsho.CodeNotFound)
 
 		// The unlock needs the code and a new password, not the old one.
 		req := flowtest.Req("192.0.2.10", dev)
@@ -171,9 +157,9 @@ func TestAlertLinkLocksAndRevokes(t *testing.T) {
 			t.Fatalf("submit_code = %+v, %v; want new_password", next.Next, err)
 		}
 		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitPassword, Password: pw})
-		wantCode(t, err, ninsho.CodeActionUnknown)
+		flowtest.WantCode(t, err, ninsho.CodeActionUnknown)
 		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSetNewPassword, Password: pw, PasswordConfirmation: pw})
-		wantCode(t, err, ninsho.CodePasswordReused)
+		flowtest.WantCode(t, err, ninsho.CodePasswordReused)
 		const fresh = "aki-no-sora-2026"
 		fin, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSetNewPassword, Password: fresh, PasswordConfirmation: fresh})
 		if err != nil || fin.Session == nil {
@@ -184,7 +170,7 @@ func TestAlertLinkLocksAndRevokes(t *testing.T) {
 			t.Errorf("account after unlock = %s / %+v", got.Status, got.Lock)
 		}
 		_, err = e.Signin.Start(ctx, e.JP, req, signin.Input{Identifier: "hanako@example.jp", Password: pw})
-		wantCode(t, err, ninsho.CodePasswordIncorrect)
+		flowtest.WantCode(t, err, ninsho.CodePasswordIncorrect)
 		ok, err := e.Signin.Start(ctx, e.JP, req, signin.Input{Identifier: "hanako@example.jp", Password: fresh})
 		if err != nil || ok.Session == nil {
 			t.Errorf("sign-in with the new password: %v", err)
@@ -208,7 +194,7 @@ func TestAlertLinkExpiresAfterSevenDays(t *testing.T) {
 	}
 	e.Clock.Advance(signin.NotMeLifetime)
 	_, err = e.Unlock.NotMe(ctx, e.JP, flowtest.Req("192.0.2.10", ""), token)
-	wantCode(t, err, ninsho.CodeNotFound)
+	flowtest.WantCode(t, err, ninsho.CodeNotFound)
 	_, err = e.Unlock.NotMe(ctx, e.Safe, flowtest.Req("192.0.2.10", ""), token)
-	wantCode(t, err, ninsho.CodeNotFound)
+	flowtest.WantCode(t, err, ninsho.CodeNotFound)
 }
