@@ -383,3 +383,30 @@ func (k *Kit) SwitchChannel(ctx context.Context, rl *realm.Realm, f *flow.Flow, 
 	}
 	return err
 }
+
+// ReplacePassword stores hash as a's password, signs out every session of a,
+// lifts any lock (with its ladder and failure count) and reactivates an
+// account locked as suspicious, and records password.changed with via. It
+// runs in the transaction of ctx; the caller completes the flow after it.
+func (k *Kit) ReplacePassword(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, hash string, locks account.LockStore, via string) error {
+	now := k.Clock.Now()
+	if err := k.Accounts.SetPasswordHash(ctx, a.ID, hash, now); err != nil {
+		return err
+	}
+	n, err := k.Sessions.Store.RevokeAccountSessions(ctx, a.ID, "", now)
+	if err != nil {
+		return err
+	}
+	if err := locks.SetLock(ctx, a.ID, account.Lock{}); err != nil {
+		return err
+	}
+	if a.Status == account.StatusLocked {
+		a.Status, a.UpdatedAt = account.StatusActive, now
+		if err := k.Accounts.UpdateAccount(ctx, a); err != nil {
+			return err
+		}
+	}
+	return k.Record(ctx, rl, a.ID, event.TypePasswordChanged, req, f.DeviceID, map[string]any{
+		"flow": f.ID, "via": via, "sessions_revoked": n,
+	})
+}

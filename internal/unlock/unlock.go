@@ -316,26 +316,10 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	}
 	var grant *flow.Grant
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
-		now := k.Clock.Now()
-		if err := k.Accounts.SetPasswordHash(ctx, a.ID, hash, now); err != nil {
+		if err := k.ReplacePassword(ctx, rl, f, a, req, hash, s.Locks, "unlock"); err != nil {
 			return err
 		}
-		if _, err := k.Sessions.Store.RevokeAccountSessions(ctx, a.ID, "", now); err != nil {
-			return err
-		}
-		if err := s.Locks.SetLock(ctx, a.ID, account.Lock{}); err != nil {
-			return err
-		}
-		if a.Status == account.StatusLocked {
-			a.Status = account.StatusActive
-			a.UpdatedAt = now
-			if err := k.Accounts.UpdateAccount(ctx, a); err != nil {
-				return err
-			}
-		}
-		if err := k.Record(ctx, rl, a.ID, event.TypePasswordChanged, req, f.DeviceID, map[string]any{"flow": f.ID, "via": "unlock"}); err != nil {
-			return err
-		}
+		var err error
 		grant, err = k.Complete(ctx, f, rl, a, req, []string{"password", f.Channel + "_code"}, event.TypeAccountUnlocked, map[string]any{"lock": string(account.LockSuspicious)})
 		return err
 	})
