@@ -130,7 +130,7 @@ func (h *Handler) request(r *http.Request, c *call, bodyDevice string) ninsho.Re
 	if dt == "" {
 		dt = webreq.DeviceToken(r)
 	}
-	return webreq.Request(r, h.d.ClientIP, c.lang(), dt)
+	return webreq.Request(r, h.d.ClientIP, ninsho.ClientAPI, c.lang(), dt)
 }
 
 func (h *Handler) signup(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -160,7 +160,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request, c *call) error 
 }
 
 func (h *Handler) viewFlow(w http.ResponseWriter, r *http.Request, c *call) error {
-	ans, err := h.d.Flows.View(r.Context(), c.realm.ID, r.PathValue("id"))
+	ans, err := h.d.Flows.View(r.Context(), c.realm.ID, r.PathValue("id"), h.request(r, c, ""))
 	return h.writeFlow(w, r, c, http.StatusOK, ans, err)
 }
 

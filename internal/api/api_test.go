@@ -20,6 +20,7 @@ import (
 func newAPI(tb testing.TB) (*api.Handler, *webtest.Engine) {
 	tb.Helper()
 	e := webtest.NewEngine()
+	e.Client = ninsho.ClientAPI
 	env := flowtest.New(tb, storetest.MustOpenSQLite(tb))
 	h := api.New(api.Deps{
 		Realms: webtest.Realms(),

@@ -42,6 +42,8 @@ type Kit struct {
 	Outbox    *message.Outbox
 	Passwords *password.Hasher
 	Policy    password.Policy
+	// Binder ties every new flow to the client that starts it.
+	Binder *flow.Binder
 	// Channels lists the code channels that have a provider; nil means all
 	// (development mode delivers every channel to the inbox).
 	Channels map[code.Channel]bool
@@ -53,20 +55,42 @@ type Kit struct {
 // CanSend reports whether codes can go out over ch.
 func (k *Kit) CanSend(ch code.Channel) bool { return k.Channels == nil || k.Channels[ch] }
 
-// NewFlow returns an unsaved flow of kind k for realm rl, started on device d.
-func (k *Kit) NewFlow(kind flow.Kind, rl *realm.Realm, d *device.Device, locale string) *flow.Flow {
+// NewFlow returns an unsaved flow of kind k for realm rl, started on device d
+// by the client of req and bound to it (flow.Binder): a page flow carries its
+// new binding secret in f.Secret for the adapter to hand to the browser.
+func (k *Kit) NewFlow(kind flow.Kind, rl *realm.Realm, req ninsho.Request, d *device.Device, locale string) *flow.Flow {
 	now := k.Clock.Now()
-	return &flow.Flow{
-		ID:        ninsho.NewID(k.Clock, k.Random),
-		Realm:     rl.ID,
-		Kind:      kind,
-		Status:    flow.StatusOpen,
-		DeviceID:  d.ID,
-		Locale:    locale,
-		CreatedAt: now,
-		UpdatedAt: now,
-		ExpiresAt: now.Add(FlowLifetime),
+	f := &flow.Flow{
+		ID:         ninsho.NewID(k.Clock, k.Random),
+		Realm:      rl.ID,
+		Kind:       kind,
+		Status:     flow.StatusOpen,
+		DeviceID:   d.ID,
+		DeviceHash: d.TokenHash,
+		Locale:     locale,
+		CreatedAt:  now,
+		UpdatedAt:  now,
+		ExpiresAt:  now.Add(FlowLifetime),
 	}
+	k.Binder.Bind(f, req)
+	return f
+}
+
+// CompletingDevice returns the device a request completing f comes from,
+// and whether it is the device f is bound to. A request that brings no
+// device token on an API flow is the client that holds the flow's id, so it
+// is the bound device; any other request is the bound device only when its
+// token is the one f started with. The device may not be stored yet.
+func (k *Kit) CompletingDevice(f *flow.Flow, req ninsho.Request) (d *device.Device, bound bool) {
+	bound = (req.DeviceToken == "" && f.Client != ninsho.ClientPage) || k.Devices.Matches(req.DeviceToken, f.DeviceHash)
+	if !bound || len(f.DeviceHash) == 0 {
+		return nil, false
+	}
+	now := k.Clock.Now()
+	return &device.Device{
+		ID: f.DeviceID, Realm: f.Realm, TokenHash: f.DeviceHash, UserAgent: truncate(req.UserAgent, 512),
+		CreatedAt: now, LastSeenAt: now,
+	}, true
 }
 
 // Save inserts f when it is new (Version 0) and updates it otherwise.
@@ -174,21 +198,32 @@ func (k *Kit) CodeNext(f *flow.Flow, alternatives []string) *flow.Next {
 	return n
 }
 
-// Complete finishes f with a new session for a on device f.DeviceID: the
-// device becomes familiar to the account, the flow is saved as complete and
-// the event of type typ is recorded. It runs in the transaction of ctx.
+// Complete finishes f with a new session for a. When the request comes from
+// the device f is bound to (CompletingDevice), that device is stored and
+// becomes familiar to the account and the network is remembered; a request
+// from any other device gets its session but makes nothing familiar. The
+// flow is saved as complete and the event of type typ is recorded. It runs
+// in the transaction of ctx.
 func (k *Kit) Complete(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *account.Account, req ninsho.Request, methods []string, typ string, data map[string]any) (*flow.Grant, error) {
+	d, bound := k.CompletingDevice(f, req)
+	deviceID := ""
+	if bound {
+		if err := k.Devices.Remember(ctx, d); err != nil {
+			return nil, err
+		}
+		if err := k.Devices.Store.MarkFamiliar(ctx, a.ID, d.ID, k.Clock.Now()); err != nil {
+			return nil, err
+		}
+		deviceID = d.ID
+	}
 	token, sess, err := k.Sessions.Create(ctx, session.New{
-		Realm: rl.ID, AccountID: a.ID, DeviceID: f.DeviceID, AAL: 1, Methods: methods,
+		Realm: rl.ID, AccountID: a.ID, DeviceID: deviceID, AAL: 1, Methods: methods,
 		IP: req.IP, UserAgent: truncate(req.UserAgent, 512),
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := k.Devices.Store.MarkFamiliar(ctx, a.ID, f.DeviceID, k.Clock.Now()); err != nil {
-		return nil, err
-	}
-	if prefix := risk.Prefix(req.IP); k.Networks != nil && prefix != "" {
+	if prefix := risk.Prefix(req.IP); bound && k.Networks != nil && prefix != "" {
 		if err := k.Networks.MarkNetwork(ctx, rl.ID, a.ID, prefix, k.Clock.Now()); err != nil {
 			return nil, err
 		}
@@ -205,6 +240,9 @@ func (k *Kit) Complete(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 	data["flow"] = f.ID
 	data["session"] = sess.ID
 	data["methods"] = methods
+	if !bound {
+		data["unbound_device"] = true
+	}
 	if err := k.Record(ctx, rl, a.ID, typ, req, f.DeviceID, data); err != nil {
 		return nil, err
 	}

@@ -210,6 +210,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		Passwords: passwords,
 		Policy:    password.DefaultPolicy(),
 		Channels:  map[code.Channel]bool{},
+		Binder:    &flow.Binder{Hasher: hasher, Random: o.Random},
 	}
 	for ch := range senders {
 		kit.Channels[code.Channel(ch)] = true
@@ -228,7 +229,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	unlockSvc := &unlock.Service{Kit: kit, Realms: realms, Locks: db, Forget: signinSvc.ForgetAccount}
 	resetSvc := &reset.Service{Kit: kit, Realms: realms, Locks: db, Counter: signinSvc.Protect.Counter, Captcha: captchas, Forget: signinSvc.ForgetAccount}
-	engine := &flow.Engine{Store: db, Clock: o.Clock, Handlers: map[flow.Kind]flow.Handler{
+	engine := &flow.Engine{Store: db, Clock: o.Clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: signupSvc,
 		flow.KindSignin: signinSvc,
 		flow.KindUnlock: unlockSvc,

@@ -1,6 +1,7 @@
 // Package device recognises the browsers and apps people sign in from. A
-// client gets an opaque device token on its first request; a device becomes
-// familiar to an account when a sign-up or sign-in completes on it.
+// client gets an opaque device token on its first request; a device is
+// stored, and becomes familiar to an account, when a sign-up or sign-in bound
+// to it completes on it.
 package device
 
 import (
@@ -16,12 +17,16 @@ type Device struct {
 	UserAgent  string
 	CreatedAt  time.Time
 	LastSeenAt time.Time
+	// Stored reports whether the device has a row in the store (set by
+	// Service.Resolve and Service.Remember; not a column).
+	Stored bool
 }
 
 // Store keeps devices and their familiarity with accounts. Methods take part in
 // the transaction carried by ctx.
 type Store interface {
-	// CreateDevice inserts d.
+	// CreateDevice inserts d unless a device with its id, or with its
+	// token hash in its realm, is already stored (then it does nothing).
 	CreateDevice(ctx context.Context, d *Device) error
 	// DeviceByTokenHash returns the realm's device whose token hashes to h, or
 	// ninsho.CodeNotFound.

@@ -2,6 +2,8 @@ package device
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"strings"
 
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -11,7 +13,17 @@ import (
 // TokenBytes is the entropy of a device token.
 const TokenBytes = 32
 
+// tokenLen is the length of an issued token (base64url, no padding).
+var tokenLen = base64.RawURLEncoding.EncodedLen(TokenBytes)
+
 // Service recognises devices by their tokens.
+//
+// Recognising a device writes nothing: a client that brings no token (or a
+// malformed one) is handed a new token, and a well-formed token that no
+// stored device holds is a device not yet remembered. Its id is derived from
+// the token's keyed hash (IDFor), so every request with the same token names
+// the same device. The row is written by Remember, when a flow bound to the
+// device completes, so strangers' requests cannot fill the table.
 type Service struct {
 	Store  Store
 	Clock  ninsho.Clock
@@ -19,34 +31,95 @@ type Service struct {
 	Hasher *secret.Hasher
 }
 
-// Resolve returns the realm's device that holds token. When token is empty,
-// malformed or unknown, it registers a new device and returns its token in
-// newToken (the client keeps it); otherwise newToken is "".
+// Resolve returns the realm's device that holds token. When token is empty or
+// malformed, it makes a new device and returns its token in newToken (the
+// client keeps it); otherwise newToken is "". It never writes: a device that
+// is not stored yet comes back with Stored false.
 func (s *Service) Resolve(ctx context.Context, realm, token, userAgent string) (d *Device, newToken string, err error) {
-	if token != "" && len(token) <= 128 {
-		d, err := s.Store.DeviceByTokenHash(ctx, realm, s.Hasher.Hash("device", token))
+	if !WellFormed(token) {
+		newToken = ninsho.Token(s.Random, TokenBytes)
+		token = newToken
+	}
+	h := s.Hasher.Hash("device", token)
+	if newToken == "" {
+		d, err := s.Store.DeviceByTokenHash(ctx, realm, h)
 		if err == nil {
+			d.Stored = true
 			return d, "", nil
 		}
 		if !ninsho.IsCode(err, ninsho.CodeNotFound) {
 			return nil, "", err
 		}
 	}
-	now := s.Clock.Now()
-	newToken = ninsho.Token(s.Random, TokenBytes)
 	if len(userAgent) > 512 {
 		userAgent = strings.ToValidUTF8(userAgent[:512], "")
 	}
-	d = &Device{
-		ID:         ninsho.NewID(s.Clock, s.Random),
+	now := s.Clock.Now()
+	return &Device{
+		ID:         IDFor(h),
 		Realm:      realm,
-		TokenHash:  s.Hasher.Hash("device", newToken),
+		TokenHash:  h,
 		UserAgent:  userAgent,
 		CreatedAt:  now,
 		LastSeenAt: now,
+	}, newToken, nil
+}
+
+// Remember stores d if it is not stored yet (a flow bound to it completed).
+// Concurrent calls for one token store one row.
+func (s *Service) Remember(ctx context.Context, d *Device) error {
+	if d.Stored {
+		return nil
 	}
 	if err := s.Store.CreateDevice(ctx, d); err != nil {
-		return nil, "", err
+		return err
 	}
-	return d, newToken, nil
+	d.Stored = true
+	return nil
+}
+
+// WellFormed reports whether token has the shape of a token this service
+// issues. Other values are not recognised (the client gets a new token), so
+// a client cannot choose a short, guessable token.
+func WellFormed(token string) bool {
+	if len(token) != tokenLen {
+		return false
+	}
+	for i := 0; i < len(token); i++ {
+		c := token[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// IDFor returns the id of the device whose token has the keyed hash h: a
+// UUID of version 8 (RFC 9562, custom) made of the hash's first bytes, so
+// that a device has one id before and after it is stored. Devices stored
+// before ids were derived keep their UUIDv7 ids.
+func IDFor(h []byte) string {
+	var u [16]byte
+	copy(u[:], h)
+	u[6] = (u[6] & 0x0f) | 0x80 // version 8
+	u[8] = (u[8] & 0x3f) | 0x80 // variant 10
+	var b [36]byte
+	hex.Encode(b[0:8], u[0:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], u[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], u[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], u[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:], u[10:])
+	return string(b[:])
+}
+
+// Matches reports whether token is the token whose keyed hash is h.
+func (s *Service) Matches(token string, h []byte) bool {
+	if !WellFormed(token) || len(h) == 0 {
+		return false
+	}
+	return secret.Equal(s.Hasher.Hash("device", token), h)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/secret"
 )
 
 // Kind names a flow type.
@@ -54,7 +55,10 @@ type Flow struct {
 	Status      Status
 	Step        Step
 	AccountID   string // the account the flow is about, once known
-	DeviceID    string // the device that started the flow
+	DeviceID    string // the device that started the flow (bound to it)
+	// DeviceHash is the keyed hash of that device's token: the device row
+	// is written only when the flow completes on it.
+	DeviceHash []byte
 	Identifier  string // normalised identifier (e-mail or E.164) the person typed
 	Channel     string // channel of the current code ("email", "sms"), if any
 	Destination string // normalised destination of the current code
@@ -66,6 +70,16 @@ type Flow struct {
 	UpdatedAt   time.Time
 	ExpiresAt   time.Time
 	Version     int // optimistic concurrency: bumped by every update
+	// Client is the kind of client that started the flow; only requests of
+	// that kind may view or act on it.
+	Client ninsho.Client
+	// BindingHash is the keyed hash of the binding secret of a flow started
+	// by a page (nil for API flows).
+	BindingHash []byte
+	// Secret is the binding secret of a page flow, set only on the flow
+	// value that Binder.Bind created; it is never stored and never read
+	// back. The page adapter hands it to the browser as the flow's cookie.
+	Secret string `json:"-"`
 	// State holds what one kind of flow needs to remember between steps
 	// (e.g. a CAPTCHA passed, the purpose of the current code). Never secrets.
 	State map[string]string
@@ -179,17 +193,61 @@ type Handler interface {
 	View(ctx context.Context, f *Flow) (*Answer, error)
 }
 
+// BindingSecretBytes is the entropy of a page flow's binding secret.
+const BindingSecretBytes = 32
+
+// Binder ties a flow to the client that started it (DESIGN §5, "flow
+// binding"). A flow started through the API is acted on only through the
+// API: its unguessable id is the client's capability. A flow started by a
+// page is bound to a random secret that only the starting browser holds;
+// every view and action must present it. It is safe for concurrent use.
+type Binder struct {
+	Hasher *secret.Hasher
+	Random ninsho.Random
+}
+
+// Bind makes f belong to the kind of client of req. A page flow gets a new
+// secret in f.Secret (to hand to the browser once) and its keyed hash in
+// f.BindingHash. Call it before f is first saved: the hash covers f.ID.
+func (b *Binder) Bind(f *Flow, req ninsho.Request) {
+	f.Client = req.Client
+	f.BindingHash, f.Secret = nil, ""
+	if req.Client == ninsho.ClientPage {
+		f.Secret = ninsho.Token(b.Random, BindingSecretBytes)
+		f.BindingHash = b.hash(f.ID, f.Secret)
+	}
+}
+
+// Allows reports whether req may view or act on f: the same kind of client
+// that started it and, for a page flow, the flow's secret.
+func (b *Binder) Allows(f *Flow, req ninsho.Request) bool {
+	if f.Client != req.Client {
+		return false
+	}
+	if f.Client != ninsho.ClientPage {
+		return true
+	}
+	if req.FlowSecret == "" || len(req.FlowSecret) > 128 || len(f.BindingHash) == 0 {
+		return false
+	}
+	return secret.Equal(f.BindingHash, b.hash(f.ID, req.FlowSecret))
+}
+
+func (b *Binder) hash(flowID, s string) []byte { return b.Hasher.Hash("flow-binding", flowID, s) }
+
 // Engine loads flows and dispatches actions to the handler of their kind.
 type Engine struct {
 	Store    Store
 	Clock    ninsho.Clock
+	Binder   *Binder
 	Handlers map[Kind]Handler
 }
 
-// Load returns the realm's flow with the id. Unknown ids, malformed ids and
-// flows of another realm are ninsho.CodeFlowNotFound; expired flows are
-// ninsho.CodeFlowExpired.
-func (e *Engine) Load(ctx context.Context, realm, id string) (*Flow, error) {
+// Load returns the realm's flow with the id for the client of req. Unknown
+// ids, malformed ids, flows of another realm and flows that belong to
+// another client (see Binder) are all ninsho.CodeFlowNotFound alike; expired
+// flows are ninsho.CodeFlowExpired.
+func (e *Engine) Load(ctx context.Context, realm, id string, req ninsho.Request) (*Flow, error) {
 	if !ninsho.ValidID(id) {
 		return nil, ninsho.E(ninsho.CodeFlowNotFound)
 	}
@@ -197,7 +255,7 @@ func (e *Engine) Load(ctx context.Context, realm, id string) (*Flow, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f.Realm != realm {
+	if f.Realm != realm || !e.Binder.Allows(f, req) {
 		return nil, ninsho.E(ninsho.CodeFlowNotFound)
 	}
 	if f.Expired(e.Clock.Now()) && f.Status != StatusComplete {
@@ -206,9 +264,10 @@ func (e *Engine) Load(ctx context.Context, realm, id string) (*Flow, error) {
 	return f, nil
 }
 
-// View returns the answer for the realm's flow with the id.
-func (e *Engine) View(ctx context.Context, realm, id string) (*Answer, error) {
-	f, err := e.Load(ctx, realm, id)
+// View returns the answer for the realm's flow with the id, for the client
+// of req.
+func (e *Engine) View(ctx context.Context, realm, id string, req ninsho.Request) (*Answer, error) {
+	f, err := e.Load(ctx, realm, id, req)
 	if err != nil {
 		if f != nil {
 			return &Answer{Flow: f}, err
@@ -224,7 +283,7 @@ func (e *Engine) View(ctx context.Context, realm, id string) (*Answer, error) {
 
 // Act applies a to the realm's flow with the id.
 func (e *Engine) Act(ctx context.Context, realm, id string, req ninsho.Request, a Action) (*Answer, error) {
-	f, err := e.Load(ctx, realm, id)
+	f, err := e.Load(ctx, realm, id, req)
 	if err != nil {
 		if f != nil {
 			return &Answer{Flow: f}, err

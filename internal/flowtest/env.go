@@ -92,6 +92,7 @@ func New(tb testing.TB, db *store.DB) *Env {
 		Outbox:    outbox,
 		Passwords: &password.Hasher{Params: FastParams, Limiter: password.NewLimiter(4, 64, time.Minute), Random: ninsho.SecureRandom},
 		Policy:    password.DefaultPolicy(),
+		Binder:    &flow.Binder{Hasher: hasher, Random: ninsho.SecureRandom},
 	}
 	e := &Env{DB: db, Clock: clock, Kit: kit, Realms: realms, JP: jp, Safe: safe, Dispatcher: disp}
 	e.Signup = &signup.Service{Kit: kit, Realms: realms}
@@ -107,7 +108,7 @@ func New(tb testing.TB, db *store.DB) *Env {
 	}
 	e.Unlock = &unlock.Service{Kit: kit, Realms: realms, Locks: db, Forget: e.Signin.ForgetAccount}
 	e.Reset = &reset.Service{Kit: kit, Realms: realms, Locks: db, Counter: e.Signin.Protect.Counter, Captcha: e.Captcha, Forget: e.Signin.ForgetAccount}
-	e.Engine = &flow.Engine{Store: db, Clock: clock, Handlers: map[flow.Kind]flow.Handler{
+	e.Engine = &flow.Engine{Store: db, Clock: clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: e.Signup, flow.KindSignin: e.Signin, flow.KindUnlock: e.Unlock, flow.KindReset: e.Reset,
 	}}
 	return e

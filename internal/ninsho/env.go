@@ -156,6 +156,20 @@ type TxRunner interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
+// Client is the kind of client a request comes through. A flow belongs to the
+// kind of client that started it and answers only requests of that kind.
+type Client string
+
+// Clients.
+const (
+	// ClientAPI is the JSON API (/api/v1): native and single-page apps. The
+	// flow's unguessable id is the client's capability.
+	ClientAPI Client = "api"
+	// ClientPage is the hosted pages: a flow started by a page is bound to
+	// a secret that only the starting browser holds (a per-flow cookie).
+	ClientPage Client = "page"
+)
+
 // Request describes who asks and from where: the context every state change
 // records in its event.
 type Request struct {
@@ -164,4 +178,10 @@ type Request struct {
 	DeviceToken string // the device token the client presented (body or cookie), or ""
 	RequestID   string
 	Locale      string // "ja" or "en": the language chosen for this request
+	// Client is the kind of client the request came through ("" only in
+	// tests that call services directly).
+	Client Client
+	// FlowSecret is the per-flow binding secret a page request presented
+	// (the flow's cookie), or "".
+	FlowSecret string
 }

@@ -90,7 +90,7 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		if err != nil {
 			return err
 		}
-		f := k.NewFlow(flow.KindReset, rl, d, authflow.Locale("", req, rl))
+		f := k.NewFlow(flow.KindReset, rl, req, d, authflow.Locale("", req, rl))
 		f.Identifier = id.Value
 		f.Status, f.Step = flow.StatusChallenge, flow.StepVerificationCode
 		if a != nil {

@@ -101,7 +101,7 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		if err != nil {
 			return err
 		}
-		f := k.NewFlow(flow.KindSignup, rl, d, locale)
+		f := k.NewFlow(flow.KindSignup, rl, req, d, locale)
 		f.Identifier = id.Value
 		f.Status = flow.StatusChallenge
 		f.Step = flow.StepVerificationCode

@@ -265,7 +265,7 @@ func TestSignupCodeLimits(t *testing.T) {
 
 		// The flow itself ends after an hour.
 		e.Clock.Advance(time.Hour)
-		_, err = e.Engine.View(ctx, "jp", id)
+		_, err = e.Engine.View(ctx, "jp", id, ninsho.Request{})
 		flowtest.WantCode(t, err, ninsho.CodeFlowExpired)
 	})
 }

@@ -10,10 +10,11 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 )
 
-// CreateDevice inserts d.
+// CreateDevice inserts d unless a device with its id, or with its token
+// hash in its realm, is already stored.
 func (db *DB) CreateDevice(ctx context.Context, d *device.Device) error {
 	_, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO device (id, realm, token_hash, user_agent, created_at, last_seen_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`,
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
 		d.ID, d.Realm, d.TokenHash, d.UserAgent, us(d.CreatedAt), us(d.LastSeenAt))
 	if err != nil {
 		return internal("create device", err)

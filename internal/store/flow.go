@@ -11,7 +11,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 )
 
-const flowColumns = `id, realm, kind, status, step, account_id, device_id, identifier, channel, destination, attempts, sends, last_sent_at, locale, created_at, updated_at, expires_at, version, state`
+const flowColumns = `id, realm, kind, status, step, account_id, device_id, identifier, channel, destination, attempts, sends, last_sent_at, locale, created_at, updated_at, expires_at, version, state, client, binding_hash, device_hash`
 
 func scanFlow(s scanner) (*flow.Flow, error) {
 	var (
@@ -22,7 +22,7 @@ func scanFlow(s scanner) (*flow.Flow, error) {
 	)
 	if err := s.Scan(&f.ID, &f.Realm, &f.Kind, &f.Status, &f.Step, &f.AccountID, &f.DeviceID, &f.Identifier,
 		&f.Channel, &f.Destination, &f.Attempts, &f.Sends, &lastSentAt, &f.Locale,
-		&createdAt, &updatedAt, &expiresAt, &f.Version, &state); err != nil {
+		&createdAt, &updatedAt, &expiresAt, &f.Version, &state, &f.Client, &f.BindingHash, &f.DeviceHash); err != nil {
 		return nil, err
 	}
 	if state != "" && state != "{}" {
@@ -38,10 +38,10 @@ func scanFlow(s scanner) (*flow.Flow, error) {
 // CreateFlow inserts f with Version 1 (and sets f.Version to 1).
 func (db *DB) CreateFlow(ctx context.Context, f *flow.Flow) error {
 	_, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO flow (`+flowColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $20, $21)`,
 		f.ID, f.Realm, string(f.Kind), string(f.Status), string(f.Step), f.AccountID, f.DeviceID, f.Identifier,
 		f.Channel, f.Destination, f.Attempts, f.Sends, nullUS(f.LastSentAt), f.Locale,
-		us(f.CreatedAt), us(f.UpdatedAt), us(f.ExpiresAt), flowState(f))
+		us(f.CreatedAt), us(f.UpdatedAt), us(f.ExpiresAt), flowState(f), string(f.Client), nullBytes(f.BindingHash), nullBytes(f.DeviceHash))
 	if err != nil {
 		return internal("create flow", err)
 	}
@@ -67,10 +67,10 @@ func (db *DB) UpdateFlow(ctx context.Context, f *flow.Flow) error {
 	res, err := q.ExecContext(ctx, `UPDATE flow
 		SET status = $3, step = $4, account_id = $5, device_id = $6, identifier = $7, channel = $8,
 			destination = $9, attempts = $10, sends = $11, last_sent_at = $12, locale = $13,
-			updated_at = $14, expires_at = $15, state = $16, version = version + 1
+			updated_at = $14, expires_at = $15, state = $16, device_hash = $17, version = version + 1
 		WHERE id = $1 AND version = $2`,
 		f.ID, f.Version, string(f.Status), string(f.Step), f.AccountID, f.DeviceID, f.Identifier, f.Channel,
-		f.Destination, f.Attempts, f.Sends, nullUS(f.LastSentAt), f.Locale, us(f.UpdatedAt), us(f.ExpiresAt), flowState(f))
+		f.Destination, f.Attempts, f.Sends, nullUS(f.LastSentAt), f.Locale, us(f.UpdatedAt), us(f.ExpiresAt), flowState(f), nullBytes(f.DeviceHash))
 	if err != nil {
 		return internal("update flow", err)
 	}
@@ -101,6 +101,14 @@ func (db *DB) DeleteExpiredFlows(ctx context.Context, before time.Time) (int, er
 		return 0, internal("delete expired flows", err)
 	}
 	return rowsAffected("delete expired flows", res)
+}
+
+// nullBytes is b, or NULL when empty.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 // flowState encodes f.State as JSON text ("{}" when empty).

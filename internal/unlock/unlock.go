@@ -61,7 +61,7 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		if err != nil {
 			return err
 		}
-		f := k.NewFlow(flow.KindUnlock, rl, d, authflow.Locale("", req, rl))
+		f := k.NewFlow(flow.KindUnlock, rl, req, d, authflow.Locale("", req, rl))
 		f.Identifier = id.Value
 		ans = &flow.Answer{Flow: f, DeviceToken: newToken}
 		if a == nil {
@@ -161,7 +161,7 @@ func (s *Service) NotMe(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		if err != nil {
 			return err
 		}
-		f := k.NewFlow(flow.KindUnlock, rl, d, authflow.Locale(a.Locale, req, rl))
+		f := k.NewFlow(flow.KindUnlock, rl, req, d, authflow.Locale(a.Locale, req, rl))
 		f.Identifier = a.Email
 		if f.Identifier == "" {
 			f.Identifier = a.Phone

@@ -27,7 +27,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request, c *call) error 
 	in.Locale = c.locale
 	ans, err := h.d.Signup.Start(r.Context(), c.realm, h.request(r, c), in)
 	if ans != nil {
-		h.cookies.SetDevice(w, r, ans.DeviceToken)
+		h.remember(w, r, ans)
 	}
 	if err != nil {
 		h.renderError(w, r, "signup", p, err)
@@ -61,7 +61,7 @@ func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request, c *call) er
 	p := h.newPage(r, c.realm, c.locale, "page.signin.title")
 	p.RenderedAt = h.d.Now().UnixMilli()
 	if id := r.URL.Query().Get("flow"); id != "" {
-		ans, err := h.d.Flows.View(r.Context(), c.realm.ID, id)
+		ans, err := h.view(r, c, id)
 		if err != nil {
 			return err
 		}
@@ -117,7 +117,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request, c *call) error 
 		if err != nil {
 			return h.signinAgain(w, r, c, p, err)
 		}
-		ans, err = h.d.Flows.Act(r.Context(), c.realm.ID, id, h.request(r, c), flow.Action{Name: action, Answer: answer})
+		ans, err = h.act(r, c, id, flow.Action{Name: action, Answer: answer})
 		if err != nil || ans == nil {
 			return h.signinFailed(w, r, c, p, ans, err)
 		}
@@ -135,7 +135,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request, c *call) error 
 		}
 		elapsed := formElapsed(r, h.d.Now())
 		if id != "" {
-			ans, err = h.d.Flows.Act(r.Context(), c.realm.ID, id, h.request(r, c), flow.Action{
+			ans, err = h.act(r, c, id, flow.Action{
 				Name: flow.ActionSubmitPassword, Password: password, FormElapsedMS: elapsed.Milliseconds(),
 			})
 		} else {
@@ -164,7 +164,7 @@ func (h *Handler) signinFailed(w http.ResponseWriter, r *http.Request, c *call, 
 		h.renderError(w, r, "signin", p, err)
 		return nil
 	}
-	h.cookies.SetDevice(w, r, ans.DeviceToken)
+	h.remember(w, r, ans)
 	switch {
 	case ninsho.IsCode(err, ninsho.CodeFlowExpired) || ninsho.IsCode(err, ninsho.CodeFlowCompleted):
 		// Start again on a fresh form, the identifier kept.
@@ -193,7 +193,7 @@ func (h *Handler) signinFailed(w http.ResponseWriter, r *http.Request, c *call, 
 // service was asked; a flow's page is shown at the flow's step.
 func (h *Handler) signinAgain(w http.ResponseWriter, r *http.Request, c *call, p *page, err error) error {
 	if p.FlowID != "" {
-		ans, vErr := h.d.Flows.View(r.Context(), c.realm.ID, p.FlowID)
+		ans, vErr := h.view(r, c, p.FlowID)
 		if vErr != nil {
 			return vErr
 		}
@@ -204,7 +204,7 @@ func (h *Handler) signinAgain(w http.ResponseWriter, r *http.Request, c *call, p
 }
 
 func (h *Handler) verifyForm(w http.ResponseWriter, r *http.Request, c *call) error {
-	ans, err := h.d.Flows.View(r.Context(), c.realm.ID, r.URL.Query().Get("flow"))
+	ans, err := h.view(r, c, r.URL.Query().Get("flow"))
 	if err != nil {
 		return err
 	}
@@ -254,20 +254,20 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request, c *call) error 
 	if len(a.Name) > webreq.MaxAction {
 		return h.verifyAgain(w, r, c, id, ninsho.FieldError(ninsho.CodeActionUnknown, "action"))
 	}
-	ans, err := h.d.Flows.Act(r.Context(), c.realm.ID, id, h.request(r, c), a)
+	ans, err := h.act(r, c, id, a)
 	if ans == nil || ans.Flow == nil {
 		if err == nil {
 			err = ninsho.Internal("web: flow answered nothing")
 		}
 		return err
 	}
-	h.cookies.SetDevice(w, r, ans.DeviceToken)
+	h.remember(w, r, ans)
 	if err != nil {
 		if ninsho.IsCode(err, ninsho.CodeFlowExpired) || ninsho.IsCode(err, ninsho.CodeFlowCompleted) {
 			return err
 		}
 		if ans.Next == nil {
-			if v, vErr := h.d.Flows.View(r.Context(), c.realm.ID, id); vErr == nil {
+			if v, vErr := h.view(r, c, id); vErr == nil {
 				ans.Next = v.Next
 			}
 		}
@@ -283,7 +283,7 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request, c *call) error 
 
 // verifyAgain redisplays the verification page of flow id with err.
 func (h *Handler) verifyAgain(w http.ResponseWriter, r *http.Request, c *call, id string, err error) error {
-	ans, vErr := h.d.Flows.View(r.Context(), c.realm.ID, id)
+	ans, vErr := h.view(r, c, id)
 	if vErr != nil {
 		return vErr
 	}
@@ -338,7 +338,7 @@ func (h *Handler) follow(w http.ResponseWriter, r *http.Request, ans *flow.Answe
 	if ans == nil || ans.Flow == nil {
 		return ninsho.Internal("web: flow answered nothing")
 	}
-	h.cookies.SetDevice(w, r, ans.DeviceToken)
+	h.remember(w, r, ans)
 	if ans.Session != nil {
 		h.cookies.SetSession(w, r, ans.Session, h.d.Now())
 	}

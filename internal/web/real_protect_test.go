@@ -44,6 +44,7 @@ func TestBrowserCaptchaCodeHistory(t *testing.T) {
 
 	env.Clock.Advance(time.Minute)
 	rec := post(h, "/signin", url.Values{"identifier": {"taro@example.jp"}, "password": {pw}}, b.header()...)
+	b.take(t, rec.Result()) // the browser keeps the flow's binding cookie
 	m := captchaImage.FindStringSubmatch(rec.Body.String())
 	if rec.Code != 400 || m == nil || strings.Contains(rec.Body.String(), `type="password"`) {
 		t.Fatalf("fourth attempt: %d, want 400 with the CAPTCHA and no password field:\n%s", rec.Code, rec.Body)
@@ -116,6 +117,7 @@ func TestBrowserLockThenUnlock(t *testing.T) {
 
 	env.Clock.Advance(time.Minute)
 	rec = post(h, "/unlock", url.Values{"identifier": {"taro@example.jp"}}, b.header()...)
+	b.take(t, rec.Result()) // the browser keeps the flow's binding cookie
 	verify := mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/verify?flow=")
 	if body := get(h, verify, b.header()...).Body.String(); !strings.Contains(body, `class="why"`) || !strings.Contains(body, `href="/unlock"`) {
 		t.Errorf("unlock code page lacks why or the restart link:\n%s", body)
@@ -244,6 +246,7 @@ func TestBrowserPasswordAssistantCaptcha(t *testing.T) {
 	}
 	env.Clock.Advance(time.Minute)
 	rec := post(h, "/password-assistant", url.Values{"identifier": {"taro@example.jp"}}, b.header()...)
+	b.take(t, rec.Result()) // the browser keeps the flow's binding cookie
 	m := captchaImage.FindStringSubmatch(rec.Body.String())
 	if rec.Code != 200 || m == nil {
 		t.Fatalf("third start: %d, want the CAPTCHA:\n%s", rec.Code, rec.Body)

@@ -44,12 +44,12 @@ func (h *Handler) resetStart(w http.ResponseWriter, r *http.Request, c *call) er
 			h.renderError(w, r, "reset", p, ferr)
 			return nil
 		}
-		ans, err = h.d.Flows.Act(r.Context(), c.realm.ID, id, h.request(r, c), flow.Action{Name: action, Answer: answer})
+		ans, err = h.act(r, c, id, flow.Action{Name: action, Answer: answer})
 	} else {
 		ans, err = h.d.Reset.Start(r.Context(), c.realm, h.request(r, c), identifier)
 	}
 	if ans != nil {
-		h.cookies.SetDevice(w, r, ans.DeviceToken)
+		h.remember(w, r, ans)
 	}
 	if ans != nil && ans.Flow != nil && ans.Next != nil && ans.Next.Step == flow.StepCaptcha {
 		p.FlowID = ans.Flow.ID
@@ -86,7 +86,7 @@ func (h *Handler) resetChoosePage(r *http.Request, c *call, ans *flow.Answer) *p
 }
 
 func (h *Handler) resetChooseForm(w http.ResponseWriter, r *http.Request, c *call) error {
-	ans, err := h.d.Flows.View(r.Context(), c.realm.ID, r.URL.Query().Get("flow"))
+	ans, err := h.view(r, c, r.URL.Query().Get("flow"))
 	if err != nil {
 		return err
 	}

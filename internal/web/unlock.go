@@ -37,7 +37,7 @@ func (h *Handler) unlockStart(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	ans, err := h.d.Unlock.Start(r.Context(), c.realm, h.request(r, c), identifier)
 	if ans != nil {
-		h.cookies.SetDevice(w, r, ans.DeviceToken)
+		h.remember(w, r, ans)
 	}
 	if err != nil {
 		h.renderError(w, r, "unlock", p, err)
@@ -67,7 +67,7 @@ func atUnlockPassword(ans *flow.Answer) bool {
 }
 
 func (h *Handler) unlockPasswordForm(w http.ResponseWriter, r *http.Request, c *call) error {
-	ans, err := h.d.Flows.View(r.Context(), c.realm.ID, r.URL.Query().Get("flow"))
+	ans, err := h.view(r, c, r.URL.Query().Get("flow"))
 	if err != nil {
 		return err
 	}
@@ -111,14 +111,14 @@ func (h *Handler) unlockPasswordAgain(w http.ResponseWriter, r *http.Request, c 
 // finished flow gets the error page.
 func (h *Handler) actOnStep(w http.ResponseWriter, r *http.Request, c *call, id string, a flow.Action,
 	again func(http.ResponseWriter, *http.Request, *call, string, *flow.Answer, error) error) error {
-	ans, err := h.d.Flows.Act(r.Context(), c.realm.ID, id, h.request(r, c), a)
+	ans, err := h.act(r, c, id, a)
 	if ans == nil || ans.Flow == nil {
 		if err == nil {
 			err = ninsho.Internal("web: flow answered nothing")
 		}
 		return err
 	}
-	h.cookies.SetDevice(w, r, ans.DeviceToken)
+	h.remember(w, r, ans)
 	if err != nil {
 		if ninsho.IsCode(err, ninsho.CodeFlowExpired) || ninsho.IsCode(err, ninsho.CodeFlowCompleted) {
 			return err
@@ -134,7 +134,7 @@ func (h *Handler) actOnStep(w http.ResponseWriter, r *http.Request, c *call, id 
 func (h *Handler) stepAgain(w http.ResponseWriter, r *http.Request, c *call, id string, ans *flow.Answer, err error,
 	at func(*flow.Answer) bool, template string, page func(*http.Request, *call, *flow.Answer) *page) error {
 	if ans == nil || ans.Next == nil {
-		v, vErr := h.d.Flows.View(r.Context(), c.realm.ID, id)
+		v, vErr := h.view(r, c, id)
 		if vErr != nil {
 			return vErr
 		}
@@ -175,7 +175,7 @@ func (h *Handler) notMe(w http.ResponseWriter, r *http.Request, c *call) error {
 	}
 	// Every session of the account has ended, this browser's too.
 	h.cookies.ClearSession(w, r)
-	h.cookies.SetDevice(w, r, ans.DeviceToken)
+	h.remember(w, r, ans)
 	if err != nil {
 		// The account is secured and the unlock flow exists, but its code
 		// could not go out: the code page says so and offers a resend.

@@ -238,8 +238,45 @@ func (h *Handler) handle(f handlerFunc) http.Handler {
 	})
 }
 
+// request describes r to the services as a page request.
 func (h *Handler) request(r *http.Request, c *call) ninsho.Request {
-	return webreq.Request(r, h.d.ClientIP, c.locale, webreq.DeviceToken(r))
+	return webreq.Request(r, h.d.ClientIP, ninsho.ClientPage, c.locale, webreq.DeviceToken(r))
+}
+
+// flowRequest describes r as a page request about the flow with the id,
+// with the flow's binding secret from this browser's cookie: without it the
+// flow engine answers flow_not_found.
+func (h *Handler) flowRequest(r *http.Request, c *call, id string) ninsho.Request {
+	req := h.request(r, c)
+	req.FlowSecret = webreq.FlowSecret(r, id)
+	return req
+}
+
+// view returns the flow with the id as this browser may see it.
+func (h *Handler) view(r *http.Request, c *call, id string) (*flow.Answer, error) {
+	return h.d.Flows.View(r.Context(), c.realm.ID, id, h.flowRequest(r, c, id))
+}
+
+// act applies a to the flow with the id for this browser.
+func (h *Handler) act(r *http.Request, c *call, id string, a flow.Action) (*flow.Answer, error) {
+	return h.d.Flows.Act(r.Context(), c.realm.ID, id, h.flowRequest(r, c, id), a)
+}
+
+// remember keeps what the answer hands this browser: a new device token, the
+// binding cookie of a flow just started, and the end of a finished flow's
+// cookie.
+func (h *Handler) remember(w http.ResponseWriter, r *http.Request, ans *flow.Answer) {
+	if ans == nil {
+		return
+	}
+	h.cookies.SetDevice(w, r, ans.DeviceToken)
+	if f := ans.Flow; f != nil {
+		if f.Status == flow.StatusComplete || f.Status == flow.StatusFailed {
+			h.cookies.ClearFlow(w, r, f.ID)
+			return
+		}
+		h.cookies.SetFlow(w, r, f)
+	}
 }
 
 // page is the data every template gets.

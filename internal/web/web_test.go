@@ -58,6 +58,8 @@ func send(h http.Handler, method, target string, form url.Values, hdr ...string)
 	if r.Header.Get("User-Agent") == "" {
 		r.Header.Set("User-Agent", flowtest.BrowserUA) // a person's browser, not automation
 	}
+	// The browser that started webtest's flow holds its binding cookie.
+	r.Header.Add("Cookie", webtest.FlowCookie)
 	r = r.WithContext(httperr.WithRequestID(r.Context(), "01900000-0000-7000-8000-00000000beef"))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, r)

@@ -23,7 +23,13 @@ const (
 	SessionCookie = "ninsho_session"
 	DeviceCookie  = "ninsho_device"
 	LangCookie    = "ninsho_lang"
+	// FlowCookiePrefix starts the name of a page flow's binding cookie; the
+	// flow id follows (FlowCookie).
+	FlowCookiePrefix = "ninsho_flow_"
 )
+
+// FlowCookie is the name of the binding cookie of the page flow with the id.
+func FlowCookie(flowID string) string { return FlowCookiePrefix + flowID }
 
 // deviceCookieAge is the life of the device cookie: the 400 days browsers
 // allow at most.
@@ -134,6 +140,42 @@ func (c Cookies) SetDevice(w http.ResponseWriter, r *http.Request, token string)
 	http.SetCookie(w, c.cookie(r, DeviceCookie, token, deviceCookieAge))
 }
 
+// SetFlow hands the browser the binding secret of a page flow that was just
+// created (f.Secret), as an HttpOnly, SameSite=Lax cookie that lives as long
+// as the flow (by the flow's own clock); a flow without a new secret sets
+// nothing.
+func (c Cookies) SetFlow(w http.ResponseWriter, r *http.Request, f *flow.Flow) {
+	if f == nil || f.Secret == "" || !ninsho.ValidID(f.ID) {
+		return
+	}
+	age := f.ExpiresAt.Sub(f.UpdatedAt)
+	if age <= 0 {
+		return
+	}
+	http.SetCookie(w, c.cookie(r, FlowCookie(f.ID), f.Secret, age))
+}
+
+// ClearFlow removes the binding cookie of the flow with the id (it has
+// finished).
+func (c Cookies) ClearFlow(w http.ResponseWriter, r *http.Request, flowID string) {
+	if !ninsho.ValidID(flowID) {
+		return
+	}
+	if _, err := r.Cookie(FlowCookie(flowID)); err != nil {
+		return // nothing to clear
+	}
+	http.SetCookie(w, c.cookie(r, FlowCookie(flowID), "", -1))
+}
+
+// FlowSecret returns the binding secret the browser holds for the flow with
+// the id, or "".
+func FlowSecret(r *http.Request, flowID string) string {
+	if !ninsho.ValidID(flowID) {
+		return ""
+	}
+	return cookieValue(r, FlowCookie(flowID))
+}
+
 // SetLang remembers the chosen language for a year.
 func (c Cookies) SetLang(w http.ResponseWriter, r *http.Request, locale string) {
 	ck := c.cookie(r, LangCookie, locale, 365*24*time.Hour)
@@ -206,9 +248,10 @@ func ClientIP(r *http.Request, rs *clientip.Resolver) string {
 	return rs.ClientIP(r)
 }
 
-// Request returns the service-facing description of r. deviceToken is the
-// token the client presented (body or cookie).
-func Request(r *http.Request, rs *clientip.Resolver, locale, deviceToken string) ninsho.Request {
+// Request returns the service-facing description of r as a request of
+// client. deviceToken is the token the client presented (body or cookie).
+// The caller sets FlowSecret for a page request about a flow.
+func Request(r *http.Request, rs *clientip.Resolver, client ninsho.Client, locale, deviceToken string) ninsho.Request {
 	ua := r.UserAgent()
 	if len(ua) > 512 {
 		ua = strings.ToValidUTF8(ua[:512], "")
@@ -219,6 +262,7 @@ func Request(r *http.Request, rs *clientip.Resolver, locale, deviceToken string)
 		DeviceToken: deviceToken,
 		RequestID:   httperr.RequestID(r.Context()),
 		Locale:      locale,
+		Client:      client,
 	}
 }
 

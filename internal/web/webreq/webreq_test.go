@@ -146,13 +146,13 @@ func TestRequest(t *testing.T) {
 	r.Header.Set("User-Agent", strings.Repeat("é", 400))
 	rs := &clientip.Resolver{Trusted: clientip.MustParse("10.0.0.0/8")}
 	r = r.WithContext(httperr.WithRequestID(r.Context(), "rid"))
-	got := Request(r, rs, "en", "dev")
-	if got.IP != "203.0.113.7" || got.RequestID != "rid" || got.Locale != "en" || got.DeviceToken != "dev" || len(got.UserAgent) > 512 || !strings.HasPrefix(got.UserAgent, "é") {
+	got := Request(r, rs, ninsho.ClientPage, "en", "dev")
+	if got.Client != ninsho.ClientPage || got.IP != "203.0.113.7" || got.RequestID != "rid" || got.Locale != "en" || got.DeviceToken != "dev" || len(got.UserAgent) > 512 || !strings.HasPrefix(got.UserAgent, "é") {
 		t.Errorf("Request = %+v", got)
 	}
 	// The middleware's resolved address wins.
 	r = r.WithContext(clientip.NewContext(r.Context(), "198.51.100.1"))
-	if got := Request(r, rs, "en", "").IP; got != "198.51.100.1" {
+	if got := Request(r, rs, ninsho.ClientAPI, "en", "").IP; got != "198.51.100.1" {
 		t.Errorf("IP from context = %q", got)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/secret"
 )
 
 // Update rewrites golden files instead of comparing with them
@@ -161,15 +162,30 @@ type Engine struct {
 	Store  *MemFlows
 	Script *Script
 	Clock  *ninsho.ManualClock
+	// Client is the kind of client the flows MustAddFlowAt stores belong
+	// to: ninsho.ClientPage (bound to FlowSecret) unless set.
+	Client ninsho.Client
 }
+
+// FlowSecret is the binding secret of the page flows MustAddFlowAt stores;
+// FlowCookie carries it.
+const FlowSecret = "webtest-flow-secret"
+
+// FlowCookie is the Cookie header value that binds a page request to the
+// flow FlowID.
+const FlowCookie = "ninsho_flow_" + FlowID + "=" + FlowSecret
 
 // NewEngine returns an engine with an empty store.
 func NewEngine() *Engine {
 	st := &MemFlows{}
 	sc := &Script{}
 	clk := ninsho.NewManualClock(Epoch)
+	h, err := secret.NewHasher([]byte("webtest-binding-key-0123456789abcdef"))
+	if err != nil {
+		panic(err)
+	}
 	return &Engine{
-		Engine: &flow.Engine{Store: st, Clock: clk, Handlers: map[flow.Kind]flow.Handler{
+		Engine: &flow.Engine{Store: st, Clock: clk, Binder: &flow.Binder{Hasher: h, Random: ninsho.SecureRandom}, Handlers: map[flow.Kind]flow.Handler{
 			flow.KindSignup: sc,
 			flow.KindSignin: sc,
 			flow.KindUnlock: sc,
@@ -227,6 +243,13 @@ func (e *Engine) MustAddFlowAt(tb testing.TB, k flow.Kind, next *flow.Next, stat
 		f.Status, f.Channel, f.Destination = flow.StatusChallenge, "sms", "+819012345678"
 	case flow.StepCaptcha:
 		f.Status = flow.StatusChallenge
+	}
+	f.Client = e.Client
+	if f.Client == "" {
+		f.Client = ninsho.ClientPage
+	}
+	if f.Client == ninsho.ClientPage {
+		f.BindingHash = e.Binder.Hasher.Hash("flow-binding", f.ID, FlowSecret)
 	}
 	if err := e.Store.CreateFlow(context.Background(), f); err != nil {
 		tb.Fatal(err)
