@@ -52,6 +52,26 @@ type Kit struct {
 	Networks device.NetworkStore
 }
 
+// NetworkMemory is how long a network a sign-in completed from stays
+// familiar to the account for IsFamiliarSource.
+const NetworkMemory = 90 * 24 * time.Hour
+
+// IsFamiliarSource reports whether a request from ip on device deviceID
+// comes from a device or network familiar to the account (accountID "" is
+// never familiar, at the same cost, so that safe realms answer alike).
+// Codes asked for from a familiar source draw from the owner's lane.
+func (k *Kit) IsFamiliarSource(ctx context.Context, accountID, deviceID, ip string) (bool, error) {
+	fam, err := k.Devices.Store.IsFamiliar(ctx, accountID, deviceID)
+	if err != nil || fam {
+		return fam, err
+	}
+	prefix := risk.Prefix(ip)
+	if k.Networks == nil || prefix == "" {
+		return false, nil
+	}
+	return k.Networks.NetworkSeenSince(ctx, accountID, prefix, k.Clock.Now().Add(-NetworkMemory))
+}
+
 // CanSend reports whether codes can go out over ch.
 func (k *Kit) CanSend(ch code.Channel) bool { return k.Channels == nil || k.Channels[ch] }
 
@@ -126,27 +146,51 @@ func ChannelFor(id identifier.Identifier) code.Channel {
 }
 
 // SendCode issues a code of purpose p for f to dest over ch and enqueues the
-// message rendered from template, in the transaction of ctx. The caller saves
-// f afterwards and wakes the outbox after commit.
-func (k *Kit) SendCode(ctx context.Context, f *flow.Flow, rl *realm.Realm, accountID string, p code.Purpose, ch code.Channel, dest, template, name string) error {
+// message rendered from template, in the transaction of ctx; a records a
+// code_sent event. a is the account the code is for, or nil for a safe
+// realm's identifier without an account: then exactly the same work is done
+// (code, sealed message row, event) but the message is suppressed, so that
+// the answer's content and timing do not tell whether the account exists.
+// A sign-up code never carries the name typed at sign-up: its address is
+// not verified yet and may be someone else's. When the code is the last one
+// its lane allows the destination this hour, the destination is told once.
+// The caller saves f afterwards and wakes the outbox after commit.
+func (k *Kit) SendCode(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *account.Account, p code.Purpose, ch code.Channel, dest, template string) error {
 	if !k.CanSend(ch) {
 		return ninsho.E(ninsho.CodeChannelUnavailable).WithParam("channel", string(ch))
 	}
-	digits, err := k.Codes.Issue(ctx, f, accountID, p, ch, dest)
+	accountID, name := "", ""
+	if a != nil {
+		accountID, name = a.ID, a.Name
+	}
+	if p == code.PurposeSignup {
+		name = ""
+	}
+	issued, err := k.Codes.Issue(ctx, f, accountID, p, ch, dest)
 	if err != nil {
 		return err
 	}
+	enqueue := k.Outbox.Enqueue
+	if a == nil {
+		enqueue = k.Outbox.EnqueueSuppressed
+	}
 	vars := map[string]string{
-		"code":    digits,
+		"code":    issued.Digits,
 		"name":    name,
 		"minutes": strconv.Itoa(int(k.Codes.Policy.TTL / time.Minute)),
 		"host":    rl.PublicHost,
 	}
-	if _, err := k.Outbox.Enqueue(ctx, rl.ID, message.Channel(ch), dest, template, f.Locale, vars); err != nil {
+	if _, err := enqueue(ctx, rl.ID, message.Channel(ch), dest, template, f.Locale, vars); err != nil {
 		return err
 	}
+	if issued.LaneFull {
+		if _, err := enqueue(ctx, rl.ID, message.Channel(ch), dest, message.TemplateCodeLimit, f.Locale,
+			map[string]string{"name": "", "host": rl.PublicHost}); err != nil {
+			return err
+		}
+	}
 	return k.Record(ctx, rl, accountID, event.TypeCodeSent, ninsho.Request{}, f.DeviceID, map[string]any{
-		"flow": f.ID, "purpose": string(p), "channel": string(ch),
+		"flow": f.ID, "purpose": string(p), "channel": string(ch), "lane": string(issued.Lane),
 	})
 }
 
@@ -283,22 +327,18 @@ func truncate(s string, n int) string {
 
 // Resend sends f's code again, to the same channel and destination, with the
 // code component's cool-down and caps; f is saved. A flow without an account
-// (a safe realm answering for an unknown or taken identifier) issues a code
-// that is never sent, so that it behaves alike. The outbox is woken after
-// commit.
+// (a safe realm answering for an unknown or taken identifier) does the same
+// work and sends nothing (SendCode). The outbox is woken after commit.
 func (k *Kit) Resend(ctx context.Context, rl *realm.Realm, f *flow.Flow, p code.Purpose, template string) error {
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-		if f.AccountID == "" {
-			if _, err := k.Codes.Issue(ctx, f, "", p, code.Channel(f.Channel), f.Destination); err != nil {
+		var a *account.Account
+		if f.AccountID != "" {
+			var err error
+			if a, err = k.Accounts.Account(ctx, f.AccountID); err != nil {
 				return err
 			}
-			return k.Save(ctx, f)
 		}
-		a, err := k.Accounts.Account(ctx, f.AccountID)
-		if err != nil {
-			return err
-		}
-		if err := k.SendCode(ctx, f, rl, a.ID, p, code.Channel(f.Channel), f.Destination, template, a.Name); err != nil {
+		if err := k.SendCode(ctx, f, rl, a, p, code.Channel(f.Channel), f.Destination, template); err != nil {
 			return err
 		}
 		return k.Save(ctx, f)
@@ -323,7 +363,9 @@ func (k *Kit) CheckCode(ctx context.Context, f *flow.Flow, p code.Purpose, input
 	switch ninsho.CodeOf(err) {
 	case "":
 		return c, nil, nil
-	case ninsho.CodeCodeIncorrect, ninsho.CodeCodeExpired, ninsho.CodeCodeAttemptsExceeded, ninsho.CodeNoCodeRequested:
+	case ninsho.CodeCodeIncorrect, ninsho.CodeCodeExpired, ninsho.CodeCodeAttemptsExceeded, ninsho.CodeNoCodeRequested,
+		ninsho.CodeAccountLocked: // the wrong-code guard paused codes
+
 		if ninsho.IsCode(err, ninsho.CodeCodeAttemptsExceeded) {
 			f.Status = flow.StatusFailed
 		}
@@ -410,7 +452,7 @@ func (k *Kit) SwitchChannel(ctx context.Context, rl *realm.Realm, f *flow.Flow, 
 		if ch == string(code.ChannelSMS) {
 			dest = a.Phone
 		}
-		if err := k.SendCode(ctx, f, rl, a.ID, p, code.Channel(ch), dest, template, a.Name); err != nil {
+		if err := k.SendCode(ctx, f, rl, a, p, code.Channel(ch), dest, template); err != nil {
 			return err
 		}
 		OfferAlternatives(f, a, ch)

@@ -45,6 +45,7 @@ import (
 	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
+	"github.com/ninsho/ninsho/internal/startgate"
 	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/throttle"
 	"github.com/ninsho/ninsho/internal/unlock"
@@ -203,7 +204,8 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	kit := &authflow.Kit{
 		Tx: db, Clock: o.Clock, Random: o.Random,
 		Accounts: db, Flows: db, Events: db,
-		Codes:     &code.Service{Store: db, Clock: o.Clock, Random: o.Random, Hasher: hasher, Policy: code.DefaultPolicy()},
+		Codes: &code.Service{Store: db, Clock: o.Clock, Random: o.Random, Hasher: hasher, Policy: code.DefaultPolicy(),
+			Guard: &code.Guard{Store: db, Clock: o.Clock, Policy: code.DefaultGuardPolicy()}},
 		Sessions:  &session.Service{Store: db, Clock: o.Clock, Random: o.Random, Hasher: hasher, Policy: sessPolicy},
 		Devices:   &device.Service{Store: db, Clock: o.Clock, Random: o.Random, Hasher: hasher},
 		Outbox:    outbox,
@@ -218,17 +220,20 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	kit.Networks = db
 	a.kit = kit
 	captchas := &captcha.Service{Store: db, Box: box, Clock: o.Clock, Random: o.Random}
-	signupSvc := &signup.Service{Kit: kit, Realms: realms}
+	counter := &throttle.Counter{Store: db, Clock: o.Clock}
+	gate := &startgate.Gate{Counter: counter, Captcha: captchas, Limits: startgate.DefaultLimits()}
+	signupSvc := &signup.Service{Kit: kit, Realms: realms, Gate: gate}
 	signinSvc := signin.NewService(kit, realms)
+	signinSvc.Gate = gate
 	signinSvc.Protect = &signin.Protection{
 		Policy:   risk.DefaultPolicy(),
-		Counter:  &throttle.Counter{Store: db, Clock: o.Clock},
+		Counter:  counter,
 		Locks:    db,
 		Networks: db,
 		Captcha:  captchas,
 	}
-	unlockSvc := &unlock.Service{Kit: kit, Realms: realms, Locks: db, Forget: signinSvc.ForgetAccount}
-	resetSvc := &reset.Service{Kit: kit, Realms: realms, Locks: db, Counter: signinSvc.Protect.Counter, Captcha: captchas, Forget: signinSvc.ForgetAccount}
+	unlockSvc := &unlock.Service{Kit: kit, Realms: realms, Locks: db, Gate: gate, Forget: signinSvc.ForgetAccount}
+	resetSvc := &reset.Service{Kit: kit, Realms: realms, Locks: db, Gate: gate, Forget: signinSvc.ForgetAccount}
 	engine := &flow.Engine{Store: db, Clock: o.Clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: signupSvc,
 		flow.KindSignin: signinSvc,

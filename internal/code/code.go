@@ -6,6 +6,8 @@ package code
 import (
 	"context"
 	"time"
+
+	"github.com/ninsho/ninsho/internal/flow"
 )
 
 // Purpose says what a code proves.
@@ -32,6 +34,37 @@ const (
 	ChannelVoice Channel = "voice"
 )
 
+// Lane is the share of a destination's hourly code budget a code is drawn
+// from. Strangers' starts (anyone who knows an identifier can ask for a
+// sign-up, unlock or password-assistant code) draw from LaneStranger; codes
+// after a proven password, or asked for from a device or network familiar to
+// the account, draw from LaneOwner. Strangers cannot spend the owner's lane.
+type Lane string
+
+// Lanes.
+const (
+	LaneOwner    Lane = "owner"
+	LaneStranger Lane = "stranger"
+)
+
+// StateLane is the flow-state key that puts a flow's codes in the owner's
+// lane ("owner"); see SetOwnerLane.
+const StateLane = "code_lane"
+
+// SetOwnerLane puts f's future codes in the owner's lane: the flow was
+// started from a device or network familiar to its account.
+func SetOwnerLane(f *flow.Flow) { f.Set(StateLane, string(LaneOwner)) }
+
+// LaneOf returns the lane of a code of purpose p for f: a sign-in code (the
+// password was proven) or a flow marked by SetOwnerLane draws from the
+// owner's lane, every other code from the strangers' lane.
+func LaneOf(f *flow.Flow, p Purpose) Lane {
+	if p == PurposeSignin || f.Get(StateLane) == string(LaneOwner) {
+		return LaneOwner
+	}
+	return LaneStranger
+}
+
 // Code is one issued code. The plain digits are never stored.
 type Code struct {
 	ID          string
@@ -41,6 +74,7 @@ type Code struct {
 	Purpose     Purpose
 	Channel     Channel
 	Destination string // normalised e-mail or E.164 number
+	Lane        Lane   // the share of the destination's hourly budget it used
 	Hash        []byte // keyed hash of flow id and digits
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
@@ -57,8 +91,9 @@ type Store interface {
 	// ConsumeCode marks the code used at t. It returns false when the code was
 	// already consumed (a replay), true when this call consumed it.
 	ConsumeCode(ctx context.Context, id string, at time.Time) (bool, error)
-	// CountCodesSince counts the realm's codes sent to destination since t.
-	CountCodesSince(ctx context.Context, realm, destination string, since time.Time) (int, error)
+	// CountCodesSince counts the realm's codes of lane sent to destination
+	// since t.
+	CountCodesSince(ctx context.Context, realm, destination string, lane Lane, since time.Time) (int, error)
 	// CodeByHash returns the code whose keyed hash is h (link tokens are
 	// looked up this way), or ninsho.CodeNotFound.
 	CodeByHash(ctx context.Context, h []byte) (*Code, error)

@@ -20,13 +20,25 @@ type Policy struct {
 	TTL            time.Duration // life of one code
 	MaxAttempts    int           // wrong answers allowed per flow, across resends
 	ResendCooldown time.Duration // wait between two sends in one flow
-	HourlyCap      int           // codes per destination per rolling hour
+	HourlyCap      int           // owner-lane codes per destination per rolling hour
+	// StrangerHourlyCap is the strangers' lane: codes per destination per
+	// rolling hour that anyone who knows the identifier can ask for.
+	StrangerHourlyCap int
 }
 
-// DefaultPolicy is 6 digits, 10 minutes, 5 attempts, 30 s between sends and
-// 10 codes per destination an hour.
+// DefaultPolicy is 6 digits, 10 minutes, 5 attempts, 30 s between sends, and
+// per destination an hour 10 codes in the owner's lane and 5 in the
+// strangers' lane.
 func DefaultPolicy() Policy {
-	return Policy{Digits: 6, TTL: 10 * time.Minute, MaxAttempts: 5, ResendCooldown: 30 * time.Second, HourlyCap: 10}
+	return Policy{Digits: 6, TTL: 10 * time.Minute, MaxAttempts: 5, ResendCooldown: 30 * time.Second, HourlyCap: 10, StrangerHourlyCap: 5}
+}
+
+// cap returns the hourly cap of lane.
+func (p Policy) cap(l Lane) int {
+	if l == LaneStranger {
+		return p.StrangerHourlyCap
+	}
+	return p.HourlyCap
 }
 
 // Service issues and checks codes. It changes the flow it is given (sends,
@@ -37,6 +49,17 @@ type Service struct {
 	Random ninsho.Random
 	Hasher *secret.Hasher
 	Policy Policy
+	// Guard counts wrong codes across flows; nil counts only per flow.
+	Guard *Guard
+}
+
+// Issued is a code that Issue made.
+type Issued struct {
+	Digits string // for the message; never stored
+	Lane   Lane
+	// LaneFull reports that this code was the last one its lane allows the
+	// destination this hour: the caller tells the destination once.
+	LaneFull bool
 }
 
 // ResendAfter returns how long f must wait before another code may be sent.
@@ -62,24 +85,25 @@ func (s *Service) AttemptsLeft(f *flow.Flow) int {
 // Issue creates a new code for f, to be sent to dest over ch, and returns its
 // digits for the message. It refuses with ninsho.CodeResendTooSoon (param
 // seconds) inside the cool-down, ninsho.CodeResendLimitReached when the
-// destination had HourlyCap codes in the last hour, and
-// ninsho.CodeCodeAttemptsExceeded when the flow has no attempts left. It
+// destination had its lane's hourly cap of codes in the last hour (LaneOf),
+// and ninsho.CodeCodeAttemptsExceeded when the flow has no attempts left. It
 // records the send on f.
-func (s *Service) Issue(ctx context.Context, f *flow.Flow, accountID string, p Purpose, ch Channel, dest string) (string, error) {
+func (s *Service) Issue(ctx context.Context, f *flow.Flow, accountID string, p Purpose, ch Channel, dest string) (Issued, error) {
 	now := s.Clock.Now()
 	if s.AttemptsLeft(f) == 0 {
-		return "", ninsho.E(ninsho.CodeCodeAttemptsExceeded)
+		return Issued{}, ninsho.E(ninsho.CodeCodeAttemptsExceeded)
 	}
 	if wait := s.ResendAfter(f); wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
-		return "", ninsho.E(ninsho.CodeResendTooSoon).WithParam("seconds", secs).WithParam("retry_after_s", secs)
+		return Issued{}, ninsho.E(ninsho.CodeResendTooSoon).WithParam("seconds", secs).WithParam("retry_after_s", secs)
 	}
-	n, err := s.Store.CountCodesSince(ctx, f.Realm, dest, now.Add(-time.Hour))
+	lane := LaneOf(f, p)
+	n, err := s.Store.CountCodesSince(ctx, f.Realm, dest, lane, now.Add(-time.Hour))
 	if err != nil {
-		return "", err
+		return Issued{}, err
 	}
-	if n >= s.Policy.HourlyCap {
-		return "", ninsho.E(ninsho.CodeResendLimitReached).WithParam("retry_after_s", 3600)
+	if n >= s.Policy.cap(lane) {
+		return Issued{}, ninsho.E(ninsho.CodeResendLimitReached).WithParam("retry_after_s", 3600)
 	}
 	digits := s.digits()
 	c := &Code{
@@ -90,29 +114,34 @@ func (s *Service) Issue(ctx context.Context, f *flow.Flow, accountID string, p P
 		Purpose:     p,
 		Channel:     ch,
 		Destination: dest,
+		Lane:        lane,
 		Hash:        s.Hasher.Hash("code", f.ID, string(p), digits),
 		CreatedAt:   now,
 		ExpiresAt:   now.Add(s.Policy.TTL),
 	}
 	if err := s.Store.InsertCode(ctx, c); err != nil {
-		return "", err
+		return Issued{}, err
 	}
 	f.Sends++
 	f.LastSentAt = now
 	f.Channel = string(ch)
 	f.Destination = dest
-	return digits, nil
+	return Issued{Digits: digits, Lane: lane, LaneFull: n+1 == s.Policy.cap(lane)}, nil
 }
 
 // Check compares input with the flow's latest code of purpose p and consumes
 // it on a match. Input is normalised first (full-width digits, spaces and
-// hyphens are accepted). A wrong answer counts against f.Attempts and fails
-// with ninsho.CodeCodeIncorrect (param attempts_left), or with
-// ninsho.CodeCodeAttemptsExceeded on the last one; an expired or used code
-// fails with ninsho.CodeCodeExpired.
+// hyphens are accepted). A wrong answer counts against f.Attempts and the
+// Guard, and fails with ninsho.CodeCodeIncorrect (param attempts_left), or
+// with ninsho.CodeCodeAttemptsExceeded on the last one; an expired or used
+// code fails with ninsho.CodeCodeExpired; a key the Guard has paused fails
+// with ninsho.CodeAccountLocked (kind "codes") without using an attempt.
 func (s *Service) Check(ctx context.Context, f *flow.Flow, p Purpose, input string) (*Code, error) {
 	if s.AttemptsLeft(f) == 0 {
 		return nil, ninsho.FieldError(ninsho.CodeCodeAttemptsExceeded, "code")
+	}
+	if err := s.Guard.Allow(ctx, f); err != nil {
+		return nil, err
 	}
 	c, err := s.Store.LatestCode(ctx, f.ID)
 	if err != nil {
@@ -124,6 +153,9 @@ func (s *Service) Check(ctx context.Context, f *flow.Flow, p Purpose, input stri
 	}
 	digits := NormalizeInput(input)
 	if c.Purpose != p || !secret.Equal(c.Hash, s.Hasher.Hash("code", f.ID, string(p), digits)) {
+		if err := s.Guard.Fail(ctx, f); err != nil {
+			return nil, err
+		}
 		f.Attempts++
 		left := s.AttemptsLeft(f)
 		if left == 0 {
@@ -137,6 +169,11 @@ func (s *Service) Check(ctx context.Context, f *flow.Flow, p Purpose, input stri
 	}
 	if !ok {
 		return nil, ninsho.FieldError(ninsho.CodeCodeExpired, "code")
+	}
+	if f.AccountID != "" {
+		if err := s.Guard.Succeed(ctx, f); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }

@@ -49,16 +49,16 @@ const (
 
 // Flow is one journey's persistent state. The password is never kept in it.
 type Flow struct {
-	ID          string
-	Realm       string
-	Kind        Kind
-	Status      Status
-	Step        Step
-	AccountID   string // the account the flow is about, once known
-	DeviceID    string // the device that started the flow (bound to it)
+	ID        string
+	Realm     string
+	Kind      Kind
+	Status    Status
+	Step      Step
+	AccountID string // the account the flow is about, once known
+	DeviceID  string // the device that started the flow (bound to it)
 	// DeviceHash is the keyed hash of that device's token: the device row
 	// is written only when the flow completes on it.
-	DeviceHash []byte
+	DeviceHash  []byte
 	Identifier  string // normalised identifier (e-mail or E.164) the person typed
 	Channel     string // channel of the current code ("email", "sms"), if any
 	Destination string // normalised destination of the current code

@@ -24,6 +24,7 @@ import (
 	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
+	"github.com/ninsho/ninsho/internal/startgate"
 	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/store/storetest"
 	"github.com/ninsho/ninsho/internal/throttle"
@@ -50,6 +51,7 @@ type Env struct {
 	Captcha    *captcha.Service
 	Unlock     *unlock.Service
 	Reset      *reset.Service
+	Gate       *startgate.Gate
 }
 
 // New builds an Env on db.
@@ -86,7 +88,8 @@ func New(tb testing.TB, db *store.DB) *Env {
 	kit := &authflow.Kit{
 		Tx: db, Clock: clock, Random: ninsho.SecureRandom,
 		Accounts: db, Flows: db, Events: db,
-		Codes:     &code.Service{Store: db, Clock: clock, Random: ninsho.SecureRandom, Hasher: hasher, Policy: code.DefaultPolicy()},
+		Codes: &code.Service{Store: db, Clock: clock, Random: ninsho.SecureRandom, Hasher: hasher, Policy: code.DefaultPolicy(),
+			Guard: &code.Guard{Store: db, Clock: clock, Policy: code.DefaultGuardPolicy()}},
 		Sessions:  &session.Service{Store: db, Clock: clock, Random: ninsho.SecureRandom, Hasher: hasher, Policy: session.DefaultPolicy()},
 		Devices:   &device.Service{Store: db, Clock: clock, Random: ninsho.SecureRandom, Hasher: hasher},
 		Outbox:    outbox,
@@ -95,19 +98,22 @@ func New(tb testing.TB, db *store.DB) *Env {
 		Binder:    &flow.Binder{Hasher: hasher, Random: ninsho.SecureRandom},
 	}
 	e := &Env{DB: db, Clock: clock, Kit: kit, Realms: realms, JP: jp, Safe: safe, Dispatcher: disp}
-	e.Signup = &signup.Service{Kit: kit, Realms: realms}
 	kit.Networks = db
 	e.Captcha = &captcha.Service{Store: db, Box: box, Clock: clock, Random: ninsho.SecureRandom}
+	counter := &throttle.Counter{Store: db, Clock: clock}
+	e.Gate = &startgate.Gate{Counter: counter, Captcha: e.Captcha, Limits: startgate.DefaultLimits()}
+	e.Signup = &signup.Service{Kit: kit, Realms: realms, Gate: e.Gate}
 	e.Signin = signin.NewService(kit, realms)
+	e.Signin.Gate = e.Gate
 	e.Signin.Protect = &signin.Protection{
 		Policy:   risk.DefaultPolicy(),
-		Counter:  &throttle.Counter{Store: db, Clock: clock},
+		Counter:  counter,
 		Locks:    db,
 		Networks: db,
 		Captcha:  e.Captcha,
 	}
-	e.Unlock = &unlock.Service{Kit: kit, Realms: realms, Locks: db, Forget: e.Signin.ForgetAccount}
-	e.Reset = &reset.Service{Kit: kit, Realms: realms, Locks: db, Counter: e.Signin.Protect.Counter, Captcha: e.Captcha, Forget: e.Signin.ForgetAccount}
+	e.Unlock = &unlock.Service{Kit: kit, Realms: realms, Locks: db, Gate: e.Gate, Forget: e.Signin.ForgetAccount}
+	e.Reset = &reset.Service{Kit: kit, Realms: realms, Locks: db, Gate: e.Gate, Forget: e.Signin.ForgetAccount}
 	e.Engine = &flow.Engine{Store: db, Clock: clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: e.Signup, flow.KindSignin: e.Signin, flow.KindUnlock: e.Unlock, flow.KindReset: e.Reset,
 	}}

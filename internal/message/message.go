@@ -27,6 +27,10 @@ const (
 	StatusPending Status = "pending" // waiting for (another) attempt
 	StatusSent    Status = "sent"    // accepted by a provider
 	StatusFailed  Status = "failed"  // gave up after the last attempt
+	// StatusSuppressed is a message written only so that an answer costs
+	// the same work whether or not its recipient exists (a safe realm's
+	// unknown identifier); it is final and never sent.
+	StatusSuppressed Status = "suppressed"
 )
 
 // Message is one outbox row. Vars (which may hold a one-time code) are kept
@@ -65,7 +69,8 @@ type Attempt struct {
 
 // Store keeps the outbox. Methods take part in the transaction carried by ctx.
 type Store interface {
-	// EnqueueMessage inserts m (status pending).
+	// EnqueueMessage inserts m with status pending (or suppressed, when m
+	// says so: a final message that is never sent).
 	EnqueueMessage(ctx context.Context, m *Message) error
 	// ClaimMessages leases up to limit pending messages that are due at now and
 	// not leased by anyone (or whose lease ended), setting LeaseOwner=owner and

@@ -39,6 +39,19 @@ func NewOutbox(s Store, box *secret.Box, t *Templates, clock ninsho.Clock, rando
 // so that such mistakes fail the caller's transaction rather than the
 // delivery. It never sends anything and never blocks on delivery.
 func (o *Outbox) Enqueue(ctx context.Context, realm string, ch Channel, to, template, locale string, vars map[string]string) (*Message, error) {
+	return o.enqueue(ctx, realm, ch, to, template, locale, vars, StatusPending)
+}
+
+// EnqueueSuppressed does all the work of Enqueue — render check, sealing,
+// one row written in the caller's transaction — for a message that is never
+// sent (status suppressed, its sealed variables dropped). A safe realm uses
+// it for identifiers without an account, so that their answers cost the same
+// database and outbox work as real ones.
+func (o *Outbox) EnqueueSuppressed(ctx context.Context, realm string, ch Channel, to, template, locale string, vars map[string]string) (*Message, error) {
+	return o.enqueue(ctx, realm, ch, to, template, locale, vars, StatusSuppressed)
+}
+
+func (o *Outbox) enqueue(ctx context.Context, realm string, ch Channel, to, template, locale string, vars map[string]string, status Status) (*Message, error) {
 	if to == "" {
 		return nil, errors.New("message: enqueue: empty recipient")
 	}
@@ -58,12 +71,16 @@ func (o *Outbox) Enqueue(ctx context.Context, realm string, ch Channel, to, temp
 		To:            to,
 		Template:      template,
 		Locale:        locale,
-		Status:        StatusPending,
+		Status:        status,
 		NextAttemptAt: now,
 		CreatedAt:     now,
 	}
 	if m.SealedVars, err = o.box.Seal(plain, []byte(m.ID)); err != nil {
 		return nil, fmt.Errorf("message: enqueue: seal: %w", err)
+	}
+	if status == StatusSuppressed {
+		// Same length, nothing in it: a final message keeps no variables.
+		clear(m.SealedVars)
 	}
 	if err := o.store.EnqueueMessage(ctx, m); err != nil {
 		return nil, err

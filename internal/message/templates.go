@@ -44,6 +44,10 @@ const (
 	// a "this wasn't me" link. E-mail and SMS.
 	// Variables: name, time, device, network, link, host.
 	TemplatePasswordChanged = "password_changed"
+	// TemplateCodeLimit tells a destination, once, that the last code its
+	// hourly budget allows was just sent and no other will follow for an
+	// hour. Variables: name (empty: the address may not be verified), host.
+	TemplateCodeLimit = "code_limit"
 )
 
 // Template locales.

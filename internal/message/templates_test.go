@@ -37,8 +37,8 @@ var allChannels = []Channel{ChannelEmail, ChannelSMS, ChannelVoice}
 
 func TestTemplatesGolden(t *testing.T) {
 	tm := MustTemplates(t)
-	ids := []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists, TemplateSigninAlert, TemplateUnlockCode, TemplateResetCode, TemplatePasswordChanged}
-	if got := tm.IDs(); strings.Join(got, ",") != "account_exists,password_changed,reset_code,signin_alert,signin_code,signup_code,unlock_code" {
+	ids := []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists, TemplateSigninAlert, TemplateUnlockCode, TemplateResetCode, TemplatePasswordChanged, TemplateCodeLimit}
+	if got := tm.IDs(); strings.Join(got, ",") != "account_exists,code_limit,password_changed,reset_code,signin_alert,signin_code,signup_code,unlock_code" {
 		t.Errorf("IDs() = %v, want %v", got, ids)
 	}
 	for _, id := range ids {
@@ -49,7 +49,7 @@ func TestTemplatesGolden(t *testing.T) {
 			for _, loc := range []string{LocaleJA, LocaleEN} {
 				t.Run(id+"."+string(ch)+"."+loc, func(t *testing.T) {
 					vars := goldenVars(loc)
-					if id == TemplateAccountExists {
+					if id == TemplateAccountExists || id == TemplateCodeLimit {
 						delete(vars, "code")
 						delete(vars, "minutes")
 					}

@@ -9,11 +9,9 @@ package reset
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/authflow"
-	"github.com/ninsho/ninsho/internal/captcha"
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
@@ -21,24 +19,12 @@ import (
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
-	"github.com/ninsho/ninsho/internal/risk"
-	"github.com/ninsho/ninsho/internal/throttle"
-)
-
-// Caps on starting the assistant, per hour.
-const (
-	StartsPerAddress = 20 // from one client address
-	StartsPerDevice  = 10 // from one device
-	// CaptchaAfterStarts: from the third start of a device (or the sixth of
-	// an address) within an hour, a CAPTCHA comes before any code is sent.
-	CaptchaAfterStarts        = 3
-	CaptchaAfterAddressStarts = 6
+	"github.com/ninsho/ninsho/internal/startgate"
 )
 
 // Flow state keys.
 const (
 	statePurpose = "purpose" // "reset" or "signup" (an unfinished sign-up)
-	stateCaptcha = "captcha" // id of the CAPTCHA that holds the code back
 )
 
 // Service runs password-assistant flows (flow.KindReset). It implements
@@ -47,12 +33,10 @@ type Service struct {
 	Kit    *authflow.Kit
 	Realms *realm.Registry
 	Locks  account.LockStore
-	// Counter caps starts per address and device; nil caps nothing beyond
-	// the code component's own limits.
-	Counter *throttle.Counter
-	// Captcha holds back starts that look automated or repeated (see
-	// CaptchaAfterStarts) until a CAPTCHA is solved; nil asks none.
-	Captcha *captcha.Service
+	// Gate caps starts per address, network and device and holds repeated
+	// or automated starts behind a CAPTCHA before any code is sent; nil
+	// caps nothing beyond the code component's own limits.
+	Gate *startgate.Gate
 	// Forget drops cached sessions of an account (signin.Service's cache);
 	// nil does nothing.
 	Forget func(accountID string)
@@ -63,7 +47,8 @@ var _ flow.Handler = (*Service)(nil)
 // Start begins the assistant for the identifier as typed. E-mail identifiers
 // get the code by e-mail, phone identifiers by SMS. Explicit realms answer
 // ninsho.CodeAccountNotFound for unknown identifiers; safe realms answer
-// exactly as for a known one (same flow, same next step) and send nothing.
+// exactly as for a known one (same flow, same next step, no alternatives
+// offered, the same database and outbox work) and send nothing.
 func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request, typed string) (*flow.Answer, error) {
 	k := s.Kit
 	id, err := identifier.Parse(typed, rl.PhoneRegion)
@@ -80,30 +65,37 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	if a == nil && rl.Disclosure != realm.DisclosureSafe {
 		return nil, ninsho.FieldError(ninsho.CodeAccountNotFound, "identifier")
 	}
+	accountID := ""
+	if a != nil {
+		accountID = a.ID
+	}
 	var ans *flow.Answer
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
 		d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
 		if err != nil {
 			return err
 		}
-		addrStarts, devStarts, err := s.countStart(ctx, rl, req.IP, d.ID)
+		hold, err := s.Gate.Admit(ctx, flow.KindReset, rl.ID, req, d.ID)
 		if err != nil {
 			return err
 		}
 		f := k.NewFlow(flow.KindReset, rl, req, d, authflow.Locale("", req, rl))
 		f.Identifier = id.Value
-		f.Status, f.Step = flow.StatusChallenge, flow.StepVerificationCode
-		if a != nil {
-			f.AccountID = a.ID
-		}
+		f.AccountID = accountID
 		ans = &flow.Answer{Flow: f, DeviceToken: newToken}
-		if s.Captcha != nil && (devStarts+1 >= CaptchaAfterStarts || addrStarts+1 >= CaptchaAfterAddressStarts ||
-			strings.TrimSpace(req.UserAgent) == "" || risk.IsAutomationUserAgent(req.UserAgent)) {
+		familiar, err := k.IsFamiliarSource(ctx, accountID, d.ID, req.IP)
+		if err != nil {
+			return err
+		}
+		if familiar {
+			code.SetOwnerLane(f) // the owner's own device or network
+		}
+		if hold {
 			// Hold the code back behind a CAPTCHA: nothing is sent yet.
-			if err := k.Save(ctx, f); err != nil {
+			if err := s.Gate.Hold(ctx, f); err != nil {
 				return err
 			}
-			return s.newChallenge(ctx, f)
+			return k.Save(ctx, f)
 		}
 		return s.sendFirstCode(ctx, rl, f, a, req)
 	})
@@ -111,41 +103,40 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		return nil, err
 	}
 	k.Outbox.Wake()
-	if ans.Flow.Step == flow.StepCaptcha {
+	if startgate.Held(ans.Flow) {
 		return s.answer(ans.Flow, ans.DeviceToken), ninsho.E(ninsho.CodeCaptchaRequired)
 	}
 	return s.answer(ans.Flow, ans.DeviceToken), nil
 }
 
-// sendFirstCode sends the flow's first code (nothing for a safe realm's
-// unknown identifier, whose flow behaves alike) and saves f.
+// sendFirstCode sends the flow's first code and saves f. A safe realm's
+// unknown identifier (a nil) gets the same steps and the same work, and
+// nothing is sent.
 func (s *Service) sendFirstCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request) error {
 	k := s.Kit
 	id := identifierOf(f.Identifier)
 	ch := authflow.ChannelFor(id)
 	f.Status, f.Step = flow.StatusChallenge, flow.StepVerificationCode
-	if a == nil {
-		// Safe realm, unknown identifier: the same steps, nothing sent.
-		f.Set(statePurpose, string(code.PurposeReset))
-		if _, err := k.Codes.Issue(ctx, f, "", code.PurposeReset, ch, id.Value); err != nil {
-			return err
-		}
-		return k.Save(ctx, f)
-	}
 	purpose, template := code.PurposeReset, message.TemplateResetCode
-	if a.Status == account.StatusPending {
-		purpose, template = code.PurposeSignup, message.TemplateSignupCode
-	} else {
-		authflow.OfferAlternatives(f, a, string(ch))
+	accountID := ""
+	if a != nil {
+		accountID = a.ID
+		if a.Status == account.StatusPending {
+			purpose, template = code.PurposeSignup, message.TemplateSignupCode
+		} else if rl.Disclosure != realm.DisclosureSafe {
+			// Other channels are offered only where the realm tells that
+			// the account exists: their presence would tell it.
+			authflow.OfferAlternatives(f, a, string(ch))
+		}
 	}
 	f.Set(statePurpose, string(purpose))
-	if err := k.SendCode(ctx, f, rl, a.ID, purpose, ch, id.Value, template, a.Name); err != nil {
+	if err := k.SendCode(ctx, f, rl, a, purpose, ch, id.Value, template); err != nil {
 		return err
 	}
 	if err := k.Save(ctx, f); err != nil {
 		return err
 	}
-	return k.Record(ctx, rl, a.ID, event.TypeResetStarted, req, f.DeviceID, map[string]any{"flow": f.ID, "channel": string(ch)})
+	return k.Record(ctx, rl, accountID, event.TypeResetStarted, req, f.DeviceID, map[string]any{"flow": f.ID, "channel": string(ch)})
 }
 
 // identifierOf rebuilds the parsed identifier of a normalised value.
@@ -156,36 +147,21 @@ func identifierOf(v string) identifier.Identifier {
 	return identifier.Identifier{Kind: identifier.KindPhone, Value: v}
 }
 
-// newChallenge puts f at the CAPTCHA step with a new challenge and saves it.
-func (s *Service) newChallenge(ctx context.Context, f *flow.Flow) error {
-	c, err := s.Captcha.New(ctx, f.Realm, f.ID)
-	if err != nil {
-		return err
-	}
-	f.Set(stateCaptcha, c.ID)
-	f.Status, f.Step = flow.StatusChallenge, flow.StepCaptcha
-	return s.Kit.Save(ctx, f)
-}
-
 // submitCaptcha checks the answer; a right one sends the first code.
 func (s *Service) submitCaptcha(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
 	k := s.Kit
 	var stepErr error
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-		if act.Name == flow.ActionNewCaptcha {
-			return s.newChallenge(ctx, f)
+		passed, serr, err := s.Gate.Solve(ctx, f, act)
+		if err != nil {
+			return err
 		}
-		if err := s.Captcha.Check(ctx, f.Get(stateCaptcha), f.ID, act.Answer); err != nil {
-			if !ninsho.IsCode(err, ninsho.CodeCaptchaIncorrect) {
-				return err
-			}
-			stepErr = err
-			return s.newChallenge(ctx, f)
+		if !passed {
+			stepErr = serr
+			return k.Save(ctx, f)
 		}
-		f.Set(stateCaptcha, "")
 		var a *account.Account
 		if f.AccountID != "" {
-			var err error
 			if a, err = k.Accounts.Account(ctx, f.AccountID); err != nil {
 				return err
 			}
@@ -197,35 +173,6 @@ func (s *Service) submitCaptcha(ctx context.Context, rl *realm.Realm, f *flow.Fl
 	}
 	k.Outbox.Wake()
 	return s.answer(f, ""), stepErr
-}
-
-// countStart caps starts per address and per device in the last hour and
-// returns how many there were before this one.
-func (s *Service) countStart(ctx context.Context, rl *realm.Realm, ip, deviceID string) (addr, dev int, err error) {
-	if s.Counter == nil {
-		return 0, 0, nil
-	}
-	counts := make([]int, 2)
-	for i, c := range []struct {
-		key   string
-		limit int
-	}{
-		{throttle.Key("reset.addr", rl.ID, ip), StartsPerAddress},
-		{throttle.Key("reset.device", rl.ID, deviceID), StartsPerDevice},
-	} {
-		n, err := s.Counter.Count(ctx, c.key, time.Hour)
-		if err != nil {
-			return 0, 0, err
-		}
-		if n >= c.limit {
-			return 0, 0, ninsho.E(ninsho.CodeRateLimited).WithParam("retry_after_s", 3600)
-		}
-		if err := s.Counter.Hit(ctx, c.key, 1, time.Hour); err != nil {
-			return 0, 0, err
-		}
-		counts[i] = n
-	}
-	return counts[0], counts[1], nil
 }
 
 // Act applies submit_code, resend_code, switch_channel, then
@@ -247,7 +194,7 @@ func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act
 		return s.answer(f, ""), err
 	case act.Name == flow.ActionSwitchChannel && f.Step == flow.StepVerificationCode:
 		return s.switchChannel(ctx, rl, f, act.Channel)
-	case (act.Name == flow.ActionSubmitCaptcha || act.Name == flow.ActionNewCaptcha) && f.Step == flow.StepCaptcha && s.Captcha != nil:
+	case startgate.IsCaptchaAction(act) && startgate.Held(f):
 		return s.submitCaptcha(ctx, rl, f, req, act)
 	case act.Name == flow.ActionSignInWithCode && f.Step == flow.StepChoose:
 		return s.signInWithCode(ctx, rl, f, req)
@@ -268,11 +215,8 @@ func (s *Service) answer(f *flow.Flow, deviceToken string) *flow.Answer {
 	case f.Status == flow.StatusComplete || f.Status == flow.StatusFailed:
 	case f.Step == flow.StepVerificationCode:
 		ans.Next = s.Kit.CodeNext(f, authflow.Alternatives(f))
-	case f.Step == flow.StepCaptcha:
-		id := f.Get(stateCaptcha)
-		ans.Next = &flow.Next{Step: flow.StepCaptcha, Captcha: &flow.Captcha{
-			ID: id, ImageURL: captcha.ImagePath(id), AudioURL: captcha.AudioPath(id, f.Locale),
-		}}
+	case startgate.Held(f):
+		ans.Next = startgate.Next(f)
 	case f.Step == flow.StepChoose:
 		opts := []string{flow.ActionSetNewPassword}
 		if rl := s.Realms.ByID(f.Realm); rl != nil && rl.SignInWithCode {
@@ -351,13 +295,26 @@ func (s *Service) signInWithCode(ctx context.Context, rl *realm.Realm, f *flow.F
 	}
 	var grant *flow.Grant
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		// A sign-in on a device the account does not know tells the owner,
+		// as any sign-in from a new device does.
+		familiar := false
+		if d, bound := k.CompletingDevice(f, req); bound {
+			var err error
+			if familiar, err = k.Devices.Store.IsFamiliar(ctx, a.ID, d.ID); err != nil {
+				return err
+			}
+		}
 		var err error
 		grant, err = k.Complete(ctx, f, rl, a, req, []string{f.Channel + "_code"}, event.TypeSigninSucceeded, map[string]any{"via": "password_assistant"})
-		return err
+		if err != nil || familiar {
+			return err
+		}
+		return k.Alert(ctx, rl, f, a, req, message.TemplateSigninAlert, false)
 	})
 	if err != nil {
 		return nil, err
 	}
+	k.Outbox.Wake()
 	return &flow.Answer{Flow: f, Session: grant, AccountID: a.ID}, nil
 }
 

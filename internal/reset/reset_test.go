@@ -276,10 +276,12 @@ func TestRepeatedStartsMeetACaptcha(t *testing.T) {
 		}
 		before := len(e.Messages(t, "hanako@example.jp"))
 		req := flowtest.Req("198.51.100.8", dev)
-		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitCaptcha, Answer: "x"})
+		wrong, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitCaptcha, Answer: "x"})
 		flowtest.WantCode(t, err, ninsho.CodeCaptchaIncorrect)
-		f, _ := e.DB.Flow(ctx, ans.Flow.ID)
-		answer, err := e.Captcha.Answer(ctx, f.Get("captcha"))
+		if wrong.Next == nil || wrong.Next.Captcha == nil || wrong.Next.Captcha.ID == ans.Next.Captcha.ID {
+			t.Fatalf("a wrong answer: next = %+v, want a new challenge", wrong.Next)
+		}
+		answer, err := e.Captcha.Answer(ctx, wrong.Next.Captcha.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/session"
+	"github.com/ninsho/ninsho/internal/startgate"
 	"github.com/ninsho/ninsho/internal/throttle"
 )
 
@@ -46,6 +47,9 @@ type Service struct {
 	// Protect enables risk decisions, counters, CAPTCHAs and smart lockout;
 	// nil checks passwords only.
 	Protect *Protection
+	// Gate caps identifier-first starts (no password yet) per address,
+	// network and device; nil caps none.
+	Gate *startgate.Gate
 
 	cache *principalCache
 }
@@ -91,6 +95,11 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		return nil, err
 	}
 	if in.Password == "" {
+		// Identifier first: a flow row for anyone who types an identifier,
+		// so the start is capped before it is written.
+		if _, err := s.Gate.Admit(ctx, flow.KindSignin, rl.ID, req, d.ID); err != nil {
+			return nil, err
+		}
 		if err := k.Save(ctx, f); err != nil {
 			return nil, err
 		}
@@ -172,13 +181,17 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 		if err := k.Tx.InTx(ctx, func(ctx context.Context) error { return s.assess(ctx, at) }); err != nil {
 			return nil, err
 		}
+		// A solved CAPTCHA lets one password attempt through, not more.
+		f.Set(stateCaptchaOK, "")
 		if at.decision.Action == risk.Deny {
 			secs := int((at.decision.RetryAfter + time.Second - 1) / time.Second)
 			return s.fail(ctx, rl, f, a, req, at, ninsho.E(ninsho.CodeRateLimited).WithParam("retry_after_s", secs))
 		}
-		// A lock is told before any CAPTCHA: the person learns until when,
-		// and how to unlock, without solving a puzzle first.
-		if a != nil && a.Lock.LockedFor(at.now, at.familiar) {
+		// In an explicit realm a lock is told before any CAPTCHA: the person
+		// learns until when, and how to unlock, without solving a puzzle
+		// first. A safe realm tells it only after the right password, so
+		// that a locked account answers a wrong one like any other.
+		if a != nil && rl.Disclosure != realm.DisclosureSafe && a.Lock.LockedFor(at.now, at.familiar) {
 			return s.fail(ctx, rl, f, a, req, at, lockedError(a.Lock, at.now))
 		}
 		if at.decision.Action == risk.Captcha {
@@ -199,6 +212,9 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 		return s.wrongPassword(ctx, rl, f, a, req, at)
 	}
 	// The password is right: only now may the account's state be told.
+	if s.Protect != nil && a.Lock.LockedFor(at.now, at.familiar) {
+		return s.fail(ctx, rl, f, a, req, at, lockedError(a.Lock, at.now))
+	}
 	switch a.Status {
 	case account.StatusSuspended:
 		return s.fail(ctx, rl, f, a, req, at, ninsho.E(ninsho.CodeAccountSuspended).WithParam("reference", a.ID))
@@ -232,6 +248,13 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	}
 	var grant *flow.Grant
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		if at.familiar {
+			// The owner signed in on a familiar device: strangers' wrong
+			// codes for the account no longer count.
+			if err := k.Codes.Guard.Clear(ctx, rl.ID, a.ID); err != nil {
+				return err
+			}
+		}
 		var err error
 		grant, err = s.complete(ctx, rl, f, a, req, at, []string{"password"}, data)
 		return err
@@ -287,7 +310,7 @@ func (s *Service) finishSignup(ctx context.Context, rl *realm.Realm, f *flow.Flo
 	f.Status = flow.StatusChallenge
 	f.Step = flow.StepVerificationCode
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-		if err := k.SendCode(ctx, f, rl, a.ID, code.PurposeSignup, ch, dest, "signup_code", a.Name); err != nil {
+		if err := k.SendCode(ctx, f, rl, a, code.PurposeSignup, ch, dest, "signup_code"); err != nil {
 			return err
 		}
 		return k.Save(ctx, f)
@@ -496,11 +519,14 @@ func (s *Service) askCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, a 
 	f.Set(statePurpose, string(code.PurposeSignin))
 	if !at.familiar {
 		f.Set(stateUnfamiliar, "1")
+	} else {
+		// The owner's own device: strangers' wrong codes never block it.
+		f.Set(code.StateGuardExempt, "1")
 	}
 	f.Set(stateReasons, strings.Join(d.Strings(), ","))
 	authflow.OfferAlternatives(f, a, string(ch))
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-		if err := k.SendCode(ctx, f, rl, a.ID, code.PurposeSignin, ch, dest, "signin_code", a.Name); err != nil {
+		if err := k.SendCode(ctx, f, rl, a, code.PurposeSignin, ch, dest, "signin_code"); err != nil {
 			return err
 		}
 		if err := k.Save(ctx, f); err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/startgate"
 )
 
 // Input is what a person types on the sign-up form.
@@ -42,18 +43,34 @@ const MaxNameLength = 100
 type Service struct {
 	Kit    *authflow.Kit
 	Realms *realm.Registry
+	// Gate caps starts per address, network and device and holds repeated
+	// starts behind a CAPTCHA before any code is sent; nil caps nothing
+	// beyond the code component's own limits.
+	Gate *startgate.Gate
 }
 
 var _ flow.Handler = (*Service)(nil)
 
+// Flow state keys. A sign-up keeps what was typed (name and password hash)
+// in its flow until its code is confirmed, so that an unconfirmed sign-up
+// never displaces another one.
+const (
+	stateName    = "signup_name"
+	stateHash    = "signup_password_hash"
+	stateCreated = "signup_created_account" // "1": this flow created the pending account
+)
+
 // Start begins a sign-up in realm rl. On success the answer's flow is in
-// status challenge at step verification_code and a code is on its way.
+// status challenge at step verification_code and a code is on its way; a
+// repeated start may first answer ninsho.CodeCaptchaRequired at step captcha
+// (the code follows the right answer).
 //
 // When the identifier belongs to an active account, an explicit realm refuses
 // with ninsho.CodeIdentifierTaken; a safe realm answers exactly as for a new
 // identifier and e-mails the owner a notice instead of a code. A pending
-// account holding the identifier (a sign-up never confirmed) is replaced: it
-// proved nothing.
+// account holding the identifier (a sign-up not yet confirmed) is kept: this
+// sign-up gets its own code, and only the first code confirmed decides the
+// account's name and password.
 func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request, in Input) (*flow.Answer, error) {
 	k := s.Kit
 	id, err := identifier.Parse(in.Identifier, rl.PhoneRegion)
@@ -82,50 +99,89 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	if err := k.Policy.Check(in.Password, personal); err != nil {
 		return nil, err
 	}
-	// Hash before the transaction: the hash is the slow part and must not
-	// hold the database's writer.
-	hash, err := k.Passwords.Hash(ctx, in.Password)
-	if err != nil {
-		return nil, err
-	}
 	locale := authflow.Locale(in.Locale, req, rl)
 	ch := authflow.ChannelFor(id)
 	if !k.CanSend(ch) {
 		// Refuse before anything is stored: no code could ever reach it.
 		return nil, ninsho.FieldError(ninsho.CodeChannelUnavailable, "identifier").WithParam("channel", string(ch))
 	}
-
-	var ans *flow.Answer
+	d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
+	if err != nil {
+		return nil, err
+	}
+	// The caps come before the hash: a flood of starts costs counters only.
+	hold, err := s.Gate.Admit(ctx, flow.KindSignup, rl.ID, req, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	// Hash before the transaction: the hash is the slow part and must not
+	// hold the database's writer.
+	hash, err := k.Passwords.Hash(ctx, in.Password)
+	if err != nil {
+		return nil, err
+	}
+	f := k.NewFlow(flow.KindSignup, rl, req, d, locale)
+	f.Identifier = id.Value
+	f.Set(stateName, name)
+	f.Set(stateHash, hash)
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
-		d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
-		if err != nil {
-			return err
-		}
-		f := k.NewFlow(flow.KindSignup, rl, req, d, locale)
-		f.Identifier = id.Value
-		f.Status = flow.StatusChallenge
-		f.Step = flow.StepVerificationCode
-		ans = &flow.Answer{Flow: f, DeviceToken: newToken}
-
-		existing, err := k.AccountFor(ctx, rl, id)
-		switch {
-		case err == nil && existing.Status == account.StatusPending:
-			if _, err := k.Accounts.DeletePendingAccount(ctx, existing.ID); err != nil {
+		if hold {
+			if err := s.Gate.Hold(ctx, f); err != nil {
 				return err
 			}
-		case err == nil:
-			if rl.Disclosure != realm.DisclosureSafe {
-				return ninsho.FieldError(ninsho.CodeIdentifierTaken, "identifier")
-			}
-			return s.startForExisting(ctx, rl, req, f, existing, ch)
-		case !ninsho.IsCode(err, ninsho.CodeAccountNotFound):
+			return k.Save(ctx, f)
+		}
+		return s.begin(ctx, rl, req, f)
+	})
+	if err != nil {
+		return nil, err
+	}
+	k.Outbox.Wake()
+	ans := s.answer(f)
+	ans.DeviceToken = newToken
+	if hold {
+		return ans, ninsho.E(ninsho.CodeCaptchaRequired)
+	}
+	return ans, nil
+}
+
+// begin sends f's first code and saves f, in the transaction of ctx: to a
+// new pending account made from what f holds, or for a pending account that
+// another sign-up made (kept as it is), or — in a safe realm, for an
+// identifier with an active account — to nobody, with a notice to the owner.
+func (s *Service) begin(ctx context.Context, rl *realm.Realm, req ninsho.Request, f *flow.Flow) error {
+	k := s.Kit
+	id := identifierOf(f.Identifier)
+	ch := authflow.ChannelFor(id)
+	f.Status, f.Step = flow.StatusChallenge, flow.StepVerificationCode
+	existing, err := k.AccountFor(ctx, rl, id)
+	switch {
+	case err == nil && existing.Status == account.StatusPending && k.Clock.Now().Before(existing.CreatedAt.Add(account.PendingLifetime)):
+		// Another sign-up waits for its code: keep it. This one confirms
+		// with its own code and then sets the name and password it holds.
+		f.AccountID = existing.ID
+	case err == nil && existing.Status == account.StatusPending:
+		// Past its life and not yet purged: it no longer exists.
+		if _, err := k.Accounts.DeletePendingAccount(ctx, existing.ID); err != nil {
 			return err
 		}
-
+		existing = nil
+	case err == nil:
+		if rl.Disclosure != realm.DisclosureSafe {
+			return ninsho.FieldError(ninsho.CodeIdentifierTaken, "identifier")
+		}
+		return s.startForExisting(ctx, rl, req, f, existing, ch)
+	case !ninsho.IsCode(err, ninsho.CodeAccountNotFound):
+		return err
+	default:
+		existing = nil
+	}
+	a := existing
+	if a == nil {
 		now := k.Clock.Now()
-		a := &account.Account{
+		a = &account.Account{
 			ID: ninsho.NewID(k.Clock, k.Random), Realm: rl.ID, Type: account.TypeCustomer,
-			Status: account.StatusPending, Name: name, Locale: locale, CreatedAt: now, UpdatedAt: now,
+			Status: account.StatusPending, Name: f.Get(stateName), Locale: f.Locale, CreatedAt: now, UpdatedAt: now,
 		}
 		if id.Kind == identifier.KindEmail {
 			a.Email = id.Value
@@ -135,26 +191,31 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		if err := k.Accounts.CreateAccount(ctx, a); err != nil {
 			return err
 		}
-		if err := k.Accounts.SetPasswordHash(ctx, a.ID, hash, now); err != nil {
+		if err := k.Accounts.SetPasswordHash(ctx, a.ID, f.Get(stateHash), now); err != nil {
 			return err
 		}
 		f.AccountID = a.ID
-		if err := k.SendCode(ctx, f, rl, a.ID, code.PurposeSignup, ch, id.Value, "signup_code", name); err != nil {
-			return err
-		}
-		if err := k.Save(ctx, f); err != nil {
-			return err
-		}
-		return k.Record(ctx, rl, a.ID, event.TypeSignupStarted, req, d.ID, map[string]any{
-			"flow": f.ID, "channel": string(ch),
-		})
-	})
-	if err != nil {
-		return nil, err
+		f.Set(stateCreated, "1")
+		f.Set(stateHash, "") // the account holds it now
+		f.Set(stateName, "")
 	}
-	k.Outbox.Wake()
-	ans.Next = k.CodeNext(ans.Flow, nil)
-	return ans, nil
+	if err := k.SendCode(ctx, f, rl, a, code.PurposeSignup, ch, id.Value, message.TemplateSignupCode); err != nil {
+		return err
+	}
+	if err := k.Save(ctx, f); err != nil {
+		return err
+	}
+	return k.Record(ctx, rl, a.ID, event.TypeSignupStarted, req, f.DeviceID, map[string]any{
+		"flow": f.ID, "channel": string(ch), "pending_kept": f.Get(stateCreated) != "1",
+	})
+}
+
+// identifierOf rebuilds the parsed identifier of a normalised value.
+func identifierOf(v string) identifier.Identifier {
+	if strings.Contains(v, "@") {
+		return identifier.Identifier{Kind: identifier.KindEmail, Value: v}
+	}
+	return identifier.Identifier{Kind: identifier.KindPhone, Value: v}
 }
 
 // startForExisting continues a safe realm's sign-up for an identifier that
@@ -164,6 +225,8 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 // ever complete it.
 func (s *Service) startForExisting(ctx context.Context, rl *realm.Realm, req ninsho.Request, f *flow.Flow, owner *account.Account, ch code.Channel) error {
 	k := s.Kit
+	f.Set(stateHash, "") // nothing to keep: this flow never completes
+	f.Set(stateName, "")
 	if _, err := k.Codes.Issue(ctx, f, "", code.PurposeSignup, ch, f.Identifier); err != nil {
 		return err
 	}
@@ -179,16 +242,40 @@ func (s *Service) startForExisting(ctx context.Context, rl *realm.Realm, req nin
 	})
 }
 
+// submitCaptcha checks the answer; a right one sends the code.
+func (s *Service) submitCaptcha(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
+	k := s.Kit
+	var stepErr error
+	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		passed, serr, err := s.Gate.Solve(ctx, f, act)
+		if err != nil {
+			return err
+		}
+		if !passed {
+			stepErr = serr
+			return k.Save(ctx, f)
+		}
+		return s.begin(ctx, rl, req, f)
+	})
+	if err != nil {
+		return s.answer(f), err
+	}
+	k.Outbox.Wake()
+	return s.answer(f), stepErr
+}
+
 // Act applies a sign-up action: submit_code or resend_code.
 func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, a flow.Action) (*flow.Answer, error) {
 	rl := s.Realms.ByID(f.Realm)
 	if rl == nil {
 		return nil, ninsho.E(ninsho.CodeFlowNotFound)
 	}
-	switch a.Name {
-	case flow.ActionSubmitCode:
+	switch {
+	case startgate.IsCaptchaAction(a) && startgate.Held(f):
+		return s.submitCaptcha(ctx, rl, f, req, a)
+	case a.Name == flow.ActionSubmitCode && f.Step == flow.StepVerificationCode:
 		return s.submitCode(ctx, rl, f, req, a.Code)
-	case flow.ActionResendCode:
+	case a.Name == flow.ActionResendCode && f.Step == flow.StepVerificationCode:
 		return s.resend(ctx, rl, f, req)
 	default:
 		return s.answer(f), ninsho.FieldError(ninsho.CodeActionUnknown, "action")
@@ -202,7 +289,11 @@ func (s *Service) View(_ context.Context, f *flow.Flow) (*flow.Answer, error) {
 
 func (s *Service) answer(f *flow.Flow) *flow.Answer {
 	ans := &flow.Answer{Flow: f, AccountID: ""}
-	if f.Status == flow.StatusChallenge {
+	switch {
+	case f.Status != flow.StatusChallenge:
+	case startgate.Held(f):
+		ans.Next = startgate.Next(f)
+	default:
 		ans.Next = s.Kit.CodeNext(f, nil)
 	}
 	return ans
@@ -223,9 +314,22 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 			return err
 		}
 		if a.Status != account.StatusPending {
-			return ninsho.E(ninsho.CodeFlowCompleted)
+			// Another sign-up of this identifier was confirmed first.
+			f.Status = flow.StatusFailed
+			stepErr = ninsho.FieldError(ninsho.CodeIdentifierTaken, "identifier")
+			return k.Save(ctx, f)
 		}
 		now := k.Clock.Now()
+		if hash := f.Get(stateHash); hash != "" {
+			// The pending account was made by another sign-up: the one
+			// that proves the address decides the name and password.
+			if err := k.Accounts.SetPasswordHash(ctx, a.ID, hash, now); err != nil {
+				return err
+			}
+			a.Name, a.Locale = f.Get(stateName), f.Locale
+			f.Set(stateHash, "")
+			f.Set(stateName, "")
+		}
 		a.Status = account.StatusActive
 		authflow.Verify(a, string(c.Channel), now)
 		a.UpdatedAt = now

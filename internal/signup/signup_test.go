@@ -13,6 +13,7 @@ import (
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/flowtest"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
 	"github.com/ninsho/ninsho/internal/store/storetest"
 )
@@ -186,25 +187,57 @@ func withDest(n *flow.Next, dest string) *flow.Next {
 	return &c
 }
 
-func TestSignupReplacesUnconfirmedAccount(t *testing.T) {
-	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
-		ctx := context.Background()
-		first, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{Identifier: "late@example.jp", Name: "A", Password: goodPassword})
-		if err != nil {
-			t.Fatal(err)
-		}
-		second, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.2", ""), signup.Input{Identifier: "late@example.jp", Name: "B", Password: goodPassword})
-		if err != nil {
-			t.Fatalf("second sign-up of an unconfirmed identifier: %v", err)
-		}
-		if first.Flow.AccountID == second.Flow.AccountID {
-			t.Fatal("the unconfirmed account was not replaced")
-		}
-		a, err := e.DB.AccountByEmail(ctx, "jp", "late@example.jp")
-		if err != nil || a.Name != "B" {
-			t.Errorf("account = %+v, %v; want the second sign-up", a, err)
-		}
-	})
+// TestSecondSignupKeepsTheFirst: a second sign-up for an address whose first
+// sign-up is unconfirmed does not displace it (issue 8, point 6): both codes
+// work, the first code confirmed decides the name and password, and the other
+// flow then answers identifier_taken.
+func TestSecondSignupKeepsTheFirst(t *testing.T) {
+	for _, winner := range []string{"first", "second"} {
+		t.Run(winner+" confirms first", func(t *testing.T) {
+			flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+				ctx := context.Background()
+				const firstPW, secondPW = "first-password-77", "second-password-88"
+				first, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{Identifier: "late@example.jp", Name: "A", Password: firstPW})
+				if err != nil {
+					t.Fatal(err)
+				}
+				firstCode := e.LastCode(t, "late@example.jp")
+				e.Clock.Advance(time.Minute)
+				second, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.2", ""), signup.Input{Identifier: "late@example.jp", Name: "B", Password: secondPW})
+				if err != nil {
+					t.Fatalf("second sign-up of an unconfirmed identifier: %v", err)
+				}
+				secondCode := e.LastCode(t, "late@example.jp")
+				if first.Flow.AccountID != second.Flow.AccountID {
+					t.Fatalf("the second sign-up replaced the first's pending account (%s → %s)", first.Flow.AccountID, second.Flow.AccountID)
+				}
+				a, err := e.DB.AccountByEmail(ctx, "jp", "late@example.jp")
+				if err != nil || a.Name != "A" || a.Status != account.StatusPending {
+					t.Fatalf("before any code: account = %+v, %v; want the first sign-up, pending", a, err)
+				}
+				win, lose := first, second
+				winCode, loseCode, wantName, wantPW := firstCode, secondCode, "A", firstPW
+				if winner == "second" {
+					win, lose = second, first
+					winCode, loseCode, wantName, wantPW = secondCode, firstCode, "B", secondPW
+				}
+				done, err := e.Engine.Act(ctx, "jp", win.Flow.ID, flowtest.Req("192.0.2.1", win.DeviceToken), flow.Action{Name: flow.ActionSubmitCode, Code: winCode})
+				if err != nil || done.Session == nil {
+					t.Fatalf("the %s sign-up's own code: %v", winner, err)
+				}
+				a, _ = e.DB.AccountByEmail(ctx, "jp", "late@example.jp")
+				if a.Name != wantName || a.Status != account.StatusActive {
+					t.Errorf("after the %s code: account = %+v; want name %q, active", winner, a, wantName)
+				}
+				e.Clock.Advance(time.Minute)
+				if ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.1", win.DeviceToken), signin.Input{Identifier: "late@example.jp", Password: wantPW}); err != nil || ans.Session == nil {
+					t.Errorf("sign-in with the %s sign-up's password: %v", winner, err)
+				}
+				_, err = e.Engine.Act(ctx, "jp", lose.Flow.ID, flowtest.Req("192.0.2.2", lose.DeviceToken), flow.Action{Name: flow.ActionSubmitCode, Code: loseCode})
+				flowtest.WantCode(t, err, ninsho.CodeIdentifierTaken)
+			})
+		})
+	}
 }
 
 func TestSignupCodeLimits(t *testing.T) {
@@ -274,9 +307,11 @@ func TestSignupHourlyCapPerDestination(t *testing.T) {
 	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		var err error
-		for i := 0; i < 11; i++ {
+		// A sign-up code is in the strangers' lane of its destination: 5
+		// an hour (the owner's lane keeps its own 10).
+		for i := 0; i < 6; i++ {
 			_, err = e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{Identifier: "cap@example.jp", Name: "C", Password: goodPassword})
-			if i < 10 && err != nil {
+			if i < 5 && err != nil {
 				t.Fatalf("sign-up %d: %v", i+1, err)
 			}
 		}

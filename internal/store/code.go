@@ -9,14 +9,14 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 )
 
-const codeColumns = `id, realm, flow_id, account_id, purpose, channel, destination, hash, created_at, expires_at, consumed_at`
+const codeColumns = `id, realm, flow_id, account_id, purpose, channel, destination, hash, created_at, expires_at, consumed_at, lane`
 
 // InsertCode stores c.
 func (db *DB) InsertCode(ctx context.Context, c *code.Code) error {
 	_, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO code (`+codeColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		c.ID, c.Realm, c.FlowID, nullStr(c.AccountID), string(c.Purpose), string(c.Channel), c.Destination,
-		c.Hash, us(c.CreatedAt), us(c.ExpiresAt), nullUSPtr(c.ConsumedAt))
+		c.Hash, us(c.CreatedAt), us(c.ExpiresAt), nullUSPtr(c.ConsumedAt), string(laneOrOwner(c.Lane)))
 	if err != nil {
 		return internal("insert code", err)
 	}
@@ -35,7 +35,7 @@ func (db *DB) LatestCode(ctx context.Context, flowID string) (*code.Code, error)
 	err := db.reader(ctx).QueryRowContext(ctx, `SELECT `+codeColumns+` FROM code
 		WHERE flow_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1`, flowID).
 		Scan(&c.ID, &c.Realm, &c.FlowID, &accountID, &c.Purpose, &c.Channel, &c.Destination, &c.Hash,
-			&createdAt, &expiresAt, &consumedAt)
+			&createdAt, &expiresAt, &consumedAt, &c.Lane)
 	if err != nil {
 		return nil, notFound("latest code", err, ninsho.CodeNoCodeRequested)
 	}
@@ -58,12 +58,13 @@ func (db *DB) ConsumeCode(ctx context.Context, id string, at time.Time) (bool, e
 	return n == 1, err
 }
 
-// CountCodesSince counts the realm's codes sent to destination at or after t.
-func (db *DB) CountCodesSince(ctx context.Context, realm, destination string, since time.Time) (int, error) {
+// CountCodesSince counts the realm's codes of lane sent to destination at
+// or after t.
+func (db *DB) CountCodesSince(ctx context.Context, realm, destination string, lane code.Lane, since time.Time) (int, error) {
 	var n int
 	err := db.reader(ctx).QueryRowContext(ctx,
-		`SELECT COUNT(*) FROM code WHERE realm = $1 AND destination = $2 AND created_at >= $3`,
-		realm, destination, us(since)).Scan(&n)
+		`SELECT COUNT(*) FROM code WHERE realm = $1 AND destination = $2 AND created_at >= $3 AND lane = $4`,
+		realm, destination, us(since), string(laneOrOwner(lane))).Scan(&n)
 	if err != nil {
 		return 0, internal("count codes", err)
 	}
@@ -80,11 +81,19 @@ func (db *DB) CodeByHash(ctx context.Context, h []byte) (*code.Code, error) {
 	)
 	err := db.reader(ctx).QueryRowContext(ctx, `SELECT `+codeColumns+` FROM code WHERE hash = $1`, h).
 		Scan(&c.ID, &c.Realm, &c.FlowID, &accountID, &c.Purpose, &c.Channel, &c.Destination, &c.Hash,
-			&createdAt, &expiresAt, &consumedAt)
+			&createdAt, &expiresAt, &consumedAt, &c.Lane)
 	if err != nil {
 		return nil, notFound("code by hash", err, ninsho.CodeNotFound)
 	}
 	c.AccountID = accountID.String
 	c.CreatedAt, c.ExpiresAt, c.ConsumedAt = fromUS(createdAt), fromUS(expiresAt), fromNullUSPtr(consumedAt)
 	return &c, nil
+}
+
+// laneOrOwner is l, or the owner's lane for codes made without one (links).
+func laneOrOwner(l code.Lane) code.Lane {
+	if l == "" {
+		return code.LaneOwner
+	}
+	return l
 }

@@ -31,7 +31,9 @@ func scanMessage(s scanner) (*message.Message, error) {
 // EnqueueMessage inserts m with status pending (and sets m.Status). A zero
 // NextAttemptAt makes it due at once.
 func (db *DB) EnqueueMessage(ctx context.Context, m *message.Message) error {
-	m.Status = message.StatusPending
+	if m.Status != message.StatusSuppressed {
+		m.Status = message.StatusPending
+	}
 	_, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO message (`+messageColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		m.ID, m.Realm, string(m.Channel), m.To, m.Template, m.Locale, m.SealedVars, string(m.Status),

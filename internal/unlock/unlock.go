@@ -8,6 +8,7 @@ package unlock
 
 import (
 	"context"
+	"strings"
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/authflow"
@@ -17,6 +18,7 @@ import (
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/startgate"
 )
 
 // Service runs unlock flows (flow.KindUnlock) and "this wasn't me" links. It
@@ -28,6 +30,9 @@ type Service struct {
 	// Forget drops cached sessions of an account (signin.Service's cache);
 	// nil does nothing.
 	Forget func(accountID string)
+	// Gate caps starts and holds repeated or automated ones behind a
+	// CAPTCHA; nil caps nothing beyond the code component's own limits.
+	Gate *startgate.Gate
 }
 
 var _ flow.Handler = (*Service)(nil)
@@ -40,8 +45,10 @@ const (
 // Start begins an unlock for the identifier as typed. A code goes to a
 // verified channel of the account (the identifier typed when it is
 // verified). Explicit realms answer ninsho.CodeAccountNotFound for unknown
-// identifiers; safe realms answer alike and send nothing. An account that is
-// not locked gets the same flow (the code then simply leads to sign-in).
+// identifiers; safe realms answer alike, with the same work, and send
+// nothing. An account that is not locked gets the same flow (the code then
+// simply leads to sign-in). Starts are capped and repeated or automated ones
+// meet a CAPTCHA first (Gate), exactly as for the password assistant.
 func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request, typed string) (*flow.Answer, error) {
 	k := s.Kit
 	id, err := identifier.Parse(typed, rl.PhoneRegion)
@@ -55,19 +62,33 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	if a == nil && rl.Disclosure != realm.DisclosureSafe {
 		return nil, ninsho.FieldError(ninsho.CodeAccountNotFound, "identifier")
 	}
+	accountID := ""
+	if a != nil {
+		accountID = a.ID
+	}
 	var ans *flow.Answer
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
 		d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
 		if err != nil {
 			return err
 		}
+		hold, err := s.Gate.Admit(ctx, flow.KindUnlock, rl.ID, req, d.ID)
+		if err != nil {
+			return err
+		}
 		f := k.NewFlow(flow.KindUnlock, rl, req, d, authflow.Locale("", req, rl))
 		f.Identifier = id.Value
+		f.AccountID = accountID
 		ans = &flow.Answer{Flow: f, DeviceToken: newToken}
-		if a == nil {
-			// Safe realm, unknown identifier: the same answer, nothing sent.
-			f.Status, f.Step = flow.StatusChallenge, flow.StepVerificationCode
-			if _, err := k.Codes.Issue(ctx, f, "", code.PurposeUnlock, authflow.ChannelFor(id), id.Value); err != nil {
+		familiar, err := k.IsFamiliarSource(ctx, accountID, d.ID, req.IP)
+		if err != nil {
+			return err
+		}
+		if familiar {
+			code.SetOwnerLane(f)
+		}
+		if hold {
+			if err := s.Gate.Hold(ctx, f); err != nil {
 				return err
 			}
 			return k.Save(ctx, f)
@@ -78,26 +99,70 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		return nil, err
 	}
 	k.Outbox.Wake()
-	ans.Next = k.CodeNext(ans.Flow, nil)
-	return ans, nil
+	if startgate.Held(ans.Flow) {
+		return s.answer(ans.Flow, ans.DeviceToken), ninsho.E(ninsho.CodeCaptchaRequired)
+	}
+	return s.answer(ans.Flow, ans.DeviceToken), nil
 }
 
-// sendCode starts f's code step for a: the code goes to typed when it is a
-// verified identifier of a, else to a verified one (e-mail first).
+// sendCode starts f's code step: the code goes to typed when it is a
+// verified identifier of a, else to a verified one (e-mail first). For a
+// safe realm's unknown identifier (a nil) the same work is done towards the
+// identifier typed, and nothing is sent.
 func (s *Service) sendCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, typed string) error {
 	k := s.Kit
-	ch, dest := channelFor(a, typed)
-	f.AccountID = a.ID
+	ch, dest := authflow.ChannelFor(identifierOf(typed)), typed
+	accountID, lock := "", ""
+	if a != nil {
+		ch, dest = channelFor(a, typed)
+		accountID, lock = a.ID, string(a.Lock.Kind)
+	}
 	f.Status, f.Step = flow.StatusChallenge, flow.StepVerificationCode
-	if err := k.SendCode(ctx, f, rl, a.ID, code.PurposeUnlock, ch, dest, "unlock_code", a.Name); err != nil {
+	if err := k.SendCode(ctx, f, rl, a, code.PurposeUnlock, ch, dest, "unlock_code"); err != nil {
 		return err
 	}
 	if err := k.Save(ctx, f); err != nil {
 		return err
 	}
-	return k.Record(ctx, rl, a.ID, event.TypeUnlockStarted, req, f.DeviceID, map[string]any{
-		"flow": f.ID, "channel": string(ch), "lock": string(a.Lock.Kind),
+	return k.Record(ctx, rl, accountID, event.TypeUnlockStarted, req, f.DeviceID, map[string]any{
+		"flow": f.ID, "channel": string(ch), "lock": lock,
 	})
+}
+
+// identifierOf rebuilds the parsed identifier of a normalised value.
+func identifierOf(v string) identifier.Identifier {
+	if strings.Contains(v, "@") {
+		return identifier.Identifier{Kind: identifier.KindEmail, Value: v}
+	}
+	return identifier.Identifier{Kind: identifier.KindPhone, Value: v}
+}
+
+// submitCaptcha checks the answer; a right one sends the code.
+func (s *Service) submitCaptcha(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
+	k := s.Kit
+	var stepErr error
+	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		passed, serr, err := s.Gate.Solve(ctx, f, act)
+		if err != nil {
+			return err
+		}
+		if !passed {
+			stepErr = serr
+			return k.Save(ctx, f)
+		}
+		var a *account.Account
+		if f.AccountID != "" {
+			if a, err = k.Accounts.Account(ctx, f.AccountID); err != nil {
+				return err
+			}
+		}
+		return s.sendCode(ctx, rl, f, a, req, f.Identifier)
+	})
+	if err != nil {
+		return s.answer(f, ""), err
+	}
+	k.Outbox.Wake()
+	return s.answer(f, ""), stepErr
 }
 
 // channelFor picks a verified channel of a, preferring the one typed.
@@ -168,6 +233,7 @@ func (s *Service) NotMe(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		}
 		ans = &flow.Answer{Flow: f, DeviceToken: newToken}
 		a.Lock.Kind = account.LockSuspicious
+		f.AccountID = a.ID
 		return s.sendCode(ctx, rl, f, a, req, f.Identifier)
 	})
 	if err != nil {
@@ -177,8 +243,7 @@ func (s *Service) NotMe(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		s.Forget(accountID)
 	}
 	k.Outbox.Wake()
-	ans.Next = k.CodeNext(ans.Flow, nil)
-	return ans, nil
+	return s.answer(ans.Flow, ans.DeviceToken), nil
 }
 
 // Act applies submit_code, resend_code, submit_password (unfamiliar lock)
@@ -189,6 +254,8 @@ func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act
 		return nil, ninsho.E(ninsho.CodeFlowNotFound)
 	}
 	switch {
+	case startgate.IsCaptchaAction(act) && startgate.Held(f):
+		return s.submitCaptcha(ctx, rl, f, req, act)
 	case act.Name == flow.ActionSubmitCode && f.Step == flow.StepVerificationCode:
 		return s.submitCode(ctx, f, act.Code)
 	case act.Name == flow.ActionResendCode && f.Step == flow.StepVerificationCode:
@@ -198,18 +265,20 @@ func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act
 	case act.Name == flow.ActionSetNewPassword && f.Step == flow.StepNewPassword:
 		return s.setNewPassword(ctx, rl, f, req, act)
 	}
-	return s.answer(f), ninsho.FieldError(ninsho.CodeActionUnknown, "action")
+	return s.answer(f, ""), ninsho.FieldError(ninsho.CodeActionUnknown, "action")
 }
 
 // View describes f as it stands.
 func (s *Service) View(ctx context.Context, f *flow.Flow) (*flow.Answer, error) {
-	return s.answer(f), nil
+	return s.answer(f, ""), nil
 }
 
-func (s *Service) answer(f *flow.Flow) *flow.Answer {
-	ans := &flow.Answer{Flow: f}
+func (s *Service) answer(f *flow.Flow, deviceToken string) *flow.Answer {
+	ans := &flow.Answer{Flow: f, DeviceToken: deviceToken}
 	switch {
 	case f.Status == flow.StatusComplete || f.Status == flow.StatusFailed:
+	case startgate.Held(f):
+		ans.Next = startgate.Next(f)
 	case f.Step == flow.StepVerificationCode:
 		ans.Next = s.Kit.CodeNext(f, nil)
 	default:
@@ -240,14 +309,14 @@ func (s *Service) submitCode(ctx context.Context, f *flow.Flow, input string) (*
 		return k.Save(ctx, f)
 	})
 	if err != nil {
-		return s.answer(f), err
+		return s.answer(f, ""), err
 	}
-	return s.answer(f), stepErr
+	return s.answer(f, ""), stepErr
 }
 
 func (s *Service) resend(ctx context.Context, rl *realm.Realm, f *flow.Flow) (*flow.Answer, error) {
 	err := s.Kit.Resend(ctx, rl, f, code.PurposeUnlock, "unlock_code")
-	return s.answer(f), err
+	return s.answer(f, ""), err
 }
 
 // submitPassword finishes the unlock of a smart-locked account: the code
@@ -256,7 +325,7 @@ func (s *Service) resend(ctx context.Context, rl *realm.Realm, f *flow.Flow) (*f
 func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, pw string) (*flow.Answer, error) {
 	k := s.Kit
 	if f.Get(stateCodeOK) != "1" {
-		return s.answer(f), ninsho.FieldError(ninsho.CodeActionUnknown, "action")
+		return s.answer(f, ""), ninsho.FieldError(ninsho.CodeActionUnknown, "action")
 	}
 	a, err := k.Accounts.Account(ctx, f.AccountID)
 	if err != nil {
@@ -278,7 +347,7 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 		if err := k.Save(ctx, f); err != nil {
 			return nil, err
 		}
-		return s.answer(f), ninsho.FieldError(ninsho.CodePasswordIncorrect, "password")
+		return s.answer(f, ""), ninsho.FieldError(ninsho.CodePasswordIncorrect, "password")
 	}
 	var grant *flow.Grant
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
@@ -301,7 +370,7 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
 	k := s.Kit
 	if f.Get(stateCodeOK) != "1" {
-		return s.answer(f), ninsho.FieldError(ninsho.CodeActionUnknown, "action")
+		return s.answer(f, ""), ninsho.FieldError(ninsho.CodeActionUnknown, "action")
 	}
 	a, err := k.Accounts.Account(ctx, f.AccountID)
 	if err != nil {
@@ -312,7 +381,7 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 		if ninsho.IsCode(err, ninsho.CodeInternal) || ninsho.IsCode(err, ninsho.CodeOverloaded) {
 			return nil, err
 		}
-		return s.answer(f), err
+		return s.answer(f, ""), err
 	}
 	var grant *flow.Grant
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {

@@ -102,24 +102,30 @@ func Code(t *testing.T, open func(tb testing.TB) Stores) {
 		old := NewCode("jp", NewID(), "", dest)
 		old.CreatedAt = at(-2 * time.Hour)
 		MustInsertCode(t, s, old)
+		stranger := NewCode("jp", NewID(), "", dest)
+		stranger.Lane = code.LaneStranger
+		MustInsertCode(t, s, stranger)
 
 		cases := []struct {
 			realm, dest string
+			lane        code.Lane
 			since       time.Time
 			want        int
 		}{
-			{"jp", dest, at(-time.Hour), 2},
-			{"jp", dest, Epoch, 2},
-			{"jp", dest, at(time.Microsecond), 0},
-			{"jp", dest, at(-3 * time.Hour), 3},
-			{"us", dest, at(-time.Hour), 1},
-			{"jp", "nobody@example.jp", at(-time.Hour), 0},
+			{"jp", dest, code.LaneOwner, at(-time.Hour), 2},
+			{"jp", dest, code.LaneOwner, Epoch, 2},
+			{"jp", dest, code.LaneOwner, at(time.Microsecond), 0},
+			{"jp", dest, code.LaneOwner, at(-3 * time.Hour), 3},
+			{"us", dest, code.LaneOwner, at(-time.Hour), 1},
+			{"jp", "nobody@example.jp", code.LaneOwner, at(-time.Hour), 0},
+			{"jp", dest, code.LaneStranger, at(-time.Hour), 1},
+			{"us", dest, code.LaneStranger, at(-time.Hour), 0},
 		}
 		for _, tc := range cases {
-			got, err := s.CountCodesSince(ctx, tc.realm, tc.dest, tc.since)
+			got, err := s.CountCodesSince(ctx, tc.realm, tc.dest, tc.lane, tc.since)
 			mustNil(t, "CountCodesSince", err)
 			if got != tc.want {
-				t.Errorf("CountCodesSince(%s, %s, %v): got %d, want %d", tc.realm, tc.dest, tc.since, got, tc.want)
+				t.Errorf("CountCodesSince(%s, %s, %s, %v): got %d, want %d", tc.realm, tc.dest, tc.lane, tc.since, got, tc.want)
 			}
 		}
 	})

@@ -89,7 +89,7 @@ func MustCreateFlow(tb testing.TB, s flow.Store, f *flow.Flow) *flow.Flow {
 func NewCode(realm, flowID, accountID, destination string) *code.Code {
 	return &code.Code{
 		ID: NewID(), Realm: realm, FlowID: flowID, AccountID: accountID,
-		Purpose: code.PurposeSignup, Channel: code.ChannelEmail, Destination: destination,
+		Purpose: code.PurposeSignup, Channel: code.ChannelEmail, Destination: destination, Lane: code.LaneOwner,
 		Hash: NewHash(), CreatedAt: Epoch, ExpiresAt: at(10 * time.Minute),
 	}
 }

@@ -62,6 +62,7 @@ type Stores interface {
 	device.NetworkStore
 	flow.Store
 	code.Store
+	code.GuardStore
 	session.Store
 	device.Store
 	event.Store

@@ -1,0 +1,158 @@
+package code
+
+import (
+	"context"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/ninsho"
+)
+
+// GuardState is the wrong-code record of one account (or of one identifier
+// without an account): the failures since the last pause, all consecutive
+// failures since the last right code, and the pause ladder.
+type GuardState struct {
+	Failures    int        // wrong codes since the last pause began
+	Total       int        // consecutive wrong codes since the last right one
+	Level       int        // rungs climbed on the ladder
+	LockedUntil *time.Time // codes are refused until then
+	LockedAt    *time.Time // when the current (or last) pause began
+}
+
+// GuardStore keeps guard states. Methods take part in the transaction
+// carried by ctx.
+type GuardStore interface {
+	// CodeGuard returns the state of key in realm (the zero state when
+	// there is none).
+	CodeGuard(ctx context.Context, realm, key string) (GuardState, error)
+	// AddCodeFailure adds one failure (Failures and Total) to key at t,
+	// atomically, and returns the new state.
+	AddCodeFailure(ctx context.Context, realm, key string, t time.Time) (GuardState, error)
+	// SetCodeGuard writes the state of key at t.
+	SetCodeGuard(ctx context.Context, realm, key string, st GuardState, t time.Time) error
+	// ResetCodeGuard forgets key (a right code).
+	ResetCodeGuard(ctx context.Context, realm, key string) error
+}
+
+// GuardPolicy is the ladder of pauses of the wrong-code guard.
+type GuardPolicy struct {
+	// PauseAfter wrong codes (across every flow and purpose of the account)
+	// pause codes for the next rung of Ladder.
+	PauseAfter int
+	Ladder     []time.Duration
+	// MaxConsecutive wrong codes in all refuse every further code until a
+	// right one is given elsewhere (the owner's familiar-device sign-in
+	// clears it): NIST SP 800-63B 5.2.2 allows at most 100.
+	MaxConsecutive int
+}
+
+// DefaultGuardPolicy pauses codes after every 10 wrong ones for 1 min, 5 min,
+// 30 min, 2 h, then 24 h, and stops at 100 consecutive wrong codes.
+func DefaultGuardPolicy() GuardPolicy {
+	return GuardPolicy{
+		PauseAfter:     10,
+		Ladder:         []time.Duration{time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 24 * time.Hour},
+		MaxConsecutive: 100,
+	}
+}
+
+func (p GuardPolicy) pause(level int) time.Duration {
+	if level < 1 {
+		level = 1
+	}
+	if level > len(p.Ladder) {
+		level = len(p.Ladder)
+	}
+	return p.Ladder[level-1]
+}
+
+// Guard counts wrong codes per account across flows and purposes, so that a
+// new flow (which brings a fresh 5 attempts) cannot be used to keep guessing
+// (issue 8, point 3). Flows without an account are counted per identifier,
+// so that a safe realm's answers for unknown identifiers behave alike. It is
+// safe for concurrent use.
+type Guard struct {
+	Store  GuardStore
+	Clock  ninsho.Clock
+	Policy GuardPolicy
+}
+
+// StateGuardExempt is the flow-state key ("1") of a flow whose codes the
+// guard neither refuses nor counts: a sign-in whose password was proven on a
+// device familiar to the account (the owner's own sign-in is never blocked by
+// strangers' guesses).
+const StateGuardExempt = "code_guard_exempt"
+
+// GuardKey is the key f's wrong codes count under: its account, or the
+// identifier typed when the flow has none.
+func GuardKey(f *flow.Flow) string {
+	if f.AccountID != "" {
+		return "account:" + f.AccountID
+	}
+	return "identifier:" + f.Identifier
+}
+
+// Allow refuses a code check for f while its key is paused or past the
+// consecutive maximum, with ninsho.CodeAccountLocked (kind "codes", until and
+// retry_after_s while paused).
+func (g *Guard) Allow(ctx context.Context, f *flow.Flow) error {
+	if g == nil || f.Get(StateGuardExempt) == "1" {
+		return nil
+	}
+	st, err := g.Store.CodeGuard(ctx, f.Realm, GuardKey(f))
+	if err != nil {
+		return err
+	}
+	now := g.Clock.Now()
+	if st.Total >= g.Policy.MaxConsecutive {
+		return ninsho.FieldError(ninsho.CodeAccountLocked, "code").WithParam("kind", "codes")
+	}
+	if st.LockedUntil != nil && now.Before(*st.LockedUntil) {
+		secs := int(st.LockedUntil.Sub(now).Seconds()) + 1
+		return ninsho.FieldError(ninsho.CodeAccountLocked, "code").WithParam("kind", "codes").
+			WithParam("until", *st.LockedUntil).WithParam("retry_after_s", secs)
+	}
+	return nil
+}
+
+// Fail counts a wrong code for f and pauses its key on the ladder after every
+// PauseAfter failures.
+func (g *Guard) Fail(ctx context.Context, f *flow.Flow) error {
+	if g == nil || f.Get(StateGuardExempt) == "1" {
+		return nil
+	}
+	now := g.Clock.Now()
+	key := GuardKey(f)
+	st, err := g.Store.AddCodeFailure(ctx, f.Realm, key, now)
+	if err != nil {
+		return err
+	}
+	if st.Failures < g.Policy.PauseAfter {
+		return nil
+	}
+	// A pause that began more than a day (plus its length) before this one
+	// no longer counts: the ladder starts again.
+	level := st.Level + 1
+	if st.LockedAt == nil || now.Sub(*st.LockedAt) > 24*time.Hour+g.Policy.pause(st.Level) {
+		level = 1
+	}
+	until, at := now.Add(g.Policy.pause(level)), now
+	return g.Store.SetCodeGuard(ctx, f.Realm, key, GuardState{Total: st.Total, Level: level, LockedUntil: &until, LockedAt: &at}, now)
+}
+
+// Succeed forgets the wrong codes of f's key: a right code was given.
+func (g *Guard) Succeed(ctx context.Context, f *flow.Flow) error {
+	if g == nil {
+		return nil
+	}
+	return g.Store.ResetCodeGuard(ctx, f.Realm, GuardKey(f))
+}
+
+// Clear forgets the wrong codes of the account: its owner signed in with
+// the password on a familiar device.
+func (g *Guard) Clear(ctx context.Context, realm, accountID string) error {
+	if g == nil {
+		return nil
+	}
+	return g.Store.ResetCodeGuard(ctx, realm, "account:"+accountID)
+}
