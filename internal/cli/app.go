@@ -90,10 +90,14 @@ func NewApp(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		o.Random = ninsho.SecureRandom
 	}
 	logger := newLogger(cfg, o.LogOutput)
+	if err := cfg.CheckDevelopmentAddr(); err != nil {
+		return nil, err
+	}
 	if cfg.Dev() {
-		logger.Warn("development mode: every message goes to the development inbox at /dev/inbox; do not use in production")
+		logger.Warn("development mode: every message goes to the development inbox at /dev/inbox; do not use in production",
+			"reason", cfg.ModeReason(), "addr", cfg.Addr)
 	} else {
-		logger.Info("production mode")
+		logger.Info("production mode", "reason", cfg.ModeReason())
 	}
 	if cfg.Dev() && (cfg.Secrets.HashKey == "" || len(cfg.Secrets.EncryptionKeys) == 0) {
 		if err := loadDevSecrets(&cfg); err != nil {

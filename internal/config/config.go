@@ -152,10 +152,13 @@ type Config struct {
 	Session        Session  `json:"session"`
 	SMTP           SMTP     `json:"smtp"`
 	Realms         []Realm  `json:"realms"`
+
+	// modeReason says why Mode is what it is (RequestMode, ResolveMode).
+	modeReason string
 }
 
 // Default returns the development configuration that `ninsho serve` runs with
-// when given nothing.
+// when given nothing (on a loopback address; see ResolveMode).
 func Default() Config {
 	return Config{
 		Mode:      ModeDevelopment,
@@ -178,9 +181,12 @@ func Default() Config {
 
 // Load returns Default, overlaid with the JSON file at path (if path is not
 // ""), then with NINSHO_* environment variables from env (os.Getenv when nil).
-// A configuration file without a "mode" means production.
+// A configuration file without a "mode" means production. With neither a
+// file nor NINSHO_MODE, Mode is left "" for ResolveMode to decide once the
+// flags are applied.
 func Load(path string, env func(string) string) (Config, error) {
 	c := Default()
+	c.Mode = "" // a file, NINSHO_MODE, a flag or ResolveMode decides
 	if env == nil {
 		env = os.Getenv
 	}
@@ -189,11 +195,15 @@ func Load(path string, env func(string) string) (Config, error) {
 		if err != nil {
 			return c, fmt.Errorf("config: %w", err)
 		}
-		c.Mode = ModeProduction
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&c); err != nil {
 			return c, fmt.Errorf("config: %s: %w", path, err)
+		}
+		if c.Mode == "" {
+			c.RequestMode(ModeProduction, "a configuration file is given without \"mode\"")
+		} else {
+			c.RequestMode(c.Mode, "\"mode\" in the configuration file")
 		}
 	}
 	if err := c.applyEnv(env); err != nil {
@@ -227,7 +237,7 @@ func (c *Config) applyEnv(env func(string) string) error {
 		}
 	}
 	if v := env("NINSHO_MODE"); v != "" {
-		c.Mode = Mode(v)
+		c.RequestMode(Mode(v), "NINSHO_MODE="+v)
 	}
 	if v := env("NINSHO_DATABASE_URL"); v != "" {
 		c.DatabaseURL = Secret(v)
@@ -270,6 +280,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Addr == "" {
 		bad("addr: required, e.g. \"127.0.0.1:8080\"")
+	}
+	if err := c.CheckDevelopmentAddr(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		bad("data_dir: required when database_url is not set")
