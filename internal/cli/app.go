@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"time"
 
@@ -369,13 +368,12 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// buildRealms builds the realm registry; each realm's links and host name
+// come from config.RealmURL (its own public_url first).
 func buildRealms(cfg config.Config) (*realm.Registry, error) {
-	publicHost, baseURL := "localhost", "http://"+cfg.Addr
-	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Hostname() != "" {
-		publicHost, baseURL = u.Hostname(), strings.TrimRight(cfg.PublicURL, "/")
-	}
 	var rs []*realm.Realm
-	for _, rc := range cfg.Realms {
+	for i, rc := range cfg.Realms {
+		baseURL, publicHost := cfg.RealmURL(i)
 		r := &realm.Realm{
 			ID: rc.ID, Name: rc.Name, Hosts: rc.Hosts, DefaultLocale: rc.DefaultLocale,
 			PhoneRegion: rc.PhoneRegion, Disclosure: realm.Disclosure(rc.IdentifierDisclosure),
@@ -383,9 +381,6 @@ func buildRealms(cfg config.Config) (*realm.Registry, error) {
 			Heightened:     rc.HeightenedProtection,
 			TypoTolerance:  rc.TypoTolerance == nil || *rc.TypoTolerance,
 			SignInWithCode: rc.SignInWithCode == nil || *rc.SignInWithCode,
-		}
-		if len(rc.Hosts) > 0 {
-			r.PublicHost = rc.Hosts[0]
 		}
 		if t := rc.Risk; t.Any() {
 			pol := risk.DefaultPolicy()

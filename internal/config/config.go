@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -67,6 +66,11 @@ type Realm struct {
 	Hosts         []string `json:"hosts"`
 	DefaultLocale string   `json:"default_locale"`
 	PhoneRegion   string   `json:"phone_region"`
+	// PublicURL is where the links in this realm's messages point and whose
+	// host its codes name, e.g. "https://id.example.com"; its host must be
+	// one that selects this realm. Empty: the global public_url, then the
+	// realm's first host, then http://addr (see RealmURL).
+	PublicURL string `json:"public_url"`
 	// IdentifierDisclosure is "explicit" (say when an identifier has no
 	// account, like the marketplace) or "safe" (answer alike).
 	IdentifierDisclosure string `json:"identifier_disclosure"`
@@ -329,15 +333,19 @@ func (c *Config) Validate() error {
 		if r.IdentifierDisclosure != "explicit" && r.IdentifierDisclosure != "safe" {
 			bad("realms[%d].identifier_disclosure: must be \"explicit\" or \"safe\"", i)
 		}
+		if r.PublicURL != "" {
+			if err := checkPublicURL(r.PublicURL, c.Mode == ModeProduction); err != nil {
+				bad("realms[%d].public_url: %v", i, err)
+			}
+		}
 	}
 	if c.Mode == ModeProduction {
-		u, err := url.Parse(c.PublicURL)
-		switch {
-		case c.PublicURL == "" || err != nil || u.Host == "":
+		if c.PublicURL == "" {
 			bad("public_url: required in production, e.g. \"https://id.example.com\"")
-		case u.Scheme != "https" && u.Hostname() != "localhost" && u.Hostname() != "127.0.0.1":
-			bad("public_url: must be https in production")
+		} else if err := checkPublicURL(c.PublicURL, true); err != nil {
+			bad("public_url: %v", err)
 		}
+		errs = append(errs, c.realmLinkProblems()...)
 		if _, err := c.HashKey(); err != nil {
 			bad("secrets.hash_key: %v (generate one with: openssl rand -base64 32)", err)
 		}
