@@ -73,6 +73,12 @@ type App struct {
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 	closeOnce  sync.Once
+
+	// metricsHandler serves /metrics on metrics.addr (nil: no listener of
+	// its own); metricsSrv and metricsLn run it once started.
+	metricsHandler http.Handler
+	metricsSrv     *http.Server
+	metricsLn      net.Listener
 }
 
 // NewApp builds an instance from a validated configuration: it opens (and
@@ -245,31 +251,51 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Scheme == "https" {
 		secure = true
 	}
-	a.Handler = server.New(server.Deps{
+	deps := server.Deps{
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
 		DevInbox: inbox, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
-	})
+		HSTS: httpsPublicURL(cfg), HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
+	}
+	a.Handler = server.New(deps)
+	if cfg.Metrics.Addr != "" {
+		a.metricsHandler = server.NewMetrics(deps)
+	}
 	return nil
 }
 
-// Start listens on the configured address and serves in the background, with
-// the outbox dispatcher and the clean-up of expired sign-ups and flows.
+// httpsPublicURL reports whether a public URL (the global one or a realm's)
+// is https: then every response carries Strict-Transport-Security.
+func httpsPublicURL(cfg config.Config) bool {
+	urls := []string{cfg.PublicURL}
+	for _, r := range cfg.Realms {
+		urls = append(urls, r.PublicURL)
+	}
+	for _, u := range urls {
+		if p, err := url.Parse(u); err == nil && p.Scheme == "https" {
+			return true
+		}
+	}
+	return false
+}
+
+// Start listens on the configured address (and on metrics.addr when set) and
+// serves in the background, with the outbox dispatcher and the clean-up of
+// expired sign-ups and flows.
 func (a *App) Start() error {
 	ln, err := net.Listen("tcp", a.Config.Addr)
 	if err != nil {
 		return err
 	}
-	a.ln = ln
-	a.srv = &http.Server{
-		Handler:           a.Handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+	var mln net.Listener
+	if a.metricsHandler != nil {
+		if mln, err = net.Listen("tcp", a.Config.Metrics.Addr); err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics.addr: %w", err)
+		}
 	}
+	a.ln = ln
+	a.srv = a.httpServer(a.Handler)
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	a.wg.Add(3)
@@ -288,15 +314,53 @@ func (a *App) Start() error {
 		a.cleanLoop(ctx)
 	}()
 	a.Logger.Info("listening", "addr", ln.Addr().String())
+	switch {
+	case mln != nil:
+		a.metricsLn = mln
+		a.metricsSrv = a.httpServer(a.metricsHandler)
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			if err := a.metricsSrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.Logger.Error("metrics server stopped", "err", err)
+			}
+		}()
+		a.Logger.Info("serving /metrics on a listener of its own", "addr", mln.Addr().String(),
+			"bearer_token", a.Config.Metrics.BearerToken != "")
+	case !a.Config.MetricsOnMainListener():
+		a.Logger.Info("/metrics is not served: set metrics.addr or metrics.bearer_token (NINSHO_METRICS_ADDR, NINSHO_METRICS_TOKEN)")
+	case a.Config.Metrics.BearerToken != "":
+		a.Logger.Info("/metrics needs a bearer token")
+	}
 	return nil
 }
 
+// httpServer returns the server of one listener, with the time-outs and
+// header limit every listener gets.
+func (a *App) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+	}
+}
+
 // URL returns the base URL the instance serves on.
-func (a *App) URL() string {
-	if a.ln == nil {
+func (a *App) URL() string { return listenerURL(a.ln) }
+
+// MetricsURL returns the base URL of the metrics listener (metrics.addr), or
+// "" when there is none.
+func (a *App) MetricsURL() string { return listenerURL(a.metricsLn) }
+
+func listenerURL(ln net.Listener) string {
+	if ln == nil {
 		return ""
 	}
-	addr := a.ln.Addr().(*net.TCPAddr)
+	addr := ln.Addr().(*net.TCPAddr)
 	host := addr.IP.String()
 	if addr.IP.IsUnspecified() {
 		host = "127.0.0.1"
@@ -312,6 +376,11 @@ func (a *App) Close() error {
 		if a.srv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			err = a.srv.Shutdown(ctx)
+			if a.metricsSrv != nil {
+				if merr := a.metricsSrv.Shutdown(ctx); err == nil {
+					err = merr
+				}
+			}
 			cancel()
 		}
 		if a.cancel != nil {

@@ -102,7 +102,7 @@ func TestProductionByEnvironmentServesNoCodes(t *testing.T) {
 	if err := app.Start(); err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{"/dev/api/messages", "/dev/api/messages?to=a@example.com", "/dev/inbox"} {
+	for _, path := range []string{"/dev/api/messages", "/dev/api/messages?to=a@example.com", "/dev/inbox", "/metrics"} {
 		res, err := http.Get(app.URL() + path)
 		if err != nil {
 			t.Fatal(err)
@@ -111,10 +111,14 @@ func TestProductionByEnvironmentServesNoCodes(t *testing.T) {
 		if res.StatusCode != http.StatusNotFound {
 			t.Errorf("got GET %s %d, want 404 in production", path, res.StatusCode)
 		}
+		if got := res.Header.Get("Strict-Transport-Security"); got != "max-age=63072000; includeSubDomains" {
+			t.Errorf("got GET %s Strict-Transport-Security %q, want it under an https public URL", path, got)
+		}
 	}
 	log := logs.String()
 	for _, want := range []string{
 		`msg="production mode" reason="production settings are given (public_url, smtp.host, secrets.hash_key, secrets.encryption_keys)`,
+		`msg="/metrics is not served: set metrics.addr or metrics.bearer_token`,
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the log lacks %s:\n%s", want, log)

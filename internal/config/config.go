@@ -155,6 +155,7 @@ type Config struct {
 	Password       Password `json:"password"`
 	Session        Session  `json:"session"`
 	SMTP           SMTP     `json:"smtp"`
+	Metrics        Metrics  `json:"metrics"`
 	Realms         []Realm  `json:"realms"`
 
 	// modeReason says why Mode is what it is (RequestMode, ResolveMode).
@@ -231,6 +232,10 @@ func (c *Config) applyEnv(env func(string) string) error {
 	str("NINSHO_SMTP_USERNAME", &c.SMTP.Username)
 	str("NINSHO_SMTP_FROM", &c.SMTP.From)
 	str("NINSHO_SMTP_TLS", &c.SMTP.TLS)
+	str("NINSHO_METRICS_ADDR", &c.Metrics.Addr)
+	if v := env("NINSHO_METRICS_TOKEN"); v != "" {
+		c.Metrics.BearerToken = Secret(v)
+	}
 	if v := env("NINSHO_HEIGHTENED_PROTECTION"); v != "" {
 		on, err := strconv.ParseBool(v)
 		if err != nil {
@@ -339,6 +344,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	errs = append(errs, c.metricsProblems()...)
 	if c.Mode == ModeProduction {
 		if c.PublicURL == "" {
 			bad("public_url: required in production, e.g. \"https://id.example.com\"")
