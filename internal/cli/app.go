@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"time"
 
@@ -75,6 +74,12 @@ type App struct {
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 	closeOnce  sync.Once
+
+	// metricsHandler serves /metrics on metrics.addr (nil: no listener of
+	// its own); metricsSrv and metricsLn run it once started.
+	metricsHandler http.Handler
+	metricsSrv     *http.Server
+	metricsLn      net.Listener
 }
 
 // NewApp builds an instance from a validated configuration: it opens (and
@@ -91,10 +96,14 @@ func NewApp(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		o.Random = ninsho.SecureRandom
 	}
 	logger := newLogger(cfg, o.LogOutput)
+	if err := cfg.CheckDevelopmentAddr(); err != nil {
+		return nil, err
+	}
 	if cfg.Dev() {
-		logger.Warn("development mode: every message goes to the development inbox at /dev/inbox; do not use in production")
+		logger.Warn("development mode: every message goes to the development inbox at /dev/inbox; do not use in production",
+			"reason", cfg.ModeReason(), "addr", cfg.Addr)
 	} else {
-		logger.Info("production mode")
+		logger.Info("production mode", "reason", cfg.ModeReason())
 	}
 	if cfg.Dev() && (cfg.Secrets.HashKey == "" || len(cfg.Secrets.EncryptionKeys) == 0) {
 		if err := loadDevSecrets(&cfg); err != nil {
@@ -248,31 +257,51 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Scheme == "https" {
 		secure = true
 	}
-	a.Handler = server.New(server.Deps{
+	deps := server.Deps{
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
 		DevInbox: inbox, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
-	})
+		HSTS: httpsPublicURL(cfg), HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
+	}
+	a.Handler = server.New(deps)
+	if cfg.Metrics.Addr != "" {
+		a.metricsHandler = server.NewMetrics(deps)
+	}
 	return nil
 }
 
-// Start listens on the configured address and serves in the background, with
-// the outbox dispatcher and the clean-up of expired sign-ups and flows.
+// httpsPublicURL reports whether a public URL (the global one or a realm's)
+// is https: then every response carries Strict-Transport-Security.
+func httpsPublicURL(cfg config.Config) bool {
+	urls := []string{cfg.PublicURL}
+	for _, r := range cfg.Realms {
+		urls = append(urls, r.PublicURL)
+	}
+	for _, u := range urls {
+		if p, err := url.Parse(u); err == nil && p.Scheme == "https" {
+			return true
+		}
+	}
+	return false
+}
+
+// Start listens on the configured address (and on metrics.addr when set) and
+// serves in the background, with the outbox dispatcher and the clean-up of
+// expired sign-ups and flows.
 func (a *App) Start() error {
 	ln, err := net.Listen("tcp", a.Config.Addr)
 	if err != nil {
 		return err
 	}
-	a.ln = ln
-	a.srv = &http.Server{
-		Handler:           a.Handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+	var mln net.Listener
+	if a.metricsHandler != nil {
+		if mln, err = net.Listen("tcp", a.Config.Metrics.Addr); err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics.addr: %w", err)
+		}
 	}
+	a.ln = ln
+	a.srv = a.httpServer(a.Handler)
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	a.wg.Add(3)
@@ -291,15 +320,53 @@ func (a *App) Start() error {
 		a.cleanLoop(ctx)
 	}()
 	a.Logger.Info("listening", "addr", ln.Addr().String())
+	switch {
+	case mln != nil:
+		a.metricsLn = mln
+		a.metricsSrv = a.httpServer(a.metricsHandler)
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			if err := a.metricsSrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.Logger.Error("metrics server stopped", "err", err)
+			}
+		}()
+		a.Logger.Info("serving /metrics on a listener of its own", "addr", mln.Addr().String(),
+			"bearer_token", a.Config.Metrics.BearerToken != "")
+	case !a.Config.MetricsOnMainListener():
+		a.Logger.Info("/metrics is not served: set metrics.addr or metrics.bearer_token (NINSHO_METRICS_ADDR, NINSHO_METRICS_TOKEN)")
+	case a.Config.Metrics.BearerToken != "":
+		a.Logger.Info("/metrics needs a bearer token")
+	}
 	return nil
 }
 
+// httpServer returns the server of one listener, with the time-outs and
+// header limit every listener gets.
+func (a *App) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+	}
+}
+
 // URL returns the base URL the instance serves on.
-func (a *App) URL() string {
-	if a.ln == nil {
+func (a *App) URL() string { return listenerURL(a.ln) }
+
+// MetricsURL returns the base URL of the metrics listener (metrics.addr), or
+// "" when there is none.
+func (a *App) MetricsURL() string { return listenerURL(a.metricsLn) }
+
+func listenerURL(ln net.Listener) string {
+	if ln == nil {
 		return ""
 	}
-	addr := a.ln.Addr().(*net.TCPAddr)
+	addr := ln.Addr().(*net.TCPAddr)
 	host := addr.IP.String()
 	if addr.IP.IsUnspecified() {
 		host = "127.0.0.1"
@@ -315,6 +382,11 @@ func (a *App) Close() error {
 		if a.srv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			err = a.srv.Shutdown(ctx)
+			if a.metricsSrv != nil {
+				if merr := a.metricsSrv.Shutdown(ctx); err == nil {
+					err = merr
+				}
+			}
 			cancel()
 		}
 		if a.cancel != nil {
@@ -371,13 +443,12 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// buildRealms builds the realm registry; each realm's links and host name
+// come from config.RealmURL (its own public_url first).
 func buildRealms(cfg config.Config) (*realm.Registry, error) {
-	publicHost, baseURL := "localhost", "http://"+cfg.Addr
-	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Hostname() != "" {
-		publicHost, baseURL = u.Hostname(), strings.TrimRight(cfg.PublicURL, "/")
-	}
 	var rs []*realm.Realm
-	for _, rc := range cfg.Realms {
+	for i, rc := range cfg.Realms {
+		baseURL, publicHost := cfg.RealmURL(i)
 		r := &realm.Realm{
 			ID: rc.ID, Name: rc.Name, Hosts: rc.Hosts, DefaultLocale: rc.DefaultLocale,
 			PhoneRegion: rc.PhoneRegion, Disclosure: realm.Disclosure(rc.IdentifierDisclosure),
@@ -385,9 +456,6 @@ func buildRealms(cfg config.Config) (*realm.Registry, error) {
 			Heightened:     rc.HeightenedProtection,
 			TypoTolerance:  rc.TypoTolerance == nil || *rc.TypoTolerance,
 			SignInWithCode: rc.SignInWithCode == nil || *rc.SignInWithCode,
-		}
-		if len(rc.Hosts) > 0 {
-			r.PublicHost = rc.Hosts[0]
 		}
 		if t := rc.Risk; t.Any() {
 			pol := risk.DefaultPolicy()

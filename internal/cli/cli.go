@@ -24,9 +24,13 @@ Usage:
   ninsho migrate [--data-dir DIR] [--config FILE]
   ninsho help
 
-With no configuration, serve runs in development mode: SQLite in ./ninsho-data
-and every message delivered to the development inbox at /dev/inbox.
-NINSHO_DATABASE_URL=postgres://… selects PostgreSQL. See docs/operations.md.
+With nothing production-like configured (no database_url, https public_url,
+SMTP host or keys) and a loopback address, serve runs in development mode:
+SQLite in ./ninsho-data and every message delivered to the development inbox
+at /dev/inbox. Otherwise it runs in production mode unless --dev or
+NINSHO_MODE=development asks for development mode, which only listens on
+loopback. NINSHO_DATABASE_URL=postgres://… selects PostgreSQL. See
+docs/operations.md.
 `
 
 // Main runs the command line with args (without the program name) and returns
@@ -68,13 +72,14 @@ func (p *proxyFlags) String() string     { return fmt.Sprint(*p) }
 func (p *proxyFlags) Set(v string) error { *p = append(*p, v); return nil }
 
 // loadConfig parses the common flags of serve and migrate and returns the
-// validated configuration.
+// validated configuration, its mode decided by config.ResolveMode once every
+// flag is applied.
 func loadConfig(name string, args []string, stderr io.Writer) (config.Config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080)")
 	dataDir := fs.String("data-dir", "", "directory of the SQLite database (default ./ninsho-data)")
-	dev := fs.Bool("dev", false, "development mode: every message goes to the built-in inbox")
+	dev := fs.Bool("dev", false, "development mode: every message goes to the built-in inbox (loopback addresses only)")
 	file := fs.String("config", "", "configuration file (JSON); see docs/operations.md")
 	var proxies proxyFlags
 	fs.Var(&proxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For is trusted (repeatable)")
@@ -95,11 +100,12 @@ func loadConfig(name string, args []string, stderr io.Writer) (config.Config, er
 		cfg.DataDir = *dataDir
 	}
 	if *dev {
-		cfg.Mode = config.ModeDevelopment
+		cfg.RequestMode(config.ModeDevelopment, "--dev")
 	}
 	cfg.TrustedProxies = append(cfg.TrustedProxies, proxies...)
+	cfg.ResolveMode()
 	if err := cfg.Validate(); err != nil {
-		return cfg, fmt.Errorf("invalid configuration:\n%w", err)
+		return cfg, fmt.Errorf("invalid configuration for %s mode (%s):\n%w", cfg.Mode, cfg.ModeReason(), err)
 	}
 	return cfg, nil
 }

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -67,6 +66,11 @@ type Realm struct {
 	Hosts         []string `json:"hosts"`
 	DefaultLocale string   `json:"default_locale"`
 	PhoneRegion   string   `json:"phone_region"`
+	// PublicURL is where the links in this realm's messages point and whose
+	// host its codes name, e.g. "https://id.example.com"; its host must be
+	// one that selects this realm. Empty: the global public_url, then the
+	// realm's first host, then http://addr (see RealmURL).
+	PublicURL string `json:"public_url"`
 	// IdentifierDisclosure is "explicit" (say when an identifier has no
 	// account, like the marketplace) or "safe" (answer alike).
 	IdentifierDisclosure string `json:"identifier_disclosure"`
@@ -151,11 +155,15 @@ type Config struct {
 	Password       Password `json:"password"`
 	Session        Session  `json:"session"`
 	SMTP           SMTP     `json:"smtp"`
+	Metrics        Metrics  `json:"metrics"`
 	Realms         []Realm  `json:"realms"`
+
+	// modeReason says why Mode is what it is (RequestMode, ResolveMode).
+	modeReason string
 }
 
 // Default returns the development configuration that `ninsho serve` runs with
-// when given nothing.
+// when given nothing (on a loopback address; see ResolveMode).
 func Default() Config {
 	return Config{
 		Mode:      ModeDevelopment,
@@ -178,9 +186,12 @@ func Default() Config {
 
 // Load returns Default, overlaid with the JSON file at path (if path is not
 // ""), then with NINSHO_* environment variables from env (os.Getenv when nil).
-// A configuration file without a "mode" means production.
+// A configuration file without a "mode" means production. With neither a
+// file nor NINSHO_MODE, Mode is left "" for ResolveMode to decide once the
+// flags are applied.
 func Load(path string, env func(string) string) (Config, error) {
 	c := Default()
+	c.Mode = "" // a file, NINSHO_MODE, a flag or ResolveMode decides
 	if env == nil {
 		env = os.Getenv
 	}
@@ -189,11 +200,15 @@ func Load(path string, env func(string) string) (Config, error) {
 		if err != nil {
 			return c, fmt.Errorf("config: %w", err)
 		}
-		c.Mode = ModeProduction
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&c); err != nil {
 			return c, fmt.Errorf("config: %s: %w", path, err)
+		}
+		if c.Mode == "" {
+			c.RequestMode(ModeProduction, "a configuration file is given without \"mode\"")
+		} else {
+			c.RequestMode(c.Mode, "\"mode\" in the configuration file")
 		}
 	}
 	if err := c.applyEnv(env); err != nil {
@@ -217,6 +232,10 @@ func (c *Config) applyEnv(env func(string) string) error {
 	str("NINSHO_SMTP_USERNAME", &c.SMTP.Username)
 	str("NINSHO_SMTP_FROM", &c.SMTP.From)
 	str("NINSHO_SMTP_TLS", &c.SMTP.TLS)
+	str("NINSHO_METRICS_ADDR", &c.Metrics.Addr)
+	if v := env("NINSHO_METRICS_TOKEN"); v != "" {
+		c.Metrics.BearerToken = Secret(v)
+	}
 	if v := env("NINSHO_HEIGHTENED_PROTECTION"); v != "" {
 		on, err := strconv.ParseBool(v)
 		if err != nil {
@@ -227,7 +246,7 @@ func (c *Config) applyEnv(env func(string) string) error {
 		}
 	}
 	if v := env("NINSHO_MODE"); v != "" {
-		c.Mode = Mode(v)
+		c.RequestMode(Mode(v), "NINSHO_MODE="+v)
 	}
 	if v := env("NINSHO_DATABASE_URL"); v != "" {
 		c.DatabaseURL = Secret(v)
@@ -270,6 +289,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Addr == "" {
 		bad("addr: required, e.g. \"127.0.0.1:8080\"")
+	}
+	if err := c.CheckDevelopmentAddr(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		bad("data_dir: required when database_url is not set")
@@ -316,15 +338,20 @@ func (c *Config) Validate() error {
 		if r.IdentifierDisclosure != "explicit" && r.IdentifierDisclosure != "safe" {
 			bad("realms[%d].identifier_disclosure: must be \"explicit\" or \"safe\"", i)
 		}
-	}
-	if c.Mode == ModeProduction {
-		u, err := url.Parse(c.PublicURL)
-		switch {
-		case c.PublicURL == "" || err != nil || u.Host == "":
-			bad("public_url: required in production, e.g. \"https://id.example.com\"")
-		case u.Scheme != "https" && u.Hostname() != "localhost" && u.Hostname() != "127.0.0.1":
-			bad("public_url: must be https in production")
+		if r.PublicURL != "" {
+			if err := checkPublicURL(r.PublicURL, c.Mode == ModeProduction); err != nil {
+				bad("realms[%d].public_url: %v", i, err)
+			}
 		}
+	}
+	errs = append(errs, c.metricsProblems()...)
+	if c.Mode == ModeProduction {
+		if c.PublicURL == "" {
+			bad("public_url: required in production, e.g. \"https://id.example.com\"")
+		} else if err := checkPublicURL(c.PublicURL, true); err != nil {
+			bad("public_url: %v", err)
+		}
+		errs = append(errs, c.realmLinkProblems()...)
 		if _, err := c.HashKey(); err != nil {
 			bad("secrets.hash_key: %v (generate one with: openssl rand -base64 32)", err)
 		}

@@ -1,11 +1,15 @@
 // Package server assembles the root HTTP handler: the browser pages, the JSON
 // API, health and readiness checks, metrics and, in development, the inbox,
-// behind one middleware that gives every request an id, recovers panics,
-// writes the access log and counts requests.
+// behind one middleware that gives every request an id, sends
+// Strict-Transport-Security under https, recovers panics, writes the access
+// log and counts requests. NewMetrics serves the metrics on a listener of
+// their own.
 package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -56,6 +60,12 @@ type Deps struct {
 	// Registry receives the HTTP metrics and is served at /metrics; nil
 	// means a new registry.
 	Registry *prometheus.Registry
+	// HideMetrics leaves /metrics unserved (404): they are served on a
+	// listener of their own (NewMetrics) or not at all.
+	HideMetrics bool
+	// MetricsToken, when not empty, must come as "Authorization: Bearer
+	// <token>" to read /metrics; anything else answers 401 unauthenticated.
+	MetricsToken string
 	// Logger receives the access log and error causes; nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -64,12 +74,21 @@ type Deps struct {
 	// SecureCookies marks cookies Secure on plain-HTTP requests too (the
 	// public URL is https).
 	SecureCookies bool
+	// HSTS sends Strict-Transport-Security (HSTSValue) on every response:
+	// the public URL is https, so browsers must never use plain http for
+	// it. Responses to requests that came over TLS carry it regardless.
+	HSTS bool
 	// Dev enables development routes.
 	Dev bool
 }
 
 // readyTimeout bounds one readiness check.
 const readyTimeout = 5 * time.Second
+
+// HSTSValue is the Strict-Transport-Security header under https: two years
+// (the hstspreload.org minimum) for the host and its subdomains. It has no
+// "preload": entering the browsers' preload list is the operator's decision.
+const HSTSValue = "max-age=63072000; includeSubDomains"
 
 type server struct {
 	d       Deps
@@ -81,21 +100,8 @@ type server struct {
 
 // New returns the root handler. It panics if Realms is nil.
 func New(d Deps) http.Handler {
-	if d.Realms == nil {
-		panic("server: Deps.Realms is nil")
-	}
-	if d.Logger == nil {
-		d.Logger = slog.Default()
-	}
-	if d.Registry == nil {
-		d.Registry = prometheus.NewRegistry()
-	}
-	s := &server{
-		d:       d,
-		log:     d.Logger,
-		mux:     http.NewServeMux(),
-		metrics: newMetrics(d.Registry),
-	}
+	s := newServer(d)
+	d = s.d
 	s.web = web.New(web.Deps{
 		Realms:        d.Realms,
 		Flows:         d.Flows,
@@ -119,7 +125,9 @@ func New(d Deps) http.Handler {
 	})
 	s.mux.HandleFunc("/healthz", healthz)
 	s.mux.HandleFunc("/readyz", s.readyz)
-	s.mux.Handle("/metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+	if !d.HideMetrics {
+		s.mux.Handle("/metrics", s.metricsEndpoint())
+	}
 	s.mux.Handle("/api/", apiH)
 	s.mux.Handle("/api", apiH)
 	if d.Dev && d.DevInbox != nil {
@@ -130,6 +138,64 @@ func New(d Deps) http.Handler {
 	}
 	s.mux.Handle("/", s.web)
 	return s
+}
+
+// NewMetrics returns the handler of a listener of its own for the metrics
+// (metrics.addr): /metrics, behind MetricsToken when it is set, and 404
+// problems elsewhere, through the same middleware as New (request id,
+// recovery, access log). Only Realms (required), Registry, MetricsToken,
+// Logger, ClientIP and HSTS are used. It panics if Realms is nil.
+func NewMetrics(d Deps) http.Handler {
+	s := newServer(d)
+	s.mux.Handle("/metrics", s.metricsEndpoint())
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.problem(w, r, ninsho.E(ninsho.CodeNotFound))
+	})
+	return s
+}
+
+func newServer(d Deps) *server {
+	if d.Realms == nil {
+		panic("server: Deps.Realms is nil")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	return &server{
+		d:       d,
+		log:     d.Logger,
+		mux:     http.NewServeMux(),
+		metrics: newMetrics(d.Registry),
+	}
+}
+
+// metricsEndpoint serves the registry, behind the bearer token when one is
+// set. The token is compared as SHA-256 digests in constant time, so neither
+// its content nor its length shows in the timing.
+func (s *server) metricsEndpoint() http.Handler {
+	h := promhttp.HandlerFor(s.d.Registry, promhttp.HandlerOpts{})
+	if s.d.MetricsToken == "" {
+		return h
+	}
+	want := sha256.Sum256([]byte(s.d.MetricsToken))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		got := sha256.Sum256([]byte(strings.TrimSpace(token)))
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			s.problem(w, r, ninsho.E(ninsho.CodeUnauthenticated))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// problem answers err as application/problem+json in the request's language.
+func (s *server) problem(w http.ResponseWriter, r *http.Request, err error) {
+	locale := webreq.Locale(r, s.d.Realms.ForHost(r.Host))
+	httperr.WriteProblem(w, r, err, locale, httperr.RequestID(r.Context()))
 }
 
 func healthz(w http.ResponseWriter, r *http.Request) {
@@ -168,6 +234,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx = clientip.NewContext(ctx, ip)
 	r = r.WithContext(ctx)
 	w.Header().Set("X-Request-Id", id)
+	if s.d.HSTS || r.TLS != nil {
+		w.Header().Set("Strict-Transport-Security", HSTSValue)
+	}
 	rw := &recorder{ResponseWriter: w}
 	defer func() {
 		p := recover()
@@ -202,9 +271,8 @@ func (s *server) recovered(rw *recorder, r *http.Request, p any) {
 	}
 	rw.recovered = true
 	err := ninsho.Internal("server: panic: %v", p)
-	if isAPI(r.URL.Path) {
-		locale := webreq.Locale(r, s.d.Realms.ForHost(r.Host))
-		httperr.WriteProblem(rw, r, err, locale, httperr.RequestID(r.Context()))
+	if isAPI(r.URL.Path) || s.web == nil {
+		s.problem(rw, r, err)
 		return
 	}
 	s.web.WriteError(rw, r, err)
