@@ -22,6 +22,7 @@ func All(t *testing.T, open func(tb testing.TB) Stores) {
 		{"Throttle", Throttle},
 		{"Captcha", Captcha},
 		{"Lockout", Lockout},
+		{"Retention", Retention},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
