@@ -38,6 +38,7 @@ import (
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reset"
+	"github.com/ninsho/ninsho/internal/retention"
 	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/secret"
 	"github.com/ninsho/ninsho/internal/server"
@@ -415,6 +416,9 @@ func (a *App) cleanLoop(ctx context.Context) {
 	}
 }
 
+// clean is one housekeeping pass: unconfirmed sign-ups past their lifetime,
+// expired flows, throttle buckets and CAPTCHA challenges, then what the
+// retention policy no longer keeps, in bounded batches (retention.Purger).
 func (a *App) clean(ctx context.Context) {
 	now := a.kit.Clock.Now()
 	if n, err := a.DB.PurgePendingAccounts(ctx, now.Add(-account.PendingLifetime)); err != nil {
@@ -430,6 +434,18 @@ func (a *App) clean(ctx context.Context) {
 	}
 	if _, err := a.DB.DeleteExpiredChallenges(ctx, now); err != nil {
 		a.Logger.Error("delete expired captcha challenges", "err", err)
+	}
+	// Last, so that the devices of the flows deleted above can go too.
+	purger := &retention.Purger{Store: a.DB, Policy: a.Config.Retention.Policy()}
+	rep, err := purger.Run(ctx, now)
+	if err != nil && ctx.Err() == nil {
+		a.Logger.Error("retention purge", "err", err)
+	}
+	if rep.Total() > 0 || len(rep.Backlog) > 0 {
+		a.Logger.Info("purged old records",
+			"sessions", rep.Deleted[retention.Sessions], "codes", rep.Deleted[retention.Codes],
+			"messages", rep.Deleted[retention.Messages], "events", rep.Deleted[retention.Events],
+			"devices", rep.Deleted[retention.Devices], "backlog", rep.Backlog)
 	}
 }
 

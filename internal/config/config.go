@@ -160,6 +160,8 @@ type Config struct {
 
 	// modeReason says why Mode is what it is (RequestMode, ResolveMode).
 	modeReason string
+	// Retention says how long old records are kept (docs/operations.md).
+	Retention Retention `json:"retention"`
 }
 
 // Default returns the development configuration that `ninsho serve` runs with
@@ -181,6 +183,7 @@ func Default() Config {
 			ID: "default", Name: "Ninsho", DefaultLocale: "ja", PhoneRegion: "JP",
 			IdentifierDisclosure: "explicit",
 		}},
+		Retention: DefaultRetention(),
 	}
 }
 
@@ -316,6 +319,7 @@ func (c *Config) Validate() error {
 	if c.Session.Idle <= 0 || c.Session.Absolute <= 0 || c.Session.Idle > c.Session.Absolute {
 		bad("session: idle and absolute must be positive, idle ≤ absolute")
 	}
+	errs = append(errs, c.Retention.validate()...)
 	if len(c.Realms) == 0 {
 		bad("realms: at least one realm is required")
 	}

@@ -3,8 +3,12 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/retention"
 )
 
 func TestDefaultIsValidDevelopment(t *testing.T) {
@@ -78,6 +82,12 @@ func TestValidateRejects(t *testing.T) {
 		{"duplicate realm", func(c *Config) { c.Realms = append(c.Realms, c.Realms[0]) }, "realms[1].id"},
 		{"weak argon", func(c *Config) { c.Password.MemoryKiB = 64 }, "memory_kib"},
 		{"bad db url", func(c *Config) { c.DatabaseURL = "mysql://x" }, "database_url"},
+		{"events shorter than the sign-in history", func(c *Config) { c.Retention.Events = Duration(30 * 24 * time.Hour) }, "retention.events: must be at least 2160h"},
+		{"codes shorter than the hourly cap", func(c *Config) { c.Retention.Codes = Duration(time.Minute) }, "retention.codes: must be at least 1h"},
+		{"no session retention", func(c *Config) { c.Retention.Sessions = 0 }, "retention.sessions: must be positive"},
+		{"no batch", func(c *Config) { c.Retention.BatchSize = 0 }, "retention.batch_size"},
+		{"huge batch", func(c *Config) { c.Retention.BatchSize = 1_000_000 }, "retention.batch_size"},
+		{"no batches", func(c *Config) { c.Retention.BatchesPerRun = 0 }, "retention.batches_per_run"},
 		{"http public url", func(c *Config) {
 			c.Mode = ModeProduction
 			c.PublicURL = "http://id.example.com"
@@ -104,5 +114,24 @@ func TestRealmRiskThresholds(t *testing.T) {
 	c.Realms[0].Risk.LockAfterFailures = 5
 	if err := c.Validate(); err != nil || !c.Realms[0].Risk.Any() {
 		t.Errorf("Validate() = %v, Any() = %v", err, c.Realms[0].Risk.Any())
+	}
+}
+
+func TestRetention(t *testing.T) {
+	if got, want := Default().Retention.Policy(), retention.DefaultPolicy(); got != want {
+		t.Errorf("Default().Retention.Policy() = %+v, want retention.DefaultPolicy() %+v", got, want)
+	}
+	path := filepath.Join(t.TempDir(), "ninsho.json")
+	if err := os.WriteFile(path, []byte(`{"retention": {"events": "12000h", "batch_size": 500}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	want := DefaultRetention()
+	want.Events, want.BatchSize = Duration(500*24*time.Hour), 500
+	if !reflect.DeepEqual(c.Retention, want) {
+		t.Errorf("Retention from a file setting two of its fields: got %+v, want %+v (the others at their defaults)", c.Retention, want)
 	}
 }

@@ -40,6 +40,7 @@ import (
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/message/providers/devinbox"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/retention"
 	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/throttle"
@@ -70,6 +71,7 @@ type Stores interface {
 	devinbox.Store
 	throttle.Store
 	captcha.Store
+	retention.Store
 }
 
 var _ Stores = (*store.DB)(nil)

@@ -23,6 +23,7 @@ func All(t *testing.T, open func(tb testing.TB) Stores) {
 		{"Captcha", Captcha},
 		{"Lockout", Lockout},
 		{"CodeGuard", CodeGuard},
+		{"Retention", Retention},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
