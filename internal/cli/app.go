@@ -435,6 +435,11 @@ func (a *App) clean(ctx context.Context) {
 	if _, err := a.DB.DeleteExpiredChallenges(ctx, now); err != nil {
 		a.Logger.Error("delete expired captcha challenges", "err", err)
 	}
+	// Wrong-code counts idle for a month go (a pause has long ended by
+	// then); a count at the consecutive maximum stays until a right code.
+	if _, err := a.DB.DeleteIdleCodeGuards(ctx, now.Add(-30*24*time.Hour)); err != nil {
+		a.Logger.Error("delete idle code guards", "err", err)
+	}
 	// Last, so that the devices of the flows deleted above can go too.
 	purger := &retention.Purger{Store: a.DB, Policy: a.Config.Retention.Policy()}
 	rep, err := purger.Run(ctx, now)

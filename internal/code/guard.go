@@ -93,8 +93,8 @@ func GuardKey(f *flow.Flow) string {
 }
 
 // Allow refuses a code check for f while its key is paused or past the
-// consecutive maximum, with ninsho.CodeAccountLocked (kind "codes", until and
-// retry_after_s while paused).
+// consecutive maximum, with ninsho.CodeAccountLocked (kind "codes" with until
+// and retry_after_s while paused, kind "codes_stopped" past the maximum).
 func (g *Guard) Allow(ctx context.Context, f *flow.Flow) error {
 	if g == nil || f.Get(StateGuardExempt) == "1" {
 		return nil
@@ -105,7 +105,7 @@ func (g *Guard) Allow(ctx context.Context, f *flow.Flow) error {
 	}
 	now := g.Clock.Now()
 	if st.Total >= g.Policy.MaxConsecutive {
-		return ninsho.FieldError(ninsho.CodeAccountLocked, "code").WithParam("kind", "codes")
+		return ninsho.FieldError(ninsho.CodeAccountLocked, "code").WithParam("kind", "codes_stopped")
 	}
 	if st.LockedUntil != nil && now.Before(*st.LockedUntil) {
 		secs := int(st.LockedUntil.Sub(now).Seconds()) + 1

@@ -53,8 +53,16 @@ func Message(locale, key string, params map[string]any) string {
 
 // ErrorMessage returns the text for the error code in locale: the message
 // "error.<code>", with the error's params (attempts_left, seconds, until, …).
+//
+// An error with a "kind" parameter (account_locked: unfamiliar, suspicious,
+// codes, codes_stopped) gets the message "error.<code>.<kind>" when the
+// catalogue has one, so that each kind says what is true of it.
 func ErrorMessage(locale string, code ninsho.Code, params map[string]any) string {
-	return std.message(locale, "error."+string(code), params)
+	key := "error." + string(code)
+	if kind, ok := params["kind"].(string); ok && kind != "" && std.has(key+"."+kind) {
+		key += "." + kind
+	}
+	return std.message(locale, key, params)
 }
 
 // Supported reports whether locale is exactly the name of a catalogue: "ja"
@@ -143,6 +151,12 @@ func load(fsys fs.FS, dir string) (*bundle, error) {
 	}
 	b.matcher = language.NewMatcher(tags)
 	return b, nil
+}
+
+// has reports whether the fallback catalogue has key.
+func (b *bundle) has(key string) bool {
+	_, ok := b.catalogs[Fallback][key]
+	return ok
 }
 
 func (b *bundle) message(locale, key string, params map[string]any) string {

@@ -64,15 +64,15 @@ func (db *DB) PurgeEvents(ctx context.Context, cutoff time.Time, limit int) (int
 }
 
 // finalMessageBefore is the condition of an outbox message m that reached a
-// final status before $3: sent or failed ($1, $2), and neither its last due
+// final status before $3: sent, failed or suppressed ($1, $2, $5), and neither its last due
 // time, its sending time nor any delivery attempt at or after $3. A message
 // keeps no time of its failure; the due time of its last round and its
 // attempts stand for it.
-const finalMessageBefore = `m.status IN ($1, $2) AND m.next_attempt_at < $3 AND (m.sent_at IS NULL OR m.sent_at < $3)
+const finalMessageBefore = `m.status IN ($1, $2, $5) AND m.next_attempt_at < $3 AND (m.sent_at IS NULL OR m.sent_at < $3)
 	AND NOT EXISTS (SELECT 1 FROM delivery_attempt a WHERE a.message_id = m.id AND a.attempted_at >= $3)`
 
 // PurgeMessages deletes at most limit outbox messages that reached a final
-// status (sent or failed) before cutoff, with their delivery attempts, and
+// status (sent, failed or suppressed) before cutoff, with their delivery attempts, and
 // returns how many messages it deleted. Pending messages stay.
 //
 // delivery_attempt refers to message, so one transaction first deletes the
@@ -86,7 +86,7 @@ func (db *DB) PurgeMessages(ctx context.Context, cutoff time.Time, limit int) (i
 	if limit <= 0 {
 		return 0, nil
 	}
-	args := []any{string(message.StatusSent), string(message.StatusFailed), us(cutoff), limit}
+	args := []any{string(message.StatusSent), string(message.StatusFailed), us(cutoff), limit, string(message.StatusSuppressed)}
 	var n int
 	err := db.InTx(ctx, func(ctx context.Context) error {
 		q := db.writer(ctx)
