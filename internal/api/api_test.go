@@ -19,7 +19,7 @@ import (
 
 func newAPI(tb testing.TB) (*api.Handler, *webtest.Engine) {
 	tb.Helper()
-	e := webtest.NewEngine()
+	e := webtest.NewEngine(tb)
 	e.Client = ninsho.ClientAPI
 	env := flowtest.New(tb, storetest.MustOpenSQLite(tb))
 	h := api.New(api.Deps{

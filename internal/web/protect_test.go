@@ -25,7 +25,7 @@ import (
 // unlock service (its Start and NotMe are not called through the script).
 func newProtectWeb(tb testing.TB) (*web.Handler, *webtest.Engine) {
 	tb.Helper()
-	e := webtest.NewEngine()
+	e := webtest.NewEngine(tb)
 	env := flowtest.New(tb, storetest.MustOpenSQLite(tb))
 	h := web.New(web.Deps{
 		Realms: webtest.Realms(),

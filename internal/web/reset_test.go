@@ -18,7 +18,7 @@ import (
 // service (its Start is not called through the script).
 func newResetWeb(tb testing.TB) (*web.Handler, *webtest.Engine) {
 	tb.Helper()
-	e := webtest.NewEngine()
+	e := webtest.NewEngine(tb)
 	env := flowtest.New(tb, storetest.MustOpenSQLite(tb))
 	h := web.New(web.Deps{
 		Realms: webtest.Realms(),

@@ -25,7 +25,7 @@ import (
 
 func newWeb(tb testing.TB, secure bool) (*web.Handler, *webtest.Engine) {
 	tb.Helper()
-	e := webtest.NewEngine()
+	e := webtest.NewEngine(tb)
 	env := flowtest.New(tb, storetest.MustOpenSQLite(tb))
 	h := web.New(web.Deps{
 		Realms:        webtest.Realms(),

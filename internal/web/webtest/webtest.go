@@ -1,5 +1,6 @@
-// Package webtest holds test helpers for the HTTP adapters: an in-memory flow
-// store, a scripted flow handler and golden-file comparison.
+// Package webtest holds test helpers for the HTTP adapters: a flow engine on
+// the real store (a fresh SQLite database) whose steps a script answers, and
+// golden-file comparison.
 package webtest
 
 import (
@@ -15,6 +16,8 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/secret"
+	"github.com/ninsho/ninsho/internal/store"
+	"github.com/ninsho/ninsho/internal/store/storetest"
 )
 
 // Update rewrites golden files instead of comparing with them
@@ -53,67 +56,6 @@ func Realms() *realm.Registry {
 		{ID: "jp", Name: "Ninsho JP", Hosts: []string{"jp.example"}, DefaultLocale: "ja", PhoneRegion: "JP", Disclosure: realm.DisclosureExplicit},
 		{ID: "us", Name: "Ninsho US", Hosts: []string{"us.example"}, DefaultLocale: "en", PhoneRegion: "US", Disclosure: realm.DisclosureExplicit},
 	})
-}
-
-// MemFlows is an in-memory flow.Store.
-type MemFlows struct {
-	mu    sync.Mutex
-	flows map[string]flow.Flow
-}
-
-var _ flow.Store = (*MemFlows)(nil)
-
-// CreateFlow stores a copy of f with Version 1.
-func (m *MemFlows) CreateFlow(ctx context.Context, f *flow.Flow) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.flows == nil {
-		m.flows = map[string]flow.Flow{}
-	}
-	f.Version = 1
-	m.flows[f.ID] = *f
-	return nil
-}
-
-// Flow returns a copy of the flow with the id.
-func (m *MemFlows) Flow(ctx context.Context, id string) (*flow.Flow, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	f, ok := m.flows[id]
-	if !ok {
-		return nil, ninsho.E(ninsho.CodeFlowNotFound)
-	}
-	return &f, nil
-}
-
-// UpdateFlow stores f if its version is current.
-func (m *MemFlows) UpdateFlow(ctx context.Context, f *flow.Flow) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	old, ok := m.flows[f.ID]
-	if !ok {
-		return ninsho.E(ninsho.CodeFlowNotFound)
-	}
-	if old.Version != f.Version {
-		return ninsho.E(ninsho.CodeConflict)
-	}
-	f.Version++
-	m.flows[f.ID] = *f
-	return nil
-}
-
-// DeleteExpiredFlows removes flows that expired before t.
-func (m *MemFlows) DeleteExpiredFlows(ctx context.Context, before time.Time) (int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n := 0
-	for id, f := range m.flows {
-		if f.ExpiresAt.Before(before) {
-			delete(m.flows, id)
-			n++
-		}
-	}
-	return n, nil
 }
 
 // Script is a flow.Handler whose answers the test sets. Act records the last
@@ -155,11 +97,13 @@ func (s *Script) Last() (flow.Action, ninsho.Request) {
 	return s.LastAct, s.LastReq
 }
 
-// Engine is a flow engine over MemFlows whose kinds are all answered by one
-// Script, with a manual clock at Epoch.
+// Engine is a flow engine over the real flow store (store.DB on a fresh
+// SQLite database) whose kinds are all answered by one Script, with a manual
+// clock at Epoch. The adapters under test see the store's own not-found,
+// conflict and round-trip behaviour; only the flow services are scripted.
 type Engine struct {
 	*flow.Engine
-	Store  *MemFlows
+	Store  *store.DB
 	Script *Script
 	Clock  *ninsho.ManualClock
 	// Client is the kind of client the flows MustAddFlowAt stores belong
@@ -175,14 +119,17 @@ const FlowSecret = "webtest-flow-secret"
 // flow FlowID.
 const FlowCookie = "ninsho_flow_" + FlowID + "=" + FlowSecret
 
-// NewEngine returns an engine with an empty store.
-func NewEngine() *Engine {
-	st := &MemFlows{}
+// NewEngine returns an engine over a fresh, migrated SQLite database in a
+// temporary directory of tb (storetest.MustOpenSQLite), closed when the test
+// ends.
+func NewEngine(tb testing.TB) *Engine {
+	tb.Helper()
+	st := storetest.MustOpenSQLite(tb)
 	sc := &Script{}
 	clk := ninsho.NewManualClock(Epoch)
 	h, err := secret.NewHasher([]byte("webtest-binding-key-0123456789abcdef"))
 	if err != nil {
-		panic(err)
+		tb.Fatal(err)
 	}
 	return &Engine{
 		Engine: &flow.Engine{Store: st, Clock: clk, Binder: &flow.Binder{Hasher: h, Random: ninsho.SecureRandom}, Handlers: map[flow.Kind]flow.Handler{
