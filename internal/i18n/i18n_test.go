@@ -343,3 +343,34 @@ func TestAcceptLanguageCache(t *testing.T) {
 		t.Error("full cache grew")
 	}
 }
+
+// TestEachLockKindSaysWhatIsTrue (issue 8, point 6): account_locked has a
+// message per lock kind. A suspicious lock ("this wasn't me") names no time
+// and does not send the owner to a familiar device, which that lock does not
+// let in; an unfamiliar lock says until when; a pause of codes says so.
+func TestEachLockKindSaysWhatIsTrue(t *testing.T) {
+	until := time.Date(2026, 11, 25, 1, 15, 0, 0, time.UTC)
+	for _, loc := range []string{"ja", "en"} {
+		suspicious := ErrorMessage(loc, ninsho.CodeAccountLocked, map[string]any{"kind": "suspicious"})
+		for _, bad := range []string{"{until}", "until .", "まで", "device you've used before", "以前に使用したことのあるデバイス", "以前にログインしたことのあるデバイス"} {
+			if strings.Contains(suspicious, bad) {
+				t.Errorf("%s suspicious lock message %q contains %q", loc, suspicious, bad)
+			}
+		}
+		if suspicious == ErrorMessage(loc, ninsho.CodeAccountLocked, map[string]any{"until": until}) {
+			t.Errorf("%s: the suspicious lock has the generic message", loc)
+		}
+		unfamiliar := ErrorMessage(loc, ninsho.CodeAccountLocked, map[string]any{"kind": "unfamiliar", "until": until})
+		if !strings.Contains(unfamiliar, "10:15") && !strings.Contains(unfamiliar, "01:15") {
+			t.Errorf("%s unfamiliar lock message %q names no time", loc, unfamiliar)
+		}
+		codes := ErrorMessage(loc, ninsho.CodeAccountLocked, map[string]any{"kind": "codes", "until": until})
+		if codes == unfamiliar || (!strings.Contains(codes, "10:15") && !strings.Contains(codes, "01:15")) {
+			t.Errorf("%s paused-codes message %q: want its own text with the time", loc, codes)
+		}
+		stopped := ErrorMessage(loc, ninsho.CodeAccountLocked, map[string]any{"kind": "codes_stopped"})
+		if strings.Contains(stopped, "{until}") || stopped == codes {
+			t.Errorf("%s stopped-codes message %q", loc, stopped)
+		}
+	}
+}
