@@ -57,6 +57,10 @@ type Options struct {
 	LogOutput io.Writer    // where logs go (default os.Stderr)
 	Clock     ninsho.Clock // default ninsho.SystemClock
 	Random    ninsho.Random
+	// Delivered, when set in development mode, is called with every message
+	// the development inbox has stored, from the dispatcher's goroutine, so
+	// that tests wait for a delivery instead of polling the inbox.
+	Delivered func(*message.Outgoing)
 }
 
 // App is one running Ninsho instance: the database, the services, the HTTP
@@ -157,7 +161,10 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	senders := map[message.Channel][]message.Sender{}
 	var inbox http.Handler
 	if cfg.Dev() {
-		dev := devinbox.NewSender(db, o.Clock)
+		var dev message.Sender = devinbox.NewSender(db, o.Clock)
+		if o.Delivered != nil {
+			dev = &notifyingSender{Sender: dev, notify: o.Delivered}
+		}
 		for _, ch := range []message.Channel{message.ChannelEmail, message.ChannelSMS, message.ChannelVoice} {
 			senders[ch] = []message.Sender{dev}
 		}
@@ -269,6 +276,20 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		a.metricsHandler = server.NewMetrics(deps)
 	}
 	return nil
+}
+
+// notifyingSender calls notify with every message its Sender accepted.
+type notifyingSender struct {
+	message.Sender
+	notify func(*message.Outgoing)
+}
+
+func (s *notifyingSender) Send(ctx context.Context, m *message.Outgoing) (string, error) {
+	id, err := s.Sender.Send(ctx, m)
+	if err == nil {
+		s.notify(m)
+	}
+	return id, err
 }
 
 // httpsPublicURL reports whether a public URL (the global one or a realm's)

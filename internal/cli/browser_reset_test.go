@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -131,30 +130,17 @@ func mustSignIn(tb testing.TB, ctx context.Context, identifier, password string)
 	mustDo(tb, ctx, "wait for the heading", chromedp.WaitVisible(chromedp.CSS("main h1")))
 }
 
-// mustInboxTemplate polls the development inbox until the newest message to
-// to was made from template, and returns it.
+// mustInboxTemplate waits until the development inbox has stored a message
+// made from template for to, then returns the newest message to to that the
+// inbox API lists, which must be that one.
 func mustInboxTemplate(tb testing.TB, ctx context.Context, base, to, template string) inboxMessage {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	endpoint := base + "/dev/api/messages?" + url.Values{"to": {to}}.Encode()
-	var last error
-	for {
-		msgs, err := devMessages(ctx, endpoint)
-		if err == nil && len(msgs) > 0 && msgs[0].Template == template {
-			return msgs[0]
-		}
-		if err != nil {
-			last = err
-		}
-		select {
-		case <-ctx.Done():
-			tb.Fatalf("no %s message to %s in the development inbox: %v (last error: %v)", template, to, ctx.Err(), last)
-		case <-tick.C:
-		}
+	deliveriesOf(tb, base).wait(tb, ctx, to, fromTemplate(template))
+	msgs, err := devMessages(ctx, base+"/dev/api/messages?"+url.Values{"to": {to}}.Encode())
+	if err != nil || len(msgs) == 0 || msgs[0].Template != template {
+		tb.Fatalf("a %s message to %s was delivered, but the inbox API lists %+v (%v)", template, to, msgs, err)
 	}
+	return msgs[0]
 }
 
 // mustSignUpByAPI signs up and verifies an account through the JSON API.

@@ -196,7 +196,8 @@ func mustStartBrowserApp(tb testing.TB, ctx context.Context) *cli.App {
 	cfg := config.Default()
 	cfg.DataDir = tb.TempDir()
 	cfg.Addr = "127.0.0.1:0"
-	app, err := cli.NewApp(ctx, cfg, cli.Options{LogOutput: io.Discard})
+	sent := newDeliveries()
+	app, err := cli.NewApp(ctx, cfg, cli.Options{LogOutput: io.Discard, Delivered: sent.record})
 	if err != nil {
 		tb.Fatalf("NewApp: %v", err)
 	}
@@ -205,6 +206,7 @@ func mustStartBrowserApp(tb testing.TB, ctx context.Context) *cli.App {
 		tb.Fatalf("Start: %v", err)
 	}
 	tb.Cleanup(func() { app.Close() })
+	registerDeliveries(tb, app.URL(), sent)
 	return app
 }
 
@@ -378,31 +380,17 @@ type inboxMessage struct {
 	Locale   string `json:"locale"`
 }
 
-// mustInboxMessage polls the development inbox with a plain HTTP client until
-// a message with a code for to arrives and returns the newest. Delivery is
-// asynchronous; the poll ends at a deadline.
+// mustInboxMessage waits until the development inbox has stored a message
+// with a code for to (delivery is asynchronous), then returns the newest
+// message to to that the inbox API lists, read with a plain HTTP client.
 func mustInboxMessage(tb testing.TB, ctx context.Context, base, to string) inboxMessage {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	endpoint := base + "/dev/api/messages?" + url.Values{"to": {to}}.Encode()
-	var last error
-	for {
-		msgs, err := devMessages(ctx, endpoint)
-		if err == nil && len(msgs) > 0 && msgs[0].Code != "" {
-			return msgs[0]
-		}
-		if err != nil {
-			last = err
-		}
-		select {
-		case <-ctx.Done():
-			tb.Fatalf("no code for %s in the development inbox: %v (last error: %v)", to, ctx.Err(), last)
-		case <-tick.C:
-		}
+	deliveriesOf(tb, base).wait(tb, ctx, to, hasCode)
+	msgs, err := devMessages(ctx, base+"/dev/api/messages?"+url.Values{"to": {to}}.Encode())
+	if err != nil || len(msgs) == 0 || msgs[0].Code == "" {
+		tb.Fatalf("a code for %s was delivered, but the inbox API lists %+v (%v)", to, msgs, err)
 	}
+	return msgs[0]
 }
 
 func devMessages(ctx context.Context, endpoint string) ([]inboxMessage, error) {

@@ -34,7 +34,8 @@ func startAppWith(tb testing.TB, edit func(*config.Config)) *cli.App {
 	cfg.Password.MemoryKiB = 8192 // fast enough for tests, still argon2id
 	cfg.Password.Time = 1
 	edit(&cfg)
-	app, err := cli.NewApp(context.Background(), cfg, cli.Options{LogOutput: io.Discard})
+	sent := newDeliveries()
+	app, err := cli.NewApp(context.Background(), cfg, cli.Options{LogOutput: io.Discard, Delivered: sent.record})
 	if err != nil {
 		tb.Fatalf("NewApp: %v", err)
 	}
@@ -42,6 +43,7 @@ func startAppWith(tb testing.TB, edit func(*config.Config)) *cli.App {
 		tb.Fatalf("Start: %v", err)
 	}
 	tb.Cleanup(func() { app.Close() })
+	registerDeliveries(tb, app.URL(), sent)
 	return app
 }
 
@@ -86,26 +88,23 @@ func (c *client) call(method, path, token string, body any, out any) (int, []byt
 	return res.StatusCode, raw
 }
 
-// waitCode polls the development inbox until a code for to arrives. Delivery
-// is asynchronous; the deadline bounds the wait, no time is slept away.
+// waitCode waits until the development inbox has stored a message with a
+// code for to (delivery is asynchronous), then returns the code of the
+// newest message to to that the inbox API lists.
 func (c *client) waitCode(to string) string {
 	c.tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		var inbox struct {
-			Messages []struct {
-				Code     string `json:"code"`
-				Template string `json:"template"`
-			} `json:"messages"`
-		}
-		c.call("GET", "/dev/api/messages?to="+url.QueryEscape(to), "", nil, &inbox)
-		if len(inbox.Messages) > 0 && inbox.Messages[0].Code != "" {
-			return inbox.Messages[0].Code
-		}
-		<-time.After(10 * time.Millisecond) // poll interval while delivery is under way
+	deliveriesOf(c.tb, c.base).wait(c.tb, c.tb.Context(), to, hasCode)
+	var inbox struct {
+		Messages []struct {
+			Code     string `json:"code"`
+			Template string `json:"template"`
+		} `json:"messages"`
 	}
-	c.tb.Fatalf("no code for %s within 10 s", to)
-	return ""
+	c.call("GET", "/dev/api/messages?to="+url.QueryEscape(to), "", nil, &inbox)
+	if len(inbox.Messages) == 0 || inbox.Messages[0].Code == "" {
+		c.tb.Fatalf("a code for %s was delivered, but the inbox API lists %+v", to, inbox.Messages)
+	}
+	return inbox.Messages[0].Code
 }
 
 type flowJSON struct {

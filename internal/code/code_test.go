@@ -1,8 +1,9 @@
 package code
 
 import (
-	"crypto/rand"
 	"testing"
+
+	"github.com/ninsho/ninsho/internal/ninsho"
 )
 
 func TestNormalizeInput(t *testing.T) {
@@ -21,7 +22,9 @@ func TestNormalizeInput(t *testing.T) {
 }
 
 func TestDigitsAreUniform(t *testing.T) {
-	s := &Service{Random: rand.Reader, Policy: DefaultPolicy()}
+	// A seeded stream: with the secure source the 5-sigma bounds below fail
+	// about one run in 175,000 by chance alone.
+	s := &Service{Random: ninsho.NewSeededRandom(1), Policy: DefaultPolicy()}
 	var counts [10]int
 	const n = 20000
 	for i := 0; i < n; i++ {

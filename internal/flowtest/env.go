@@ -1,6 +1,7 @@
 // Package flowtest builds the authentication services on a real database for
-// tests: a manual clock, fast password hashing, the outbox delivering to the
-// development inbox, and two realms — "jp" (explicit) and "safe".
+// tests: a manual clock, a seeded random source, fast password hashing, the
+// outbox delivering to the development inbox, and two realms — "jp"
+// (explicit) and "safe".
 package flowtest
 
 import (
@@ -34,6 +35,10 @@ import (
 // Epoch is where the clock of every Env starts.
 var Epoch = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 
+// Seed seeds the random source of every Env (ninsho.NewSeededRandom): codes,
+// tokens and ids come out the same on every run, so no test depends on luck.
+const Seed = 20261125
+
 // FastParams are argon2id parameters small enough for tests.
 var FastParams = password.Params{Memory: 8, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
@@ -58,11 +63,12 @@ type Env struct {
 func New(tb testing.TB, db *store.DB) *Env {
 	tb.Helper()
 	clock := ninsho.NewManualClock(Epoch)
+	random := ninsho.NewSeededRandom(Seed)
 	hasher, err := secret.NewHasher([]byte("0123456789abcdef0123456789abcdef-test"))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	box, err := secret.NewBox(ninsho.SecureRandom, []byte("0123456789abcdef0123456789abcdef"))
+	box, err := secret.NewBox(random, []byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -70,14 +76,14 @@ func New(tb testing.TB, db *store.DB) *Env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	outbox := message.NewOutbox(db, box, templates, clock, ninsho.SecureRandom)
+	outbox := message.NewOutbox(db, box, templates, clock, random)
 	inbox := devinbox.NewSender(db, clock)
 	senders := map[message.Channel][]message.Sender{}
 	for _, ch := range []message.Channel{message.ChannelEmail, message.ChannelSMS, message.ChannelVoice} {
 		senders[ch] = []message.Sender{inbox}
 	}
 	disp, err := message.NewDispatcher(message.DispatcherConfig{
-		Store: db, Box: box, Templates: templates, Senders: senders, Clock: clock,
+		Store: db, Box: box, Templates: templates, Senders: senders, Clock: clock, Random: random,
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -86,20 +92,20 @@ func New(tb testing.TB, db *store.DB) *Env {
 	safe := &realm.Realm{ID: "safe", Name: "Safe", DefaultLocale: "en", PhoneRegion: "US", Disclosure: realm.DisclosureSafe, PublicHost: "id.example.com", BaseURL: "https://id.example.com", TypoTolerance: true}
 	realms := realm.NewRegistry([]*realm.Realm{jp, safe})
 	kit := &authflow.Kit{
-		Tx: db, Clock: clock, Random: ninsho.SecureRandom,
+		Tx: db, Clock: clock, Random: random,
 		Accounts: db, Flows: db, Events: db,
-		Codes: &code.Service{Store: db, Clock: clock, Random: ninsho.SecureRandom, Hasher: hasher, Policy: code.DefaultPolicy(),
+		Codes: &code.Service{Store: db, Clock: clock, Random: random, Hasher: hasher, Policy: code.DefaultPolicy(),
 			Guard: &code.Guard{Store: db, Clock: clock, Policy: code.DefaultGuardPolicy()}},
-		Sessions:  &session.Service{Store: db, Clock: clock, Random: ninsho.SecureRandom, Hasher: hasher, Policy: session.DefaultPolicy()},
-		Devices:   &device.Service{Store: db, Clock: clock, Random: ninsho.SecureRandom, Hasher: hasher},
+		Sessions:  &session.Service{Store: db, Clock: clock, Random: random, Hasher: hasher, Policy: session.DefaultPolicy()},
+		Devices:   &device.Service{Store: db, Clock: clock, Random: random, Hasher: hasher},
 		Outbox:    outbox,
-		Passwords: &password.Hasher{Params: FastParams, Limiter: password.NewLimiter(4, 64, time.Minute), Random: ninsho.SecureRandom},
+		Passwords: &password.Hasher{Params: FastParams, Limiter: password.NewLimiter(4, 64, time.Minute), Random: random},
 		Policy:    password.DefaultPolicy(),
-		Binder:    &flow.Binder{Hasher: hasher, Random: ninsho.SecureRandom},
+		Binder:    &flow.Binder{Hasher: hasher, Random: random},
 	}
 	e := &Env{DB: db, Clock: clock, Kit: kit, Realms: realms, JP: jp, Safe: safe, Dispatcher: disp}
 	kit.Networks = db
-	e.Captcha = &captcha.Service{Store: db, Box: box, Clock: clock, Random: ninsho.SecureRandom}
+	e.Captcha = &captcha.Service{Store: db, Box: box, Clock: clock, Random: random}
 	counter := &throttle.Counter{Store: db, Clock: clock}
 	e.Gate = &startgate.Gate{Counter: counter, Captcha: e.Captcha, Limits: startgate.DefaultLimits()}
 	e.Signup = &signup.Service{Kit: kit, Realms: realms, Gate: e.Gate}

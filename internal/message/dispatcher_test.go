@@ -1,4 +1,4 @@
-package message
+package message_test
 
 import (
 	"bytes"
@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	. "github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/store"
+	"github.com/ninsho/ninsho/internal/store/storetest"
 )
 
 // fakeSender is a scripted provider. Call n fails with script[n] when that is
@@ -70,9 +73,10 @@ func (c *countingMetrics) AttemptFailed(ch Channel, p string) {
 }
 func (c *countingMetrics) Failed(ch Channel) { c.add("failed " + string(ch)) }
 
-// harness holds a store, a manual clock and an outbox for dispatcher tests.
+// harness holds a real store (SQLite), a manual clock and an outbox for
+// dispatcher tests.
 type harness struct {
-	store   *MemStore
+	store   *store.DB
 	clock   *ninsho.ManualClock
 	outbox  *Outbox
 	logs    *syncBuffer
@@ -98,7 +102,7 @@ func (s *syncBuffer) String() string {
 
 func newHarness(tb testing.TB) *harness {
 	tb.Helper()
-	h := &harness{store: NewMemStore(), clock: ninsho.NewManualClock(testT0), logs: &syncBuffer{}, metrics: &countingMetrics{}}
+	h := &harness{store: storetest.MustOpenSQLite(tb), clock: ninsho.NewManualClock(testT0), logs: &syncBuffer{}, metrics: &countingMetrics{}}
 	h.outbox = NewOutbox(h.store, MustBox(tb, 7), MustTemplates(tb), h.clock, NewTestRandom(3))
 	return h
 }
@@ -524,14 +528,14 @@ func TestDispatcherNeverRecordsCode(t *testing.T) {
 
 func TestRedact(t *testing.T) {
 	vars := map[string]string{"code": "12", "name": "Al", "host": "id.example.com"}
-	long := strings.Repeat("é", maxLastError)
+	long := strings.Repeat("é", MaxLastError)
 	tests := []struct{ in, want string }{
 		{"code 12 for Al at id.example.com", "code [redacted] for Al at [redacted]"},
 		{"line one\r\nline two", "line one line two"},
-		{long, long[:maxLastError] + "…"},
+		{long, long[:MaxLastError] + "…"},
 	}
 	for _, tt := range tests {
-		if got := redact(tt.in, vars); got != tt.want {
+		if got := Redact(tt.in, vars); got != tt.want {
 			t.Errorf("redact(%.40q) = %.60q, want %.60q", tt.in, got, tt.want)
 		}
 	}
@@ -554,19 +558,37 @@ func TestDispatcherUnopenableVars(t *testing.T) {
 	}
 }
 
+// TestDispatcherCancelledReleases ends the context during the first send of
+// a batch of two: the message in hand is still recorded (sent), and the rest
+// of the batch is released untouched for the next round. A context ended
+// before the claim claims nothing.
 func TestDispatcherCancelledReleases(t *testing.T) {
 	h := newHarness(t)
-	a := &fakeSender{name: "a"}
-	d := h.dispatcher(t, DispatcherConfig{Senders: map[Channel][]Sender{ChannelEmail: {a}}})
-	m := h.enqueue(t, ChannelEmail)
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if n, err := d.RunOnce(ctx); n != 0 || err != nil {
-		t.Fatalf("RunOnce(cancelled) = %d, %v; want 0, nil", n, err)
+	defer cancel()
+	a := &fakeSender{name: "a", hook: func(*Outgoing) { cancel() }}
+	d := h.dispatcher(t, DispatcherConfig{Senders: map[Channel][]Sender{ChannelEmail: {a}}})
+	first, second := h.enqueue(t, ChannelEmail), h.enqueue(t, ChannelEmail)
+	if n, err := d.RunOnce(ctx); n != 1 || err != nil {
+		t.Fatalf("RunOnce cancelled during the first send = %d, %v; want 1, nil", n, err)
 	}
-	got := h.message(t, m.ID)
-	if got.Status != StatusPending || got.Attempts != 0 || got.LeaseOwner != "" || a.calls() != 0 {
-		t.Errorf("status %s, attempts %d, owner %q, %d sends; want the message released untouched", got.Status, got.Attempts, got.LeaseOwner, a.calls())
+	if got := h.message(t, first.ID); got.Status != StatusSent || got.Attempts != 1 {
+		t.Errorf("message in hand: status %s, attempts %d; want sent after 1", got.Status, got.Attempts)
+	}
+	got := h.message(t, second.ID)
+	if got.Status != StatusPending || got.Attempts != 0 || got.LeaseOwner != "" || got.SealedVars == nil || a.calls() != 1 {
+		t.Errorf("rest of the batch: status %s, attempts %d, owner %q, vars %d bytes, %d sends; want it released untouched after 1 send",
+			got.Status, got.Attempts, got.LeaseOwner, len(got.SealedVars), a.calls())
+	}
+
+	if n, err := d.RunOnce(ctx); n != 0 || !errors.Is(err, context.Canceled) {
+		t.Errorf("RunOnce(cancelled) = %d, %v; want 0 and context.Canceled from the claim", n, err)
+	}
+	if got := h.message(t, second.ID); got.Status != StatusPending || got.LeaseOwner != "" || a.calls() != 1 {
+		t.Errorf("after RunOnce(cancelled): status %s, owner %q, %d sends; want nothing claimed or sent", got.Status, got.LeaseOwner, a.calls())
+	}
+	if n := mustRunOnce(t, d); n != 1 || a.calls() != 2 {
+		t.Errorf("next round delivered %d with %d sends in all, want 1 and 2", n, a.calls())
 	}
 }
 
@@ -598,7 +620,9 @@ func TestDispatcherRun(t *testing.T) {
 	h := newHarness(t)
 	sent := make(chan string, 10)
 	a := &fakeSender{name: "a", hook: func(m *Outgoing) { sent <- m.ID }}
-	// With an hour between polls, only Wake can make Run deliver in time.
+	// With an hour between polls, only Wake can make Run deliver before the
+	// test binary's -timeout ends the test (with every goroutine's stack):
+	// the test waits for channels, never for time.
 	d := h.dispatcher(t, DispatcherConfig{
 		Senders:      map[Channel][]Sender{ChannelEmail: {a}},
 		PollInterval: time.Hour,
@@ -611,23 +635,13 @@ func TestDispatcherRun(t *testing.T) {
 	for i := range 3 {
 		m := h.enqueue(t, ChannelEmail)
 		h.outbox.Wake()
-		select {
-		case id := <-sent:
-			if id != m.ID {
-				t.Errorf("message %d: sent %s, want %s", i, id, m.ID)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("message %d not delivered after Wake", i)
+		if id := <-sent; id != m.ID {
+			t.Errorf("message %d: sent %s, want %s", i, id, m.ID)
 		}
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Run = %v, want nil after cancel", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not stop after cancel")
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v, want nil after cancel", err)
 	}
 }
 
@@ -637,19 +651,19 @@ func TestDispatcherBackoff(t *testing.T) {
 	for n := 1; n <= 70; n++ {
 		full := min(DefaultBackoffBase<<min(n-1, 20), DefaultBackoffMax)
 		for range 20 {
-			if got := d.backoff(n); got < full/2 || got > full {
+			if got := d.Backoff(n); got < full/2 || got > full {
 				t.Fatalf("backoff(%d) = %v, want within [%v, %v]", n, got, full/2, full)
 			}
 		}
 	}
 	zero := h.dispatcher(t, DispatcherConfig{Senders: map[Channel][]Sender{ChannelEmail: {&fakeSender{name: "a"}}}, Random: bytes.NewReader(make([]byte, 8))})
-	if got := zero.backoff(3); got != 4*time.Second {
+	if got := zero.Backoff(3); got != 4*time.Second {
 		t.Errorf("backoff(3) with zero jitter = %v, want 4s", got)
 	}
 }
 
 func TestNewDispatcherErrors(t *testing.T) {
-	box, tm := MustBox(t, 1), MustTemplates(t)
+	box, tm, db := MustBox(t, 1), MustTemplates(t), storetest.MustOpenSQLite(t)
 	senders := map[Channel][]Sender{ChannelEmail: {&fakeSender{name: "a"}}}
 	tests := []struct {
 		name    string
@@ -657,12 +671,12 @@ func TestNewDispatcherErrors(t *testing.T) {
 		wantErr string
 	}{
 		{"no store", DispatcherConfig{Box: box, Templates: tm, Senders: senders}, "needs a store"},
-		{"no box", DispatcherConfig{Store: NewMemStore(), Templates: tm, Senders: senders}, "needs a secret box"},
-		{"no templates", DispatcherConfig{Store: NewMemStore(), Box: box, Senders: senders}, "needs templates"},
-		{"no senders", DispatcherConfig{Store: NewMemStore(), Box: box, Templates: tm}, "at least one sender"},
-		{"nil sender", DispatcherConfig{Store: NewMemStore(), Box: box, Templates: tm, Senders: map[Channel][]Sender{ChannelSMS: {nil}}}, "nil sender for channel sms"},
-		{"same name twice", DispatcherConfig{Store: NewMemStore(), Box: box, Templates: tm, Senders: map[Channel][]Sender{ChannelSMS: {&fakeSender{name: "a"}, &fakeSender{name: "a"}}}}, `two senders named "a" for channel sms`},
-		{"send timeout", DispatcherConfig{Store: NewMemStore(), Box: box, Templates: tm, Senders: senders, Lease: time.Second, SendTimeout: time.Second}, "must be shorter than the lease"},
+		{"no box", DispatcherConfig{Store: db, Templates: tm, Senders: senders}, "needs a secret box"},
+		{"no templates", DispatcherConfig{Store: db, Box: box, Senders: senders}, "needs templates"},
+		{"no senders", DispatcherConfig{Store: db, Box: box, Templates: tm}, "at least one sender"},
+		{"nil sender", DispatcherConfig{Store: db, Box: box, Templates: tm, Senders: map[Channel][]Sender{ChannelSMS: {nil}}}, "nil sender for channel sms"},
+		{"same name twice", DispatcherConfig{Store: db, Box: box, Templates: tm, Senders: map[Channel][]Sender{ChannelSMS: {&fakeSender{name: "a"}, &fakeSender{name: "a"}}}}, `two senders named "a" for channel sms`},
+		{"send timeout", DispatcherConfig{Store: db, Box: box, Templates: tm, Senders: senders, Lease: time.Second, SendTimeout: time.Second}, "must be shorter than the lease"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -672,11 +686,11 @@ func TestNewDispatcherErrors(t *testing.T) {
 			}
 		})
 	}
-	d, err := NewDispatcher(DispatcherConfig{Store: NewMemStore(), Box: box, Templates: tm, Senders: senders})
+	d, err := NewDispatcher(DispatcherConfig{Store: db, Box: box, Templates: tm, Senders: senders})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := d.cfg; c.Lease != DefaultLease || c.SendTimeout != DefaultLease/3 || c.Batch != DefaultBatch ||
+	if c := d.Config(); c.Lease != DefaultLease || c.SendTimeout != DefaultLease/3 || c.Batch != DefaultBatch ||
 		c.MaxAttempts != DefaultMaxAttempts || c.PollInterval != DefaultPollInterval || !ninsho.ValidID(d.Owner()) {
 		t.Errorf("defaults not applied: %+v", c)
 	}

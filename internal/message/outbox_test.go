@@ -1,4 +1,4 @@
-package message
+package message_test
 
 import (
 	"bytes"
@@ -9,20 +9,30 @@ import (
 	"testing"
 	"time"
 
+	. "github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/secret"
+	"github.com/ninsho/ninsho/internal/store"
+	"github.com/ninsho/ninsho/internal/store/storetest"
 )
 
-var testT0 = time.Date(2026, 11, 25, 1, 2, 3, 0, time.UTC)
+// The outbox and dispatcher tests run on the real store (SQLite, opened in
+// a temporary directory); the store's own behaviour is held by the
+// conformance suite in internal/store/storetest and by TestWithStore.
 
-// MustBox returns a secret box under a fixed test key.
-func MustBox(tb testing.TB, keyByte byte) *secret.Box {
+// testT0 is where the tests' clocks start: storetest.Epoch.
+var testT0 = storetest.Epoch
+
+// claimable returns every message of db due by a day after testT0 that a
+// dispatcher could claim, that is every pending one.
+func claimable(tb testing.TB, db *store.DB) []*Message {
 	tb.Helper()
-	b, err := secret.NewBox(NewTestRandom(keyByte), bytes.Repeat([]byte{keyByte}, 32))
+	now := testT0.Add(24 * time.Hour)
+	ms, err := db.ClaimMessages(context.Background(), "probe", now, now.Add(time.Minute), 1000)
 	if err != nil {
-		tb.Fatal(err)
+		tb.Fatalf("ClaimMessages: %v", err)
 	}
-	return b
+	return ms
 }
 
 func codeVars() map[string]string {
@@ -31,7 +41,7 @@ func codeVars() map[string]string {
 
 func TestOutboxEnqueue(t *testing.T) {
 	ctx := context.Background()
-	st := NewMemStore()
+	st := storetest.MustOpenSQLite(t)
 	clock := ninsho.NewManualClock(testT0)
 	box := MustBox(t, 7)
 	o := NewOutbox(st, box, MustTemplates(t), clock, NewTestRandom(2))
@@ -52,14 +62,14 @@ func TestOutboxEnqueue(t *testing.T) {
 	if bytes.Contains(got.SealedVars, []byte("482913")) || bytes.Contains(got.SealedVars, []byte("Taro")) {
 		t.Errorf("SealedVars holds variables in the clear")
 	}
-	vars, err := openVars(box, got.ID, got.SealedVars)
+	vars, err := OpenVars(box, got.ID, got.SealedVars)
 	if err != nil {
 		t.Fatalf("openVars: %v", err)
 	}
 	if !maps.Equal(vars, codeVars()) {
 		t.Errorf("opened vars = %v, want %v", vars, codeVars())
 	}
-	if _, err := openVars(box, ninsho.NewID(clock, NewTestRandom(9)), got.SealedVars); err == nil {
+	if _, err := OpenVars(box, ninsho.NewID(clock, NewTestRandom(9)), got.SealedVars); err == nil {
 		t.Errorf("vars open under another message id, want them bound to %s", got.ID)
 	}
 }
@@ -80,27 +90,28 @@ func TestOutboxEnqueueRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := NewMemStore()
+			st := storetest.MustOpenSQLite(t)
 			o := NewOutbox(st, MustBox(t, 1), MustTemplates(t), ninsho.NewManualClock(testT0), NewTestRandom(1))
 			_, err := o.Enqueue(context.Background(), "jp", tt.ch, tt.to, tt.template, "en", tt.vars)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Enqueue error = %v, want one containing %q", err, tt.wantErr)
 			}
-			if n := len(st.messages); n != 0 {
-				t.Errorf("store holds %d messages, want 0", n)
+			if ms := claimable(t, st); len(ms) != 0 {
+				t.Errorf("store holds %d pending messages, want 0", len(ms))
 			}
 		})
 	}
 }
 
-type failingStore struct{ *MemStore }
+// failingStore is the real store with EnqueueMessage failing.
+type failingStore struct{ *store.DB }
 
 func (failingStore) EnqueueMessage(context.Context, *Message) error {
 	return ninsho.Internal("store: down")
 }
 
 func TestOutboxEnqueueStoreError(t *testing.T) {
-	o := NewOutbox(failingStore{NewMemStore()}, MustBox(t, 1), MustTemplates(t), ninsho.NewManualClock(testT0), NewTestRandom(1))
+	o := NewOutbox(failingStore{storetest.MustOpenSQLite(t)}, MustBox(t, 1), MustTemplates(t), ninsho.NewManualClock(testT0), NewTestRandom(1))
 	_, err := o.Enqueue(context.Background(), "jp", ChannelEmail, "a@example.com", TemplateSignupCode, "en", codeVars())
 	if !ninsho.IsCode(err, ninsho.CodeInternal) {
 		t.Fatalf("Enqueue error = %v, want the store's internal error", err)
@@ -108,7 +119,7 @@ func TestOutboxEnqueueStoreError(t *testing.T) {
 }
 
 func TestOutboxWake(t *testing.T) {
-	o := NewOutbox(NewMemStore(), MustBox(t, 1), MustTemplates(t), ninsho.NewManualClock(testT0), NewTestRandom(1))
+	o := NewOutbox(storetest.MustOpenSQLite(t), MustBox(t, 1), MustTemplates(t), ninsho.NewManualClock(testT0), NewTestRandom(1))
 	o.Wake()
 	o.Wake() // merged, never blocks
 	select {
@@ -126,14 +137,14 @@ func TestOutboxWake(t *testing.T) {
 func TestOpenVarsErrors(t *testing.T) {
 	box := MustBox(t, 1)
 	for name, sealed := range map[string][]byte{"erased": nil, "garbage": []byte("not sealed at all, not at all")} {
-		if _, err := openVars(box, "id", sealed); err == nil {
+		if _, err := OpenVars(box, "id", sealed); err == nil {
 			t.Errorf("%s: openVars succeeded, want an error", name)
 		} else if !strings.HasPrefix(err.Error(), "message: ") {
 			t.Errorf("%s: error %q lacks the package prefix", name, err)
 		}
 	}
 	bad, _ := box.Seal([]byte("[1,2]"), []byte("id"))
-	if _, err := openVars(box, "id", bad); err == nil || errors.Is(err, secret.ErrOpen) {
+	if _, err := OpenVars(box, "id", bad); err == nil || errors.Is(err, secret.ErrOpen) {
 		t.Errorf("malformed vars: error = %v, want a malformed error", err)
 	}
 }

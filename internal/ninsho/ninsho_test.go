@@ -1,8 +1,10 @@
 package ninsho
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 )
@@ -83,5 +85,53 @@ func TestNewIDIsMonotonicWhenTheClockStandsStill(t *testing.T) {
 			t.Fatalf("id %d: %q does not sort after %q", i, id, prev)
 		}
 		prev = id
+	}
+}
+
+func TestNewSeededRandom(t *testing.T) {
+	read := func(r Random, n int) []byte {
+		b := make([]byte, n)
+		ReadRandom(r, b)
+		return b
+	}
+	a, b := NewSeededRandom(7), NewSeededRandom(7)
+	first := read(a, 64)
+	if got := read(b, 64); !bytes.Equal(got, first) {
+		t.Errorf("same seed: got %x, want %x", got, first)
+	}
+	if got := read(NewSeededRandom(8), 64); bytes.Equal(got, first) {
+		t.Errorf("seeds 7 and 8 gave the same bytes %x", got)
+	}
+	if got := read(a, 64); bytes.Equal(got, first) {
+		t.Errorf("the stream repeated its first 64 bytes")
+	}
+
+	// Concurrent readers share one stream: together they read exactly the
+	// bytes one reader would (run with -race to check the locking).
+	const readers, each = 8, 1000
+	shared, alone := NewSeededRandom(9), NewSeededRandom(9)
+	got := make([][]byte, readers)
+	var wg sync.WaitGroup
+	for i := range readers {
+		wg.Go(func() {
+			for range each {
+				got[i] = append(got[i], read(shared, 8)...)
+			}
+		})
+	}
+	wg.Wait()
+	want := map[string]int{}
+	for range readers * each {
+		want[string(read(alone, 8))]++
+	}
+	for _, g := range got {
+		for i := 0; i < len(g); i += 8 {
+			want[string(g[i:i+8])]--
+		}
+	}
+	for k, n := range want {
+		if n != 0 {
+			t.Fatalf("chunk %x: read %d times more alone than shared, want the same chunks", k, n)
+		}
 	}
 }

@@ -37,6 +37,17 @@ type Limiter struct {
 
 	prioWaiting atomic.Int64 // priority calls waiting for a slot
 	prioRunning atomic.Int64 // priority calls running, in either lane
+
+	// after starts the maxWait timer of a waiter: the channel receives once
+	// d has passed, and stop releases the timer. Tests replace it so that
+	// no real time passes.
+	after func(d time.Duration) (c <-chan time.Time, stop func() bool)
+}
+
+// realTimer is the default Limiter.after.
+func realTimer(d time.Duration) (<-chan time.Time, func() bool) {
+	t := time.NewTimer(d)
+	return t.C, t.Stop
 }
 
 // NewLimiter returns a Limiter with concurrency slots (at least 1; size it to
@@ -58,6 +69,7 @@ func NewLimiter(concurrency, queue int, maxWait time.Duration) *Limiter {
 		queue:      int64(queue),
 		maxWait:    maxWait,
 		retryAfter: retry,
+		after:      realTimer,
 	}
 }
 
@@ -131,9 +143,9 @@ func (l *Limiter) waitPriority(ctx context.Context) (chan struct{}, error) {
 	}
 	var timeout <-chan time.Time
 	if l.maxWait > 0 {
-		t := time.NewTimer(l.maxWait)
-		defer t.Stop()
-		timeout = t.C
+		c, stop := l.after(l.maxWait)
+		defer stop()
+		timeout = c
 	}
 	// The reserved lane lets owners past strangers; it is not extra capacity
 	// for owners among themselves: when owners already hold every shared
@@ -185,9 +197,9 @@ func (l *Limiter) wait(ctx context.Context) error {
 	defer l.waiting.Add(-1)
 	var timeout <-chan time.Time
 	if l.maxWait > 0 {
-		t := time.NewTimer(l.maxWait)
-		defer t.Stop()
-		timeout = t.C
+		c, stop := l.after(l.maxWait)
+		defer stop()
+		timeout = c
 	}
 	select {
 	case l.slots <- struct{}{}:

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,9 +22,15 @@ type holder struct {
 // MustHold starts a call of l.Do whose fn blocks, and returns once fn runs.
 func MustHold(tb testing.TB, l *Limiter) *holder {
 	tb.Helper()
+	return MustHoldAs(tb, l, context.Background())
+}
+
+// MustHoldAs is MustHold with the call's context ctx (e.g. WithPriority).
+func MustHoldAs(tb testing.TB, l *Limiter, ctx context.Context) *holder {
+	tb.Helper()
 	h := &holder{started: make(chan struct{}), release: make(chan struct{}), done: make(chan error, 1)}
 	go func() {
-		h.done <- l.Do(context.Background(), func() {
+		h.done <- l.Do(ctx, func() {
 			close(h.started)
 			<-h.release
 		})
@@ -59,6 +67,37 @@ func startWaiter(ctx context.Context, l *Limiter) (done chan error, ran chan str
 	done, ran = make(chan error, 1), make(chan struct{})
 	go func() { done <- l.Do(ctx, func() { close(ran) }) }()
 	return done, ran
+}
+
+// fakeTimers stands in for the maxWait timers of a Limiter, so that no real
+// time passes: each timer has already fired when expired is true, and never
+// fires otherwise. It records the durations asked for.
+type fakeTimers struct {
+	expired bool
+
+	mu    sync.Mutex
+	asked []time.Duration
+}
+
+// install makes l use f's timers.
+func (f *fakeTimers) install(l *Limiter) {
+	l.after = func(d time.Duration) (<-chan time.Time, func() bool) {
+		f.mu.Lock()
+		f.asked = append(f.asked, d)
+		f.mu.Unlock()
+		c := make(chan time.Time, 1)
+		if f.expired {
+			c <- time.Time{}
+		}
+		return c, func() bool { return true }
+	}
+}
+
+// started returns the durations of the timers started so far.
+func (f *fakeTimers) started() []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.asked)
 }
 
 func assertOverloaded(tb testing.TB, err error, retryAfter int) {
@@ -135,14 +174,19 @@ func TestLimiterQueueAdmitsThenRefuses(t *testing.T) {
 }
 
 func TestLimiterMaxWait(t *testing.T) {
-	// The only test that lets time pass: the waiter gives up after 1ms.
-	l := NewLimiter(1, 1, time.Millisecond)
+	// The waiter's maxWait timer has fired: it gives up, overloaded.
+	l := NewLimiter(1, 1, 750*time.Millisecond)
+	timers := &fakeTimers{expired: true}
+	timers.install(l)
 	h := MustHold(t, l)
 	defer h.Release()
 	err := l.Do(context.Background(), func() { t.Error("fn ran after the wait expired") })
 	assertOverloaded(t, err, 1)
 	if got := l.Waiting(); got != 0 {
 		t.Errorf("Waiting() after the timeout = %d, want 0", got)
+	}
+	if got, want := timers.started(), []time.Duration{750 * time.Millisecond}; !slices.Equal(got, want) {
+		t.Errorf("timers started: got %v, want %v (one wait of maxWait)", got, want)
 	}
 }
 
@@ -216,18 +260,19 @@ func TestNewLimiterClampsArguments(t *testing.T) {
 
 func TestLimiterRefusesOnArrivalWhenTheWaitWouldBeTooLong(t *testing.T) {
 	l := NewLimiter(1, 100, 500*time.Millisecond)
+	timers := &fakeTimers{expired: true} // a wait would end at once, but start a timer
+	timers.install(l)
 	l.avgRun.Store(int64(time.Second)) // each run takes about a second
 	hold, release := make(chan struct{}), make(chan struct{})
 	go l.Do(context.Background(), func() { close(hold); <-release })
 	<-hold
 	defer close(release)
-	start := time.Now()
 	err := l.Do(context.Background(), func() { t.Error("ran although the wait would exceed maxWait") })
 	if ninsho.CodeOf(err) != ninsho.CodeOverloaded {
 		t.Fatalf("Do = %v, want overloaded", err)
 	}
-	if waited := time.Since(start); waited > 250*time.Millisecond {
-		t.Errorf("refused after %v, want at once", waited)
+	if got := timers.started(); len(got) != 0 {
+		t.Errorf("timers started: got %v, want none (refused on arrival, without waiting)", got)
 	}
 	if l.Rejected() != 1 {
 		t.Errorf("Rejected() = %d, want 1", l.Rejected())
@@ -281,14 +326,38 @@ func TestPriorityCallsAreNotQueuedBehindStrangers(t *testing.T) {
 }
 
 func TestOwnersDoNotOutnumberTheSlotsAmongThemselves(t *testing.T) {
-	l := NewLimiter(1, 0, 200*time.Millisecond)
-	hold, release := make(chan struct{}), make(chan struct{})
 	owner := WithPriority(context.Background())
-	go l.Do(owner, func() { close(hold); <-release })
-	<-hold
-	defer close(release)
 	// The only shared slot is an owner's: another owner waits for it rather
-	// than taking the reserved lane, and times out here.
+	// than taking the reserved lane. Its max_wait never passes here, so it
+	// runs once the first frees the slot, and runs in the shared lane.
+	l := NewLimiter(1, 0, 200*time.Millisecond)
+	timers := &fakeTimers{}
+	timers.install(l)
+	first := MustHoldAs(t, l, owner)
+	second := make(chan error, 1)
+	go func() {
+		second <- l.Do(owner, func() {
+			if n := len(l.reserved); n != 0 {
+				t.Error("a second owner ran in the reserved lane beside the first on one slot")
+			}
+		})
+	}()
+	waitFor(t, "the second owner waiting", func() bool { return len(timers.started()) == 1 })
+	if err := first.Release(); err != nil {
+		t.Fatalf("first owner: %v", err)
+	}
+	if err := <-second; err != nil {
+		t.Fatalf("second owner after the first: %v, want nil", err)
+	}
+	if got, want := timers.started(), []time.Duration{200 * time.Millisecond}; !slices.Equal(got, want) {
+		t.Errorf("timers started: got %v, want %v (the second owner waited up to max_wait)", got, want)
+	}
+
+	// When its max_wait has passed first, the second owner is refused.
+	l = NewLimiter(1, 0, 200*time.Millisecond)
+	(&fakeTimers{expired: true}).install(l)
+	first = MustHoldAs(t, l, owner)
+	defer first.Release()
 	err := l.Do(owner, func() { t.Error("a second owner ran beside the first on one slot") })
 	if ninsho.CodeOf(err) != ninsho.CodeOverloaded {
 		t.Fatalf("second owner: %v, want overloaded after max_wait", err)

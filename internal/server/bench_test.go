@@ -6,52 +6,132 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ninsho/ninsho/internal/flowtest"
 	"github.com/ninsho/ninsho/internal/server"
+	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/store/storetest"
 )
 
 // BenchmarkMe measures GET /api/v1/me with a valid bearer token through the
-// whole handler (middleware, routing, session check on SQLite, JSON), and
-// BenchmarkHealthz the middleware and routing alone. Run with
-// go test ./internal/server -run XXX -bench . -benchmem
+// whole handler (middleware, routing, session check, JSON) on SQLite, in two
+// cases, because signin.Authenticate trusts a verified token for
+// signin.SessionCacheTTL:
+//
+//   - cached: the clock stands still, so every session check after the first
+//     of each token is answered from that cache (no database read). This is
+//     the cost of a burst of requests with one token.
+//   - store: the clock moves on by SessionCacheTTL before every request, so
+//     every session check misses the cache and reads the session and its
+//     account from SQLite; a session's last-seen is written once per
+//     simulated minute (with P goroutines, one of its requests in 60/P).
+//     This is the cost of a token used less than once a second.
+//
+// Each goroutine has its own session token. The benchmark counts the reads
+// of the session store and fails when a case did not measure what it says:
+// store must read once per request, cached at most once per token. It
+// reports both counts per request (reads/op, touches/op).
+//
+//	go test ./internal/server -run '^$' -bench Me -benchmem
 func BenchmarkMe(b *testing.B) {
+	b.Run("cached", func(b *testing.B) { benchmarkMe(b, 0) })
+	b.Run("store", func(b *testing.B) { benchmarkMe(b, signin.SessionCacheTTL) })
+}
+
+// benchmarkMe runs BenchmarkMe with the clock moved on by step before each
+// request.
+func benchmarkMe(b *testing.B, step time.Duration) {
+	ctx := context.Background()
 	env := flowtest.New(b, storetest.MustOpenSQLite(b))
-	dev := env.MustSignUp(b, env.JP, "bench@example.jp", "kumo-no-ue-42", "bench@example.jp")
-	_ = dev
-	h := newBenchServer(env)
-	// Sign in through the API to get a token.
-	ans, err := env.Signin.Start(context.Background(), env.JP, flowtest.Req("192.0.2.1", dev), signinInput("bench@example.jp", "kumo-no-ue-42"))
-	if err != nil || ans.Session == nil {
-		b.Fatalf("signin: %v", err)
+	// The clock may move on by b.N × step: sessions must outlive any run.
+	env.Kit.Sessions.Policy.Absolute = 100 * 365 * 24 * time.Hour
+	sessions := &countingSessions{Store: env.Kit.Sessions.Store}
+	env.Kit.Sessions.Store = sessions
+	env.MustSignUp(b, env.JP, "bench@example.jp", "kumo-no-ue-42", "bench@example.jp")
+	a, err := env.DB.AccountByEmail(ctx, "jp", "bench@example.jp")
+	if err != nil {
+		b.Fatal(err)
 	}
-	r := httptest.NewRequest("GET", "/api/v1/me", nil)
-	r.Header.Set("Authorization", "Bearer "+ans.Session.Token)
+	// RunParallel starts GOMAXPROCS goroutines: one token each, so that no
+	// goroutine meets an entry of the cache that another one put.
+	tokens := make([]string, runtime.GOMAXPROCS(0))
+	for i := range tokens {
+		if tokens[i], _, err = env.Kit.Sessions.Create(ctx, session.New{
+			Realm: "jp", AccountID: a.ID, AAL: 1, Methods: []string{"password"}, IP: "192.0.2.10", UserAgent: flowtest.BrowserUA,
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	h := newBenchServer(env)
+	var next atomic.Int64
+	sessions.reads.Store(0)
+	sessions.touches.Store(0)
 	b.ReportAllocs()
+	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
+		r := httptest.NewRequest("GET", "/api/v1/me", nil)
+		r.Header.Set("Authorization", "Bearer "+tokens[int(next.Add(1)-1)%len(tokens)])
 		for pb.Next() {
+			env.Clock.Advance(step)
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, r)
-			if rec.Code != 200 {
-				b.Fatalf("status %d", rec.Code)
+			if rec.Code != http.StatusOK {
+				b.Errorf("GET /api/v1/me: status %d, want 200", rec.Code)
+				return
 			}
 		}
 	})
+	b.StopTimer()
+	reads, touches := sessions.reads.Load(), sessions.touches.Load()
+	b.ReportMetric(float64(reads)/float64(b.N), "reads/op")
+	b.ReportMetric(float64(touches)/float64(b.N), "touches/op")
+	switch {
+	case step == 0 && reads > int64(len(tokens)):
+		b.Errorf("cached: %d session reads in %d requests, want at most %d (one per token)", reads, b.N, len(tokens))
+	case step > 0 && reads != int64(b.N):
+		b.Errorf("store: %d session reads in %d requests, want one per request", reads, b.N)
+	}
 }
 
+// countingSessions is the real session store, counting the reads by token
+// hash and the last-seen writes.
+type countingSessions struct {
+	session.Store
+	reads, touches atomic.Int64
+}
+
+func (s *countingSessions) SessionByTokenHash(ctx context.Context, h []byte) (*session.Session, error) {
+	s.reads.Add(1)
+	return s.Store.SessionByTokenHash(ctx, h)
+}
+
+func (s *countingSessions) TouchSession(ctx context.Context, id string, t time.Time) error {
+	s.touches.Add(1)
+	return s.Store.TouchSession(ctx, id, t)
+}
+
+// BenchmarkHealthz measures the middleware and routing alone: GET /healthz
+// touches no store.
 func BenchmarkHealthz(b *testing.B) {
 	env := flowtest.New(b, storetest.MustOpenSQLite(b))
 	h := newBenchServer(env)
-	r := httptest.NewRequest("GET", "/healthz", nil)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
+		r := httptest.NewRequest("GET", "/healthz", nil)
 		for pb.Next() {
-			h.ServeHTTP(httptest.NewRecorder(), r)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code != http.StatusOK {
+				b.Errorf("GET /healthz: status %d, want 200", rec.Code)
+				return
+			}
 		}
 	})
 }
@@ -66,5 +146,3 @@ func newBenchServer(env *flowtest.Env) http.Handler {
 		Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 }
-
-func signinInput(id, pw string) signin.Input { return signin.Input{Identifier: id, Password: pw} }

@@ -103,12 +103,16 @@ type stuffingFigures struct {
 // lock if the guess comes while the account is locked; they are counted
 // apart.
 //
-// It asserts that attackers get no session on an account whose password is
-// not listed, and that every owner attempt completes with a session (no
-// CAPTCHA, lock, code or refusal), and logs the figures in a stable format,
-// including the hashing jobs spent (password.Limiter.Runs). Everything is
-// sequential and driven by a seeded random source, so the figures are the
-// same on every run, and at the same size on both databases.
+// It asserts that attackers get no session on any account: none whose
+// password is not listed, and none whose password is (the headline figure),
+// even though every listed password is sprayed at its account and at least
+// one such right guess reaches the verification code (so the zero is held by
+// the code and the lock, not by the guesses never landing). It asserts that
+// every owner attempt (two per owner) completes with a session (no CAPTCHA,
+// lock, code or refusal), and logs the figures in a stable format, including
+// the hashing jobs spent (password.Limiter.Runs). Everything is sequential
+// and driven by a seeded random source, so the figures are the same on every
+// run, and at the same size on both databases.
 func TestCredentialStuffing(t *testing.T) {
 	for _, p := range stuffingList {
 		if !password.IsCommon(p) {
@@ -128,6 +132,18 @@ func TestCredentialStuffing(t *testing.T) {
 		}
 		if got := f.heldAtCode[0]; got != 0 {
 			t.Errorf("attacker guesses of unlisted passwords: got %d, want 0", got)
+		}
+		if got := f.sessions[1]; got != 0 {
+			t.Errorf("attacker sessions on accounts with listed passwords: got %d, want 0", got)
+		}
+		if got := len(f.listedFate); got != size.listed {
+			t.Errorf("right guesses of listed passwords: got %d, want %d (one per listed account)", got, size.listed)
+		}
+		if f.heldAtCode[1] == 0 {
+			t.Errorf("right guesses of listed passwords held at the code: got 0, want at least 1 (else nothing tests the code step)")
+		}
+		if want := size.accounts * size.ownerTries; f.ownerAttempts != want {
+			t.Errorf("owner attempts: got %d, want %d", f.ownerAttempts, want)
 		}
 		if f.ownerSessions != f.ownerAttempts {
 			t.Errorf("owner sessions: got %d of %d attempts, want all", f.ownerSessions, f.ownerAttempts)

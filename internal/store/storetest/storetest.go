@@ -1,8 +1,9 @@
 // Package storetest is the conformance suite of the store interfaces and the
 // helpers that open a fresh database for tests.
 //
-// Every suite function takes a constructor of Stores, so store.DB on SQLite,
-// store.DB on PostgreSQL and the in-memory fakes all run the same cases:
+// Every suite function takes a constructor of Stores, so store.DB on SQLite
+// and store.DB on PostgreSQL run the same cases, and so would any test double
+// of a store (which is honest only if it passes them):
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.EachDatabase(t, func(t *testing.T, open func(testing.TB) *store.DB) {
@@ -55,7 +56,7 @@ var Epoch = time.Date(2026, 11, 25, 1, 2, 3, 0, time.UTC)
 
 // Stores is everything the conformance suite exercises: one value that
 // implements every store interface and the transaction runner, as store.DB
-// does (and the fakes should).
+// does.
 type Stores interface {
 	ninsho.TxRunner
 	account.Store
