@@ -1,4 +1,4 @@
-package devinbox
+package devinbox_test
 
 import (
 	"context"
@@ -8,53 +8,48 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/message"
+	"github.com/ninsho/ninsho/internal/message/providers/devinbox"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/store"
+	"github.com/ninsho/ninsho/internal/store/storetest"
 )
 
-// memStore is an in-memory Store.
-type memStore struct {
-	mu   sync.Mutex
-	msgs []*Message
-	err  error
+// faultyStore is the real store with a switch that makes it fail.
+type faultyStore struct {
+	*store.DB
+	err error
 }
 
-var _ Store = (*memStore)(nil)
+var _ devinbox.Store = (*faultyStore)(nil)
 
-func (s *memStore) SaveDevMessage(_ context.Context, m *Message) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func newStore(tb testing.TB) *faultyStore { return &faultyStore{DB: storetest.MustOpenSQLite(tb)} }
+
+func (s *faultyStore) SaveDevMessage(ctx context.Context, m *devinbox.Message) error {
 	if s.err != nil {
 		return s.err
 	}
-	for _, o := range s.msgs {
-		if o.ID == m.ID {
-			return nil
-		}
-	}
-	c := *m
-	s.msgs = append(s.msgs, &c)
-	return nil
+	return s.DB.SaveDevMessage(ctx, m)
 }
 
-func (s *memStore) DevMessages(_ context.Context, to string, limit int) ([]*Message, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *faultyStore) DevMessages(ctx context.Context, to string, limit int) ([]*devinbox.Message, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
-	var out []*Message
-	for _, m := range slices.Backward(s.msgs) {
-		if (to == "" || m.To == to) && len(out) < limit {
-			c := *m
-			out = append(out, &c)
-		}
+	return s.DB.DevMessages(ctx, to, limit)
+}
+
+// all returns every stored message, newest first.
+func (s *faultyStore) all(tb testing.TB) []*devinbox.Message {
+	tb.Helper()
+	ms, err := s.DB.DevMessages(context.Background(), "", 1000)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return out, nil
+	return ms
 }
 
 var t0 = time.Date(2026, 11, 25, 1, 2, 3, 0, time.UTC)
@@ -72,10 +67,10 @@ func outgoing(id string, ch message.Channel, to, code string) *message.Outgoing 
 }
 
 // mustSend saves the messages through a Sender, one second apart.
-func mustSend(tb testing.TB, s *memStore, ms ...*message.Outgoing) {
+func mustSend(tb testing.TB, s *faultyStore, ms ...*message.Outgoing) {
 	tb.Helper()
 	clock := ninsho.NewManualClock(t0)
-	snd := NewSender(s, clock)
+	snd := devinbox.NewSender(s, clock)
 	for _, m := range ms {
 		id, err := snd.Send(context.Background(), m)
 		if err != nil || id != m.ID {
@@ -86,18 +81,19 @@ func mustSend(tb testing.TB, s *memStore, ms ...*message.Outgoing) {
 }
 
 func TestSender(t *testing.T) {
-	s := &memStore{}
-	snd := NewSender(s, ninsho.NewManualClock(t0))
+	s := newStore(t)
+	snd := devinbox.NewSender(s, ninsho.NewManualClock(t0))
 	if snd.Name() != "devinbox" {
 		t.Errorf("Name() = %q, want devinbox", snd.Name())
 	}
 	m := outgoing("m1", message.ChannelEmail, "taro@example.com", "123456")
 	mustSend(t, s, m, m) // a retried send keeps one message
-	if len(s.msgs) != 1 {
-		t.Fatalf("store holds %d messages, want 1", len(s.msgs))
+	stored := s.all(t)
+	if len(stored) != 1 {
+		t.Fatalf("store holds %d messages, want 1", len(stored))
 	}
-	got := s.msgs[0]
-	want := &Message{ID: "m1", Realm: "jp", Channel: "email", To: "taro@example.com", Locale: "ja",
+	got := stored[0]
+	want := &devinbox.Message{ID: "m1", Realm: "jp", Channel: "email", To: "taro@example.com", Locale: "ja",
 		Template: "signup_code", Subject: m.Subject, Text: m.Text, HTML: m.HTML, Code: "123456", CreatedAt: t0}
 	if *got != *want {
 		t.Errorf("saved %+v, want %+v", got, want)
@@ -110,13 +106,13 @@ func TestSender(t *testing.T) {
 }
 
 func TestAPIMessages(t *testing.T) {
-	s := &memStore{}
+	s := newStore(t)
 	mustSend(t, s,
 		outgoing("m1", message.ChannelEmail, "taro@example.com", "111111"),
 		outgoing("m2", message.ChannelSMS, "+819012345678", "222222"),
 		outgoing("m3", message.ChannelEmail, "taro@example.com", "333333"),
 	)
-	h := NewHandler(s)
+	h := devinbox.NewHandler(s)
 	tests := []struct {
 		query   string
 		wantIDs []string
@@ -164,12 +160,12 @@ func TestAPIMessages(t *testing.T) {
 }
 
 func TestInboxPage(t *testing.T) {
-	s := &memStore{}
+	s := newStore(t)
 	mustSend(t, s,
 		outgoing("m1", message.ChannelEmail, "taro@example.com", "111111"),
 		outgoing("m2", message.ChannelSMS, "+819012345678", "222222"),
 	)
-	h := NewHandler(s)
+	h := devinbox.NewHandler(s)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", `/dev/inbox?to=taro@example.com`, nil))
 	body := rec.Body.String()
@@ -199,8 +195,9 @@ func TestInboxPage(t *testing.T) {
 }
 
 func TestHandlerErrors(t *testing.T) {
-	s := &memStore{err: errors.New("store: down")}
-	h := NewHandler(s)
+	s := newStore(t)
+	s.err = errors.New("store: down")
+	h := devinbox.NewHandler(s)
 	for _, path := range []string{"/dev/api/messages", "/dev/inbox"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
