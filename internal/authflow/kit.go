@@ -91,6 +91,7 @@ func (k *Kit) NewFlow(kind flow.Kind, rl *realm.Realm, req ninsho.Request, d *de
 		CreatedAt:  now,
 		UpdatedAt:  now,
 		ExpiresAt:  now.Add(FlowLifetime),
+		Fresh:      true,
 	}
 	k.Binder.Bind(f, req)
 	return f
@@ -99,10 +100,12 @@ func (k *Kit) NewFlow(kind flow.Kind, rl *realm.Realm, req ninsho.Request, d *de
 // CompletingDevice returns the device a request completing f comes from,
 // and whether it is the device f is bound to. A request that brings no
 // device token on an API flow is the client that holds the flow's id, so it
-// is the bound device; any other request is the bound device only when its
-// token is the one f started with. The device may not be stored yet.
+// is the bound device, and so is the request that started f (it may have
+// been handed its token just now); any other request is the bound device
+// only when its token is the one f started with. The device may not be
+// stored yet.
 func (k *Kit) CompletingDevice(f *flow.Flow, req ninsho.Request) (d *device.Device, bound bool) {
-	bound = (req.DeviceToken == "" && f.Client != ninsho.ClientPage) || k.Devices.Matches(req.DeviceToken, f.DeviceHash)
+	bound = f.Fresh || (req.DeviceToken == "" && f.Client != ninsho.ClientPage) || k.Devices.Matches(req.DeviceToken, f.DeviceHash)
 	if !bound || len(f.DeviceHash) == 0 {
 		return nil, false
 	}

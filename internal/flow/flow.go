@@ -80,6 +80,11 @@ type Flow struct {
 	// value that Binder.Bind created; it is never stored and never read
 	// back. The page adapter hands it to the browser as the flow's cookie.
 	Secret string `json:"-"`
+	// Fresh is set only on the flow value that was made in the current
+	// request (authflow.Kit.NewFlow); never stored. A flow that completes
+	// in the request that started it completes on the device it is bound
+	// to.
+	Fresh bool `json:"-"`
 	// State holds what one kind of flow needs to remember between steps
 	// (e.g. a CAPTCHA passed, the purpose of the current code). Never secrets.
 	State map[string]string

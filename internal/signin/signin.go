@@ -309,6 +309,7 @@ func (s *Service) finishSignup(ctx context.Context, rl *realm.Realm, f *flow.Flo
 	}
 	f.Status = flow.StatusChallenge
 	f.Step = flow.StepVerificationCode
+	code.SetOwnerLane(f) // the password was proven: not a stranger's code
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := k.SendCode(ctx, f, rl, a, code.PurposeSignup, ch, dest, "signup_code"); err != nil {
 			return err

@@ -26,6 +26,10 @@ func Flow(t *testing.T, open func(tb testing.TB) Stores) {
 		sent.Channel, sent.Destination = "sms", "+819012345678"
 		sent.Attempts, sent.Sends, sent.LastSentAt = 2, 3, at(time.Minute)
 		sent.Locale, sent.UpdatedAt = "en", at(time.Minute)
+		// The binding: the client kind, a page flow's secret hash and the
+		// bound device's token hash survive the round trip.
+		fresh.Client = ninsho.ClientAPI
+		sent.Client, sent.BindingHash, sent.DeviceHash = ninsho.ClientPage, NewHash(), NewHash()
 		for _, f := range []*flow.Flow{fresh, sent} {
 			MustCreateFlow(t, s, f)
 			if f.Version != 1 {
@@ -49,6 +53,7 @@ func Flow(t *testing.T, open func(tb testing.TB) Stores) {
 		f.Status, f.Step, f.AccountID, f.Attempts = flow.StatusChallenge, flow.StepVerificationCode, NewID(), 1
 		f.Channel, f.Destination, f.Sends, f.LastSentAt = "email", "hanako@example.jp", 1, at(time.Minute)
 		f.UpdatedAt, f.ExpiresAt = at(time.Minute), at(2*time.Hour)
+		f.DeviceHash = NewHash()
 		mustNil(t, "UpdateFlow", s.UpdateFlow(ctx, f))
 		if f.Version != 2 {
 			t.Errorf("UpdateFlow: got Version %d, want 2", f.Version)
