@@ -12,35 +12,26 @@ import (
 )
 
 func (h *Handler) signupForm(w http.ResponseWriter, r *http.Request, c *call) error {
-	h.render(w, r, http.StatusOK, "signup", h.newPage(r, c.realm, c.locale, "page.signup.title"))
-	return nil
+	return h.startForm(w, r, c, flow.KindSignup)
 }
 
+// signup starts a sign-up, or answers the CAPTCHA that holds one back: the
+// flow keeps the name and password, which are not asked again.
 func (h *Handler) signup(w http.ResponseWriter, r *http.Request, c *call) error {
-	p := h.newPage(r, c.realm, c.locale, "page.signup.title")
-	in, err := signupInput(w, r)
-	p.Form["identifier"], p.Form["name"] = in.Identifier, in.Name
-	if err != nil {
-		h.renderError(w, r, "signup", p, err)
-		return nil
-	}
-	in.Locale = c.locale
-	ans, err := h.d.Signup.Start(r.Context(), c.realm, h.request(r, c), in)
-	if ans != nil {
-		h.remember(w, r, ans)
-	}
-	if err != nil {
-		h.renderError(w, r, "signup", p, err)
-		return nil
-	}
-	return h.follow(w, r, ans)
+	return h.startOrSolve(w, r, c, flow.KindSignup, func(p *page) (*flow.Answer, error) {
+		in, err := signupInput(r)
+		p.Form["identifier"], p.Form["name"] = in.Identifier, in.Name
+		if err != nil {
+			return nil, err
+		}
+		in.Locale = c.locale
+		return h.d.Signup.Start(r.Context(), c.realm, h.request(r, c), in)
+	})
 }
 
-func signupInput(w http.ResponseWriter, r *http.Request) (signup.Input, error) {
+// signupInput reads the sign-up form (already parsed).
+func signupInput(r *http.Request) (signup.Input, error) {
 	in := signup.Input{ConfirmPassword: true}
-	if err := parseForm(w, r); err != nil {
-		return in, err
-	}
 	var err error
 	if in.Identifier, err = formValue(r, "identifier"); err != nil {
 		return in, err
@@ -83,7 +74,7 @@ func signinStep(p *page, ans *flow.Answer) {
 	p.FlowID, p.Form["identifier"] = ans.Flow.ID, ans.Flow.Identifier
 	p.Captcha = nil
 	if ans.Next != nil && ans.Next.Step == flow.StepCaptcha && ans.Next.Captcha != nil {
-		p.Captcha = newCaptchaView(ans.Next.Captcha, p.Locale)
+		p.Captcha = newCaptchaView(ans.Next.Captcha, p.Locale, "/signin")
 	}
 }
 
@@ -360,6 +351,8 @@ func (h *Handler) redirectFor(w http.ResponseWriter, r *http.Request, ans *flow.
 			target = "/account"
 		}
 	case ans.Next == nil:
+	case heldAtCaptcha(ans):
+		target = startPages[ans.Flow.Kind].path + "?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
 	case ans.Next.Step == flow.StepVerificationCode:
 		target = "/verify?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
 	case ans.Flow.Kind == flow.KindUnlock && (ans.Next.Step == flow.StepPassword || ans.Next.Step == flow.StepNewPassword):

@@ -21,16 +21,20 @@ import (
 // lock and the unlock it offers, the wait after throttling, why a code is
 // asked, and the form timing that the risk engine reads.
 
-// captchaView is the CAPTCHA challenge a sign-in page shows.
+// captchaView is the CAPTCHA challenge a page shows (the "captcha"
+// template of layout.html): sign-in's, and the start gate's on the pages
+// that start flows (start.go).
 type captchaView struct {
 	ImageURL string
 	// AudioURL speaks the digits in the page's language, which may differ
 	// from the flow's after the language switch.
 	AudioURL string
+	// Action is the route the answer and "another image" are posted to.
+	Action string
 }
 
-func newCaptchaView(c *flow.Captcha, locale string) *captchaView {
-	return &captchaView{ImageURL: c.ImageURL, AudioURL: captcha.AudioPath(c.ID, locale)}
+func newCaptchaView(c *flow.Captcha, locale, action string) *captchaView {
+	return &captchaView{ImageURL: c.ImageURL, AudioURL: captcha.AudioPath(c.ID, locale), Action: action}
 }
 
 // lockView is what a sign-in page shows of a lock.

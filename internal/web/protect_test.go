@@ -359,6 +359,8 @@ func TestProtectPagesAreSafe(t *testing.T) {
 		target string
 	}{
 		{webtest.CaptchaNext(), flow.KindSignin, "/signin?" + flowQuery},
+		{webtest.CaptchaNext(), flow.KindSignup, "/signup?" + flowQuery},
+		{webtest.CaptchaNext(), flow.KindUnlock, "/unlock?" + flowQuery},
 		{&flow.Next{Step: flow.StepPassword}, flow.KindUnlock, "/unlock/password?" + flowQuery},
 		{&flow.Next{Step: flow.StepNewPassword}, flow.KindUnlock, "/unlock/password?" + flowQuery},
 		{nil, "", "/unlock"},

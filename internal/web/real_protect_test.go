@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -261,4 +262,148 @@ func TestBrowserPasswordAssistantCaptcha(t *testing.T) {
 	if msgs := env.Messages(t, "taro@example.jp"); msgs[0].Template != "reset_code" {
 		t.Errorf("newest message %q, want reset_code after the CAPTCHA", msgs[0].Template)
 	}
+}
+
+var flowField = regexp.MustCompile(`name="flow" value="([0-9a-f-]+)"`)
+
+// mustCaptcha checks that rec is a start page showing a CAPTCHA (and no
+// password field) and returns the flow's id and the challenge's id.
+func mustCaptcha(tb testing.TB, rec *httptest.ResponseRecorder, wantStatus int) (flowID, challenge string) {
+	tb.Helper()
+	body := rec.Body.String()
+	m, f := captchaImage.FindStringSubmatch(body), flowField.FindStringSubmatch(body)
+	if rec.Code != wantStatus || m == nil || f == nil || strings.Contains(body, `type="password"`) {
+		tb.Fatalf("got %d, want %d with a CAPTCHA and no password field:\n%s", rec.Code, wantStatus, body)
+	}
+	return f[1], m[1]
+}
+
+// TestBrowserSignupCaptcha: the third sign-up from one browser within an
+// hour shows a CAPTCHA instead of sending a code, without asking for the
+// password again; a wrong answer sends nothing, the right one sends the
+// code, and the code creates the account with the name and password typed
+// before the CAPTCHA.
+func TestBrowserSignupCaptcha(t *testing.T) {
+	h, env := newRealWeb(t)
+	ctx := context.Background()
+	b := jar{}
+	signup := func(ident string) *httptest.ResponseRecorder {
+		env.Clock.Advance(time.Minute)
+		rec := post(h, "/signup", url.Values{
+			"identifier": {ident}, "name": {"山田 花子"}, "password": {pw}, "password_confirmation": {pw},
+		}, b.header()...)
+		b.take(t, rec.Result()) // the device cookie, the flow's binding cookie
+		return rec
+	}
+	for _, ident := range []string{"first@example.jp", "second@example.jp"} {
+		rec := signup(ident)
+		mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/verify?flow=")
+	}
+
+	rec := signup("Hanako@Example.jp")
+	flowID, challenge := mustCaptcha(t, rec, 200)
+	if body := rec.Body.String(); !strings.Contains(body, `value="hanako@example.jp" autocomplete="username" readonly`) {
+		t.Errorf("CAPTCHA page does not show the identifier again:\n%s", body)
+	}
+	if msgs := env.Messages(t, "hanako@example.jp"); len(msgs) != 0 {
+		t.Fatalf("a held sign-up sent %d messages, want none", len(msgs))
+	}
+	// The language switch keeps the flow; the audio follows the page.
+	if rec := get(h, "/signup?flow="+flowID+"&lang=en", b.header()...); !strings.Contains(rec.Body.String(), challenge+".wav?lang=en") {
+		t.Errorf("GET of the flow's page in English: %d, want its CAPTCHA with English audio:\n%s", rec.Code, rec.Body)
+	}
+
+	wrong, err := env.Captcha.Answer(ctx, challenge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong = strings.Map(func(r rune) rune { return '0' + (r-'0'+1)%10 }, wrong) // every digit off by one
+	rec = post(h, "/signup", url.Values{"flow": {flowID}, "action": {"submit_captcha"}, "answer": {wrong}, "identifier": {"hanako@example.jp"}}, b.header()...)
+	again, renewed := mustCaptcha(t, rec, 400)
+	if again != flowID || renewed == challenge || !strings.Contains(rec.Body.String(), `aria-invalid="true"`) {
+		t.Fatalf("wrong answer: flow %s challenge %s, want the same flow with a new challenge and the answer marked", again, renewed)
+	}
+	if msgs := env.Messages(t, "hanako@example.jp"); len(msgs) != 0 {
+		t.Fatalf("a wrong answer sent %d messages, want none", len(msgs))
+	}
+
+	answer, err := env.Captcha.Answer(ctx, renewed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = post(h, "/signup", url.Values{"flow": {flowID}, "action": {"submit_captcha"}, "answer": {answer}, "identifier": {"hanako@example.jp"}}, b.header()...)
+	verify := mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/verify?flow="+flowID)
+	msgs := env.Messages(t, "hanako@example.jp")
+	if len(msgs) != 1 || msgs[0].Template != "signup_code" || msgs[0].Code == "" {
+		t.Fatalf("after the CAPTCHA: %d messages, want one signup_code", len(msgs))
+	}
+	if rec := get(h, verify, b.header()...); rec.Code != 200 || !strings.Contains(rec.Body.String(), `name="code"`) {
+		t.Fatalf("verify page: %d", rec.Code)
+	}
+	rec = post(h, verify, url.Values{"action": {"submit_code"}, "code": {msgs[0].Code}}, b.header()...)
+	mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/account")
+	b.take(t, rec.Result())
+	if rec := get(h, "/account", b.header()...); rec.Code != 200 || !strings.Contains(rec.Body.String(), "山田 花子") {
+		t.Errorf("account after the sign-up: %d, want the name typed before the CAPTCHA", rec.Code)
+	}
+	// The password typed before the CAPTCHA is the account's.
+	rec = post(h, "/signin", url.Values{"identifier": {"hanako@example.jp"}, "password": {pw}}, "Cookie", "ninsho_device="+b["ninsho_device"])
+	mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/account")
+}
+
+// TestBrowserUnlockCaptcha: the third unlock from one browser within an
+// hour, and the first from a client without a browser's User-Agent, show a
+// CAPTCHA instead of sending a code; solving it sends the unlock code and
+// leads to /verify, whose code leads on to the password.
+func TestBrowserUnlockCaptcha(t *testing.T) {
+	h, env := newRealWeb(t)
+	ctx := context.Background()
+	env.MustSignUp(t, env.JP, "taro@example.jp", pw, "taro@example.jp")
+	sent := len(env.Messages(t, "taro@example.jp"))
+
+	// An HTTP library meets the CAPTCHA at once.
+	rec := post(h, "/unlock", url.Values{"identifier": {"taro@example.jp"}}, "User-Agent", "curl/8.5.0")
+	mustCaptcha(t, rec, 200)
+
+	b := jar{}
+	for range 2 {
+		env.Clock.Advance(time.Minute)
+		rec := post(h, "/unlock", url.Values{"identifier": {"taro@example.jp"}}, b.header()...)
+		mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/verify?flow=")
+		b.take(t, rec.Result())
+	}
+	if got := len(env.Messages(t, "taro@example.jp")); got != sent+2 {
+		t.Fatalf("%d messages after two unlocks, want %d", got, sent+2)
+	}
+
+	env.Clock.Advance(time.Minute)
+	rec = post(h, "/unlock", url.Values{"identifier": {"taro@example.jp"}}, append(b.header(), "Accept-Language", "en")...)
+	b.take(t, rec.Result()) // the browser keeps the flow's binding cookie
+	flowID, challenge := mustCaptcha(t, rec, 200)
+	if body := rec.Body.String(); !strings.Contains(body, `value="taro@example.jp" autocomplete="username" readonly`) || !strings.Contains(body, challenge+".wav?lang=en") {
+		t.Errorf("CAPTCHA page lacks the identifier or the audio in the page's language:\n%s", body)
+	}
+	if got := len(env.Messages(t, "taro@example.jp")); got != sent+2 {
+		t.Fatalf("a held unlock sent a message: %d, want %d", got, sent+2)
+	}
+
+	// Another image, then the answer.
+	rec = post(h, "/unlock", url.Values{"flow": {flowID}, "action": {"new_captcha"}}, b.header()...)
+	again, renewed := mustCaptcha(t, rec, 200)
+	if again != flowID || renewed == challenge {
+		t.Fatalf("new_captcha: flow %s challenge %s, want the same flow with a new challenge", again, renewed)
+	}
+	answer, err := env.Captcha.Answer(ctx, renewed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(time.Minute)
+	rec = post(h, "/unlock", url.Values{"flow": {flowID}, "action": {"submit_captcha"}, "answer": {answer}, "identifier": {"taro@example.jp"}}, b.header()...)
+	verify := mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/verify?flow="+flowID)
+	msgs := env.Messages(t, "taro@example.jp")
+	if len(msgs) != sent+3 || msgs[0].Template != "unlock_code" || msgs[0].Code == "" {
+		t.Fatalf("after the CAPTCHA: newest of %d messages is %q, want a new unlock_code", len(msgs), msgs[0].Template)
+	}
+	rec = post(h, verify, url.Values{"action": {"submit_code"}, "code": {msgs[0].Code}}, b.header()...)
+	mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/unlock/password?flow="+flowID)
 }

@@ -14,58 +14,23 @@ import (
 // asks "how do you want to sign in?" — once with the code, when the realm
 // allows it, or with a new password typed twice — and the completed flow
 // signs the person in. An unfinished sign-up's code completes it on /verify.
+// Repeated starts meet a CAPTCHA first, as on every start page (start.go).
 
 func (h *Handler) resetForm(w http.ResponseWriter, r *http.Request, c *call) error {
-	h.render(w, r, http.StatusOK, "reset", h.newPage(r, c.realm, c.locale, "page.password_assistant.title"))
-	return nil
+	return h.startForm(w, r, c, flow.KindReset)
 }
 
+// resetStart starts the password assistant, or answers the CAPTCHA that
+// holds it back.
 func (h *Handler) resetStart(w http.ResponseWriter, r *http.Request, c *call) error {
-	p := h.newPage(r, c.realm, c.locale, "page.password_assistant.title")
-	if err := parseForm(w, r); err != nil {
-		h.renderError(w, r, "reset", p, err)
-		return nil
-	}
-	identifier, err := formValue(r, "identifier")
-	p.Form["identifier"] = identifier
-	if err != nil {
-		h.renderError(w, r, "reset", p, err)
-		return nil
-	}
-	var ans *flow.Answer
-	id, action := r.PostForm.Get("flow"), r.PostForm.Get("action")
-	if id != "" && (action == flow.ActionSubmitCaptcha || action == flow.ActionNewCaptcha) {
-		// The CAPTCHA that holds the code back (repeated or automated starts).
-		if !ninsho.ValidID(id) {
-			return ninsho.E(ninsho.CodeFlowNotFound)
+	return h.startOrSolve(w, r, c, flow.KindReset, func(p *page) (*flow.Answer, error) {
+		identifier, err := formValue(r, "identifier")
+		p.Form["identifier"] = identifier
+		if err != nil {
+			return nil, err
 		}
-		answer, ferr := formValue(r, "answer")
-		if ferr != nil {
-			h.renderError(w, r, "reset", p, ferr)
-			return nil
-		}
-		ans, err = h.act(r, c, id, flow.Action{Name: action, Answer: answer})
-	} else {
-		ans, err = h.d.Reset.Start(r.Context(), c.realm, h.request(r, c), identifier)
-	}
-	if ans != nil {
-		h.remember(w, r, ans)
-	}
-	if ans != nil && ans.Flow != nil && ans.Next != nil && ans.Next.Step == flow.StepCaptcha {
-		p.FlowID = ans.Flow.ID
-		p.Captcha = newCaptchaView(ans.Next.Captcha, c.locale)
-		if err != nil && !ninsho.IsCode(err, ninsho.CodeCaptchaRequired) {
-			h.renderError(w, r, "reset", p, err)
-			return nil
-		}
-		h.render(w, r, http.StatusOK, "reset", p)
-		return nil
-	}
-	if err != nil {
-		h.renderError(w, r, "reset", p, err)
-		return nil
-	}
-	return h.follow(w, r, ans)
+		return h.d.Reset.Start(r.Context(), c.realm, h.request(r, c), identifier)
+	})
 }
 
 // atResetChoose reports whether ans is a password-assistant flow waiting for

@@ -16,34 +16,23 @@ import (
 // twice (a suspicious lock), and the completed flow signs the person in.
 // /signin/not-me is the "this wasn't me" link of sign-in alerts: its GET only
 // asks for confirmation, because mail scanners follow links; the POST secures
-// the account and starts the unlock.
+// the account and starts the unlock. Repeated starts of /unlock meet a
+// CAPTCHA first, as on every start page (start.go).
 
 func (h *Handler) unlockForm(w http.ResponseWriter, r *http.Request, c *call) error {
-	h.render(w, r, http.StatusOK, "unlock", h.newPage(r, c.realm, c.locale, "page.unlock.title"))
-	return nil
+	return h.startForm(w, r, c, flow.KindUnlock)
 }
 
+// unlockStart starts an unlock, or answers the CAPTCHA that holds one back.
 func (h *Handler) unlockStart(w http.ResponseWriter, r *http.Request, c *call) error {
-	p := h.newPage(r, c.realm, c.locale, "page.unlock.title")
-	if err := parseForm(w, r); err != nil {
-		h.renderError(w, r, "unlock", p, err)
-		return nil
-	}
-	identifier, err := formValue(r, "identifier")
-	p.Form["identifier"] = identifier
-	if err != nil {
-		h.renderError(w, r, "unlock", p, err)
-		return nil
-	}
-	ans, err := h.d.Unlock.Start(r.Context(), c.realm, h.request(r, c), identifier)
-	if ans != nil {
-		h.remember(w, r, ans)
-	}
-	if err != nil {
-		h.renderError(w, r, "unlock", p, err)
-		return nil
-	}
-	return h.follow(w, r, ans)
+	return h.startOrSolve(w, r, c, flow.KindUnlock, func(p *page) (*flow.Answer, error) {
+		identifier, err := formValue(r, "identifier")
+		p.Form["identifier"] = identifier
+		if err != nil {
+			return nil, err
+		}
+		return h.d.Unlock.Start(r.Context(), c.realm, h.request(r, c), identifier)
+	})
 }
 
 // unlockPage is the password page of an unlock flow at step password or

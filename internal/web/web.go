@@ -1,9 +1,10 @@
-// Package web is the hosted pages: sign-up, verification, sign-in (with its
-// CAPTCHA step), self-service unlock and "this wasn't me", the account page
-// with the sign-in history, and sign-out, in Japanese and English, rendered with
-// html/template from embedded files. Its handlers only translate: they read
-// the form, call one service method and render or redirect on the answer.
-// Every error is written through httperr, which decides the status.
+// Package web is the hosted pages: sign-up, verification, sign-in,
+// self-service unlock, the password assistant (each with its CAPTCHA step)
+// and "this wasn't me", the account page with the sign-in history, and
+// sign-out, in Japanese and English, rendered with html/template from
+// embedded files. Its handlers only translate: they read the form, call one
+// service method and render or redirect on the answer. Every error is
+// written through httperr, which decides the status.
 package web
 
 import (
@@ -299,7 +300,8 @@ type page struct {
 	// RenderedAt is the server's time in Unix milliseconds when a password
 	// form was rendered; the form sends it back (see formElapsed).
 	RenderedAt int64
-	// Captcha is the challenge of a sign-in held back at the CAPTCHA step.
+	// Captcha is the challenge of a flow held back at the CAPTCHA step: a
+	// sign-in's, or the start gate's on a start page (start.go).
 	Captcha *captchaView
 	// Lock explains a sign-in that a lock refused and offers the unlock.
 	Lock *lockView
