@@ -31,10 +31,16 @@ type captchaView struct {
 	AudioURL string
 	// Action is the route the answer and "another image" are posted to.
 	Action string
+	// Hint is the catalogue key that says why the CAPTCHA is asked.
+	Hint string
 }
 
 func newCaptchaView(c *flow.Captcha, locale, action string) *captchaView {
-	return &captchaView{ImageURL: c.ImageURL, AudioURL: captcha.AudioPath(c.ID, locale), Action: action}
+	hint := "hint.captcha"
+	if action == "/signup" {
+		hint = "hint.captcha_signup" // there is no account to protect yet
+	}
+	return &captchaView{ImageURL: c.ImageURL, AudioURL: captcha.AudioPath(c.ID, locale), Action: action, Hint: hint}
 }
 
 // lockView is what a sign-in page shows of a lock.
