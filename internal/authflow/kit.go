@@ -22,6 +22,7 @@ import (
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/session"
+	"github.com/ninsho/ninsho/internal/startgate"
 )
 
 // FlowLifetime is how long a sign-up or sign-in flow stays usable.
@@ -240,7 +241,7 @@ func (k *Kit) CodeNext(f *flow.Flow, alternatives []string) *flow.Next {
 		AttemptsLeft: k.Codes.AttemptsLeft(f),
 	}
 	if f.Destination != "" {
-		n.Destination = identifier.Mask(identifierOf(f.Destination))
+		n.Destination = identifier.Mask(identifier.Normalized(f.Destination))
 	}
 	return n
 }
@@ -306,19 +307,44 @@ func Verify(a *account.Account, ch string, now time.Time) {
 	}
 }
 
+// FlowAccount returns the account f is about, or nil when it has none (a
+// safe realm answering for an identifier without an account).
+func (k *Kit) FlowAccount(ctx context.Context, f *flow.Flow) (*account.Account, error) {
+	if f.AccountID == "" {
+		return nil, nil
+	}
+	return k.Accounts.Account(ctx, f.AccountID)
+}
+
+// ReleaseHeld applies a CAPTCHA action (submit_captcha, new_captcha) to a
+// start that g holds back, in one transaction: a right answer runs send,
+// which sends the flow's first code and saves f; a wrong one is stepErr
+// (with a new challenge) and f is saved, so the transaction commits. The
+// outbox is woken after commit.
+func (k *Kit) ReleaseHeld(ctx context.Context, g *startgate.Gate, f *flow.Flow, act flow.Action, send func(ctx context.Context) error) (stepErr, err error) {
+	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		passed, serr, err := g.Solve(ctx, f, act)
+		if err != nil {
+			return err
+		}
+		if !passed {
+			stepErr = serr
+			return k.Save(ctx, f)
+		}
+		return send(ctx)
+	})
+	if err == nil {
+		k.Outbox.Wake()
+	}
+	return stepErr, err
+}
+
 // AccountFor looks up the realm's account holding id.
 func (k *Kit) AccountFor(ctx context.Context, rl *realm.Realm, id identifier.Identifier) (*account.Account, error) {
 	if id.Kind == identifier.KindPhone {
 		return k.Accounts.AccountByPhone(ctx, rl.ID, id.Value)
 	}
 	return k.Accounts.AccountByEmail(ctx, rl.ID, id.Value)
-}
-
-func identifierOf(v string) identifier.Identifier {
-	if strings.Contains(v, "@") {
-		return identifier.Identifier{Kind: identifier.KindEmail, Value: v}
-	}
-	return identifier.Identifier{Kind: identifier.KindPhone, Value: v}
 }
 
 func truncate(s string, n int) string {
@@ -334,12 +360,9 @@ func truncate(s string, n int) string {
 // work and sends nothing (SendCode). The outbox is woken after commit.
 func (k *Kit) Resend(ctx context.Context, rl *realm.Realm, f *flow.Flow, p code.Purpose, template string) error {
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-		var a *account.Account
-		if f.AccountID != "" {
-			var err error
-			if a, err = k.Accounts.Account(ctx, f.AccountID); err != nil {
-				return err
-			}
+		a, err := k.FlowAccount(ctx, f)
+		if err != nil {
+			return err
 		}
 		if err := k.SendCode(ctx, f, rl, a, p, code.Channel(f.Channel), f.Destination, template); err != nil {
 			return err

@@ -3,7 +3,6 @@ package device
 import (
 	"context"
 	"encoding/base64"
-	"encoding/hex"
 	"strings"
 
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -103,17 +102,7 @@ func IDFor(h []byte) string {
 	copy(u[:], h)
 	u[6] = (u[6] & 0x0f) | 0x80 // version 8
 	u[8] = (u[8] & 0x3f) | 0x80 // variant 10
-	var b [36]byte
-	hex.Encode(b[0:8], u[0:4])
-	b[8] = '-'
-	hex.Encode(b[9:13], u[4:6])
-	b[13] = '-'
-	hex.Encode(b[14:18], u[6:8])
-	b[18] = '-'
-	hex.Encode(b[19:23], u[8:10])
-	b[23] = '-'
-	hex.Encode(b[24:], u[10:])
-	return string(b[:])
+	return ninsho.FormatUUID(u)
 }
 
 // Matches reports whether token is the token whose keyed hash is h.

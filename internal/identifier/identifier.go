@@ -51,6 +51,16 @@ type Identifier struct {
 // String returns the normalised value.
 func (id Identifier) String() string { return id.Value }
 
+// Normalized rebuilds the Identifier of a value that Parse returned before
+// (and that was stored): an e-mail address when it holds "@", else a phone
+// number. It does not validate.
+func Normalized(v string) Identifier {
+	if strings.Contains(v, "@") {
+		return Identifier{Kind: KindEmail, Value: v}
+	}
+	return Identifier{Kind: KindPhone, Value: v}
+}
+
 // Limits on input and on e-mail addresses (RFC 5321 §4.5.3.1 and its errata:
 // a deliverable address has at most 254 octets).
 const (

@@ -112,6 +112,12 @@ func NewID(c Clock, r Random) string {
 	binary.BigEndian.PutUint16(u[6:8], 0x7000|seq) // version 7, counter
 	ReadRandom(r, u[8:])
 	u[8] = (u[8] & 0x3f) | 0x80 // variant 10
+	return FormatUUID(u)
+}
+
+// FormatUUID returns u in the canonical lowercase text form
+// xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx.
+func FormatUUID(u [16]byte) string {
 	var s [36]byte
 	hex.Encode(s[0:8], u[0:4])
 	s[8] = '-'

@@ -8,7 +8,6 @@ package reset
 
 import (
 	"context"
-	"strings"
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/authflow"
@@ -114,7 +113,7 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 // nothing is sent.
 func (s *Service) sendFirstCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request) error {
 	k := s.Kit
-	id := identifierOf(f.Identifier)
+	id := identifier.Normalized(f.Identifier)
 	ch := authflow.ChannelFor(id)
 	f.Status, f.Step = flow.StatusChallenge, flow.StepVerificationCode
 	purpose, template := code.PurposeReset, message.TemplateResetCode
@@ -139,39 +138,18 @@ func (s *Service) sendFirstCode(ctx context.Context, rl *realm.Realm, f *flow.Fl
 	return k.Record(ctx, rl, accountID, event.TypeResetStarted, req, f.DeviceID, map[string]any{"flow": f.ID, "channel": string(ch)})
 }
 
-// identifierOf rebuilds the parsed identifier of a normalised value.
-func identifierOf(v string) identifier.Identifier {
-	if strings.Contains(v, "@") {
-		return identifier.Identifier{Kind: identifier.KindEmail, Value: v}
-	}
-	return identifier.Identifier{Kind: identifier.KindPhone, Value: v}
-}
-
-// submitCaptcha checks the answer; a right one sends the first code.
+// submitCaptcha checks the answer; a right one sends the code.
 func (s *Service) submitCaptcha(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
-	k := s.Kit
-	var stepErr error
-	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-		passed, serr, err := s.Gate.Solve(ctx, f, act)
+	stepErr, err := s.Kit.ReleaseHeld(ctx, s.Gate, f, act, func(ctx context.Context) error {
+		a, err := s.Kit.FlowAccount(ctx, f)
 		if err != nil {
 			return err
-		}
-		if !passed {
-			stepErr = serr
-			return k.Save(ctx, f)
-		}
-		var a *account.Account
-		if f.AccountID != "" {
-			if a, err = k.Accounts.Account(ctx, f.AccountID); err != nil {
-				return err
-			}
 		}
 		return s.sendFirstCode(ctx, rl, f, a, req)
 	})
 	if err != nil {
 		return s.answer(f, ""), err
 	}
-	k.Outbox.Wake()
 	return s.answer(f, ""), stepErr
 }
 

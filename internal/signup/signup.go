@@ -151,7 +151,7 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 // identifier with an active account — to nobody, with a notice to the owner.
 func (s *Service) begin(ctx context.Context, rl *realm.Realm, req ninsho.Request, f *flow.Flow) error {
 	k := s.Kit
-	id := identifierOf(f.Identifier)
+	id := identifier.Normalized(f.Identifier)
 	ch := authflow.ChannelFor(id)
 	f.Status, f.Step = flow.StatusChallenge, flow.StepVerificationCode
 	existing, err := k.AccountFor(ctx, rl, id)
@@ -210,14 +210,6 @@ func (s *Service) begin(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	})
 }
 
-// identifierOf rebuilds the parsed identifier of a normalised value.
-func identifierOf(v string) identifier.Identifier {
-	if strings.Contains(v, "@") {
-		return identifier.Identifier{Kind: identifier.KindEmail, Value: v}
-	}
-	return identifier.Identifier{Kind: identifier.KindPhone, Value: v}
-}
-
 // startForExisting continues a safe realm's sign-up for an identifier that
 // already has an account: the flow looks the same to the caller, a code is
 // issued (so cool-down, caps and attempts behave alike) but never sent, and
@@ -244,23 +236,12 @@ func (s *Service) startForExisting(ctx context.Context, rl *realm.Realm, req nin
 
 // submitCaptcha checks the answer; a right one sends the code.
 func (s *Service) submitCaptcha(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
-	k := s.Kit
-	var stepErr error
-	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-		passed, serr, err := s.Gate.Solve(ctx, f, act)
-		if err != nil {
-			return err
-		}
-		if !passed {
-			stepErr = serr
-			return k.Save(ctx, f)
-		}
+	stepErr, err := s.Kit.ReleaseHeld(ctx, s.Gate, f, act, func(ctx context.Context) error {
 		return s.begin(ctx, rl, req, f)
 	})
 	if err != nil {
 		return s.answer(f), err
 	}
-	k.Outbox.Wake()
 	return s.answer(f), stepErr
 }
 

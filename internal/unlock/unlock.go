@@ -8,7 +8,6 @@ package unlock
 
 import (
 	"context"
-	"strings"
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/authflow"
@@ -111,7 +110,7 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 // identifier typed, and nothing is sent.
 func (s *Service) sendCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, typed string) error {
 	k := s.Kit
-	ch, dest := authflow.ChannelFor(identifierOf(typed)), typed
+	ch, dest := authflow.ChannelFor(identifier.Normalized(typed)), typed
 	accountID, lock := "", ""
 	if a != nil {
 		ch, dest = channelFor(a, typed)
@@ -129,39 +128,18 @@ func (s *Service) sendCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, a
 	})
 }
 
-// identifierOf rebuilds the parsed identifier of a normalised value.
-func identifierOf(v string) identifier.Identifier {
-	if strings.Contains(v, "@") {
-		return identifier.Identifier{Kind: identifier.KindEmail, Value: v}
-	}
-	return identifier.Identifier{Kind: identifier.KindPhone, Value: v}
-}
-
 // submitCaptcha checks the answer; a right one sends the code.
 func (s *Service) submitCaptcha(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
-	k := s.Kit
-	var stepErr error
-	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-		passed, serr, err := s.Gate.Solve(ctx, f, act)
+	stepErr, err := s.Kit.ReleaseHeld(ctx, s.Gate, f, act, func(ctx context.Context) error {
+		a, err := s.Kit.FlowAccount(ctx, f)
 		if err != nil {
 			return err
-		}
-		if !passed {
-			stepErr = serr
-			return k.Save(ctx, f)
-		}
-		var a *account.Account
-		if f.AccountID != "" {
-			if a, err = k.Accounts.Account(ctx, f.AccountID); err != nil {
-				return err
-			}
 		}
 		return s.sendCode(ctx, rl, f, a, req, f.Identifier)
 	})
 	if err != nil {
 		return s.answer(f, ""), err
 	}
-	k.Outbox.Wake()
 	return s.answer(f, ""), stepErr
 }
 
