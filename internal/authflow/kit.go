@@ -53,24 +53,13 @@ type Kit struct {
 	Networks device.NetworkStore
 }
 
-// NetworkMemory is how long a network a sign-in completed from stays
-// familiar to the account for IsFamiliarSource.
-const NetworkMemory = 90 * 24 * time.Hour
-
-// IsFamiliarSource reports whether a request from ip on device deviceID
-// comes from a device or network familiar to the account (accountID "" is
-// never familiar, at the same cost, so that safe realms answer alike).
-// Codes asked for from a familiar source draw from the owner's lane.
-func (k *Kit) IsFamiliarSource(ctx context.Context, accountID, deviceID, ip string) (bool, error) {
-	fam, err := k.Devices.Store.IsFamiliar(ctx, accountID, deviceID)
-	if err != nil || fam {
-		return fam, err
-	}
-	prefix := risk.Prefix(ip)
-	if k.Networks == nil || prefix == "" {
-		return false, nil
-	}
-	return k.Networks.NetworkSeenSince(ctx, accountID, prefix, k.Clock.Now().Add(-NetworkMemory))
+// IsFamiliarDevice reports whether deviceID has signed in to the account
+// before (accountID "" is never familiar, at the same cost, so that safe
+// realms answer alike). Codes asked for from a familiar device draw from the
+// owner's lane: its token is a secret of the owner's browser or app, which a
+// stranger — even one on the same network — does not have.
+func (k *Kit) IsFamiliarDevice(ctx context.Context, accountID, deviceID string) (bool, error) {
+	return k.Devices.Store.IsFamiliar(ctx, accountID, deviceID)
 }
 
 // CanSend reports whether codes can go out over ch.
@@ -179,17 +168,18 @@ func (k *Kit) SendCode(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 		enqueue = k.Outbox.EnqueueSuppressed
 	}
 	vars := map[string]string{
-		"code":    issued.Digits,
-		"name":    name,
-		"minutes": strconv.Itoa(int(k.Codes.Policy.TTL / time.Minute)),
-		"host":    rl.PublicHost,
+		"code":     issued.Digits,
+		"name":     name,
+		"minutes":  strconv.Itoa(int(k.Codes.Policy.TTL / time.Minute)),
+		"host":     rl.PublicHost,
+		"base_url": baseURL(rl),
 	}
 	if _, err := enqueue(ctx, rl.ID, message.Channel(ch), dest, template, f.Locale, vars); err != nil {
 		return err
 	}
 	if issued.LaneFull {
 		if _, err := enqueue(ctx, rl.ID, message.Channel(ch), dest, message.TemplateCodeLimit, f.Locale,
-			map[string]string{"name": "", "host": rl.PublicHost}); err != nil {
+			map[string]string{"name": "", "host": rl.PublicHost, "base_url": baseURL(rl)}); err != nil {
 			return err
 		}
 	}
@@ -205,8 +195,17 @@ func (k *Kit) Notify(ctx context.Context, rl *realm.Realm, ch message.Channel, t
 		vars = map[string]string{}
 	}
 	vars["host"] = rl.PublicHost
+	vars["base_url"] = baseURL(rl)
 	_, err := k.Outbox.Enqueue(ctx, rl.ID, ch, to, template, locale, vars)
 	return err
+}
+
+// baseURL is where links in the realm's messages point.
+func baseURL(rl *realm.Realm) string {
+	if rl.BaseURL != "" {
+		return strings.TrimRight(rl.BaseURL, "/")
+	}
+	return "https://" + rl.PublicHost
 }
 
 // Record appends an event about accountID ("" when unknown) with the
@@ -408,7 +407,7 @@ func (k *Kit) CheckCode(ctx context.Context, f *flow.Flow, p code.Purpose, input
 // current one (ninsho.CodePasswordReused) — and returns its hash. It hashes
 // outside any transaction; call it before opening one.
 func (k *Kit) NewPasswordHash(ctx context.Context, a *account.Account, pw, confirmation string) (string, error) {
-	if pw != confirmation {
+	if !password.Same(pw, confirmation) {
 		return "", ninsho.FieldError(ninsho.CodePasswordMismatch, "password_confirmation")
 	}
 	if err := k.Policy.Check(pw, password.Personal{Email: a.Email, Phone: a.Phone, Name: a.Name}); err != nil {

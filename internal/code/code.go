@@ -37,8 +37,9 @@ const (
 // Lane is the share of a destination's hourly code budget a code is drawn
 // from. Strangers' starts (anyone who knows an identifier can ask for a
 // sign-up, unlock or password-assistant code) draw from LaneStranger; codes
-// after a proven password, or asked for from a device or network familiar to
-// the account, draw from LaneOwner. Strangers cannot spend the owner's lane.
+// after a proven password, asked for from a device familiar to the account,
+// or following the owner's "this wasn't me" link, draw from LaneOwner.
+// Strangers cannot spend the owner's lane.
 type Lane string
 
 // Lanes.
@@ -52,7 +53,8 @@ const (
 const StateLane = "code_lane"
 
 // SetOwnerLane puts f's future codes in the owner's lane: the flow was
-// started from a device or network familiar to its account.
+// started by the owner (a familiar device, a proven password, the owner's
+// own link).
 func SetOwnerLane(f *flow.Flow) { f.Set(StateLane, string(LaneOwner)) }
 
 // LaneOf returns the lane of a code of purpose p for f: a sign-in code (the

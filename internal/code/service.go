@@ -247,6 +247,24 @@ func (s *Service) IssueLink(ctx context.Context, realm, accountID, flowID string
 	return token, nil
 }
 
+// LinkUsable reports whether a link token of purpose p in realm could be
+// used now (known, of this realm, not used, not expired), without using it:
+// a page can say at once that a link is spent instead of offering a button
+// that cannot work.
+func (s *Service) LinkUsable(ctx context.Context, realm string, p Purpose, token string) (bool, error) {
+	if token == "" || len(token) > 128 {
+		return false, nil
+	}
+	c, err := s.Store.CodeByHash(ctx, s.Hasher.Hash("link", string(p), token))
+	if ninsho.IsCode(err, ninsho.CodeNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return c.Realm == realm && c.Purpose == p && c.ConsumedAt == nil && s.Clock.Now().Before(c.ExpiresAt), nil
+}
+
 // ConsumeLink uses a link token of purpose p in realm: it returns the code
 // record once; an unknown, expired, used or malformed token, or one of
 // another realm, is ninsho.CodeNotFound.

@@ -62,6 +62,18 @@ func ErrorMessage(locale string, code ninsho.Code, params map[string]any) string
 	if kind, ok := params["kind"].(string); ok && kind != "" && std.has(key+"."+kind) {
 		key += "." + kind
 	}
+	if secs, ok := params["retry_after_s"].(int); ok {
+		// People read waits in minutes: "wait about 60 minutes", not 3600 s.
+		p := make(map[string]any, len(params)+1)
+		for k, v := range params {
+			p[k] = v
+		}
+		p["retry_after_min"] = max(1, (secs+59)/60)
+		params = p
+		if p["retry_after_min"] == 1 && std.has(key+".one") {
+			key += ".one" // "about a minute", not "about 1 minutes"
+		}
+	}
 	return std.message(locale, key, params)
 }
 
@@ -333,6 +345,11 @@ func formatValue(locale string, v any) string {
 	case int64:
 		return strconv.FormatInt(v, 10)
 	case time.Time:
+		// Times in messages are ends ("locked until …"): round up to the
+		// minute, so that the time shown has passed when the lock has.
+		if r := v.Truncate(time.Minute); r.Before(v) {
+			v = r.Add(time.Minute)
+		}
 		if locale == "ja" {
 			// Japanese readers get Japan time, whatever zone the value has.
 			return v.In(jst).Format("2006年1月2日 15:04 (MST)")

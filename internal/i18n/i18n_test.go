@@ -103,7 +103,7 @@ func TestMessagesUseTheirParams(t *testing.T) {
 		"error.account_locked":        {"until"},
 		"error.password_too_short":    {"min"},
 		"error.password_too_long":     {"max"},
-		"error.rate_limited":          {"retry_after_s"},
+		"error.rate_limited":          {"retry_after_min"},
 		"error.overloaded":            {"retry_after_s"},
 		"error.account_suspended":     {"reference"},
 		"error.field_too_long":        {"max"},
@@ -235,8 +235,8 @@ func TestTemplates(t *testing.T) {
 		{"en", "{f}", map[string]any{"f": 1.5}, "1.5"},
 		{"en", "{d}s", map[string]any{"d": 2500 * time.Millisecond}, "3s"},
 		{"en", "{u}", map[string]any{"u": uint8(7)}, "7"},
-		{"ja", "{t}", map[string]any{"t": until}, "2026年11月25日 10:02 (JST)"},
-		{"en", "{t}", map[string]any{"t": until}, "November 25, 2026, 10:02 JST"},
+		{"ja", "{t}", map[string]any{"t": until}, "2026年11月25日 10:03 (JST)"},
+		{"en", "{t}", map[string]any{"t": until}, "November 25, 2026, 10:03 JST"},
 		{"en", "{c}", map[string]any{"c": ninsho.CodeOverloaded}, "overloaded"},
 	}
 	for _, tt := range tests {

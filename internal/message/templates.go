@@ -15,7 +15,8 @@ import (
 
 // Template ids. Each template exists for every channel in Japanese and
 // English; the variables it needs are listed beside it. A missing variable is
-// an error, an empty one is not.
+// an error, an empty one is not. Links start with base_url, the realm's
+// public URL (https://host when a message has none).
 const (
 	// TemplateSignupCode carries the code that confirms a sign-up.
 	// Variables: code, name, minutes (the code's life), host (the realm's
@@ -298,8 +299,14 @@ func (t *Templates) Render(ch Channel, id, locale string, vars map[string]string
 	if !ok {
 		return nil, fmt.Errorf("message: no template %q for channel %s", id, ch)
 	}
-	if vars == nil {
-		vars = map[string]string{}
+	if _, ok := vars["base_url"]; !ok {
+		// Messages enqueued before base_url existed linked to https://host.
+		v := make(map[string]string, len(vars)+1)
+		for k, x := range vars {
+			v[k] = x
+		}
+		v["base_url"] = "https://" + vars["host"]
+		vars = v
 	}
 	var r Rendered
 	var b bytes.Buffer

@@ -46,6 +46,11 @@ import (
 // Normalize returns plain in the form that is hashed and measured: NFKC.
 func Normalize(plain string) string { return norm.NFKC.String(plain) }
 
+// Same reports whether two typings of a password are the same password once
+// normalised ("password" and "password confirmation" fields: one typed in
+// full-width characters matches the other typed half-width).
+func Same(a, b string) bool { return a == b || Normalize(a) == Normalize(b) }
+
 // Hasher hashes and verifies passwords. Set Params (DefaultParams in
 // production), Limiter (nil runs hashing unbounded, for tests and tools) and
 // Random (nil means ninsho.SecureRandom), then use it by pointer; do not change

@@ -355,3 +355,22 @@ func TestVerifyUnnormalisedArgon2(t *testing.T) {
 		}
 	}
 }
+
+// TestSameNormalises: a password confirmation typed in full-width characters
+// matches the password typed half-width, as sign-in would accept it; a
+// different password does not.
+func TestSameNormalises(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"Lemon-Tree-8080", "Lemon-Tree-8080", true},
+		{"Lemon-Tree-8080", "Ｌｅｍｏｎ－Ｔｒｅｅ－８０８０", true},
+		{"Lemon-Tree-8080", "lemon-Tree-8080", false},
+		{"Lemon-Tree-8080", "Lemon-Tree-8080 ", false},
+	} {
+		if got := Same(tc.a, tc.b); got != tc.want {
+			t.Errorf("Same(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

@@ -82,12 +82,12 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		f.Identifier = id.Value
 		f.AccountID = accountID
 		ans = &flow.Answer{Flow: f, DeviceToken: newToken}
-		familiar, err := k.IsFamiliarSource(ctx, accountID, d.ID, req.IP)
+		familiar, err := k.IsFamiliarDevice(ctx, accountID, d.ID)
 		if err != nil {
 			return err
 		}
 		if familiar {
-			code.SetOwnerLane(f) // the owner's own device or network
+			code.SetOwnerLane(f) // the owner's own device
 		}
 		if hold {
 			// Hold the code back behind a CAPTCHA: nothing is sent yet.

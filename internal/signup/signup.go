@@ -87,7 +87,7 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	if err != nil {
 		return nil, err
 	}
-	if in.ConfirmPassword && in.Password != in.PasswordConfirmation {
+	if in.ConfirmPassword && !password.Same(in.Password, in.PasswordConfirmation) {
 		return nil, ninsho.FieldError(ninsho.CodePasswordMismatch, "password_confirmation")
 	}
 	personal := password.Personal{Name: name}

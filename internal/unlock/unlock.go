@@ -79,7 +79,7 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		f.Identifier = id.Value
 		f.AccountID = accountID
 		ans = &flow.Answer{Flow: f, DeviceToken: newToken}
-		familiar, err := k.IsFamiliarSource(ctx, accountID, d.ID, req.IP)
+		familiar, err := k.IsFamiliarDevice(ctx, accountID, d.ID)
 		if err != nil {
 			return err
 		}
@@ -212,6 +212,9 @@ func (s *Service) NotMe(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		ans = &flow.Answer{Flow: f, DeviceToken: newToken}
 		a.Lock.Kind = account.LockSuspicious
 		f.AccountID = a.ID
+		// The link reached the owner's own mailbox or phone: its code is
+		// the owner's, not a stranger's.
+		code.SetOwnerLane(f)
 		return s.sendCode(ctx, rl, f, a, req, f.Identifier)
 	})
 	if err != nil {
@@ -222,6 +225,12 @@ func (s *Service) NotMe(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	}
 	k.Outbox.Wake()
 	return s.answer(ans.Flow, ans.DeviceToken), nil
+}
+
+// NotMeUsable reports whether the "this wasn't me" link with token can still
+// be followed (it does not use it).
+func (s *Service) NotMeUsable(ctx context.Context, rl *realm.Realm, token string) (bool, error) {
+	return s.Kit.Codes.LinkUsable(ctx, rl.ID, code.PurposeNotMe, token)
 }
 
 // Act applies submit_code, resend_code, submit_password (unfamiliar lock)

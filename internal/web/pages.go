@@ -257,6 +257,14 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request, c *call) error 
 		if ninsho.IsCode(err, ninsho.CodeFlowExpired) || ninsho.IsCode(err, ninsho.CodeFlowCompleted) {
 			return err
 		}
+		if ans.Flow.Status == flow.StatusFailed {
+			// Out of attempts, or another sign-up won: nothing more can be
+			// typed here. Say why and offer only the way to start again.
+			p := h.verifyPage(r, c, ans)
+			p.Ended = true
+			h.renderError(w, r, "verify", p, err)
+			return nil
+		}
 		if ans.Next == nil {
 			if v, vErr := h.view(r, c, id); vErr == nil {
 				ans.Next = v.Next

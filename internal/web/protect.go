@@ -110,6 +110,11 @@ func realmZone(rl *realm.Realm) (*time.Location, string) {
 // clockText writes t as a time of day with its zone, with the date when t is
 // not on now's day.
 func clockText(locale string, t, now time.Time) string {
+	// A lock that ends at 10:15:44 is over at the minute shown only if the
+	// minute is rounded up: "until 10:16".
+	if r := t.Truncate(time.Minute); r.Before(t) {
+		t = r.Add(time.Minute)
+	}
 	ty, tm, td := t.Date()
 	ny, nm, nd := now.Date()
 	switch {

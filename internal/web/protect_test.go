@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"html"
 	"net/url"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/flowtest"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -35,6 +37,20 @@ func newProtectWeb(tb testing.TB) (*web.Handler, *webtest.Engine) {
 		Unlock: &unlock.Service{Kit: env.Kit, Realms: env.Realms, Locks: env.DB},
 		Now:    e.Clock.Now,
 	})
+	// The "this wasn't me" links these tests open: usable tokens, as an
+	// alert e-mail would carry (the page checks a link before offering its
+	// button).
+	for _, token := range []string{"tok-123", "t"} {
+		c := &code.Code{
+			ID: storetest.NewID(), Realm: "jp", FlowID: storetest.NewID(), AccountID: storetest.NewID(),
+			Purpose: code.PurposeNotMe, Channel: code.ChannelEmail, Destination: "taro@example.jp", Lane: code.LaneOwner,
+			Hash: env.Kit.Codes.Hasher.Hash("link", string(code.PurposeNotMe), token), CreatedAt: env.Clock.Now(),
+			ExpiresAt: env.Clock.Now().Add(7 * 24 * time.Hour),
+		}
+		if err := env.DB.InsertCode(context.Background(), c); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	return h, e
 }
 
@@ -255,8 +271,9 @@ func TestLockedOffersUnlockByPost(t *testing.T) {
 	if rec.Code != 423 || rec.Header().Get("Retry-After") != "86400" { // httperr caps it at a day
 		t.Errorf("status %d Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
 	}
-	// The lock ends tomorrow: the date is told, in the realm's zone.
-	if !strings.Contains(body, "locked until Nov 26, 12:02 JST. Your usual device still works.") {
+	// The lock ends tomorrow at 12:02:03 JST: the date is told, in the realm's
+	// zone, with the minute rounded up (the lock is over at the time shown).
+	if !strings.Contains(body, "locked until Nov 26, 12:03 JST. Your usual device still works.") {
 		t.Errorf("page does not tell until when, in JST:\n%s", body)
 	}
 	// The unlock button posts the identifier: it never travels in a URL.

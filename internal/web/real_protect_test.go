@@ -202,6 +202,12 @@ func TestBrowserNotMe(t *testing.T) {
 	}
 	if rec := post(h, "/signin/not-me", url.Values{"token": {token}}); rec.Code != 404 {
 		t.Errorf("link used twice: %d, want 404", rec.Code)
+	} else if !strings.Contains(rec.Body.String(), "すでに使用されたか") || strings.Contains(rec.Body.String(), `name="token"`) {
+		t.Errorf("a used link's answer does not say it was used, or still offers the button:\n%s", rec.Body)
+	}
+	// Opening the used link again says so at once, with no button.
+	if rec := get(h, "/signin/not-me?token="+url.QueryEscape(token)); rec.Code != 404 || strings.Contains(rec.Body.String(), `name="token"`) || !strings.Contains(rec.Body.String(), "すでに使用されたか") {
+		t.Errorf("GET of a used link: %d, want 404 saying it was used, without the button:\n%s", rec.Code, rec.Body)
 	}
 	// The intruder's password no longer works, even from the owner's device.
 	rec = post(h, "/signin", url.Values{"identifier": {"taro@example.jp"}, "password": {pw}}, ob.header()...)

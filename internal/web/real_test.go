@@ -161,3 +161,34 @@ func TestBrowserSigninErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestOutOfAttemptsOffersOnlyAStartAgain: the fifth wrong code ends the flow;
+// the page says so and offers the way to start again, and no code field or
+// resend button that could only answer "not found".
+func TestOutOfAttemptsOffersOnlyAStartAgain(t *testing.T) {
+	h, env := newRealWeb(t)
+	b := jar{}
+	rec := post(h, "/signup", url.Values{
+		"identifier": {"five@example.jp"}, "name": {"Five"}, "password": {pw}, "password_confirmation": {pw},
+	})
+	b.take(t, rec.Result())
+	verify := rec.Header().Get("Location")
+	wrong := "000000"
+	if env.LastCode(t, "five@example.jp") == wrong {
+		wrong = "111111"
+	}
+	for i := 1; i <= 5; i++ {
+		rec = post(h, verify, url.Values{"action": {"submit_code"}, "code": {wrong}}, b.header()...)
+		b.take(t, rec.Result())
+	}
+	body := rec.Body.String()
+	if rec.Code != 400 || !strings.Contains(body, "code_attempts_exceeded") && !strings.Contains(body, `role="alert"`) {
+		t.Fatalf("fifth wrong code: %d\n%s", rec.Code, body)
+	}
+	if strings.Contains(body, `name="code"`) || strings.Contains(body, `value="resend_code"`) {
+		t.Errorf("a failed flow's page still offers the code form or a resend:\n%s", body)
+	}
+	if !strings.Contains(body, `href="/signup"`) {
+		t.Errorf("a failed flow's page offers no way to start again:\n%s", body)
+	}
+}

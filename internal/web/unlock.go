@@ -5,6 +5,7 @@ import (
 	"net/url"
 
 	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/web/webreq"
 )
@@ -141,9 +142,26 @@ func (h *Handler) notMeForm(w http.ResponseWriter, r *http.Request, c *call) err
 	if token == "" || checkToken(token) != nil {
 		return ninsho.E(ninsho.CodeNotFound)
 	}
+	ok, err := h.d.Unlock.NotMeUsable(r.Context(), c.realm, token)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return h.notMeSpent(w, r, c)
+	}
 	p := h.newPage(r, c.realm, c.locale, "page.not_me.title")
 	p.Token = token
 	h.render(w, r, http.StatusOK, "notme", p)
+	return nil
+}
+
+// notMeSpent tells that a "this wasn't me" link was already used or has
+// expired (404), and what to do instead: no button that cannot work.
+func (h *Handler) notMeSpent(w http.ResponseWriter, r *http.Request, c *call) error {
+	p := h.newPage(r, c.realm, c.locale, "page.not_me.title")
+	status := prepareError(w, r, p, ninsho.E(ninsho.CodeNotFound))
+	p.Error.Message = i18n.Message(p.Locale, "not_me.link_spent", nil)
+	h.render(w, r, status, "notme", p)
 	return nil
 }
 
@@ -160,7 +178,10 @@ func (h *Handler) notMe(w http.ResponseWriter, r *http.Request, c *call) error {
 		if err == nil {
 			err = ninsho.Internal("web: not-me answered nothing")
 		}
-		return err // an unknown, used or expired link: the error page
+		if ninsho.IsCode(err, ninsho.CodeNotFound) {
+			return h.notMeSpent(w, r, c) // an unknown, used or expired link
+		}
+		return err
 	}
 	// Every session of the account has ended, this browser's too.
 	h.cookies.ClearSession(w, r)

@@ -293,7 +293,10 @@ type page struct {
 	Next      *flow.Next
 	// RestartURL is where "wrong address? start again" leads.
 	RestartURL string
-	Account    *account.Account
+	// Ended says the flow of a code page has failed: the page shows why
+	// and the way to start again, and no form.
+	Ended   bool
+	Account *account.Account
 	// Why is the catalogue key that tells why a code is asked ("we don't
 	// recognise this device"), or "".
 	Why string
