@@ -140,6 +140,10 @@ func (s *Service) Check(ctx context.Context, f *flow.Flow, p Purpose, input stri
 	if s.AttemptsLeft(f) == 0 {
 		return nil, ninsho.FieldError(ninsho.CodeCodeAttemptsExceeded, "code")
 	}
+	if NormalizeInput(input) == "" {
+		// Nothing typed is not a guess: no attempt is used.
+		return nil, ninsho.FieldError(ninsho.CodeFieldRequired, "code")
+	}
 	if err := s.Guard.Allow(ctx, f); err != nil {
 		return nil, err
 	}

@@ -359,3 +359,34 @@ func TestSignInWithCodeFromANewDeviceAlerts(t *testing.T) {
 		}
 	})
 }
+
+// TestExplicitRealmEnumerationIsCapped: an explicit realm tells that an
+// identifier has no account, but only as often as the start caps allow:
+// unknown identifiers count towards them too.
+func TestExplicitRealmEnumerationIsCapped(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		for name, start := range map[string]func(ident string) error{
+			"password assistant": func(ident string) error {
+				_, err := e.Reset.Start(ctx, e.JP, flowtest.Req("203.0.113.44", ""), ident)
+				return err
+			},
+			"unlock": func(ident string) error {
+				_, err := e.Unlock.Start(ctx, e.JP, flowtest.Req("203.0.113.45", ""), ident)
+				return err
+			},
+		} {
+			notFound := 0
+			var err error
+			for i := 0; i < 30; i++ {
+				if err = start(fmt.Sprintf("probe%d@example.jp", i)); ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
+					notFound++
+				}
+			}
+			if notFound != 20 {
+				t.Errorf("%s: %d of 30 probes answered account_not_found, want 20 (the per-address cap)", name, notFound)
+			}
+			flowtest.WantCode(t, err, ninsho.CodeRateLimited)
+		}
+	})
+}

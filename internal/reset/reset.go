@@ -24,6 +24,9 @@ import (
 // Flow state keys.
 const (
 	statePurpose = "purpose" // "reset" or "signup" (an unfinished sign-up)
+	// stateConfirmsSignup ("1"): the code proved the address of a pending
+	// account; a new password confirms it (no sign-in with the code).
+	stateConfirmsSignup = "confirms_signup"
 )
 
 // Service runs password-assistant flows (flow.KindReset). It implements
@@ -54,6 +57,16 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	if err != nil {
 		return nil, err
 	}
+	// Capped before anything is looked up or written: neither the rows nor
+	// an explicit realm's "no such account" answers are unbounded.
+	d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
+	if err != nil {
+		return nil, err
+	}
+	hold, err := s.Gate.Admit(ctx, flow.KindReset, rl.ID, req, d.ID)
+	if err != nil {
+		return nil, err
+	}
 	a, err := k.AccountFor(ctx, rl, id)
 	if err != nil && !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
 		return nil, err
@@ -70,14 +83,6 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	}
 	var ans *flow.Answer
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
-		d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
-		if err != nil {
-			return err
-		}
-		hold, err := s.Gate.Admit(ctx, flow.KindReset, rl.ID, req, d.ID)
-		if err != nil {
-			return err
-		}
 		f := k.NewFlow(flow.KindReset, rl, req, d, authflow.Locale("", req, rl))
 		f.Identifier = id.Value
 		f.AccountID = accountID
@@ -197,7 +202,7 @@ func (s *Service) answer(f *flow.Flow, deviceToken string) *flow.Answer {
 		ans.Next = startgate.Next(f)
 	case f.Step == flow.StepChoose:
 		opts := []string{flow.ActionSetNewPassword}
-		if rl := s.Realms.ByID(f.Realm); rl != nil && rl.SignInWithCode {
+		if rl := s.Realms.ByID(f.Realm); rl != nil && rl.SignInWithCode && f.Get(stateConfirmsSignup) != "1" {
 			opts = append([]string{flow.ActionSignInWithCode}, opts...)
 		}
 		ans.Next = &flow.Next{Step: flow.StepChoose, Options: opts}
@@ -215,9 +220,8 @@ func purposeOf(f *flow.Flow) code.Purpose {
 func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, input string) (*flow.Answer, error) {
 	k := s.Kit
 	var stepErr error
-	var grant *flow.Grant
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-		c, serr, err := k.CheckCode(ctx, f, purposeOf(f), input)
+		_, serr, err := k.CheckCode(ctx, f, purposeOf(f), input)
 		if err != nil || serr != nil {
 			stepErr = serr
 			return err
@@ -227,25 +231,18 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 			return err
 		}
 		if a.Status == account.StatusPending {
-			// The sign-up never finished: the code confirms it now.
-			now := k.Clock.Now()
-			a.Status = account.StatusActive
-			authflow.Verify(a, string(c.Channel), now)
-			a.UpdatedAt = now
-			if err := k.Accounts.UpdateAccount(ctx, a); err != nil {
-				return err
-			}
-			grant, err = k.Complete(ctx, f, rl, a, req, []string{string(c.Channel) + "_code"}, event.TypeSignupCompleted, map[string]any{"via": "password_assistant"})
-			return err
+			// The sign-up never finished, and its password may not be this
+			// person's: whoever started it typed it. The code proves the
+			// address; only a new password (set_new_password) confirms the
+			// account, so a stranger's sign-up never becomes an account
+			// with the stranger's password.
+			f.Set(stateConfirmsSignup, "1")
 		}
 		f.Status, f.Step = flow.StatusOpen, flow.StepChoose
 		return k.Save(ctx, f)
 	})
 	if err != nil {
 		return s.answer(f, ""), err
-	}
-	if grant != nil {
-		return &flow.Answer{Flow: f, Session: grant, AccountID: f.AccountID}, nil
 	}
 	return s.answer(f, ""), stepErr
 }
@@ -261,7 +258,7 @@ func (s *Service) switchChannel(ctx context.Context, rl *realm.Realm, f *flow.Fl
 // identifier is one factor, and a reset never bypasses the second.
 func (s *Service) signInWithCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request) (*flow.Answer, error) {
 	k := s.Kit
-	if !rl.SignInWithCode {
+	if !rl.SignInWithCode || f.Get(stateConfirmsSignup) == "1" {
 		return s.answer(f, ""), ninsho.FieldError(ninsho.CodeActionUnknown, "action")
 	}
 	a, err := k.Accounts.Account(ctx, f.AccountID)
@@ -315,6 +312,19 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	}
 	var grant *flow.Grant
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		if f.Get(stateConfirmsSignup) == "1" && a.Status == account.StatusPending {
+			// The proven address and the new password confirm the
+			// unfinished sign-up; the password it was started with is gone.
+			now := k.Clock.Now()
+			a.Status, a.UpdatedAt = account.StatusActive, now
+			authflow.Verify(a, f.Channel, now)
+			if err := k.Accounts.UpdateAccount(ctx, a); err != nil {
+				return err
+			}
+			if err := k.Record(ctx, rl, a.ID, event.TypeSignupCompleted, req, f.DeviceID, map[string]any{"flow": f.ID, "via": "password_assistant"}); err != nil {
+				return err
+			}
+		}
 		if err := k.ReplacePassword(ctx, rl, f, a, req, hash, s.Locks, "password_assistant"); err != nil {
 			return err
 		}

@@ -119,10 +119,16 @@ func TestResetSignInWithCodeOnce(t *testing.T) {
 	})
 }
 
-func TestResetFinishesAnUnconfirmedSignup(t *testing.T) {
+// TestResetFinishesAnUnconfirmedSignupWithANewPassword: the assistant for an
+// address whose sign-up never finished sends the sign-up code; the code
+// proves the address but signs nobody in: only a new password confirms the
+// account (issue 8: a stranger's sign-up with the victim's address must not
+// become the victim's account with the stranger's password and a session).
+func TestResetFinishesAnUnconfirmedSignupWithANewPassword(t *testing.T) {
 	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
-		if _, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{Identifier: "later@example.jp", Name: "L", Password: pw}); err != nil {
+		const strangers = "strangers-password-1"
+		if _, err := e.Signup.Start(ctx, e.JP, flowtest.Req("198.51.100.66", ""), signup.Input{Identifier: "later@example.jp", Name: "L", Password: strangers}); err != nil {
 			t.Fatal(err)
 		}
 		e.Messages(t, "later@example.jp")
@@ -134,13 +140,27 @@ func TestResetFinishesAnUnconfirmedSignup(t *testing.T) {
 		if m := e.Messages(t, "later@example.jp"); m[0].Template != "signup_code" {
 			t.Fatalf("newest message %q, want the sign-up code", m[0].Template)
 		}
-		done, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, flowtest.Req("192.0.2.1", ans.DeviceToken), flow.Action{Name: flow.ActionSubmitCode, Code: e.LastCode(t, "later@example.jp")})
+		req := flowtest.Req("192.0.2.1", ans.DeviceToken)
+		choose, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitCode, Code: e.LastCode(t, "later@example.jp")})
+		if err != nil || choose.Session != nil || choose.Next == nil || choose.Next.Step != flow.StepChoose || strings.Join(choose.Next.Options, ",") != "set_new_password" {
+			t.Fatalf("the code of an unfinished sign-up: %+v, %v; want the choice of a new password only, no session", choose.Next, err)
+		}
+		if a, _ := e.DB.AccountByEmail(ctx, "jp", "later@example.jp"); a.Status != account.StatusPending {
+			t.Fatalf("after the code alone: status %s, want still pending", a.Status)
+		}
+		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSignInWithCode})
+		flowtest.WantCode(t, err, ninsho.CodeActionUnknown)
+		done, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSetNewPassword, Password: fresh, PasswordConfirmation: fresh})
 		if err != nil || done.Session == nil {
-			t.Fatalf("the code of an unfinished sign-up: %v, want a session", err)
+			t.Fatalf("new password: %v, want a session", err)
 		}
 		a, _ := e.DB.AccountByEmail(ctx, "jp", "later@example.jp")
 		if a.Status != account.StatusActive || a.EmailVerifiedAt == nil {
 			t.Errorf("account = %+v, want active and verified", a)
+		}
+		e.Clock.Advance(time.Minute)
+		if ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req("198.51.100.66", ""), signin.Input{Identifier: "later@example.jp", Password: strangers}); !ninsho.IsCode(err, ninsho.CodePasswordIncorrect) {
+			t.Errorf("the sign-up's original password after the reset: %+v, %v; want password_incorrect", ans, err)
 		}
 	})
 }

@@ -43,8 +43,11 @@ func (p Policy) BeforePassword(s Signals) Decision {
 	} else {
 		d.flag(reached(s.IdentifierFailures, p.CaptchaAfterFailures), ReasonIdentifierFailures, Captcha)
 	}
-	d.flag(reached(s.AddressAttempts, p.AddressPerMinute), ReasonAddressVelocity, Deny)
-	d.flag(reached(s.PrefixAttempts, p.PrefixPerMinute), ReasonPrefixVelocity, Deny)
+	// Per address and network: a flood from one place. The owner's own
+	// device shares the place (an office, a carrier's NAT) but not the
+	// flood: it is not refused for strangers' attempts.
+	d.flag(!fam && reached(s.AddressAttempts, p.AddressPerMinute), ReasonAddressVelocity, Deny)
+	d.flag(!fam && reached(s.PrefixAttempts, p.PrefixPerMinute), ReasonPrefixVelocity, Deny)
 	// Per device: a bot that keeps one cookie while hopping addresses and
 	// accounts. A device familiar to the account is its owner's.
 	d.flag(!fam && reached(s.DeviceAttempts, p.DevicePerMinute), ReasonDeviceVelocity, Deny)

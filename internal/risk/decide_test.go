@@ -50,7 +50,10 @@ var beforeCases = []decisionCase{
 	// Velocity per address and prefix.
 	{"address at 99 a minute", risk.Signals{AddressAttempts: 99, UserAgent: browser}, allow()},
 	{"address at 100 a minute", risk.Signals{AddressAttempts: 100, UserAgent: browser}, deny(risk.ReasonAddressVelocity)},
-	{"address over 100 a minute, familiar device", risk.Signals{DeviceFamiliar: true, AddressAttempts: 150, UserAgent: browser}, deny(risk.ReasonAddressVelocity)},
+	// The owner's device shares the address (an office, a carrier's NAT)
+	// but not the flood: strangers' attempts do not refuse it (issue 8).
+	{"address over 100 a minute, familiar device", risk.Signals{DeviceFamiliar: true, AddressAttempts: 150, UserAgent: browser}, allow()},
+	{"prefix over 1,000 a minute, familiar device", risk.Signals{DeviceFamiliar: true, PrefixAttempts: 1500, UserAgent: browser}, allow()},
 	{"address over 100 a minute, CAPTCHA solved", risk.Signals{AddressAttempts: 150, UserAgent: browser, CaptchaSolved: true}, deny(risk.ReasonAddressVelocity)},
 	{"prefix at 999 a minute", risk.Signals{PrefixAttempts: 999, UserAgent: browser}, allow()},
 	{"prefix at 1,000 a minute", risk.Signals{PrefixAttempts: 1000, UserAgent: browser}, deny(risk.ReasonPrefixVelocity)},

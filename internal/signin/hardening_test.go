@@ -12,6 +12,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
+	"github.com/ninsho/ninsho/internal/startgate"
 )
 
 // solveCaptcha answers the CAPTCHA that ans holds, as the worst-case
@@ -156,4 +157,75 @@ func TestStartsWriteBoundedRows(t *testing.T) {
 // lockSuspicious is the lock "this wasn't me" sets.
 func lockSuspicious(now time.Time) account.Lock {
 	return account.Lock{Kind: account.LockSuspicious, LockedAt: &now}
+}
+
+// TestRateLimitedAddressLetsOwnersIn (issue 8, points 7 and 2): once an
+// address is over its per-minute limit, refused sign-ins write no flow (a
+// flood must not grow the tables), and the owner's familiar device behind
+// the same address (an office, a carrier's NAT) still signs in.
+func TestRateLimitedAddressLetsOwnersIn(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		const nat = "203.0.113.200"
+		dev := e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+		limited := 0
+		var flowsAtFirstRefusal int
+		for i := 0; i < 150; i++ {
+			ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req(nat, ""), signin.Input{Identifier: fmt.Sprintf("stranger%d@example.jp", i), Password: "not-a-password"})
+			if ninsho.IsCode(err, ninsho.CodeRateLimited) {
+				if ans != nil {
+					t.Fatalf("a rate-limited start answered a flow %s: it was written", ans.Flow.ID)
+				}
+				if limited == 0 {
+					c, _ := e.DB.RowCounts(ctx)
+					flowsAtFirstRefusal = c["flow"]
+				}
+				limited++
+			}
+		}
+		if limited == 0 {
+			t.Fatal("150 attempts a minute from one address were never refused")
+		}
+		if c, _ := e.DB.RowCounts(ctx); c["flow"] != flowsAtFirstRefusal {
+			t.Errorf("flows grew from %d to %d during %d refused attempts", flowsAtFirstRefusal, c["flow"], limited)
+		}
+		own, err := e.Signin.Start(ctx, e.JP, flowtest.Req(nat, dev), signin.Input{Identifier: "hanako@example.jp", Password: pw})
+		if err != nil || own.Session == nil {
+			t.Errorf("the owner's familiar device behind the limited address: %v, want a session", err)
+		}
+	})
+}
+
+// TestCaptchaChallengesPerFlowAreBounded: a flow gets at most
+// startgate.MaxChallenges CAPTCHA challenges (wrong answers and "another
+// image" each make one); then it ends, so it cannot be used to guess a
+// CAPTCHA blind or to write challenges without end.
+func TestCaptchaChallengesPerFlowAreBounded(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+		req := flowtest.Req("203.0.113.5", "")
+		req.UserAgent = "curl/8.5.0" // automation: a CAPTCHA at once
+		ans, err := e.Signin.Start(ctx, e.JP, req, signin.Input{Identifier: "hanako@example.jp", Password: "guess"})
+		flowtest.WantCode(t, err, ninsho.CodeCaptchaRequired)
+		req.DeviceToken = ans.DeviceToken
+		var last error
+		given := 1
+		for i := 0; i < 3*startgate.MaxChallenges && !ninsho.IsCode(last, ninsho.CodeRateLimited); i++ {
+			name := flow.ActionSubmitCaptcha
+			if i%2 == 1 {
+				name = flow.ActionNewCaptcha
+			}
+			_, last = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: name, Answer: "000000x"})
+			if last == nil || ninsho.IsCode(last, ninsho.CodeCaptchaIncorrect) {
+				given++
+			}
+		}
+		flowtest.WantCode(t, last, ninsho.CodeRateLimited)
+		if given != startgate.MaxChallenges {
+			t.Errorf("challenges given: %d, want %d", given, startgate.MaxChallenges)
+		}
+		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionNewCaptcha})
+		flowtest.WantCode(t, err, ninsho.CodeFlowCompleted)
+	})
 }

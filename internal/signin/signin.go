@@ -83,6 +83,15 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	f := k.NewFlow(flow.KindSignin, rl, req, d, authflow.Locale("", req, rl))
 	f.Identifier = id.Value
 	f.Step = flow.StepPassword
+	if in.Password == "" {
+		// Identifier first: a flow row for anyone who types an identifier.
+		// The start is capped before anything is looked up or written, so
+		// that neither the rows nor an explicit realm's "no such account"
+		// answers are unbounded.
+		if _, err := s.Gate.Admit(ctx, flow.KindSignin, rl.ID, req, d.ID); err != nil {
+			return nil, err
+		}
+	}
 	a, err := k.AccountFor(ctx, rl, id)
 	switch {
 	case err == nil:
@@ -95,11 +104,6 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		return nil, err
 	}
 	if in.Password == "" {
-		// Identifier first: a flow row for anyone who types an identifier,
-		// so the start is capped before it is written.
-		if _, err := s.Gate.Admit(ctx, flow.KindSignin, rl.ID, req, d.ID); err != nil {
-			return nil, err
-		}
 		if err := k.Save(ctx, f); err != nil {
 			return nil, err
 		}
@@ -185,7 +189,13 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 		f.Set(stateCaptchaOK, "")
 		if at.decision.Action == risk.Deny {
 			secs := int((at.decision.RetryAfter + time.Second - 1) / time.Second)
-			return s.fail(ctx, rl, f, a, req, at, ninsho.E(ninsho.CodeRateLimited).WithParam("retry_after_s", secs))
+			limited := ninsho.E(ninsho.CodeRateLimited).WithParam("retry_after_s", secs)
+			if f.Fresh {
+				// A start refused by the rate limits writes nothing: no
+				// flow, no event (a flood must not grow the tables).
+				return nil, limited
+			}
+			return s.fail(ctx, rl, f, a, req, at, limited)
 		}
 		// In an explicit realm a lock is told before any CAPTCHA: the person
 		// learns until when, and how to unlock, without solving a puzzle
@@ -464,6 +474,9 @@ func (s *Service) askCaptcha(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 
 // newChallenge gives f a new CAPTCHA challenge (unsaved).
 func (s *Service) newChallenge(ctx context.Context, f *flow.Flow) error {
+	if err := startgate.SpendChallenge(f); err != nil {
+		return err
+	}
 	if f.Version == 0 {
 		// The challenge names its flow: make sure the flow exists first.
 		if err := s.Kit.Save(ctx, f); err != nil {
@@ -488,25 +501,27 @@ func (s *Service) submitCaptcha(ctx context.Context, f *flow.Flow, act flow.Acti
 	if s.Protect == nil || f.Get(stateCaptcha) == "" {
 		return s.answer(f), ninsho.FieldError(ninsho.CodeActionUnknown, "action")
 	}
-	if act.Name == flow.ActionNewCaptcha {
-		if err := s.newChallenge(ctx, f); err != nil {
-			return nil, err
+	var stepErr error
+	if act.Name != flow.ActionNewCaptcha {
+		err := s.Protect.Captcha.Check(ctx, f.Get(stateCaptcha), f.ID, act.Answer)
+		if err == nil {
+			f.Set(stateCaptchaOK, "1")
+			f.Status = flow.StatusOpen
+			f.Step = flow.StepPassword
+			return s.saved(ctx, f, nil)
 		}
-		return s.saved(ctx, f, nil)
-	}
-	if err := s.Protect.Captcha.Check(ctx, f.Get(stateCaptcha), f.ID, act.Answer); err != nil {
 		if !ninsho.IsCode(err, ninsho.CodeCaptchaIncorrect) {
 			return nil, err
 		}
-		if err := s.newChallenge(ctx, f); err != nil {
-			return nil, err
-		}
-		return s.saved(ctx, f, err)
+		stepErr = err
 	}
-	f.Set(stateCaptchaOK, "1")
-	f.Status = flow.StatusOpen
-	f.Step = flow.StepPassword
-	return s.saved(ctx, f, nil)
+	if err := s.newChallenge(ctx, f); err != nil {
+		if ninsho.IsCode(err, ninsho.CodeRateLimited) {
+			return s.saved(ctx, f, err) // out of challenges: the flow has ended
+		}
+		return nil, err
+	}
+	return s.saved(ctx, f, stepErr)
 }
 
 // askCode sends a verification code to the identifier the person typed and

@@ -236,11 +236,24 @@ func (s *Service) startForExisting(ctx context.Context, rl *realm.Realm, req nin
 
 // submitCaptcha checks the answer; a right one sends the code.
 func (s *Service) submitCaptcha(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
+	var taken error
 	stepErr, err := s.Kit.ReleaseHeld(ctx, s.Gate, f, act, func(ctx context.Context) error {
-		return s.begin(ctx, rl, req, f)
+		err := s.begin(ctx, rl, req, f)
+		if ninsho.IsCode(err, ninsho.CodeIdentifierTaken) {
+			// An explicit realm tells it; the flow ends here and the
+			// solved CAPTCHA stays used (the transaction commits).
+			taken, f.Status = err, flow.StatusFailed
+			f.Set(stateHash, "")
+			f.Set(stateName, "")
+			return s.Kit.Save(ctx, f)
+		}
+		return err
 	})
 	if err != nil {
 		return s.answer(f), err
+	}
+	if taken != nil {
+		return s.answer(f), taken
 	}
 	return s.answer(f), stepErr
 }

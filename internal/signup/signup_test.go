@@ -1,7 +1,9 @@
 package signup_test
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
@@ -334,4 +336,56 @@ func otherThan(code string) string {
 		return "111111"
 	}
 	return "000000"
+}
+
+// TestHeldSignupForATakenAddressEnds: in an explicit realm, a sign-up held
+// at the CAPTCHA for an address that has an account answers identifier_taken
+// once the CAPTCHA is solved, and the flow ends there: the solved CAPTCHA
+// cannot be replayed for another answer.
+func TestHeldSignupForATakenAddressEnds(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, "taken@example.jp", goodPassword, "taken@example.jp")
+		req := flowtest.Req("192.0.2.77", "")
+		var ans *flow.Answer
+		var err error
+		for i := 0; i < 3; i++ { // the third start of a device is held
+			ans, err = e.Signup.Start(ctx, e.JP, req, signup.Input{Identifier: fmt.Sprintf("new%d@example.jp", i), Name: "N", Password: goodPassword})
+			req.DeviceToken = cmp.Or(req.DeviceToken, ans.DeviceToken)
+		}
+		flowtest.WantCode(t, err, ninsho.CodeCaptchaRequired)
+		// The held flow is for new2@; hold one for the taken address instead.
+		held, err := e.Signup.Start(ctx, e.JP, req, signup.Input{Identifier: "taken@example.jp", Name: "N", Password: goodPassword})
+		flowtest.WantCode(t, err, ninsho.CodeCaptchaRequired)
+		answer, aerr := e.Captcha.Answer(ctx, held.Next.Captcha.ID)
+		if aerr != nil {
+			t.Fatal(aerr)
+		}
+		got, err := e.Engine.Act(ctx, "jp", held.Flow.ID, req, flow.Action{Name: flow.ActionSubmitCaptcha, Answer: answer})
+		flowtest.WantCode(t, err, ninsho.CodeIdentifierTaken)
+		if got.Flow.Status != flow.StatusFailed {
+			t.Errorf("status %s, want failed", got.Flow.Status)
+		}
+		_, err = e.Engine.Act(ctx, "jp", held.Flow.ID, req, flow.Action{Name: flow.ActionSubmitCaptcha, Answer: answer})
+		flowtest.WantCode(t, err, ninsho.CodeFlowCompleted)
+	})
+}
+
+// TestEmptyCodeIsNotAGuess: submitting nothing asks for the code and uses
+// no attempt.
+func TestEmptyCodeIsNotAGuess(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		ans, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.1", ""), signup.Input{Identifier: "empty@example.jp", Name: "E", Password: goodPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range []string{"", "  ", "-"} {
+			got, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, flowtest.Req("192.0.2.1", ans.DeviceToken), flow.Action{Name: flow.ActionSubmitCode, Code: in})
+			flowtest.WantCode(t, err, ninsho.CodeFieldRequired)
+			if got.Next == nil || got.Next.AttemptsLeft != 5 {
+				t.Errorf("code %q: next %+v, want 5 attempts left", in, got.Next)
+			}
+		}
+	})
 }

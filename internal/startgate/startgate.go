@@ -8,6 +8,7 @@ package startgate
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -118,9 +119,33 @@ func (g *Gate) Admit(ctx context.Context, kind flow.Kind, realm string, req nins
 // stateCaptcha is the flow-state key of the challenge that holds f back.
 const stateCaptcha = "start_captcha"
 
+// MaxChallenges is how many CAPTCHA challenges one flow may be given (each
+// wrong answer and each "another image" makes one): a flow cannot be used
+// to guess a CAPTCHA blind or to write challenges without end.
+const MaxChallenges = 10
+
+// stateChallenges is the flow-state key of the number of challenges given.
+const stateChallenges = "captcha_challenges"
+
+// SpendChallenge counts one more challenge for f. Past MaxChallenges it
+// marks f failed and returns ninsho.CodeRateLimited: the person starts again
+// (and meets the start caps). Any kind of flow with a CAPTCHA uses it.
+func SpendChallenge(f *flow.Flow) error {
+	n, _ := strconv.Atoi(f.Get(stateChallenges))
+	if n >= MaxChallenges {
+		f.Status = flow.StatusFailed
+		return ninsho.E(ninsho.CodeRateLimited).WithParam("retry_after_s", 60)
+	}
+	f.Set(stateChallenges, strconv.Itoa(n+1))
+	return nil
+}
+
 // Hold puts f at the CAPTCHA step with a new challenge (the caller saves f).
 // Nothing is sent until Solve passes.
 func (g *Gate) Hold(ctx context.Context, f *flow.Flow) error {
+	if err := SpendChallenge(f); err != nil {
+		return err
+	}
 	c, err := g.Captcha.New(ctx, f.Realm, f.ID)
 	if err != nil {
 		return err
@@ -144,19 +169,27 @@ func Next(f *flow.Flow) *flow.Next {
 // Solve applies submit_captcha or new_captcha to a held flow (the caller
 // saves f). A right answer releases f (passed: the caller sends the code
 // now); a wrong one is stepErr ninsho.CodeCaptchaIncorrect with a new
-// challenge; new_captcha only renews it.
+// challenge; new_captcha only renews it. Past MaxChallenges the flow fails
+// with stepErr ninsho.CodeRateLimited.
 func (g *Gate) Solve(ctx context.Context, f *flow.Flow, act flow.Action) (passed bool, stepErr, err error) {
-	if act.Name == flow.ActionNewCaptcha {
-		return false, nil, g.Hold(ctx, f)
-	}
-	if err := g.Captcha.Check(ctx, f.Get(stateCaptcha), f.ID, act.Answer); err != nil {
-		if !ninsho.IsCode(err, ninsho.CodeCaptchaIncorrect) {
-			return false, nil, err
+	if act.Name != flow.ActionNewCaptcha {
+		cerr := g.Captcha.Check(ctx, f.Get(stateCaptcha), f.ID, act.Answer)
+		if cerr == nil {
+			f.Set(stateCaptcha, "")
+			return true, nil, nil
 		}
-		return false, err, g.Hold(ctx, f)
+		if !ninsho.IsCode(cerr, ninsho.CodeCaptchaIncorrect) {
+			return false, nil, cerr
+		}
+		stepErr = cerr
 	}
-	f.Set(stateCaptcha, "")
-	return true, nil, nil
+	if err := g.Hold(ctx, f); err != nil {
+		if ninsho.IsCode(err, ninsho.CodeRateLimited) {
+			return false, err, nil // out of challenges: the flow has ended
+		}
+		return false, nil, err
+	}
+	return false, stepErr, nil
 }
 
 // IsCaptchaAction reports whether a is one that Solve takes.

@@ -54,6 +54,16 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	if err != nil {
 		return nil, err
 	}
+	// Capped before anything is looked up or written: neither the rows nor
+	// an explicit realm's "no such account" answers are unbounded.
+	d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
+	if err != nil {
+		return nil, err
+	}
+	hold, err := s.Gate.Admit(ctx, flow.KindUnlock, rl.ID, req, d.ID)
+	if err != nil {
+		return nil, err
+	}
 	a, err := k.AccountFor(ctx, rl, id)
 	if err != nil && !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
 		return nil, err
@@ -67,14 +77,6 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	}
 	var ans *flow.Answer
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
-		d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
-		if err != nil {
-			return err
-		}
-		hold, err := s.Gate.Admit(ctx, flow.KindUnlock, rl.ID, req, d.ID)
-		if err != nil {
-			return err
-		}
 		f := k.NewFlow(flow.KindUnlock, rl, req, d, authflow.Locale("", req, rl))
 		f.Identifier = id.Value
 		f.AccountID = accountID

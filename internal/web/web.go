@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/account"
@@ -210,6 +211,11 @@ func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 func (h *Handler) serveStatic(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/") {
+		// Files only: no directory listing.
+		h.WriteError(w, r, ninsho.E(ninsho.CodeNotFound))
+		return
+	}
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	h.static.ServeHTTP(w, r)
 }

@@ -166,6 +166,9 @@ func TestStatic(t *testing.T) {
 	if rec := get(h, "/static/nope.js"); rec.Code != 404 {
 		t.Errorf("missing static file: %d", rec.Code)
 	}
+	if rec := get(h, "/static/"); rec.Code != 404 || strings.Contains(rec.Body.String(), `<a href="app.js">`) {
+		t.Errorf("GET /static/: %d, want 404 without a directory listing", rec.Code)
+	}
 }
 
 func TestFormAttributes(t *testing.T) {
