@@ -82,6 +82,8 @@ func (k *Kit) NewFlow(kind flow.Kind, rl *realm.Realm, req ninsho.Request, d *de
 		UpdatedAt:  now,
 		ExpiresAt:  now.Add(FlowLifetime),
 		Fresh:      true,
+		// Known only in the request that resolved the device.
+		DeviceStored: d.Stored,
 	}
 	k.Binder.Bind(f, req)
 	return f
@@ -102,7 +104,7 @@ func (k *Kit) CompletingDevice(f *flow.Flow, req ninsho.Request) (d *device.Devi
 	now := k.Clock.Now()
 	return &device.Device{
 		ID: f.DeviceID, Realm: f.Realm, TokenHash: f.DeviceHash, UserAgent: truncate(req.UserAgent, 512),
-		CreatedAt: now, LastSeenAt: now,
+		CreatedAt: now, LastSeenAt: now, Stored: f.Fresh && f.DeviceStored,
 	}, true
 }
 

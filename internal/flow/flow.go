@@ -85,6 +85,9 @@ type Flow struct {
 	// in the request that started it completes on the device it is bound
 	// to.
 	Fresh bool `json:"-"`
+	// DeviceStored is set only on a Fresh flow whose device already has its
+	// row (so completing it needs no insert); never stored.
+	DeviceStored bool `json:"-"`
 	// State holds what one kind of flow needs to remember between steps
 	// (e.g. a CAPTCHA passed, the purpose of the current code). Never secrets.
 	State map[string]string
