@@ -53,13 +53,75 @@ type Kit struct {
 	Networks device.NetworkStore
 }
 
-// IsFamiliarDevice reports whether deviceID has signed in to the account
-// before (accountID "" is never familiar, at the same cost, so that safe
-// realms answer alike). Codes asked for from a familiar device draw from the
-// owner's lane: its token is a secret of the owner's browser or app, which a
-// stranger — even one on the same network — does not have.
-func (k *Kit) IsFamiliarDevice(ctx context.Context, accountID, deviceID string) (bool, error) {
-	return k.Devices.Store.IsFamiliar(ctx, accountID, deviceID)
+// StartWithCode begins a flow of kind that sends a code to the account that
+// holds the identifier typed (unlock, password assistant), the same way for
+// every such kind:
+//
+//   - the start is counted by g before the account is looked up or anything
+//     is written (rate_limited past a cap);
+//   - an explicit realm answers ninsho.CodeAccountNotFound for an identifier
+//     without a live account; a safe realm goes on with a nil account, and
+//     send must then do the same work and send nothing;
+//   - a start from a device familiar to the account draws its codes from
+//     the owner's lane (the device token is the owner's secret);
+//   - a start that g holds back waits at the CAPTCHA (startgate.Held);
+//     otherwise send sends the first code and saves f.
+//
+// It returns the new flow and the device token to hand out, if any, and
+// wakes the outbox after commit.
+func (k *Kit) StartWithCode(ctx context.Context, g *startgate.Gate, kind flow.Kind, rl *realm.Realm, req ninsho.Request, typed string,
+	send func(ctx context.Context, f *flow.Flow, a *account.Account) error) (f *flow.Flow, newToken string, err error) {
+	id, err := identifier.Parse(typed, rl.PhoneRegion)
+	if err != nil {
+		return nil, "", err
+	}
+	d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
+	if err != nil {
+		return nil, "", err
+	}
+	hold, err := g.Admit(ctx, kind, rl.ID, req, d.ID)
+	if err != nil {
+		return nil, "", err
+	}
+	a, err := k.AccountFor(ctx, rl, id)
+	if err != nil && !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
+		return nil, "", err
+	}
+	if a != nil && a.Status == account.StatusPending && !k.Clock.Now().Before(a.CreatedAt.Add(account.PendingLifetime)) {
+		a = nil // an unconfirmed sign-up past its life does not exist
+	}
+	if a == nil && rl.Disclosure != realm.DisclosureSafe {
+		return nil, "", ninsho.FieldError(ninsho.CodeAccountNotFound, "identifier")
+	}
+	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		f = k.NewFlow(kind, rl, req, d, Locale("", req, rl))
+		f.Identifier = id.Value
+		if a != nil {
+			f.AccountID = a.ID
+		}
+		// Asked for an account "" too: the same query, so that a safe
+		// realm's answers cost alike.
+		familiar, err := k.Devices.Store.IsFamiliar(ctx, f.AccountID, d.ID)
+		if err != nil {
+			return err
+		}
+		if familiar {
+			code.SetOwnerLane(f)
+		}
+		if hold {
+			// Held behind a CAPTCHA: nothing is sent yet.
+			if err := g.Hold(ctx, f); err != nil {
+				return err
+			}
+			return k.Save(ctx, f)
+		}
+		return send(ctx, f, a)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	k.Outbox.Wake()
+	return f, newToken, nil
 }
 
 // CanSend reports whether codes can go out over ch.

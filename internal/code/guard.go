@@ -94,25 +94,26 @@ func GuardKey(f *flow.Flow) string {
 
 // Allow refuses a code check for f while its key is paused or past the
 // consecutive maximum, with ninsho.CodeAccountLocked (kind "codes" with until
-// and retry_after_s while paused, kind "codes_stopped" past the maximum).
-func (g *Guard) Allow(ctx context.Context, f *flow.Flow) error {
+// and retry_after_s while paused, kind "codes_stopped" past the maximum). It
+// returns the state it read, for Succeed.
+func (g *Guard) Allow(ctx context.Context, f *flow.Flow) (GuardState, error) {
 	if g == nil || f.Get(StateGuardExempt) == "1" {
-		return nil
+		return GuardState{}, nil
 	}
 	st, err := g.Store.CodeGuard(ctx, f.Realm, GuardKey(f))
 	if err != nil {
-		return err
+		return st, err
 	}
 	now := g.Clock.Now()
 	if st.Total >= g.Policy.MaxConsecutive {
-		return ninsho.FieldError(ninsho.CodeAccountLocked, "code").WithParam("kind", "codes_stopped")
+		return st, ninsho.FieldError(ninsho.CodeAccountLocked, "code").WithParam("kind", "codes_stopped")
 	}
 	if st.LockedUntil != nil && now.Before(*st.LockedUntil) {
 		secs := int(st.LockedUntil.Sub(now).Seconds()) + 1
-		return ninsho.FieldError(ninsho.CodeAccountLocked, "code").WithParam("kind", "codes").
+		return st, ninsho.FieldError(ninsho.CodeAccountLocked, "code").WithParam("kind", "codes").
 			WithParam("until", *st.LockedUntil).WithParam("retry_after_s", secs)
 	}
-	return nil
+	return st, nil
 }
 
 // Fail counts a wrong code for f and pauses its key on the ladder after every
@@ -140,17 +141,19 @@ func (g *Guard) Fail(ctx context.Context, f *flow.Flow) error {
 	return g.Store.SetCodeGuard(ctx, f.Realm, key, GuardState{Total: st.Total, Level: level, LockedUntil: &until, LockedAt: &at}, now)
 }
 
-// Succeed forgets the wrong codes of f's key: a right code was given.
-func (g *Guard) Succeed(ctx context.Context, f *flow.Flow) error {
-	if g == nil {
+// Succeed forgets the wrong codes of f's key, whose state Allow read: a
+// right code was given. Nothing is written when there was nothing to forget,
+// so a right code costs no write.
+func (g *Guard) Succeed(ctx context.Context, f *flow.Flow, st GuardState) error {
+	if g == nil || st == (GuardState{}) {
 		return nil
 	}
 	return g.Store.ResetCodeGuard(ctx, f.Realm, GuardKey(f))
 }
 
 // Clear forgets the wrong codes of the account: its owner signed in with
-// the password on a familiar device. It reads first and writes only when
-// there is something to forget, so that an ordinary sign-in costs no write.
+// the password on a familiar device. Like Succeed, it writes only when there
+// is something to forget, so an ordinary sign-in costs no write.
 func (g *Guard) Clear(ctx context.Context, realm, accountID string) error {
 	if g == nil {
 		return nil

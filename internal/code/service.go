@@ -144,7 +144,8 @@ func (s *Service) Check(ctx context.Context, f *flow.Flow, p Purpose, input stri
 		// Nothing typed is not a guess: no attempt is used.
 		return nil, ninsho.FieldError(ninsho.CodeFieldRequired, "code")
 	}
-	if err := s.Guard.Allow(ctx, f); err != nil {
+	guarded, err := s.Guard.Allow(ctx, f)
+	if err != nil {
 		return nil, err
 	}
 	c, err := s.Store.LatestCode(ctx, f.ID)
@@ -175,7 +176,7 @@ func (s *Service) Check(ctx context.Context, f *flow.Flow, p Purpose, input stri
 		return nil, ninsho.FieldError(ninsho.CodeCodeExpired, "code")
 	}
 	if f.AccountID != "" {
-		if err := s.Guard.Succeed(ctx, f); err != nil {
+		if err := s.Guard.Succeed(ctx, f, guarded); err != nil {
 			return nil, err
 		}
 	}

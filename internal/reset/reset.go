@@ -24,9 +24,6 @@ import (
 // Flow state keys.
 const (
 	statePurpose = "purpose" // "reset" or "signup" (an unfinished sign-up)
-	// stateConfirmsSignup ("1"): the code proved the address of a pending
-	// account; a new password confirms it (no sign-in with the code).
-	stateConfirmsSignup = "confirms_signup"
 )
 
 // Service runs password-assistant flows (flow.KindReset). It implements
@@ -52,65 +49,16 @@ var _ flow.Handler = (*Service)(nil)
 // exactly as for a known one (same flow, same next step, no alternatives
 // offered, the same database and outbox work) and send nothing.
 func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request, typed string) (*flow.Answer, error) {
-	k := s.Kit
-	id, err := identifier.Parse(typed, rl.PhoneRegion)
-	if err != nil {
-		return nil, err
-	}
-	// Capped before anything is looked up or written: neither the rows nor
-	// an explicit realm's "no such account" answers are unbounded.
-	d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
-	if err != nil {
-		return nil, err
-	}
-	hold, err := s.Gate.Admit(ctx, flow.KindReset, rl.ID, req, d.ID)
-	if err != nil {
-		return nil, err
-	}
-	a, err := k.AccountFor(ctx, rl, id)
-	if err != nil && !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
-		return nil, err
-	}
-	if a != nil && a.Status == account.StatusPending && !k.Clock.Now().Before(a.CreatedAt.Add(account.PendingLifetime)) {
-		a = nil // an unconfirmed sign-up past its life does not exist
-	}
-	if a == nil && rl.Disclosure != realm.DisclosureSafe {
-		return nil, ninsho.FieldError(ninsho.CodeAccountNotFound, "identifier")
-	}
-	accountID := ""
-	if a != nil {
-		accountID = a.ID
-	}
-	var ans *flow.Answer
-	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
-		f := k.NewFlow(flow.KindReset, rl, req, d, authflow.Locale("", req, rl))
-		f.Identifier = id.Value
-		f.AccountID = accountID
-		ans = &flow.Answer{Flow: f, DeviceToken: newToken}
-		familiar, err := k.IsFamiliarDevice(ctx, accountID, d.ID)
-		if err != nil {
-			return err
-		}
-		if familiar {
-			code.SetOwnerLane(f) // the owner's own device
-		}
-		if hold {
-			// Hold the code back behind a CAPTCHA: nothing is sent yet.
-			if err := s.Gate.Hold(ctx, f); err != nil {
-				return err
-			}
-			return k.Save(ctx, f)
-		}
+	f, newToken, err := s.Kit.StartWithCode(ctx, s.Gate, flow.KindReset, rl, req, typed, func(ctx context.Context, f *flow.Flow, a *account.Account) error {
 		return s.sendFirstCode(ctx, rl, f, a, req)
 	})
 	if err != nil {
 		return nil, err
 	}
-	k.Outbox.Wake()
-	if startgate.Held(ans.Flow) {
-		return s.answer(ans.Flow, ans.DeviceToken), ninsho.E(ninsho.CodeCaptchaRequired)
+	if startgate.Held(f) {
+		return s.answer(f, newToken), ninsho.E(ninsho.CodeCaptchaRequired)
 	}
-	return s.answer(ans.Flow, ans.DeviceToken), nil
+	return s.answer(f, newToken), nil
 }
 
 // sendFirstCode sends the flow's first code and saves f. A safe realm's
@@ -167,7 +115,7 @@ func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act
 	}
 	switch {
 	case act.Name == flow.ActionSubmitCode && f.Step == flow.StepVerificationCode:
-		return s.submitCode(ctx, rl, f, req, act.Code)
+		return s.submitCode(ctx, f, act.Code)
 	case act.Name == flow.ActionResendCode && f.Step == flow.StepVerificationCode:
 		template := message.TemplateResetCode
 		if purposeOf(f) == code.PurposeSignup {
@@ -202,13 +150,21 @@ func (s *Service) answer(f *flow.Flow, deviceToken string) *flow.Answer {
 		ans.Next = startgate.Next(f)
 	case f.Step == flow.StepChoose:
 		opts := []string{flow.ActionSetNewPassword}
-		if rl := s.Realms.ByID(f.Realm); rl != nil && rl.SignInWithCode && f.Get(stateConfirmsSignup) != "1" {
+		if rl := s.Realms.ByID(f.Realm); rl != nil && rl.SignInWithCode && !confirmsSignup(f) {
 			opts = append([]string{flow.ActionSignInWithCode}, opts...)
 		}
 		ans.Next = &flow.Next{Step: flow.StepChoose, Options: opts}
 	}
 	return ans
 }
+
+// confirmsSignup reports whether f's code went to an account whose sign-up
+// never finished. Its password may not be this person's (whoever started the
+// sign-up typed it): the code proves the address, and only a new password
+// (set_new_password) confirms the account — there is no sign-in with the
+// code — so a stranger's sign-up never becomes an account with the
+// stranger's password.
+func confirmsSignup(f *flow.Flow) bool { return purposeOf(f) == code.PurposeSignup }
 
 func purposeOf(f *flow.Flow) code.Purpose {
 	if p := f.Get(statePurpose); p != "" {
@@ -217,7 +173,9 @@ func purposeOf(f *flow.Flow) code.Purpose {
 	return code.PurposeReset
 }
 
-func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, input string) (*flow.Answer, error) {
+// submitCode checks the code; the right one leads to the choice (a sign-up
+// that never finished: to a new password only, confirmsSignup).
+func (s *Service) submitCode(ctx context.Context, f *flow.Flow, input string) (*flow.Answer, error) {
 	k := s.Kit
 	var stepErr error
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
@@ -225,18 +183,6 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 		if err != nil || serr != nil {
 			stepErr = serr
 			return err
-		}
-		a, err := k.Accounts.Account(ctx, f.AccountID)
-		if err != nil {
-			return err
-		}
-		if a.Status == account.StatusPending {
-			// The sign-up never finished, and its password may not be this
-			// person's: whoever started it typed it. The code proves the
-			// address; only a new password (set_new_password) confirms the
-			// account, so a stranger's sign-up never becomes an account
-			// with the stranger's password.
-			f.Set(stateConfirmsSignup, "1")
 		}
 		f.Status, f.Step = flow.StatusOpen, flow.StepChoose
 		return k.Save(ctx, f)
@@ -258,7 +204,7 @@ func (s *Service) switchChannel(ctx context.Context, rl *realm.Realm, f *flow.Fl
 // identifier is one factor, and a reset never bypasses the second.
 func (s *Service) signInWithCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request) (*flow.Answer, error) {
 	k := s.Kit
-	if !rl.SignInWithCode || f.Get(stateConfirmsSignup) == "1" {
+	if !rl.SignInWithCode || confirmsSignup(f) {
 		return s.answer(f, ""), ninsho.FieldError(ninsho.CodeActionUnknown, "action")
 	}
 	a, err := k.Accounts.Account(ctx, f.AccountID)
@@ -312,7 +258,7 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	}
 	var grant *flow.Grant
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
-		if f.Get(stateConfirmsSignup) == "1" && a.Status == account.StatusPending {
+		if confirmsSignup(f) && a.Status == account.StatusPending {
 			// The proven address and the new password confirm the
 			// unfinished sign-up; the password it was started with is gone.
 			now := k.Clock.Now()

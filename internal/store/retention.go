@@ -21,46 +21,35 @@ var _ retention.Store = (*DB)(nil)
 // PurgeSessions deletes at most limit sessions that ended before cutoff
 // (revoked, or past their absolute expiry) and returns how many.
 func (db *DB) PurgeSessions(ctx context.Context, cutoff time.Time, limit int) (int, error) {
-	if limit <= 0 {
-		return 0, nil
-	}
-	res, err := db.writer(ctx).ExecContext(ctx, `DELETE FROM session WHERE id IN (
-			SELECT id FROM session WHERE expires_at < $1 OR revoked_at < $1 LIMIT $2)`,
-		us(cutoff), limit)
-	if err != nil {
-		return 0, internal("purge sessions", err)
-	}
-	return rowsAffected("purge sessions", res)
+	return db.purgeBatch(ctx, "purge sessions", "session", "expires_at < $1 OR revoked_at < $1", cutoff, limit)
 }
 
 // PurgeCodes deletes at most limit codes, used or not, that expired before
 // cutoff and returns how many.
 func (db *DB) PurgeCodes(ctx context.Context, cutoff time.Time, limit int) (int, error) {
-	if limit <= 0 {
-		return 0, nil
-	}
-	res, err := db.writer(ctx).ExecContext(ctx, `DELETE FROM code WHERE id IN (
-			SELECT id FROM code WHERE expires_at < $1 LIMIT $2)`,
-		us(cutoff), limit)
-	if err != nil {
-		return 0, internal("purge codes", err)
-	}
-	return rowsAffected("purge codes", res)
+	return db.purgeBatch(ctx, "purge codes", "code", "expires_at < $1", cutoff, limit)
 }
 
 // PurgeEvents deletes at most limit events that occurred before cutoff and
 // returns how many.
 func (db *DB) PurgeEvents(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	return db.purgeBatch(ctx, "purge events", "event", "occurred_at < $1", cutoff, limit)
+}
+
+// purgeBatch deletes at most limit rows of table (a constant) that match
+// where (a constant condition on $1, the cutoff) in one statement, and
+// returns how many.
+func (db *DB) purgeBatch(ctx context.Context, op, table, where string, cutoff time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, nil
 	}
-	res, err := db.writer(ctx).ExecContext(ctx, `DELETE FROM event WHERE id IN (
-			SELECT id FROM event WHERE occurred_at < $1 LIMIT $2)`,
+	res, err := db.writer(ctx).ExecContext(ctx, `DELETE FROM `+table+` WHERE id IN (
+			SELECT id FROM `+table+` WHERE `+where+` LIMIT $2)`,
 		us(cutoff), limit)
 	if err != nil {
-		return 0, internal("purge events", err)
+		return 0, internal(op, err)
 	}
-	return rowsAffected("purge events", res)
+	return rowsAffected(op, res)
 }
 
 // finalMessageBefore is the condition of an outbox message m that reached a

@@ -49,61 +49,16 @@ const (
 // simply leads to sign-in). Starts are capped and repeated or automated ones
 // meet a CAPTCHA first (Gate), exactly as for the password assistant.
 func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request, typed string) (*flow.Answer, error) {
-	k := s.Kit
-	id, err := identifier.Parse(typed, rl.PhoneRegion)
-	if err != nil {
-		return nil, err
-	}
-	// Capped before anything is looked up or written: neither the rows nor
-	// an explicit realm's "no such account" answers are unbounded.
-	d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
-	if err != nil {
-		return nil, err
-	}
-	hold, err := s.Gate.Admit(ctx, flow.KindUnlock, rl.ID, req, d.ID)
-	if err != nil {
-		return nil, err
-	}
-	a, err := k.AccountFor(ctx, rl, id)
-	if err != nil && !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
-		return nil, err
-	}
-	if a == nil && rl.Disclosure != realm.DisclosureSafe {
-		return nil, ninsho.FieldError(ninsho.CodeAccountNotFound, "identifier")
-	}
-	accountID := ""
-	if a != nil {
-		accountID = a.ID
-	}
-	var ans *flow.Answer
-	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
-		f := k.NewFlow(flow.KindUnlock, rl, req, d, authflow.Locale("", req, rl))
-		f.Identifier = id.Value
-		f.AccountID = accountID
-		ans = &flow.Answer{Flow: f, DeviceToken: newToken}
-		familiar, err := k.IsFamiliarDevice(ctx, accountID, d.ID)
-		if err != nil {
-			return err
-		}
-		if familiar {
-			code.SetOwnerLane(f)
-		}
-		if hold {
-			if err := s.Gate.Hold(ctx, f); err != nil {
-				return err
-			}
-			return k.Save(ctx, f)
-		}
-		return s.sendCode(ctx, rl, f, a, req, id.Value)
+	f, newToken, err := s.Kit.StartWithCode(ctx, s.Gate, flow.KindUnlock, rl, req, typed, func(ctx context.Context, f *flow.Flow, a *account.Account) error {
+		return s.sendCode(ctx, rl, f, a, req, f.Identifier)
 	})
 	if err != nil {
 		return nil, err
 	}
-	k.Outbox.Wake()
-	if startgate.Held(ans.Flow) {
-		return s.answer(ans.Flow, ans.DeviceToken), ninsho.E(ninsho.CodeCaptchaRequired)
+	if startgate.Held(f) {
+		return s.answer(f, newToken), ninsho.E(ninsho.CodeCaptchaRequired)
 	}
-	return s.answer(ans.Flow, ans.DeviceToken), nil
+	return s.answer(f, newToken), nil
 }
 
 // sendCode starts f's code step: the code goes to typed when it is a
