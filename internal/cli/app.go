@@ -498,6 +498,19 @@ func buildRealms(cfg config.Config) (*realm.Registry, error) {
 			Heightened:     rc.HeightenedProtection,
 			TypoTolerance:  rc.TypoTolerance == nil || *rc.TypoTolerance,
 			SignInWithCode: rc.SignInWithCode == nil || *rc.SignInWithCode,
+			Brand: realm.Brand{
+				PrimaryColor: rc.Branding.PrimaryColor,
+				SupportURL:   rc.Branding.SupportURL, SupportContact: rc.Branding.SupportContact,
+				TermsURL: rc.Branding.TermsURL, PrivacyURL: rc.Branding.PrivacyURL,
+				PoweredBy: rc.Branding.PoweredBy,
+			},
+			ThemeDir: rc.Theme,
+			ReturnTo: rc.ReturnTo,
+		}
+		if l := rc.Branding.Logo; config.LogoIsURL(l) {
+			r.Brand.LogoURL = l
+		} else {
+			r.Brand.LogoFile = l
 		}
 		if t := rc.Risk; t.Any() {
 			pol := risk.DefaultPolicy()

@@ -87,6 +87,37 @@ type Realm struct {
 	// Risk overrides sign-in protection thresholds; a field left at 0 keeps
 	// the default.
 	Risk RiskThresholds `json:"risk"`
+	// Branding is how the realm's pages and messages present the shop.
+	Branding Branding `json:"branding"`
+	// Theme is a directory whose files override the built-in theme's CSS,
+	// logo and page and message templates by name (docs/operations.md,
+	// "Themes"); "" uses the built-in theme alone.
+	Theme string `json:"theme"`
+	// ReturnTo is the allow-list of where a finished page flow may send the
+	// browser (?return_to=): exact origins ("https://shop.example.jp") and
+	// path prefixes ("https://www.example.jp/mypage/"). Anything else goes
+	// to /account.
+	ReturnTo []string `json:"return_to"`
+}
+
+// Branding is a realm's look and contact details, used by every page, e-mail,
+// SMS and voice message of the realm. The realm's display name is its name.
+type Branding struct {
+	// Logo is a file path (read at start, served by Ninsho) or an absolute
+	// https URL of the realm's logo.
+	Logo string `json:"logo"`
+	// PrimaryColor is the brand colour ("#rrggbb") of primary buttons and
+	// links; it is darkened or lightened where it would fail WCAG AA.
+	PrimaryColor string `json:"primary_color"`
+	// SupportURL is the shop's help page; SupportContact a line such as
+	// "0120-000-000（平日 9:00–18:00）".
+	SupportURL     string `json:"support_url"`
+	SupportContact string `json:"support_contact"`
+	// TermsURL and PrivacyURL are the legal links in every footer.
+	TermsURL   string `json:"terms_url"`
+	PrivacyURL string `json:"privacy_url"`
+	// PoweredBy adds a small "powered by Ninsho" line to page footers.
+	PoweredBy bool `json:"powered_by"`
 }
 
 // RiskThresholds are the per-realm sign-in protection thresholds.
@@ -346,6 +377,9 @@ func (c *Config) Validate() error {
 			if err := checkPublicURL(r.PublicURL, c.Mode == ModeProduction); err != nil {
 				bad("realms[%d].public_url: %v", i, err)
 			}
+		}
+		for _, err := range r.brandingProblems() {
+			bad("realms[%d].%v", i, err)
 		}
 	}
 	errs = append(errs, c.metricsProblems()...)

@@ -45,6 +45,34 @@ type Realm struct {
 	// Risk holds the realm's sign-in protection thresholds; nil uses the
 	// server's defaults (risk.DefaultPolicy).
 	Risk *risk.Policy
+	// Brand is how the realm's pages and messages present the shop.
+	Brand Brand
+	// ThemeDir is the operator's theme directory ("" for the built-in
+	// theme alone).
+	ThemeDir string
+	// ReturnTo is the allow-list of where a finished page flow may send the
+	// browser: exact origins and origin + path prefixes.
+	ReturnTo []string
+}
+
+// Brand is a realm's look and contact details. The display name is the
+// realm's Name.
+type Brand struct {
+	// LogoFile is a logo file served by Ninsho; LogoURL an external https
+	// logo. At most one is set.
+	LogoFile string
+	LogoURL  string
+	// PrimaryColor is the configured brand colour "#rrggbb", or "" for the
+	// theme's own.
+	PrimaryColor string
+	// SupportURL, SupportContact, TermsURL and PrivacyURL are shown in
+	// page and e-mail footers when set.
+	SupportURL     string
+	SupportContact string
+	TermsURL       string
+	PrivacyURL     string
+	// PoweredBy adds a small "powered by Ninsho" line to page footers.
+	PoweredBy bool
 }
 
 // Registry finds realms by id and by request host. It is immutable once built
