@@ -63,6 +63,7 @@ var statuses = map[ninsho.Code]int{
 	ninsho.CodeLocaleInvalid:            http.StatusBadRequest,
 	ninsho.CodeChannelUnavailable:       http.StatusBadRequest,
 	ninsho.CodeNoCodeRequested:          http.StatusBadRequest,
+	ninsho.CodeCookiesRequired:          http.StatusBadRequest,
 	ninsho.CodeDocumentTypeNotAllowed:   http.StatusBadRequest,
 	ninsho.CodeDocumentTooLarge:         http.StatusRequestEntityTooLarge,
 
@@ -227,16 +228,61 @@ func logError(r *http.Request, e *ninsho.Error, status int, requestID string) {
 	}
 }
 
+// ShowsReference reports whether a person who meets the refusal e (with
+// HTTP status) should see the request id as a reference number to quote to
+// customer service: where only support can help or will want to find the
+// request — a lock of any kind, a suspended or closed account, and every
+// failure on our side (5xx) — and not where the person can put it right
+// alone (a mistyped password, a missing field, a wait). The pages show it by
+// this rule; the X-Request-Id header and the API's request_id are always
+// there.
+func ShowsReference(e *ninsho.Error, status int) bool {
+	if status >= 500 {
+		return true
+	}
+	if e == nil {
+		return false
+	}
+	switch e.Code {
+	case ninsho.CodeAccountLocked, ninsho.CodeAccountSuspended, ninsho.CodeAccountClosed:
+		return true
+	}
+	return false
+}
+
 // Problem is an RFC 9457 problem details object with Ninsho's extension
-// members code, field and request_id.
+// members code, field, errors and request_id.
 type Problem struct {
-	Type      string `json:"type"`
-	Title     string `json:"title"`
-	Status    int    `json:"status"`
-	Detail    string `json:"detail"`
-	Code      string `json:"code"`
-	Field     string `json:"field,omitempty"`
-	RequestID string `json:"request_id,omitempty"`
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Code   string `json:"code"`
+	Field  string `json:"field,omitempty"`
+	// Errors lists every refused field when the refusal is about input
+	// fields (the first is Code and Field); absent otherwise.
+	Errors    []FieldProblem `json:"errors,omitempty"`
+	RequestID string         `json:"request_id,omitempty"`
+}
+
+// FieldProblem is one refused field: the catalogue code, the field and the
+// message in the request's language.
+type FieldProblem struct {
+	Code    string `json:"code"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+// FieldProblems returns every refusal of err (the error and its further
+// fields, ninsho.Error.More) with its message in locale.
+func FieldProblems(err error, locale string) []FieldProblem {
+	e := ninsho.ErrorOf(err)
+	all := e.All()
+	out := make([]FieldProblem, 0, len(all))
+	for _, x := range all {
+		out = append(out, FieldProblem{Code: string(x.Code), Field: x.Field, Message: i18n.FieldErrorMessage(locale, x)})
+	}
+	return out
 }
 
 // TypeURI returns the problem type URI of a code.
@@ -247,15 +293,19 @@ func TypeURI(code ninsho.Code) string { return "urn:ninsho:error:" + string(code
 func NewProblem(err error, locale, requestID string) *Problem {
 	e := ninsho.ErrorOf(err)
 	status := Status(e.Code)
-	return &Problem{
+	p := &Problem{
 		Type:      TypeURI(e.Code),
 		Title:     http.StatusText(status),
 		Status:    status,
-		Detail:    i18n.ErrorMessage(locale, e.Code, e.Params),
+		Detail:    i18n.FieldErrorMessage(locale, e),
 		Code:      string(e.Code),
 		Field:     e.Field,
 		RequestID: requestID,
 	}
+	if e.Field != "" {
+		p.Errors = FieldProblems(e, locale)
+	}
+	return p
 }
 
 // WriteProblem writes err as application/problem+json in locale ("ja" or
@@ -280,12 +330,14 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, err error, locale, req
 
 // Page is what an HTML error page shows.
 type Page struct {
-	Status    int
-	Code      ninsho.Code
-	Field     string
-	Message   string // the catalogue's message in Locale
-	Locale    string
-	RequestID string // the reference number shown to the person
+	Status  int
+	Code    ninsho.Code
+	Field   string
+	Message string // the catalogue's message in Locale
+	Locale  string
+	// RequestID is the reference number shown to the person: the request
+	// id where ShowsReference says so, else "".
+	RequestID string
 }
 
 // PageRenderer writes an HTML error page. It must write p.Status as the
@@ -298,12 +350,14 @@ func WriteHTML(w http.ResponseWriter, r *http.Request, err error, locale, reques
 	status := Prepare(w, r, err, requestID)
 	e := ninsho.ErrorOf(err)
 	p := Page{
-		Status:    status,
-		Code:      e.Code,
-		Field:     e.Field,
-		Message:   i18n.ErrorMessage(locale, e.Code, e.Params),
-		Locale:    locale,
-		RequestID: requestID,
+		Status:  status,
+		Code:    e.Code,
+		Field:   e.Field,
+		Message: i18n.FieldErrorMessage(locale, e),
+		Locale:  locale,
+	}
+	if ShowsReference(e, status) {
+		p.RequestID = requestID
 	}
 	w.Header().Del("Content-Length")
 	if render == nil {

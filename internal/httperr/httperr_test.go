@@ -176,6 +176,17 @@ func TestWriteProblemGolden(t *testing.T) {
 		{"overloaded", ninsho.E(ninsho.CodeOverloaded), "en"},
 		{"internal", ninsho.Internal("db: connection refused to 10.0.0.7"), "ja"},
 		{"plain_error", errors.New("secret cause"), "en"},
+		{"fields", ninsho.Fields(
+			ninsho.FieldError(ninsho.CodeFieldRequired, "identifier"),
+			ninsho.FieldError(ninsho.CodeFieldRequired, "name"),
+			ninsho.FieldError(ninsho.CodePasswordTooShort, "password").WithParam("min", 8),
+			ninsho.FieldError(ninsho.CodePasswordMismatch, "password_confirmation"),
+		), "en"},
+		{"fields_ja", ninsho.Fields(
+			ninsho.FieldError(ninsho.CodeIdentifierInvalid, "identifier"),
+			ninsho.FieldError(ninsho.CodeFieldRequired, "password"),
+		), "ja"},
+		{"cookies_required", ninsho.E(ninsho.CodeCookiesRequired), "ja"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,8 +234,8 @@ func TestWriteHTML(t *testing.T) {
 		got = p
 		w.WriteHeader(p.Status)
 	})
-	if got.Status != 429 || got.Code != ninsho.CodeResendTooSoon || got.Field != "code" || got.RequestID != "ref-9" || got.Locale != "ja" || got.Message == "" {
-		t.Errorf("page = %+v; want status 429, code resend_too_soon, field code, ref-9, ja, a message", got)
+	if got.Status != 429 || got.Code != ninsho.CodeResendTooSoon || got.Field != "code" || got.RequestID != "" || got.Locale != "ja" || got.Message == "" {
+		t.Errorf("page = %+v; want status 429, code resend_too_soon, field code, no reference (a wait needs no support), ja, a message", got)
 	}
 	if ra := rec.Header().Get("Retry-After"); ra != "12" {
 		t.Errorf("Retry-After = %q, want 12", ra)
@@ -298,5 +309,55 @@ func TestClientThatWentAwayIsNotAnError(t *testing.T) {
 	live := httptest.NewRequest("POST", "/api/v1/signin", nil).WithContext(httperr.WithLogger(context.Background(), logger))
 	if got := httperr.Prepare(httptest.NewRecorder(), live, err, "req-2"); got != http.StatusInternalServerError {
 		t.Errorf("Prepare(live request) = %d, want 500", got)
+	}
+}
+
+// TestShowsReference: the reference number is for refusals a person may
+// need customer service for, not for ones they can put right alone.
+func TestShowsReference(t *testing.T) {
+	tests := []struct {
+		err  *ninsho.Error
+		want bool
+	}{
+		{ninsho.E(ninsho.CodeAccountLocked).WithParam("kind", "unfamiliar"), true},
+		{ninsho.E(ninsho.CodeAccountLocked).WithParam("kind", "suspicious"), true},
+		{ninsho.FieldError(ninsho.CodeAccountLocked, "code").WithParam("kind", "codes"), true},
+		{ninsho.E(ninsho.CodeAccountSuspended), true},
+		{ninsho.E(ninsho.CodeAccountClosed), true},
+		{ninsho.Internal("boom"), true},
+		{ninsho.E(ninsho.CodeOverloaded), true},
+		{ninsho.E(ninsho.CodeDeliveryFailed), true},
+		{ninsho.FieldError(ninsho.CodePasswordIncorrect, "password"), false},
+		{ninsho.E(ninsho.CodeCredentialsIncorrect), false},
+		{ninsho.FieldError(ninsho.CodeFieldRequired, "name"), false},
+		{ninsho.FieldError(ninsho.CodeCodeIncorrect, "code"), false},
+		{ninsho.E(ninsho.CodeRateLimited), false},
+		{ninsho.E(ninsho.CodeNotFound), false},
+		{ninsho.E(ninsho.CodeFlowNotFound), false},
+		{ninsho.E(ninsho.CodeCookiesRequired), false},
+	}
+	for _, tt := range tests {
+		if got := httperr.ShowsReference(tt.err, httperr.Status(tt.err.Code)); got != tt.want {
+			t.Errorf("ShowsReference(%s, %d) = %v, want %v", tt.err.Code, httperr.Status(tt.err.Code), got, tt.want)
+		}
+	}
+	if !httperr.ShowsReference(nil, 500) || httperr.ShowsReference(nil, 400) {
+		t.Error("ShowsReference(nil, status) does not follow the status")
+	}
+
+	// The HTML page follows the rule: a mistyped password shows none, a
+	// lock shows it.
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{ninsho.FieldError(ninsho.CodePasswordIncorrect, "password"), ""},
+		{ninsho.E(ninsho.CodeAccountSuspended), "ref-1"},
+	} {
+		var got httperr.Page
+		httperr.WriteHTML(httptest.NewRecorder(), httptest.NewRequest("POST", "/signin", nil), tt.err, "en", "ref-1", func(w http.ResponseWriter, r *http.Request, p httperr.Page) { got = p })
+		if got.RequestID != tt.want {
+			t.Errorf("%v: page reference %q, want %q", tt.err, got.RequestID, tt.want)
+		}
 	}
 }

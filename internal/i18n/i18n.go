@@ -10,6 +10,14 @@
 // and a few string appends. A parameter the caller does not pass renders as
 // empty text; a brace that does not enclose a parameter name is literal text.
 //
+// A message with a count has a form for each plural category its language
+// tells apart (CLDR cardinal rules): the key itself is the "other" form, and
+// "<key>.one" (".zero", ".two", ".few", ".many") the others, where the
+// language has them. The count is the message's first parameter, in the order
+// of its text, whose value is an integer (or a time.Duration, counted in
+// seconds as it is shown). Japanese has no plural forms, so its catalogue has
+// only the keys; English has "one": "1 second", not "1 seconds".
+//
 // Rendered text is not HTML-escaped: html/template does that when a page
 // shows it.
 //
@@ -29,6 +37,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
 
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -58,9 +67,28 @@ func Message(locale, key string, params map[string]any) string {
 // codes, codes_stopped) gets the message "error.<code>.<kind>" when the
 // catalogue has one, so that each kind says what is true of it.
 func ErrorMessage(locale string, code ninsho.Code, params map[string]any) string {
+	return errorMessage(locale, code, "", params)
+}
+
+// FieldErrorMessage returns the text for one refusal of e (e itself or one
+// of e.More) in locale: as ErrorMessage, but a refusal about a field gets
+// "error.<code>.<field>" when the catalogue has one, so that a list of
+// refusals says which field each is about ("Please enter your password."
+// rather than "Please fill in this field." for every one). It returns "" for
+// a nil e.
+func FieldErrorMessage(locale string, e *ninsho.Error) string {
+	if e == nil {
+		return ""
+	}
+	return errorMessage(locale, e.Code, e.Field, e.Params)
+}
+
+func errorMessage(locale string, code ninsho.Code, field string, params map[string]any) string {
 	key := "error." + string(code)
 	if kind, ok := params["kind"].(string); ok && kind != "" && std.has(key+"."+kind) {
 		key += "." + kind
+	} else if field != "" && std.has(key+"."+field) {
+		key += "." + field
 	}
 	if secs, ok := params["retry_after_s"].(int); ok {
 		// People read waits in minutes: "wait about 60 minutes", not 3600 s.
@@ -70,9 +98,6 @@ func ErrorMessage(locale string, code ninsho.Code, params map[string]any) string
 		}
 		p["retry_after_min"] = max(1, (secs+59)/60)
 		params = p
-		if p["retry_after_min"] == 1 && std.has(key+".one") {
-			key += ".one" // "about a minute", not "about 1 minutes"
-		}
 	}
 	return std.message(locale, key, params)
 }
@@ -174,12 +199,60 @@ func (b *bundle) has(key string) bool {
 func (b *bundle) message(locale, key string, params map[string]any) string {
 	l := b.canonical(locale)
 	if t, ok := b.catalogs[l][key]; ok {
-		return t.render(l, params)
+		return b.plural(l, key, t, params).render(l, params)
 	}
 	if t, ok := b.catalogs[Fallback][key]; ok {
-		return t.render(Fallback, params)
+		return b.plural(Fallback, key, t, params).render(Fallback, params)
 	}
 	return key
+}
+
+// pluralSuffixes are the key suffixes of the plural forms other than
+// "other", by form.
+var pluralSuffixes = map[plural.Form]string{
+	plural.Zero: ".zero", plural.One: ".one", plural.Two: ".two", plural.Few: ".few", plural.Many: ".many",
+}
+
+// plural returns the form of the message key (compiled as t) in locale l
+// for the count in params: t itself unless the count falls in another
+// plural category of l and the catalogue has that form.
+func (b *bundle) plural(l, key string, t *template, params map[string]any) *template {
+	if t.parts == nil || len(params) == 0 {
+		return t
+	}
+	n, ok := t.count(params)
+	if !ok {
+		return t
+	}
+	suffix, ok := pluralSuffixes[PluralForm(l, n)]
+	if !ok {
+		return t
+	}
+	if f, ok := b.catalogs[l][key+suffix]; ok {
+		return f
+	}
+	return t
+}
+
+// PluralForm returns the CLDR cardinal plural category of the whole number
+// n in locale: plural.Other always for Japanese, plural.One for 1 in
+// English.
+func PluralForm(locale string, n int) plural.Form {
+	if n < 0 {
+		n = -n
+	}
+	return plural.Cardinal.MatchPlural(language.Make(locale), n, 0, 0, 0, 0)
+}
+
+// PluralForms are the suffixes a catalogue key may end in to be a plural
+// form of the key without it.
+func PluralForms() []string {
+	out := make([]string, 0, len(pluralSuffixes))
+	for _, s := range pluralSuffixes {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // maxTagLen bounds the language input parsed per request; real tags and
@@ -313,6 +386,31 @@ func (t *template) params() []string {
 		}
 	}
 	return names
+}
+
+// count returns the value of t's first parameter, in the order of its text,
+// that params give as a whole number: the count its plural form follows.
+func (t *template) count(params map[string]any) (int, bool) {
+	for _, p := range t.parts {
+		if p.param == "" {
+			continue
+		}
+		switch v := params[p.param].(type) {
+		case int:
+			return v, true
+		case int32:
+			return int(v), true
+		case int64:
+			return int(v), true
+		case uint:
+			return int(v), true
+		case uint32:
+			return int(v), true
+		case time.Duration:
+			return int((v + time.Second - 1) / time.Second), true
+		}
+	}
+	return 0, false
 }
 
 func (t *template) render(locale string, params map[string]any) string {

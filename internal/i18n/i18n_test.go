@@ -4,12 +4,15 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"golang.org/x/text/feature/plural"
 
 	"github.com/ninsho/ninsho/internal/ninsho"
 )
@@ -72,6 +75,18 @@ func TestCataloguesHaveTheSameKeysAndParams(t *testing.T) {
 	for _, l := range std.locales {
 		c := std.catalogs[l]
 		for k, tmpl := range c {
+			if base, form, ok := pluralOf(c, k); ok {
+				// A plural form belongs to its own language: it needs a
+				// base key, a form the language has, and no parameter the
+				// base lacks.
+				if !formExists(l, form) {
+					t.Errorf("catalog/%s.json has %q, but %s has no plural form %q", l, k, l, form)
+				}
+				if extra := slices.DeleteFunc(sortedParams(tmpl), func(p string) bool { return slices.Contains(sortedParams(c[base]), p) }); len(extra) > 0 {
+					t.Errorf("%s %q has params %v that %q lacks", l, k, extra, base)
+				}
+				continue
+			}
 			e, ok := en[k]
 			if !ok {
 				t.Errorf("%q is in catalog/%s.json but not in en.json", k, l)
@@ -83,11 +98,38 @@ func TestCataloguesHaveTheSameKeysAndParams(t *testing.T) {
 			}
 		}
 		for k := range en {
+			if _, _, ok := pluralOf(en, k); ok {
+				continue
+			}
 			if _, ok := c[k]; !ok {
 				t.Errorf("%q is in en.json but not in catalog/%s.json", k, l)
 			}
 		}
 	}
+}
+
+// pluralOf reports whether key is a plural form ("<base>.one") of a base
+// key of catalogue c, and returns the base and the form's name.
+func pluralOf(c map[string]*template, key string) (base, form string, ok bool) {
+	for _, suffix := range PluralForms() {
+		if b, found := strings.CutSuffix(key, suffix); found {
+			if _, ok := c[b]; ok {
+				return b, suffix[1:], true
+			}
+		}
+	}
+	return "", "", false
+}
+
+// formExists reports whether some count from 0 to 1000 falls in the named
+// plural form in locale.
+func formExists(locale, form string) bool {
+	for n := 0; n <= 1000; n++ {
+		if f := PluralForm(locale, n); f != plural.Other && pluralSuffixes[f] == "."+form {
+			return true
+		}
+	}
+	return false
 }
 
 func sortedParams(t *template) []string {
@@ -372,5 +414,98 @@ func TestEachLockKindSaysWhatIsTrue(t *testing.T) {
 		if strings.Contains(stopped, "{until}") || stopped == codes {
 			t.Errorf("%s stopped-codes message %q", loc, stopped)
 		}
+	}
+}
+
+// TestPluralForms: a message with a count takes the plural form of its
+// language — English "1 second" and "2 seconds", Japanese one form for
+// every count — in page texts and error messages alike.
+func TestPluralForms(t *testing.T) {
+	tests := []struct {
+		locale, key string
+		params      map[string]any
+		want        string
+	}{
+		{"en", "error.resend_too_soon", map[string]any{"seconds": 1}, "Please wait 1 second before asking for a new code."},
+		{"en", "error.resend_too_soon", map[string]any{"seconds": 2}, "Please wait 2 seconds before asking for a new code."},
+		{"en", "error.resend_too_soon", map[string]any{"seconds": 0}, "Please wait 0 seconds before asking for a new code."},
+		{"en", "hint.resend_after", map[string]any{"seconds": 1}, "You can ask for a new code in 1 second."},
+		{"en", "hint.resend_after", map[string]any{"seconds": int64(21)}, "You can ask for a new code in 21 seconds."},
+		{"en", "hint.resend_after", map[string]any{"seconds": 900 * time.Millisecond}, "You can ask for a new code in 1 second."},
+		{"en", "signin.rate_limited_minutes", map[string]any{"minutes": 1}, "Too many sign-in attempts. Please wait about a minute and try again."},
+		{"en", "error.field_too_long", map[string]any{"max": 1}, "This is too long. Please enter no more than 1 character."},
+		{"ja", "error.resend_too_soon", map[string]any{"seconds": 1}, "新しい確認コードをリクエストするには、1秒お待ちください。"},
+		{"ja", "error.resend_too_soon", map[string]any{"seconds": 2}, "新しい確認コードをリクエストするには、2秒お待ちください。"},
+		{"ja", "hint.resend_after", map[string]any{"seconds": 1}, "1秒後に確認コードを再送できます。"},
+		// A locale without the key falls back to English, with English rules.
+		{"fr", "hint.resend_after", map[string]any{"seconds": 1}, "You can ask for a new code in 1 second."},
+	}
+	for _, tt := range tests {
+		if got := Message(tt.locale, tt.key, tt.params); got != tt.want {
+			t.Errorf("Message(%s, %s, %v) = %q, want %q", tt.locale, tt.key, tt.params, got, tt.want)
+		}
+	}
+	// Error messages: the count may come from retry_after_s.
+	if got := ErrorMessage("en", ninsho.CodeRateLimited, map[string]any{"retry_after_s": 30}); got != "Too many attempts. Please wait about a minute and try again." {
+		t.Errorf("rate_limited 30 s = %q", got)
+	}
+	if got := ErrorMessage("en", ninsho.CodeRateLimited, map[string]any{"retry_after_s": 120}); !strings.Contains(got, "about 2 minutes") {
+		t.Errorf("rate_limited 120 s = %q", got)
+	}
+	if got := ErrorMessage("ja", ninsho.CodeRateLimited, map[string]any{"retry_after_s": 30}); !strings.Contains(got, "1分ほど") {
+		t.Errorf("ja rate_limited 30 s = %q", got)
+	}
+	if got := ErrorMessage("en", ninsho.CodeOverloaded, map[string]any{"retry_after_s": 1}); !strings.Contains(got, "in 1 second.") {
+		t.Errorf("overloaded 1 s = %q", got)
+	}
+	if PluralForm("ja", 1) != plural.Other || PluralForm("en", 1) != plural.One || PluralForm("en", 11) != plural.Other {
+		t.Error("PluralForm does not follow CLDR (ja: other only; en: one for 1)")
+	}
+}
+
+// TestNoEnglishCountReadsWrong renders every English message that has a
+// parameter with each of its parameters set to 1 and looks for "1 <plural
+// noun>": every message with a count has its "one" form.
+func TestNoEnglishCountReadsWrong(t *testing.T) {
+	wrong := regexp.MustCompile(`\b1 (seconds|minutes|hours|days|characters|attempts|codes|times)\b`)
+	for key, tmpl := range std.catalogs["en"] {
+		names := tmpl.params()
+		if len(names) == 0 {
+			continue
+		}
+		params := map[string]any{}
+		for _, n := range names {
+			params[n] = 1
+		}
+		if got := Message("en", key, params); wrong.MatchString(got) {
+			t.Errorf("%q with a count of 1 reads %q: add %q", key, got, key+".one")
+		}
+	}
+}
+
+// TestFieldErrorMessage: a refusal about a field names the field when the
+// catalogue has a text for it, in both languages.
+func TestFieldErrorMessage(t *testing.T) {
+	for _, l := range []string{"ja", "en"} {
+		generic := ErrorMessage(l, ninsho.CodeFieldRequired, nil)
+		seen := map[string]bool{}
+		for _, f := range []string{"identifier", "name", "password", "password_confirmation", "code", "answer"} {
+			got := FieldErrorMessage(l, ninsho.FieldError(ninsho.CodeFieldRequired, f))
+			if got == generic || got == "" || seen[got] {
+				t.Errorf("%s field_required %s = %q: want its own text", l, f, got)
+			}
+			seen[got] = true
+		}
+		if got := FieldErrorMessage(l, ninsho.FieldError(ninsho.CodeFieldRequired, "channel")); got != generic {
+			t.Errorf("%s field_required for a field without its own text = %q, want %q", l, got, generic)
+		}
+		// A kind's text comes before a field's.
+		locked := ninsho.FieldError(ninsho.CodeAccountLocked, "code").WithParam("kind", "codes")
+		if got, want := FieldErrorMessage(l, locked), Message(l, "error.account_locked.codes", locked.Params); got != want {
+			t.Errorf("%s locked codes = %q, want %q", l, got, want)
+		}
+	}
+	if FieldErrorMessage("en", nil) != "" {
+		t.Error("FieldErrorMessage(nil) != \"\"")
 	}
 }

@@ -70,17 +70,25 @@ const (
 	CodeLocaleInvalid            Code = "locale_invalid"
 	CodeChannelUnavailable       Code = "channel_unavailable"
 	CodeNoCodeRequested          Code = "code_not_requested"
+	CodeCookiesRequired          Code = "cookies_required"
 )
 
 // Error is the one application error type. Code says what went wrong in
 // catalogue terms; Field names the input at fault, if any; Params carry values
 // that the localised message interpolates (attempts left, seconds to wait, …).
 // Err is the underlying cause: it is logged, never shown to a person.
+//
+// When one input was refused for several fields at once (an empty sign-up
+// form), the error is the first field's and More holds the others, each with
+// its own Code, Field and Params, in the order of the form; Fields builds it.
+// Code, Field and Params keep meaning the first refusal, so that callers that
+// read only those still see a complete answer.
 type Error struct {
 	Code   Code
 	Field  string
 	Params map[string]any
 	Err    error
+	More   []*Error
 }
 
 // Error returns a lowercase description for logs. It includes the cause.
@@ -97,7 +105,57 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Err.Error())
 	}
+	for _, m := range e.More {
+		b.WriteString("; ")
+		b.WriteString(string(m.Code))
+		if m.Field != "" {
+			b.WriteString(" (field ")
+			b.WriteString(m.Field)
+			b.WriteString(")")
+		}
+	}
 	return b.String()
+}
+
+// All returns every refusal e carries: e itself, then e.More. It returns nil
+// for a nil e.
+func (e *Error) All() []*Error {
+	if e == nil {
+		return nil
+	}
+	all := make([]*Error, 0, 1+len(e.More))
+	all = append(all, e)
+	return append(all, e.More...)
+}
+
+// Fields returns the refusals of one input's fields as one error, so that a
+// form names every field it refuses at once: nil when every err is nil;
+// otherwise the first refusal, with the others in More, in the order given.
+// An error that is not about a field (an internal failure, an overload) is
+// returned alone, since the answer is then about the request, not the input.
+// The errors given are not changed.
+func Fields(errs ...error) error {
+	var list []*Error
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		e := ErrorOf(err)
+		if e.Field == "" {
+			return err
+		}
+		for _, x := range e.All() {
+			list = append(list, &Error{Code: x.Code, Field: x.Field, Params: x.Params, Err: x.Err})
+		}
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	first := list[0]
+	if len(list) > 1 {
+		first.More = list[1:]
+	}
+	return first
 }
 
 // Unwrap returns the cause.

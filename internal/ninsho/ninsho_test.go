@@ -135,3 +135,50 @@ func TestNewSeededRandom(t *testing.T) {
 		}
 	}
 }
+
+func TestFieldsCollectsEveryRefusedField(t *testing.T) {
+	if err := Fields(nil, nil); err != nil {
+		t.Fatalf("Fields(nil, nil) = %v, want nil", err)
+	}
+	err := Fields(
+		FieldError(CodeFieldRequired, "identifier"),
+		nil,
+		FieldError(CodeFieldRequired, "name"),
+		Fields(FieldError(CodePasswordTooShort, "password").WithParam("min", 8), FieldError(CodePasswordMismatch, "password_confirmation")),
+	)
+	e := ErrorOf(err)
+	if e.Code != CodeFieldRequired || e.Field != "identifier" {
+		t.Errorf("first = %s %s, want field_required identifier (the top-level code stays the first field's)", e.Code, e.Field)
+	}
+	var got []string
+	for _, x := range e.All() {
+		got = append(got, string(x.Code)+"/"+x.Field)
+	}
+	want := []string{"field_required/identifier", "field_required/name", "password_too_short/password", "password_mismatch/password_confirmation"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("All() = %v, want %v", got, want)
+	}
+	if e.More[1].Params["min"] != 8 {
+		t.Errorf("params of a further field lost: %v", e.More[1].Params)
+	}
+	if s := err.Error(); s != "ninsho: field_required (field identifier); field_required (field name); password_too_short (field password); password_mismatch (field password_confirmation)" {
+		t.Errorf("Error() = %q", s)
+	}
+	if !IsCode(err, CodeFieldRequired) {
+		t.Error("IsCode does not see the first refusal")
+	}
+
+	single := FieldError(CodeNameInvalid, "name")
+	if e := ErrorOf(Fields(nil, single)); e.Code != CodeNameInvalid || len(e.More) != 0 {
+		t.Errorf("one refusal = %+v", e)
+	}
+	// An error about the request, not a field, wins alone: nothing about
+	// the input can be said until it is resolved.
+	internal := Internal("boom")
+	if got := Fields(FieldError(CodeFieldRequired, "name"), internal); got != error(internal) {
+		t.Errorf("Fields with an internal error = %v, want the internal error alone", got)
+	}
+	if (*Error)(nil).All() != nil {
+		t.Error("nil.All() != nil")
+	}
+}
