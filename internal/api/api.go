@@ -230,12 +230,13 @@ func (h *Handler) writeFlow(w http.ResponseWriter, r *http.Request, c *call, ok 
 	fj := flowJSONOf(ans)
 	if err != nil {
 		status = httperr.Prepare(w, r, err, c.reqID)
-		e := ninsho.ErrorOf(err)
-		fj.Errors = append(fj.Errors, errorJSON{
-			Code:    string(e.Code),
-			Field:   e.Field,
-			Message: i18n.ErrorMessage(c.lang(), e.Code, e.Params),
-		})
+		for _, e := range ninsho.ErrorOf(err).All() {
+			fj.Errors = append(fj.Errors, errorJSON{
+				Code:    string(e.Code),
+				Field:   e.Field,
+				Message: i18n.FieldErrorMessage(c.lang(), e),
+			})
+		}
 	}
 	if ans.Session != nil {
 		h.cookies.SetSession(w, r, ans.Session, h.d.Now())

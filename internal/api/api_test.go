@@ -308,3 +308,27 @@ func TestLocale(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowAnswerListsEveryRefusedField: a step refused for several fields
+// (a new password typed twice) lists each in the flow's errors[], the first
+// refusal first.
+func TestFlowAnswerListsEveryRefusedField(t *testing.T) {
+	h, e := newAPI(t)
+	e.MustAddFlow(t, flow.KindUnlock)
+	e.Script.ActFunc = func(f *flow.Flow, a flow.Action) (*flow.Answer, error) {
+		return &flow.Answer{Flow: f, Next: &flow.Next{Step: flow.StepNewPassword}}, ninsho.Fields(
+			ninsho.FieldError(ninsho.CodePasswordTooShort, "password").WithParam("min", 8),
+			ninsho.FieldError(ninsho.CodePasswordMismatch, "password_confirmation"))
+	}
+	rec := do(h, "POST", "/api/v1/flows/"+webtest.FlowID+"?lang=en", "application/json",
+		`{"action":"set_new_password","password":"short","password_confirmation":"other"}`)
+	if rec.Code != 400 {
+		t.Fatalf("status %d, want 400: %s", rec.Code, rec.Body)
+	}
+	fb := decodeFlow(t, rec)
+	if len(fb.Errors) != 2 ||
+		!strings.Contains(string(fb.Errors[0]), `"code":"password_too_short","field":"password","message":"Your password must be at least 8 characters long.`) ||
+		!strings.Contains(string(fb.Errors[1]), `"code":"password_mismatch","field":"password_confirmation"`) {
+		t.Errorf("errors = %s, want password_too_short then password_mismatch", fb.Errors)
+	}
+}

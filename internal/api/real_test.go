@@ -204,3 +204,46 @@ func TestCookieSignoutRefusesCrossSite(t *testing.T) {
 		t.Errorf("cookie signout did not clear the cookie")
 	}
 }
+
+// TestRefusedFieldsAllAnswered: a sign-up refused for several fields answers
+// one problem whose code and field are the first refusal's and whose
+// errors[] lists every one, with a message each, in the request's language.
+func TestRefusedFieldsAllAnswered(t *testing.T) {
+	h, _ := newRealAPI(t)
+	rec := do(h, "POST", "/api/v1/signup?lang=en", "application/json", jsonBody(t, map[string]string{
+		"identifier": "", "password": "short", "name": "",
+	}))
+	if rec.Code != http.StatusBadRequest || rec.Header().Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("status %d %s, want 400 problem: %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+	}
+	var p struct {
+		Code   string `json:"code"`
+		Field  string `json:"field"`
+		Detail string `json:"detail"`
+		Errors []struct {
+			Code, Field, Message string
+		} `json:"errors"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Code != "field_required" || p.Field != "identifier" {
+		t.Errorf("top level = %s/%s, want the first refusal field_required/identifier", p.Code, p.Field)
+	}
+	var got []string
+	for _, e := range p.Errors {
+		got = append(got, e.Code+"/"+e.Field)
+		if e.Message == "" {
+			t.Errorf("%s/%s has no message", e.Code, e.Field)
+		}
+	}
+	if want := "field_required/identifier field_required/name password_too_short/password"; strings.Join(got, " ") != want {
+		t.Errorf("errors = %v, want %s", got, want)
+	}
+	if len(p.Errors) > 0 && p.Errors[0].Message != p.Detail {
+		t.Errorf("detail %q is not the first refusal's message %q", p.Detail, p.Errors[0].Message)
+	}
+	if !strings.Contains(rec.Body.String(), "Please enter your name.") {
+		t.Errorf("the name's refusal does not name the field: %s", rec.Body)
+	}
+}

@@ -466,15 +466,14 @@ func (k *Kit) CheckCode(ctx context.Context, f *flow.Flow, p code.Purpose, input
 	return nil, nil, err
 }
 
-// NewPasswordHash checks a new password typed twice for a — the two must
-// match (ninsho.CodePasswordMismatch), pass the policy, and differ from the
-// current one (ninsho.CodePasswordReused) — and returns its hash. It hashes
-// outside any transaction; call it before opening one.
+// NewPasswordHash checks a new password typed twice for a — both filled in,
+// the password by the policy, the two matching (ninsho.CodePasswordMismatch),
+// every refusal of both fields at once (CheckNewPassword); then, and only
+// then, that it differs from the current one (ninsho.CodePasswordReused,
+// which costs a hash) — and returns its hash. It hashes outside any
+// transaction; call it before opening one.
 func (k *Kit) NewPasswordHash(ctx context.Context, a *account.Account, pw, confirmation string) (string, error) {
-	if !password.Same(pw, confirmation) {
-		return "", ninsho.FieldError(ninsho.CodePasswordMismatch, "password_confirmation")
-	}
-	if err := k.Policy.Check(pw, password.Personal{Email: a.Email, Phone: a.Phone, Name: a.Name}); err != nil {
+	if err := k.CheckNewPassword(pw, confirmation, true, password.Personal{Email: a.Email, Phone: a.Phone, Name: a.Name}); err != nil {
 		return "", err
 	}
 	old, err := k.Accounts.PasswordHash(ctx, a.ID)

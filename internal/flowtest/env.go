@@ -6,6 +6,7 @@ package flowtest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -191,5 +192,18 @@ func WantCode(tb testing.TB, err error, want ninsho.Code) {
 	tb.Helper()
 	if got := ninsho.CodeOf(err); got != want {
 		tb.Fatalf("error code = %q (%v), want %q", got, err, want)
+	}
+}
+
+// WantRefusals fails tb unless err refuses exactly the fields want, in
+// order, each written "code/field" (ninsho.Error.All).
+func WantRefusals(tb testing.TB, err error, want ...string) {
+	tb.Helper()
+	var got []string
+	for _, e := range ninsho.ErrorOf(err).All() {
+		got = append(got, string(e.Code)+"/"+e.Field)
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		tb.Errorf("refusals = %v, want %v (err %v)", got, want, err)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
-	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
@@ -27,6 +26,11 @@ import (
 type Input struct {
 	Identifier string
 	Password   string
+	// PasswordAsked says the form asked for the password too (the hosted
+	// page): when the identifier is refused, an empty password is refused
+	// with it, so that an empty form names both fields. With a valid
+	// identifier an empty password still opens the password step.
+	PasswordAsked bool
 	// FormElapsed is how long the sign-in form was shown before it was sent
 	// (pages measure it; 0 when unknown). Faster than a person types is a
 	// sign of automation.
@@ -72,8 +76,13 @@ var _ flow.Handler = (*Service)(nil)
 // password. An unknown identifier costs the same hashing time as a known one.
 func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request, in Input) (*flow.Answer, error) {
 	k := s.Kit
-	id, err := identifier.Parse(in.Identifier, rl.PhoneRegion)
+	id, err := authflow.ParseIdentifier(in.Identifier, rl.PhoneRegion)
 	if err != nil {
+		// Judged without reading any account: nothing is revealed, and
+		// nothing is hashed.
+		if in.PasswordAsked && in.Password == "" {
+			err = ninsho.Fields(err, ninsho.FieldError(ninsho.CodeFieldRequired, "password"))
+		}
 		return nil, err
 	}
 	d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)

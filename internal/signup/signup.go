@@ -73,38 +73,32 @@ const (
 // account's name and password.
 func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request, in Input) (*flow.Answer, error) {
 	k := s.Kit
-	id, err := identifier.Parse(in.Identifier, rl.PhoneRegion)
-	if err != nil {
-		return nil, err
-	}
-	if id.Kind == identifier.KindPhone {
+	// Every field is judged before anything is looked up, counted or
+	// hashed, and every refusal is answered at once. None of these checks
+	// reads an account, so what they answer says nothing about one.
+	id, idErr := authflow.ParseIdentifier(in.Identifier, rl.PhoneRegion)
+	if idErr == nil && id.Kind == identifier.KindPhone {
 		// Codes and alerts go by SMS: a landline cannot receive them.
-		if err := identifier.RequireMobile(id); err != nil {
-			return nil, err
+		idErr = identifier.RequireMobile(id)
+	}
+	if idErr == nil {
+		if ch := authflow.ChannelFor(id); !k.CanSend(ch) {
+			// Refuse before anything is stored: no code could ever reach it.
+			idErr = ninsho.FieldError(ninsho.CodeChannelUnavailable, "identifier").WithParam("channel", string(ch))
 		}
 	}
-	name, err := cleanName(in.Name)
-	if err != nil {
-		return nil, err
-	}
-	if in.ConfirmPassword && !password.Same(in.Password, in.PasswordConfirmation) {
-		return nil, ninsho.FieldError(ninsho.CodePasswordMismatch, "password_confirmation")
-	}
+	name, nameErr := cleanName(in.Name)
 	personal := password.Personal{Name: name}
-	if id.Kind == identifier.KindEmail {
+	if idErr == nil && id.Kind == identifier.KindEmail {
 		personal.Email = id.Value
-	} else {
+	} else if idErr == nil {
 		personal.Phone = id.Value
 	}
-	if err := k.Policy.Check(in.Password, personal); err != nil {
+	pwErr := k.CheckNewPassword(in.Password, in.PasswordConfirmation, in.ConfirmPassword, personal)
+	if err := ninsho.Fields(idErr, nameErr, pwErr); err != nil {
 		return nil, err
 	}
 	locale := authflow.Locale(in.Locale, req, rl)
-	ch := authflow.ChannelFor(id)
-	if !k.CanSend(ch) {
-		// Refuse before anything is stored: no code could ever reach it.
-		return nil, ninsho.FieldError(ninsho.CodeChannelUnavailable, "identifier").WithParam("channel", string(ch))
-	}
 	d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
 	if err != nil {
 		return nil, err
