@@ -74,7 +74,12 @@ type browser struct {
 	jar map[string]string
 }
 
-func newBrowser(ip string) *browser { return &browser{ip: ip, jar: map[string]string{}} }
+// newBrowser returns a browser that has opened a page of the site before:
+// it holds the test cookie (a browser without any cookie is told to allow
+// them before any flow is looked up; TestCookielessBrowser).
+func newBrowser(ip string) *browser {
+	return &browser{ip: ip, jar: map[string]string{"ninsho_cookies": "1"}}
+}
 
 func (b *browser) do(t *testing.T, h http.Handler, method, target string, form url.Values) *httptest.ResponseRecorder {
 	t.Helper()
@@ -247,6 +252,47 @@ func TestSignupPreHijackRefused(t *testing.T) {
 		})
 		if signin.Status == "complete" {
 			t.Fatalf("the attacker signed in to the victim's address: %s", rec.Body)
+		}
+	})
+}
+
+// TestCookielessBrowser: a browser that brings no cookie at all is told to
+// allow cookies (400 cookies_required) for any flow page — an API flow, a
+// page flow of another browser and an unknown id alike, so nothing tells
+// which exist — and cannot act on any of them; the owner's flow is
+// untouched.
+func TestCookielessBrowser(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		h := newBindingServer(t, e)
+		e.MustSignUp(t, e.JP, "victim@example.jp", victimPW, "victim@example.jp")
+		_, apiStarted := apiCall(t, h, "198.51.100.66", "POST", "/api/v1/password-assistant", map[string]string{"identifier": "victim@example.jp"})
+		owner := newBrowser("203.0.113.5")
+		rec := owner.do(t, h, "POST", "/password-assistant", url.Values{"identifier": {"victim@example.jp"}})
+		m := flowInLocation.FindStringSubmatch(rec.Header().Get("Location"))
+		if apiStarted.ID == "" || m == nil {
+			t.Fatalf("starts: api %q, page %d %q", apiStarted.ID, rec.Code, rec.Header().Get("Location"))
+		}
+		code := e.LastCode(t, "victim@example.jp")
+		ids := regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+		var first string
+		for _, id := range []string{apiStarted.ID, m[1], "01900000-0000-7000-8000-000000000999"} {
+			for _, method := range []string{"GET", "POST"} {
+				cookieless := &browser{ip: "192.0.2.77", jar: map[string]string{}}
+				rec := cookieless.do(t, h, method, "/verify?flow="+id, url.Values{"action": {"submit_code"}, "code": {code}})
+				if rec.Code != 400 || !strings.Contains(rec.Body.String(), "クッキー") {
+					t.Errorf("cookieless %s /verify of %s: %d, want 400 cookies_required:\n%s", method, id, rec.Code, rec.Body)
+				}
+				body := ids.ReplaceAllString(rec.Body.String(), "ID")
+				if first == "" {
+					first = body
+				} else if body != first {
+					t.Errorf("cookieless %s /verify of %s answers differently from the others", method, id)
+				}
+			}
+		}
+		rec = owner.do(t, h, "POST", "/verify?flow="+m[1], url.Values{"action": {"submit_code"}, "code": {code}})
+		if rec.Code != 303 || !strings.Contains(rec.Header().Get("Location"), "/password-assistant/choose") {
+			t.Errorf("the owner's code after the cookieless tries: %d %q", rec.Code, rec.Header().Get("Location"))
 		}
 	})
 }

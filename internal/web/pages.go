@@ -29,23 +29,16 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request, c *call) error 
 	})
 }
 
-// signupInput reads the sign-up form (already parsed).
+// signupInput reads the sign-up form (already parsed). A field over its
+// length limit is refused with every other one that is.
 func signupInput(r *http.Request) (signup.Input, error) {
 	in := signup.Input{ConfirmPassword: true}
-	var err error
-	if in.Identifier, err = formValue(r, "identifier"); err != nil {
-		return in, err
-	}
-	if in.Name, err = formValue(r, "name"); err != nil {
-		return in, err
-	}
-	if in.Password, err = formValue(r, "password"); err != nil {
-		return in, err
-	}
-	if in.PasswordConfirmation, err = formValue(r, "password_confirmation"); err != nil {
-		return in, err
-	}
-	return in, nil
+	var errs [4]error
+	in.Identifier, errs[0] = formValue(r, "identifier")
+	in.Name, errs[1] = formValue(r, "name")
+	in.Password, errs[2] = formValue(r, "password")
+	in.PasswordConfirmation, errs[3] = formValue(r, "password_confirmation")
+	return in, ninsho.Fields(errs[:]...)
 }
 
 func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -131,7 +124,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request, c *call) error 
 			})
 		} else {
 			ans, err = h.d.Signin.Start(r.Context(), c.realm, h.request(r, c), signin.Input{
-				Identifier: identifier, Password: password, FormElapsed: elapsed,
+				Identifier: identifier, Password: password, FormElapsed: elapsed, PasswordAsked: true,
 			})
 		}
 		if err != nil || ans == nil {

@@ -358,9 +358,11 @@ func TestNotMeNeverActsOnGet(t *testing.T) {
 	if len(rec.Result().Cookies()) != 0 {
 		t.Errorf("GET changed cookies: %v", rec.Result().Cookies())
 	}
+	// A link without its token, or mangled, cannot work: the page says so
+	// and what to do instead, as for a used one.
 	for _, target := range []string{"/signin/not-me", "/signin/not-me?token=" + strings.Repeat("x", 300)} {
-		if rec := get(h, target); rec.Code != 404 {
-			t.Errorf("GET %s = %d, want 404", target, rec.Code)
+		if rec := get(h, target); rec.Code != 404 || !strings.Contains(rec.Body.String(), "すでに使用されたか") || strings.Contains(rec.Body.String(), `name="token"`) {
+			t.Errorf("GET %s = %d, want 404 saying the link cannot be used:\n%s", target, rec.Code, rec.Body)
 		}
 	}
 	if rec := post(h, "/signin/not-me", url.Values{"token": {"tok"}}, "Sec-Fetch-Site", "cross-site"); rec.Code != 403 {

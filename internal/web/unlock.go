@@ -140,7 +140,9 @@ func (h *Handler) stepAgain(w http.ResponseWriter, r *http.Request, c *call, id 
 func (h *Handler) notMeForm(w http.ResponseWriter, r *http.Request, c *call) error {
 	token := r.URL.Query().Get("token")
 	if token == "" || checkToken(token) != nil {
-		return ninsho.E(ninsho.CodeNotFound)
+		// A link cut short or mangled by a mail program: it cannot work,
+		// and the page says what to do instead.
+		return h.notMeSpent(w, r, c)
 	}
 	ok, err := h.d.Unlock.NotMeUsable(r.Context(), c.realm, token)
 	if err != nil {
@@ -156,9 +158,12 @@ func (h *Handler) notMeForm(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 // notMeSpent tells that a "this wasn't me" link was already used or has
-// expired (404), and what to do instead: no button that cannot work.
+// expired (404), and what to do instead — sign in and change the password,
+// the password assistant, customer service — with no button that cannot
+// work. A stranger learns nothing more than that the link cannot be used:
+// unknown, used, expired and mangled links read alike.
 func (h *Handler) notMeSpent(w http.ResponseWriter, r *http.Request, c *call) error {
-	p := h.newPage(r, c.realm, c.locale, "page.not_me.title")
+	p := h.newPage(r, c.realm, c.locale, "page.not_me_spent.title")
 	status := prepareError(w, r, p, ninsho.E(ninsho.CodeNotFound))
 	p.Error.Message = i18n.Message(p.Locale, "not_me.link_spent", nil)
 	h.render(w, r, status, "notme", p)
@@ -171,7 +176,7 @@ func (h *Handler) notMe(w http.ResponseWriter, r *http.Request, c *call) error {
 	}
 	token := r.PostForm.Get("token")
 	if token == "" || checkToken(token) != nil {
-		return ninsho.E(ninsho.CodeNotFound)
+		return h.notMeSpent(w, r, c)
 	}
 	ans, err := h.d.Unlock.NotMe(r.Context(), c.realm, h.request(r, c), token)
 	if ans == nil || ans.Flow == nil {

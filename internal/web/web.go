@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -116,27 +117,27 @@ func New(d Deps) *Handler {
 		w.Header().Set("Cache-Control", "public, max-age=86400")
 		w.WriteHeader(http.StatusNoContent)
 	})
-	h.mux.Handle("GET /signup", h.handle(h.signupForm))
-	h.mux.Handle("POST /signup", h.handle(h.signup))
-	h.mux.Handle("GET /verify", h.handle(h.verifyForm))
-	h.mux.Handle("POST /verify", h.handle(h.verify))
-	h.mux.Handle("GET /signin", h.handle(h.signinForm))
-	h.mux.Handle("POST /signin", h.handle(h.signin))
+	h.mux.Handle("GET /signup", h.handleFlow(h.signupForm))
+	h.mux.Handle("POST /signup", h.handleFlow(h.signup))
+	h.mux.Handle("GET /verify", h.handleFlow(h.verifyForm))
+	h.mux.Handle("POST /verify", h.handleFlow(h.verify))
+	h.mux.Handle("GET /signin", h.handleFlow(h.signinForm))
+	h.mux.Handle("POST /signin", h.handleFlow(h.signin))
 	h.mux.Handle("GET /account", h.handle(h.account))
 	h.mux.Handle("POST /signout", h.handle(h.signout))
 	if d.Unlock != nil {
-		h.mux.Handle("GET /unlock", h.handle(h.unlockForm))
-		h.mux.Handle("POST /unlock", h.handle(h.unlockStart))
-		h.mux.Handle("GET /unlock/password", h.handle(h.unlockPasswordForm))
-		h.mux.Handle("POST /unlock/password", h.handle(h.unlockPassword))
+		h.mux.Handle("GET /unlock", h.handleFlow(h.unlockForm))
+		h.mux.Handle("POST /unlock", h.handleFlow(h.unlockStart))
+		h.mux.Handle("GET /unlock/password", h.handleFlow(h.unlockPasswordForm))
+		h.mux.Handle("POST /unlock/password", h.handleFlow(h.unlockPassword))
 		h.mux.Handle("GET /signin/not-me", h.handle(h.notMeForm))
-		h.mux.Handle("POST /signin/not-me", h.handle(h.notMe))
+		h.mux.Handle("POST /signin/not-me", h.handleFlow(h.notMe))
 	}
 	if d.Reset != nil {
-		h.mux.Handle("GET /password-assistant", h.handle(h.resetForm))
-		h.mux.Handle("POST /password-assistant", h.handle(h.resetStart))
-		h.mux.Handle("GET /password-assistant/choose", h.handle(h.resetChooseForm))
-		h.mux.Handle("POST /password-assistant/choose", h.handle(h.resetChoose))
+		h.mux.Handle("GET /password-assistant", h.handleFlow(h.resetForm))
+		h.mux.Handle("POST /password-assistant", h.handleFlow(h.resetStart))
+		h.mux.Handle("GET /password-assistant/choose", h.handleFlow(h.resetChooseForm))
+		h.mux.Handle("POST /password-assistant/choose", h.handleFlow(h.resetChoose))
 	}
 	return h
 }
@@ -204,7 +205,11 @@ func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, err error) 
 	rl := h.d.Realms.ForHost(r.Host)
 	locale := webreq.Locale(r, rl)
 	httperr.WriteHTML(w, r, err, locale, httperr.RequestID(r.Context()), func(w http.ResponseWriter, r *http.Request, p httperr.Page) {
-		pg := h.newPage(r, rl, locale, "page.error.title")
+		title := "page.error.title"
+		if p.Code == ninsho.CodeCookiesRequired {
+			title = "page.cookies_required.title"
+		}
+		pg := h.newPage(r, rl, locale, title)
 		pg.Error = &formError{Code: string(p.Code), Field: p.Field, Message: p.Message, RequestID: p.RequestID}
 		h.render(w, r, p.Status, "error", pg)
 	})
@@ -233,13 +238,40 @@ type call struct {
 type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
 
 // handle adapts a handler that returns an error; the error becomes the error
-// page.
+// page. A request that brought no cookie gets the test cookie
+// (webreq.TestCookie), so that its next one shows whether the browser keeps
+// cookies.
 func (h *Handler) handle(f handlerFunc) http.Handler {
+	return h.handleWith(f, false)
+}
+
+// handleFlow is handle for the pages of a flow: a request that starts or
+// acts on a flow (a POST) or shows one (?flow=) and brings no cookie at all
+// is answered cookies_required — the browser refuses cookies, and without
+// the flow's binding cookie nothing could follow. It is told before any
+// flow is looked up or any input read, so it is the same for an unknown,
+// a foreign and a real flow, and it neither spends nor changes anything.
+func (h *Handler) handleFlow(f handlerFunc) http.Handler {
+	return h.handleWith(f, true)
+}
+
+func (h *Handler) handleWith(f handlerFunc, flowPage bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		rl := h.d.Realms.ForHost(r.Host)
 		c := &call{realm: rl, locale: webreq.Locale(r, rl)}
-		if err := f(w, r, c); err != nil {
+		var err error
+		if webreq.HasCookies(r) {
+			err = f(w, r, c)
+		} else {
+			h.cookies.SetTest(w, r)
+			if flowPage && (r.Method == http.MethodPost || r.URL.Query().Has("flow")) {
+				err = ninsho.E(ninsho.CodeCookiesRequired)
+			} else {
+				err = f(w, r, c)
+			}
+		}
+		if err != nil {
 			h.WriteError(w, r, err)
 		}
 	})
@@ -337,15 +369,95 @@ type language struct {
 	Current bool
 }
 
+// formError is what the error summary at the top of a page shows: every
+// refusal of the last input, each linked to its field when the page has it,
+// and the reference number where a person may need to quote it.
 type formError struct {
-	Code      string
-	Field     string
-	Message   string
-	RequestID string
+	// Code, Field and Message are the first refusal (Message may be
+	// replaced by a page's own wording of it).
+	Code    string
+	Field   string
+	Message string
+	// More are the further refused fields (ninsho.Error.More).
+	More      []formItem
+	RequestID string // "" unless httperr.ShowsReference
+	// Items are every refusal, the first first, with Link set for the
+	// fields the rendered page has (render fills them in).
+	Items []formItem
 }
 
-// Invalid reports whether the page's error is about the named field.
-func (p *page) Invalid(field string) bool { return p.Error != nil && p.Error.Field == field }
+// formItem is one refusal in the error summary.
+type formItem struct {
+	Field   string
+	Message string
+	// Link says the page has the field: the summary links to it and the
+	// field shows the message next to it, with aria-invalid and
+	// aria-describedby pointing at it.
+	Link bool
+}
+
+// Linked reports whether the summary lists refusals linked to their fields
+// (else it is one message).
+func (e *formError) Linked() bool {
+	for _, it := range e.Items {
+		if it.Link {
+			return true
+		}
+	}
+	return false
+}
+
+// link fills in e.Items for a page whose form has the fields.
+func (e *formError) link(fields []string) {
+	e.Items = append(e.Items[:0], formItem{Field: e.Field, Message: e.Message})
+	e.Items = append(e.Items, e.More...)
+	for i := range e.Items {
+		e.Items[i].Link = e.Items[i].Field != "" && slices.Contains(fields, e.Items[i].Field)
+	}
+}
+
+// FieldError returns the refusal of the named field when the page shows it
+// next to the field, or nil.
+func (p *page) FieldError(field string) *formItem {
+	if p.Error == nil {
+		return nil
+	}
+	for i := range p.Error.Items {
+		if it := &p.Error.Items[i]; it.Link && it.Field == field {
+			return it
+		}
+	}
+	return nil
+}
+
+// Invalid reports whether the page's error refuses the named field.
+func (p *page) Invalid(field string) bool { return p.FieldError(field) != nil }
+
+// formFields returns the fields the form of the page template name has, as
+// p stands: those a refusal can link to.
+func formFields(name string, p *page) []string {
+	if p.Captcha != nil {
+		return []string{"identifier", "answer"}
+	}
+	switch name {
+	case "signup":
+		return []string{"identifier", "name", "password", "password_confirmation"}
+	case "signin":
+		return []string{"identifier", "password"}
+	case "unlock", "reset":
+		return []string{"identifier"}
+	case "verify":
+		if !p.Ended {
+			return []string{"code"}
+		}
+	case "unlock_password", "reset_choose":
+		if p.NewPassword || name == "reset_choose" {
+			return []string{"password", "password_confirmation"}
+		}
+		return []string{"password"}
+	}
+	return nil
+}
 
 func (h *Handler) newPage(r *http.Request, rl *realm.Realm, locale, title string) *page {
 	p := &page{Locale: locale, Title: title, Form: map[string]string{}, PasswordAssistant: h.d.Reset != nil}
@@ -375,6 +487,9 @@ func (p *page) relink(path string, q url.Values) {
 // render executes a page template into a buffer first, so that a template
 // failure can still become an error page.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	if p.Error != nil {
+		p.Error.link(formFields(name, p))
+	}
 	var buf bytes.Buffer
 	if err := h.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		if name == "error" {
@@ -404,7 +519,13 @@ func prepareError(w http.ResponseWriter, r *http.Request, p *page, err error) in
 	reqID := httperr.RequestID(r.Context())
 	status := httperr.Prepare(w, r, err, reqID)
 	e := ninsho.ErrorOf(err)
-	p.Error = &formError{Code: string(e.Code), Field: e.Field, Message: i18n.ErrorMessage(p.Locale, e.Code, e.Params), RequestID: reqID}
+	p.Error = &formError{Code: string(e.Code), Field: e.Field, Message: i18n.FieldErrorMessage(p.Locale, e)}
+	for _, m := range e.More {
+		p.Error.More = append(p.Error.More, formItem{Field: m.Field, Message: i18n.FieldErrorMessage(p.Locale, m)})
+	}
+	if httperr.ShowsReference(e, status) {
+		p.Error.RequestID = reqID
+	}
 	return status
 }
 

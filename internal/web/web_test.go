@@ -229,8 +229,8 @@ func TestCrossOriginPostRefused(t *testing.T) {
 	h, e := newWeb(t, false)
 	e.MustAddFlow(t, flow.KindSignup)
 	rec := post(h, "/verify?flow="+webtest.FlowID, url.Values{"action": {"submit_code"}, "code": {"1"}}, "Sec-Fetch-Site", "cross-site")
-	if rec.Code != 403 || !strings.Contains(rec.Body.String(), "01900000-0000-7000-8000-00000000beef") {
-		t.Errorf("cross-site post: %d %s; want 403 page with the reference", rec.Code, rec.Body)
+	if rec.Code != 403 || !strings.Contains(rec.Body.String(), `role="alert"`) || strings.Contains(rec.Body.String(), "01900000-0000-7000-8000-00000000beef") {
+		t.Errorf("cross-site post: %d %s; want a 403 page without a reference (reloading the page puts it right)", rec.Code, rec.Body)
 	}
 	if a, _ := e.Script.Last(); a.Name != "" {
 		t.Errorf("cross-site post reached the flow: %+v", a)
@@ -301,7 +301,7 @@ func TestVerifyExpired(t *testing.T) {
 	e.MustAddFlow(t, flow.KindSignin)
 	e.Clock.Advance(2 * time.Hour)
 	rec := get(h, "/verify?flow="+webtest.FlowID)
-	if rec.Code != 410 || !strings.Contains(rec.Body.String(), "01900000-0000-7000-8000-00000000beef") {
+	if rec.Code != 410 || strings.Contains(rec.Body.String(), "01900000-0000-7000-8000-00000000beef") {
 		t.Errorf("expired: %d %s", rec.Code, rec.Body)
 	}
 }

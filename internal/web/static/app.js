@@ -29,3 +29,14 @@
     });
   }
 })();
+
+// Moves the focus to the error summary of a refused form, for browsers that
+// ignore its autofocus attribute, so that it is read out first and its
+// links lead to each field. Pages work without it.
+(function () {
+  "use strict";
+  var summary = document.getElementById("form-error");
+  if (summary && (!document.activeElement || document.activeElement === document.body)) {
+    summary.focus();
+  }
+})();

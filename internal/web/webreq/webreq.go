@@ -26,7 +26,28 @@ const (
 	// FlowCookiePrefix starts the name of a page flow's binding cookie; the
 	// flow id follows (FlowCookie).
 	FlowCookiePrefix = "ninsho_flow_"
+	// TestCookie is set by every page answer to a request that brought no
+	// cookie, so that the next request shows whether the browser keeps
+	// cookies (HasCookies). It holds nothing but "1".
+	TestCookie = "ninsho_cookies"
 )
+
+// HasCookies reports whether r brought any cookie at all (Ninsho's or
+// another's on the same host). A browser that refuses cookies brings none,
+// not even the TestCookie of the page it posts from.
+func HasCookies(r *http.Request) bool {
+	for _, v := range r.Header.Values("Cookie") {
+		if strings.TrimSpace(v) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// SetTest sets TestCookie for the browser's session.
+func (c Cookies) SetTest(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, c.cookie(r, TestCookie, "1", 0))
+}
 
 // FlowCookie is the name of the binding cookie of the page flow with the id.
 func FlowCookie(flowID string) string { return FlowCookiePrefix + flowID }
