@@ -108,9 +108,9 @@ func NewApp(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}
 	if cfg.Dev() {
 		logger.Warn("development mode: every message goes to the development inbox at /dev/inbox; do not use in production",
-			"reason", cfg.ModeReason(), "addr", cfg.Addr)
+			"reason", cfg.ModeReason(), "addr", cfg.Addr, "version", VersionString())
 	} else {
-		logger.Info("production mode", "reason", cfg.ModeReason())
+		logger.Info("production mode", "reason", cfg.ModeReason(), "version", VersionString())
 	}
 	if cfg.Dev() && (cfg.Secrets.HashKey == "" || len(cfg.Secrets.EncryptionKeys) == 0) {
 		if err := loadDevSecrets(&cfg); err != nil {
