@@ -96,6 +96,15 @@ type allowEntry struct {
 	path   string
 }
 
+// ValidAllowEntry reports whether entry reads as an allow-list entry that
+// ReturnURL can match: an absolute http(s) origin, optionally with a path
+// prefix, under the same rules as a return_to URL and without query or
+// fragment. The configuration refuses entries that would never match.
+func ValidAllowEntry(entry string) bool {
+	_, ok := parseAllowEntry(entry)
+	return ok
+}
+
 // parseAllowEntry reads an allow-list entry (checked at start by the
 // configuration); an entry that does not read as one never matches.
 func parseAllowEntry(entry string) (allowEntry, bool) {
