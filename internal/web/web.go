@@ -360,6 +360,9 @@ type page struct {
 	// key that names the time zone of its times.
 	History     []historyRow
 	HistoryZone string
+	// ReturnTo is the checked return_to the page carries to the flow it
+	// starts (returnto.go), or "".
+	ReturnTo string
 }
 
 type language struct {
@@ -464,6 +467,7 @@ func (h *Handler) newPage(r *http.Request, rl *realm.Realm, locale, title string
 	if rl != nil {
 		p.RealmName = rl.Name
 	}
+	p.ReturnTo = checkReturnTo(rl, r.URL.Query().Get(returnToParam))
 	p.relink(r.URL.Path, r.URL.Query())
 	return p
 }
@@ -490,6 +494,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	if p.Error != nil {
 		p.Error.link(formFields(name, p))
 	}
+	p.linkReturnTo()
 	var buf bytes.Buffer
 	if err := h.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		if name == "error" {
