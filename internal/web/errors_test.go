@@ -11,8 +11,12 @@ import (
 	"testing"
 
 	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/flowtest"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/store/storetest"
+	"github.com/ninsho/ninsho/internal/web"
 	"github.com/ninsho/ninsho/internal/web/webtest"
 )
 
@@ -297,5 +301,21 @@ func TestNotMeLinkThatCannotWork(t *testing.T) {
 	}
 	if rec := get(h, "/signin/not-me?token=tok-123"); rec.Code != 200 || !strings.Contains(rec.Body.String(), `name="token" value="tok-123"`) {
 		t.Errorf("the link after a cookieless press: %d, want still usable", rec.Code)
+	}
+}
+
+// TestNotMeSpentOffersTheShopsSupport: where the realm names its customer
+// service, the page links to it and shows its contact line.
+func TestNotMeSpentOffersTheShopsSupport(t *testing.T) {
+	env := flowtest.New(t, storetest.MustOpenSQLite(t))
+	rl := *env.JP
+	rl.Brand.SupportURL, rl.Brand.SupportContact = "https://shop.example.jp/help", "0120-000-000（平日9時〜18時）"
+	realms := realm.NewRegistry([]*realm.Realm{&rl})
+	h := web.New(web.Deps{Realms: realms, Flows: env.Engine, Signup: env.Signup, Signin: env.Signin, Unlock: env.Unlock, Reset: env.Reset, Now: env.Clock.Now})
+	body := get(h, "/signin/not-me?token=unknown").Body.String()
+	for _, want := range []string{`<a href="https://shop.example.jp/help">`, "0120-000-000（平日9時〜18時）", `href="/password-assistant"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %s:\n%s", want, body)
+		}
 	}
 }

@@ -165,6 +165,9 @@ func (h *Handler) notMeForm(w http.ResponseWriter, r *http.Request, c *call) err
 // unknown, used, expired and mangled links read alike.
 func (h *Handler) notMeSpent(w http.ResponseWriter, r *http.Request, c *call) error {
 	p := h.newPage(r, c.realm, c.locale, "page.not_me_spent.title")
+	if c.realm != nil {
+		p.SupportURL, p.SupportContact = c.realm.Brand.SupportURL, c.realm.Brand.SupportContact
+	}
 	status := prepareError(w, r, p, ninsho.E(ninsho.CodeNotFound))
 	p.Error.Message = i18n.Message(p.Locale, "not_me.link_spent", nil)
 	h.render(w, r, status, "notme", p)

@@ -356,6 +356,10 @@ type page struct {
 	CodeSignIn bool
 	// Token is the "this wasn't me" link's token, posted back by its form.
 	Token string
+	// SupportURL and SupportContact are the realm's customer service, where
+	// a page says to contact it (realm.Brand); either may be "".
+	SupportURL     string
+	SupportContact string
 	// History is the account's sign-in history; HistoryZone the catalogue
 	// key that names the time zone of its times.
 	History     []historyRow
