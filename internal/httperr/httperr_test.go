@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -359,5 +361,42 @@ func TestShowsReference(t *testing.T) {
 		if got.RequestID != tt.want {
 			t.Errorf("%v: page reference %q, want %q", tt.err, got.RequestID, tt.want)
 		}
+	}
+}
+
+// TestAPIDocListsEveryCode: docs/api.md's table of error codes gives every
+// catalogue code with the status this package answers, and nothing else.
+func TestAPIDocListsEveryCode(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/api.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "\n### Error codes\n")
+	if !ok {
+		t.Fatal("docs/api.md has no \"### Error codes\" section")
+	}
+	documented := map[ninsho.Code]int{}
+	row := regexp.MustCompile("(?m)^\\| (\\d{3}) \\| (.*) \\|$")
+	code := regexp.MustCompile("`([a-z_]+)`")
+	for _, m := range row.FindAllStringSubmatch(section, -1) {
+		status, _ := strconv.Atoi(m[1])
+		for _, c := range code.FindAllStringSubmatch(m[2], -1) {
+			if _, dup := documented[ninsho.Code(c[1])]; dup {
+				t.Errorf("%s is listed twice", c[1])
+			}
+			documented[ninsho.Code(c[1])] = status
+		}
+	}
+	for _, c := range catalogueCodes(t) {
+		got, ok := documented[c]
+		if !ok {
+			t.Errorf("docs/api.md does not list %s", c)
+		} else if want := httperr.Status(c); got != want {
+			t.Errorf("docs/api.md lists %s as %d, it answers %d", c, got, want)
+		}
+		delete(documented, c)
+	}
+	for c := range documented {
+		t.Errorf("docs/api.md lists %s, which is not a catalogue code", c)
 	}
 }
