@@ -432,7 +432,7 @@ func TestPluralForms(t *testing.T) {
 		{"en", "hint.resend_after", map[string]any{"seconds": 1}, "You can ask for a new code in 1 second."},
 		{"en", "hint.resend_after", map[string]any{"seconds": int64(21)}, "You can ask for a new code in 21 seconds."},
 		{"en", "hint.resend_after", map[string]any{"seconds": 900 * time.Millisecond}, "You can ask for a new code in 1 second."},
-		{"en", "signin.rate_limited_minutes", map[string]any{"minutes": 1}, "Too many sign-in attempts. Please wait about a minute and try again."},
+		{"en", "signin.rate_limited_minutes", map[string]any{"minutes": 1}, "Too many sign-in attempts. Please wait a minute and try again."},
 		{"en", "error.field_too_long", map[string]any{"max": 1}, "This is too long. Please enter no more than 1 character."},
 		{"ja", "error.resend_too_soon", map[string]any{"seconds": 1}, "新しい確認コードをリクエストするには、1秒お待ちください。"},
 		{"ja", "error.resend_too_soon", map[string]any{"seconds": 2}, "新しい確認コードをリクエストするには、2秒お待ちください。"},

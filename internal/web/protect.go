@@ -84,11 +84,8 @@ func waitMessage(locale string, e *ninsho.Error) string {
 	if !ok || secs <= 0 {
 		secs = 60
 	}
-	minutes := (secs + 59) / 60
-	if minutes == 1 {
-		return i18n.Message(locale, "signin.rate_limited_minute", nil)
-	}
-	return i18n.Message(locale, "signin.rate_limited_minutes", map[string]any{"minutes": minutes})
+	// "about a minute" for one: the catalogue's plural form.
+	return i18n.Message(locale, "signin.rate_limited_minutes", map[string]any{"minutes": (secs + 59) / 60})
 }
 
 // jst is Japan Standard Time; Japan keeps no daylight saving time, so a
