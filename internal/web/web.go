@@ -246,11 +246,15 @@ func (h *Handler) handle(f handlerFunc) http.Handler {
 }
 
 // handleFlow is handle for the pages of a flow: a request that starts or
-// acts on a flow (a POST) or shows one (?flow=) and brings no cookie at all
-// is answered cookies_required — the browser refuses cookies, and without
-// the flow's binding cookie nothing could follow. It is told before any
-// flow is looked up or any input read, so it is the same for an unknown,
-// a foreign and a real flow, and it neither spends nor changes anything.
+// acts on a flow (a POST) and brings no cookie at all is answered
+// cookies_required — the browser refuses cookies (the form's page set the
+// test cookie), and without the flow's binding cookie nothing could follow.
+// A page of a flow (?flow=) opened without cookies may be a browser's first
+// visit: it is sent once to the same page with the test cookie and
+// cookie_check=1, and answered cookies_required when that brings none
+// either. Both are decided before any flow is looked up or any input read,
+// so they are the same for an unknown, a foreign and a real flow, and they
+// neither spend nor change anything.
 func (h *Handler) handleFlow(f handlerFunc) http.Handler {
 	return h.handleWith(f, true)
 }
@@ -261,21 +265,46 @@ func (h *Handler) handleWith(f handlerFunc, flowPage bool) http.Handler {
 		rl := h.d.Realms.ForHost(r.Host)
 		c := &call{realm: rl, locale: webreq.Locale(r, rl)}
 		var err error
-		if webreq.HasCookies(r) {
+		switch {
+		case webreq.HasCookies(r) && flowPage && r.Method == http.MethodGet && r.URL.Query().Has(cookieCheckParam):
+			// The check passed: show the page at its own address.
+			q := r.URL.Query()
+			q.Del(cookieCheckParam)
+			http.Redirect(w, r, (&url.URL{Path: r.URL.Path, RawQuery: q.Encode()}).String(), http.StatusSeeOther)
+		case webreq.HasCookies(r):
 			err = f(w, r, c)
-		} else {
+		case !flowPage:
 			h.cookies.SetTest(w, r)
-			if flowPage && (r.Method == http.MethodPost || r.URL.Query().Has("flow")) {
-				err = ninsho.E(ninsho.CodeCookiesRequired)
-			} else {
-				err = f(w, r, c)
-			}
+			err = f(w, r, c)
+		case r.Method == http.MethodPost:
+			// The page the form came from set the test cookie.
+			h.cookies.SetTest(w, r)
+			err = ninsho.E(ninsho.CodeCookiesRequired)
+		case r.URL.Query().Has("flow") && r.URL.Query().Get(cookieCheckParam) == "":
+			// A link opened in a browser that has not been here: it may
+			// only be new. Hand it the test cookie and ask again.
+			h.cookies.SetTest(w, r)
+			q := r.URL.Query()
+			q.Set(cookieCheckParam, "1")
+			http.Redirect(w, r, (&url.URL{Path: r.URL.Path, RawQuery: q.Encode()}).String(), http.StatusSeeOther)
+		case r.URL.Query().Has("flow"):
+			// Asked again, and still no cookie: the browser refuses them.
+			h.cookies.SetTest(w, r)
+			err = ninsho.E(ninsho.CodeCookiesRequired)
+		default:
+			h.cookies.SetTest(w, r)
+			err = f(w, r, c)
 		}
 		if err != nil {
 			h.WriteError(w, r, err)
 		}
 	})
 }
+
+// cookieCheckParam marks the second request of a flow link that came
+// without cookies (handleFlow): without a cookie then, the browser refuses
+// them.
+const cookieCheckParam = "cookie_check"
 
 // request describes r to the services as a page request.
 func (h *Handler) request(r *http.Request, c *call) ninsho.Request {
@@ -401,17 +430,6 @@ type formItem struct {
 	// field shows the message next to it, with aria-invalid and
 	// aria-describedby pointing at it.
 	Link bool
-}
-
-// Linked reports whether the summary lists refusals linked to their fields
-// (else it is one message).
-func (e *formError) Linked() bool {
-	for _, it := range e.Items {
-		if it.Link {
-			return true
-		}
-	}
-	return false
 }
 
 // link fills in e.Items for a page whose form has the fields.
