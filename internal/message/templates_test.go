@@ -26,12 +26,12 @@ func MustTemplates(tb testing.TB) *Templates {
 
 // goldenVars are the variables of the golden renderings, per locale.
 func goldenVars(locale string) map[string]string {
-	name := "Taro Yamada"
+	name, device := "Taro Yamada", "Chrome on Windows"
 	if locale == LocaleJA {
-		name = "山田 太郎"
+		name, device = "山田 太郎", "Windows の Chrome" // device.Describe's words
 	}
 	return map[string]string{"code": "123456", "name": name, "minutes": "10", "host": "id.example.com",
-		"time": "2026-11-25 10:02 JST", "device": "Chrome on Windows", "network": "203.0.113.0/24",
+		"time": "2026-11-25 10:02 JST", "device": device, "network": "203.0.113.0/24",
 		"link": "https://id.example.com/signin/not-me?token=TOKEN"}
 }
 
