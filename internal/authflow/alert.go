@@ -3,7 +3,6 @@ package authflow
 import (
 	"context"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/account"
