@@ -73,7 +73,7 @@ func LoadTheme(dir string) (*Templates, error) {
 				return nil, fmt.Errorf("message: theme: %w", err)
 			}
 			if err := sameDefinitions(files[loc][i], path, string(src)); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("message: theme %s: %w", dir, err)
 			}
 			files[loc][i] = templateFile{name: name, path: path, src: string(src)}
 			overridden++
@@ -84,7 +84,7 @@ func LoadTheme(dir string) (*Templates, error) {
 	}
 	t, err := parseFiles(files)
 	if err != nil {
-		return nil, fmt.Errorf("message: theme %s: %w", dir, err)
+		return nil, fmt.Errorf("message: theme %s: %s", dir, strings.TrimPrefix(err.Error(), "message: templates: "))
 	}
 	return t, nil
 }
@@ -99,17 +99,17 @@ func sameDefinitions(builtin templateFile, path, src string) error {
 	}
 	want, err := definitions(builtin.name, builtin.src)
 	if err != nil {
-		return fmt.Errorf("message: templates: %w", err)
+		return err
 	}
 	have, err := definitions(path, src)
 	if err != nil {
-		return fmt.Errorf("message: templates: %w", err)
+		return err
 	}
 	// "layout" first: without it nothing else matters.
 	slices.SortStableFunc(want, func(a, b string) int { return boolInt(b == "layout") - boolInt(a == "layout") })
 	for _, name := range want {
 		if !slices.Contains(have, name) {
-			return fmt.Errorf("message: templates: %s: does not define %q", path, name)
+			return fmt.Errorf("%s: does not define %q", path, name)
 		}
 	}
 	return nil
