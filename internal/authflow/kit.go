@@ -146,6 +146,7 @@ func (k *Kit) NewFlow(kind flow.Kind, rl *realm.Realm, req ninsho.Request, d *de
 		Fresh:      true,
 		// Known only in the request that resolved the device.
 		DeviceStored: d.Stored,
+		ReturnTo:     req.ReturnTo,
 	}
 	k.Binder.Bind(f, req)
 	return f

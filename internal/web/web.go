@@ -328,6 +328,9 @@ type page struct {
 	// key that names the time zone of its times.
 	History     []historyRow
 	HistoryZone string
+	// ReturnTo is the checked return_to the page carries to the flow it
+	// starts (returnto.go), or "".
+	ReturnTo string
 }
 
 type language struct {
@@ -352,6 +355,7 @@ func (h *Handler) newPage(r *http.Request, rl *realm.Realm, locale, title string
 	if rl != nil {
 		p.RealmName = rl.Name
 	}
+	p.ReturnTo = checkReturnTo(rl, r.URL.Query().Get(returnToParam))
 	p.relink(r.URL.Path, r.URL.Query())
 	return p
 }
@@ -375,6 +379,7 @@ func (p *page) relink(path string, q url.Values) {
 // render executes a page template into a buffer first, so that a template
 // failure can still become an error page.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	p.linkReturnTo()
 	var buf bytes.Buffer
 	if err := h.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		if name == "error" {
