@@ -127,6 +127,7 @@ func parsePageSet(overrides map[string]source) (pageSet, error) {
 			return nil, fmt.Errorf("web: template %s: %w", file, err)
 		}
 		if o, ok := overrides[file]; ok {
+			src = o
 			err = parseChecked(t, o, "content")
 		} else if _, err = t.New(file).Parse(src.text); err != nil {
 			err = fmt.Errorf("web: template %s: %w", file, err)
