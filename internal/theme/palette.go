@@ -113,12 +113,21 @@ func (b base) palette(brand RGB) Palette {
 	p.Warn = ensureAll(b.warn, AAText, grounds...)
 
 	// The button keeps the brand colour where it stands out from the card
-	// and the page (3:1); its label is whichever of white and black reads
-	// better on it, and one of them always reaches 4.5:1.
+	// and the page (3:1). Its label is white when a little darkening (up to
+	// a quarter of the way to black) makes white readable, as shops'
+	// buttons usually are; otherwise whichever of white and black reads
+	// better, and one of them always reaches 4.5:1.
 	p.Primary = ensureAll(brand, AANonText, b.bg, b.surface)
 	p.OnPrimary = White
 	if Contrast(p.Primary, Black) > Contrast(p.Primary, White) {
 		p.OnPrimary = Black
+		for i := 1; i <= 25; i++ {
+			c := Mix(p.Primary, Black, float64(i)/100)
+			if Contrast(c, White) >= AAText && Contrast(c, b.bg) >= AANonText && Contrast(c, b.surface) >= AANonText {
+				p.Primary, p.OnPrimary = c, White
+				break
+			}
+		}
 	}
 	p.PrimaryHov = p.Primary
 	for _, to := range []RGB{Black, White} {

@@ -103,3 +103,30 @@ func TestPalettesCSS(t *testing.T) {
 		t.Errorf("want --link in both modes:\n%s", css)
 	}
 }
+
+func TestButtonLabelIsWhiteWhenALittleDarkeningAllowsIt(t *testing.T) {
+	for _, tt := range []struct {
+		brand string
+		dark  bool
+		label RGB
+	}{
+		{"#d63384", false, White}, // 3.9:1 with white as is: darkened a little
+		{"#1d3557", false, White},
+		{"#ffeb3b", true, Black}, // far too light for white: a black label
+	} {
+		ps, err := NewPalettes(tt.brand)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := ps.Light
+		if tt.dark {
+			p = ps.Dark
+		}
+		if p.OnPrimary != tt.label {
+			t.Errorf("%s dark=%v: label %s, want %s (button %s)", tt.brand, tt.dark, p.OnPrimary.Hex(), tt.label.Hex(), p.Primary.Hex())
+		}
+	}
+	if ps, _ := NewPalettes("#d63384"); ps.Light.Primary == MustHex("#d63384") || Contrast(ps.Light.Primary, MustHex("#d63384")) > 1.3 {
+		t.Errorf("#d63384: button %s, want the pink darkened a little", ps.Light.Primary.Hex())
+	}
+}
