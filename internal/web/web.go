@@ -328,6 +328,9 @@ type page struct {
 	// key that names the time zone of its times.
 	History     []historyRow
 	HistoryZone string
+	// ReturnTo is the checked return_to the page carries to the flow it
+	// starts (returnto.go), or "".
+	ReturnTo string
 }
 
 type language struct {
@@ -354,6 +357,7 @@ func (h *Handler) newPage(r *http.Request, rl *realm.Realm, locale, title string
 	}
 	p.look = h.lookFor(rl)
 	p.Brand = p.look.brand
+	p.ReturnTo = checkReturnTo(rl, r.URL.Query().Get(returnToParam))
 	p.relink(r.URL.Path, r.URL.Query())
 	return p
 }
@@ -377,6 +381,7 @@ func (p *page) relink(path string, q url.Values) {
 // render executes a page template into a buffer first, so that a template
 // failure can still become an error page.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	p.linkReturnTo()
 	var buf bytes.Buffer
 	lk := p.look
 	if lk == nil {
