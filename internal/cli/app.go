@@ -50,6 +50,7 @@ import (
 	"github.com/ninsho/ninsho/internal/signup"
 	"github.com/ninsho/ninsho/internal/startgate"
 	"github.com/ninsho/ninsho/internal/store"
+	"github.com/ninsho/ninsho/internal/theme"
 	"github.com/ninsho/ninsho/internal/throttle"
 	"github.com/ninsho/ninsho/internal/unlock"
 )
@@ -287,7 +288,9 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 		HSTS: httpsPublicURL(cfg), HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
 	}
-	a.Handler = server.New(deps)
+	if a.Handler, err = server.New(deps); err != nil {
+		return err
+	}
 	if cfg.Metrics.Addr != "" {
 		a.metricsHandler = server.NewMetrics(deps)
 	}
@@ -526,10 +529,14 @@ func buildRealms(cfg config.Config) (*realm.Registry, error) {
 			ThemeDir: rc.Theme,
 			ReturnTo: rc.ReturnTo,
 		}
-		if l := rc.Branding.Logo; config.LogoIsURL(l) {
+		switch l := rc.Branding.Logo; {
+		case config.LogoIsURL(l):
 			r.Brand.LogoURL = l
-		} else {
+		case l != "":
 			r.Brand.LogoFile = l
+		default:
+			// The theme directory's logo.svg, .png, .jpg or .webp.
+			r.Brand.LogoFile = theme.FindLogo(rc.Theme)
 		}
 		if t := rc.Risk; t.Any() {
 			pol := risk.DefaultPolicy()
