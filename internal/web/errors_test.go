@@ -329,9 +329,9 @@ func TestNotMeSpentOffersTheShopsSupport(t *testing.T) {
 	rl := *env.JP
 	rl.Brand.SupportURL, rl.Brand.SupportContact = "https://shop.example.jp/help", "0120-000-000（平日9時〜18時）"
 	realms := realm.NewRegistry([]*realm.Realm{&rl})
-	h := web.New(web.Deps{Realms: realms, Flows: env.Engine, Signup: env.Signup, Signin: env.Signin, Unlock: env.Unlock, Reset: env.Reset, Now: env.Clock.Now})
+	h := mustWeb(t, web.Deps{Realms: realms, Flows: env.Engine, Signup: env.Signup, Signin: env.Signin, Unlock: env.Unlock, Reset: env.Reset, Now: env.Clock.Now})
 	body := get(h, "/signin/not-me?token=unknown").Body.String()
-	for _, want := range []string{`<a href="https://shop.example.jp/help">`, "0120-000-000（平日9時〜18時）", `href="/password-assistant"`} {
+	for _, want := range []string{`<li><a href="https://shop.example.jp/help">`, "0120-000-000（平日9時〜18時）</li>", `<li><a href="/password-assistant">`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the page lacks %s:\n%s", want, body)
 		}
