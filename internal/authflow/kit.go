@@ -71,7 +71,7 @@ type Kit struct {
 // wakes the outbox after commit.
 func (k *Kit) StartWithCode(ctx context.Context, g *startgate.Gate, kind flow.Kind, rl *realm.Realm, req ninsho.Request, typed string,
 	send func(ctx context.Context, f *flow.Flow, a *account.Account) error) (f *flow.Flow, newToken string, err error) {
-	id, err := identifier.Parse(typed, rl.PhoneRegion)
+	id, err := ParseIdentifier(typed, rl)
 	if err != nil {
 		return nil, "", err
 	}
@@ -194,6 +194,29 @@ func Locale(asked string, req ninsho.Request, rl *realm.Realm) string {
 	return "ja"
 }
 
+// ParseIdentifier normalises the identifier typed in realm rl
+// (identifier.Parse with the realm's phone region). A realm that takes
+// e-mail addresses only (rl.EmailOnly: it cannot send text messages) refuses
+// a phone number with ninsho.CodeIdentifierEmailOnly, which tells the person
+// to use their e-mail address, and any other unusable input with
+// ninsho.CodeIdentifierInvalid of kind "email", whose message asks for an
+// e-mail address alone. Every start that reads an identifier (sign-up,
+// sign-in, unlock, password assistant) parses it here.
+func ParseIdentifier(typed string, rl *realm.Realm) (identifier.Identifier, error) {
+	id, err := identifier.Parse(typed, rl.PhoneRegion)
+	switch {
+	case !rl.EmailOnly:
+		return id, err
+	case ninsho.IsCode(err, ninsho.CodeIdentifierInvalid):
+		return id, ninsho.ErrorOf(err).WithParam("kind", "email")
+	case err != nil:
+		return id, err
+	case id.Kind == identifier.KindPhone:
+		return identifier.Identifier{}, ninsho.FieldError(ninsho.CodeIdentifierEmailOnly, "identifier")
+	}
+	return id, nil
+}
+
 // ChannelFor returns the code channel that reaches an identifier.
 func ChannelFor(id identifier.Identifier) code.Channel {
 	if id.Kind == identifier.KindPhone {
@@ -294,8 +317,10 @@ func (k *Kit) Record(ctx context.Context, rl *realm.Realm, accountID, typ string
 	})
 }
 
-// CodeNext describes the verification-code step of f.
-func (k *Kit) CodeNext(f *flow.Flow, alternatives []string) *flow.Next {
+// CodeNext describes the verification-code step of f in realm rl: the
+// destination is masked as people read it there (identifier.Mask with the
+// realm's phone region).
+func (k *Kit) CodeNext(f *flow.Flow, rl *realm.Realm, alternatives []string) *flow.Next {
 	n := &flow.Next{
 		Step:         flow.StepVerificationCode,
 		Channel:      f.Channel,
@@ -304,7 +329,11 @@ func (k *Kit) CodeNext(f *flow.Flow, alternatives []string) *flow.Next {
 		AttemptsLeft: k.Codes.AttemptsLeft(f),
 	}
 	if f.Destination != "" {
-		n.Destination = identifier.Mask(identifier.Normalized(f.Destination))
+		region := ""
+		if rl != nil {
+			region = rl.PhoneRegion
+		}
+		n.Destination = identifier.Mask(identifier.Normalized(f.Destination), region)
 	}
 	return n
 }

@@ -14,7 +14,7 @@ func TestEachRealmLinksToItsOwnPublicURL(t *testing.T) {
 		{ID: "us", Name: "Example", Hosts: []string{"id.example.com", "login.example.com"}, DefaultLocale: "en", PhoneRegion: "US",
 			IdentifierDisclosure: "safe", PublicURL: "https://login.example.com/"},
 	}
-	reg, err := buildRealms(cfg)
+	reg, err := buildRealms(cfg, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
-	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
@@ -72,7 +71,7 @@ var _ flow.Handler = (*Service)(nil)
 // password. An unknown identifier costs the same hashing time as a known one.
 func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request, in Input) (*flow.Answer, error) {
 	k := s.Kit
-	id, err := identifier.Parse(in.Identifier, rl.PhoneRegion)
+	id, err := authflow.ParseIdentifier(in.Identifier, rl)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +154,7 @@ func (s *Service) answer(f *flow.Flow) *flow.Answer {
 	switch {
 	case f.Status == flow.StatusComplete || f.Status == flow.StatusFailed:
 	case f.Step == flow.StepVerificationCode:
-		ans.Next = s.Kit.CodeNext(f, authflow.Alternatives(f))
+		ans.Next = s.Kit.CodeNext(f, s.Realms.ByID(f.Realm), authflow.Alternatives(f))
 	case f.Step == flow.StepCaptcha:
 		ans.Next = captchaNext(f, f.Locale)
 	default:

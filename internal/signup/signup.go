@@ -73,7 +73,7 @@ const (
 // account's name and password.
 func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request, in Input) (*flow.Answer, error) {
 	k := s.Kit
-	id, err := identifier.Parse(in.Identifier, rl.PhoneRegion)
+	id, err := authflow.ParseIdentifier(in.Identifier, rl)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +288,7 @@ func (s *Service) answer(f *flow.Flow) *flow.Answer {
 	case startgate.Held(f):
 		ans.Next = startgate.Next(f)
 	default:
-		ans.Next = s.Kit.CodeNext(f, nil)
+		ans.Next = s.Kit.CodeNext(f, s.Realms.ByID(f.Realm), nil)
 	}
 	return ans
 }
