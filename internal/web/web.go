@@ -24,8 +24,8 @@ import (
 	"github.com/ninsho/ninsho/internal/clientip"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/httperr"
-	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/i18n"
+	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reset"
@@ -358,10 +358,21 @@ type idField struct {
 // Either way its autocomplete stays "username": it is the account's name
 // that password managers save and fill.
 func (p *page) IDField() idField {
+	f := idField{Label: p.IDText("field.identifier"), Hint: p.IDText("hint.identifier"), Type: "text"}
 	if p.emailOnly {
-		return idField{Label: "field.identifier_email", Hint: "hint.identifier_email", Type: "email", InputMode: "email"}
+		f.Type, f.InputMode = "email", "email"
 	}
-	return idField{Label: "field.identifier", Hint: "hint.identifier", Type: "text"}
+	return f
+}
+
+// IDText returns the catalogue key of a text that asks for the identifier:
+// key itself, or where the realm takes e-mail addresses only the key's
+// variant that asks for an e-mail address alone (key + "_email").
+func (p *page) IDText(key string) string {
+	if p.emailOnly {
+		return key + "_email"
+	}
+	return key
 }
 
 type language struct {
