@@ -27,6 +27,7 @@ var adapters = []string{
 	"internal/bench",
 	"internal/archtest",
 	"internal/message/messageprom",
+	"internal/event/eventprom",
 	"internal/flowtest", // test support: builds services on a real store
 }
 

@@ -62,7 +62,7 @@ func (k *Kit) Alert(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *accou
 			"time":    when,
 			"device":  DeviceName(req.UserAgent),
 			"network": network,
-			"link":    strings.TrimRight(rl.BaseURL, "/") + "/signin/not-me?token=" + url.QueryEscape(token),
+			"link":    baseURL(rl) + "/signin/not-me?token=" + url.QueryEscape(token),
 		}); err != nil {
 			return err
 		}

@@ -146,6 +146,7 @@ func (k *Kit) NewFlow(kind flow.Kind, rl *realm.Realm, req ninsho.Request, d *de
 		Fresh:      true,
 		// Known only in the request that resolved the device.
 		DeviceStored: d.Stored,
+		ReturnTo:     req.ReturnTo,
 	}
 	k.Binder.Bind(f, req)
 	return f
@@ -584,10 +585,19 @@ func (k *Kit) SwitchChannel(ctx context.Context, rl *realm.Realm, f *flow.Flow, 
 
 // ReplacePassword stores hash as a's password, signs out every session of a,
 // lifts any lock (with its ladder and failure count) and reactivates an
-// account locked as suspicious, and records password.changed with via. It
+// account locked as suspicious, and records password.changed with via (and
+// lock_lifted, the kind of the lock in force it lifted, if any). It
 // runs in the transaction of ctx; the caller completes the flow after it.
 func (k *Kit) ReplacePassword(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, hash string, locks account.LockStore, via string) error {
 	now := k.Clock.Now()
+	// The lock in force, if any, that this change lifts (for the record).
+	lifted := ""
+	switch {
+	case a.Status == account.StatusLocked:
+		lifted = string(account.LockSuspicious)
+	case a.Lock.LockedFor(now, false):
+		lifted = string(a.Lock.Kind)
+	}
 	if err := k.Accounts.SetPasswordHash(ctx, a.ID, hash, now); err != nil {
 		return err
 	}
@@ -604,7 +614,9 @@ func (k *Kit) ReplacePassword(ctx context.Context, rl *realm.Realm, f *flow.Flow
 			return err
 		}
 	}
-	return k.Record(ctx, rl, a.ID, event.TypePasswordChanged, req, f.DeviceID, map[string]any{
-		"flow": f.ID, "via": via, "sessions_revoked": n,
-	})
+	data := map[string]any{"flow": f.ID, "via": via, "sessions_revoked": n}
+	if lifted != "" {
+		data["lock_lifted"] = lifted
+	}
+	return k.Record(ctx, rl, a.ID, event.TypePasswordChanged, req, f.DeviceID, data)
 }

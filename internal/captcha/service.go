@@ -46,6 +46,18 @@ type Service struct {
 	// MaxAttempts is the number of answers a challenge takes; 0 means
 	// DefaultMaxAttempts.
 	MaxAttempts int
+	// Observer, when set, is told of challenges issued and solved once
+	// their transaction has committed (ninsho.AfterCommit).
+	Observer Observer
+}
+
+// Observer counts CAPTCHAs. Its methods must be safe for concurrent use and
+// must not block.
+type Observer interface {
+	// Shown counts a challenge issued in realm (each new image is one).
+	Shown(realm string)
+	// Solved counts a challenge answered right in realm.
+	Solved(realm string)
 }
 
 func (s *Service) ttl() time.Duration {
@@ -88,6 +100,9 @@ func (s *Service) New(ctx context.Context, realm, flowID string) (*Challenge, er
 	}
 	if err := s.Store.CreateChallenge(ctx, c); err != nil {
 		return nil, err
+	}
+	if s.Observer != nil {
+		ninsho.AfterCommit(ctx, func() { s.Observer.Shown(realm) })
 	}
 	return c, nil
 }
@@ -137,6 +152,9 @@ func (s *Service) Check(ctx context.Context, id, flowID, answer string) error {
 	}
 	if !right {
 		return incorrect
+	}
+	if s.Observer != nil {
+		ninsho.AfterCommit(ctx, func() { s.Observer.Solved(c.Realm) })
 	}
 	return nil
 }

@@ -29,6 +29,8 @@ import (
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/config"
 	"github.com/ninsho/ninsho/internal/device"
+	"github.com/ninsho/ninsho/internal/event"
+	"github.com/ninsho/ninsho/internal/event/eventprom"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/message/messageprom"
@@ -106,9 +108,9 @@ func NewApp(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}
 	if cfg.Dev() {
 		logger.Warn("development mode: every message goes to the development inbox at /dev/inbox; do not use in production",
-			"reason", cfg.ModeReason(), "addr", cfg.Addr)
+			"reason", cfg.ModeReason(), "addr", cfg.Addr, "version", VersionString())
 	} else {
-		logger.Info("production mode", "reason", cfg.ModeReason())
+		logger.Info("production mode", "reason", cfg.ModeReason(), "version", VersionString())
 	}
 	if cfg.Dev() && (cfg.Secrets.HashKey == "" || len(cfg.Secrets.EncryptionKeys) == 0) {
 		if err := loadDevSecrets(&cfg); err != nil {
@@ -185,6 +187,15 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	if err != nil {
 		return err
 	}
+	if _, err := messageprom.NewBacklog(reg, db, o.Clock); err != nil {
+		return err
+	}
+	// Metrics and the security log watch the events the database kept.
+	eventMetrics, err := eventprom.New(reg)
+	if err != nil {
+		return err
+	}
+	events := &event.Observed{Store: db, Observers: []event.Observer{eventMetrics, event.SecurityLog{Logger: a.Logger}}}
 	a.dispatcher, err = message.NewDispatcher(message.DispatcherConfig{
 		Store: db, Box: box, Templates: templates, Senders: senders,
 		Clock: o.Clock, Random: o.Random, Owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), ninsho.Token(o.Random, 6)),
@@ -221,7 +232,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 
 	kit := &authflow.Kit{
 		Tx: db, Clock: o.Clock, Random: o.Random,
-		Accounts: db, Flows: db, Events: db,
+		Accounts: db, Flows: db, Events: events,
 		Codes: &code.Service{Store: db, Clock: o.Clock, Random: o.Random, Hasher: hasher, Policy: code.DefaultPolicy(),
 			Guard: &code.Guard{Store: db, Clock: o.Clock, Policy: code.DefaultGuardPolicy()}},
 		Sessions:  &session.Service{Store: db, Clock: o.Clock, Random: o.Random, Hasher: hasher, Policy: sessPolicy},
@@ -237,7 +248,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	kit.Networks = db
 	a.kit = kit
-	captchas := &captcha.Service{Store: db, Box: box, Clock: o.Clock, Random: o.Random}
+	captchas := &captcha.Service{Store: db, Box: box, Clock: o.Clock, Random: o.Random, Observer: eventMetrics}
 	counter := &throttle.Counter{Store: db, Clock: o.Clock}
 	gate := &startgate.Gate{Counter: counter, Captcha: captchas, Limits: startgate.DefaultLimits()}
 	signupSvc := &signup.Service{Kit: kit, Realms: realms, Gate: gate}
@@ -468,11 +479,14 @@ func (a *App) clean(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		a.Logger.Error("retention purge", "err", err)
 	}
+	took := ninsho.DurationMS(a.kit.Clock.Now().Sub(now))
 	if rep.Total() > 0 || len(rep.Backlog) > 0 {
 		a.Logger.Info("purged old records",
 			"sessions", rep.Deleted[retention.Sessions], "codes", rep.Deleted[retention.Codes],
 			"messages", rep.Deleted[retention.Messages], "events", rep.Deleted[retention.Events],
-			"devices", rep.Deleted[retention.Devices], "backlog", rep.Backlog)
+			"devices", rep.Deleted[retention.Devices], "backlog", rep.Backlog, took)
+	} else {
+		a.Logger.Debug("housekeeping pass", took)
 	}
 }
 

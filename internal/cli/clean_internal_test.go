@@ -79,8 +79,9 @@ func TestCleanPurgesAFloodInBoundedBatches(t *testing.T) {
 			if fmt.Sprint(prev) != fmt.Sprint(live) {
 				t.Errorf("rows after %d passes: got %v, want the live set %v", wantPasses+1, prev, live)
 			}
-			if out := logs.String(); !strings.Contains(out, "purged old records") || !strings.Contains(out, fmt.Sprintf("sessions=%d", perPass)) {
-				t.Errorf("log: got %q, want lines \"purged old records\" with sessions=%d", out, perPass)
+			if out := logs.String(); !strings.Contains(out, "purged old records") || !strings.Contains(out, fmt.Sprintf("sessions=%d", perPass)) ||
+				!strings.Contains(out, "duration_ms=0\n") {
+				t.Errorf("log: got %q, want lines \"purged old records\" with sessions=%d and duration_ms (0 on a stopped clock)", out, perPass)
 			}
 			if strings.Contains(logs.String(), "level=ERROR") {
 				t.Errorf("log: got errors:\n%s", logs.String())

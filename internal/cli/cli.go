@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/ninsho/ninsho/internal/config"
@@ -22,6 +23,7 @@ const usage = `ninsho — sign-in, verification and account recovery server
 Usage:
   ninsho serve   [--addr ADDR] [--data-dir DIR] [--dev] [--config FILE] [--trusted-proxy CIDR]...
   ninsho migrate [--data-dir DIR] [--config FILE]
+  ninsho version
   ninsho help
 
 With nothing production-like configured (no database_url, https public_url,
@@ -29,8 +31,8 @@ SMTP host or keys) and a loopback address, serve runs in development mode:
 SQLite in ./ninsho-data and every message delivered to the development inbox
 at /dev/inbox. Otherwise it runs in production mode unless --dev or
 NINSHO_MODE=development asks for development mode, which only listens on
-loopback. NINSHO_DATABASE_URL=postgres://… selects PostgreSQL. See
-docs/operations.md.
+loopback. NINSHO_DATABASE_URL=postgres://… selects PostgreSQL. Each command's
+--help lists its flags. See docs/operations.md.
 `
 
 // Main runs the command line with args (without the program name) and returns
@@ -48,6 +50,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = serve(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		err = migrate(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		err = version(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -71,43 +75,109 @@ type proxyFlags []string
 func (p *proxyFlags) String() string     { return fmt.Sprint(*p) }
 func (p *proxyFlags) Set(v string) error { *p = append(*p, v); return nil }
 
-// loadConfig parses the common flags of serve and migrate and returns the
-// validated configuration, its mode decided by config.ResolveMode once every
-// flag is applied.
-func loadConfig(name string, args []string, stderr io.Writer) (config.Config, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080)")
-	dataDir := fs.String("data-dir", "", "directory of the SQLite database (default ./ninsho-data)")
-	dev := fs.Bool("dev", false, "development mode: every message goes to the built-in inbox (loopback addresses only)")
-	file := fs.String("config", "", "configuration file (JSON); see docs/operations.md")
-	var proxies proxyFlags
-	fs.Var(&proxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For is trusted (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		return config.Config{}, err
+// command is one subcommand's flag set: each command has its own, so that
+// its --help lists only the flags it takes.
+type command struct {
+	fs *flag.FlagSet
+
+	// What the flags set; a flag the command does not define stays zero.
+	addr, dataDir, file string
+	dev                 bool
+	proxies             proxyFlags
+}
+
+// newCommand returns the flag set of the command name, whose arguments are
+// described by synopsis; define adds its flags.
+func newCommand(name, synopsis, about string, stderr io.Writer, define func(c *command)) *command {
+	c := &command{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
+	c.fs.SetOutput(stderr)
+	define(c)
+	c.fs.Usage = func() {
+		w := c.fs.Output()
+		fmt.Fprintf(w, "Usage: ninsho %s\n\n%s\n", strings.TrimSpace(name+" "+synopsis), about)
+		if hasFlags(c.fs) {
+			fmt.Fprint(w, "\nFlags:\n")
+			c.fs.PrintDefaults()
+		}
 	}
-	if fs.NArg() > 0 {
-		return config.Config{}, fmt.Errorf("%s: unexpected argument %q", name, fs.Arg(0))
+	return c
+}
+
+func hasFlags(fs *flag.FlagSet) bool {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	return n > 0
+}
+
+func (c *command) dataDirFlag() {
+	c.fs.StringVar(&c.dataDir, "data-dir", "", "`directory` of the SQLite database (default ./ninsho-data)")
+}
+
+func (c *command) configFlag() {
+	c.fs.StringVar(&c.file, "config", "", "configuration `file` (JSON); see docs/operations.md")
+}
+
+// parse parses args and refuses arguments beyond the flags.
+func (c *command) parse(args []string) error {
+	if err := c.fs.Parse(args); err != nil {
+		return err
 	}
-	cfg, err := config.Load(*file, nil)
+	if c.fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q", c.fs.Name(), c.fs.Arg(0))
+	}
+	return nil
+}
+
+// loadConfig returns the validated configuration with the command's flags
+// applied, its mode decided by config.ResolveMode once every flag is.
+func (c *command) loadConfig() (config.Config, error) {
+	cfg, err := config.Load(c.file, nil)
 	if err != nil {
 		return cfg, err
 	}
-	if *addr != "" {
-		cfg.Addr = *addr
+	if c.addr != "" {
+		cfg.Addr = c.addr
 	}
-	if *dataDir != "" {
-		cfg.DataDir = *dataDir
+	if c.dataDir != "" {
+		cfg.DataDir = c.dataDir
 	}
-	if *dev {
+	if c.dev {
 		cfg.RequestMode(config.ModeDevelopment, "--dev")
 	}
-	cfg.TrustedProxies = append(cfg.TrustedProxies, proxies...)
+	cfg.TrustedProxies = append(cfg.TrustedProxies, c.proxies...)
 	cfg.ResolveMode()
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("invalid configuration for %s mode (%s):\n%w", cfg.Mode, cfg.ModeReason(), err)
 	}
 	return cfg, nil
+}
+
+// configCommand returns the flag set of serve or migrate, the commands
+// that read the configuration.
+func configCommand(name string, stderr io.Writer) *command {
+	if name == "migrate" {
+		return newCommand("migrate", "[flags]", "Brings the database schema up to date and exits.", stderr, func(c *command) {
+			c.dataDirFlag()
+			c.configFlag()
+		})
+	}
+	return newCommand("serve", "[flags]", "Serves the pages, the JSON API and /metrics, and delivers messages.", stderr, func(c *command) {
+		c.fs.StringVar(&c.addr, "addr", "", "listen `address` (default 127.0.0.1:8080)")
+		c.dataDirFlag()
+		c.fs.BoolVar(&c.dev, "dev", false, "development mode: every message goes to the built-in inbox (loopback addresses only)")
+		c.configFlag()
+		c.fs.Var(&c.proxies, "trusted-proxy", "`CIDR` of a reverse proxy whose X-Forwarded-For is trusted (repeatable)")
+	})
+}
+
+// loadConfig parses the flags of the command name (serve or migrate) and
+// returns the validated configuration.
+func loadConfig(name string, args []string, stderr io.Writer) (config.Config, error) {
+	c := configCommand(name, stderr)
+	if err := c.parse(args); err != nil {
+		return config.Config{}, err
+	}
+	return c.loadConfig()
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -143,5 +213,14 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer db.Close()
 	fmt.Fprintf(stdout, "database schema is up to date (%s)\n", db.Dialect())
+	return nil
+}
+
+func version(args []string, stdout, stderr io.Writer) error {
+	c := newCommand("version", "", "Prints the version, the source revision and the Go version of this binary.", stderr, func(*command) {})
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, VersionString())
 	return nil
 }

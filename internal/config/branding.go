@@ -7,6 +7,8 @@ import (
 	"os"
 	"regexp"
 	"strings"
+
+	"github.com/ninsho/ninsho/internal/realm"
 )
 
 var hexColor = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
@@ -69,6 +71,9 @@ func checkReturnTo(v string) error {
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
 		return errors.New("no user, query or fragment: an origin or an origin and a path prefix")
+	}
+	if !realm.ValidAllowEntry(v) {
+		return fmt.Errorf("%q would never match: write the host in ASCII letters, digits, dots and hyphens (or an IP address), and the path without spaces, backslashes, \"..\" segments or encoded slashes", v)
 	}
 	return nil
 }

@@ -76,6 +76,12 @@ type Flow struct {
 	// BindingHash is the keyed hash of the binding secret of a flow started
 	// by a page (nil for API flows).
 	BindingHash []byte
+	// ReturnTo is where a page flow sends the browser once it completes:
+	// the return_to it was started with, already checked against the
+	// realm's allow-list (realm.Realm.ReturnURL), or "" for the account
+	// page. Set when the flow is made; never changed, never put in a
+	// message.
+	ReturnTo string
 	// Secret is the binding secret of a page flow, set only on the flow
 	// value that Binder.Bind created; it is never stored and never read
 	// back. The page adapter hands it to the browser as the flow's cookie.

@@ -333,6 +333,7 @@ func (d *Dispatcher) deliver(ctx context.Context, m *Message) (bool, error) {
 		if sendErr == nil {
 			d.health.succeeded(provider)
 			d.cfg.Metrics.Sent(m.Channel, provider)
+			d.log.Debug("message: sent", "message_id", m.ID, "channel", string(m.Channel), "provider", provider, "attempt", m.Attempts, ninsho.DurationMS(a.Duration))
 			sentAt := end
 			m.SentAt = &sentAt
 			ok, err := d.finish(ctx, m, StatusSent, provider, providerID, "")
@@ -348,7 +349,7 @@ func (d *Dispatcher) deliver(ctx context.Context, m *Message) (bool, error) {
 			permanent = false
 			d.health.failed(provider, end, d.cfg.FailureThreshold, d.cfg.CoolOff)
 		}
-		d.log.Warn("message: attempt failed", "message_id", m.ID, "channel", string(m.Channel), "provider", provider, "attempt", m.Attempts, "error", lastErr)
+		d.log.Warn("message: attempt failed", "message_id", m.ID, "channel", string(m.Channel), "provider", provider, "attempt", m.Attempts, ninsho.DurationMS(a.Duration), "error", lastErr)
 	}
 	if tried == 0 {
 		return false, errors.Join(append(errs, d.release(ctx, m))...)

@@ -190,4 +190,8 @@ type Request struct {
 	// FlowSecret is the per-flow binding secret a page request presented
 	// (the flow's cookie), or "".
 	FlowSecret string
+	// ReturnTo is where a page flow started by this request sends the
+	// browser when it completes: a return_to the page adapter already
+	// checked against the realm's allow-list, or "". A new flow keeps it.
+	ReturnTo string
 }

@@ -80,6 +80,9 @@ type Deps struct {
 	HSTS bool
 	// Dev enables development routes.
 	Dev bool
+	// Clock times requests for the access log and the metrics; nil means
+	// ninsho.SystemClock.
+	Clock ninsho.Clock
 }
 
 // readyTimeout bounds one readiness check.
@@ -164,6 +167,9 @@ func newServer(d Deps) *server {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
+	if d.Clock == nil {
+		d.Clock = ninsho.SystemClock{}
+	}
 	return &server{
 		d:       d,
 		log:     d.Logger,
@@ -226,7 +232,7 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 // recovers a panic into a 500 with the id as reference, then logs and counts
 // it.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	start := s.d.Clock.Now()
 	id := ninsho.NewID(ninsho.SystemClock{}, ninsho.SecureRandom)
 	ip := s.d.ClientIP.ClientIP(r)
 	ctx := httperr.WithLogger(r.Context(), s.log)
@@ -289,7 +295,7 @@ func quiet(path string) bool {
 // done writes the access log line and the metrics of one request. It never
 // logs query strings, bodies or headers, where secrets travel.
 func (s *server) done(rw *recorder, r *http.Request, start time.Time, id, ip string) {
-	d := time.Since(start)
+	d := s.d.Clock.Now().Sub(start)
 	status := rw.status
 	if status == 0 {
 		status = http.StatusOK
@@ -315,7 +321,7 @@ func (s *server) done(rw *recorder, r *http.Request, start time.Time, id, ip str
 		slog.String("route", route),
 		slog.Int("status", status),
 		slog.Int64("bytes", rw.bytes),
-		slog.Duration("duration", d),
+		ninsho.DurationMS(d),
 		slog.String("request_id", id),
 		slog.String("client_ip", ip))
 }

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -171,7 +173,10 @@ func TestPanicRecoveryOnAPI(t *testing.T) {
 }
 
 func TestAccessLog(t *testing.T) {
-	f := newServer(t, false, nil)
+	f := newServerWith(t, func(d *server.Deps) {
+		d.ClientIP = &clientip.Resolver{Trusted: clientip.MustParse("10.0.0.0/8")}
+		d.Clock = &stepClock{now: storetest.Epoch, step: 1500 * time.Microsecond}
+	})
 	f.do("GET", "/signin?token=hunter2&lang=en", "", "", "X-Forwarded-For", "203.0.113.9")
 	r := httptest.NewRequest("POST", "/api/v1/signin", strings.NewReader(`{"identifier":"a@example.jp","password":"hunter2"}`))
 	r.Header.Set("Content-Type", "application/json")
@@ -204,9 +209,26 @@ func TestAccessLog(t *testing.T) {
 	if second["client_ip"] != "203.0.113.9" || second["route"] != "POST /api/v1/signin" || second["request_id"] != rec.Header().Get("X-Request-Id") {
 		t.Errorf("second line = %v (a trusted proxy's X-Forwarded-For should be used)", second)
 	}
-	if _, ok := second["duration"]; !ok {
-		t.Errorf("no duration: %v", second)
+	if second["duration_ms"] != 1.5 {
+		t.Errorf("got duration_ms %v, want 1.5 (the clock steps 1.5 ms a reading): %v", second["duration_ms"], second)
 	}
+	if _, ok := second["duration"]; ok {
+		t.Errorf("a duration without its unit in the key: %v", second)
+	}
+}
+
+// stepClock advances by step at every reading.
+type stepClock struct {
+	mu   sync.Mutex
+	now  time.Time
+	step time.Duration
+}
+
+func (c *stepClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(c.step)
+	return c.now
 }
 
 func TestMetrics(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 )
 
-const flowColumns = `id, realm, kind, status, step, account_id, device_id, identifier, channel, destination, attempts, sends, last_sent_at, locale, created_at, updated_at, expires_at, version, state, client, binding_hash, device_hash`
+const flowColumns = `id, realm, kind, status, step, account_id, device_id, identifier, channel, destination, attempts, sends, last_sent_at, locale, created_at, updated_at, expires_at, version, state, client, binding_hash, device_hash, return_to`
 
 func scanFlow(s scanner) (*flow.Flow, error) {
 	var (
@@ -19,10 +19,11 @@ func scanFlow(s scanner) (*flow.Flow, error) {
 		lastSentAt                      sql.NullInt64
 		createdAt, updatedAt, expiresAt int64
 		state                           string
+		returnTo                        sql.NullString
 	)
 	if err := s.Scan(&f.ID, &f.Realm, &f.Kind, &f.Status, &f.Step, &f.AccountID, &f.DeviceID, &f.Identifier,
 		&f.Channel, &f.Destination, &f.Attempts, &f.Sends, &lastSentAt, &f.Locale,
-		&createdAt, &updatedAt, &expiresAt, &f.Version, &state, &f.Client, &f.BindingHash, &f.DeviceHash); err != nil {
+		&createdAt, &updatedAt, &expiresAt, &f.Version, &state, &f.Client, &f.BindingHash, &f.DeviceHash, &returnTo); err != nil {
 		return nil, err
 	}
 	if state != "" && state != "{}" {
@@ -31,6 +32,7 @@ func scanFlow(s scanner) (*flow.Flow, error) {
 		}
 	}
 	f.LastSentAt = fromNullUS(lastSentAt)
+	f.ReturnTo = returnTo.String
 	f.CreatedAt, f.UpdatedAt, f.ExpiresAt = fromUS(createdAt), fromUS(updatedAt), fromUS(expiresAt)
 	return &f, nil
 }
@@ -38,10 +40,10 @@ func scanFlow(s scanner) (*flow.Flow, error) {
 // CreateFlow inserts f with Version 1 (and sets f.Version to 1).
 func (db *DB) CreateFlow(ctx context.Context, f *flow.Flow) error {
 	_, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO flow (`+flowColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $20, $21)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $20, $21, $22)`,
 		f.ID, f.Realm, string(f.Kind), string(f.Status), string(f.Step), f.AccountID, f.DeviceID, f.Identifier,
 		f.Channel, f.Destination, f.Attempts, f.Sends, nullUS(f.LastSentAt), f.Locale,
-		us(f.CreatedAt), us(f.UpdatedAt), us(f.ExpiresAt), flowState(f), string(f.Client), nullBytes(f.BindingHash), nullBytes(f.DeviceHash))
+		us(f.CreatedAt), us(f.UpdatedAt), us(f.ExpiresAt), flowState(f), string(f.Client), nullBytes(f.BindingHash), nullBytes(f.DeviceHash), nullString(f.ReturnTo))
 	if err != nil {
 		return internal("create flow", err)
 	}
@@ -58,8 +60,8 @@ func (db *DB) Flow(ctx context.Context, id string) (*flow.Flow, error) {
 	return f, nil
 }
 
-// UpdateFlow writes every mutable field of f (all but id, realm, kind and
-// created_at) if the stored version still equals f.Version, then increments
+// UpdateFlow writes every mutable field of f (all but id, realm, kind,
+// created_at and what binds it: client, binding_hash, return_to) if the stored version still equals f.Version, then increments
 // f.Version. A stale version is ninsho.CodeConflict; an unknown id is
 // ninsho.CodeFlowNotFound.
 func (db *DB) UpdateFlow(ctx context.Context, f *flow.Flow) error {
@@ -109,6 +111,14 @@ func nullBytes(b []byte) any {
 		return nil
 	}
 	return b
+}
+
+// nullString is s, or NULL when empty.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // flowState encodes f.State as JSON text ("{}" when empty).

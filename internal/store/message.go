@@ -187,3 +187,22 @@ func (db *DB) Attempts(ctx context.Context, messageID string) ([]*message.Attemp
 	}
 	return out, nil
 }
+
+// OutboxBacklog counts the pending messages and finds the oldest one's
+// enqueue time. It reads only pending rows (through the message_due index
+// on status), so a scrape costs little while the dispatcher keeps up.
+func (db *DB) OutboxBacklog(ctx context.Context) (message.Backlog, error) {
+	var (
+		b      message.Backlog
+		oldest sql.NullInt64
+	)
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT COUNT(*), MIN(created_at) FROM message WHERE status = $1`,
+		string(message.StatusPending)).Scan(&b.Pending, &oldest)
+	if err != nil {
+		return b, internal("outbox backlog", err)
+	}
+	if oldest.Valid {
+		b.Oldest = fromUS(oldest.Int64)
+	}
+	return b, nil
+}

@@ -42,17 +42,18 @@ import (
 )
 
 var (
-	_ ninsho.TxRunner     = (*DB)(nil)
-	_ account.Store       = (*DB)(nil)
-	_ account.LockStore   = (*DB)(nil)
-	_ device.NetworkStore = (*DB)(nil)
-	_ flow.Store          = (*DB)(nil)
-	_ code.Store          = (*DB)(nil)
-	_ session.Store       = (*DB)(nil)
-	_ device.Store        = (*DB)(nil)
-	_ event.Store         = (*DB)(nil)
-	_ message.Store       = (*DB)(nil)
-	_ devinbox.Store      = (*DB)(nil)
+	_ ninsho.TxRunner      = (*DB)(nil)
+	_ account.Store        = (*DB)(nil)
+	_ account.LockStore    = (*DB)(nil)
+	_ device.NetworkStore  = (*DB)(nil)
+	_ flow.Store           = (*DB)(nil)
+	_ code.Store           = (*DB)(nil)
+	_ session.Store        = (*DB)(nil)
+	_ device.Store         = (*DB)(nil)
+	_ event.Store          = (*DB)(nil)
+	_ message.Store        = (*DB)(nil)
+	_ message.BacklogStore = (*DB)(nil)
+	_ devinbox.Store       = (*DB)(nil)
 )
 
 // Options configure Open.
@@ -284,6 +285,8 @@ func (db *DB) writer(ctx context.Context) querier {
 // receives take part in it. An error or a panic from fn rolls back (the
 // panic is re-raised after the rollback); a nested InTx joins the outer
 // transaction, and only the outermost one commits. Nothing is retried.
+// Functions given to ninsho.AfterCommit inside fn run after the outermost
+// commit, and not at all after a rollback.
 //
 // Inside fn, use fn's ctx for every store call: on SQLite a write made with
 // another context waits for the one writer connection, which fn holds.
@@ -301,7 +304,8 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) (err
 			_ = tx.Rollback() // fn panicked; the panic goes on
 		}
 	}()
-	err = fn(context.WithValue(ctx, txKey{}, &txState{db: db, tx: tx}))
+	ctx, hooks := ninsho.WithCommitHooks(context.WithValue(ctx, txKey{}, &txState{db: db, tx: tx}))
+	err = fn(ctx)
 	done = true
 	if err != nil {
 		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
@@ -312,6 +316,7 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) (err
 	if err := tx.Commit(); err != nil {
 		return ninsho.Internal("store: commit: %w", err)
 	}
+	hooks.Run()
 	return nil
 }
 

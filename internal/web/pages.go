@@ -25,7 +25,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request, c *call) error 
 			return nil, err
 		}
 		in.Locale = c.locale
-		return h.d.Signup.Start(r.Context(), c.realm, h.request(r, c), in)
+		return h.d.Signup.Start(r.Context(), c.realm, h.startRequest(r, c, p), in)
 	})
 }
 
@@ -51,6 +51,11 @@ func signupInput(r *http.Request) (signup.Input, error) {
 func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request, c *call) error {
 	p := h.newPage(r, c.realm, c.locale, "page.signin.title")
 	p.RenderedAt = h.d.Now().UnixMilli()
+	if r.URL.Query().Get("flow") == "" {
+		if done, err := h.signedInReturn(w, r, c, p.ReturnTo); done || err != nil {
+			return err
+		}
+	}
 	if id := r.URL.Query().Get("flow"); id != "" {
 		ans, err := h.view(r, c, id)
 		if err != nil {
@@ -72,6 +77,7 @@ func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request, c *call) er
 // again for the flow's identifier, or its CAPTCHA.
 func signinStep(p *page, ans *flow.Answer) {
 	p.FlowID, p.Form["identifier"] = ans.Flow.ID, p.Shown(ans.Flow.Identifier)
+	p.flowReturnTo(ans.Flow)
 	p.Captcha = nil
 	if ans.Next != nil && ans.Next.Step == flow.StepCaptcha && ans.Next.Captcha != nil {
 		p.Captcha = newCaptchaView(ans.Next.Captcha, p.Locale, "/signin")
@@ -88,6 +94,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request, c *call) error 
 		h.renderError(w, r, "signin", p, err)
 		return nil
 	}
+	p.takeReturnTo(c.realm, r)
 	id, action := r.PostForm.Get("flow"), r.PostForm.Get("action")
 	if id != "" {
 		if !ninsho.ValidID(id) {
@@ -130,7 +137,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request, c *call) error 
 				Name: flow.ActionSubmitPassword, Password: password, FormElapsedMS: elapsed.Milliseconds(),
 			})
 		} else {
-			ans, err = h.d.Signin.Start(r.Context(), c.realm, h.request(r, c), signin.Input{
+			ans, err = h.d.Signin.Start(r.Context(), c.realm, h.startRequest(r, c, p), signin.Input{
 				Identifier: identifier, Password: password, FormElapsed: elapsed,
 			})
 		}
@@ -220,6 +227,8 @@ func (h *Handler) verifyPage(r *http.Request, c *call, ans *flow.Answer) *page {
 	case flow.KindSignin:
 		p.Why = signinCodeWhy(ans.Flow)
 	}
+	p.flowReturnTo(ans.Flow)
+	p.RestartURL = p.WithReturnTo(p.RestartURL)
 	if r.URL.Query().Get("sent") == "1" {
 		p.Notice = "hint.code_resent"
 	}
@@ -352,11 +361,11 @@ func (h *Handler) redirectFor(w http.ResponseWriter, r *http.Request, ans *flow.
 		// Out of attempts: nothing more can happen on this flow.
 		return ninsho.E(ninsho.CodeFlowCompleted)
 	case ans.Session != nil:
-		target = "/account"
+		target = h.doneURL(ans.Flow)
 	case ans.Flow.Status == flow.StatusComplete:
-		target = "/signin"
+		target = withReturnTo("/signin", ans.Flow.ReturnTo)
 		if ans.Flow.Kind == flow.KindSignin {
-			target = "/account"
+			target = h.doneURL(ans.Flow)
 		}
 	case ans.Next == nil:
 	case heldAtCaptcha(ans):

@@ -29,7 +29,7 @@ func (h *Handler) resetStart(w http.ResponseWriter, r *http.Request, c *call) er
 		if err != nil {
 			return nil, err
 		}
-		return h.d.Reset.Start(r.Context(), c.realm, h.request(r, c), identifier)
+		return h.d.Reset.Start(r.Context(), c.realm, h.startRequest(r, c, p), identifier)
 	})
 }
 
@@ -46,6 +46,7 @@ func (h *Handler) resetChoosePage(r *http.Request, c *call, ans *flow.Answer) *p
 	p := h.newPage(r, c.realm, c.locale, "page.password_assistant_choose.title")
 	p.RenderedAt = h.d.Now().UnixMilli()
 	p.FlowID, p.Next, p.Form["identifier"] = ans.Flow.ID, ans.Next, p.Shown(ans.Flow.Identifier)
+	p.flowReturnTo(ans.Flow)
 	p.CodeSignIn = slices.Contains(ans.Next.Options, flow.ActionSignInWithCode)
 	return p
 }

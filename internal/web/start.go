@@ -76,6 +76,7 @@ func (h *Handler) startOrSolve(w http.ResponseWriter, r *http.Request, c *call, 
 		h.renderError(w, r, sp.template, p, err)
 		return nil
 	}
+	p.takeReturnTo(c.realm, r)
 	var ans *flow.Answer
 	var err error
 	if id, action := r.PostForm.Get("flow"), r.PostForm.Get("action"); id != "" && (action == flow.ActionSubmitCaptcha || action == flow.ActionNewCaptcha) {
@@ -127,6 +128,7 @@ func (h *Handler) solve(r *http.Request, c *call, p *page, id, action string) (*
 // identifier, and points the language switch at the GET page of that step.
 func showCaptcha(p *page, sp startPage, ans *flow.Answer) {
 	p.FlowID, p.Form["identifier"] = ans.Flow.ID, p.Shown(ans.Flow.Identifier)
+	p.flowReturnTo(ans.Flow)
 	p.Captcha = newCaptchaView(ans.Next.Captcha, p.Locale, sp.path)
 	p.relink(sp.path, url.Values{"flow": {ans.Flow.ID}})
 }

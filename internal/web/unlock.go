@@ -32,7 +32,7 @@ func (h *Handler) unlockStart(w http.ResponseWriter, r *http.Request, c *call) e
 		if err != nil {
 			return nil, err
 		}
-		return h.d.Unlock.Start(r.Context(), c.realm, h.request(r, c), identifier)
+		return h.d.Unlock.Start(r.Context(), c.realm, h.startRequest(r, c, p), identifier)
 	})
 }
 
@@ -42,6 +42,7 @@ func (h *Handler) unlockPage(r *http.Request, c *call, ans *flow.Answer) *page {
 	p := h.newPage(r, c.realm, c.locale, "page.unlock.title")
 	p.RenderedAt = h.d.Now().UnixMilli()
 	p.FlowID, p.Form["identifier"] = ans.Flow.ID, p.Shown(ans.Flow.Identifier)
+	p.flowReturnTo(ans.Flow)
 	p.NewPassword = ans.Next != nil && ans.Next.Step == flow.StepNewPassword
 	if p.NewPassword {
 		p.Title = "page.unlock_new_password.title"

@@ -329,6 +329,9 @@ type page struct {
 	// key that names the time zone of its times.
 	History     []historyRow
 	HistoryZone string
+	// ReturnTo is the checked return_to the page carries to the flow it
+	// starts (returnto.go), or "".
+	ReturnTo string
 
 	// region is the realm's phone region (how numbers are shown) and
 	// emailOnly whether the realm takes e-mail addresses only.
@@ -398,6 +401,7 @@ func (h *Handler) newPage(r *http.Request, rl *realm.Realm, locale, title string
 		p.RealmName = rl.Name
 		p.region, p.emailOnly = rl.PhoneRegion, rl.EmailOnly
 	}
+	p.ReturnTo = checkReturnTo(rl, r.URL.Query().Get(returnToParam))
 	p.relink(r.URL.Path, r.URL.Query())
 	return p
 }
@@ -421,6 +425,7 @@ func (p *page) relink(path string, q url.Values) {
 // render executes a page template into a buffer first, so that a template
 // failure can still become an error page.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	p.linkReturnTo()
 	var buf bytes.Buffer
 	if err := h.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		if name == "error" {

@@ -11,8 +11,8 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 )
 
-// Flow checks flow.Store: round trips, optimistic concurrency on update, and
-// the removal of expired flows.
+// Flow checks flow.Store: round trips (return_to included), optimistic
+// concurrency on update, and the removal of expired flows.
 func Flow(t *testing.T, open func(tb testing.TB) Stores) {
 	ctx := context.Background()
 
@@ -30,6 +30,9 @@ func Flow(t *testing.T, open func(tb testing.TB) Stores) {
 		// bound device's token hash survive the round trip.
 		fresh.Client = ninsho.ClientAPI
 		sent.Client, sent.BindingHash, sent.DeviceHash = ninsho.ClientPage, NewHash(), NewHash()
+		// Where the page flow returns: kept as given (fresh has none:
+		// NULL reads back as "").
+		sent.ReturnTo = "https://shop.example.jp/mypage/orders?id=7&q=%E3%81%82#top"
 		for _, f := range []*flow.Flow{fresh, sent} {
 			MustCreateFlow(t, s, f)
 			if f.Version != 1 {
@@ -47,7 +50,9 @@ func Flow(t *testing.T, open func(tb testing.TB) Stores) {
 
 	t.Run("optimistic update", func(t *testing.T) {
 		s := open(t)
-		f := MustCreateFlow(t, s, NewFlow("jp"))
+		f := NewFlow("jp")
+		f.ReturnTo = "https://shop.example.jp/"
+		MustCreateFlow(t, s, f)
 		stale := *f
 
 		f.Status, f.Step, f.AccountID, f.Attempts = flow.StatusChallenge, flow.StepVerificationCode, NewID(), 1
@@ -55,6 +60,8 @@ func Flow(t *testing.T, open func(tb testing.TB) Stores) {
 		f.UpdatedAt, f.ExpiresAt = at(time.Minute), at(2*time.Hour)
 		f.DeviceHash = NewHash()
 		mustNil(t, "UpdateFlow", s.UpdateFlow(ctx, f))
+		// return_to is fixed when the flow is made: an update keeps it
+		// (checked by the comparison below).
 		if f.Version != 2 {
 			t.Errorf("UpdateFlow: got Version %d, want 2", f.Version)
 		}

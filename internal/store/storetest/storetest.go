@@ -73,6 +73,7 @@ type Stores interface {
 	throttle.Store
 	captcha.Store
 	retention.Store
+	message.BacklogStore
 }
 
 var _ Stores = (*store.DB)(nil)

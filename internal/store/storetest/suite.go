@@ -24,6 +24,8 @@ func All(t *testing.T, open func(tb testing.TB) Stores) {
 		{"Lockout", Lockout},
 		{"CodeGuard", CodeGuard},
 		{"Retention", Retention},
+		{"CommitHooks", CommitHooks},
+		{"Backlog", Backlog},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
