@@ -15,6 +15,7 @@ import (
 	"github.com/ninsho/ninsho/internal/device"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -184,15 +185,15 @@ func (k *Kit) Save(ctx context.Context, f *flow.Flow) error {
 	return k.Flows.UpdateFlow(ctx, f)
 }
 
-// Locale picks the language for a person: what they asked for if supported,
-// else the request's negotiated locale, else the realm's default.
+// Locale picks the language for a person by the one rule of i18n.Choose:
+// what they asked for if supported, else the request's negotiated locale,
+// else the realm's default, else i18n.Default.
 func Locale(asked string, req ninsho.Request, rl *realm.Realm) string {
-	for _, l := range []string{asked, req.Locale, rl.DefaultLocale} {
-		if l == "ja" || l == "en" {
-			return l
-		}
+	def := ""
+	if rl != nil {
+		def = rl.DefaultLocale
 	}
-	return "ja"
+	return i18n.Choose(asked, req.Locale, def)
 }
 
 // ParseIdentifier normalises the identifier typed in realm rl

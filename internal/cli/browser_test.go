@@ -368,8 +368,8 @@ func mustAccount(tb testing.TB, ctx context.Context, name, address string) {
 	if got := shown["氏名"]; got != name {
 		tb.Errorf("account 氏名 = %q, want %q (all: %q)", got, name, shown)
 	}
-	if got, want := shown["Eメールアドレス"], address+" ✓ "; !strings.HasPrefix(got, want) {
-		tb.Errorf("account Eメールアドレス = %q, want %q then the verified label (all: %q)", got, want, shown)
+	if got, want := shown["メールアドレス"], address+" ✓ "; !strings.HasPrefix(got, want) {
+		tb.Errorf("account メールアドレス = %q, want %q then the verified label (all: %q)", got, want, shown)
 	}
 }
 

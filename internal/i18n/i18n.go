@@ -34,8 +34,14 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 )
 
-// Fallback is the locale used when a key or a locale is missing.
-const Fallback = "en"
+// Default is the language of last resort, the one rule for every text a
+// person reads (pages, API problems, e-mails, SMS, voice): the first
+// supported language of what the person chose, what their browser asks for
+// and the realm's default locale (Choose, Negotiate), and Default when none
+// of them is one. A text missing from a catalogue is taken from Default's.
+// Ninsho is built for Japanese shops, and a realm's default locale, which
+// every realm has, decides before this does.
+const Default = "ja"
 
 //go:embed catalog/*.json
 var catalogFS embed.FS
@@ -45,7 +51,7 @@ var std = mustLoad(catalogFS, "catalog")
 
 // Message returns the text of key in locale with params filled in. A locale
 // tag such as "ja-JP" is read as its language. When locale has no such key
-// the English text is used, and when English has none either, the key
+// the text in Default is used, and when Default has none either, the key
 // itself, so that a missing text shows up without breaking the page.
 func Message(locale, key string, params map[string]any) string {
 	return std.message(locale, key, params)
@@ -94,10 +100,24 @@ func Locales() []string { return slices.Clone(std.locales) }
 // Negotiate chooses the language of a request, in order of precedence: the
 // explicit choice (the ?lang= switch on every page), the language cookie, the
 // Accept-Language header (q-values respected), then the realm's default
-// locale, and English when none of them names a supported language.
+// locale, and Default when none of them names a supported language.
 // It returns a catalogue locale: "ja" or "en".
 func Negotiate(explicit, cookie, acceptLanguage, realmDefault string) string {
 	return std.negotiate(explicit, cookie, acceptLanguage, realmDefault)
+}
+
+// Choose returns the catalogue locale of the first candidate that names a
+// supported language (tags such as "ja-JP" count), and Default when none
+// does. Callers pass, in order, what the person chose, the request's
+// negotiated language and the realm's default locale: the same rule as
+// Negotiate, for a person who is not at a browser (messages, flows).
+func Choose(candidates ...string) string {
+	for _, c := range candidates {
+		if l := std.canonical(c); l != "" {
+			return l
+		}
+	}
+	return Default
 }
 
 // bundle is a set of compiled catalogues.
@@ -154,8 +174,8 @@ func load(fsys fs.FS, dir string) (*bundle, error) {
 		b.catalogs[locale] = c
 		b.locales = append(b.locales, locale)
 	}
-	if _, ok := b.catalogs[Fallback]; !ok {
-		return nil, fmt.Errorf("i18n: no catalogue for the fallback locale %q in %s", Fallback, dir)
+	if _, ok := b.catalogs[Default]; !ok {
+		return nil, fmt.Errorf("i18n: no catalogue for the default locale %q in %s", Default, dir)
 	}
 	slices.Sort(b.locales)
 	for _, l := range b.locales {
@@ -165,9 +185,9 @@ func load(fsys fs.FS, dir string) (*bundle, error) {
 	return b, nil
 }
 
-// has reports whether the fallback catalogue has key.
+// has reports whether the default catalogue has key.
 func (b *bundle) has(key string) bool {
-	_, ok := b.catalogs[Fallback][key]
+	_, ok := b.catalogs[Default][key]
 	return ok
 }
 
@@ -176,8 +196,8 @@ func (b *bundle) message(locale, key string, params map[string]any) string {
 	if t, ok := b.catalogs[l][key]; ok {
 		return t.render(l, params)
 	}
-	if t, ok := b.catalogs[Fallback][key]; ok {
-		return t.render(Fallback, params)
+	if t, ok := b.catalogs[Default][key]; ok {
+		return t.render(Default, params)
 	}
 	return key
 }
@@ -221,7 +241,7 @@ func (b *bundle) negotiate(explicit, cookie, acceptLanguage, realmDefault string
 	if l := b.canonical(realmDefault); l != "" {
 		return l
 	}
-	return Fallback
+	return Default
 }
 
 // matchAccept returns the best catalogue locale for an Accept-Language

@@ -165,10 +165,11 @@ func TestErrorMessage(t *testing.T) {
 		{"en", ninsho.CodeAccountSuspended, map[string]any{"reference": "R-1234"}, "Your account has been suspended. Please contact customer service and quote reference number R-1234."},
 		// Missing params render empty; they never panic.
 		{"en", ninsho.CodeResendTooSoon, nil, "Please wait  seconds before asking for a new code."},
-		// Locale tags and unknown locales.
+		// Locale tags, and unknown locales (Default: Japanese).
 		{"ja-JP", ninsho.CodePasswordMismatch, nil, "パスワードが一致しません。両方の欄に同じパスワードを入力してください。"},
-		{"fr", ninsho.CodePasswordMismatch, nil, "The passwords don't match. Please enter the same password in both fields."},
-		{"", ninsho.CodePasswordMismatch, nil, "The passwords don't match. Please enter the same password in both fields."},
+		{"en-GB", ninsho.CodePasswordMismatch, nil, "The passwords don't match. Please enter the same password in both fields."},
+		{"fr", ninsho.CodePasswordMismatch, nil, "パスワードが一致しません。両方の欄に同じパスワードを入力してください。"},
+		{"", ninsho.CodePasswordMismatch, nil, "パスワードが一致しません。両方の欄に同じパスワードを入力してください。"},
 		// An unknown code falls back to its key.
 		{"ja", ninsho.Code("no_such_code"), nil, "error.no_such_code"},
 	}
@@ -179,10 +180,15 @@ func TestErrorMessage(t *testing.T) {
 	}
 }
 
+// TestMessageFallback: a text missing in a language, and a language without
+// a catalogue, take the text of Default, the one fallback rule.
 func TestMessageFallback(t *testing.T) {
+	if Default != "ja" {
+		t.Fatalf("Default = %q; docs/architecture.md and docs/glossary.md say ja", Default)
+	}
 	b, err := load(fstest.MapFS{
-		"c/en.json": {Data: []byte(`{"only.en": "English {x}", "both": "en"}`)},
-		"c/ja.json": {Data: []byte(`{"both": "日本語"}`)},
+		"c/en.json": {Data: []byte(`{"both": "en", "only.en": "English"}`)},
+		"c/ja.json": {Data: []byte(`{"only.ja": "日本語 {x}", "both": "日本語"}`)},
 	}, "c")
 	if err != nil {
 		t.Fatal(err)
@@ -190,9 +196,12 @@ func TestMessageFallback(t *testing.T) {
 	tests := []struct{ locale, key, want string }{
 		{"ja", "both", "日本語"},
 		{"en", "both", "en"},
-		{"ja", "only.en", "English 1"},
+		{"en", "only.ja", "日本語 1"},
+		{"en", "only.en", "English"},
+		{"ja", "only.en", "only.en"},
 		{"ja", "missing", "missing"},
-		{"xx", "both", "en"},
+		{"xx", "both", "日本語"},
+		{"", "both", "日本語"},
 	}
 	for _, tt := range tests {
 		if got := b.message(tt.locale, tt.key, map[string]any{"x": 1}); got != tt.want {
@@ -203,10 +212,10 @@ func TestMessageFallback(t *testing.T) {
 
 func TestLoadRejectsBadCatalogues(t *testing.T) {
 	tests := map[string]fstest.MapFS{
-		"no fallback":     {"c/ja.json": {Data: []byte(`{}`)}},
+		"no default":      {"c/en.json": {Data: []byte(`{}`)}},
 		"bad json":        {"c/en.json": {Data: []byte(`{"a": `)}},
 		"not strings":     {"c/en.json": {Data: []byte(`{"a": 1}`)}},
-		"bad locale name": {"c/en.json": {Data: []byte(`{}`)}, "c/EN_us.json": {Data: []byte(`{}`)}},
+		"bad locale name": {"c/ja.json": {Data: []byte(`{}`)}, "c/EN_us.json": {Data: []byte(`{}`)}},
 	}
 	for name, fsys := range tests {
 		if _, err := load(fsys, "c"); err == nil {
@@ -299,13 +308,40 @@ func TestNegotiate(t *testing.T) {
 		{"accept garbage", "", "", ";;;===", "ja", "ja"},
 		{"realm default", "", "", "", "ja", "ja"},
 		{"realm default tag", "", "", "", "ja-JP", "ja"},
-		{"nothing at all", "", "", "", "", "en"},
-		{"bad realm default", "", "", "", "fr", "en"},
+		{"nothing at all", "", "", "", "", Default},
+		{"bad realm default", "", "", "", "fr", Default},
+		{"english realm", "", "", "fr", "en", "en"},
 	}
 	for _, tt := range tests {
 		if got := Negotiate(tt.explicit, tt.cookie, tt.accept, tt.realmLocale); got != tt.want {
 			t.Errorf("%s: Negotiate(%q, %q, %q, %q) = %q, want %q", tt.name, tt.explicit, tt.cookie, tt.accept, tt.realmLocale, got, tt.want)
 		}
+	}
+}
+
+// TestChoose: flows and messages pick a person's language by the same rule
+// as pages: the first supported candidate, then Default.
+func TestChoose(t *testing.T) {
+	tests := []struct {
+		candidates []string
+		want       string
+	}{
+		{[]string{"en", "ja", "ja"}, "en"},
+		{[]string{"", "en-US", "ja"}, "en"},
+		{[]string{"fr", "", "en"}, "en"},
+		{[]string{"", "", "ja-JP"}, "ja"},
+		{[]string{"fr", "de", "zz"}, Default},
+		{[]string{"", "", ""}, Default},
+		{nil, Default},
+	}
+	for _, tt := range tests {
+		if got := Choose(tt.candidates...); got != tt.want {
+			t.Errorf("Choose(%q) = %q, want %q", tt.candidates, got, tt.want)
+		}
+	}
+	// The rule is the same as Negotiate's for a request that names nothing.
+	if got := Negotiate("", "", "", ""); got != Choose() {
+		t.Errorf("Negotiate with nothing = %q, Choose() = %q: two fallback rules", got, Choose())
 	}
 }
 

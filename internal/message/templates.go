@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	texttemplate "text/template"
+
+	"github.com/ninsho/ninsho/internal/i18n"
 )
 
 // Template ids. Each template exists for every channel in Japanese and
@@ -58,17 +60,16 @@ const (
 )
 
 // Locale returns the template locale for a requested locale: "ja" for
-// Japanese ("ja", "ja-JP", "JA_jp"), and "en" for anything else, including ""
-// and languages Ninsho has no templates for.
+// Japanese ("ja", "ja-JP", "JA_jp"), "en" for English ("en", "en-US"), and
+// for anything else ("", a language without templates) i18n.Default, the
+// one fallback rule of every text a person reads. Callers normally pass a
+// locale already chosen by i18n.Choose.
 func Locale(locale string) string {
-	base := strings.ToLower(locale)
-	if i := strings.IndexAny(base, "-_"); i >= 0 {
-		base = base[:i]
+	switch l := i18n.Choose(locale); l {
+	case LocaleJA, LocaleEN:
+		return l
 	}
-	if base == LocaleJA {
-		return LocaleJA
-	}
-	return LocaleEN
+	return i18n.Default
 }
 
 // Rendered is a template rendered for one channel and locale.
@@ -125,8 +126,7 @@ func DefaultTemplates() (*Templates, error) {
 // shared definitions "_partials.txt" (text) and "_layout.html" (the HTML
 // layout, which executes the template "content" that each HTML file defines).
 // Text parts use text/template, HTML parts html/template; both refuse missing
-// variables. Every template present in Japanese must be present in English,
-// the fallback locale.
+// variables. Every template must be present in both Japanese and English.
 func ParseTemplates(fsys fs.FS) (*Templates, error) {
 	t := &Templates{sets: map[templateKey]*templateSet{}}
 	for _, loc := range []string{LocaleJA, LocaleEN} {
@@ -135,10 +135,12 @@ func ParseTemplates(fsys fs.FS) (*Templates, error) {
 		}
 	}
 	for k := range t.sets {
-		if k.locale == LocaleJA {
-			if _, ok := t.sets[templateKey{k.id, k.channel, LocaleEN}]; !ok {
-				return nil, fmt.Errorf("message: template %s for %s has no English version", k.id, k.channel)
-			}
+		other, name := LocaleEN, "English"
+		if k.locale == LocaleEN {
+			other, name = LocaleJA, "Japanese"
+		}
+		if _, ok := t.sets[templateKey{k.id, k.channel, other}]; !ok {
+			return nil, fmt.Errorf("message: template %s for %s has no %s version", k.id, k.channel, name)
 		}
 	}
 	if len(t.sets) == 0 {
@@ -286,12 +288,12 @@ func (t *Templates) parseLocale(fsys fs.FS, loc string) error {
 
 // Has reports whether the template id exists for the channel.
 func (t *Templates) Has(ch Channel, id string) bool {
-	_, ok := t.sets[templateKey{id, ch, LocaleEN}]
+	_, ok := t.sets[templateKey{id, ch, i18n.Default}]
 	return ok
 }
 
-// Render renders template id for channel ch in the locale (see Locale: anything
-// but Japanese falls back to English) with vars. E-mail gets a one-line
+// Render renders template id for channel ch in the locale (see Locale:
+// anything but Japanese or English falls back to i18n.Default) with vars. E-mail gets a one-line
 // Subject, Text and HTML; SMS and voice get Text only. The error names the
 // template and the missing variable, never a variable's value.
 func (t *Templates) Render(ch Channel, id, locale string, vars map[string]string) (*Rendered, error) {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"unicode/utf8"
+
+	"github.com/ninsho/ninsho/internal/i18n"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -24,12 +26,12 @@ func MustTemplates(tb testing.TB) *Templates {
 
 // goldenVars are the variables of the golden renderings, per locale.
 func goldenVars(locale string) map[string]string {
-	name := "Taro Yamada"
+	name, device := "Taro Yamada", "Chrome on Windows"
 	if locale == LocaleJA {
-		name = "山田 太郎"
+		name, device = "山田 太郎", "Windows の Chrome" // device.Describe's words
 	}
 	return map[string]string{"code": "123456", "name": name, "minutes": "10", "host": "id.example.com",
-		"time": "2026-11-25 10:02 JST", "device": "Chrome on Windows", "network": "203.0.113.0/24",
+		"time": "2026-11-25 10:02 JST", "device": device, "network": "203.0.113.0/24",
 		"link": "https://id.example.com/signin/not-me?token=TOKEN"}
 }
 
@@ -134,20 +136,28 @@ func TestRender(t *testing.T) {
 		check   func(t *testing.T, r *Rendered)
 	}{
 		{
-			name: "unknown locale falls back to English", ch: ChannelEmail, id: TemplateSignupCode, locale: "fr",
-			vars: goldenVars(LocaleEN),
+			name: "unknown locale follows the one fallback rule", ch: ChannelEmail, id: TemplateSignupCode, locale: "fr",
+			vars: goldenVars(i18n.Default),
 			check: func(t *testing.T, r *Rendered) {
-				if r.Subject != "Your Ninsho verification code" {
-					t.Errorf("Subject = %q, want the English subject", r.Subject)
+				want, err := tm.Render(ChannelEmail, TemplateSignupCode, i18n.Default, goldenVars(i18n.Default))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Subject != want.Subject || r.Text != want.Text {
+					t.Errorf("Subject = %q, want the %s subject %q", r.Subject, i18n.Default, want.Subject)
 				}
 			},
 		},
 		{
-			name: "empty locale is English", ch: ChannelSMS, id: TemplateSignupCode, locale: "",
-			vars: goldenVars(LocaleEN),
+			name: "empty locale follows the one fallback rule", ch: ChannelSMS, id: TemplateSignupCode, locale: "",
+			vars: goldenVars(i18n.Default),
 			check: func(t *testing.T, r *Rendered) {
-				if !strings.HasPrefix(r.Text, "Your Ninsho") {
-					t.Errorf("Text = %q, want English", r.Text)
+				want, err := tm.Render(ChannelSMS, TemplateSignupCode, i18n.Default, goldenVars(i18n.Default))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Text != want.Text {
+					t.Errorf("Text = %q, want the %s text %q", r.Text, i18n.Default, want.Text)
 				}
 			},
 		},
@@ -223,7 +233,9 @@ func TestRender(t *testing.T) {
 
 func TestLocale(t *testing.T) {
 	for in, want := range map[string]string{
-		"ja": "ja", "ja-JP": "ja", "JA_jp": "ja", "en": "en", "en-US": "en", "": "en", "fr": "en", "jav": "en",
+		"ja": "ja", "ja-JP": "ja", "JA_jp": "ja", "en": "en", "en-US": "en",
+		// Anything else follows the one fallback rule: i18n.Default.
+		"": i18n.Default, "fr": i18n.Default, "jav": i18n.Default, "english": i18n.Default,
 	} {
 		if got := Locale(in); got != want {
 			t.Errorf("Locale(%q) = %q, want %q", in, got, want)
@@ -248,6 +260,7 @@ func TestParseTemplatesErrors(t *testing.T) {
 		}, "en/x needs .subject.txt, .email.txt and .email.html"},
 		{"unexpected file", fstest.MapFS{"en/unrelated.json": {Data: []byte("{}")}}, "unexpected file en/unrelated.json"},
 		{"missing English", fstest.MapFS{"ja/x.sms.txt": {Data: []byte("t")}}, "template x for sms has no English version"},
+		{"missing Japanese", fstest.MapFS{"en/x.sms.txt": {Data: []byte("t")}}, "template x for sms has no Japanese version"},
 		{"no content", fstest.MapFS{
 			"en/_layout.html":  {Data: []byte(layout)},
 			"en/x.subject.txt": {Data: []byte("s")},

@@ -20,6 +20,3 @@ const NotMeLifetime = authflow.NotMeLifetime
 func (s *Service) alert(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request) error {
 	return s.Kit.Alert(ctx, rl, f, a, req, message.TemplateSigninAlert, false)
 }
-
-// DeviceName turns a User-Agent into words a person recognises.
-func DeviceName(ua string) string { return authflow.DeviceName(ua) }

@@ -121,6 +121,10 @@ func TestAlertLinkLocksAndRevokes(t *testing.T) {
 		if msgs[0].Template != "signin_alert" || !strings.Contains(msgs[0].Text, "/signin/not-me?token=") || !strings.Contains(msgs[0].Text, "203.0.113.0/24") {
 			t.Fatalf("newest message %q: %s; want a sign-in alert with the link and the network", msgs[0].Template, msgs[0].Text)
 		}
+		// The owner reads Japanese: the device is in Japanese words too.
+		if !strings.Contains(msgs[0].Text, "デバイス：Linux の Chrome") || strings.Contains(msgs[0].Text, " on ") {
+			t.Errorf("Japanese alert names the device %q; want デバイス：Linux の Chrome", msgs[0].Text)
+		}
 		link := msgs[0].Text[strings.Index(msgs[0].Text, "https://"):]
 		link = strings.Fields(link)[0]
 		u, _ := url.Parse(link)

@@ -5,6 +5,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ninsho/ninsho/internal/device"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/realm"
@@ -42,7 +43,7 @@ func historyRows(locale string, rl *realm.Realm, evs []*event.Event) ([]historyR
 			What:      historyWhat(locale, e, loc),
 			Failed:    e.Type == event.TypeSigninFailed || e.Type == event.TypeAccountLocked,
 			Address:   e.IP,
-			Device:    describeUA(e.UserAgent),
+			Device:    describeUA(locale, e.UserAgent),
 			UserAgent: e.UserAgent,
 		}
 		if p, _ := e.Data["prefix"].(string); p != "" && p != e.IP {
@@ -129,44 +130,15 @@ func stringsOf(v any) []string {
 // maxDeviceText is the longest user agent shown as it is.
 const maxDeviceText = 40
 
-// browsers and systems are what describeUA looks for in a user agent, in
-// order: the first match wins (Edge and Opera also say Chrome and Safari;
-// Chrome also says Safari).
-var (
-	browsers = []struct{ marker, name string }{
-		{"Edg", "Edge"}, {"OPR/", "Opera"}, {"SamsungBrowser/", "Samsung Internet"},
-		{"Firefox/", "Firefox"}, {"FxiOS/", "Firefox"}, {"CriOS/", "Chrome"},
-		{"Chromium/", "Chromium"}, {"Chrome/", "Chrome"}, {"Safari/", "Safari"},
+// describeUA names the browser and system of a user agent in locale's words
+// (device.Describe: "Chrome on Windows", 「Windows の Chrome」); a user agent
+// whose browser it does not know (a native app, a tool) is shown as it is,
+// cut at maxDeviceText characters.
+func describeUA(locale, ua string) string {
+	if d, known := device.Describe(locale, ua); known {
+		return d
 	}
-	systems = []struct{ marker, name string }{
-		{"iPhone", "iPhone"}, {"iPad", "iPad"}, {"Android", "Android"}, {"CrOS", "ChromeOS"},
-		{"Windows", "Windows"}, {"Mac OS X", "macOS"}, {"Macintosh", "macOS"}, {"Linux", "Linux"},
-	}
-)
-
-// describeUA names the browser and system of a user agent ("Chrome
-// (Windows)"); a user agent it does not know (a native app, a tool) is shown
-// as it is, cut at maxDeviceText characters.
-func describeUA(ua string) string {
-	var b, s string
-	for _, m := range browsers {
-		if strings.Contains(ua, m.marker) {
-			b = m.name
-			break
-		}
-	}
-	for _, m := range systems {
-		if strings.Contains(ua, m.marker) {
-			s = m.name
-			break
-		}
-	}
-	switch {
-	case b != "" && s != "":
-		return b + " (" + s + ")"
-	case b != "":
-		return b
-	case utf8.RuneCountInString(ua) <= maxDeviceText:
+	if utf8.RuneCountInString(ua) <= maxDeviceText {
 		return ua
 	}
 	return string([]rune(ua)[:maxDeviceText]) + "…"

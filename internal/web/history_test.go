@@ -11,19 +11,22 @@ import (
 
 func TestDescribeUA(t *testing.T) {
 	tests := []struct{ ua, want string }{
-		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0 Safari/537.36 Edg/142.0", "Edge (Windows)"},
-		{"Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1", "Safari (iPhone)"},
-		{"Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/142.0 Mobile/15E148 Safari/604.1", "Chrome (iPhone)"},
-		{"Mozilla/5.0 (Linux; Android 14; SC-51D) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0 Mobile Safari/537.36", "Chrome (Android)"},
-		{"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0; rv:133.0) Gecko/20100101 Firefox/133.0", "Firefox (macOS)"},
-		{"Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0 Safari/537.36", "Chrome (ChromeOS)"},
+		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0 Safari/537.36 Edg/142.0", "Edge on Windows"},
+		{"Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1", "Safari on iPhone"},
+		{"Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/142.0 Mobile/15E148 Safari/604.1", "Chrome on iPhone"},
+		{"Mozilla/5.0 (Linux; Android 14; SC-51D) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0 Mobile Safari/537.36", "Chrome on Android"},
+		{"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0; rv:133.0) Gecko/20100101 Firefox/133.0", "Firefox on macOS"},
+		{"Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0 Safari/537.36", "Chrome on ChromeOS"},
 		{"okhttp/4.12.0", "okhttp/4.12.0"},
 		{"NinshoApp/3.1 (com.example.shop; build 4567; iOS 18.0) Alamofire/5.9", "NinshoApp/3.1 (com.example.shop; build 4…"},
 		{"", ""},
 	}
+	if got, want := describeUA("ja", tests[0].ua), "Windows の Edge"; got != want {
+		t.Errorf("describeUA(ja, Edge) = %q, want %q", got, want)
+	}
 	for _, tt := range tests {
-		if got := describeUA(tt.ua); got != tt.want {
-			t.Errorf("describeUA(%q) = %q, want %q", tt.ua, got, tt.want)
+		if got := describeUA("en", tt.ua); got != tt.want {
+			t.Errorf("describeUA(en, %q) = %q, want %q", tt.ua, got, tt.want)
 		}
 	}
 }
@@ -48,7 +51,7 @@ func TestHistoryRows(t *testing.T) {
 		{"en", &realm.Realm{DefaultLocale: "ja"}, "zone.jst", []historyRow{
 			{When: "Nov 26, 2026 00:30", What: "Signed in", Address: "198.51.100.7", Network: "198.51.100.0/24",
 				Reasons: []string{"new network", "something_new", "password accepted with Caps Lock or first-letter case corrected"}},
-			{When: "Nov 26, 2026 00:30", What: "Sign-in refused: too many attempts", Failed: true, Address: "203.0.113.9", Reasons: []string{"many attempts from this address"}},
+			{When: "Nov 26, 2026 00:30", What: "Sign-in refused: too many attempts", Failed: true, Address: "203.0.113.9", Reasons: []string{"many attempts from this IP address"}},
 			{When: "Nov 26, 2026 00:30", What: "Locked for new devices until 01:00 JST", Failed: true},
 			{When: "Nov 26, 2026 00:30", What: "Locked to protect you: you reported a sign-in that wasn't you", Failed: true},
 			{When: "Nov 26, 2026 00:30", What: "account.renamed"},
@@ -56,7 +59,7 @@ func TestHistoryRows(t *testing.T) {
 		{"ja", &realm.Realm{DefaultLocale: "en"}, "zone.utc", []historyRow{
 			{When: "2026年11月25日 15:30", What: "ログイン", Address: "198.51.100.7", Network: "198.51.100.0/24",
 				Reasons: []string{"新しいネットワーク", "something_new", "Caps Lockまたは先頭文字の大文字・小文字を補正して受理"}},
-			{When: "2026年11月25日 15:30", What: "ログインを拒否: 試行回数の超過", Failed: true, Address: "203.0.113.9", Reasons: []string{"このアドレスからの多数の試行"}},
+			{When: "2026年11月25日 15:30", What: "ログインを拒否: 試行回数の超過", Failed: true, Address: "203.0.113.9", Reasons: []string{"このIPアドレスからの多数の試行"}},
 			{When: "2026年11月25日 15:30", What: "16:00 UTCまで新しいデバイスからのログインを制限", Failed: true},
 			{When: "2026年11月25日 15:30", What: "保護のためロック（身に覚えのないログインのご報告による）", Failed: true},
 			{When: "2026年11月25日 15:30", What: "account.renamed"},

@@ -71,7 +71,7 @@ func TestBrowserCaptchaCodeHistory(t *testing.T) {
 	rec = post(h, "/signin", url.Values{"flow": {flowID}, "password": {pw}}, b.header()...)
 	verify := mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/verify?flow="+flowID)
 	body := get(h, verify+"&lang=en", b.header()...).Body.String()
-	if !strings.Contains(body, `<p class="why">We don&#39;t recognise this device`) {
+	if !strings.Contains(body, `<p class="why">We don&#39;t recognize this device`) {
 		t.Errorf("verify page does not say why:\n%s", body)
 	}
 	env.Clock.Advance(time.Minute) // history entries of one instant have no fixed order
