@@ -67,7 +67,7 @@ func TestEmailOnlyRealmAsksForEmail(t *testing.T) {
 
 	env.JP.EmailOnly = true
 	for _, path := range pages {
-		for lang, label := range map[string]string{"ja": ">メールアドレス</label>", "en": ">E-mail address</label>"} {
+		for lang, label := range map[string]string{"ja": ">メールアドレス</label>", "en": ">Email address</label>"} {
 			body := get(h, path+"?lang="+lang).Body.String()
 			if !strings.Contains(body, `name="identifier" type="email" inputmode="email" value="" autocomplete="username"`) || !strings.Contains(body, label) {
 				t.Errorf("GET %s (%s) in an e-mail-only realm does not ask for an e-mail address:\n%s", path, lang, body)
