@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +50,7 @@ import (
 	"github.com/ninsho/ninsho/internal/signup"
 	"github.com/ninsho/ninsho/internal/startgate"
 	"github.com/ninsho/ninsho/internal/store"
+	"github.com/ninsho/ninsho/internal/theme"
 	"github.com/ninsho/ninsho/internal/throttle"
 	"github.com/ninsho/ninsho/internal/unlock"
 )
@@ -150,12 +152,6 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	templates, err := message.DefaultTemplates()
-	if err != nil {
-		return err
-	}
-	outbox := message.NewOutbox(db, box, templates, o.Clock, o.Random)
-
 	senders := map[message.Channel][]message.Sender{}
 	var inbox http.Handler
 	if cfg.Dev() {
@@ -182,6 +178,15 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	if err != nil {
 		return err
 	}
+	templates, err := message.DefaultTemplates()
+	if err != nil {
+		return err
+	}
+	looks, err := messageLooks(realms, templates)
+	if err != nil {
+		return err
+	}
+	outbox := message.NewOutbox(db, box, templates, o.Clock, o.Random)
 	host, _ := os.Hostname()
 	msgMetrics, err := messageprom.New(reg)
 	if err != nil {
@@ -197,7 +202,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	events := &event.Observed{Store: db, Observers: []event.Observer{eventMetrics, event.SecurityLog{Logger: a.Logger}}}
 	a.dispatcher, err = message.NewDispatcher(message.DispatcherConfig{
-		Store: db, Box: box, Templates: templates, Senders: senders,
+		Store: db, Box: box, Templates: templates, Senders: senders, Looks: looks,
 		Clock: o.Clock, Random: o.Random, Owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), ninsho.Token(o.Random, 6)),
 		Wake: outbox.Wakeups(), Logger: a.Logger, Metrics: msgMetrics,
 	})
@@ -283,7 +288,9 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 		HSTS: httpsPublicURL(cfg), HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
 	}
-	a.Handler = server.New(deps)
+	if a.Handler, err = server.New(deps); err != nil {
+		return err
+	}
 	if cfg.Metrics.Addr != "" {
 		a.metricsHandler = server.NewMetrics(deps)
 	}
@@ -524,10 +531,14 @@ func buildRealms(cfg config.Config, sms bool) (*realm.Registry, error) {
 			ThemeDir: rc.Theme,
 			ReturnTo: rc.ReturnTo,
 		}
-		if l := rc.Branding.Logo; config.LogoIsURL(l) {
+		switch l := rc.Branding.Logo; {
+		case config.LogoIsURL(l):
 			r.Brand.LogoURL = l
-		} else {
+		case l != "":
 			r.Brand.LogoFile = l
+		default:
+			// The theme directory's logo.svg, .png, .jpg or .webp.
+			r.Brand.LogoFile = theme.FindLogo(rc.Theme)
 		}
 		if t := rc.Risk; t.Any() {
 			pol := risk.DefaultPolicy()
@@ -547,6 +558,41 @@ func buildRealms(cfg config.Config, sms bool) (*realm.Registry, error) {
 		rs = append(rs, r)
 	}
 	return realm.NewRegistry(rs), nil
+}
+
+// messageLooks gives the dispatcher each realm's brand and message templates:
+// the built-in ones, or its theme's (<theme>/messages/), loaded and checked
+// now so that a broken template refuses the start, naming its file and line.
+func messageLooks(realms *realm.Registry, builtin *message.Templates) (func(string) message.Look, error) {
+	looks := map[string]message.Look{}
+	for _, rl := range realms.All() {
+		l := message.Look{Brand: messageBrand(rl), Templates: builtin}
+		if rl.ThemeDir != "" {
+			t, err := message.LoadTheme(rl.ThemeDir)
+			if err != nil {
+				return nil, fmt.Errorf("realm %s: %w", rl.ID, err)
+			}
+			if t != nil {
+				l.Templates = t
+			}
+		}
+		looks[rl.ID] = l
+	}
+	return func(id string) message.Look { return looks[id] }, nil
+}
+
+// messageBrand is how a realm's messages present it. A logo file is served
+// by Ninsho at <base URL>/brand/logo; e-mails need an absolute URL.
+func messageBrand(rl *realm.Realm) message.Brand {
+	b := message.Brand{
+		Name: rl.Name, LogoURL: rl.Brand.LogoURL, Color: rl.Brand.PrimaryColor,
+		SupportURL: rl.Brand.SupportURL, SupportContact: rl.Brand.SupportContact,
+		TermsURL: rl.Brand.TermsURL, PrivacyURL: rl.Brand.PrivacyURL,
+	}
+	if b.LogoURL == "" && rl.Brand.LogoFile != "" {
+		b.LogoURL = strings.TrimRight(rl.BaseURL, "/") + "/brand/logo"
+	}
+	return b
 }
 
 // devSecrets are generated once per data directory in development mode so

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -93,5 +94,65 @@ func TestClientAddressBehindTrustedProxy(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestServeRefusesABrokenMessageTheme checks that a realm's theme with a
+// message template that does not parse stops `ninsho serve` before it
+// listens, naming the file and the line.
+func TestServeRefusesABrokenMessageTheme(t *testing.T) {
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "theme", "messages", "ja", "signup_code.email.txt")
+	if err := os.MkdirAll(filepath.Dir(broken), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(broken, []byte("{{template \"greeting\" .}}\n\n確認コード：{{.code | digits}}\n"), 0o644)
+	file := filepath.Join(dir, "ninsho.json")
+	os.WriteFile(file, []byte(`{"realms": [{"id": "jp", "name": "さくら商店", "hosts": ["localhost"], "default_locale": "ja", "phone_region": "JP",
+		"identifier_disclosure": "explicit", "theme": `+strconv.Quote(filepath.Join(dir, "theme"))+`}]}`), 0o600)
+	var out, errOut bytes.Buffer
+	code := cli.Main([]string{"serve", "--dev", "--config", file, "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data")}, &out, &errOut)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; stderr:\n%s", code, errOut.String())
+	}
+	if want := broken + `:3: function "digits" not defined`; !strings.Contains(errOut.String(), want) {
+		t.Errorf("stderr:\n%s\nwant it to contain %q", errOut.String(), want)
+	}
+}
+
+// TestServeRefusesABrokenTheme starts `ninsho serve` with a realm whose
+// theme has a page template that does not parse: it exits 1 and says which
+// file and line.
+func TestServeRefusesABrokenTheme(t *testing.T) {
+	dir := t.TempDir()
+	themeDir := filepath.Join(dir, "sakura")
+	if err := os.MkdirAll(filepath.Join(themeDir, "pages"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	page := filepath.Join(themeDir, "pages", "signin.html")
+	if err := os.WriteFile(page, []byte("{{define \"content\"}}\n<p>{{if .FlowID}}</p>\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "ninsho.json")
+	cfg := `{"realms": [{"id": "jp", "name": "さくら商店", "hosts": ["localhost"], "default_locale": "ja", "phone_region": "JP",
+		"identifier_disclosure": "explicit", "theme": ` + strconv.Quote(themeDir) + `}]}`
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, 1)
+	var out, errOut bytes.Buffer
+	go func() {
+		done <- cli.Main([]string{"serve", "--dev", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"), "--config", file}, &out, &errOut)
+	}()
+	select {
+	case code := <-done:
+		if code != 1 {
+			t.Errorf("exit %d, want 1", code)
+		}
+		if want := page + ":3:"; !strings.Contains(errOut.String(), want) {
+			t.Errorf("stderr %q does not name %s", errOut.String(), want)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve started with a broken theme")
 	}
 }

@@ -73,8 +73,9 @@ var ProperNouns = []string{
 	"DOC", "DOCX", "JPG", "JPEG", "PDF", "PNG",
 	"Chrome", "Safari", "Firefox", "Edge", "Opera", "Windows", "macOS", "ChromeOS",
 	"iPhone", "iPad", "Android", "Linux",
-	// The product's name: messages say it until the realm's name replaces it
-	// (branding; whether it may show at all is that test's business).
+	// The product's name, in the optional "powered by" line only: the
+	// branded page and message tests (web, message) assert that nothing
+	// else a customer reads says it.
 	"Ninsho",
 }
 

@@ -75,6 +75,12 @@ type DispatcherConfig struct {
 	PollInterval time.Duration
 	// Wake, if set, makes Run look for due messages at once (Outbox.Wakeups).
 	Wake <-chan struct{}
+	// Looks, if set, returns how the realm of a message presents itself:
+	// its brand, rendered into every message at delivery (never stored with
+	// it), and the templates of its operator theme (nil: Templates). A realm
+	// it does not know gets Templates and an empty Brand, which names the
+	// message's host.
+	Looks func(realm string) Look
 	// Metrics, if set, observes every outcome.
 	Metrics Metrics
 	// Logger receives delivery failures (message id, channel, provider and
@@ -271,7 +277,8 @@ func (d *Dispatcher) deliver(ctx context.Context, m *Message) (bool, error) {
 		_, err := d.finish(ctx, m, StatusFailed, "", "", err.Error())
 		return false, err
 	}
-	r, err := d.cfg.Templates.Render(m.Channel, m.Template, m.Locale, vars)
+	look := d.look(m.Realm)
+	r, err := look.Templates.Render(m.Channel, m.Template, m.Locale, look.Brand, vars)
 	if err != nil {
 		m.Attempts++
 		_, err := d.finish(ctx, m, StatusFailed, "", "", redact(err.Error(), vars))
@@ -288,6 +295,9 @@ func (d *Dispatcher) deliver(ctx context.Context, m *Message) (bool, error) {
 		Text:     r.Text,
 		HTML:     r.HTML,
 		Code:     vars["code"],
+	}
+	if m.Channel == ChannelEmail {
+		out.FromName = look.Brand.Name
 	}
 
 	senders := d.health.pick(d.cfg.Senders[m.Channel], d.cfg.Clock.Now())
@@ -355,6 +365,18 @@ func (d *Dispatcher) deliver(ctx context.Context, m *Message) (bool, error) {
 		return false, errors.Join(append(errs, d.release(ctx, m))...)
 	}
 	return false, errors.Join(append(errs, d.retryOrFail(ctx, m, provider, lastErr, permanent))...)
+}
+
+// look returns the brand and templates of realm.
+func (d *Dispatcher) look(realm string) Look {
+	var l Look
+	if d.cfg.Looks != nil {
+		l = d.cfg.Looks(realm)
+	}
+	if l.Templates == nil {
+		l.Templates = d.cfg.Templates
+	}
+	return l
 }
 
 // retryOrFail finishes a failed round: pending with a back-off, or failed

@@ -386,12 +386,80 @@ func TestDispatcherOutgoing(t *testing.T) {
 		e, s = s, e
 	}
 	if e.ID != em.ID || e.Realm != "jp" || e.Channel != ChannelEmail || e.To != "taro@example.com" || e.Locale != "en" ||
-		e.Template != TemplateSignupCode || e.Code != "482913" || e.Subject != "Your Ninsho verification code" ||
+		e.Template != TemplateSignupCode || e.Code != "482913" || e.Subject != "id.example.com: your sign-up verification code" || e.FromName != "" ||
 		!strings.Contains(e.Text, "482913") || !strings.Contains(e.HTML, "482913") {
 		t.Errorf("e-mail outgoing = %+v", e)
 	}
 	if s.ID != sm.ID || s.Subject != "" || s.HTML != "" || !strings.HasSuffix(s.Text, "@id.example.com #482913") || s.Code != "482913" {
 		t.Errorf("sms outgoing = %+v", s)
+	}
+}
+
+// TestDispatcherRendersEachRealmsLook checks that the dispatcher renders a
+// message with the brand and theme of its own realm, looked up at delivery:
+// the sealed variables hold no brand, the e-mail's sender name is the realm's
+// name, and a realm the lookup does not know gets the built-in templates.
+func TestDispatcherRendersEachRealmsLook(t *testing.T) {
+	h := newHarness(t)
+	dir := t.TempDir()
+	writeThemeFile(t, dir, "en/signup_code.subject.txt", "Welcome to {{.brand_name}}: your code\n")
+	themed, err := LoadTheme(dir)
+	if err != nil || themed == nil {
+		t.Fatalf("LoadTheme = %v, %v", themed, err)
+	}
+	var looked []string
+	a := &fakeSender{name: "a"}
+	d := h.dispatcher(t, DispatcherConfig{
+		Senders: map[Channel][]Sender{ChannelEmail: {a}, ChannelSMS: {a}},
+		Looks: func(realm string) Look {
+			looked = append(looked, realm)
+			if realm == "jp" {
+				return Look{Brand: Brand{Name: "さくら商店", LogoURL: "https://id.example.com/brand/logo", Color: "#e83e8c"}, Templates: themed}
+			}
+			return Look{}
+		},
+	})
+	ctx := context.Background()
+	for _, m := range []struct {
+		realm string
+		ch    Channel
+		to    string
+	}{{"jp", ChannelEmail, "a@example.com"}, {"jp", ChannelSMS, "+819012345678"}, {"us", ChannelEmail, "b@example.com"}} {
+		msg, err := h.outbox.Enqueue(ctx, m.realm, m.ch, m.to, TemplateSignupCode, "en", codeVars())
+		if err != nil {
+			t.Fatal(err)
+		}
+		vars, err := OpenVars(MustBox(t, 7), msg.ID, msg.SealedVars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range vars {
+			if strings.HasPrefix(k, "brand_") {
+				t.Errorf("sealed variables hold %s; the brand is added at delivery", k)
+			}
+		}
+	}
+	if n := mustRunOnce(t, d); n != 3 {
+		t.Fatalf("RunOnce delivered %d, want 3", n)
+	}
+	byTo := map[string]*Outgoing{}
+	for _, o := range a.got {
+		byTo[o.To] = o
+	}
+	jp, sms, us := byTo["a@example.com"], byTo["+819012345678"], byTo["b@example.com"]
+	if jp.Subject != "Welcome to さくら商店: your code" || jp.FromName != "さくら商店" ||
+		!strings.Contains(jp.HTML, `alt="さくら商店"`) || !strings.Contains(jp.HTML, "color:"+EmailColor("#e83e8c")+";") {
+		t.Errorf("jp e-mail: subject %q, from %q, html:\n%s", jp.Subject, jp.FromName, jp.HTML)
+	}
+	if !strings.HasPrefix(sms.Text, "Your さくら商店 sign-up code") || sms.FromName != "" {
+		t.Errorf("jp SMS = %q (from %q)", sms.Text, sms.FromName)
+	}
+	if us.Subject != "id.example.com: your sign-up verification code" || us.FromName != "" || strings.Contains(us.HTML, "<img") {
+		t.Errorf("us e-mail (no look): subject %q, from %q", us.Subject, us.FromName)
+	}
+	slices.Sort(looked)
+	if strings.Join(looked, ",") != "jp,jp,us" {
+		t.Errorf("looked up %v, want each message's realm", looked)
 	}
 }
 

@@ -98,7 +98,16 @@ type Outgoing struct {
 	Subject  string // e-mail only
 	Text     string
 	HTML     string // e-mail only
+	// FromName is the sender's display name of an e-mail: the realm's
+	// display name ("" when the realm has none; the provider's own then).
+	FromName string
 	Code     string // the one-time code the message carries, if any (dev inbox only shows it)
+}
+
+// Look is how one realm's messages look (DispatcherConfig.Looks).
+type Look struct {
+	Brand     Brand
+	Templates *Templates // the realm's operator theme; nil: the built-in templates
 }
 
 // Sender delivers rendered messages on one or more channels. Send must be

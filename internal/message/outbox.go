@@ -56,7 +56,7 @@ func (o *Outbox) enqueue(ctx context.Context, realm string, ch Channel, to, temp
 		return nil, errors.New("message: enqueue: empty recipient")
 	}
 	locale = Locale(locale)
-	if _, err := o.templates.Render(ch, template, locale, vars); err != nil {
+	if _, err := o.templates.Render(ch, template, locale, Brand{}, vars); err != nil {
 		return nil, fmt.Errorf("message: enqueue: %w", err)
 	}
 	plain, err := json.Marshal(vars)

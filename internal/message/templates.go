@@ -7,7 +7,6 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"io/fs"
-	"path"
 	"sort"
 	"strings"
 	texttemplate "text/template"
@@ -109,28 +108,83 @@ const (
 	suffixHTML    = ".email.html"
 	suffixSMS     = ".sms.txt"
 	suffixVoice   = ".voice.txt"
+
+	filePartials = "_partials.txt"
+	fileLayout   = "_layout.html"
 )
 
 // DefaultTemplates returns the built-in Japanese and English templates.
 func DefaultTemplates() (*Templates, error) {
+	files, err := readLocales(builtin(), func(loc, name string) string { return loc + "/" + name })
+	if err != nil {
+		return nil, err
+	}
+	return parseFiles(files)
+}
+
+func builtin() fs.FS {
 	sub, err := fs.Sub(embedded, "templates")
 	if err != nil {
-		return nil, fmt.Errorf("message: %w", err)
+		panic(err) // the embedded directory exists
 	}
-	return ParseTemplates(sub)
+	return sub
 }
 
 // ParseTemplates reads templates from fsys, laid out as "ja/" and "en/"
 // directories of "<id>.subject.txt", "<id>.email.txt" and "<id>.email.html"
 // (e-mail, all three or none), "<id>.sms.txt" and "<id>.voice.txt", plus the
 // shared definitions "_partials.txt" (text) and "_layout.html" (the HTML
-// layout, which executes the template "content" that each HTML file defines).
-// Text parts use text/template, HTML parts html/template; both refuse missing
-// variables. Every template must be present in both Japanese and English.
+// layout, which defines the template "layout" and executes the template
+// "content" that each HTML file defines). Text parts use text/template, HTML
+// parts html/template; both refuse missing variables. Every template must be
+// present in both Japanese and English. The templates
+// Ninsho knows (the Template constants) are rendered once with the
+// variables they are given and with and without a brand, so that a template
+// that would fail at delivery fails here.
 func ParseTemplates(fsys fs.FS) (*Templates, error) {
+	files, err := readLocales(fsys, func(loc, name string) string { return loc + "/" + name })
+	if err != nil {
+		return nil, err
+	}
+	return parseFiles(files)
+}
+
+// templateFile is one template file: its name in the locale directory, the
+// path errors show (the operator's file for a theme's override) and its text.
+type templateFile struct {
+	name, path, src string
+}
+
+// readLocales reads the "ja" and "en" directories of fsys; path names each
+// file in errors.
+func readLocales(fsys fs.FS, path func(loc, name string) string) (map[string][]templateFile, error) {
+	out := map[string][]templateFile{}
+	for _, loc := range []string{LocaleJA, LocaleEN} {
+		entries, err := fs.ReadDir(fsys, loc)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return nil, fmt.Errorf("message: templates: %w", err)
+		}
+		for _, e := range entries {
+			if e.IsDir() {
+				continue
+			}
+			b, err := fs.ReadFile(fsys, loc+"/"+e.Name())
+			if err != nil {
+				return nil, fmt.Errorf("message: templates: %w", err)
+			}
+			out[loc] = append(out[loc], templateFile{name: e.Name(), path: path(loc, e.Name()), src: string(b)})
+		}
+	}
+	return out, nil
+}
+
+func parseFiles(files map[string][]templateFile) (*Templates, error) {
 	t := &Templates{sets: map[templateKey]*templateSet{}}
 	for _, loc := range []string{LocaleJA, LocaleEN} {
-		if err := t.parseLocale(fsys, loc); err != nil {
+		if err := t.parseLocale(loc, files[loc]); err != nil {
 			return nil, err
 		}
 	}
@@ -146,6 +200,9 @@ func ParseTemplates(fsys fs.FS) (*Templates, error) {
 	if len(t.sets) == 0 {
 		return nil, errors.New("message: no templates found")
 	}
+	if err := t.check(); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -157,82 +214,72 @@ var templateFuncs = map[string]any{
 	},
 }
 
-func (t *Templates) parseLocale(fsys fs.FS, loc string) error {
-	entries, err := fs.ReadDir(fsys, loc)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		return fmt.Errorf("message: templates: %w", err)
-	}
-	read := func(name string) (string, error) {
-		b, err := fs.ReadFile(fsys, path.Join(loc, name))
-		if err != nil {
-			return "", fmt.Errorf("message: templates: %w", err)
-		}
-		return string(b), nil
-	}
+func (t *Templates) parseLocale(loc string, files []templateFile) error {
 	newText := func(name string) *texttemplate.Template {
 		return texttemplate.New(name).Funcs(templateFuncs).Option("missingkey=error")
 	}
+	parseErr := func(err error) error { return fmt.Errorf("message: templates: %w", err) }
 
-	partials := newText("_partials.txt")
-	if s, err := read("_partials.txt"); err == nil {
-		if partials, err = partials.Parse(s); err != nil {
-			return fmt.Errorf("message: templates: %w", err)
-		}
-	}
-	layout := htmltemplate.New("_layout.html").Funcs(templateFuncs).Option("missingkey=error")
+	partials := newText(loc + "/" + filePartials)
+	layout := htmltemplate.New(loc + "/" + fileLayout).Funcs(templateFuncs).Option("missingkey=error")
 	hasLayout := false
-	if s, err := read("_layout.html"); err == nil {
-		if layout, err = layout.Parse(s); err != nil {
-			return fmt.Errorf("message: templates: %w", err)
-		}
-		hasLayout = true
-	}
-
-	type emailParts struct{ subject, text, html string }
+	type emailParts struct{ subject, text, html *templateFile }
 	email := map[string]*emailParts{}
-	var names []string
-	for _, e := range entries {
-		if !e.IsDir() && !strings.HasPrefix(e.Name(), "_") {
-			names = append(names, e.Name())
+	var rest []templateFile
+	sort.Slice(files, func(i, j int) bool { return files[i].name < files[j].name })
+	for i := range files {
+		f := files[i]
+		switch {
+		case f.name == filePartials:
+			var err error
+			if partials, err = newText(f.path).Parse(f.src); err != nil {
+				return parseErr(err)
+			}
+		case f.name == fileLayout:
+			var err error
+			layout = htmltemplate.New(f.path).Funcs(templateFuncs).Option("missingkey=error")
+			if layout, err = layout.Parse(f.src); err != nil {
+				return parseErr(err)
+			}
+			if layout.Lookup("layout") == nil {
+				return fmt.Errorf("message: templates: %s: does not define \"layout\"", f.path)
+			}
+			hasLayout = true
+		case strings.HasPrefix(f.name, "_"):
+			return fmt.Errorf("message: templates: unexpected file %s", f.path)
+		default:
+			rest = append(rest, f)
 		}
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		src, err := read(name)
-		if err != nil {
-			return err
-		}
-		full := loc + "/" + name
+	for i := range rest {
+		f := &rest[i]
 		parseText := func() (*texttemplate.Template, error) {
 			c, err := partials.Clone()
 			if err != nil {
-				return nil, err
+				return nil, parseErr(err)
 			}
-			tt, err := c.New(full).Parse(src)
+			tt, err := c.New(f.path).Parse(f.src)
 			if err != nil {
-				return nil, fmt.Errorf("message: templates: %w", err)
+				return nil, parseErr(err)
 			}
 			return tt, nil
 		}
 		switch {
-		case strings.HasSuffix(name, suffixSMS), strings.HasSuffix(name, suffixVoice):
+		case strings.HasSuffix(f.name, suffixSMS), strings.HasSuffix(f.name, suffixVoice):
 			ch, suffix := ChannelSMS, suffixSMS
-			if strings.HasSuffix(name, suffixVoice) {
+			if strings.HasSuffix(f.name, suffixVoice) {
 				ch, suffix = ChannelVoice, suffixVoice
 			}
 			tt, err := parseText()
 			if err != nil {
 				return err
 			}
-			t.sets[templateKey{strings.TrimSuffix(name, suffix), ch, loc}] = &templateSet{text: tt}
-		case strings.HasSuffix(name, suffixSubject), strings.HasSuffix(name, suffixEmail), strings.HasSuffix(name, suffixHTML):
+			t.sets[templateKey{strings.TrimSuffix(f.name, suffix), ch, loc}] = &templateSet{text: tt}
+		case strings.HasSuffix(f.name, suffixSubject), strings.HasSuffix(f.name, suffixEmail), strings.HasSuffix(f.name, suffixHTML):
 			var id string
 			for _, s := range []string{suffixSubject, suffixEmail, suffixHTML} {
-				if strings.HasSuffix(name, s) {
-					id = strings.TrimSuffix(name, s)
+				if strings.HasSuffix(f.name, s) {
+					id = strings.TrimSuffix(f.name, s)
 				}
 			}
 			p := email[id]
@@ -241,47 +288,108 @@ func (t *Templates) parseLocale(fsys fs.FS, loc string) error {
 				email[id] = p
 			}
 			switch {
-			case strings.HasSuffix(name, suffixSubject):
-				p.subject = src
-			case strings.HasSuffix(name, suffixEmail):
-				p.text = src
+			case strings.HasSuffix(f.name, suffixSubject):
+				p.subject = f
+			case strings.HasSuffix(f.name, suffixEmail):
+				p.text = f
 			default:
-				p.html = src
+				p.html = f
 			}
 		default:
-			return fmt.Errorf("message: templates: unexpected file %s", full)
+			return fmt.Errorf("message: templates: unexpected file %s", f.path)
 		}
 	}
-	for id, p := range email {
-		if p.subject == "" || p.text == "" || p.html == "" {
+	ids := make([]string, 0, len(email))
+	for id := range email {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		p := email[id]
+		if p.subject == nil || p.text == nil || p.html == nil {
 			return fmt.Errorf("message: templates: %s/%s needs %s, %s and %s", loc, id, suffixSubject, suffixEmail, suffixHTML)
 		}
 		if !hasLayout {
-			return fmt.Errorf("message: templates: %s/_layout.html is missing", loc)
+			return fmt.Errorf("message: templates: %s/%s is missing", loc, fileLayout)
 		}
 		set := &templateSet{}
 		var err error
-		if set.subject, err = newText(loc + "/" + id + suffixSubject).Parse(p.subject); err != nil {
-			return fmt.Errorf("message: templates: %w", err)
+		if set.subject, err = newText(p.subject.path).Parse(p.subject.src); err != nil {
+			return parseErr(err)
 		}
 		c, err := partials.Clone()
 		if err != nil {
-			return fmt.Errorf("message: templates: %w", err)
+			return parseErr(err)
 		}
-		if set.text, err = c.New(loc + "/" + id + suffixEmail).Parse(p.text); err != nil {
-			return fmt.Errorf("message: templates: %w", err)
+		if set.text, err = c.New(p.text.path).Parse(p.text.src); err != nil {
+			return parseErr(err)
 		}
 		h, err := layout.Clone()
 		if err != nil {
-			return fmt.Errorf("message: templates: %w", err)
+			return parseErr(err)
 		}
-		if set.html, err = h.New(loc + "/" + id + suffixHTML).Parse(p.html); err != nil {
-			return fmt.Errorf("message: templates: %w", err)
+		if set.html, err = h.New(p.html.path).Parse(p.html.src); err != nil {
+			return parseErr(err)
 		}
 		if set.html.Lookup("content") == nil {
-			return fmt.Errorf("message: templates: %s/%s%s does not define \"content\"", loc, id, suffixHTML)
+			return fmt.Errorf("message: templates: %s: does not define \"content\"", p.html.path)
 		}
 		t.sets[templateKey{id, ChannelEmail, loc}] = set
+	}
+	return nil
+}
+
+// templateVars are the variables each template Ninsho knows is given (see
+// the Template constants); base_url is always given.
+var templateVars = map[string][]string{
+	TemplateSignupCode:      {"code", "name", "minutes", "host", "base_url"},
+	TemplateSigninCode:      {"code", "name", "minutes", "host", "base_url"},
+	TemplateUnlockCode:      {"code", "name", "minutes", "host", "base_url"},
+	TemplateResetCode:       {"code", "name", "minutes", "host", "base_url"},
+	TemplateAccountExists:   {"name", "host", "base_url"},
+	TemplateCodeLimit:       {"name", "host", "base_url"},
+	TemplateSigninAlert:     {"name", "time", "device", "network", "link", "host", "base_url"},
+	TemplatePasswordChanged: {"name", "time", "device", "network", "link", "host", "base_url"},
+}
+
+// checkValues are the values of the trial rendering.
+var checkValues = map[string]string{
+	"code": "123456", "name": "N", "minutes": "10", "host": "id.example.com", "base_url": "https://id.example.com",
+	"time": "2026-01-01 00:00 UTC", "device": "D", "network": "192.0.2.0/24", "link": "https://id.example.com/x",
+}
+
+// check renders every template Ninsho knows with exactly the variables it is
+// given, with and without a name and a brand, so that a template using a
+// variable it is not given or a definition that does not exist fails at
+// start, naming its file and line, rather than at delivery.
+func (t *Templates) check() error {
+	full := Brand{Name: "B", LogoURL: "https://id.example.com/brand/logo", Color: "#d63384",
+		SupportURL: "https://id.example.com/help", SupportContact: "C", TermsURL: "https://id.example.com/terms", PrivacyURL: "https://id.example.com/privacy"}
+	keys := make([]templateKey, 0, len(t.sets))
+	for k := range t.sets {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		return a.locale+a.id+string(a.channel) < b.locale+b.id+string(b.channel)
+	})
+	for _, k := range keys {
+		names, known := templateVars[k.id]
+		if !known {
+			continue
+		}
+		for _, b := range []Brand{{}, full} {
+			for _, name := range []string{"", "N"} {
+				vars := map[string]string{}
+				for _, n := range names {
+					vars[n] = checkValues[n]
+				}
+				vars["name"] = name
+				if _, err := t.Render(k.channel, k.id, k.locale, b, vars); err != nil {
+					return fmt.Errorf("message: templates: %s %s (%s): %w", k.id, k.channel, k.locale, errors.Unwrap(err))
+				}
+			}
+		}
 	}
 	return nil
 }
@@ -292,46 +400,49 @@ func (t *Templates) Has(ch Channel, id string) bool {
 	return ok
 }
 
-// Render renders template id for channel ch in the locale (see Locale:
-// anything but Japanese or English falls back to i18n.Default) with vars. E-mail gets a one-line
-// Subject, Text and HTML; SMS and voice get Text only. The error names the
-// template and the missing variable, never a variable's value.
-func (t *Templates) Render(ch Channel, id, locale string, vars map[string]string) (*Rendered, error) {
+// Render renders template id for channel ch in the locale (see Locale: anything
+// but Japanese or English falls back to i18n.Default) with vars and the brand variables of b
+// (see Brand.vars), which take precedence over vars of the same name. E-mail
+// gets a one-line Subject, Text and HTML; SMS and voice get Text only. The
+// error names the template and the missing variable, never a variable's value.
+func (t *Templates) Render(ch Channel, id, locale string, b Brand, vars map[string]string) (*Rendered, error) {
 	set, ok := t.sets[templateKey{id, ch, Locale(locale)}]
 	if !ok {
 		return nil, fmt.Errorf("message: no template %q for channel %s", id, ch)
 	}
-	if _, ok := vars["base_url"]; !ok {
+	all := make(map[string]string, len(vars)+8)
+	for k, x := range vars {
+		all[k] = x
+	}
+	if _, ok := all["base_url"]; !ok {
 		// Messages enqueued before base_url existed linked to https://host.
-		v := make(map[string]string, len(vars)+1)
-		for k, x := range vars {
-			v[k] = x
-		}
-		v["base_url"] = "https://" + vars["host"]
-		vars = v
+		all["base_url"] = "https://" + vars["host"]
+	}
+	for k, x := range b.vars(vars["host"]) {
+		all[k] = x
 	}
 	var r Rendered
-	var b bytes.Buffer
+	var buf bytes.Buffer
 	if set.subject != nil {
-		if err := set.subject.Execute(&b, vars); err != nil {
+		if err := set.subject.Execute(&buf, all); err != nil {
 			return nil, fmt.Errorf("message: render: %w", err)
 		}
-		r.Subject = strings.Join(strings.Fields(b.String()), " ")
-		b.Reset()
+		r.Subject = strings.Join(strings.Fields(buf.String()), " ")
+		buf.Reset()
 	}
-	if err := set.text.Execute(&b, vars); err != nil {
+	if err := set.text.Execute(&buf, all); err != nil {
 		return nil, fmt.Errorf("message: render: %w", err)
 	}
-	r.Text = strings.TrimSpace(b.String())
+	r.Text = strings.TrimSpace(buf.String())
 	if ch == ChannelEmail {
 		r.Text += "\n"
 	}
-	b.Reset()
+	buf.Reset()
 	if set.html != nil {
-		if err := set.html.ExecuteTemplate(&b, "layout", vars); err != nil {
+		if err := set.html.ExecuteTemplate(&buf, "layout", all); err != nil {
 			return nil, fmt.Errorf("message: render: %w", err)
 		}
-		r.HTML = strings.TrimSpace(b.String()) + "\n"
+		r.HTML = strings.TrimSpace(buf.String()) + "\n"
 	}
 	return &r, nil
 }

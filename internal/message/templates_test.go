@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ninsho/ninsho/internal/i18n"
+	"github.com/ninsho/ninsho/internal/theme"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -31,43 +32,119 @@ func goldenVars(locale string) map[string]string {
 		name, device = "山田 太郎", "Windows の Chrome" // device.Describe's words
 	}
 	return map[string]string{"code": "123456", "name": name, "minutes": "10", "host": "id.example.com",
-		"time": "2026-11-25 10:02 JST", "device": device, "network": "203.0.113.0/24",
+		"base_url": "https://id.example.com",
+		"time":     "2026-11-25 10:02 JST", "device": device, "network": "203.0.113.0/24",
 		"link": "https://id.example.com/signin/not-me?token=TOKEN"}
+}
+
+// goldenBrand is the branded realm of the golden renderings: a logo file
+// (served at base_url/brand/logo), a pink just at AA on white (4.50:1),
+// a support page and contact line and both legal links. A realm has one
+// name; the goldens name it in the language of each locale so that each
+// reads as a shop of that language would.
+func goldenBrand(locale string) Brand {
+	b := Brand{
+		Name: "Sakura Shop", LogoURL: "https://id.example.com/brand/logo", Color: "#d63384",
+		SupportURL: "https://shop.example.jp/help", SupportContact: "Phone 0120-000-000 (weekdays 10:00-18:00)",
+		TermsURL: "https://shop.example.jp/terms", PrivacyURL: "https://shop.example.jp/privacy",
+	}
+	if locale == LocaleJA {
+		b.Name = "さくら商店"
+		b.SupportContact = "お電話：0120-000-000（平日 10:00〜18:00）"
+	}
+	return b
 }
 
 var allChannels = []Channel{ChannelEmail, ChannelSMS, ChannelVoice}
 
+var allIDs = []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists, TemplateSigninAlert, TemplateUnlockCode, TemplateResetCode, TemplatePasswordChanged, TemplateCodeLimit}
+
+// varsFor are the golden variables that template id is given.
+func varsFor(id, loc string) map[string]string {
+	vars := goldenVars(loc)
+	if id == TemplateAccountExists || id == TemplateCodeLimit {
+		delete(vars, "code")
+		delete(vars, "minutes")
+	}
+	return vars
+}
+
+// TestTemplatesGolden renders every template on every channel in both
+// languages for the branded realm and compares it with
+// testdata/<id>.<channel>.<locale>.golden. Every e-mail and SMS must exist
+// in both languages, and nothing may say "Ninsho": the customer sees the shop.
 func TestTemplatesGolden(t *testing.T) {
 	tm := MustTemplates(t)
-	ids := []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists, TemplateSigninAlert, TemplateUnlockCode, TemplateResetCode, TemplatePasswordChanged, TemplateCodeLimit}
 	if got := tm.IDs(); strings.Join(got, ",") != "account_exists,code_limit,password_changed,reset_code,signin_alert,signin_code,signup_code,unlock_code" {
-		t.Errorf("IDs() = %v, want %v", got, ids)
+		t.Errorf("IDs() = %v, want %v", got, allIDs)
 	}
-	for _, id := range ids {
+	for _, id := range allIDs {
 		for _, ch := range allChannels {
 			if !tm.Has(ch, id) {
+				if ch != ChannelVoice {
+					t.Errorf("template %s has no %s version", id, ch)
+				}
 				continue
 			}
 			for _, loc := range []string{LocaleJA, LocaleEN} {
 				t.Run(id+"."+string(ch)+"."+loc, func(t *testing.T) {
-					vars := goldenVars(loc)
-					if id == TemplateAccountExists || id == TemplateCodeLimit {
-						delete(vars, "code")
-						delete(vars, "minutes")
-					}
-					r, err := tm.Render(ch, id, loc, vars)
+					b := goldenBrand(loc)
+					r, err := tm.Render(ch, id, loc, b, varsFor(id, loc))
 					if err != nil {
 						t.Fatalf("Render: %v", err)
 					}
-					var b strings.Builder
+					var out strings.Builder
 					if ch == ChannelEmail {
-						b.WriteString("Subject: " + r.Subject + "\n\n--- text ---\n" + r.Text + "--- html ---\n" + r.HTML)
+						out.WriteString("Subject: " + r.Subject + "\n\n--- text ---\n" + r.Text + "--- html ---\n" + r.HTML)
 					} else {
-						b.WriteString(r.Text + "\n")
+						out.WriteString(r.Text + "\n")
 					}
-					checkGolden(t, filepath.Join("testdata", id+"."+string(ch)+"."+loc+".golden"), b.String())
+					got := out.String()
+					if strings.Contains(strings.ToLower(got), "ninsho") {
+						t.Errorf("the branded message says Ninsho:\n%s", got)
+					}
+					if !strings.Contains(got, b.Name) {
+						t.Errorf("the branded message does not name %s:\n%s", b.Name, got)
+					}
+					if ch == ChannelEmail {
+						checkBrandedEmail(t, r, b, loc)
+					}
+					checkGolden(t, filepath.Join("testdata", id+"."+string(ch)+"."+loc+".golden"), got)
 				})
 			}
+		}
+	}
+}
+
+// checkBrandedEmail checks what every branded e-mail shows: the name in the
+// subject, the logo with the name as its text, the colour made AA on white,
+// the support page and contact line and the legal links in both parts.
+func checkBrandedEmail(t *testing.T, r *Rendered, b Brand, loc string) {
+	t.Helper()
+	prefix := b.Name + ": "
+	if loc == LocaleJA {
+		prefix = "【" + b.Name + "】"
+	}
+	if !strings.HasPrefix(r.Subject, prefix) {
+		t.Errorf("Subject = %q, want it to start with %q", r.Subject, prefix)
+	}
+	color := EmailColor(b.Color)
+	for _, want := range []string{
+		`<img src="https://id.example.com/brand/logo" alt="` + b.Name + `"`,
+		"color:" + color + ";",
+		`<a href="https://shop.example.jp/help"`, `<a href="https://shop.example.jp/terms"`, `<a href="https://shop.example.jp/privacy"`,
+		b.SupportContact,
+	} {
+		if !strings.Contains(r.HTML, want) {
+			t.Errorf("HTML does not contain %q", want)
+		}
+	}
+	if c, _ := theme.ParseHex(color); theme.Contrast(c, theme.White) < theme.AAText {
+		t.Errorf("HTML uses %s, which fails AA on white", color)
+	}
+	for _, want := range []string{"https://shop.example.jp/help", "https://shop.example.jp/terms", "https://shop.example.jp/privacy", b.SupportContact, "\n" + b.Name + "\n"} {
+		if !strings.Contains(r.Text, want) {
+			t.Errorf("text part does not contain %q", want)
 		}
 	}
 }
@@ -91,10 +168,10 @@ func checkGolden(t *testing.T, path, got string) {
 
 func TestRenderCodeMessages(t *testing.T) {
 	tm := MustTemplates(t)
-	for _, id := range []string{TemplateSignupCode, TemplateSigninCode} {
+	for _, id := range []string{TemplateSignupCode, TemplateSigninCode, TemplateUnlockCode} {
 		for _, loc := range []string{LocaleJA, LocaleEN} {
 			vars := goldenVars(loc)
-			sms, err := tm.Render(ChannelSMS, id, loc, vars)
+			sms, err := tm.Render(ChannelSMS, id, loc, goldenBrand(loc), vars)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,7 +189,7 @@ func TestRenderCodeMessages(t *testing.T) {
 				t.Errorf("%s/%s: SMS has %d characters, want at most %d", id, loc, n, limit)
 			}
 			for _, ch := range allChannels {
-				r, err := tm.Render(ch, id, loc, vars)
+				r, err := tm.Render(ch, id, loc, goldenBrand(loc), vars)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -131,15 +208,16 @@ func TestRender(t *testing.T) {
 		ch      Channel
 		id      string
 		locale  string
+		brand   Brand
 		vars    map[string]string
 		wantErr string
 		check   func(t *testing.T, r *Rendered)
 	}{
 		{
 			name: "unknown locale follows the one fallback rule", ch: ChannelEmail, id: TemplateSignupCode, locale: "fr",
-			vars: goldenVars(i18n.Default),
+			brand: goldenBrand(i18n.Default), vars: goldenVars(i18n.Default),
 			check: func(t *testing.T, r *Rendered) {
-				want, err := tm.Render(ChannelEmail, TemplateSignupCode, i18n.Default, goldenVars(i18n.Default))
+				want, err := tm.Render(ChannelEmail, TemplateSignupCode, i18n.Default, goldenBrand(i18n.Default), goldenVars(i18n.Default))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -150,9 +228,9 @@ func TestRender(t *testing.T) {
 		},
 		{
 			name: "empty locale follows the one fallback rule", ch: ChannelSMS, id: TemplateSignupCode, locale: "",
-			vars: goldenVars(i18n.Default),
+			brand: goldenBrand(i18n.Default), vars: goldenVars(i18n.Default),
 			check: func(t *testing.T, r *Rendered) {
-				want, err := tm.Render(ChannelSMS, TemplateSignupCode, i18n.Default, goldenVars(i18n.Default))
+				want, err := tm.Render(ChannelSMS, TemplateSignupCode, i18n.Default, goldenBrand(i18n.Default), goldenVars(i18n.Default))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -163,9 +241,9 @@ func TestRender(t *testing.T) {
 		},
 		{
 			name: "regional Japanese is Japanese", ch: ChannelEmail, id: TemplateSignupCode, locale: "ja-JP",
-			vars: goldenVars(LocaleJA),
+			brand: goldenBrand(LocaleJA), vars: goldenVars(LocaleJA),
 			check: func(t *testing.T, r *Rendered) {
-				if !strings.HasPrefix(r.Subject, "【Ninsho】") {
+				if !strings.HasPrefix(r.Subject, "【さくら商店】") {
 					t.Errorf("Subject = %q, want Japanese", r.Subject)
 				}
 			},
@@ -188,6 +266,34 @@ func TestRender(t *testing.T) {
 			check: func(t *testing.T, r *Rendered) {
 				if !strings.HasPrefix(r.Text, "お客様\n") {
 					t.Errorf("Text starts %q, want お客様", r.Text[:20])
+				}
+			},
+		},
+		{
+			name: "a realm without a brand is named by its host, in the default colour, without logo or links", ch: ChannelEmail, id: TemplateSigninCode, locale: "ja",
+			vars: goldenVars(LocaleJA),
+			check: func(t *testing.T, r *Rendered) {
+				if r.Subject != "【id.example.com】ログインの確認コードのお知らせ" {
+					t.Errorf("Subject = %q", r.Subject)
+				}
+				if strings.Contains(r.HTML, "<img") || !strings.Contains(r.HTML, "color:"+DefaultColor+";") {
+					t.Errorf("HTML has a logo or lacks the default colour:\n%s", r.HTML)
+				}
+				if strings.Contains(r.Text, "お問い合わせ") || strings.Contains(r.Text, "利用規約") || !strings.Contains(r.Text, "ご了承ください。\n\nid.example.com\n") {
+					t.Errorf("text footer of an unbranded realm:\n%s", r.Text)
+				}
+			},
+		},
+		{
+			name: "the brand is escaped in HTML and wins over a message variable of the same name", ch: ChannelEmail, id: TemplateSignupCode, locale: "en",
+			brand: Brand{Name: `A&B "Shop" <x>`, SupportContact: "<script>"},
+			vars:  func() map[string]string { v := goldenVars(LocaleEN); v["brand_name"] = "Other"; return v }(),
+			check: func(t *testing.T, r *Rendered) {
+				if !strings.Contains(r.HTML, "A&amp;B &#34;Shop&#34; &lt;x&gt;") || strings.Contains(r.HTML, "<x>") || strings.Contains(r.HTML, "<script>") {
+					t.Errorf("HTML does not escape the brand:\n%s", r.HTML)
+				}
+				if r.Subject != `A&B "Shop" <x>: your sign-up verification code` || strings.Contains(r.Text, "Other") {
+					t.Errorf("Subject = %q; text:\n%s", r.Subject, r.Text)
 				}
 			},
 		},
@@ -216,7 +322,7 @@ func TestRender(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := tm.Render(tt.ch, tt.id, tt.locale, tt.vars)
+			r, err := tm.Render(tt.ch, tt.id, tt.locale, tt.brand, tt.vars)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Render error = %v, want one containing %q", err, tt.wantErr)
@@ -228,6 +334,33 @@ func TestRender(t *testing.T) {
 			}
 			tt.check(t, r)
 		})
+	}
+}
+
+func TestEmailColorHasAAContrastOnWhite(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"#1d4ed8", "#1d4ed8"}, // passes as is
+		{"", DefaultColor},
+		{"pink", DefaultColor},
+		{"#d63384", "#d63384"}, // 4.50:1: kept
+		{"#e83e8c", ""},        // 3.9:1: darkened
+		{"#ffff00", ""},
+		{"#ffffff", ""},
+	} {
+		got := EmailColor(tt.in)
+		if tt.want != "" && got != tt.want {
+			t.Errorf("EmailColor(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+		c, err := theme.ParseHex(got)
+		if err != nil {
+			t.Fatalf("EmailColor(%q) = %q: %v", tt.in, got, err)
+		}
+		if r := theme.Contrast(c, theme.White); r < theme.AAText {
+			t.Errorf("EmailColor(%q) = %s has contrast %.2f on white, want at least %.1f", tt.in, got, r, theme.AAText)
+		}
+		if tt.want == "" && got == tt.in {
+			t.Errorf("EmailColor(%q) kept a colour that fails AA", tt.in)
+		}
 	}
 }
 

@@ -137,12 +137,12 @@ func BenchmarkHealthz(b *testing.B) {
 }
 
 func newBenchServer(env *flowtest.Env) http.Handler {
-	return server.New(server.Deps{
+	return mustHandler(server.New(server.Deps{
 		Realms:   env.Realms,
 		Flows:    env.Engine,
 		Signup:   env.Signup,
 		Signin:   env.Signin,
 		Registry: prometheus.NewRegistry(),
 		Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
-	})
+	}))
 }

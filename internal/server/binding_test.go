@@ -23,11 +23,11 @@ import (
 const victimPW = "hoshi-no-kage-93"
 
 func newBindingServer(t *testing.T, e *flowtest.Env) http.Handler {
-	return server.New(server.Deps{
+	return mustHandler(server.New(server.Deps{
 		Realms: e.Realms, Flows: e.Engine, Signup: e.Signup, Signin: e.Signin,
 		Unlock: e.Unlock, Reset: e.Reset, Captcha: e.Captcha,
 		Logger: slog.New(slog.DiscardHandler),
-	})
+	}))
 }
 
 // apiFlow is the part of a flow answer these tests read.

@@ -22,7 +22,7 @@ func newServerWith(tb testing.TB, edit func(*server.Deps)) *fixture {
 		Registry: f.reg, Logger: slog.New(slog.NewJSONHandler(f.log, nil)),
 	}
 	edit(&d)
-	f.h = server.New(d)
+	f.h = mustHandler(server.New(d))
 	return f
 }
 

@@ -101,11 +101,13 @@ type server struct {
 	metrics *metrics
 }
 
-// New returns the root handler. It panics if Realms is nil.
-func New(d Deps) http.Handler {
+// New returns the root handler. It panics if Realms is nil, and fails when
+// a realm's logo or theme directory cannot be loaded (web.New).
+func New(d Deps) (http.Handler, error) {
 	s := newServer(d)
 	d = s.d
-	s.web = web.New(web.Deps{
+	var err error
+	s.web, err = web.New(web.Deps{
 		Realms:        d.Realms,
 		Flows:         d.Flows,
 		Signup:        d.Signup,
@@ -115,6 +117,9 @@ func New(d Deps) http.Handler {
 		ClientIP:      d.ClientIP,
 		SecureCookies: d.SecureCookies,
 	})
+	if err != nil {
+		return nil, err
+	}
 	apiH := api.New(api.Deps{
 		Realms:        d.Realms,
 		Flows:         d.Flows,
@@ -140,7 +145,7 @@ func New(d Deps) http.Handler {
 		s.mux.Handle("/dev/api/captcha/", api.DevCaptchaHandler(d.Captcha))
 	}
 	s.mux.Handle("/", s.web)
-	return s
+	return s, nil
 }
 
 // NewMetrics returns the handler of a listener of its own for the metrics

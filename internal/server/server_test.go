@@ -40,7 +40,7 @@ func newServer(tb testing.TB, dev bool, inbox http.Handler) *fixture {
 	if inbox == nil {
 		inbox = devinbox.NewHandler(env.DB)
 	}
-	f.h = server.New(server.Deps{
+	f.h = mustHandler(server.New(server.Deps{
 		Realms:   env.Realms,
 		Flows:    env.Engine,
 		Signup:   env.Signup,
@@ -51,7 +51,7 @@ func newServer(tb testing.TB, dev bool, inbox http.Handler) *fixture {
 		Logger:   slog.New(slog.NewJSONHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		ClientIP: &clientip.Resolver{Trusted: clientip.MustParse("10.0.0.0/8")},
 		Dev:      dev,
-	})
+	}))
 	return f
 }
 
@@ -253,7 +253,7 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("an unknown path became a label")
 	}
 	// A second server on the same registry shares the metrics.
-	server.New(server.Deps{Realms: f.env.Realms, Registry: f.reg})
+	mustHandler(server.New(server.Deps{Realms: f.env.Realms, Registry: f.reg}))
 }
 
 func TestBrowserSecurity(t *testing.T) {
@@ -271,4 +271,13 @@ func TestBrowserSecurity(t *testing.T) {
 	if rec.Code != 415 {
 		t.Errorf("form body on the API: %d", rec.Code)
 	}
+}
+
+// mustHandler is server.New's handler; the tests' realms have nothing that
+// can fail to load.
+func mustHandler(h http.Handler, err error) http.Handler {
+	if err != nil {
+		panic(err)
+	}
+	return h
 }

@@ -27,7 +27,7 @@ func TestUnlockPassedThrough(t *testing.T) {
 		if tt.with {
 			d.Unlock = env.Unlock
 		}
-		h := server.New(d)
+		h := mustHandler(server.New(d))
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", "/unlock", nil))
 		if rec.Code != tt.page {

@@ -20,7 +20,7 @@ const pw = "kumo-no-ue-42"
 func newRealWeb(tb testing.TB) (*web.Handler, *flowtest.Env) {
 	tb.Helper()
 	env := flowtest.New(tb, storetest.MustOpenSQLite(tb))
-	return web.New(web.Deps{
+	return mustWeb(tb, web.Deps{
 		Realms: env.Realms,
 		Flows:  env.Engine,
 		Signup: env.Signup,

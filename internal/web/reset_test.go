@@ -20,7 +20,7 @@ func newResetWeb(tb testing.TB) (*web.Handler, *webtest.Engine) {
 	tb.Helper()
 	e := webtest.NewEngine(tb)
 	env := flowtest.New(tb, storetest.MustOpenSQLite(tb))
-	h := web.New(web.Deps{
+	h := mustWeb(tb, web.Deps{
 		Realms: webtest.Realms(),
 		Flows:  e.Engine,
 		Signup: env.Signup,

@@ -23,7 +23,7 @@ func newStartWeb(tb testing.TB) (*web.Handler, *webtest.Engine) {
 	tb.Helper()
 	e := webtest.NewEngine(tb)
 	env := flowtest.New(tb, storetest.MustOpenSQLite(tb))
-	h := web.New(web.Deps{
+	h := mustWeb(tb, web.Deps{
 		Realms: webtest.Realms(),
 		Flows:  e.Engine,
 		Signup: env.Signup,

@@ -12,7 +12,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"html/template"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -43,7 +42,8 @@ var staticFS embed.FS
 
 // ContentSecurityPolicy is the policy of every browser route: scripts, styles,
 // images and media (the CAPTCHA's PNG and WAV) and forms from this origin
-// only, no framing, no <base>.
+// only, no framing, no <base>. A realm whose logo is an external URL also
+// allows images from that logo's origin (img-src).
 const ContentSecurityPolicy = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
 
 // maxFormBytes bounds a form body.
@@ -77,7 +77,8 @@ type Deps struct {
 type Handler struct {
 	d       Deps
 	mux     *http.ServeMux
-	pages   map[string]*template.Template
+	looks   map[string]*look // by realm id
+	plain   *look            // the built-in look, for a request without a realm
 	cookies webreq.Cookies
 	cop     *http.CrossOriginProtection
 	static  http.Handler
@@ -85,32 +86,45 @@ type Handler struct {
 
 var _ http.Handler = (*Handler)(nil)
 
-// pages are the parsed templates, one set per page; the embedded files are
-// checked by the package's tests, so a parse failure is a programming error.
-var pages = func() map[string]*template.Template {
-	p, err := parsePages()
-	if err != nil {
-		panic(err)
-	}
-	return p
-}()
-
-// New returns the pages handler.
-func New(d Deps) *Handler {
+// New returns the pages handler. It reads every realm's logo and theme
+// directory and parses the theme's page templates now; a file that cannot be
+// read, a logo that is no image and a page template that fails to parse or
+// lacks its required block are an error naming the realm and the file (and
+// line).
+func New(d Deps) (*Handler, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
 	static, _ := fs.Sub(staticFS, "static") // cannot fail: "static" is a valid path
+	plain, err := newLook(&realm.Realm{})
+	if err != nil {
+		return nil, err
+	}
+	looks := map[string]*look{}
+	for _, rl := range d.Realms.All() {
+		if rl == nil {
+			continue
+		}
+		lk, err := newLook(rl)
+		if err != nil {
+			return nil, fmt.Errorf("realm %s: %w", rl.ID, err)
+		}
+		looks[rl.ID] = lk
+	}
 	h := &Handler{
 		d:       d,
 		mux:     http.NewServeMux(),
-		pages:   pages,
+		looks:   looks,
+		plain:   plain,
 		cookies: webreq.Cookies{Secure: d.SecureCookies},
 		cop:     http.NewCrossOriginProtection(),
 		static:  http.StripPrefix("/static/", http.FileServerFS(static)),
 	}
 	h.mux.HandleFunc("GET /{$}", h.root)
 	h.mux.Handle("GET /static/", http.HandlerFunc(h.serveStatic))
+	h.mux.HandleFunc("GET "+ThemeCSSPath, h.themeCSS)
+	h.mux.HandleFunc("GET "+CustomCSSPath, h.customCSS)
+	h.mux.HandleFunc("GET "+LogoPath, h.logo)
 	// Browsers ask for an icon on their first visit; answering it cheaply
 	// keeps error pages and console errors for real mistakes.
 	h.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
@@ -139,24 +153,7 @@ func New(d Deps) *Handler {
 		h.mux.Handle("GET /password-assistant/choose", h.handle(h.resetChooseForm))
 		h.mux.Handle("POST /password-assistant/choose", h.handle(h.resetChoose))
 	}
-	return h
-}
-
-func parsePages() (map[string]*template.Template, error) {
-	funcs := template.FuncMap{"t": translate}
-	base, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
-	if err != nil {
-		return nil, fmt.Errorf("web: templates: %w", err)
-	}
-	pages := map[string]*template.Template{}
-	for _, name := range []string{"signup", "signin", "verify", "account", "error", "unlock", "unlock_password", "notme", "reset", "reset_choose"} {
-		t, err := template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name+".html")
-		if err != nil {
-			return nil, fmt.Errorf("web: template %s: %w", name, err)
-		}
-		pages[name] = t
-	}
-	return pages, nil
+	return h, nil
 }
 
 // translate is the templates' t function: t locale key [name value]...
@@ -176,7 +173,7 @@ func translate(locale, key string, args ...any) string {
 // paths and methods answer an HTML error page.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
-	hd.Set("Content-Security-Policy", ContentSecurityPolicy)
+	hd.Set("Content-Security-Policy", h.lookFor(h.d.Realms.ForHost(r.Host)).csp)
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Referrer-Policy", "same-origin")
@@ -292,6 +289,9 @@ type page struct {
 	Locale    string
 	Title     string // catalogue key of the title
 	RealmName string
+	// Brand is the realm's logo, stylesheets, support and legal links.
+	Brand     *brandView
+	look      *look
 	Languages []language
 	Error     *formError
 	Notice    string            // catalogue key of a notice ("a new code was sent")
@@ -401,6 +401,8 @@ func (h *Handler) newPage(r *http.Request, rl *realm.Realm, locale, title string
 		p.RealmName = rl.Name
 		p.region, p.emailOnly = rl.PhoneRegion, rl.EmailOnly
 	}
+	p.look = h.lookFor(rl)
+	p.Brand = p.look.brand
 	p.ReturnTo = checkReturnTo(rl, r.URL.Query().Get(returnToParam))
 	p.relink(r.URL.Path, r.URL.Query())
 	return p
@@ -427,7 +429,18 @@ func (p *page) relink(path string, q url.Values) {
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
 	p.linkReturnTo()
 	var buf bytes.Buffer
-	if err := h.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+	lk := p.look
+	if lk == nil {
+		lk = h.lookFor(h.d.Realms.ForHost(r.Host))
+	}
+	if p.Brand == nil {
+		p.Brand = lk.brand
+	}
+	t := lk.pages[name]
+	if t == nil {
+		t = builtinPages[name]
+	}
+	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		if name == "error" {
 			httperr.WriteHTML(w, r, ninsho.Internal("web: render error page: %w", err), p.Locale, httperr.RequestID(r.Context()), nil)
 			return

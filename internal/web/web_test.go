@@ -27,7 +27,7 @@ func newWeb(tb testing.TB, secure bool) (*web.Handler, *webtest.Engine) {
 	tb.Helper()
 	e := webtest.NewEngine(tb)
 	env := flowtest.New(tb, storetest.MustOpenSQLite(tb))
-	h := web.New(web.Deps{
+	h := mustWeb(tb, web.Deps{
 		Realms:        webtest.Realms(),
 		Flows:         e.Engine,
 		Signup:        env.Signup,
@@ -355,10 +355,20 @@ func TestFieldTooLong(t *testing.T) {
 }
 
 func TestFaviconIsNotAnError(t *testing.T) {
-	h := web.New(web.Deps{Realms: realm.NewRegistry([]*realm.Realm{{ID: "jp", DefaultLocale: "ja", PhoneRegion: "JP"}})})
+	h := mustWeb(t, web.Deps{Realms: realm.NewRegistry([]*realm.Realm{{ID: "jp", DefaultLocale: "ja", PhoneRegion: "JP"}})})
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/favicon.ico", nil))
 	if rec.Code != http.StatusNoContent {
 		t.Errorf("GET /favicon.ico = %d, want 204", rec.Code)
 	}
+}
+
+// mustWeb is web.New for tests whose realms load without fail.
+func mustWeb(tb testing.TB, d web.Deps) *web.Handler {
+	tb.Helper()
+	h, err := web.New(d)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return h
 }

@@ -49,13 +49,23 @@ func Golden(tb testing.TB, name string, got []byte) {
 // Epoch is the fixed time the helpers' clocks start at.
 var Epoch = time.Date(2026, 11, 25, 1, 2, 3, 0, time.UTC)
 
-// Realms returns a registry with realm "jp" (Japanese, the fallback) and
-// realm "us" (English, host us.example).
+// Realms returns a registry with realm "jp" (さくら商店: Japanese, the
+// fallback, branded with a colour, support and legal links) and realm "us"
+// (Maple Goods: English, host us.example, no branding).
 func Realms() *realm.Registry {
 	return realm.NewRegistry([]*realm.Realm{
-		{ID: "jp", Name: "Ninsho JP", Hosts: []string{"jp.example"}, DefaultLocale: "ja", PhoneRegion: "JP", Disclosure: realm.DisclosureExplicit},
-		{ID: "us", Name: "Ninsho US", Hosts: []string{"us.example"}, DefaultLocale: "en", PhoneRegion: "US", Disclosure: realm.DisclosureExplicit},
+		{ID: "jp", Name: "さくら商店", Hosts: []string{"jp.example"}, DefaultLocale: "ja", PhoneRegion: "JP", Disclosure: realm.DisclosureExplicit, Brand: SakuraBrand},
+		{ID: "us", Name: "Maple Goods", Hosts: []string{"us.example"}, DefaultLocale: "en", PhoneRegion: "US", Disclosure: realm.DisclosureExplicit},
 	})
+}
+
+// SakuraBrand is the branding of realm "jp" in Realms.
+var SakuraBrand = realm.Brand{
+	PrimaryColor:   "#d63384",
+	SupportURL:     "https://sakura.example.jp/help",
+	SupportContact: "お電話: 0120-123-456（平日 10:00〜18:00）",
+	TermsURL:       "https://sakura.example.jp/terms",
+	PrivacyURL:     "https://sakura.example.jp/privacy",
 }
 
 // Script is a flow.Handler whose answers the test sets. Act records the last

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -36,7 +37,11 @@ type Config struct {
 	Port     int
 	Username string // empty: no authentication
 	Password string
-	// From is the sender: "Ninsho <no-reply@example.com>" or a bare address.
+	// From is the sender: a bare address ("no-reply@example.com") or one
+	// with a display name ("Example <no-reply@example.com>"). The address is
+	// always this one; the display name is the realm's name
+	// (message.Outgoing.FromName) when the message has one, and this name
+	// only for a message without one.
 	From string
 	// TLS is "none", "starttls" (default) or "tls".
 	TLS string
@@ -142,7 +147,11 @@ func (s *Sender) Send(ctx context.Context, m *message.Outgoing) (string, error) 
 		enc = gomail.EncodingB64 // compact and conventional for Japanese mail
 	}
 	msg := gomail.NewMsg(gomail.WithCharset(gomail.CharsetUTF8), gomail.WithEncoding(enc), gomail.WithNoDefaultUserAgent())
-	msg.FromMailAddress(s.from)
+	from := *s.from
+	if name := strings.Join(strings.Fields(m.FromName), " "); name != "" {
+		from.Name = name // one line: no header can be injected
+	}
+	msg.FromMailAddress(&from)
 	if err := msg.To(m.To); err != nil {
 		return "", message.Permanent(fmt.Errorf("smtp: recipient: %w", err))
 	}

@@ -172,10 +172,11 @@ func japaneseMail() *message.Outgoing {
 	return &message.Outgoing{
 		ID: "01936f5e-7a1b-7c2d-8e3f-4a5b6c7d8e9f", Realm: "jp", Channel: message.ChannelEmail,
 		To: "taro@example.com", Locale: "ja", Template: message.TemplateSignupCode,
-		Subject: "【Ninsho】ご登録の確認コードのお知らせ",
-		Text:    "山田 太郎 様\n\n確認コード：123456\n",
-		HTML:    "<!DOCTYPE html>\n<p>山田 太郎 様</p><p>確認コード <b>123456</b></p>\n",
-		Code:    "123456",
+		Subject:  "【さくら商店】ご登録の確認コードのお知らせ",
+		FromName: "さくら商店",
+		Text:     "山田 太郎 様\n\n確認コード：123456\n",
+		HTML:     "<!DOCTYPE html>\n<p>山田 太郎 様</p><p>確認コード <b>123456</b></p>\n",
+		Code:     "123456",
 	}
 }
 
@@ -183,7 +184,7 @@ func englishMail() *message.Outgoing {
 	return &message.Outgoing{
 		ID: "01936f5e-7a1b-7c2d-8e3f-000000000002", Realm: "us", Channel: message.ChannelEmail,
 		To: "jane@example.com", Locale: "en", Template: message.TemplateSignupCode,
-		Subject: "Your Ninsho verification code",
+		Subject: "Example Shop: your sign-up verification code",
 		Text:    "Hello Jane,\n\nYour code: 654321\n",
 		HTML:    "<p>Hello Jane,</p><p>Your code: <b>654321</b></p>\n",
 		Code:    "654321",
@@ -202,13 +203,18 @@ func TestSend(t *testing.T) {
 		{"Japanese over STARTTLS with a password", TLSStartTLS, "ninsho", japaneseMail(), "base64", "ninsho"},
 		{"English over implicit TLS", TLSImplicit, "", englishMail(), "quoted-printable", ""},
 		{"English without TLS", TLSNone, "", englishMail(), "quoted-printable", ""},
+		{"a realm name with a line break and quotes", TLSNone, "", func() *message.Outgoing {
+			m := englishMail()
+			m.FromName = "Shop \"A\"\r\nBcc: eve@example.com"
+			return m
+		}(), "quoted-printable", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			be := &backend{user: tt.user, pass: "s3cret-pass"}
 			port, clientTLS := mustServer(t, be, tt.tls)
 			cfg := Config{
-				Host: "127.0.0.1", Port: port, From: "Ninsho <no-reply@ninsho.example>",
+				Host: "127.0.0.1", Port: port, From: "Relay Default <no-reply@ninsho.example>",
 				TLS: tt.tls, TLSConfig: clientTLS, Clock: ninsho.NewManualClock(t0),
 			}
 			if tt.user != "" {
@@ -246,9 +252,18 @@ func checkMessage(t *testing.T, data []byte, m *message.Outgoing, wantEnc string
 		t.Fatalf("ReadMessage: %v\n%s", err, data)
 	}
 	h := msg.Header
+	// The realm's name wins over the name in smtp.from; a message without
+	// one keeps smtp.from's. Line breaks never reach the header.
+	wantName := "Relay Default"
+	if m.FromName != "" {
+		wantName = strings.Join(strings.Fields(m.FromName), " ")
+	}
 	from, err := mail.ParseAddress(h.Get("From"))
-	if err != nil || from.Name != "Ninsho" || from.Address != "no-reply@ninsho.example" {
-		t.Errorf("From = %q (%v), want Ninsho <no-reply@ninsho.example>", h.Get("From"), err)
+	if err != nil || from.Name != wantName || from.Address != "no-reply@ninsho.example" {
+		t.Errorf("From = %q (%v), want %q <no-reply@ninsho.example>", h.Get("From"), err, wantName)
+	}
+	if h.Get("Bcc") != "" {
+		t.Errorf("Bcc = %q: the sender name injected a header", h.Get("Bcc"))
 	}
 	if to, err := mail.ParseAddress(h.Get("To")); err != nil || to.Address != m.To {
 		t.Errorf("To = %q, want %s", h.Get("To"), m.To)
