@@ -1,10 +1,6 @@
 package authflow
 
 import (
-	"strings"
-	"unicode"
-
-	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/password"
 )
@@ -14,17 +10,6 @@ import (
 // ninsho.Fields does) and costs no hash, so that a service can judge every
 // field of a form before any slow or revealing work and answer them all at
 // once.
-
-// ParseIdentifier is identifier.Parse with a blank input (spaces only, also
-// full-width ones) refused as ninsho.CodeFieldRequired instead of
-// ninsho.CodeIdentifierInvalid: "enter your address" says more than "enter a
-// valid address" to someone who typed nothing.
-func ParseIdentifier(raw, region string) (identifier.Identifier, error) {
-	if strings.TrimFunc(raw, unicode.IsSpace) == "" {
-		return identifier.Identifier{}, ninsho.FieldError(ninsho.CodeFieldRequired, "identifier")
-	}
-	return identifier.Parse(raw, region)
-}
 
 // CheckNewPassword judges a new password and, when confirm is set, its
 // confirmation: an empty password is field_required, any other is held to

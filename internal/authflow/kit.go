@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/code"
@@ -72,7 +73,7 @@ type Kit struct {
 // wakes the outbox after commit.
 func (k *Kit) StartWithCode(ctx context.Context, g *startgate.Gate, kind flow.Kind, rl *realm.Realm, req ninsho.Request, typed string,
 	send func(ctx context.Context, f *flow.Flow, a *account.Account) error) (f *flow.Flow, newToken string, err error) {
-	id, err := identifier.Parse(typed, rl.PhoneRegion)
+	id, err := ParseIdentifier(typed, rl)
 	if err != nil {
 		return nil, "", err
 	}
@@ -196,6 +197,39 @@ func Locale(asked string, req ninsho.Request, rl *realm.Realm) string {
 	return i18n.Choose(asked, req.Locale, def)
 }
 
+// ParseIdentifier normalises the identifier typed in realm rl
+// (identifier.Parse with the realm's phone region). A realm that takes
+// e-mail addresses only (rl.EmailOnly: it cannot send text messages) refuses
+// a phone number with ninsho.CodeIdentifierEmailOnly, which tells the person
+// to use their e-mail address, and any other unusable input with
+// ninsho.CodeIdentifierInvalid of kind "email", whose message asks for an
+// e-mail address alone. Every start that reads an identifier (sign-up,
+// sign-in, unlock, password assistant) parses it here. A blank input
+// (spaces only, full-width ones too) is ninsho.CodeFieldRequired ("enter
+// your address" says more than "enter a valid address" to someone who typed
+// nothing), of kind "email" in such a realm.
+func ParseIdentifier(typed string, rl *realm.Realm) (identifier.Identifier, error) {
+	if strings.TrimFunc(typed, unicode.IsSpace) == "" {
+		e := ninsho.FieldError(ninsho.CodeFieldRequired, "identifier")
+		if rl.EmailOnly {
+			e.WithParam("kind", "email")
+		}
+		return identifier.Identifier{}, e
+	}
+	id, err := identifier.Parse(typed, rl.PhoneRegion)
+	switch {
+	case !rl.EmailOnly:
+		return id, err
+	case ninsho.IsCode(err, ninsho.CodeIdentifierInvalid):
+		return id, ninsho.ErrorOf(err).WithParam("kind", "email")
+	case err != nil:
+		return id, err
+	case id.Kind == identifier.KindPhone:
+		return identifier.Identifier{}, ninsho.FieldError(ninsho.CodeIdentifierEmailOnly, "identifier")
+	}
+	return id, nil
+}
+
 // ChannelFor returns the code channel that reaches an identifier.
 func ChannelFor(id identifier.Identifier) code.Channel {
 	if id.Kind == identifier.KindPhone {
@@ -296,8 +330,10 @@ func (k *Kit) Record(ctx context.Context, rl *realm.Realm, accountID, typ string
 	})
 }
 
-// CodeNext describes the verification-code step of f.
-func (k *Kit) CodeNext(f *flow.Flow, alternatives []string) *flow.Next {
+// CodeNext describes the verification-code step of f in realm rl: the
+// destination is masked as people read it there (identifier.Mask with the
+// realm's phone region).
+func (k *Kit) CodeNext(f *flow.Flow, rl *realm.Realm, alternatives []string) *flow.Next {
 	n := &flow.Next{
 		Step:         flow.StepVerificationCode,
 		Channel:      f.Channel,
@@ -306,7 +342,11 @@ func (k *Kit) CodeNext(f *flow.Flow, alternatives []string) *flow.Next {
 		AttemptsLeft: k.Codes.AttemptsLeft(f),
 	}
 	if f.Destination != "" {
-		n.Destination = identifier.Mask(identifier.Normalized(f.Destination))
+		region := ""
+		if rl != nil {
+			region = rl.PhoneRegion
+		}
+		n.Destination = identifier.Mask(identifier.Normalized(f.Destination), region)
 	}
 	return n
 }

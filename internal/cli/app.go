@@ -152,20 +152,6 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	realms, err := buildRealms(cfg)
-	if err != nil {
-		return err
-	}
-	templates, err := message.DefaultTemplates()
-	if err != nil {
-		return err
-	}
-	looks, err := messageLooks(realms, templates)
-	if err != nil {
-		return err
-	}
-	outbox := message.NewOutbox(db, box, templates, o.Clock, o.Random)
-
 	senders := map[message.Channel][]message.Sender{}
 	var inbox http.Handler
 	if cfg.Dev() {
@@ -187,6 +173,20 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		}
 		senders[message.ChannelEmail] = []message.Sender{mail}
 	}
+	// Realms take phone numbers only where text messages can be sent.
+	realms, err := buildRealms(cfg, len(senders[message.ChannelSMS]) > 0)
+	if err != nil {
+		return err
+	}
+	templates, err := message.DefaultTemplates()
+	if err != nil {
+		return err
+	}
+	looks, err := messageLooks(realms, templates)
+	if err != nil {
+		return err
+	}
+	outbox := message.NewOutbox(db, box, templates, o.Clock, o.Random)
 	host, _ := os.Hostname()
 	msgMetrics, err := messageprom.New(reg)
 	if err != nil {
@@ -508,8 +508,9 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 }
 
 // buildRealms builds the realm registry; each realm's links and host name
-// come from config.RealmURL (its own public_url first).
-func buildRealms(cfg config.Config) (*realm.Registry, error) {
+// come from config.RealmURL (its own public_url first). Without sms (no
+// provider sends text messages) every realm takes e-mail addresses only.
+func buildRealms(cfg config.Config, sms bool) (*realm.Registry, error) {
 	var rs []*realm.Realm
 	for i, rc := range cfg.Realms {
 		baseURL, publicHost := cfg.RealmURL(i)
@@ -520,6 +521,7 @@ func buildRealms(cfg config.Config) (*realm.Registry, error) {
 			Heightened:     rc.HeightenedProtection,
 			TypoTolerance:  rc.TypoTolerance == nil || *rc.TypoTolerance,
 			SignInWithCode: rc.SignInWithCode == nil || *rc.SignInWithCode,
+			EmailOnly:      !sms,
 			Brand: realm.Brand{
 				PrimaryColor: rc.Branding.PrimaryColor,
 				SupportURL:   rc.Branding.SupportURL, SupportContact: rc.Branding.SupportContact,

@@ -142,7 +142,7 @@ func TestJSONSignupSigninMeSignout(t *testing.T) {
 		if status != http.StatusCreated || f.Status != "challenge" || f.Next == nil || f.Next.Step != "verification_code" {
 			t.Fatalf("signup: %d %s", status, raw)
 		}
-		if f.Next.Channel != "sms" || f.Next.Destination != "+81 ** **** **78" || f.DeviceToken == "" {
+		if f.Next.Channel != "sms" || f.Next.Destination != "090-****-5678" || f.DeviceToken == "" {
 			t.Errorf("signup next = %+v, device token %q", f.Next, f.DeviceToken)
 		}
 		device := f.DeviceToken

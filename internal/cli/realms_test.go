@@ -17,7 +17,7 @@ func TestEachRealmLinksToItsOwnPublicURL(t *testing.T) {
 		{ID: "us", Name: "Example", Hosts: []string{"id.example.com", "login.example.com"}, DefaultLocale: "en", PhoneRegion: "US",
 			IdentifierDisclosure: "safe", PublicURL: "https://login.example.com/"},
 	}
-	reg, err := buildRealms(cfg)
+	reg, err := buildRealms(cfg, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestMessageLooksGiveEachRealmItsBrandAndTheme(t *testing.T) {
 		{ID: "us", Name: "Sakura Shop", Hosts: []string{"id.example.com"}, DefaultLocale: "en", PhoneRegion: "US", IdentifierDisclosure: "safe",
 			PublicURL: "https://id.example.com", Branding: config.Branding{Logo: "https://cdn.example.com/logo.svg"}},
 	}
-	reg, err := buildRealms(cfg)
+	reg, err := buildRealms(cfg, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestThemeLogoUsedWhenBrandingHasNone(t *testing.T) {
 	b.ID, b.Hosts, b.Branding.Logo = "file", []string{"b.example.jp"}, own
 	c.ID, c.Hosts, c.Branding.Logo = "url", []string{"c.example.jp"}, "https://cdn.example.jp/logo.svg"
 	cfg.Realms = []config.Realm{a, b, c}
-	reg, err := buildRealms(cfg)
+	reg, err := buildRealms(cfg, true)
 	if err != nil {
 		t.Fatal(err)
 	}

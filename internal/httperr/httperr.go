@@ -62,6 +62,7 @@ var statuses = map[ninsho.Code]int{
 	ninsho.CodeNameInvalid:              http.StatusBadRequest,
 	ninsho.CodeLocaleInvalid:            http.StatusBadRequest,
 	ninsho.CodeChannelUnavailable:       http.StatusBadRequest,
+	ninsho.CodeIdentifierEmailOnly:      http.StatusBadRequest,
 	ninsho.CodeNoCodeRequested:          http.StatusBadRequest,
 	ninsho.CodeCookiesRequired:          http.StatusBadRequest,
 	ninsho.CodeDocumentTypeNotAllowed:   http.StatusBadRequest,

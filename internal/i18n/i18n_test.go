@@ -535,6 +535,10 @@ func TestFieldErrorMessage(t *testing.T) {
 		if got := FieldErrorMessage(l, ninsho.FieldError(ninsho.CodeFieldRequired, "channel")); got != generic {
 			t.Errorf("%s field_required for a field without its own text = %q, want %q", l, got, generic)
 		}
+		// An e-mail-only realm asks for the address alone.
+		if got, want := FieldErrorMessage(l, ninsho.FieldError(ninsho.CodeFieldRequired, "identifier").WithParam("kind", "email")), Message(l, "error.field_required.email", nil); got != want {
+			t.Errorf("%s field_required identifier of kind email = %q, want %q", l, got, want)
+		}
 		// A kind's text comes before a field's.
 		locked := ninsho.FieldError(ninsho.CodeAccountLocked, "code").WithParam("kind", "codes")
 		if got, want := FieldErrorMessage(l, locked), Message(l, "error.account_locked.codes", locked.Params); got != want {

@@ -14,8 +14,14 @@
 //     number.
 //
 // E-mail addresses are lowercased as a whole and checked for a sane shape;
-// see parseEmail for the exact rules. Phone numbers are parsed with the
-// realm's default region and stored in E.164 form (+819012345678).
+// an internationalised domain (例え.jp) is stored as its A-labels
+// (xn--r8jz45g.jp); see parseEmail for the exact rules. Phone numbers are
+// parsed with the realm's default region and stored in E.164 form
+// (+819012345678).
+//
+// Display and Mask turn a stored value back into what people read: the
+// domain's U-labels, and a phone number in the realm's national format
+// (090-1234-5678) when it belongs to the realm's country.
 //
 // The package is pure: it does no I/O and is safe for concurrent use.
 package identifier
@@ -27,6 +33,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
+	"golang.org/x/net/idna"
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -41,8 +48,8 @@ const (
 	KindPhone Kind = "phone"
 )
 
-// Identifier is a normalised e-mail address (lowercase) or phone number
-// (E.164, "+819012345678").
+// Identifier is a normalised e-mail address (lowercase, domain in A-labels:
+// "taro@xn--r8jz45g.jp") or phone number (E.164, "+819012345678").
 type Identifier struct {
 	Kind  Kind
 	Value string
@@ -171,40 +178,77 @@ func isBlank(r rune) bool {
 	return unicode.IsSpace(r)
 }
 
-// imeReplacer maps the characters a Japanese input method produces when a
-// person means '.' or '-' but NFKC leaves alone: the ideographic full stop
-// (U+3002; NFKC already maps the half-width U+FF61 to it), the long vowel mark
-// ー (U+30FC) and the Unicode dashes and minus signs.
-var imeReplacer = strings.NewReplacer(
-	"\u3002", ".",
-	"\u30fc", "-", "\u2010", "-", "\u2011", "-", "\u2012", "-", "\u2013", "-",
-	"\u2014", "-", "\u2015", "-", "\u2212", "-", "\uff70", "-",
-)
+// imeMap maps the characters a Japanese input method produces when a person
+// means '.' or '-' but NFKC leaves alone: the ideographic full stop (U+3002;
+// NFKC already maps the half-width U+FF61 to it), the Unicode dashes and
+// minus signs, and the long vowel mark ー (U+30FC; NFKC maps the half-width
+// U+FF70 to it) where it follows an ASCII character or starts the input —
+// after kana it is the mark itself, as in the domain メール.jp.
+func imeMap(s string) string {
+	if !strings.ContainsFunc(s, isIMEMark) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	prev := rune(0)
+	for _, r := range s {
+		switch {
+		case r == '\u3002':
+			b.WriteByte('.')
+		case r == '\u30fc' && prev >= utf8.RuneSelf:
+			b.WriteRune(r)
+		case isIMEMark(r):
+			b.WriteByte('-')
+		default:
+			b.WriteRune(r)
+		}
+		prev = r
+	}
+	return b.String()
+}
+
+// isIMEMark reports whether imeMap may replace r.
+func isIMEMark(r rune) bool {
+	switch r {
+	case '\u3002', '\u30fc', '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2015', '\u2212', '\uff70':
+		return true
+	}
+	return false
+}
+
+// domainProfile converts the domain of an e-mail address, typed in Unicode
+// (例え.jp) or as A-labels (xn--r8jz45g.jp), to A-labels and back. It is
+// idna.Lookup (UTS #46 non-transitional mapping of case and width, IDNA2008
+// validity, the Bidi and ContextJ rules, A-labels decoded and checked)
+// without the check of hyphens in the third and fourth place of a label:
+// browsers drop it too (labels like r3---sn-abc exist), and without it no
+// ASCII domain accepted before is refused now.
+var domainProfile = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.Transitional(false), idna.CheckHyphens(false))
 
 // parseEmail checks and normalises an e-mail address. The rules are those of
 // addresses people really have, not all of RFC 5322:
 //
 //   - exactly one '@', no spaces, no display name ("Taro <t@example.com>"),
 //     no quoted local part, no comments, no address literal ([192.0.2.1]);
-//   - ASCII only after NFKC and the input-method mapping above: an
-//     internationalised address (RFC 6531) is refused rather than risk a
-//     look-alike or an address most mail providers cannot deliver to;
+//   - the local part ASCII only after NFKC and the input-method mapping
+//     above: an internationalised local part (RFC 6531) is refused rather
+//     than risk an address most mail providers cannot deliver to;
 //   - local part of 1–64 characters from the RFC 5322 atext set and '.',
 //     not starting with '.'; consecutive dots and a dot just before '@' are
 //     accepted because older Japanese mobile carriers (docomo, au) issued such
 //     addresses and their owners still use them;
-//   - domain of at most 253 characters with at least two labels; each label
-//     1–63 letters, digits or hyphens, not starting or ending with a hyphen;
-//     the top-level label not all digits;
-//   - at most 254 characters in total.
+//   - the domain may be internationalised: it is converted to A-labels by
+//     domainProfile (a domain it refuses is refused), so 例え.jp,
+//     ＸＮ--Ｒ８ＪＺ４５Ｇ.jp and xn--r8jz45g.jp are one domain;
+//   - the A-label domain of at most 253 characters with at least two labels;
+//     each label 1–63 letters, digits or hyphens, not starting or ending with
+//     a hyphen; the top-level label not all digits;
+//   - at most 254 characters in total, counted with the A-labels.
 //
 // The whole address is lowercased: the local part is case-sensitive in
 // theory only, and treating Taro@ and taro@ as two accounts strands people.
 func parseEmail(s string) (string, error) {
-	s = imeReplacer.Replace(s)
-	if len(s) > MaxEmailLength {
-		return "", invalid("e-mail address too long")
-	}
+	s = imeMap(s)
 	at := strings.IndexByte(s, '@')
 	if at != strings.LastIndexByte(s, '@') {
 		return "", invalid("more than one @")
@@ -221,10 +265,21 @@ func parseEmail(s string) (string, error) {
 			return "", invalid("character not allowed in local part")
 		}
 	}
-	if err := checkDomain(domain); err != nil {
+	if domain == "" || len(domain) > MaxInputBytes {
+		return "", invalid("domain empty or too long")
+	}
+	ascii, err := domainProfile.ToASCII(domain)
+	if err != nil {
+		return "", invalid("domain is not a valid domain name")
+	}
+	if err := checkDomain(ascii); err != nil {
 		return "", err
 	}
-	return toLowerASCII(s), nil
+	v := toLowerASCII(local) + "@" + ascii
+	if len(v) > MaxEmailLength {
+		return "", invalid("e-mail address too long")
+	}
+	return v, nil
 }
 
 func checkDomain(d string) error {
@@ -284,7 +339,7 @@ func toLowerASCII(s string) string {
 // which for a sign-in identifier means a typo, not a number. Extensions are
 // refused, and the number must be valid (not merely possible) for its region.
 func parsePhone(s, region string) (*phonenumbers.PhoneNumber, error) {
-	s = imeReplacer.Replace(s)
+	s = imeMap(s)
 	digits := 0
 	for i, r := range s {
 		switch {
@@ -314,24 +369,69 @@ func parsePhone(s, region string) (*phonenumbers.PhoneNumber, error) {
 	return num, nil
 }
 
-// Mask returns id with most characters hidden, for showing where a code was
-// sent so that a mistyped address is noticed without disclosing it:
+// Display returns id as people read it: an e-mail address with its domain
+// in Unicode (taro@例え.jp for taro@xn--r8jz45g.jp), a phone number in the
+// national format of region when it has region's country code
+// (090-1234-5678 in "JP") and in the international format otherwise
+// (+1 201-555-0123). Parse(Display(id, region), region) gives id again. A
+// value that does not parse is returned as it is.
+func Display(id Identifier, region string) string {
+	switch id.Kind {
+	case KindEmail:
+		return displayEmail(id.Value)
+	case KindPhone:
+		num, err := phonenumbers.Parse(id.Value, "")
+		if err != nil {
+			return id.Value
+		}
+		return displayPhone(num, region)
+	}
+	return id.Value
+}
+
+func displayEmail(v string) string {
+	at := strings.LastIndexByte(v, '@')
+	if at < 0 {
+		return v
+	}
+	u, err := domainProfile.ToUnicode(v[at+1:])
+	if err != nil {
+		return v
+	}
+	return v[:at+1] + u
+}
+
+func displayPhone(num *phonenumbers.PhoneNumber, region string) string {
+	if region != "" && num.GetCountryCode() == int32(phonenumbers.GetCountryCodeForRegion(strings.ToUpper(region))) {
+		return phonenumbers.Format(num, phonenumbers.NATIONAL)
+	}
+	return phonenumbers.Format(num, phonenumbers.INTERNATIONAL)
+}
+
+// Mask returns id as Display shows it with most characters hidden, for
+// showing where a code was sent so that a mistyped address is noticed
+// without disclosing it:
 //
-//	taro@example.com       -> t***@e******.com
+//	taro@example.com        -> t***@e******.com
 //	taro@mail.example.co.jp -> t***@m***.e******.c*.jp
-//	+819012345678          -> +81 ** **** **78
+//	taro@xn--r8jz45g.jp     -> t***@例*.jp
+//	+819098765432 in "JP"   -> 090-****-5432
+//	+12015550123 in "JP"    -> +1 ***-***-0123
+//	+12015550123 in "US"    -> (***) ***-0123
 //
 // E-mail: the first character of the local part and of each domain label
 // stays, the rest become '*', and the top-level domain is kept. Phone: the
-// country code and the last two digits stay, grouped as in the international
-// format. A value that does not parse is masked character by character, so
-// Mask never returns it in the clear.
-func Mask(id Identifier) string {
+// separators of the displayed format stay, and so do the last four digits
+// and the first group (the country code, or the national prefix such as
+// 090) as long as at least four digits are hidden; else only the last four,
+// or only the last two. A value that does not parse is masked character by
+// character, so Mask never returns it in the clear.
+func Mask(id Identifier, region string) string {
 	switch id.Kind {
 	case KindEmail:
-		return maskEmail(id.Value)
+		return maskEmail(displayEmail(id.Value))
 	case KindPhone:
-		return maskPhone(id.Value)
+		return maskPhone(id.Value, region)
 	}
 	return maskTail(id.Value, 0)
 }
@@ -367,34 +467,42 @@ func keepFirst(s string) string {
 	return string(r) + strings.Repeat("*", utf8.RuneCountInString(s[size:]))
 }
 
-func maskPhone(v string) string {
+// minHidden is the fewest digits a masked phone number hides.
+const minHidden = 4
+
+func maskPhone(v, region string) string {
 	num, err := phonenumbers.Parse(v, "")
 	if err != nil {
 		return maskTail(v, 2)
 	}
-	// "+81 90-1234-5678": keep the country code, turn separators into
-	// spaces and hide all national digits but the last two.
-	f := phonenumbers.Format(num, phonenumbers.INTERNATIONAL)
-	sp := strings.IndexByte(f, ' ')
-	if !strings.HasPrefix(f, "+") || sp < 0 {
-		return maskTail(v, 2)
-	}
-	national := []byte(f[sp:])
-	visible := 2
-	for i := len(national) - 1; i >= 0; i-- {
-		c := national[i]
+	rs := []rune(displayPhone(num, region))
+	var digits []int // positions of the digits in rs
+	first := -1      // digits in the first group
+	for i, r := range rs {
 		switch {
-		case '0' <= c && c <= '9':
-			if visible > 0 {
-				visible--
-			} else {
-				national[i] = '*'
-			}
-		default:
-			national[i] = ' '
+		case '0' <= r && r <= '9':
+			digits = append(digits, i)
+		case first < 0 && len(digits) > 0:
+			first = len(digits)
 		}
 	}
-	return f[:sp] + string(national)
+	if first < 0 {
+		first = len(digits)
+	}
+	lead, tail := first, 4
+	switch n := len(digits); {
+	case n-lead-tail >= minHidden:
+	case n-tail >= minHidden:
+		lead = 0
+	default:
+		lead, tail = 0, 2
+	}
+	for k, i := range digits {
+		if k >= lead && k < len(digits)-tail {
+			rs[i] = '*'
+		}
+	}
+	return string(rs)
 }
 
 // maskTail hides every character of s except the last keep ones and a

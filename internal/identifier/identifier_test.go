@@ -30,6 +30,20 @@ func TestParse(t *testing.T) {
 		{"email subdomains", "a@mail.example.co.jp", "JP", Identifier{KindEmail, "a@mail.example.co.jp"}},
 		{"email local 64", strings.Repeat("a", 64) + "@example.com", "JP", Identifier{KindEmail, strings.Repeat("a", 64) + "@example.com"}},
 		{"email no region", "taro@example.com", "", Identifier{KindEmail, "taro@example.com"}},
+		{"email hyphens in third and fourth place", "taro@ab--cd.example.com", "JP", Identifier{KindEmail, "taro@ab--cd.example.com"}},
+
+		// E-mail, internationalised domain: stored as A-labels, whichever
+		// way it was typed.
+		{"idn U-label", "user@例え.jp", "JP", Identifier{KindEmail, "user@xn--r8jz45g.jp"}},
+		{"idn A-label", "user@xn--r8jz45g.jp", "JP", Identifier{KindEmail, "user@xn--r8jz45g.jp"}},
+		{"idn A-label capitalised", "User@XN--R8JZ45G.JP", "JP", Identifier{KindEmail, "user@xn--r8jz45g.jp"}},
+		{"idn A-label full-width", "ｕｓｅｒ＠ｘｎ－－ｒ８ｊｚ４５ｇ．ｊｐ", "JP", Identifier{KindEmail, "user@xn--r8jz45g.jp"}},
+		{"idn full-width at and dot", "ｕｓｅｒ＠例え．ｊｐ", "JP", Identifier{KindEmail, "user@xn--r8jz45g.jp"}},
+		{"idn ideographic full stop", "user@例え。jp", "JP", Identifier{KindEmail, "user@xn--r8jz45g.jp"}},
+		{"idn half-width katakana", "user@ﾃｽﾄ.jp", "JP", Identifier{KindEmail, "user@xn--zckzah.jp"}},
+		{"idn long vowel mark after kana", "user@ﾒｰﾙ.jp", "JP", Identifier{KindEmail, "user@xn--4dkua4c.jp"}},
+		{"idn capital letters folded", "user@BÜCHER.example", "JP", Identifier{KindEmail, "user@xn--bcher-kva.example"}},
+		{"idn subdomain and Japanese TLD", "user@メール.例え.テスト", "JP", Identifier{KindEmail, "user@xn--4dkua4c.xn--r8jz45g.xn--zckzah"}},
 
 		// Phone, Japan.
 		{"phone national", "090-1234-5678", "JP", Identifier{KindPhone, "+819012345678"}},
@@ -100,7 +114,14 @@ func TestParseRejects(t *testing.T) {
 		{"email quoted local", `"taro yamada"@example.com`, "JP"},
 		{"email comment", "taro(comment)@example.com", "JP"},
 		{"email non-ascii local", "太郎@example.com", "JP"},
-		{"email idn domain", "taro@例え.jp", "JP"},
+		{"idn disallowed mark", "taro@a\u200eb.example", "JP"},
+		{"idn private use", "taro@a\ue000b.example", "JP"},
+		{"idn bad punycode", "taro@xn--zz.example", "JP"},
+		{"idn A-label of a disallowed character", "taro@xn--a.example", "JP"},
+		{"idn bidi mixed", "taro@aא.example", "JP"},
+		{"idn joiner without context", "taro@a\u200db.example", "JP"},
+		{"idn label too long as A-label", "taro@" + distinctHan(30) + ".jp", "JP"},
+		{"idn total too long as A-labels", strings.Repeat("a", 64) + "@" + strings.Repeat(distinctHan(11)+".", 7) + "jp", "JP"},
 		{"email zero-width inside", "ta\u200bro@example.com", "JP"},
 
 		{"phone letters", "taro", "JP"},
@@ -127,6 +148,16 @@ func TestParseRejects(t *testing.T) {
 			assertFieldError(t, err, ninsho.CodeIdentifierInvalid)
 		})
 	}
+}
+
+// distinctHan returns n different kanji: a label that stays short in
+// Unicode but not as an A-label.
+func distinctHan(n int) string {
+	var b strings.Builder
+	for i := range n {
+		b.WriteRune(rune(0x4E00 + i*37))
+	}
+	return b.String()
 }
 
 func assertFieldError(tb testing.TB, err error, code ninsho.Code) {
@@ -192,29 +223,88 @@ func TestRequireMobileOnHandMadeIdentifiers(t *testing.T) {
 	}
 }
 
-func TestMask(t *testing.T) {
+func TestDisplay(t *testing.T) {
 	tests := []struct {
-		id   Identifier
-		want string
+		id     Identifier
+		region string
+		want   string
 	}{
-		{Identifier{KindEmail, "test@example.com"}, "t***@e******.com"},
-		{Identifier{KindEmail, "taro@mail.example.co.jp"}, "t***@m***.e******.c*.jp"},
-		{Identifier{KindEmail, "a@b.jp"}, "a@b.jp"},
-		{Identifier{KindEmail, "taro.yamada@docomo.ne.jp"}, "t**********@d*****.n*.jp"},
-		{Identifier{KindPhone, "+819012345678"}, "+81 ** **** **78"},
-		{Identifier{KindPhone, "+81312345678"}, "+81 * **** **78"},
-		{Identifier{KindPhone, "+12015550123"}, "+1 *** *** **23"},
-		{Identifier{KindPhone, "+447911123456"}, "+44 **** ****56"},
-		// Values that do not parse are still hidden.
-		{Identifier{KindPhone, "+0000"}, "+**00"},
-		{Identifier{KindEmail, "no-at-sign"}, "**********"},
-		{Identifier{KindEmail, "@"}, "@"},
-		{Identifier{Kind: "other", Value: "secret"}, "******"},
-		{Identifier{}, ""},
+		{Identifier{KindEmail, "taro@example.com"}, "JP", "taro@example.com"},
+		{Identifier{KindEmail, "user@xn--r8jz45g.jp"}, "JP", "user@例え.jp"},
+		{Identifier{KindEmail, "user@xn--4dkua4c.xn--r8jz45g.xn--zckzah"}, "US", "user@メール.例え.テスト"},
+		{Identifier{KindEmail, "taro@ab--cd.example.com"}, "JP", "taro@ab--cd.example.com"},
+		{Identifier{KindPhone, "+819098765432"}, "JP", "090-9876-5432"},
+		{Identifier{KindPhone, "+818098765432"}, "jp", "080-9876-5432"},
+		{Identifier{KindPhone, "+81312345678"}, "JP", "03-1234-5678"},
+		{Identifier{KindPhone, "+819098765432"}, "US", "+81 90-9876-5432"},
+		{Identifier{KindPhone, "+819098765432"}, "", "+81 90-9876-5432"},
+		{Identifier{KindPhone, "+12015550123"}, "US", "(201) 555-0123"},
+		{Identifier{KindPhone, "+12015550123"}, "JP", "+1 201-555-0123"},
+		// Values that do not parse are shown as they are.
+		{Identifier{KindEmail, "taro@xn--zz.example"}, "JP", "taro@xn--zz.example"},
+		{Identifier{KindPhone, "not a number"}, "JP", "not a number"},
 	}
 	for _, tt := range tests {
-		if got := Mask(tt.id); got != tt.want {
-			t.Errorf("Mask(%+v) = %q, want %q", tt.id, got, tt.want)
+		got := Display(tt.id, tt.region)
+		if got != tt.want {
+			t.Errorf("Display(%+v, %q) = %q, want %q", tt.id, tt.region, got, tt.want)
+		}
+		if again, err := Parse(got, tt.region); err == nil && again != tt.id {
+			t.Errorf("Parse(Display(%+v, %q)) = %+v, want the identifier again", tt.id, tt.region, again)
+		}
+	}
+}
+
+func TestMask(t *testing.T) {
+	tests := []struct {
+		id     Identifier
+		region string
+		want   string
+	}{
+		{Identifier{KindEmail, "test@example.com"}, "JP", "t***@e******.com"},
+		{Identifier{KindEmail, "taro@mail.example.co.jp"}, "JP", "t***@m***.e******.c*.jp"},
+		{Identifier{KindEmail, "a@b.jp"}, "JP", "a@b.jp"},
+		{Identifier{KindEmail, "taro.yamada@docomo.ne.jp"}, "JP", "t**********@d*****.n*.jp"},
+		{Identifier{KindEmail, "user@xn--r8jz45g.jp"}, "JP", "u***@例*.jp"},
+		{Identifier{KindEmail, "user@xn--4dkua4c.xn--r8jz45g.xn--zckzah"}, "JP", "u***@メ**.例*.テスト"},
+		{Identifier{KindPhone, "+818098765432"}, "JP", "080-****-5432"},
+		{Identifier{KindPhone, "+819012345678"}, "JP", "090-****-5678"},
+		{Identifier{KindPhone, "+81312345678"}, "JP", "03-****-5678"},
+		{Identifier{KindPhone, "+819012345678"}, "US", "+81 **-****-5678"},
+		{Identifier{KindPhone, "+819012345678"}, "", "+81 **-****-5678"},
+		{Identifier{KindPhone, "+12015550123"}, "US", "(***) ***-0123"},
+		{Identifier{KindPhone, "+12015550123"}, "JP", "+1 ***-***-0123"},
+		{Identifier{KindPhone, "+447911123456"}, "JP", "+44 **** **3456"},
+		{Identifier{KindPhone, "+447911123456"}, "GB", "***** **3456"},
+		// Values that do not parse are still hidden.
+		{Identifier{KindPhone, "+0000"}, "JP", "+**00"},
+		{Identifier{KindEmail, "no-at-sign"}, "JP", "**********"},
+		{Identifier{KindEmail, "@"}, "JP", "@"},
+		{Identifier{Kind: "other", Value: "secret"}, "JP", "******"},
+		{Identifier{}, "JP", ""},
+	}
+	for _, tt := range tests {
+		if got := Mask(tt.id, tt.region); got != tt.want {
+			t.Errorf("Mask(%+v, %q) = %q, want %q", tt.id, tt.region, got, tt.want)
+		}
+	}
+}
+
+// TestMaskHidesEnough: every masked number hides at least minHidden digits
+// (or all but two), whatever its length and region.
+func TestMaskHidesEnough(t *testing.T) {
+	for _, v := range []string{"+819012345678", "+81312345678", "+12015550123", "+447911123456", "+6421234567", "+85221234567", "+3912345"} {
+		for _, region := range []string{"JP", "US", "GB", "NZ", "HK", "IT", ""} {
+			m := Mask(Identifier{KindPhone, v}, region)
+			hidden, shown := strings.Count(m, "*"), 0
+			for _, r := range m {
+				if '0' <= r && r <= '9' {
+					shown++
+				}
+			}
+			if hidden < minHidden && shown > 2 {
+				t.Errorf("Mask(%s, %q) = %q hides %d digits, want at least %d", v, region, m, hidden, minHidden)
+			}
 		}
 	}
 }
@@ -237,7 +327,10 @@ func checkParsed(tb testing.TB, raw, region string, id Identifier) {
 	if err != nil || again != id {
 		tb.Fatalf("Parse(Parse(%q, %q).Value) = %+v, %v; want %+v, nil (idempotent)", raw, region, again, err, id)
 	}
-	_ = Mask(id)
+	_ = Mask(id, region)
+	if shown, err := Parse(Display(id, region), region); err != nil || shown != id {
+		tb.Fatalf("Parse(Display(%+v, %q)) = %+v, %v; want the identifier again", id, region, shown, err)
+	}
 }
 
 func FuzzParse(f *testing.F) {
@@ -248,6 +341,7 @@ func FuzzParse(f *testing.F) {
 		"81-90-1234-5678", "010-81-90-1234-5678", "+1 (201) 555-0123", "03-1234-5678#1",
 		"", "\xff", "@", "+", "\ufeff", "ﾟ@ﾟ.ﾟ", "①②③@example.com", "㈱@example.com",
 		"\u3002@\u3002", "0120ー123ー456", "+0", "+999999999999999999",
+		"user@例え.jp", "user@xn--r8jz45g.jp", "ｕｓｅｒ＠ﾒｰﾙ．例え．jp", "a@xn--a.example", "a@aא.example",
 	}
 	for _, s := range seeds {
 		f.Add(s, "JP")

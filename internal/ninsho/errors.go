@@ -33,6 +33,7 @@ const (
 	CodeActionUnknown            Code = "action_unknown"
 	CodeIdentifierInvalid        Code = "identifier_invalid"
 	CodePhoneNotMobile           Code = "phone_not_mobile"
+	CodeIdentifierEmailOnly      Code = "identifier_email_only"
 	CodeAccountNotFound          Code = "account_not_found"
 	CodeAccountInOtherRealm      Code = "account_in_other_realm"
 	CodePasswordIncorrect        Code = "password_incorrect"

@@ -38,6 +38,12 @@ type Realm struct {
 	// TypoTolerance accepts a password typed with Caps Lock on or with the
 	// first letter's case flipped, from familiar devices only.
 	TypoTolerance bool
+	// EmailOnly says that people identify themselves with an e-mail
+	// address only: the realm has no way to send text messages (no SMS
+	// provider), so a phone number could never get its codes. Pages ask
+	// for an e-mail address, and a phone number typed anyway is refused
+	// with ninsho.CodeIdentifierEmailOnly.
+	EmailOnly bool
 	// SignInWithCode lets the password assistant sign a person in with the
 	// code alone, once, instead of setting a new password (accounts without
 	// two-step verification only).

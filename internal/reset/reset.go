@@ -145,7 +145,7 @@ func (s *Service) answer(f *flow.Flow, deviceToken string) *flow.Answer {
 	switch {
 	case f.Status == flow.StatusComplete || f.Status == flow.StatusFailed:
 	case f.Step == flow.StepVerificationCode:
-		ans.Next = s.Kit.CodeNext(f, authflow.Alternatives(f))
+		ans.Next = s.Kit.CodeNext(f, s.Realms.ByID(f.Realm), authflow.Alternatives(f))
 	case startgate.Held(f):
 		ans.Next = startgate.Next(f)
 	case f.Step == flow.StepChoose:

@@ -25,10 +25,17 @@ const RateWindow = time.Minute
 //     identifiers, or tries an identifier that CaptchaAccountAddresses
 //     addresses tried;
 //   - the request looks automated: a headless or scripted user agent
-//     (IsAutomationUserAgent) asks every device; a form sent in less than
-//     MinFormTime or no user agent at all asks only unfamiliar devices,
-//     since a password manager or a native app on the owner's own device
-//     fills forms in a blink and may send no user agent.
+//     (IsAutomationUserAgent) asks every device; no user agent at all asks
+//     only unfamiliar devices, since a native app on the owner's own device
+//     may send none;
+//   - a form sent in less than MinFormTime from an unfamiliar device, but
+//     only together with another signal: one of the above, or a weaker sign
+//     below its threshold — a failed password for the identifier from an
+//     unfamiliar device within FailureWindow, or the address having tried
+//     another identifier within SprayWindow (AddressAccounts of 2 or more).
+//     A password manager fills and sends a form 300–500 ms after the page
+//     loads, on a new device too: speed alone asks nothing of it. A
+//     familiar device's speed is never read.
 //
 // Heightened protection, sign-out churn and an unfamiliar network are not
 // read here (see AfterPassword), nor is s.AccountKnown, so known and unknown
@@ -55,9 +62,12 @@ func (p Policy) BeforePassword(s Signals) Decision {
 	d.flag(!fam && reached(s.AccountAddresses, p.CaptchaAccountAddresses), ReasonAccountManyAddresses, Captcha)
 	d.flag(!fam && strings.TrimSpace(s.UserAgent) == "", ReasonNoUserAgent, Captcha)
 	d.flag(IsAutomationUserAgent(s.UserAgent), ReasonHeadlessUserAgent, Captcha)
-	// A password manager on the owner's device fills and sends a form in
-	// a blink: speed is a sign of automation only on unfamiliar devices.
-	d.flag(!s.DeviceFamiliar && s.FormElapsed > 0 && s.FormElapsed < p.MinFormTime, ReasonTooFast, Captcha)
+	// A password manager fills and sends a form in a blink, on the owner's
+	// new device too: speed counts only on unfamiliar devices, and there
+	// only together with another sign of an attack.
+	fast := !fam && s.FormElapsed > 0 && s.FormElapsed < p.MinFormTime
+	joined := len(d.Reasons) > 0 || s.IdentifierFailures >= 1 || s.AddressAccounts >= 2
+	d.flag(fast && joined, ReasonTooFast, Captcha)
 
 	switch {
 	case d.Action == Deny:

@@ -76,7 +76,7 @@ var _ flow.Handler = (*Service)(nil)
 // password. An unknown identifier costs the same hashing time as a known one.
 func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request, in Input) (*flow.Answer, error) {
 	k := s.Kit
-	id, err := authflow.ParseIdentifier(in.Identifier, rl.PhoneRegion)
+	id, err := authflow.ParseIdentifier(in.Identifier, rl)
 	if err != nil {
 		// Judged without reading any account: nothing is revealed, and
 		// nothing is hashed.
@@ -164,7 +164,7 @@ func (s *Service) answer(f *flow.Flow) *flow.Answer {
 	switch {
 	case f.Status == flow.StatusComplete || f.Status == flow.StatusFailed:
 	case f.Step == flow.StepVerificationCode:
-		ans.Next = s.Kit.CodeNext(f, authflow.Alternatives(f))
+		ans.Next = s.Kit.CodeNext(f, s.Realms.ByID(f.Realm), authflow.Alternatives(f))
 	case f.Step == flow.StepCaptcha:
 		ans.Next = captchaNext(f, f.Locale)
 	default:

@@ -76,7 +76,7 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	// Every field is judged before anything is looked up, counted or
 	// hashed, and every refusal is answered at once. None of these checks
 	// reads an account, so what they answer says nothing about one.
-	id, idErr := authflow.ParseIdentifier(in.Identifier, rl.PhoneRegion)
+	id, idErr := authflow.ParseIdentifier(in.Identifier, rl)
 	if idErr == nil && id.Kind == identifier.KindPhone {
 		// Codes and alerts go by SMS: a landline cannot receive them.
 		idErr = identifier.RequireMobile(id)
@@ -282,7 +282,7 @@ func (s *Service) answer(f *flow.Flow) *flow.Answer {
 	case startgate.Held(f):
 		ans.Next = startgate.Next(f)
 	default:
-		ans.Next = s.Kit.CodeNext(f, nil)
+		ans.Next = s.Kit.CodeNext(f, s.Realms.ByID(f.Realm), nil)
 	}
 	return ans
 }

@@ -224,7 +224,7 @@ func (s *Service) answer(f *flow.Flow, deviceToken string) *flow.Answer {
 	case startgate.Held(f):
 		ans.Next = startgate.Next(f)
 	case f.Step == flow.StepVerificationCode:
-		ans.Next = s.Kit.CodeNext(f, nil)
+		ans.Next = s.Kit.CodeNext(f, s.Realms.ByID(f.Realm), nil)
 	default:
 		ans.Next = &flow.Next{Step: f.Step}
 	}

@@ -69,7 +69,7 @@ func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request, c *call) er
 // signinStep shows the step of the sign-in flow of ans on p: the password
 // again for the flow's identifier, or its CAPTCHA.
 func signinStep(p *page, ans *flow.Answer) {
-	p.FlowID, p.Form["identifier"] = ans.Flow.ID, ans.Flow.Identifier
+	p.FlowID, p.Form["identifier"] = ans.Flow.ID, p.Shown(ans.Flow.Identifier)
 	p.flowReturnTo(ans.Flow)
 	p.Captcha = nil
 	if ans.Next != nil && ans.Next.Step == flow.StepCaptcha && ans.Next.Captcha != nil {

@@ -45,7 +45,7 @@ func atResetChoose(ans *flow.Answer) bool {
 func (h *Handler) resetChoosePage(r *http.Request, c *call, ans *flow.Answer) *page {
 	p := h.newPage(r, c.realm, c.locale, "page.password_assistant_choose.title")
 	p.RenderedAt = h.d.Now().UnixMilli()
-	p.FlowID, p.Next, p.Form["identifier"] = ans.Flow.ID, ans.Next, ans.Flow.Identifier
+	p.FlowID, p.Next, p.Form["identifier"] = ans.Flow.ID, ans.Next, p.Shown(ans.Flow.Identifier)
 	p.flowReturnTo(ans.Flow)
 	p.CodeSignIn = slices.Contains(ans.Next.Options, flow.ActionSignInWithCode)
 	return p

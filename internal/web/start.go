@@ -127,7 +127,7 @@ func (h *Handler) solve(r *http.Request, c *call, p *page, id, action string) (*
 // showCaptcha puts the CAPTCHA of the held flow of ans on p, with the flow's
 // identifier, and points the language switch at the GET page of that step.
 func showCaptcha(p *page, sp startPage, ans *flow.Answer) {
-	p.FlowID, p.Form["identifier"] = ans.Flow.ID, ans.Flow.Identifier
+	p.FlowID, p.Form["identifier"] = ans.Flow.ID, p.Shown(ans.Flow.Identifier)
 	p.flowReturnTo(ans.Flow)
 	p.Captcha = newCaptchaView(ans.Next.Captcha, p.Locale, sp.path)
 	p.relink(sp.path, url.Values{"flow": {ans.Flow.ID}})

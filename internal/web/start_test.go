@@ -103,7 +103,7 @@ func TestStartCaptchaPage(t *testing.T) {
 			for _, want := range []string{
 				`<form method="post" action="` + sp.path + `" novalidate>` + "\n" + `<input type="hidden" name="flow" value="` + webtest.FlowID + `">` + "\n" + `<input type="hidden" name="action" value="submit_captcha">`,
 				`<form method="post" action="` + sp.path + `">` + "\n" + `<input type="hidden" name="flow" value="` + webtest.FlowID + `">` + "\n" + `<input type="hidden" name="action" value="new_captcha">`,
-				`name="identifier" type="text" value="+819012345678" autocomplete="username" readonly>`,
+				`name="identifier" type="text" value="090-1234-5678" autocomplete="username" readonly>`,
 				`<img src="/api/v1/captcha/` + webtest.CaptchaID + `.png" width="240" height="80" alt="`,
 				`<audio controls preload="none" src="/api/v1/captcha/` + webtest.CaptchaID + `.wav?lang=en">`,
 				`name="answer" type="text" inputmode="numeric" autocomplete="off"`,

@@ -41,7 +41,7 @@ func (h *Handler) unlockStart(w http.ResponseWriter, r *http.Request, c *call) e
 func (h *Handler) unlockPage(r *http.Request, c *call, ans *flow.Answer) *page {
 	p := h.newPage(r, c.realm, c.locale, "page.unlock.title")
 	p.RenderedAt = h.d.Now().UnixMilli()
-	p.FlowID, p.Form["identifier"] = ans.Flow.ID, ans.Flow.Identifier
+	p.FlowID, p.Form["identifier"] = ans.Flow.ID, p.Shown(ans.Flow.Identifier)
 	p.flowReturnTo(ans.Flow)
 	p.NewPassword = ans.Next != nil && ans.Next.Step == flow.StepNewPassword
 	if p.NewPassword {

@@ -25,6 +25,7 @@ import (
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/i18n"
+	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reset"
@@ -396,6 +397,50 @@ type page struct {
 	// ReturnTo is the checked return_to the page carries to the flow it
 	// starts (returnto.go), or "".
 	ReturnTo string
+
+	// region is the realm's phone region (how numbers are shown) and
+	// emailOnly whether the realm takes e-mail addresses only.
+	region    string
+	emailOnly bool
+}
+
+// Shown returns a stored identifier (an e-mail address with A-labels, an
+// E.164 number) as people read it in the realm: the domain in Unicode, a
+// number of the realm's country in its national format (identifier.Display).
+func (p *page) Shown(v string) string {
+	if v == "" {
+		return ""
+	}
+	return identifier.Display(identifier.Normalized(v), p.region)
+}
+
+// idField describes the identifier input: its label and hint (catalogue
+// keys), type and inputmode.
+type idField struct {
+	Label, Hint, Type, InputMode string
+}
+
+// IDField describes the identifier input of the realm: an e-mail address or
+// a mobile number, or where the realm cannot send text messages
+// (realm.EmailOnly) an e-mail address alone, typed on the e-mail keyboard.
+// Either way its autocomplete stays "username": it is the account's name
+// that password managers save and fill.
+func (p *page) IDField() idField {
+	f := idField{Label: p.IDText("field.identifier"), Hint: p.IDText("hint.identifier"), Type: "text"}
+	if p.emailOnly {
+		f.Type, f.InputMode = "email", "email"
+	}
+	return f
+}
+
+// IDText returns the catalogue key of a text that asks for the identifier:
+// key itself, or where the realm takes e-mail addresses only the key's
+// variant that asks for an e-mail address alone (key + "_email").
+func (p *page) IDText(key string) string {
+	if p.emailOnly {
+		return key + "_email"
+	}
+	return key
 }
 
 type language struct {
@@ -488,6 +533,7 @@ func (h *Handler) newPage(r *http.Request, rl *realm.Realm, locale, title string
 	p := &page{Locale: locale, Title: title, Form: map[string]string{}, PasswordAssistant: h.d.Reset != nil}
 	if rl != nil {
 		p.RealmName = rl.Name
+		p.region, p.emailOnly = rl.PhoneRegion, rl.EmailOnly
 	}
 	p.look = h.lookFor(rl)
 	p.Brand = p.look.brand
