@@ -143,8 +143,16 @@ func mustInboxTemplate(tb testing.TB, ctx context.Context, base, to, template st
 	return msgs[0]
 }
 
-// mustSignUpByAPI signs up and verifies an account through the JSON API.
+// mustSignUpByAPI signs up and verifies an account through the JSON API, in
+// Japanese.
 func mustSignUpByAPI(tb testing.TB, ctx context.Context, base, address, name, password string) {
+	tb.Helper()
+	mustSignUpByAPIIn(tb, ctx, base, address, name, password, "ja")
+}
+
+// mustSignUpByAPIIn signs up and verifies an account through the JSON API in
+// the language lang.
+func mustSignUpByAPIIn(tb testing.TB, ctx context.Context, base, address, name, password, lang string) {
 	tb.Helper()
 	post := func(path string, body map[string]string) map[string]any {
 		tb.Helper()
@@ -171,7 +179,7 @@ func mustSignUpByAPI(tb testing.TB, ctx context.Context, base, address, name, pa
 		}
 		return out
 	}
-	fb := post("/api/v1/signup", map[string]string{"identifier": address, "name": name, "password": password, "locale": "ja"})
+	fb := post("/api/v1/signup", map[string]string{"identifier": address, "name": name, "password": password, "locale": lang})
 	id, _ := fb["id"].(string)
 	dev, _ := fb["device_token"].(string)
 	msg := mustInboxTemplate(tb, ctx, base, address, "signup_code")
