@@ -50,3 +50,22 @@ type Store interface {
 	// limit.
 	AccountEvents(ctx context.Context, accountID string, since time.Time, limit int) ([]*Event, error)
 }
+
+// DataStrings reads a list of strings from event data: []string as the
+// services write it, or []any once read back from the store as JSON. Other
+// values give nil.
+func DataStrings(v any) []string {
+	switch v := v.(type) {
+	case []string:
+		return v
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}

@@ -51,7 +51,7 @@ func historyRows(locale string, rl *realm.Realm, evs []*event.Event) ([]historyR
 		}
 		// Successes and challenges keep the risk reasons as "reasons";
 		// refusals as "risk" (their "reason" is the refusal's code).
-		reasons := strings.Join(stringsOf(e.Data["reasons"]), ",") + "," + strings.Join(stringsOf(e.Data["risk"]), ",")
+		reasons := strings.Join(event.DataStrings(e.Data["reasons"]), ",") + "," + strings.Join(event.DataStrings(e.Data["risk"]), ",")
 		for _, r := range strings.Split(reasons, ",") {
 			if r != "" {
 				row.Reasons = append(row.Reasons, message(locale, "history.reason."+r, r))
@@ -107,24 +107,6 @@ func message(locale, key, fallback string) string {
 		return m
 	}
 	return fallback
-}
-
-// stringsOf reads a list of strings from event data, which is []string when
-// written and []any once read back from the store.
-func stringsOf(v any) []string {
-	switch v := v.(type) {
-	case []string:
-		return v
-	case []any:
-		out := make([]string, 0, len(v))
-		for _, x := range v {
-			if s, ok := x.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return nil
 }
 
 // maxDeviceText is the longest user agent shown as it is.

@@ -136,7 +136,7 @@ func (m *Metrics) Observe(e *event.Event) {
 		switch {
 		case str(e.Data["via"]) == "password_assistant":
 			reason = "password_assistant"
-		case len(strs(e.Data["methods"])) > 1:
+		case len(event.DataStrings(e.Data["methods"])) > 1:
 			reason = "verification_code"
 		}
 		m.outcome(e, ResultSucceeded, reason)
@@ -190,7 +190,7 @@ func oneOf[T ~string](v T, set []T) string {
 // firstReason returns the first of the reasons v lists that is in set, else
 // "other".
 func firstReason(v any, set []risk.Reason) string {
-	for _, r := range strs(v) {
+	for _, r := range event.DataStrings(v) {
 		if slices.Contains(set, risk.Reason(r)) {
 			return r
 		}
@@ -201,22 +201,4 @@ func firstReason(v any, set []risk.Reason) string {
 func str(v any) string {
 	s, _ := v.(string)
 	return s
-}
-
-// strs reads a list of strings from event data: []string as the services
-// write it, or []any as it reads back from JSON.
-func strs(v any) []string {
-	switch v := v.(type) {
-	case []string:
-		return v
-	case []any:
-		out := make([]string, 0, len(v))
-		for _, x := range v {
-			if s, ok := x.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return nil
 }
