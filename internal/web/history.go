@@ -17,14 +17,14 @@ const historyLimit = 50
 // historyRow is one entry of the sign-in history as the account page shows
 // it, every text in the page's language.
 type historyRow struct {
-	When      string // in the realm's time zone (realmZone)
-	Datetime  string // RFC 3339, for <time datetime>
-	What      string // what happened
-	Failed    bool   // a refused attempt or a lock
-	Address   string
-	Network   string // the address's /24 or /48, when recorded
-	Device    string // browser and system in the page's words (device.Describe); empty when none was recorded
-	Reasons   []string
+	When     string // in the realm's time zone (realmZone)
+	Datetime string // RFC 3339, for <time datetime>
+	What     string // what happened
+	Failed   bool   // a refused attempt or a lock
+	Address  string
+	Network  string // the address's /24 or /48, when recorded
+	Device   string // browser and system in the page's words (device.Describe); empty when none was recorded
+	Reasons  []string
 }
 
 // historyRows describes events for the account page in locale, with times
@@ -36,12 +36,12 @@ func historyRows(locale string, rl *realm.Realm, evs []*event.Event) ([]historyR
 	for _, e := range evs {
 		at := e.At.In(loc)
 		row := historyRow{
-			When:      historyTime(locale, at),
-			Datetime:  e.At.UTC().Format(time.RFC3339),
-			What:      historyWhat(locale, e, loc),
-			Failed:    e.Type == event.TypeSigninFailed || e.Type == event.TypeAccountLocked,
-			Address:   e.IP,
-			Device:    describeUA(locale, e.UserAgent),
+			When:     historyTime(locale, at),
+			Datetime: e.At.UTC().Format(time.RFC3339),
+			What:     historyWhat(locale, e, loc),
+			Failed:   e.Type == event.TypeSigninFailed || e.Type == event.TypeAccountLocked,
+			Address:  e.IP,
+			Device:   describeUA(locale, e.UserAgent),
 		}
 		if p, _ := e.Data["prefix"].(string); p != "" && p != e.IP {
 			row.Network = p
