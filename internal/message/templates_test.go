@@ -172,6 +172,14 @@ func checkBrandedEmail(t *testing.T, r *Rendered, b Brand, loc string) {
 			t.Errorf("HTML does not contain %q", want)
 		}
 	}
+	// The legal links use the pages' footer words (i18n "footer.terms",
+	// "footer.privacy"), in both parts.
+	for _, key := range []string{"footer.terms", "footer.privacy"} {
+		word := i18n.Message(loc, key, nil)
+		if !strings.Contains(r.HTML, ">"+word+"</a>") || !strings.Contains(r.Text, word) {
+			t.Errorf("the legal link is not called %q (%s) as on the pages", word, key)
+		}
+	}
 	if c, _ := theme.ParseHex(color); theme.Contrast(c, theme.White) < theme.AAText {
 		t.Errorf("HTML uses %s, which fails AA on white", color)
 	}
