@@ -68,7 +68,7 @@ func TestHistoryRows(t *testing.T) {
 		}},
 		{"ja", &realm.Realm{DefaultLocale: "en"}, "zone.utc", []historyRow{
 			{When: "2026年11月25日 15:30", What: "ログイン", Address: "198.51.100.7", Network: "198.51.100.0/24",
-				Reasons: []string{"新しいネットワーク", "something_new", "Caps Lockまたは先頭文字の大文字・小文字を補正して受理"}},
+				Reasons: []string{"新しいネットワーク", "something_new", "Caps Lock または先頭文字の大文字・小文字を補正して受理"}},
 			{When: "2026年11月25日 15:30", What: "ログインを拒否: 試行回数の超過", Failed: true, Address: "203.0.113.9", Reasons: []string{"このIPアドレスからの多数の試行"}},
 			{When: "2026年11月25日 15:30", What: "16:00 UTCまで新しいデバイスからのログインを制限", Failed: true},
 			{When: "2026年11月25日 15:30", What: "保護のためロック（身に覚えのないログインのご報告による）", Failed: true},
