@@ -209,7 +209,7 @@ func checkGolden(t *testing.T, path, got string) {
 
 func TestRenderCodeMessages(t *testing.T) {
 	tm := MustTemplates(t)
-	for _, id := range []string{TemplateSignupCode, TemplateSigninCode, TemplateUnlockCode} {
+	for _, id := range []string{TemplateSignupCode, TemplateSigninCode, TemplateUnlockCode, TemplateResetCode} {
 		for _, loc := range []string{LocaleJA, LocaleEN} {
 			vars := goldenVars(loc)
 			sms, err := tm.Render(ChannelSMS, id, loc, goldenBrand(loc), vars)
