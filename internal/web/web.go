@@ -529,6 +529,11 @@ func formFields(name string, p *page) []string {
 	return nil
 }
 
+// linkParams are the query parameters that a page's language links keep:
+// the ones the GET pages read (the flow, the CAPTCHA-passed and code-sent
+// notices, a "this wasn't me" token, the cookie check).
+var linkParams = []string{"flow", "captcha", "sent", "token", cookieCheckParam}
+
 func (h *Handler) newPage(r *http.Request, rl *realm.Realm, locale, title string) *page {
 	p := &page{Locale: locale, Title: title, Form: map[string]string{}, PasswordAssistant: h.d.Reset != nil}
 	if rl != nil {
@@ -544,8 +549,17 @@ func (h *Handler) newPage(r *http.Request, rl *realm.Realm, locale, title string
 
 // relink points the language switch at path with query q (plus lang): a
 // page rendered in answer to a POST links to the GET page that shows the
-// same step.
+// same step. Only the parameters that the pages read are carried
+// (linkParams); return_to is not among them: render adds the checked one
+// (linkReturnTo), so a refused value is never reflected.
 func (p *page) relink(path string, q url.Values) {
+	kept := url.Values{}
+	for _, k := range linkParams {
+		if v := q.Get(k); v != "" {
+			kept.Set(k, v)
+		}
+	}
+	q = kept
 	p.Languages = p.Languages[:0]
 	for _, l := range i18n.Locales() {
 		q.Set("lang", l)
