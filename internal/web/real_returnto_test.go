@@ -96,7 +96,7 @@ func TestReturnToSigninThroughCaptchaAndCode(t *testing.T) {
 	// Wrong passwords: the form comes back with the return_to.
 	for range 3 {
 		env.Clock.Advance(time.Minute)
-		rec = post(h, "/signin", url.Values{"identifier": {"taro@example.jp"}, "password": {"nope-" + pw}, "return_to": {shopReturn}}, b.header()...)
+		rec = post(h, "/signin", url.Values{"identifier": {"taro@example.jp"}, "password": {"nope-" + pw}, "return_to": {shopReturn}, "rendered_at": {shownAgo(env, 5*time.Second)}}, b.header()...)
 		if rec.Code != 400 || carried(rec.Body.String()) != shopReturn {
 			t.Fatalf("wrong password: %d, want 400 with the return_to carried:\n%s", rec.Code, rec.Body)
 		}
