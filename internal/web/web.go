@@ -83,6 +83,7 @@ type Handler struct {
 	cookies webreq.Cookies
 	cop     *http.CrossOriginProtection
 	static  http.Handler
+	files   fs.FS // the static files that static serves
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -120,6 +121,7 @@ func New(d Deps) (*Handler, error) {
 		cookies: webreq.Cookies{Secure: d.SecureCookies},
 		cop:     http.NewCrossOriginProtection(),
 		static:  http.StripPrefix("/static/", http.FileServerFS(static)),
+		files:   static,
 	}
 	h.mux.HandleFunc("GET /{$}", h.root)
 	h.mux.Handle("GET /static/", http.HandlerFunc(h.serveStatic))
@@ -214,8 +216,11 @@ func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 func (h *Handler) serveStatic(w http.ResponseWriter, r *http.Request) {
-	if strings.HasSuffix(r.URL.Path, "/") {
-		// Files only: no directory listing.
+	// Files only: no directory listing. A file that does not exist gets
+	// the error page like every other unknown address, not the file
+	// server's plain-text "404 page not found".
+	name := strings.TrimPrefix(r.URL.Path, "/static/")
+	if fi, err := fs.Stat(h.files, name); strings.HasSuffix(r.URL.Path, "/") || !fs.ValidPath(name) || err != nil || fi.IsDir() {
 		h.WriteError(w, r, ninsho.E(ninsho.CodeNotFound))
 		return
 	}
