@@ -10,7 +10,6 @@ import (
 	"github.com/ninsho/ninsho/internal/device"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
-	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
@@ -24,7 +23,8 @@ const NotMeLifetime = 7 * 24 * time.Hour
 var jst = time.FixedZone("JST", 9*60*60)
 
 // Alert tells the owner about a security event (template: a new device
-// signed in, the password changed) in the owner's language (i18n.Choose)
+// signed in, the password changed) in the language of the flow's messages
+// (Locale: the person's choice, else the owner's saved language)
 // with the time, the device in words of that language (device.Describe),
 // the network and a single-use "this wasn't me" link valid NotMeLifetime. It
 // goes to the verified e-mail address, and also to the verified phone when
@@ -42,7 +42,7 @@ func (k *Kit) Alert(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *accou
 	if a.Phone != "" && a.PhoneVerifiedAt != nil && (all || len(dests) == 0) {
 		dests = append(dests, dest{message.ChannelSMS, a.Phone})
 	}
-	locale := i18n.Choose(a.Locale, rl.DefaultLocale)
+	locale := Locale(f, a, rl)
 	now := k.Clock.Now()
 	when := now.UTC().Format("2006-01-02 15:04 UTC")
 	if locale == "ja" {

@@ -96,7 +96,7 @@ func (k *Kit) StartWithCode(ctx context.Context, g *startgate.Gate, kind flow.Ki
 		return nil, "", ninsho.FieldError(ninsho.CodeAccountNotFound, "identifier")
 	}
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
-		f = k.NewFlow(kind, rl, req, d, Locale("", req, rl))
+		f = k.NewFlow(kind, rl, req, d)
 		f.Identifier = id.Value
 		if a != nil {
 			f.AccountID = a.ID
@@ -131,8 +131,9 @@ func (k *Kit) CanSend(ch code.Channel) bool { return k.Channels == nil || k.Chan
 
 // NewFlow returns an unsaved flow of kind k for realm rl, started on device d
 // by the client of req and bound to it (flow.Binder): a page flow carries its
-// new binding secret in f.Secret for the adapter to hand to the browser.
-func (k *Kit) NewFlow(kind flow.Kind, rl *realm.Realm, req ninsho.Request, d *device.Device, locale string) *flow.Flow {
+// new binding secret in f.Secret for the adapter to hand to the browser. It
+// keeps the language req chose, if any (flow.Flow.Locale).
+func (k *Kit) NewFlow(kind flow.Kind, rl *realm.Realm, req ninsho.Request, d *device.Device) *flow.Flow {
 	now := k.Clock.Now()
 	f := &flow.Flow{
 		ID:         ninsho.NewID(k.Clock, k.Random),
@@ -141,7 +142,7 @@ func (k *Kit) NewFlow(kind flow.Kind, rl *realm.Realm, req ninsho.Request, d *de
 		Status:     flow.StatusOpen,
 		DeviceID:   d.ID,
 		DeviceHash: d.TokenHash,
-		Locale:     locale,
+		Locale:     req.ChosenLocale(),
 		CreatedAt:  now,
 		UpdatedAt:  now,
 		ExpiresAt:  now.Add(FlowLifetime),
@@ -186,15 +187,21 @@ func (k *Kit) Save(ctx context.Context, f *flow.Flow) error {
 	return k.Flows.UpdateFlow(ctx, f)
 }
 
-// Locale picks the language for a person by the one rule of i18n.Choose:
-// what they asked for if supported, else the request's negotiated locale,
-// else the realm's default, else i18n.Default.
-func Locale(asked string, req ninsho.Request, rl *realm.Realm) string {
-	def := ""
+// Locale is the language of every message a request about f causes, by the
+// one rule of i18n.For: the language the person chose (f.Locale: the latest
+// request of the flow that expressed one, this request included, since
+// flow.Engine records it before the step runs), else the account's saved
+// language (a may be nil), else the realm's default, else i18n.Default. A
+// code and the alert of one sign-in are therefore in one language.
+func Locale(f *flow.Flow, a *account.Account, rl *realm.Realm) string {
+	saved, def := "", ""
+	if a != nil {
+		saved = a.Locale
+	}
 	if rl != nil {
 		def = rl.DefaultLocale
 	}
-	return i18n.Choose(asked, req.Locale, def)
+	return i18n.For(f.Locale, saved, def)
 }
 
 // ParseIdentifier normalises the identifier typed in realm rl
@@ -274,11 +281,12 @@ func (k *Kit) SendCode(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 		"host":     rl.PublicHost,
 		"base_url": baseURL(rl),
 	}
-	if _, err := enqueue(ctx, rl.ID, message.Channel(ch), dest, template, f.Locale, vars); err != nil {
+	locale := Locale(f, a, rl)
+	if _, err := enqueue(ctx, rl.ID, message.Channel(ch), dest, template, locale, vars); err != nil {
 		return err
 	}
 	if issued.LaneFull {
-		if _, err := enqueue(ctx, rl.ID, message.Channel(ch), dest, message.TemplateCodeLimit, f.Locale,
+		if _, err := enqueue(ctx, rl.ID, message.Channel(ch), dest, message.TemplateCodeLimit, locale,
 			map[string]string{"name": "", "host": rl.PublicHost, "base_url": baseURL(rl)}); err != nil {
 			return err
 		}

@@ -65,11 +65,15 @@ type Flow struct {
 	Attempts    int    // wrong answers so far; a resend does not reset it
 	Sends       int    // codes sent in this flow
 	LastSentAt  time.Time
-	Locale      string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	ExpiresAt   time.Time
-	Version     int // optimistic concurrency: bumped by every update
+	// Locale is the language the person chose in this flow: that of the
+	// latest request about it that expressed one (ninsho.Request.LocaleChosen,
+	// recorded by NewFlow and Engine.Act), or "" when none did. The language
+	// of the flow's messages follows from it (authflow.Locale).
+	Locale    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	ExpiresAt time.Time
+	Version   int // optimistic concurrency: bumped by every update
 	// Client is the kind of client that started the flow; only requests of
 	// that kind may view or act on it.
 	Client ninsho.Client
@@ -310,6 +314,11 @@ func (e *Engine) Act(ctx context.Context, realm, id string, req ninsho.Request, 
 	h, ok := e.Handlers[f.Kind]
 	if !ok {
 		return nil, ninsho.Internal("flow: no handler for kind %q", f.Kind)
+	}
+	if req.LocaleChosen {
+		// A language chosen mid-flow (?lang=) is the flow's from now on:
+		// the message this step sends follows it, and so do later ones.
+		f.Locale = req.Locale
 	}
 	return h.Act(ctx, f, req, a)
 }

@@ -156,9 +156,19 @@ func (e *Env) LastCode(tb testing.TB, to string) string {
 // stand for a person send it, so that the risk engine sees no automation.
 const BrowserUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0 Safari/537.36"
 
-// Req is a request from a browser at ip with the device token dev.
+// Req is a request from a browser at ip with the device token dev that
+// expresses no language (no ?lang=, cookie or Accept-Language): it is
+// answered in the realm's default, and its messages are in the account's.
 func Req(ip, dev string) ninsho.Request {
 	return ninsho.Request{IP: ip, UserAgent: BrowserUA, DeviceToken: dev, RequestID: "req-test", Locale: "ja"}
+}
+
+// ReqIn is Req from a person who chose the language lang in this request
+// (?lang=, the language cookie or Accept-Language).
+func ReqIn(ip, dev, lang string) ninsho.Request {
+	r := Req(ip, dev)
+	r.Locale, r.LocaleChosen = lang, true
+	return r
 }
 
 // MustSignUp signs up and confirms an account with identifier and password

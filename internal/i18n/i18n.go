@@ -128,14 +128,31 @@ func Locales() []string { return slices.Clone(std.locales) }
 // locale, and Default when none of them names a supported language.
 // It returns a catalogue locale: "ja" or "en".
 func Negotiate(explicit, cookie, acceptLanguage, realmDefault string) string {
-	return std.negotiate(explicit, cookie, acceptLanguage, realmDefault)
+	return For(Asked(explicit, cookie, acceptLanguage), "", realmDefault)
+}
+
+// Asked returns the language a person expressed in one request: the
+// explicit choice (?lang=), else the language cookie, else the
+// Accept-Language header (q-values respected); "" when none of them names a
+// supported language.
+func Asked(explicit, cookie, acceptLanguage string) string {
+	return std.asked(explicit, cookie, acceptLanguage)
+}
+
+// For is the one rule for the language of everything a person reads because
+// of a request (pages, API problems, e-mails, SMS, voice): the language the
+// person chose (asked: see Asked, or a flow's record of it), else the
+// account's saved language (saved: "" when there is no account), else the
+// realm's default locale, else Default. Each argument counts only when it
+// names a supported language.
+func For(asked, saved, realmDefault string) string {
+	return Choose(asked, saved, realmDefault)
 }
 
 // Choose returns the catalogue locale of the first candidate that names a
 // supported language (tags such as "ja-JP" count), and Default when none
-// does. Callers pass, in order, what the person chose, the request's
-// negotiated language and the realm's default locale: the same rule as
-// Negotiate, for a person who is not at a browser (messages, flows).
+// does. The order of the candidates is the caller's: the language of a
+// person's messages and pages is chosen by For.
 func Choose(candidates ...string) string {
 	for _, c := range candidates {
 		if l := std.canonical(c); l != "" {
@@ -301,20 +318,14 @@ func (b *bundle) canonical(tag string) string {
 	return ""
 }
 
-func (b *bundle) negotiate(explicit, cookie, acceptLanguage, realmDefault string) string {
+func (b *bundle) asked(explicit, cookie, acceptLanguage string) string {
 	if l := b.canonical(explicit); l != "" {
 		return l
 	}
 	if l := b.canonical(cookie); l != "" {
 		return l
 	}
-	if l := b.matchAccept(acceptLanguage); l != "" {
-		return l
-	}
-	if l := b.canonical(realmDefault); l != "" {
-		return l
-	}
-	return Default
+	return b.matchAccept(acceptLanguage)
 }
 
 // matchAccept returns the best catalogue locale for an Accept-Language

@@ -183,7 +183,14 @@ type Request struct {
 	UserAgent   string
 	DeviceToken string // the device token the client presented (body or cookie), or ""
 	RequestID   string
-	Locale      string // "ja" or "en": the language chosen for this request
+	// Locale is the language of this request's answer: "ja" or "en"
+	// (i18n.For without an account).
+	Locale string
+	// LocaleChosen reports whether the person expressed Locale in this
+	// request (?lang=, the language cookie, Accept-Language, the API's
+	// locale field) rather than it being the realm's default: only a chosen
+	// language outranks the account's own (i18n.For).
+	LocaleChosen bool
 	// Client is the kind of client the request came through ("" only in
 	// tests that call services directly).
 	Client Client
@@ -194,4 +201,13 @@ type Request struct {
 	// browser when it completes: a return_to the page adapter already
 	// checked against the realm's allow-list, or "". A new flow keeps it.
 	ReturnTo string
+}
+
+// ChosenLocale returns the language the person expressed in this request,
+// or "" when Locale is only the realm's default.
+func (r Request) ChosenLocale() string {
+	if r.LocaleChosen {
+		return r.Locale
+	}
+	return ""
 }

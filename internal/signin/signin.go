@@ -89,7 +89,7 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	if err != nil {
 		return nil, err
 	}
-	f := k.NewFlow(flow.KindSignin, rl, req, d, authflow.Locale("", req, rl))
+	f := k.NewFlow(flow.KindSignin, rl, req, d)
 	f.Identifier = id.Value
 	f.Step = flow.StepPassword
 	if in.Password == "" {

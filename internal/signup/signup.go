@@ -16,6 +16,7 @@ import (
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -33,7 +34,9 @@ type Input struct {
 	// set (the hosted page asks for the password twice; the API does not).
 	PasswordConfirmation string
 	ConfirmPassword      bool
-	Locale               string // "ja", "en" or "" for the request's language
+	// Locale is the language the person chose for the account (the API's
+	// locale field), or "": then the request's choice counts (i18n.For).
+	Locale string
 }
 
 // MaxNameLength is the longest name accepted, in characters.
@@ -98,7 +101,6 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	if err := ninsho.Fields(idErr, nameErr, pwErr); err != nil {
 		return nil, err
 	}
-	locale := authflow.Locale(in.Locale, req, rl)
 	d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
 	if err != nil {
 		return nil, err
@@ -114,7 +116,10 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	if err != nil {
 		return nil, err
 	}
-	f := k.NewFlow(flow.KindSignup, rl, req, d, locale)
+	f := k.NewFlow(flow.KindSignup, rl, req, d)
+	if l := i18n.Canonical(in.Locale); l != "" {
+		f.Locale = l // the API's locale field: the person's choice
+	}
 	f.Identifier = id.Value
 	f.Set(stateName, name)
 	f.Set(stateHash, hash)
@@ -175,7 +180,7 @@ func (s *Service) begin(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		now := k.Clock.Now()
 		a = &account.Account{
 			ID: ninsho.NewID(k.Clock, k.Random), Realm: rl.ID, Type: account.TypeCustomer,
-			Status: account.StatusPending, Name: f.Get(stateName), Locale: f.Locale, CreatedAt: now, UpdatedAt: now,
+			Status: account.StatusPending, Name: f.Get(stateName), Locale: authflow.Locale(f, nil, rl), CreatedAt: now, UpdatedAt: now,
 		}
 		if id.Kind == identifier.KindEmail {
 			a.Email = id.Value
@@ -216,7 +221,7 @@ func (s *Service) startForExisting(ctx context.Context, rl *realm.Realm, req nin
 	if _, err := k.Codes.Issue(ctx, f, "", code.PurposeSignup, ch, f.Identifier); err != nil {
 		return err
 	}
-	if err := k.Notify(ctx, rl, message.Channel(ch), f.Identifier, "account_exists", owner.Locale,
+	if err := k.Notify(ctx, rl, message.Channel(ch), f.Identifier, "account_exists", authflow.Locale(f, owner, rl),
 		map[string]string{"name": owner.Name}); err != nil {
 		return err
 	}
@@ -314,7 +319,7 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 			if err := k.Accounts.SetPasswordHash(ctx, a.ID, hash, now); err != nil {
 				return err
 			}
-			a.Name, a.Locale = f.Get(stateName), f.Locale
+			a.Name, a.Locale = f.Get(stateName), authflow.Locale(f, nil, rl)
 			f.Set(stateHash, "")
 			f.Set(stateName, "")
 		}

@@ -162,7 +162,7 @@ func (s *Service) NotMe(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		if err != nil {
 			return err
 		}
-		f := k.NewFlow(flow.KindUnlock, rl, req, d, authflow.Locale(a.Locale, req, rl))
+		f := k.NewFlow(flow.KindUnlock, rl, req, d)
 		f.Identifier = a.Email
 		if f.Identifier == "" {
 			f.Identifier = a.Phone

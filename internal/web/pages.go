@@ -24,7 +24,6 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request, c *call) error 
 		if err != nil {
 			return nil, err
 		}
-		in.Locale = c.locale
 		return h.d.Signup.Start(r.Context(), c.realm, h.startRequest(r, c, p), in)
 	})
 }

@@ -282,7 +282,13 @@ func Locale(r *http.Request, rl *realm.Realm) string {
 	if rl != nil {
 		def = rl.DefaultLocale
 	}
-	return i18n.Negotiate(QueryLang(r), cookieValue(r, LangCookie), r.Header.Get("Accept-Language"), def)
+	return i18n.For(ChosenLocale(r), "", def)
+}
+
+// ChosenLocale returns the language the person expressed in r (?lang=, the
+// language cookie, Accept-Language), or "" when r expresses none.
+func ChosenLocale(r *http.Request) string {
+	return i18n.Asked(QueryLang(r), cookieValue(r, LangCookie), r.Header.Get("Accept-Language"))
 }
 
 // ClientIP returns the client address that the server's middleware resolved,
@@ -295,20 +301,27 @@ func ClientIP(r *http.Request, rs *clientip.Resolver) string {
 }
 
 // Request returns the service-facing description of r as a request of
-// client. deviceToken is the token the client presented (body or cookie).
-// The caller sets FlowSecret for a page request about a flow.
+// client, answered in locale (Locale of r). deviceToken is the token the
+// client presented (body or cookie). Its LocaleChosen says whether r
+// expressed a language (ChosenLocale). The caller sets FlowSecret for a page
+// request about a flow.
 func Request(r *http.Request, rs *clientip.Resolver, client ninsho.Client, locale, deviceToken string) ninsho.Request {
 	ua := r.UserAgent()
 	if len(ua) > 512 {
 		ua = strings.ToValidUTF8(ua[:512], "")
 	}
+	chosen := false
+	if c := ChosenLocale(r); c != "" {
+		locale, chosen = c, true
+	}
 	return ninsho.Request{
-		IP:          ClientIP(r, rs),
-		UserAgent:   ua,
-		DeviceToken: deviceToken,
-		RequestID:   httperr.RequestID(r.Context()),
-		Locale:      locale,
-		Client:      client,
+		LocaleChosen: chosen,
+		IP:           ClientIP(r, rs),
+		UserAgent:    ua,
+		DeviceToken:  deviceToken,
+		RequestID:    httperr.RequestID(r.Context()),
+		Locale:       locale,
+		Client:       client,
 	}
 }
 

@@ -139,6 +139,36 @@ func TestLocale(t *testing.T) {
 	}
 }
 
+// TestRequestSaysWhetherTheLanguageWasChosen: only a language the request
+// expresses (?lang=, cookie, Accept-Language) is chosen; the realm's default
+// is not, so the account's own language outranks it in messages.
+func TestRequestSaysWhetherTheLanguageWasChosen(t *testing.T) {
+	tests := []struct {
+		target     string
+		hdr        []string
+		wantLocale string
+		wantChosen bool
+	}{
+		{"/", nil, "ja", false},
+		{"/?lang=xx", []string{"Accept-Language", "fr"}, "ja", false},
+		{"/?lang=en", nil, "en", true},
+		{"/", []string{"Cookie", "ninsho_lang=en"}, "en", true},
+		{"/", []string{"Accept-Language", "en-US"}, "en", true},
+		{"/", []string{"Accept-Language", "ja"}, "ja", true},
+	}
+	jp := &realm.Realm{ID: "jp", DefaultLocale: "ja"}
+	for _, tt := range tests {
+		r := httptest.NewRequest("POST", tt.target, nil)
+		for i := 0; i+1 < len(tt.hdr); i += 2 {
+			r.Header.Add(tt.hdr[i], tt.hdr[i+1])
+		}
+		got := Request(r, nil, ninsho.ClientPage, Locale(r, jp), "")
+		if got.Locale != tt.wantLocale || got.LocaleChosen != tt.wantChosen || got.ChosenLocale() != map[bool]string{true: tt.wantLocale}[tt.wantChosen] {
+			t.Errorf("Request(%s %v): Locale %q chosen %v, want %q chosen %v", tt.target, tt.hdr, got.Locale, got.LocaleChosen, tt.wantLocale, tt.wantChosen)
+		}
+	}
+}
+
 func TestRequest(t *testing.T) {
 	r := httptest.NewRequest("GET", "/", nil)
 	r.RemoteAddr = "10.0.0.5:1234"
