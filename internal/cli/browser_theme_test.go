@@ -63,9 +63,42 @@ type pageLook struct {
 	Footer       string `json:"footer"`
 	ButtonBg     string `json:"buttonBg"`
 	HistoryShown string `json:"historyShown"`
+	HistoryRows  int    `json:"historyRows"`
+	// HistoryClashes are the sign-in history's boxes that overlap or spill:
+	// a label over its value, or a label or value past its entry's box.
+	HistoryClashes []string `json:"historyClashes"`
 }
 
 const readLook = `(() => {
+	// Every shown label and value of the history, each against its
+	// neighbour and inside its own line and entry (half a pixel of rounding).
+	const historyClashes = () => {
+		const out = [];
+		document.querySelectorAll(".history tbody tr").forEach((tr, i) => {
+			const row = tr.getBoundingClientRect();
+			tr.querySelectorAll("td").forEach(td => {
+				if (getComputedStyle(td).display === "none") return;
+				const label = td.querySelector(".label"), value = td.querySelector(".value");
+				const boxes = [["value", value.getBoundingClientRect()]];
+				if (getComputedStyle(label).display !== "none") {
+					const l = label.getBoundingClientRect(), v = boxes[0][1];
+					boxes.push(["label", l]);
+					if (l.left < v.right - .5 && v.left < l.right - .5 && l.top < v.bottom - .5 && v.top < l.bottom - .5) {
+						out.push("entry " + i + ": label " + JSON.stringify(label.textContent) + " overlaps its value " + JSON.stringify(value.textContent));
+					}
+				}
+				const cell = td.getBoundingClientRect();
+				for (const [what, b] of boxes) {
+					if (b.left < row.left - .5 || b.right > row.right + .5 || b.top < row.top - .5 || b.bottom > row.bottom + .5) {
+						out.push("entry " + i + ": " + what + " of " + JSON.stringify(label.textContent) + " spills out of its entry");
+					} else if (b.left < cell.left - .5 || b.right > cell.right + .5 || b.top < cell.top - .5 || b.bottom > cell.bottom + .5) {
+						out.push("entry " + i + ": " + what + " of " + JSON.stringify(label.textContent) + " spills over the next line");
+					}
+				}
+			});
+		});
+		return out;
+	};
 	const img = document.querySelector("header .logo");
 	const btn = document.querySelector("main button[type=submit]:not(.secondary)");
 	const tr = document.querySelector(".history tbody tr");
@@ -79,6 +112,8 @@ const readLook = `(() => {
 		footer: (document.querySelector("footer") || {innerText: ""}).innerText,
 		buttonBg: btn ? getComputedStyle(btn).backgroundColor : "",
 		historyShown: tr ? getComputedStyle(tr).display : "",
+		historyRows: document.querySelectorAll(".history tbody tr").length,
+		historyClashes: historyClashes(),
 	};
 })()`
 
@@ -181,9 +216,32 @@ func TestBrowserBrandedPagesFitAPhone(t *testing.T) {
 			}
 		}
 		mustPage(t, b, "/account", "ログインとセキュリティ")
-		if l := check(size.name, size.width, "account"); l.HistoryShown != size.history {
+		l := check(size.name, size.width, "account")
+		if l.HistoryShown != size.history {
 			t.Errorf("%s: a history row is shown as %q, want %q", size.name, l.HistoryShown, size.history)
 		}
+		if l.HistoryRows < 2 {
+			t.Errorf("%s: the history shows %d entries, want the refused and the successful sign-in", size.name, l.HistoryRows)
+		}
+		for _, c := range l.HistoryClashes {
+			t.Errorf("%s ja: history: %s", size.name, c)
+		}
+		// The English labels are longer ("Date and time", "Why we
+		// checked"): they wrap inside their column, over nothing.
+		mustDo(t, b, "open /account in English", chromedp.Navigate(base+"/account?lang=en"))
+		mustDo(t, b, "wait for the heading", chromedp.WaitVisible(chromedp.CSS("main h1")))
+		en := mustRun(t, b, "read the page", chromedp.Evaluate[pageLook](readLook))
+		if en.HistoryRows < 2 || !strings.Contains(en.Text, "Date and time") || !strings.Contains(en.Text, "Why we checked") {
+			t.Errorf("%s en: the history shows %d entries; text %q", size.name, en.HistoryRows, en.Text)
+		}
+		for _, c := range en.HistoryClashes {
+			t.Errorf("%s en: history: %s", size.name, c)
+		}
+		if en.ScrollWidth > en.ClientWidth {
+			t.Errorf("%s en account: scrolls sideways (scrollWidth %d, clientWidth %d)", size.name, en.ScrollWidth, en.ClientWidth)
+		}
+		mustDo(t, b, "back to Japanese", chromedp.Navigate(base+"/account?lang=ja"))
+		mustDo(t, b, "wait for the heading", chromedp.WaitVisible(chromedp.CSS("main h1")))
 		mustSubmit(t, b, `form[action="/signout"] button[type="submit"]`, "ログアウト")
 	}
 }

@@ -196,6 +196,48 @@ func Check(lang, text string) []Violation {
 	return vs
 }
 
+// Units are the Japanese units written straight after their number, with
+// no space: 「10分」「7日間」「25秒」「残り4回」.
+var Units = []string{"分", "秒", "日", "時間", "回", "件", "文字", "桁", "か月", "年"}
+
+// LatinCompounds are the Japanese words that begin with Latin letters and
+// are written as one word, with no space between the letters and the kana:
+// 「IPアドレス」. Every other Latin word stands apart from kana and kanji
+// with a half-width space: 「Caps Lock がオン」「Windows の Chrome」.
+var LatinCompounds = []string{"IPアドレス"}
+
+var (
+	// unitSpaceRE: a number (a digit, a {param} or a {{template action}})
+	// then a space then a unit.
+	unitSpaceRE = regexp.MustCompile(`(?:[0-9０-９]|\})[ \t　]+(?:` + strings.Join(Units, "|") + `)`)
+	// latinJapaneseRE: a Latin letter touching kana or kanji, either way.
+	latinJapaneseRE = regexp.MustCompile(`[A-Za-z][\p{Hiragana}\p{Katakana}\p{Han}ー]|[\p{Hiragana}\p{Katakana}\p{Han}ー][A-Za-z]`)
+)
+
+// CheckSpacing returns the breaks of the Japanese spacing rule in a
+// Japanese text as written in a template or catalogue: no space between a
+// number and its unit, a half-width space between a Latin word and kana or
+// kanji (except LatinCompounds). Template actions, tags, placeholders,
+// URLs, paths and e-mail addresses are not words (Words), so 「{{.brand_name}}の」
+// and 「{system} の」 are the template's business, not this rule's.
+func CheckSpacing(lang, text string) []Violation {
+	if lang != "ja" {
+		return nil
+	}
+	var vs []Violation
+	for _, m := range unitSpaceRE.FindAllString(text, -1) {
+		vs = append(vs, Violation{m, "no space between a number and its unit (「10分」「7日間」)"})
+	}
+	words := Words(text)
+	for _, c := range LatinCompounds {
+		words = strings.ReplaceAll(words, c, " ")
+	}
+	for _, m := range latinJapaneseRE.FindAllString(words, -1) {
+		vs = append(vs, Violation{m, "a half-width space between a Latin word and kana or kanji (「Caps Lock がオン」「Windows の Chrome」)"})
+	}
+	return vs
+}
+
 // CheckCaptcha returns the violations of a text that asks for the image
 // check's answer in lang.
 func CheckCaptcha(lang, text string) []Violation {

@@ -75,6 +75,9 @@ func checkFile(t *testing.T, path, lang string) {
 	for _, v := range Check(lang, text) {
 		t.Errorf("%s:%d (%s): %s", rel(t, path), lineOf(text, v.Text), lang, v)
 	}
+	for _, v := range CheckSpacing(lang, text) {
+		t.Errorf("%s:%d (%s): %s", rel(t, path), lineOf(text, v.Text), lang, v)
+	}
 }
 
 // TestPageTemplates: the page templates serve both languages, so what they
@@ -135,6 +138,9 @@ func TestCatalogues(t *testing.T) {
 				continue
 			}
 			for _, v := range Check(lang, c[k]) {
+				t.Errorf("%s %q: %s", path, k, v)
+			}
+			for _, v := range CheckSpacing(lang, c[k]) {
 				t.Errorf("%s %q: %s", path, k, v)
 			}
 		}
@@ -209,6 +215,31 @@ func TestCheck(t *testing.T) {
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("Check(%s, %q) = %q, want %q", tt.lang, tt.text, got, tt.want)
 		}
+	}
+	spacing := []struct {
+		text string
+		want []string
+	}{
+		{"有効期限は10分です。7日間、1回だけ。残り4回、25秒後、{max}文字以内、{n}件", nil},
+		{"有効期限は {{.minutes}} 分です", []string{"} 分"}},
+		{"リンクの有効期限は 7 日間です", []string{"7 日"}},
+		{"{max} 文字以内で、6 桁の確認コードを 3 回まで、25 秒後", []string{"} 文字", "6 桁", "3 回", "5 秒"}},
+		{"Caps Lock がオンです。Windows の Chrome、SMS で受け取る、IPアドレス", nil},
+		{"Caps Lockがオンです", []string{"kが"}},
+		{"確認コードをSMSで受け取る", []string{"をS", "Sで"}},
+		{"{{.brand_name}}でご利用の {system} のブラウザー", nil},
+	}
+	for _, tt := range spacing {
+		var got []string
+		for _, v := range CheckSpacing("ja", tt.text) {
+			got = append(got, v.Text)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("CheckSpacing(ja, %q) = %q, want %q", tt.text, got, tt.want)
+		}
+	}
+	if vs := CheckSpacing("en", "10 minutes, Caps Lock"); len(vs) != 0 {
+		t.Errorf("CheckSpacing(en) = %v, want nothing (a Japanese rule)", vs)
 	}
 	captcha := []struct {
 		lang, text string

@@ -549,3 +549,29 @@ func TestFieldErrorMessage(t *testing.T) {
 		t.Error("FieldErrorMessage(nil) != \"\"")
 	}
 }
+
+// TestRequiredFieldErrorsUseTheLabel: the error for an empty field names
+// the field with its label's word (「氏名」 on the form, 「氏名を入力してく
+// ださい。」 in the error; "Your name" and "Please enter your name.").
+func TestRequiredFieldErrorsUseTheLabel(t *testing.T) {
+	for _, loc := range []string{"ja", "en"} {
+		for _, f := range []string{"name", "identifier", "identifier_email", "email", "password", "code", "captcha_answer"} {
+			key := "error.field_required." + strings.TrimPrefix(strings.TrimPrefix(f, "captcha_"), "identifier_")
+			if f == "captcha_answer" {
+				key = "error.field_required.answer"
+			}
+			label, msg := Message(loc, "field."+f, nil), Message(loc, key, nil)
+			if msg == key || label == "field."+f {
+				t.Errorf("%s: %s or field.%s is missing", loc, key, f)
+				continue
+			}
+			word := strings.ToLower(strings.TrimPrefix(label, "Your "))
+			if loc == "en" {
+				word = strings.TrimSuffix(word, " in the image") // "Digits in the image" / "digits shown in the image"
+			}
+			if !strings.Contains(strings.ToLower(msg), word) {
+				t.Errorf("%s: %s = %q does not name the field as its label %q does", loc, key, msg, label)
+			}
+		}
+	}
+}

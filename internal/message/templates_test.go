@@ -109,11 +109,44 @@ func TestTemplatesGolden(t *testing.T) {
 					if ch == ChannelEmail {
 						checkBrandedEmail(t, r, b, loc)
 					}
+					// "Never share the code" is said once, in every part.
+					for part, text := range map[string]string{"text": r.Text, "html": r.HTML} {
+						if n := strings.Count(strings.ToLower(text), shareWord(loc)); n > 1 {
+							t.Errorf("the %s part says %q %d times:\n%s", part, shareWord(loc), n, text)
+						}
+					}
+					// The unlock code also follows the owner's own "this
+					// wasn't me": it never suggests a stranger typed the
+					// address.
+					if id == TemplateUnlockCode && (strings.Contains(got, "may have typed") || strings.Contains(got, "入力した可能性")) {
+						t.Errorf("the unlock code blames someone else's typing:\n%s", got)
+					}
+					// Every SMS starts with the shop's name: 【name】 in
+					// Japanese, "name: " in English.
+					if prefix := smsPrefix(b, loc); ch == ChannelSMS && !strings.HasPrefix(r.Text, prefix) {
+						t.Errorf("the SMS does not start with %q:\n%s", prefix, r.Text)
+					}
 					checkGolden(t, filepath.Join("testdata", id+"."+string(ch)+"."+loc+".golden"), got)
 				})
 			}
 		}
 	}
+}
+
+// shareWord is the word of the warning not to share a code.
+func shareWord(loc string) string {
+	if loc == LocaleJA {
+		return "教え"
+	}
+	return "share"
+}
+
+// smsPrefix is how every SMS in loc starts: with the shop's name.
+func smsPrefix(b Brand, loc string) string {
+	if loc == LocaleJA {
+		return "【" + b.Name + "】"
+	}
+	return b.Name + ": "
 }
 
 // checkBrandedEmail checks what every branded e-mail shows: the name in the
@@ -137,6 +170,14 @@ func checkBrandedEmail(t *testing.T, r *Rendered, b Brand, loc string) {
 	} {
 		if !strings.Contains(r.HTML, want) {
 			t.Errorf("HTML does not contain %q", want)
+		}
+	}
+	// The legal links use the pages' footer words (i18n "footer.terms",
+	// "footer.privacy"), in both parts.
+	for _, key := range []string{"footer.terms", "footer.privacy"} {
+		word := i18n.Message(loc, key, nil)
+		if !strings.Contains(r.HTML, ">"+word+"</a>") || !strings.Contains(r.Text, word) {
+			t.Errorf("the legal link is not called %q (%s) as on the pages", word, key)
 		}
 	}
 	if c, _ := theme.ParseHex(color); theme.Contrast(c, theme.White) < theme.AAText {

@@ -303,6 +303,13 @@ func TestNotMeLinkThatCannotWork(t *testing.T) {
 		if strings.Contains(body, `name="token"`) || strings.Contains(body, testRequestID) {
 			t.Errorf("%s: the page offers the button or a reference:\n%s", lang, body)
 		}
+		// Only advice that works: the account page shows the history but
+		// cannot change a password; the password assistant sets a new one.
+		for _, wrong := range []string{"change your password", "パスワードを変更"} {
+			if strings.Contains(body, wrong) {
+				t.Errorf("%s: the page offers %q, which the account page cannot do:\n%s", lang, wrong, body)
+			}
+		}
 		webtest.Golden(t, lang+"/not_me_spent.golden", page(rec))
 	}
 	// Mangled links read alike.

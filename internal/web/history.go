@@ -3,7 +3,6 @@ package web
 import (
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ninsho/ninsho/internal/device"
 	"github.com/ninsho/ninsho/internal/event"
@@ -18,15 +17,14 @@ const historyLimit = 50
 // historyRow is one entry of the sign-in history as the account page shows
 // it, every text in the page's language.
 type historyRow struct {
-	When      string // in the realm's time zone (realmZone)
-	Datetime  string // RFC 3339, for <time datetime>
-	What      string // what happened
-	Failed    bool   // a refused attempt or a lock
-	Address   string
-	Network   string // the address's /24 or /48, when recorded
-	Device    string // browser and system, or the user agent shortened
-	UserAgent string // in full, for the title
-	Reasons   []string
+	When     string // in the realm's time zone (realmZone)
+	Datetime string // RFC 3339, for <time datetime>
+	What     string // what happened
+	Failed   bool   // a refused attempt or a lock
+	Address  string
+	Network  string // the address's /24 or /48, when recorded
+	Device   string // browser and system in the page's words (device.Describe); empty when none was recorded
+	Reasons  []string
 }
 
 // historyRows describes events for the account page in locale, with times
@@ -38,13 +36,12 @@ func historyRows(locale string, rl *realm.Realm, evs []*event.Event) ([]historyR
 	for _, e := range evs {
 		at := e.At.In(loc)
 		row := historyRow{
-			When:      historyTime(locale, at),
-			Datetime:  e.At.UTC().Format(time.RFC3339),
-			What:      historyWhat(locale, e, loc),
-			Failed:    e.Type == event.TypeSigninFailed || e.Type == event.TypeAccountLocked,
-			Address:   e.IP,
-			Device:    describeUA(locale, e.UserAgent),
-			UserAgent: e.UserAgent,
+			When:     historyTime(locale, at),
+			Datetime: e.At.UTC().Format(time.RFC3339),
+			What:     historyWhat(locale, e, loc),
+			Failed:   e.Type == event.TypeSigninFailed || e.Type == event.TypeAccountLocked,
+			Address:  e.IP,
+			Device:   describeUA(locale, e.UserAgent),
 		}
 		if p, _ := e.Data["prefix"].(string); p != "" && p != e.IP {
 			row.Network = p
@@ -109,19 +106,16 @@ func message(locale, key, fallback string) string {
 	return fallback
 }
 
-// maxDeviceText is the longest user agent shown as it is.
-const maxDeviceText = 40
-
-// describeUA names the browser and system of a user agent in locale's words
-// (device.Describe: "Chrome on Windows", 「Windows の Chrome」); a user agent
-// whose browser it does not know (a native app, a tool) is shown as it is,
-// cut at maxDeviceText characters.
+// describeUA names the browser and system of a user agent in locale's words,
+// as sign-in alerts do (device.Describe: "Chrome on Windows", 「Windows の
+// Chrome」); an agent whose browser it does not know (a native app, a tool)
+// is "a browser" 「ブラウザー」. The raw user agent is never shown: it is
+// English words on a Japanese page and means nothing to most customers.
+// Without a recorded user agent it returns "" (the page says "Unknown").
 func describeUA(locale, ua string) string {
-	if d, known := device.Describe(locale, ua); known {
-		return d
+	if ua == "" {
+		return ""
 	}
-	if utf8.RuneCountInString(ua) <= maxDeviceText {
-		return ua
-	}
-	return string([]rune(ua)[:maxDeviceText]) + "…"
+	d, _ := device.Describe(locale, ua)
+	return d
 }

@@ -17,12 +17,22 @@ func TestDescribeUA(t *testing.T) {
 		{"Mozilla/5.0 (Linux; Android 14; SC-51D) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0 Mobile Safari/537.36", "Chrome on Android"},
 		{"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0; rv:133.0) Gecko/20100101 Firefox/133.0", "Firefox on macOS"},
 		{"Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0 Safari/537.36", "Chrome on ChromeOS"},
-		{"okhttp/4.12.0", "okhttp/4.12.0"},
-		{"NinshoApp/3.1 (com.example.shop; build 4567; iOS 18.0) Alamofire/5.9", "NinshoApp/3.1 (com.example.shop; build 4…"},
+		{"okhttp/4.12.0", "a browser"},
+		{"curl/7.88.1", "a browser"},
+		{"MyApp/1.0", "a browser"},
+		{"NinshoApp/3.1 (com.example.shop; build 4567; iOS 18.0) Alamofire/5.9", "a browser"},
+		{"Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) SomeApp/2.0", "a browser on Android"},
 		{"", ""},
 	}
 	if got, want := describeUA("ja", tests[0].ua), "Windows の Edge"; got != want {
 		t.Errorf("describeUA(ja, Edge) = %q, want %q", got, want)
+	}
+	// An agent it does not recognise never shows as it is on a Japanese
+	// page: no English words.
+	for _, ua := range []string{"curl/7.88.1", "MyApp/1.0"} {
+		if got, want := describeUA("ja", ua), "ブラウザー"; got != want {
+			t.Errorf("describeUA(ja, %q) = %q, want %q", ua, got, want)
+		}
 	}
 	for _, tt := range tests {
 		if got := describeUA("en", tt.ua); got != tt.want {
@@ -58,7 +68,7 @@ func TestHistoryRows(t *testing.T) {
 		}},
 		{"ja", &realm.Realm{DefaultLocale: "en"}, "zone.utc", []historyRow{
 			{When: "2026年11月25日 15:30", What: "ログイン", Address: "198.51.100.7", Network: "198.51.100.0/24",
-				Reasons: []string{"新しいネットワーク", "something_new", "Caps Lockまたは先頭文字の大文字・小文字を補正して受理"}},
+				Reasons: []string{"新しいネットワーク", "something_new", "Caps Lock または先頭文字の大文字・小文字を補正して受理"}},
 			{When: "2026年11月25日 15:30", What: "ログインを拒否: 試行回数の超過", Failed: true, Address: "203.0.113.9", Reasons: []string{"このIPアドレスからの多数の試行"}},
 			{When: "2026年11月25日 15:30", What: "16:00 UTCまで新しいデバイスからのログインを制限", Failed: true},
 			{When: "2026年11月25日 15:30", What: "保護のためロック（身に覚えのないログインのご報告による）", Failed: true},

@@ -159,8 +159,8 @@ func (h *Handler) notMeForm(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 // notMeSpent tells that a "this wasn't me" link was already used or has
-// expired (404), and what to do instead — sign in and change the password,
-// the password assistant, customer service — with no button that cannot
+// expired (404), and what to do instead — sign in and check the sign-in
+// history, set a new password with the password assistant, customer service — with no button that cannot
 // work. A stranger learns nothing more than that the link cannot be used:
 // unknown, used, expired and mangled links read alike.
 func (h *Handler) notMeSpent(w http.ResponseWriter, r *http.Request, c *call) error {
