@@ -56,6 +56,8 @@ var statuses = map[ninsho.Code]int{
 	ninsho.CodePasswordTooShort:         http.StatusBadRequest,
 	ninsho.CodePasswordTooLong:          http.StatusBadRequest,
 	ninsho.CodePasswordTooCommon:        http.StatusBadRequest,
+	ninsho.CodePasswordTooSimple:        http.StatusBadRequest,
+	ninsho.CodePasswordCharsInvalid:     http.StatusBadRequest,
 	ninsho.CodePasswordContainsPersonal: http.StatusBadRequest,
 	ninsho.CodePasswordMismatch:         http.StatusBadRequest,
 	ninsho.CodePasswordReused:           http.StatusBadRequest,

@@ -57,6 +57,8 @@ const (
 	CodePasswordTooShort         Code = "password_too_short"
 	CodePasswordTooLong          Code = "password_too_long"
 	CodePasswordTooCommon        Code = "password_too_common"
+	CodePasswordTooSimple        Code = "password_too_simple"
+	CodePasswordCharsInvalid     Code = "password_characters_invalid"
 	CodePasswordContainsPersonal Code = "password_contains_personal_info"
 	CodePasswordMismatch         Code = "password_mismatch"
 	CodePasswordReused           Code = "password_reused"

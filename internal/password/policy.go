@@ -47,16 +47,28 @@ const passwordField = "password"
 
 // Check returns nil if plain may be used as a new password, or the first rule
 // it breaks, as ninsho.FieldError(code, "password"):
+//   - ninsho.CodePasswordCharsInvalid when it is not valid UTF-8 or contains
+//     a control character (C0 including NUL and tab, DEL, C1): nothing a
+//     person types on a keyboard, and what would be hashed is not what they
+//     see. Spaces, also inside, are allowed;
 //   - ninsho.CodePasswordTooShort with the parameter min,
 //   - ninsho.CodePasswordTooLong with the parameter max,
 //   - ninsho.CodePasswordTooCommon when it is on the bundled list of common
 //     passwords (ignoring case),
+//   - ninsho.CodePasswordTooSimple when it is made only of spaces and
+//     invisible characters (zero-width space, other format characters,
+//     fillers), is one character repeated ("aaaaaaaa", ignoring case), two
+//     characters alternating ("abababab") or a run of consecutive characters
+//     up or down ("abcdefgh", "98765432", "ｆｅｄｃｂａ", digits running on
+//     through 0 as in "78901234"): the "repetitive or
+//     sequential characters" of NIST SP 800-63B §5.1.1.2,
 //   - ninsho.CodePasswordContainsPersonal when it contains, ignoring case, the
 //     local part of who.Email (3 characters or more), the last 8 digits of
 //     who.Phone (with or without separators such as '-' or spaces) or a word of
 //     who.Name (3 characters or more).
 //
-// Check is safe for concurrent use.
+// The policy is for new passwords only: signing in with an existing one
+// never consults it. Check is safe for concurrent use.
 func (p Policy) Check(plain string, who Personal) error {
 	minLen, maxLen := p.MinLength, p.MaxLength
 	if minLen <= 0 {
@@ -64,6 +76,9 @@ func (p Policy) Check(plain string, who Personal) error {
 	}
 	if maxLen <= 0 {
 		maxLen = DefaultPolicy().MaxLength
+	}
+	if !typable(plain) {
+		return ninsho.FieldError(ninsho.CodePasswordCharsInvalid, passwordField)
 	}
 	n := Normalize(plain)
 	switch count := utf8.RuneCountInString(n); {
@@ -76,10 +91,101 @@ func (p Policy) Check(plain string, who Personal) error {
 	if isCommonLower(lower) {
 		return ninsho.FieldError(ninsho.CodePasswordTooCommon, passwordField)
 	}
+	if tooSimple(lower) {
+		return ninsho.FieldError(ninsho.CodePasswordTooSimple, passwordField)
+	}
 	if containsPersonal(lower, who) {
 		return ninsho.FieldError(ninsho.CodePasswordContainsPersonal, passwordField)
 	}
 	return nil
+}
+
+// typable reports whether s is valid UTF-8 without control characters
+// (Unicode category Cc: U+0000–U+001F, U+007F–U+009F).
+func typable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// tooSimple reports whether lower, a normalised lowercase password, shows
+// nothing or repeats or counts: only blank or invisible characters, one
+// character repeated, two alternating, or consecutive code points all the
+// way up or down.
+func tooSimple(lower string) bool {
+	rs := []rune(lower)
+	if len(rs) == 0 {
+		return true
+	}
+	blank := true
+	for _, r := range rs {
+		if !invisible(r) {
+			blank = false
+			break
+		}
+	}
+	if blank {
+		return true
+	}
+	periodic := true // rs[i] == rs[i-2]: one repeated character or two alternating
+	for i := 2; i < len(rs) && periodic; i++ {
+		periodic = rs[i] == rs[i-2]
+	}
+	if periodic && len(rs) >= 2 && (rs[0] == rs[1] || len(rs) >= 4) {
+		return true
+	}
+	if len(rs) < 2 {
+		return false
+	}
+	step := next(rs[0], rs[1])
+	if step != 1 && step != -1 {
+		return false
+	}
+	for i := 2; i < len(rs); i++ {
+		if next(rs[i-1], rs[i]) != step {
+			return false
+		}
+	}
+	return true
+}
+
+// next is how far b follows a: the difference of their code points, with
+// the digits counted round ("…8901…" and "…1098…" run on).
+func next(a, b rune) rune {
+	d := b - a
+	if '0' <= a && a <= '9' && '0' <= b && b <= '9' {
+		switch d {
+		case -9:
+			return 1
+		case 9:
+			return -1
+		}
+	}
+	return d
+}
+
+// invisible reports whether r shows nothing: white space, a format
+// character (zero-width space and joiners, soft hyphen, byte order mark,
+// bidirectional marks) or one of the characters drawn as blank (fillers,
+// the blank braille pattern, variation selectors).
+func invisible(r rune) bool {
+	switch {
+	case unicode.IsSpace(r), unicode.In(r, unicode.Zs, unicode.Cf):
+		return true
+	case unicode.Is(unicode.Variation_Selector, r):
+		return true
+	}
+	switch r {
+	case '\u115f', '\u1160', '\u3164', '\uffa0', '\u2800', '\u034f', '\u180e':
+		return true
+	}
+	return false
 }
 
 // containsPersonal reports whether lower, a normalised lowercase password,

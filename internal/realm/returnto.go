@@ -15,9 +15,10 @@ const MaxReturnToBytes = 2048
 // Only an absolute http or https URL is allowed, written in the characters
 // of RFC 3986 alone (no spaces, control characters, backslashes or
 // non-ASCII; well-formed percent escapes), without user information, with a
-// host of letters, digits, dots and hyphens (or an IP address) and no dot
-// segments ("." or "..", also percent-encoded) or encoded slashes in its
-// path. It matches an entry when its origin — scheme, lower-cased host and
+// host of letters, digits, dots and hyphens (or an IP address), and a path
+// that every server reads alike: no dot segments ("." or "..", also
+// percent-encoded or with ";" parameters), no empty segments ("//"), no ";",
+// no encoded percent ("%25") and no encoded slashes. It matches an entry when its origin — scheme, lower-cased host and
 // port, the scheme's default port written or not — equals the entry's, and,
 // when the entry has a path, its path equals that path or continues it after
 // a "/" (the entry "https://shop.example.jp/mypage" allows "/mypage" and
@@ -211,19 +212,30 @@ func hostName(h string) bool {
 	return true
 }
 
-// pathOK refuses paths that a browser or server would rewrite to somewhere
-// else: dot segments (also percent-encoded) and encoded slashes or
-// backslashes.
+// pathOK refuses paths that a browser, a proxy or an application server
+// may read as somewhere else than they say: dot segments ("." or "..",
+// also percent-encoded or followed by ";" parameters, as in "/..;/" that
+// Tomcat and some proxies treat as ".."), empty segments ("//", which some
+// servers collapse and some read as a scheme-relative host), ";" anywhere
+// (path parameters), an encoded percent "%25" (double encoding: "%252e" is
+// "%2e" after one decoding) and encoded slashes or backslashes.
 func pathOK(path string) bool {
 	if !strings.HasPrefix(path, "/") {
 		return false
 	}
 	lower := strings.ToLower(path)
-	if strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") {
-		return false
+	for _, bad := range []string{"//", ";", "%25", "%2f", "%5c"} {
+		if strings.Contains(lower, bad) {
+			return false
+		}
 	}
 	for seg := range strings.SplitSeq(lower, "/") {
 		seg = strings.ReplaceAll(seg, "%2e", ".")
+		// A segment's parameters, also with an encoded ";", do not
+		// make a dot segment any less one.
+		if i := strings.Index(seg, "%3b"); i >= 0 {
+			seg = seg[:i]
+		}
 		if seg == "." || seg == ".." {
 			return false
 		}

@@ -29,6 +29,8 @@ func TestReturnURL(t *testing.T) {
 		{"prefix without slash, query", "https://members.example.jp/club?x=1", "https://members.example.jp/club?x=1"},
 		{"http with its port", "http://localhost:3000/back", "http://localhost:3000/back"},
 		{"entry with capitals and default port", "https://pay.example.jp/checkout/done", "https://pay.example.jp/checkout/done"},
+		{"semicolon and encoded percent in the query", "https://shop.example.jp/cart?a=1;b=%25", "https://shop.example.jp/cart?a=1;b=%25"},
+		{"dots inside a segment", "https://shop.example.jp/v1.2/..x/a..", "https://shop.example.jp/v1.2/..x/a.."},
 
 		// Refused.
 		{"empty", "", ""},
@@ -73,6 +75,16 @@ func TestReturnURL(t *testing.T) {
 		{"encoded dot segment", "https://my.example.jp/mypage/%2e%2E/admin", ""},
 		{"encoded slash", "https://my.example.jp/mypage%2f..%2fadmin", ""},
 		{"single dot segment", "https://shop.example.jp/./x", ""},
+		// An outside attacker's three, each of which a back end reads as
+		// leaving /mypage/.
+		{"dot segment with a parameter", "https://my.example.jp/mypage/..;/admin", ""},
+		{"double-encoded dot segment", "https://my.example.jp/mypage/%252e%252e/admin", ""},
+		{"empty segment", "https://my.example.jp/mypage//evil.com", ""},
+		{"dot segment with an encoded parameter", "https://my.example.jp/mypage/..%3B/admin", ""},
+		{"dot with a parameter", "https://my.example.jp/mypage/.;x/admin", ""},
+		{"parameter elsewhere", "https://my.example.jp/mypage;jsessionid=1/x", ""},
+		{"encoded percent", "https://shop.example.jp/a%25b", ""},
+		{"empty segment at the start", "https://shop.example.jp//evil.example/", ""},
 		{"empty port", "https://shop.example.jp:/", ""},
 		{"port out of range", "https://shop.example.jp:99999/", ""},
 		{"opaque", "https:shop.example.jp", ""},

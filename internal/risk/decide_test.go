@@ -91,6 +91,12 @@ var beforeCases = []decisionCase{
 	{"form sent in 800 ms, 1 unfamiliar failure", risk.Signals{IdentifierFailures: 1, UserAgent: browser, FormElapsed: 800 * time.Millisecond}, allow()},
 	{"form sent in 800 ms", risk.Signals{UserAgent: browser, FormElapsed: 800 * time.Millisecond}, allow()},
 	{"form time unknown (API)", risk.Signals{UserAgent: browser, FormElapsed: 0}, allow()},
+	// A page post without a believable form time counts as sent at once,
+	// under the same rule: only with another signal, only on unfamiliar devices.
+	{"form not rendered alone, unfamiliar device", risk.Signals{UserAgent: browser, FormElapsed: risk.FormNotRendered}, allow()},
+	{"form not rendered, address tried another identifier", risk.Signals{AddressAccounts: 2, UserAgent: browser, FormElapsed: risk.FormNotRendered}, captcha(risk.ReasonTooFast)},
+	{"form not rendered, 1 unfamiliar failure", risk.Signals{IdentifierFailures: 1, UserAgent: browser, FormElapsed: risk.FormNotRendered}, captcha(risk.ReasonTooFast)},
+	{"form not rendered, familiar device, address tried others", risk.Signals{DeviceFamiliar: true, AddressAccounts: 5, UserAgent: browser, FormElapsed: risk.FormNotRendered}, allow()},
 	{"headless and too fast, CAPTCHA solved", risk.Signals{UserAgent: headless, FormElapsed: time.Millisecond, CaptchaSolved: true}, allow()},
 
 	// Signals of AfterPassword are not read before the password.

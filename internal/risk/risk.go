@@ -71,12 +71,22 @@ type Signals struct {
 
 	UserAgent string
 	// FormElapsed is how long the person took from showing the form to
-	// submitting it; 0 when unknown (API clients).
+	// submitting it; 0 when unknown (API clients, which send no form).
+	// A page post that did not come from a form as the page rendered it
+	// (its time missing, malformed or ahead of the clock) is
+	// FormNotRendered: sent at once.
 	FormElapsed time.Duration
 
 	Heightened    bool // the realm's "heightened protection" switch is on
 	CaptchaSolved bool // the flow already passed a CAPTCHA
 }
+
+// FormNotRendered is the Signals.FormElapsed of a page post that does not
+// carry the time its form was rendered, or carries one that cannot be true:
+// it is counted as sent at once, so that leaving the time out or forging a
+// future one does not escape the "sent too fast" signal (which still counts
+// only together with another one, see BeforePassword).
+const FormNotRendered = time.Millisecond
 
 // Decision is the outcome with the reasons that led to it, in the order of the
 // Reason constants (none for Allow). RetryAfter is set for Deny.

@@ -140,6 +140,11 @@ func TestSignupRejectsInput(t *testing.T) {
 			{"short", signup.Input{Identifier: "a@example.jp", Name: "H", Password: "abc12"}, ninsho.CodePasswordTooShort},
 			{"common", signup.Input{Identifier: "a@example.jp", Name: "H", Password: "password123"}, ninsho.CodePasswordTooCommon},
 			{"personal", signup.Input{Identifier: "kumiko@example.jp", Name: "H", Password: "kumiko-1999!"}, ninsho.CodePasswordContainsPersonal},
+			{"NUL bytes", signup.Input{Identifier: "a@example.jp", Name: "H", Password: strings.Repeat("\x00", 8)}, ninsho.CodePasswordCharsInvalid},
+			{"invalid UTF-8", signup.Input{Identifier: "a@example.jp", Name: "H", Password: strings.Repeat("\xff", 8)}, ninsho.CodePasswordCharsInvalid},
+			{"spaces only", signup.Input{Identifier: "a@example.jp", Name: "H", Password: strings.Repeat(" ", 8)}, ninsho.CodePasswordTooSimple},
+			{"zero-width spaces", signup.Input{Identifier: "a@example.jp", Name: "H", Password: strings.Repeat("\u200b", 8)}, ninsho.CodePasswordTooSimple},
+			{"one character repeated", signup.Input{Identifier: "a@example.jp", Name: "H", Password: "aaaaaaaa"}, ninsho.CodePasswordTooSimple},
 			{"mismatch", signup.Input{Identifier: "a@example.jp", Name: "H", Password: goodPassword, PasswordConfirmation: goodPassword + "x", ConfirmPassword: true}, ninsho.CodePasswordMismatch},
 		}
 		for _, tt := range tests {

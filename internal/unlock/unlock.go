@@ -15,6 +15,7 @@ import (
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/identifier"
+	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/startgate"
@@ -309,8 +310,10 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 
 // setNewPassword finishes the unlock of an account locked for suspicious
 // activity: a new password (twice, by the policy, not the old one) replaces
-// the old, every other session ends, the lock is lifted and the device
-// signed in.
+// the old, every other session ends, the lock is lifted, the device signed
+// in and the owner told on every verified channel that the password changed
+// (password_changed with its "this wasn't me" link, as the password
+// assistant does).
 func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
 	k := s.Kit
 	if f.Get(stateCodeOK) != "1" {
@@ -334,7 +337,10 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 		}
 		var err error
 		grant, err = k.Complete(ctx, f, rl, a, req, []string{"password", f.Channel + "_code"}, event.TypeAccountUnlocked, map[string]any{"lock": string(account.LockSuspicious)})
-		return err
+		if err != nil {
+			return err
+		}
+		return k.Alert(ctx, rl, f, a, req, message.TemplatePasswordChanged, true)
 	})
 	if err != nil {
 		return nil, err
@@ -342,5 +348,6 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	if s.Forget != nil {
 		s.Forget(a.ID)
 	}
+	k.Outbox.Wake()
 	return &flow.Answer{Flow: f, Session: grant, AccountID: a.ID}, nil
 }

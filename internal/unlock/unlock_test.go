@@ -74,6 +74,77 @@ func TestUnlockByCodeThenPassword(t *testing.T) {
 	})
 }
 
+// TestUnlockWithNewPasswordTellsTheOwner: an account locked as suspicious
+// ("this wasn't me") is unlocked with a code and a new password; the owner is
+// then told that the password changed on every verified channel, as after
+// the password assistant, and an unlock that only checks the password (an
+// unfamiliar-device lock) changes nothing and tells nothing of the kind.
+func TestUnlockWithNewPasswordTellsTheOwner(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+		a, _ := e.DB.AccountByEmail(ctx, "jp", "hanako@example.jp")
+		now := e.Clock.Now()
+		a.Phone, a.PhoneVerifiedAt = "+819012345678", &now
+		if err := e.DB.UpdateAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.DB.SetLock(ctx, a.ID, account.Lock{Kind: account.LockSuspicious, LockedAt: &now}); err != nil {
+			t.Fatal(err)
+		}
+		e.Clock.Advance(time.Minute)
+		ans, err := e.Unlock.Start(ctx, e.JP, flowtest.Req("198.51.100.3", ""), "hanako@example.jp")
+		if err != nil || ans.Next.Step != flow.StepVerificationCode {
+			t.Fatalf("Start = %+v, %v; want a code", ans, err)
+		}
+		req := flowtest.Req("198.51.100.3", ans.DeviceToken)
+		next, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitCode, Code: e.LastCode(t, "hanako@example.jp")})
+		if err != nil || next.Next.Step != flow.StepNewPassword {
+			t.Fatalf("submit_code = %+v, %v; want new_password", next.Next, err)
+		}
+		sms := len(e.Messages(t, "+819012345678"))
+		// A refused new password tells nothing.
+		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSetNewPassword, Password: "aaaaaaaa", PasswordConfirmation: "aaaaaaaa"})
+		flowtest.WantCode(t, err, ninsho.CodePasswordTooSimple)
+		if m := e.Messages(t, "hanako@example.jp"); m[0].Template == "password_changed" {
+			t.Fatalf("password_changed sent for a refused password")
+		}
+		const fresh = "aki-no-sora-2026"
+		fin, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSetNewPassword, Password: fresh, PasswordConfirmation: fresh})
+		if err != nil || fin.Session == nil {
+			t.Fatalf("set_new_password: %v", err)
+		}
+		for _, to := range []string{"hanako@example.jp", "+819012345678"} {
+			m := e.Messages(t, to)
+			if m[0].Template != "password_changed" || !strings.Contains(m[0].Text, "/signin/not-me?token=") || strings.Contains(m[0].Text, fresh) {
+				t.Errorf("newest message to %s: %q, want password_changed with the link and without the password:\n%s", to, m[0].Template, m[0].Text)
+			}
+		}
+		if got := len(e.Messages(t, "+819012345678")); got != sms+1 {
+			t.Errorf("%d messages to the phone after the unlock, want %d (one alert)", got, sms+1)
+		}
+
+		// An unfamiliar-device lock is unlocked with the same password:
+		// nothing changed, so no password_changed.
+		lockForUnfamiliar(t, e, a.ID)
+		e.Clock.Advance(time.Minute)
+		ans, err = e.Unlock.Start(ctx, e.JP, flowtest.Req("198.51.100.4", ""), "hanako@example.jp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		req = flowtest.Req("198.51.100.4", ans.DeviceToken)
+		if _, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitCode, Code: e.LastCode(t, "hanako@example.jp")}); err != nil {
+			t.Fatal(err)
+		}
+		if done, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitPassword, Password: fresh}); err != nil || done.Session == nil {
+			t.Fatalf("submit_password: %v", err)
+		}
+		if m := e.Messages(t, "hanako@example.jp"); m[0].Template == "password_changed" {
+			t.Errorf("password_changed after an unlock that kept the password")
+		}
+	})
+}
+
 func TestUnlockUnknownIdentifier(t *testing.T) {
 	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()

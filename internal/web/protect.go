@@ -129,27 +129,31 @@ const maxFormAge = 24 * time.Hour
 
 // formElapsed returns how long the posted form was shown, from its
 // rendered_at field (the server's time in Unix milliseconds when the form was
-// rendered), or 0 when unknown: the field is missing or malformed, or lies
-// in the future (another instance's clock runs ahead). It is only a risk
-// signal: a forged value gains nothing the API, which never sends one, does
-// not already have.
+// rendered). Every page form carries the field, so a post whose field is
+// missing, malformed or ahead of the server's clock did not come from a form
+// as we rendered it — a script posting straight away, or one that set the
+// field to escape the signal: it counts as sent at once
+// (risk.FormNotRendered, 1 ms), the fastest
+// form there is. A value ahead by less than a clock skew between instances
+// means the same: the form was shown for less than that skew. A value in
+// the past is believed (capped at a day): a forged old time buys a script
+// only what the API, which sends no form time, already has. It is only a
+// risk signal, and on its own asks nothing of anyone (risk.Policy).
 func formElapsed(r *http.Request, now time.Time) time.Duration {
 	v := r.PostForm.Get("rendered_at")
 	if v == "" || len(v) > 20 {
-		return 0
+		return risk.FormNotRendered
 	}
 	ms, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return 0
+	if err != nil || ms <= 0 {
+		return risk.FormNotRendered
 	}
 	d := now.Sub(time.UnixMilli(ms))
 	switch {
-	case d < 0:
-		return 0
+	case d < time.Millisecond:
+		return risk.FormNotRendered // sent in the instant it was shown, or from the future
 	case d > maxFormAge:
 		return maxFormAge
-	case d < time.Millisecond:
-		return time.Millisecond // sent in the instant it was shown
 	}
 	return d
 }

@@ -239,9 +239,15 @@ func TestFormElapsedReachesTheFlow(t *testing.T) {
 	}{
 		{"a person", m[1], 4200 * time.Millisecond, 4200},
 		{"sent in the instant it was shown", m[1], 0, 1},
-		{"no field (unknown)", "", time.Second, 0},
-		{"garbage (unknown)", "soon", time.Second, 0},
-		{"from the future (unknown)", strconv.FormatInt(webtest.Epoch.Add(time.Hour).UnixMilli(), 10), 0, 0},
+		// Not from our form: counted as sent at once.
+		{"no field", "", time.Second, 1},
+		{"garbage", "soon", time.Second, 1},
+		{"negative", "-5", time.Second, 1},
+		{"zero", "0", time.Second, 1},
+		{"too long", strings.Repeat("1", 21), time.Second, 1},
+		{"from the future", strconv.FormatInt(webtest.Epoch.Add(time.Hour).UnixMilli(), 10), 0, 1},
+		{"a second ahead (another instance's clock)", strconv.FormatInt(webtest.Epoch.Add(time.Second).UnixMilli(), 10), 0, 1},
+		{"a minute ago (a slow person)", strconv.FormatInt(webtest.Epoch.Add(-time.Minute).UnixMilli(), 10), 0, 60 * 1000},
 		{"a day ago (capped)", strconv.FormatInt(webtest.Epoch.Add(-48*time.Hour).UnixMilli(), 10), 0, 24 * 3600 * 1000},
 	}
 	for _, tt := range tests {

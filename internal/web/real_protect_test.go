@@ -2,14 +2,17 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/flowtest"
 	"github.com/ninsho/ninsho/internal/web/webtest"
 )
 
@@ -36,7 +39,7 @@ func TestBrowserCaptchaCodeHistory(t *testing.T) {
 	b := jar{}
 	for range 3 {
 		env.Clock.Advance(time.Minute)
-		rec := post(h, "/signin", url.Values{"identifier": {"taro@example.jp"}, "password": {"nope-" + pw}}, b.header()...)
+		rec := post(h, "/signin", url.Values{"identifier": {"taro@example.jp"}, "password": {"nope-" + pw}, "rendered_at": {shownAgo(env, 5*time.Second)}}, b.header()...)
 		if rec.Code != 400 || strings.Contains(rec.Body.String(), `name="answer"`) {
 			t.Fatalf("wrong password: %d, want 400 without a CAPTCHA yet", rec.Code)
 		}
@@ -44,7 +47,7 @@ func TestBrowserCaptchaCodeHistory(t *testing.T) {
 	}
 
 	env.Clock.Advance(time.Minute)
-	rec := post(h, "/signin", url.Values{"identifier": {"taro@example.jp"}, "password": {pw}}, b.header()...)
+	rec := post(h, "/signin", url.Values{"identifier": {"taro@example.jp"}, "password": {pw}, "rendered_at": {shownAgo(env, 5*time.Second)}}, b.header()...)
 	b.take(t, rec.Result()) // the browser keeps the flow's binding cookie
 	m := captchaImage.FindStringSubmatch(rec.Body.String())
 	if rec.Code != 400 || m == nil || strings.Contains(rec.Body.String(), `type="password"`) {
@@ -412,4 +415,64 @@ func TestBrowserUnlockCaptcha(t *testing.T) {
 	}
 	rec = post(h, verify, url.Values{"action": {"submit_code"}, "code": {msgs[0].Code}}, b.header()...)
 	mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/unlock/password?flow="+flowID)
+}
+
+// TestSprayWithoutFormTimeMeetsTheCaptchaAsSoon: one address tries one
+// password on several identifiers from fresh browsers, each post sent 100 ms
+// after the form was shown. With the form's own rendered_at the second
+// identifier meets the CAPTCHA (sent too fast, joined by the spray); leaving
+// the field out, setting it to garbage or to the future changes nothing. A
+// time far in the past is believed (a slow person): the spray goes on until
+// its own threshold.
+func TestSprayWithoutFormTimeMeetsTheCaptchaAsSoon(t *testing.T) {
+	renderedAt := regexp.MustCompile(`name="rendered_at" value="(\d+)"`)
+	firstCaptcha := func(t *testing.T, field func(env *flowtest.Env, shown string) (string, bool)) int {
+		h, env := newRealWeb(t)
+		for i := 1; i <= 6; i++ {
+			m := renderedAt.FindStringSubmatch(get(h, "/signin").Body.String())
+			if m == nil {
+				t.Fatal("no rendered_at on the sign-in form")
+			}
+			env.Clock.Advance(100 * time.Millisecond)
+			form := url.Values{"identifier": {fmt.Sprintf("user%d@example.jp", i)}, "password": {"Spring2026!x"}}
+			if v, ok := field(env, m[1]); ok {
+				form.Set("rendered_at", v)
+			}
+			rec := post(h, "/signin", form)
+			if strings.Contains(rec.Body.String(), `name="answer"`) {
+				return i
+			}
+			if rec.Code != 400 {
+				t.Fatalf("attempt %d: %d, want 400", i, rec.Code)
+			}
+		}
+		return 0
+	}
+	real := firstCaptcha(t, func(_ *flowtest.Env, shown string) (string, bool) { return shown, true })
+	if real != 2 {
+		t.Fatalf("with the form's rendered_at the CAPTCHA came at attempt %d, want 2", real)
+	}
+	for name, field := range map[string]func(*flowtest.Env, string) (string, bool){
+		"left out": func(*flowtest.Env, string) (string, bool) { return "", false },
+		"empty":    func(*flowtest.Env, string) (string, bool) { return "", true },
+		"garbage":  func(*flowtest.Env, string) (string, bool) { return "abc", true },
+		"future": func(env *flowtest.Env, _ string) (string, bool) {
+			return strconv.FormatInt(env.Clock.Now().Add(time.Hour).UnixMilli(), 10), true
+		},
+		"a little ahead": func(env *flowtest.Env, _ string) (string, bool) {
+			return strconv.FormatInt(env.Clock.Now().Add(2*time.Second).UnixMilli(), 10), true
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := firstCaptcha(t, field); got != real {
+				t.Errorf("CAPTCHA at attempt %d, want %d as with the form's own time", got, real)
+			}
+		})
+	}
+	t.Run("a minute ago", func(t *testing.T) {
+		got := firstCaptcha(t, func(env *flowtest.Env, _ string) (string, bool) { return shownAgo(env, time.Minute), true })
+		if got != 0 {
+			t.Errorf("a slow form met the CAPTCHA at attempt %d, want none within 6 identifiers", got)
+		}
+	})
 }

@@ -96,7 +96,7 @@ func TestReturnToSigninThroughCaptchaAndCode(t *testing.T) {
 	// Wrong passwords: the form comes back with the return_to.
 	for range 3 {
 		env.Clock.Advance(time.Minute)
-		rec = post(h, "/signin", url.Values{"identifier": {"taro@example.jp"}, "password": {"nope-" + pw}, "return_to": {shopReturn}}, b.header()...)
+		rec = post(h, "/signin", url.Values{"identifier": {"taro@example.jp"}, "password": {"nope-" + pw}, "return_to": {shopReturn}, "rendered_at": {shownAgo(env, 5*time.Second)}}, b.header()...)
 		if rec.Code != 400 || carried(rec.Body.String()) != shopReturn {
 			t.Fatalf("wrong password: %d, want 400 with the return_to carried:\n%s", rec.Code, rec.Body)
 		}
@@ -316,5 +316,69 @@ func TestReturnToUnlock(t *testing.T) {
 	rec = post(h, pwPage, url.Values{"action": {"submit_password"}, "password": {pw}}, b.header()...)
 	if rec.Code != 303 || rec.Header().Get("Location") != shopReturn {
 		t.Fatalf("unlock: %d %q, want 303 to %s", rec.Code, rec.Header().Get("Location"), shopReturn)
+	}
+}
+
+// TestRefusedReturnToIsNotReflected: a return_to the realm refuses — a
+// foreign origin or a path that a back end reads as leaving the allowed
+// prefix — appears in no link or field of the start pages (language links
+// included) nor of a flow's page, and the signed-in shortcut does not follow
+// it; an allowed one is carried in its normalised form only.
+func TestRefusedReturnToIsNotReflected(t *testing.T) {
+	h, env := newReturnWeb(t)
+	refused := []string{
+		"https://evil.com",
+		"https://shop.example.jp/mypage/..;/admin",
+		"https://shop.example.jp/mypage/%252e%252e/admin",
+		"https://shop.example.jp/mypage//evil.com",
+	}
+	starts := []string{"/signin", "/signup", "/unlock", "/password-assistant"}
+	for _, bad := range refused {
+		for _, path := range starts {
+			rec := get(h, path+"?"+url.Values{"return_to": {bad}}.Encode())
+			body := rec.Body.String()
+			if rec.Code != 200 || strings.Contains(body, "return_to=") || carried(body) != "" {
+				t.Errorf("GET %s with return_to %s: %d, and the page reflects it:\n%s", path, bad, rec.Code, body)
+			}
+		}
+	}
+
+	// A flow's page: its language link keeps the flow, never a return_to
+	// from the address bar.
+	b := jar{}
+	rec := post(h, "/signup", url.Values{
+		"identifier": {"hanako@example.jp"}, "name": {"山田 花子"},
+		"password": {pw}, "password_confirmation": {pw},
+	})
+	verify := mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/verify?flow=")
+	b.take(t, rec.Result())
+	rec = get(h, verify+"&lang=ja&return_to="+url.QueryEscape("https://evil.com")+"&x=y", b.header()...)
+	if link := langLink(t, rec); strings.Contains(link, "return_to") || strings.Contains(link, "x=y") || !strings.Contains(link, "flow=") {
+		t.Errorf("code page language link %q: want the flow and lang only", link)
+	}
+
+	// The signed-in shortcut follows none of the refused ones.
+	owner := env.MustSignUp(t, env.JP, "taro@example.jp", pw, "taro@example.jp")
+	rec = post(h, "/signin", url.Values{"identifier": {"taro@example.jp"}, "password": {pw}}, "Cookie", "ninsho_device="+owner)
+	signedIn := jar{"ninsho_device": owner}
+	signedIn.take(t, rec.Result())
+	for _, bad := range refused {
+		rec := get(h, "/signin?"+url.Values{"return_to": {bad}}.Encode(), signedIn.header()...)
+		if rec.Code != 200 {
+			t.Errorf("signed in, return_to %s: %d %q, want the sign-in page", bad, rec.Code, rec.Header().Get("Location"))
+		}
+	}
+	rec = get(h, "/signin?"+url.Values{"return_to": {"HTTPS://SHOP.example.jp:443/mypage/x"}}.Encode(), signedIn.header()...)
+	if rec.Code != 303 || rec.Header().Get("Location") != "https://shop.example.jp/mypage/x" {
+		t.Errorf("signed in, allowed return_to: %d %q, want 303 to its normalised form", rec.Code, rec.Header().Get("Location"))
+	}
+
+	// An allowed one written loosely is carried normalised, in links too.
+	rec = get(h, "/signin?"+url.Values{"return_to": {"HTTPS://SHOP.example.jp:443/mypage/x"}}.Encode())
+	if got := carried(rec.Body.String()); got != "https://shop.example.jp/mypage/x" {
+		t.Errorf("carried %q, want the normalised URL", got)
+	}
+	if link := langLink(t, rec); !strings.Contains(link, "return_to="+url.QueryEscape("https://shop.example.jp/mypage/x")) || strings.Contains(link, "SHOP") {
+		t.Errorf("language link %q: want the normalised return_to", link)
 	}
 }

@@ -3,8 +3,10 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ninsho/ninsho/internal/flowtest"
 	"github.com/ninsho/ninsho/internal/store/storetest"
@@ -29,6 +31,13 @@ func newRealWeb(tb testing.TB) (*web.Handler, *flowtest.Env) {
 		Reset:  env.Reset,
 		Now:    env.Clock.Now,
 	}), env
+}
+
+// shownAgo is the rendered_at a browser posts back with a form that the
+// server rendered d ago: a person typing takes seconds, and a post without
+// it counts as sent at once.
+func shownAgo(env *flowtest.Env, d time.Duration) string {
+	return strconv.FormatInt(env.Clock.Now().Add(-d).UnixMilli(), 10)
 }
 
 // jar is the cookies of one browser.

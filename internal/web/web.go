@@ -83,6 +83,7 @@ type Handler struct {
 	cookies webreq.Cookies
 	cop     *http.CrossOriginProtection
 	static  http.Handler
+	files   fs.FS // the static files that static serves
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -120,6 +121,7 @@ func New(d Deps) (*Handler, error) {
 		cookies: webreq.Cookies{Secure: d.SecureCookies},
 		cop:     http.NewCrossOriginProtection(),
 		static:  http.StripPrefix("/static/", http.FileServerFS(static)),
+		files:   static,
 	}
 	h.mux.HandleFunc("GET /{$}", h.root)
 	h.mux.Handle("GET /static/", http.HandlerFunc(h.serveStatic))
@@ -214,8 +216,11 @@ func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 func (h *Handler) serveStatic(w http.ResponseWriter, r *http.Request) {
-	if strings.HasSuffix(r.URL.Path, "/") {
-		// Files only: no directory listing.
+	// Files only: no directory listing. A file that does not exist gets
+	// the error page like every other unknown address, not the file
+	// server's plain-text "404 page not found".
+	name := strings.TrimPrefix(r.URL.Path, "/static/")
+	if fi, err := fs.Stat(h.files, name); strings.HasSuffix(r.URL.Path, "/") || !fs.ValidPath(name) || err != nil || fi.IsDir() {
 		h.WriteError(w, r, ninsho.E(ninsho.CodeNotFound))
 		return
 	}
@@ -529,6 +534,11 @@ func formFields(name string, p *page) []string {
 	return nil
 }
 
+// linkParams are the query parameters that a page's language links keep:
+// the ones the GET pages read (the flow, the CAPTCHA-passed and code-sent
+// notices, a "this wasn't me" token, the cookie check).
+var linkParams = []string{"flow", "captcha", "sent", "token", cookieCheckParam}
+
 func (h *Handler) newPage(r *http.Request, rl *realm.Realm, locale, title string) *page {
 	p := &page{Locale: locale, Title: title, Form: map[string]string{}, PasswordAssistant: h.d.Reset != nil}
 	if rl != nil {
@@ -544,8 +554,17 @@ func (h *Handler) newPage(r *http.Request, rl *realm.Realm, locale, title string
 
 // relink points the language switch at path with query q (plus lang): a
 // page rendered in answer to a POST links to the GET page that shows the
-// same step.
+// same step. Only the parameters that the pages read are carried
+// (linkParams); return_to is not among them: render adds the checked one
+// (linkReturnTo), so a refused value is never reflected.
 func (p *page) relink(path string, q url.Values) {
+	kept := url.Values{}
+	for _, k := range linkParams {
+		if v := q.Get(k); v != "" {
+			kept.Set(k, v)
+		}
+	}
+	q = kept
 	p.Languages = p.Languages[:0]
 	for _, l := range i18n.Locales() {
 		q.Set("lang", l)

@@ -163,8 +163,17 @@ func TestStatic(t *testing.T) {
 			t.Errorf("GET %s: %d %q", tt.target, rec.Code, rec.Header().Get("Content-Type"))
 		}
 	}
-	if rec := get(h, "/static/nope.js"); rec.Code != 404 {
-		t.Errorf("missing static file: %d", rec.Code)
+	// A missing file gets the HTML error page like every unknown address,
+	// not the file server's plain text.
+	unknown := get(h, "/nope", "Accept-Language", "en").Body.String()
+	for _, target := range []string{"/static/nope.js", "/static/img/nope.png", "/static/app.js/x"} {
+		rec := get(h, target, "Accept-Language", "en")
+		if rec.Code != 404 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") || rec.Body.String() != strings.Replace(unknown, `href="/nope?`, `href="`+target+`?`, 1) || strings.Contains(rec.Body.String(), "404 page not found") {
+			t.Errorf("GET %s: %d %q, want 404 with the error page of an unknown address:\n%s", target, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+		}
+		if cc := rec.Header().Get("Cache-Control"); strings.Contains(cc, "public") {
+			t.Errorf("GET %s: Cache-Control %q on an error page", target, cc)
+		}
 	}
 	if rec := get(h, "/static/"); rec.Code != 404 || strings.Contains(rec.Body.String(), `<a href="app.js">`) {
 		t.Errorf("GET /static/: %d, want 404 without a directory listing", rec.Code)

@@ -46,7 +46,7 @@ func HasCookies(r *http.Request) bool {
 
 // SetTest sets TestCookie for the browser's session.
 func (c Cookies) SetTest(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, c.cookie(r, TestCookie, "1", 0))
+	setCookie(w, c.cookie(r, TestCookie, "1", 0))
 }
 
 // FlowCookie is the name of the binding cookie of the page flow with the id.
@@ -145,12 +145,12 @@ func (c Cookies) SetSession(w http.ResponseWriter, r *http.Request, g *flow.Gran
 	if g.ExpiresAt.IsZero() || age <= 0 {
 		age = 0 // a browser-session cookie
 	}
-	http.SetCookie(w, c.cookie(r, SessionCookie, g.Token, age))
+	setCookie(w, c.cookie(r, SessionCookie, g.Token, age))
 }
 
 // ClearSession removes the session cookie.
 func (c Cookies) ClearSession(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, c.cookie(r, SessionCookie, "", -1))
+	setCookie(w, c.cookie(r, SessionCookie, "", -1))
 }
 
 // SetDevice sets the long-lived device cookie; an empty token sets nothing.
@@ -158,7 +158,7 @@ func (c Cookies) SetDevice(w http.ResponseWriter, r *http.Request, token string)
 	if token == "" {
 		return
 	}
-	http.SetCookie(w, c.cookie(r, DeviceCookie, token, deviceCookieAge))
+	setCookie(w, c.cookie(r, DeviceCookie, token, deviceCookieAge))
 }
 
 // SetFlow hands the browser the binding secret of a page flow that was just
@@ -173,7 +173,7 @@ func (c Cookies) SetFlow(w http.ResponseWriter, r *http.Request, f *flow.Flow) {
 	if age <= 0 {
 		return
 	}
-	http.SetCookie(w, c.cookie(r, FlowCookie(f.ID), f.Secret, age))
+	setCookie(w, c.cookie(r, FlowCookie(f.ID), f.Secret, age))
 }
 
 // ClearFlow removes the binding cookie of the flow with the id (it has
@@ -185,7 +185,7 @@ func (c Cookies) ClearFlow(w http.ResponseWriter, r *http.Request, flowID string
 	if _, err := r.Cookie(FlowCookie(flowID)); err != nil {
 		return // nothing to clear
 	}
-	http.SetCookie(w, c.cookie(r, FlowCookie(flowID), "", -1))
+	setCookie(w, c.cookie(r, FlowCookie(flowID), "", -1))
 }
 
 // FlowSecret returns the binding secret the browser holds for the flow with
@@ -200,6 +200,31 @@ func FlowSecret(r *http.Request, flowID string) string {
 // SetLang remembers the chosen language for a year.
 func (c Cookies) SetLang(w http.ResponseWriter, r *http.Request, locale string) {
 	ck := c.cookie(r, LangCookie, locale, 365*24*time.Hour)
+	setCookie(w, ck)
+}
+
+// setCookie adds ck to the response in place of any cookie of the same name
+// set earlier in it: a handler that passes an answer on through two helpers
+// (one keeping the flow's cookies, one following it to the next page) sends
+// each cookie once. The browser would keep the last one anyway.
+func setCookie(w http.ResponseWriter, ck *http.Cookie) {
+	h := w.Header()
+	prefix := ck.Name + "="
+	var kept []string
+	earlier := false
+	for _, v := range h.Values("Set-Cookie") {
+		if strings.HasPrefix(v, prefix) {
+			earlier = true
+			continue
+		}
+		kept = append(kept, v)
+	}
+	if earlier {
+		h.Del("Set-Cookie")
+		for _, v := range kept {
+			h.Add("Set-Cookie", v)
+		}
+	}
 	http.SetCookie(w, ck)
 }
 

@@ -186,3 +186,36 @@ func TestRequest(t *testing.T) {
 		t.Errorf("IP from context = %q", got)
 	}
 }
+
+// TestCookieSetOnce: a cookie set twice in one response (a finished flow's
+// cookie cleared by two helpers) is sent once, the last value winning, and
+// the other cookies stay as they were.
+func TestCookieSetOnce(t *testing.T) {
+	const id = "0b6f5d3c-7a0e-4f57-9a43-2c1c8f1e2d3a"
+	r := httptest.NewRequest("POST", "/", nil)
+	r.AddCookie(&http.Cookie{Name: FlowCookie(id), Value: "secret"})
+	w := httptest.NewRecorder()
+	c := Cookies{}
+	c.SetDevice(w, r, "dev")
+	c.ClearFlow(w, r, id)
+	c.SetTest(w, r)
+	c.ClearFlow(w, r, id)
+	c.SetDevice(w, r, "dev2")
+	got := w.Result().Header.Values("Set-Cookie")
+	if len(got) != 3 {
+		t.Fatalf("Set-Cookie = %q, want 3 (test, flow, device once each)", got)
+	}
+	names := map[string]string{}
+	for _, ck := range w.Result().Cookies() {
+		if _, dup := names[ck.Name]; dup {
+			t.Errorf("cookie %s sent twice", ck.Name)
+		}
+		names[ck.Name] = ck.Value
+	}
+	if v, ok := names[FlowCookie(id)]; !ok || v != "" {
+		t.Errorf("flow cookie not cleared: %q", got)
+	}
+	if names[DeviceCookie] != "dev2" || names[TestCookie] != "1" {
+		t.Errorf("cookies = %v, want the last device token and the test cookie", names)
+	}
+}
