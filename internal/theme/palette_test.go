@@ -1,6 +1,7 @@
 package theme
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -20,17 +21,23 @@ func TestPalettesPassAA(t *testing.T) {
 			name string
 			p    Palette
 		}{{"light", ps.Light}, {"dark", ps.Dark}} {
+			lowest, at := 99.0, ""
 			for _, pr := range Pairs {
 				fg, ok1 := m.p.Color(pr.FG)
 				bg, ok2 := m.p.Color(pr.BG)
 				if !ok1 || !ok2 {
 					t.Fatalf("pair %s/%s names no colour", pr.FG, pr.BG)
 				}
-				if got := Contrast(fg, bg); got < pr.Min {
+				got := Contrast(fg, bg)
+				if got < pr.Min {
 					t.Errorf("brand %q %s: %s %s on %s %s = %.2f:1, want ≥ %.1f",
 						brand, m.name, pr.FG, fg.Hex(), pr.BG, bg.Hex(), got, pr.Min)
 				}
+				if margin := got / pr.Min; margin < lowest {
+					lowest, at = margin, fmt.Sprintf("%s on %s %.2f:1 (needs %.1f)", pr.FG, pr.BG, got, pr.Min)
+				}
 			}
+			t.Logf("brand %-9q %-5s primary %s, %d pairs, closest to the limit: %s", brand, m.name, m.p.Primary.Hex(), len(Pairs), at)
 		}
 	}
 }
