@@ -220,7 +220,7 @@ func TestFooterShowsBrandingAndPoweredByOnlyWhenAsked(t *testing.T) {
 	off := mustWeb(t, web.Deps{Realms: webtest.Realms()})
 	body := get(off, "http://jp.example/signin").Body.String()
 	for _, w := range []string{
-		`<a href="https://sakura.example.jp/help">お問い合わせ</a> <span class="contact">お電話: 0120-123-456（平日 10:00〜18:00）</span>`,
+		`<a href="https://sakura.example.jp/help">お問い合わせ窓口</a> <span class="contact">お電話: 0120-123-456（平日 10:00〜18:00）</span>`,
 		`<li><a href="https://sakura.example.jp/terms">利用規約</a></li>`,
 		`<li><a href="https://sakura.example.jp/privacy">プライバシーポリシー</a></li>`,
 	} {
