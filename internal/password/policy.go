@@ -48,20 +48,25 @@ const passwordField = "password"
 // Check returns nil if plain may be used as a new password, or the first rule
 // it breaks, as ninsho.FieldError(code, "password"):
 //   - ninsho.CodePasswordCharsInvalid when it is not valid UTF-8 or contains
-//     a control character (C0 including NUL and tab, DEL, C1): nothing a
+//     a control character (C0 including NUL and tab, DEL, C1), a line or
+//     paragraph separator, a bidirectional control or U+FFFD: nothing a
 //     person types on a keyboard, and what would be hashed is not what they
 //     see. Spaces, also inside, are allowed;
 //   - ninsho.CodePasswordTooShort with the parameter min,
 //   - ninsho.CodePasswordTooLong with the parameter max,
 //   - ninsho.CodePasswordTooCommon when it is on the bundled list of common
-//     passwords (ignoring case),
-//   - ninsho.CodePasswordTooSimple when it is made only of spaces and
+//     passwords (ignoring case), as typed or once the spaces, invisible
+//     characters and combining marks are taken out ("pass word1",
+//     "1234\u200b5678"),
+//   - ninsho.CodePasswordTooSimple when what is left once the spaces,
 //     invisible characters (zero-width space, other format characters,
-//     fillers), is one character repeated ("aaaaaaaa", ignoring case), two
-//     characters alternating ("abababab") or a run of consecutive characters
-//     up or down ("abcdefgh", "98765432", "ｆｅｄｃｂａ", digits running on
-//     through 0 as in "78901234"): the "repetitive or
-//     sequential characters" of NIST SP 800-63B §5.1.1.2,
+//     fillers) and combining marks are taken out is nothing, at most two
+//     different characters ("aaaaaaab", "abababab", " "×7+"a"), a group of
+//     up to three characters repeated ("abcabcabc"), or a run of characters
+//     one or two code points apart up or down ("abcdefgh", "acegikmo",
+//     "98765432", "ｆｅｄｃｂａ", digits running on through 0 as in
+//     "78901234"): the "repetitive or sequential characters" of NIST SP
+//     800-63B §5.1.1.2,
 //   - ninsho.CodePasswordContainsPersonal when it contains, ignoring case, the
 //     local part of who.Email (3 characters or more), the last 8 digits of
 //     who.Phone (with or without separators such as '-' or spaces) or a word of
@@ -88,10 +93,11 @@ func (p Policy) Check(plain string, who Personal) error {
 		return ninsho.FieldError(ninsho.CodePasswordTooLong, passwordField).WithParam("max", maxLen)
 	}
 	lower := strings.ToLower(n)
-	if isCommonLower(lower) {
+	core := visibleCore(lower)
+	if isCommonLower(lower) || isCommonLower(core) {
 		return ninsho.FieldError(ninsho.CodePasswordTooCommon, passwordField)
 	}
-	if tooSimple(lower) {
+	if tooSimple(core) {
 		return ninsho.FieldError(ninsho.CodePasswordTooSimple, passwordField)
 	}
 	if containsPersonal(lower, who) {
@@ -101,54 +107,72 @@ func (p Policy) Check(plain string, who Personal) error {
 }
 
 // typable reports whether s is valid UTF-8 without control characters
-// (Unicode category Cc: U+0000–U+001F, U+007F–U+009F).
+// (Unicode category Cc: U+0000–U+001F, U+007F–U+009F), line or paragraph
+// separators (U+2028, U+2029), bidirectional controls (U+202A–U+202E,
+// U+2066–U+2069, which make what is shown differ from what was typed) or
+// the replacement character U+FFFD, which is what a decoder makes of a
+// broken sequence.
 func typable(s string) bool {
 	if !utf8.ValidString(s) {
 		return false
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError {
 			return false
 		}
 	}
 	return true
 }
 
-// tooSimple reports whether lower, a normalised lowercase password, shows
-// nothing or repeats or counts: only blank or invisible characters, one
-// character repeated, two alternating, or consecutive code points all the
+// visibleCore returns lower without spaces, invisible characters and
+// combining marks: what the weakness rules judge, so that padding or
+// splitting a weak password with characters that show little or nothing
+// does not make it acceptable.
+func visibleCore(lower string) string {
+	return strings.Map(func(r rune) rune {
+		if invisible(r) || unicode.In(r, unicode.Mn, unicode.Me) {
+			return -1
+		}
+		return r
+	}, lower)
+}
+
+// tooSimple reports whether core, the visible core of a normalised
+// lowercase password (visibleCore), shows nothing or repeats or counts:
+// empty, at most two different characters, a group of up to three
+// characters repeated, or characters one or two code points apart all the
 // way up or down.
-func tooSimple(lower string) bool {
-	rs := []rune(lower)
-	if len(rs) == 0 {
+func tooSimple(core string) bool {
+	rs := []rune(core)
+	distinct := map[rune]bool{}
+	for _, r := range rs {
+		distinct[r] = true
+	}
+	if len(distinct) <= 2 {
 		return true
 	}
-	blank := true
-	for _, r := range rs {
-		if !invisible(r) {
-			blank = false
-			break
+	for unit := 1; unit <= 3; unit++ {
+		if len(rs) >= 2*unit && repeats(rs, unit) {
+			return true
 		}
 	}
-	if blank {
-		return true
-	}
-	periodic := true // rs[i] == rs[i-2]: one repeated character or two alternating
-	for i := 2; i < len(rs) && periodic; i++ {
-		periodic = rs[i] == rs[i-2]
-	}
-	if periodic && len(rs) >= 2 && (rs[0] == rs[1] || len(rs) >= 4) {
-		return true
-	}
-	if len(rs) < 2 {
-		return false
-	}
 	step := next(rs[0], rs[1])
-	if step != 1 && step != -1 {
+	if step == 0 || step < -2 || step > 2 {
 		return false
 	}
 	for i := 2; i < len(rs); i++ {
 		if next(rs[i-1], rs[i]) != step {
+			return false
+		}
+	}
+	return true
+}
+
+// repeats reports whether rs is its first unit characters over and over
+// (the last repetition may be cut short).
+func repeats(rs []rune, unit int) bool {
+	for i := unit; i < len(rs); i++ {
+		if rs[i] != rs[i-unit] {
 			return false
 		}
 	}

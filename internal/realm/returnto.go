@@ -3,6 +3,8 @@ package realm
 import (
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // MaxReturnToBytes bounds a return_to URL; longer values are refused.
@@ -18,7 +20,8 @@ const MaxReturnToBytes = 2048
 // host of letters, digits, dots and hyphens (or an IP address), and a path
 // that every server reads alike: no dot segments ("." or "..", also
 // percent-encoded or with ";" parameters), no empty segments ("//"), no ";",
-// no encoded percent ("%25") and no encoded slashes. It matches an entry when its origin — scheme, lower-cased host and
+// no encoded percent ("%25"), no encoded slashes, and nothing that decodes to
+// a control character or invalid UTF-8 ("%0d%0a", "%00", "%c0%ae"). It matches an entry when its origin — scheme, lower-cased host and
 // port, the scheme's default port written or not — equals the entry's, and,
 // when the entry has a path, its path equals that path or continues it after
 // a "/" (the entry "https://shop.example.jp/mypage" allows "/mypage" and
@@ -237,6 +240,18 @@ func pathOK(path string) bool {
 			seg = seg[:i]
 		}
 		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	// Decoded, the path must be text a person could type: valid UTF-8
+	// (no overlong "%c0%ae"), no control characters ("%00", "%0d%0a") —
+	// back ends that decode the path must all read the same one.
+	decoded, err := url.PathUnescape(path)
+	if err != nil || !utf8.ValidString(decoded) {
+		return false
+	}
+	for _, r := range decoded {
+		if unicode.IsControl(r) {
 			return false
 		}
 	}

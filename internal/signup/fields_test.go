@@ -39,6 +39,8 @@ func TestSignupNamesEveryRefusedField(t *testing.T) {
 				"field_required/name"}},
 			{"new address, no name", signup.Input{Identifier: "jiro@example.jp", Password: goodPassword, PasswordConfirmation: goodPassword, ConfirmPassword: true}, []string{
 				"field_required/name"}},
+			{"a language messages cannot be written in", signup.Input{Identifier: "jiro@example.jp", Name: "山田 次郎", Password: goodPassword, Locale: "fr"}, []string{
+				"locale_invalid/locale"}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

@@ -98,7 +98,13 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		personal.Phone = id.Value
 	}
 	pwErr := k.CheckNewPassword(in.Password, in.PasswordConfirmation, in.ConfirmPassword, personal)
-	if err := ninsho.Fields(idErr, nameErr, pwErr); err != nil {
+	var localeErr error
+	if in.Locale != "" && i18n.Canonical(in.Locale) == "" {
+		// The account's saved language must be one its messages can be
+		// written in; a tag like "en-US" counts as its language.
+		localeErr = ninsho.FieldError(ninsho.CodeLocaleInvalid, "locale")
+	}
+	if err := ninsho.Fields(idErr, nameErr, pwErr, localeErr); err != nil {
 		return nil, err
 	}
 	d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/ninsho/ninsho/internal/i18n"
 	"net/http"
 	"net/url"
 
@@ -315,6 +316,9 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return err
 	}
+	// A signed-in person's page follows the one language rule in full: a
+	// language expressed in the request, else the account's own.
+	c.locale = i18n.For(webreq.ChosenLocale(r), pr.Account.Locale, c.realm.DefaultLocale)
 	p := h.newPage(r, c.realm, c.locale, "page.account.title")
 	p.Account = pr.Account
 	p.History, p.HistoryZone = historyRows(c.locale, c.realm, evs)

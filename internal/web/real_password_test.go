@@ -14,7 +14,7 @@ import (
 // a password with spaces inside is fine.
 func TestSignupRefusesBlankAndRepeatedPasswords(t *testing.T) {
 	h, env := newRealWeb(t)
-	const simple = "同じ文字の繰り返しや、連続した文字・数字の並び、空白だけのパスワードは推測されやすいため、使用できません。"
+	const simple = "同じ文字や短い並びの繰り返し、連続した文字・数字の並び、空白や見えない文字だけのパスワードは推測されやすいため、使用できません。"
 	const chars = "パスワードに使用できない文字が含まれています。"
 	for _, tt := range []struct{ name, password, want string }{
 		{"eight spaces", strings.Repeat(" ", 8), simple},
@@ -23,6 +23,9 @@ func TestSignupRefusesBlankAndRepeatedPasswords(t *testing.T) {
 		{"invalid UTF-8", strings.Repeat("\xff", 8), chars},
 		{"one letter repeated", "aaaaaaaa", simple},
 		{"a run of letters", "abcdefghij", simple},
+		{"one letter padded with zero-width spaces", strings.Repeat("\u200b", 7) + "a", simple},
+		{"one letter padded with spaces", strings.Repeat(" ", 7) + "a", simple},
+		{"a right-to-left override", "tq8\u202e#vm2zq8", chars},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := post(h, "/signup", url.Values{

@@ -206,3 +206,40 @@ func TestOutOfAttemptsOffersOnlyAStartAgain(t *testing.T) {
 		t.Errorf("a failed flow's page offers no way to start again:\n%s", body)
 	}
 }
+
+// TestAccountPageFollowsTheAccountsLanguage signs up in English on a
+// Japanese realm's page, then opens the account page with nothing but the
+// session: it is in the account's language, English; a language the
+// request expresses still comes first.
+func TestAccountPageFollowsTheAccountsLanguage(t *testing.T) {
+	h, env := newRealWeb(t)
+	b := jar{}
+	rec := post(h, "/signup?lang=en", url.Values{
+		"identifier": {"hanako@example.jp"}, "name": {"Hanako Yamada"},
+		"password": {pw}, "password_confirmation": {pw},
+	})
+	if rec.Code != 303 {
+		t.Fatalf("signup: %d %s", rec.Code, rec.Body)
+	}
+	b.take(t, rec.Result())
+	verify := rec.Header().Get("Location")
+	rec = post(h, verify, url.Values{"action": {"submit_code"}, "code": {env.LastCode(t, "hanako@example.jp")}}, b.header()...)
+	if rec.Code != 303 {
+		t.Fatalf("submit code: %d %s", rec.Code, rec.Body)
+	}
+	b.take(t, rec.Result())
+	delete(b, "ninsho_lang")
+	for _, tt := range []struct {
+		name string
+		hdr  []string
+		want string
+	}{
+		{"no language in the request", nil, `<html lang="en">`},
+		{"Accept-Language ja", []string{"Accept-Language", "ja"}, `<html lang="ja">`},
+	} {
+		rec = get(h, "/account", append(b.header(), tt.hdr...)...)
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), tt.want) {
+			t.Errorf("%s: /account answers %d, want 200 with %s", tt.name, rec.Code, tt.want)
+		}
+	}
+}
