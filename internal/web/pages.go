@@ -8,8 +8,8 @@ import (
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/signin"
-	"github.com/ninsho/ninsho/internal/unlock"
 	"github.com/ninsho/ninsho/internal/signup"
+	"github.com/ninsho/ninsho/internal/unlock"
 	"github.com/ninsho/ninsho/internal/web/webreq"
 )
 
