@@ -39,13 +39,17 @@ const (
 // sign-up, unlock or password-assistant code) draw from LaneStranger; codes
 // after a proven password, asked for from a device familiar to the account,
 // or following the owner's "this wasn't me" link, draw from LaneOwner.
-// Strangers cannot spend the owner's lane.
+// Strangers cannot spend the owner's lane. A link the server sends on its
+// own (the "this wasn't me" link of an alert) is in LaneLink, which no
+// budget counts: nobody asked for it, so it must not use up the owner's
+// codes (five new-device sign-ins would otherwise spend ten).
 type Lane string
 
 // Lanes.
 const (
 	LaneOwner    Lane = "owner"
 	LaneStranger Lane = "stranger"
+	LaneLink     Lane = "link"
 )
 
 // StateLane is the flow-state key that puts a flow's codes in the owner's

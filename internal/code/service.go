@@ -229,8 +229,8 @@ const LinkTokenBytes = 32
 
 // IssueLink creates a single-use link token of purpose p for the account,
 // valid for ttl, and returns it for the message. Only its keyed hash is
-// stored. Links are not subject to the resend cool-down; they are sent by the
-// server (alerts), not on request.
+// stored. Links are not subject to the resend cool-down and use no hourly
+// budget (LaneLink); they are sent by the server (alerts), not on request.
 func (s *Service) IssueLink(ctx context.Context, realm, accountID, flowID string, p Purpose, dest string, ttl time.Duration) (string, error) {
 	now := s.Clock.Now()
 	token := ninsho.Token(s.Random, LinkTokenBytes)
@@ -242,6 +242,7 @@ func (s *Service) IssueLink(ctx context.Context, realm, accountID, flowID string
 		Purpose:     p,
 		Channel:     ChannelEmail,
 		Destination: dest,
+		Lane:        LaneLink,
 		Hash:        s.Hasher.Hash("link", string(p), token),
 		CreatedAt:   now,
 		ExpiresAt:   now.Add(ttl),

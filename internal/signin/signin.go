@@ -326,6 +326,7 @@ func (s *Service) finishSignup(ctx context.Context, rl *realm.Realm, f *flow.Flo
 	if f.Identifier == a.Phone && a.Phone != "" {
 		ch, dest = code.ChannelSMS, a.Phone
 	}
+	before := snapshot(f)
 	f.Status = flow.StatusChallenge
 	f.Step = flow.StepVerificationCode
 	code.SetOwnerLane(f) // the password was proven: not a stranger's code
@@ -336,7 +337,7 @@ func (s *Service) finishSignup(ctx context.Context, rl *realm.Realm, f *flow.Flo
 		return k.Save(ctx, f)
 	})
 	if err != nil {
-		return s.answer(f), err
+		return s.unsent(ctx, f, before, err)
 	}
 	k.Outbox.Wake()
 	ans := s.answer(f)
@@ -538,6 +539,7 @@ func (s *Service) submitCaptcha(ctx context.Context, f *flow.Flow, act flow.Acti
 // unfamiliar.
 func (s *Service) askCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, at *attempt, d risk.Decision) (*flow.Answer, error) {
 	k := s.Kit
+	before := snapshot(f)
 	ch, dest := channelOf(a, f.Identifier)
 	f.Status = flow.StatusChallenge
 	f.Step = flow.StepVerificationCode
@@ -562,10 +564,34 @@ func (s *Service) askCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, a 
 		})
 	})
 	if err != nil {
-		return s.answer(f), err
+		return s.unsent(ctx, f, before, err)
 	}
 	k.Outbox.Wake()
 	return s.answer(f), nil
+}
+
+// snapshot copies f as it stands, its state included.
+func snapshot(f *flow.Flow) flow.Flow {
+	c := *f
+	c.State = make(map[string]string, len(f.State))
+	for k, v := range f.State {
+		c.State[k] = v
+	}
+	return c
+}
+
+// unsent answers a code that could not be sent after the right password
+// (the destination's hourly budget is spent, the channel has no provider):
+// the flow is not moved to the code step, as no code went out. A flow this
+// request started is not written (the answer is a problem document, as for
+// a start refused by the rate limits); an existing one stays at its password
+// step and is saved so.
+func (s *Service) unsent(ctx context.Context, f *flow.Flow, before flow.Flow, err error) (*flow.Answer, error) {
+	*f = before
+	if f.Fresh || ninsho.CodeOf(err) == ninsho.CodeInternal {
+		return nil, err
+	}
+	return s.saved(ctx, f, err)
 }
 
 // channelOf picks where a code for a goes: the identifier typed if it is one

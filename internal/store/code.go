@@ -90,7 +90,7 @@ func (db *DB) CodeByHash(ctx context.Context, h []byte) (*code.Code, error) {
 	return &c, nil
 }
 
-// laneOrOwner is l, or the owner's lane for codes made without one (links).
+// laneOrOwner is l, or the owner's lane for codes made without one.
 func laneOrOwner(l code.Lane) code.Lane {
 	if l == "" {
 		return code.LaneOwner

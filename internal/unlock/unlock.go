@@ -39,8 +39,14 @@ var _ flow.Handler = (*Service)(nil)
 
 // Flow state keys.
 const (
-	stateCodeOK = "code_ok" // "1" once the code was right
+	stateCodeOK   = "code_ok"   // "1" once the code was right
+	stateFromLink = "from_link" // "1": begun at a "this wasn't me" link
 )
+
+// FromLink reports whether f began at the owner's "this wasn't me" link
+// rather than at an identifier typed: no address was typed that could be
+// wrong, so there is nothing to correct by starting again.
+func FromLink(f *flow.Flow) bool { return f.Get(stateFromLink) == "1" }
 
 // Start begins an unlock for the identifier as typed. A code goes to a
 // verified channel of the account (the identifier typed when it is
@@ -173,6 +179,7 @@ func (s *Service) NotMe(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		// The link reached the owner's own mailbox or phone: its code is
 		// the owner's, not a stranger's.
 		code.SetOwnerLane(f)
+		f.Set(stateFromLink, "1")
 		return s.sendCode(ctx, rl, f, a, req, f.Identifier)
 	})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/ninsho/ninsho/internal/device"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/i18n"
+	msg "github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/realm"
 )
 
@@ -85,6 +86,11 @@ func historyWhat(locale string, e *event.Event, loc *time.Location) string {
 		}
 		until = until.In(loc)
 		return i18n.Message(locale, "history.account.locked_until", map[string]any{"until": clockText(locale, until, e.At.In(loc))})
+	case event.TypeSigninAlertSent:
+		// One event for every alert: its template says which was sent.
+		if t, _ := e.Data["template"].(string); t == msg.TemplatePasswordChanged {
+			return i18n.Message(locale, "history.password.notice_sent", nil)
+		}
 	}
 	return message(locale, "history."+e.Type, e.Type)
 }

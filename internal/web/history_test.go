@@ -50,6 +50,8 @@ func TestHistoryRows(t *testing.T) {
 			Data: map[string]any{"reason": "rate_limited", "risk": []string{"address_velocity"}}},
 		{Type: event.TypeAccountLocked, At: at, Data: map[string]any{"kind": "unfamiliar", "until": "2026-11-25T16:00:00Z"}},
 		{Type: event.TypeAccountLocked, At: at, Data: map[string]any{"kind": "suspicious", "reason": "not_me"}},
+		{Type: event.TypeSigninAlertSent, At: at, Data: map[string]any{"template": "signin_alert", "channel": "email"}},
+		{Type: event.TypeSigninAlertSent, At: at, Data: map[string]any{"template": "password_changed", "channel": "email"}},
 		{Type: "account.renamed", At: at},
 	}
 	tests := []struct {
@@ -64,6 +66,8 @@ func TestHistoryRows(t *testing.T) {
 			{When: "Nov 26, 2026 00:30", What: "Sign-in refused: too many attempts", Failed: true, Address: "203.0.113.9", Reasons: []string{"many attempts from this IP address"}},
 			{When: "Nov 26, 2026 00:30", What: "Locked for new devices until 01:00 JST", Failed: true},
 			{When: "Nov 26, 2026 00:30", What: "Locked to protect you: you reported a sign-in that wasn't you", Failed: true},
+			{When: "Nov 26, 2026 00:30", What: "Sign-in alert sent"},
+			{When: "Nov 26, 2026 00:30", What: "Password-change notice sent"},
 			{When: "Nov 26, 2026 00:30", What: "account.renamed"},
 		}},
 		{"ja", &realm.Realm{DefaultLocale: "en"}, "zone.utc", []historyRow{
@@ -72,6 +76,8 @@ func TestHistoryRows(t *testing.T) {
 			{When: "2026年11月25日 15:30", What: "ログインを拒否: 試行回数の超過", Failed: true, Address: "203.0.113.9", Reasons: []string{"このIPアドレスからの多数の試行"}},
 			{When: "2026年11月25日 15:30", What: "16:00 UTCまで新しいデバイスからのログインを制限", Failed: true},
 			{When: "2026年11月25日 15:30", What: "保護のためロック（身に覚えのないログインのご報告による）", Failed: true},
+			{When: "2026年11月25日 15:30", What: "ログインのお知らせを送信"},
+			{When: "2026年11月25日 15:30", What: "パスワード変更のお知らせを送信"},
 			{When: "2026年11月25日 15:30", What: "account.renamed"},
 		}},
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
+	"github.com/ninsho/ninsho/internal/unlock"
 	"github.com/ninsho/ninsho/internal/web/webreq"
 )
 
@@ -215,6 +216,7 @@ func (h *Handler) verifyPage(r *http.Request, c *call, ans *flow.Answer) *page {
 		p.RestartURL = "/signup"
 	case flow.KindUnlock:
 		p.RestartURL, p.Why = "/unlock", "verify.why.unlock"
+		p.Untyped = unlock.FromLink(ans.Flow)
 	case flow.KindReset:
 		p.RestartURL, p.Why = "/password-assistant", "verify.why.password_assistant"
 	case flow.KindSignin:

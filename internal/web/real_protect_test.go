@@ -198,6 +198,15 @@ func TestBrowserNotMe(t *testing.T) {
 	rec = post(h, "/signin/not-me", url.Values{"token": {token}}, ob.header()...)
 	verify = mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/verify?flow=")
 	ob.take(t, rec.Result())
+	// Nobody typed an address: the code page offers no "wrong address?
+	// start again".
+	for _, lang := range []string{"ja", "en"} {
+		body := get(h, verify+"&lang="+lang, ob.header()...).Body.String()
+		if !strings.Contains(body, `name="code"`) || strings.Contains(body, `href="/unlock"`) ||
+			strings.Contains(body, "宛先が違う場合") || strings.Contains(body, "Wrong address or number") {
+			t.Errorf("%s: the not-me flow's code page offers to correct an address never typed:\n%s", lang, body)
+		}
+	}
 	for name, j := range map[string]jar{"intruder": intruder, "owner": {"ninsho_session": intruder["ninsho_session"]}} {
 		if rec := get(h, "/account", j.header()...); rec.Code != 303 {
 			t.Errorf("%s still signed in after not-me: %d", name, rec.Code)
@@ -238,6 +247,14 @@ func TestBrowserNotMe(t *testing.T) {
 	ob.take(t, rec.Result())
 	if rec := get(h, "/account", ob.header()...); rec.Code != 200 {
 		t.Errorf("account after the new password: %d", rec.Code)
+	}
+	// An unlock begun by typing the address still offers to correct it.
+	env.Clock.Advance(time.Minute)
+	rec = post(h, "/unlock", url.Values{"identifier": {"taro@example.jp"}}, ob.header()...)
+	verify = mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/verify?flow=")
+	ob.take(t, rec.Result())
+	if body := get(h, verify, ob.header()...).Body.String(); !strings.Contains(body, `href="/unlock"`) || !strings.Contains(body, "宛先が違う場合") {
+		t.Errorf("a typed unlock's code page lacks the start-again link:\n%s", body)
 	}
 }
 

@@ -366,6 +366,10 @@ type page struct {
 	Next      *flow.Next
 	// RestartURL is where "wrong address? start again" leads.
 	RestartURL string
+	// Untyped says the code page's flow began without an identifier typed
+	// (a "this wasn't me" link): no "wrong address?" link, and a failed
+	// flow offers a plain "start again".
+	Untyped bool
 	// Ended says the flow of a code page has failed: the page shows why
 	// and the way to start again, and no form.
 	Ended   bool

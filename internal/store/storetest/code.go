@@ -105,6 +105,9 @@ func Code(t *testing.T, open func(tb testing.TB) Stores) {
 		stranger := NewCode("jp", NewID(), "", dest)
 		stranger.Lane = code.LaneStranger
 		MustInsertCode(t, s, stranger)
+		link := NewCode("jp", NewID(), "", dest)
+		link.Lane = code.LaneLink
+		MustInsertCode(t, s, link) // in no budget: counted by neither lane
 
 		cases := []struct {
 			realm, dest string
