@@ -352,10 +352,18 @@ func (b *bundle) matchAcceptUncached(header string) string {
 		return ""
 	}
 	_, i, conf := b.matcher.Match(tags...)
-	if conf == language.No {
-		return ""
+	if conf != language.No {
+		return b.locales[i]
 	}
-	return b.locales[i]
+	// The matcher gives up when the header's first choice is a language it
+	// does not know at all ("xx;q=1, en;q=0.5"): take the first supported
+	// one in the header's order of preference instead.
+	for _, t := range tags {
+		if l := b.canonical(t.String()); l != "" {
+			return l
+		}
+	}
+	return ""
 }
 
 // template is a compiled message: literal text and parameter names in turn.

@@ -344,6 +344,8 @@ func TestNegotiate(t *testing.T) {
 		{"accept q-values", "", "", "en;q=0.3, ja;q=0.7", "en", "ja"},
 		{"accept q zero", "", "", "ja;q=0, en;q=0.1", "ja", "en"},
 		{"accept unsupported first", "", "", "fr-FR,fr;q=0.9,ja;q=0.5", "en", "ja"},
+		{"accept unknown language first", "", "", "xx;q=1, en;q=0.5", "ja", "en"},
+		{"accept unknown language first, japanese next", "", "", "zz, ja;q=0.5", "en", "ja"},
 		{"accept regional", "", "", "ja-JP", "en", "ja"},
 		{"accept nothing supported", "", "", "fr-FR,de;q=0.5", "ja", "ja"},
 		{"accept wildcard", "", "", "*", "ja", "ja"},
