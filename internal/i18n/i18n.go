@@ -348,22 +348,34 @@ func (b *bundle) matchAccept(header string) string {
 
 func (b *bundle) matchAcceptUncached(header string) string {
 	tags, _, err := language.ParseAcceptLanguage(header)
+	if err != nil {
+		// One language the parser does not know ("xx;q=1, en;q=0.5")
+		// fails the whole header: judge the rest without it.
+		tags, _, err = language.ParseAcceptLanguage(knownRanges(header))
+	}
 	if err != nil || len(tags) == 0 {
 		return ""
 	}
 	_, i, conf := b.matcher.Match(tags...)
-	if conf != language.No {
-		return b.locales[i]
+	if conf == language.No {
+		return ""
 	}
-	// The matcher gives up when the header's first choice is a language it
-	// does not know at all ("xx;q=1, en;q=0.5"): take the first supported
-	// one in the header's order of preference instead.
-	for _, t := range tags {
-		if l := b.canonical(t.String()); l != "" {
-			return l
+	return b.locales[i]
+}
+
+// knownRanges returns the Accept-Language header without the language
+// ranges whose tag does not parse, keeping the others and their weights.
+func knownRanges(header string) string {
+	var kept []string
+	for r := range strings.SplitSeq(header, ",") {
+		tag, _, _ := strings.Cut(r, ";")
+		if tag = strings.TrimSpace(tag); tag == "*" {
+			kept = append(kept, r)
+		} else if _, err := language.Parse(tag); err == nil {
+			kept = append(kept, r)
 		}
 	}
-	return ""
+	return strings.Join(kept, ",")
 }
 
 // template is a compiled message: literal text and parameter names in turn.
