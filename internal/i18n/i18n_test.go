@@ -577,3 +577,18 @@ func TestRequiredFieldErrorsUseTheLabel(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAsked feeds any language inputs to the request language rule: it never
+// panics and answers a catalogue locale or "".
+func FuzzAsked(f *testing.F) {
+	for _, s := range []string{"", "ja", "en-US,en;q=0.9", "xx;q=1, en;q=0.5", "*;q=0", ";;;===", "zz, ja;q=0.5", "ja;q=abc"} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, explicit, accept string) {
+		switch l := Asked(explicit, "", accept); l {
+		case "", "ja", "en":
+		default:
+			t.Fatalf("Asked(%q, %q) = %q, not a catalogue locale", explicit, accept, l)
+		}
+	})
+}
