@@ -159,6 +159,9 @@ func (db *DB) UpdateAccount(ctx context.Context, a *account.Account) error {
 // a subquery selects, children first. Events stay: they are the audit trail.
 // Devices stay: they are browsers, not the account's.
 var pendingLinks = []string{
+	`DELETE FROM backup_code WHERE account_id IN (%s)`,
+	`DELETE FROM two_step_state WHERE account_id IN (%s)`,
+	`DELETE FROM two_step_credential WHERE account_id IN (%s)`,
 	`DELETE FROM credential WHERE account_id IN (%s)`,
 	`DELETE FROM account_network WHERE account_id IN (%s)`,
 	`DELETE FROM account_device WHERE account_id IN (%s)`,

@@ -73,7 +73,7 @@ type Options struct {
 
 // DB is the database adapter. It implements account.Store, flow.Store,
 // code.Store, session.Store, device.Store, event.Store, message.Store,
-// devinbox.Store and ninsho.TxRunner.
+// devinbox.Store, twostep.Store, twostep.BackupStore and ninsho.TxRunner.
 type DB struct {
 	w     *sql.DB // writes and transactions; SQLite: one connection
 	r     *sql.DB // reads outside a transaction; PostgreSQL: the same pool as w

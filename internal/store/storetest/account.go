@@ -9,6 +9,7 @@ import (
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/twostep"
 )
 
 // Account checks account.Store: round trips, lookups per realm, unique
@@ -239,6 +240,13 @@ func mustAccountWithEverything(tb testing.TB, s Stores, status account.Status, c
 	sess := MustCreateSession(tb, s, NewSession("jp", a.ID))
 	f := MustCreateFlow(tb, s, NewFlow("jp"))
 	MustInsertCode(tb, s, NewCode("jp", f.ID, a.ID, a.Email))
+	c := MustAddCredential(tb, s, NewCredential("jp", a.ID, twostep.MethodTOTP, ptr(created)))
+	if err := s.SetState(ctx, twostep.State{Realm: "jp", AccountID: a.ID, Enabled: true, Preferred: c.ID, UpdatedAt: created}); err != nil {
+		tb.Fatalf("SetState: %v", err)
+	}
+	if err := s.ReplaceBackupCodes(ctx, "jp", a.ID, [][]byte{NewHash(), NewHash()}, created); err != nil {
+		tb.Fatalf("ReplaceBackupCodes: %v", err)
+	}
 	return accountWithEverything{account: a.ID, device: d.ID, flow: f.ID, sessionHash: sess.TokenHash}
 }
 
@@ -257,6 +265,15 @@ func (e accountWithEverything) wantGone(tb testing.TB, s Stores, codesToo bool) 
 	}
 	_, err = s.SessionByTokenHash(ctx, e.sessionHash)
 	wantCode(tb, "SessionByTokenHash of a removed account", err, ninsho.CodeUnauthenticated)
+	if cs, err := s.Credentials(ctx, "jp", e.account); err != nil || len(cs) != 0 {
+		tb.Errorf("Credentials of a removed account: got %d, %v; want none", len(cs), err)
+	}
+	if st, err := s.State(ctx, "jp", e.account); err != nil || st.Enabled || st.Preferred != "" {
+		tb.Errorf("State of a removed account: got %+v, %v; want the zero state", st, err)
+	}
+	if n, err := s.BackupCodesLeft(ctx, "jp", e.account); err != nil || n != 0 {
+		tb.Errorf("BackupCodesLeft of a removed account: got %d, %v; want 0", n, err)
+	}
 	_, err = s.LatestCode(ctx, e.flow)
 	if codesToo {
 		wantCode(tb, "LatestCode of a removed account", err, ninsho.CodeNoCodeRequested)
@@ -279,4 +296,13 @@ func (e accountWithEverything) wantPresent(tb testing.TB, s Stores) {
 	mustNil(tb, "SessionByTokenHash of a kept account", err)
 	_, err = s.LatestCode(ctx, e.flow)
 	mustNil(tb, "LatestCode of a kept account", err)
+	if cs, err := s.Credentials(ctx, "jp", e.account); err != nil || len(cs) != 1 {
+		tb.Errorf("Credentials of a kept account: got %d, %v; want 1", len(cs), err)
+	}
+	if st, err := s.State(ctx, "jp", e.account); err != nil || !st.Enabled {
+		tb.Errorf("State of a kept account: got %+v, %v; want enabled", st, err)
+	}
+	if n, err := s.BackupCodesLeft(ctx, "jp", e.account); err != nil || n != 2 {
+		tb.Errorf("BackupCodesLeft of a kept account: got %d, %v; want 2", n, err)
+	}
 }

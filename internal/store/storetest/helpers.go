@@ -14,6 +14,7 @@ import (
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/session"
+	"github.com/ninsho/ninsho/internal/twostep"
 )
 
 // NewID returns a fresh UUIDv7 with the time prefix of Epoch.
@@ -163,4 +164,33 @@ func show(v any) string {
 		return err.Error()
 	}
 	return string(b)
+}
+
+// NewCredential returns a second-factor credential of the account, created
+// at Epoch and proved at proved (nil: not yet): a sealed secret for TOTP and
+// passkeys, a phone number for SMS and voice, a random credential id for
+// passkeys.
+func NewCredential(realm, accountID string, m twostep.Method, proved *time.Time) *twostep.Credential {
+	c := &twostep.Credential{
+		ID: NewID(), Realm: realm, AccountID: accountID, Method: m, Label: string(m) + " label",
+		CreatedAt: Epoch, ProvedAt: proved,
+	}
+	switch m {
+	case twostep.MethodSMS, twostep.MethodVoice:
+		c.Phone = "+819012345678"
+	case twostep.MethodPasskey:
+		c.PasskeyID, c.Sealed = NewHash(), NewHash()
+	default:
+		c.Sealed = NewHash()
+	}
+	return c
+}
+
+// MustAddCredential stores c and returns it.
+func MustAddCredential(tb testing.TB, s twostep.Store, c *twostep.Credential) *twostep.Credential {
+	tb.Helper()
+	if err := s.AddCredential(context.Background(), c); err != nil {
+		tb.Fatalf("AddCredential(%s %s): %v", c.Method, c.ID, err)
+	}
+	return c
 }

@@ -45,6 +45,7 @@ import (
 	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/throttle"
+	"github.com/ninsho/ninsho/internal/twostep"
 )
 
 // PostgresEnv names the environment variable that holds the PostgreSQL test
@@ -74,6 +75,8 @@ type Stores interface {
 	captcha.Store
 	retention.Store
 	message.BacklogStore
+	twostep.Store
+	twostep.BackupStore
 }
 
 var _ Stores = (*store.DB)(nil)

@@ -26,6 +26,7 @@ func All(t *testing.T, open func(tb testing.TB) Stores) {
 		{"Retention", Retention},
 		{"CommitHooks", CommitHooks},
 		{"Backlog", Backlog},
+		{"TwoStep", TwoStep},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
