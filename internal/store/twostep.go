@@ -7,10 +7,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
-
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/twostep"
 )
@@ -39,18 +35,21 @@ func scanTwoStepCredential(s scanner) (*twostep.Credential, error) {
 	return &c, nil
 }
 
-// isForeignKeyViolation reports whether err is a violated foreign key: here,
-// a row naming an account that is not in the row's realm.
-func isForeignKeyViolation(err error) bool {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		return se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+// accountInRealm returns ninsho.CodeAccountNotFound unless the account
+// exists in realm. An account never changes realm, so the check holds for
+// the rest of the transaction.
+func accountInRealm(ctx context.Context, q querier, realm, accountID string) error {
+	var one int
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM account WHERE id = $1 AND realm = $2`, accountID, realm).Scan(&one)
+	return notFoundOrNil("account in realm", err, ninsho.CodeAccountNotFound)
+}
+
+// notFoundOrNil is nil for nil, else notFound.
+func notFoundOrNil(op string, err error, c ninsho.Code) error {
+	if err == nil {
+		return nil
 	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code == "23503"
-	}
-	return false
+	return notFound(op, err, c)
 }
 
 // AddCredential inserts c, then removes the account's other unproved
@@ -59,17 +58,18 @@ func isForeignKeyViolation(err error) bool {
 // ninsho.CodeAccountNotFound.
 func (db *DB) AddCredential(ctx context.Context, c *twostep.Credential) error {
 	return db.InTx(ctx, func(ctx context.Context) error {
+		if err := accountInRealm(ctx, db.writer(ctx), c.Realm, c.AccountID); err != nil {
+			return err
+		}
 		err := db.guarded(ctx, func(q querier) error {
 			_, err := q.ExecContext(ctx, `INSERT INTO two_step_credential (`+twoStepCredentialColumns+`)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 				c.ID, c.Realm, c.AccountID, string(c.Method), c.Label, nullBytes(c.Sealed), nullStr(c.Phone),
 				nullBytes(c.PasskeyID), int64(c.SignCount), us(c.CreatedAt), nullUSPtr(c.LastUsedAt), nullUSPtr(c.ProvedAt))
-			switch {
-			case isUniqueViolation(err):
+			if isUniqueViolation(err) {
 				return ninsho.E(ninsho.CodeConflict).Wrap(err)
-			case isForeignKeyViolation(err):
-				return ninsho.E(ninsho.CodeAccountNotFound).Wrap(err)
-			case err != nil:
+			}
+			if err != nil {
 				return internal("add credential", err)
 			}
 			return nil
@@ -191,55 +191,44 @@ func (db *DB) State(ctx context.Context, realm, accountID string) (twostep.State
 }
 
 // SetState writes the enabled flag, the preferred method and the time, and
-// keeps the TOTP step.
+// keeps the TOTP step. One statement: the row is inserted only for an
+// account of st.Realm, and updated only when it belongs to st.Realm.
 func (db *DB) SetState(ctx context.Context, st twostep.State) error {
-	return db.guarded(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, `INSERT INTO two_step_state (account_id, realm, enabled, preferred, totp_last_step, updated_at)
-			VALUES ($1, $2, $3, $4, 0, $5)
-			ON CONFLICT (account_id) DO UPDATE SET enabled = excluded.enabled, preferred = excluded.preferred,
-				updated_at = excluded.updated_at
-			WHERE two_step_state.realm = excluded.realm`,
-			st.AccountID, st.Realm, st.Enabled, st.Preferred, us(st.UpdatedAt))
-		if isForeignKeyViolation(err) {
-			return ninsho.E(ninsho.CodeAccountNotFound).Wrap(err)
-		}
-		if err != nil {
-			return internal("set two-step state", err)
-		}
-		n, err := rowsAffected("set two-step state", res)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return ninsho.E(ninsho.CodeAccountNotFound)
-		}
-		return nil
-	})
+	res, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO two_step_state (account_id, realm, enabled, preferred, totp_last_step, updated_at)
+		SELECT id, realm, CAST($3 AS BOOLEAN), CAST($4 AS TEXT), 0, CAST($5 AS BIGINT) FROM account WHERE id = $1 AND realm = $2
+		ON CONFLICT (account_id) DO UPDATE SET enabled = excluded.enabled, preferred = excluded.preferred,
+			updated_at = excluded.updated_at
+		WHERE two_step_state.realm = excluded.realm`,
+		st.AccountID, st.Realm, st.Enabled, st.Preferred, us(st.UpdatedAt))
+	if err != nil {
+		return internal("set two-step state", err)
+	}
+	n, err := rowsAffected("set two-step state", res)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ninsho.E(ninsho.CodeAccountNotFound)
+	}
+	return nil
 }
 
 // AdvanceTOTPStep sets the last accepted TOTP step to step when it is later
 // than the stored one, in one statement (compare and set), and reports
-// whether it did.
+// whether it did. An account not in realm has no step accepted.
 func (db *DB) AdvanceTOTPStep(ctx context.Context, realm, accountID string, step int64, t time.Time) (bool, error) {
 	if step <= 0 {
 		return false, nil
 	}
-	var n int
-	err := db.guarded(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, `INSERT INTO two_step_state (account_id, realm, enabled, preferred, totp_last_step, updated_at)
-			VALUES ($1, $2, FALSE, '', $3, $4)
-			ON CONFLICT (account_id) DO UPDATE SET totp_last_step = excluded.totp_last_step
-			WHERE two_step_state.totp_last_step < excluded.totp_last_step AND two_step_state.realm = excluded.realm`,
-			accountID, realm, step, us(t))
-		if isForeignKeyViolation(err) {
-			return ninsho.E(ninsho.CodeAccountNotFound).Wrap(err)
-		}
-		if err != nil {
-			return internal("advance totp step", err)
-		}
-		n, err = rowsAffected("advance totp step", res)
-		return err
-	})
+	res, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO two_step_state (account_id, realm, enabled, preferred, totp_last_step, updated_at)
+		SELECT id, realm, FALSE, '', CAST($3 AS BIGINT), CAST($4 AS BIGINT) FROM account WHERE id = $1 AND realm = $2
+		ON CONFLICT (account_id) DO UPDATE SET totp_last_step = excluded.totp_last_step
+		WHERE two_step_state.totp_last_step < excluded.totp_last_step AND two_step_state.realm = excluded.realm`,
+		accountID, realm, step, us(t))
+	if err != nil {
+		return false, internal("advance totp step", err)
+	}
+	n, err := rowsAffected("advance totp step", res)
 	return n == 1, err
 }
 
@@ -261,15 +250,15 @@ func (db *DB) ReplaceBackupCodes(ctx context.Context, realm, accountID string, h
 	}
 	return db.InTx(ctx, func(ctx context.Context) error {
 		q := db.writer(ctx)
+		if err := accountInRealm(ctx, q, realm, accountID); err != nil {
+			return err
+		}
 		if _, err := q.ExecContext(ctx, `DELETE FROM backup_code WHERE account_id = $1 AND realm = $2`, accountID, realm); err != nil {
 			return internal("replace backup codes", err)
 		}
 		for _, h := range hashes {
 			_, err := q.ExecContext(ctx, `INSERT INTO backup_code (realm, account_id, hash, created_at, used_at)
 				VALUES ($1, $2, $3, $4, NULL)`, realm, accountID, h, us(t))
-			if isForeignKeyViolation(err) {
-				return ninsho.E(ninsho.CodeAccountNotFound).Wrap(err)
-			}
 			if err != nil {
 				return internal("replace backup codes", err)
 			}

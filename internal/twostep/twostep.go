@@ -122,8 +122,8 @@ type Store interface {
 	// AdvanceTOTPStep records step as the account's last accepted TOTP step
 	// if, and only if, it is later than the stored one, atomically: of two
 	// concurrent calls with the same step exactly one returns true. A step
-	// that is not positive is never accepted. t is the state's UpdatedAt
-	// only when this call creates it.
+	// that is not positive, or an account not in realm, is never accepted.
+	// t is the state's UpdatedAt only when this call creates it.
 	AdvanceTOTPStep(ctx context.Context, realm, accountID string, step int64, t time.Time) (bool, error)
 }
 

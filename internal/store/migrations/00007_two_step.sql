@@ -2,11 +2,13 @@
 -- 2SV state and its backup codes. Portable DDL as in 00001 (BLOB becomes
 -- BYTEA on PostgreSQL).
 --
--- Every table refers to the account by (realm, id), so a row can never name
--- an account of another realm; account_realm_id is the unique index that
--- reference needs. Like the other children of account there is no ON DELETE
--- CASCADE: the statements that delete accounts (pendingLinks in
--- internal/store/account.go) delete these rows first.
+-- Every row carries the realm of its account, and the store writes a row
+-- only when the account is in that realm (the statements check it; a
+-- composite foreign key would need a unique index on account (realm, id),
+-- which makes SQLite report a repeated account id as a taken identifier).
+-- Like the other children of account there is no ON DELETE CASCADE: the
+-- statements that delete accounts (pendingLinks in internal/store/account.go)
+-- delete these rows first.
 --
 -- Retention: nothing here is left behind by strangers or by time. A removed
 -- credential is deleted at once, with its sealed secret; an enrolment never
@@ -15,8 +17,6 @@
 -- account, replaced all at once. So retention.Purger has nothing to purge.
 
 -- +goose Up
-CREATE UNIQUE INDEX account_realm_id ON account (realm, id);
-
 -- method: totp, sms, voice, passkey. sealed: the TOTP secret or WebAuthn
 -- credential data sealed with secret.Box (NULL for sms and voice). phone:
 -- E.164 for sms and voice. passkey_id: the WebAuthn credential id (NULL for
@@ -24,7 +24,7 @@ CREATE UNIQUE INDEX account_realm_id ON account (realm, id);
 CREATE TABLE two_step_credential (
     id           TEXT   NOT NULL PRIMARY KEY,
     realm        TEXT   NOT NULL,
-    account_id   TEXT   NOT NULL,
+    account_id   TEXT   NOT NULL REFERENCES account (id),
     method       TEXT   NOT NULL,
     label        TEXT   NOT NULL,
     sealed       BLOB,
@@ -33,8 +33,7 @@ CREATE TABLE two_step_credential (
     sign_count   BIGINT NOT NULL,
     created_at   BIGINT NOT NULL,
     last_used_at BIGINT,
-    proved_at    BIGINT,
-    FOREIGN KEY (realm, account_id) REFERENCES account (realm, id)
+    proved_at    BIGINT
 );
 CREATE INDEX two_step_credential_account ON two_step_credential (account_id, created_at);
 CREATE UNIQUE INDEX two_step_credential_passkey ON two_step_credential (realm, passkey_id);
@@ -42,28 +41,25 @@ CREATE UNIQUE INDEX two_step_credential_passkey ON two_step_credential (realm, p
 -- preferred: the id of the credential asked for first ('' for none).
 -- totp_last_step: the last accepted TOTP time step (replay guard).
 CREATE TABLE two_step_state (
-    account_id     TEXT    NOT NULL PRIMARY KEY,
+    account_id     TEXT    NOT NULL PRIMARY KEY REFERENCES account (id),
     realm          TEXT    NOT NULL,
     enabled        BOOLEAN NOT NULL,
     preferred      TEXT    NOT NULL,
     totp_last_step BIGINT  NOT NULL,
-    updated_at     BIGINT  NOT NULL,
-    FOREIGN KEY (realm, account_id) REFERENCES account (realm, id)
+    updated_at     BIGINT  NOT NULL
 );
 
 -- hash: the keyed hash of one backup code; used_at: when it was used.
 CREATE TABLE backup_code (
     realm      TEXT   NOT NULL,
-    account_id TEXT   NOT NULL,
+    account_id TEXT   NOT NULL REFERENCES account (id),
     hash       BLOB   NOT NULL,
     created_at BIGINT NOT NULL,
     used_at    BIGINT,
-    PRIMARY KEY (account_id, hash),
-    FOREIGN KEY (realm, account_id) REFERENCES account (realm, id)
+    PRIMARY KEY (account_id, hash)
 );
 
 -- +goose Down
 DROP TABLE backup_code;
 DROP TABLE two_step_state;
 DROP TABLE two_step_credential;
-DROP INDEX account_realm_id;

@@ -188,8 +188,9 @@ func TwoStep(t *testing.T, open func(tb testing.TB) Stores) {
 		if st.TOTPLastStep != 103 || st.Enabled || !st.UpdatedAt.Equal(Epoch) {
 			t.Errorf("State after the steps: got %+v, want step 103, off, updated at Epoch", st)
 		}
-		_, err = s.AdvanceTOTPStep(ctx, "jp", NewID(), 100, Epoch)
-		wantCode(t, "AdvanceTOTPStep of an unknown account", err, ninsho.CodeAccountNotFound)
+		if ok, err := s.AdvanceTOTPStep(ctx, "jp", NewID(), 100, Epoch); ok || err != nil {
+			t.Errorf("AdvanceTOTPStep of an unknown account: got %v, %v; want false, nil", ok, err)
+		}
 	})
 
 	t.Run("totp step concurrent: one wins", func(t *testing.T) {
@@ -350,8 +351,8 @@ func TwoStep(t *testing.T, open func(tb testing.TB) Stores) {
 		if ok, err := s.UseBackupCode(ctx, "us", a, hs[0], Epoch); ok || err != nil {
 			t.Errorf("UseBackupCode in another realm: got %v, %v; want false", ok, err)
 		}
-		if ok, _ := s.AdvanceTOTPStep(ctx, "us", a, 20, Epoch); ok {
-			t.Error("AdvanceTOTPStep in another realm: accepted")
+		if ok, err := s.AdvanceTOTPStep(ctx, "us", a, 20, Epoch); ok || err != nil {
+			t.Errorf("AdvanceTOTPStep in another realm: got %v, %v; want false, nil", ok, err)
 		}
 		wantCode(t, "ProveCredential in another realm", s.ProveCredential(ctx, "us", a, c.ID, Epoch), ninsho.CodeNotFound)
 		wantCode(t, "RemoveCredential in another realm", s.RemoveCredential(ctx, "us", a, c.ID), ninsho.CodeNotFound)
@@ -359,6 +360,15 @@ func TwoStep(t *testing.T, open func(tb testing.TB) Stores) {
 		wantCode(t, "SetState in another realm", s.SetState(ctx, twostep.State{Realm: "us", AccountID: a, UpdatedAt: Epoch}), ninsho.CodeAccountNotFound)
 		err := s.ReplaceBackupCodes(ctx, "us", a, hashes(1), Epoch)
 		wantCode(t, "ReplaceBackupCodes in another realm", err, ninsho.CodeAccountNotFound)
+
+		// The other realm's account, named with this realm, gets no row.
+		if ok, err := s.AdvanceTOTPStep(ctx, "jp", other, 20, Epoch); ok || err != nil {
+			t.Errorf("AdvanceTOTPStep of another realm's account: got %v, %v; want false, nil", ok, err)
+		}
+		wantCode(t, "SetState of another realm's account", s.SetState(ctx, twostep.State{Realm: "jp", AccountID: other, Enabled: true, UpdatedAt: Epoch}), ninsho.CodeAccountNotFound)
+		if st, err := s.State(ctx, "us", other); err != nil || st.Enabled || st.TOTPLastStep != 0 {
+			t.Errorf("State of the other realm's account: got %+v, %v; want the zero state", st, err)
+		}
 
 		// The other realm's account has nothing of a's.
 		if cs, _ := s.Credentials(ctx, "us", other); len(cs) != 0 {
