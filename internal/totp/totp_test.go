@@ -10,6 +10,7 @@ import (
 
 	"github.com/pquerna/otp"
 
+	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
 )
 
@@ -264,4 +265,19 @@ func FuzzVerifyCode(f *testing.F) {
 			t.Fatalf("Verify(%q): %v", in, err)
 		}
 	})
+}
+
+// The refusal of a wrong code tells, in both languages, the most common
+// cause: the phone's clock has drifted; set it to automatic.
+func TestIncorrectMessageHintsAtTheClock(t *testing.T) {
+	_, err := Verify(rfcSecret, "000000", time.Unix(59, 0), 0)
+	e := ninsho.ErrorOf(err)
+	if e == nil || e.Code != ninsho.CodeTOTPIncorrect {
+		t.Fatalf("err %v", err)
+	}
+	for locale, hint := range map[string]string{"ja": "自動設定", "en": "automatically"} {
+		if m := i18n.FieldErrorMessage(locale, e); !strings.Contains(m, hint) {
+			t.Errorf("%s message %q does not hint at the clock (%q)", locale, m, hint)
+		}
+	}
 }
