@@ -18,6 +18,7 @@ import (
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/startgate"
 )
 
@@ -226,7 +227,7 @@ func (s *Service) signInWithCode(ctx context.Context, rl *realm.Realm, f *flow.F
 			}
 		}
 		var err error
-		grant, err = k.Complete(ctx, f, rl, a, req, []string{f.Channel + "_code"}, event.TypeSigninSucceeded, map[string]any{"via": "password_assistant"})
+		grant, err = k.Complete(ctx, f, rl, a, req, []string{session.CodeMethod(f.Channel)}, event.TypeSigninSucceeded, map[string]any{"via": "password_assistant"})
 		if err != nil || familiar {
 			return err
 		}
@@ -275,7 +276,7 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 			return err
 		}
 		var err error
-		grant, err = k.Complete(ctx, f, rl, a, req, []string{"password", f.Channel + "_code"}, event.TypeSigninSucceeded, map[string]any{"via": "password_assistant"})
+		grant, err = k.Complete(ctx, f, rl, a, req, []string{session.MethodPassword, session.CodeMethod(f.Channel)}, event.TypeSigninSucceeded, map[string]any{"via": "password_assistant"})
 		if err != nil {
 			return err
 		}

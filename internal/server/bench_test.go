@@ -64,7 +64,7 @@ func benchmarkMe(b *testing.B, step time.Duration) {
 	tokens := make([]string, runtime.GOMAXPROCS(0))
 	for i := range tokens {
 		if tokens[i], _, err = env.Kit.Sessions.Create(ctx, session.New{
-			Realm: "jp", AccountID: a.ID, AAL: 1, Methods: []string{"password"}, IP: "192.0.2.10", UserAgent: flowtest.BrowserUA,
+			Realm: "jp", AccountID: a.ID, AAL: 1, Methods: []string{session.MethodPassword}, IP: "192.0.2.10", UserAgent: flowtest.BrowserUA,
 		}); err != nil {
 			b.Fatal(err)
 		}

@@ -62,6 +62,8 @@ func (s *Service) Create(ctx context.Context, n New) (token string, sess *Sessio
 		CreatedAt:  now,
 		LastSeenAt: now,
 		ExpiresAt:  now.Add(s.Policy.Absolute),
+
+		AuthenticatedAt: now,
 	}
 	if err := s.Store.CreateSession(ctx, sess); err != nil {
 		return "", nil, err
@@ -98,6 +100,18 @@ func (s *Service) Check(ctx context.Context, realm, token string) (*Session, err
 // Revoke ends the session of token; it is refused from then on.
 func (s *Service) Revoke(ctx context.Context, sess *Session) error {
 	return s.Store.RevokeSession(ctx, sess.ID, s.Clock.Now())
+}
+
+// Reauthenticate records that the person of sess proved who they are again,
+// now, with methods at level aal; sess is updated to match. A revoked
+// session is ninsho.CodeUnauthenticated.
+func (s *Service) Reauthenticate(ctx context.Context, sess *Session, aal int, methods []string) error {
+	now := s.Clock.Now()
+	if err := s.Store.ReauthenticateSession(ctx, sess.ID, now, aal, methods); err != nil {
+		return err
+	}
+	sess.AuthenticatedAt, sess.AAL, sess.Methods = now, aal, methods
+	return nil
 }
 
 // Expiry returns when sess ends if it stays in use.

@@ -9,19 +9,22 @@ import (
 
 // Session is one signed-in session. The token itself is never stored.
 type Session struct {
-	ID         string
-	Realm      string
-	AccountID  string
-	DeviceID   string
-	TokenHash  []byte
-	AAL        int      // authenticator assurance level: 1 password, 2 two factors
-	Methods    []string // e.g. ["password"], ["password","email_code"]
-	IP         string
-	UserAgent  string
-	CreatedAt  time.Time
-	LastSeenAt time.Time
-	ExpiresAt  time.Time // absolute expiry
-	RevokedAt  *time.Time
+	ID        string
+	Realm     string
+	AccountID string
+	DeviceID  string
+	TokenHash []byte
+	AAL       int      // authenticator assurance level: 1 password, 2 two factors
+	Methods   []string // Method* values, e.g. ["pwd"], ["pwd","email"], ["pwd","otp"]
+	IP        string
+	UserAgent string
+	CreatedAt time.Time
+	// AuthenticatedAt is when the person last proved who they are: the
+	// sign-in that created the session, or a later re-authentication.
+	AuthenticatedAt time.Time
+	LastSeenAt      time.Time
+	ExpiresAt       time.Time // absolute expiry
+	RevokedAt       *time.Time
 }
 
 // Store keeps sessions. Methods take part in the transaction carried by ctx.
@@ -38,4 +41,9 @@ type Store interface {
 	// RevokeAccountSessions revokes every live session of the account except
 	// the one with id except ("" for none) and returns how many.
 	RevokeAccountSessions(ctx context.Context, accountID, except string, t time.Time) (int, error)
+	// ReauthenticateSession records a re-authentication of the live (not
+	// revoked) session id at t: authenticated_at becomes t and aal and
+	// methods the ones now proved. An unknown or revoked session is
+	// ninsho.CodeUnauthenticated.
+	ReauthenticateSession(ctx context.Context, id string, t time.Time, aal int, methods []string) error
 }

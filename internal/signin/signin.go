@@ -275,7 +275,7 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 			}
 		}
 		var err error
-		grant, err = s.complete(ctx, rl, f, a, req, at, []string{"password"}, data)
+		grant, err = s.complete(ctx, rl, f, a, req, at, []string{session.MethodPassword}, data)
 		return err
 	})
 	if err != nil {
@@ -377,7 +377,7 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 		if r := f.Get(stateReasons); r != "" {
 			data["reasons"] = strings.Split(r, ",")
 		}
-		grant, err = s.complete(ctx, rl, f, a, req, nil, []string{"password", string(c.Channel) + "_code"}, data)
+		grant, err = s.complete(ctx, rl, f, a, req, nil, []string{session.MethodPassword, session.CodeMethod(string(c.Channel))}, data)
 		if err != nil {
 			return err
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/startgate"
 )
 
@@ -335,7 +336,7 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 		if err := k.Accounts.UpdateAccount(ctx, a); err != nil {
 			return err
 		}
-		grant, err = k.Complete(ctx, f, rl, a, req, []string{"password", string(c.Channel) + "_code"},
+		grant, err = k.Complete(ctx, f, rl, a, req, []string{session.MethodPassword, session.CodeMethod(string(c.Channel))},
 			event.TypeSignupCompleted, map[string]any{"channel": string(c.Channel)})
 		return err
 	})

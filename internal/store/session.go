@@ -10,7 +10,7 @@ import (
 	"github.com/ninsho/ninsho/internal/session"
 )
 
-const sessionColumns = `id, realm, account_id, device_id, token_hash, aal, methods, ip, user_agent, created_at, last_seen_at, expires_at, revoked_at`
+const sessionColumns = `id, realm, account_id, device_id, token_hash, aal, methods, ip, user_agent, created_at, last_seen_at, expires_at, revoked_at, authenticated_at`
 
 // CreateSession inserts s. Its account must exist.
 func (db *DB) CreateSession(ctx context.Context, s *session.Session) error {
@@ -19,9 +19,9 @@ func (db *DB) CreateSession(ctx context.Context, s *session.Session) error {
 		return internal("create session", err)
 	}
 	_, err = db.writer(ctx).ExecContext(ctx, `INSERT INTO session (`+sessionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		s.ID, s.Realm, s.AccountID, nullStr(s.DeviceID), s.TokenHash, s.AAL, string(methods), s.IP, s.UserAgent,
-		us(s.CreatedAt), us(s.LastSeenAt), us(s.ExpiresAt), nullUSPtr(s.RevokedAt))
+		us(s.CreatedAt), us(s.LastSeenAt), us(s.ExpiresAt), nullUSPtr(s.RevokedAt), us(s.AuthenticatedAt))
 	if err != nil {
 		return internal("create session", err)
 	}
@@ -40,20 +40,23 @@ func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (*session.Sessio
 		deviceID                         sql.NullString
 		methods                          string
 		createdAt, lastSeenAt, expiresAt int64
+		authenticatedAt                  int64
 		revokedAt                        sql.NullInt64
 	)
 	err := db.reader(ctx).QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM session WHERE token_hash = $1`, h).
 		Scan(&s.ID, &s.Realm, &s.AccountID, &deviceID, &s.TokenHash, &s.AAL, &methods, &s.IP, &s.UserAgent,
-			&createdAt, &lastSeenAt, &expiresAt, &revokedAt)
+			&createdAt, &lastSeenAt, &expiresAt, &revokedAt, &authenticatedAt)
 	if err != nil {
 		return nil, notFound("session by token", err, ninsho.CodeUnauthenticated)
 	}
 	if err := json.Unmarshal([]byte(methods), &s.Methods); err != nil {
 		return nil, internal("session methods", err)
 	}
+	s.Methods = session.ReadMethods(s.Methods)
 	s.DeviceID = deviceID.String
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = fromUS(createdAt), fromUS(lastSeenAt), fromUS(expiresAt)
 	s.RevokedAt = fromNullUSPtr(revokedAt)
+	s.AuthenticatedAt = fromUS(authenticatedAt)
 	return &s, nil
 }
 
@@ -86,4 +89,27 @@ func (db *DB) RevokeAccountSessions(ctx context.Context, accountID, except strin
 		return 0, internal("revoke account sessions", err)
 	}
 	return rowsAffected("revoke account sessions", res)
+}
+
+// ReauthenticateSession sets authenticated_at, aal and methods of the
+// session id if it is not revoked; otherwise (or for an unknown id) it
+// answers ninsho.CodeUnauthenticated.
+func (db *DB) ReauthenticateSession(ctx context.Context, id string, t time.Time, aal int, methods []string) error {
+	m, err := json.Marshal(methods)
+	if err != nil {
+		return internal("reauthenticate session", err)
+	}
+	res, err := db.writer(ctx).ExecContext(ctx, `UPDATE session SET authenticated_at = $2, aal = $3, methods = $4
+		WHERE id = $1 AND revoked_at IS NULL`, id, us(t), aal, string(m))
+	if err != nil {
+		return internal("reauthenticate session", err)
+	}
+	n, err := rowsAffected("reauthenticate session", res)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ninsho.E(ninsho.CodeUnauthenticated)
+	}
+	return nil
 }

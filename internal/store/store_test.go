@@ -17,6 +17,7 @@ import (
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/store/storetest"
 )
@@ -326,6 +327,41 @@ func TestDeleteExpiredChallenges(t *testing.T) {
 		n, err := db.DeleteExpiredChallenges(ctx, storetest.Epoch.Add(30*time.Minute))
 		if err != nil || n != 1 {
 			t.Errorf("DeleteExpiredChallenges = %d, %v; want 1", n, err)
+		}
+	})
+}
+
+// TestLegacySessionMethods reads session rows written before issue 10, whose
+// methods say "password", "email_code" and "sms_code": they come back in
+// the RFC 8176 vocabulary, on both databases.
+func TestLegacySessionMethods(t *testing.T) {
+	storetest.EachDatabase(t, func(t *testing.T, open func(testing.TB) *store.DB) {
+		db := open(t)
+		ctx := context.Background()
+		a := storetest.MustCreateAccount(t, db, storetest.NewAccount("jp", "hanako@example.jp", ""))
+		cases := []struct {
+			stored string
+			want   []string
+		}{
+			{`["password"]`, []string{session.MethodPassword}},
+			{`["password","email_code"]`, []string{session.MethodPassword, session.MethodEmail}},
+			{`["password","sms_code"]`, []string{session.MethodPassword, session.MethodSMS}},
+			{`["email_code"]`, []string{session.MethodEmail}},
+			{`["pwd","otp"]`, []string{session.MethodPassword, session.MethodOTP}},
+		}
+		for _, tc := range cases {
+			s := storetest.NewSession("jp", a.ID)
+			storetest.MustCreateSession(t, db, s)
+			if err := db.ExecForTest(ctx, `UPDATE session SET methods = $2 WHERE id = $1`, s.ID, tc.stored); err != nil {
+				t.Fatalf("write methods %s: %v", tc.stored, err)
+			}
+			got, err := db.SessionByTokenHash(ctx, s.TokenHash)
+			if err != nil {
+				t.Fatalf("SessionByTokenHash: %v", err)
+			}
+			if fmt.Sprint(got.Methods) != fmt.Sprint(tc.want) {
+				t.Errorf("stored %s: got methods %q, want %q", tc.stored, got.Methods, tc.want)
+			}
 		}
 	})
 }

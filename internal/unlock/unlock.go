@@ -18,6 +18,7 @@ import (
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/startgate"
 )
 
@@ -306,7 +307,7 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 		if err := s.Locks.SetLock(ctx, a.ID, account.Lock{}); err != nil {
 			return err
 		}
-		grant, err = k.Complete(ctx, f, rl, a, req, []string{"password", f.Channel + "_code"}, event.TypeAccountUnlocked, map[string]any{"lock": string(a.Lock.Kind)})
+		grant, err = k.Complete(ctx, f, rl, a, req, []string{session.MethodPassword, session.CodeMethod(f.Channel)}, event.TypeAccountUnlocked, map[string]any{"lock": string(a.Lock.Kind)})
 		return err
 	})
 	if err != nil {
@@ -343,7 +344,7 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 			return err
 		}
 		var err error
-		grant, err = k.Complete(ctx, f, rl, a, req, []string{"password", f.Channel + "_code"}, event.TypeAccountUnlocked, map[string]any{"lock": string(account.LockSuspicious)})
+		grant, err = k.Complete(ctx, f, rl, a, req, []string{session.MethodPassword, session.CodeMethod(f.Channel)}, event.TypeAccountUnlocked, map[string]any{"lock": string(account.LockSuspicious)})
 		if err != nil {
 			return err
 		}

@@ -41,11 +41,11 @@ func TestObserve(t *testing.T) {
 		e    *event.Event
 		want string // the one sample counted, "" for none
 	}{
-		{"password", ev(event.TypeSigninSucceeded, "a", map[string]any{"methods": []string{"password"}}),
+		{"password", ev(event.TypeSigninSucceeded, "a", map[string]any{"methods": []string{"pwd"}}),
 			"signin_outcomes_total{realm=jp,reason=password,result=succeeded}"},
-		{"after a code", ev(event.TypeSigninSucceeded, "a", map[string]any{"methods": []string{"password", "email_code"}}),
+		{"after a code", ev(event.TypeSigninSucceeded, "a", map[string]any{"methods": []string{"pwd", "email"}}),
 			"signin_outcomes_total{realm=jp,reason=verification_code,result=succeeded}"},
-		{"password assistant", ev(event.TypeSigninSucceeded, "a", map[string]any{"via": "password_assistant", "methods": []string{"sms_code"}}),
+		{"password assistant", ev(event.TypeSigninSucceeded, "a", map[string]any{"via": "password_assistant", "methods": []string{"sms"}}),
 			"signin_outcomes_total{realm=jp,reason=password_assistant,result=succeeded}"},
 		{"code asked", ev(event.TypeSigninChallenged, "a", map[string]any{"reasons": []string{"device_unfamiliar", "network_unfamiliar"}}),
 			"signin_outcomes_total{realm=jp,reason=device_unfamiliar,result=code_required}"},

@@ -109,8 +109,8 @@ func MustInsertCode(tb testing.TB, s code.Store, c *code.Code) *code.Code {
 func NewSession(realm, accountID string) *session.Session {
 	return &session.Session{
 		ID: NewID(), Realm: realm, AccountID: accountID, TokenHash: NewHash(), AAL: 1,
-		Methods: []string{"password"}, IP: "203.0.113.7", UserAgent: "Mozilla/5.0 (test)",
-		CreatedAt: Epoch, LastSeenAt: Epoch, ExpiresAt: at(24 * time.Hour),
+		Methods: []string{session.MethodPassword}, IP: "203.0.113.7", UserAgent: "Mozilla/5.0 (test)",
+		CreatedAt: Epoch, LastSeenAt: Epoch, ExpiresAt: at(24 * time.Hour), AuthenticatedAt: Epoch,
 	}
 }
 

@@ -22,7 +22,8 @@ func Session(t *testing.T, open func(tb testing.TB) Stores) {
 		d := MustCreateDevice(t, s, NewDevice("jp"))
 		plain := NewSession("jp", a.ID)
 		strong := NewSession("jp", a.ID)
-		strong.DeviceID, strong.AAL, strong.Methods = d.ID, 2, []string{"password", "email_code"}
+		strong.DeviceID, strong.AAL, strong.Methods = d.ID, 2, []string{session.MethodPassword, session.MethodOTP}
+		strong.AuthenticatedAt = at(time.Minute)
 		revoked := NewSession("jp", a.ID)
 		revoked.RevokedAt = ptr(at(time.Minute))
 		for _, want := range []*session.Session{plain, strong, revoked} {
@@ -54,6 +55,40 @@ func Session(t *testing.T, open func(tb testing.TB) Stores) {
 		}
 		if got.RevokedAt == nil || !got.RevokedAt.Equal(at(2*time.Minute)) {
 			t.Errorf("RevokedAt: got %v, want %v (the first revocation)", got.RevokedAt, at(2*time.Minute))
+		}
+	})
+
+	t.Run("reauthenticate", func(t *testing.T) {
+		s := open(t)
+		a := MustCreateAccount(t, s, NewAccount("jp", "hanako@example.jp", ""))
+		sess := MustCreateSession(t, s, NewSession("jp", a.ID))
+		other := MustCreateSession(t, s, NewSession("jp", a.ID))
+		methods := []string{session.MethodPassword, session.MethodHWK}
+		mustNil(t, "ReauthenticateSession", s.ReauthenticateSession(ctx, sess.ID, at(time.Hour), 2, methods))
+		got, err := s.SessionByTokenHash(ctx, sess.TokenHash)
+		mustNil(t, "SessionByTokenHash", err)
+		want := *sess
+		want.AuthenticatedAt, want.AAL, want.Methods = at(time.Hour), 2, methods
+		if !reflect.DeepEqual(got, &want) {
+			t.Errorf("after ReauthenticateSession:\ngot  %s\nwant %s", show(got), show(&want))
+		}
+		if !got.CreatedAt.Equal(Epoch) {
+			t.Errorf("CreatedAt moved with re-authentication: got %v, want %v", got.CreatedAt, Epoch)
+		}
+		untouched, err := s.SessionByTokenHash(ctx, other.TokenHash)
+		mustNil(t, "SessionByTokenHash of another session", err)
+		if !reflect.DeepEqual(untouched, other) {
+			t.Errorf("another session of the account changed:\ngot  %s\nwant %s", show(untouched), show(other))
+		}
+		mustNil(t, "RevokeSession", s.RevokeSession(ctx, sess.ID, at(2*time.Hour)))
+		err = s.ReauthenticateSession(ctx, sess.ID, at(3*time.Hour), 2, methods)
+		wantCode(t, "ReauthenticateSession of a revoked session", err, ninsho.CodeUnauthenticated)
+		err = s.ReauthenticateSession(ctx, NewID(), at(3*time.Hour), 2, methods)
+		wantCode(t, "ReauthenticateSession of an unknown session", err, ninsho.CodeUnauthenticated)
+		got, err = s.SessionByTokenHash(ctx, sess.TokenHash)
+		mustNil(t, "SessionByTokenHash of the revoked session", err)
+		if !got.AuthenticatedAt.Equal(at(time.Hour)) {
+			t.Errorf("AuthenticatedAt of a revoked session moved: got %v, want %v", got.AuthenticatedAt, at(time.Hour))
 		}
 	})
 
