@@ -530,6 +530,7 @@ func buildRealms(cfg config.Config, sms bool) (*realm.Registry, error) {
 			},
 			ThemeDir: rc.Theme,
 			ReturnTo: rc.ReturnTo,
+			TwoStep:  realm.TwoStep{ReauthWindow: time.Duration(rc.TwoStep.ReauthWindow)},
 		}
 		switch l := rc.Branding.Logo; {
 		case config.LogoIsURL(l):

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/ninsho/ninsho/internal/config"
 	"github.com/ninsho/ninsho/internal/message"
@@ -122,5 +124,32 @@ func TestThemeLogoUsedWhenBrandingHasNone(t *testing.T) {
 		if r := reg.ByID(tt.id); r.Brand.LogoFile != tt.file || r.Brand.LogoURL != tt.url {
 			t.Errorf("realm %s: LogoFile %q LogoURL %q, want %q %q", tt.id, r.Brand.LogoFile, r.Brand.LogoURL, tt.file, tt.url)
 		}
+	}
+}
+
+// TestReauthWindowReachesTheRealm checks realms[].two_step.reauth_window:
+// read from the file's JSON, validated, and threaded to realm.Realm, with
+// the 10-minute default when unset.
+func TestReauthWindowReachesTheRealm(t *testing.T) {
+	cfg := config.Default()
+	var rcs []config.Realm
+	raw := `[{"id":"jp","name":"Example","hosts":["id.example.jp"],"default_locale":"ja","phone_region":"JP","identifier_disclosure":"explicit","two_step":{"reauth_window":"5m"}},
+		{"id":"us","name":"Example","hosts":["id.example.com"],"default_locale":"en","phone_region":"US","identifier_disclosure":"safe"}]`
+	if err := json.Unmarshal([]byte(raw), &rcs); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Realms = rcs
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	reg, err := buildRealms(cfg, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := reg.ByID("jp").ReauthWindow(); got != 5*time.Minute {
+		t.Errorf("jp: ReauthWindow = %v, want 5m", got)
+	}
+	if got := reg.ByID("us").ReauthWindow(); got != 10*time.Minute {
+		t.Errorf("us: ReauthWindow = %v, want the default 10m", got)
 	}
 }

@@ -98,7 +98,22 @@ type Realm struct {
 	// path prefixes ("https://www.example.jp/mypage/"). Anything else goes
 	// to /account.
 	ReturnTo []string `json:"return_to"`
+	// TwoStep configures two-step verification in the realm.
+	TwoStep TwoStep `json:"two_step"`
 }
+
+// TwoStep is a realm's two-step verification settings.
+type TwoStep struct {
+	// ReauthWindow is how long after proving who they are a signed-in
+	// person may make sensitive changes (enrol or remove a method, turn
+	// two-step verification off, …) without proving it again. 0 keeps the
+	// default (realm.DefaultReauthWindow, 10 minutes); at most MaxReauthWindow.
+	ReauthWindow Duration `json:"reauth_window"`
+}
+
+// MaxReauthWindow bounds realms[].two_step.reauth_window: re-authentication
+// is meant to be recent.
+const MaxReauthWindow = 24 * time.Hour
 
 // Branding is a realm's look and contact details, used by every page, e-mail,
 // SMS and voice message of the realm. The realm's display name is its name.
@@ -377,6 +392,9 @@ func (c *Config) Validate() error {
 			if err := checkPublicURL(r.PublicURL, c.Mode == ModeProduction); err != nil {
 				bad("realms[%d].public_url: %v", i, err)
 			}
+		}
+		if w := time.Duration(r.TwoStep.ReauthWindow); w < 0 || w > MaxReauthWindow {
+			bad("realms[%d].two_step.reauth_window: must be between 0 (the default, 10m) and %v", i, MaxReauthWindow)
 		}
 		for _, err := range r.brandingProblems() {
 			bad("realms[%d].%v", i, err)

@@ -88,6 +88,8 @@ func TestValidateRejects(t *testing.T) {
 		{"no batch", func(c *Config) { c.Retention.BatchSize = 0 }, "retention.batch_size"},
 		{"huge batch", func(c *Config) { c.Retention.BatchSize = 1_000_000 }, "retention.batch_size"},
 		{"no batches", func(c *Config) { c.Retention.BatchesPerRun = 0 }, "retention.batches_per_run"},
+		{"negative reauth window", func(c *Config) { c.Realms[0].TwoStep.ReauthWindow = Duration(-time.Minute) }, "realms[0].two_step.reauth_window"},
+		{"reauth window of days", func(c *Config) { c.Realms[0].TwoStep.ReauthWindow = Duration(48 * time.Hour) }, "realms[0].two_step.reauth_window"},
 		{"http public url", func(c *Config) {
 			c.Mode = ModeProduction
 			c.PublicURL = "http://id.example.com"

@@ -77,8 +77,11 @@ var statuses = map[ninsho.Code]int{
 	ninsho.CodeAccountLocked:      http.StatusLocked,
 
 	ninsho.CodeIdentifierTaken: http.StatusConflict,
-	ninsho.CodeReauthRequired:  http.StatusUnauthorized,
-	ninsho.CodeCSRF:            http.StatusForbidden,
+	// Signed in, but not recently enough for a sensitive change: the
+	// session stays valid (not 401) and the person proves who they are
+	// again (session.Recent, realms[].two_step.reauth_window).
+	ninsho.CodeReauthRequired: http.StatusForbidden,
+	ninsho.CodeCSRF:           http.StatusForbidden,
 
 	ninsho.CodeRateLimited:        http.StatusTooManyRequests,
 	ninsho.CodeResendTooSoon:      http.StatusTooManyRequests,

@@ -81,6 +81,7 @@ func TestStatus(t *testing.T) {
 		{ninsho.CodeFieldTooLong, 400},
 		{ninsho.CodeUnauthenticated, 401},
 		{ninsho.CodeForbidden, 403},
+		{ninsho.CodeReauthRequired, 403},
 		{ninsho.CodeNotFound, 404},
 		{ninsho.CodeFlowNotFound, 404},
 		{ninsho.CodeMethodNotAllowed, 405},

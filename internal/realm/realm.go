@@ -4,6 +4,7 @@ package realm
 
 import (
 	"strings"
+	"time"
 
 	"github.com/ninsho/ninsho/internal/risk"
 )
@@ -59,6 +60,29 @@ type Realm struct {
 	// ReturnTo is the allow-list of where a finished page flow may send the
 	// browser: exact origins and origin + path prefixes.
 	ReturnTo []string
+	// TwoStep holds the realm's two-step verification settings.
+	TwoStep TwoStep
+}
+
+// DefaultReauthWindow is how long a sign-in or re-authentication counts as
+// recent when the realm does not say.
+const DefaultReauthWindow = 10 * time.Minute
+
+// TwoStep is a realm's two-step verification settings.
+type TwoStep struct {
+	// ReauthWindow is how long after proving who they are a person may
+	// make sensitive changes without proving it again; 0 means
+	// DefaultReauthWindow (see Realm.ReauthWindow).
+	ReauthWindow time.Duration
+}
+
+// ReauthWindow returns how long a sign-in or re-authentication counts as
+// recent in r (session.Recent).
+func (r *Realm) ReauthWindow() time.Duration {
+	if r.TwoStep.ReauthWindow > 0 {
+		return r.TwoStep.ReauthWindow
+	}
+	return DefaultReauthWindow
 }
 
 // Brand is a realm's look and contact details. The display name is the

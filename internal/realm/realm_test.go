@@ -1,6 +1,9 @@
 package realm
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestForHost(t *testing.T) {
 	jp := &Realm{ID: "jp", Hosts: []string{"id.example.jp"}}
@@ -21,5 +24,15 @@ func TestForHost(t *testing.T) {
 	}
 	if r.ByID("us") != us || r.ByID("xx") != nil {
 		t.Error("ByID is wrong")
+	}
+}
+
+func TestReauthWindow(t *testing.T) {
+	if got := (&Realm{}).ReauthWindow(); got != 10*time.Minute {
+		t.Errorf("ReauthWindow of a realm without a setting = %v, want 10m", got)
+	}
+	r := &Realm{TwoStep: TwoStep{ReauthWindow: 5 * time.Minute}}
+	if got := r.ReauthWindow(); got != 5*time.Minute {
+		t.Errorf("ReauthWindow = %v, want the realm's 5m", got)
 	}
 }
