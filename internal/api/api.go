@@ -17,6 +17,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reset"
+	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
 	"github.com/ninsho/ninsho/internal/unlock"
@@ -189,7 +190,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request, c *call) error {
 	if p == nil || p.Account == nil {
 		return ninsho.Internal("api: authenticate returned no account")
 	}
-	return writeJSON(w, http.StatusOK, accountJSONOf(p.Account))
+	return writeJSON(w, http.StatusOK, meJSON{accountJSONOf(p.Account), meSessionJSONOf(p.Session)})
 }
 
 func (h *Handler) signout(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -300,7 +301,33 @@ func flowJSONOf(ans *flow.Answer) *flowJSON {
 	return fj
 }
 
-// accountJSON is the account as GET /api/v1/me shows it.
+// meJSON is the answer of GET /api/v1/me: the account's fields and the
+// session the request came with.
+type meJSON struct {
+	*accountJSON
+	Session *meSessionJSON `json:"session"`
+}
+
+// meSessionJSON is the session as GET /api/v1/me shows it: no token, no id.
+type meSessionJSON struct {
+	AAL             int      `json:"aal"`
+	Methods         []string `json:"methods"`
+	AuthenticatedAt string   `json:"authenticated_at"`
+	ExpiresAt       string   `json:"expires_at"`
+}
+
+func meSessionJSONOf(s *session.Session) *meSessionJSON {
+	if s == nil {
+		return nil
+	}
+	m := s.Methods
+	if m == nil {
+		m = []string{}
+	}
+	return &meSessionJSON{AAL: s.AAL, Methods: m, AuthenticatedAt: timeText(s.AuthenticatedAt), ExpiresAt: timeText(s.ExpiresAt)}
+}
+
+// accountJSON is the account fields of GET /api/v1/me.
 type accountJSON struct {
 	ID            string  `json:"id"`
 	Realm         string  `json:"realm"`

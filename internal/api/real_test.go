@@ -2,12 +2,16 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ninsho/ninsho/internal/api"
 	"github.com/ninsho/ninsho/internal/flowtest"
+	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/store/storetest"
 )
 
@@ -107,8 +111,8 @@ func TestSignupVerifyMeSignout(t *testing.T) {
 			t.Errorf("me[%q] is empty", k)
 		}
 	}
-	if len(me) != 10 {
-		t.Errorf("me has %d fields, want 10: %v", len(me), me)
+	if len(me) != 11 {
+		t.Errorf("me has %d fields, want 11 (the account's and session): %v", len(me), me)
 	}
 
 	// The session cookie works too.
@@ -246,4 +250,67 @@ func TestRefusedFieldsAllAnswered(t *testing.T) {
 	if !strings.Contains(rec.Body.String(), "Please enter your name.") {
 		t.Errorf("the name's refusal does not name the field: %s", rec.Body)
 	}
+}
+
+// TestMeShowsTheSession checks the session object of GET /api/v1/me on both
+// databases: a sign-up confirmed with an e-mail code is ["pwd","email"], a
+// later password sign-in ["pwd"], each authenticated when it was made and
+// ending after the absolute session life; the token is never shown.
+func TestMeShowsTheSession(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, env *flowtest.Env) {
+		h := api.New(api.Deps{Realms: env.Realms, Flows: env.Engine, Signup: env.Signup, Signin: env.Signin, Now: env.Clock.Now})
+		me := func(token string) map[string]any {
+			t.Helper()
+			rec := do(h, "GET", "/api/v1/me", "", "", "Authorization", "Bearer "+token)
+			if rec.Code != 200 {
+				t.Fatalf("me: %d %s", rec.Code, rec.Body)
+			}
+			if strings.Contains(rec.Body.String(), token) {
+				t.Errorf("me shows the session token: %s", rec.Body)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}
+		wantSession := func(name string, m map[string]any, methods []string, at time.Time) {
+			t.Helper()
+			s, ok := m["session"].(map[string]any)
+			if !ok {
+				t.Fatalf("%s: me has no session object: %v", name, m)
+			}
+			want := map[string]any{
+				"aal": float64(1), "methods": fmt.Sprint(methods),
+				"authenticated_at": at.UTC().Format(time.RFC3339),
+				"expires_at":       at.Add(session.DefaultPolicy().Absolute).UTC().Format(time.RFC3339),
+			}
+			got := map[string]any{"aal": s["aal"], "methods": fmt.Sprint(s["methods"]), "authenticated_at": s["authenticated_at"], "expires_at": s["expires_at"]}
+			if !reflect.DeepEqual(got, want) || len(s) != 4 {
+				t.Errorf("%s: me.session = %v, want %v (4 fields)", name, s, want)
+			}
+		}
+
+		rec := do(h, "POST", "/api/v1/signup", "application/json",
+			jsonBody(t, map[string]string{"identifier": "hanako@example.jp", "name": "山田 花子", "password": pw}))
+		started := decodeFlow(t, rec)
+		signedUpAt := env.Clock.Now()
+		rec = do(h, "POST", "/api/v1/flows/"+started.ID, "application/json",
+			jsonBody(t, map[string]string{"action": "submit_code", "code": env.LastCode(t, "hanako@example.jp"), "device_token": started.DeviceToken}))
+		done := decodeFlow(t, rec)
+		if done.Session == nil {
+			t.Fatalf("sign-up: %d %s", rec.Code, rec.Body)
+		}
+		wantSession("after sign-up", me(done.Session.Token), []string{"pwd", "email"}, signedUpAt)
+
+		env.Clock.Advance(3 * time.Hour)
+		signedInAt := env.Clock.Now()
+		rec = do(h, "POST", "/api/v1/signin", "application/json",
+			jsonBody(t, map[string]string{"identifier": "hanako@example.jp", "password": pw, "device_token": started.DeviceToken}))
+		in := decodeFlow(t, rec)
+		if in.Session == nil {
+			t.Fatalf("sign-in: %d %s", rec.Code, rec.Body)
+		}
+		wantSession("after a password sign-in", me(in.Session.Token), []string{"pwd"}, signedInAt)
+	})
 }

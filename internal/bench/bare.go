@@ -17,7 +17,7 @@ import (
 
 // bareBody is the answer of the bare handler: a small JSON body of the size
 // and shape of GET /api/v1/me's.
-var bareBody = []byte(`{"id":"01a2107c-7d5d-7ff0-95d4-3420e443ba28","realm":"default","name":"Bench","email":"bench@example.com","email_verified":true,"phone":null,"phone_verified":false,"locale":"en","status":"active","created_at":"2026-11-25T02:15:23Z"}` + "\n")
+var bareBody = []byte(`{"id":"01a2107c-7d5d-7ff0-95d4-3420e443ba28","realm":"default","name":"Bench","email":"bench@example.com","email_verified":true,"phone":null,"phone_verified":false,"locale":"en","status":"active","created_at":"2026-11-25T02:15:23Z","session":{"aal":1,"methods":["pwd"],"authenticated_at":"2026-11-25T02:15:23Z","expires_at":"2026-12-25T02:15:23Z"}}` + "\n")
 
 // BareHandler is the baseline of the session-check benchmark: a net/http
 // handler that does nothing but answer 200 with a fixed small JSON body.
