@@ -100,7 +100,22 @@ func (g *Guard) Allow(ctx context.Context, f *flow.Flow) (GuardState, error) {
 	if g == nil || f.Get(StateGuardExempt) == "1" {
 		return GuardState{}, nil
 	}
-	st, err := g.Store.CodeGuard(ctx, f.Realm, GuardKey(f))
+	return g.allow(ctx, f.Realm, GuardKey(f))
+}
+
+// AllowAccount is Allow for a code that belongs to the account itself
+// rather than to a flow (an authenticator-app or backup code): it is never
+// exempt, and it counts under the same key as the account's flows, so that
+// the pause stops both.
+func (g *Guard) AllowAccount(ctx context.Context, realm, accountID string) (GuardState, error) {
+	if g == nil {
+		return GuardState{}, nil
+	}
+	return g.allow(ctx, realm, "account:"+accountID)
+}
+
+func (g *Guard) allow(ctx context.Context, realm, key string) (GuardState, error) {
+	st, err := g.Store.CodeGuard(ctx, realm, key)
 	if err != nil {
 		return st, err
 	}
@@ -122,9 +137,20 @@ func (g *Guard) Fail(ctx context.Context, f *flow.Flow) error {
 	if g == nil || f.Get(StateGuardExempt) == "1" {
 		return nil
 	}
+	return g.fail(ctx, f.Realm, GuardKey(f))
+}
+
+// FailAccount is Fail for a wrong code of the account itself (AllowAccount).
+func (g *Guard) FailAccount(ctx context.Context, realm, accountID string) error {
+	if g == nil {
+		return nil
+	}
+	return g.fail(ctx, realm, "account:"+accountID)
+}
+
+func (g *Guard) fail(ctx context.Context, realm, key string) error {
 	now := g.Clock.Now()
-	key := GuardKey(f)
-	st, err := g.Store.AddCodeFailure(ctx, f.Realm, key, now)
+	st, err := g.Store.AddCodeFailure(ctx, realm, key, now)
 	if err != nil {
 		return err
 	}
@@ -138,7 +164,7 @@ func (g *Guard) Fail(ctx context.Context, f *flow.Flow) error {
 		level = 1
 	}
 	until, at := now.Add(g.Policy.pause(level)), now
-	return g.Store.SetCodeGuard(ctx, f.Realm, key, GuardState{Total: st.Total, Level: level, LockedUntil: &until, LockedAt: &at}, now)
+	return g.Store.SetCodeGuard(ctx, realm, key, GuardState{Total: st.Total, Level: level, LockedUntil: &until, LockedAt: &at}, now)
 }
 
 // Succeed forgets the wrong codes of f's key, whose state Allow read: a
@@ -164,4 +190,13 @@ func (g *Guard) Clear(ctx context.Context, realm, accountID string) error {
 		return err
 	}
 	return g.Store.ResetCodeGuard(ctx, realm, key)
+}
+
+// SucceedAccount is Succeed for a right code of the account itself
+// (AllowAccount read st).
+func (g *Guard) SucceedAccount(ctx context.Context, realm, accountID string, st GuardState) error {
+	if g == nil || st == (GuardState{}) {
+		return nil
+	}
+	return g.Store.ResetCodeGuard(ctx, realm, "account:"+accountID)
 }

@@ -24,6 +24,15 @@ const (
 	TypeCodeSent         = "code.sent"
 	TypePasswordRehashed = "password.rehashed"
 	TypeAccountPurged    = "account.purged"
+
+	// Two-step verification (twostep.Service).
+	TypeTwoStepEnrolStarted  = "two_step.enrol_started"  // an unproved method was added
+	TypeTwoStepMethodAdded   = "two_step.method_added"   // a method was proved
+	TypeTwoStepMethodRemoved = "two_step.method_removed" // a method was removed
+	TypeTwoStepPreferred     = "two_step.preferred"      // the preferred method changed
+	TypeTwoStepEnabled       = "two_step.enabled"        // 2SV turned on
+	TypeTwoStepDisabled      = "two_step.disabled"       // 2SV turned off
+	TypeTwoStepBackupCodes   = "two_step.backup_codes"   // backup codes (re)generated
 )
 
 // Event is one audit record.

@@ -30,6 +30,7 @@ import (
 	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/store/storetest"
 	"github.com/ninsho/ninsho/internal/throttle"
+	"github.com/ninsho/ninsho/internal/twostep"
 	"github.com/ninsho/ninsho/internal/unlock"
 )
 
@@ -58,6 +59,9 @@ type Env struct {
 	Unlock     *unlock.Service
 	Reset      *reset.Service
 	Gate       *startgate.Gate
+	TwoStep    *twostep.Service
+	// Box seals outbox variables and TOTP secrets.
+	Box *secret.Box
 }
 
 // New builds an Env on db.
@@ -121,6 +125,9 @@ func New(tb testing.TB, db *store.DB) *Env {
 	}
 	e.Unlock = &unlock.Service{Kit: kit, Realms: realms, Locks: db, Gate: e.Gate, Forget: e.Signin.ForgetAccount}
 	e.Reset = &reset.Service{Kit: kit, Realms: realms, Locks: db, Gate: e.Gate, Forget: e.Signin.ForgetAccount}
+	e.Box = box
+	e.TwoStep = &twostep.Service{Tx: db, Clock: clock, Random: random, Store: db, Backup: db, Events: db,
+		Box: box, Hasher: hasher, Guard: kit.Codes.Guard}
 	e.Engine = &flow.Engine{Store: db, Clock: clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: e.Signup, flow.KindSignin: e.Signin, flow.KindUnlock: e.Unlock, flow.KindReset: e.Reset,
 	}}

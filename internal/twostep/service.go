@@ -1,0 +1,486 @@
+package twostep
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/backupcode"
+	"github.com/ninsho/ninsho/internal/code"
+	"github.com/ninsho/ninsho/internal/event"
+	"github.com/ninsho/ninsho/internal/identifier"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/secret"
+	"github.com/ninsho/ninsho/internal/totp"
+)
+
+// QRSize is the width and height in pixels of the enrolment QR code.
+const QRSize = 256
+
+// CheckBackupCode is the method name Check takes for a backup code (backup
+// codes are not a credential Method).
+const CheckBackupCode = "backup_code"
+
+// Session method names (what a session records as the factors used).
+const (
+	SessionOTP    = "otp"
+	SessionBackup = "backup"
+)
+
+// Service holds the rules of two-step verification on an account: enrolling
+// and proving an authenticator app, backup codes, the second-factor check of
+// a sign-in, listing and removing methods and choosing the preferred one.
+// Every change is an event (who, when, from where).
+//
+// Not yet enforced here: a realm policy that requires 2SV (removing the last
+// method always turns 2SV off), the recent-authentication rule for changes,
+// and alerts to the account's channels when 2SV turns on or off or a method
+// is removed (only the event is recorded). The callers (account pages and
+// API, sign-in) add them.
+//
+// All fields are required except Guard (nil counts no wrong codes).
+type Service struct {
+	Tx     ninsho.TxRunner
+	Clock  ninsho.Clock
+	Random ninsho.Random
+	Store  Store
+	Backup BackupStore
+	Events event.Store
+	// Box seals TOTP secrets; Hasher keys the backup-code hashes.
+	Box    *secret.Box
+	Hasher *secret.Hasher
+	// Guard is the account's wrong-code guard, shared with every flow's
+	// verification codes.
+	Guard *code.Guard
+}
+
+// Enrolment is what the person needs to add the authenticator app: shown
+// once, while the credential is not proved yet.
+type Enrolment struct {
+	CredentialID string
+	Secret       string // base32, for people who type it
+	Grouped      string // Secret in groups of four
+	URL          string // otpauth:// URL
+	PNG          []byte // the URL's QR code
+}
+
+// Proved is the result of proving a method.
+type Proved struct {
+	// TurnedOn says this proof turned 2SV on (it was the first method).
+	TurnedOn bool
+	// HasBackupCodes says the account has unused backup codes; when not,
+	// the caller should strongly offer them (or a second method).
+	HasBackupCodes bool
+}
+
+// MethodInfo describes one proved method for the account's owner.
+type MethodInfo struct {
+	ID         string
+	Kind       Method
+	Label      string
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	Preferred  bool
+}
+
+// sealAD is the associated data a TOTP secret is sealed with: the realm,
+// the account and the credential, so that a sealed blob moved to another
+// row or account does not open.
+func sealAD(realm, accountID, credentialID string) []byte {
+	return []byte("twostep.totp\x00" + realm + "\x00" + accountID + "\x00" + credentialID)
+}
+
+// accountLabel is the account as people read its identifier: the e-mail
+// address, else the phone number.
+func accountLabel(rl *realm.Realm, a *account.Account) string {
+	v := a.Email
+	if v == "" {
+		v = a.Phone
+	}
+	return identifier.Display(identifier.Normalized(v), rl.PhoneRegion)
+}
+
+// BeginTOTP adds a new, unproved authenticator-app credential to a (an
+// earlier unfinished one is replaced) and returns what the app needs: the
+// secret, sealed at rest and bound to the credential and account, in an
+// otpauth URL whose issuer is the realm's name and whose account is the
+// identifier as people read it. It does not count as a method until
+// ProveTOTP.
+func (s *Service) BeginTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account) (*Enrolment, error) {
+	sec := totp.NewSecret(s.Random)
+	u := totp.URL(rl.Name, accountLabel(rl, a), sec)
+	img, err := totp.PNG(u, QRSize)
+	if err != nil {
+		return nil, ninsho.Internal("twostep: QR code").Wrap(err)
+	}
+	c := &Credential{
+		ID: ninsho.NewID(s.Clock, s.Random), Realm: rl.ID, AccountID: a.ID, Method: MethodTOTP,
+		CreatedAt: s.Clock.Now(),
+	}
+	if c.Sealed, err = s.Box.Seal([]byte(sec), sealAD(rl.ID, a.ID, c.ID)); err != nil {
+		return nil, ninsho.Internal("twostep: seal").Wrap(err)
+	}
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.AddCredential(ctx, c); err != nil {
+			return err
+		}
+		return s.record(ctx, rl, a.ID, event.TypeTwoStepEnrolStarted, req, map[string]any{"credential": c.ID, "method": string(MethodTOTP)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Enrolment{CredentialID: c.ID, Secret: sec, Grouped: totp.Grouped(sec), URL: u, PNG: img}, nil
+}
+
+// ProveTOTP proves the unproved authenticator-app credential id of a with a
+// code from the app (totp.Verify against the account's replay guard, which
+// it advances). A wrong code proves nothing (ninsho.CodeTOTPIncorrect); an
+// unknown, proved or other credential is ninsho.CodeNotFound. The first
+// proved method turns 2SV on and becomes the preferred one.
+func (s *Service) ProveTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, id, typed string) (*Proved, error) {
+	out := &Proved{}
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		creds, err := s.Store.Credentials(ctx, rl.ID, a.ID)
+		if err != nil {
+			return err
+		}
+		var c *Credential
+		for i := range creds {
+			if creds[i].ID == id && creds[i].Method == MethodTOTP && !creds[i].Proved() {
+				c = &creds[i]
+			}
+		}
+		if c == nil {
+			return ninsho.FieldError(ninsho.CodeNotFound, "credential")
+		}
+		st, err := s.Store.State(ctx, rl.ID, a.ID)
+		if err != nil {
+			return err
+		}
+		sec, err := s.open(rl.ID, a.ID, c)
+		if err != nil {
+			return err
+		}
+		now := s.Clock.Now()
+		step, err := totp.Verify(sec, typed, now, st.TOTPLastStep)
+		if err != nil {
+			return err
+		}
+		if ok, err := s.Store.AdvanceTOTPStep(ctx, rl.ID, a.ID, step, now); err != nil {
+			return err
+		} else if !ok {
+			return ninsho.FieldError(ninsho.CodeTOTPReused, "code")
+		}
+		if err := s.Store.ProveCredential(ctx, rl.ID, a.ID, c.ID, now); err != nil {
+			return err
+		}
+		if err := s.record(ctx, rl, a.ID, event.TypeTwoStepMethodAdded, req, map[string]any{"credential": c.ID, "method": string(c.Method)}); err != nil {
+			return err
+		}
+		if !st.Enabled {
+			st.Enabled, st.Preferred, st.UpdatedAt = true, c.ID, now
+			if err := s.Store.SetState(ctx, st); err != nil {
+				return err
+			}
+			out.TurnedOn = true
+			if err := s.record(ctx, rl, a.ID, event.TypeTwoStepEnabled, req, map[string]any{"credential": c.ID, "method": string(c.Method)}); err != nil {
+				return err
+			}
+		}
+		left, err := s.Backup.BackupCodesLeft(ctx, rl.ID, a.ID)
+		out.HasBackupCodes = left > 0
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// RegenerateBackupCodes replaces every backup code of a with BackupCodeCount
+// new ones and returns them formatted for display (shown once: only keyed
+// hashes bound to the account are stored). The old codes stop working.
+func (s *Service) RegenerateBackupCodes(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account) ([]string, error) {
+	codes, err := backupcode.Generate(s.Random)
+	if err != nil {
+		return nil, ninsho.Internal("twostep: backup codes").Wrap(err)
+	}
+	hashes := make([][]byte, len(codes))
+	shown := make([]string, len(codes))
+	for i, c := range codes {
+		hashes[i] = backupcode.Hash(s.Hasher, a.ID, c)
+		shown[i] = backupcode.Format(c)
+	}
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Backup.ReplaceBackupCodes(ctx, rl.ID, a.ID, hashes, s.Clock.Now()); err != nil {
+			return err
+		}
+		return s.record(ctx, rl, a.ID, event.TypeTwoStepBackupCodes, req, map[string]any{"count": len(codes)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return shown, nil
+}
+
+// BackupCodesLeft counts a's unused backup codes.
+func (s *Service) BackupCodesLeft(ctx context.Context, rl *realm.Realm, a *account.Account) (int, error) {
+	return s.Backup.BackupCodesLeft(ctx, rl.ID, a.ID)
+}
+
+// State returns a's 2SV state.
+func (s *Service) State(ctx context.Context, rl *realm.Realm, a *account.Account) (State, error) {
+	return s.Store.State(ctx, rl.ID, a.ID)
+}
+
+// Check is the second-factor check of a sign-in: method is MethodTOTP (a
+// code from any of a's proved authenticator apps, checked at now) or
+// CheckBackupCode (an unused backup code, used up by this call). It returns
+// the session method name of the factor (SessionOTP, SessionBackup).
+//
+// TOTP and backup codes belong to the account, not to a flow: a wrong one
+// counts against the account's wrong-code guard (shared with every flow's
+// codes), which pauses the account's codes after repeated failures, so a
+// new flow gives no new guesses; while paused, every answer is
+// ninsho.CodeAccountLocked. An authenticator code of a step already
+// accepted for the account, in whatever flow, is ninsho.CodeTOTPReused (not
+// counted: it was right once). A wrong code is ninsho.CodeTOTPIncorrect or
+// ninsho.CodeCodeIncorrect; its counted failure is committed. Any other
+// method is ninsho.CodeNotFound.
+func (s *Service) Check(ctx context.Context, rl *realm.Realm, a *account.Account, method, typed string, now time.Time) (string, error) {
+	var used string
+	var refused error
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		g, err := s.Guard.AllowAccount(ctx, rl.ID, a.ID)
+		if err != nil {
+			if ninsho.IsCode(err, ninsho.CodeAccountLocked) {
+				refused = err
+				return nil
+			}
+			return err
+		}
+		switch method {
+		case string(MethodTOTP):
+			used, refused, err = s.checkTOTP(ctx, rl, a, typed, now)
+		case CheckBackupCode:
+			used, refused, err = s.checkBackup(ctx, rl, a, typed, now)
+		default:
+			return ninsho.FieldError(ninsho.CodeNotFound, "method")
+		}
+		switch {
+		case err != nil:
+			return err
+		case refused == nil:
+			return s.Guard.SucceedAccount(ctx, rl.ID, a.ID, g)
+		case ninsho.IsCode(refused, ninsho.CodeTOTPIncorrect), ninsho.IsCode(refused, ninsho.CodeCodeIncorrect):
+			return s.Guard.FailAccount(ctx, rl.ID, a.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if refused != nil {
+		return "", refused
+	}
+	return used, nil
+}
+
+func (s *Service) checkTOTP(ctx context.Context, rl *realm.Realm, a *account.Account, typed string, now time.Time) (string, error, error) {
+	creds, err := s.Store.Credentials(ctx, rl.ID, a.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	st, err := s.Store.State(ctx, rl.ID, a.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	refused := error(ninsho.FieldError(ninsho.CodeTOTPIncorrect, "code"))
+	for i := range creds {
+		c := &creds[i]
+		if c.Method != MethodTOTP || !c.Proved() {
+			continue
+		}
+		sec, err := s.open(rl.ID, a.ID, c)
+		if err != nil {
+			return "", nil, err
+		}
+		step, verr := totp.Verify(sec, typed, now, st.TOTPLastStep)
+		switch ninsho.CodeOf(verr) {
+		case "":
+			ok, err := s.Store.AdvanceTOTPStep(ctx, rl.ID, a.ID, step, now)
+			if err != nil {
+				return "", nil, err
+			}
+			if !ok { // accepted concurrently elsewhere
+				return "", ninsho.FieldError(ninsho.CodeTOTPReused, "code"), nil
+			}
+			if err := s.Store.UseCredential(ctx, rl.ID, a.ID, c.ID, 0, now); err != nil {
+				return "", nil, err
+			}
+			return SessionOTP, nil, nil
+		case ninsho.CodeTOTPReused, ninsho.CodeFieldRequired:
+			refused = verr
+		case ninsho.CodeTOTPIncorrect:
+		default:
+			return "", nil, verr
+		}
+	}
+	return "", refused, nil
+}
+
+func (s *Service) checkBackup(ctx context.Context, rl *realm.Realm, a *account.Account, typed string, now time.Time) (string, error, error) {
+	if backupcode.Normalize(typed) == "" {
+		return "", ninsho.FieldError(ninsho.CodeFieldRequired, "code"), nil
+	}
+	ok, err := s.Backup.UseBackupCode(ctx, rl.ID, a.ID, backupcode.Hash(s.Hasher, a.ID, typed), now)
+	if err != nil {
+		return "", nil, err
+	}
+	if !ok {
+		return "", ninsho.FieldError(ninsho.CodeCodeIncorrect, "code"), nil
+	}
+	return SessionBackup, nil, nil
+}
+
+// Methods lists a's proved methods, oldest first (an unproved credential is
+// not a method).
+func (s *Service) Methods(ctx context.Context, rl *realm.Realm, a *account.Account) ([]MethodInfo, error) {
+	creds, err := s.Store.Credentials(ctx, rl.ID, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.Store.State(ctx, rl.ID, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []MethodInfo
+	for _, c := range creds {
+		if c.Proved() {
+			out = append(out, MethodInfo{ID: c.ID, Kind: c.Method, Label: c.Label, CreatedAt: c.CreatedAt, LastUsedAt: c.LastUsedAt, Preferred: c.ID == st.Preferred})
+		}
+	}
+	return out, nil
+}
+
+// Remove deletes a's credential id (proved or not; an unknown one is
+// ninsho.CodeNotFound). When it was the preferred method, the oldest
+// remaining one becomes preferred. Removing the last proved method turns
+// 2SV off and deletes the backup codes, which are no way in on their own.
+// A realm policy that requires 2SV is not enforced here yet: the caller
+// must refuse the removal of the last method where 2SV is required.
+func (s *Service) Remove(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, id string) error {
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		creds, err := s.Store.Credentials(ctx, rl.ID, a.ID)
+		if err != nil {
+			return err
+		}
+		var removed *Credential
+		var left []Credential
+		for i := range creds {
+			switch {
+			case creds[i].ID == id:
+				removed = &creds[i]
+			case creds[i].Proved():
+				left = append(left, creds[i])
+			}
+		}
+		if removed == nil {
+			return ninsho.FieldError(ninsho.CodeNotFound, "credential")
+		}
+		st, err := s.Store.State(ctx, rl.ID, a.ID)
+		if err != nil {
+			return err
+		}
+		if err := s.Store.RemoveCredential(ctx, rl.ID, a.ID, id); err != nil {
+			return err
+		}
+		now := s.Clock.Now()
+		if err := s.record(ctx, rl, a.ID, event.TypeTwoStepMethodRemoved, req, map[string]any{"credential": id, "method": string(removed.Method)}); err != nil {
+			return err
+		}
+		switch {
+		case len(left) == 0 && st.Enabled:
+			st.Enabled, st.Preferred, st.UpdatedAt = false, "", now
+			if err := s.Store.SetState(ctx, st); err != nil {
+				return err
+			}
+			if err := s.Backup.ReplaceBackupCodes(ctx, rl.ID, a.ID, nil, now); err != nil {
+				return err
+			}
+			return s.record(ctx, rl, a.ID, event.TypeTwoStepDisabled, req, map[string]any{"reason": "last_method_removed"})
+		case len(left) > 0 && st.Preferred == id:
+			st.Preferred, st.UpdatedAt = left[0].ID, now
+			if err := s.Store.SetState(ctx, st); err != nil {
+				return err
+			}
+			return s.record(ctx, rl, a.ID, event.TypeTwoStepPreferred, req, map[string]any{"credential": left[0].ID, "method": string(left[0].Method)})
+		}
+		return nil
+	})
+}
+
+// SetPreferred makes a's proved credential id the method asked for first.
+// An unknown or unproved one is ninsho.CodeNotFound.
+func (s *Service) SetPreferred(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, id string) error {
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		creds, err := s.Store.Credentials(ctx, rl.ID, a.ID)
+		if err != nil {
+			return err
+		}
+		var c *Credential
+		for i := range creds {
+			if creds[i].ID == id && creds[i].Proved() {
+				c = &creds[i]
+			}
+		}
+		if c == nil {
+			return ninsho.FieldError(ninsho.CodeNotFound, "credential")
+		}
+		st, err := s.Store.State(ctx, rl.ID, a.ID)
+		if err != nil {
+			return err
+		}
+		if st.Preferred == id {
+			return nil
+		}
+		st.Preferred, st.UpdatedAt = id, s.Clock.Now()
+		if err := s.Store.SetState(ctx, st); err != nil {
+			return err
+		}
+		return s.record(ctx, rl, a.ID, event.TypeTwoStepPreferred, req, map[string]any{"credential": id, "method": string(c.Method)})
+	})
+}
+
+// open unseals c's TOTP secret.
+func (s *Service) open(realm, accountID string, c *Credential) (string, error) {
+	p, err := s.Box.Open(c.Sealed, sealAD(realm, accountID, c.ID))
+	if err != nil {
+		return "", ninsho.Internal("twostep: TOTP secret cannot be opened").Wrap(err)
+	}
+	return string(p), nil
+}
+
+// OpenTOTPSecret unseals a sealed TOTP secret of credential id of
+// accountID in realm (the associated data binds all three); a blob of
+// another credential or account fails with secret.ErrOpen.
+func OpenTOTPSecret(box *secret.Box, realm, accountID, id string, sealed []byte) (string, error) {
+	p, err := box.Open(sealed, sealAD(realm, accountID, id))
+	return string(p), err
+}
+
+// record appends an event about accountID by its owner, with the request's
+// who and where.
+func (s *Service) record(ctx context.Context, rl *realm.Realm, accountID, typ string, req ninsho.Request, data map[string]any) error {
+	ua := req.UserAgent
+	if len(ua) > 512 {
+		ua = strings.ToValidUTF8(ua[:512], "")
+	}
+	return s.Events.AppendEvent(ctx, &event.Event{
+		ID: ninsho.NewID(s.Clock, s.Random), Realm: rl.ID, AccountID: accountID, Type: typ,
+		Actor: "account:" + accountID, IP: req.IP, UserAgent: ua, RequestID: req.RequestID,
+		Data: data, At: s.Clock.Now(),
+	})
+}
