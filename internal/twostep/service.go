@@ -2,6 +2,7 @@ package twostep
 
 import (
 	"context"
+	"github.com/ninsho/ninsho/internal/session"
 	"strings"
 	"time"
 
@@ -22,12 +23,6 @@ const QRSize = 256
 // CheckBackupCode is the method name Check takes for a backup code (backup
 // codes are not a credential Method).
 const CheckBackupCode = "backup_code"
-
-// Session method names (what a session records as the factors used).
-const (
-	SessionOTP    = "otp"
-	SessionBackup = "backup"
-)
 
 // Service holds the rules of two-step verification on an account: enrolling
 // and proving an authenticator app, backup codes, the second-factor check of
@@ -238,7 +233,7 @@ func (s *Service) State(ctx context.Context, rl *realm.Realm, a *account.Account
 // Check is the second-factor check of a sign-in: method is MethodTOTP (a
 // code from any of a's proved authenticator apps, checked at now) or
 // CheckBackupCode (an unused backup code, used up by this call). It returns
-// the session method name of the factor (SessionOTP, SessionBackup).
+// the session method name of the factor (session.MethodOTP, session.MethodBackup).
 //
 // TOTP and backup codes belong to the account, not to a flow: a wrong one
 // counts against the account's wrong-code guard (shared with every flow's
@@ -320,7 +315,7 @@ func (s *Service) checkTOTP(ctx context.Context, rl *realm.Realm, a *account.Acc
 			if err := s.Store.UseCredential(ctx, rl.ID, a.ID, c.ID, 0, now); err != nil {
 				return "", nil, err
 			}
-			return SessionOTP, nil, nil
+			return session.MethodOTP, nil, nil
 		case ninsho.CodeTOTPReused, ninsho.CodeFieldRequired:
 			refused = verr
 		case ninsho.CodeTOTPIncorrect:
@@ -342,7 +337,7 @@ func (s *Service) checkBackup(ctx context.Context, rl *realm.Realm, a *account.A
 	if !ok {
 		return "", ninsho.FieldError(ninsho.CodeCodeIncorrect, "code"), nil
 	}
-	return SessionBackup, nil, nil
+	return session.MethodBackup, nil, nil
 }
 
 // Methods lists a's proved methods, oldest first (an unproved credential is

@@ -3,6 +3,7 @@ package twostep_test
 import (
 	"bytes"
 	"context"
+	"github.com/ninsho/ninsho/internal/session"
 	"strings"
 	"testing"
 	"time"
@@ -152,7 +153,7 @@ func TestTOTPReplay(t *testing.T) {
 		now = e.Clock.Now()
 		c := codeAt(t, sec, now)
 		used, err := e.TwoStep.Check(ctx, e.JP, a, "totp", c, now)
-		if err != nil || used != twostep.SessionOTP {
+		if err != nil || used != session.MethodOTP {
 			t.Fatalf("check = %q, %v", used, err)
 		}
 		// The same code in another flow, at once and still within its
@@ -208,7 +209,7 @@ func TestBackupCodes(t *testing.T) {
 		}
 		now := e.Clock.Now()
 		used, err := e.TwoStep.Check(ctx, e.JP, a, twostep.CheckBackupCode, codes[0], now)
-		if err != nil || used != twostep.SessionBackup {
+		if err != nil || used != session.MethodBackup {
 			t.Fatalf("check = %q, %v", used, err)
 		}
 		_, err = e.TwoStep.Check(ctx, e.JP, a, twostep.CheckBackupCode, codes[0], now)
