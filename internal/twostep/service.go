@@ -141,14 +141,9 @@ func (s *Service) ProveTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Req
 		if err != nil {
 			return err
 		}
-		var c *Credential
-		for i := range creds {
-			if creds[i].ID == id && creds[i].Method == MethodTOTP && !creds[i].Proved() {
-				c = &creds[i]
-			}
-		}
-		if c == nil {
-			return ninsho.FieldError(ninsho.CodeNotFound, "credential")
+		c, err := credentialByID(creds, id, func(c *Credential) bool { return c.Method == MethodTOTP && !c.Proved() })
+		if err != nil {
+			return err
 		}
 		st, err := s.Store.State(ctx, rl.ID, a.ID)
 		if err != nil {
@@ -425,14 +420,9 @@ func (s *Service) SetPreferred(ctx context.Context, rl *realm.Realm, req ninsho.
 		if err != nil {
 			return err
 		}
-		var c *Credential
-		for i := range creds {
-			if creds[i].ID == id && creds[i].Proved() {
-				c = &creds[i]
-			}
-		}
-		if c == nil {
-			return ninsho.FieldError(ninsho.CodeNotFound, "credential")
+		c, err := credentialByID(creds, id, (*Credential).Proved)
+		if err != nil {
+			return err
 		}
 		st, err := s.Store.State(ctx, rl.ID, a.ID)
 		if err != nil {
@@ -478,4 +468,16 @@ func (s *Service) record(ctx context.Context, rl *realm.Realm, accountID, typ st
 		Actor: "account:" + accountID, IP: req.IP, UserAgent: ua, RequestID: req.RequestID,
 		Data: data, At: s.Clock.Now(),
 	})
+}
+
+// credentialByID returns the credential of creds with the id that meets ok,
+// or not_found (field credential): an id of another account, or one in the
+// wrong state, is told like an unknown one.
+func credentialByID(creds []Credential, id string, ok func(*Credential) bool) (*Credential, error) {
+	for i := range creds {
+		if c := &creds[i]; c.ID == id && ok(c) {
+			return c, nil
+		}
+	}
+	return nil, ninsho.FieldError(ninsho.CodeNotFound, "credential")
 }
