@@ -66,6 +66,7 @@ func (b *actionBody) check() error {
 		"code", b.Code,
 		"channel", b.Channel,
 		"answer", b.Answer,
+		"method", b.Method,
 		"device_token", b.DeviceToken,
 	); err != nil {
 		return err

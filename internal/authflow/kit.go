@@ -25,6 +25,7 @@ import (
 	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/startgate"
+	"github.com/ninsho/ninsho/internal/twostep"
 )
 
 // FlowLifetime is how long a sign-up or sign-in flow stays usable.
@@ -53,6 +54,10 @@ type Kit struct {
 	// Networks remembers the networks sign-ins complete from (risk signal);
 	// nil remembers nothing.
 	Networks device.NetworkStore
+	// TwoStep is the accounts' two-step verification: Complete issues no
+	// session to an account that has it on before its second factor
+	// (SecondFactor).
+	TwoStep *twostep.Service
 }
 
 // StartWithCode begins a flow of kind that sends a code to the account that
@@ -359,13 +364,46 @@ func (k *Kit) CodeNext(f *flow.Flow, rl *realm.Realm, alternatives []string) *fl
 	return n
 }
 
-// Complete finishes f with a new session for a. When the request comes from
-// the device f is bound to (CompletingDevice), that device is stored and
-// becomes familiar to the account and the network is remembered; a request
-// from any other device gets its session but makes nothing familiar. The
-// flow is saved as complete and the event of type typ is recorded. It runs
-// in the transaction of ctx.
+// Complete finishes f with a new session for a, or, when a has two-step
+// verification on, holds the session back: f moves to
+// flow.StepSecondFactor (status challenge) with the completion remembered,
+// is saved, and the grant is nil; SecondFactor.Act completes it, with the
+// factor's method added and AAL 2, once the second factor is right. Every
+// flow kind issues its sessions here, so none issues one around the second
+// factor. Answer the result with Completed.
+//
+// When the request comes from the device f is bound to (CompletingDevice),
+// that device is stored and becomes familiar to the account and the network
+// is remembered; a request from any other device gets its session but makes
+// nothing familiar. The flow is saved as complete and the event of type typ
+// is recorded. It runs in the transaction of ctx.
 func (k *Kit) Complete(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *account.Account, req ninsho.Request, methods []string, typ string, data map[string]any) (*flow.Grant, error) {
+	sf := k.SecondFactor()
+	usable, on, err := sf.usable(ctx, rl, a)
+	if err != nil {
+		return nil, err
+	}
+	if on {
+		return nil, sf.challenge(ctx, f, usable, a, methods, typ, data)
+	}
+	return k.issue(ctx, f, rl, a, req, 1, methods, typ, data)
+}
+
+// Completed is the answer to a step that called Complete: the session, or
+// the second-factor step Complete moved f to.
+func (k *Kit) Completed(f *flow.Flow, grant *flow.Grant) *flow.Answer {
+	if grant == nil {
+		ans := &flow.Answer{Flow: f}
+		if f.Step == flow.StepSecondFactor && f.Status == flow.StatusChallenge {
+			ans.Next = k.SecondFactor().Next(f)
+		}
+		return ans
+	}
+	return &flow.Answer{Flow: f, Session: grant, AccountID: f.AccountID}
+}
+
+// issue creates the session of Complete, at assurance level aal.
+func (k *Kit) issue(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *account.Account, req ninsho.Request, aal int, methods []string, typ string, data map[string]any) (*flow.Grant, error) {
 	d, bound := k.CompletingDevice(f, req)
 	deviceID := ""
 	if bound {
@@ -378,7 +416,7 @@ func (k *Kit) Complete(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 		deviceID = d.ID
 	}
 	token, sess, err := k.Sessions.Create(ctx, session.New{
-		Realm: rl.ID, AccountID: a.ID, DeviceID: deviceID, AAL: 1, Methods: methods,
+		Realm: rl.ID, AccountID: a.ID, DeviceID: deviceID, AAL: aal, Methods: methods,
 		IP: req.IP, UserAgent: truncate(req.UserAgent, 512),
 	})
 	if err != nil {

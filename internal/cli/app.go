@@ -52,6 +52,7 @@ import (
 	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/theme"
 	"github.com/ninsho/ninsho/internal/throttle"
+	"github.com/ninsho/ninsho/internal/twostep"
 	"github.com/ninsho/ninsho/internal/unlock"
 )
 
@@ -252,6 +253,8 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		kit.Channels[code.Channel(ch)] = true
 	}
 	kit.Networks = db
+	kit.TwoStep = &twostep.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Backup: db, Events: events,
+		Box: box, Hasher: hasher, Guard: kit.Codes.Guard}
 	a.kit = kit
 	captchas := &captcha.Service{Store: db, Box: box, Clock: o.Clock, Random: o.Random, Observer: eventMetrics}
 	counter := &throttle.Counter{Store: db, Clock: o.Clock}

@@ -44,7 +44,10 @@ const (
 	StepCaptcha          Step = "captcha"
 	StepNewPassword      Step = "new_password"
 	StepChoose           Step = "choose" // "how do you want to sign in?" (Next.Options)
-	StepDone             Step = "done"
+	// StepSecondFactor asks an account with two-step verification for its
+	// second factor before any session is issued (authflow.SecondFactor).
+	StepSecondFactor Step = "second_factor"
+	StepDone         Step = "done"
 )
 
 // Flow is one journey's persistent state. The password is never kept in it.
@@ -145,6 +148,8 @@ type Action struct {
 	Code                 string `json:"code,omitempty"`
 	Channel              string `json:"channel,omitempty"`
 	Answer               string `json:"answer,omitempty"`
+	// Method is the second-factor method switch_method asks for.
+	Method string `json:"method,omitempty"`
 	// FormElapsedMS is how long the form was shown before it was sent, in
 	// milliseconds (pages fill it in; 0 when unknown). A risk signal.
 	FormElapsedMS int64 `json:"-"`
@@ -160,11 +165,17 @@ const (
 	ActionNewCaptcha     = "new_captcha" // "another image"
 	ActionSetNewPassword = "set_new_password"
 	ActionSignInWithCode = "choose_sign_in_with_code"
+	// ActionSubmitSecondFactor answers the second factor (Code);
+	// ActionSwitchMethod asks for another of the account's methods (Method).
+	ActionSubmitSecondFactor = "submit_second_factor"
+	ActionSwitchMethod       = "switch_method"
 )
 
 // Next tells the client what to show.
 type Next struct {
-	Step         Step     `json:"step"`
+	Step Step `json:"step"`
+	// Method is the second-factor method asked for at StepSecondFactor.
+	Method       string   `json:"method,omitempty"`
 	Channel      string   `json:"channel,omitempty"`
 	Destination  string   `json:"destination,omitempty"` // masked
 	ResendAfterS int      `json:"resend_after_s,omitempty"`

@@ -128,6 +128,7 @@ func New(tb testing.TB, db *store.DB) *Env {
 	e.Box = box
 	e.TwoStep = &twostep.Service{Tx: db, Clock: clock, Random: random, Store: db, Backup: db, Events: db,
 		Box: box, Hasher: hasher, Guard: kit.Codes.Guard}
+	kit.TwoStep = e.TwoStep
 	e.Engine = &flow.Engine{Store: db, Clock: clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: e.Signup, flow.KindSignin: e.Signin, flow.KindUnlock: e.Unlock, flow.KindReset: e.Reset,
 	}}

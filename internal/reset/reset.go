@@ -115,6 +115,8 @@ func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act
 		return nil, ninsho.E(ninsho.CodeFlowNotFound)
 	}
 	switch {
+	case s.Kit.SecondFactor().Handles(f, act):
+		return s.Kit.SecondFactor().Act(ctx, rl, f, req, act)
 	case act.Name == flow.ActionSubmitCode && f.Step == flow.StepVerificationCode:
 		return s.submitCode(ctx, f, act.Code)
 	case act.Name == flow.ActionResendCode && f.Step == flow.StepVerificationCode:
@@ -145,6 +147,8 @@ func (s *Service) answer(f *flow.Flow, deviceToken string) *flow.Answer {
 	ans := &flow.Answer{Flow: f, DeviceToken: deviceToken}
 	switch {
 	case f.Status == flow.StatusComplete || f.Status == flow.StatusFailed:
+	case f.Step == flow.StepSecondFactor:
+		ans.Next = s.Kit.SecondFactor().Next(f)
 	case f.Step == flow.StepVerificationCode:
 		ans.Next = s.Kit.CodeNext(f, s.Realms.ByID(f.Realm), authflow.Alternatives(f))
 	case startgate.Held(f):
@@ -228,8 +232,8 @@ func (s *Service) signInWithCode(ctx context.Context, rl *realm.Realm, f *flow.F
 		}
 		var err error
 		grant, err = k.Complete(ctx, f, rl, a, req, []string{session.CodeMethod(f.Channel)}, event.TypeSigninSucceeded, map[string]any{"via": "password_assistant"})
-		if err != nil || familiar {
-			return err
+		if err != nil || familiar || grant == nil {
+			return err // no sign-in yet while the second factor is asked
 		}
 		return k.Alert(ctx, rl, f, a, req, message.TemplateSigninAlert, false)
 	})
@@ -237,7 +241,7 @@ func (s *Service) signInWithCode(ctx context.Context, rl *realm.Realm, f *flow.F
 		return nil, err
 	}
 	k.Outbox.Wake()
-	return &flow.Answer{Flow: f, Session: grant, AccountID: a.ID}, nil
+	return k.Completed(f, grant), nil
 }
 
 // setNewPassword replaces the password (twice the same, by the policy, not
@@ -289,5 +293,5 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 		s.Forget(a.ID)
 	}
 	k.Outbox.Wake()
-	return &flow.Answer{Flow: f, Session: grant, AccountID: a.ID}, nil
+	return k.Completed(f, grant), nil
 }

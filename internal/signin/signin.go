@@ -132,6 +132,8 @@ func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act
 		return nil, ninsho.E(ninsho.CodeFlowNotFound)
 	}
 	switch {
+	case s.Kit.SecondFactor().Handles(f, act):
+		return s.Kit.SecondFactor().Act(ctx, rl, f, req, act)
 	case act.Name == flow.ActionSubmitPassword && f.Step == flow.StepPassword:
 		var a *account.Account
 		if f.AccountID != "" {
@@ -163,6 +165,8 @@ func (s *Service) answer(f *flow.Flow) *flow.Answer {
 	ans := &flow.Answer{Flow: f}
 	switch {
 	case f.Status == flow.StatusComplete || f.Status == flow.StatusFailed:
+	case f.Step == flow.StepSecondFactor:
+		ans.Next = s.Kit.SecondFactor().Next(f)
 	case f.Step == flow.StepVerificationCode:
 		ans.Next = s.Kit.CodeNext(f, s.Realms.ByID(f.Realm), authflow.Alternatives(f))
 	case f.Step == flow.StepCaptcha:
@@ -255,15 +259,23 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	if a.Status == account.StatusPending {
 		return s.finishSignup(ctx, rl, f, a, req)
 	}
-	if s.Protect != nil {
-		after := at.policy.AfterPassword(at.signals)
-		if after.Action == risk.Code {
-			return s.askCode(ctx, rl, f, a, req, at, after)
-		}
-	}
 	data := map[string]any{"reasons": at.decision.Strings()}
 	if typo {
 		data["typo_corrected"] = true
+	}
+	if s.Protect != nil {
+		after := at.policy.AfterPassword(at.signals)
+		// An account with two-step verification is asked for its second
+		// factor instead (Complete): one challenge, not two.
+		if after.Action == risk.Code {
+			twoStep, err := k.SecondFactor().Required(ctx, rl, a)
+			if err != nil {
+				return nil, err
+			}
+			if !twoStep {
+				return s.askCode(ctx, rl, f, a, req, at, after)
+			}
+		}
 	}
 	var grant *flow.Grant
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
@@ -281,7 +293,7 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	if err != nil {
 		return nil, err
 	}
-	return &flow.Answer{Flow: f, Session: grant, AccountID: a.ID}, nil
+	return k.Completed(f, grant), nil
 }
 
 // checkPassword verifies pw and, when the realm tolerates typos, the device is
@@ -378,8 +390,8 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 			data["reasons"] = strings.Split(r, ",")
 		}
 		grant, err = s.complete(ctx, rl, f, a, req, nil, []string{session.MethodPassword, session.CodeMethod(string(c.Channel))}, data)
-		if err != nil {
-			return err
+		if err != nil || grant == nil {
+			return err // no sign-in yet while the second factor is asked
 		}
 		if f.Get(stateUnfamiliar) == "1" {
 			return s.alert(ctx, rl, f, a, req)
@@ -393,7 +405,7 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 		return s.answer(f), stepErr
 	}
 	k.Outbox.Wake()
-	return &flow.Answer{Flow: f, Session: grant, AccountID: f.AccountID}, nil
+	return k.Completed(f, grant), nil
 }
 
 func (s *Service) resend(ctx context.Context, rl *realm.Realm, f *flow.Flow) (*flow.Answer, error) {

@@ -271,6 +271,8 @@ func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, a f
 		return nil, ninsho.E(ninsho.CodeFlowNotFound)
 	}
 	switch {
+	case s.Kit.SecondFactor().Handles(f, a):
+		return s.Kit.SecondFactor().Act(ctx, rl, f, req, a)
 	case startgate.IsCaptchaAction(a) && startgate.Held(f):
 		return s.submitCaptcha(ctx, rl, f, req, a)
 	case a.Name == flow.ActionSubmitCode && f.Step == flow.StepVerificationCode:
@@ -291,6 +293,8 @@ func (s *Service) answer(f *flow.Flow) *flow.Answer {
 	ans := &flow.Answer{Flow: f, AccountID: ""}
 	switch {
 	case f.Status != flow.StatusChallenge:
+	case f.Step == flow.StepSecondFactor:
+		ans.Next = s.Kit.SecondFactor().Next(f)
 	case startgate.Held(f):
 		ans.Next = startgate.Next(f)
 	default:
@@ -346,7 +350,7 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 	if stepErr != nil {
 		return s.answer(f), stepErr
 	}
-	return &flow.Answer{Flow: f, Session: grant, AccountID: f.AccountID}, nil
+	return s.Kit.Completed(f, grant), nil
 }
 
 func (s *Service) resend(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request) (*flow.Answer, error) {

@@ -207,6 +207,8 @@ func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act
 		return nil, ninsho.E(ninsho.CodeFlowNotFound)
 	}
 	switch {
+	case s.Kit.SecondFactor().Handles(f, act):
+		return s.Kit.SecondFactor().Act(ctx, rl, f, req, act)
 	case startgate.IsCaptchaAction(act) && startgate.Held(f):
 		return s.submitCaptcha(ctx, rl, f, req, act)
 	case act.Name == flow.ActionSubmitCode && f.Step == flow.StepVerificationCode:
@@ -230,6 +232,8 @@ func (s *Service) answer(f *flow.Flow, deviceToken string) *flow.Answer {
 	ans := &flow.Answer{Flow: f, DeviceToken: deviceToken}
 	switch {
 	case f.Status == flow.StatusComplete || f.Status == flow.StatusFailed:
+	case f.Step == flow.StepSecondFactor:
+		ans.Next = s.Kit.SecondFactor().Next(f)
 	case startgate.Held(f):
 		ans.Next = startgate.Next(f)
 	case f.Step == flow.StepVerificationCode:
@@ -313,7 +317,7 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	if err != nil {
 		return nil, err
 	}
-	return &flow.Answer{Flow: f, Session: grant, AccountID: a.ID}, nil
+	return k.Completed(f, grant), nil
 }
 
 // setNewPassword finishes the unlock of an account locked for suspicious
@@ -357,5 +361,5 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 		s.Forget(a.ID)
 	}
 	k.Outbox.Wake()
-	return &flow.Answer{Flow: f, Session: grant, AccountID: a.ID}, nil
+	return k.Completed(f, grant), nil
 }

@@ -88,6 +88,7 @@ var limits = map[string]struct {
 	"locale":                {MaxLocale, false},
 	"device_token":          {MaxDeviceToken, false},
 	"channel":               {MaxChannel, false},
+	"method":                {MaxChannel, false},
 	"action":                {MaxAction, false},
 	"token":                 {MaxToken, false},
 }

@@ -1,0 +1,211 @@
+package authflow
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/twostep"
+)
+
+// SecondFactorAttempts is how many wrong answers one second-factor
+// challenge takes before the flow fails. The account's wrong-code guard
+// (twostep.Service.Check) counts them too, across flows.
+const SecondFactorAttempts = 5
+
+// MethodBackupCode is the second-factor method name of a backup code.
+const MethodBackupCode = twostep.CheckBackupCode
+
+// Flow-state keys of the second-factor step: the completion it holds back
+// (methods so far, event type and data) and the methods the person may use.
+const (
+	stateSFMethods = "2sv_pending_methods"
+	stateSFEvent   = "2sv_pending_event"
+	stateSFData    = "2sv_pending_data"
+	stateSFCurrent = "2sv_method"
+	stateSFUsable  = "2sv_usable"
+)
+
+// SecondFactor is the second-factor step that every flow kind goes through
+// before a session for an account with two-step verification on: Kit.Complete
+// holds the session back and asks for it (challenge), and each kind hands
+// the step's actions to Act and its view to Next. It is a view of the Kit;
+// get it with Kit.SecondFactor.
+type SecondFactor struct{ k *Kit }
+
+// SecondFactor returns the kit's second-factor step.
+func (k *Kit) SecondFactor() SecondFactor { return SecondFactor{k} }
+
+// usable lists the methods a can answer with now, the preferred one first:
+// "totp" when a has a proved authenticator app, "backup_code" when backup
+// codes are left. on reports whether a has 2SV on with a proved method (of
+// any kind, usable now or not: an account that has 2SV is never let through
+// without it).
+func (sf SecondFactor) usable(ctx context.Context, rl *realm.Realm, a *account.Account) (methods []string, on bool, err error) {
+	ts := sf.k.TwoStep
+	if ts == nil {
+		return nil, false, ninsho.Internal("authflow: no two-step service")
+	}
+	st, err := ts.State(ctx, rl, a)
+	if err != nil || !st.Enabled {
+		return nil, false, err
+	}
+	infos, err := ts.Methods(ctx, rl, a)
+	if err != nil || len(infos) == 0 {
+		return nil, false, err
+	}
+	for _, m := range infos {
+		if m.Kind == twostep.MethodTOTP && !slices.Contains(methods, string(m.Kind)) {
+			if m.Preferred {
+				methods = append([]string{string(m.Kind)}, methods...)
+			} else {
+				methods = append(methods, string(m.Kind))
+			}
+		}
+	}
+	left, err := ts.BackupCodesLeft(ctx, rl, a)
+	if err != nil {
+		return nil, false, err
+	}
+	if left > 0 {
+		methods = append(methods, MethodBackupCode)
+	}
+	return methods, true, nil
+}
+
+// Required reports whether a has two-step verification on, so that no
+// session may be issued to it without the second factor. Sign-in asks it
+// after the right password, to ask for the second factor instead of the
+// unfamiliar-device code.
+func (sf SecondFactor) Required(ctx context.Context, rl *realm.Realm, a *account.Account) (bool, error) {
+	_, on, err := sf.usable(ctx, rl, a)
+	return on, err
+}
+
+// challenge moves f to the second-factor step, remembering the completion
+// held back, and saves it. It runs in the transaction of ctx.
+func (sf SecondFactor) challenge(ctx context.Context, f *flow.Flow, usable []string, a *account.Account, methods []string, typ string, data map[string]any) error {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return ninsho.Internal("authflow: pending completion").Wrap(err)
+	}
+	f.AccountID = a.ID
+	f.Status = flow.StatusChallenge
+	f.Step = flow.StepSecondFactor
+	f.Attempts = 0 // attempts per challenge
+	f.Set(stateSFMethods, strings.Join(methods, ","))
+	f.Set(stateSFEvent, typ)
+	f.Set(stateSFData, string(raw))
+	f.Set(stateSFUsable, strings.Join(usable, ","))
+	current := ""
+	if len(usable) > 0 {
+		current = usable[0]
+	}
+	f.Set(stateSFCurrent, current)
+	return sf.k.Save(ctx, f)
+}
+
+// Next describes the second-factor step of f: the method asked for, the
+// other usable ones, and the attempts left in this challenge.
+func (sf SecondFactor) Next(f *flow.Flow) *flow.Next {
+	current := f.Get(stateSFCurrent)
+	var alts []string
+	for _, m := range strings.Split(f.Get(stateSFUsable), ",") {
+		if m != "" && m != current {
+			alts = append(alts, m)
+		}
+	}
+	return &flow.Next{
+		Step: flow.StepSecondFactor, Method: current, Alternatives: alts,
+		AttemptsLeft: max(SecondFactorAttempts-f.Attempts, 0),
+	}
+}
+
+// Handles reports whether act is an action of the second-factor step and f
+// is at that step.
+func (sf SecondFactor) Handles(f *flow.Flow, act flow.Action) bool {
+	return f.Step == flow.StepSecondFactor &&
+		(act.Name == flow.ActionSubmitSecondFactor || act.Name == flow.ActionSwitchMethod)
+}
+
+// Act applies a second-factor action to f (at flow.StepSecondFactor) in
+// realm rl. switch_method asks for another usable method
+// (ninsho.CodeChannelUnavailable, field method, for any other).
+// submit_second_factor checks the code by the current method
+// (twostep.Service.Check: totp_incorrect, totp_reused, code_incorrect for
+// a backup code, account_locked while the account's guard pauses codes);
+// every refusal but a blank code counts one of SecondFactorAttempts, and
+// the last one fails the flow (code_attempts_exceeded). The right code
+// completes the held-back completion with a session of AAL 2 whose methods
+// add the factor's.
+func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
+	k := sf.k
+	if act.Name == flow.ActionSwitchMethod {
+		if act.Method == "" || !slices.Contains(strings.Split(f.Get(stateSFUsable), ","), act.Method) {
+			return &flow.Answer{Flow: f, Next: sf.Next(f)}, ninsho.FieldError(ninsho.CodeChannelUnavailable, "method")
+		}
+		f.Set(stateSFCurrent, act.Method)
+		if err := k.Save(ctx, f); err != nil {
+			return nil, err
+		}
+		return &flow.Answer{Flow: f, Next: sf.Next(f)}, nil
+	}
+	var grant *flow.Grant
+	var stepErr error
+	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, err := k.Accounts.Account(ctx, f.AccountID)
+		if err != nil {
+			return err
+		}
+		if a.Status != account.StatusActive {
+			stepErr = ninsho.E(ninsho.CodeAccountLocked).WithParam("kind", string(account.LockSuspicious))
+			return nil
+		}
+		used, err := k.TwoStep.Check(ctx, rl, a, f.Get(stateSFCurrent), act.Code, k.Clock.Now())
+		switch ninsho.CodeOf(err) {
+		case "":
+		case ninsho.CodeFieldRequired:
+			stepErr = err
+			return nil
+		case ninsho.CodeTOTPIncorrect, ninsho.CodeTOTPReused, ninsho.CodeCodeIncorrect, ninsho.CodeAccountLocked, ninsho.CodeNotFound:
+			f.Attempts++
+			stepErr = err
+			if f.Attempts >= SecondFactorAttempts {
+				f.Status = flow.StatusFailed
+				stepErr = ninsho.FieldError(ninsho.CodeCodeAttemptsExceeded, "code")
+			}
+			return k.Save(ctx, f)
+		default:
+			return err
+		}
+		var data map[string]any
+		if raw := f.Get(stateSFData); raw != "" {
+			if err := json.Unmarshal([]byte(raw), &data); err != nil {
+				return ninsho.Internal("authflow: pending completion").Wrap(err)
+			}
+		}
+		methods := append(strings.Split(f.Get(stateSFMethods), ","), used)
+		typ := f.Get(stateSFEvent)
+		for _, key := range []string{stateSFMethods, stateSFEvent, stateSFData, stateSFCurrent, stateSFUsable} {
+			f.Set(key, "")
+		}
+		grant, err = k.issue(ctx, f, rl, a, req, 2, methods, typ, data)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if stepErr != nil {
+		ans := &flow.Answer{Flow: f}
+		if f.Status != flow.StatusFailed {
+			ans.Next = sf.Next(f)
+		}
+		return ans, stepErr
+	}
+	return &flow.Answer{Flow: f, Session: grant, AccountID: f.AccountID}, nil
+}
