@@ -1,0 +1,286 @@
+package flowtest_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/flowtest"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/signin"
+	"github.com/ninsho/ninsho/internal/signup"
+	"github.com/ninsho/ninsho/internal/totp"
+)
+
+const (
+	sfEmail = "hanako@example.jp"
+	sfIP    = "198.51.100.7" // an unfamiliar network
+)
+
+// enrolTOTP turns 2SV on for the account of email with a proved
+// authenticator app and returns its secret; the clock then moves past the
+// step the proof used.
+func enrolTOTP(t *testing.T, e *flowtest.Env, email string) (*account.Account, string) {
+	t.Helper()
+	ctx := context.Background()
+	a, err := e.DB.AccountByEmail(ctx, e.JP.ID, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := flowtest.Req("192.0.2.10", "")
+	en, err := e.TwoStep.BeginTOTP(ctx, e.JP, req, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.TwoStep.ProveTOTP(ctx, e.JP, req, a, en.CredentialID, totpAt(t, en.Secret, e.Clock.Now())); err != nil {
+		t.Fatalf("prove: %v", err)
+	}
+	e.Clock.Advance(time.Minute)
+	return a, en.Secret
+}
+
+func totpAt(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	c, err := totp.CodeAt(secret, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// wantSecondFactor fails unless ans is the second-factor step without a
+// session, asking for method with alternatives alts.
+func wantSecondFactor(t *testing.T, ans *flow.Answer, err error, method string, alts ...string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("answer: %v; want the second-factor step", err)
+	}
+	if ans.Session != nil || ans.AccountID != "" {
+		t.Fatalf("a session (or account) before the second factor: %+v", ans)
+	}
+	if ans.Flow.Status != flow.StatusChallenge || ans.Next == nil || ans.Next.Step != flow.StepSecondFactor {
+		t.Fatalf("answer = status %s next %+v; want challenge at second_factor", ans.Flow.Status, ans.Next)
+	}
+	if ans.Next.Method != method || strings.Join(ans.Next.Alternatives, ",") != strings.Join(alts, ",") {
+		t.Fatalf("next = method %q alternatives %v; want %q %v", ans.Next.Method, ans.Next.Alternatives, method, alts)
+	}
+}
+
+// wantAAL2 fails unless ans carries a session of AAL 2 with methods.
+func wantAAL2(t *testing.T, e *flowtest.Env, ans *flow.Answer, err error, methods ...string) {
+	t.Helper()
+	if err != nil || ans.Session == nil {
+		t.Fatalf("answer: %+v, %v; want a session", ans, err)
+	}
+	if ans.Flow.Status != flow.StatusComplete || ans.Session.AAL != 2 {
+		t.Errorf("status %s aal %d; want complete, 2", ans.Flow.Status, ans.Session.AAL)
+	}
+	p, err := e.Signin.Authenticate(context.Background(), e.JP, ans.Session.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Session.AAL != 2 || strings.Join(p.Session.Methods, ",") != strings.Join(methods, ",") {
+		t.Errorf("session aal %d methods %v; want 2 %v", p.Session.AAL, p.Session.Methods, methods)
+	}
+}
+
+// TestSecondFactorReplacesDeviceCode: the right password on an unfamiliar
+// device of an account with 2SV asks for the authenticator app (no e-mail
+// code is sent); the right TOTP completes with AAL 2, methods pwd+otp; the
+// same TOTP in a new flow is refused as reused.
+func TestSecondFactorReplacesDeviceCode(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, sfEmail, pw, sfEmail)
+		_, secret := enrolTOTP(t, e, sfEmail)
+		mails := len(e.Messages(t, sfEmail))
+
+		ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req(sfIP, ""), signin.Input{Identifier: sfEmail, Password: pw})
+		wantSecondFactor(t, ans, err, "totp")
+		if ans.Next.AttemptsLeft != 5 {
+			t.Errorf("attempts_left = %d, want 5", ans.Next.AttemptsLeft)
+		}
+		if got := len(e.Messages(t, sfEmail)); got != mails {
+			t.Errorf("%d messages after the password, want %d (no device code with 2SV)", got, mails)
+		}
+		req := flowtest.Req(sfIP, ans.DeviceToken)
+		// The device-code actions are not this step's.
+		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitCode, Code: "123456"})
+		flowtest.WantCode(t, err, ninsho.CodeActionUnknown)
+		view, err := e.Engine.View(ctx, "jp", ans.Flow.ID, req)
+		wantSecondFactor(t, view, err, "totp")
+
+		code := totpAt(t, secret, e.Clock.Now())
+		done, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitSecondFactor, Code: code})
+		wantAAL2(t, e, done, err, "pwd", "otp")
+
+		// The same code in a new flow (another device) is refused.
+		again, err := e.Signin.Start(ctx, e.JP, flowtest.Req("203.0.113.9", ""), signin.Input{Identifier: sfEmail, Password: pw})
+		wantSecondFactor(t, again, err, "totp")
+		ans2, err := e.Engine.Act(ctx, "jp", again.Flow.ID, flowtest.Req("203.0.113.9", again.DeviceToken), flow.Action{Name: flow.ActionSubmitSecondFactor, Code: code})
+		flowtest.WantCode(t, err, ninsho.CodeTOTPReused)
+		if ans2.Session != nil || ans2.Next == nil || ans2.Next.AttemptsLeft != 4 {
+			t.Errorf("after a reused code: %+v next %+v; want no session, 4 attempts left", ans2, ans2.Next)
+		}
+	})
+}
+
+// TestSecondFactorBackupCodeAndSwitch: with backup codes left they are the
+// alternative; switch_method to backup_code and a backup code completes with
+// methods pwd+backup, once; an unknown method cannot be switched to.
+func TestSecondFactorBackupCodeAndSwitch(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, sfEmail, pw, sfEmail)
+		a, _ := enrolTOTP(t, e, sfEmail)
+		codes, err := e.TwoStep.RegenerateBackupCodes(ctx, e.JP, flowtest.Req("192.0.2.10", ""), a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := func(ip string) (*flow.Answer, func(flow.Action) (*flow.Answer, error)) {
+			ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req(ip, ""), signin.Input{Identifier: sfEmail, Password: pw})
+			wantSecondFactor(t, ans, err, "totp", "backup_code")
+			req := flowtest.Req(ip, ans.DeviceToken)
+			return ans, func(act flow.Action) (*flow.Answer, error) { return e.Engine.Act(ctx, "jp", ans.Flow.ID, req, act) }
+		}
+		_, act := start(sfIP)
+		_, err = act(flow.Action{Name: flow.ActionSwitchMethod, Method: "sms"})
+		flowtest.WantCode(t, err, ninsho.CodeChannelUnavailable)
+		sw, err := act(flow.Action{Name: flow.ActionSwitchMethod, Method: "backup_code"})
+		wantSecondFactor(t, sw, err, "backup_code", "totp")
+		done, err := act(flow.Action{Name: flow.ActionSubmitSecondFactor, Code: codes[0]})
+		wantAAL2(t, e, done, err, "pwd", "backup")
+
+		// The used backup code is no way in again.
+		_, act = start("203.0.113.9")
+		if _, err := act(flow.Action{Name: flow.ActionSwitchMethod, Method: "backup_code"}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = act(flow.Action{Name: flow.ActionSubmitSecondFactor, Code: codes[0]})
+		flowtest.WantCode(t, err, ninsho.CodeCodeIncorrect)
+	})
+}
+
+// TestSecondFactorFiveWrongAnswersFail: the fifth wrong answer fails the
+// flow (code_attempts_exceeded), and the right code then does nothing.
+func TestSecondFactorFiveWrongAnswersFail(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, sfEmail, pw, sfEmail)
+		_, secret := enrolTOTP(t, e, sfEmail)
+		ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req(sfIP, ""), signin.Input{Identifier: sfEmail, Password: pw})
+		wantSecondFactor(t, ans, err, "totp")
+		req := flowtest.Req(sfIP, ans.DeviceToken)
+		right := totpAt(t, secret, e.Clock.Now())
+		wrong := "000000"
+		if wrong == right {
+			wrong = "111111"
+		}
+		for i := 1; i <= 4; i++ {
+			got, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitSecondFactor, Code: wrong})
+			flowtest.WantCode(t, err, ninsho.CodeTOTPIncorrect)
+			if got.Next == nil || got.Next.AttemptsLeft != 5-i {
+				t.Fatalf("after %d wrong: next %+v, want %d attempts left", i, got.Next, 5-i)
+			}
+		}
+		got, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitSecondFactor, Code: wrong})
+		flowtest.WantCode(t, err, ninsho.CodeCodeAttemptsExceeded)
+		if got.Flow.Status != flow.StatusFailed || got.Session != nil {
+			t.Fatalf("after 5 wrong: status %s session %v; want failed, none", got.Flow.Status, got.Session)
+		}
+		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitSecondFactor, Code: right})
+		flowtest.WantCode(t, err, ninsho.CodeFlowCompleted)
+	})
+}
+
+// TestPasswordAssistantNeverAroundSecondFactor: neither "sign in once with
+// the code" nor a new password gives an account with 2SV a session before
+// its second factor; with it, the session is AAL 2.
+func TestPasswordAssistantNeverAroundSecondFactor(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		act     flow.Action
+		methods []string
+	}{
+		{"sign_in_with_code", flow.Action{Name: flow.ActionSignInWithCode}, []string{"email", "otp"}},
+		{"new_password", flow.Action{Name: flow.ActionSetNewPassword, Password: "aki-no-sora-2026", PasswordConfirmation: "aki-no-sora-2026"}, []string{"pwd", "email", "otp"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+				ctx := context.Background()
+				e.MustSignUp(t, e.JP, sfEmail, pw, sfEmail)
+				_, secret := enrolTOTP(t, e, sfEmail)
+				ans, err := e.Reset.Start(ctx, e.JP, flowtest.Req(sfIP, ""), sfEmail)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req := flowtest.Req(sfIP, ans.DeviceToken)
+				act := func(a flow.Action) (*flow.Answer, error) { return e.Engine.Act(ctx, "jp", ans.Flow.ID, req, a) }
+				if _, err := act(flow.Action{Name: flow.ActionSubmitCode, Code: e.LastCode(t, sfEmail)}); err != nil {
+					t.Fatal(err)
+				}
+				got, err := act(tc.act)
+				wantSecondFactor(t, got, err, "totp")
+				done, err := act(flow.Action{Name: flow.ActionSubmitSecondFactor, Code: totpAt(t, secret, e.Clock.Now())})
+				wantAAL2(t, e, done, err, tc.methods...)
+			})
+		})
+	}
+}
+
+// TestUnlockNeverAroundSecondFactor: the self-service unlock (code, then
+// the password) of an account with 2SV asks for the second factor before
+// any session.
+func TestUnlockNeverAroundSecondFactor(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, sfEmail, pw, sfEmail)
+		a, secret := enrolTOTP(t, e, sfEmail)
+		until, at := e.Clock.Now().Add(30*time.Minute), e.Clock.Now()
+		if err := e.DB.SetLock(ctx, a.ID, account.Lock{Kind: account.LockUnfamiliar, Until: &until, Level: 3, LockedAt: &at}); err != nil {
+			t.Fatal(err)
+		}
+		ans, err := e.Unlock.Start(ctx, e.JP, flowtest.Req(sfIP, ""), sfEmail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := flowtest.Req(sfIP, ans.DeviceToken)
+		act := func(a flow.Action) (*flow.Answer, error) { return e.Engine.Act(ctx, "jp", ans.Flow.ID, req, a) }
+		if _, err := act(flow.Action{Name: flow.ActionSubmitCode, Code: e.LastCode(t, sfEmail)}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := act(flow.Action{Name: flow.ActionSubmitPassword, Password: pw})
+		wantSecondFactor(t, got, err, "totp")
+		done, err := act(flow.Action{Name: flow.ActionSubmitSecondFactor, Code: totpAt(t, secret, e.Clock.Now())})
+		wantAAL2(t, e, done, err, "pwd", "email", "otp")
+	})
+}
+
+// TestSignupCompletionNeverAroundSecondFactor: an account cannot have 2SV
+// before it exists through any endpoint, but the guard is in the one place
+// every completion goes through: a pending sign-up whose account was given
+// 2SV (directly through the two-step service) confirms its address and is
+// then asked for the second factor, not given a session.
+func TestSignupCompletionNeverAroundSecondFactor(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		ans, err := e.Signup.Start(ctx, e.JP, flowtest.Req(sfIP, ""), signup.Input{Identifier: sfEmail, Name: "Hanako Yamada", Password: pw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := e.LastCode(t, sfEmail)
+		a, secret := enrolTOTP(t, e, sfEmail)
+		if a.Status != account.StatusPending {
+			t.Fatalf("account status %s, want pending", a.Status)
+		}
+		req := flowtest.Req(sfIP, ans.DeviceToken)
+		act := func(a flow.Action) (*flow.Answer, error) { return e.Engine.Act(ctx, "jp", ans.Flow.ID, req, a) }
+		got, err := act(flow.Action{Name: flow.ActionSubmitCode, Code: code})
+		wantSecondFactor(t, got, err, "totp")
+		done, err := act(flow.Action{Name: flow.ActionSubmitSecondFactor, Code: totpAt(t, secret, e.Clock.Now())})
+		wantAAL2(t, e, done, err, "pwd", "email", "otp")
+	})
+}
