@@ -370,7 +370,9 @@ func (k *Kit) CodeNext(f *flow.Flow, rl *realm.Realm, alternatives []string) *fl
 // is saved, and the grant is nil; SecondFactor.Act completes it, with the
 // factor's method added and AAL 2, once the second factor is right. Every
 // flow kind issues its sessions here, so none issues one around the second
-// factor. Answer the result with Completed.
+// factor. A flow that passed the second factor at a gate before
+// (SecondFactor.Before) gets its AAL 2 session at once. Answer the result
+// with Completed.
 //
 // When the request comes from the device f is bound to (CompletingDevice),
 // that device is stored and becomes familiar to the account and the network
@@ -384,6 +386,10 @@ func (k *Kit) Complete(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 		return nil, err
 	}
 	if on {
+		if m := passed(f); m != "" {
+			// Passed at the flow's gate (SecondFactor.Before).
+			return k.issue(ctx, f, rl, a, req, 2, append(methods, m), typ, data)
+		}
 		return nil, sf.challenge(ctx, f, usable, a, methods, typ, data)
 	}
 	return k.issue(ctx, f, rl, a, req, 1, methods, typ, data)

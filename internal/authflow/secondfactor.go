@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/twostep"
@@ -29,7 +31,66 @@ const (
 	stateSFData    = "2sv_pending_data"
 	stateSFCurrent = "2sv_method"
 	stateSFUsable  = "2sv_usable"
+	// A gate (Before): the step the passed factor leads to, the flow's
+	// attempts before it, and the method that passed, which Complete adds.
+	stateSFThen     = "2sv_then"
+	stateSFAttempts = "2sv_attempts_before"
+	stateSFPassed   = "2sv_passed"
+	// "1": the completion held back tells the owner of a new device
+	// (AlertAfterSecondFactor).
+	stateSFAlert = "2sv_alert"
 )
+
+// AlertAfterSecondFactor marks f so that, when Complete holds its session
+// back for the second factor, the session issued once the factor is right
+// is followed by the new-device sign-in alert (message.TemplateSigninAlert)
+// that the unfamiliar-device code would have led to. Call it before
+// Complete.
+func AlertAfterSecondFactor(f *flow.Flow) { f.Set(stateSFAlert, "1") }
+
+// Before asks the second factor of a before the step then of f, when a has
+// two-step verification on and f has not passed it yet: f moves to
+// flow.StepSecondFactor (status challenge) and is saved, and asked is true.
+// The right factor (Act) moves f on to then (status open) and remembers the
+// method, so that the step's effects — a new password, a lifted lock — wait
+// for it and Complete later issues an AAL 2 session without asking again.
+// The password assistant and unlock call it right after their code is
+// proved, and again before their effects, in case 2SV was turned on in
+// between. It runs in the transaction of ctx.
+func (sf SecondFactor) Before(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, then flow.Step) (asked bool, err error) {
+	if f.Get(stateSFPassed) != "" {
+		return false, nil
+	}
+	usable, on, err := sf.usable(ctx, rl, a)
+	if err != nil || !on {
+		return false, err
+	}
+	f.Set(stateSFThen, string(then))
+	f.Set(stateSFAttempts, strconv.Itoa(f.Attempts))
+	f.Status = flow.StatusChallenge
+	f.Step = flow.StepSecondFactor
+	f.Attempts = 0 // attempts per challenge
+	sf.ask(f, usable)
+	return true, sf.k.Save(ctx, f)
+}
+
+// ask records the methods usable at f's challenge, the first one current.
+func (sf SecondFactor) ask(f *flow.Flow, usable []string) {
+	f.Set(stateSFUsable, strings.Join(usable, ","))
+	current := ""
+	if len(usable) > 0 {
+		current = usable[0]
+	}
+	f.Set(stateSFCurrent, current)
+}
+
+// passed returns the method of the second factor f passed at a gate
+// (Before), and forgets it: it counts for one completion.
+func passed(f *flow.Flow) string {
+	m := f.Get(stateSFPassed)
+	f.Set(stateSFPassed, "")
+	return m
+}
 
 // SecondFactor is the second-factor step that every flow kind goes through
 // before a session for an account with two-step verification on: Kit.Complete
@@ -101,12 +162,7 @@ func (sf SecondFactor) challenge(ctx context.Context, f *flow.Flow, usable []str
 	f.Set(stateSFMethods, strings.Join(methods, ","))
 	f.Set(stateSFEvent, typ)
 	f.Set(stateSFData, string(raw))
-	f.Set(stateSFUsable, strings.Join(usable, ","))
-	current := ""
-	if len(usable) > 0 {
-		current = usable[0]
-	}
-	f.Set(stateSFCurrent, current)
+	sf.ask(f, usable)
 	return sf.k.Save(ctx, f)
 }
 
@@ -142,7 +198,9 @@ func (sf SecondFactor) Handles(f *flow.Flow, act flow.Action) bool {
 // every refusal but a blank code counts one of SecondFactorAttempts, and
 // the last one fails the flow (code_attempts_exceeded). The right code
 // completes the held-back completion with a session of AAL 2 whose methods
-// add the factor's.
+// add the factor's. At a gate (Before) the right code instead moves f on
+// to the step the gate leads to, and the answer has no Next: the flow kind
+// describes that step.
 func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
 	k := sf.k
 	if act.Name == flow.ActionSwitchMethod {
@@ -162,7 +220,9 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 		if err != nil {
 			return err
 		}
-		if a.Status != account.StatusActive {
+		gate := f.Get(stateSFThen) != ""
+		// A gate may stand before the lifting of a suspicious lock.
+		if a.Status != account.StatusActive && !(gate && a.Status == account.StatusLocked) {
 			stepErr = ninsho.E(ninsho.CodeAccountLocked).WithParam("kind", string(account.LockSuspicious))
 			return nil
 		}
@@ -183,6 +243,15 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 		default:
 			return err
 		}
+		if gate {
+			f.Status, f.Step = flow.StatusOpen, flow.Step(f.Get(stateSFThen))
+			f.Attempts, _ = strconv.Atoi(f.Get(stateSFAttempts))
+			f.Set(stateSFPassed, used)
+			for _, key := range []string{stateSFThen, stateSFAttempts, stateSFCurrent, stateSFUsable} {
+				f.Set(key, "")
+			}
+			return k.Save(ctx, f)
+		}
 		var data map[string]any
 		if raw := f.Get(stateSFData); raw != "" {
 			if err := json.Unmarshal([]byte(raw), &data); err != nil {
@@ -191,21 +260,29 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 		}
 		methods := append(strings.Split(f.Get(stateSFMethods), ","), used)
 		typ := f.Get(stateSFEvent)
-		for _, key := range []string{stateSFMethods, stateSFEvent, stateSFData, stateSFCurrent, stateSFUsable} {
+		alert := f.Get(stateSFAlert) == "1"
+		for _, key := range []string{stateSFMethods, stateSFEvent, stateSFData, stateSFCurrent, stateSFUsable, stateSFAlert} {
 			f.Set(key, "")
 		}
 		grant, err = k.issue(ctx, f, rl, a, req, 2, methods, typ, data)
-		return err
+		if err != nil || !alert {
+			return err
+		}
+		return k.Alert(ctx, rl, f, a, req, message.TemplateSigninAlert, false)
 	})
 	if err != nil {
 		return nil, err
 	}
+	k.Outbox.Wake()
 	if stepErr != nil {
 		ans := &flow.Answer{Flow: f}
 		if f.Status != flow.StatusFailed {
 			ans.Next = sf.Next(f)
 		}
 		return ans, stepErr
+	}
+	if grant == nil {
+		return &flow.Answer{Flow: f}, nil // a gate passed
 	}
 	return &flow.Answer{Flow: f, Session: grant, AccountID: f.AccountID}, nil
 }

@@ -9,7 +9,9 @@ import (
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/flowtest"
+	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
 	"github.com/ninsho/ninsho/internal/totp"
@@ -89,7 +91,8 @@ func wantAAL2(t *testing.T, e *flowtest.Env, ans *flow.Answer, err error, method
 
 // TestSecondFactorReplacesDeviceCode: the right password on an unfamiliar
 // device of an account with 2SV asks for the authenticator app (no e-mail
-// code is sent); the right TOTP completes with AAL 2, methods pwd+otp; the
+// code is sent); the right TOTP completes with AAL 2, methods pwd+otp, and
+// the owner gets the new-device sign-in alert; the
 // same TOTP in a new flow is refused as reused.
 func TestSecondFactorReplacesDeviceCode(t *testing.T) {
 	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
@@ -113,9 +116,14 @@ func TestSecondFactorReplacesDeviceCode(t *testing.T) {
 		view, err := e.Engine.View(ctx, "jp", ans.Flow.ID, req)
 		wantSecondFactor(t, view, err, "totp")
 
+		alerts := templates(t, e, sfEmail, message.TemplateSigninAlert)
 		code := totpAt(t, secret, e.Clock.Now())
 		done, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitSecondFactor, Code: code})
 		wantAAL2(t, e, done, err, "pwd", "otp")
+		// The new device is told of, as after the device code.
+		if got := templates(t, e, sfEmail, message.TemplateSigninAlert); got != alerts+1 {
+			t.Errorf("%d sign-in alerts after the second factor on a new device, want %d", got, alerts+1)
+		}
 
 		// The same code in a new flow (another device) is refused.
 		again, err := e.Signin.Start(ctx, e.JP, flowtest.Req("203.0.113.9", ""), signin.Input{Identifier: sfEmail, Password: pw})
@@ -196,67 +204,207 @@ func TestSecondFactorFiveWrongAnswersFail(t *testing.T) {
 	})
 }
 
-// TestPasswordAssistantNeverAroundSecondFactor: neither "sign in once with
-// the code" nor a new password gives an account with 2SV a session before
-// its second factor; with it, the session is AAL 2.
+// effects is what a password change or an unlock does to an account, as
+// seen from outside: the stored hash, another session of the account, the
+// password_changed messages, the account's status and lock.
+type effects struct {
+	hash    string
+	other   string // token of a session made before the flow
+	changed int    // password_changed messages
+	status  account.Status
+	lock    account.LockKind
+}
+
+// otherSession gives a's account a session besides the flow's, to see
+// whether the flow revokes it.
+func otherSession(t *testing.T, e *flowtest.Env, a *account.Account) string {
+	t.Helper()
+	token, _, err := e.Kit.Sessions.Create(context.Background(), session.New{Realm: e.JP.ID, AccountID: a.ID, AAL: 2, Methods: []string{"pwd", "otp"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
+func templates(t *testing.T, e *flowtest.Env, to, template string) int {
+	t.Helper()
+	n := 0
+	for _, m := range e.Messages(t, to) {
+		if m.Template == template {
+			n++
+		}
+	}
+	return n
+}
+
+func effectsOf(t *testing.T, e *flowtest.Env, a *account.Account, other string) effects {
+	t.Helper()
+	ctx := context.Background()
+	hash, err := e.DB.PasswordHash(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, err := e.DB.Account(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return effects{hash: hash, other: other, changed: templates(t, e, sfEmail, message.TemplatePasswordChanged), status: now.Status, lock: now.Lock.Kind}
+}
+
+// wantUntouched fails unless nothing of a password change or unlock has
+// happened since before: same hash, the other session alive, no
+// password_changed message, the same status and lock.
+func wantUntouched(t *testing.T, e *flowtest.Env, a *account.Account, before effects) {
+	t.Helper()
+	now := effectsOf(t, e, a, before.other)
+	if now.hash != before.hash || now.changed != before.changed || now.status != before.status || now.lock != before.lock {
+		t.Errorf("before the second factor: hash changed %v, password_changed %d→%d, status %s→%s, lock %q→%q; want nothing changed",
+			now.hash != before.hash, before.changed, now.changed, before.status, now.status, before.lock, now.lock)
+	}
+	if _, err := e.Kit.Sessions.Check(context.Background(), e.JP.ID, before.other); err != nil {
+		t.Errorf("the other session before the second factor: %v; want it alive", err)
+	}
+}
+
+// wantPasswordChanged fails unless the password was replaced, the other
+// session revoked, password_changed sent, and the account active unlocked.
+func wantPasswordChanged(t *testing.T, e *flowtest.Env, a *account.Account, before effects) {
+	t.Helper()
+	now := effectsOf(t, e, a, before.other)
+	if now.hash == before.hash || now.changed <= before.changed || now.status != account.StatusActive || now.lock != "" {
+		t.Errorf("after the second factor: hash changed %v, password_changed %d→%d, status %s, lock %q; want changed, sent, active, none",
+			now.hash != before.hash, before.changed, now.changed, now.status, now.lock)
+	}
+	if _, err := e.Kit.Sessions.Check(context.Background(), e.JP.ID, before.other); err == nil {
+		t.Error("the other session outlived the new password")
+	}
+}
+
+// TestPasswordAssistantNeverAroundSecondFactor: for an account with 2SV
+// the password assistant asks the second factor right after the code,
+// before the choice: until it is passed the password is the old one, no
+// session is revoked and nothing is sent; then "sign in once with the code"
+// or a new password completes at AAL 2 without asking again, and only then
+// the new password takes effect.
 func TestPasswordAssistantNeverAroundSecondFactor(t *testing.T) {
+	const newPW = "aki-no-sora-2026"
 	for _, tc := range []struct {
 		name    string
 		act     flow.Action
 		methods []string
 	}{
 		{"sign_in_with_code", flow.Action{Name: flow.ActionSignInWithCode}, []string{"email", "otp"}},
-		{"new_password", flow.Action{Name: flow.ActionSetNewPassword, Password: "aki-no-sora-2026", PasswordConfirmation: "aki-no-sora-2026"}, []string{"pwd", "email", "otp"}},
+		{"new_password", flow.Action{Name: flow.ActionSetNewPassword, Password: newPW, PasswordConfirmation: newPW}, []string{"pwd", "email", "otp"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 				ctx := context.Background()
 				e.MustSignUp(t, e.JP, sfEmail, pw, sfEmail)
-				_, secret := enrolTOTP(t, e, sfEmail)
+				a, secret := enrolTOTP(t, e, sfEmail)
+				before := effectsOf(t, e, a, otherSession(t, e, a))
+				alerts := templates(t, e, sfEmail, message.TemplateSigninAlert)
 				ans, err := e.Reset.Start(ctx, e.JP, flowtest.Req(sfIP, ""), sfEmail)
 				if err != nil {
 					t.Fatal(err)
 				}
 				req := flowtest.Req(sfIP, ans.DeviceToken)
 				act := func(a flow.Action) (*flow.Answer, error) { return e.Engine.Act(ctx, "jp", ans.Flow.ID, req, a) }
-				if _, err := act(flow.Action{Name: flow.ActionSubmitCode, Code: e.LastCode(t, sfEmail)}); err != nil {
-					t.Fatal(err)
-				}
-				got, err := act(tc.act)
+				got, err := act(flow.Action{Name: flow.ActionSubmitCode, Code: e.LastCode(t, sfEmail)})
 				wantSecondFactor(t, got, err, "totp")
-				done, err := act(flow.Action{Name: flow.ActionSubmitSecondFactor, Code: totpAt(t, secret, e.Clock.Now())})
+				// The choice is not open before the second factor.
+				_, err = act(tc.act)
+				flowtest.WantCode(t, err, ninsho.CodeActionUnknown)
+				wantUntouched(t, e, a, before)
+
+				choose, err := act(flow.Action{Name: flow.ActionSubmitSecondFactor, Code: totpAt(t, secret, e.Clock.Now())})
+				if err != nil || choose.Session != nil || choose.Next == nil || choose.Next.Step != flow.StepChoose ||
+					strings.Join(choose.Next.Options, ",") != flow.ActionSignInWithCode+","+flow.ActionSetNewPassword {
+					t.Fatalf("after the second factor: %+v next %+v, %v; want the choice", choose, choose.Next, err)
+				}
+				wantUntouched(t, e, a, before)
+
+				done, err := act(tc.act)
 				wantAAL2(t, e, done, err, tc.methods...)
+				if tc.act.Name == flow.ActionSetNewPassword {
+					wantPasswordChanged(t, e, a, before)
+					return
+				}
+				wantUntouched(t, e, a, before)
+				if got := templates(t, e, sfEmail, message.TemplateSigninAlert); got != alerts+1 {
+					t.Errorf("%d sign-in alerts after signing in once on a new device, want %d", got, alerts+1)
+				}
 			})
 		})
 	}
 }
 
-// TestUnlockNeverAroundSecondFactor: the self-service unlock (code, then
-// the password) of an account with 2SV asks for the second factor before
-// any session.
+// TestUnlockNeverAroundSecondFactor: for an account with 2SV, unlock asks
+// the second factor right after the code: until it is passed the lock
+// stays, the password is the old one and no session is revoked; then the
+// password step (smart lock) or the new-password step (suspicious lock)
+// lifts the lock with an AAL 2 session.
 func TestUnlockNeverAroundSecondFactor(t *testing.T) {
-	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
-		ctx := context.Background()
-		e.MustSignUp(t, e.JP, sfEmail, pw, sfEmail)
-		a, secret := enrolTOTP(t, e, sfEmail)
-		until, at := e.Clock.Now().Add(30*time.Minute), e.Clock.Now()
-		if err := e.DB.SetLock(ctx, a.ID, account.Lock{Kind: account.LockUnfamiliar, Until: &until, Level: 3, LockedAt: &at}); err != nil {
-			t.Fatal(err)
-		}
-		ans, err := e.Unlock.Start(ctx, e.JP, flowtest.Req(sfIP, ""), sfEmail)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req := flowtest.Req(sfIP, ans.DeviceToken)
-		act := func(a flow.Action) (*flow.Answer, error) { return e.Engine.Act(ctx, "jp", ans.Flow.ID, req, a) }
-		if _, err := act(flow.Action{Name: flow.ActionSubmitCode, Code: e.LastCode(t, sfEmail)}); err != nil {
-			t.Fatal(err)
-		}
-		got, err := act(flow.Action{Name: flow.ActionSubmitPassword, Password: pw})
-		wantSecondFactor(t, got, err, "totp")
-		done, err := act(flow.Action{Name: flow.ActionSubmitSecondFactor, Code: totpAt(t, secret, e.Clock.Now())})
-		wantAAL2(t, e, done, err, "pwd", "email", "otp")
-	})
+	const newPW = "aki-no-sora-2026"
+	for _, tc := range []struct {
+		name string
+		lock account.LockKind
+		step flow.Step
+		act  flow.Action
+	}{
+		{"smart_lock", account.LockUnfamiliar, flow.StepPassword, flow.Action{Name: flow.ActionSubmitPassword, Password: pw}},
+		{"suspicious_lock", account.LockSuspicious, flow.StepNewPassword, flow.Action{Name: flow.ActionSetNewPassword, Password: newPW, PasswordConfirmation: newPW}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+				ctx := context.Background()
+				e.MustSignUp(t, e.JP, sfEmail, pw, sfEmail)
+				a, secret := enrolTOTP(t, e, sfEmail)
+				until, at := e.Clock.Now().Add(30*time.Minute), e.Clock.Now()
+				lock := account.Lock{Kind: tc.lock, Until: &until, Level: 3, LockedAt: &at}
+				if tc.lock == account.LockSuspicious {
+					lock.Until = nil
+				}
+				if err := e.DB.SetLock(ctx, a.ID, lock); err != nil {
+					t.Fatal(err)
+				}
+				if tc.lock == account.LockSuspicious {
+					a.Status = account.StatusLocked
+					if err := e.DB.UpdateAccount(ctx, a); err != nil {
+						t.Fatal(err)
+					}
+				}
+				before := effectsOf(t, e, a, otherSession(t, e, a))
+				ans, err := e.Unlock.Start(ctx, e.JP, flowtest.Req(sfIP, ""), sfEmail)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req := flowtest.Req(sfIP, ans.DeviceToken)
+				act := func(a flow.Action) (*flow.Answer, error) { return e.Engine.Act(ctx, "jp", ans.Flow.ID, req, a) }
+				got, err := act(flow.Action{Name: flow.ActionSubmitCode, Code: e.LastCode(t, sfEmail)})
+				wantSecondFactor(t, got, err, "totp")
+				_, err = act(tc.act)
+				flowtest.WantCode(t, err, ninsho.CodeActionUnknown)
+				wantUntouched(t, e, a, before)
+
+				next, err := act(flow.Action{Name: flow.ActionSubmitSecondFactor, Code: totpAt(t, secret, e.Clock.Now())})
+				if err != nil || next.Session != nil || next.Next == nil || next.Next.Step != tc.step {
+					t.Fatalf("after the second factor: %+v next %+v, %v; want step %s", next, next.Next, err, tc.step)
+				}
+				wantUntouched(t, e, a, before)
+
+				done, err := act(tc.act)
+				wantAAL2(t, e, done, err, "pwd", "email", "otp")
+				if tc.lock == account.LockSuspicious {
+					wantPasswordChanged(t, e, a, before)
+					return
+				}
+				after := effectsOf(t, e, a, before.other)
+				if after.lock != "" || after.hash != before.hash {
+					t.Errorf("after the smart unlock: lock %q, hash changed %v; want lifted, unchanged", after.lock, after.hash != before.hash)
+				}
+			})
+		})
+	}
 }
 
 // TestSignupCompletionNeverAroundSecondFactor: an account cannot have 2SV

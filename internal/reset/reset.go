@@ -116,9 +116,13 @@ func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act
 	}
 	switch {
 	case s.Kit.SecondFactor().Handles(f, act):
-		return s.Kit.SecondFactor().Act(ctx, rl, f, req, act)
+		ans, err := s.Kit.SecondFactor().Act(ctx, rl, f, req, act)
+		if ans != nil && ans.Session == nil && ans.Next == nil {
+			ans.Next = s.answer(f, "").Next // passed: the choice
+		}
+		return ans, err
 	case act.Name == flow.ActionSubmitCode && f.Step == flow.StepVerificationCode:
-		return s.submitCode(ctx, f, act.Code)
+		return s.submitCode(ctx, rl, f, act.Code)
 	case act.Name == flow.ActionResendCode && f.Step == flow.StepVerificationCode:
 		template := message.TemplateResetCode
 		if purposeOf(f) == code.PurposeSignup {
@@ -179,14 +183,23 @@ func purposeOf(f *flow.Flow) code.Purpose {
 }
 
 // submitCode checks the code; the right one leads to the choice (a sign-up
-// that never finished: to a new password only, confirmsSignup).
-func (s *Service) submitCode(ctx context.Context, f *flow.Flow, input string) (*flow.Answer, error) {
+// that never finished: to a new password only, confirmsSignup) — for an
+// account with two-step verification, through its second factor first, so
+// that nothing the choice does happens on the code alone.
+func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, input string) (*flow.Answer, error) {
 	k := s.Kit
 	var stepErr error
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
 		_, serr, err := k.CheckCode(ctx, f, purposeOf(f), input)
 		if err != nil || serr != nil {
 			stepErr = serr
+			return err
+		}
+		a, err := k.Accounts.Account(ctx, f.AccountID)
+		if err != nil {
+			return err
+		}
+		if asked, err := k.SecondFactor().Before(ctx, rl, f, a, flow.StepChoose); err != nil || asked {
 			return err
 		}
 		f.Status, f.Step = flow.StatusOpen, flow.StepChoose
@@ -204,9 +217,10 @@ func (s *Service) switchChannel(ctx context.Context, rl *realm.Realm, f *flow.Fl
 }
 
 // signInWithCode signs the person in once with the code they proved, when the
-// realm allows it. The password stays as it was. It must never be offered to
-// an account with two-step verification (none exists yet): a code to the
-// identifier is one factor, and a reset never bypasses the second.
+// realm allows it. The password stays as it was. An account with two-step
+// verification passed its second factor before the choice (submitCode): a
+// code to the identifier is one factor, and a reset never bypasses the
+// second.
 func (s *Service) signInWithCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request) (*flow.Answer, error) {
 	k := s.Kit
 	if !rl.SignInWithCode || confirmsSignup(f) {
@@ -230,6 +244,9 @@ func (s *Service) signInWithCode(ctx context.Context, rl *realm.Realm, f *flow.F
 				return err
 			}
 		}
+		if asked, err := k.SecondFactor().Before(ctx, rl, f, a, flow.StepChoose); err != nil || asked {
+			return err // 2SV turned on since the code: asked first
+		}
 		var err error
 		grant, err = k.Complete(ctx, f, rl, a, req, []string{session.CodeMethod(f.Channel)}, event.TypeSigninSucceeded, map[string]any{"via": "password_assistant"})
 		if err != nil || familiar || grant == nil {
@@ -247,7 +264,9 @@ func (s *Service) signInWithCode(ctx context.Context, rl *realm.Realm, f *flow.F
 // setNewPassword replaces the password (twice the same, by the policy, not
 // the old one), signs out every other session, lifts a lock the code and the
 // new password answer for, signs this device in and alerts every verified
-// channel.
+// channel. For an account with two-step verification none of it happens
+// before the second factor is passed (submitCode asks it first; asked here
+// again if 2SV was turned on since).
 func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
 	k := s.Kit
 	a, err := k.Accounts.Account(ctx, f.AccountID)
@@ -262,7 +281,12 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 		return s.answer(f, ""), err
 	}
 	var grant *flow.Grant
+	held := false
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if held, err = k.SecondFactor().Before(ctx, rl, f, a, flow.StepChoose); err != nil || held {
+			return err
+		}
 		if confirmsSignup(f) && a.Status == account.StatusPending {
 			// The proven address and the new password confirm the
 			// unfinished sign-up; the password it was started with is gone.
@@ -279,7 +303,6 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 		if err := k.ReplacePassword(ctx, rl, f, a, req, hash, s.Locks, "password_assistant"); err != nil {
 			return err
 		}
-		var err error
 		grant, err = k.Complete(ctx, f, rl, a, req, []string{session.MethodPassword, session.CodeMethod(f.Channel)}, event.TypeSigninSucceeded, map[string]any{"via": "password_assistant"})
 		if err != nil {
 			return err
@@ -289,7 +312,7 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	if err != nil {
 		return nil, err
 	}
-	if s.Forget != nil {
+	if !held && s.Forget != nil {
 		s.Forget(a.ID)
 	}
 	k.Outbox.Wake()

@@ -275,6 +275,11 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 			if !twoStep {
 				return s.askCode(ctx, rl, f, a, req, at, after)
 			}
+			if !at.familiar {
+				// The second factor stands in for the device code, and
+				// the owner hears of the new device as after that code.
+				authflow.AlertAfterSecondFactor(f)
+			}
 		}
 	}
 	var grant *flow.Grant

@@ -208,11 +208,15 @@ func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act
 	}
 	switch {
 	case s.Kit.SecondFactor().Handles(f, act):
-		return s.Kit.SecondFactor().Act(ctx, rl, f, req, act)
+		ans, err := s.Kit.SecondFactor().Act(ctx, rl, f, req, act)
+		if ans != nil && ans.Session == nil && ans.Next == nil {
+			ans.Next = s.answer(f, "").Next // passed: the password step
+		}
+		return ans, err
 	case startgate.IsCaptchaAction(act) && startgate.Held(f):
 		return s.submitCaptcha(ctx, rl, f, req, act)
 	case act.Name == flow.ActionSubmitCode && f.Step == flow.StepVerificationCode:
-		return s.submitCode(ctx, f, act.Code)
+		return s.submitCode(ctx, rl, f, act.Code)
 	case act.Name == flow.ActionResendCode && f.Step == flow.StepVerificationCode:
 		return s.resend(ctx, rl, f)
 	case act.Name == flow.ActionSubmitPassword && f.Step == flow.StepPassword:
@@ -244,7 +248,11 @@ func (s *Service) answer(f *flow.Flow, deviceToken string) *flow.Answer {
 	return ans
 }
 
-func (s *Service) submitCode(ctx context.Context, f *flow.Flow, input string) (*flow.Answer, error) {
+// submitCode checks the code; the right one leads to the password step
+// (password, or a new password for a suspicious lock) — for an account with
+// two-step verification, through its second factor first, so that the lock
+// stays until both are passed.
+func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, input string) (*flow.Answer, error) {
 	k := s.Kit
 	var stepErr error
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
@@ -258,11 +266,14 @@ func (s *Service) submitCode(ctx context.Context, f *flow.Flow, input string) (*
 			return err
 		}
 		f.Set(stateCodeOK, "1")
-		f.Status = flow.StatusOpen
-		f.Step = flow.StepPassword
+		then := flow.StepPassword
 		if a.Lock.Kind == account.LockSuspicious || a.Status == account.StatusLocked {
-			f.Step = flow.StepNewPassword
+			then = flow.StepNewPassword
 		}
+		if asked, err := k.SecondFactor().Before(ctx, rl, f, a, then); err != nil || asked {
+			return err
+		}
+		f.Status, f.Step = flow.StatusOpen, then
 		return k.Save(ctx, f)
 	})
 	if err != nil {
@@ -308,6 +319,9 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	}
 	var grant *flow.Grant
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		if asked, err := k.SecondFactor().Before(ctx, rl, f, a, flow.StepPassword); err != nil || asked {
+			return err // 2SV turned on since the code: asked first
+		}
 		if err := s.Locks.SetLock(ctx, a.ID, account.Lock{}); err != nil {
 			return err
 		}
@@ -343,11 +357,15 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 		return s.answer(f, ""), err
 	}
 	var grant *flow.Grant
+	held := false
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if held, err = k.SecondFactor().Before(ctx, rl, f, a, flow.StepNewPassword); err != nil || held {
+			return err // 2SV turned on since the code: asked first
+		}
 		if err := k.ReplacePassword(ctx, rl, f, a, req, hash, s.Locks, "unlock"); err != nil {
 			return err
 		}
-		var err error
 		grant, err = k.Complete(ctx, f, rl, a, req, []string{session.MethodPassword, session.CodeMethod(f.Channel)}, event.TypeAccountUnlocked, map[string]any{"lock": string(account.LockSuspicious)})
 		if err != nil {
 			return err
@@ -357,7 +375,7 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	if err != nil {
 		return nil, err
 	}
-	if s.Forget != nil {
+	if !held && s.Forget != nil {
 		s.Forget(a.ID)
 	}
 	k.Outbox.Wake()
