@@ -138,6 +138,8 @@ func New(d Deps) (*Handler, error) {
 	h.mux.Handle("POST /signup", h.handleFlow(h.signup))
 	h.mux.Handle("GET /verify", h.handleFlow(h.verifyForm))
 	h.mux.Handle("POST /verify", h.handleFlow(h.verify))
+	h.mux.Handle("GET /two-step", h.handleFlow(h.twoStepForm))
+	h.mux.Handle("POST /two-step", h.handleFlow(h.twoStep))
 	h.mux.Handle("GET /signin", h.handleFlow(h.signinForm))
 	h.mux.Handle("POST /signin", h.handleFlow(h.signin))
 	h.mux.Handle("GET /account", h.handle(h.account))
@@ -525,7 +527,7 @@ func formFields(name string, p *page) []string {
 		return []string{"identifier", "password"}
 	case "unlock", "reset":
 		return []string{"identifier"}
-	case "verify":
+	case "verify", "two_step":
 		if !p.Ended {
 			return []string{"code"}
 		}

@@ -1,0 +1,106 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/unlock"
+)
+
+// The second-factor page: /two-step?flow= asks an account with two-step
+// verification for the code of the method the flow asks for (the
+// authenticator app's six digits, or a backup code), offers the account's
+// other methods (switch_method), and then follows the flow where it leads —
+// the account page or the return_to of a completed sign-in, the password
+// assistant's choice, the unlock's password page. Every flow kind reaches it
+// the same way, bound to the browser by the flow's cookie.
+
+// atSecondFactor reports whether ans is a flow waiting for its second
+// factor.
+func atSecondFactor(ans *flow.Answer) bool {
+	return ans.Flow.Status != flow.StatusComplete && ans.Flow.Status != flow.StatusFailed &&
+		ans.Next != nil && ans.Next.Step == flow.StepSecondFactor
+}
+
+// twoStepPage is the second-factor page of the flow of ans.
+func (h *Handler) twoStepPage(r *http.Request, c *call, ans *flow.Answer) *page {
+	p := h.newPage(r, c.realm, c.locale, "page.two_step.title")
+	p.FlowID, p.Next = ans.Flow.ID, ans.Next
+	p.RestartURL = "/signin"
+	switch ans.Flow.Kind {
+	case flow.KindSignup:
+		p.RestartURL = "/signup"
+	case flow.KindUnlock:
+		p.RestartURL = "/unlock"
+		p.Untyped = unlock.FromLink(ans.Flow)
+	case flow.KindReset:
+		p.RestartURL = "/password-assistant"
+	}
+	p.flowReturnTo(ans.Flow)
+	p.RestartURL = p.WithReturnTo(p.RestartURL)
+	return p
+}
+
+func (h *Handler) twoStepForm(w http.ResponseWriter, r *http.Request, c *call) error {
+	ans, err := h.view(r, c, r.URL.Query().Get("flow"))
+	if err != nil {
+		return err
+	}
+	if !atSecondFactor(ans) {
+		return h.redirectFor(w, r, ans)
+	}
+	h.render(w, r, http.StatusOK, "two_step", h.twoStepPage(r, c, ans))
+	return nil
+}
+
+func (h *Handler) twoStep(w http.ResponseWriter, r *http.Request, c *call) error {
+	id := r.URL.Query().Get("flow")
+	if !ninsho.ValidID(id) {
+		return ninsho.E(ninsho.CodeFlowNotFound)
+	}
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	a := flow.Action{Name: r.PostForm.Get("action")}
+	var err error
+	switch a.Name {
+	case flow.ActionSubmitSecondFactor:
+		a.Code, err = formValue(r, "code")
+	case flow.ActionSwitchMethod:
+		a.Method, err = formValue(r, "method")
+	default:
+		err = ninsho.FieldError(ninsho.CodeActionUnknown, "action")
+	}
+	if err != nil {
+		return h.twoStepAgain(w, r, c, id, nil, err)
+	}
+	ans, err := h.act(r, c, id, a)
+	if ans == nil || ans.Flow == nil {
+		if err == nil {
+			err = ninsho.Internal("web: flow answered nothing")
+		}
+		return err
+	}
+	h.remember(w, r, ans)
+	if err != nil {
+		if ninsho.IsCode(err, ninsho.CodeFlowExpired) || ninsho.IsCode(err, ninsho.CodeFlowCompleted) {
+			return err
+		}
+		if ans.Flow.Status == flow.StatusFailed {
+			// Out of attempts: say why and offer only the way to start
+			// again.
+			p := h.twoStepPage(r, c, ans)
+			p.Ended = true
+			h.renderError(w, r, "two_step", p, err)
+			return nil
+		}
+		return h.twoStepAgain(w, r, c, id, ans, err)
+	}
+	return h.follow(w, r, ans)
+}
+
+// twoStepAgain shows the second-factor page of flow id again with err.
+func (h *Handler) twoStepAgain(w http.ResponseWriter, r *http.Request, c *call, id string, ans *flow.Answer, err error) error {
+	return h.stepAgain(w, r, c, id, ans, err, atSecondFactor, "two_step", h.twoStepPage)
+}
