@@ -190,3 +190,33 @@ func TestTwoStepPagesGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserSecondFactorOutOfAttempts: the fifth wrong app code ends the
+// flow: the page says why and offers only the way to start again.
+func TestBrowserSecondFactorOutOfAttempts(t *testing.T) {
+	h, env := newRealWeb(t)
+	env.MustSignUp(t, env.JP, "taro@example.jp", pw, "taro@example.jp")
+	secret, _ := enrolTOTP(t, env, "taro@example.jp")
+	b := jar{}
+	rec := post(h, "/signin", url.Values{"identifier": {"taro@example.jp"}, "password": {pw}, "rendered_at": {shownAgo(env, 5*time.Second)}}, b.header()...)
+	b.take(t, rec.Result())
+	twoStep := mustRedirect(t, rec.Code, rec.Header().Get("Location"), "/two-step?flow=")
+	wrong := "000000"
+	if totpNow(t, env, secret) == wrong {
+		wrong = "111111"
+	}
+	for i := range 5 {
+		rec = post(h, twoStep, url.Values{"action": {"submit_second_factor"}, "code": {wrong}}, b.header()...)
+		if rec.Code != 400 && rec.Code != 423 {
+			t.Fatalf("wrong code %d: %d, want a refusal", i+1, rec.Code)
+		}
+	}
+	b.take(t, rec.Result())
+	body := rec.Body.String()
+	if strings.Contains(body, `name="code"`) || !strings.Contains(body, `<a href="/signin">最初からやり直す</a>`) {
+		t.Fatalf("fifth wrong code: %d, want no form and only a start again:\n%s", rec.Code, body)
+	}
+	if rec := get(h, twoStep, b.header()...); rec.Code != 404 {
+		t.Errorf("the ended flow's page: %d, want 404 (its cookie cleared)", rec.Code)
+	}
+}
