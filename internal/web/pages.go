@@ -195,35 +195,42 @@ func (h *Handler) signinAgain(w http.ResponseWriter, r *http.Request, c *call, p
 	return nil
 }
 
-func (h *Handler) verifyForm(w http.ResponseWriter, r *http.Request, c *call) error {
-	ans, err := h.view(r, c, r.URL.Query().Get("flow"))
-	if err != nil {
-		return err
+// restartFor points the page's "start again" at the start page of f's kind
+// (with f's return_to), says whether the person typed f's identifier, and
+// keeps f's return_to for the page's other links.
+func (p *page) restartFor(f *flow.Flow) {
+	p.RestartURL = "/signin"
+	switch f.Kind {
+	case flow.KindSignup:
+		p.RestartURL = "/signup"
+	case flow.KindUnlock:
+		p.RestartURL = "/unlock"
+		p.Untyped = unlock.FromLink(f)
+	case flow.KindReset:
+		p.RestartURL = "/password-assistant"
 	}
-	if ans.Flow.Status == flow.StatusComplete || ans.Next == nil || ans.Next.Step != flow.StepVerificationCode {
-		return h.redirectFor(w, r, ans)
-	}
-	h.render(w, r, http.StatusOK, "verify", h.verifyPage(r, c, ans))
-	return nil
+	p.flowReturnTo(f)
+	p.RestartURL = p.WithReturnTo(p.RestartURL)
+}
+
+// atVerificationCode reports whether ans is a flow waiting for a
+// verification code.
+func atVerificationCode(ans *flow.Answer) bool {
+	return ans.Flow.Status != flow.StatusComplete && ans.Next != nil && ans.Next.Step == flow.StepVerificationCode
 }
 
 func (h *Handler) verifyPage(r *http.Request, c *call, ans *flow.Answer) *page {
 	p := h.newPage(r, c.realm, c.locale, "page.verify.title")
 	p.FlowID, p.Next = ans.Flow.ID, ans.Next
-	p.RestartURL = "/signin"
+	p.restartFor(ans.Flow)
 	switch ans.Flow.Kind {
-	case flow.KindSignup:
-		p.RestartURL = "/signup"
 	case flow.KindUnlock:
-		p.RestartURL, p.Why = "/unlock", "verify.why.unlock"
-		p.Untyped = unlock.FromLink(ans.Flow)
+		p.Why = "verify.why.unlock"
 	case flow.KindReset:
-		p.RestartURL, p.Why = "/password-assistant", "verify.why.password_assistant"
+		p.Why = "verify.why.password_assistant"
 	case flow.KindSignin:
 		p.Why = signinCodeWhy(ans.Flow)
 	}
-	p.flowReturnTo(ans.Flow)
-	p.RestartURL = p.WithReturnTo(p.RestartURL)
 	if r.URL.Query().Get("sent") == "1" {
 		p.Notice = "hint.code_resent"
 	}

@@ -51,18 +51,6 @@ func (h *Handler) resetChoosePage(r *http.Request, c *call, ans *flow.Answer) *p
 	return p
 }
 
-func (h *Handler) resetChooseForm(w http.ResponseWriter, r *http.Request, c *call) error {
-	ans, err := h.view(r, c, r.URL.Query().Get("flow"))
-	if err != nil {
-		return err
-	}
-	if !atResetChoose(ans) {
-		return h.redirectFor(w, r, ans)
-	}
-	h.render(w, r, http.StatusOK, "reset_choose", h.resetChoosePage(r, c, ans))
-	return nil
-}
-
 func (h *Handler) resetChoose(w http.ResponseWriter, r *http.Request, c *call) error {
 	id := r.URL.Query().Get("flow")
 	if !ninsho.ValidID(id) {

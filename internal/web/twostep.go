@@ -5,7 +5,6 @@ import (
 
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/ninsho"
-	"github.com/ninsho/ninsho/internal/unlock"
 )
 
 // The second-factor page: /two-step?flow= asks an account with two-step
@@ -27,31 +26,8 @@ func atSecondFactor(ans *flow.Answer) bool {
 func (h *Handler) twoStepPage(r *http.Request, c *call, ans *flow.Answer) *page {
 	p := h.newPage(r, c.realm, c.locale, "page.two_step.title")
 	p.FlowID, p.Next = ans.Flow.ID, ans.Next
-	p.RestartURL = "/signin"
-	switch ans.Flow.Kind {
-	case flow.KindSignup:
-		p.RestartURL = "/signup"
-	case flow.KindUnlock:
-		p.RestartURL = "/unlock"
-		p.Untyped = unlock.FromLink(ans.Flow)
-	case flow.KindReset:
-		p.RestartURL = "/password-assistant"
-	}
-	p.flowReturnTo(ans.Flow)
-	p.RestartURL = p.WithReturnTo(p.RestartURL)
+	p.restartFor(ans.Flow)
 	return p
-}
-
-func (h *Handler) twoStepForm(w http.ResponseWriter, r *http.Request, c *call) error {
-	ans, err := h.view(r, c, r.URL.Query().Get("flow"))
-	if err != nil {
-		return err
-	}
-	if !atSecondFactor(ans) {
-		return h.redirectFor(w, r, ans)
-	}
-	h.render(w, r, http.StatusOK, "two_step", h.twoStepPage(r, c, ans))
-	return nil
 }
 
 func (h *Handler) twoStep(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -75,32 +51,18 @@ func (h *Handler) twoStep(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return h.twoStepAgain(w, r, c, id, nil, err)
 	}
-	ans, err := h.act(r, c, id, a)
-	if ans == nil || ans.Flow == nil {
-		if err == nil {
-			err = ninsho.Internal("web: flow answered nothing")
-		}
-		return err
-	}
-	h.remember(w, r, ans)
-	if err != nil {
-		if ninsho.IsCode(err, ninsho.CodeFlowExpired) || ninsho.IsCode(err, ninsho.CodeFlowCompleted) {
-			return err
-		}
-		if ans.Flow.Status == flow.StatusFailed {
-			// Out of attempts: say why and offer only the way to start
-			// again.
-			p := h.twoStepPage(r, c, ans)
-			p.Ended = true
-			h.renderError(w, r, "two_step", p, err)
-			return nil
-		}
-		return h.twoStepAgain(w, r, c, id, ans, err)
-	}
-	return h.follow(w, r, ans)
+	return h.actOnStep(w, r, c, id, a, h.twoStepAgain)
 }
 
 // twoStepAgain shows the second-factor page of flow id again with err.
+// A flow that failed (out of attempts) gets the page that says why and
+// offers only the way to start again.
 func (h *Handler) twoStepAgain(w http.ResponseWriter, r *http.Request, c *call, id string, ans *flow.Answer, err error) error {
+	if ans != nil && ans.Flow.Status == flow.StatusFailed {
+		p := h.twoStepPage(r, c, ans)
+		p.Ended = true
+		h.renderError(w, r, "two_step", p, err)
+		return nil
+	}
 	return h.stepAgain(w, r, c, id, ans, err, atSecondFactor, "two_step", h.twoStepPage)
 }

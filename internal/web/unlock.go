@@ -57,18 +57,6 @@ func atUnlockPassword(ans *flow.Answer) bool {
 		(ans.Next.Step == flow.StepPassword || ans.Next.Step == flow.StepNewPassword)
 }
 
-func (h *Handler) unlockPasswordForm(w http.ResponseWriter, r *http.Request, c *call) error {
-	ans, err := h.view(r, c, r.URL.Query().Get("flow"))
-	if err != nil {
-		return err
-	}
-	if !atUnlockPassword(ans) {
-		return h.redirectFor(w, r, ans)
-	}
-	h.render(w, r, http.StatusOK, "unlock_password", h.unlockPage(r, c, ans))
-	return nil
-}
-
 func (h *Handler) unlockPassword(w http.ResponseWriter, r *http.Request, c *call) error {
 	id := r.URL.Query().Get("flow")
 	if !ninsho.ValidID(id) {
@@ -117,6 +105,23 @@ func (h *Handler) actOnStep(w http.ResponseWriter, r *http.Request, c *call, id 
 		return again(w, r, c, id, ans, err)
 	}
 	return h.follow(w, r, ans)
+}
+
+// stepForm is the GET handler of a flow step's page: it shows the page that
+// page builds when the flow is at the step (at), and otherwise sends the
+// browser to the page of wherever the flow is.
+func (h *Handler) stepForm(at func(*flow.Answer) bool, template string, page func(*http.Request, *call, *flow.Answer) *page) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *call) error {
+		ans, err := h.view(r, c, r.URL.Query().Get("flow"))
+		if err != nil {
+			return err
+		}
+		if !at(ans) {
+			return h.redirectFor(w, r, ans)
+		}
+		h.render(w, r, http.StatusOK, template, page(r, c, ans))
+		return nil
+	}
 }
 
 // stepAgain shows the page of flow id's step again with err, at the step of

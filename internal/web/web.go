@@ -136,9 +136,9 @@ func New(d Deps) (*Handler, error) {
 	})
 	h.mux.Handle("GET /signup", h.handleFlow(h.signupForm))
 	h.mux.Handle("POST /signup", h.handleFlow(h.signup))
-	h.mux.Handle("GET /verify", h.handleFlow(h.verifyForm))
+	h.mux.Handle("GET /verify", h.handleFlow(h.stepForm(atVerificationCode, "verify", h.verifyPage)))
 	h.mux.Handle("POST /verify", h.handleFlow(h.verify))
-	h.mux.Handle("GET /two-step", h.handleFlow(h.twoStepForm))
+	h.mux.Handle("GET /two-step", h.handleFlow(h.stepForm(atSecondFactor, "two_step", h.twoStepPage)))
 	h.mux.Handle("POST /two-step", h.handleFlow(h.twoStep))
 	h.mux.Handle("GET /signin", h.handleFlow(h.signinForm))
 	h.mux.Handle("POST /signin", h.handleFlow(h.signin))
@@ -147,7 +147,7 @@ func New(d Deps) (*Handler, error) {
 	if d.Unlock != nil {
 		h.mux.Handle("GET /unlock", h.handleFlow(h.unlockForm))
 		h.mux.Handle("POST /unlock", h.handleFlow(h.unlockStart))
-		h.mux.Handle("GET /unlock/password", h.handleFlow(h.unlockPasswordForm))
+		h.mux.Handle("GET /unlock/password", h.handleFlow(h.stepForm(atUnlockPassword, "unlock_password", h.unlockPage)))
 		h.mux.Handle("POST /unlock/password", h.handleFlow(h.unlockPassword))
 		h.mux.Handle("GET /signin/not-me", h.handle(h.notMeForm))
 		h.mux.Handle("POST /signin/not-me", h.handleFlow(h.notMe))
@@ -155,7 +155,7 @@ func New(d Deps) (*Handler, error) {
 	if d.Reset != nil {
 		h.mux.Handle("GET /password-assistant", h.handleFlow(h.resetForm))
 		h.mux.Handle("POST /password-assistant", h.handleFlow(h.resetStart))
-		h.mux.Handle("GET /password-assistant/choose", h.handleFlow(h.resetChooseForm))
+		h.mux.Handle("GET /password-assistant/choose", h.handleFlow(h.stepForm(atResetChoose, "reset_choose", h.resetChoosePage)))
 		h.mux.Handle("POST /password-assistant/choose", h.handleFlow(h.resetChoose))
 	}
 	return h, nil
