@@ -238,15 +238,11 @@ func (h *Handler) verifyPage(r *http.Request, c *call, ans *flow.Answer) *page {
 }
 
 func (h *Handler) verify(w http.ResponseWriter, r *http.Request, c *call) error {
-	id := r.URL.Query().Get("flow")
-	if !ninsho.ValidID(id) {
-		return ninsho.E(ninsho.CodeFlowNotFound)
-	}
-	if err := parseForm(w, r); err != nil {
+	id, err := postedFlow(w, r)
+	if err != nil {
 		return err
 	}
 	a := flow.Action{Name: r.PostForm.Get("action")}
-	var err error
 	if a.Code, err = formValue(r, "code"); err != nil {
 		return h.verifyAgain(w, r, c, id, err)
 	}

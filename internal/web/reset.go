@@ -52,18 +52,14 @@ func (h *Handler) resetChoosePage(r *http.Request, c *call, ans *flow.Answer) *p
 }
 
 func (h *Handler) resetChoose(w http.ResponseWriter, r *http.Request, c *call) error {
-	id := r.URL.Query().Get("flow")
-	if !ninsho.ValidID(id) {
-		return ninsho.E(ninsho.CodeFlowNotFound)
-	}
-	if err := parseForm(w, r); err != nil {
+	id, err := postedFlow(w, r)
+	if err != nil {
 		return err
 	}
 	a := flow.Action{Name: r.PostForm.Get("action")}
 	switch a.Name {
 	case flow.ActionSignInWithCode:
 	case flow.ActionSetNewPassword:
-		var err error
 		if a.Password, err = formValue(r, "password"); err != nil {
 			return h.resetChooseAgain(w, r, c, id, nil, err)
 		}

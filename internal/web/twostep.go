@@ -31,15 +31,11 @@ func (h *Handler) twoStepPage(r *http.Request, c *call, ans *flow.Answer) *page 
 }
 
 func (h *Handler) twoStep(w http.ResponseWriter, r *http.Request, c *call) error {
-	id := r.URL.Query().Get("flow")
-	if !ninsho.ValidID(id) {
-		return ninsho.E(ninsho.CodeFlowNotFound)
-	}
-	if err := parseForm(w, r); err != nil {
+	id, err := postedFlow(w, r)
+	if err != nil {
 		return err
 	}
 	a := flow.Action{Name: r.PostForm.Get("action")}
-	var err error
 	switch a.Name {
 	case flow.ActionSubmitSecondFactor:
 		a.Code, err = formValue(r, "code")

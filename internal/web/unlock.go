@@ -58,18 +58,14 @@ func atUnlockPassword(ans *flow.Answer) bool {
 }
 
 func (h *Handler) unlockPassword(w http.ResponseWriter, r *http.Request, c *call) error {
-	id := r.URL.Query().Get("flow")
-	if !ninsho.ValidID(id) {
-		return ninsho.E(ninsho.CodeFlowNotFound)
-	}
-	if err := parseForm(w, r); err != nil {
+	id, err := postedFlow(w, r)
+	if err != nil {
 		return err
 	}
 	a := flow.Action{Name: r.PostForm.Get("action")}
 	if a.Name != flow.ActionSubmitPassword && a.Name != flow.ActionSetNewPassword {
 		return h.unlockPasswordAgain(w, r, c, id, nil, ninsho.FieldError(ninsho.CodeActionUnknown, "action"))
 	}
-	var err error
 	if a.Password, err = formValue(r, "password"); err != nil {
 		return h.unlockPasswordAgain(w, r, c, id, nil, err)
 	}
@@ -83,6 +79,16 @@ func (h *Handler) unlockPassword(w http.ResponseWriter, r *http.Request, c *call
 // unlockPasswordAgain shows the password page of flow id again with err.
 func (h *Handler) unlockPasswordAgain(w http.ResponseWriter, r *http.Request, c *call, id string, ans *flow.Answer, err error) error {
 	return h.stepAgain(w, r, c, id, ans, err, atUnlockPassword, "unlock_password", h.unlockPage)
+}
+
+// postedFlow returns the flow id of a step page's POST (its ?flow=) after
+// reading the posted form; an id that cannot be one is flow_not_found.
+func postedFlow(w http.ResponseWriter, r *http.Request) (string, error) {
+	id := r.URL.Query().Get("flow")
+	if !ninsho.ValidID(id) {
+		return "", ninsho.E(ninsho.CodeFlowNotFound)
+	}
+	return id, parseForm(w, r)
 }
 
 // actOnStep applies a to flow id and follows the answer to its next page; a
