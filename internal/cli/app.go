@@ -287,7 +287,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	deps := server.Deps{
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
-		DevInbox: inbox, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Ready: db.Ping, Registry: reg, Logger: a.Logger,
+		DevInbox: inbox, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, TwoStep: kit.TwoStep, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 		HSTS: httpsPublicURL(cfg), HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
 	}
@@ -533,7 +533,12 @@ func buildRealms(cfg config.Config, sms bool) (*realm.Registry, error) {
 			},
 			ThemeDir: rc.Theme,
 			ReturnTo: rc.ReturnTo,
-			TwoStep:  realm.TwoStep{ReauthWindow: time.Duration(rc.TwoStep.ReauthWindow)},
+			TwoStep: realm.TwoStep{
+				ReauthWindow:     time.Duration(rc.TwoStep.ReauthWindow),
+				RequiredFor:      rc.TwoStep.RequiredFor,
+				TrustedDeviceFor: time.Duration(rc.TwoStep.TrustedDeviceDays) * 24 * time.Hour,
+				PasskeySignIn:    rc.PasskeySignIn == nil || *rc.PasskeySignIn,
+			},
 		}
 		switch l := rc.Branding.Logo; {
 		case config.LogoIsURL(l):

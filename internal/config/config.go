@@ -84,6 +84,9 @@ type Realm struct {
 	// SignInWithCode lets the password assistant sign a person in once with
 	// the code instead of a new password. Default on.
 	SignInWithCode *bool `json:"sign_in_with_code,omitempty"`
+	// PasskeySignIn lets a passkey sign a person in without a password
+	// (default true).
+	PasskeySignIn *bool `json:"passkey_sign_in,omitempty"`
 	// Risk overrides sign-in protection thresholds; a field left at 0 keeps
 	// the default.
 	Risk RiskThresholds `json:"risk"`
@@ -109,7 +112,16 @@ type TwoStep struct {
 	// two-step verification off, …) without proving it again. 0 keeps the
 	// default (realm.DefaultReauthWindow, 10 minutes); at most MaxReauthWindow.
 	ReauthWindow Duration `json:"reauth_window"`
+	// RequiredFor lists the account types ("customer", "seller",
+	// "business") that must have two-step verification. Empty: optional.
+	RequiredFor []string `json:"required_for,omitempty"`
+	// TrustedDeviceDays is how many days a trusted device skips the second
+	// factor; 0 keeps the default (60), at most MaxTrustedDeviceDays.
+	TrustedDeviceDays int `json:"trusted_device_days,omitempty"`
 }
+
+// MaxTrustedDeviceDays bounds realms[].two_step.trusted_device_days.
+const MaxTrustedDeviceDays = 365
 
 // MaxReauthWindow bounds realms[].two_step.reauth_window: re-authentication
 // is meant to be recent.
@@ -395,6 +407,14 @@ func (c *Config) Validate() error {
 		}
 		if w := time.Duration(r.TwoStep.ReauthWindow); w < 0 || w > MaxReauthWindow {
 			bad("realms[%d].two_step.reauth_window: must be between 0 (the default, 10m) and %v", i, MaxReauthWindow)
+		}
+		for _, t := range r.TwoStep.RequiredFor {
+			if t != "customer" && t != "seller" && t != "business" {
+				bad("realms[%d].two_step.required_for: %q is not an account type (customer, seller, business)", i, t)
+			}
+		}
+		if d := r.TwoStep.TrustedDeviceDays; d < 0 || d > MaxTrustedDeviceDays {
+			bad("realms[%d].two_step.trusted_device_days: must be between 0 (the default, 60) and %d", i, MaxTrustedDeviceDays)
 		}
 		for _, err := range r.brandingProblems() {
 			bad("realms[%d].%v", i, err)

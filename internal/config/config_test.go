@@ -90,6 +90,9 @@ func TestValidateRejects(t *testing.T) {
 		{"no batches", func(c *Config) { c.Retention.BatchesPerRun = 0 }, "retention.batches_per_run"},
 		{"negative reauth window", func(c *Config) { c.Realms[0].TwoStep.ReauthWindow = Duration(-time.Minute) }, "realms[0].two_step.reauth_window"},
 		{"reauth window of days", func(c *Config) { c.Realms[0].TwoStep.ReauthWindow = Duration(48 * time.Hour) }, "realms[0].two_step.reauth_window"},
+		{"2SV required for an unknown type", func(c *Config) { c.Realms[0].TwoStep.RequiredFor = []string{"seller", "admin"} }, `realms[0].two_step.required_for: "admin"`},
+		{"negative trusted-device days", func(c *Config) { c.Realms[0].TwoStep.TrustedDeviceDays = -1 }, "realms[0].two_step.trusted_device_days"},
+		{"trusted device for years", func(c *Config) { c.Realms[0].TwoStep.TrustedDeviceDays = 400 }, "realms[0].two_step.trusted_device_days"},
 		{"http public url", func(c *Config) {
 			c.Mode = ModeProduction
 			c.PublicURL = "http://id.example.com"

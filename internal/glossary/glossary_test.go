@@ -2,6 +2,7 @@ package glossary
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -101,17 +102,28 @@ func TestMessageTemplates(t *testing.T) {
 	}
 }
 
+// catalogue returns lang's whole catalogue: catalog/<lang>.json and its
+// parts, catalog/<lang>.<part>.json, merged.
 func catalogue(t *testing.T, lang string) (string, map[string]string) {
 	t.Helper()
-	path := filepath.Join(root(t), "internal/i18n/catalog", lang+".json")
-	data, err := os.ReadFile(path)
+	dir := filepath.Join(root(t), "internal/i18n/catalog")
+	parts, err := filepath.Glob(filepath.Join(dir, lang+".*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c map[string]string
-	if err := json.Unmarshal(data, &c); err != nil {
-		t.Fatal(err)
+	c := map[string]string{}
+	for _, path := range append([]string{filepath.Join(dir, lang+".json")}, parts...) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var part map[string]string
+		if err := json.Unmarshal(data, &part); err != nil {
+			t.Fatal(err)
+		}
+		maps.Copy(c, part)
 	}
+	path := filepath.Join(dir, lang+".json")
 	if len(c) < 150 {
 		t.Fatalf("%s: %d entries, want the whole catalogue", rel(t, path), len(c))
 	}
@@ -121,8 +133,13 @@ func catalogue(t *testing.T, lang string) (string, map[string]string) {
 // TestCatalogues checks every entry of every catalogue in its language.
 func TestCatalogues(t *testing.T) {
 	files := glob(t, "internal/i18n/catalog/*.json", 2)
+	seen := map[string]bool{}
 	for _, f := range files {
-		lang := strings.TrimSuffix(filepath.Base(f), ".json")
+		lang, _, _ := strings.Cut(strings.TrimSuffix(filepath.Base(f), ".json"), ".")
+		if seen[lang] {
+			continue
+		}
+		seen[lang] = true
 		if _, ok := avoid[lang]; !ok {
 			t.Errorf("%s: the glossary has no terms for %q", rel(t, f), lang)
 			continue

@@ -4,7 +4,9 @@
 // "button.signin", …), and chooses the language of a request.
 //
 // The catalogues are JSON objects from key to template, embedded from
-// catalog/<locale>.json; adding a file adds a language. A template is plain
+// catalog/<locale>.json; adding a file adds a language. A language's keys may
+// be split by capability into more files, catalog/<locale>.<part>.json
+// ("ja.twostep.json"); a key in two files of one language is an error. A template is plain
 // text with named parameters in braces: "残り{attempts_left}回". Templates are
 // compiled once, when the package is initialised; rendering is a map lookup
 // and a few string appends. A parameter the caller does not pass renders as
@@ -196,10 +198,13 @@ func load(fsys fs.FS, dir string) (*bundle, error) {
 	b := &bundle{catalogs: map[string]map[string]*template{}}
 	var tags []language.Tag
 	for _, f := range files {
-		locale := strings.TrimSuffix(path.Base(f), ".json")
+		locale, part, _ := strings.Cut(strings.TrimSuffix(path.Base(f), ".json"), ".")
 		tag, err := language.Parse(locale)
 		if err != nil || tag.String() != locale {
 			return nil, fmt.Errorf("i18n: catalogue %s: %q is not a canonical language tag", f, locale)
+		}
+		if strings.Trim(part, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
+			return nil, fmt.Errorf("i18n: catalogue %s: a part name is lowercase letters, digits and _", f)
 		}
 		data, err := fs.ReadFile(fsys, f)
 		if err != nil {
@@ -209,12 +214,18 @@ func load(fsys fs.FS, dir string) (*bundle, error) {
 		if err := json.Unmarshal(data, &raw); err != nil {
 			return nil, fmt.Errorf("i18n: catalogue %s: %w", f, err)
 		}
-		c := make(map[string]*template, len(raw))
+		c, ok := b.catalogs[locale]
+		if !ok {
+			c = make(map[string]*template, len(raw))
+			b.catalogs[locale] = c
+			b.locales = append(b.locales, locale)
+		}
 		for k, v := range raw {
+			if _, dup := c[k]; dup {
+				return nil, fmt.Errorf("i18n: catalogue %s: key %q is already in another %s file", f, k, locale)
+			}
 			c[k] = compile(v)
 		}
-		b.catalogs[locale] = c
-		b.locales = append(b.locales, locale)
 	}
 	if _, ok := b.catalogs[Default]; !ok {
 		return nil, fmt.Errorf("i18n: no catalogue for the default locale %q in %s", Default, dir)

@@ -229,8 +229,9 @@ func TestMessageFallback(t *testing.T) {
 		t.Fatalf("Default = %q; docs/architecture.md and docs/glossary.md say ja", Default)
 	}
 	b, err := load(fstest.MapFS{
-		"c/en.json": {Data: []byte(`{"both": "en", "only.en": "English"}`)},
-		"c/ja.json": {Data: []byte(`{"only.ja": "日本語 {x}", "both": "日本語"}`)},
+		"c/en.json":      {Data: []byte(`{"both": "en", "only.en": "English"}`)},
+		"c/ja.json":      {Data: []byte(`{"only.ja": "日本語 {x}"}`)},
+		"c/ja.more.json": {Data: []byte(`{"both": "日本語"}`)},
 	}, "c")
 	if err != nil {
 		t.Fatal(err)
@@ -254,10 +255,12 @@ func TestMessageFallback(t *testing.T) {
 
 func TestLoadRejectsBadCatalogues(t *testing.T) {
 	tests := map[string]fstest.MapFS{
-		"no default":      {"c/en.json": {Data: []byte(`{}`)}},
-		"bad json":        {"c/en.json": {Data: []byte(`{"a": `)}},
-		"not strings":     {"c/en.json": {Data: []byte(`{"a": 1}`)}},
-		"bad locale name": {"c/ja.json": {Data: []byte(`{}`)}, "c/EN_us.json": {Data: []byte(`{}`)}},
+		"no default":       {"c/en.json": {Data: []byte(`{}`)}},
+		"bad json":         {"c/en.json": {Data: []byte(`{"a": `)}},
+		"not strings":      {"c/en.json": {Data: []byte(`{"a": 1}`)}},
+		"bad locale name":  {"c/ja.json": {Data: []byte(`{}`)}, "c/EN_us.json": {Data: []byte(`{}`)}},
+		"key in two parts": {"c/ja.json": {Data: []byte(`{"a": "x"}`)}, "c/ja.more.json": {Data: []byte(`{"a": "y"}`)}},
+		"bad part name":    {"c/ja.json": {Data: []byte(`{}`)}, "c/ja.Two-Step.json": {Data: []byte(`{}`)}},
 	}
 	for name, fsys := range tests {
 		if _, err := load(fsys, "c"); err == nil {

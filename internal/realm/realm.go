@@ -74,6 +74,42 @@ type TwoStep struct {
 	// make sensitive changes without proving it again; 0 means
 	// DefaultReauthWindow (see Realm.ReauthWindow).
 	ReauthWindow time.Duration
+	// RequiredFor lists the account types ("customer", "seller",
+	// "business") that must have 2SV: such an account without it is led
+	// through enrolment before any session, and cannot remove its last
+	// method. Empty: 2SV is optional for everyone.
+	RequiredFor []string
+	// TrustedDeviceFor is how long a device the person trusted ("don't ask
+	// for a code on this device") skips the second factor; 0 means
+	// DefaultTrustedDeviceFor (see Realm.TrustedDeviceFor).
+	TrustedDeviceFor time.Duration
+	// PasskeySignIn lets a passkey sign a person in on its own, without a
+	// password (it counts as two factors).
+	PasskeySignIn bool
+}
+
+// DefaultTrustedDeviceFor is how long a trusted device skips the second
+// factor when the realm does not say.
+const DefaultTrustedDeviceFor = 60 * 24 * time.Hour
+
+// TrustedDeviceFor returns how long a trusted device skips the second
+// factor in r.
+func (r *Realm) TrustedDeviceFor() time.Duration {
+	if r.TwoStep.TrustedDeviceFor > 0 {
+		return r.TwoStep.TrustedDeviceFor
+	}
+	return DefaultTrustedDeviceFor
+}
+
+// TwoStepRequired reports whether accounts of type accountType (an
+// account.Type as a string) must have two-step verification in r.
+func (r *Realm) TwoStepRequired(accountType string) bool {
+	for _, t := range r.TwoStep.RequiredFor {
+		if t == accountType {
+			return true
+		}
+	}
+	return false
 }
 
 // ReauthWindow returns how long a sign-in or re-authentication counts as

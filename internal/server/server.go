@@ -30,6 +30,7 @@ import (
 	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
+	"github.com/ninsho/ninsho/internal/twostep"
 	"github.com/ninsho/ninsho/internal/unlock"
 	"github.com/ninsho/ninsho/internal/web"
 	"github.com/ninsho/ninsho/internal/web/webreq"
@@ -54,6 +55,9 @@ type Deps struct {
 	// Reset serves the password assistant's pages and API route; nil
 	// leaves them 404. Flows must hold it as the handler of flow.KindReset.
 	Reset *reset.Service
+	// TwoStep serves the two-step verification settings of a signed-in
+	// person; nil: they answer 404.
+	TwoStep *twostep.Service
 	// Ready reports whether the server can take traffic (the database
 	// answers); nil means always ready.
 	Ready func(context.Context) error
@@ -114,6 +118,7 @@ func New(d Deps) (http.Handler, error) {
 		Signin:        d.Signin,
 		Unlock:        d.Unlock,
 		Reset:         d.Reset,
+		TwoStep:       d.TwoStep,
 		ClientIP:      d.ClientIP,
 		SecureCookies: d.SecureCookies,
 	})
@@ -130,6 +135,7 @@ func New(d Deps) (http.Handler, error) {
 		Captcha:       d.Captcha,
 		Unlock:        d.Unlock,
 		Reset:         d.Reset,
+		TwoStep:       d.TwoStep,
 	})
 	s.mux.HandleFunc("/healthz", healthz)
 	s.mux.HandleFunc("/readyz", s.readyz)

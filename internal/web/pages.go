@@ -1,7 +1,6 @@
 package web
 
 import (
-	"github.com/ninsho/ninsho/internal/i18n"
 	"net/http"
 	"net/url"
 
@@ -298,30 +297,14 @@ func (h *Handler) verifyAgain(w http.ResponseWriter, r *http.Request, c *call, i
 }
 
 func (h *Handler) account(w http.ResponseWriter, r *http.Request, c *call) error {
-	token, _ := webreq.SessionToken(r)
-	if token == "" {
-		http.Redirect(w, r, "/signin", http.StatusSeeOther)
-		return nil
-	}
-	pr, err := h.d.Signin.Authenticate(r.Context(), c.realm, token)
-	if ninsho.IsCode(err, ninsho.CodeUnauthenticated) {
-		h.cookies.ClearSession(w, r)
-		http.Redirect(w, r, "/signin", http.StatusSeeOther)
-		return nil
-	}
-	if err != nil {
+	pr, err := h.signedIn(w, r, c)
+	if pr == nil || err != nil {
 		return err
-	}
-	if pr == nil || pr.Account == nil {
-		return ninsho.Internal("web: authenticate returned no account")
 	}
 	evs, err := h.d.Signin.History(r.Context(), pr, historyLimit)
 	if err != nil {
 		return err
 	}
-	// A signed-in person's page follows the one language rule in full: a
-	// language expressed in the request, else the account's own.
-	c.locale = i18n.For(webreq.ChosenLocale(r), pr.Account.Locale, c.realm.DefaultLocale)
 	p := h.newPage(r, c.realm, c.locale, "page.account.title")
 	p.Account = pr.Account
 	p.History, p.HistoryZone = historyRows(c.locale, c.realm, evs)

@@ -31,6 +31,7 @@ import (
 	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
+	"github.com/ninsho/ninsho/internal/twostep"
 	"github.com/ninsho/ninsho/internal/unlock"
 	"github.com/ninsho/ninsho/internal/web/webreq"
 )
@@ -67,6 +68,9 @@ type Deps struct {
 	// password?" link. The flow engine must hold it as the handler of
 	// flow.KindReset.
 	Reset *reset.Service
+	// TwoStep serves the two-step verification settings of a signed-in
+	// person; nil: they answer 404.
+	TwoStep *twostep.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool

@@ -1,0 +1,60 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/ninsho/ninsho/internal/i18n"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/session"
+	"github.com/ninsho/ninsho/internal/signin"
+	"github.com/ninsho/ninsho/internal/web/webreq"
+)
+
+// ReauthPath is the page where a signed-in person proves who they are again
+// before a sensitive change; ?return_to= names the page to go back to (a
+// path of this server).
+const ReauthPath = "/reauth"
+
+// signedIn returns the person signed in with the session cookie and sets
+// the page language to the one language rule in full (a language chosen in
+// the request, else the account's own). Without a live session it clears
+// the cookie, sends the browser to /signin and returns nil: the caller
+// returns at once.
+func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, c *call) (*signin.Principal, error) {
+	token, _ := webreq.SessionToken(r)
+	if token == "" {
+		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		return nil, nil
+	}
+	pr, err := h.d.Signin.Authenticate(r.Context(), c.realm, token)
+	if ninsho.IsCode(err, ninsho.CodeUnauthenticated) {
+		h.cookies.ClearSession(w, r)
+		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if pr == nil || pr.Account == nil || pr.Session == nil {
+		return nil, ninsho.Internal("web: authenticate returned no account")
+	}
+	c.locale = i18n.For(webreq.ChosenLocale(r), pr.Account.Locale, c.realm.DefaultLocale)
+	return pr, nil
+}
+
+// recentlySignedIn is signedIn for a page of sensitive changes: a session
+// that has not proved who the person is within the realm's
+// re-authentication window (session.Recent) is sent to ReauthPath, which
+// returns to this page's path afterwards; nil is returned then too.
+func (h *Handler) recentlySignedIn(w http.ResponseWriter, r *http.Request, c *call) (*signin.Principal, error) {
+	pr, err := h.signedIn(w, r, c)
+	if pr == nil || err != nil {
+		return nil, err
+	}
+	if !session.Recent(pr.Session, h.d.Signin.Kit.Clock.Now(), c.realm.ReauthWindow()) {
+		http.Redirect(w, r, ReauthPath+"?return_to="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+		return nil, nil
+	}
+	return pr, nil
+}
