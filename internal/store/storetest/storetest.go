@@ -45,6 +45,7 @@ import (
 	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/throttle"
+	"github.com/ninsho/ninsho/internal/trust"
 	"github.com/ninsho/ninsho/internal/twostep"
 )
 
@@ -77,6 +78,7 @@ type Stores interface {
 	message.BacklogStore
 	twostep.Store
 	twostep.BackupStore
+	trust.Store
 }
 
 var _ Stores = (*store.DB)(nil)

@@ -27,6 +27,7 @@ func All(t *testing.T, open func(tb testing.TB) Stores) {
 		{"CommitHooks", CommitHooks},
 		{"Backlog", Backlog},
 		{"TwoStep", TwoStep},
+		{"Trust", Trust},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
