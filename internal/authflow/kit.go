@@ -25,6 +25,7 @@ import (
 	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/startgate"
+	"github.com/ninsho/ninsho/internal/trust"
 	"github.com/ninsho/ninsho/internal/twostep"
 )
 
@@ -58,6 +59,9 @@ type Kit struct {
 	// session to an account that has it on before its second factor
 	// (SecondFactor).
 	TwoStep *twostep.Service
+	// Trust is the devices whose owners asked not to be asked for the
+	// second factor on them (TrustedSignIn); nil trusts none.
+	Trust *trust.Service
 }
 
 // StartWithCode begins a flow of kind that sends a code to the account that
@@ -676,6 +680,9 @@ func (k *Kit) ReplacePassword(ctx context.Context, rl *realm.Realm, f *flow.Flow
 		if err := k.Accounts.UpdateAccount(ctx, a); err != nil {
 			return err
 		}
+	}
+	if err := k.ForgetTrusted(ctx, rl, req, a.ID, trust.ReasonPasswordChanged); err != nil {
+		return err
 	}
 	data := map[string]any{"flow": f.ID, "via": via, "sessions_revoked": n}
 	if lifted != "" {

@@ -265,8 +265,14 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 			f.Set(key, "")
 		}
 		grant, err = k.issue(ctx, f, rl, a, req, 2, methods, typ, data)
-		if err != nil || !alert {
+		if err != nil {
 			return err
+		}
+		if err := k.trustAfterFactor(ctx, rl, f, a, req, act); err != nil {
+			return err
+		}
+		if !alert {
+			return nil
 		}
 		return k.Alert(ctx, rl, f, a, req, message.TemplateSigninAlert, false)
 	})

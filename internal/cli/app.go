@@ -52,6 +52,7 @@ import (
 	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/theme"
 	"github.com/ninsho/ninsho/internal/throttle"
+	"github.com/ninsho/ninsho/internal/trust"
 	"github.com/ninsho/ninsho/internal/twostep"
 	"github.com/ninsho/ninsho/internal/unlock"
 )
@@ -255,6 +256,10 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	kit.Networks = db
 	kit.TwoStep = &twostep.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Backup: db, Events: events,
 		Box: box, Hasher: hasher, Guard: kit.Codes.Guard}
+	kit.Trust = &trust.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Events: events}
+	kit.TwoStep.TurnedOff = func(ctx context.Context, rl *realm.Realm, req ninsho.Request, accountID string) error {
+		return kit.ForgetTrusted(ctx, rl, req, accountID, trust.ReasonTwoStepOff)
+	}
 	a.kit = kit
 	captchas := &captcha.Service{Store: db, Box: box, Clock: o.Clock, Random: o.Random, Observer: eventMetrics}
 	counter := &throttle.Counter{Store: db, Clock: o.Clock}
@@ -482,6 +487,10 @@ func (a *App) clean(ctx context.Context) {
 	// then); a count at the consecutive maximum stays until a right code.
 	if _, err := a.DB.DeleteIdleCodeGuards(ctx, now.Add(-30*24*time.Hour)); err != nil {
 		a.Logger.Error("delete idle code guards", "err", err)
+	}
+	// Expired trust skips nothing; its rows go in bounded batches.
+	if _, err := a.kit.Trust.Purge(ctx); err != nil && ctx.Err() == nil {
+		a.Logger.Error("purge trusted devices", "err", err)
 	}
 	// Last, so that the devices of the flows deleted above can go too.
 	purger := &retention.Purger{Store: a.DB, Policy: a.Config.Retention.Policy()}

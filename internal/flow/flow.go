@@ -150,6 +150,9 @@ type Action struct {
 	Answer               string `json:"answer,omitempty"`
 	// Method is the second-factor method switch_method asks for.
 	Method string `json:"method,omitempty"`
+	// TrustDevice asks, with submit_second_factor, that the device the
+	// right factor comes from is not asked for it again (trusted devices).
+	TrustDevice bool `json:"trust_device,omitempty"`
 	// FormElapsedMS is how long the form was shown before it was sent, in
 	// milliseconds (pages fill it in; 0 when unknown). A risk signal.
 	FormElapsedMS int64 `json:"-"`

@@ -30,6 +30,7 @@ import (
 	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/store/storetest"
 	"github.com/ninsho/ninsho/internal/throttle"
+	"github.com/ninsho/ninsho/internal/trust"
 	"github.com/ninsho/ninsho/internal/twostep"
 	"github.com/ninsho/ninsho/internal/unlock"
 )
@@ -60,6 +61,7 @@ type Env struct {
 	Reset      *reset.Service
 	Gate       *startgate.Gate
 	TwoStep    *twostep.Service
+	Trust      *trust.Service
 	// Box seals outbox variables and TOTP secrets.
 	Box *secret.Box
 }
@@ -129,6 +131,11 @@ func New(tb testing.TB, db *store.DB) *Env {
 	e.TwoStep = &twostep.Service{Tx: db, Clock: clock, Random: random, Store: db, Backup: db, Events: db,
 		Box: box, Hasher: hasher, Guard: kit.Codes.Guard}
 	kit.TwoStep = e.TwoStep
+	e.Trust = &trust.Service{Tx: db, Clock: clock, Random: random, Store: db, Events: db}
+	kit.Trust = e.Trust
+	e.TwoStep.TurnedOff = func(ctx context.Context, rl *realm.Realm, req ninsho.Request, accountID string) error {
+		return kit.ForgetTrusted(ctx, rl, req, accountID, trust.ReasonTwoStepOff)
+	}
 	e.Engine = &flow.Engine{Store: db, Clock: clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: e.Signup, flow.KindSignin: e.Signin, flow.KindUnlock: e.Unlock, flow.KindReset: e.Reset,
 	}}

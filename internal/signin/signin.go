@@ -34,7 +34,10 @@ type Input struct {
 	// FormElapsed is how long the sign-in form was shown before it was sent
 	// (pages measure it; 0 when unknown). Faster than a person types is a
 	// sign of automation.
-	FormElapsed time.Duration
+	FormElapsed time.Duration // AAL is the assurance level the sign-in asks for: 0 or 1 (any), or 2,
+	// with which no trusted device skips the second factor
+	// (authflow.RequireAAL).
+	AAL int
 }
 
 // Principal is the signed-in account behind a session token.
@@ -92,6 +95,9 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	f := k.NewFlow(flow.KindSignin, rl, req, d)
 	f.Identifier = id.Value
 	f.Step = flow.StepPassword
+	if err := authflow.RequireAAL(f, in.AAL); err != nil {
+		return nil, err
+	}
 	if in.Password == "" {
 		// Identifier first: a flow row for anyone who types an identifier.
 		// The start is capped before anything is looked up or written, so
@@ -263,8 +269,12 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	if typo {
 		data["typo_corrected"] = true
 	}
+	// A device the owner trusts skips the second factor, unless sign-in
+	// protection found anything to hold against this attempt.
+	risky := false
 	if s.Protect != nil {
 		after := at.policy.AfterPassword(at.signals)
+		risky = at.decision.Action != risk.Allow || after.Action != risk.Allow || f.Get(stateCaptcha) != ""
 		// An account with two-step verification is asked for its second
 		// factor instead (Complete): one challenge, not two.
 		if after.Action == risk.Code {
@@ -291,7 +301,15 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 				return err
 			}
 		}
-		var err error
+		trusted, err := k.TrustedSignIn(ctx, rl, f, a, req, risky)
+		if err != nil {
+			return err
+		}
+		if trusted {
+			data["prefix"] = risk.Prefix(req.IP)
+			grant, err = k.CompleteTrusted(ctx, f, rl, a, req, []string{session.MethodPassword}, event.TypeSigninSucceeded, data)
+			return err
+		}
 		grant, err = s.complete(ctx, rl, f, a, req, at, []string{session.MethodPassword}, data)
 		return err
 	})

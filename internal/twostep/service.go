@@ -49,6 +49,10 @@ type Service struct {
 	// Guard is the account's wrong-code guard, shared with every flow's
 	// verification codes.
 	Guard *code.Guard
+	// TurnedOff, if set, is called in the transaction that turns 2SV off
+	// for accountID (a two-step reset): the devices trusted to skip the
+	// second factor are forgotten there (authflow.Kit.ForgetTrusted).
+	TurnedOff func(ctx context.Context, rl *realm.Realm, req ninsho.Request, accountID string) error
 }
 
 // Enrolment is what the person needs to add the authenticator app: shown
@@ -399,6 +403,11 @@ func (s *Service) Remove(ctx context.Context, rl *realm.Realm, req ninsho.Reques
 			}
 			if err := s.Backup.ReplaceBackupCodes(ctx, rl.ID, a.ID, nil, now); err != nil {
 				return err
+			}
+			if s.TurnedOff != nil {
+				if err := s.TurnedOff(ctx, rl, req, a.ID); err != nil {
+					return err
+				}
 			}
 			return s.record(ctx, rl, a.ID, event.TypeTwoStepDisabled, req, map[string]any{"reason": "last_method_removed"})
 		case len(left) > 0 && st.Preferred == id:

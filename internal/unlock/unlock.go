@@ -20,6 +20,7 @@ import (
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/startgate"
+	"github.com/ninsho/ninsho/internal/trust"
 )
 
 // Service runs unlock flows (flow.KindUnlock) and "this wasn't me" links. It
@@ -163,6 +164,10 @@ func (s *Service) NotMe(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		if err := k.Record(ctx, rl, a.ID, event.TypeAccountLocked, req, "", map[string]any{
 			"kind": string(account.LockSuspicious), "reason": "not_me", "sessions_revoked": n,
 		}); err != nil {
+			return err
+		}
+		// Whoever signed in may have trusted their own device.
+		if err := k.ForgetTrusted(ctx, rl, req, a.ID, trust.ReasonNotMe); err != nil {
 			return err
 		}
 		d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
