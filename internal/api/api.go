@@ -81,6 +81,7 @@ func New(d Deps) *Handler {
 	h.mux.Handle("POST /api/v1/unlock", h.handle(h.unlock))
 	h.mux.Handle("POST /api/v1/not-me", h.handle(h.notMe))
 	h.mux.Handle("POST /api/v1/password-assistant", h.handle(h.passwordAssistant))
+	h.trustedRoutes()
 	return h
 }
 
@@ -160,6 +161,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request, c *call) error 
 	ans, err := h.d.Signin.Start(r.Context(), c.realm, h.request(r, c, b.DeviceToken), signin.Input{
 		Identifier: b.Identifier,
 		Password:   b.Password,
+		AAL:        b.AAL,
 	})
 	return h.writeFlow(w, r, c, http.StatusOK, ans, err)
 }

@@ -42,6 +42,8 @@ type signinBody struct {
 	Identifier  string `json:"identifier"`
 	Password    string `json:"password"`
 	DeviceToken string `json:"device_token"`
+	// AAL 2 asks that no trusted device skip the second factor.
+	AAL int `json:"aal"`
 }
 
 func (b *signinBody) check() error {
