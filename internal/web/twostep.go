@@ -27,6 +27,7 @@ func (h *Handler) twoStepPage(r *http.Request, c *call, ans *flow.Answer) *page 
 	p := h.newPage(r, c.realm, c.locale, "page.two_step.title")
 	p.FlowID, p.Next = ans.Flow.ID, ans.Next
 	p.restartFor(ans.Flow)
+	h.offerTrust(r, c, p, ans.Flow)
 	return p
 }
 
@@ -39,6 +40,7 @@ func (h *Handler) twoStep(w http.ResponseWriter, r *http.Request, c *call) error
 	switch a.Name {
 	case flow.ActionSubmitSecondFactor:
 		a.Code, err = formValue(r, "code")
+		a.TrustDevice = trustRequested(r)
 	case flow.ActionSwitchMethod:
 		a.Method, err = formValue(r, "method")
 	default:

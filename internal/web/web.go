@@ -148,6 +148,7 @@ func New(d Deps) (*Handler, error) {
 	h.mux.Handle("POST /signin", h.handleFlow(h.signin))
 	h.mux.Handle("GET /account", h.handle(h.account))
 	h.mux.Handle("POST /signout", h.handle(h.signout))
+	h.trustedRoutes()
 	if d.Unlock != nil {
 		h.mux.Handle("GET /unlock", h.handleFlow(h.unlockForm))
 		h.mux.Handle("POST /unlock", h.handleFlow(h.unlockStart))
@@ -412,6 +413,9 @@ type page struct {
 	// ReturnTo is the checked return_to the page carries to the flow it
 	// starts (returnto.go), or "".
 	ReturnTo string
+	// Trusted is the trusted-devices part of a page (trusted.go): the
+	// offer on the second-factor page, the list on its own page.
+	Trusted *trustedView
 
 	// region is the realm's phone region (how numbers are shown) and
 	// emailOnly whether the realm takes e-mail addresses only.
