@@ -378,6 +378,9 @@ func (k *Kit) CodeNext(f *flow.Flow, rl *realm.Realm, alternatives []string) *fl
 // (SecondFactor.Before) gets its AAL 2 session at once. Answer the result
 // with Completed.
 //
+// A sign-in allowed to (AllowTrustedDevice) completes from a device the
+// account trusts at AAL 1 without the second factor.
+//
 // When the request comes from the device f is bound to (CompletingDevice),
 // that device is stored and becomes familiar to the account and the network
 // is remembered; a request from any other device gets its session but makes
@@ -385,6 +388,7 @@ func (k *Kit) CodeNext(f *flow.Flow, rl *realm.Realm, alternatives []string) *fl
 // is recorded. It runs in the transaction of ctx.
 func (k *Kit) Complete(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *account.Account, req ninsho.Request, methods []string, typ string, data map[string]any) (*flow.Grant, error) {
 	sf := k.SecondFactor()
+	trustOK := takeTrust(f)
 	usable, on, err := sf.usable(ctx, rl, a)
 	if err != nil {
 		return nil, err
@@ -393,6 +397,12 @@ func (k *Kit) Complete(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 		if m := passed(f); m != "" {
 			// Passed at the flow's gate (SecondFactor.Before).
 			return k.issue(ctx, f, rl, a, req, 2, append(methods, m), typ, data)
+		}
+		if trustOK {
+			// A device the account trusts (trusted.go).
+			if grant, ok, err := k.completeTrusted(ctx, f, rl, a, req, methods, typ, data); err != nil || ok {
+				return grant, err
+			}
 		}
 		return nil, sf.challenge(ctx, f, usable, a, methods, typ, data)
 	}

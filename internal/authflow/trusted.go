@@ -29,40 +29,53 @@ func RequireAAL(f *flow.Flow, aal int) error {
 	return ninsho.FieldError(ninsho.CodeRequestInvalid, "aal")
 }
 
-// TrustedSignIn reports whether the sign-in f of a, whose password was just
-// found right, may go without the second factor because its request comes
-// from a device a trusts (trust.Service.Trusted, which notes the use):
-// only for a sign-in flow, completed from the device f is bound to
-// (CompletingDevice), that did not ask for AAL 2 (RequireAAL), and whose
-// sign-in protection neither refused, held it behind a CAPTCHA nor asked
-// for a verification (risky: the caller tells). Everything else — another
-// account on the same device, an expired or revoked trust, the password
-// assistant and unlock — is asked the second factor as before. It runs in
-// the transaction of ctx.
-func (k *Kit) TrustedSignIn(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, risky bool) (bool, error) {
-	if k.Trust == nil || a == nil || risky || f.Kind != flow.KindSignin || f.Get(stateAAL) == "2" {
-		return false, nil
+// stateTrustOK is the flow-state key that lets the next Complete of a
+// sign-in skip the second factor for a device the account trusts
+// (AllowTrustedDevice); Complete reads and clears it at once.
+const stateTrustOK = "2sv_trust_ok"
+
+// AllowTrustedDevice lets the Complete that follows, in this request, skip
+// the second factor when f is a sign-in, completed from the device it is
+// bound to (CompletingDevice), of an account with 2SV that trusts that
+// device now (trust.Service.Trusted), and f did not ask for AAL 2
+// (RequireAAL). Sign-in calls it after the right password only when
+// sign-in protection held nothing against the attempt (no refusal, no
+// CAPTCHA in the flow, no verification it would ask). The check costs
+// nothing until Complete finds 2SV on, so a sign-in without 2SV reads no
+// more than before.
+func AllowTrustedDevice(f *flow.Flow) { f.Set(stateTrustOK, "1") }
+
+// takeTrust reports whether AllowTrustedDevice was called for f, and
+// forgets it: it counts for one Complete.
+func takeTrust(f *flow.Flow) bool {
+	ok := f.Get(stateTrustOK) == "1"
+	f.Set(stateTrustOK, "")
+	return ok
+}
+
+// completeTrusted issues the session of Complete for a, whose 2SV is on,
+// without the second factor when the rules of AllowTrustedDevice hold: AAL
+// 1 with methods (the password's), and the event of type typ says
+// "second_factor": "trusted_device". ok is false (nothing done) when they
+// do not. It runs in the transaction of ctx.
+func (k *Kit) completeTrusted(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *account.Account, req ninsho.Request, methods []string, typ string, data map[string]any) (grant *flow.Grant, ok bool, err error) {
+	if k.Trust == nil || f.Kind != flow.KindSignin || f.Get(stateAAL) == "2" {
+		return nil, false, nil
 	}
 	d, bound := k.CompletingDevice(f, req)
 	if !bound || d == nil {
-		return false, nil
+		return nil, false, nil
 	}
-	if on, err := k.SecondFactor().Required(ctx, rl, a); err != nil || !on {
-		return false, err
+	trusted, err := k.Trust.Trusted(ctx, rl, a.ID, d.ID)
+	if err != nil || !trusted {
+		return nil, false, err
 	}
-	return k.Trust.Trusted(ctx, rl, a.ID, d.ID)
-}
-
-// CompleteTrusted finishes the sign-in f of a, which TrustedSignIn let go
-// without the second factor, with a session of AAL 1 and methods (the
-// password's): the event of type typ says the device was trusted. It runs
-// in the transaction of ctx; answer the result with Completed.
-func (k *Kit) CompleteTrusted(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *account.Account, req ninsho.Request, methods []string, typ string, data map[string]any) (*flow.Grant, error) {
 	if data == nil {
 		data = map[string]any{}
 	}
 	data["second_factor"] = "trusted_device"
-	return k.issue(ctx, f, rl, a, req, 1, methods, typ, data)
+	grant, err = k.issue(ctx, f, rl, a, req, 1, methods, typ, data)
+	return grant, err == nil, err
 }
 
 // trustAfterFactor makes the device of req trusted by a after a right

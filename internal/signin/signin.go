@@ -292,6 +292,9 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 			}
 		}
 	}
+	if !risky {
+		authflow.AllowTrustedDevice(f)
+	}
 	var grant *flow.Grant
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
 		if at.familiar {
@@ -301,15 +304,7 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 				return err
 			}
 		}
-		trusted, err := k.TrustedSignIn(ctx, rl, f, a, req, risky)
-		if err != nil {
-			return err
-		}
-		if trusted {
-			data["prefix"] = risk.Prefix(req.IP)
-			grant, err = k.CompleteTrusted(ctx, f, rl, a, req, []string{session.MethodPassword}, event.TypeSigninSucceeded, data)
-			return err
-		}
+		var err error
 		grant, err = s.complete(ctx, rl, f, a, req, at, []string{session.MethodPassword}, data)
 		return err
 	})
