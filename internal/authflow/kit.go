@@ -60,7 +60,7 @@ type Kit struct {
 	// (SecondFactor).
 	TwoStep *twostep.Service
 	// Trust is the devices whose owners asked not to be asked for the
-	// second factor on them (TrustedSignIn); nil trusts none.
+	// second factor on them (AllowTrustedDevice); nil trusts none.
 	Trust *trust.Service
 }
 
