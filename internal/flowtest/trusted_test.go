@@ -328,3 +328,41 @@ func TestTrustedDevicesCleared(t *testing.T) {
 		})
 	})
 }
+
+// TestTrustDeviceOnlyWhereItCounts: trust_device trusts nothing when the
+// right factor comes from another device than the flow's, nor at the
+// password assistant's second factor (which is asked every time anyway).
+func TestTrustDeviceOnlyWhereItCounts(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		dev := e.MustSignUp(t, e.JP, sfEmail, pw, sfEmail)
+		a, secret := enrolTOTP(t, e, sfEmail)
+		other, err := e.Signin.Start(ctx, e.JP, flowtest.Req("203.0.113.9", ""), signin.Input{Identifier: sfEmail, Password: pw})
+		wantSecondFactor(t, other, err, "totp")
+
+		ans, err := signInFrom(t, e, homeIP, dev, 0)
+		wantSecondFactor(t, ans, err, "totp")
+		done, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, flowtest.Req(homeIP, other.DeviceToken),
+			flow.Action{Name: flow.ActionSubmitSecondFactor, Code: totpAt(t, secret, e.Clock.Now()), TrustDevice: true})
+		wantAAL2(t, e, done, err, "pwd", "otp")
+		if n := trustedCount(t, e, a); n != 0 {
+			t.Errorf("%d trusted devices after a factor from another device, want 0", n)
+		}
+		e.Clock.Advance(time.Minute)
+
+		reset, err := e.Reset.Start(ctx, e.JP, flowtest.Req(homeIP, dev), sfEmail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := flowtest.Req(homeIP, dev)
+		got, err := e.Engine.Act(ctx, "jp", reset.Flow.ID, req, flow.Action{Name: flow.ActionSubmitCode, Code: e.LastCode(t, sfEmail)})
+		wantSecondFactor(t, got, err, "totp")
+		if _, err := e.Engine.Act(ctx, "jp", reset.Flow.ID, req,
+			flow.Action{Name: flow.ActionSubmitSecondFactor, Code: totpAt(t, secret, e.Clock.Now()), TrustDevice: true}); err != nil {
+			t.Fatal(err)
+		}
+		if n := trustedCount(t, e, a); n != 0 {
+			t.Errorf("%d trusted devices after the password assistant's factor, want 0", n)
+		}
+	})
+}
