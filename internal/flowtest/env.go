@@ -20,6 +20,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/reauth"
 	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/secret"
@@ -60,6 +61,7 @@ type Env struct {
 	Reset      *reset.Service
 	Gate       *startgate.Gate
 	TwoStep    *twostep.Service
+	Reauth     *reauth.Service
 	// Box seals outbox variables and TOTP secrets.
 	Box *secret.Box
 }
@@ -129,8 +131,10 @@ func New(tb testing.TB, db *store.DB) *Env {
 	e.TwoStep = &twostep.Service{Tx: db, Clock: clock, Random: random, Store: db, Backup: db, Events: db,
 		Box: box, Hasher: hasher, Guard: kit.Codes.Guard}
 	kit.TwoStep = e.TwoStep
+	e.Reauth = &reauth.Service{Kit: kit, Realms: realms, Signin: e.Signin, Guard: kit.Codes.Guard}
 	e.Engine = &flow.Engine{Store: db, Clock: clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: e.Signup, flow.KindSignin: e.Signin, flow.KindUnlock: e.Unlock, flow.KindReset: e.Reset,
+		flow.KindReauth: e.Reauth,
 	}}
 	return e
 }
