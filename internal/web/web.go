@@ -28,6 +28,7 @@ import (
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/reauth"
 	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
@@ -71,6 +72,9 @@ type Deps struct {
 	// TwoStep serves the two-step verification settings of a signed-in
 	// person; nil: they answer 404.
 	TwoStep *twostep.Service
+	// Reauth serves /reauth; nil: it answers 404. The flow engine must
+	// hold it as the handler of flow.KindReauth.
+	Reauth *reauth.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -155,6 +159,10 @@ func New(d Deps) (*Handler, error) {
 		h.mux.Handle("POST /unlock/password", h.handleFlow(h.unlockPassword))
 		h.mux.Handle("GET /signin/not-me", h.handle(h.notMeForm))
 		h.mux.Handle("POST /signin/not-me", h.handleFlow(h.notMe))
+	}
+	if d.Reauth != nil {
+		h.mux.Handle("GET "+ReauthPath, h.handleFlow(h.reauthForm))
+		h.mux.Handle("POST "+ReauthPath, h.handleFlow(h.reauth))
 	}
 	if d.Reset != nil {
 		h.mux.Handle("GET /password-assistant", h.handleFlow(h.resetForm))
@@ -529,6 +537,8 @@ func formFields(name string, p *page) []string {
 		return []string{"identifier", "name", "password", "password_confirmation"}
 	case "signin":
 		return []string{"identifier", "password"}
+	case "reauth":
+		return []string{"password"}
 	case "unlock", "reset":
 		return []string{"identifier"}
 	case "verify", "two_step":
