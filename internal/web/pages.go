@@ -360,6 +360,8 @@ func (h *Handler) redirectFor(w http.ResponseWriter, r *http.Request, ans *flow.
 		target = startPages[ans.Flow.Kind].path + "?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
 	case ans.Next.Step == flow.StepSecondFactor:
 		target = "/two-step?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
+	case ans.Next.Step == flow.StepEnrolSecondFactor:
+		target = enrolPath + "?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
 	case ans.Next.Step == flow.StepVerificationCode:
 		target = "/verify?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
 	case ans.Flow.Kind == flow.KindUnlock && (ans.Next.Step == flow.StepPassword || ans.Next.Step == flow.StepNewPassword):

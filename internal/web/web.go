@@ -148,6 +148,8 @@ func New(d Deps) (*Handler, error) {
 	h.mux.Handle("POST /verify", h.handleFlow(h.verify))
 	h.mux.Handle("GET /two-step", h.handleFlow(h.stepForm(atSecondFactor, "two_step", h.twoStepPage)))
 	h.mux.Handle("POST /two-step", h.handleFlow(h.twoStep))
+	h.mux.Handle("GET "+enrolPath, h.handleFlow(h.enrolForm))
+	h.mux.Handle("POST "+enrolPath, h.handleFlow(h.enrol))
 	h.mux.Handle("GET /signin", h.handleFlow(h.signinForm))
 	h.mux.Handle("POST /signin", h.handleFlow(h.signin))
 	h.mux.Handle("GET /account", h.handle(h.account))
@@ -420,6 +422,9 @@ type page struct {
 	// ReturnTo is the checked return_to the page carries to the flow it
 	// starts (returnto.go), or "".
 	ReturnTo string
+	// Enrolment is the authenticator app being added on the enrolment
+	// page (twostep_enrol.go), or nil.
+	Enrolment *enrolView
 
 	// region is the realm's phone region (how numbers are shown) and
 	// emailOnly whether the realm takes e-mail addresses only.
@@ -541,7 +546,7 @@ func formFields(name string, p *page) []string {
 		return []string{"password"}
 	case "unlock", "reset":
 		return []string{"identifier"}
-	case "verify", "two_step":
+	case "verify", "two_step", "two_step_enrol":
 		if !p.Ended {
 			return []string{"code"}
 		}
