@@ -16,6 +16,7 @@ import (
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/reauth"
 	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/signin"
@@ -43,6 +44,9 @@ type Deps struct {
 	// TwoStep serves the two-step verification settings of a signed-in
 	// person; nil: they answer 404.
 	TwoStep *twostep.Service
+	// Reauth serves /api/v1/reauth; nil: it answers 404. The flow engine
+	// must hold it as the handler of flow.KindReauth.
+	Reauth *reauth.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -82,6 +86,7 @@ func New(d Deps) *Handler {
 	h.mux.Handle("POST /api/v1/not-me", h.handle(h.notMe))
 	h.mux.Handle("POST /api/v1/password-assistant", h.handle(h.passwordAssistant))
 	h.trustedRoutes()
+	h.mux.Handle("POST /api/v1/reauth", h.handle(h.reauth))
 	return h
 }
 

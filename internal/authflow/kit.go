@@ -406,6 +406,9 @@ func (k *Kit) Complete(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 		}
 		return nil, sf.challenge(ctx, f, usable, a, methods, typ, data)
 	}
+	if mustEnrol(rl, a) {
+		return nil, sf.enrol(ctx, f, a, methods, typ, data) // enrol.go
+	}
 	return k.issue(ctx, f, rl, a, req, 1, methods, typ, data)
 }
 
@@ -414,7 +417,7 @@ func (k *Kit) Complete(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 func (k *Kit) Completed(f *flow.Flow, grant *flow.Grant) *flow.Answer {
 	if grant == nil {
 		ans := &flow.Answer{Flow: f}
-		if f.Step == flow.StepSecondFactor && f.Status == flow.StatusChallenge {
+		if (f.Step == flow.StepSecondFactor || f.Step == flow.StepEnrolSecondFactor) && f.Status == flow.StatusChallenge {
 			ans.Next = k.SecondFactor().Next(f)
 		}
 		return ans

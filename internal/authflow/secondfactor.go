@@ -169,6 +169,9 @@ func (sf SecondFactor) challenge(ctx context.Context, f *flow.Flow, usable []str
 // Next describes the second-factor step of f: the method asked for, the
 // other usable ones, and the attempts left in this challenge.
 func (sf SecondFactor) Next(f *flow.Flow) *flow.Next {
+	if f.Step == flow.StepEnrolSecondFactor {
+		return sf.enrolNext(f) // enrol.go
+	}
 	current := f.Get(stateSFCurrent)
 	var alts []string
 	for _, m := range strings.Split(f.Get(stateSFUsable), ",") {
@@ -185,7 +188,7 @@ func (sf SecondFactor) Next(f *flow.Flow) *flow.Next {
 // Handles reports whether act is an action of the second-factor step and f
 // is at that step.
 func (sf SecondFactor) Handles(f *flow.Flow, act flow.Action) bool {
-	return f.Step == flow.StepSecondFactor &&
+	return enrolHandles(f, act) || f.Step == flow.StepSecondFactor &&
 		(act.Name == flow.ActionSubmitSecondFactor || act.Name == flow.ActionSwitchMethod)
 }
 
@@ -203,6 +206,9 @@ func (sf SecondFactor) Handles(f *flow.Flow, act flow.Action) bool {
 // describes that step.
 func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
 	k := sf.k
+	if f.Step == flow.StepEnrolSecondFactor {
+		return sf.enrolAct(ctx, rl, f, req, act) // enrol.go
+	}
 	if act.Name == flow.ActionSwitchMethod {
 		if act.Method == "" || !slices.Contains(strings.Split(f.Get(stateSFUsable), ","), act.Method) {
 			return &flow.Answer{Flow: f, Next: sf.Next(f)}, ninsho.FieldError(ninsho.CodeChannelUnavailable, "method")

@@ -40,6 +40,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/reauth"
 	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/retention"
 	"github.com/ninsho/ninsho/internal/risk"
@@ -276,11 +277,13 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	unlockSvc := &unlock.Service{Kit: kit, Realms: realms, Locks: db, Gate: gate, Forget: signinSvc.ForgetAccount}
 	resetSvc := &reset.Service{Kit: kit, Realms: realms, Locks: db, Gate: gate, Forget: signinSvc.ForgetAccount}
+	reauthSvc := &reauth.Service{Kit: kit, Realms: realms, Signin: signinSvc, Guard: kit.Codes.Guard}
 	engine := &flow.Engine{Store: db, Clock: o.Clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: signupSvc,
 		flow.KindSignin: signinSvc,
 		flow.KindUnlock: unlockSvc,
 		flow.KindReset:  resetSvc,
+		flow.KindReauth: reauthSvc,
 	}}
 	proxies, err := cfg.TrustedProxyPrefixes()
 	if err != nil {
@@ -292,7 +295,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	deps := server.Deps{
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
-		DevInbox: inbox, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, TwoStep: kit.TwoStep, Ready: db.Ping, Registry: reg, Logger: a.Logger,
+		DevInbox: inbox, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, TwoStep: kit.TwoStep, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 		HSTS: httpsPublicURL(cfg), HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
 	}

@@ -33,6 +33,10 @@ const (
 	TypeTwoStepEnabled       = "two_step.enabled"        // 2SV turned on
 	TypeTwoStepDisabled      = "two_step.disabled"       // 2SV turned off
 	TypeTwoStepBackupCodes   = "two_step.backup_codes"   // backup codes (re)generated
+
+	// TypeSessionReauthenticated: a signed-in person proved who they are
+	// again (internal/reauth).
+	TypeSessionReauthenticated = "session.reauthenticated"
 )
 
 // Event is one audit record.

@@ -21,6 +21,9 @@ const (
 	KindSignin Kind = "signin"
 	KindUnlock Kind = "unlock"
 	KindReset  Kind = "password_assistant"
+	// KindReauth is a signed-in person proving who they are again
+	// (internal/reauth); it completes without a new session.
+	KindReauth Kind = "reauth"
 )
 
 // Status is the coarse state a client sees.
@@ -47,7 +50,11 @@ const (
 	// StepSecondFactor asks an account with two-step verification for its
 	// second factor before any session is issued (authflow.SecondFactor).
 	StepSecondFactor Step = "second_factor"
-	StepDone         Step = "done"
+	// StepEnrolSecondFactor leads an account that must have two-step
+	// verification and has none through adding a method before any
+	// session (Next.Methods, Next.Enrolment).
+	StepEnrolSecondFactor Step = "enrol_second_factor"
+	StepDone              Step = "done"
 )
 
 // Flow is one journey's persistent state. The password is never kept in it.
@@ -172,6 +179,9 @@ const (
 	// ActionSwitchMethod asks for another of the account's methods (Method).
 	ActionSubmitSecondFactor = "submit_second_factor"
 	ActionSwitchMethod       = "switch_method"
+	// ActionBeginTOTP starts adding an authenticator app at
+	// StepEnrolSecondFactor (the answer's Next.Enrolment).
+	ActionBeginTOTP = "begin_totp"
 )
 
 // Next tells the client what to show.
@@ -187,6 +197,22 @@ type Next struct {
 	Captcha      *Captcha `json:"captcha,omitempty"`
 	// Options lists the actions offered at StepChoose.
 	Options []string `json:"options,omitempty"`
+	// Methods lists the methods that can be enrolled at
+	// StepEnrolSecondFactor.
+	Methods []string `json:"methods,omitempty"`
+	// Enrolment is the authenticator app being added at
+	// StepEnrolSecondFactor, after begin_totp.
+	Enrolment *Enrolment `json:"enrolment,omitempty"`
+}
+
+// Enrolment is what an authenticator app needs to be added: shown while the
+// flow waits for the first code from it.
+type Enrolment struct {
+	CredentialID  string `json:"credential_id"`
+	Secret        string `json:"secret"`
+	SecretGrouped string `json:"secret_grouped"`
+	OTPAuthURL    string `json:"otpauth_url"`
+	QRPNG         []byte `json:"qr_png"` // base64 in JSON
 }
 
 // Captcha points at the current CAPTCHA challenge of a flow.

@@ -20,6 +20,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/reauth"
 	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/secret"
@@ -62,6 +63,7 @@ type Env struct {
 	Gate       *startgate.Gate
 	TwoStep    *twostep.Service
 	Trust      *trust.Service
+	Reauth     *reauth.Service
 	// Box seals outbox variables and TOTP secrets.
 	Box *secret.Box
 }
@@ -136,8 +138,10 @@ func New(tb testing.TB, db *store.DB) *Env {
 	e.TwoStep.TurnedOff = func(ctx context.Context, rl *realm.Realm, req ninsho.Request, accountID string) error {
 		return kit.ForgetTrusted(ctx, rl, req, accountID, trust.ReasonTwoStepOff)
 	}
+	e.Reauth = &reauth.Service{Kit: kit, Realms: realms, Signin: e.Signin, Guard: kit.Codes.Guard}
 	e.Engine = &flow.Engine{Store: db, Clock: clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: e.Signup, flow.KindSignin: e.Signin, flow.KindUnlock: e.Unlock, flow.KindReset: e.Reset,
+		flow.KindReauth: e.Reauth,
 	}}
 	return e
 }

@@ -77,6 +77,8 @@ var statuses = map[ninsho.Code]int{
 	ninsho.CodeAccountLocked:      http.StatusLocked,
 
 	ninsho.CodeIdentifierTaken: http.StatusConflict,
+	// Policy keeps 2SV on this account: add a method before removing one.
+	ninsho.CodeTwoStepRequired: http.StatusConflict,
 	// Signed in, but not recently enough for a sensitive change: the
 	// session stays valid (not 401) and the person proves who they are
 	// again (session.Recent, realms[].two_step.reauth_window).

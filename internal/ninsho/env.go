@@ -201,6 +201,11 @@ type Request struct {
 	// browser when it completes: a return_to the page adapter already
 	// checked against the realm's allow-list, or "". A new flow keeps it.
 	ReturnTo string
+	// SessionToken is the session token the request carried (bearer or
+	// cookie), or "". Only a flow that acts for a signed-in session reads
+	// it (re-authentication); it is never stored, logged or put in an
+	// event.
+	SessionToken string
 }
 
 // ChosenLocale returns the language the person expressed in this request,

@@ -65,15 +65,18 @@ const (
 	CodeNameInvalid              Code = "name_invalid"
 	CodeIdentifierTaken          Code = "identifier_taken"
 	CodeReauthRequired           Code = "reauth_required"
-	CodeRateLimited              Code = "rate_limited"
-	CodeDocumentTypeNotAllowed   Code = "document_type_not_allowed"
-	CodeDocumentTooLarge         Code = "document_too_large"
-	CodeOverloaded               Code = "overloaded"
-	CodeCSRF                     Code = "csrf_rejected"
-	CodeLocaleInvalid            Code = "locale_invalid"
-	CodeChannelUnavailable       Code = "channel_unavailable"
-	CodeNoCodeRequested          Code = "code_not_requested"
-	CodeCookiesRequired          Code = "cookies_required"
+	// CodeTwoStepRequired refuses removing the last method of an account
+	// whose type must keep two-step verification (realm policy).
+	CodeTwoStepRequired        Code = "two_step_required"
+	CodeRateLimited            Code = "rate_limited"
+	CodeDocumentTypeNotAllowed Code = "document_type_not_allowed"
+	CodeDocumentTooLarge       Code = "document_too_large"
+	CodeOverloaded             Code = "overloaded"
+	CodeCSRF                   Code = "csrf_rejected"
+	CodeLocaleInvalid          Code = "locale_invalid"
+	CodeChannelUnavailable     Code = "channel_unavailable"
+	CodeNoCodeRequested        Code = "code_not_requested"
+	CodeCookiesRequired        Code = "cookies_required"
 )
 
 // Error is the one application error type. Code says what went wrong in

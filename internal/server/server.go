@@ -27,6 +27,7 @@ import (
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/reauth"
 	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
@@ -55,6 +56,9 @@ type Deps struct {
 	// Reset serves the password assistant's pages and API route; nil
 	// leaves them 404. Flows must hold it as the handler of flow.KindReset.
 	Reset *reset.Service
+	// Reauth serves re-authentication (/reauth, /api/v1/reauth); nil leaves
+	// them 404. Flows must hold it as the handler of flow.KindReauth.
+	Reauth *reauth.Service
 	// TwoStep serves the two-step verification settings of a signed-in
 	// person; nil: they answer 404.
 	TwoStep *twostep.Service
@@ -118,6 +122,7 @@ func New(d Deps) (http.Handler, error) {
 		Signin:        d.Signin,
 		Unlock:        d.Unlock,
 		Reset:         d.Reset,
+		Reauth:        d.Reauth,
 		TwoStep:       d.TwoStep,
 		ClientIP:      d.ClientIP,
 		SecureCookies: d.SecureCookies,
@@ -135,6 +140,7 @@ func New(d Deps) (http.Handler, error) {
 		Captcha:       d.Captcha,
 		Unlock:        d.Unlock,
 		Reset:         d.Reset,
+		Reauth:        d.Reauth,
 		TwoStep:       d.TwoStep,
 	})
 	s.mux.HandleFunc("/healthz", healthz)

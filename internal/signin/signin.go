@@ -171,7 +171,7 @@ func (s *Service) answer(f *flow.Flow) *flow.Answer {
 	ans := &flow.Answer{Flow: f}
 	switch {
 	case f.Status == flow.StatusComplete || f.Status == flow.StatusFailed:
-	case f.Step == flow.StepSecondFactor:
+	case f.Step == flow.StepSecondFactor || f.Step == flow.StepEnrolSecondFactor:
 		ans.Next = s.Kit.SecondFactor().Next(f)
 	case f.Step == flow.StepVerificationCode:
 		ans.Next = s.Kit.CodeNext(f, s.Realms.ByID(f.Realm), authflow.Alternatives(f))

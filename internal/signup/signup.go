@@ -293,7 +293,7 @@ func (s *Service) answer(f *flow.Flow) *flow.Answer {
 	ans := &flow.Answer{Flow: f, AccountID: ""}
 	switch {
 	case f.Status != flow.StatusChallenge:
-	case f.Step == flow.StepSecondFactor:
+	case f.Step == flow.StepSecondFactor || f.Step == flow.StepEnrolSecondFactor:
 		ans.Next = s.Kit.SecondFactor().Next(f)
 	case startgate.Held(f):
 		ans.Next = startgate.Next(f)

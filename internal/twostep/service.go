@@ -363,8 +363,9 @@ func (s *Service) Methods(ctx context.Context, rl *realm.Realm, a *account.Accou
 // ninsho.CodeNotFound). When it was the preferred method, the oldest
 // remaining one becomes preferred. Removing the last proved method turns
 // 2SV off and deletes the backup codes, which are no way in on their own.
-// A realm policy that requires 2SV is not enforced here yet: the caller
-// must refuse the removal of the last method where 2SV is required.
+// Where the realm requires 2SV of a's type (realm.Realm.TwoStepRequired),
+// removing the last proved method is refused with
+// ninsho.CodeTwoStepRequired (field credential) and nothing changes.
 func (s *Service) Remove(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, id string) error {
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		creds, err := s.Store.Credentials(ctx, rl.ID, a.ID)
@@ -383,6 +384,9 @@ func (s *Service) Remove(ctx context.Context, rl *realm.Realm, req ninsho.Reques
 		}
 		if removed == nil {
 			return ninsho.FieldError(ninsho.CodeNotFound, "credential")
+		}
+		if len(left) == 0 && removed.Proved() && rl.TwoStepRequired(string(a.Type)) {
+			return ninsho.FieldError(ninsho.CodeTwoStepRequired, "credential")
 		}
 		st, err := s.Store.State(ctx, rl.ID, a.ID)
 		if err != nil {

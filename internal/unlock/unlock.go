@@ -241,7 +241,7 @@ func (s *Service) answer(f *flow.Flow, deviceToken string) *flow.Answer {
 	ans := &flow.Answer{Flow: f, DeviceToken: deviceToken}
 	switch {
 	case f.Status == flow.StatusComplete || f.Status == flow.StatusFailed:
-	case f.Step == flow.StepSecondFactor:
+	case f.Step == flow.StepSecondFactor || f.Step == flow.StepEnrolSecondFactor:
 		ans.Next = s.Kit.SecondFactor().Next(f)
 	case startgate.Held(f):
 		ans.Next = startgate.Next(f)

@@ -207,6 +207,8 @@ func (p *page) restartFor(f *flow.Flow) {
 		p.Untyped = unlock.FromLink(f)
 	case flow.KindReset:
 		p.RestartURL = "/password-assistant"
+	case flow.KindReauth:
+		p.RestartURL = ReauthPath
 	}
 	p.flowReturnTo(f)
 	p.RestartURL = p.WithReturnTo(p.RestartURL)
@@ -346,6 +348,8 @@ func (h *Handler) redirectFor(w http.ResponseWriter, r *http.Request, ans *flow.
 		return ninsho.E(ninsho.CodeFlowCompleted)
 	case ans.Session != nil:
 		target = h.doneURL(ans.Flow)
+	case ans.Flow.Status == flow.StatusComplete && ans.Flow.Kind == flow.KindReauth:
+		target = reauthReturn(ans.Flow.ReturnTo)
 	case ans.Flow.Status == flow.StatusComplete:
 		target = withReturnTo("/signin", ans.Flow.ReturnTo)
 		if ans.Flow.Kind == flow.KindSignin {
@@ -356,6 +360,8 @@ func (h *Handler) redirectFor(w http.ResponseWriter, r *http.Request, ans *flow.
 		target = startPages[ans.Flow.Kind].path + "?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
 	case ans.Next.Step == flow.StepSecondFactor:
 		target = "/two-step?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
+	case ans.Next.Step == flow.StepEnrolSecondFactor:
+		target = enrolPath + "?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
 	case ans.Next.Step == flow.StepVerificationCode:
 		target = "/verify?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
 	case ans.Flow.Kind == flow.KindUnlock && (ans.Next.Step == flow.StepPassword || ans.Next.Step == flow.StepNewPassword):

@@ -28,6 +28,7 @@ import (
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/reauth"
 	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
@@ -71,6 +72,9 @@ type Deps struct {
 	// TwoStep serves the two-step verification settings of a signed-in
 	// person; nil: they answer 404.
 	TwoStep *twostep.Service
+	// Reauth serves /reauth; nil: it answers 404. The flow engine must
+	// hold it as the handler of flow.KindReauth.
+	Reauth *reauth.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -144,6 +148,8 @@ func New(d Deps) (*Handler, error) {
 	h.mux.Handle("POST /verify", h.handleFlow(h.verify))
 	h.mux.Handle("GET /two-step", h.handleFlow(h.stepForm(atSecondFactor, "two_step", h.twoStepPage)))
 	h.mux.Handle("POST /two-step", h.handleFlow(h.twoStep))
+	h.mux.Handle("GET "+enrolPath, h.handleFlow(h.enrolForm))
+	h.mux.Handle("POST "+enrolPath, h.handleFlow(h.enrol))
 	h.mux.Handle("GET /signin", h.handleFlow(h.signinForm))
 	h.mux.Handle("POST /signin", h.handleFlow(h.signin))
 	h.mux.Handle("GET /account", h.handle(h.account))
@@ -156,6 +162,10 @@ func New(d Deps) (*Handler, error) {
 		h.mux.Handle("POST /unlock/password", h.handleFlow(h.unlockPassword))
 		h.mux.Handle("GET /signin/not-me", h.handle(h.notMeForm))
 		h.mux.Handle("POST /signin/not-me", h.handleFlow(h.notMe))
+	}
+	if d.Reauth != nil {
+		h.mux.Handle("GET "+ReauthPath, h.handleFlow(h.reauthForm))
+		h.mux.Handle("POST "+ReauthPath, h.handleFlow(h.reauth))
 	}
 	if d.Reset != nil {
 		h.mux.Handle("GET /password-assistant", h.handleFlow(h.resetForm))
@@ -416,6 +426,9 @@ type page struct {
 	// Trusted is the trusted-devices part of a page (trusted.go): the
 	// offer on the second-factor page, the list on its own page.
 	Trusted *trustedView
+	// Enrolment is the authenticator app being added on the enrolment
+	// page (twostep_enrol.go), or nil.
+	Enrolment *enrolView
 
 	// region is the realm's phone region (how numbers are shown) and
 	// emailOnly whether the realm takes e-mail addresses only.
@@ -533,9 +546,11 @@ func formFields(name string, p *page) []string {
 		return []string{"identifier", "name", "password", "password_confirmation"}
 	case "signin":
 		return []string{"identifier", "password"}
+	case "reauth":
+		return []string{"password"}
 	case "unlock", "reset":
 		return []string{"identifier"}
-	case "verify", "two_step":
+	case "verify", "two_step", "two_step_enrol":
 		if !p.Ended {
 			return []string{"code"}
 		}

@@ -315,7 +315,9 @@ func Request(r *http.Request, rs *clientip.Resolver, client ninsho.Client, local
 	if c := ChosenLocale(r); c != "" {
 		locale, chosen = c, true
 	}
+	session, _ := SessionToken(r)
 	return ninsho.Request{
+		SessionToken: session,
 		LocaleChosen: chosen,
 		IP:           ClientIP(r, rs),
 		UserAgent:    ua,

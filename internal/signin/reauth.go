@@ -1,0 +1,60 @@
+package signin
+
+import (
+	"context"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/event"
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/realm"
+)
+
+// CheckLock answers ninsho.CodeAccountLocked when a lock stops a password
+// attempt for a on f's device now, as it would stop a sign-in's; nil when
+// none does (or without Protection); any other error is the store's.
+// Re-authentication asks it before it spends a hash.
+func (s *Service) CheckLock(ctx context.Context, f *flow.Flow, a *account.Account) error {
+	now := s.Kit.Clock.Now()
+	if a.Status == account.StatusLocked {
+		return lockedError(account.Lock{Kind: account.LockSuspicious}, now)
+	}
+	if s.Protect == nil {
+		return nil
+	}
+	familiar, err := s.Kit.Devices.Store.IsFamiliar(ctx, a.ID, f.DeviceID)
+	if err != nil {
+		return err
+	}
+	if a.Lock.LockedFor(now, familiar) {
+		return lockedError(a.Lock, now)
+	}
+	return nil
+}
+
+// CountWrongPassword counts a wrong password typed for a in flow f of
+// another kind (re-authentication of a signed-in session) exactly like a
+// failed sign-in: the identifier's failures of the device's kind, the
+// address and device counters, and from an unfamiliar device a step towards
+// the smart lock (with its account.locked event). f.Identifier must be the
+// account's identifier. It runs in the transaction of ctx; without
+// Protection it counts nothing.
+func (s *Service) CountWrongPassword(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request) error {
+	if s.Protect == nil {
+		return nil
+	}
+	at := &attempt{rl: rl, f: f, a: a, req: req, now: s.Kit.Clock.Now(), policy: s.Protect.policyFor(rl)}
+	var err error
+	if at.familiar, err = s.Kit.Devices.Store.IsFamiliar(ctx, a.ID, f.DeviceID); err != nil {
+		return err
+	}
+	lock, err := s.countFailure(ctx, at)
+	if err != nil || lock == nil {
+		return err
+	}
+	s.ForgetAccount(a.ID)
+	return s.Kit.Record(ctx, rl, a.ID, event.TypeAccountLocked, req, f.DeviceID, map[string]any{
+		"kind": string(lock.Kind), "level": lock.Level, "until": lock.Until.UTC().Format(time.RFC3339), "via": "reauth",
+	})
+}
