@@ -77,6 +77,8 @@ var statuses = map[ninsho.Code]int{
 	ninsho.CodeAccountLocked:      http.StatusLocked,
 
 	ninsho.CodeIdentifierTaken: http.StatusConflict,
+	// Backup codes asked for while two-step verification is off.
+	ninsho.CodeTwoStepOff: http.StatusConflict,
 	// Signed in, but not recently enough for a sensitive change: the
 	// session stays valid (not 401) and the person proves who they are
 	// again (session.Recent, realms[].two_step.reauth_window).

@@ -35,7 +35,8 @@ const CheckBackupCode = "backup_code"
 // is removed (only the event is recorded). The callers (account pages and
 // API, sign-in) add them.
 //
-// All fields are required except Guard (nil counts no wrong codes).
+// All fields are required except Guard (nil counts no wrong codes) and
+// Alert (nil sends no alerts).
 type Service struct {
 	Tx     ninsho.TxRunner
 	Clock  ninsho.Clock
@@ -49,6 +50,8 @@ type Service struct {
 	// Guard is the account's wrong-code guard, shared with every flow's
 	// verification codes.
 	Guard *code.Guard
+	// Alert tells the owner of every change (Notify); nil tells nothing.
+	Alert Alerter
 }
 
 // Enrolment is what the person needs to add the authenticator app: shown
@@ -136,6 +139,7 @@ func (s *Service) BeginTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Req
 // proved method turns 2SV on and becomes the preferred one.
 func (s *Service) ProveTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, id, typed string) (*Proved, error) {
 	out := &Proved{}
+	var refused error
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		creds, err := s.Store.Credentials(ctx, rl.ID, a.ID)
 		if err != nil {
@@ -153,8 +157,18 @@ func (s *Service) ProveTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Req
 		if err != nil {
 			return err
 		}
+		g, err := s.allow(ctx, rl, a)
+		if err != nil {
+			return err
+		}
 		now := s.Clock.Now()
 		step, err := totp.Verify(sec, typed, now, st.TOTPLastStep)
+		if ninsho.IsCode(err, ninsho.CodeTOTPIncorrect) {
+			// A wrong code counts against the account's guard, and the
+			// count is kept (this transaction commits).
+			refused = err
+			return s.fail(ctx, rl, a)
+		}
 		if err != nil {
 			return err
 		}
@@ -162,6 +176,9 @@ func (s *Service) ProveTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Req
 			return err
 		} else if !ok {
 			return ninsho.FieldError(ninsho.CodeTOTPReused, "code")
+		}
+		if err := s.succeed(ctx, rl, a, g); err != nil {
+			return err
 		}
 		if err := s.Store.ProveCredential(ctx, rl.ID, a.ID, c.ID, now); err != nil {
 			return err
@@ -180,11 +197,21 @@ func (s *Service) ProveTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Req
 			}
 		}
 		left, err := s.Backup.BackupCodesLeft(ctx, rl.ID, a.ID)
+		if err != nil {
+			return err
+		}
 		out.HasBackupCodes = left > 0
-		return err
+		change := ChangeMethodAdded
+		if out.TurnedOn {
+			change = ChangeTurnedOn
+		}
+		return s.Notify(ctx, rl, req, a, change, c.Method)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if refused != nil {
+		return nil, refused
 	}
 	return out, nil
 }
@@ -207,7 +234,10 @@ func (s *Service) RegenerateBackupCodes(ctx context.Context, rl *realm.Realm, re
 		if err := s.Backup.ReplaceBackupCodes(ctx, rl.ID, a.ID, hashes, s.Clock.Now()); err != nil {
 			return err
 		}
-		return s.record(ctx, rl, a.ID, event.TypeTwoStepBackupCodes, req, map[string]any{"count": len(codes)})
+		if err := s.record(ctx, rl, a.ID, event.TypeTwoStepBackupCodes, req, map[string]any{"count": len(codes)}); err != nil {
+			return err
+		}
+		return s.Notify(ctx, rl, req, a, ChangeBackupCodes, "")
 	})
 	if err != nil {
 		return nil, err
@@ -400,15 +430,27 @@ func (s *Service) Remove(ctx context.Context, rl *realm.Realm, req ninsho.Reques
 			if err := s.Backup.ReplaceBackupCodes(ctx, rl.ID, a.ID, nil, now); err != nil {
 				return err
 			}
-			return s.record(ctx, rl, a.ID, event.TypeTwoStepDisabled, req, map[string]any{"reason": "last_method_removed"})
+			reason := "last_method_removed"
+			if ctx.Value(quietKey{}) != nil {
+				reason = "turned_off"
+			}
+			if err := s.record(ctx, rl, a.ID, event.TypeTwoStepDisabled, req, map[string]any{"reason": reason}); err != nil {
+				return err
+			}
+			return s.Notify(ctx, rl, req, a, ChangeTurnedOff, removed.Method)
 		case len(left) > 0 && st.Preferred == id:
 			st.Preferred, st.UpdatedAt = left[0].ID, now
 			if err := s.Store.SetState(ctx, st); err != nil {
 				return err
 			}
-			return s.record(ctx, rl, a.ID, event.TypeTwoStepPreferred, req, map[string]any{"credential": left[0].ID, "method": string(left[0].Method)})
+			if err := s.record(ctx, rl, a.ID, event.TypeTwoStepPreferred, req, map[string]any{"credential": left[0].ID, "method": string(left[0].Method)}); err != nil {
+				return err
+			}
 		}
-		return nil
+		if !removed.Proved() {
+			return nil // an unfinished enrolment was no method
+		}
+		return s.Notify(ctx, rl, req, a, ChangeMethodRemoved, removed.Method)
 	})
 }
 
