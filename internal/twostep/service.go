@@ -81,6 +81,8 @@ type MethodInfo struct {
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
 	Preferred  bool
+	// Phone is the E.164 number of an SMS or voice method, "" otherwise.
+	Phone string
 }
 
 // sealAD is the associated data a TOTP secret is sealed with: the realm,
@@ -107,6 +109,16 @@ func accountLabel(rl *realm.Realm, a *account.Account) string {
 // identifier as people read it. It does not count as a method until
 // ProveTOTP.
 func (s *Service) BeginTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account) (*Enrolment, error) {
+	return s.BeginLabeledTOTP(ctx, rl, req, a, "")
+}
+
+// BeginLabeledTOTP is BeginTOTP with the label the person gives the app
+// (CheckLabel: at most MaxLabel characters, no control characters).
+func (s *Service) BeginLabeledTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, label string) (*Enrolment, error) {
+	label, err := CheckLabel(label)
+	if err != nil {
+		return nil, err
+	}
 	sec := totp.NewSecret(s.Random)
 	u := totp.URL(rl.Name, accountLabel(rl, a), sec)
 	img, err := totp.PNG(u, QRSize)
@@ -115,7 +127,7 @@ func (s *Service) BeginTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Req
 	}
 	c := &Credential{
 		ID: ninsho.NewID(s.Clock, s.Random), Realm: rl.ID, AccountID: a.ID, Method: MethodTOTP,
-		CreatedAt: s.Clock.Now(),
+		Label: label, CreatedAt: s.Clock.Now(),
 	}
 	if c.Sealed, err = s.Box.Seal([]byte(sec), sealAD(rl.ID, a.ID, c.ID)); err != nil {
 		return nil, ninsho.Internal("twostep: seal").Wrap(err)
@@ -379,7 +391,7 @@ func (s *Service) Methods(ctx context.Context, rl *realm.Realm, a *account.Accou
 	var out []MethodInfo
 	for _, c := range creds {
 		if c.Proved() {
-			out = append(out, MethodInfo{ID: c.ID, Kind: c.Method, Label: c.Label, CreatedAt: c.CreatedAt, LastUsedAt: c.LastUsedAt, Preferred: c.ID == st.Preferred})
+			out = append(out, MethodInfo{ID: c.ID, Kind: c.Method, Label: c.Label, CreatedAt: c.CreatedAt, LastUsedAt: c.LastUsedAt, Preferred: c.ID == st.Preferred, Phone: c.Phone})
 		}
 	}
 	return out, nil

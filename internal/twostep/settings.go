@@ -2,6 +2,9 @@ package twostep
 
 import (
 	"context"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/code"
@@ -186,4 +189,21 @@ func (s *Service) succeed(ctx context.Context, rl *realm.Realm, a *account.Accou
 		return nil
 	}
 	return s.Guard.SucceedAccount(ctx, rl.ID, a.ID, g)
+}
+
+// MaxLabel is the most characters a method's label may have.
+const MaxLabel = 64
+
+// CheckLabel returns the label a person typed for a method, trimmed:
+// longer than MaxLabel characters is ninsho.CodeFieldTooLong, control
+// characters or invalid UTF-8 ninsho.CodeRequestInvalid (field label).
+func CheckLabel(label string) (string, error) {
+	label = strings.TrimSpace(label)
+	if !utf8.ValidString(label) || strings.IndexFunc(label, unicode.IsControl) >= 0 {
+		return "", ninsho.FieldError(ninsho.CodeRequestInvalid, "label")
+	}
+	if utf8.RuneCountInString(label) > MaxLabel {
+		return "", ninsho.FieldError(ninsho.CodeFieldTooLong, "label").WithParam("max", MaxLabel)
+	}
+	return label, nil
 }
