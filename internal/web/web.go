@@ -148,6 +148,9 @@ func New(d Deps) (*Handler, error) {
 	h.mux.Handle("POST /signin", h.handleFlow(h.signin))
 	h.mux.Handle("GET /account", h.handle(h.account))
 	h.mux.Handle("POST /signout", h.handle(h.signout))
+	if d.TwoStep != nil {
+		h.twoStepPageRoutes()
+	}
 	if d.Unlock != nil {
 		h.mux.Handle("GET /unlock", h.handleFlow(h.unlockForm))
 		h.mux.Handle("POST /unlock", h.handleFlow(h.unlockStart))
@@ -412,6 +415,9 @@ type page struct {
 	// ReturnTo is the checked return_to the page carries to the flow it
 	// starts (returnto.go), or "".
 	ReturnTo string
+	// TwoStep is the account's two-step verification (the account page's
+	// summary and the settings pages: account_twostep.go).
+	TwoStep *twoStepView
 
 	// region is the realm's phone region (how numbers are shown) and
 	// emailOnly whether the realm takes e-mail addresses only.
@@ -531,6 +537,11 @@ func formFields(name string, p *page) []string {
 		return []string{"identifier", "password"}
 	case "unlock", "reset":
 		return []string{"identifier"}
+	case "account_two_step_totp":
+		if p.TwoStep != nil && p.TwoStep.CredentialID != "" {
+			return []string{"code"}
+		}
+		return []string{"label"}
 	case "verify", "two_step":
 		if !p.Ended {
 			return []string{"code"}
