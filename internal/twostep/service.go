@@ -29,11 +29,11 @@ const CheckBackupCode = "backup_code"
 // a sign-in, listing and removing methods and choosing the preferred one.
 // Every change is an event (who, when, from where).
 //
-// Not yet enforced here: a realm policy that requires 2SV (removing the last
-// method always turns 2SV off), the recent-authentication rule for changes,
-// and alerts to the account's channels when 2SV turns on or off or a method
-// is removed (only the event is recorded). The callers (account pages and
-// API, sign-in) add them.
+// Every change but the preferred method is also told to the owner through
+// Alert (Notify), in the change's transaction. Not enforced here: a realm
+// policy that requires 2SV (removing the last method always turns 2SV off)
+// and the recent-authentication rule for changes, which the callers (the
+// account pages and API) check.
 //
 // All fields are required except Guard (nil counts no wrong codes) and
 // Alert (nil sends no alerts).
