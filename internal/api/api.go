@@ -87,6 +87,9 @@ func New(d Deps) *Handler {
 	h.mux.Handle("POST /api/v1/password-assistant", h.handle(h.passwordAssistant))
 	h.trustedRoutes()
 	h.mux.Handle("POST /api/v1/reauth", h.handle(h.reauth))
+	if d.TwoStep != nil {
+		h.twoStepRoutes()
+	}
 	return h
 }
 
@@ -280,6 +283,8 @@ type flowJSON struct {
 	Session     *sessionJSON `json:"session"`
 	DeviceToken string       `json:"device_token,omitempty"`
 	AccountID   string       `json:"account_id,omitempty"`
+	// BackupCodesLeft: a completion by a backup code that left few.
+	BackupCodesLeft *int `json:"backup_codes_left,omitempty"`
 }
 
 type errorJSON struct {
@@ -297,14 +302,15 @@ type sessionJSON struct {
 func flowJSONOf(ans *flow.Answer) *flowJSON {
 	f := ans.Flow
 	fj := &flowJSON{
-		ID:          f.ID,
-		Kind:        f.Kind,
-		Status:      f.Status,
-		ExpiresAt:   timeText(f.ExpiresAt),
-		Next:        ans.Next,
-		Errors:      []errorJSON{},
-		DeviceToken: ans.DeviceToken,
-		AccountID:   ans.AccountID,
+		ID:              f.ID,
+		Kind:            f.Kind,
+		Status:          f.Status,
+		ExpiresAt:       timeText(f.ExpiresAt),
+		Next:            ans.Next,
+		Errors:          []errorJSON{},
+		DeviceToken:     ans.DeviceToken,
+		AccountID:       ans.AccountID,
+		BackupCodesLeft: ans.BackupCodesLeft,
 	}
 	if g := ans.Session; g != nil {
 		fj.Session = &sessionJSON{Token: g.Token, ExpiresAt: timeText(g.ExpiresAt), AAL: g.AAL}

@@ -31,18 +31,27 @@ var jst = time.FixedZone("JST", 9*60*60)
 // all is set; otherwise to the first verified channel. It runs in the
 // transaction of ctx.
 func (k *Kit) Alert(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, template string, all bool) error {
-	type dest struct {
-		ch message.Channel
-		to string
-	}
-	var dests []dest
+	var dests []alertDest
 	if a.Email != "" && a.EmailVerifiedAt != nil {
-		dests = append(dests, dest{message.ChannelEmail, a.Email})
+		dests = append(dests, alertDest{message.ChannelEmail, a.Email})
 	}
 	if a.Phone != "" && a.PhoneVerifiedAt != nil && (all || len(dests) == 0) {
-		dests = append(dests, dest{message.ChannelSMS, a.Phone})
+		dests = append(dests, alertDest{message.ChannelSMS, a.Phone})
 	}
-	locale := Locale(f, a, rl)
+	return k.alertTo(ctx, rl, f.ID, f.DeviceID, a, req, Locale(f, a, rl), template, dests, nil)
+}
+
+// alertDest is one channel an alert goes to.
+type alertDest struct {
+	ch message.Channel
+	to string
+}
+
+// alertTo sends template to each of dests that has a provider, in locale,
+// with the time, the device and network of req, a "this wasn't me" link
+// (a link code tied to flowID) and the extra variables, and records each
+// sending. It runs in the transaction of ctx.
+func (k *Kit) alertTo(ctx context.Context, rl *realm.Realm, flowID, deviceID string, a *account.Account, req ninsho.Request, locale, template string, dests []alertDest, extra map[string]string) error {
 	now := k.Clock.Now()
 	when := now.UTC().Format("2006-01-02 15:04 UTC")
 	if locale == "ja" {
@@ -57,21 +66,25 @@ func (k *Kit) Alert(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *accou
 		if !k.CanSend(code.Channel(d.ch)) {
 			continue
 		}
-		token, err := k.Codes.IssueLink(ctx, rl.ID, a.ID, f.ID, code.PurposeNotMe, d.to, NotMeLifetime)
+		token, err := k.Codes.IssueLink(ctx, rl.ID, a.ID, flowID, code.PurposeNotMe, d.to, NotMeLifetime)
 		if err != nil {
 			return err
 		}
-		if err := k.Notify(ctx, rl, d.ch, d.to, template, locale, map[string]string{
+		vars := map[string]string{
 			"name":    a.Name,
 			"time":    when,
 			"device":  deviceText,
 			"network": network,
 			"link":    baseURL(rl) + "/signin/not-me?token=" + url.QueryEscape(token),
-		}); err != nil {
+		}
+		for key, v := range extra {
+			vars[key] = v
+		}
+		if err := k.Notify(ctx, rl, d.ch, d.to, template, locale, vars); err != nil {
 			return err
 		}
-		if err := k.Record(ctx, rl, a.ID, event.TypeSigninAlertSent, req, f.DeviceID, map[string]any{
-			"flow": f.ID, "channel": string(d.ch), "template": template,
+		if err := k.Record(ctx, rl, a.ID, event.TypeSigninAlertSent, req, deviceID, map[string]any{
+			"flow": flowID, "channel": string(d.ch), "template": template,
 		}); err != nil {
 			return err
 		}

@@ -422,7 +422,7 @@ func (k *Kit) Completed(f *flow.Flow, grant *flow.Grant) *flow.Answer {
 		}
 		return ans
 	}
-	return &flow.Answer{Flow: f, Session: grant, AccountID: f.AccountID}
+	return &flow.Answer{Flow: f, Session: grant, AccountID: f.AccountID, BackupCodesLeft: BackupCodesLeft(f)}
 }
 
 // issue creates the session of Complete, at assurance level aal.

@@ -249,6 +249,9 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 		default:
 			return err
 		}
+		if err := sf.noteBackupCodesLeft(ctx, rl, f, a, used); err != nil {
+			return err
+		}
 		if gate {
 			f.Status, f.Step = flow.StatusOpen, flow.Step(f.Get(stateSFThen))
 			f.Attempts, _ = strconv.Atoi(f.Get(stateSFAttempts))
@@ -296,5 +299,5 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 	if grant == nil {
 		return &flow.Answer{Flow: f}, nil // a gate passed
 	}
-	return &flow.Answer{Flow: f, Session: grant, AccountID: f.AccountID}, nil
+	return &flow.Answer{Flow: f, Session: grant, AccountID: f.AccountID, BackupCodesLeft: BackupCodesLeft(f)}, nil
 }

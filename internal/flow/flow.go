@@ -239,6 +239,10 @@ type Answer struct {
 	Session     *Grant
 	DeviceToken string
 	AccountID   string // set on completion
+	// BackupCodesLeft is set on a completion whose second factor was a
+	// backup code that left twostep.LowBackupCodes or fewer: the person
+	// should make new ones.
+	BackupCodesLeft *int
 }
 
 // Handler is the service that owns one flow kind.

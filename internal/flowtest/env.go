@@ -131,7 +131,7 @@ func New(tb testing.TB, db *store.DB) *Env {
 	e.Reset = &reset.Service{Kit: kit, Realms: realms, Locks: db, Gate: e.Gate, Forget: e.Signin.ForgetAccount}
 	e.Box = box
 	e.TwoStep = &twostep.Service{Tx: db, Clock: clock, Random: random, Store: db, Backup: db, Events: db,
-		Box: box, Hasher: hasher, Guard: kit.Codes.Guard}
+		Box: box, Hasher: hasher, Guard: kit.Codes.Guard, Alert: authflow.TwoStepAlerter{Kit: kit}}
 	kit.TwoStep = e.TwoStep
 	e.Trust = &trust.Service{Tx: db, Clock: clock, Random: random, Store: db, Events: db}
 	kit.Trust = e.Trust

@@ -70,7 +70,7 @@ var Terms = []Term{
 // Japanese one.
 var ProperNouns = []string{
 	"Caps Lock", "SMS", "IP", "URL", "ID", "JST", "UTC",
-	"DOC", "DOCX", "JPG", "JPEG", "PDF", "PNG",
+	"DOC", "DOCX", "JPG", "JPEG", "PDF", "PNG", "QR",
 	"Chrome", "Safari", "Firefox", "Edge", "Opera", "Windows", "macOS", "ChromeOS",
 	"iPhone", "iPad", "Android", "Linux",
 	// The product's name, in the optional "powered by" line only: the
@@ -204,7 +204,7 @@ var Units = []string{"分", "秒", "日", "時間", "回", "件", "文字", "桁
 // are written as one word, with no space between the letters and the kana:
 // 「IPアドレス」. Every other Latin word stands apart from kana and kanji
 // with a half-width space: 「Caps Lock がオン」「Windows の Chrome」.
-var LatinCompounds = []string{"IPアドレス"}
+var LatinCompounds = []string{"IPアドレス", "QRコード"}
 
 var (
 	// unitSpaceRE: a number (a digit, a {param} or a {{template action}})

@@ -79,6 +79,8 @@ var statuses = map[ninsho.Code]int{
 	ninsho.CodeIdentifierTaken: http.StatusConflict,
 	// Policy keeps 2SV on this account: add a method before removing one.
 	ninsho.CodeTwoStepRequired: http.StatusConflict,
+	// Backup codes asked for while two-step verification is off.
+	ninsho.CodeTwoStepOff: http.StatusConflict,
 	// Signed in, but not recently enough for a sensitive change: the
 	// session stays valid (not 401) and the person proves who they are
 	// again (session.Recent, realms[].two_step.reauth_window).

@@ -50,6 +50,13 @@ const (
 	// hourly budget allows was just sent and no other will follow for an
 	// hour. Variables: name (empty: the address may not be verified), host.
 	TemplateCodeLimit = "code_limit"
+	// TemplateTwoStepChanged tells the owner of a change to the account's
+	// two-step verification, with a "this wasn't me" link. E-mail and SMS.
+	// Variables: name, time, device, network, link, host, change (one of
+	// turned_on, turned_off, method_added, method_removed, backup_codes:
+	// twostep.Change) and method (totp, sms, voice, passkey, or "" when the
+	// change is about no one method).
+	TemplateTwoStepChanged = "two_step_changed"
 )
 
 // Template locales.
@@ -350,12 +357,14 @@ var templateVars = map[string][]string{
 	TemplateCodeLimit:       {"name", "host", "base_url"},
 	TemplateSigninAlert:     {"name", "time", "device", "network", "link", "host", "base_url"},
 	TemplatePasswordChanged: {"name", "time", "device", "network", "link", "host", "base_url"},
+	TemplateTwoStepChanged:  {"name", "time", "device", "network", "link", "host", "base_url", "change", "method"},
 }
 
 // checkValues are the values of the trial rendering.
 var checkValues = map[string]string{
 	"code": "123456", "name": "N", "minutes": "10", "host": "id.example.com", "base_url": "https://id.example.com",
 	"time": "2026-01-01 00:00 UTC", "device": "D", "network": "192.0.2.0/24", "link": "https://id.example.com/x",
+	"change": "turned_on", "method": "totp",
 }
 
 // check renders every template Ninsho knows with exactly the variables it is

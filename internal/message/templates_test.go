@@ -57,7 +57,7 @@ func goldenBrand(locale string) Brand {
 
 var allChannels = []Channel{ChannelEmail, ChannelSMS, ChannelVoice}
 
-var allIDs = []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists, TemplateSigninAlert, TemplateUnlockCode, TemplateResetCode, TemplatePasswordChanged, TemplateCodeLimit}
+var allIDs = []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists, TemplateSigninAlert, TemplateUnlockCode, TemplateResetCode, TemplatePasswordChanged, TemplateCodeLimit, TemplateTwoStepChanged}
 
 // varsFor are the golden variables that template id is given.
 func varsFor(id, loc string) map[string]string {
@@ -66,7 +66,47 @@ func varsFor(id, loc string) map[string]string {
 		delete(vars, "code")
 		delete(vars, "minutes")
 	}
+	if id == TemplateTwoStepChanged {
+		delete(vars, "code")
+		delete(vars, "minutes")
+		vars["change"], vars["method"] = "method_added", "totp"
+	}
 	return vars
+}
+
+// TestTwoStepChangedNamesEachChange renders the two-step alert for every
+// change in both languages: each names its own change in the subject and
+// the SMS, and the method only where there is one.
+func TestTwoStepChangedNamesEachChange(t *testing.T) {
+	tm := MustTemplates(t)
+	want := map[string]map[string]string{
+		LocaleJA: {"turned_on": "2段階認証がオンになりました", "turned_off": "2段階認証がオフになりました", "method_added": "確認方法が追加されました", "method_removed": "確認方法が削除されました", "backup_codes": "新しいバックアップコードが発行されました"},
+		LocaleEN: {"turned_on": "two-step verification was turned on", "turned_off": "two-step verification was turned off", "method_added": "method was added", "method_removed": "method was removed", "backup_codes": "new backup codes were created"},
+	}
+	for loc, changes := range want {
+		for change, text := range changes {
+			vars := varsFor(TemplateTwoStepChanged, loc)
+			vars["change"], vars["method"] = change, ""
+			if change == "method_added" || change == "method_removed" {
+				vars["method"] = "voice"
+			}
+			mail, err := tm.Render(ChannelEmail, TemplateTwoStepChanged, loc, goldenBrand(loc), vars)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sms, err := tm.Render(ChannelSMS, TemplateTwoStepChanged, loc, goldenBrand(loc), vars)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(strings.ToLower(mail.Subject), text) || !strings.Contains(strings.ToLower(sms.Text), text) {
+				t.Errorf("%s %s: subject %q, SMS %q; want both to say %q", loc, change, mail.Subject, sms.Text, text)
+			}
+			method := map[string]string{LocaleJA: "確認方法：音声通話", LocaleEN: "Method: voice call"}[loc]
+			if got := strings.Contains(mail.Text, method); got != (vars["method"] != "") {
+				t.Errorf("%s %s: names the method %v, want %v:\n%s", loc, change, got, vars["method"] != "", mail.Text)
+			}
+		}
+	}
 }
 
 // TestTemplatesGolden renders every template on every channel in both
@@ -75,7 +115,7 @@ func varsFor(id, loc string) map[string]string {
 // in both languages, and nothing may say "Ninsho": the customer sees the shop.
 func TestTemplatesGolden(t *testing.T) {
 	tm := MustTemplates(t)
-	if got := tm.IDs(); strings.Join(got, ",") != "account_exists,code_limit,password_changed,reset_code,signin_alert,signin_code,signup_code,unlock_code" {
+	if got := tm.IDs(); strings.Join(got, ",") != "account_exists,code_limit,password_changed,reset_code,signin_alert,signin_code,signup_code,two_step_changed,unlock_code" {
 		t.Errorf("IDs() = %v, want %v", got, allIDs)
 	}
 	for _, id := range allIDs {

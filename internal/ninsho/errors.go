@@ -54,6 +54,7 @@ const (
 	CodeSecondFactorRequired     Code = "second_factor_required"
 	CodeTOTPIncorrect            Code = "totp_incorrect"
 	CodeTOTPReused               Code = "totp_reused"
+	CodeTwoStepOff               Code = "two_step_off"
 	CodePasswordTooShort         Code = "password_too_short"
 	CodePasswordTooLong          Code = "password_too_long"
 	CodePasswordTooCommon        Code = "password_too_common"

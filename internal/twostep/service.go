@@ -29,13 +29,14 @@ const CheckBackupCode = "backup_code"
 // a sign-in, listing and removing methods and choosing the preferred one.
 // Every change is an event (who, when, from where).
 //
-// Not yet enforced here: a realm policy that requires 2SV (removing the last
-// method always turns 2SV off), the recent-authentication rule for changes,
-// and alerts to the account's channels when 2SV turns on or off or a method
-// is removed (only the event is recorded). The callers (account pages and
-// API, sign-in) add them.
+// Every change but the preferred method is also told to the owner through
+// Alert (Notify), in the change's transaction. Not enforced here: a realm
+// policy that requires 2SV (removing the last method always turns 2SV off)
+// and the recent-authentication rule for changes, which the callers (the
+// account pages and API) check.
 //
-// All fields are required except Guard (nil counts no wrong codes).
+// All fields are required except Guard (nil counts no wrong codes) and
+// Alert (nil sends no alerts).
 type Service struct {
 	Tx     ninsho.TxRunner
 	Clock  ninsho.Clock
@@ -53,6 +54,8 @@ type Service struct {
 	// for accountID (a two-step reset): the devices trusted to skip the
 	// second factor are forgotten there (authflow.Kit.ForgetTrusted).
 	TurnedOff func(ctx context.Context, rl *realm.Realm, req ninsho.Request, accountID string) error
+	// Alert tells the owner of every change (Notify); nil tells nothing.
+	Alert Alerter
 }
 
 // Enrolment is what the person needs to add the authenticator app: shown
@@ -82,6 +85,8 @@ type MethodInfo struct {
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
 	Preferred  bool
+	// Phone is the E.164 number of an SMS or voice method, "" otherwise.
+	Phone string
 }
 
 // sealAD is the associated data a TOTP secret is sealed with: the realm,
@@ -108,6 +113,16 @@ func accountLabel(rl *realm.Realm, a *account.Account) string {
 // identifier as people read it. It does not count as a method until
 // ProveTOTP.
 func (s *Service) BeginTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account) (*Enrolment, error) {
+	return s.BeginLabeledTOTP(ctx, rl, req, a, "")
+}
+
+// BeginLabeledTOTP is BeginTOTP with the label the person gives the app
+// (CheckLabel: at most MaxLabel characters, no control characters).
+func (s *Service) BeginLabeledTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, label string) (*Enrolment, error) {
+	label, err := CheckLabel(label)
+	if err != nil {
+		return nil, err
+	}
 	sec := totp.NewSecret(s.Random)
 	u := totp.URL(rl.Name, accountLabel(rl, a), sec)
 	img, err := totp.PNG(u, QRSize)
@@ -116,7 +131,7 @@ func (s *Service) BeginTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Req
 	}
 	c := &Credential{
 		ID: ninsho.NewID(s.Clock, s.Random), Realm: rl.ID, AccountID: a.ID, Method: MethodTOTP,
-		CreatedAt: s.Clock.Now(),
+		Label: label, CreatedAt: s.Clock.Now(),
 	}
 	if c.Sealed, err = s.Box.Seal([]byte(sec), sealAD(rl.ID, a.ID, c.ID)); err != nil {
 		return nil, ninsho.Internal("twostep: seal").Wrap(err)
@@ -140,6 +155,7 @@ func (s *Service) BeginTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Req
 // proved method turns 2SV on and becomes the preferred one.
 func (s *Service) ProveTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, id, typed string) (*Proved, error) {
 	out := &Proved{}
+	var refused error
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		creds, err := s.Store.Credentials(ctx, rl.ID, a.ID)
 		if err != nil {
@@ -157,8 +173,18 @@ func (s *Service) ProveTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Req
 		if err != nil {
 			return err
 		}
+		g, err := s.allow(ctx, rl, a)
+		if err != nil {
+			return err
+		}
 		now := s.Clock.Now()
 		step, err := totp.Verify(sec, typed, now, st.TOTPLastStep)
+		if ninsho.IsCode(err, ninsho.CodeTOTPIncorrect) {
+			// A wrong code counts against the account's guard, and the
+			// count is kept (this transaction commits).
+			refused = err
+			return s.fail(ctx, rl, a)
+		}
 		if err != nil {
 			return err
 		}
@@ -166,6 +192,9 @@ func (s *Service) ProveTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Req
 			return err
 		} else if !ok {
 			return ninsho.FieldError(ninsho.CodeTOTPReused, "code")
+		}
+		if err := s.succeed(ctx, rl, a, g); err != nil {
+			return err
 		}
 		if err := s.Store.ProveCredential(ctx, rl.ID, a.ID, c.ID, now); err != nil {
 			return err
@@ -184,11 +213,21 @@ func (s *Service) ProveTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Req
 			}
 		}
 		left, err := s.Backup.BackupCodesLeft(ctx, rl.ID, a.ID)
+		if err != nil {
+			return err
+		}
 		out.HasBackupCodes = left > 0
-		return err
+		change := ChangeMethodAdded
+		if out.TurnedOn {
+			change = ChangeTurnedOn
+		}
+		return s.Notify(ctx, rl, req, a, change, c.Method)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if refused != nil {
+		return nil, refused
 	}
 	return out, nil
 }
@@ -211,7 +250,10 @@ func (s *Service) RegenerateBackupCodes(ctx context.Context, rl *realm.Realm, re
 		if err := s.Backup.ReplaceBackupCodes(ctx, rl.ID, a.ID, hashes, s.Clock.Now()); err != nil {
 			return err
 		}
-		return s.record(ctx, rl, a.ID, event.TypeTwoStepBackupCodes, req, map[string]any{"count": len(codes)})
+		if err := s.record(ctx, rl, a.ID, event.TypeTwoStepBackupCodes, req, map[string]any{"count": len(codes)}); err != nil {
+			return err
+		}
+		return s.Notify(ctx, rl, req, a, ChangeBackupCodes, "")
 	})
 	if err != nil {
 		return nil, err
@@ -353,7 +395,7 @@ func (s *Service) Methods(ctx context.Context, rl *realm.Realm, a *account.Accou
 	var out []MethodInfo
 	for _, c := range creds {
 		if c.Proved() {
-			out = append(out, MethodInfo{ID: c.ID, Kind: c.Method, Label: c.Label, CreatedAt: c.CreatedAt, LastUsedAt: c.LastUsedAt, Preferred: c.ID == st.Preferred})
+			out = append(out, MethodInfo{ID: c.ID, Kind: c.Method, Label: c.Label, CreatedAt: c.CreatedAt, LastUsedAt: c.LastUsedAt, Preferred: c.ID == st.Preferred, Phone: c.Phone})
 		}
 	}
 	return out, nil
@@ -413,15 +455,27 @@ func (s *Service) Remove(ctx context.Context, rl *realm.Realm, req ninsho.Reques
 					return err
 				}
 			}
-			return s.record(ctx, rl, a.ID, event.TypeTwoStepDisabled, req, map[string]any{"reason": "last_method_removed"})
+			reason := "last_method_removed"
+			if ctx.Value(quietKey{}) != nil {
+				reason = "turned_off"
+			}
+			if err := s.record(ctx, rl, a.ID, event.TypeTwoStepDisabled, req, map[string]any{"reason": reason}); err != nil {
+				return err
+			}
+			return s.Notify(ctx, rl, req, a, ChangeTurnedOff, removed.Method)
 		case len(left) > 0 && st.Preferred == id:
 			st.Preferred, st.UpdatedAt = left[0].ID, now
 			if err := s.Store.SetState(ctx, st); err != nil {
 				return err
 			}
-			return s.record(ctx, rl, a.ID, event.TypeTwoStepPreferred, req, map[string]any{"credential": left[0].ID, "method": string(left[0].Method)})
+			if err := s.record(ctx, rl, a.ID, event.TypeTwoStepPreferred, req, map[string]any{"credential": left[0].ID, "method": string(left[0].Method)}); err != nil {
+				return err
+			}
 		}
-		return nil
+		if !removed.Proved() {
+			return nil // an unfinished enrolment was no method
+		}
+		return s.Notify(ctx, rl, req, a, ChangeMethodRemoved, removed.Method)
 	})
 }
 

@@ -5,7 +5,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -33,14 +32,6 @@ type enrolView struct {
 // atEnrol reports whether ans is a flow waiting for enrolment.
 func atEnrol(ans *flow.Answer) bool {
 	return ans.Flow.Status == flow.StatusChallenge && ans.Next != nil && ans.Next.Step == flow.StepEnrolSecondFactor
-}
-
-// withDataImages is csp with data: images allowed (the inline QR code).
-func withDataImages(csp string) string {
-	if strings.Contains(csp, "img-src ") {
-		return strings.Replace(csp, "img-src ", "img-src data: ", 1)
-	}
-	return csp + "; img-src 'self' data:"
 }
 
 // enrolPage is the enrolment page of the flow of ans, with the app being

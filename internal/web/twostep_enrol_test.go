@@ -14,7 +14,7 @@ import (
 )
 
 var (
-	qrImage   = regexp.MustCompile(`<img class="qr" src="data:image/png;base64,[A-Za-z0-9+/=&#;]+"`)
+	enrolQRImage   = regexp.MustCompile(`<img class="qr" src="data:image/png;base64,[A-Za-z0-9+/=&#;]+"`)
 	secretRow = regexp.MustCompile(`<code class="secret">([A-Z2-7 ]+)</code>`)
 	otpauth   = regexp.MustCompile(`href="otpauth://totp/[^"]+"`)
 	length    = regexp.MustCompile(`Content-Length: \d+`)
@@ -24,7 +24,7 @@ var (
 // maskEnrolment hides the drawn secret, QR code and URL of an enrolment
 // page for its golden file.
 func maskEnrolment(b []byte) []byte {
-	b = qrImage.ReplaceAll(b, []byte(`<img class="qr" src="data:image/png;base64,…"`))
+	b = enrolQRImage.ReplaceAll(b, []byte(`<img class="qr" src="data:image/png;base64,…"`))
 	b = secretRow.ReplaceAll(b, []byte(`<code class="secret">…</code>`))
 	b = length.ReplaceAll(b, []byte(`Content-Length: …`))
 	b = flowIDs.ReplaceAll(b, []byte(`flow=…`))
@@ -68,7 +68,7 @@ func TestBrowserMandatoryEnrolment(t *testing.T) {
 	for _, lang := range []string{"ja", "en"} {
 		rec = get(h, enrol+"&lang="+lang, b.header()...)
 		body := rec.Body.String()
-		if rec.Code != 200 || !qrImage.MatchString(body) || !otpauth.MatchString(body) ||
+		if rec.Code != 200 || !enrolQRImage.MatchString(body) || !otpauth.MatchString(body) ||
 			!strings.Contains(body, `autocomplete="one-time-code"`) || !strings.Contains(body, `inputmode="numeric"`) {
 			t.Fatalf("enrol page after begin: %d %s", rec.Code, body)
 		}
@@ -80,7 +80,7 @@ func TestBrowserMandatoryEnrolment(t *testing.T) {
 	secret := strings.ReplaceAll(secretRow.FindStringSubmatch(rec.Body.String())[1], " ", "")
 
 	rec = post(h, enrol, url.Values{"action": {"submit_second_factor"}, "code": {"000000"}}, b.header()...)
-	if rec.Code != 400 || !qrImage.MatchString(rec.Body.String()) || !strings.Contains(rec.Body.String(), `aria-invalid="true"`) {
+	if rec.Code != 400 || !enrolQRImage.MatchString(rec.Body.String()) || !strings.Contains(rec.Body.String(), `aria-invalid="true"`) {
 		t.Fatalf("wrong code: %d, want 400 with the QR code shown again: %s", rec.Code, rec.Body)
 	}
 	c, err := totp.CodeAt(secret, env.Clock.Now())

@@ -155,6 +155,9 @@ func New(d Deps) (*Handler, error) {
 	h.mux.Handle("GET /account", h.handle(h.account))
 	h.mux.Handle("POST /signout", h.handle(h.signout))
 	h.trustedRoutes()
+	if d.TwoStep != nil {
+		h.twoStepPageRoutes()
+	}
 	if d.Unlock != nil {
 		h.mux.Handle("GET /unlock", h.handleFlow(h.unlockForm))
 		h.mux.Handle("POST /unlock", h.handleFlow(h.unlockStart))
@@ -429,6 +432,9 @@ type page struct {
 	// Enrolment is the authenticator app being added on the enrolment
 	// page (twostep_enrol.go), or nil.
 	Enrolment *enrolView
+	// TwoStep is the account's two-step verification (the account page's
+	// summary and the settings pages: account_twostep.go).
+	TwoStep *twoStepView
 
 	// region is the realm's phone region (how numbers are shown) and
 	// emailOnly whether the realm takes e-mail addresses only.
@@ -550,6 +556,11 @@ func formFields(name string, p *page) []string {
 		return []string{"password"}
 	case "unlock", "reset":
 		return []string{"identifier"}
+	case "account_two_step_totp":
+		if p.TwoStep != nil && p.TwoStep.CredentialID != "" {
+			return []string{"code"}
+		}
+		return []string{"label"}
 	case "verify", "two_step", "two_step_enrol":
 		if !p.Ended {
 			return []string{"code"}

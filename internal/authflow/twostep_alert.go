@@ -1,0 +1,49 @@
+package authflow
+
+import (
+	"context"
+
+	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/message"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/twostep"
+)
+
+// TwoStepAlerter tells an account's owner of every change to its two-step
+// verification (twostep.Alerter): the message two_step_changed, naming the
+// change and the method, with the time, the device and network of the
+// request and a "this wasn't me" link, to every verified channel of the
+// account (e-mail and text message), in the account's language (the
+// language chosen in the request, else the account's saved one, else the
+// realm's), through the outbox in the change's transaction.
+type TwoStepAlerter struct{ Kit *Kit }
+
+var _ twostep.Alerter = TwoStepAlerter{}
+
+// Alert sends the alert of change (about a method of kind method, "" for
+// none) to a's verified channels. The "this wasn't me" link is tied to no
+// flow: following it signs out every session and locks the account as
+// suspicious, as after a sign-in alert.
+func (t TwoStepAlerter) Alert(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, change twostep.Change, method twostep.Method) error {
+	k := t.Kit
+	var dests []alertDest
+	if a.Email != "" && a.EmailVerifiedAt != nil {
+		dests = append(dests, alertDest{message.ChannelEmail, a.Email})
+	}
+	if a.Phone != "" && a.PhoneVerifiedAt != nil {
+		dests = append(dests, alertDest{message.ChannelSMS, a.Phone})
+	}
+	locale := Locale(&flow.Flow{Locale: chosenLocale(req)}, a, rl)
+	return k.alertTo(ctx, rl, ninsho.NewID(k.Clock, k.Random), "", a, req, locale, message.TemplateTwoStepChanged, dests,
+		map[string]string{"change": string(change), "method": string(method)})
+}
+
+// chosenLocale is the language the request chose ("" for none).
+func chosenLocale(req ninsho.Request) string {
+	if req.LocaleChosen {
+		return req.Locale
+	}
+	return ""
+}
