@@ -127,7 +127,8 @@ func New(tb testing.TB, db *store.DB) *Env {
 	e.Reset = &reset.Service{Kit: kit, Realms: realms, Locks: db, Gate: e.Gate, Forget: e.Signin.ForgetAccount}
 	e.Box = box
 	e.TwoStep = &twostep.Service{Tx: db, Clock: clock, Random: random, Store: db, Backup: db, Events: db,
-		Box: box, Hasher: hasher, Guard: kit.Codes.Guard}
+		Box: box, Hasher: hasher, Guard: kit.Codes.Guard,
+		Phone: &twostep.Phone{Codes: kit.Codes, Flows: db, Outbox: kit.Outbox, Channels: kit.Channels}}
 	kit.TwoStep = e.TwoStep
 	e.Engine = &flow.Engine{Store: db, Clock: clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: e.Signup, flow.KindSignin: e.Signin, flow.KindUnlock: e.Unlock, flow.KindReset: e.Reset,

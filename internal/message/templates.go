@@ -50,6 +50,10 @@ const (
 	// hourly budget allows was just sent and no other will follow for an
 	// hour. Variables: name (empty: the address may not be verified), host.
 	TemplateCodeLimit = "code_limit"
+	// TemplateTwoStepCode carries the code of an SMS or voice-call second
+	// factor (enrolling the number, signing in). SMS and voice only: an
+	// e-mail is never a second factor. Variables: code, name, minutes, host.
+	TemplateTwoStepCode = "two_step_code"
 )
 
 // Template locales.
@@ -348,6 +352,7 @@ var templateVars = map[string][]string{
 	TemplateResetCode:       {"code", "name", "minutes", "host", "base_url"},
 	TemplateAccountExists:   {"name", "host", "base_url"},
 	TemplateCodeLimit:       {"name", "host", "base_url"},
+	TemplateTwoStepCode:     {"code", "name", "minutes", "host", "base_url"},
 	TemplateSigninAlert:     {"name", "time", "device", "network", "link", "host", "base_url"},
 	TemplatePasswordChanged: {"name", "time", "device", "network", "link", "host", "base_url"},
 }

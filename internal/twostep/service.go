@@ -49,6 +49,9 @@ type Service struct {
 	// Guard is the account's wrong-code guard, shared with every flow's
 	// verification codes.
 	Guard *code.Guard
+	// Phone sends the codes of the SMS and voice-call methods (phone.go);
+	// nil: those methods cannot be enrolled.
+	Phone *Phone
 }
 
 // Enrolment is what the person needs to add the authenticator app: shown
