@@ -424,3 +424,13 @@ func (s *Service) PhoneCredential(ctx context.Context, rl *realm.Realm, a *accou
 func (s *Service) UsePhone(ctx context.Context, rl *realm.Realm, a *account.Account, id string, t time.Time) error {
 	return s.Store.UseCredential(ctx, rl.ID, a.ID, id, 0, t)
 }
+
+// PendingPhone returns a's unproved phone credential id as BeginPhone did
+// (for the page that asks for its code), or not_found.
+func (s *Service) PendingPhone(ctx context.Context, rl *realm.Realm, a *account.Account, id string) (*PhoneEnrolment, Method, error) {
+	c, f, err := s.phoneEnrolment(ctx, rl, a, id)
+	if err != nil {
+		return nil, "", err
+	}
+	return &PhoneEnrolment{CredentialID: c.ID, Destination: c.Label, ResendAfter: s.Phone.Codes.ResendAfter(f)}, c.Method, nil
+}

@@ -162,6 +162,7 @@ func New(d Deps) (*Handler, error) {
 		h.mux.Handle("GET /password-assistant/choose", h.handleFlow(h.stepForm(atResetChoose, "reset_choose", h.resetChoosePage)))
 		h.mux.Handle("POST /password-assistant/choose", h.handleFlow(h.resetChoose))
 	}
+	h.routeTwoStepPhone()
 	return h, nil
 }
 
@@ -531,7 +532,9 @@ func formFields(name string, p *page) []string {
 		return []string{"identifier", "password"}
 	case "unlock", "reset":
 		return []string{"identifier"}
-	case "verify", "two_step":
+	case "two_step_phone":
+		return []string{"phone", "method"}
+	case "verify", "two_step", "two_step_phone_code":
 		if !p.Ended {
 			return []string{"code"}
 		}
