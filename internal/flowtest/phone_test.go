@@ -352,3 +352,27 @@ func TestPhoneChangeWithReplaces(t *testing.T) {
 		}
 	})
 }
+
+// TestPhoneSignInCodeExpires: the text of a challenge expires after 10
+// minutes (no attempt used); resend_code sends one that works.
+func TestPhoneSignInCodeExpires(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, sfEmail, pw, sfEmail)
+		enrolPhone(t, e, sfEmail, twostep.MethodSMS, phMobile, phMobileE164)
+		ans, req := signInToChallenge(t, e)
+		wantSecondFactor(t, ans, nil, "sms")
+		old := e.LastCode(t, phMobileE164)
+		e.Clock.Advance(10 * time.Minute)
+		exp, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitSecondFactor, Code: old})
+		flowtest.WantCode(t, err, ninsho.CodeCodeExpired)
+		if exp.Next == nil || exp.Next.AttemptsLeft != 5 {
+			t.Errorf("after an expired code: next %+v; want 5 attempts left", exp.Next)
+		}
+		if _, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionResendCode}); err != nil {
+			t.Fatalf("resend: %v", err)
+		}
+		done, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitSecondFactor, Code: e.LastCode(t, phMobileE164)})
+		wantAAL2(t, e, done, err, "pwd", "sms")
+	})
+}
