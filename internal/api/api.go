@@ -90,6 +90,7 @@ func New(d Deps) *Handler {
 	if d.TwoStep != nil {
 		h.twoStepRoutes()
 	}
+	h.routeTwoStepPhone()
 	return h
 }
 

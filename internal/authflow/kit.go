@@ -404,7 +404,7 @@ func (k *Kit) Complete(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 				return grant, err
 			}
 		}
-		return nil, sf.challenge(ctx, f, usable, a, methods, typ, data)
+		return nil, sf.challenge(ctx, f, rl, usable, a, methods, typ, data)
 	}
 	if mustEnrol(rl, a) {
 		return nil, sf.enrol(ctx, f, a, methods, typ, data) // enrol.go

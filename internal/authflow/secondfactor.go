@@ -71,6 +71,9 @@ func (sf SecondFactor) Before(ctx context.Context, rl *realm.Realm, f *flow.Flow
 	f.Step = flow.StepSecondFactor
 	f.Attempts = 0 // attempts per challenge
 	sf.ask(f, usable)
+	if err := sf.askPhone(ctx, rl, f, a, true); err != nil {
+		return false, err
+	}
 	return true, sf.k.Save(ctx, f)
 }
 
@@ -103,8 +106,9 @@ type SecondFactor struct{ k *Kit }
 func (k *Kit) SecondFactor() SecondFactor { return SecondFactor{k} }
 
 // usable lists the methods a can answer with now, the preferred one first:
-// "totp" when a has a proved authenticator app, "backup_code" when backup
-// codes are left. on reports whether a has 2SV on with a proved method (of
+// "totp" when a has a proved authenticator app, "sms" and "voice" when it
+// has a proved number for them and the realm can send them (one entry per
+// kind), "backup_code" when backup codes are left. on reports whether a has 2SV on with a proved method (of
 // any kind, usable now or not: an account that has 2SV is never let through
 // without it).
 func (sf SecondFactor) usable(ctx context.Context, rl *realm.Realm, a *account.Account) (methods []string, on bool, err error) {
@@ -121,12 +125,15 @@ func (sf SecondFactor) usable(ctx context.Context, rl *realm.Realm, a *account.A
 		return nil, false, err
 	}
 	for _, m := range infos {
-		if m.Kind == twostep.MethodTOTP && !slices.Contains(methods, string(m.Kind)) {
-			if m.Preferred {
-				methods = append([]string{string(m.Kind)}, methods...)
-			} else {
-				methods = append(methods, string(m.Kind))
-			}
+		if !sf.methodUsable(m.Kind) {
+			continue
+		}
+		kind := string(m.Kind)
+		if m.Preferred { // one entry per kind; the preferred one's kind first
+			methods = slices.DeleteFunc(methods, func(x string) bool { return x == kind })
+			methods = append([]string{kind}, methods...)
+		} else if !slices.Contains(methods, kind) {
+			methods = append(methods, kind)
 		}
 	}
 	left, err := ts.BackupCodesLeft(ctx, rl, a)
@@ -150,7 +157,7 @@ func (sf SecondFactor) Required(ctx context.Context, rl *realm.Realm, a *account
 
 // challenge moves f to the second-factor step, remembering the completion
 // held back, and saves it. It runs in the transaction of ctx.
-func (sf SecondFactor) challenge(ctx context.Context, f *flow.Flow, usable []string, a *account.Account, methods []string, typ string, data map[string]any) error {
+func (sf SecondFactor) challenge(ctx context.Context, f *flow.Flow, rl *realm.Realm, usable []string, a *account.Account, methods []string, typ string, data map[string]any) error {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return ninsho.Internal("authflow: pending completion").Wrap(err)
@@ -163,6 +170,9 @@ func (sf SecondFactor) challenge(ctx context.Context, f *flow.Flow, usable []str
 	f.Set(stateSFEvent, typ)
 	f.Set(stateSFData, string(raw))
 	sf.ask(f, usable)
+	if err := sf.askPhone(ctx, rl, f, a, true); err != nil {
+		return err
+	}
 	return sf.k.Save(ctx, f)
 }
 
@@ -179,17 +189,19 @@ func (sf SecondFactor) Next(f *flow.Flow) *flow.Next {
 			alts = append(alts, m)
 		}
 	}
-	return &flow.Next{
+	n := &flow.Next{
 		Step: flow.StepSecondFactor, Method: current, Alternatives: alts,
 		AttemptsLeft: max(SecondFactorAttempts-f.Attempts, 0),
 	}
+	sf.phoneNext(f, n)
+	return n
 }
 
 // Handles reports whether act is an action of the second-factor step and f
 // is at that step.
 func (sf SecondFactor) Handles(f *flow.Flow, act flow.Action) bool {
 	return enrolHandles(f, act) || f.Step == flow.StepSecondFactor &&
-		(act.Name == flow.ActionSubmitSecondFactor || act.Name == flow.ActionSwitchMethod)
+		(act.Name == flow.ActionSubmitSecondFactor || act.Name == flow.ActionSwitchMethod || act.Name == flow.ActionResendCode)
 }
 
 // Act applies a second-factor action to f (at flow.StepSecondFactor) in
@@ -214,10 +226,20 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 			return &flow.Answer{Flow: f, Next: sf.Next(f)}, ninsho.FieldError(ninsho.CodeChannelUnavailable, "method")
 		}
 		f.Set(stateSFCurrent, act.Method)
+		if isPhoneStep(f) {
+			stepErr, err := sf.switchPhone(ctx, rl, f)
+			if err != nil {
+				return nil, err
+			}
+			return &flow.Answer{Flow: f, Next: sf.Next(f)}, stepErr
+		}
 		if err := k.Save(ctx, f); err != nil {
 			return nil, err
 		}
 		return &flow.Answer{Flow: f, Next: sf.Next(f)}, nil
+	}
+	if act.Name == flow.ActionResendCode {
+		return sf.resendPhone(ctx, rl, f)
 	}
 	var grant *flow.Grant
 	var stepErr error
@@ -232,12 +254,20 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 			stepErr = ninsho.E(ninsho.CodeAccountLocked).WithParam("kind", string(account.LockSuspicious))
 			return nil
 		}
-		used, err := k.TwoStep.Check(ctx, rl, a, f.Get(stateSFCurrent), act.Code, k.Clock.Now())
+		var used string
+		if isPhoneStep(f) {
+			used, err = sf.checkPhone(ctx, rl, f, a, act.Code)
+		} else {
+			used, err = k.TwoStep.Check(ctx, rl, a, f.Get(stateSFCurrent), act.Code, k.Clock.Now())
+		}
 		switch ninsho.CodeOf(err) {
 		case "":
 		case ninsho.CodeFieldRequired:
 			stepErr = err
 			return nil
+		case ninsho.CodeCodeExpired, ninsho.CodeNoCodeRequested: // an SMS or voice code: ask for another
+			stepErr = err
+			return k.Save(ctx, f)
 		case ninsho.CodeTOTPIncorrect, ninsho.CodeTOTPReused, ninsho.CodeCodeIncorrect, ninsho.CodeAccountLocked, ninsho.CodeNotFound:
 			f.Attempts++
 			stepErr = err
@@ -256,7 +286,7 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 			f.Status, f.Step = flow.StatusOpen, flow.Step(f.Get(stateSFThen))
 			f.Attempts, _ = strconv.Atoi(f.Get(stateSFAttempts))
 			f.Set(stateSFPassed, used)
-			for _, key := range []string{stateSFThen, stateSFAttempts, stateSFCurrent, stateSFUsable} {
+			for _, key := range []string{stateSFThen, stateSFAttempts, stateSFCurrent, stateSFUsable, stateSFPhoneCred, stateSFPhoneDest} {
 				f.Set(key, "")
 			}
 			return k.Save(ctx, f)
@@ -270,7 +300,7 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 		methods := append(strings.Split(f.Get(stateSFMethods), ","), used)
 		typ := f.Get(stateSFEvent)
 		alert := f.Get(stateSFAlert) == "1"
-		for _, key := range []string{stateSFMethods, stateSFEvent, stateSFData, stateSFCurrent, stateSFUsable, stateSFAlert} {
+		for _, key := range []string{stateSFMethods, stateSFEvent, stateSFData, stateSFCurrent, stateSFUsable, stateSFAlert, stateSFPhoneCred, stateSFPhoneDest} {
 			f.Set(key, "")
 		}
 		grant, err = k.issue(ctx, f, rl, a, req, 2, methods, typ, data)

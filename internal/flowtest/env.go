@@ -131,7 +131,8 @@ func New(tb testing.TB, db *store.DB) *Env {
 	e.Reset = &reset.Service{Kit: kit, Realms: realms, Locks: db, Gate: e.Gate, Forget: e.Signin.ForgetAccount}
 	e.Box = box
 	e.TwoStep = &twostep.Service{Tx: db, Clock: clock, Random: random, Store: db, Backup: db, Events: db,
-		Box: box, Hasher: hasher, Guard: kit.Codes.Guard, Alert: authflow.TwoStepAlerter{Kit: kit}}
+		Box: box, Hasher: hasher, Guard: kit.Codes.Guard, Alert: authflow.TwoStepAlerter{Kit: kit},
+		Phone: &twostep.Phone{Codes: kit.Codes, Flows: db, Outbox: kit.Outbox, Channels: kit.Channels}}
 	kit.TwoStep = e.TwoStep
 	e.Trust = &trust.Service{Tx: db, Clock: clock, Random: random, Store: db, Events: db}
 	kit.Trust = e.Trust

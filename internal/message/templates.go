@@ -57,6 +57,10 @@ const (
 	// twostep.Change) and method (totp, sms, voice, passkey, or "" when the
 	// change is about no one method).
 	TemplateTwoStepChanged = "two_step_changed"
+	// TemplateTwoStepCode carries the code of an SMS or voice-call second
+	// factor (enrolling the number, signing in). SMS and voice only: an
+	// e-mail is never a second factor. Variables: code, name, minutes, host.
+	TemplateTwoStepCode = "two_step_code"
 )
 
 // Template locales.
@@ -355,6 +359,7 @@ var templateVars = map[string][]string{
 	TemplateResetCode:       {"code", "name", "minutes", "host", "base_url"},
 	TemplateAccountExists:   {"name", "host", "base_url"},
 	TemplateCodeLimit:       {"name", "host", "base_url"},
+	TemplateTwoStepCode:     {"code", "name", "minutes", "host", "base_url"},
 	TemplateSigninAlert:     {"name", "time", "device", "network", "link", "host", "base_url"},
 	TemplatePasswordChanged: {"name", "time", "device", "network", "link", "host", "base_url"},
 	TemplateTwoStepChanged:  {"name", "time", "device", "network", "link", "host", "base_url", "change", "method"},

@@ -56,6 +56,9 @@ type Service struct {
 	TurnedOff func(ctx context.Context, rl *realm.Realm, req ninsho.Request, accountID string) error
 	// Alert tells the owner of every change (Notify); nil tells nothing.
 	Alert Alerter
+	// Phone sends the codes of the SMS and voice-call methods (phone.go);
+	// nil: those methods cannot be enrolled.
+	Phone *Phone
 }
 
 // Enrolment is what the person needs to add the authenticator app: shown

@@ -43,6 +43,7 @@ func (h *Handler) twoStep(w http.ResponseWriter, r *http.Request, c *call) error
 		a.TrustDevice = trustRequested(r)
 	case flow.ActionSwitchMethod:
 		a.Method, err = formValue(r, "method")
+	case flow.ActionResendCode: // SMS and voice call
 	default:
 		err = ninsho.FieldError(ninsho.CodeActionUnknown, "action")
 	}

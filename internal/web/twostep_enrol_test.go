@@ -14,11 +14,11 @@ import (
 )
 
 var (
-	enrolQRImage   = regexp.MustCompile(`<img class="qr" src="data:image/png;base64,[A-Za-z0-9+/=&#;]+"`)
-	secretRow = regexp.MustCompile(`<code class="secret">([A-Z2-7 ]+)</code>`)
-	otpauth   = regexp.MustCompile(`href="otpauth://totp/[^"]+"`)
-	length    = regexp.MustCompile(`Content-Length: \d+`)
-	flowIDs   = regexp.MustCompile(`flow=[0-9a-f-]{36}`)
+	enrolQRImage = regexp.MustCompile(`<img class="qr" src="data:image/png;base64,[A-Za-z0-9+/=&#;]+"`)
+	secretRow    = regexp.MustCompile(`<code class="secret">([A-Z2-7 ]+)</code>`)
+	otpauth      = regexp.MustCompile(`href="otpauth://totp/[^"]+"`)
+	length       = regexp.MustCompile(`Content-Length: \d+`)
+	flowIDs      = regexp.MustCompile(`flow=[0-9a-f-]{36}`)
 )
 
 // maskEnrolment hides the drawn secret, QR code and URL of an enrolment

@@ -176,6 +176,7 @@ func New(d Deps) (*Handler, error) {
 		h.mux.Handle("GET /password-assistant/choose", h.handleFlow(h.stepForm(atResetChoose, "reset_choose", h.resetChoosePage)))
 		h.mux.Handle("POST /password-assistant/choose", h.handleFlow(h.resetChoose))
 	}
+	h.routeTwoStepPhone()
 	return h, nil
 }
 
@@ -561,7 +562,9 @@ func formFields(name string, p *page) []string {
 			return []string{"code"}
 		}
 		return []string{"label"}
-	case "verify", "two_step", "two_step_enrol":
+	case "two_step_phone":
+		return []string{"phone", "method"}
+	case "verify", "two_step", "two_step_enrol", "two_step_phone_code":
 		if !p.Ended {
 			return []string{"code"}
 		}

@@ -1,0 +1,178 @@
+package authflow
+
+import (
+	"context"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/code"
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/identifier"
+	"github.com/ninsho/ninsho/internal/message"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/twostep"
+)
+
+// Flow-state keys of the SMS and voice-call methods at the second-factor
+// step: the credential the current code went to and its number, masked.
+const (
+	stateSFPhoneCred = "2sv_phone_credential"
+	stateSFPhoneDest = "2sv_phone_destination"
+)
+
+// methodUsable reports whether a proved method of kind m can be asked for
+// at a sign-in: the authenticator app always, SMS and voice calls where the
+// realm can send them.
+func (sf SecondFactor) methodUsable(m twostep.Method) bool {
+	switch {
+	case m == twostep.MethodTOTP:
+		return true
+	case twostep.IsPhone(m):
+		return sf.k.CanSend(twostep.ChannelOf(m))
+	}
+	return false
+}
+
+// isPhoneStep reports whether the method asked for at f's challenge is SMS
+// or a voice call.
+func isPhoneStep(f *flow.Flow) bool {
+	return twostep.IsPhone(twostep.Method(f.Get(stateSFCurrent)))
+}
+
+// askPhone sends the code of the method now asked for at f's challenge, if
+// it is SMS or a voice call, at the start of the challenge or after
+// switch_method. At the start no cool-down applies (the flow's earlier
+// code, if any, was of another step), and a code that cannot be sent now
+// (the number's hourly budget spent, the channel gone) does not stop the
+// challenge: the step is shown and resend_code tells why. It runs in the
+// transaction of ctx; the caller saves f.
+func (sf SecondFactor) askPhone(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, start bool) error {
+	if !isPhoneStep(f) {
+		return nil
+	}
+	if start {
+		f.LastSentAt = time.Time{}
+	}
+	err := sf.sendPhone(ctx, rl, f, a)
+	if start && ninsho.CodeOf(err) != "" && ninsho.CodeOf(err) != ninsho.CodeInternal {
+		return nil
+	}
+	return err
+}
+
+// sendPhone sends a code of purpose second_factor for f to the number of
+// a's credential of the current method (the preferred one, else the
+// oldest), in the owner's lane (a proven password or code came first), with
+// the cool-down and the number's hourly budget of the code component. f is
+// not saved.
+func (sf SecondFactor) sendPhone(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account) error {
+	k := sf.k
+	m := twostep.Method(f.Get(stateSFCurrent))
+	c, ok, err := k.TwoStep.PhoneCredential(ctx, rl, a, m)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ninsho.FieldError(ninsho.CodeChannelUnavailable, "method")
+	}
+	code.SetOwnerLane(f)
+	f.Set(stateSFPhoneCred, c.ID)
+	f.Set(stateSFPhoneDest, identifier.Mask(identifier.Normalized(c.Phone), rl.PhoneRegion))
+	return k.SendCode(ctx, f, rl, a, twostep.PurposeSecondFactor, twostep.ChannelOf(m), c.Phone, message.TemplateTwoStepCode)
+}
+
+// phoneNext adds to n, the second-factor step of f, the masked number the
+// code went to and the wait before resend_code.
+func (sf SecondFactor) phoneNext(f *flow.Flow, n *flow.Next) {
+	if !isPhoneStep(f) {
+		return
+	}
+	n.Destination = f.Get(stateSFPhoneDest)
+	n.ResendAfterS = int((sf.k.Codes.ResendAfter(f) + time.Second - 1) / time.Second)
+}
+
+// checkPhone checks the code of the current SMS or voice-call challenge of
+// f and returns the session method of the channel it went by ("sms",
+// "tel"). A wrong code counts in the account's wrong-code guard, also on a
+// familiar device (the second factor is never exempt); the challenge's
+// attempts are counted by Act, so f.Attempts is left as it was, and the
+// code component's last-attempt refusal comes back as code_incorrect for
+// Act to count.
+func (sf SecondFactor) checkPhone(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, typed string) (string, error) {
+	k := sf.k
+	before, exempt := f.Attempts, f.Get(code.StateGuardExempt)
+	f.Set(code.StateGuardExempt, "")
+	_, err := k.Codes.Check(ctx, f, twostep.PurposeSecondFactor, typed)
+	f.Attempts = before
+	f.Set(code.StateGuardExempt, exempt)
+	switch ninsho.CodeOf(err) {
+	case "":
+	case ninsho.CodeCodeAttemptsExceeded:
+		return "", ninsho.FieldError(ninsho.CodeCodeIncorrect, "code")
+	default:
+		return "", err
+	}
+	if id := f.Get(stateSFPhoneCred); id != "" {
+		if err := k.TwoStep.UsePhone(ctx, rl, a, id, k.Clock.Now()); err != nil && !ninsho.IsCode(err, ninsho.CodeNotFound) {
+			return "", err
+		}
+	}
+	return twostep.SessionMethod(twostep.Method(f.Channel)), nil
+}
+
+// resendPhone is resend_code at the second-factor step: the code of the
+// current SMS or voice-call method again (channel_unavailable, field
+// method, for another method), with the cool-down (resend_too_soon) and
+// the number's hourly budget (resend_limit_reached).
+func (sf SecondFactor) resendPhone(ctx context.Context, rl *realm.Realm, f *flow.Flow) (*flow.Answer, error) {
+	k := sf.k
+	if !isPhoneStep(f) {
+		return &flow.Answer{Flow: f, Next: sf.Next(f)}, ninsho.FieldError(ninsho.CodeChannelUnavailable, "method")
+	}
+	var stepErr error
+	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, err := k.Accounts.Account(ctx, f.AccountID)
+		if err != nil {
+			return err
+		}
+		if err := sf.sendPhone(ctx, rl, f, a); err != nil {
+			if c := ninsho.CodeOf(err); c != "" && c != ninsho.CodeInternal {
+				stepErr = err // refused before anything was written
+				return nil
+			}
+			return err
+		}
+		return k.Save(ctx, f)
+	})
+	if err != nil {
+		return nil, err
+	}
+	k.Outbox.Wake()
+	return &flow.Answer{Flow: f, Next: sf.Next(f)}, stepErr
+}
+
+// switchPhone sends the code after switch_method moved f's challenge to
+// SMS or a voice call, and saves f. A code that cannot be sent now
+// (resend_too_soon, resend_limit_reached) is the answer's error; the
+// method is switched all the same, so resend_code can follow.
+func (sf SecondFactor) switchPhone(ctx context.Context, rl *realm.Realm, f *flow.Flow) (stepErr, err error) {
+	k := sf.k
+	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, err := k.Accounts.Account(ctx, f.AccountID)
+		if err != nil {
+			return err
+		}
+		if err := sf.askPhone(ctx, rl, f, a, false); err != nil {
+			if c := ninsho.CodeOf(err); c == "" || c == ninsho.CodeInternal {
+				return err
+			}
+			stepErr = err
+		}
+		return k.Save(ctx, f)
+	})
+	if err == nil {
+		k.Outbox.Wake()
+	}
+	return stepErr, err
+}

@@ -1,0 +1,436 @@
+package twostep
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/code"
+	"github.com/ninsho/ninsho/internal/event"
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/i18n"
+	"github.com/ninsho/ninsho/internal/identifier"
+	"github.com/ninsho/ninsho/internal/message"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/session"
+)
+
+// Code purposes of the phone methods: proving a new number (the code is
+// bound to the credential, whose id is its enrolment's id) and the code of
+// a sign-in challenge (bound to the sign-in flow).
+const (
+	PurposePhoneEnrol   code.Purpose = "two_step_phone"
+	PurposeSecondFactor code.Purpose = "second_factor"
+)
+
+// KindPhoneEnrol is the kind of the record that keeps the sends, the wrong
+// answers and the cool-down of a phone method's enrolment. It is a flow row
+// whose id is the credential's, bound to clientAccount, a kind of client no
+// request has: flow.Engine never loads it (flow_not_found), only the
+// methods below do.
+const KindPhoneEnrol flow.Kind = "two_step_phone"
+
+const clientAccount ninsho.Client = "account"
+
+// phoneEnrolLifetime is how long codes may be resent for one enrolment.
+const phoneEnrolLifetime = time.Hour
+
+// stateReplaces is the enrolment-state key of the phone credential the new
+// number replaces once proved.
+const stateReplaces = "replaces"
+
+// Phone is what the SMS and voice-call methods need besides the Service:
+// the code component (keyed hashes, life, attempts, cool-down, hourly
+// budget per destination with lanes), the flows table (the enrolments'
+// counters), the outbox and the channels that have a provider.
+type Phone struct {
+	Codes  *code.Service
+	Flows  flow.Store
+	Outbox *message.Outbox
+	// Channels lists the channels that have a provider; nil means all
+	// (development: every channel lands in the inbox).
+	Channels map[code.Channel]bool
+}
+
+// CanSend reports whether codes can go out over ch.
+func (p *Phone) CanSend(ch code.Channel) bool {
+	return p != nil && (p.Channels == nil || p.Channels[ch])
+}
+
+// PhoneEnrolment is what BeginPhone returns: the new, unproved credential
+// and the number as people see it, masked.
+type PhoneEnrolment struct {
+	CredentialID string
+	Destination  string
+	// ResendAfter is the wait before another code may be asked for.
+	ResendAfter time.Duration
+}
+
+// IsPhone reports whether m is a method whose code is sent to a phone.
+func IsPhone(m Method) bool { return m == MethodSMS || m == MethodVoice }
+
+// ChannelOf returns the code channel of a phone method.
+func ChannelOf(m Method) code.Channel {
+	if m == MethodVoice {
+		return code.ChannelVoice
+	}
+	return code.ChannelSMS
+}
+
+// SessionMethod returns the session method (RFC 8176) of a phone method:
+// "sms" for a text message, "tel" for a voice call.
+func SessionMethod(m Method) string {
+	if m == MethodVoice {
+		return session.MethodVoice
+	}
+	return session.MethodSMS
+}
+
+// ParsePhone reads the number typed for method m in realm rl: a phone
+// number in the realm's region (an e-mail address is never a 2SV method:
+// identifier_invalid of kind two_step); a text message needs a mobile
+// number (phone_not_mobile of kind two_step), a voice call any number. A
+// realm that cannot send text messages has no phone methods
+// (channel_unavailable). Every refusal is about the field "phone".
+func (s *Service) ParsePhone(rl *realm.Realm, m Method, typed string) (identifier.Identifier, error) {
+	if !IsPhone(m) {
+		return identifier.Identifier{}, ninsho.FieldError(ninsho.CodeChannelUnavailable, "method")
+	}
+	if rl.EmailOnly || !s.Phone.CanSend(ChannelOf(m)) {
+		return identifier.Identifier{}, ninsho.FieldError(ninsho.CodeChannelUnavailable, "method").WithParam("channel", string(ChannelOf(m)))
+	}
+	if strings.TrimSpace(typed) == "" {
+		return identifier.Identifier{}, ninsho.FieldError(ninsho.CodeFieldRequired, "phone")
+	}
+	id, err := identifier.Parse(typed, rl.PhoneRegion)
+	if err == nil && id.Kind != identifier.KindPhone {
+		err = ninsho.E(ninsho.CodeIdentifierInvalid)
+	}
+	if err == nil && m == MethodSMS {
+		err = identifier.RequireMobile(id)
+	}
+	if err != nil {
+		e := ninsho.ErrorOf(err)
+		if e == nil || (e.Code != ninsho.CodeIdentifierInvalid && e.Code != ninsho.CodePhoneNotMobile) {
+			return identifier.Identifier{}, err
+		}
+		return identifier.Identifier{}, ninsho.FieldError(e.Code, "phone").WithParam("kind", "two_step")
+	}
+	return id, nil
+}
+
+// BeginPhone adds a new, unproved SMS or voice-call credential with the
+// number typed to a (an earlier unfinished one of the method is replaced)
+// and sends a code to it by that channel (template two_step_code, in the
+// language of the request, else the account's). The code is bound to the
+// credential and its purpose, lives 10 minutes and takes 5 wrong answers;
+// it is drawn from the owner's lane of the number's hourly budget (the
+// caller is the signed-in owner, recently authenticated). replaces, when
+// not "", is a proved SMS or voice credential of a that the new one takes
+// the place of once proved (ProvePhone); until then the old number keeps
+// working. It does not count as a method until ProvePhone.
+func (s *Service) BeginPhone(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, m Method, typed, replaces string) (*PhoneEnrolment, error) {
+	id, err := s.ParsePhone(rl, m, typed)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Clock.Now()
+	c := &Credential{
+		ID: ninsho.NewID(s.Clock, s.Random), Realm: rl.ID, AccountID: a.ID, Method: m,
+		Label: identifier.Mask(id, rl.PhoneRegion), Phone: id.Value, CreatedAt: now,
+	}
+	f := &flow.Flow{
+		ID: c.ID, Realm: rl.ID, Kind: KindPhoneEnrol, Status: flow.StatusOpen, Step: flow.StepVerificationCode,
+		AccountID: a.ID, Identifier: id.Value, Locale: req.ChosenLocale(), Client: clientAccount,
+		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(phoneEnrolLifetime),
+	}
+	code.SetOwnerLane(f)
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if replaces != "" {
+			creds, err := s.Store.Credentials(ctx, rl.ID, a.ID)
+			if err != nil {
+				return err
+			}
+			if _, err := credentialByID(creds, replaces, func(c *Credential) bool { return IsPhone(c.Method) && c.Proved() }); err != nil {
+				return ninsho.FieldError(ninsho.CodeNotFound, "replaces")
+			}
+			f.Set(stateReplaces, replaces)
+		}
+		if err := s.Store.AddCredential(ctx, c); err != nil {
+			return err
+		}
+		if err := s.sendPhoneCode(ctx, rl, a, f, m); err != nil {
+			return err
+		}
+		if err := s.Phone.Flows.CreateFlow(ctx, f); err != nil {
+			return err
+		}
+		f.Version = 1
+		data := map[string]any{"credential": c.ID, "method": string(m)}
+		if replaces != "" {
+			data["replaces"] = replaces
+		}
+		return s.record(ctx, rl, a.ID, event.TypeTwoStepEnrolStarted, req, data)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Phone.Outbox.Wake()
+	return &PhoneEnrolment{CredentialID: c.ID, Destination: c.Label, ResendAfter: s.Phone.Codes.ResendAfter(f)}, nil
+}
+
+// ResendPhone sends the code of a's unproved phone credential id again,
+// with the code component's cool-down (resend_too_soon) and the number's
+// hourly budget (resend_limit_reached). An unknown or proved credential is
+// not_found; an enrolment older than an hour is flow_expired (begin again).
+func (s *Service) ResendPhone(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, id string) (*PhoneEnrolment, error) {
+	var out *PhoneEnrolment
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		c, f, err := s.phoneEnrolment(ctx, rl, a, id)
+		if err != nil {
+			return err
+		}
+		if f.Expired(s.Clock.Now()) || f.Status != flow.StatusOpen {
+			return ninsho.E(ninsho.CodeFlowExpired)
+		}
+		if req.LocaleChosen {
+			f.Locale = req.Locale
+		}
+		if err := s.sendPhoneCode(ctx, rl, a, f, c.Method); err != nil {
+			return err
+		}
+		f.UpdatedAt = s.Clock.Now()
+		if err := s.Phone.Flows.UpdateFlow(ctx, f); err != nil {
+			return err
+		}
+		out = &PhoneEnrolment{CredentialID: c.ID, Destination: c.Label, ResendAfter: s.Phone.Codes.ResendAfter(f)}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Phone.Outbox.Wake()
+	return out, nil
+}
+
+// ProvePhone proves a's unproved phone credential id with the code sent to
+// it. A wrong code proves nothing: it uses one of the enrolment's 5
+// attempts and counts against the account's wrong-code guard (code_incorrect
+// with attempts_left, code_attempts_exceeded on the last; code_expired past
+// 10 minutes; account_locked while the guard pauses codes); the counted
+// failure is committed. An unknown, proved or other credential is
+// not_found. The first proved method turns 2SV on and becomes the
+// preferred one. When the enrolment replaces an older number, that
+// credential is removed in the same transaction and, if it was preferred,
+// the new one is preferred instead.
+func (s *Service) ProvePhone(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, id, typed string) (*Proved, error) {
+	out := &Proved{}
+	var refused error
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		c, f, err := s.phoneEnrolment(ctx, rl, a, id)
+		if err != nil {
+			return err
+		}
+		if _, err := s.Phone.Codes.Check(ctx, f, PurposePhoneEnrol, typed); err != nil {
+			switch ninsho.CodeOf(err) {
+			case ninsho.CodeCodeIncorrect, ninsho.CodeCodeAttemptsExceeded, ninsho.CodeCodeExpired, ninsho.CodeNoCodeRequested,
+				ninsho.CodeAccountLocked, ninsho.CodeFieldRequired:
+				refused = err
+				if ninsho.IsCode(err, ninsho.CodeCodeAttemptsExceeded) {
+					f.Status = flow.StatusFailed
+				}
+				f.UpdatedAt = s.Clock.Now()
+				return s.Phone.Flows.UpdateFlow(ctx, f)
+			}
+			return err
+		}
+		now := s.Clock.Now()
+		f.Status, f.Step, f.UpdatedAt = flow.StatusComplete, flow.StepDone, now
+		if err := s.Phone.Flows.UpdateFlow(ctx, f); err != nil {
+			return err
+		}
+		if err := s.Store.ProveCredential(ctx, rl.ID, a.ID, c.ID, now); err != nil {
+			return err
+		}
+		if err := s.record(ctx, rl, a.ID, event.TypeTwoStepMethodAdded, req, map[string]any{"credential": c.ID, "method": string(c.Method)}); err != nil {
+			return err
+		}
+		st, err := s.Store.State(ctx, rl.ID, a.ID)
+		if err != nil {
+			return err
+		}
+		if old := f.Get(stateReplaces); old != "" {
+			if err := s.replacePhone(ctx, rl, req, a, &st, old, c); err != nil {
+				return err
+			}
+		}
+		if !st.Enabled {
+			st.Enabled, st.Preferred, st.UpdatedAt = true, c.ID, now
+			if err := s.Store.SetState(ctx, st); err != nil {
+				return err
+			}
+			out.TurnedOn = true
+			if err := s.record(ctx, rl, a.ID, event.TypeTwoStepEnabled, req, map[string]any{"credential": c.ID, "method": string(c.Method)}); err != nil {
+				return err
+			}
+		}
+		left, err := s.Backup.BackupCodesLeft(ctx, rl.ID, a.ID)
+		out.HasBackupCodes = left > 0
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if refused != nil {
+		return nil, refused
+	}
+	return out, nil
+}
+
+// replacePhone removes the phone credential old that c replaces (if it is
+// still there) and moves the preferred method to c when old was it. The
+// event says the removal was a replacement.
+func (s *Service) replacePhone(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, st *State, old string, c *Credential) error {
+	creds, err := s.Store.Credentials(ctx, rl.ID, a.ID)
+	if err != nil {
+		return err
+	}
+	prev, err := credentialByID(creds, old, func(c *Credential) bool { return IsPhone(c.Method) })
+	if err != nil {
+		return nil // removed in between: nothing to replace
+	}
+	if err := s.Store.RemoveCredential(ctx, rl.ID, a.ID, old); err != nil {
+		return err
+	}
+	if err := s.record(ctx, rl, a.ID, event.TypeTwoStepMethodRemoved, req, map[string]any{
+		"credential": old, "method": string(prev.Method), "reason": "replaced", "replaced_by": c.ID}); err != nil {
+		return err
+	}
+	// TODO(two-step alerts): tell the account's channels that the 2SV phone
+	// changed, once the settings branch's alert hook has landed.
+	if st.Preferred == old {
+		st.Preferred, st.UpdatedAt = c.ID, s.Clock.Now()
+		if err := s.Store.SetState(ctx, *st); err != nil {
+			return err
+		}
+		return s.record(ctx, rl, a.ID, event.TypeTwoStepPreferred, req, map[string]any{"credential": c.ID, "method": string(c.Method)})
+	}
+	return nil
+}
+
+// phoneEnrolment returns a's unproved phone credential id and its
+// enrolment record, or not_found (field credential).
+func (s *Service) phoneEnrolment(ctx context.Context, rl *realm.Realm, a *account.Account, id string) (*Credential, *flow.Flow, error) {
+	if s.Phone == nil {
+		return nil, nil, ninsho.FieldError(ninsho.CodeNotFound, "credential")
+	}
+	creds, err := s.Store.Credentials(ctx, rl.ID, a.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := credentialByID(creds, id, func(c *Credential) bool { return IsPhone(c.Method) && !c.Proved() })
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := s.Phone.Flows.Flow(ctx, c.ID)
+	if ninsho.IsCode(err, ninsho.CodeFlowNotFound) {
+		return nil, nil, ninsho.FieldError(ninsho.CodeNotFound, "credential")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if f.Kind != KindPhoneEnrol || f.Realm != rl.ID || f.AccountID != a.ID || f.Client != clientAccount {
+		return nil, nil, ninsho.FieldError(ninsho.CodeNotFound, "credential")
+	}
+	return c, f, nil
+}
+
+// sendPhoneCode issues an enrolment code for f and enqueues it to f's
+// number by m's channel, with a code_sent event.
+func (s *Service) sendPhoneCode(ctx context.Context, rl *realm.Realm, a *account.Account, f *flow.Flow, m Method) error {
+	ch := ChannelOf(m)
+	if !s.Phone.CanSend(ch) {
+		return ninsho.FieldError(ninsho.CodeChannelUnavailable, "method").WithParam("channel", string(ch))
+	}
+	issued, err := s.Phone.Codes.Issue(ctx, f, a.ID, PurposePhoneEnrol, ch, f.Identifier)
+	if err != nil {
+		return err
+	}
+	locale := i18n.For(f.Locale, a.Locale, rl.DefaultLocale)
+	vars := PhoneCodeVars(rl, a, issued.Digits, s.Phone.Codes.Policy.TTL)
+	if _, err := s.Phone.Outbox.Enqueue(ctx, rl.ID, message.Channel(ch), f.Identifier, message.TemplateTwoStepCode, locale, vars); err != nil {
+		return err
+	}
+	if issued.LaneFull {
+		if _, err := s.Phone.Outbox.Enqueue(ctx, rl.ID, message.Channel(ch), f.Identifier, message.TemplateCodeLimit, locale,
+			map[string]string{"name": "", "host": rl.PublicHost, "base_url": BaseURL(rl)}); err != nil {
+			return err
+		}
+	}
+	return s.record(ctx, rl, a.ID, event.TypeCodeSent, ninsho.Request{}, map[string]any{
+		"credential": f.ID, "purpose": string(PurposePhoneEnrol), "channel": string(ch), "lane": string(issued.Lane),
+	})
+}
+
+// PhoneCodeVars are the variables of message.TemplateTwoStepCode.
+func PhoneCodeVars(rl *realm.Realm, a *account.Account, digits string, ttl time.Duration) map[string]string {
+	name := ""
+	if a != nil {
+		name = a.Name
+	}
+	return map[string]string{
+		"code": digits, "name": name, "minutes": strconv.Itoa(int(ttl / time.Minute)),
+		"host": rl.PublicHost, "base_url": BaseURL(rl),
+	}
+}
+
+// BaseURL is where links in the realm's messages point.
+func BaseURL(rl *realm.Realm) string {
+	if rl.BaseURL != "" {
+		return strings.TrimRight(rl.BaseURL, "/")
+	}
+	return "https://" + rl.PublicHost
+}
+
+// PhoneCredential returns a's proved credential of phone method m that a
+// sign-in sends its code to: the preferred one, else the oldest. ok is
+// false when a has none.
+func (s *Service) PhoneCredential(ctx context.Context, rl *realm.Realm, a *account.Account, m Method) (c *Credential, ok bool, err error) {
+	creds, err := s.Store.Credentials(ctx, rl.ID, a.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	st, err := s.Store.State(ctx, rl.ID, a.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	for i := range creds {
+		x := &creds[i]
+		if x.Method != m || !x.Proved() {
+			continue
+		}
+		if c == nil || x.ID == st.Preferred {
+			c = x
+		}
+	}
+	return c, c != nil, nil
+}
+
+// UsePhone records a use of a's proved credential id (a sign-in passed
+// with its code).
+func (s *Service) UsePhone(ctx context.Context, rl *realm.Realm, a *account.Account, id string, t time.Time) error {
+	return s.Store.UseCredential(ctx, rl.ID, a.ID, id, 0, t)
+}
+
+// PendingPhone returns a's unproved phone credential id as BeginPhone did
+// (for the page that asks for its code), or not_found.
+func (s *Service) PendingPhone(ctx context.Context, rl *realm.Realm, a *account.Account, id string) (*PhoneEnrolment, Method, error) {
+	c, f, err := s.phoneEnrolment(ctx, rl, a, id)
+	if err != nil {
+		return nil, "", err
+	}
+	return &PhoneEnrolment{CredentialID: c.ID, Destination: c.Label, ResendAfter: s.Phone.Codes.ResendAfter(f)}, c.Method, nil
+}
