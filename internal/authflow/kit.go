@@ -390,7 +390,7 @@ func (k *Kit) Complete(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 			// Passed at the flow's gate (SecondFactor.Before).
 			return k.issue(ctx, f, rl, a, req, 2, append(methods, m), typ, data)
 		}
-		return nil, sf.challenge(ctx, f, usable, a, methods, typ, data)
+		return nil, sf.challenge(ctx, rl, f, usable, a, methods, typ, data)
 	}
 	return k.issue(ctx, f, rl, a, req, 1, methods, typ, data)
 }

@@ -71,6 +71,9 @@ func (sf SecondFactor) Before(ctx context.Context, rl *realm.Realm, f *flow.Flow
 	f.Step = flow.StepSecondFactor
 	f.Attempts = 0 // attempts per challenge
 	sf.ask(f, usable)
+	if err := sf.passkeyCurrent(ctx, rl, f, a); err != nil {
+		return false, err
+	}
 	return true, sf.k.Save(ctx, f)
 }
 
@@ -121,7 +124,7 @@ func (sf SecondFactor) usable(ctx context.Context, rl *realm.Realm, a *account.A
 		return nil, false, err
 	}
 	for _, m := range infos {
-		if m.Kind == twostep.MethodTOTP && !slices.Contains(methods, string(m.Kind)) {
+		if (m.Kind == twostep.MethodTOTP || m.Kind == twostep.MethodPasskey && ts.Passkeys != nil) && !slices.Contains(methods, string(m.Kind)) {
 			if m.Preferred {
 				methods = append([]string{string(m.Kind)}, methods...)
 			} else {
@@ -150,7 +153,7 @@ func (sf SecondFactor) Required(ctx context.Context, rl *realm.Realm, a *account
 
 // challenge moves f to the second-factor step, remembering the completion
 // held back, and saves it. It runs in the transaction of ctx.
-func (sf SecondFactor) challenge(ctx context.Context, f *flow.Flow, usable []string, a *account.Account, methods []string, typ string, data map[string]any) error {
+func (sf SecondFactor) challenge(ctx context.Context, rl *realm.Realm, f *flow.Flow, usable []string, a *account.Account, methods []string, typ string, data map[string]any) error {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return ninsho.Internal("authflow: pending completion").Wrap(err)
@@ -163,6 +166,9 @@ func (sf SecondFactor) challenge(ctx context.Context, f *flow.Flow, usable []str
 	f.Set(stateSFEvent, typ)
 	f.Set(stateSFData, string(raw))
 	sf.ask(f, usable)
+	if err := sf.passkeyCurrent(ctx, rl, f, a); err != nil {
+		return err
+	}
 	return sf.k.Save(ctx, f)
 }
 
@@ -179,6 +185,7 @@ func (sf SecondFactor) Next(f *flow.Flow) *flow.Next {
 	return &flow.Next{
 		Step: flow.StepSecondFactor, Method: current, Alternatives: alts,
 		AttemptsLeft: max(SecondFactorAttempts-f.Attempts, 0),
+		PublicKey:    publicKey(f),
 	}
 }
 
@@ -208,6 +215,9 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 			return &flow.Answer{Flow: f, Next: sf.Next(f)}, ninsho.FieldError(ninsho.CodeChannelUnavailable, "method")
 		}
 		f.Set(stateSFCurrent, act.Method)
+		if err := sf.passkeyCurrent(ctx, rl, f, nil); err != nil {
+			return nil, err
+		}
 		if err := k.Save(ctx, f); err != nil {
 			return nil, err
 		}
@@ -226,13 +236,14 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 			stepErr = ninsho.E(ninsho.CodeAccountLocked).WithParam("kind", string(account.LockSuspicious))
 			return nil
 		}
-		used, err := k.TwoStep.Check(ctx, rl, a, f.Get(stateSFCurrent), act.Code, k.Clock.Now())
+		used, err := sf.check(ctx, rl, f, a, act)
 		switch ninsho.CodeOf(err) {
 		case "":
 		case ninsho.CodeFieldRequired:
 			stepErr = err
 			return nil
-		case ninsho.CodeTOTPIncorrect, ninsho.CodeTOTPReused, ninsho.CodeCodeIncorrect, ninsho.CodeAccountLocked, ninsho.CodeNotFound:
+		case ninsho.CodeTOTPIncorrect, ninsho.CodeTOTPReused, ninsho.CodeCodeIncorrect, ninsho.CodeAccountLocked, ninsho.CodeNotFound,
+			ninsho.CodePasskeyFailed, ninsho.CodePasskeyUnknown:
 			f.Attempts++
 			stepErr = err
 			if f.Attempts >= SecondFactorAttempts {

@@ -38,6 +38,7 @@ import (
 	"github.com/ninsho/ninsho/internal/message/providers/devinbox"
 	"github.com/ninsho/ninsho/internal/message/providers/smtp"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/passkey"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reset"
@@ -254,7 +255,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	kit.Networks = db
 	kit.TwoStep = &twostep.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Backup: db, Events: events,
-		Box: box, Hasher: hasher, Guard: kit.Codes.Guard}
+		Box: box, Hasher: hasher, Guard: kit.Codes.Guard, Passkeys: passkey.RelyingParty{}}
 	a.kit = kit
 	captchas := &captcha.Service{Store: db, Box: box, Clock: o.Clock, Random: o.Random, Observer: eventMetrics}
 	counter := &throttle.Counter{Store: db, Clock: o.Clock}

@@ -6,6 +6,7 @@ package flow
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -47,7 +48,9 @@ const (
 	// StepSecondFactor asks an account with two-step verification for its
 	// second factor before any session is issued (authflow.SecondFactor).
 	StepSecondFactor Step = "second_factor"
-	StepDone         Step = "done"
+	// StepPasskey waits for a passkey's answer in a passwordless sign-in.
+	StepPasskey Step = "passkey"
+	StepDone    Step = "done"
 )
 
 // Flow is one journey's persistent state. The password is never kept in it.
@@ -150,6 +153,9 @@ type Action struct {
 	Answer               string `json:"answer,omitempty"`
 	// Method is the second-factor method switch_method asks for.
 	Method string `json:"method,omitempty"`
+	// Credential is a passkey's answer (PublicKeyCredential.toJSON()) for
+	// submit_second_factor with the passkey method and submit_passkey.
+	Credential json.RawMessage `json:"credential,omitempty"`
 	// FormElapsedMS is how long the form was shown before it was sent, in
 	// milliseconds (pages fill it in; 0 when unknown). A risk signal.
 	FormElapsedMS int64 `json:"-"`
@@ -169,6 +175,8 @@ const (
 	// ActionSwitchMethod asks for another of the account's methods (Method).
 	ActionSubmitSecondFactor = "submit_second_factor"
 	ActionSwitchMethod       = "switch_method"
+	// ActionSubmitPasskey answers StepPasskey (Credential).
+	ActionSubmitPasskey = "submit_passkey"
 )
 
 // Next tells the client what to show.
@@ -184,6 +192,10 @@ type Next struct {
 	Captcha      *Captcha `json:"captcha,omitempty"`
 	// Options lists the actions offered at StepChoose.
 	Options []string `json:"options,omitempty"`
+	// PublicKey is the PublicKeyCredentialRequestOptions of a passkey
+	// ceremony (StepPasskey, or StepSecondFactor with method passkey), for
+	// navigator.credentials.get({publicKey}).
+	PublicKey json.RawMessage `json:"public_key,omitempty"`
 }
 
 // Captcha points at the current CAPTCHA challenge of a flow.

@@ -18,6 +18,7 @@ import (
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/message/providers/devinbox"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/passkey"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reset"
@@ -127,7 +128,7 @@ func New(tb testing.TB, db *store.DB) *Env {
 	e.Reset = &reset.Service{Kit: kit, Realms: realms, Locks: db, Gate: e.Gate, Forget: e.Signin.ForgetAccount}
 	e.Box = box
 	e.TwoStep = &twostep.Service{Tx: db, Clock: clock, Random: random, Store: db, Backup: db, Events: db,
-		Box: box, Hasher: hasher, Guard: kit.Codes.Guard}
+		Box: box, Hasher: hasher, Guard: kit.Codes.Guard, Passkeys: passkey.RelyingParty{}}
 	kit.TwoStep = e.TwoStep
 	e.Engine = &flow.Engine{Store: db, Clock: clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: e.Signup, flow.KindSignin: e.Signin, flow.KindUnlock: e.Unlock, flow.KindReset: e.Reset,

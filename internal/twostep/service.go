@@ -49,6 +49,9 @@ type Service struct {
 	// Guard is the account's wrong-code guard, shared with every flow's
 	// verification codes.
 	Guard *code.Guard
+	// Passkeys is the WebAuthn relying party (internal/passkey); nil: no
+	// passkeys (their calls are ninsho.CodeNotFound).
+	Passkeys RelyingParty
 }
 
 // Enrolment is what the person needs to add the authenticator app: shown
