@@ -81,6 +81,7 @@ func New(d Deps) *Handler {
 	h.mux.Handle("POST /api/v1/unlock", h.handle(h.unlock))
 	h.mux.Handle("POST /api/v1/not-me", h.handle(h.notMe))
 	h.mux.Handle("POST /api/v1/password-assistant", h.handle(h.passwordAssistant))
+	h.routesPasskey()
 	return h
 }
 
