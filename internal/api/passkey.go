@@ -66,7 +66,6 @@ type passkeyJSON struct {
 	Preferred  bool    `json:"preferred"`
 }
 
-
 func (h *Handler) listPasskeys(w http.ResponseWriter, r *http.Request, c *call) error {
 	p, err := h.signedIn(r, c)
 	if err != nil {

@@ -176,7 +176,7 @@ func TestPasskeySecondFactor(t *testing.T) {
 		wantSecondFactor(t, ans, nil, "passkey", "backup_code")
 		var o struct {
 			Challenge string
-			RPID      string `json:"rpId"`
+			RPID      string                      `json:"rpId"`
 			Allow     []struct{ ID, Type string } `json:"allowCredentials"`
 		}
 		if err := json.Unmarshal(ans.Next.PublicKey, &o); err != nil || o.RPID != "id.example.jp" || len(o.Allow) != 1 ||
