@@ -148,6 +148,7 @@ func New(d Deps) (*Handler, error) {
 	h.mux.Handle("POST /signin", h.handleFlow(h.signin))
 	h.mux.Handle("GET /account", h.handle(h.account))
 	h.mux.Handle("POST /signout", h.handle(h.signout))
+	h.routesPasskey()
 	if d.Unlock != nil {
 		h.mux.Handle("GET /unlock", h.handleFlow(h.unlockForm))
 		h.mux.Handle("POST /unlock", h.handleFlow(h.unlockStart))
@@ -412,6 +413,9 @@ type page struct {
 	// ReturnTo is the checked return_to the page carries to the flow it
 	// starts (returnto.go), or "".
 	ReturnTo string
+	// Passkey is what a page needs for passkeys (passkey.go), nil when it
+	// has none: the script, the sign-in button, the account's passkeys.
+	Passkey *passkeyView
 
 	// region is the realm's phone region (how numbers are shown) and
 	// emailOnly whether the realm takes e-mail addresses only.
@@ -559,6 +563,7 @@ func (h *Handler) newPage(r *http.Request, rl *realm.Realm, locale, title string
 	p.Brand = p.look.brand
 	p.ReturnTo = checkReturnTo(rl, r.URL.Query().Get(returnToParam))
 	p.relink(r.URL.Path, r.URL.Query())
+	h.passkeyPage(p, rl)
 	return p
 }
 
