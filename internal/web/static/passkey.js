@@ -57,6 +57,7 @@
     var e = box.querySelector("[data-passkey-error]");
     if (!e) return;
     if (message) e.textContent = message;
+    e.setAttribute("role", "alert");
     e.hidden = false;
   }
   function problemMessage(j) {
@@ -122,6 +123,7 @@
           window.location.reload();
         });
       }).catch(function (j) {
+        if (window.console) console.warn("passkey add", j);
         if (j && j.name === "NotAllowedError") return;
         showError(add, problemMessage(j));
       });
