@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/authflow"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/flowtest"
@@ -16,6 +18,7 @@ import (
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
+	"github.com/ninsho/ninsho/internal/totp"
 )
 
 // stuffingList is what the attackers spray, most popular first: twenty
@@ -37,6 +40,9 @@ type stuffingSize struct {
 	prefixes   int // /24 prefixes the addresses are spread over
 	passwords  int // passwords of stuffingList sprayed at every identifier
 	ownerTries int // sign-ins of each owner during the attack
+	// twoStepEvery: every twoStepEvery-th unlisted account, and every other
+	// listed one, has two-step verification on (an authenticator app).
+	twoStepEvery int
 }
 
 // The sizes of the simulation: the issue's, and a quarter of its accounts
@@ -45,8 +51,8 @@ type stuffingSize struct {
 // see simulateStuffing), so the reduced size crosses the CAPTCHA and lock
 // thresholds at the same moments.
 var (
-	stuffingFull    = stuffingSize{name: "full", accounts: 200, listed: 10, addresses: 50, prefixes: 5, passwords: 20, ownerTries: 2}
-	stuffingReduced = stuffingSize{name: "reduced", accounts: 50, listed: 5, addresses: 50, prefixes: 5, passwords: 20, ownerTries: 2}
+	stuffingFull    = stuffingSize{name: "full", accounts: 200, listed: 10, addresses: 50, prefixes: 5, passwords: 20, ownerTries: 2, twoStepEvery: 4}
+	stuffingReduced = stuffingSize{name: "reduced", accounts: 50, listed: 5, addresses: 50, prefixes: 5, passwords: 20, ownerTries: 2, twoStepEvery: 4}
 )
 
 // stuffingOwner is an account and the person who owns it.
@@ -54,6 +60,10 @@ type stuffingOwner struct {
 	ident, password, home, device string
 	accountID                     string
 	listed                        bool
+	// totpSecret is the owner's authenticator app, "" without 2SV;
+	// totpStep the last time step the owner's code was accepted in.
+	totpSecret string
+	totpStep   int64
 }
 
 // stuffingAttack is one attacker attempt: a guess at an identifier from an
@@ -69,6 +79,9 @@ type stuffingFigures struct {
 	attempts      int
 	sessions      [2]int // the attacker got a session
 	heldAtCode    [2]int // the password was right, a code went to the owner
+	heldAtFactor  [2]int // the password was right, the second factor was asked
+	factorGuesses int    // authenticator codes the attacker tried there
+	twoStep       [2]int // accounts with 2SV on
 	wrong         int    // password_incorrect
 	captchas      int    // CAPTCHAs met (and solved)
 	locked        int    // account_locked answers
@@ -79,6 +92,8 @@ type stuffingFigures struct {
 	highestLevel  int    // highest rung of the lock ladder reached
 	ownerAttempts int
 	ownerSessions int
+	ownerFactors  int // owner sign-ins that passed the second factor
+	ownerWaits    int // owner waited for the app's next code (the last one was used)
 	ownerInLock   int // owner attempts while unfamiliar devices were locked out
 	ownerHashes   uint64
 	simulated     time.Duration
@@ -103,13 +118,20 @@ type stuffingFigures struct {
 // lock if the guess comes while the account is locked; they are counted
 // apart.
 //
+// A quarter of the accounts (every fourth unlisted one, every other listed
+// one) have two-step verification on with an authenticator app. Their
+// owners answer the second factor with their app's code at every sign-in
+// (familiar devices are not trusted devices); an attacker whose guess is
+// right there has no app and tries random codes until the challenge ends.
+//
 // It asserts that attackers get no session on any account: none whose
 // password is not listed, and none whose password is (the headline figure),
 // even though every listed password is sprayed at its account and at least
 // one such right guess reaches the verification code (so the zero is held by
 // the code and the lock, not by the guesses never landing). It asserts that
 // every owner attempt (two per owner) completes with a session (no CAPTCHA,
-// lock, code or refusal), and logs the figures in a stable format, including
+// lock, code or refusal; those with 2SV through it), that at least one right
+// guess meets the second factor, and logs the figures in a stable format, including
 // the hashing jobs spent (password.Limiter.Runs). Everything is sequential
 // and driven by a seeded random source, so the figures are the same on every
 // run, and at the same size on both databases.
@@ -148,7 +170,16 @@ func TestCredentialStuffing(t *testing.T) {
 		if f.ownerSessions != f.ownerAttempts {
 			t.Errorf("owner sessions: got %d of %d attempts, want all", f.ownerSessions, f.ownerAttempts)
 		}
-		if got := f.sessions[0] + f.sessions[1] + f.heldAtCode[0] + f.heldAtCode[1] + f.wrong + f.locked + f.rateLimited; got != f.attempts {
+		if f.twoStep[0] == 0 || f.twoStep[1] == 0 {
+			t.Errorf("accounts with 2SV: unlisted %d, listed %d; want some of each", f.twoStep[0], f.twoStep[1])
+		}
+		if f.heldAtFactor[1] == 0 || f.factorGuesses == 0 {
+			t.Errorf("right guesses held at the second factor: %d, codes guessed there %d; want at least 1 each (else nothing tests the second factor)", f.heldAtFactor[1], f.factorGuesses)
+		}
+		if f.ownerFactors == 0 {
+			t.Errorf("owner sign-ins through the second factor: got 0, want some")
+		}
+		if got := f.sessions[0] + f.sessions[1] + f.heldAtCode[0] + f.heldAtCode[1] + f.heldAtFactor[0] + f.heldAtFactor[1] + f.wrong + f.locked + f.rateLimited; got != f.attempts {
 			t.Errorf("outcomes add up to %d, want %d attempts", got, f.attempts)
 		}
 	})
@@ -182,7 +213,8 @@ func simulateStuffing(t *testing.T, e *flowtest.Env, size stuffingSize) *stuffin
 			t.Fatal(err)
 		}
 		o.accountID = a.ID
-		if w := i / every; i%every == 0 && w < size.listed {
+		w := i / every
+		if i%every == 0 && w < size.listed {
 			o.listed = true
 			o.password = list[(w*len(list)/size.listed+1)%len(list)]
 			hash, err := e.Kit.Passwords.Hash(ctx, o.password)
@@ -192,6 +224,9 @@ func simulateStuffing(t *testing.T, e *flowtest.Env, size stuffingSize) *stuffin
 			if err := e.DB.SetPasswordHash(ctx, a.ID, hash, e.Clock.Now()); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if size.twoStepEvery > 0 && ((o.listed && w%2 == 1) || (!o.listed && i%size.twoStepEvery == 1)) {
+			o.totpSecret, o.totpStep = enrolStuffingTOTP(t, e, a)
 		}
 		owners[i] = o
 	}
@@ -239,6 +274,9 @@ func simulateStuffing(t *testing.T, e *flowtest.Env, size stuffingSize) *stuffin
 			ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req(o.home, o.device), signin.Input{Identifier: o.ident, Password: o.password})
 			f.ownerHashes += limiter.Runs() - before
 			f.ownerAttempts++
+			if err == nil && o.totpSecret != "" && ans.Next != nil && ans.Next.Step == flow.StepSecondFactor {
+				ans, err = ownerSecondFactor(t, e, o, ans, f)
+			}
 			if err == nil && ans.Session != nil {
 				f.ownerSessions++
 				continue
@@ -258,7 +296,7 @@ func simulateStuffing(t *testing.T, e *flowtest.Env, size stuffingSize) *stuffin
 			class = 1
 		}
 		before := limiter.Runs()
-		outcome, captcha := stuffOnce(t, e, addrs[atk.addr], o.ident, atk.guess)
+		outcome, captcha := stuffOnce(t, e, rng, addrs[atk.addr], o.ident, atk.guess, &f.factorGuesses)
 		f.hashes += limiter.Runs() - before
 		f.attempts++
 		if captcha {
@@ -269,6 +307,8 @@ func simulateStuffing(t *testing.T, e *flowtest.Env, size stuffingSize) *stuffin
 			f.sessions[class]++
 		case "code":
 			f.heldAtCode[class]++
+		case "second_factor":
+			f.heldAtFactor[class]++
 		case "wrong":
 			f.wrong++
 		case "locked":
@@ -282,6 +322,11 @@ func simulateStuffing(t *testing.T, e *flowtest.Env, size stuffingSize) *stuffin
 		e.Clock.Advance(time.Duration(50+rng.IntN(51)) * time.Millisecond * time.Duration(stuffingFull.accounts) / time.Duration(size.accounts))
 	}
 	f.simulated = e.Clock.Now().Sub(start)
+	for _, o := range owners {
+		if o.totpSecret != "" {
+			f.twoStep[btoi(o.listed)]++
+		}
+	}
 	for _, s := range ownerFailures {
 		t.Errorf("owner on a familiar device did not get a session: %s", s)
 	}
@@ -314,10 +359,19 @@ func simulateStuffing(t *testing.T, e *flowtest.Env, size stuffingSize) *stuffin
 // and when a CAPTCHA is asked, the solved CAPTCHA and the guess again. It
 // answers the outcome (session, code, wrong, locked, rate_limited) and
 // whether a CAPTCHA was met.
-func stuffOnce(t *testing.T, e *flowtest.Env, ip, ident, guess string) (outcome string, captcha bool) {
+//
+// A right guess on an account with 2SV meets the second factor: the
+// attacker, who has no authenticator, tries random 6-digit codes until the
+// challenge ends (outcome second_factor unless one of them is right), and
+// guesses counts them.
+func stuffOnce(t *testing.T, e *flowtest.Env, rng *rand.Rand, ip, ident, guess string, guesses *int) (outcome string, captcha bool) {
 	t.Helper()
 	ctx := context.Background()
 	ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req(ip, ""), signin.Input{Identifier: ident, Password: guess})
+	dev := ""
+	if ans != nil {
+		dev = ans.DeviceToken
+	}
 	if ninsho.CodeOf(err) == ninsho.CodeCaptchaRequired {
 		captcha = true
 		req := flowtest.Req(ip, ans.DeviceToken)
@@ -333,6 +387,24 @@ func stuffOnce(t *testing.T, e *flowtest.Env, ip, ident, guess string) (outcome 
 			t.Fatalf("solve captcha for %s: %v", ident, aerr)
 		}
 		ans, err = e.Engine.Act(ctx, "jp", fl.ID, req, flow.Action{Name: flow.ActionSubmitPassword, Password: guess})
+	}
+	if err == nil && ans.Next != nil && ans.Next.Step == flow.StepSecondFactor {
+		req := flowtest.Req(ip, dev)
+		id := ans.Flow.ID
+		for range authflow.SecondFactorAttempts {
+			*guesses++
+			ans, err = e.Engine.Act(ctx, "jp", id, req, flow.Action{Name: flow.ActionSubmitSecondFactor, Code: fmt.Sprintf("%06d", rng.IntN(1_000_000))})
+			if err == nil && ans.Session != nil {
+				return "session", captcha
+			}
+			if c := ninsho.CodeOf(err); c != ninsho.CodeTOTPIncorrect && c != ninsho.CodeTOTPReused && c != ninsho.CodeAccountLocked {
+				if c != ninsho.CodeCodeAttemptsExceeded {
+					t.Fatalf("attacker's code on %s: %v", ident, err)
+				}
+				break
+			}
+		}
+		return "second_factor", captcha
 	}
 	switch {
 	case err == nil && ans.Session != nil:
@@ -368,10 +440,11 @@ func logStuffing(t *testing.T, db string, size stuffingSize, f *stuffingFigures)
 	}
 	t.Logf("stuffing %s: size=%s accounts=%d listed=%d addresses=%d prefixes=%d passwords=%d simulated=%v",
 		db, size.name, size.accounts, size.listed, size.addresses, size.prefixes, size.passwords, f.simulated.Round(time.Second))
-	t.Logf("stuffing %s: attacker attempts=%d sessions unlisted=%d listed=%d held_at_code unlisted=%d listed=%d wrong=%d captchas=%d locked=%d rate_limited=%d",
-		db, f.attempts, f.sessions[0], f.sessions[1], f.heldAtCode[0], f.heldAtCode[1], f.wrong, f.captchas, f.locked, f.rateLimited)
+	t.Logf("stuffing %s: two-step accounts unlisted=%d listed=%d", db, f.twoStep[0], f.twoStep[1])
+	t.Logf("stuffing %s: attacker attempts=%d sessions unlisted=%d listed=%d held_at_code unlisted=%d listed=%d held_at_second_factor unlisted=%d listed=%d factor_guesses=%d wrong=%d captchas=%d locked=%d rate_limited=%d",
+		db, f.attempts, f.sessions[0], f.sessions[1], f.heldAtCode[0], f.heldAtCode[1], f.heldAtFactor[0], f.heldAtFactor[1], f.factorGuesses, f.wrong, f.captchas, f.locked, f.rateLimited)
 	t.Logf("stuffing %s: locks set=%d accounts=%d highest_level=%d", db, f.locksSet, f.lockedAccts, f.highestLevel)
-	t.Logf("stuffing %s: owners attempts=%d sessions=%d rate=%.1f%% during_lock=%d", db, f.ownerAttempts, f.ownerSessions, rate, f.ownerInLock)
+	t.Logf("stuffing %s: owners attempts=%d sessions=%d rate=%.1f%% during_lock=%d second_factor=%d waited_for_next_code=%d", db, f.ownerAttempts, f.ownerSessions, rate, f.ownerInLock, f.ownerFactors, f.ownerWaits)
 	t.Logf("stuffing %s: hashes attacker=%d per_attempt=%.3f owners=%d", db, f.hashes, perAttempt, f.ownerHashes)
 	t.Logf("stuffing %s: listed guesses %s", db, strings.Join(f.listedFate, " "))
 }
@@ -391,4 +464,55 @@ func mustSignUpFrom(tb testing.TB, e *flowtest.Env, ip, ident, pwd string) strin
 		tb.Fatalf("confirm sign-up of %s: %v", ident, err)
 	}
 	return ans.DeviceToken
+}
+
+// enrolStuffingTOTP turns 2SV on for a with a proved authenticator app and
+// returns its secret and the step its proof used.
+func enrolStuffingTOTP(tb testing.TB, e *flowtest.Env, a *account.Account) (string, int64) {
+	tb.Helper()
+	ctx := context.Background()
+	req := flowtest.Req("192.0.2.10", "")
+	en, err := e.TwoStep.BeginTOTP(ctx, e.JP, req, a)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	now := e.Clock.Now()
+	c, err := totp.CodeAt(en.Secret, now)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := e.TwoStep.ProveTOTP(ctx, e.JP, req, a, en.CredentialID, c); err != nil {
+		tb.Fatalf("prove the authenticator app of %s: %v", a.Email, err)
+	}
+	return en.Secret, totp.Step(now)
+}
+
+// ownerSecondFactor answers the second factor of the owner's sign-in ans
+// with the code the owner's app shows. When the app still shows the code
+// the owner last used (two sign-ins within 30 s), the owner waits for the
+// next one: the clock moves to the next time step.
+func ownerSecondFactor(tb testing.TB, e *flowtest.Env, o *stuffingOwner, ans *flow.Answer, f *stuffingFigures) (*flow.Answer, error) {
+	tb.Helper()
+	if totp.Step(e.Clock.Now()) <= o.totpStep {
+		f.ownerWaits++
+		e.Clock.Set(time.Unix((o.totpStep+1)*totp.Period, 0))
+	}
+	now := e.Clock.Now()
+	c, err := totp.CodeAt(o.totpSecret, now)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done, err := e.Engine.Act(context.Background(), "jp", ans.Flow.ID, flowtest.Req(o.home, o.device), flow.Action{Name: flow.ActionSubmitSecondFactor, Code: c})
+	if err == nil && done.Session != nil {
+		o.totpStep = totp.Step(now)
+		f.ownerFactors++
+	}
+	return done, err
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
