@@ -91,6 +91,7 @@ func New(d Deps) *Handler {
 		h.twoStepRoutes()
 	}
 	h.routeTwoStepPhone()
+	h.routesPasskey()
 	return h
 }
 

@@ -24,6 +24,7 @@ var adapters = []string{
 	"internal/server",
 	"internal/httperr",
 	"internal/clientip",
+	"internal/passkey", // the WebAuthn relying party (go-webauthn reaches net/http)
 	"internal/bench",
 	"internal/archtest",
 	"internal/message/messageprom",

@@ -71,6 +71,9 @@ func (sf SecondFactor) Before(ctx context.Context, rl *realm.Realm, f *flow.Flow
 	f.Step = flow.StepSecondFactor
 	f.Attempts = 0 // attempts per challenge
 	sf.ask(f, usable)
+	if err := sf.passkeyCurrent(ctx, rl, f, a); err != nil {
+		return false, err
+	}
 	if err := sf.askPhone(ctx, rl, f, a, true); err != nil {
 		return false, err
 	}
@@ -170,6 +173,9 @@ func (sf SecondFactor) challenge(ctx context.Context, f *flow.Flow, rl *realm.Re
 	f.Set(stateSFEvent, typ)
 	f.Set(stateSFData, string(raw))
 	sf.ask(f, usable)
+	if err := sf.passkeyCurrent(ctx, rl, f, a); err != nil {
+		return err
+	}
 	if err := sf.askPhone(ctx, rl, f, a, true); err != nil {
 		return err
 	}
@@ -192,6 +198,7 @@ func (sf SecondFactor) Next(f *flow.Flow) *flow.Next {
 	n := &flow.Next{
 		Step: flow.StepSecondFactor, Method: current, Alternatives: alts,
 		AttemptsLeft: max(SecondFactorAttempts-f.Attempts, 0),
+		PublicKey:    publicKey(f),
 	}
 	sf.phoneNext(f, n)
 	return n
@@ -226,6 +233,9 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 			return &flow.Answer{Flow: f, Next: sf.Next(f)}, ninsho.FieldError(ninsho.CodeChannelUnavailable, "method")
 		}
 		f.Set(stateSFCurrent, act.Method)
+		if err := sf.passkeyCurrent(ctx, rl, f, nil); err != nil {
+			return nil, err
+		}
 		if isPhoneStep(f) {
 			stepErr, err := sf.switchPhone(ctx, rl, f)
 			if err != nil {
@@ -254,12 +264,7 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 			stepErr = ninsho.E(ninsho.CodeAccountLocked).WithParam("kind", string(account.LockSuspicious))
 			return nil
 		}
-		var used string
-		if isPhoneStep(f) {
-			used, err = sf.checkPhone(ctx, rl, f, a, act.Code)
-		} else {
-			used, err = k.TwoStep.Check(ctx, rl, a, f.Get(stateSFCurrent), act.Code, k.Clock.Now())
-		}
+		used, err := sf.check(ctx, rl, f, a, act)
 		switch ninsho.CodeOf(err) {
 		case "":
 		case ninsho.CodeFieldRequired:
@@ -268,7 +273,8 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 		case ninsho.CodeCodeExpired, ninsho.CodeNoCodeRequested: // an SMS or voice code: ask for another
 			stepErr = err
 			return k.Save(ctx, f)
-		case ninsho.CodeTOTPIncorrect, ninsho.CodeTOTPReused, ninsho.CodeCodeIncorrect, ninsho.CodeAccountLocked, ninsho.CodeNotFound:
+		case ninsho.CodeTOTPIncorrect, ninsho.CodeTOTPReused, ninsho.CodeCodeIncorrect, ninsho.CodeAccountLocked, ninsho.CodeNotFound,
+			ninsho.CodePasskeyFailed, ninsho.CodePasskeyUnknown:
 			f.Attempts++
 			stepErr = err
 			if f.Attempts >= SecondFactorAttempts {

@@ -28,6 +28,8 @@ func (sf SecondFactor) methodUsable(m twostep.Method) bool {
 	switch {
 	case m == twostep.MethodTOTP:
 		return true
+	case m == twostep.MethodPasskey:
+		return sf.k.TwoStep.Passkeys != nil
 	case twostep.IsPhone(m):
 		return sf.k.CanSend(twostep.ChannelOf(m))
 	}

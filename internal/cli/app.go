@@ -38,6 +38,7 @@ import (
 	"github.com/ninsho/ninsho/internal/message/providers/devinbox"
 	"github.com/ninsho/ninsho/internal/message/providers/smtp"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/passkey"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reauth"
@@ -257,7 +258,8 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	kit.Networks = db
 	kit.TwoStep = &twostep.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Backup: db, Events: events,
 		Box: box, Hasher: hasher, Guard: kit.Codes.Guard, Alert: authflow.TwoStepAlerter{Kit: kit},
-		Phone: &twostep.Phone{Codes: kit.Codes, Flows: db, Outbox: outbox, Channels: kit.Channels}}
+		Phone:    &twostep.Phone{Codes: kit.Codes, Flows: db, Outbox: outbox, Channels: kit.Channels},
+		Passkeys: passkey.RelyingParty{}}
 	kit.Trust = &trust.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Events: events}
 	kit.TwoStep.TurnedOff = func(ctx context.Context, rl *realm.Realm, req ninsho.Request, accountID string) error {
 		return kit.ForgetTrusted(ctx, rl, req, accountID, trust.ReasonTwoStepOff)

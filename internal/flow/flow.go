@@ -6,6 +6,7 @@ package flow
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -54,7 +55,9 @@ const (
 	// verification and has none through adding a method before any
 	// session (Next.Methods, Next.Enrolment).
 	StepEnrolSecondFactor Step = "enrol_second_factor"
-	StepDone              Step = "done"
+	// StepPasskey waits for a passkey's answer in a passwordless sign-in.
+	StepPasskey Step = "passkey"
+	StepDone    Step = "done"
 )
 
 // Flow is one journey's persistent state. The password is never kept in it.
@@ -160,6 +163,9 @@ type Action struct {
 	// TrustDevice asks, with submit_second_factor, that the device the
 	// right factor comes from is not asked for it again (trusted devices).
 	TrustDevice bool `json:"trust_device,omitempty"`
+	// Credential is a passkey's answer (PublicKeyCredential.toJSON()) for
+	// submit_second_factor with the passkey method and submit_passkey.
+	Credential json.RawMessage `json:"credential,omitempty"`
 	// FormElapsedMS is how long the form was shown before it was sent, in
 	// milliseconds (pages fill it in; 0 when unknown). A risk signal.
 	FormElapsedMS int64 `json:"-"`
@@ -182,6 +188,8 @@ const (
 	// ActionBeginTOTP starts adding an authenticator app at
 	// StepEnrolSecondFactor (the answer's Next.Enrolment).
 	ActionBeginTOTP = "begin_totp"
+	// ActionSubmitPasskey answers StepPasskey (Credential).
+	ActionSubmitPasskey = "submit_passkey"
 )
 
 // Next tells the client what to show.
@@ -203,6 +211,10 @@ type Next struct {
 	// Enrolment is the authenticator app being added at
 	// StepEnrolSecondFactor, after begin_totp.
 	Enrolment *Enrolment `json:"enrolment,omitempty"`
+	// PublicKey is the PublicKeyCredentialRequestOptions of a passkey
+	// ceremony (StepPasskey, or StepSecondFactor with method passkey), for
+	// navigator.credentials.get({publicKey}).
+	PublicKey json.RawMessage `json:"public_key,omitempty"`
 }
 
 // Enrolment is what an authenticator app needs to be added: shown while the

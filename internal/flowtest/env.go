@@ -18,6 +18,7 @@ import (
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/message/providers/devinbox"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/passkey"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reauth"
@@ -132,7 +133,8 @@ func New(tb testing.TB, db *store.DB) *Env {
 	e.Box = box
 	e.TwoStep = &twostep.Service{Tx: db, Clock: clock, Random: random, Store: db, Backup: db, Events: db,
 		Box: box, Hasher: hasher, Guard: kit.Codes.Guard, Alert: authflow.TwoStepAlerter{Kit: kit},
-		Phone: &twostep.Phone{Codes: kit.Codes, Flows: db, Outbox: kit.Outbox, Channels: kit.Channels}}
+		Phone:    &twostep.Phone{Codes: kit.Codes, Flows: db, Outbox: kit.Outbox, Channels: kit.Channels},
+		Passkeys: passkey.RelyingParty{}}
 	kit.TwoStep = e.TwoStep
 	e.Trust = &trust.Service{Tx: db, Clock: clock, Random: random, Store: db, Events: db}
 	kit.Trust = e.Trust

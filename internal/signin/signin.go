@@ -149,6 +149,8 @@ func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act
 			}
 		}
 		return s.submitPassword(ctx, rl, f, a, req, act.Password, time.Duration(act.FormElapsedMS)*time.Millisecond)
+	case act.Name == flow.ActionSubmitPasskey && f.Step == flow.StepPasskey:
+		return s.submitPasskey(ctx, rl, f, req, act)
 	case act.Name == flow.ActionSubmitCode && f.Step == flow.StepVerificationCode:
 		return s.submitCode(ctx, rl, f, req, act.Code)
 	case act.Name == flow.ActionResendCode && f.Step == flow.StepVerificationCode:
@@ -177,6 +179,8 @@ func (s *Service) answer(f *flow.Flow) *flow.Answer {
 		ans.Next = s.Kit.CodeNext(f, s.Realms.ByID(f.Realm), authflow.Alternatives(f))
 	case f.Step == flow.StepCaptcha:
 		ans.Next = captchaNext(f, f.Locale)
+	case f.Step == flow.StepPasskey:
+		ans.Next = passkeyNext(f)
 	default:
 		ans.Next = &flow.Next{Step: flow.StepPassword}
 	}

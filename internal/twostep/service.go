@@ -59,6 +59,9 @@ type Service struct {
 	// Phone sends the codes of the SMS and voice-call methods (phone.go);
 	// nil: those methods cannot be enrolled.
 	Phone *Phone
+	// Passkeys is the WebAuthn relying party (internal/passkey); nil: no
+	// passkeys (their calls are ninsho.CodeNotFound).
+	Passkeys RelyingParty
 }
 
 // Enrolment is what the person needs to add the authenticator app: shown

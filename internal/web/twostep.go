@@ -28,6 +28,7 @@ func (h *Handler) twoStepPage(r *http.Request, c *call, ans *flow.Answer) *page 
 	p.FlowID, p.Next = ans.Flow.ID, ans.Next
 	p.restartFor(ans.Flow)
 	h.offerTrust(r, c, p, ans.Flow)
+	passkeyAssert(p, ans)
 	return p
 }
 
@@ -39,7 +40,9 @@ func (h *Handler) twoStep(w http.ResponseWriter, r *http.Request, c *call) error
 	a := flow.Action{Name: r.PostForm.Get("action")}
 	switch a.Name {
 	case flow.ActionSubmitSecondFactor:
-		a.Code, err = formValue(r, "code")
+		if a.Credential, err = postedCredential(r); a.Credential == nil && err == nil {
+			a.Code, err = formValue(r, "code")
+		}
 		a.TrustDevice = trustRequested(r)
 	case flow.ActionSwitchMethod:
 		a.Method, err = formValue(r, "method")

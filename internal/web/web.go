@@ -158,6 +158,7 @@ func New(d Deps) (*Handler, error) {
 	if d.TwoStep != nil {
 		h.twoStepPageRoutes()
 	}
+	h.routesPasskey()
 	if d.Unlock != nil {
 		h.mux.Handle("GET /unlock", h.handleFlow(h.unlockForm))
 		h.mux.Handle("POST /unlock", h.handleFlow(h.unlockStart))
@@ -436,6 +437,9 @@ type page struct {
 	// TwoStep is the account's two-step verification (the account page's
 	// summary and the settings pages: account_twostep.go).
 	TwoStep *twoStepView
+	// Passkey is what a page needs for passkeys (passkey.go), nil when it
+	// has none: the script, the sign-in button, the account's passkeys.
+	Passkey *passkeyView
 
 	// region is the realm's phone region (how numbers are shown) and
 	// emailOnly whether the realm takes e-mail addresses only.
@@ -592,6 +596,7 @@ func (h *Handler) newPage(r *http.Request, rl *realm.Realm, locale, title string
 	p.Brand = p.look.brand
 	p.ReturnTo = checkReturnTo(rl, r.URL.Query().Get(returnToParam))
 	p.relink(r.URL.Path, r.URL.Query())
+	h.passkeyPage(p, rl)
 	return p
 }
 

@@ -1,0 +1,151 @@
+// Passkeys (WebAuthn) on the hosted pages. Every element it drives carries
+// data-passkey and stays hidden until WebAuthn is found. It talks to the
+// JSON API with the page's cookies (docs/api.md: "Sign in with a passkey",
+// "Passkeys", "Second factor").
+(function () {
+  "use strict";
+  if (!window.PublicKeyCredential || !navigator.credentials) return;
+
+  function b64urlToBuf(s) {
+    s = s.replace(/-/g, "+").replace(/_/g, "/");
+    while (s.length % 4) s += "=";
+    var bin = atob(s), out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out.buffer;
+  }
+  function bufToB64url(b) {
+    var bytes = new Uint8Array(b), s = "";
+    for (var i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+    return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function requestOptions(o) {
+    if (PublicKeyCredential.parseRequestOptionsFromJSON) return PublicKeyCredential.parseRequestOptionsFromJSON(o);
+    var c = Object.assign({}, o, {challenge: b64urlToBuf(o.challenge)});
+    if (o.allowCredentials) c.allowCredentials = o.allowCredentials.map(function (d) { return Object.assign({}, d, {id: b64urlToBuf(d.id)}); });
+    return c;
+  }
+  function creationOptions(o) {
+    if (PublicKeyCredential.parseCreationOptionsFromJSON) return PublicKeyCredential.parseCreationOptionsFromJSON(o);
+    var c = Object.assign({}, o, {challenge: b64urlToBuf(o.challenge), user: Object.assign({}, o.user, {id: b64urlToBuf(o.user.id)})});
+    if (o.excludeCredentials) c.excludeCredentials = o.excludeCredentials.map(function (d) { return Object.assign({}, d, {id: b64urlToBuf(d.id)}); });
+    return c;
+  }
+  function toJSON(cred) {
+    if (cred.toJSON) return cred.toJSON();
+    var r = cred.response, out = {id: cred.id, rawId: bufToB64url(cred.rawId), type: cred.type,
+      authenticatorAttachment: cred.authenticatorAttachment || undefined,
+      clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {}, response: {}};
+    out.response.clientDataJSON = bufToB64url(r.clientDataJSON);
+    if (r.attestationObject) {
+      out.response.attestationObject = bufToB64url(r.attestationObject);
+      if (r.getTransports) out.response.transports = r.getTransports();
+    } else {
+      out.response.authenticatorData = bufToB64url(r.authenticatorData);
+      out.response.signature = bufToB64url(r.signature);
+      if (r.userHandle) out.response.userHandle = bufToB64url(r.userHandle);
+    }
+    return out;
+  }
+  function post(url, body) {
+    return fetch(url, {method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "Accept": "application/json"},
+      body: JSON.stringify(body || {})}).then(function (res) {
+      return res.json().then(function (j) { return {status: res.status, body: j}; });
+    });
+  }
+  function showError(box, message) {
+    var e = box.querySelector("[data-passkey-error]");
+    if (!e) return;
+    if (message) e.textContent = message;
+    e.setAttribute("role", "alert");
+    e.hidden = false;
+  }
+  function problemMessage(j) {
+    if (j && j.errors && j.errors.length && j.errors[0].message) return j.errors[0].message;
+    return j && (j.detail || j.title);
+  }
+
+  // Sign-in page: the button, and the identifier field's passkey autofill.
+  var signin = document.querySelector("[data-passkey=signin]");
+  if (signin) {
+    var aborter = null;
+    var signInWith = function (mediation) {
+      return post("/api/v1/signin/passkey").then(function (r) {
+        if (r.status !== 201) throw r.body;
+        var opts = {publicKey: requestOptions(r.body.next.public_key)};
+        if (mediation) {
+          opts.mediation = mediation;
+          aborter = window.AbortController ? new AbortController() : null;
+          if (aborter) opts.signal = aborter.signal;
+        }
+        return navigator.credentials.get(opts).then(function (cred) {
+          return post("/api/v1/flows/" + r.body.id, {action: "submit_passkey", credential: toJSON(cred)});
+        });
+      }).then(function (r) {
+        if (r.body && r.body.status === "complete") {
+          window.location.assign("/account");
+          return;
+        }
+        throw r.body;
+      });
+    };
+    signin.hidden = false;
+    document.getElementById("passkey-signin").addEventListener("click", function () {
+      if (aborter) aborter.abort();
+      signInWith(null).catch(function (j) {
+        if (j && j.name === "NotAllowedError") return; // the person cancelled
+        showError(signin, problemMessage(j));
+      });
+    });
+    if (PublicKeyCredential.isConditionalMediationAvailable) {
+      PublicKeyCredential.isConditionalMediationAvailable().then(function (ok) {
+        if (ok) signInWith("conditional").catch(function () {});
+      });
+    }
+  }
+
+  // The account's passkeys page: add one.
+  var add = document.querySelector("[data-passkey=add]");
+  if (add) {
+    add.hidden = false;
+    document.getElementById("passkey-add").addEventListener("click", function () {
+      var label = document.getElementById("passkey-label").value;
+      post("/api/v1/me/two-step/passkeys", {label: label}).then(function (r) {
+        if (r.status === 403 && r.body && r.body.code === "reauth_required") {
+          window.location.assign("/reauth?return_to=" + encodeURIComponent(window.location.pathname));
+          return null;
+        }
+        if (r.status !== 201) throw r.body;
+        return navigator.credentials.create({publicKey: creationOptions(r.body.public_key)}).then(function (cred) {
+          return post("/api/v1/me/two-step/passkeys/" + r.body.id, {credential: toJSON(cred), label: label});
+        }).then(function (f) {
+          if (f.status !== 200) throw f.body;
+          window.location.reload();
+        });
+      }).catch(function (j) {
+        if (window.console) console.warn("passkey add", j);
+        if (j && j.name === "NotAllowedError") return;
+        showError(add, problemMessage(j));
+      });
+    });
+  }
+
+  // The second-factor page: answer with a passkey (the page's form posts
+  // the credential).
+  var assert = document.querySelector("[data-passkey=assert]");
+  if (assert) {
+    assert.hidden = false;
+    var form = assert.querySelector("form");
+    assert.querySelector("button").addEventListener("click", function (ev) {
+      ev.preventDefault();
+      var o = JSON.parse(assert.getAttribute("data-public-key"));
+      navigator.credentials.get({publicKey: requestOptions(o)}).then(function (cred) {
+        form.querySelector("input[name=credential]").value = JSON.stringify(toJSON(cred));
+        form.submit();
+      }).catch(function (e) {
+        if (e && e.name === "NotAllowedError") return;
+        showError(assert);
+      });
+    });
+  }
+})();
