@@ -19,6 +19,9 @@ import (
 const (
 	stateSFPhoneCred = "2sv_phone_credential"
 	stateSFPhoneDest = "2sv_phone_destination"
+	// The catalogue code of why the code of the method asked for did not
+	// go out when it was asked for (next.not_sent); "" once one did.
+	stateSFPhoneUnsent = "2sv_phone_unsent"
 )
 
 // methodUsable reports whether a proved method of kind m can be asked for
@@ -47,8 +50,9 @@ func isPhoneStep(f *flow.Flow) bool {
 // switch_method. At the start no cool-down applies (the flow's earlier
 // code, if any, was of another step), and a code that cannot be sent now
 // (the number's hourly budget spent, the channel gone) does not stop the
-// challenge: the step is shown and resend_code tells why. It runs in the
-// transaction of ctx; the caller saves f.
+// challenge: the step is shown and says why (next.not_sent, phoneNext);
+// after switch_method the refusal is also returned, for the answer's
+// errors. It runs in the transaction of ctx; the caller saves f.
 func (sf SecondFactor) askPhone(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, start bool) error {
 	if !isPhoneStep(f) {
 		return nil
@@ -57,7 +61,12 @@ func (sf SecondFactor) askPhone(ctx context.Context, rl *realm.Realm, f *flow.Fl
 		f.LastSentAt = time.Time{}
 	}
 	err := sf.sendPhone(ctx, rl, f, a)
-	if start && ninsho.CodeOf(err) != "" && ninsho.CodeOf(err) != ninsho.CodeInternal {
+	c := ninsho.CodeOf(err)
+	if c == "" || c == ninsho.CodeInternal {
+		return err
+	}
+	f.Set(stateSFPhoneUnsent, string(c))
+	if start {
 		return nil
 	}
 	return err
@@ -81,17 +90,27 @@ func (sf SecondFactor) sendPhone(ctx context.Context, rl *realm.Realm, f *flow.F
 	code.SetOwnerLane(f)
 	f.Set(stateSFPhoneCred, c.ID)
 	f.Set(stateSFPhoneDest, identifier.Mask(identifier.Normalized(c.Phone), rl.PhoneRegion))
-	return k.SendCode(ctx, f, rl, a, twostep.PurposeSecondFactor, twostep.ChannelOf(m), c.Phone, message.TemplateTwoStepCode)
+	if err := k.SendCode(ctx, f, rl, a, twostep.PurposeSecondFactor, twostep.ChannelOf(m), c.Phone, message.TemplateTwoStepCode); err != nil {
+		return err
+	}
+	f.Set(stateSFPhoneUnsent, "")
+	// Every caller's transaction ends in a commit that should reach the
+	// phone at once, whichever flow kind it is (sign-in, password
+	// assistant, unlock, re-authentication).
+	ninsho.AfterCommit(ctx, k.Outbox.Wake)
+	return nil
 }
 
 // phoneNext adds to n, the second-factor step of f, the masked number the
-// code went to and the wait before resend_code.
+// code went to, the wait before resend_code and, when the code of the
+// method asked for could not be sent, why (next.not_sent).
 func (sf SecondFactor) phoneNext(f *flow.Flow, n *flow.Next) {
 	if !isPhoneStep(f) {
 		return
 	}
 	n.Destination = f.Get(stateSFPhoneDest)
 	n.ResendAfterS = int((sf.k.Codes.ResendAfter(f) + time.Second - 1) / time.Second)
+	n.NotSent = f.Get(stateSFPhoneUnsent)
 }
 
 // checkPhone checks the code of the current SMS or voice-call challenge of
