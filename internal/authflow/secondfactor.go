@@ -292,6 +292,7 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 			f.Status, f.Step = flow.StatusOpen, flow.Step(f.Get(stateSFThen))
 			f.Attempts, _ = strconv.Atoi(f.Get(stateSFAttempts))
 			f.Set(stateSFPassed, used)
+			restoreFlowCode(f) // secondfactor_phone.go
 			for _, key := range []string{stateSFThen, stateSFAttempts, stateSFCurrent, stateSFUsable, stateSFPhoneCred, stateSFPhoneDest, stateSFPhoneUnsent} {
 				f.Set(key, "")
 			}
@@ -306,6 +307,7 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 		methods := append(strings.Split(f.Get(stateSFMethods), ","), used)
 		typ := f.Get(stateSFEvent)
 		alert := f.Get(stateSFAlert) == "1"
+		restoreFlowCode(f) // secondfactor_phone.go
 		for _, key := range []string{stateSFMethods, stateSFEvent, stateSFData, stateSFCurrent, stateSFUsable, stateSFAlert, stateSFPhoneCred, stateSFPhoneDest, stateSFPhoneUnsent} {
 			f.Set(key, "")
 		}

@@ -2,6 +2,7 @@ package authflow
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/account"
@@ -22,7 +23,31 @@ const (
 	// The catalogue code of why the code of the method asked for did not
 	// go out when it was asked for (next.not_sent); "" once one did.
 	stateSFPhoneUnsent = "2sv_phone_unsent"
+	// The flow's own code channel and destination ("<channel> <dest>")
+	// before the first code of the challenge took their place: a gate
+	// (Before) puts them back when passed, so that the password
+	// assistant's and unlock's steps after it, and the session methods
+	// they name (session.CodeMethod(f.Channel)), are about their own
+	// code, not the second factor's.
+	stateSFFlowCode = "2sv_flow_code"
 )
+
+// keepFlowCode remembers f's own code channel and destination before the
+// first code of its challenge replaces them (once per challenge).
+func keepFlowCode(f *flow.Flow) {
+	if f.Get(stateSFFlowCode) == "" {
+		f.Set(stateSFFlowCode, f.Channel+" "+f.Destination)
+	}
+}
+
+// restoreFlowCode puts back what keepFlowCode remembered, if anything, and
+// forgets it.
+func restoreFlowCode(f *flow.Flow) {
+	if v := f.Get(stateSFFlowCode); v != "" {
+		f.Channel, f.Destination, _ = strings.Cut(v, " ")
+		f.Set(stateSFFlowCode, "")
+	}
+}
 
 // methodUsable reports whether a proved method of kind m can be asked for
 // at a sign-in: the authenticator app always, SMS and voice calls where the
@@ -88,6 +113,7 @@ func (sf SecondFactor) sendPhone(ctx context.Context, rl *realm.Realm, f *flow.F
 		return ninsho.FieldError(ninsho.CodeChannelUnavailable, "method")
 	}
 	code.SetOwnerLane(f)
+	keepFlowCode(f)
 	f.Set(stateSFPhoneCred, c.ID)
 	f.Set(stateSFPhoneDest, identifier.Mask(identifier.Normalized(c.Phone), rl.PhoneRegion))
 	if err := k.SendCode(ctx, f, rl, a, twostep.PurposeSecondFactor, twostep.ChannelOf(m), c.Phone, message.TemplateTwoStepCode); err != nil {
