@@ -99,8 +99,11 @@ func historyWhat(locale string, e *event.Event, loc *time.Location) string {
 		return i18n.Message(locale, "history.account.locked_until", map[string]any{"until": clockText(locale, until, e.At.In(loc))})
 	case event.TypeSigninAlertSent:
 		// One event for every alert: its template says which was sent.
-		if t, _ := e.Data["template"].(string); t == msg.TemplatePasswordChanged {
+		switch t, _ := e.Data["template"].(string); t {
+		case msg.TemplatePasswordChanged:
 			return i18n.Message(locale, "history.password.notice_sent", nil)
+		case msg.TemplateTwoStepChanged:
+			return i18n.Message(locale, "history.two_step.notice_sent", nil)
 		}
 	case event.TypeSigninSucceeded:
 		methods := event.DataStrings(e.Data["methods"])
