@@ -37,6 +37,12 @@ const (
 	// TypeSessionReauthenticated: a signed-in person proved who they are
 	// again (internal/reauth).
 	TypeSessionReauthenticated = "session.reauthenticated"
+
+	// Trusted devices (trust.Service; trust.EventTrusted, EventRevoked and
+	// EventCleared are these values).
+	TypeTrustedDeviceAdded   = "trusted_device.added"   // a device became trusted (or its trust was extended)
+	TypeTrustedDeviceRevoked = "trusted_device.revoked" // the owner forgot one trusted device
+	TypeTrustedDeviceCleared = "trusted_device.cleared" // every trusted device of the account was forgotten
 )
 
 // Event is one audit record.

@@ -104,11 +104,39 @@ func TestSecurityLog(t *testing.T) {
 }
 
 func TestSecurityLogTypes(t *testing.T) {
-	for _, typ := range []string{event.TypeAccountLocked, event.TypeAccountUnlocked, event.TypePasswordChanged, event.TypeSigninAlertSent, event.TypeAccountPurged} {
+	for _, typ := range []string{event.TypeAccountLocked, event.TypeAccountUnlocked, event.TypePasswordChanged, event.TypeSigninAlertSent, event.TypeAccountPurged,
+		event.TypeTwoStepEnabled, event.TypeTwoStepDisabled, event.TypeTwoStepMethodAdded, event.TypeTwoStepMethodRemoved,
+		event.TypeTwoStepPreferred, event.TypeTwoStepBackupCodes,
+		event.TypeTrustedDeviceAdded, event.TypeTrustedDeviceRevoked, event.TypeTrustedDeviceCleared, event.TypeSessionReauthenticated} {
 		var buf bytes.Buffer
 		event.SecurityLog{Logger: slog.New(slog.NewTextHandler(&buf, nil))}.Observe(&event.Event{Type: typ, Realm: "jp"})
 		if !strings.Contains(buf.String(), `msg="security event" event=`+typ+" ") {
 			t.Errorf("%s: got %q, want a security event record", typ, buf.String())
 		}
+	}
+}
+
+// A two-step change is logged with its method and credential id, never
+// with a phone number or a secret the event might carry by mistake.
+func TestSecurityLogTwoStep(t *testing.T) {
+	var buf bytes.Buffer
+	event.SecurityLog{Logger: slog.New(slog.NewJSONHandler(&buf, nil))}.Observe(&event.Event{
+		Type: event.TypeTwoStepMethodAdded, Realm: "jp", AccountID: "acc-1",
+		Data: map[string]any{"credential": "cred-1", "method": "sms", "phone": "+819012345678", "secret": "JBSWY3DP"},
+	})
+	var got map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatalf("%v: %s", err, buf.String())
+	}
+	if got["method"] != "sms" || got["credential"] != "cred-1" {
+		t.Errorf("got method %v credential %v, want sms cred-1", got["method"], got["credential"])
+	}
+	for _, k := range []string{"phone", "secret"} {
+		if _, ok := got[k]; ok {
+			t.Errorf("record carries %q: %s", k, buf.String())
+		}
+	}
+	if strings.Contains(buf.String(), "+8190") || strings.Contains(buf.String(), "JBSWY3DP") {
+		t.Errorf("record leaks data: %s", buf.String())
 	}
 }

@@ -9,21 +9,34 @@ import (
 
 // SecurityTypes are the events that SecurityLog writes to the log stream:
 // locks (including the owner's "this wasn't me", an account.locked with
-// reason not_me), unlocks, password changes, sign-in alerts and purged
-// accounts.
+// reason not_me), unlocks, password changes, sign-in alerts, purged
+// accounts, every change of two-step verification (turned on or off, a
+// method added, removed or preferred, new backup codes), trusted devices
+// added and forgotten, and re-authentications.
 var SecurityTypes = []string{
 	TypeAccountLocked,
 	TypeAccountUnlocked,
 	TypePasswordChanged,
 	TypeSigninAlertSent,
 	TypeAccountPurged,
+	TypeTwoStepEnabled,
+	TypeTwoStepDisabled,
+	TypeTwoStepMethodAdded,
+	TypeTwoStepMethodRemoved,
+	TypeTwoStepPreferred,
+	TypeTwoStepBackupCodes,
+	TypeTrustedDeviceAdded,
+	TypeTrustedDeviceRevoked,
+	TypeTrustedDeviceCleared,
+	TypeSessionReauthenticated,
 }
 
 // securityData are the keys of Event.Data that a security record carries.
 // Events never hold secrets; this list also keeps out anything added later
 // without a thought for the log (and the network prefix, which client_ip
 // already gives).
-var securityData = []string{"kind", "level", "until", "reason", "lock", "lock_lifted", "via", "channel", "template", "sessions_revoked", "flow"}
+var securityData = []string{"kind", "level", "until", "reason", "lock", "lock_lifted", "via", "channel", "template", "sessions_revoked", "flow",
+	"method", "credential", "replaced_by", "count", "trusted_device", "aal", "methods", "session"}
 
 // SecurityLog writes each event of SecurityTypes as one structured record,
 // message "security event", for a SIEM to collect: the event's id and type,

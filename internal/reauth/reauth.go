@@ -19,6 +19,7 @@ import (
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/signin"
+	"github.com/ninsho/ninsho/internal/throttle"
 )
 
 // FlowLifetime is how long a re-authentication flow stays usable.
@@ -47,7 +48,22 @@ type Service struct {
 	// every 10, stop at 100), so that a stolen session does not get
 	// unlimited guesses by starting new flows; nil counts none.
 	Guard *code.Guard
+	// Starts counts the session's starts (StartsPerSession over
+	// StartWindow), so that one session cannot write flow rows without
+	// end; nil caps none.
+	Starts *throttle.Counter
 }
+
+// StartsPerSession is how many re-authentication flows one session may
+// start within StartWindow; the next start answers ninsho.CodeRateLimited
+// (retry_after_s) and writes nothing. A person needs one flow per change
+// (a failed flow is replaced by a new one), so the cap is far above use.
+const StartsPerSession = 10
+
+// StartWindow is the period StartsPerSession counts over: a flow's
+// lifetime, so a session never holds more than StartsPerSession live
+// re-authentication flows.
+const StartWindow = FlowLifetime
 
 var _ flow.Handler = (*Service)(nil)
 
@@ -58,11 +74,16 @@ func GuardKey(accountID string) string { return "reauth:" + accountID }
 // Start begins a re-authentication for the session of p (a signed-in
 // person), at the password step. With pw it also submits the password at
 // once (the hosted page sends it with the start). The flow keeps the
-// session's id: only requests that carry that session may act on it.
+// session's id: only requests that carry that session may act on it. Past
+// StartsPerSession starts of the session within StartWindow it answers
+// ninsho.CodeRateLimited and writes nothing.
 func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request, p *signin.Principal, pw string) (*flow.Answer, error) {
 	k := s.Kit
 	if p == nil || p.Session == nil || p.Account == nil {
 		return nil, ninsho.E(ninsho.CodeUnauthenticated)
+	}
+	if err := s.admit(ctx, rl, p); err != nil {
+		return nil, err
 	}
 	d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
 	if err != nil {
@@ -88,6 +109,24 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		ans.DeviceToken = newToken
 	}
 	return ans, err
+}
+
+// admit counts a start of p's session, or refuses it with
+// ninsho.CodeRateLimited when the session started StartsPerSession flows
+// within StartWindow.
+func (s *Service) admit(ctx context.Context, rl *realm.Realm, p *signin.Principal) error {
+	if s.Starts == nil {
+		return nil
+	}
+	key := throttle.Key("start.reauth.session", rl.ID, p.Session.ID)
+	n, err := s.Starts.Count(ctx, key, StartWindow)
+	if err != nil {
+		return err
+	}
+	if n >= StartsPerSession {
+		return ninsho.E(ninsho.CodeRateLimited).WithParam("retry_after_s", int(StartWindow/time.Second))
+	}
+	return s.Starts.Hit(ctx, key, 1, StartWindow)
 }
 
 // Act applies submit_password (password) or, at the second-factor step,

@@ -4,6 +4,7 @@ package signin
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -731,9 +732,8 @@ func (s *Service) Signout(ctx context.Context, rl *realm.Realm, req ninsho.Reque
 const HistoryWindow = 90 * 24 * time.Hour
 
 // History lists the principal's sign-in history of the last 90 days, newest
-// first, at most limit entries: successful and failed sign-ins, challenges,
-// locks and sign-outs, each with when, from which address and device, and
-// the risk reasons.
+// first, at most limit entries: the events of HistoryTypes, each with when,
+// from which address and device, and the risk reasons.
 func (s *Service) History(ctx context.Context, p *Principal, limit int) ([]*event.Event, error) {
 	evs, err := s.Kit.Events.AccountEvents(ctx, p.Account.ID, s.Kit.Clock.Now().Add(-HistoryWindow), limit*2)
 	if err != nil {
@@ -741,16 +741,27 @@ func (s *Service) History(ctx context.Context, p *Principal, limit int) ([]*even
 	}
 	out := evs[:0]
 	for _, e := range evs {
-		switch e.Type {
-		case event.TypeSigninSucceeded, event.TypeSigninFailed, event.TypeSigninChallenged,
-			event.TypeAccountLocked, event.TypeSignout, event.TypeSignupCompleted,
-			event.TypeAccountUnlocked, event.TypePasswordChanged, event.TypeUnlockStarted, event.TypeSigninAlertSent:
-			if len(out) < limit {
-				out = append(out, e)
-			}
+		if slices.Contains(HistoryTypes, e.Type) && len(out) < limit {
+			out = append(out, e)
 		}
 	}
 	return out, nil
+}
+
+// HistoryTypes are the events the owner sees in the sign-in history:
+// successful (by password, code, passkey, second factor or on a trusted
+// device) and failed sign-ins, challenges, locks and unlocks, sign-outs,
+// the account's creation, password changes, alerts sent, every change of
+// two-step verification, trusted devices added and forgotten, and
+// re-authentications. Codes sent and unproved methods are not shown.
+var HistoryTypes = []string{
+	event.TypeSigninSucceeded, event.TypeSigninFailed, event.TypeSigninChallenged,
+	event.TypeAccountLocked, event.TypeSignout, event.TypeSignupCompleted,
+	event.TypeAccountUnlocked, event.TypePasswordChanged, event.TypeUnlockStarted, event.TypeSigninAlertSent,
+	event.TypeTwoStepEnabled, event.TypeTwoStepDisabled, event.TypeTwoStepMethodAdded,
+	event.TypeTwoStepMethodRemoved, event.TypeTwoStepPreferred, event.TypeTwoStepBackupCodes,
+	event.TypeTrustedDeviceAdded, event.TypeTrustedDeviceRevoked, event.TypeTrustedDeviceCleared,
+	event.TypeSessionReauthenticated,
 }
 
 // ForgetAccount drops the account's cached sessions on this instance (after a

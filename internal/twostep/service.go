@@ -289,7 +289,8 @@ func (s *Service) State(ctx context.Context, rl *realm.Realm, a *account.Account
 // ninsho.CodeAccountLocked. An authenticator code of a step already
 // accepted for the account, in whatever flow, is ninsho.CodeTOTPReused (not
 // counted: it was right once). A wrong code is ninsho.CodeTOTPIncorrect or
-// ninsho.CodeCodeIncorrect; its counted failure is committed. Any other
+// ninsho.CodeCodeIncorrect (kind backup_code, so that its message speaks of
+// a backup code); its counted failure is committed. Any other
 // method is ninsho.CodeNotFound.
 func (s *Service) Check(ctx context.Context, rl *realm.Realm, a *account.Account, method, typed string, now time.Time) (string, error) {
 	var used string
@@ -382,7 +383,9 @@ func (s *Service) checkBackup(ctx context.Context, rl *realm.Realm, a *account.A
 		return "", nil, err
 	}
 	if !ok {
-		return "", ninsho.FieldError(ninsho.CodeCodeIncorrect, "code"), nil
+		// Kind backup_code: its message speaks of a backup code, not of a
+		// verification code sent to the person (error.code_incorrect.backup_code).
+		return "", ninsho.FieldError(ninsho.CodeCodeIncorrect, "code").WithParam("kind", CheckBackupCode), nil
 	}
 	return session.MethodBackup, nil, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/ninsho/ninsho/internal/i18n"
 	msg "github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/risk"
 )
 
 // historyLimit is how many entries of the sign-in history the account page
@@ -44,7 +45,13 @@ func historyRows(locale string, rl *realm.Realm, evs []*event.Event) ([]historyR
 			Address:  e.IP,
 			Device:   describeUA(locale, e.UserAgent),
 		}
-		if p, _ := e.Data["prefix"].(string); p != "" && p != e.IP {
+		// The network: as recorded, else the address's /24 or /48 (two-step
+		// and trusted-device events record none).
+		p, _ := e.Data["prefix"].(string)
+		if p == "" {
+			p = risk.Prefix(e.IP)
+		}
+		if p != "" && p != e.IP {
 			row.Network = p
 		}
 		// Successes and challenges keep the risk reasons as "reasons";
@@ -69,7 +76,11 @@ func historyWhat(locale string, e *event.Event, loc *time.Location) string {
 	switch e.Type {
 	case event.TypeSigninFailed:
 		reason, _ := e.Data["reason"].(string)
-		return i18n.Message(locale, "history.signin.failed", map[string]any{
+		key := "history.signin.failed"
+		if via, _ := e.Data["via"].(string); via == "reauth" {
+			key = "history.reauth.failed" // a wrong password when confirming who they are
+		}
+		return i18n.Message(locale, key, map[string]any{
 			"reason": message(locale, "history.refusal."+reason, reason),
 		})
 	case event.TypeAccountLocked:
@@ -88,11 +99,72 @@ func historyWhat(locale string, e *event.Event, loc *time.Location) string {
 		return i18n.Message(locale, "history.account.locked_until", map[string]any{"until": clockText(locale, until, e.At.In(loc))})
 	case event.TypeSigninAlertSent:
 		// One event for every alert: its template says which was sent.
-		if t, _ := e.Data["template"].(string); t == msg.TemplatePasswordChanged {
+		switch t, _ := e.Data["template"].(string); t {
+		case msg.TemplatePasswordChanged:
 			return i18n.Message(locale, "history.password.notice_sent", nil)
+		case msg.TemplateTwoStepChanged:
+			return i18n.Message(locale, "history.two_step.notice_sent", nil)
+		}
+	case event.TypeSigninSucceeded:
+		methods := event.DataStrings(e.Data["methods"])
+		switch sf, _ := e.Data["second_factor"].(string); {
+		case e.Data["passkey"] == true:
+			return i18n.Message(locale, "history.signin.succeeded_passkey", nil)
+		case sf == "trusted_device":
+			return i18n.Message(locale, "history.signin.succeeded_trusted", nil)
+		case len(methods) > 1:
+			if m := historyMethod(locale, methods[len(methods)-1]); m != "" {
+				return i18n.Message(locale, "history.signin.succeeded_two_step", map[string]any{"method": m})
+			}
+		}
+	case event.TypeTwoStepEnabled, event.TypeTwoStepMethodAdded, event.TypeTwoStepMethodRemoved, event.TypeTwoStepPreferred:
+		key := "history." + e.Type
+		if r, _ := e.Data["reason"].(string); e.Type == event.TypeTwoStepMethodRemoved && r == "replaced" {
+			key = "history.two_step.method_replaced"
+		}
+		m, _ := e.Data["method"].(string)
+		if w := historyMethod(locale, m); w != "" {
+			return i18n.Message(locale, key+"_method", map[string]any{"method": w})
+		}
+		return i18n.Message(locale, key, nil)
+	case event.TypeTwoStepDisabled:
+		if r, _ := e.Data["reason"].(string); r == "last_method_removed" {
+			return i18n.Message(locale, "history.two_step.disabled_last_method", nil)
+		}
+	case event.TypeTrustedDeviceCleared:
+		r, _ := e.Data["reason"].(string)
+		return message(locale, "history.trusted_device.cleared."+r, i18n.Message(locale, "history.trusted_device.cleared", nil))
+	case event.TypeSessionReauthenticated:
+		methods := event.DataStrings(e.Data["methods"])
+		if len(methods) > 1 {
+			if m := historyMethod(locale, methods[len(methods)-1]); m != "" {
+				return i18n.Message(locale, "history.session.reauthenticated_two_step", map[string]any{"method": m})
+			}
 		}
 	}
 	return message(locale, "history."+e.Type, e.Type)
+}
+
+// historyMethods maps a second-factor method, as two-step events name it
+// (twostep.Method, "backup_code") or as a session's methods do (RFC 8176
+// amr values, session.Method*), to the catalogue key that names it.
+var historyMethods = map[string]string{
+	"totp": "totp", "otp": "totp",
+	"sms":   "sms",
+	"voice": "voice", "tel": "voice",
+	"passkey": "passkey", "hwk": "passkey", "swk": "passkey",
+	"backup_code": "backup_code", "backup": "backup_code",
+}
+
+// historyMethod names a second-factor method in locale's words ("認証アプリ",
+// "authenticator app"), or returns "" for anything else (a password or an
+// e-mail code is not a second factor).
+func historyMethod(locale, m string) string {
+	k, ok := historyMethods[m]
+	if !ok {
+		return ""
+	}
+	return i18n.Message(locale, "history.method."+k, nil)
 }
 
 // historyTime writes a history entry's time.

@@ -126,6 +126,9 @@ func (h *Handler) reauth(w http.ResponseWriter, r *http.Request, c *call) error 
 		if err == nil {
 			err = ninsho.Internal("web: re-authentication answered nothing")
 		}
+		if ninsho.IsCode(err, ninsho.CodeRateLimited) {
+			return again(id, err) // too many starts of this session: the form says to wait
+		}
 		return err
 	}
 	h.remember(w, r, ans)
