@@ -19,7 +19,9 @@ import (
 // was going (checked against the realm's allow-list like every return_to).
 //
 // The offer is made when a page sign-in completes with a session made with
-// the password and no passkey (methods contain pwd, neither hwk nor swk), in
+// the password and no passkey (methods contain pwd, neither hwk nor swk),
+// from a browser whose sign-in page found a platform authenticator
+// (PlatformAuthenticatorCookie), in
 // a realm that lets passkeys sign in, for an account without a passkey, on
 // a stored device that was never offered one: the completing POST records
 // the offer on the device row (device.Service.Offer, one compare-and-set),
@@ -32,6 +34,15 @@ import (
 // otherwise the script, or without JavaScript a <noscript> refresh and link,
 // goes on at once to where the sign-in was going.
 const PasskeyOfferPath = "/account/passkey-offer"
+
+// PlatformAuthenticatorCookie is the hint that static/passkey.js sets on
+// the sign-in page: "1" when the browser has a platform authenticator with
+// user verification, "0" when not. Only a sign-in whose browser says "1" is
+// sent to the offer, so browsers that cannot make a passkey here (and those
+// without JavaScript) go where they were going without a detour, and their
+// device is not counted as offered. It is a hint, not a proof: the offer page
+// asks the browser again before it shows anything.
+const PlatformAuthenticatorCookie = "ninsho_platform_authenticator"
 
 // passkeyOfferView is the offer page's part of passkeyView.
 type passkeyOfferView struct {
@@ -63,6 +74,10 @@ func (h *Handler) passkeyOfferFor(r *http.Request, ans *flow.Answer) (string, er
 	}
 	rl := h.d.Realms.ByID(ans.Flow.Realm)
 	if !h.passkeysOn(rl) {
+		return "", nil
+	}
+	if c, err := r.Cookie(PlatformAuthenticatorCookie); err != nil || c.Value != "1" {
+		// No sign that this browser can make a passkey: no offer, no hop.
 		return "", nil
 	}
 	ctx := r.Context()

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"html"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -35,7 +36,7 @@ func newOfferWeb(t *testing.T) (*web.Handler, *flowtest.Env, jar) {
 		Realms: env.Realms, Flows: env.Engine, Signup: env.Signup, Signin: env.Signin,
 		Unlock: env.Unlock, Reset: env.Reset, TwoStep: env.TwoStep, Now: env.Clock.Now,
 	})
-	b := jar{}
+	b := jar{web.PlatformAuthenticatorCookie: "1"}
 	rec := post(h, "/signup", url.Values{
 		"identifier": {offerEmail}, "name": {"山田 花子"}, "password": {pw}, "password_confirmation": {pw},
 	}, "User-Agent", flowtest.BrowserUA)
@@ -62,6 +63,11 @@ func offerSignin(t *testing.T, h *web.Handler, env *flowtest.Env, b jar, returnT
 		form.Set("return_to", returnTo)
 	}
 	rec := post(h, "/signin", form, append(b.header(), "User-Agent", flowtest.BrowserUA)...)
+	return offerFollow(t, rec, b)
+}
+
+func offerFollow(t *testing.T, rec *httptest.ResponseRecorder, b jar) string {
+	t.Helper()
 	if rec.Code != 303 {
 		t.Fatalf("signin: %d %s", rec.Code, rec.Body)
 	}
@@ -248,6 +254,30 @@ func TestPasskeyOfferNotAfterAPasskey(t *testing.T) {
 	if got := offerState(t, env, b); got != device.PasskeyNotOffered {
 		t.Errorf("device offer after a passkey: %v, want none", got)
 	}
+}
+
+// TestPasskeyOfferOnlyWithAPlatformAuthenticator: a browser whose sign-in
+// page found no platform authenticator (or ran no script) goes where it was
+// going, and its device is not counted as offered: the offer comes once it
+// has one.
+func TestPasskeyOfferOnlyWithAPlatformAuthenticator(t *testing.T) {
+	h, env, b := newOfferWeb(t)
+	for _, hint := range []string{"0", ""} {
+		if hint == "" {
+			delete(b, web.PlatformAuthenticatorCookie)
+		} else {
+			b[web.PlatformAuthenticatorCookie] = hint
+		}
+		if loc := offerSignin(t, h, env, b, shopURL); loc != shopURL {
+			t.Errorf("password sign-in with hint %q goes to %q, want %q", hint, loc, shopURL)
+		}
+		if got := offerState(t, env, b); got != device.PasskeyNotOffered {
+			t.Errorf("device offer with hint %q: %v, want none", hint, got)
+		}
+		offerSignout(t, h, b)
+	}
+	b[web.PlatformAuthenticatorCookie] = "1"
+	mustRedirect(t, 303, offerSignin(t, h, env, b, ""), "/account/passkey-offer")
 }
 
 // TestPasskeyOfferNotWherePasskeysAreOff: a realm that does not let

@@ -75,6 +75,17 @@
   // Sign-in page: the button, and the identifier field's passkey autofill.
   var signin = document.querySelector("[data-passkey=signin]");
   if (signin) {
+    // Tell the server whether this browser could make a passkey, so that
+    // only such a browser is offered one after a password sign-in.
+    var hint = function (ok) {
+      document.cookie = "ninsho_platform_authenticator=" + (ok ? "1" : "0") + "; path=/; max-age=31536000; samesite=lax" +
+        (window.location.protocol === "https:" ? "; secure" : "");
+    };
+    if (PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable) {
+      PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable().then(hint, function () { hint(false); });
+    } else {
+      hint(false);
+    }
     var aborter = null;
     var signInWith = function (mediation) {
       return post("/api/v1/signin/passkey").then(function (r) {
