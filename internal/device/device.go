@@ -17,6 +17,10 @@ type Device struct {
 	UserAgent  string
 	CreatedAt  time.Time
 	LastSeenAt time.Time
+	// PasskeyOffer is how far the offer to create a passkey got on this
+	// device, and PasskeyOfferAt when it last moved (nil before).
+	PasskeyOffer   PasskeyOffer
+	PasskeyOfferAt *time.Time
 	// Stored reports whether the device has a row in the store (set by
 	// Service.Resolve and Service.Remember; not a column).
 	Stored bool
@@ -37,7 +41,26 @@ type Store interface {
 	// IsFamiliar reports whether the account ever completed a sign-in or
 	// sign-up on the device.
 	IsFamiliar(ctx context.Context, accountID, deviceID string) (bool, error)
+	// SetPasskeyOffer moves the stored device's passkey offer forward to o
+	// at t and reports whether it moved: false when the device is already
+	// at o or beyond, or is not stored. Of two concurrent calls with the
+	// same o, one moves it.
+	SetPasskeyOffer(ctx context.Context, deviceID string, o PasskeyOffer, t time.Time) (bool, error)
 }
+
+// PasskeyOffer is how far the offer to create a passkey, made once per
+// device after a password sign-in, got on a device. It only moves forward.
+type PasskeyOffer int
+
+const (
+	// PasskeyNotOffered: the device was never offered a passkey.
+	PasskeyNotOffered PasskeyOffer = 0
+	// PasskeyOffered: the offer was made (the browser was sent to it),
+	// whether or not the person answered.
+	PasskeyOffered PasskeyOffer = 1
+	// PasskeyDeclined: the person answered "not now".
+	PasskeyDeclined PasskeyOffer = 2
+)
 
 // NetworkStore remembers the networks (/24 IPv4, /48 IPv6) each account
 // signed in from. Methods take part in the transaction carried by ctx.

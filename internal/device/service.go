@@ -77,6 +77,22 @@ func (s *Service) Remember(ctx context.Context, d *Device) error {
 	return nil
 }
 
+// Offer records that the stored device deviceID is offered to create a
+// passkey now, and reports whether this call made the offer: false when the
+// device was offered before (or declined, or is not stored), so a device is
+// offered at most once, even by two sign-ins at the same time.
+func (s *Service) Offer(ctx context.Context, deviceID string) (bool, error) {
+	return s.Store.SetPasskeyOffer(ctx, deviceID, PasskeyOffered, s.Clock.Now())
+}
+
+// Decline records that the person said "not now" to the passkey offer on
+// the device deviceID. Declining again, or on a device not stored, changes
+// nothing.
+func (s *Service) Decline(ctx context.Context, deviceID string) error {
+	_, err := s.Store.SetPasskeyOffer(ctx, deviceID, PasskeyDeclined, s.Clock.Now())
+	return err
+}
+
 // WellFormed reports whether token has the shape of a token this service
 // issues. Other values are not recognised (the client gets a new token), so
 // a client cannot choose a short, guessable token.

@@ -31,14 +31,16 @@ func (db *DB) DeviceByTokenHash(ctx context.Context, realm string, h []byte) (*d
 	var (
 		d                     device.Device
 		createdAt, lastSeenAt int64
+		offerAt               sql.NullInt64
 	)
-	err := db.reader(ctx).QueryRowContext(ctx, `SELECT id, realm, token_hash, user_agent, created_at, last_seen_at
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT id, realm, token_hash, user_agent, created_at, last_seen_at, passkey_offer, passkey_offer_at
 		FROM device WHERE realm = $1 AND token_hash = $2`, realm, h).
-		Scan(&d.ID, &d.Realm, &d.TokenHash, &d.UserAgent, &createdAt, &lastSeenAt)
+		Scan(&d.ID, &d.Realm, &d.TokenHash, &d.UserAgent, &createdAt, &lastSeenAt, &d.PasskeyOffer, &offerAt)
 	if err != nil {
 		return nil, notFound("device by token", err, ninsho.CodeNotFound)
 	}
 	d.CreatedAt, d.LastSeenAt = fromUS(createdAt), fromUS(lastSeenAt)
+	d.PasskeyOfferAt = fromNullUSPtr(offerAt)
 	return &d, nil
 }
 
@@ -78,6 +80,23 @@ func (db *DB) IsFamiliar(ctx context.Context, accountID, deviceID string) (bool,
 		return false, internal("device familiarity", err)
 	}
 	return true, nil
+}
+
+// SetPasskeyOffer moves the stored device's passkey offer forward to o at t
+// and reports whether it moved: one compare-and-set statement, so of two
+// concurrent calls with the same o one moves it.
+func (db *DB) SetPasskeyOffer(ctx context.Context, deviceID string, o device.PasskeyOffer, t time.Time) (bool, error) {
+	res, err := db.writer(ctx).ExecContext(ctx,
+		`UPDATE device SET passkey_offer = $2, passkey_offer_at = $3 WHERE id = $1 AND passkey_offer < $2`,
+		deviceID, int(o), us(t))
+	if err != nil {
+		return false, internal("set passkey offer", err)
+	}
+	n, err := rowsAffected("set passkey offer", res)
+	if err != nil {
+		return false, err
+	}
+	return n == 1, nil
 }
 
 // MarkNetwork records a completed sign-in of the account from prefix at t.

@@ -340,6 +340,14 @@ func (h *Handler) follow(w http.ResponseWriter, r *http.Request, ans *flow.Answe
 	h.remember(w, r, ans)
 	if ans.Session != nil {
 		h.cookies.SetSession(w, r, ans.Session, h.d.Now())
+		// After a password sign-in, once per device: the passkey offer
+		// (passkey_offer.go), which goes on to where the sign-in was going.
+		if offer, err := h.passkeyOfferFor(r, ans); offer != "" || err != nil {
+			if err == nil {
+				http.Redirect(w, r, offer, http.StatusSeeOther)
+			}
+			return err
+		}
 	}
 	return h.redirectFor(w, r, ans)
 }

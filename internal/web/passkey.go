@@ -30,6 +30,9 @@ type passkeyView struct {
 	// Assert is the request options (JSON) of the second-factor page's
 	// passkey ceremony.
 	Assert string
+	// Offer is the offer to create a passkey after a password sign-in
+	// (passkey_offer.go).
+	Offer *passkeyOfferView
 }
 
 type passkeyRow struct {
@@ -40,6 +43,7 @@ type passkeyRow struct {
 
 func (h *Handler) routesPasskey() {
 	h.mux.Handle("GET "+PasskeysPath, h.handle(h.passkeysPage))
+	h.routesPasskeyOffer()
 }
 
 // passkeyPage sets p.Passkey for a sign-in page of a realm that lets

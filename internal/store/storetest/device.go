@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ninsho/ninsho/internal/device"
 	"github.com/ninsho/ninsho/internal/ninsho"
 )
 
@@ -69,6 +70,50 @@ func Device(t *testing.T, open func(tb testing.TB) Stores) {
 			if got != tc.want {
 				t.Errorf("IsFamiliar(%s): got %v, want %v", tc.name, got, tc.want)
 			}
+		}
+	})
+	t.Run("passkey offer", func(t *testing.T) {
+		s := open(t)
+		phone := MustCreateDevice(t, s, NewDevice("jp"))
+		pc := MustCreateDevice(t, s, NewDevice("jp"))
+		steps := []struct {
+			name   string
+			device string
+			o      device.PasskeyOffer
+			t      time.Time
+			moved  bool
+		}{
+			{"offered", phone.ID, device.PasskeyOffered, at(time.Minute), true},
+			{"offered again", phone.ID, device.PasskeyOffered, at(time.Hour), false},
+			{"declined", phone.ID, device.PasskeyDeclined, at(2 * time.Hour), true},
+			{"declined again", phone.ID, device.PasskeyDeclined, at(3 * time.Hour), false},
+			{"offered after the decline", phone.ID, device.PasskeyOffered, at(4 * time.Hour), false},
+			{"a device not stored", NewID(), device.PasskeyOffered, at(time.Minute), false},
+		}
+		for _, st := range steps {
+			moved, err := s.SetPasskeyOffer(ctx, st.device, st.o, st.t)
+			mustNil(t, "SetPasskeyOffer "+st.name, err)
+			if moved != st.moved {
+				t.Errorf("SetPasskeyOffer %s: moved %v, want %v", st.name, moved, st.moved)
+			}
+		}
+		got, err := s.DeviceByTokenHash(ctx, "jp", phone.TokenHash)
+		mustNil(t, "DeviceByTokenHash", err)
+		if want := at(2 * time.Hour); got.PasskeyOffer != device.PasskeyDeclined || got.PasskeyOfferAt == nil || !got.PasskeyOfferAt.Equal(want) {
+			t.Errorf("after the decline: offer %v at %v, want %v at %v", got.PasskeyOffer, got.PasskeyOfferAt, device.PasskeyDeclined, want)
+		}
+		got, err = s.DeviceByTokenHash(ctx, "jp", pc.TokenHash)
+		mustNil(t, "DeviceByTokenHash", err)
+		if got.PasskeyOffer != device.PasskeyNotOffered || got.PasskeyOfferAt != nil {
+			t.Errorf("another device: offer %v at %v, want none", got.PasskeyOffer, got.PasskeyOfferAt)
+		}
+
+		// Declining without the offer recorded first (a tab left open
+		// from before) still records it.
+		moved, err := s.SetPasskeyOffer(ctx, pc.ID, device.PasskeyDeclined, at(time.Minute))
+		mustNil(t, "SetPasskeyOffer declined at once", err)
+		if !moved {
+			t.Errorf("SetPasskeyOffer declined at once: not moved")
 		}
 	})
 }

@@ -4,7 +4,14 @@
 // "Passkeys", "Second factor").
 (function () {
   "use strict";
-  if (!window.PublicKeyCredential || !navigator.credentials) return;
+  // The passkey offer after a password sign-in goes on at once where it
+  // cannot create a passkey here.
+  var offer = document.querySelector("[data-passkey=offer]");
+  function goOn() { window.location.replace(offer.getAttribute("data-continue")); }
+  if (!window.PublicKeyCredential || !navigator.credentials) {
+    if (offer) goOn();
+    return;
+  }
 
   function b64urlToBuf(s) {
     s = s.replace(/-/g, "+").replace(/_/g, "/");
@@ -68,6 +75,17 @@
   // Sign-in page: the button, and the identifier field's passkey autofill.
   var signin = document.querySelector("[data-passkey=signin]");
   if (signin) {
+    // Tell the server whether this browser could make a passkey, so that
+    // only such a browser is offered one after a password sign-in.
+    var hint = function (ok) {
+      document.cookie = "ninsho_platform_authenticator=" + (ok ? "1" : "0") + "; path=/; max-age=31536000; samesite=lax" +
+        (window.location.protocol === "https:" ? "; secure" : "");
+    };
+    if (PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable) {
+      PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable().then(hint, function () { hint(false); });
+    } else {
+      hint(false);
+    }
     var aborter = null;
     var signInWith = function (mediation) {
       return post("/api/v1/signin/passkey").then(function (r) {
@@ -126,6 +144,40 @@
         if (window.console) console.warn("passkey add", j);
         if (j && j.name === "NotAllowedError") return;
         showError(add, problemMessage(j));
+      });
+    });
+  }
+
+  // The offer after a password sign-in: shown only where this device has a
+  // platform authenticator that checks who is there (fingerprint, face,
+  // screen lock); "create a passkey" goes on where the sign-in was going,
+  // "not now" is the page's form.
+  if (offer) {
+    var uv = PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable ?
+      PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable() : Promise.resolve(false);
+    uv.then(function (ok) {
+      if (!ok) { goOn(); return; }
+      var h = document.querySelector("[data-passkey-heading]");
+      if (h) h.hidden = false;
+      offer.hidden = false;
+    }, goOn);
+    document.getElementById("passkey-offer-create").addEventListener("click", function () {
+      var label = offer.getAttribute("data-label") || "";
+      post("/api/v1/me/two-step/passkeys", {label: label}).then(function (r) {
+        if (r.status === 403 && r.body && r.body.code === "reauth_required") {
+          window.location.assign("/reauth?return_to=" + encodeURIComponent("/account/two-step/passkeys"));
+          return null;
+        }
+        if (r.status !== 201) throw r.body;
+        return navigator.credentials.create({publicKey: creationOptions(r.body.public_key)}).then(function (cred) {
+          return post("/api/v1/me/two-step/passkeys/" + r.body.id, {credential: toJSON(cred), label: label});
+        }).then(function (f) {
+          if (f.status !== 200) throw f.body;
+          goOn();
+        });
+      }).catch(function (j) {
+        if (j && j.name === "NotAllowedError") return; // the person cancelled
+        showError(offer, problemMessage(j));
       });
     });
   }
