@@ -197,17 +197,29 @@ func (w *twoStepWalk) walk(ctx context.Context) {
 	w.signin()
 	w.page("/two-step", "page.two_step.title")
 	w.codeField(true)
+	if mustRun(t, b, "read the checkbox", chromedp.Evaluate[bool](`document.getElementById("trust_device").checked`)) {
+		t.Errorf("the checkbox is ticked before anyone ticked it")
+	}
+	mustDo(t, b, "tick the checkbox", chromedp.Click(chromedp.ID("trust_device"), chromedp.NodeVisible))
 	w.clock.nextStep()
 	w.wrongCode(secret, `form:has(#code) button[type="submit"]`, "/two-step")
 	w.codeField(true)
-	mustDo(t, b, "tick the checkbox", chromedp.Click(chromedp.ID("trust_device"), chromedp.NodeVisible))
+	if got := mustRun(t, b, "read the form", chromedp.Text(chromedp.CSS("form:has(#code)"), chromedp.NodeVisible)); !strings.Contains(got, w.text["attempts_left_4"]) {
+		t.Errorf("after one wrong code the form says %q, want %q", got, w.text["attempts_left_4"])
+	}
 	if !mustRun(t, b, "read the checkbox", chromedp.Evaluate[bool](`document.getElementById("trust_device").checked`)) {
-		t.Errorf("the checkbox is not ticked after a click")
+		t.Errorf("after a wrong code the checkbox ticked before is not ticked any more")
 	}
 	w.typeCode(totpAt(t, secret, w.clock.Now()))
 	w.submit(`form:has(#code) button[type="submit"]`, "button.verify", http.StatusOK)
 	w.page("/account", "page.account.title")
 	w.session(2, "pwd", "otp")
+	summary := mustRun(t, b, "read the two-step summary", chromedp.Text(chromedp.CSS("section.two-step"), chromedp.NodeVisible))
+	for _, k := range []string{"two_step.settings.on", "backup_codes_10"} {
+		if !strings.Contains(summary, w.text[k]) {
+			t.Errorf("the account page's two-step summary says %q, want %q", summary, w.text[k])
+		}
+	}
 
 	// Sign out, sign in: this browser is trusted, no code.
 	w.signout()
@@ -311,6 +323,8 @@ var twoStepTexts = map[string]map[string]string{
 		"error.totp_incorrect":               "認証アプリのコードが正しくありません。現在表示されているコードを入力してください。何度も失敗する場合は、スマートフォンの日付と時刻を「自動設定」にしてください。",
 		"backup_codes_10":                    "使えるバックアップコードは残り10個です。",
 		"label":                              "スマホの認証アプリ",
+		"attempts_left_4":                    "あと4回入力できます。",
+		"field.second_factor.totp":           "認証アプリに表示されている6桁のコード",
 	},
 	"en": {
 		"page.signin.title":                  "Sign in",
@@ -341,6 +355,8 @@ var twoStepTexts = map[string]map[string]string{
 		"error.totp_incorrect":               "The code from your authenticator app is incorrect. Please enter the code it shows now. If this keeps happening, set your phone's date and time to update automatically.",
 		"backup_codes_10":                    "You have 10 backup codes left.",
 		"label":                              "Phone app",
+		"attempts_left_4":                    "Attempts left: 4.",
+		"field.second_factor.totp":           "The 6-digit code shown in your authenticator app",
 	},
 }
 
@@ -455,6 +471,9 @@ func (w *twoStepWalk) codeField(trustOffered bool) {
 		if got := mustAttr(t, b, "#code", attr); got != want {
 			t.Errorf("#code %s = %q, want %q", attr, got, want)
 		}
+	}
+	if got := mustRun(t, b, "read the label", chromedp.Text(chromedp.CSS("label[for=code]"), chromedp.NodeVisible)); got != w.text["field.second_factor.totp"] {
+		t.Errorf("the code field is labelled %q, want %q", got, w.text["field.second_factor.totp"])
 	}
 	box := mustRun(t, b, "read the checkbox", chromedp.Evaluate[map[string]any](`(() => {
   const c = document.getElementById("trust_device");
