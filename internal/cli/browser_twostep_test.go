@@ -43,7 +43,8 @@ import (
 //     settings page asks for the password and the app's code again, and
 //     comes back;
 //   - /account/trusted-devices lists this browser; "remove all", sign out,
-//     and the next sign-in asks for the code again.
+//     and the next sign-in asks for the code again; a backup code (switch
+//     method) signs in, and 9 are left.
 //
 // The server runs on an injected clock that follows real time plus an
 // offset the test moves forward: codes are computed with internal/totp at
@@ -265,11 +266,24 @@ func (w *twoStepWalk) walk(ctx context.Context) {
 	if mustRun(t, b, "read the checkbox", chromedp.Evaluate[bool](`document.getElementById("trust_device").checked`)) {
 		t.Errorf("the checkbox is ticked on a fresh second-factor page, want it unticked")
 	}
-	w.clock.nextStep()
-	w.typeCode(totpAt(t, secret, w.clock.Now()))
+	// The phone is not at hand: a backup code instead, typed as shown.
+	w.submit(`form:has(input[name=method][value=backup_code]) button[type="submit"]`, "button.switch_method.backup_code", http.StatusOK)
+	w.page("/two-step", "page.two_step.title")
+	backup := mustRun(t, b, "read the backup code field", chromedp.Evaluate[map[string]string](`(() => {
+  const c = document.getElementById("code"), l = document.querySelector("label[for=code]");
+  return {label: l ? l.textContent.trim() : "", autocomplete: c.getAttribute("autocomplete") || "", inputmode: c.getAttribute("inputmode") || "",
+    autocapitalize: c.getAttribute("autocapitalize") || "", trust: String(!!document.getElementById("trust_device"))};
+})()`))
+	if want := (map[string]string{"label": w.text["field.second_factor.backup_code"], "autocomplete": "one-time-code", "inputmode": "", "autocapitalize": "characters", "trust": "true"}); fmt.Sprint(backup) != fmt.Sprint(want) {
+		t.Errorf("the backup code field is %v, want %v (letters: no numeric keyboard)", backup, want)
+	}
+	w.typeCode(codes[0])
 	w.submit(`form:has(#code) button[type="submit"]`, "button.verify", http.StatusOK)
 	w.page("/account", "page.account.title")
-	w.session(2, "pwd", "otp")
+	w.session(2, "pwd", "backup")
+	if got := mustRun(t, b, "read the two-step summary", chromedp.Text(chromedp.CSS("section.two-step"), chromedp.NodeVisible)); !strings.Contains(got, w.text["backup_codes_9"]) {
+		t.Errorf("after one backup code the account page says %q, want %q", got, w.text["backup_codes_9"])
+	}
 }
 
 // twoStepWalk is one run of TestBrowserTOTPTrustedDevice: a language, a
@@ -324,6 +338,9 @@ var twoStepTexts = map[string]map[string]string{
 		"backup_codes_10":                    "使えるバックアップコードは残り10個です。",
 		"label":                              "スマホの認証アプリ",
 		"attempts_left_4":                    "あと4回入力できます。",
+		"backup_codes_9":                     "使えるバックアップコードは残り9個です。",
+		"button.switch_method.backup_code":   "バックアップコードを使う",
+		"field.second_factor.backup_code":    "バックアップコード",
 		"field.second_factor.totp":           "認証アプリに表示されている6桁のコード",
 	},
 	"en": {
@@ -356,6 +373,9 @@ var twoStepTexts = map[string]map[string]string{
 		"backup_codes_10":                    "You have 10 backup codes left.",
 		"label":                              "Phone app",
 		"attempts_left_4":                    "Attempts left: 4.",
+		"backup_codes_9":                     "You have 9 backup codes left.",
+		"button.switch_method.backup_code":   "Use a backup code instead",
+		"field.second_factor.backup_code":    "Backup code",
 		"field.second_factor.totp":           "The 6-digit code shown in your authenticator app",
 	},
 }
