@@ -265,7 +265,8 @@ func (h *Handler) showEnrolment(w http.ResponseWriter, r *http.Request, c *call,
 	v.CredentialID, v.Grouped, v.OTPAuthURL = en.CredentialID, en.Grouped, en.URL
 	v.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(en.PNG))
 	w.Header().Set("Content-Security-Policy", withDataImages(p.look.csp))
-	p.relink(twoStepTOTPPath, nil)
+	// The language links show the same app being added, not a new one.
+	p.relink(twoStepTOTPPath, url.Values{"credential": {en.CredentialID}})
 	return nil
 }
 

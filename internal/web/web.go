@@ -583,8 +583,9 @@ func formFields(name string, p *page) []string {
 
 // linkParams are the query parameters that a page's language links keep:
 // the ones the GET pages read (the flow, the CAPTCHA-passed and code-sent
-// notices, a "this wasn't me" token, the cookie check).
-var linkParams = []string{"flow", "captcha", "sent", "token", cookieCheckParam}
+// notices, a "this wasn't me" token, the cookie check, the authenticator
+// app being added).
+var linkParams = []string{"flow", "captcha", "sent", "token", cookieCheckParam, "credential"}
 
 func (h *Handler) newPage(r *http.Request, rl *realm.Realm, locale, title string) *page {
 	p := &page{Locale: locale, Title: title, Form: map[string]string{}, PasswordAssistant: h.d.Reset != nil}
