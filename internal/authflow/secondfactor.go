@@ -292,7 +292,8 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 			f.Status, f.Step = flow.StatusOpen, flow.Step(f.Get(stateSFThen))
 			f.Attempts, _ = strconv.Atoi(f.Get(stateSFAttempts))
 			f.Set(stateSFPassed, used)
-			for _, key := range []string{stateSFThen, stateSFAttempts, stateSFCurrent, stateSFUsable, stateSFPhoneCred, stateSFPhoneDest} {
+			restoreFlowCode(f) // secondfactor_phone.go
+			for _, key := range []string{stateSFThen, stateSFAttempts, stateSFCurrent, stateSFUsable, stateSFPhoneCred, stateSFPhoneDest, stateSFPhoneUnsent} {
 				f.Set(key, "")
 			}
 			return k.Save(ctx, f)
@@ -306,7 +307,8 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 		methods := append(strings.Split(f.Get(stateSFMethods), ","), used)
 		typ := f.Get(stateSFEvent)
 		alert := f.Get(stateSFAlert) == "1"
-		for _, key := range []string{stateSFMethods, stateSFEvent, stateSFData, stateSFCurrent, stateSFUsable, stateSFAlert, stateSFPhoneCred, stateSFPhoneDest} {
+		restoreFlowCode(f) // secondfactor_phone.go
+		for _, key := range []string{stateSFMethods, stateSFEvent, stateSFData, stateSFCurrent, stateSFUsable, stateSFAlert, stateSFPhoneCred, stateSFPhoneDest, stateSFPhoneUnsent} {
 			f.Set(key, "")
 		}
 		grant, err = k.issue(ctx, f, rl, a, req, 2, methods, typ, data)

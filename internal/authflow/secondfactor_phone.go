@@ -2,6 +2,7 @@ package authflow
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/account"
@@ -19,7 +20,34 @@ import (
 const (
 	stateSFPhoneCred = "2sv_phone_credential"
 	stateSFPhoneDest = "2sv_phone_destination"
+	// The catalogue code of why the code of the method asked for did not
+	// go out when it was asked for (next.not_sent); "" once one did.
+	stateSFPhoneUnsent = "2sv_phone_unsent"
+	// The flow's own code channel and destination ("<channel> <dest>")
+	// before the first code of the challenge took their place: a gate
+	// (Before) puts them back when passed, so that the password
+	// assistant's and unlock's steps after it, and the session methods
+	// they name (session.CodeMethod(f.Channel)), are about their own
+	// code, not the second factor's.
+	stateSFFlowCode = "2sv_flow_code"
 )
+
+// keepFlowCode remembers f's own code channel and destination before the
+// first code of its challenge replaces them (once per challenge).
+func keepFlowCode(f *flow.Flow) {
+	if f.Get(stateSFFlowCode) == "" {
+		f.Set(stateSFFlowCode, f.Channel+" "+f.Destination)
+	}
+}
+
+// restoreFlowCode puts back what keepFlowCode remembered, if anything, and
+// forgets it.
+func restoreFlowCode(f *flow.Flow) {
+	if v := f.Get(stateSFFlowCode); v != "" {
+		f.Channel, f.Destination, _ = strings.Cut(v, " ")
+		f.Set(stateSFFlowCode, "")
+	}
+}
 
 // methodUsable reports whether a proved method of kind m can be asked for
 // at a sign-in: the authenticator app always, SMS and voice calls where the
@@ -47,8 +75,9 @@ func isPhoneStep(f *flow.Flow) bool {
 // switch_method. At the start no cool-down applies (the flow's earlier
 // code, if any, was of another step), and a code that cannot be sent now
 // (the number's hourly budget spent, the channel gone) does not stop the
-// challenge: the step is shown and resend_code tells why. It runs in the
-// transaction of ctx; the caller saves f.
+// challenge: the step is shown and says why (next.not_sent, phoneNext);
+// after switch_method the refusal is also returned, for the answer's
+// errors. It runs in the transaction of ctx; the caller saves f.
 func (sf SecondFactor) askPhone(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, start bool) error {
 	if !isPhoneStep(f) {
 		return nil
@@ -57,7 +86,12 @@ func (sf SecondFactor) askPhone(ctx context.Context, rl *realm.Realm, f *flow.Fl
 		f.LastSentAt = time.Time{}
 	}
 	err := sf.sendPhone(ctx, rl, f, a)
-	if start && ninsho.CodeOf(err) != "" && ninsho.CodeOf(err) != ninsho.CodeInternal {
+	c := ninsho.CodeOf(err)
+	if c == "" || c == ninsho.CodeInternal {
+		return err
+	}
+	f.Set(stateSFPhoneUnsent, string(c))
+	if start {
 		return nil
 	}
 	return err
@@ -79,19 +113,30 @@ func (sf SecondFactor) sendPhone(ctx context.Context, rl *realm.Realm, f *flow.F
 		return ninsho.FieldError(ninsho.CodeChannelUnavailable, "method")
 	}
 	code.SetOwnerLane(f)
+	keepFlowCode(f)
 	f.Set(stateSFPhoneCred, c.ID)
 	f.Set(stateSFPhoneDest, identifier.Mask(identifier.Normalized(c.Phone), rl.PhoneRegion))
-	return k.SendCode(ctx, f, rl, a, twostep.PurposeSecondFactor, twostep.ChannelOf(m), c.Phone, message.TemplateTwoStepCode)
+	if err := k.SendCode(ctx, f, rl, a, twostep.PurposeSecondFactor, twostep.ChannelOf(m), c.Phone, message.TemplateTwoStepCode); err != nil {
+		return err
+	}
+	f.Set(stateSFPhoneUnsent, "")
+	// Every caller's transaction ends in a commit that should reach the
+	// phone at once, whichever flow kind it is (sign-in, password
+	// assistant, unlock, re-authentication).
+	ninsho.AfterCommit(ctx, k.Outbox.Wake)
+	return nil
 }
 
 // phoneNext adds to n, the second-factor step of f, the masked number the
-// code went to and the wait before resend_code.
+// code went to, the wait before resend_code and, when the code of the
+// method asked for could not be sent, why (next.not_sent).
 func (sf SecondFactor) phoneNext(f *flow.Flow, n *flow.Next) {
 	if !isPhoneStep(f) {
 		return
 	}
 	n.Destination = f.Get(stateSFPhoneDest)
 	n.ResendAfterS = int((sf.k.Codes.ResendAfter(f) + time.Second - 1) / time.Second)
+	n.NotSent = f.Get(stateSFPhoneUnsent)
 }
 
 // checkPhone checks the code of the current SMS or voice-call challenge of

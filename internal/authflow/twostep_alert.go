@@ -2,6 +2,7 @@ package authflow
 
 import (
 	"context"
+	"slices"
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/flow"
@@ -27,6 +28,16 @@ var _ twostep.Alerter = TwoStepAlerter{}
 // flow: following it signs out every session and locks the account as
 // suspicious, as after a sign-in alert.
 func (t TwoStepAlerter) Alert(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, change twostep.Change, method twostep.Method) error {
+	return t.AlertAlso(ctx, rl, req, a, change, method, nil)
+}
+
+var _ twostep.AlsoAlerter = TwoStepAlerter{}
+
+// AlertAlso is Alert that also sends the alert to also (the old number of
+// a changed 2SV phone), once per channel and address: a destination that
+// is a verified channel of a already gets no second alert. Destinations
+// over a channel without a provider are skipped, as in Alert.
+func (t TwoStepAlerter) AlertAlso(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, change twostep.Change, method twostep.Method, also []twostep.Destination) error {
 	k := t.Kit
 	var dests []alertDest
 	if a.Email != "" && a.EmailVerifiedAt != nil {
@@ -34,6 +45,12 @@ func (t TwoStepAlerter) Alert(ctx context.Context, rl *realm.Realm, req ninsho.R
 	}
 	if a.Phone != "" && a.PhoneVerifiedAt != nil {
 		dests = append(dests, alertDest{message.ChannelSMS, a.Phone})
+	}
+	for _, d := range also {
+		x := alertDest{message.Channel(d.Channel), d.To}
+		if d.To != "" && !slices.Contains(dests, x) {
+			dests = append(dests, x)
+		}
 	}
 	locale := Locale(&flow.Flow{Locale: chosenLocale(req)}, a, rl)
 	return k.alertTo(ctx, rl, ninsho.NewID(k.Clock, k.Random), "", a, req, locale, message.TemplateTwoStepChanged, dests,

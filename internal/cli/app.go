@@ -258,7 +258,8 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	kit.Networks = db
 	kit.TwoStep = &twostep.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Backup: db, Events: events,
 		Box: box, Hasher: hasher, Guard: kit.Codes.Guard, Alert: authflow.TwoStepAlerter{Kit: kit},
-		Phone:    &twostep.Phone{Codes: kit.Codes, Flows: db, Outbox: outbox, Channels: kit.Channels},
+		Phone: &twostep.Phone{Codes: kit.Codes, Flows: db, Outbox: outbox, Channels: kit.Channels,
+			Counter: &throttle.Counter{Store: db, Clock: o.Clock}},
 		Passkeys: passkey.RelyingParty{}}
 	kit.Trust = &trust.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Events: events}
 	kit.TwoStep.TurnedOff = func(ctx context.Context, rl *realm.Realm, req ninsho.Request, accountID string) error {

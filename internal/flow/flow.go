@@ -196,10 +196,15 @@ const (
 type Next struct {
 	Step Step `json:"step"`
 	// Method is the second-factor method asked for at StepSecondFactor.
-	Method       string   `json:"method,omitempty"`
-	Channel      string   `json:"channel,omitempty"`
-	Destination  string   `json:"destination,omitempty"` // masked
-	ResendAfterS int      `json:"resend_after_s,omitempty"`
+	Method       string `json:"method,omitempty"`
+	Channel      string `json:"channel,omitempty"`
+	Destination  string `json:"destination,omitempty"` // masked
+	ResendAfterS int    `json:"resend_after_s,omitempty"`
+	// NotSent is, at StepSecondFactor with method sms or voice, the
+	// catalogue code of why its code was not sent when it was asked for
+	// (resend_limit_reached, resend_too_soon, channel_unavailable); ""
+	// when it was.
+	NotSent      string   `json:"not_sent,omitempty"`
 	Alternatives []string `json:"alternatives,omitempty"`
 	AttemptsLeft int      `json:"attempts_left,omitempty"`
 	Captcha      *Captcha `json:"captcha,omitempty"`

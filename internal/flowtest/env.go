@@ -133,7 +133,8 @@ func New(tb testing.TB, db *store.DB) *Env {
 	e.Box = box
 	e.TwoStep = &twostep.Service{Tx: db, Clock: clock, Random: random, Store: db, Backup: db, Events: db,
 		Box: box, Hasher: hasher, Guard: kit.Codes.Guard, Alert: authflow.TwoStepAlerter{Kit: kit},
-		Phone:    &twostep.Phone{Codes: kit.Codes, Flows: db, Outbox: kit.Outbox, Channels: kit.Channels},
+		Phone: &twostep.Phone{Codes: kit.Codes, Flows: db, Outbox: kit.Outbox, Channels: kit.Channels,
+			Counter: &throttle.Counter{Store: db, Clock: clock}},
 		Passkeys: passkey.RelyingParty{}}
 	kit.TwoStep = e.TwoStep
 	e.Trust = &trust.Service{Tx: db, Clock: clock, Random: random, Store: db, Events: db}

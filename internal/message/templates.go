@@ -53,8 +53,8 @@ const (
 	// TemplateTwoStepChanged tells the owner of a change to the account's
 	// two-step verification, with a "this wasn't me" link. E-mail and SMS.
 	// Variables: name, time, device, network, link, host, change (one of
-	// turned_on, turned_off, method_added, method_removed, backup_codes:
-	// twostep.Change) and method (totp, sms, voice, passkey, or "" when the
+	// turned_on, turned_off, method_added, method_removed, backup_codes,
+	// phone_changed: twostep.Change) and method (totp, sms, voice, passkey, or "" when the
 	// change is about no one method).
 	TemplateTwoStepChanged = "two_step_changed"
 	// TemplateTwoStepCode carries the code of an SMS or voice-call second

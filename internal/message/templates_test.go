@@ -80,14 +80,14 @@ func varsFor(id, loc string) map[string]string {
 func TestTwoStepChangedNamesEachChange(t *testing.T) {
 	tm := MustTemplates(t)
 	want := map[string]map[string]string{
-		LocaleJA: {"turned_on": "2段階認証がオンになりました", "turned_off": "2段階認証がオフになりました", "method_added": "確認方法が追加されました", "method_removed": "確認方法が削除されました", "backup_codes": "新しいバックアップコードが発行されました"},
-		LocaleEN: {"turned_on": "two-step verification was turned on", "turned_off": "two-step verification was turned off", "method_added": "method was added", "method_removed": "method was removed", "backup_codes": "new backup codes were created"},
+		LocaleJA: {"turned_on": "2段階認証がオンになりました", "turned_off": "2段階認証がオフになりました", "method_added": "確認方法が追加されました", "method_removed": "確認方法が削除されました", "backup_codes": "新しいバックアップコードが発行されました", "phone_changed": "2段階認証の電話番号が変更されました"},
+		LocaleEN: {"turned_on": "two-step verification was turned on", "turned_off": "two-step verification was turned off", "method_added": "method was added", "method_removed": "method was removed", "backup_codes": "new backup codes were created", "phone_changed": "the phone number for two-step verification was changed"},
 	}
 	for loc, changes := range want {
 		for change, text := range changes {
 			vars := varsFor(TemplateTwoStepChanged, loc)
 			vars["change"], vars["method"] = change, ""
-			if change == "method_added" || change == "method_removed" {
+			if change == "method_added" || change == "method_removed" || change == "phone_changed" {
 				vars["method"] = "voice"
 			}
 			mail, err := tm.Render(ChannelEmail, TemplateTwoStepChanged, loc, goldenBrand(loc), vars)

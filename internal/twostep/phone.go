@@ -16,6 +16,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/session"
+	"github.com/ninsho/ninsho/internal/throttle"
 )
 
 // Code purposes of the phone methods: proving a new number (the code is
@@ -45,11 +46,15 @@ const stateReplaces = "replaces"
 // Phone is what the SMS and voice-call methods need besides the Service:
 // the code component (keyed hashes, life, attempts, cool-down, hourly
 // budget per destination with lanes), the flows table (the enrolments'
-// counters), the outbox and the channels that have a provider.
+// counters), the outbox, the shared counter of the account's enrolment
+// codes and the channels that have a provider.
 type Phone struct {
 	Codes  *code.Service
 	Flows  flow.Store
 	Outbox *message.Outbox
+	// Counter counts each account's enrolment codes and numbers over the
+	// hour (PhoneEnrolCodesPerHour, PhoneEnrolNumbersPerHour); required.
+	Counter *throttle.Counter
 	// Channels lists the channels that have a provider; nil means all
 	// (development: every channel lands in the inbox).
 	Channels map[code.Channel]bool
@@ -262,8 +267,9 @@ func (s *Service) ProvePhone(ctx context.Context, rl *realm.Realm, req ninsho.Re
 		if err != nil {
 			return err
 		}
+		var replaced *Credential
 		if old := f.Get(stateReplaces); old != "" {
-			if err := s.replacePhone(ctx, rl, req, a, &st, old, c); err != nil {
+			if replaced, err = s.replacePhone(ctx, rl, req, a, &st, old, c); err != nil {
 				return err
 			}
 		}
@@ -278,8 +284,17 @@ func (s *Service) ProvePhone(ctx context.Context, rl *realm.Realm, req ninsho.Re
 			}
 		}
 		left, err := s.Backup.BackupCodesLeft(ctx, rl.ID, a.ID)
+		if err != nil {
+			return err
+		}
 		out.HasBackupCodes = left > 0
-		return err
+		switch {
+		case out.TurnedOn:
+			return s.Notify(ctx, rl, req, a, ChangeTurnedOn, c.Method)
+		case replaced != nil:
+			return s.notifyAlso(ctx, rl, req, a, ChangePhoneChanged, c.Method, oldNumber(replaced))
+		}
+		return s.Notify(ctx, rl, req, a, ChangeMethodAdded, c.Method)
 	})
 	if err != nil {
 		return nil, err
@@ -292,33 +307,34 @@ func (s *Service) ProvePhone(ctx context.Context, rl *realm.Realm, req ninsho.Re
 
 // replacePhone removes the phone credential old that c replaces (if it is
 // still there) and moves the preferred method to c when old was it. The
-// event says the removal was a replacement.
-func (s *Service) replacePhone(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, st *State, old string, c *Credential) error {
+// event says the removal was a replacement. It returns the credential
+// removed (nil when it was gone already), whose number the caller alerts.
+func (s *Service) replacePhone(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, st *State, old string, c *Credential) (*Credential, error) {
 	creds, err := s.Store.Credentials(ctx, rl.ID, a.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	prev, err := credentialByID(creds, old, func(c *Credential) bool { return IsPhone(c.Method) })
 	if err != nil {
-		return nil // removed in between: nothing to replace
+		return nil, nil // removed in between: nothing to replace
 	}
 	if err := s.Store.RemoveCredential(ctx, rl.ID, a.ID, old); err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.record(ctx, rl, a.ID, event.TypeTwoStepMethodRemoved, req, map[string]any{
 		"credential": old, "method": string(prev.Method), "reason": "replaced", "replaced_by": c.ID}); err != nil {
-		return err
+		return nil, err
 	}
-	// TODO(two-step alerts): tell the account's channels that the 2SV phone
-	// changed, once the settings branch's alert hook has landed.
 	if st.Preferred == old {
 		st.Preferred, st.UpdatedAt = c.ID, s.Clock.Now()
 		if err := s.Store.SetState(ctx, *st); err != nil {
-			return err
+			return nil, err
 		}
-		return s.record(ctx, rl, a.ID, event.TypeTwoStepPreferred, req, map[string]any{"credential": c.ID, "method": string(c.Method)})
+		if err := s.record(ctx, rl, a.ID, event.TypeTwoStepPreferred, req, map[string]any{"credential": c.ID, "method": string(c.Method)}); err != nil {
+			return nil, err
+		}
 	}
-	return nil
+	return prev, nil
 }
 
 // phoneEnrolment returns a's unproved phone credential id and its
@@ -348,12 +364,82 @@ func (s *Service) phoneEnrolment(ctx context.Context, rl *realm.Realm, a *accoun
 	return c, f, nil
 }
 
+// Per-account caps on the codes of phone enrolments, over every number:
+// a signed-in account (or whoever holds its session) cannot make Ninsho
+// text or call one number after another, each with its own hourly budget
+// (SMS pumping). Over a rolling hour an account may begin enrolments to
+// PhoneEnrolNumbersPerHour different numbers and be sent
+// PhoneEnrolCodesPerHour enrolment codes in all (first codes and resends).
+// The code after either is refused with ninsho.CodeResendLimitReached
+// (kind two_step_account, retry_after_s 3600) and nothing is sent or kept.
+const (
+	PhoneEnrolNumbersPerHour = 3
+	PhoneEnrolCodesPerHour   = 10
+)
+
+// Counter families of the caps above (throttle.Key; the subject is the
+// account id, or the account id and the number, which Key hashes).
+const (
+	familyEnrolCodes   = "2sv.phone.codes"
+	familyEnrolNumbers = "2sv.phone.numbers"
+	familyEnrolNumber  = "2sv.phone.number"
+)
+
+// admitEnrolCode counts one more enrolment code of a to number in the
+// account's hourly caps, or refuses it when either is spent. It counts
+// first and then reads the sum (one atomic upsert per key), so that two
+// requests at once cannot both take the last code; a refusal rolls its
+// counting back with the transaction of ctx.
+func (s *Service) admitEnrolCode(ctx context.Context, rl *realm.Realm, a *account.Account, number string) error {
+	c := s.Phone.Counter
+	if c == nil {
+		return ninsho.Internal("twostep: no counter for phone enrolment codes")
+	}
+	full := func() error {
+		return ninsho.E(ninsho.CodeResendLimitReached).WithParam("kind", "two_step_account").WithParam("retry_after_s", 3600)
+	}
+	seen := throttle.Key(familyEnrolNumber, rl.ID, a.ID+"/"+number)
+	if err := c.Hit(ctx, seen, 1, time.Hour); err != nil {
+		return err
+	}
+	n, err := c.Count(ctx, seen, time.Hour)
+	if err != nil {
+		return err
+	}
+	if n == 1 { // a number new to the account this hour
+		numbers := throttle.Key(familyEnrolNumbers, rl.ID, a.ID)
+		if err := c.Hit(ctx, numbers, 1, time.Hour); err != nil {
+			return err
+		}
+		if n, err := c.Count(ctx, numbers, time.Hour); err != nil {
+			return err
+		} else if n > PhoneEnrolNumbersPerHour {
+			return full()
+		}
+	}
+	codes := throttle.Key(familyEnrolCodes, rl.ID, a.ID)
+	if err := c.Hit(ctx, codes, 1, time.Hour); err != nil {
+		return err
+	}
+	if n, err := c.Count(ctx, codes, time.Hour); err != nil {
+		return err
+	} else if n > PhoneEnrolCodesPerHour {
+		return full()
+	}
+	return nil
+}
+
 // sendPhoneCode issues an enrolment code for f and enqueues it to f's
-// number by m's channel, with a code_sent event.
+// number by m's channel, with a code_sent event. The account's hourly
+// caps (admitEnrolCode) come before the number's own budget; a refusal of
+// either returns an error, so the caller's transaction keeps no count.
 func (s *Service) sendPhoneCode(ctx context.Context, rl *realm.Realm, a *account.Account, f *flow.Flow, m Method) error {
 	ch := ChannelOf(m)
 	if !s.Phone.CanSend(ch) {
 		return ninsho.FieldError(ninsho.CodeChannelUnavailable, "method").WithParam("channel", string(ch))
+	}
+	if err := s.admitEnrolCode(ctx, rl, a, f.Identifier); err != nil {
+		return err
 	}
 	issued, err := s.Phone.Codes.Issue(ctx, f, a.ID, PurposePhoneEnrol, ch, f.Identifier)
 	if err != nil {
@@ -433,4 +519,54 @@ func (s *Service) PendingPhone(ctx context.Context, rl *realm.Realm, a *account.
 		return nil, "", err
 	}
 	return &PhoneEnrolment{CredentialID: c.ID, Destination: c.Label, ResendAfter: s.Phone.Codes.ResendAfter(f)}, c.Method, nil
+}
+
+// ChangePhoneChanged is the change of a 2SV phone: a new number, proved,
+// took the place of an SMS or voice credential (BeginPhone with replaces).
+// Its alert goes to the account's verified channels and to the old number
+// (notifyAlso), so the owner hears of it where codes used to go.
+const ChangePhoneChanged Change = "phone_changed"
+
+// Destination is one more place an alert goes to: a channel and an
+// address (E.164 for a phone).
+type Destination struct {
+	Channel code.Channel
+	To      string
+}
+
+// AlsoAlerter is an Alerter that can also send an alert to destinations
+// that are not (or no longer) the account's verified channels: the old
+// number of a changed 2SV phone. Destinations that are among the
+// account's channels already get one alert, not two. It runs in the
+// change's transaction, like Alert. authflow.TwoStepAlerter implements it.
+type AlsoAlerter interface {
+	Alerter
+	AlertAlso(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, change Change, method Method, also []Destination) error
+}
+
+// notifyAlso is Notify that also tells also, when s.Alert can
+// (AlsoAlerter); otherwise the account's channels only.
+func (s *Service) notifyAlso(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, change Change, method Method, also []Destination) error {
+	if s.Alert == nil || ctx.Value(quietKey{}) != nil {
+		return nil
+	}
+	if aa, ok := s.Alert.(AlsoAlerter); ok && len(also) > 0 {
+		return aa.AlertAlso(ctx, rl, req, a, change, method, also)
+	}
+	return s.Alert.Alert(ctx, rl, req, a, change, method)
+}
+
+// oldNumber is where the owner of the replaced credential c is told of
+// the change: a text message to its number, when the number can receive
+// one (an SMS method's number always can; a voice method's only when it
+// is a mobile number). A landline that took voice calls gets no alert:
+// the account's e-mail and verified phone still do.
+func oldNumber(c *Credential) []Destination {
+	if c == nil || c.Phone == "" {
+		return nil
+	}
+	if c.Method != MethodSMS && identifier.RequireMobile(identifier.Normalized(c.Phone)) != nil {
+		return nil
+	}
+	return []Destination{{Channel: code.ChannelSMS, To: c.Phone}}
 }

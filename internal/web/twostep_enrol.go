@@ -110,7 +110,17 @@ func (h *Handler) enrol(w http.ResponseWriter, r *http.Request, c *call) error {
 		http.Redirect(w, r, enrolPath+"?"+url.Values{"flow": {id}}.Encode(), http.StatusSeeOther)
 		return nil
 	}
-	return h.actOnStep(w, r, c, id, a, h.enrolAgain)
+	ans, err := h.act(r, c, id, a)
+	if err == nil && ans != nil && ans.Flow != nil && ans.Session != nil && ans.Flow.ReturnTo == "" {
+		// Enrolled because the realm requires it: the settings page comes
+		// next, which strongly offers backup codes or a second method
+		// before the person goes on (a fresh sign-in is recent).
+		h.remember(w, r, ans)
+		h.cookies.SetSession(w, r, ans.Session, h.d.Now())
+		http.Redirect(w, r, twoStepPath+"?done=on", http.StatusSeeOther)
+		return nil
+	}
+	return h.answered(w, r, c, id, ans, err, h.enrolAgain)
 }
 
 // enrolAgain shows the enrolment page of flow id again with err; a flow

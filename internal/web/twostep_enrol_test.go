@@ -88,12 +88,17 @@ func TestBrowserMandatoryEnrolment(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec = post(h, enrol, url.Values{"action": {"submit_second_factor"}, "code": {c}}, b.header()...)
-	if rec.Code != 303 || rec.Header().Get("Location") != "/account" {
+	// The settings page comes next: it offers backup codes at once.
+	if rec.Code != 303 || rec.Header().Get("Location") != "/account/two-step?done=on" {
 		t.Fatalf("right code: %d %q: %s", rec.Code, rec.Header().Get("Location"), rec.Body)
 	}
 	b.take(t, rec.Result())
 	p, err := env.Signin.Authenticate(ctx, env.JP, b["ninsho_session"])
 	if err != nil || p.Session.AAL != 2 {
 		t.Fatalf("session after enrolment: %+v, %v; want aal 2", p, err)
+	}
+	rec = get(h, "/account/two-step?done=on", b.header()...)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `action="/account/two-step/backup-codes"`) {
+		t.Fatalf("after a required enrolment: %d, want the offer of backup codes:\n%s", rec.Code, rec.Body)
 	}
 }

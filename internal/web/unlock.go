@@ -97,6 +97,13 @@ func postedFlow(w http.ResponseWriter, r *http.Request) (string, error) {
 func (h *Handler) actOnStep(w http.ResponseWriter, r *http.Request, c *call, id string, a flow.Action,
 	again func(http.ResponseWriter, *http.Request, *call, string, *flow.Answer, error) error) error {
 	ans, err := h.act(r, c, id, a)
+	return h.answered(w, r, c, id, ans, err, again)
+}
+
+// answered is the second half of actOnStep: the browser follows the answer
+// of an action already taken, or sees the step again with its refusal.
+func (h *Handler) answered(w http.ResponseWriter, r *http.Request, c *call, id string, ans *flow.Answer, err error,
+	again func(http.ResponseWriter, *http.Request, *call, string, *flow.Answer, error) error) error {
 	if ans == nil || ans.Flow == nil {
 		if err == nil {
 			err = ninsho.Internal("web: flow answered nothing")
