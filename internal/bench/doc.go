@@ -9,7 +9,8 @@
 // load comes from a real HTTP/1.1 client with keep-alive in the benchmark
 // process. Accounts are seeded through the JSON API (sign-up, then the code
 // from the development inbox), and their device and session tokens are
-// reused.
+// reused. BenchmarkSigninTOTP seeds accounts of its own, which also add an
+// authenticator app through the API, and computes their codes (totp.go).
 //
 // Each goal is a ratio of two figures measured side by side in the same run,
 // never an absolute number: machines differ, and a shared machine is noisy.
