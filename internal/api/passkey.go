@@ -125,7 +125,5 @@ func (h *Handler) finishPasskey(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{
-		"id": id, "method": string(twostep.MethodPasskey), "two_step_turned_on": pr.TurnedOn, "has_backup_codes": pr.HasBackupCodes,
-	})
+	return h.writeProved(w, r, c, p, id, twostep.MethodPasskey, pr)
 }

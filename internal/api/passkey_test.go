@@ -53,7 +53,7 @@ func TestPasskeyAPI(t *testing.T) {
 		}
 		rec = do(h, "POST", "/api/v1/me/two-step/passkeys/"+begun.ID, "application/json",
 			fmt.Sprintf(`{"credential":%s}`, resp), "Authorization", bearer)
-		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"two_step_turned_on":true`) {
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"method":"passkey","enabled":true,"turned_on":true,"backup_codes_left":0}`) {
 			t.Fatalf("finish: %d %s", rec.Code, rec.Body)
 		}
 		rec = do(h, "GET", "/api/v1/me/two-step/passkeys", "", "", "Authorization", bearer)

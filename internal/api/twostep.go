@@ -6,6 +6,8 @@ import (
 
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/signin"
+	"github.com/ninsho/ninsho/internal/twostep"
 )
 
 // twoStepRoutes registers the two-step verification settings of the
@@ -137,16 +139,31 @@ func (h *Handler) twoStepProveTOTP(w http.ResponseWriter, r *http.Request, c *ca
 	if !ninsho.ValidID(id) {
 		return ninsho.FieldError(ninsho.CodeNotFound, "credential")
 	}
-	ctx := r.Context()
-	proved, err := h.d.TwoStep.ProveTOTP(ctx, c.realm, h.request(r, c, ""), p.Account, id, b.Code)
+	proved, err := h.d.TwoStep.ProveTOTP(r.Context(), c.realm, h.request(r, c, ""), p.Account, id, b.Code)
 	if err != nil {
 		return err
 	}
-	left, err := h.d.TwoStep.BackupCodesLeft(ctx, c.realm, p.Account)
+	return h.writeProved(w, r, c, p, id, twostep.MethodTOTP, proved)
+}
+
+// provedJSON is the answer to every method's proof (authenticator app,
+// phone, passkey), one shape for all.
+type provedJSON struct {
+	CredentialID    string `json:"credential_id"`
+	Method          string `json:"method"`
+	Enabled         bool   `json:"enabled"`
+	TurnedOn        bool   `json:"turned_on"`
+	BackupCodesLeft int    `json:"backup_codes_left"`
+}
+
+// writeProved answers 200 provedJSON for the method id of kind m that
+// proved was the result of proving.
+func (h *Handler) writeProved(w http.ResponseWriter, r *http.Request, c *call, p *signin.Principal, id string, m twostep.Method, proved *twostep.Proved) error {
+	left, err := h.d.TwoStep.BackupCodesLeft(r.Context(), c.realm, p.Account)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"enabled": true, "turned_on": proved.TurnedOn, "backup_codes_left": left})
+	return writeJSON(w, http.StatusOK, provedJSON{CredentialID: id, Method: string(m), Enabled: true, TurnedOn: proved.TurnedOn, BackupCodesLeft: left})
 }
 
 func (h *Handler) twoStepBackupCodes(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -54,12 +54,6 @@ type phoneEnrolJSON struct {
 	ResendAfterS int    `json:"resend_after_s"`
 }
 
-type phoneProvedJSON struct {
-	Enabled        bool `json:"enabled"`
-	TurnedOn       bool `json:"turned_on"`
-	HasBackupCodes bool `json:"has_backup_codes"`
-}
-
 func phoneEnrolJSONOf(en *twostep.PhoneEnrolment) phoneEnrolJSON {
 	return phoneEnrolJSON{CredentialID: en.CredentialID, Destination: en.Destination,
 		ResendAfterS: int((en.ResendAfter + time.Second - 1) / time.Second)}
@@ -83,8 +77,7 @@ func (h *Handler) beginPhone(w http.ResponseWriter, r *http.Request, c *call) er
 	return writeJSON(w, http.StatusCreated, phoneEnrolJSONOf(en))
 }
 
-// verifyPhone proves a number with the code sent to it: 200 {enabled,
-// turned_on, has_backup_codes}.
+// verifyPhone proves a number with the code sent to it: 200 provedJSON.
 func (h *Handler) verifyPhone(w http.ResponseWriter, r *http.Request, c *call) error {
 	var b phoneCodeBody
 	if err := decode(w, r, &b); err != nil {
@@ -102,7 +95,15 @@ func (h *Handler) verifyPhone(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, phoneProvedJSON{Enabled: true, TurnedOn: pr.TurnedOn, HasBackupCodes: pr.HasBackupCodes})
+	m := twostep.MethodSMS
+	if creds, cerr := h.d.TwoStep.Methods(r.Context(), c.realm, p.Account); cerr == nil {
+		for _, mi := range creds {
+			if mi.ID == id {
+				m = mi.Kind
+			}
+		}
+	}
+	return h.writeProved(w, r, c, p, id, m, pr)
 }
 
 // resendPhone sends the number's code again: 204.

@@ -77,8 +77,14 @@ func TestTwoStepPhoneAPI(t *testing.T) {
 	if rec.Code != 200 {
 		t.Fatalf("verify: %d %s", rec.Code, rec.Body)
 	}
-	var pr map[string]bool
-	if err := json.Unmarshal(rec.Body.Bytes(), &pr); err != nil || !pr["enabled"] || !pr["turned_on"] || pr["has_backup_codes"] {
+	var pr struct {
+		CredentialID    string `json:"credential_id"`
+		Method          string `json:"method"`
+		Enabled         bool   `json:"enabled"`
+		TurnedOn        bool   `json:"turned_on"`
+		BackupCodesLeft int    `json:"backup_codes_left"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &pr); err != nil || !pr.Enabled || !pr.TurnedOn || pr.BackupCodesLeft != 0 || pr.Method != "sms" || pr.CredentialID == "" {
 		t.Errorf("verify answer = %s", rec.Body)
 	}
 	rec = do(h, "POST", "/api/v1/me/two-step/phone/not-an-id/verify", "application/json", `{"code":"123456"}`, auth...)
