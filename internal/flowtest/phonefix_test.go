@@ -182,13 +182,23 @@ func TestPhoneEnrolAccountCap(t *testing.T) {
 		if err != nil {
 			t.Fatalf("begin the first number again: %v", err)
 		}
-		// 4 codes so far; 6 resends make 10, the eleventh is refused.
-		resend(en.CredentialID, 6)
+		// 4 codes so far; 6 more over the three numbers make 10 (each
+		// number stays within its own hourly budget; a new enrolment
+		// replaces the unfinished one), the eleventh is refused.
+		resend(en.CredentialID, 2)
+		en, err = begin(phMobile2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resend(en.CredentialID, 2)
+		if en, err = begin(phMobile3); err != nil {
+			t.Fatal(err)
+		}
 		e.Clock.Advance(31 * time.Second)
 		_, err = e.TwoStep.ResendPhone(ctx, e.JP, req, a, en.CredentialID)
 		wantCapped(err)
-		if got := len(e.Messages(t, phMobileE164)); got != 8 {
-			t.Errorf("%d codes to the first number, want 8 (2 begins, 6 resends)", got)
+		if got := len(e.Messages(t, phMobileE164)); got != 4 {
+			t.Errorf("%d codes to the first number, want 4 (2 begins, 2 resends)", got)
 		}
 
 		// An hour later: refusals were not counted, the budget is back.
@@ -242,8 +252,8 @@ func TestPhoneChallengeSaysWhenCodeNotSent(t *testing.T) {
 		if err := e.TwoStep.SetPreferred(ctx, e.JP, flowtest.Req("192.0.2.10", ""), a, smsID); err != nil {
 			t.Fatal(err)
 		}
-		// Enrolment (1) + this challenge (1) + 8 resends: the 10 codes of
-		// the owner's lane of the hour.
+		// This challenge (1) + 9 resends: the 10 codes of the owner's lane
+		// of the hour (the enrolment's code was the strangers' lane's).
 		drainWakeups(e)
 		ans, req := signInToChallenge(t, e)
 		wantSecondFactor(t, ans, nil, "sms", "totp")
@@ -251,7 +261,7 @@ func TestPhoneChallengeSaysWhenCodeNotSent(t *testing.T) {
 		if ans.Next.NotSent != "" {
 			t.Errorf("not_sent = %q on a challenge whose code went", ans.Next.NotSent)
 		}
-		for i := 0; i < 8; i++ {
+		for i := 0; i < 9; i++ {
 			e.Clock.Advance(31 * time.Second)
 			if _, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionResendCode}); err != nil {
 				t.Fatalf("resend %d: %v", i+1, err)
@@ -378,4 +388,53 @@ func TestPhoneGateInPasswordAssistantAndUnlock(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestStrangersEnrolmentsCannotSilenceTheOwnersNumber: enrolments are
+// asked by accounts that have not proved they own the number, so their
+// codes come from the number's strangers' lane. Other accounts that fill
+// it (and get resend_limit_reached) leave the owner's second-factor codes
+// untouched: the owner's sign-in still texts the code.
+func TestStrangersEnrolmentsCannotSilenceTheOwnersNumber(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, sfEmail, pw, sfEmail)
+		enrolPhone(t, e, sfEmail, twostep.MethodSMS, phMobile, phMobileE164)
+		e.Clock.Advance(time.Hour) // the owner's own enrolment code is past
+
+		req := flowtest.Req("203.0.113.9", "")
+		sent, refused := 0, 0
+		for i := range 4 {
+			email := "stranger" + string(rune('a'+i)) + "@example.jp"
+			e.MustSignUp(t, e.JP, email, pw, email)
+			s, err := e.DB.AccountByEmail(ctx, e.JP.ID, email)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range []twostep.Method{twostep.MethodSMS, twostep.MethodVoice} {
+				e.Clock.Advance(31 * time.Second)
+				_, err := e.TwoStep.BeginPhone(ctx, e.JP, req, s, m, phMobile, "")
+				switch ninsho.CodeOf(err) {
+				case "":
+					sent++
+				case ninsho.CodeResendLimitReached:
+					refused++
+				default:
+					t.Fatalf("stranger %d %s: %v", i, m, err)
+				}
+			}
+		}
+		if sent != 5 || refused != 3 {
+			t.Errorf("strangers' enrolment codes to the number: %d sent, %d refused; want 5 and 3 (the strangers' lane)", sent, refused)
+		}
+
+		before := len(e.Messages(t, phMobileE164))
+		ans, _ := signInToChallenge(t, e)
+		if ans.Next == nil || ans.Next.Method != "sms" || ans.Next.NotSent != "" {
+			t.Fatalf("owner's challenge = %+v; want sms, sent", ans.Next)
+		}
+		if got := len(e.Messages(t, phMobileE164)); got != before+1 {
+			t.Errorf("messages to the owner's number after the sign-in: %d, want %d", got, before+1)
+		}
+	})
 }

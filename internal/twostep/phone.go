@@ -132,8 +132,9 @@ func (s *Service) ParsePhone(rl *realm.Realm, m Method, typed string) (identifie
 // and sends a code to it by that channel (template two_step_code, in the
 // language of the request, else the account's). The code is bound to the
 // credential and its purpose, lives 10 minutes and takes 5 wrong answers;
-// it is drawn from the owner's lane of the number's hourly budget (the
-// caller is the signed-in owner, recently authenticated). replaces, when
+// it is drawn from the strangers' lane of the number's hourly budget: the
+// caller owns the account, not (yet) the number, so an enrolment never
+// spends the codes the number's owner needs to sign in. replaces, when
 // not "", is a proved SMS or voice credential of a that the new one takes
 // the place of once proved (ProvePhone); until then the old number keeps
 // working. It does not count as a method until ProvePhone.
@@ -152,7 +153,6 @@ func (s *Service) BeginPhone(ctx context.Context, rl *realm.Realm, req ninsho.Re
 		AccountID: a.ID, Identifier: id.Value, Locale: req.ChosenLocale(), Client: clientAccount,
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(phoneEnrolLifetime),
 	}
-	code.SetOwnerLane(f)
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if replaces != "" {
 			creds, err := s.Store.Credentials(ctx, rl.ID, a.ID)
