@@ -217,7 +217,8 @@ func (sf SecondFactor) Handles(f *flow.Flow, act flow.Action) bool {
 // submit_second_factor checks the code by the current method
 // (twostep.Service.Check: totp_incorrect, totp_reused, code_incorrect for
 // a backup code, account_locked while the account's guard pauses codes);
-// every refusal but a blank code counts one of SecondFactorAttempts, and
+// every refusal but a blank code and account_locked (nothing was checked)
+// counts one of SecondFactorAttempts, and
 // the last one fails the flow (code_attempts_exceeded). The right code
 // completes the held-back completion with a session of AAL 2 whose methods
 // add the factor's. At a gate (Before) the right code instead moves f on
@@ -264,16 +265,23 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 			stepErr = ninsho.E(ninsho.CodeAccountLocked).WithParam("kind", string(account.LockSuspicious))
 			return nil
 		}
+		if f.Get(stateSFCurrent) != MethodPasskey && strings.TrimSpace(act.Code) == "" {
+			stepErr = ninsho.FieldError(ninsho.CodeFieldRequired, "code")
+			return nil
+		}
 		used, err := sf.check(ctx, rl, f, a, act)
 		switch ninsho.CodeOf(err) {
 		case "":
-		case ninsho.CodeFieldRequired:
+		case ninsho.CodeFieldRequired, ninsho.CodeAccountLocked:
+			// Nothing was checked: a blank answer, or the account's guard
+			// pausing its codes (whoever caused it), which must not use up
+			// this challenge's attempts too.
 			stepErr = err
 			return nil
 		case ninsho.CodeCodeExpired, ninsho.CodeNoCodeRequested: // an SMS or voice code: ask for another
 			stepErr = err
 			return k.Save(ctx, f)
-		case ninsho.CodeTOTPIncorrect, ninsho.CodeTOTPReused, ninsho.CodeCodeIncorrect, ninsho.CodeAccountLocked, ninsho.CodeNotFound,
+		case ninsho.CodeTOTPIncorrect, ninsho.CodeTOTPReused, ninsho.CodeCodeIncorrect, ninsho.CodeNotFound,
 			ninsho.CodePasskeyFailed, ninsho.CodePasskeyUnknown:
 			f.Attempts++
 			stepErr = err

@@ -204,6 +204,46 @@ func TestSecondFactorFiveWrongAnswersFail(t *testing.T) {
 	})
 }
 
+// TestSecondFactorPauseUsesNoAttempt: while the account's wrong-code guard
+// pauses its codes (10 wrong answers over two flows), a third flow's
+// answers are refused with account_locked and a blank one with
+// field_required, and none of them uses an attempt of that flow: whoever
+// caused the pause cannot also use up the owner's challenge.
+func TestSecondFactorPauseUsesNoAttempt(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, sfEmail, pw, sfEmail)
+		_, secret := enrolTOTP(t, e, sfEmail)
+		wrong := "000000"
+		if wrong == totpAt(t, secret, e.Clock.Now()) {
+			wrong = "111111"
+		}
+		for range 2 {
+			ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req(sfIP, ""), signin.Input{Identifier: sfEmail, Password: pw})
+			wantSecondFactor(t, ans, err, "totp")
+			req := flowtest.Req(sfIP, ans.DeviceToken)
+			for range 5 {
+				e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitSecondFactor, Code: wrong})
+			}
+		}
+		ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req(sfIP, ""), signin.Input{Identifier: sfEmail, Password: pw})
+		wantSecondFactor(t, ans, err, "totp")
+		req := flowtest.Req(sfIP, ans.DeviceToken)
+		for i := range 6 {
+			got, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitSecondFactor, Code: totpAt(t, secret, e.Clock.Now())})
+			flowtest.WantCode(t, err, ninsho.CodeAccountLocked)
+			if got.Flow.Status != flow.StatusChallenge || got.Next == nil || got.Next.AttemptsLeft != 5 {
+				t.Fatalf("paused answer %d: status %s next %+v; want the challenge with 5 attempts left", i+1, got.Flow.Status, got.Next)
+			}
+		}
+		got, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitSecondFactor, Code: " "})
+		flowtest.WantCode(t, err, ninsho.CodeFieldRequired)
+		if got.Next == nil || got.Next.AttemptsLeft != 5 {
+			t.Fatalf("blank answer: next %+v; want 5 attempts left", got.Next)
+		}
+	})
+}
+
 // effects is what a password change or an unlock does to an account, as
 // seen from outside: the stored hash, another session of the account, the
 // password_changed messages, the account's status and lock.
