@@ -272,6 +272,14 @@ type Handler interface {
 	View(ctx context.Context, f *Flow) (*Answer, error)
 }
 
+// Guarded is a Handler whose flows belong to more than their client (a
+// re-authentication belongs to the session that started it): Engine.View
+// shows f only when Visible says req may see it (flow_not_found
+// otherwise, like an unknown id). Act checks the same itself.
+type Guarded interface {
+	Visible(ctx context.Context, f *Flow, req ninsho.Request) error
+}
+
 // BindingSecretBytes is the entropy of a page flow's binding secret.
 const BindingSecretBytes = 32
 
@@ -356,6 +364,11 @@ func (e *Engine) View(ctx context.Context, realm, id string, req ninsho.Request)
 	h, ok := e.Handlers[f.Kind]
 	if !ok {
 		return nil, ninsho.Internal("flow: no handler for kind %q", f.Kind)
+	}
+	if g, ok := h.(Guarded); ok {
+		if err := g.Visible(ctx, f, req); err != nil {
+			return nil, err
+		}
 	}
 	return h.View(ctx, f)
 }

@@ -99,8 +99,9 @@ func TestReauthPasswordMakesTheSessionRecent(t *testing.T) {
 	})
 }
 
-// TestReauthBelongsToItsSession: acting with no session, or with another
-// session of the same account, is flow_not_found and spends nothing.
+// TestReauthBelongsToItsSession: acting on or reading the flow with no
+// session, or with another session of the same account, is
+// flow_not_found and spends nothing.
 func TestReauthBelongsToItsSession(t *testing.T) {
 	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
@@ -117,6 +118,13 @@ func TestReauthBelongsToItsSession(t *testing.T) {
 			if !ninsho.IsCode(err, ninsho.CodeFlowNotFound) {
 				t.Errorf("%s: %v, want flow_not_found", name, err)
 			}
+			// Nor may it be read.
+			if _, err := e.Engine.View(ctx, "jp", ans.Flow.ID, withSession(flowtest.Req("192.0.2.10", dev), tok)); !ninsho.IsCode(err, ninsho.CodeFlowNotFound) {
+				t.Errorf("%s: view %v, want flow_not_found", name, err)
+			}
+		}
+		if v, err := e.Engine.View(ctx, "jp", ans.Flow.ID, req); err != nil || v.Next == nil {
+			t.Errorf("its own session's view: %+v, %v", v, err)
 		}
 		// A revoked session cannot finish it either.
 		if err := e.Signin.Signout(ctx, e.JP, req, token); err != nil {

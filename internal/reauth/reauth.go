@@ -163,6 +163,16 @@ func (s *Service) View(_ context.Context, f *flow.Flow) (*flow.Answer, error) {
 	return s.answer(f), nil
 }
 
+// Visible lets only the session that started f see it (flow.Guarded).
+func (s *Service) Visible(ctx context.Context, f *flow.Flow, req ninsho.Request) error {
+	rl := s.Realms.ByID(f.Realm)
+	if rl == nil {
+		return ninsho.E(ninsho.CodeFlowNotFound)
+	}
+	_, err := s.principal(ctx, rl, f, req)
+	return err
+}
+
 // principal returns the signed-in person of req when its session is the
 // one f belongs to; anything else is flow_not_found.
 func (s *Service) principal(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request) (*signin.Principal, error) {
