@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/ninsho/ninsho/internal/ninsho"
-	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/web/webreq"
 )
@@ -36,15 +35,16 @@ func (h *Handler) signedIn(r *http.Request, c *call) (*signin.Principal, error) 
 
 // recentlySignedIn is signedIn for a sensitive change: the session must
 // have proved who the person is within the realm's re-authentication
-// window (session.Recent), otherwise reauth_required (403) — the client
-// starts a re-authentication and tries again.
+// window, with the second factor where the account has one
+// (signin.Service.RecentEnough), otherwise reauth_required (403) — the
+// client starts a re-authentication and tries again.
 func (h *Handler) recentlySignedIn(r *http.Request, c *call) (*signin.Principal, error) {
 	p, err := h.signedIn(r, c)
 	if err != nil {
 		return nil, err
 	}
-	if !session.Recent(p.Session, h.d.Signin.Kit.Clock.Now(), c.realm.ReauthWindow()) {
-		return nil, ninsho.E(ninsho.CodeReauthRequired)
+	if err := h.d.Signin.RecentEnough(r.Context(), c.realm, p); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -76,9 +76,11 @@ func TestTrustedDevicesAPI(t *testing.T) {
 	rec := do(h, "POST", "/api/v1/flows/"+started.ID, "application/json", jsonBody(t, map[string]any{
 		"action": "submit_second_factor", "code": codeNow(), "trust_device": true, "device_token": dev,
 	}), ua...)
-	if done := decodeFlow(t, rec); rec.Code != 200 || done.Session == nil || done.Session.AAL != 2 {
+	done := decodeFlow(t, rec)
+	if rec.Code != 200 || done.Session == nil || done.Session.AAL != 2 {
 		t.Fatalf("submit_second_factor: %d %s", rec.Code, rec.Body)
 	}
+	strong := done.Session.Token
 	env.Clock.Advance(time.Minute)
 
 	again := signIn(nil)
@@ -94,7 +96,13 @@ func TestTrustedDevicesAPI(t *testing.T) {
 		t.Errorf("signin with aal 3: %d %s; want 400 request_invalid for aal", rec.Code, rec.Body)
 	}
 
-	auth := []string{"Authorization", "Bearer " + token}
+	// The trusted device's session skipped the second factor: sensitive
+	// settings ask for it first.
+	rec = do(h, "GET", "/api/v1/me/trusted-devices", "", "", "Authorization", "Bearer "+token)
+	if rec.Code != 403 || problemCode(t, rec) != "reauth_required" {
+		t.Fatalf("list with the aal-1 session: %d %s; want 403 reauth_required", rec.Code, rec.Body)
+	}
+	auth := []string{"Authorization", "Bearer " + strong}
 	rec = do(h, "GET", "/api/v1/me/trusted-devices?lang=en", "", "", auth...)
 	if rec.Code != 200 {
 		t.Fatalf("list: %d %s", rec.Code, rec.Body)

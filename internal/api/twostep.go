@@ -159,6 +159,10 @@ type provedJSON struct {
 // writeProved answers 200 provedJSON for the method id of kind m that
 // proved was the result of proving.
 func (h *Handler) writeProved(w http.ResponseWriter, r *http.Request, c *call, p *signin.Principal, id string, m twostep.Method, proved *twostep.Proved) error {
+	// The session has just shown this factor.
+	if err := h.d.Signin.Elevate(r.Context(), p, proved.SessionMethod); err != nil {
+		return err
+	}
 	left, err := h.d.TwoStep.BackupCodesLeft(r.Context(), c.realm, p.Account)
 	if err != nil {
 		return err

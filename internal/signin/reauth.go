@@ -2,6 +2,7 @@ package signin
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/account"
@@ -9,6 +10,7 @@ import (
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/session"
 )
 
 // CheckLock answers ninsho.CodeAccountLocked when a lock stops a password
@@ -57,4 +59,46 @@ func (s *Service) CountWrongPassword(ctx context.Context, rl *realm.Realm, f *fl
 	return s.Kit.Record(ctx, rl, a.ID, event.TypeAccountLocked, req, f.DeviceID, map[string]any{
 		"kind": string(lock.Kind), "level": lock.Level, "until": lock.Until.UTC().Format(time.RFC3339), "via": "reauth",
 	})
+}
+
+// RecentEnough answers ninsho.CodeReauthRequired unless the session of p
+// may make a sensitive change now (enrol or remove a 2SV method, turn 2SV
+// off, new backup codes, the list of trusted devices): it proved who the
+// person is within the realm's re-authentication window (session.Recent)
+// and, where the account has two-step verification on, with two factors
+// (aal 2). A session that skipped the second factor on a trusted device
+// is aal 1: re-authentication asks for the factor before such changes.
+func (s *Service) RecentEnough(ctx context.Context, rl *realm.Realm, p *Principal) error {
+	if !session.Recent(p.Session, s.Kit.Clock.Now(), rl.ReauthWindow()) {
+		return ninsho.E(ninsho.CodeReauthRequired)
+	}
+	if p.Session.AAL >= 2 || s.Kit.TwoStep == nil {
+		return nil
+	}
+	on, err := s.Kit.SecondFactor().Required(ctx, rl, p.Account)
+	if err != nil {
+		return err
+	}
+	if on {
+		return ninsho.E(ninsho.CodeReauthRequired)
+	}
+	return nil
+}
+
+// Elevate records that the session of p has just shown a second factor
+// (method, a session method such as "otp") by proving a new 2SV method
+// with it: the session becomes aal 2 with method added to its methods.
+// Its authenticated_at stays as it was. A session at aal 2 already, or an
+// empty method, is left alone.
+func (s *Service) Elevate(ctx context.Context, p *Principal, method string) error {
+	if p.Session.AAL >= 2 || method == "" {
+		return nil
+	}
+	methods := append(slices.Clone(p.Session.Methods), method)
+	if err := s.Kit.Sessions.Store.ReauthenticateSession(ctx, p.Session.ID, p.Session.AuthenticatedAt, 2, methods); err != nil {
+		return err
+	}
+	s.ForgetAccount(p.Account.ID)
+	p.Session.AAL, p.Session.Methods = 2, methods
+	return nil
 }

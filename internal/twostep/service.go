@@ -81,6 +81,10 @@ type Proved struct {
 	// HasBackupCodes says the account has unused backup codes; when not,
 	// the caller should strongly offer them (or a second method).
 	HasBackupCodes bool
+	// SessionMethod is the session method (RFC 8176) of the factor just
+	// proved: a session that proved it has shown that factor
+	// (signin.Service.Elevate).
+	SessionMethod string
 }
 
 // MethodInfo describes one proved method for the account's owner.
@@ -160,7 +164,7 @@ func (s *Service) BeginLabeledTOTP(ctx context.Context, rl *realm.Realm, req nin
 // unknown, proved or other credential is ninsho.CodeNotFound. The first
 // proved method turns 2SV on and becomes the preferred one.
 func (s *Service) ProveTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, id, typed string) (*Proved, error) {
-	out := &Proved{}
+	out := &Proved{SessionMethod: session.MethodOTP}
 	var refused error
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		creds, err := s.Store.Credentials(ctx, rl.ID, a.ID)

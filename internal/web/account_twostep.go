@@ -321,6 +321,10 @@ func (h *Handler) twoStepTOTPVerify(w http.ResponseWriter, r *http.Request, c *c
 		var proved *twostep.Proved
 		proved, err = h.d.TwoStep.ProveTOTP(r.Context(), c.realm, h.request(r, c), pr.Account, id, typed)
 		if err == nil {
+			// The session has just shown this factor.
+			err = h.d.Signin.Elevate(r.Context(), pr, proved.SessionMethod)
+		}
+		if err == nil {
 			done := "added"
 			if proved.TurnedOn {
 				done = "on"

@@ -124,7 +124,11 @@ func (h *Handler) twoStepPhoneCode(w http.ResponseWriter, r *http.Request, c *ca
 	case "verify":
 		typed, err := formValue(r, "code")
 		if err == nil {
-			_, err = h.d.TwoStep.ProvePhone(ctx, c.realm, req, pr.Account, id, typed)
+			var proved *twostep.Proved
+			if proved, err = h.d.TwoStep.ProvePhone(ctx, c.realm, req, pr.Account, id, typed); err == nil {
+				// The session has just shown this factor.
+				err = h.d.Signin.Elevate(ctx, pr, proved.SessionMethod)
+			}
 		}
 		if err == nil {
 			http.Redirect(w, r, twoStepPath, http.StatusSeeOther)

@@ -6,7 +6,6 @@ import (
 
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
-	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/web/webreq"
 )
@@ -45,16 +44,19 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, c *call) (*si
 
 // recentlySignedIn is signedIn for a page of sensitive changes: a session
 // that has not proved who the person is within the realm's
-// re-authentication window (session.Recent) is sent to ReauthPath, which
-// returns to this page's path afterwards; nil is returned then too.
+// re-authentication window, with the second factor where the account has
+// one (signin.Service.RecentEnough), is sent to ReauthPath, which returns
+// to this page's path afterwards; nil is returned then too.
 func (h *Handler) recentlySignedIn(w http.ResponseWriter, r *http.Request, c *call) (*signin.Principal, error) {
 	pr, err := h.signedIn(w, r, c)
 	if pr == nil || err != nil {
 		return nil, err
 	}
-	if !session.Recent(pr.Session, h.d.Signin.Kit.Clock.Now(), c.realm.ReauthWindow()) {
+	if err := h.d.Signin.RecentEnough(r.Context(), c.realm, pr); ninsho.IsCode(err, ninsho.CodeReauthRequired) {
 		http.Redirect(w, r, ReauthPath+"?return_to="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
 		return nil, nil
+	} else if err != nil {
+		return nil, err
 	}
 	return pr, nil
 }
