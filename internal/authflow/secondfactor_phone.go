@@ -161,7 +161,14 @@ func (sf SecondFactor) checkPhone(ctx context.Context, rl *realm.Realm, f *flow.
 		return "", err
 	}
 	if id := f.Get(stateSFPhoneCred); id != "" {
-		if err := k.TwoStep.UsePhone(ctx, rl, a, id, k.Clock.Now()); err != nil && !ninsho.IsCode(err, ninsho.CodeNotFound) {
+		err := k.TwoStep.UsePhone(ctx, rl, a, id, k.Clock.Now())
+		if ninsho.IsCode(err, ninsho.CodeNotFound) {
+			// The number was removed (or replaced) since the code went:
+			// its codes stop working with it. resend_code texts a number
+			// the account still has.
+			return "", ninsho.FieldError(ninsho.CodeCodeExpired, "code")
+		}
+		if err != nil {
 			return "", err
 		}
 	}

@@ -376,3 +376,29 @@ func TestPhoneSignInCodeExpires(t *testing.T) {
 		wantAAL2(t, e, done, err, "pwd", "sms")
 	})
 }
+
+// TestPhoneCodeDiesWithItsNumber: a code texted at sign-in stops working
+// when its number is removed from the account before it is typed (a lost
+// phone removed from the settings), and the challenge is still open.
+func TestPhoneCodeDiesWithItsNumber(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, sfEmail, pw, sfEmail)
+		enrolTOTP(t, e, sfEmail)
+		a, smsID := enrolPhone(t, e, sfEmail, twostep.MethodSMS, phMobile, phMobileE164)
+		if err := e.TwoStep.SetPreferred(ctx, e.JP, flowtest.Req("192.0.2.10", ""), a, smsID); err != nil {
+			t.Fatal(err)
+		}
+		ans, req := signInToChallenge(t, e)
+		wantSecondFactor(t, ans, nil, "sms", "totp")
+		texted := e.LastCode(t, phMobileE164)
+		if err := e.TwoStep.Remove(ctx, e.JP, flowtest.Req("192.0.2.10", ""), a, smsID); err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitSecondFactor, Code: texted})
+		flowtest.WantCode(t, err, ninsho.CodeCodeExpired)
+		if got.Session != nil || got.Flow.Status != flow.StatusChallenge {
+			t.Fatalf("a removed number's code: %+v; want no session, the challenge open", got)
+		}
+	})
+}
