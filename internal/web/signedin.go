@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -53,10 +54,27 @@ func (h *Handler) recentlySignedIn(w http.ResponseWriter, r *http.Request, c *ca
 		return nil, err
 	}
 	if err := h.d.Signin.RecentEnough(r.Context(), c.realm, pr); ninsho.IsCode(err, ninsho.CodeReauthRequired) {
-		http.Redirect(w, r, ReauthPath+"?return_to="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+		http.Redirect(w, r, ReauthPath+"?return_to="+url.QueryEscape(h.pageOf(r)), http.StatusSeeOther)
 		return nil, nil
 	} else if err != nil {
 		return nil, err
 	}
 	return pr, nil
+}
+
+// pageOf is the page to come back to after a re-authentication that r
+// needed: r's path when it is a page (GET), else the nearest page above
+// it — a form's POST (/account/two-step/backup-codes) returns to its
+// settings page (/account/two-step), never to a path that answers only
+// POST. The form is sent again by the person, not replayed.
+func (h *Handler) pageOf(r *http.Request) string {
+	p := r.URL.Path
+	for p != "" && p != "/" {
+		probe := &http.Request{Method: http.MethodGet, Host: r.Host, URL: &url.URL{Path: p}}
+		if _, pattern := h.mux.Handler(probe); pattern != "" && pattern != "GET /{$}" {
+			return p
+		}
+		p = p[:strings.LastIndexByte(p, '/')]
+	}
+	return "/account"
 }
