@@ -168,10 +168,17 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request, c *call) error 
 	if err := decode(w, r, &b); err != nil {
 		return err
 	}
+	aal := 0
+	if b.AAL != nil {
+		// Sent: 1 or 2 (0 is "not sent" inside, never a value to send).
+		if aal = *b.AAL; aal != 1 && aal != 2 {
+			return ninsho.FieldError(ninsho.CodeRequestInvalid, "aal")
+		}
+	}
 	ans, err := h.d.Signin.Start(r.Context(), c.realm, h.request(r, c, b.DeviceToken), signin.Input{
 		Identifier: b.Identifier,
 		Password:   b.Password,
-		AAL:        b.AAL,
+		AAL:        aal,
 	})
 	return h.writeFlow(w, r, c, http.StatusOK, ans, err)
 }

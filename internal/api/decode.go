@@ -43,7 +43,7 @@ type signinBody struct {
 	Password    string `json:"password"`
 	DeviceToken string `json:"device_token"`
 	// AAL 2 asks that no trusted device skip the second factor.
-	AAL int `json:"aal"`
+	AAL *int `json:"aal"`
 }
 
 func (b *signinBody) check() error {

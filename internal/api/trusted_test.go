@@ -91,9 +91,11 @@ func TestTrustedDevicesAPI(t *testing.T) {
 	if strict := signIn(map[string]any{"aal": 2}); strict.Status != "challenge" || strict.Next.Step != "second_factor" {
 		t.Errorf("signin with aal 2 = %+v; want the second factor", strict)
 	}
-	rec = do(h, "POST", "/api/v1/signin", "application/json", jsonBody(t, map[string]any{"identifier": email, "password": pw, "aal": 3}))
-	if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"request_invalid"`) || !strings.Contains(rec.Body.String(), `"aal"`) {
-		t.Errorf("signin with aal 3: %d %s; want 400 request_invalid for aal", rec.Code, rec.Body)
+	for _, bad := range []int{3, 0, -1} {
+		rec = do(h, "POST", "/api/v1/signin", "application/json", jsonBody(t, map[string]any{"identifier": email, "password": pw, "aal": bad}))
+		if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"request_invalid"`) || !strings.Contains(rec.Body.String(), `"aal"`) {
+			t.Errorf("signin with aal %d: %d %s; want 400 request_invalid for aal", bad, rec.Code, rec.Body)
+		}
 	}
 
 	// The trusted device's session skipped the second factor: sensitive

@@ -230,7 +230,10 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 		return sf.enrolAct(ctx, rl, f, req, act) // enrol.go
 	}
 	if act.Name == flow.ActionSwitchMethod {
-		if act.Method == "" || !slices.Contains(strings.Split(f.Get(stateSFUsable), ","), act.Method) {
+		if act.Method == "" {
+			return &flow.Answer{Flow: f, Next: sf.Next(f)}, ninsho.FieldError(ninsho.CodeFieldRequired, "method")
+		}
+		if !slices.Contains(strings.Split(f.Get(stateSFUsable), ","), act.Method) {
 			return &flow.Answer{Flow: f, Next: sf.Next(f)}, ninsho.FieldError(ninsho.CodeChannelUnavailable, "method")
 		}
 		f.Set(stateSFCurrent, act.Method)

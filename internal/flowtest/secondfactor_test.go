@@ -157,6 +157,8 @@ func TestSecondFactorBackupCodeAndSwitch(t *testing.T) {
 		_, act := start(sfIP)
 		_, err = act(flow.Action{Name: flow.ActionSwitchMethod, Method: "sms"})
 		flowtest.WantCode(t, err, ninsho.CodeChannelUnavailable)
+		_, err = act(flow.Action{Name: flow.ActionSwitchMethod})
+		flowtest.WantCode(t, err, ninsho.CodeFieldRequired)
 		sw, err := act(flow.Action{Name: flow.ActionSwitchMethod, Method: "backup_code"})
 		wantSecondFactor(t, sw, err, "backup_code", "totp")
 		done, err := act(flow.Action{Name: flow.ActionSubmitSecondFactor, Code: codes[0]})

@@ -109,6 +109,11 @@ func (s *Service) RegenerateBackupCodesOn(ctx context.Context, rl *realm.Realm, 
 // whose 2SV is off already has its unfinished enrolments removed and gets
 // no alert.
 func (s *Service) TurnOff(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account) error {
+	if rl.TwoStepRequired(string(a.Type)) {
+		// Not "add another method first": no method makes turning off
+		// possible while the policy requires 2SV.
+		return ninsho.E(ninsho.CodeTwoStepRequired).WithParam("kind", "turn_off")
+	}
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		st, err := s.Store.State(ctx, rl.ID, a.ID)
 		if err != nil {
