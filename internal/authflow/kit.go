@@ -25,6 +25,7 @@ import (
 	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/startgate"
+	"github.com/ninsho/ninsho/internal/throttle"
 	"github.com/ninsho/ninsho/internal/trust"
 	"github.com/ninsho/ninsho/internal/twostep"
 )
@@ -62,6 +63,10 @@ type Kit struct {
 	// Trust is the devices whose owners asked not to be asked for the
 	// second factor on them (AllowTrustedDevice); nil trusts none.
 	Trust *trust.Service
+	// Counter bounds the alerts of a failed second factor (one per account
+	// per FactorFailedAlertEvery); nil sends none (the event is still
+	// recorded).
+	Counter *throttle.Counter
 }
 
 // StartWithCode begins a flow of kind that sends a code to the account that

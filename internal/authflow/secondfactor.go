@@ -288,9 +288,24 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 			ninsho.CodePasskeyFailed, ninsho.CodePasskeyUnknown:
 			f.Attempts++
 			stepErr = err
+			reason := ""
 			if f.Attempts >= SecondFactorAttempts {
 				f.Status = flow.StatusFailed
 				stepErr = ninsho.FieldError(ninsho.CodeCodeAttemptsExceeded, "code")
+				reason = FactorFailedAttempts
+			} else if f.Get(stateSFCurrent) != MethodPasskey { // a passkey's answer is not counted by the guard
+				paused, err := sf.pausedNow(ctx, rl, a)
+				if err != nil {
+					return err
+				}
+				if paused {
+					reason = FactorFailedPaused
+				}
+			}
+			if reason != "" { // factor_failed.go: event, and the owner's alert
+				if err := sf.factorFailed(ctx, rl, f, a, req, reason); err != nil {
+					return err
+				}
 			}
 			return k.Save(ctx, f)
 		default:

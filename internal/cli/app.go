@@ -251,6 +251,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		Policy:    password.DefaultPolicy(),
 		Channels:  map[code.Channel]bool{},
 		Binder:    &flow.Binder{Hasher: hasher, Random: o.Random},
+		Counter:   &throttle.Counter{Store: db, Clock: o.Clock},
 	}
 	for ch := range senders {
 		kit.Channels[code.Channel(ch)] = true

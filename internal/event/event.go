@@ -38,6 +38,14 @@ const (
 	// again (internal/reauth).
 	TypeSessionReauthenticated = "session.reauthenticated"
 
+	// TypeSigninSecondFactorFailed: someone who got past the first step of
+	// a flow (the right password, or a code sent to the account) failed its
+	// second-factor challenge: reason attempts_exceeded (the flow failed) or
+	// codes_paused (the account's wrong-code guard paused its codes); kind
+	// is the flow's kind, alerted whether the owner was told
+	// (authflow.FactorFailedAlertEvery).
+	TypeSigninSecondFactorFailed = "signin.second_factor_failed"
+
 	// Trusted devices (trust.Service; trust.EventTrusted, EventRevoked and
 	// EventCleared are these values).
 	TypeTrustedDeviceAdded   = "trusted_device.added"   // a device became trusted (or its trust was extended)

@@ -112,6 +112,7 @@ func New(tb testing.TB, db *store.DB) *Env {
 		Passwords: &password.Hasher{Params: FastParams, Limiter: password.NewLimiter(4, 64, time.Minute), Random: random},
 		Policy:    password.DefaultPolicy(),
 		Binder:    &flow.Binder{Hasher: hasher, Random: random},
+		Counter:   &throttle.Counter{Store: db, Clock: clock},
 	}
 	e := &Env{DB: db, Clock: clock, Kit: kit, Realms: realms, JP: jp, Safe: safe, Dispatcher: disp}
 	kit.Networks = db

@@ -61,6 +61,13 @@ const (
 	// factor (enrolling the number, signing in). SMS and voice only: an
 	// e-mail is never a second factor. Variables: code, name, minutes, host.
 	TemplateTwoStepCode = "two_step_code"
+	// TemplateSecondFactorFailed tells the owner that someone got past the
+	// first step (the right password, or a code sent to the account) but
+	// failed two-step verification, with a "this wasn't me" link. E-mail
+	// and SMS. Variables: name, time, device, network, link, host, after
+	// ("password" for a sign-in or re-authentication, "code" for the
+	// password assistant, unlock or sign-up completion).
+	TemplateSecondFactorFailed = "second_factor_failed"
 )
 
 // Template locales.
@@ -353,23 +360,24 @@ func (t *Templates) parseLocale(loc string, files []templateFile) error {
 // templateVars are the variables each template Ninsho knows is given (see
 // the Template constants); base_url is always given.
 var templateVars = map[string][]string{
-	TemplateSignupCode:      {"code", "name", "minutes", "host", "base_url"},
-	TemplateSigninCode:      {"code", "name", "minutes", "host", "base_url"},
-	TemplateUnlockCode:      {"code", "name", "minutes", "host", "base_url"},
-	TemplateResetCode:       {"code", "name", "minutes", "host", "base_url"},
-	TemplateAccountExists:   {"name", "host", "base_url"},
-	TemplateCodeLimit:       {"name", "host", "base_url"},
-	TemplateTwoStepCode:     {"code", "name", "minutes", "host", "base_url"},
-	TemplateSigninAlert:     {"name", "time", "device", "network", "link", "host", "base_url"},
-	TemplatePasswordChanged: {"name", "time", "device", "network", "link", "host", "base_url"},
-	TemplateTwoStepChanged:  {"name", "time", "device", "network", "link", "host", "base_url", "change", "method"},
+	TemplateSignupCode:         {"code", "name", "minutes", "host", "base_url"},
+	TemplateSigninCode:         {"code", "name", "minutes", "host", "base_url"},
+	TemplateUnlockCode:         {"code", "name", "minutes", "host", "base_url"},
+	TemplateResetCode:          {"code", "name", "minutes", "host", "base_url"},
+	TemplateAccountExists:      {"name", "host", "base_url"},
+	TemplateCodeLimit:          {"name", "host", "base_url"},
+	TemplateTwoStepCode:        {"code", "name", "minutes", "host", "base_url"},
+	TemplateSigninAlert:        {"name", "time", "device", "network", "link", "host", "base_url"},
+	TemplatePasswordChanged:    {"name", "time", "device", "network", "link", "host", "base_url"},
+	TemplateTwoStepChanged:     {"name", "time", "device", "network", "link", "host", "base_url", "change", "method"},
+	TemplateSecondFactorFailed: {"name", "time", "device", "network", "link", "host", "base_url", "after"},
 }
 
 // checkValues are the values of the trial rendering.
 var checkValues = map[string]string{
 	"code": "123456", "name": "N", "minutes": "10", "host": "id.example.com", "base_url": "https://id.example.com",
 	"time": "2026-01-01 00:00 UTC", "device": "D", "network": "192.0.2.0/24", "link": "https://id.example.com/x",
-	"change": "turned_on", "method": "totp",
+	"change": "turned_on", "method": "totp", "after": "password",
 }
 
 // check renders every template Ninsho knows with exactly the variables it is

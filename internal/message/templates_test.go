@@ -57,7 +57,7 @@ func goldenBrand(locale string) Brand {
 
 var allChannels = []Channel{ChannelEmail, ChannelSMS, ChannelVoice}
 
-var allIDs = []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists, TemplateSigninAlert, TemplateUnlockCode, TemplateResetCode, TemplatePasswordChanged, TemplateCodeLimit, TemplateTwoStepChanged, TemplateTwoStepCode}
+var allIDs = []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists, TemplateSigninAlert, TemplateUnlockCode, TemplateResetCode, TemplatePasswordChanged, TemplateCodeLimit, TemplateTwoStepChanged, TemplateTwoStepCode, TemplateSecondFactorFailed}
 
 // varsFor are the golden variables that template id is given.
 func varsFor(id, loc string) map[string]string {
@@ -65,6 +65,11 @@ func varsFor(id, loc string) map[string]string {
 	if id == TemplateAccountExists || id == TemplateCodeLimit {
 		delete(vars, "code")
 		delete(vars, "minutes")
+	}
+	if id == TemplateSecondFactorFailed {
+		delete(vars, "code")
+		delete(vars, "minutes")
+		vars["after"] = "password"
 	}
 	if id == TemplateTwoStepChanged {
 		delete(vars, "code")
@@ -115,7 +120,7 @@ func TestTwoStepChangedNamesEachChange(t *testing.T) {
 // in both languages, and nothing may say "Ninsho": the customer sees the shop.
 func TestTemplatesGolden(t *testing.T) {
 	tm := MustTemplates(t)
-	if got := tm.IDs(); strings.Join(got, ",") != "account_exists,code_limit,password_changed,reset_code,signin_alert,signin_code,signup_code,two_step_changed,two_step_code,unlock_code" {
+	if got := tm.IDs(); strings.Join(got, ",") != "account_exists,code_limit,password_changed,reset_code,second_factor_failed,signin_alert,signin_code,signup_code,two_step_changed,two_step_code,unlock_code" {
 		t.Errorf("IDs() = %v, want %v", got, allIDs)
 	}
 	for _, id := range allIDs {
@@ -491,5 +496,46 @@ func TestParseTemplatesErrors(t *testing.T) {
 				t.Fatalf("ParseTemplates error = %v, want one containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestSecondFactorFailedSaysWhatWasKnown renders the alert of a failed
+// second factor after a password and after a code: each says which one
+// someone had (and no other), in the subject, the e-mail and the SMS, and
+// each carries the "this wasn't me" link.
+func TestSecondFactorFailedSaysWhatWasKnown(t *testing.T) {
+	tm := MustTemplates(t)
+	want := map[string]map[string]string{
+		LocaleJA: {"password": "正しいパスワード", "code": "お送りした確認コード"},
+		LocaleEN: {"password": "your password", "code": "a code we sent you"},
+	}
+	for loc, afters := range want {
+		for after, text := range afters {
+			vars := varsFor(TemplateSecondFactorFailed, loc)
+			vars["after"] = after
+			mail, err := tm.Render(ChannelEmail, TemplateSecondFactorFailed, loc, goldenBrand(loc), vars)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sms, err := tm.Render(ChannelSMS, TemplateSecondFactorFailed, loc, goldenBrand(loc), vars)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for part, s := range map[string]string{"subject": mail.Subject, "text": mail.Text, "html": mail.HTML, "sms": sms.Text} {
+				if !strings.Contains(s, text) {
+					t.Errorf("%s after %s: the %s does not say %q:\n%s", loc, after, part, text, s)
+				}
+				other := afters["password"]
+				if after == "password" {
+					other = afters["code"]
+				}
+				if strings.Contains(s, other) {
+					t.Errorf("%s after %s: the %s says %q:\n%s", loc, after, part, other, s)
+				}
+				if part != "subject" && !strings.Contains(s, vars["link"]) {
+					t.Errorf("%s after %s: the %s has no link:\n%s", loc, after, part, s)
+				}
+			}
+		}
 	}
 }

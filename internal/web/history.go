@@ -41,7 +41,7 @@ func historyRows(locale string, rl *realm.Realm, evs []*event.Event) ([]historyR
 			When:     historyTime(locale, at),
 			Datetime: e.At.UTC().Format(time.RFC3339),
 			What:     historyWhat(locale, e, loc),
-			Failed:   e.Type == event.TypeSigninFailed || e.Type == event.TypeAccountLocked,
+			Failed:   e.Type == event.TypeSigninFailed || e.Type == event.TypeAccountLocked || e.Type == event.TypeSigninSecondFactorFailed,
 			Address:  e.IP,
 			Device:   describeUA(locale, e.UserAgent),
 		}
@@ -104,6 +104,8 @@ func historyWhat(locale string, e *event.Event, loc *time.Location) string {
 			return i18n.Message(locale, "history.password.notice_sent", nil)
 		case msg.TemplateTwoStepChanged:
 			return i18n.Message(locale, "history.two_step.notice_sent", nil)
+		case msg.TemplateSecondFactorFailed:
+			return i18n.Message(locale, "history.second_factor_failed.notice_sent", nil)
 		}
 	case event.TypeSigninSucceeded:
 		methods := event.DataStrings(e.Data["methods"])
@@ -130,6 +132,11 @@ func historyWhat(locale string, e *event.Event, loc *time.Location) string {
 	case event.TypeTwoStepDisabled:
 		if r, _ := e.Data["reason"].(string); r == "last_method_removed" {
 			return i18n.Message(locale, "history.two_step.disabled_last_method", nil)
+		}
+	case event.TypeSigninSecondFactorFailed:
+		// After a code (password assistant, unlock) rather than the password.
+		if k, _ := e.Data["kind"].(string); k != "signin" && k != "reauth" {
+			return i18n.Message(locale, "history.signin.second_factor_failed_after_code", nil)
 		}
 	case event.TypeTrustedDeviceCleared:
 		r, _ := e.Data["reason"].(string)
