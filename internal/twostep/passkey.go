@@ -311,7 +311,6 @@ func (s *Service) FinishPasskey(ctx context.Context, rl *realm.Realm, req ninsho
 	return out, nil
 }
 
-
 // BeginPasskeyCheck starts the second-factor ceremony for a: request
 // options that allow only a's passkeys. An account without a passkey is
 // ninsho.CodeNotFound.
