@@ -311,39 +311,6 @@ func (s *Service) FinishPasskey(ctx context.Context, rl *realm.Realm, req ninsho
 	return out, nil
 }
 
-// provedMethod records that c was proved and, when it is a's first method,
-// turns 2SV on with c preferred, and alerts the owner (turned on, or method
-// added) in the transaction of ctx (the tail of a passkey's proof).
-func (s *Service) provedMethod(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, c *Credential, now time.Time, out *Proved) error {
-	if err := s.record(ctx, rl, a.ID, event.TypeTwoStepMethodAdded, req, map[string]any{"credential": c.ID, "method": string(c.Method)}); err != nil {
-		return err
-	}
-	st, err := s.Store.State(ctx, rl.ID, a.ID)
-	if err != nil {
-		return err
-	}
-	if !st.Enabled {
-		st.Enabled, st.Preferred, st.UpdatedAt = true, c.ID, now
-		if err := s.Store.SetState(ctx, st); err != nil {
-			return err
-		}
-		out.TurnedOn = true
-		if err := s.record(ctx, rl, a.ID, event.TypeTwoStepEnabled, req, map[string]any{"credential": c.ID, "method": string(c.Method)}); err != nil {
-			return err
-		}
-	}
-	left, err := s.Backup.BackupCodesLeft(ctx, rl.ID, a.ID)
-	if err != nil {
-		return err
-	}
-	out.HasBackupCodes = left > 0
-	change := ChangeMethodAdded
-	if out.TurnedOn {
-		change = ChangeTurnedOn
-	}
-	return s.Notify(ctx, rl, req, a, change, c.Method)
-}
-
 // BeginPasskeyCheck starts the second-factor ceremony for a: request
 // options that allow only a's passkeys. An account without a passkey is
 // ninsho.CodeNotFound.

@@ -274,21 +274,9 @@ func (s *Service) ProvePhone(ctx context.Context, rl *realm.Realm, req ninsho.Re
 				return err
 			}
 		}
-		if !st.Enabled {
-			st.Enabled, st.Preferred, st.UpdatedAt = true, c.ID, now
-			if err := s.Store.SetState(ctx, st); err != nil {
-				return err
-			}
-			out.TurnedOn = true
-			if err := s.record(ctx, rl, a.ID, event.TypeTwoStepEnabled, req, map[string]any{"credential": c.ID, "method": string(c.Method)}); err != nil {
-				return err
-			}
-		}
-		left, err := s.Backup.BackupCodesLeft(ctx, rl.ID, a.ID)
-		if err != nil {
+		if err := s.enableWith(ctx, rl, req, a, &st, c, now, out); err != nil {
 			return err
 		}
-		out.HasBackupCodes = left > 0
 		switch {
 		case out.TurnedOn:
 			return s.Notify(ctx, rl, req, a, ChangeTurnedOn, c.Method)

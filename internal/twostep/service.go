@@ -209,29 +209,7 @@ func (s *Service) ProveTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Req
 		if err := s.Store.ProveCredential(ctx, rl.ID, a.ID, c.ID, now); err != nil {
 			return err
 		}
-		if err := s.record(ctx, rl, a.ID, event.TypeTwoStepMethodAdded, req, map[string]any{"credential": c.ID, "method": string(c.Method)}); err != nil {
-			return err
-		}
-		if !st.Enabled {
-			st.Enabled, st.Preferred, st.UpdatedAt = true, c.ID, now
-			if err := s.Store.SetState(ctx, st); err != nil {
-				return err
-			}
-			out.TurnedOn = true
-			if err := s.record(ctx, rl, a.ID, event.TypeTwoStepEnabled, req, map[string]any{"credential": c.ID, "method": string(c.Method)}); err != nil {
-				return err
-			}
-		}
-		left, err := s.Backup.BackupCodesLeft(ctx, rl.ID, a.ID)
-		if err != nil {
-			return err
-		}
-		out.HasBackupCodes = left > 0
-		change := ChangeMethodAdded
-		if out.TurnedOn {
-			change = ChangeTurnedOn
-		}
-		return s.Notify(ctx, rl, req, a, change, c.Method)
+		return s.provedMethod(ctx, rl, req, a, c, now, out)
 	})
 	if err != nil {
 		return nil, err
@@ -240,6 +218,50 @@ func (s *Service) ProveTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Req
 		return nil, refused
 	}
 	return out, nil
+}
+
+// provedMethod records that a's credential c was proved at now and, when
+// it is a's first method, turns 2SV on with c preferred (enableWith), and
+// alerts the owner (turned on, or method added), in the transaction of
+// ctx: the tail of every method's proof.
+func (s *Service) provedMethod(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, c *Credential, now time.Time, out *Proved) error {
+	if err := s.record(ctx, rl, a.ID, event.TypeTwoStepMethodAdded, req, map[string]any{"credential": c.ID, "method": string(c.Method)}); err != nil {
+		return err
+	}
+	st, err := s.Store.State(ctx, rl.ID, a.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.enableWith(ctx, rl, req, a, &st, c, now, out); err != nil {
+		return err
+	}
+	change := ChangeMethodAdded
+	if out.TurnedOn {
+		change = ChangeTurnedOn
+	}
+	return s.Notify(ctx, rl, req, a, change, c.Method)
+}
+
+// enableWith turns 2SV on with c preferred when st (a's state) is off, and
+// says so in out (TurnedOn), and whether a has backup codes left
+// (HasBackupCodes).
+func (s *Service) enableWith(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, st *State, c *Credential, now time.Time, out *Proved) error {
+	if !st.Enabled {
+		st.Enabled, st.Preferred, st.UpdatedAt = true, c.ID, now
+		if err := s.Store.SetState(ctx, *st); err != nil {
+			return err
+		}
+		out.TurnedOn = true
+		if err := s.record(ctx, rl, a.ID, event.TypeTwoStepEnabled, req, map[string]any{"credential": c.ID, "method": string(c.Method)}); err != nil {
+			return err
+		}
+	}
+	left, err := s.Backup.BackupCodesLeft(ctx, rl.ID, a.ID)
+	if err != nil {
+		return err
+	}
+	out.HasBackupCodes = left > 0
+	return nil
 }
 
 // RegenerateBackupCodes replaces every backup code of a with BackupCodeCount

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/signin"
@@ -46,8 +47,9 @@ type twoStepView struct {
 	// and twostep.LowBackupCodes or fewer are left.
 	BackupCodesLeft int
 	Low             bool
-	// Phone is the number SMS and voice codes go to, as people read it.
-	Phone string
+	// Phones are the numbers codes go to, one line each with the way
+	// ("SMS: 090-…", "Voice call: 03-…"), in the page's language.
+	Phones []string
 	// PhonePath and PasskeysPath lead to the other methods' pages.
 	PhonePath, PasskeysPath string
 
@@ -90,9 +92,7 @@ func (h *Handler) twoStepSummary(r *http.Request, c *call, a *account.Account) (
 		}
 		if m.Phone != "" {
 			mv.Destination = identifier.Display(identifier.Normalized(m.Phone), c.realm.PhoneRegion)
-			if v.Phone == "" || m.Preferred {
-				v.Phone = mv.Destination
-			}
+			v.Phones = append(v.Phones, i18n.Message(c.locale, "two_step.summary."+string(m.Kind), map[string]any{"phone": mv.Destination}))
 		}
 		v.Methods = append(v.Methods, mv)
 	}

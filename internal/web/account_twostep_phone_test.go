@@ -86,6 +86,11 @@ func TestBrowserEnrolPhone(t *testing.T) {
 	if st, err := env.TwoStep.State(context.Background(), env.JP, a); err != nil || !st.Enabled {
 		t.Errorf("2SV after the code page: %+v, %v; want on", st, err)
 	}
+	// The account page says where codes go, and by which way.
+	rec = get(h, "/account", b.header()...)
+	if !strings.Contains(rec.Body.String(), "SMS の確認コードの送信先：090-1234-5678") {
+		t.Errorf("account page does not say where text-message codes go:\n%s", rec.Body)
+	}
 
 	env.Clock.Advance(env.JP.ReauthWindow() + time.Minute)
 	rec = get(h, "/account/two-step/phone", b.header()...)
