@@ -174,6 +174,12 @@ func TestTwoStepSettingsPagesNeedRecentSignin(t *testing.T) {
 			t.Errorf("%s %s: %d %q, want 303 %q", tt.method, tt.target, recd.Code, recd.Header().Get("Location"), want)
 		}
 	}
+	// The number being replaced comes back with its page.
+	id := "01900000-0000-7000-8000-000000000001"
+	rec = post(h, "/account/two-step/phone", url.Values{"phone": {"090-1234-5678"}, "method": {"sms"}, "replaces": {id}}, b.header()...)
+	if want := "/reauth?return_to=" + url.QueryEscape("/account/two-step/phone?replaces="+id); rec.Code != 303 || rec.Header().Get("Location") != want {
+		t.Errorf("phone change with an old session: %d %q, want 303 %q", rec.Code, rec.Header().Get("Location"), want)
+	}
 	// The account page itself needs no recent sign-in.
 	if rec := get(h, "/account", b.header()...); rec.Code != 200 || !strings.Contains(rec.Body.String(), `href="/account/two-step"`) {
 		t.Errorf("account page: %d", rec.Code)

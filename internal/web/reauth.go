@@ -26,7 +26,7 @@ const reauthDefault = "/account"
 // /account (no scheme, host, query or "..", cleaned), else /account: a
 // re-authentication never sends the browser anywhere else.
 func reauthReturn(raw string) string {
-	if raw == "" || !strings.HasPrefix(raw, "/") || strings.HasPrefix(raw, "//") || strings.ContainsAny(raw, "\\?#") {
+	if raw == "" || !strings.HasPrefix(raw, "/") || strings.HasPrefix(raw, "//") || strings.ContainsAny(raw, "\\#") {
 		return reauthDefault
 	}
 	u, err := url.Parse(raw)
@@ -37,7 +37,27 @@ func reauthReturn(raw string) string {
 	if p != reauthDefault && !strings.HasPrefix(p, reauthDefault+"/") {
 		return reauthDefault
 	}
+	if q := keptQuery(u.Query()); q != "" {
+		return p + "?" + q
+	}
 	return p
+}
+
+// reauthKept are the query parameters a page of sensitive changes keeps
+// through a re-authentication (the number being replaced, the app being
+// added), each an id; any other parameter, or a value that is no id, is
+// dropped.
+var reauthKept = []string{"replaces", "credential"}
+
+// keptQuery is the part of q that reauthReturn keeps, encoded.
+func keptQuery(q url.Values) string {
+	kept := url.Values{}
+	for _, k := range reauthKept {
+		if v := q.Get(k); ninsho.ValidID(v) {
+			kept.Set(k, v)
+		}
+	}
+	return kept.Encode()
 }
 
 // reauthPage is the password page of a re-authentication of pr's session.

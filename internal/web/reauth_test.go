@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"html"
 	"net/url"
 	"regexp"
 	"strings"
@@ -77,6 +78,19 @@ func TestBrowserReauth(t *testing.T) {
 		rec := get(h, "/reauth?return_to="+url.QueryEscape(bad), b.header()...)
 		if !strings.Contains(rec.Body.String(), `name="return_to" value="/account"`) {
 			t.Errorf("return_to %q was not replaced by /account", bad)
+		}
+	}
+	// The ids a page works on come back with it; nothing else does.
+	id := "01900000-0000-7000-8000-000000000001"
+	for raw, want := range map[string]string{
+		"/account/two-step/phone?replaces=" + id:                      "/account/two-step/phone?replaces=" + id,
+		"/account/two-step/totp?credential=" + id + "&next=//evil":    "/account/two-step/totp?credential=" + id,
+		"/account/two-step/phone?replaces=//evil.example&x=1":         "/account/two-step/phone",
+		"/account/two-step/phone?replaces=" + id + "#https://evil.ex": "/account",
+	} {
+		rec := get(h, "/reauth?return_to="+url.QueryEscape(raw), b.header()...)
+		if !strings.Contains(rec.Body.String(), `name="return_to" value="`+html.EscapeString(want)+`"`) {
+			t.Errorf("return_to %q: want %q kept", raw, want)
 		}
 	}
 

@@ -69,6 +69,23 @@ func (h *Handler) recentlySignedIn(w http.ResponseWriter, r *http.Request, c *ca
 // POST. The form is sent again by the person, not replayed.
 func (h *Handler) pageOf(r *http.Request) string {
 	p := r.URL.Path
+	// The ids a page works on (the number being replaced, the app being
+	// added) come back with it; reauthReturn keeps only those.
+	var q url.Values
+	if r.Method == http.MethodGet {
+		q = r.URL.Query()
+	} else if err := r.ParseForm(); err == nil {
+		q = r.PostForm
+	}
+	if kept := keptQuery(q); kept != "" {
+		return h.pagePath(r, p) + "?" + kept
+	}
+	return h.pagePath(r, p)
+}
+
+// pagePath is p when it is a page (GET) of this server, else the nearest
+// page above it, else /account.
+func (h *Handler) pagePath(r *http.Request, p string) string {
 	for p != "" && p != "/" {
 		probe := &http.Request{Method: http.MethodGet, Host: r.Host, URL: &url.URL{Path: p}}
 		if _, pattern := h.mux.Handler(probe); pattern != "" && pattern != "GET /{$}" {
