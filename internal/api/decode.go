@@ -154,6 +154,11 @@ func decodeBody(body []byte, dst checker) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
+		// A value of the wrong type names its field ("aal": "2").
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" && !strings.Contains(te.Field, ".") {
+			return ninsho.FieldError(ninsho.CodeRequestInvalid, te.Field).Wrap(err)
+		}
 		return ninsho.E(ninsho.CodeRequestInvalid).Wrap(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
