@@ -51,6 +51,7 @@ package argon2
 
 import (
 	"encoding/binary"
+	"runtime"
 	"sync"
 
 	"golang.org/x/crypto/blake2b"
@@ -134,10 +135,32 @@ func deriveKey(mode int, password, salt, secret, data []byte, time, memory uint3
 	return extractKey(B, memory, uint32(threads), keyLen)
 }
 
-// pools holds one pool of work buffers per memory size.
-var pools sync.Map // uint32 → *sync.Pool of *[]block
+// Work buffers are kept between hashes, per memory size: up to one per
+// processor in a free list that the garbage collector never empties (a
+// busy server collects garbage every few requests, and a sync.Pool alone
+// would then give up its 19 MiB buffers and make the next hashes fault in
+// and clear fresh memory), the rest in a sync.Pool. A buffer is not
+// cleared between hashes: the first pass writes every block before any is
+// read.
+var (
+	freeLists sync.Map // uint32 → chan *[]block
+	pools     sync.Map // uint32 → *sync.Pool of *[]block
+)
+
+func freeList(memory uint32) chan *[]block {
+	if c, ok := freeLists.Load(memory); ok {
+		return c.(chan *[]block)
+	}
+	c, _ := freeLists.LoadOrStore(memory, make(chan *[]block, runtime.GOMAXPROCS(0)))
+	return c.(chan *[]block)
+}
 
 func getBlocks(memory uint32) []block {
+	select {
+	case b := <-freeList(memory):
+		return *b
+	default:
+	}
 	p, _ := pools.LoadOrStore(memory, &sync.Pool{})
 	if b, ok := p.(*sync.Pool).Get().(*[]block); ok {
 		return *b
@@ -146,6 +169,11 @@ func getBlocks(memory uint32) []block {
 }
 
 func putBlocks(b []block) {
+	select {
+	case freeList(uint32(len(b))) <- &b:
+		return
+	default:
+	}
 	p, _ := pools.LoadOrStore(uint32(len(b)), &sync.Pool{})
 	p.(*sync.Pool).Put(&b)
 }
