@@ -78,8 +78,13 @@ func TestBrowserPasskey(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("passkey-offer-create")),
 		chromedp.Click(chromedp.ID("passkey-offer-create")),
 	)
-	mustWaitPath(t, b, "/account")
-	mustPage(t, b, "/account", "ログインとセキュリティ")
+	// The passkey turned two-step verification on: the settings come
+	// next, offering backup codes at once.
+	mustWaitPath(t, b, "/account/two-step")
+	mustPage(t, b, "/account/two-step", "もう1つの方法を用意しましょう")
+	if got := mustRun(t, b, "find the backup-code offer", chromedp.Evaluate[bool](`!!document.querySelector('form[action="/account/two-step/backup-codes"]')`)); !got {
+		t.Errorf("the settings after the first passkey do not offer backup codes")
+	}
 
 	// The passkeys page lists it, named after the browser.
 	mustDo(t, b, "open the passkeys page", chromedp.Navigate(base+"/account/two-step/passkeys"))

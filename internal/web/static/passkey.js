@@ -122,6 +122,16 @@
     }
   }
 
+  // firstMethod sends the browser to the two-step settings, which strongly
+  // offer backup codes, when the passkey just proved turned two-step
+  // verification on and the account has none: a lost phone must not lock
+  // the person out. It reports whether it did.
+  function firstMethod(proved) {
+    if (!proved || !proved.turned_on || proved.backup_codes_left !== 0) return false;
+    window.location.assign("/account/two-step?done=on");
+    return true;
+  }
+
   // The account's passkeys page: add one.
   var add = document.querySelector("[data-passkey=add]");
   if (add) {
@@ -138,6 +148,7 @@
           return post("/api/v1/me/two-step/passkeys/" + r.body.id, {credential: toJSON(cred), label: label});
         }).then(function (f) {
           if (f.status !== 200) throw f.body;
+          if (firstMethod(f.body)) return;
           window.location.reload();
         });
       }).catch(function (j) {
@@ -173,6 +184,7 @@
           return post("/api/v1/me/two-step/passkeys/" + r.body.id, {credential: toJSON(cred), label: label});
         }).then(function (f) {
           if (f.status !== 200) throw f.body;
+          if (firstMethod(f.body)) return;
           goOn();
         });
       }).catch(function (j) {
