@@ -121,3 +121,21 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestPasskeyLabelTooLong: a passkey's label is checked like every
+// method's (twostep.CheckLabel): over 64 characters is field_too_long for
+// label, at the start and at the finish, before any ceremony.
+func TestPasskeyLabelTooLong(t *testing.T) {
+	long := strings.Repeat("あ", 65)
+	for name, err := range map[string]error{
+		"begin":  (&passkeyBeginBody{Label: long}).check(),
+		"finish": (&passkeyFinishBody{Label: long}).check(),
+	} {
+		if !ninsho.IsCode(err, ninsho.CodeFieldTooLong) || ninsho.ErrorOf(err).Field != "label" {
+			t.Errorf("%s: %v, want field_too_long for label", name, err)
+		}
+	}
+	if err := (&passkeyBeginBody{Label: strings.Repeat("あ", 64)}).check(); err != nil {
+		t.Errorf("64 characters: %v", err)
+	}
+}

@@ -30,7 +30,7 @@ type passkeyBeginBody struct {
 	Label string `json:"label"`
 }
 
-func (b *passkeyBeginBody) check() error { return checkLengths("label", b.Label) }
+func (b *passkeyBeginBody) check() error { _, err := twostep.CheckLabel(b.Label); return err }
 
 // passkeyFinishBody is the body of POST /api/v1/me/two-step/passkeys/{id}.
 type passkeyFinishBody struct {
@@ -38,7 +38,7 @@ type passkeyFinishBody struct {
 	Label      string          `json:"label"`
 }
 
-func (b *passkeyFinishBody) check() error { return checkLengths("label", b.Label) }
+func (b *passkeyFinishBody) check() error { _, err := twostep.CheckLabel(b.Label); return err }
 
 // optionalBody decodes a JSON body into dst when the request has one.
 func optionalBody(w http.ResponseWriter, r *http.Request, dst checker) error {

@@ -101,4 +101,9 @@ func TestBrowserMandatoryEnrolment(t *testing.T) {
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `action="/account/two-step/backup-codes"`) {
 		t.Fatalf("after a required enrolment: %d, want the offer of backup codes:\n%s", rec.Code, rec.Body)
 	}
+	// Its only method cannot be removed, nor 2SV turned off: no such buttons.
+	rec = get(h, "/account/two-step", b.header()...)
+	if body := rec.Body.String(); rec.Code != 200 || strings.Contains(body, `action="/account/two-step/remove"`) || strings.Contains(body, `action="/account/two-step/off"`) {
+		t.Errorf("settings of a required account with one method: %d, want no remove or turn-off form:\n%s", rec.Code, body)
+	}
 }
