@@ -125,5 +125,5 @@ func (h *Handler) finishPasskey(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
-	return h.writeProved(w, r, c, p, id, twostep.MethodPasskey, pr)
+	return h.writeProved(w, r, c, p, id, pr)
 }

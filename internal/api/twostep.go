@@ -143,7 +143,7 @@ func (h *Handler) twoStepProveTOTP(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return err
 	}
-	return h.writeProved(w, r, c, p, id, twostep.MethodTOTP, proved)
+	return h.writeProved(w, r, c, p, id, proved)
 }
 
 // provedJSON is the answer to every method's proof (authenticator app,
@@ -156,9 +156,9 @@ type provedJSON struct {
 	BackupCodesLeft int    `json:"backup_codes_left"`
 }
 
-// writeProved answers 200 provedJSON for the method id of kind m that
-// proved was the result of proving.
-func (h *Handler) writeProved(w http.ResponseWriter, r *http.Request, c *call, p *signin.Principal, id string, m twostep.Method, proved *twostep.Proved) error {
+// writeProved answers 200 provedJSON for the method id that proved was the
+// result of proving.
+func (h *Handler) writeProved(w http.ResponseWriter, r *http.Request, c *call, p *signin.Principal, id string, proved *twostep.Proved) error {
 	// The session has just shown this factor.
 	if err := h.d.Signin.Elevate(r.Context(), p, proved.SessionMethod); err != nil {
 		return err
@@ -167,7 +167,7 @@ func (h *Handler) writeProved(w http.ResponseWriter, r *http.Request, c *call, p
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, provedJSON{CredentialID: id, Method: string(m), Enabled: true, TurnedOn: proved.TurnedOn, BackupCodesLeft: left})
+	return writeJSON(w, http.StatusOK, provedJSON{CredentialID: id, Method: string(proved.Method), Enabled: true, TurnedOn: proved.TurnedOn, BackupCodesLeft: left})
 }
 
 func (h *Handler) twoStepBackupCodes(w http.ResponseWriter, r *http.Request, c *call) error {

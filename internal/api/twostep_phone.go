@@ -95,15 +95,7 @@ func (h *Handler) verifyPhone(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return err
 	}
-	m := twostep.MethodSMS
-	if creds, cerr := h.d.TwoStep.Methods(r.Context(), c.realm, p.Account); cerr == nil {
-		for _, mi := range creds {
-			if mi.ID == id {
-				m = mi.Kind
-			}
-		}
-	}
-	return h.writeProved(w, r, c, p, id, m, pr)
+	return h.writeProved(w, r, c, p, id, pr)
 }
 
 // resendPhone sends the number's code again: 204.

@@ -123,19 +123,29 @@ func (r RelyingParty) BeginRegistration(rl *realm.Realm, p *twostep.PasskeyUser,
 	return marshal(creation.Response, sd)
 }
 
-// FinishRegistration implements twostep.RelyingParty.
-func (r RelyingParty) FinishRegistration(rl *realm.Realm, p *twostep.PasskeyUser, session, response []byte) (*twostep.Registered, error) {
+// resume is what finishing a ceremony needs: the realm's relying party,
+// the account as go-webauthn sees it, and the ceremony's server half.
+func (r RelyingParty) resume(rl *realm.Realm, p *twostep.PasskeyUser, session []byte) (*webauthn.WebAuthn, *user, webauthn.SessionData, error) {
+	var sd webauthn.SessionData
 	w, err := r.relyingParty(rl)
 	if err != nil {
-		return nil, err
+		return nil, nil, sd, err
 	}
 	u, err := toUser(p)
 	if err != nil {
-		return nil, err
+		return nil, nil, sd, err
 	}
-	var sd webauthn.SessionData
 	if err := json.Unmarshal(session, &sd); err != nil {
-		return nil, ninsho.Internal("passkey: session data").Wrap(err)
+		return nil, nil, sd, ninsho.Internal("passkey: session data").Wrap(err)
+	}
+	return w, u, sd, nil
+}
+
+// FinishRegistration implements twostep.RelyingParty.
+func (r RelyingParty) FinishRegistration(rl *realm.Realm, p *twostep.PasskeyUser, session, response []byte) (*twostep.Registered, error) {
+	w, u, sd, err := r.resume(rl, p, session)
+	if err != nil {
+		return nil, err
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
@@ -191,17 +201,9 @@ func (RelyingParty) AssertedID(response []byte) (id, userHandle []byte, err erro
 
 // FinishLogin implements twostep.RelyingParty.
 func (r RelyingParty) FinishLogin(rl *realm.Realm, p *twostep.PasskeyUser, discoverable bool, session, response []byte) (*twostep.Asserted, error) {
-	w, err := r.relyingParty(rl)
+	w, u, sd, err := r.resume(rl, p, session)
 	if err != nil {
 		return nil, err
-	}
-	u, err := toUser(p)
-	if err != nil {
-		return nil, err
-	}
-	var sd webauthn.SessionData
-	if err := json.Unmarshal(session, &sd); err != nil {
-		return nil, ninsho.Internal("passkey: session data").Wrap(err)
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {

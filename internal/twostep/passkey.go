@@ -289,7 +289,7 @@ func (s *Service) FinishPasskey(ctx context.Context, rl *realm.Realm, req ninsho
 		if l := CleanLabel(label); l != "" {
 			p.Label = l
 		}
-		out.SessionMethod = PasskeyMethod(reg.BackupEligible)
+		out.Method, out.SessionMethod = MethodPasskey, PasskeyMethod(reg.BackupEligible)
 		done := &Credential{
 			ID: c.ID, Realm: rl.ID, AccountID: a.ID, Method: MethodPasskey, Label: p.Label,
 			PasskeyID: reg.ID, SignCount: reg.SignCount, CreatedAt: c.CreatedAt, ProvedAt: &now,

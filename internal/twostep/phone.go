@@ -239,7 +239,7 @@ func (s *Service) ProvePhone(ctx context.Context, rl *realm.Realm, req ninsho.Re
 		if err != nil {
 			return err
 		}
-		out.SessionMethod = SessionMethod(c.Method)
+		out.Method, out.SessionMethod = c.Method, SessionMethod(c.Method)
 		if _, err := s.Phone.Codes.Check(ctx, f, PurposePhoneEnrol, typed); err != nil {
 			switch ninsho.CodeOf(err) {
 			case ninsho.CodeCodeIncorrect, ninsho.CodeCodeAttemptsExceeded, ninsho.CodeCodeExpired, ninsho.CodeNoCodeRequested,

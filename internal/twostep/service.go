@@ -81,6 +81,8 @@ type Proved struct {
 	// HasBackupCodes says the account has unused backup codes; when not,
 	// the caller should strongly offer them (or a second method).
 	HasBackupCodes bool
+	// Method is the kind of the method proved.
+	Method Method
 	// SessionMethod is the session method (RFC 8176) of the factor just
 	// proved: a session that proved it has shown that factor
 	// (signin.Service.Elevate).
@@ -164,7 +166,7 @@ func (s *Service) BeginLabeledTOTP(ctx context.Context, rl *realm.Realm, req nin
 // unknown, proved or other credential is ninsho.CodeNotFound. The first
 // proved method turns 2SV on and becomes the preferred one.
 func (s *Service) ProveTOTP(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, id, typed string) (*Proved, error) {
-	out := &Proved{SessionMethod: session.MethodOTP}
+	out := &Proved{Method: MethodTOTP, SessionMethod: session.MethodOTP}
 	var refused error
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		creds, err := s.Store.Credentials(ctx, rl.ID, a.ID)

@@ -155,18 +155,24 @@ func (h *Handler) twoStepChange(w http.ResponseWriter, r *http.Request, c *call,
 		return err
 	}
 	if err := change(pr, strings.TrimSpace(r.PostForm.Get("credential"))); err != nil {
-		if ninsho.CodeOf(err) == ninsho.CodeInternal {
-			return err
-		}
-		p, perr := h.settingsPage(r, c, pr, "page.account_two_step.title")
-		if perr != nil {
-			return perr
-		}
-		p.relink(twoStepPath, nil)
-		h.renderError(w, r, "account_two_step", p, err)
-		return nil
+		return h.settingsRefusal(w, r, c, pr, "account_two_step", "page.account_two_step.title", twoStepPath, err)
 	}
 	http.Redirect(w, r, twoStepPath+"?done="+done, http.StatusSeeOther)
+	return nil
+}
+
+// settingsRefusal shows the settings page tmpl (title, at path) again with
+// the refusal err; an internal error becomes the error page.
+func (h *Handler) settingsRefusal(w http.ResponseWriter, r *http.Request, c *call, pr *signin.Principal, tmpl, title, path string, err error) error {
+	if ninsho.CodeOf(err) == ninsho.CodeInternal {
+		return err
+	}
+	p, perr := h.settingsPage(r, c, pr, title)
+	if perr != nil {
+		return perr
+	}
+	p.relink(path, nil)
+	h.renderError(w, r, tmpl, p, err)
 	return nil
 }
 
@@ -210,16 +216,7 @@ func (h *Handler) twoStepBackupCodes(w http.ResponseWriter, r *http.Request, c *
 	}
 	codes, err := h.d.TwoStep.RegenerateBackupCodesOn(r.Context(), c.realm, h.request(r, c), pr.Account)
 	if err != nil {
-		if ninsho.CodeOf(err) == ninsho.CodeInternal {
-			return err
-		}
-		p, perr := h.settingsPage(r, c, pr, "page.account_two_step.title")
-		if perr != nil {
-			return perr
-		}
-		p.relink(twoStepPath, nil)
-		h.renderError(w, r, "account_two_step", p, err)
-		return nil
+		return h.settingsRefusal(w, r, c, pr, "account_two_step", "page.account_two_step.title", twoStepPath, err)
 	}
 	p, err := h.settingsPage(r, c, pr, "page.account_two_step_codes.title")
 	if err != nil {
@@ -289,16 +286,7 @@ func (h *Handler) twoStepTOTPBegin(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	en, err := h.d.TwoStep.BeginLabeledTOTP(r.Context(), c.realm, h.request(r, c), pr.Account, r.PostForm.Get("label"))
 	if err != nil {
-		if ninsho.CodeOf(err) == ninsho.CodeInternal {
-			return err
-		}
-		p, perr := h.settingsPage(r, c, pr, "page.account_two_step_totp.title")
-		if perr != nil {
-			return perr
-		}
-		p.relink(twoStepTOTPPath, nil)
-		h.renderError(w, r, "account_two_step_totp", p, err)
-		return nil
+		return h.settingsRefusal(w, r, c, pr, "account_two_step_totp", "page.account_two_step_totp.title", twoStepTOTPPath, err)
 	}
 	http.Redirect(w, r, twoStepTOTPPath+"?"+url.Values{"credential": {en.CredentialID}}.Encode(), http.StatusSeeOther)
 	return nil
