@@ -47,7 +47,7 @@ const (
 	TypeSigninSecondFactorFailed = "signin.second_factor_failed"
 
 	// Trusted devices (trust.Service; trust.EventTrusted, EventRevoked and
-	// EventCleared are these values).
+	// EventCleared name these).
 	TypeTrustedDeviceAdded   = "trusted_device.added"   // a device became trusted (or its trust was extended)
 	TypeTrustedDeviceRevoked = "trusted_device.revoked" // the owner forgot one trusted device
 	TypeTrustedDeviceCleared = "trusted_device.cleared" // every trusted device of the account was forgotten

@@ -9,19 +9,14 @@ import (
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/flowtest"
 	"github.com/ninsho/ninsho/internal/signin"
-	"github.com/ninsho/ninsho/internal/trust"
 )
 
 // TestHistoryShowsTwoStepEvents: the owner's sign-in history
 // (signin.Service.History) holds turning two-step verification on, the
 // method added, new backup codes, a sign-in with the second factor and the
 // device it trusted, and the re-authentication; never the unproved
-// method's start or the codes sent. The trusted-device event types of
-// package trust are event's.
+// method's start or the codes sent.
 func TestHistoryShowsTwoStepEvents(t *testing.T) {
-	if trust.EventTrusted != event.TypeTrustedDeviceAdded || trust.EventRevoked != event.TypeTrustedDeviceRevoked || trust.EventCleared != event.TypeTrustedDeviceCleared {
-		t.Fatal("trust's event types differ from event's")
-	}
 	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		e.MustSignUp(t, e.JP, sfEmail, pw, sfEmail)

@@ -13,17 +13,20 @@ package trust
 import (
 	"context"
 	"time"
+
+	"github.com/ninsho/ninsho/internal/event"
 )
 
-// Event types of trusted devices.
+// Event types of trusted devices: the event package's, named here for
+// the service's readers.
 const (
 	// EventTrusted: a device became trusted (or its trust was extended).
-	EventTrusted = "trusted_device.added"
+	EventTrusted = event.TypeTrustedDeviceAdded
 	// EventRevoked: the owner forgot one trusted device.
-	EventRevoked = "trusted_device.revoked"
+	EventRevoked = event.TypeTrustedDeviceRevoked
 	// EventCleared: every trusted device of the account was forgotten
 	// (Data["reason"]: one of the Reason* values, Data["count"]).
-	EventCleared = "trusted_device.cleared"
+	EventCleared = event.TypeTrustedDeviceCleared
 )
 
 // Reasons every trusted device of an account is forgotten (ForgetAll).
