@@ -36,7 +36,6 @@ import (
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/message/messageprom"
 	"github.com/ninsho/ninsho/internal/message/providers/devinbox"
-	"github.com/ninsho/ninsho/internal/message/providers/smtp"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/passkey"
 	"github.com/ninsho/ninsho/internal/password"
@@ -156,29 +155,25 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	senders := map[message.Channel][]message.Sender{}
-	var inbox http.Handler
+	var (
+		inbox http.Handler
+		dev   message.Sender
+	)
 	if cfg.Dev() {
-		var dev message.Sender = devinbox.NewSender(db, o.Clock)
+		dev = devinbox.NewSender(db, o.Clock)
 		if o.Delivered != nil {
 			dev = &notifyingSender{Sender: dev, notify: o.Delivered}
 		}
-		for _, ch := range []message.Channel{message.ChannelEmail, message.ChannelSMS, message.ChannelVoice} {
-			senders[ch] = []message.Sender{dev}
-		}
 		inbox = devinbox.NewHandler(db)
-	} else {
-		mail, err := smtp.New(smtp.Config{
-			Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username,
-			Password: string(cfg.SMTP.Password), From: cfg.SMTP.From, TLS: cfg.SMTP.TLS,
-		})
-		if err != nil {
-			return fmt.Errorf("smtp: %w", err)
-		}
-		senders[message.ChannelEmail] = []message.Sender{mail}
 	}
+	reports := &message.Reports{Store: db, Clock: o.Clock}
+	provs, err := buildProviders(providerDeps{cfg: cfg, dev: dev, clock: o.Clock, hasher: hasher, reports: reports})
+	if err != nil {
+		return err
+	}
+	senders := provs.defaults
 	// Realms take phone numbers only where text messages can be sent.
-	realms, err := buildRealms(cfg, len(senders[message.ChannelSMS]) > 0)
+	realms, err := buildRealms(cfg, provs)
 	if err != nil {
 		return err
 	}
@@ -206,7 +201,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	events := &event.Observed{Store: db, Observers: []event.Observer{eventMetrics, event.SecurityLog{Logger: a.Logger}}}
 	a.dispatcher, err = message.NewDispatcher(message.DispatcherConfig{
-		Store: db, Box: box, Templates: templates, Senders: senders, Looks: looks,
+		Store: db, Box: box, Templates: templates, Senders: senders, RealmSenders: provs.realms, Looks: looks,
 		Clock: o.Clock, Random: o.Random, Owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), ninsho.Token(o.Random, 6)),
 		Wake: outbox.Wakeups(), Logger: a.Logger, Metrics: msgMetrics,
 	})
@@ -253,8 +248,12 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		Binder:    &flow.Binder{Hasher: hasher, Random: o.Random},
 		Counter:   &throttle.Counter{Store: db, Clock: o.Clock},
 	}
-	for ch := range senders {
-		kit.Channels[code.Channel(ch)] = true
+	for _, ch := range []message.Channel{message.ChannelEmail, message.ChannelSMS, message.ChannelVoice} {
+		for _, rc := range cfg.Realms {
+			if provs.canSend(rc.ID, ch) {
+				kit.Channels[code.Channel(ch)] = true
+			}
+		}
 	}
 	kit.Networks = db
 	kit.TwoStep = &twostep.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Backup: db, Events: events,
@@ -300,7 +299,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	deps := server.Deps{
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
-		DevInbox: inbox, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, TwoStep: kit.TwoStep, Ready: db.Ping, Registry: reg, Logger: a.Logger,
+		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, TwoStep: kit.TwoStep, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 		HSTS: httpsPublicURL(cfg), HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
 	}
@@ -530,7 +529,7 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // buildRealms builds the realm registry; each realm's links and host name
 // come from config.RealmURL (its own public_url first). Without sms (no
 // provider sends text messages) every realm takes e-mail addresses only.
-func buildRealms(cfg config.Config, sms bool) (*realm.Registry, error) {
+func buildRealms(cfg config.Config, provs *providers) (*realm.Registry, error) {
 	var rs []*realm.Realm
 	for i, rc := range cfg.Realms {
 		baseURL, publicHost := cfg.RealmURL(i)
@@ -541,7 +540,7 @@ func buildRealms(cfg config.Config, sms bool) (*realm.Registry, error) {
 			Heightened:     rc.HeightenedProtection,
 			TypoTolerance:  rc.TypoTolerance == nil || *rc.TypoTolerance,
 			SignInWithCode: rc.SignInWithCode == nil || *rc.SignInWithCode,
-			EmailOnly:      !sms,
+			EmailOnly:      !provs.canSend(rc.ID, message.ChannelSMS),
 			Brand: realm.Brand{
 				PrimaryColor: rc.Branding.PrimaryColor,
 				SupportURL:   rc.Branding.SupportURL, SupportContact: rc.Branding.SupportContact,

@@ -56,7 +56,7 @@ func TestWithoutSMSRealmsTakeEmailOnly(t *testing.T) {
 		t.Errorf("an account was stored for the phone number")
 	}
 
-	dev, err := buildRealms(cfg, true)
+	dev, err := buildRealms(cfg, smsEverywhere)
 	if err != nil {
 		t.Fatal(err)
 	}

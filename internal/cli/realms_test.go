@@ -19,7 +19,7 @@ func TestEachRealmLinksToItsOwnPublicURL(t *testing.T) {
 		{ID: "us", Name: "Example", Hosts: []string{"id.example.com", "login.example.com"}, DefaultLocale: "en", PhoneRegion: "US",
 			IdentifierDisclosure: "safe", PublicURL: "https://login.example.com/"},
 	}
-	reg, err := buildRealms(cfg, true)
+	reg, err := buildRealms(cfg, smsEverywhere)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestMessageLooksGiveEachRealmItsBrandAndTheme(t *testing.T) {
 		{ID: "us", Name: "Sakura Shop", Hosts: []string{"id.example.com"}, DefaultLocale: "en", PhoneRegion: "US", IdentifierDisclosure: "safe",
 			PublicURL: "https://id.example.com", Branding: config.Branding{Logo: "https://cdn.example.com/logo.svg"}},
 	}
-	reg, err := buildRealms(cfg, true)
+	reg, err := buildRealms(cfg, smsEverywhere)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestThemeLogoUsedWhenBrandingHasNone(t *testing.T) {
 	b.ID, b.Hosts, b.Branding.Logo = "file", []string{"b.example.jp"}, own
 	c.ID, c.Hosts, c.Branding.Logo = "url", []string{"c.example.jp"}, "https://cdn.example.jp/logo.svg"
 	cfg.Realms = []config.Realm{a, b, c}
-	reg, err := buildRealms(cfg, true)
+	reg, err := buildRealms(cfg, smsEverywhere)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestReauthWindowReachesTheRealm(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
-	reg, err := buildRealms(cfg, true)
+	reg, err := buildRealms(cfg, smsEverywhere)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,3 +153,8 @@ func TestReauthWindowReachesTheRealm(t *testing.T) {
 		t.Errorf("us: ReauthWindow = %v, want the default 10m", got)
 	}
 }
+
+// smsEverywhere is a provider set that sends every channel in every realm.
+var smsEverywhere = &providers{defaults: map[message.Channel][]message.Sender{
+	message.ChannelEmail: {nil}, message.ChannelSMS: {nil}, message.ChannelVoice: {nil},
+}}

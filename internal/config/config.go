@@ -103,6 +103,9 @@ type Realm struct {
 	ReturnTo []string `json:"return_to"`
 	// TwoStep configures two-step verification in the realm.
 	TwoStep TwoStep `json:"two_step"`
+	// Providers names, per channel, the providers of the realm's messages
+	// in order of preference (see RealmProviders).
+	Providers RealmProviders `json:"providers"`
 }
 
 // TwoStep is a realm's two-step verification settings.
@@ -213,8 +216,11 @@ type Config struct {
 	Password       Password `json:"password"`
 	Session        Session  `json:"session"`
 	SMTP           SMTP     `json:"smtp"`
-	Metrics        Metrics  `json:"metrics"`
-	Realms         []Realm  `json:"realms"`
+	// Providers defines the message providers that realms name in
+	// realms[].providers (docs/operations.md, "Message providers").
+	Providers []Provider `json:"providers"`
+	Metrics   Metrics    `json:"metrics"`
+	Realms    []Realm    `json:"realms"`
 
 	// modeReason says why Mode is what it is (RequestMode, ResolveMode).
 	modeReason string
@@ -421,6 +427,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.metricsProblems()...)
+	errs = append(errs, c.providerProblems()...)
 	if c.Mode == ModeProduction {
 		if c.PublicURL == "" {
 			bad("public_url: required in production, e.g. \"https://id.example.com\"")
@@ -434,11 +441,13 @@ func (c *Config) Validate() error {
 		if _, err := c.EncryptionKeys(); err != nil {
 			bad("secrets.encryption_keys: %v (generate one with: openssl rand -base64 32)", err)
 		}
-		if c.SMTP.Host == "" || c.SMTP.From == "" {
-			bad("smtp: host and from are required in production (there is no development inbox)")
-		}
-		if c.SMTP.TLS != "starttls" && c.SMTP.TLS != "tls" && c.SMTP.TLS != "none" {
-			bad("smtp.tls: must be starttls, tls or none")
+		if c.UsesDefaultSMTP() {
+			if c.SMTP.Host == "" || c.SMTP.From == "" {
+				bad("smtp: host and from are required in production (there is no development inbox) unless every realm lists its providers.email")
+			}
+			if c.SMTP.TLS != "starttls" && c.SMTP.TLS != "tls" && c.SMTP.TLS != "none" {
+				bad("smtp.tls: must be starttls, tls or none")
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -42,6 +42,10 @@ type DispatcherConfig struct {
 	// Senders lists the providers of each channel in order of preference:
 	// the first healthy one is tried first, the next on failure (fail-over).
 	Senders map[Channel][]Sender
+	// RealmSenders, if set, overrides Senders per realm and channel
+	// (realms[].providers): a realm's message goes through its own list
+	// where it has one for the channel.
+	RealmSenders map[string]map[Channel][]Sender
 
 	Clock  ninsho.Clock  // default ninsho.SystemClock
 	Random ninsho.Random // back-off jitter and attempt ids; default ninsho.SecureRandom
@@ -111,8 +115,22 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 		return nil, errors.New("message: dispatcher needs a secret box")
 	case cfg.Templates == nil:
 		return nil, errors.New("message: dispatcher needs templates")
-	case len(cfg.Senders) == 0:
+	case len(cfg.Senders) == 0 && len(cfg.RealmSenders) == 0:
 		return nil, errors.New("message: dispatcher needs at least one sender")
+	}
+	byName := map[string]Sender{}
+	for _, chs := range cfg.RealmSenders {
+		for _, ss := range chs {
+			for _, s := range ss {
+				if s == nil {
+					return nil, errors.New("message: nil realm sender")
+				}
+				if o, ok := byName[s.Name()]; ok && o != s {
+					return nil, fmt.Errorf("message: two senders named %q", s.Name())
+				}
+				byName[s.Name()] = s
+			}
+		}
 	}
 	for ch, ss := range cfg.Senders {
 		names := map[string]bool{}
@@ -158,6 +176,11 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	cfg.Senders = cloneSenders(cfg.Senders)
+	realms := make(map[string]map[Channel][]Sender, len(cfg.RealmSenders))
+	for r, chs := range cfg.RealmSenders {
+		realms[r] = cloneSenders(chs)
+	}
+	cfg.RealmSenders = realms
 	return &Dispatcher{cfg: cfg, log: log, health: health{byName: map[string]*providerHealth{}}}, nil
 }
 
@@ -300,7 +323,7 @@ func (d *Dispatcher) deliver(ctx context.Context, m *Message) (bool, error) {
 		out.FromName = look.Brand.Name
 	}
 
-	senders := d.health.pick(d.cfg.Senders[m.Channel], d.cfg.Clock.Now())
+	senders := d.health.pick(d.senders(m.Realm, m.Channel), d.cfg.Clock.Now())
 	if len(senders) == 0 {
 		m.Attempts++
 		return false, d.retryOrFail(ctx, m, "", fmt.Sprintf("message: no provider for channel %s", m.Channel), false)
@@ -367,6 +390,14 @@ func (d *Dispatcher) deliver(ctx context.Context, m *Message) (bool, error) {
 	return false, errors.Join(append(errs, d.retryOrFail(ctx, m, provider, lastErr, permanent))...)
 }
 
+// senders returns the providers of realm's messages on ch, in order.
+func (d *Dispatcher) senders(realm string, ch Channel) []Sender {
+	if ss := d.cfg.RealmSenders[realm][ch]; len(ss) > 0 {
+		return ss
+	}
+	return d.cfg.Senders[ch]
+}
+
 // look returns the brand and templates of realm.
 func (d *Dispatcher) look(realm string) Look {
 	var l Look
@@ -405,6 +436,7 @@ func (d *Dispatcher) finish(ctx context.Context, m *Message, st Status, provider
 	m.LastError = lastErr
 	if st != StatusPending {
 		m.SealedVars = nil
+		m.DeliveryUpdatedAt = d.cfg.Clock.Now()
 	}
 	if st == StatusFailed {
 		d.cfg.Metrics.Failed(m.Channel)

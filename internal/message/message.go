@@ -54,6 +54,12 @@ type Message struct {
 	LastError         string // provider error, never containing vars
 	CreatedAt         time.Time
 	SentAt            *time.Time
+	// Delivery is what is known of the message on its way (queued until a
+	// provider accepts it); DeliveryUpdatedAt is when it last moved.
+	// FinishAttempt moves it with Status (sent, failed) and provider reports
+	// move it further (ReportStore); it never moves back.
+	Delivery          DeliveryStatus
+	DeliveryUpdatedAt time.Time
 }
 
 // Attempt records one delivery attempt.

@@ -46,6 +46,10 @@ type Deps struct {
 	Signin *signin.Service
 	// DevInbox serves /dev/ (the development inbox); mounted only when Dev.
 	DevInbox http.Handler
+	// Hooks are the message providers' callback handlers (delivery
+	// reports) by provider name, each mounted at /hooks/<name>/ and given
+	// the path below it.
+	Hooks map[string]http.Handler
 	// Captcha draws CAPTCHA images and audio for the API and pages; nil
 	// serves none. In development its answers are at /dev/api/captcha/{id}.
 	Captcha *captcha.Service
@@ -150,6 +154,9 @@ func New(d Deps) (http.Handler, error) {
 	}
 	s.mux.Handle("/api/", apiH)
 	s.mux.Handle("/api", apiH)
+	for name, h := range d.Hooks {
+		s.mux.Handle("/hooks/"+name+"/", http.StripPrefix("/hooks/"+name, h))
+	}
 	if d.Dev && d.DevInbox != nil {
 		s.mux.Handle("/dev/", d.DevInbox)
 	}

@@ -10,21 +10,23 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 )
 
-const messageColumns = `id, realm, channel, to_addr, template, locale, sealed_vars, status, attempts, next_attempt_at, lease_owner, lease_until, provider, provider_message_id, last_error, created_at, sent_at`
+const messageColumns = `id, realm, channel, to_addr, template, locale, sealed_vars, status, attempts, next_attempt_at, lease_owner, lease_until, provider, provider_message_id, last_error, created_at, sent_at, delivery_status, delivery_updated_at`
 
 func scanMessage(s scanner) (*message.Message, error) {
 	var (
 		m                                  message.Message
 		nextAttemptAt, leaseUntil, created int64
 		sentAt                             sql.NullInt64
+		deliveryAt                         int64
 	)
 	if err := s.Scan(&m.ID, &m.Realm, &m.Channel, &m.To, &m.Template, &m.Locale, &m.SealedVars, &m.Status,
 		&m.Attempts, &nextAttemptAt, &m.LeaseOwner, &leaseUntil, &m.Provider, &m.ProviderMessageID,
-		&m.LastError, &created, &sentAt); err != nil {
+		&m.LastError, &created, &sentAt, &m.Delivery, &deliveryAt); err != nil {
 		return nil, err
 	}
 	m.NextAttemptAt, m.LeaseUntil, m.CreatedAt = fromUS(nextAttemptAt), fromUS(leaseUntil), fromUS(created)
 	m.SentAt = fromNullUSPtr(sentAt)
+	m.DeliveryUpdatedAt = fromUS(deliveryAt)
 	return &m, nil
 }
 
@@ -34,11 +36,14 @@ func (db *DB) EnqueueMessage(ctx context.Context, m *message.Message) error {
 	if m.Status != message.StatusSuppressed {
 		m.Status = message.StatusPending
 	}
+	if m.Delivery == "" {
+		m.Delivery, m.DeliveryUpdatedAt = message.DeliveryQueued, m.CreatedAt
+	}
 	_, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO message (`+messageColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		m.ID, m.Realm, string(m.Channel), m.To, m.Template, m.Locale, m.SealedVars, string(m.Status),
 		m.Attempts, us(m.NextAttemptAt), m.LeaseOwner, us(m.LeaseUntil), m.Provider, m.ProviderMessageID,
-		m.LastError, us(m.CreatedAt), nullUSPtr(m.SentAt))
+		m.LastError, us(m.CreatedAt), nullUSPtr(m.SentAt), string(m.Delivery), us(m.DeliveryUpdatedAt))
 	if err != nil {
 		return internal("enqueue message", err)
 	}
@@ -109,17 +114,30 @@ func compareStrings(a, b string) int {
 // next_attempt_at, provider, provider_message_id, last_error, sent_at,
 // sealed_vars) and clears the lease, only while m.LeaseOwner still holds it.
 // It returns false, and writes nothing, when the lease was lost. On success
-// m's lease fields are cleared too.
+// m's lease fields are cleared too. Status sent or failed moves the delivery
+// status to the same (at m.DeliveryUpdatedAt, default now by the message's
+// (at m.DeliveryUpdatedAt) unless a provider's report already moved it
+// further: a report may arrive before the dispatcher finishes.
 func (db *DB) FinishAttempt(ctx context.Context, m *message.Message) (bool, error) {
 	if m.LeaseOwner == "" {
 		return false, nil
 	}
+	delivery := message.DeliveryQueued
+	switch m.Status {
+	case message.StatusSent:
+		delivery = message.DeliverySent
+	case message.StatusFailed:
+		delivery = message.DeliveryFailed
+	}
+	at := m.DeliveryUpdatedAt
 	res, err := db.writer(ctx).ExecContext(ctx, `UPDATE message
 		SET status = $3, attempts = $4, next_attempt_at = $5, provider = $6, provider_message_id = $7,
-			last_error = $8, sent_at = $9, sealed_vars = $10, lease_owner = '', lease_until = 0
+			last_error = $8, sent_at = $9, sealed_vars = $10, lease_owner = '', lease_until = 0,
+			delivery_updated_at = CASE WHEN `+deliveryRank("delivery_status")+` < `+deliveryRank("$11")+` THEN $12 ELSE delivery_updated_at END,
+			delivery_status = CASE WHEN `+deliveryRank("delivery_status")+` < `+deliveryRank("$11")+` THEN $11 ELSE delivery_status END
 		WHERE id = $1 AND lease_owner = $2`,
 		m.ID, m.LeaseOwner, string(m.Status), m.Attempts, us(m.NextAttemptAt), m.Provider, m.ProviderMessageID,
-		m.LastError, nullUSPtr(m.SentAt), m.SealedVars)
+		m.LastError, nullUSPtr(m.SentAt), m.SealedVars, string(delivery), us(at))
 	if err != nil {
 		return false, internal("finish attempt", err)
 	}
@@ -128,7 +146,63 @@ func (db *DB) FinishAttempt(ctx context.Context, m *message.Message) (bool, erro
 		return false, err
 	}
 	m.LeaseOwner, m.LeaseUntil = "", time.Time{}
+	if m.Delivery.Rank() < delivery.Rank() {
+		m.Delivery = delivery
+	}
 	return true, nil
+}
+
+// deliveryRank is message.DeliveryStatus.Rank in SQL, for a column or a
+// parameter.
+func deliveryRank(x string) string {
+	return `(CASE CAST(` + x + ` AS TEXT) WHEN 'queued' THEN 0 WHEN 'sent' THEN 1 ELSE 2 END)`
+}
+
+// ApplyDeliveryReport moves a message's delivery status forward (see
+// message.ReportStore): one conditional UPDATE, so that of two reports
+// racing, the higher rank wins and a replay changes nothing.
+func (db *DB) ApplyDeliveryReport(ctx context.Context, r *message.DeliveryReport) (bool, error) {
+	if !r.Status.Valid() {
+		return false, ninsho.Internal("store: delivery report with status %q", r.Status)
+	}
+	match, key := `id = $3`, r.MessageID
+	if key == "" {
+		match, key = `provider_message_id = $3 AND provider_message_id <> ''`, r.ProviderMessageID
+	}
+	rows, err := db.writer(ctx).QueryContext(ctx, `UPDATE message
+		SET delivery_status = $1, delivery_updated_at = $2
+		WHERE `+match+` AND (provider = $4 OR status = $5)
+			AND `+deliveryRank("delivery_status")+` < `+deliveryRank("$1")+`
+		RETURNING id`,
+		string(r.Status), us(r.At), key, r.Provider, string(message.StatusPending))
+	if err != nil {
+		return false, internal("apply delivery report", err)
+	}
+	defer rows.Close()
+	changed := false
+	for rows.Next() {
+		if err := rows.Scan(&r.MessageID); err != nil {
+			return false, internal("apply delivery report", err)
+		}
+		changed = true
+	}
+	if err := rows.Err(); err != nil {
+		return false, internal("apply delivery report", err)
+	}
+	return changed, nil
+}
+
+// Delivery returns a message's delivery status (message.ReportStore).
+func (db *DB) Delivery(ctx context.Context, id string) (message.Delivery, error) {
+	d := message.Delivery{MessageID: id}
+	var updated, created int64
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT channel, delivery_status, delivery_updated_at, created_at
+		FROM message WHERE id = $1`, id).Scan(&d.Channel, &d.Status, &updated, &created)
+	if err != nil {
+		return message.Delivery{}, notFound("message", err, ninsho.CodeNotFound)
+	}
+	d.UpdatedAt, d.CreatedAt = fromUS(updated), fromUS(created)
+	return d, nil
 }
 
 // RecordAttempt stores a. Its message must exist (ninsho.CodeNotFound

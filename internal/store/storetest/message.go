@@ -141,6 +141,8 @@ func Message(t *testing.T, open func(tb testing.TB) Stores) {
 		mustNil(t, "RecordAttempt", s.RecordAttempt(ctx, a))
 	})
 
+	t.Run("delivery reports", func(t *testing.T) { deliveryReports(t, open) })
+
 	t.Run("concurrent claims", func(t *testing.T) {
 		s := open(t)
 		const total, workers = 60, 8
@@ -190,6 +192,80 @@ func Message(t *testing.T, open func(tb testing.TB) Stores) {
 			t.Errorf("claimed: got %d distinct messages, want %d", len(byID), total)
 		}
 	})
+}
+
+// deliveryReports checks message.ReportStore: statuses only move forward,
+// a replay changes nothing, a report through another provider is refused,
+// a report may precede the dispatcher's own "sent", and a report may name the
+// message by the provider's id.
+func deliveryReports(t *testing.T, open func(tb testing.TB) Stores) {
+	ctx := context.Background()
+	s := open(t)
+	m := MustEnqueue(t, s, NewMessage("jp", "+819012345678"))
+	d, err := s.Delivery(ctx, m.ID)
+	mustNil(t, "Delivery", err)
+	if d.Status != message.DeliveryQueued || !d.UpdatedAt.Equal(Epoch) || !d.CreatedAt.Equal(Epoch) || d.Channel != message.ChannelEmail {
+		t.Fatalf("Delivery of a new message: got %+v, want queued at the epoch", d)
+	}
+	_, err = s.Delivery(ctx, NewID())
+	wantCode(t, "Delivery of an unknown id", err, ninsho.CodeNotFound)
+
+	apply := func(r message.DeliveryReport) bool {
+		t.Helper()
+		ok, err := s.ApplyDeliveryReport(ctx, &r)
+		mustNil(t, "ApplyDeliveryReport", err)
+		return ok
+	}
+	at := Epoch.Add(time.Minute)
+	// A pending message may be reported on by the provider that is sending it.
+	if !apply(message.DeliveryReport{Provider: "kannel", MessageID: m.ID, Status: message.DeliverySent, At: at}) {
+		t.Fatal("ApplyDeliveryReport sent on a queued message: got false, want true")
+	}
+	if apply(message.DeliveryReport{Provider: "kannel", MessageID: m.ID, Status: message.DeliverySent, At: at.Add(time.Second)}) {
+		t.Error("ApplyDeliveryReport: a replayed sent changed the message")
+	}
+	// The dispatcher finishes after the report: the status stays and the
+	// provider is written.
+	got, err := s.ClaimMessages(ctx, "w", Epoch, Epoch.Add(time.Minute), 1)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("ClaimMessages: got %d, %v", len(got), err)
+	}
+	c := got[0]
+	c.Status, c.Attempts, c.SentAt, c.Provider, c.ProviderMessageID, c.DeliveryUpdatedAt = message.StatusSent, 1, ptr(at), "kannel", "k-1", at
+	if ok, err := s.FinishAttempt(ctx, c); err != nil || !ok {
+		t.Fatalf("FinishAttempt: %v, %v", ok, err)
+	}
+	if apply(message.DeliveryReport{Provider: "twilio", MessageID: m.ID, Status: message.DeliveryDelivered, At: at}) {
+		t.Error("ApplyDeliveryReport from another provider changed the message")
+	}
+	later := at.Add(5 * time.Second)
+	r := message.DeliveryReport{Provider: "kannel", ProviderMessageID: "k-1", Status: message.DeliveryUndelivered, At: later}
+	if ok, err := s.ApplyDeliveryReport(ctx, &r); err != nil || !ok || r.MessageID != m.ID {
+		t.Fatalf("ApplyDeliveryReport by provider id: got %v, %v, id %q; want true, nil, %q", ok, err, r.MessageID, m.ID)
+	}
+	for _, st := range []message.DeliveryStatus{message.DeliverySent, message.DeliveryDelivered, message.DeliveryFailed, message.DeliveryUndelivered} {
+		if apply(message.DeliveryReport{Provider: "kannel", MessageID: m.ID, Status: st, At: later.Add(time.Hour)}) {
+			t.Errorf("ApplyDeliveryReport %s after a final status changed the message", st)
+		}
+	}
+	if apply(message.DeliveryReport{Provider: "kannel", MessageID: NewID(), Status: message.DeliveryDelivered, At: later}) {
+		t.Error("ApplyDeliveryReport on an unknown message: got true")
+	}
+	d, err = s.Delivery(ctx, m.ID)
+	mustNil(t, "Delivery", err)
+	if d.Status != message.DeliveryUndelivered || !d.UpdatedAt.Equal(later) {
+		t.Errorf("Delivery: got %s at %v, want undelivered at %v", d.Status, d.UpdatedAt, later)
+	}
+
+	// A message finished as sent, then reported delivered; the dispatcher's
+	// failed never lowers a final report either.
+	m2 := MustEnqueue(t, s, NewMessage("jp", "+819012345679"))
+	markSent(t, s, m2.ID, Epoch.Add(time.Hour))
+	d, err = s.Delivery(ctx, m2.ID)
+	mustNil(t, "Delivery", err)
+	if d.Status != message.DeliverySent {
+		t.Errorf("Delivery after FinishAttempt sent: got %s, want sent", d.Status)
+	}
 }
 
 // markSent claims the one message due at now and finishes it as sent.

@@ -76,6 +76,7 @@ type Stores interface {
 	captcha.Store
 	retention.Store
 	message.BacklogStore
+	message.ReportStore
 	twostep.Store
 	twostep.BackupStore
 	trust.Store

@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/ninsho/ninsho/internal/config"
+	"github.com/ninsho/ninsho/internal/message"
+	"github.com/ninsho/ninsho/internal/message/providers/smtp"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/secret"
+)
+
+// providerDeps is what building a provider may need besides its
+// configuration.
+type providerDeps struct {
+	cfg     config.Config
+	dev     message.Sender // the development inbox's sender (development only)
+	clock   ninsho.Clock
+	hasher  *secret.Hasher   // keys callback tokens
+	reports *message.Reports // what callbacks record
+}
+
+// providers is what the configuration's message providers became.
+type providers struct {
+	// defaults are the senders of a channel for realms without a list of
+	// their own.
+	defaults map[message.Channel][]message.Sender
+	// realms are the realms' own lists (realms[].providers).
+	realms map[string]map[message.Channel][]message.Sender
+	// hooks are the callback handlers by provider name (/hooks/<name>/).
+	hooks map[string]http.Handler
+}
+
+// canSend reports whether realm's messages have a provider on ch.
+func (p *providers) canSend(realm string, ch message.Channel) bool {
+	return len(p.realms[realm][ch]) > 0 || len(p.defaults[ch]) > 0
+}
+
+// buildProviders makes one sender per provider definition (shared by every
+// realm that names it, so that one breaker watches it) and the realms'
+// lists. Development keeps the inbox as the default of every channel;
+// production keeps the top-level smtp as the default of e-mail where some
+// realm has no e-mail list.
+func buildProviders(d providerDeps) (*providers, error) {
+	p := &providers{
+		defaults: map[message.Channel][]message.Sender{},
+		realms:   map[string]map[message.Channel][]message.Sender{},
+		hooks:    map[string]http.Handler{},
+	}
+	if d.cfg.Dev() {
+		for _, ch := range []message.Channel{message.ChannelEmail, message.ChannelSMS, message.ChannelVoice} {
+			p.defaults[ch] = []message.Sender{d.dev}
+		}
+	} else if d.cfg.UsesDefaultSMTP() {
+		mail, err := smtp.New(smtp.Config{
+			Host: d.cfg.SMTP.Host, Port: d.cfg.SMTP.Port, Username: d.cfg.SMTP.Username,
+			Password: string(d.cfg.SMTP.Password), From: d.cfg.SMTP.From, TLS: d.cfg.SMTP.TLS,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("smtp: %w", err)
+		}
+		p.defaults[message.ChannelEmail] = []message.Sender{mail}
+	}
+	byName := map[string]message.Sender{}
+	for _, pc := range d.cfg.Providers {
+		s, hook, err := buildProvider(pc, d)
+		if err != nil {
+			return nil, fmt.Errorf("providers %s: %w", pc.Name, err)
+		}
+		byName[pc.Name] = s
+		if hook != nil {
+			p.hooks[pc.Name] = hook
+		}
+	}
+	for _, rc := range d.cfg.Realms {
+		chs := map[message.Channel][]message.Sender{}
+		for ch, names := range map[message.Channel][]string{
+			message.ChannelEmail: rc.Providers.Email, message.ChannelSMS: rc.Providers.SMS, message.ChannelVoice: rc.Providers.Voice,
+		} {
+			for _, n := range names {
+				chs[ch] = append(chs[ch], byName[n])
+			}
+		}
+		p.realms[rc.ID] = chs
+	}
+	return p, nil
+}
+
+// buildProvider makes the sender of one definition and, for providers that
+// report deliveries, its callback handler.
+func buildProvider(pc config.Provider, d providerDeps) (message.Sender, http.Handler, error) {
+	switch pc.Type {
+	case "smtp":
+		s, err := smtp.New(smtp.Config{
+			Name: pc.Name, Host: pc.SMTP.Host, Port: pc.SMTP.Port, Username: pc.SMTP.Username,
+			Password: string(pc.SMTP.Password), From: pc.SMTP.From, TLS: pc.SMTP.TLS,
+		})
+		return s, nil, err
+	case "devinbox":
+		if d.dev == nil {
+			return nil, nil, fmt.Errorf("the development inbox exists only in development mode")
+		}
+		return d.dev, nil, nil
+	}
+	return nil, nil, fmt.Errorf("provider type %q is not built yet", pc.Type)
+}
