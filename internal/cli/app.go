@@ -167,7 +167,11 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		inbox = devinbox.NewHandler(db)
 	}
 	reports := &message.Reports{Store: db, Clock: o.Clock}
-	provs, err := buildProviders(providerDeps{cfg: cfg, dev: dev, clock: o.Clock, hasher: hasher, reports: reports})
+	callbackBase := strings.TrimRight(cfg.PublicURL, "/")
+	if callbackBase == "" {
+		callbackBase = "http://" + cfg.Addr
+	}
+	provs, err := buildProviders(providerDeps{cfg: cfg, dev: dev, clock: o.Clock, hasher: hasher, reports: reports, callbackBase: callbackBase})
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,10 @@ type providerDeps struct {
 	clock   ninsho.Clock
 	hasher  *secret.Hasher   // keys callback tokens
 	reports *message.Reports // what callbacks record
+	// callbackBase is where providers send their callbacks: public_url, or
+	// http://addr without one; a provider's hook is callbackBase +
+	// "/hooks/" + its name + "/…".
+	callbackBase string
 }
 
 // providers is what the configuration's message providers became.
