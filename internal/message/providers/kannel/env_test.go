@@ -3,7 +3,10 @@ package kannel_test
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/ninsho/ninsho/internal/message"
@@ -25,6 +28,33 @@ type env struct {
 	tokens    message.CallbackTokens
 	reports   *message.Reports
 	hooks     *httptest.Server // serves /hooks/<name>/ like the server does
+
+	mu   sync.Mutex
+	dlrs []dlrCall // every call of the hook, in order
+}
+
+// dlrCall is one call of the DLR handler: its query and the answer.
+type dlrCall struct {
+	Query  string
+	Status int
+}
+
+// recorder is a ResponseWriter that keeps the status.
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *recorder) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
+}
+
+// calls returns the DLR calls so far.
+func (e *env) calls() []dlrCall {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.dlrs)
 }
 
 const providerName = "kannel-jp"
@@ -47,7 +77,13 @@ func newEnv(tb testing.TB, open func(testing.TB) *store.DB) *env {
 	e.outbox = message.NewOutbox(e.db, e.box, e.templates, e.clock, ninsho.NewSeededRandom(1))
 	e.reports = &message.Reports{Store: e.db, Clock: e.clock}
 	mux := newHookMux(providerName, kannel.NewHandler(providerName, e.tokens, e.reports))
-	e.hooks = httptest.NewServer(mux)
+	e.hooks = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		mux.ServeHTTP(rec, r)
+		e.mu.Lock()
+		e.dlrs = append(e.dlrs, dlrCall{Query: r.URL.RawQuery, Status: rec.status})
+		e.mu.Unlock()
+	}))
 	tb.Cleanup(e.hooks.Close)
 	return e
 }
