@@ -105,6 +105,9 @@ func (c *Config) providerProblems() []error {
 		if p.Type != "devinbox" && !blocks[p.Type] {
 			bad("providers[%d].%s: required for type %s", i, p.Type, p.Type)
 		}
+		if p.Type == "kannel" && p.Kannel != nil {
+			errs = append(errs, p.Kannel.problems(i)...)
+		}
 		if p.Type == "devinbox" && c.Mode == ModeProduction {
 			bad("providers[%d]: the development inbox exists only in development mode", i)
 		}
