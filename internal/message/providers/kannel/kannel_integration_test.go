@@ -91,7 +91,7 @@ concatenation = true
 	// "Got message N: <sender receiver type data>".
 	received := make(chan string, 16)
 	fake := start(t, dir, "fakesmsc", fakesmscPath, "-H", "127.0.0.1", "-r", fmt.Sprint(smscPort), "-m", "0", "1 2 text unused")
-	go scanReceived(fake, received)
+	go scanReceived(t.Context(), fake, received)
 	start(t, dir, "smsbox", smsboxPath, conf)
 	waitListening(t, sendsmsPort)
 	waitSMSCOnline(t, admin)
@@ -282,8 +282,8 @@ func waitSMSCOnline(t *testing.T, admin int) {
 var gotMessage = regexp.MustCompile(`Got message \d+: <(.*)>$`)
 
 // scanReceived follows fakesmsc's output file and sends every received
-// message line on ch until the file stops growing for good (the test ended).
-func scanReceived(name string, ch chan<- string) {
+// message line on ch until ctx ends (the test ended).
+func scanReceived(ctx context.Context, name string, ch chan<- string) {
 	f, err := os.Open(name)
 	if err != nil {
 		return
@@ -291,18 +291,18 @@ func scanReceived(name string, ch chan<- string) {
 	defer f.Close()
 	r := bufio.NewReader(f)
 	var partial string
-	idle := 0
-	for idle < 3000 { // a minute without output
+	for ctx.Err() == nil {
 		line, err := r.ReadString('\n')
 		partial += line
 		if err != nil {
-			idle++
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(20 * time.Millisecond) // poll the growing file
 			continue
 		}
-		idle = 0
 		if m := gotMessage.FindStringSubmatch(strings.TrimRight(partial, "\n")); m != nil {
-			ch <- m[1]
+			select {
+			case ch <- m[1]:
+			case <-ctx.Done():
+			}
 		}
 		partial = ""
 	}
