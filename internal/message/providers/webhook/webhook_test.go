@@ -355,4 +355,3 @@ func TestSignatureExample(t *testing.T) {
 		}
 	}
 }
-
