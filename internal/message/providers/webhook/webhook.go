@@ -61,11 +61,11 @@ type Request struct {
 	To          string `json:"to"`      // e-mail address or E.164 number
 	Locale      string `json:"locale"`  // "ja" or "en"
 	Template    string `json:"template"`
-	Subject     string `json:"subject,omitempty"` // e-mail only
-	Text        string `json:"text"`              // what to send, read out or show
-	HTML        string `json:"html,omitempty"`    // e-mail only
-	FromName    string `json:"from_name,omitempty"`
-	CallbackURL string `json:"callback_url"` // where to POST status callbacks
+	Subject     string `json:"subject,omitempty"`   // e-mail only
+	Text        string `json:"text"`                // what to send, read out or show
+	HTML        string `json:"html,omitempty"`      // e-mail only
+	FromName    string `json:"from_name,omitempty"` // e-mail only, when the realm has a name
+	CallbackURL string `json:"callback_url"`        // where to POST status callbacks
 }
 
 // Config configures a Sender.
@@ -151,23 +151,27 @@ func (s *Sender) Name() string { return s.name }
 // the gateway's host and the status, never the secret, the body or the
 // gateway's answer.
 func (s *Sender) Send(ctx context.Context, m *message.Outgoing) (string, error) {
-	body, err := encode(Request{
+	req := Request{
 		ID: m.ID, Channel: string(m.Channel), To: m.To, Locale: m.Locale, Template: m.Template,
-		Subject: m.Subject, Text: m.Text, HTML: m.HTML, FromName: m.FromName, CallbackURL: s.callback,
-	})
+		Text: m.Text, CallbackURL: s.callback,
+	}
+	if m.Channel == message.ChannelEmail {
+		req.Subject, req.HTML, req.FromName = m.Subject, m.HTML, m.FromName
+	}
+	body, err := encode(req)
 	if err != nil {
 		return "", message.Permanent(fmt.Errorf("webhook %s: encode: %w", s.name, err))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
 	if err != nil {
 		return "", message.Permanent(fmt.Errorf("webhook %s: request: %w", s.name, err))
 	}
 	ts := strconv.FormatInt(s.clock.Now().Unix(), 10)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(HeaderIdempotency, m.ID)
-	req.Header.Set(HeaderTimestamp, ts)
-	req.Header.Set(HeaderSignature, Sign(s.secret, ts, body))
-	resp, err := s.client.Do(req)
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set(HeaderIdempotency, m.ID)
+	hr.Header.Set(HeaderTimestamp, ts)
+	hr.Header.Set(HeaderSignature, Sign(s.secret, ts, body))
+	resp, err := s.client.Do(hr)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
