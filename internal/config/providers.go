@@ -56,7 +56,11 @@ type Twilio struct {
 // signed JSON to URL, and the gateway reports back with signed callbacks
 // (docs/operations.md, "Webhook provider").
 type Webhook struct {
-	URL    string `json:"url"`
+	// URL is where each message is POSTed: an absolute http or https
+	// address; redirects are not followed.
+	URL string `json:"url"`
+	// Secret, at least 16 bytes used as they are, signs the requests and
+	// authenticates the gateway's callbacks (X-Ninsho-Signature).
 	Secret Secret `json:"secret"`
 }
 
