@@ -164,9 +164,13 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		if o.Delivered != nil {
 			dev = &notifyingSender{Sender: dev, notify: o.Delivered}
 		}
-		inbox = devinbox.NewHandler(db)
 	}
 	reports := &message.Reports{Store: db, Clock: o.Clock}
+	if cfg.Dev() {
+		ib := devinbox.NewHandler(db)
+		ib.Reports = reports // POST /dev/api/messages/{id}/delivery
+		inbox = ib
+	}
 	callbackBase := strings.TrimRight(cfg.PublicURL, "/")
 	if callbackBase == "" {
 		callbackBase = "http://" + cfg.Addr
