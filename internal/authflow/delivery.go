@@ -42,7 +42,7 @@ type Deliveries struct {
 func (d Deliveries) Annotate(ctx context.Context, ans *flow.Answer) {
 	f, n := ans.Flow, ans.Next
 	id := f.Get(flow.StateCodeMessage)
-	if id == "" || f.Status == flow.StatusComplete || f.Status == flow.StatusFailed {
+	if id == "" || n.Delivery != nil || f.Status == flow.StatusComplete || f.Status == flow.StatusFailed {
 		return
 	}
 	switch {

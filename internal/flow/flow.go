@@ -254,7 +254,8 @@ const StateCodeMessage = "code_message"
 
 // Annotator adds to an answer what its handler does not know (the
 // delivery status of the code's message). Engine calls it on every answer
-// with a Next, after the handler, outside its transaction.
+// with a Next, after the handler, outside its transaction; Annotate must
+// leave an answer it annotated already as it is.
 type Annotator interface {
 	Annotate(ctx context.Context, a *Answer)
 }
@@ -368,6 +369,11 @@ type Engine struct {
 	// Annotate, when set, adds to every answer View and Act return.
 	Annotate Annotator
 }
+
+// Describe adds to ans what e.Annotate adds (View and Act do it
+// themselves); adapters call it on the answers of flow starts, which the
+// services make without the engine. Annotating twice changes nothing.
+func (e *Engine) Describe(ctx context.Context, ans *Answer) { e.annotate(ctx, ans) }
 
 // annotate hands ans to e.Annotate, if any.
 func (e *Engine) annotate(ctx context.Context, ans *Answer) {

@@ -113,3 +113,71 @@ func TestDeliveryLateSMS(t *testing.T) {
 		}
 	})
 }
+
+// TestDeliveryVerificationCodeVoice: at the verification-code step (the
+// password assistant, by the phone number), an SMS reported undelivered
+// offers the voice call to the same verified number first, before the
+// e-mail; switch_channel voice calls at once (the text never arrived, so no
+// cool-down), and the code read out is accepted. A code that went by e-mail
+// is never offered by voice.
+func TestDeliveryVerificationCodeVoice(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+		a, _ := e.DB.AccountByEmail(ctx, "jp", "hanako@example.jp")
+		now := e.Clock.Now()
+		a.Phone, a.PhoneVerifiedAt = phMobileE164, &now
+		if err := e.DB.UpdateAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		ans, err := e.Reset.Start(ctx, e.JP, flowtest.Req("198.51.100.8", ""), phMobile)
+		if err != nil || ans.Next.Channel != "sms" {
+			t.Fatalf("Start = %+v, %v; want a code by SMS", ans.Next, err)
+		}
+		req := flowtest.Req("198.51.100.8", ans.DeviceToken)
+		sms := lastTo(t, e, phMobileE164)
+		view, _ := e.Engine.View(ctx, "jp", ans.Flow.ID, req)
+		if view.Next.Delivery == nil || view.Next.Delivery.Status != "sent" || !slices.Equal(view.Next.Alternatives, []string{"email"}) {
+			t.Fatalf("before the report: delivery %+v, alternatives %v; want sent, [email]", view.Next.Delivery, view.Next.Alternatives)
+		}
+		reports := &message.Reports{Store: e.DB, Clock: e.Clock}
+		if ok, err := reports.Record(ctx, message.DeliveryReport{Provider: "devinbox", MessageID: sms.ID, Status: message.DeliveryUndelivered}); !ok || err != nil {
+			t.Fatalf("report: %v %v", ok, err)
+		}
+		view, _ = e.Engine.View(ctx, "jp", ans.Flow.ID, req)
+		if view.Next.AlternativesReason != "undelivered" || !slices.Equal(view.Next.Alternatives, []string{"voice", "email"}) {
+			t.Fatalf("after the report: alternatives %v (%q); want [voice email] for undelivered", view.Next.Alternatives, view.Next.AlternativesReason)
+		}
+		sw, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSwitchChannel, Channel: "voice"})
+		if err != nil || sw.Next.Channel != "voice" || sw.Next.Delivery == nil || sw.Next.Delivery.Status != "queued" {
+			t.Fatalf("switch_channel voice: %+v, %v", sw.Next, err)
+		}
+		call := lastTo(t, e, phMobileE164)
+		if call.Channel != "voice" || call.Template != message.TemplateResetCode || call.Code == "" {
+			t.Fatalf("call = %s %s", call.Channel, call.Template)
+		}
+		// The call is the code now; a voice call is not offered for itself.
+		if slices.Contains(sw.Next.Alternatives, "voice") {
+			t.Errorf("alternatives after the call: %v", sw.Next.Alternatives)
+		}
+		done, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitCode, Code: call.Code})
+		if err != nil || done.Next == nil || done.Next.Step == flow.StepVerificationCode {
+			t.Fatalf("the voice code: %+v, %v", done.Next, err)
+		}
+
+		// By e-mail: late, but no voice call is offered for an e-mail code.
+		e.Clock.Advance(time.Hour)
+		ans, err = e.Reset.Start(ctx, e.JP, flowtest.Req("198.51.100.9", ""), "hanako@example.jp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Clock.Advance(61 * time.Second)
+		view, _ = e.Engine.View(ctx, "jp", ans.Flow.ID, flowtest.Req("198.51.100.9", ans.DeviceToken))
+		if view.Next.AlternativesReason != "not_delivered_yet" || !slices.Equal(view.Next.Alternatives, []string{"sms"}) {
+			t.Errorf("late e-mail: alternatives %v (%q); want [sms], not_delivered_yet", view.Next.Alternatives, view.Next.AlternativesReason)
+		}
+		if _, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, flowtest.Req("198.51.100.9", ans.DeviceToken), flow.Action{Name: flow.ActionSwitchChannel, Channel: "voice"}); err == nil {
+			t.Errorf("switch_channel voice from an e-mail code was accepted")
+		}
+	})
+}
