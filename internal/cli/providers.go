@@ -7,6 +7,7 @@ import (
 	"github.com/ninsho/ninsho/internal/config"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/message/providers/smtp"
+	"github.com/ninsho/ninsho/internal/message/providers/twilio"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/secret"
 )
@@ -101,6 +102,16 @@ func buildProvider(pc config.Provider, d providerDeps) (message.Sender, http.Han
 			Password: string(pc.SMTP.Password), From: pc.SMTP.From, TLS: pc.SMTP.TLS,
 		})
 		return s, nil, err
+	case "twilio":
+		s, err := twilio.New(twilio.Config{
+			Name: pc.Name, BaseURL: pc.Twilio.BaseURL, AccountSID: pc.Twilio.AccountSID,
+			AuthToken: string(pc.Twilio.AuthToken), From: pc.Twilio.From,
+			CallbackBase: d.callbackBase, Reports: d.reports,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s.Handler(), nil
 	case "devinbox":
 		if d.dev == nil {
 			return nil, nil, fmt.Errorf("the development inbox exists only in development mode")
