@@ -1,6 +1,8 @@
 package kannel
 
 import (
+	"github.com/ninsho/ninsho/internal/message/providers/hook"
+	"github.com/ninsho/ninsho/internal/ninsho"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -54,31 +56,30 @@ var statusOf = map[int]message.DeliveryStatus{
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/dlr" {
-		answer(w, http.StatusNotFound, "not found")
+		hook.NotFound(w, r)
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		w.Header().Set("Allow", "GET, POST")
-		answer(w, http.StatusMethodNotAllowed, "method not allowed")
+		hook.MethodNotAllowed(w, r, "GET, POST")
 		return
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		answer(w, http.StatusBadRequest, "malformed query")
+		hook.Refuse(w, r, ninsho.CodeRequestInvalid, "")
 		return
 	}
 	id, token := q.Get("m"), q.Get("t")
 	if id == "" {
-		answer(w, http.StatusBadRequest, "m is missing")
+		hook.Refuse(w, r, ninsho.CodeRequestInvalid, "m")
 		return
 	}
 	if !h.tokens.Valid(h.name, id, token) {
-		answer(w, http.StatusForbidden, "forbidden")
+		hook.Refuse(w, r, ninsho.CodeForbidden, "")
 		return
 	}
 	typ, err := strconv.Atoi(q.Get("type"))
 	if err != nil {
-		answer(w, http.StatusBadRequest, "type must be a Kannel DLR type")
+		hook.Refuse(w, r, ninsho.CodeRequestInvalid, "type")
 		return
 	}
 	if typ == DLRBuffered {
@@ -87,11 +88,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	st, ok := statusOf[typ]
 	if !ok {
-		answer(w, http.StatusBadRequest, "type must be a Kannel DLR type")
+		hook.Refuse(w, r, ninsho.CodeRequestInvalid, "type")
 		return
 	}
 	if _, err := h.reports.Record(r.Context(), message.DeliveryReport{Provider: h.name, MessageID: id, Status: st}); err != nil {
-		answer(w, http.StatusServiceUnavailable, "try again later")
+		hook.Unavailable(w, r)
 		return
 	}
 	answer(w, http.StatusOK, "ok")

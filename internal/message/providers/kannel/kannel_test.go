@@ -2,6 +2,7 @@ package kannel_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -227,6 +228,14 @@ func TestDeliveryReports(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			b, _ := io.ReadAll(resp.Body)
+			if resp.Header.Get("Content-Type") == "application/problem+json" {
+				// Refusals are the catalogue's problem documents: their code.
+				var p struct{ Code string }
+				if err := json.Unmarshal(b, &p); err != nil {
+					t.Fatalf("%s %s: problem document: %v", method, path, err)
+				}
+				return resp.StatusCode, "code:" + p.Code
+			}
 			return resp.StatusCode, strings.TrimSpace(string(b))
 		}
 		dlr := func(id, tok, typ string) string {
@@ -240,16 +249,16 @@ func TestDeliveryReports(t *testing.T) {
 			wantBody   string
 			want       message.DeliveryStatus
 		}{
-			{"forged token", "GET", dlr(m.ID, "AAAAAAAAAAAAAAAAAAAAAAAA", "1"), 403, "forbidden", message.DeliverySent},
-			{"missing token", "GET", "/dlr?m=" + m.ID + "&type=1", 403, "forbidden", message.DeliverySent},
-			{"another message's token", "GET", dlr(m.ID, e.tokens.Token(providerName, other.ID), "1"), 403, "forbidden", message.DeliverySent},
-			{"another provider's token", "GET", dlr(m.ID, e.tokens.Token("kannel-other", m.ID), "1"), 403, "forbidden", message.DeliverySent},
-			{"missing message", "GET", "/dlr?t=" + token + "&type=1", 400, "m is missing", message.DeliverySent},
-			{"malformed query", "GET", "/dlr?m=" + m.ID + "&t=%zz&type=1", 400, "malformed query", message.DeliverySent},
-			{"type not a number", "GET", dlr(m.ID, token, "%d"), 400, "type must be a Kannel DLR type", message.DeliverySent},
-			{"unknown type", "GET", dlr(m.ID, token, "3"), 400, "type must be a Kannel DLR type", message.DeliverySent},
-			{"other path", "GET", "/status?m=" + m.ID, 404, "not found", message.DeliverySent},
-			{"other method", "DELETE", dlr(m.ID, token, "1"), 405, "method not allowed", message.DeliverySent},
+			{"forged token", "GET", dlr(m.ID, "AAAAAAAAAAAAAAAAAAAAAAAA", "1"), 403, "code:forbidden", message.DeliverySent},
+			{"missing token", "GET", "/dlr?m=" + m.ID + "&type=1", 403, "code:forbidden", message.DeliverySent},
+			{"another message's token", "GET", dlr(m.ID, e.tokens.Token(providerName, other.ID), "1"), 403, "code:forbidden", message.DeliverySent},
+			{"another provider's token", "GET", dlr(m.ID, e.tokens.Token("kannel-other", m.ID), "1"), 403, "code:forbidden", message.DeliverySent},
+			{"missing message", "GET", "/dlr?t=" + token + "&type=1", 400, "code:request_invalid", message.DeliverySent},
+			{"malformed query", "GET", "/dlr?m=" + m.ID + "&t=%zz&type=1", 400, "code:request_invalid", message.DeliverySent},
+			{"type not a number", "GET", dlr(m.ID, token, "%d"), 400, "code:request_invalid", message.DeliverySent},
+			{"unknown type", "GET", dlr(m.ID, token, "3"), 400, "code:request_invalid", message.DeliverySent},
+			{"other path", "GET", "/status?m=" + m.ID, 404, "code:not_found", message.DeliverySent},
+			{"other method", "DELETE", dlr(m.ID, token, "1"), 405, "code:method_not_allowed", message.DeliverySent},
 			{"buffered is ignored", "GET", dlr(m.ID, token, "4"), 200, "ignored", message.DeliverySent},
 			{"submitted to the SMSC", "GET", dlr(m.ID, token, "8"), 200, "ok", message.DeliverySent},
 			{"delivered", "GET", dlr(m.ID, token, "1"), 200, "ok", message.DeliveryDelivered},
