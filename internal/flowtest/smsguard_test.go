@@ -3,6 +3,7 @@ package flowtest_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/flowtest"
+	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/signup"
@@ -49,8 +51,14 @@ func watchGuard(e *flowtest.Env) *refusals {
 func wantRefused(t *testing.T, err error, r *refusals, limit string) {
 	t.Helper()
 	flowtest.WantCode(t, err, ninsho.CodeRateLimited)
-	if got := ninsho.ErrorOf(err).Params["retry_after_s"]; got != 3600 {
-		t.Errorf("retry_after_s = %v, want 3600 for every limit", got)
+	if p := ninsho.ErrorOf(err).Params; p["retry_after_s"] != 3600 || p["kind"] != "messages" || len(p) != 2 {
+		t.Errorf("params = %v, want kind messages and retry_after_s 3600 for every limit", p)
+	}
+	for _, loc := range []string{"ja", "en"} {
+		msg := i18n.FieldErrorMessage(loc, ninsho.ErrorOf(err))
+		if !strings.Contains(msg, "60") || strings.Contains(msg, "error.") {
+			t.Errorf("%s message %q, want the catalogue's words with the 60-minute wait", loc, msg)
+		}
 	}
 	if got := r.take(); len(got) != 1 || got[0] != limit {
 		t.Errorf("refusals = %v, want [%s]", got, limit)

@@ -84,8 +84,9 @@ type Guard struct {
 // drawn from lane (code.LaneOwner for messages the account's owner asked
 // for or the server sends on its own, code.LaneStranger otherwise). Channels
 // other than SMS and voice are admitted uncounted. Past any limit it
-// refuses with ninsho.CodeRateLimited (retry_after_s RetryAfter, the same
-// for every limit) and counts nothing; the caller enqueues nothing. It takes
+// refuses with ninsho.CodeRateLimited of kind "messages" (retry_after_s
+// RetryAfter; kind and wait are the same for every limit, so the answer
+// never says which one) and counts nothing; the caller enqueues nothing. It takes
 // part in the transaction of ctx, so a caller that fails later keeps no
 // count.
 func (g *Guard) Admit(ctx context.Context, rl *realm.Realm, ch code.Channel, dest string, lane code.Lane) error {
@@ -128,7 +129,7 @@ func (g *Guard) Admit(ctx context.Context, rl *realm.Realm, ch code.Channel, des
 			if g.Observer != nil {
 				g.Observer.Refused(c.name, ch)
 			}
-			return ninsho.E(ninsho.CodeRateLimited).WithParam("retry_after_s", int(RetryAfter/time.Second))
+			return ninsho.E(ninsho.CodeRateLimited).WithParam("kind", "messages").WithParam("retry_after_s", int(RetryAfter/time.Second))
 		}
 	}
 	for _, k := range []string{numberHour, countryHour, realmHour} {
