@@ -66,26 +66,26 @@ func wantRefused(t *testing.T, err error, r *refusals, limit string) {
 }
 
 // TestSMSGuardPerNumber: an account's second-factor texts to one number
-// are capped per hour and per day (enrolling the number counts too). Past
-// the cap resend_code answers rate_limited and nothing is sent, while the
-// authenticator app still completes the sign-in; an hour later the hourly
-// cap has room again but the daily one stops the next text; a day later
-// texts go again.
+// are capped per hour and per day (in the owner's lane: the enrolment's
+// code was the strangers' lane's). Past the cap resend_code answers
+// rate_limited and nothing is sent, while the authenticator app still
+// completes the sign-in; an hour later the hourly cap has room again but the
+// daily one stops the next text; a day later texts go again.
 func TestSMSGuardPerNumber(t *testing.T) {
 	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		r := watchGuard(e)
-		e.JP.SMSLimits = realm.SMSLimits{PerNumberHour: 3, PerNumberDay: 5}
+		e.JP.SMSLimits = realm.SMSLimits{PerNumberHour: 2, PerNumberDay: 3}
 		e.MustSignUp(t, e.JP, sfEmail, pw, sfEmail)
 		_, secret := enrolTOTP(t, e, sfEmail)
-		enrolPhone(t, e, sfEmail, twostep.MethodSMS, phMobile, phMobileE164) // text 1
+		enrolPhone(t, e, sfEmail, twostep.MethodSMS, phMobile, phMobileE164) // text 1, strangers' lane
 
 		ans, req := signInToChallenge(t, e)
 		wantSecondFactor(t, ans, nil, "totp", "sms")
-		sw, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSwitchMethod, Method: "sms"}) // text 2
+		sw, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSwitchMethod, Method: "sms"}) // owner's 1
 		wantSecondFactor(t, sw, err, "sms", "totp")
 		e.Clock.Advance(31 * time.Second)
-		if _, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionResendCode}); err != nil { // text 3
+		if _, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionResendCode}); err != nil { // owner's 2
 			t.Fatalf("resend within the cap: %v", err)
 		}
 		texts := len(e.Messages(t, phMobileE164))
@@ -104,23 +104,23 @@ func TestSMSGuardPerNumber(t *testing.T) {
 		done, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitSecondFactor, Code: totpAt(t, secret, e.Clock.Now())})
 		wantAAL2(t, e, done, err, "pwd", "otp")
 
-		// An hour later: two more texts make five today; the sixth waits for
-		// the day.
+		// An hour later: one more text makes the owner's three today; the
+		// fourth, though the hour has room, waits for the day.
 		e.Clock.Advance(time.Hour)
-		for i := 4; i <= 6; i++ {
+		for i := 3; i <= 4; i++ {
 			e.Clock.Advance(31 * time.Second)
 			ans, req = signInToChallenge(t, e)
 			_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSwitchMethod, Method: "sms"})
-			if i <= 5 {
+			if i == 3 {
 				if err != nil {
-					t.Fatalf("text %d: %v", i, err)
+					t.Fatalf("owner's text %d: %v", i, err)
 				}
 				continue
 			}
 			wantRefused(t, err, r, "number_day/sms")
 		}
-		if got := len(e.Messages(t, phMobileE164)); got != 5 {
-			t.Errorf("%d texts, want 5", got)
+		if got := len(e.Messages(t, phMobileE164)); got != 4 {
+			t.Errorf("%d texts, want 4", got)
 		}
 		e.Clock.Advance(smsguard.Day)
 		ans, req = signInToChallenge(t, e)
@@ -217,7 +217,7 @@ func TestSMSGuardCountryAndRealm(t *testing.T) {
 // its own country is the calling code of its phone region.
 func TestSMSGuardDefaults(t *testing.T) {
 	got := smsguard.LimitsOf(&realm.Realm{PhoneRegion: "JP", SMSLimits: realm.SMSLimits{PerNumberHour: 4}})
-	want := realm.SMSLimits{PerNumberHour: 4, PerNumberDay: 20, PerCountryHour: 1000, PerForeignCountryHour: 50, RealmHour: 2000}
+	want := realm.SMSLimits{PerNumberHour: 4, PerNumberDay: 40, PerCountryHour: 1000, PerForeignCountryHour: 50, RealmHour: 2000}
 	if got != want {
 		t.Errorf("LimitsOf = %+v, want %+v", got, want)
 	}

@@ -424,8 +424,8 @@ func (s *Service) admitEnrolCode(ctx context.Context, rl *realm.Realm, a *accoun
 
 // sendPhoneCode issues an enrolment code for f and enqueues it to f's
 // number by m's channel, with a code_sent event. The account's hourly
-// caps (admitEnrolCode) come before the SMS guard (Phone.SMSGuard, owner's
-// lane) and the number's own budget; a refusal of any returns an error, so
+// caps (admitEnrolCode) come before the SMS guard (Phone.SMSGuard, in the
+// lane, as the code's) and the number's own budget; a refusal of any returns an error, so
 // the caller's transaction keeps no count.
 func (s *Service) sendPhoneCode(ctx context.Context, rl *realm.Realm, a *account.Account, f *flow.Flow, m Method) error {
 	ch := ChannelOf(m)
@@ -435,7 +435,7 @@ func (s *Service) sendPhoneCode(ctx context.Context, rl *realm.Realm, a *account
 	if err := s.admitEnrolCode(ctx, rl, a, f.Identifier); err != nil {
 		return err
 	}
-	if err := s.Phone.SMSGuard.Admit(ctx, rl, ch, f.Identifier, code.LaneOwner); err != nil {
+	if err := s.Phone.SMSGuard.Admit(ctx, rl, ch, f.Identifier, code.LaneOf(f, PurposePhoneEnrol)); err != nil {
 		return err
 	}
 	issued, err := s.Phone.Codes.Issue(ctx, f, a.ID, PurposePhoneEnrol, ch, f.Identifier)
