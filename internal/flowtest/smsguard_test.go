@@ -222,4 +222,3 @@ func TestSMSGuardDefaults(t *testing.T) {
 		t.Errorf("LimitsOf = %+v, want %+v", got, want)
 	}
 }
-
