@@ -274,7 +274,9 @@ func ChannelFor(id identifier.Identifier) code.Channel {
 // its lane allows the destination this hour, the destination is told once.
 // An SMS or voice code must first pass the SMSGuard (drawn from the code's
 // lane), which refuses with ninsho.CodeRateLimited past its limits; then
-// nothing is issued or enqueued. The code-limit notice passes it too, and is
+// nothing is issued or enqueued. The guard counts the code only once it is
+// issued, so a code the code component refuses is not counted, even where
+// the caller keeps the refusal in a committed flow (next.not_sent). The code-limit notice passes it too, and is
 // left out when refused.
 // The caller saves f afterwards and wakes the outbox after commit.
 func (k *Kit) SendCode(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *account.Account, p code.Purpose, ch code.Channel, dest, template string) error {
@@ -288,11 +290,15 @@ func (k *Kit) SendCode(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 	if p == code.PurposeSignup {
 		name = ""
 	}
-	if err := k.SMSGuard.Admit(ctx, rl, ch, dest, code.LaneOf(f, p)); err != nil {
+	pass, err := k.SMSGuard.Check(ctx, rl, ch, dest, code.LaneOf(f, p))
+	if err != nil {
 		return err
 	}
 	issued, err := k.Codes.Issue(ctx, f, accountID, p, ch, dest)
 	if err != nil {
+		return err
+	}
+	if err := pass.Count(ctx); err != nil {
 		return err
 	}
 	enqueue := k.Outbox.Enqueue

@@ -222,3 +222,78 @@ func TestSMSGuardDefaults(t *testing.T) {
 		t.Errorf("LimitsOf = %+v, want %+v", got, want)
 	}
 }
+
+// TestSMSGuardChallengeSaysNotSent: when the guard refuses the text of a
+// sign-in's second-factor challenge, the challenge is shown all the same
+// with next.not_sent rate_limited and nothing sent, and the authenticator
+// app completes it.
+func TestSMSGuardChallengeSaysNotSent(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		r := watchGuard(e)
+		e.JP.SMSLimits = realm.SMSLimits{PerNumberHour: 1}
+		e.MustSignUp(t, e.JP, sfEmail, pw, sfEmail)
+		_, secret := enrolTOTP(t, e, sfEmail)
+		a, smsID := enrolPhone(t, e, sfEmail, twostep.MethodSMS, phMobile, phMobileE164)
+		if err := e.TwoStep.SetPreferred(ctx, e.JP, flowtest.Req("192.0.2.10", ""), a, smsID); err != nil {
+			t.Fatal(err)
+		}
+		ans, _ := signInToChallenge(t, e) // the owner's one text of the hour
+		wantSecondFactor(t, ans, nil, "sms", "totp")
+		if ans.Next.NotSent != "" {
+			t.Fatalf("not_sent = %q on the first challenge", ans.Next.NotSent)
+		}
+		texts := len(e.Messages(t, phMobileE164))
+
+		e.Clock.Advance(time.Minute)
+		ans, req := signInToChallenge(t, e)
+		wantSecondFactor(t, ans, nil, "sms", "totp")
+		if ans.Next.NotSent != string(ninsho.CodeRateLimited) {
+			t.Errorf("not_sent = %q, want rate_limited", ans.Next.NotSent)
+		}
+		if got := r.take(); len(got) != 1 || got[0] != "number_hour/sms" {
+			t.Errorf("refusals = %v", got)
+		}
+		if got := len(e.Messages(t, phMobileE164)); got != texts {
+			t.Errorf("%d texts, want %d", got, texts)
+		}
+		sw, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSwitchMethod, Method: "totp"})
+		wantSecondFactor(t, sw, err, "totp", "sms")
+		done, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitSecondFactor, Code: totpAt(t, secret, e.Clock.Now())})
+		wantAAL2(t, e, done, err, "pwd", "otp")
+	})
+}
+
+// TestSMSGuardCountsOnlySentCodes: challenges whose code the number's
+// hourly code budget refuses (next.not_sent resend_limit_reached, the flow
+// kept) are not counted by the guard: after the owner's 10 codes and the
+// code_limit notice (11 texts) and three refused challenges, a daily cap of
+// 12 still lets the next hour's code go.
+func TestSMSGuardCountsOnlySentCodes(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, sfEmail, pw, sfEmail)
+		enrolTOTP(t, e, sfEmail)
+		a, smsID := enrolPhone(t, e, sfEmail, twostep.MethodSMS, phMobile, phMobileE164)
+		if err := e.TwoStep.SetPreferred(ctx, e.JP, flowtest.Req("192.0.2.10", ""), a, smsID); err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= 13; i++ {
+			e.Clock.Advance(31 * time.Second)
+			ans, _ := signInToChallenge(t, e)
+			want := ""
+			if i > 10 {
+				want = string(ninsho.CodeResendLimitReached)
+			}
+			if ans.Next.NotSent != want {
+				t.Fatalf("challenge %d: not_sent %q, want %q", i, ans.Next.NotSent, want)
+			}
+		}
+		e.JP.SMSLimits = realm.SMSLimits{PerNumberDay: 12}
+		e.Clock.Advance(time.Hour)
+		ans, _ := signInToChallenge(t, e)
+		if ans.Next.NotSent != "" {
+			t.Errorf("not_sent = %q an hour later; the refused challenges were counted", ans.Next.NotSent)
+		}
+	})
+}

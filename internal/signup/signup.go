@@ -227,10 +227,14 @@ func (s *Service) startForExisting(ctx context.Context, rl *realm.Realm, req nin
 	f.Set(stateName, "")
 	// The notice goes where the code would have: the SMS guard counts it
 	// alike, so that its refusals look alike too.
-	if err := k.SMSGuard.Admit(ctx, rl, ch, f.Identifier, code.LaneOf(f, code.PurposeSignup)); err != nil {
+	pass, err := k.SMSGuard.Check(ctx, rl, ch, f.Identifier, code.LaneOf(f, code.PurposeSignup))
+	if err != nil {
 		return err
 	}
 	if _, err := k.Codes.Issue(ctx, f, "", code.PurposeSignup, ch, f.Identifier); err != nil {
+		return err
+	}
+	if err := pass.Count(ctx); err != nil {
 		return err
 	}
 	if err := k.Notify(ctx, rl, message.Channel(ch), f.Identifier, "account_exists", authflow.Locale(f, owner, rl),

@@ -90,12 +90,31 @@ type Guard struct {
 // other than SMS and voice are admitted uncounted. Past any limit it
 // refuses with ninsho.CodeRateLimited of kind "messages" (retry_after_s
 // RetryAfter; kind and wait are the same for every limit, so the answer
-// never says which one) and counts nothing; the caller enqueues nothing. It takes
-// part in the transaction of ctx, so a caller that fails later keeps no
-// count.
+// never says which one) and counts nothing; the caller enqueues nothing. It
+// takes part in the transaction of ctx, so a caller that fails later keeps
+// no count. Admit is Check followed by Pass.Count.
 func (g *Guard) Admit(ctx context.Context, rl *realm.Realm, ch code.Channel, dest string, lane code.Lane) error {
+	p, err := g.Check(ctx, rl, ch, dest, lane)
+	if err != nil {
+		return err
+	}
+	return p.Count(ctx)
+}
+
+// Pass is a message Check admitted; Count counts it.
+type Pass struct {
+	g      *Guard
+	hourly []string
+	daily  string
+}
+
+// Check refuses as Admit does but counts nothing: the caller counts the
+// message with the Pass once it is sure to enqueue it, so that a message
+// refused for another reason after Check (a code's cool-down or hourly
+// budget) is not counted even where the caller's transaction commits.
+func (g *Guard) Check(ctx context.Context, rl *realm.Realm, ch code.Channel, dest string, lane code.Lane) (Pass, error) {
 	if g == nil || (ch != code.ChannelSMS && ch != code.ChannelVoice) {
-		return nil
+		return Pass{}, nil
 	}
 	l := LimitsOf(rl)
 	if lane != code.LaneStranger {
@@ -113,11 +132,11 @@ func (g *Guard) Admit(ctx context.Context, rl *realm.Realm, ch code.Channel, des
 
 	hourly, err := g.Counter.Counts(ctx, []string{numberHour, countryHour, realmHour}, time.Hour)
 	if err != nil {
-		return err
+		return Pass{}, err
 	}
 	daily, err := g.Counter.Count(ctx, numberDay, Day)
 	if err != nil {
-		return err
+		return Pass{}, err
 	}
 	for _, c := range []struct {
 		name  string
@@ -133,15 +152,24 @@ func (g *Guard) Admit(ctx context.Context, rl *realm.Realm, ch code.Channel, des
 			if g.Observer != nil {
 				g.Observer.Refused(c.name, ch)
 			}
-			return ninsho.E(ninsho.CodeRateLimited).WithParam("kind", "messages").WithParam("retry_after_s", int(RetryAfter/time.Second))
+			return Pass{}, ninsho.E(ninsho.CodeRateLimited).WithParam("kind", "messages").WithParam("retry_after_s", int(RetryAfter/time.Second))
 		}
 	}
-	for _, k := range []string{numberHour, countryHour, realmHour} {
-		if err := g.Counter.Hit(ctx, k, 1, time.Hour); err != nil {
+	return Pass{g: g, hourly: []string{numberHour, countryHour, realmHour}, daily: numberDay}, nil
+}
+
+// Count counts the admitted message, in the transaction of ctx. The zero
+// Pass (a nil Guard, an e-mail) counts nothing.
+func (p Pass) Count(ctx context.Context) error {
+	if p.g == nil {
+		return nil
+	}
+	for _, k := range p.hourly {
+		if err := p.g.Counter.Hit(ctx, k, 1, time.Hour); err != nil {
 			return err
 		}
 	}
-	return g.Counter.Hit(ctx, numberDay, 1, Day)
+	return p.g.Counter.Hit(ctx, p.daily, 1, Day)
 }
 
 // country returns the calling code of the E.164 number dest ("81"; "0" when

@@ -435,11 +435,15 @@ func (s *Service) sendPhoneCode(ctx context.Context, rl *realm.Realm, a *account
 	if err := s.admitEnrolCode(ctx, rl, a, f.Identifier); err != nil {
 		return err
 	}
-	if err := s.Phone.SMSGuard.Admit(ctx, rl, ch, f.Identifier, code.LaneOf(f, PurposePhoneEnrol)); err != nil {
+	pass, err := s.Phone.SMSGuard.Check(ctx, rl, ch, f.Identifier, code.LaneOf(f, PurposePhoneEnrol))
+	if err != nil {
 		return err
 	}
 	issued, err := s.Phone.Codes.Issue(ctx, f, a.ID, PurposePhoneEnrol, ch, f.Identifier)
 	if err != nil {
+		return err
+	}
+	if err := pass.Count(ctx); err != nil {
 		return err
 	}
 	locale := i18n.For(f.Locale, a.Locale, rl.DefaultLocale)
