@@ -14,6 +14,7 @@ import (
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
 	"github.com/ninsho/ninsho/internal/smsguard"
 	"github.com/ninsho/ninsho/internal/twostep"
@@ -93,8 +94,11 @@ func TestSMSGuardPerNumber(t *testing.T) {
 			t.Fatalf("%d texts, want 3", texts)
 		}
 		e.Clock.Advance(31 * time.Second)
-		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionResendCode})
+		re, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionResendCode})
 		wantRefused(t, err, r, "number_hour/sms")
+		if re == nil || re.Flow == nil || re.Next == nil || re.Next.Step != flow.StepSecondFactor {
+			t.Errorf("refused resend answered %+v; want the flow, still at its second factor", re)
+		}
 		if got := len(e.Messages(t, phMobileE164)); got != texts {
 			t.Errorf("%d texts after the refusal, want %d: nothing is enqueued", got, texts)
 		}
@@ -294,6 +298,46 @@ func TestSMSGuardCountsOnlySentCodes(t *testing.T) {
 		ans, _ := signInToChallenge(t, e)
 		if ans.Next.NotSent != "" {
 			t.Errorf("not_sent = %q an hour later; the refused challenges were counted", ans.Next.NotSent)
+		}
+	})
+}
+
+// TestSMSGuardLeavesOutAlerts: an alert to the phone counts like a code;
+// past the limit it is left out and the sign-in it tells of completes.
+func TestSMSGuardLeavesOutAlerts(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		r := watchGuard(e)
+		e.MustSignUp(t, e.JP, phMobile, pw, phMobileE164)
+		e.JP.SMSLimits = realm.SMSLimits{PerNumberHour: 1} // the owner's lane: the sign-in code
+		ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.10", ""), signin.Input{Identifier: phMobile, Password: pw})
+		if err != nil || ans.Next.Step != flow.StepVerificationCode {
+			t.Fatalf("sign-in from a new device: %+v, %v", ans, err)
+		}
+		c := e.LastCode(t, phMobileE164)
+		texts := len(e.Messages(t, phMobileE164))
+		done, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, flowtest.Req("192.0.2.10", ans.DeviceToken), flow.Action{Name: flow.ActionSubmitCode, Code: c})
+		if err != nil || done.Session == nil {
+			t.Fatalf("the code: %v", err)
+		}
+		if got := len(e.Messages(t, phMobileE164)); got != texts {
+			t.Errorf("%d texts, want %d: the alert is left out", got, texts)
+		}
+		if got := r.take(); len(got) != 1 || got[0] != "number_hour/sms" {
+			t.Errorf("refusals = %v", got)
+		}
+		// With room, the alert goes.
+		e.JP.SMSLimits = realm.SMSLimits{}
+		e.Clock.Advance(time.Minute)
+		ans, err = e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.10", ""), signin.Input{Identifier: phMobile, Password: pw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, flowtest.Req("192.0.2.10", ans.DeviceToken), flow.Action{Name: flow.ActionSubmitCode, Code: e.LastCode(t, phMobileE164)}); err != nil {
+			t.Fatal(err)
+		}
+		if m := lastTo(t, e, phMobileE164); m.Template != "signin_alert" {
+			t.Errorf("newest text %s, want the signin_alert", m.Template)
 		}
 	})
 }
