@@ -29,6 +29,7 @@ var adapters = []string{
 	"internal/archtest",
 	"internal/message/messageprom",
 	"internal/event/eventprom",
+	"internal/smsguard/smsguardprom", // the guard's Prometheus counter
 	"internal/flowtest", // test support: builds services on a real store
 }
 
