@@ -30,7 +30,7 @@ var adapters = []string{
 	"internal/message/messageprom",
 	"internal/event/eventprom",
 	"internal/smsguard/smsguardprom", // the guard's Prometheus counter
-	"internal/flowtest", // test support: builds services on a real store
+	"internal/flowtest",              // test support: builds services on a real store
 }
 
 var forbidden = []string{"net/http", "database/sql"}
