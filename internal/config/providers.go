@@ -29,9 +29,11 @@ type Kannel struct {
 	// SendSMSURL is smsbox's sendsms address, e.g.
 	// "http://127.0.0.1:13013/cgi-bin/sendsms".
 	SendSMSURL string `json:"sendsms_url"`
-	Username   string `json:"username"`
-	Password   Secret `json:"password"`
-	// From is the sender id or number shown on the handset.
+	// Username and Password are a sendsms-user of Kannel's configuration.
+	Username string `json:"username"`
+	Password Secret `json:"password"`
+	// From is the sender id or number shown on the handset ("" lets Kannel
+	// use its faked-sender or global-sender).
 	From string `json:"from"`
 	// SMSC routes to one SMSC link of bearerbox ("" lets Kannel choose).
 	SMSC string `json:"smsc,omitempty"`
@@ -40,10 +42,14 @@ type Kannel struct {
 // Twilio configures an SMS and voice provider speaking Twilio's REST API
 // (or a compatible one at BaseURL).
 type Twilio struct {
-	// BaseURL defaults to https://api.twilio.com.
+	// BaseURL is the API's address without a path; it defaults to
+	// https://api.twilio.com and must be https (http only on a loopback
+	// address).
 	BaseURL    string `json:"base_url,omitempty"`
 	AccountSID string `json:"account_sid"`
-	AuthToken  Secret `json:"auth_token"`
+	// AuthToken is the API's Basic auth password and the key of the
+	// X-Twilio-Signature of the status callbacks.
+	AuthToken Secret `json:"auth_token"`
 	// From is the sending number (E.164) or alphanumeric sender id.
 	From string `json:"from"`
 }
@@ -52,7 +58,11 @@ type Twilio struct {
 // signed JSON to URL, and the gateway reports back with signed callbacks
 // (docs/operations.md, "Webhook provider").
 type Webhook struct {
-	URL    string `json:"url"`
+	// URL is where each message is POSTed: an absolute http or https
+	// address; redirects are not followed.
+	URL string `json:"url"`
+	// Secret, at least 16 bytes used as they are, signs the requests and
+	// authenticates the gateway's callbacks (X-Ninsho-Signature).
 	Secret Secret `json:"secret"`
 }
 
@@ -104,6 +114,9 @@ func (c *Config) providerProblems() []error {
 		}
 		if p.Type != "devinbox" && !blocks[p.Type] {
 			bad("providers[%d].%s: required for type %s", i, p.Type, p.Type)
+		}
+		if p.Type == "kannel" && p.Kannel != nil {
+			errs = append(errs, p.Kannel.problems(i)...)
 		}
 		if p.Type == "devinbox" && c.Mode == ModeProduction {
 			bad("providers[%d]: the development inbox exists only in development mode", i)
