@@ -29,7 +29,8 @@ var adapters = []string{
 	"internal/archtest",
 	"internal/message/messageprom",
 	"internal/event/eventprom",
-	"internal/flowtest", // test support: builds services on a real store
+	"internal/smsguard/smsguardprom", // the guard's Prometheus counter
+	"internal/flowtest",              // test support: builds services on a real store
 }
 
 var forbidden = []string{"net/http", "database/sql"}

@@ -28,7 +28,8 @@ var jst = time.FixedZone("JST", 9*60*60)
 // with the time, the device in words of that language (device.Describe),
 // the network and a single-use "this wasn't me" link valid NotMeLifetime. It
 // goes to the verified e-mail address, and also to the verified phone when
-// all is set; otherwise to the first verified channel. It runs in the
+// all is set; otherwise to the first verified channel. An SMS alert the
+// SMSGuard refuses is left out. It runs in the
 // transaction of ctx.
 func (k *Kit) Alert(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, template string, all bool) error {
 	var dests []alertDest
@@ -64,6 +65,14 @@ func (k *Kit) alertTo(ctx context.Context, rl *realm.Realm, flowID, deviceID str
 	}
 	for _, d := range dests {
 		if !k.CanSend(code.Channel(d.ch)) {
+			continue
+		}
+		// An alert to a phone costs like a code: the SMS guard counts it in
+		// the owner's lane, and past its limits the alert is left out (the
+		// e-mail alert, if any, still goes; the action itself is not refused).
+		if ok, err := k.SMSGuard.AdmitOptional(ctx, rl, code.Channel(d.ch), d.to, code.LaneOwner); err != nil {
+			return err
+		} else if !ok {
 			continue
 		}
 		token, err := k.Codes.IssueLink(ctx, rl.ID, a.ID, flowID, code.PurposeNotMe, d.to, NotMeLifetime)

@@ -24,6 +24,7 @@ import (
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/session"
+	"github.com/ninsho/ninsho/internal/smsguard"
 	"github.com/ninsho/ninsho/internal/startgate"
 	"github.com/ninsho/ninsho/internal/throttle"
 	"github.com/ninsho/ninsho/internal/trust"
@@ -67,6 +68,9 @@ type Kit struct {
 	// per FactorFailedAlertEvery); nil sends none (the event is still
 	// recorded).
 	Counter *throttle.Counter
+	// SMSGuard caps SMS and voice messages per number, country and realm
+	// (SMS pumping and cost); nil caps none.
+	SMSGuard *smsguard.Guard
 	// Reports reads the delivery status of the codes' messages: a code
 	// reported undelivered or failed does not hold back the next one by
 	// another way (Deliveries). nil reads none.
@@ -272,6 +276,12 @@ func ChannelFor(id identifier.Identifier) code.Channel {
 // A sign-up code never carries the name typed at sign-up: its address is
 // not verified yet and may be someone else's. When the code is the last one
 // its lane allows the destination this hour, the destination is told once.
+// An SMS or voice code must first pass the SMSGuard (drawn from the code's
+// lane), which refuses with ninsho.CodeRateLimited past its limits; then
+// nothing is issued or enqueued. The guard counts the code only once it is
+// issued, so a code the code component refuses is not counted, even where
+// the caller keeps the refusal in a committed flow (next.not_sent). The code-limit notice passes it too, and is
+// left out when refused.
 // The caller saves f afterwards and wakes the outbox after commit.
 func (k *Kit) SendCode(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *account.Account, p code.Purpose, ch code.Channel, dest, template string) error {
 	if !k.CanSend(ch) {
@@ -284,8 +294,15 @@ func (k *Kit) SendCode(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 	if p == code.PurposeSignup {
 		name = ""
 	}
+	pass, err := k.SMSGuard.Check(ctx, rl, ch, dest, code.LaneOf(f, p))
+	if err != nil {
+		return err
+	}
 	issued, err := k.Codes.Issue(ctx, f, accountID, p, ch, dest)
 	if err != nil {
+		return err
+	}
+	if err := pass.Count(ctx); err != nil {
 		return err
 	}
 	enqueue := k.Outbox.Enqueue
@@ -306,7 +323,14 @@ func (k *Kit) SendCode(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 	}
 	// The answers of the step report this message's delivery (Deliveries).
 	f.Set(flow.StateCodeMessage, m.ID)
+	notice := false
 	if issued.LaneFull {
+		// Past the SMS guard's limits the code goes, the notice does not.
+		if notice, err = k.SMSGuard.AdmitOptional(ctx, rl, ch, dest, issued.Lane); err != nil {
+			return err
+		}
+	}
+	if notice {
 		if _, err := enqueue(ctx, rl.ID, message.Channel(ch), dest, message.TemplateCodeLimit, locale,
 			map[string]string{"name": "", "host": rl.PublicHost, "base_url": baseURL(rl)}); err != nil {
 			return err

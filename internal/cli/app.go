@@ -49,6 +49,8 @@ import (
 	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
+	"github.com/ninsho/ninsho/internal/smsguard"
+	"github.com/ninsho/ninsho/internal/smsguard/smsguardprom"
 	"github.com/ninsho/ninsho/internal/startgate"
 	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/theme"
@@ -256,6 +258,11 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		Binder:    &flow.Binder{Hasher: hasher, Random: o.Random},
 		Counter:   &throttle.Counter{Store: db, Clock: o.Clock},
 	}
+	guardMetrics, err := smsguardprom.New(reg)
+	if err != nil {
+		return err
+	}
+	kit.SMSGuard = &smsguard.Guard{Counter: kit.Counter, Observer: guardMetrics}
 	for _, ch := range []message.Channel{message.ChannelEmail, message.ChannelSMS, message.ChannelVoice} {
 		for _, rc := range cfg.Realms {
 			if provs.canSend(rc.ID, ch) {
@@ -268,7 +275,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	kit.TwoStep = &twostep.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Backup: db, Events: events,
 		Box: box, Hasher: hasher, Guard: kit.Codes.Guard, Alert: authflow.TwoStepAlerter{Kit: kit},
 		Phone: &twostep.Phone{Codes: kit.Codes, Flows: db, Outbox: outbox, Channels: kit.Channels,
-			Counter: &throttle.Counter{Store: db, Clock: o.Clock}},
+			Counter: &throttle.Counter{Store: db, Clock: o.Clock}, SMSGuard: kit.SMSGuard},
 		Passkeys: passkey.RelyingParty{}}
 	kit.Trust = &trust.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Events: events}
 	kit.TwoStep.TurnedOff = func(ctx context.Context, rl *realm.Realm, req ninsho.Request, accountID string) error {
@@ -565,6 +572,7 @@ func buildRealms(cfg config.Config, provs *providers) (*realm.Registry, error) {
 				TrustedDeviceFor: time.Duration(rc.TwoStep.TrustedDeviceDays) * 24 * time.Hour,
 				PasskeySignIn:    rc.PasskeySignIn == nil || *rc.PasskeySignIn,
 			},
+			SMSLimits: realm.SMSLimits(rc.SMSLimits),
 		}
 		switch l := rc.Branding.Logo; {
 		case config.LogoIsURL(l):

@@ -148,6 +148,7 @@ func TestOperatorSignals(t *testing.T) {
 		`ninsho_codes_sent_total{channel="email",purpose="unlock",realm="default"} 1`,
 		`ninsho_locks_set_total{kind="suspicious",realm="default"} 1`,
 		`ninsho_locks_lifted_total{kind="suspicious",realm="default",via="unlock"} 1`,
+		`ninsho_sms_guard_refusals_total{channel="sms",limit="realm_hour"} 0`,
 		"ninsho_outbox_pending_messages ",
 		"ninsho_outbox_oldest_pending_age_seconds ",
 	} {

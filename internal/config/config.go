@@ -111,6 +111,20 @@ type Realm struct {
 	// ("didn't get the code?"); 0 is the default, 60s; at most
 	// MaxCodeDeliveryTimeout.
 	CodeDeliveryTimeout Duration `json:"code_delivery_timeout"`
+	// SMSLimits caps the realm's text messages and voice calls (the SMS
+	// pumping and cost guard); a field left at 0 keeps its default.
+	SMSLimits SMSLimits `json:"sms_limits"`
+}
+
+// SMSLimits are a realm's caps on SMS and voice messages, counted together
+// (docs/operations.md, "SMS and voice limits"); 0 keeps the default given
+// beside each field.
+type SMSLimits struct {
+	PerNumberHour         int `json:"per_number_hour"`          // to one number per hour and lane (15)
+	PerNumberDay          int `json:"per_number_day"`           // to one number per day and lane (40)
+	PerCountryHour        int `json:"per_country_hour"`         // to the realm's own calling code per hour (1,000)
+	PerForeignCountryHour int `json:"per_foreign_country_hour"` // to each other calling code per hour (50)
+	RealmHour             int `json:"realm_hour"`               // the realm's whole per hour (2,000)
 }
 
 // MaxCodeDeliveryTimeout bounds realms[].code_delivery_timeout: a code
@@ -411,6 +425,9 @@ func (c *Config) Validate() error {
 		if t := r.Risk; t.CaptchaAfterFailures < 0 || t.CaptchaAfterFailuresFamiliar < 0 || t.AddressPerMinute < 0 ||
 			t.PrefixPerMinute < 0 || t.DevicePerMinute < 0 || t.LockAfterFailures < 0 || t.LockAfterFailures > 100 {
 			bad("realms[%d].risk: thresholds must be positive (0 keeps the default); lock_after_failures at most 100 (NIST SP 800-63B)", i)
+		}
+		if l := r.SMSLimits; l.PerNumberHour < 0 || l.PerNumberDay < 0 || l.PerCountryHour < 0 || l.PerForeignCountryHour < 0 || l.RealmHour < 0 {
+			bad("realms[%d].sms_limits: limits must be positive (0 keeps the default)", i)
 		}
 		if r.IdentifierDisclosure != "explicit" && r.IdentifierDisclosure != "safe" {
 			bad("realms[%d].identifier_disclosure: must be \"explicit\" or \"safe\"", i)

@@ -93,6 +93,7 @@ func TestValidateRejects(t *testing.T) {
 		{"2SV required for an unknown type", func(c *Config) { c.Realms[0].TwoStep.RequiredFor = []string{"seller", "admin"} }, `realms[0].two_step.required_for: "admin"`},
 		{"negative trusted-device days", func(c *Config) { c.Realms[0].TwoStep.TrustedDeviceDays = -1 }, "realms[0].two_step.trusted_device_days"},
 		{"trusted device for years", func(c *Config) { c.Realms[0].TwoStep.TrustedDeviceDays = 400 }, "realms[0].two_step.trusted_device_days"},
+		{"negative SMS limit", func(c *Config) { c.Realms[0].SMSLimits.PerForeignCountryHour = -1 }, "realms[0].sms_limits"},
 		{"http public url", func(c *Config) {
 			c.Mode = ModeProduction
 			c.PublicURL = "http://id.example.com"
@@ -138,5 +139,24 @@ func TestRetention(t *testing.T) {
 	want.Events, want.BatchSize = Duration(500*24*time.Hour), 500
 	if !reflect.DeepEqual(c.Retention, want) {
 		t.Errorf("Retention from a file setting two of its fields: got %+v, want %+v (the others at their defaults)", c.Retention, want)
+	}
+}
+
+// TestSMSLimitsFromFile reads realms[].sms_limits by their documented names.
+func TestSMSLimitsFromFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ninsho.json")
+	body := `{"realms": [{"id": "jp", "name": "さくら商店", "hosts": ["id.example.jp"], "default_locale": "ja", "phone_region": "JP",
+	  "identifier_disclosure": "explicit",
+	  "sms_limits": {"per_number_hour": 5, "per_number_day": 12, "per_country_hour": 3000, "per_foreign_country_hour": 20, "realm_hour": 4000}}]}`
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	want := SMSLimits{PerNumberHour: 5, PerNumberDay: 12, PerCountryHour: 3000, PerForeignCountryHour: 20, RealmHour: 4000}
+	if got := c.Realms[0].SMSLimits; got != want {
+		t.Errorf("sms_limits = %+v, want %+v", got, want)
 	}
 }

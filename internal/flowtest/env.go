@@ -28,6 +28,7 @@ import (
 	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
+	"github.com/ninsho/ninsho/internal/smsguard"
 	"github.com/ninsho/ninsho/internal/startgate"
 	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/store/storetest"
@@ -65,6 +66,8 @@ type Env struct {
 	TwoStep    *twostep.Service
 	Trust      *trust.Service
 	Reauth     *reauth.Service
+	// SMSGuard caps SMS and voice messages (the default limits).
+	SMSGuard *smsguard.Guard
 	// Box seals outbox variables and TOTP secrets.
 	Box *secret.Box
 }
@@ -119,6 +122,8 @@ func New(tb testing.TB, db *store.DB) *Env {
 	e.Captcha = &captcha.Service{Store: db, Box: box, Clock: clock, Random: random}
 	counter := &throttle.Counter{Store: db, Clock: clock}
 	e.Gate = &startgate.Gate{Counter: counter, Captcha: e.Captcha, Limits: startgate.DefaultLimits()}
+	e.SMSGuard = &smsguard.Guard{Counter: counter}
+	kit.SMSGuard = e.SMSGuard
 	e.Signup = &signup.Service{Kit: kit, Realms: realms, Gate: e.Gate}
 	e.Signin = signin.NewService(kit, realms)
 	e.Signin.Gate = e.Gate
@@ -135,7 +140,7 @@ func New(tb testing.TB, db *store.DB) *Env {
 	e.TwoStep = &twostep.Service{Tx: db, Clock: clock, Random: random, Store: db, Backup: db, Events: db,
 		Box: box, Hasher: hasher, Guard: kit.Codes.Guard, Alert: authflow.TwoStepAlerter{Kit: kit},
 		Phone: &twostep.Phone{Codes: kit.Codes, Flows: db, Outbox: kit.Outbox, Channels: kit.Channels,
-			Counter: &throttle.Counter{Store: db, Clock: clock}},
+			Counter: &throttle.Counter{Store: db, Clock: clock}, SMSGuard: e.SMSGuard},
 		Passkeys: passkey.RelyingParty{}}
 	kit.TwoStep = e.TwoStep
 	e.Trust = &trust.Service{Tx: db, Clock: clock, Random: random, Store: db, Events: db}

@@ -451,7 +451,7 @@ func TestDispatcherRendersEachRealmsLook(t *testing.T) {
 		!strings.Contains(jp.HTML, `alt="さくら商店"`) || !strings.Contains(jp.HTML, "color:"+EmailColor("#e83e8c")+";") {
 		t.Errorf("jp e-mail: subject %q, from %q, html:\n%s", jp.Subject, jp.FromName, jp.HTML)
 	}
-	if !strings.HasPrefix(sms.Text, "さくら商店: Your sign-up code") || sms.FromName != "" {
+	if !strings.HasPrefix(sms.Text, "さくら商店: your sign-up code") || sms.FromName != "" {
 		t.Errorf("jp SMS = %q (from %q)", sms.Text, sms.FromName)
 	}
 	if us.Subject != "id.example.com: your sign-up verification code" || us.FromName != "" || strings.Contains(us.HTML, "<img") {

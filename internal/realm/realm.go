@@ -67,6 +67,23 @@ type Realm struct {
 	// offered the other ways ("didn't get the code?"); 0 means
 	// DefaultCodeDeliveryTimeout (see DeliveryTimeout).
 	CodeDeliveryTimeout time.Duration
+	// SMSLimits caps the realm's text messages and voice calls (the SMS
+	// pumping and cost guard, package smsguard); a zero field keeps its
+	// default.
+	SMSLimits SMSLimits
+}
+
+// SMSLimits are a realm's caps on SMS and voice messages, counted together.
+// A zero field means the default (smsguard.DefaultLimits).
+type SMSLimits struct {
+	PerNumberHour int // to one number per hour, in each lane (owner, stranger)
+	PerNumberDay  int // to one number per day, in each lane
+	// PerCountryHour caps an hour's messages to numbers of the realm's own
+	// country (the calling code of PhoneRegion); PerForeignCountryHour to
+	// the numbers of each other calling code.
+	PerCountryHour        int
+	PerForeignCountryHour int
+	RealmHour             int // every SMS and voice message of the realm per hour
 }
 
 // DefaultCodeDeliveryTimeout is the realm's code delivery timeout when it

@@ -225,7 +225,16 @@ func (s *Service) startForExisting(ctx context.Context, rl *realm.Realm, req nin
 	k := s.Kit
 	f.Set(stateHash, "") // nothing to keep: this flow never completes
 	f.Set(stateName, "")
+	// The notice goes where the code would have: the SMS guard counts it
+	// alike, so that its refusals look alike too.
+	pass, err := k.SMSGuard.Check(ctx, rl, ch, f.Identifier, code.LaneOf(f, code.PurposeSignup))
+	if err != nil {
+		return err
+	}
 	if _, err := k.Codes.Issue(ctx, f, "", code.PurposeSignup, ch, f.Identifier); err != nil {
+		return err
+	}
+	if err := pass.Count(ctx); err != nil {
 		return err
 	}
 	if err := k.Notify(ctx, rl, message.Channel(ch), f.Identifier, "account_exists", authflow.Locale(f, owner, rl),

@@ -16,6 +16,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/session"
+	"github.com/ninsho/ninsho/internal/smsguard"
 	"github.com/ninsho/ninsho/internal/throttle"
 )
 
@@ -58,6 +59,9 @@ type Phone struct {
 	// Channels lists the channels that have a provider; nil means all
 	// (development: every channel lands in the inbox).
 	Channels map[code.Channel]bool
+	// SMSGuard caps SMS and voice messages per number, country and realm;
+	// nil caps none.
+	SMSGuard *smsguard.Guard
 }
 
 // CanSend reports whether codes can go out over ch.
@@ -420,8 +424,9 @@ func (s *Service) admitEnrolCode(ctx context.Context, rl *realm.Realm, a *accoun
 
 // sendPhoneCode issues an enrolment code for f and enqueues it to f's
 // number by m's channel, with a code_sent event. The account's hourly
-// caps (admitEnrolCode) come before the number's own budget; a refusal of
-// either returns an error, so the caller's transaction keeps no count.
+// caps (admitEnrolCode) come before the SMS guard (Phone.SMSGuard, in the
+// lane, as the code's) and the number's own budget; a refusal of any returns an error, so
+// the caller's transaction keeps no count.
 func (s *Service) sendPhoneCode(ctx context.Context, rl *realm.Realm, a *account.Account, f *flow.Flow, m Method) error {
 	ch := ChannelOf(m)
 	if !s.Phone.CanSend(ch) {
@@ -430,8 +435,15 @@ func (s *Service) sendPhoneCode(ctx context.Context, rl *realm.Realm, a *account
 	if err := s.admitEnrolCode(ctx, rl, a, f.Identifier); err != nil {
 		return err
 	}
+	pass, err := s.Phone.SMSGuard.Check(ctx, rl, ch, f.Identifier, code.LaneOf(f, PurposePhoneEnrol))
+	if err != nil {
+		return err
+	}
 	issued, err := s.Phone.Codes.Issue(ctx, f, a.ID, PurposePhoneEnrol, ch, f.Identifier)
 	if err != nil {
+		return err
+	}
+	if err := pass.Count(ctx); err != nil {
 		return err
 	}
 	locale := i18n.For(f.Locale, a.Locale, rl.DefaultLocale)
@@ -439,7 +451,14 @@ func (s *Service) sendPhoneCode(ctx context.Context, rl *realm.Realm, a *account
 	if _, err := s.Phone.Outbox.Enqueue(ctx, rl.ID, message.Channel(ch), f.Identifier, message.TemplateTwoStepCode, locale, vars); err != nil {
 		return err
 	}
+	notice := false
 	if issued.LaneFull {
+		// Past the SMS guard's limits the notice is left out.
+		if notice, err = s.Phone.SMSGuard.AdmitOptional(ctx, rl, ch, f.Identifier, issued.Lane); err != nil {
+			return err
+		}
+	}
+	if notice {
 		if _, err := s.Phone.Outbox.Enqueue(ctx, rl.ID, message.Channel(ch), f.Identifier, message.TemplateCodeLimit, locale,
 			map[string]string{"name": "", "host": rl.PublicHost, "base_url": BaseURL(rl)}); err != nil {
 			return err

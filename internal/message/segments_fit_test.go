@@ -1,0 +1,94 @@
+package message
+
+import (
+	"strings"
+	"testing"
+)
+
+// worstHost is a realistic long public host: 40 characters.
+const worstHost = "id.sakura-shouten-online-shop.example.jp"
+
+// linkTemplates carry a "this wasn't me" link: baseURL + "/signin/not-me?token="
+// + 43 characters of token (authflow.Alert), 112 characters with worstHost,
+// longer than a UCS-2 segment on its own.
+var linkTemplates = map[string]bool{
+	TemplateSigninAlert: true, TemplatePasswordChanged: true, TemplateTwoStepChanged: true, TemplateSecondFactorFailed: true,
+}
+
+// TestSMSTemplatesFitOneSegment renders every SMS template in both languages
+// with worst-case variables — a Japanese shop name (which makes even the
+// English text UCS-2) and an ASCII one, a 40-character host, a 6-digit
+// code, a long name — and asserts each code or notice is one segment
+// (CountSMS), with the origin-bound line "@host #code" last in every code.
+// Templates with a link are at most three segments: the link alone (112
+// characters) is longer than a UCS-2 segment.
+func TestSMSTemplatesFitOneSegment(t *testing.T) {
+	if len(worstHost) != 40 {
+		t.Fatalf("worstHost has %d characters, want 40", len(worstHost))
+	}
+	tm := MustTemplates(t)
+	base := "https://" + worstHost
+	link := base + "/signin/not-me?token=" + strings.Repeat("A", 43)
+	for _, id := range tm.IDs() {
+		if !tm.Has(ChannelSMS, id) {
+			continue
+		}
+		for _, loc := range []string{LocaleJA, LocaleEN} {
+			// A realm has one name; like the goldens, each language gets a
+			// shop named in it.
+			for _, brand := range []string{map[string]string{LocaleJA: "さくら商店", LocaleEN: "Sakura Shop"}[loc]} {
+				vars := map[string]string{"code": "987654", "name": "山田 太郎左衛門", "minutes": "10", "host": worstHost, "base_url": base,
+					"time": "2026-11-25 10:02 JST", "device": "Windows の Chrome", "network": "203.0.113.0/24", "link": link}
+				for _, variant := range smsVariants(id) {
+					for k, v := range variant {
+						vars[k] = v
+					}
+					r, err := tm.Render(ChannelSMS, id, loc, Brand{Name: brand}, vars)
+					if err != nil {
+						t.Fatal(err)
+					}
+					c := CountSMS(r.Text)
+					limit := 1
+					if linkTemplates[id] {
+						limit = 3
+					}
+					if c.Segments > limit {
+						t.Errorf("%s %s brand %q %v: %d segments (%s, %d units), want at most %d:\n%s", id, loc, brand, variant, c.Segments, c.Encoding, c.Units, limit, r.Text)
+					}
+					if _, ok := vars["code"]; ok && hasCode(id) {
+						lines := strings.Split(r.Text, "\n")
+						if got, want := lines[len(lines)-1], "@"+worstHost+" #987654"; got != want {
+							t.Errorf("%s %s: last line %q, want %q", id, loc, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// hasCode reports whether template id carries a code.
+func hasCode(id string) bool {
+	for _, n := range templateVars[id] {
+		if n == "code" {
+			return true
+		}
+	}
+	return false
+}
+
+// smsVariants are the values of the choice variables of template id, each
+// rendered.
+func smsVariants(id string) []map[string]string {
+	switch id {
+	case TemplateTwoStepChanged:
+		var out []map[string]string
+		for _, c := range []string{"turned_on", "turned_off", "method_added", "method_removed", "backup_codes", "phone_changed"} {
+			out = append(out, map[string]string{"change": c, "method": "voice"})
+		}
+		return out
+	case TemplateSecondFactorFailed:
+		return []map[string]string{{"after": "password"}, {"after": "code"}}
+	}
+	return []map[string]string{{}}
+}
