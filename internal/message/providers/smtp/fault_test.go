@@ -283,4 +283,3 @@ func TestFailOverToTheSecondRelay(t *testing.T) {
 		}
 	})
 }
-
