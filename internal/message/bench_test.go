@@ -93,4 +93,3 @@ func BenchmarkDispatcher(b *testing.B) {
 		})
 	}
 }
-
