@@ -250,6 +250,9 @@ func (h *Handler) writeFlow(w http.ResponseWriter, r *http.Request, c *call, ok 
 		}
 		return err
 	}
+	if h.d.Flows != nil {
+		h.d.Flows.Describe(r.Context(), ans) // next.delivery on the answers of starts too
+	}
 	status := ok
 	fj := flowJSONOf(ans)
 	if err != nil {

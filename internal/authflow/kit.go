@@ -67,6 +67,10 @@ type Kit struct {
 	// per FactorFailedAlertEvery); nil sends none (the event is still
 	// recorded).
 	Counter *throttle.Counter
+	// Reports reads the delivery status of the codes' messages: a code
+	// reported undelivered or failed does not hold back the next one by
+	// another way (Deliveries). nil reads none.
+	Reports message.ReportStore
 }
 
 // StartWithCode begins a flow of kind that sends a code to the account that
@@ -296,9 +300,12 @@ func (k *Kit) SendCode(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 		"base_url": baseURL(rl),
 	}
 	locale := Locale(f, a, rl)
-	if _, err := enqueue(ctx, rl.ID, message.Channel(ch), dest, template, locale, vars); err != nil {
+	m, err := enqueue(ctx, rl.ID, message.Channel(ch), dest, template, locale, vars)
+	if err != nil {
 		return err
 	}
+	// The answers of the step report this message's delivery (Deliveries).
+	f.Set(flow.StateCodeMessage, m.ID)
 	if issued.LaneFull {
 		if _, err := enqueue(ctx, rl.ID, message.Channel(ch), dest, message.TemplateCodeLimit, locale,
 			map[string]string{"name": "", "host": rl.PublicHost, "base_url": baseURL(rl)}); err != nil {
@@ -635,7 +642,9 @@ func Alternatives(f *flow.Flow) []string {
 
 // SwitchChannel sends f's code of purpose p (message template) to another
 // verified channel of its account, one that OfferAlternatives recorded
-// ("the SMS never came: send it by e-mail"); any other channel is
+// ("the SMS never came: send it by e-mail"), or by a voice call to the
+// verified number an SMS code went to, where voice calls can be made
+// ("voice", offered by Deliveries when the SMS did not arrive); any other channel is
 // ninsho.CodeChannelUnavailable. The cool-down and caps of the code component
 // apply and the attempts already spent stay spent. f is saved and the outbox
 // woken after commit.
@@ -644,7 +653,7 @@ func (k *Kit) SwitchChannel(ctx context.Context, rl *realm.Realm, f *flow.Flow, 
 	for _, alt := range Alternatives(f) {
 		allowed = allowed || alt == ch
 	}
-	if !allowed {
+	if !allowed && ch != MethodVoice {
 		return ninsho.FieldError(ninsho.CodeChannelUnavailable, "channel")
 	}
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
@@ -652,9 +661,15 @@ func (k *Kit) SwitchChannel(ctx context.Context, rl *realm.Realm, f *flow.Flow, 
 		if err != nil {
 			return err
 		}
+		if ch == MethodVoice && !k.voiceFallback(f, a) {
+			return ninsho.FieldError(ninsho.CodeChannelUnavailable, "channel")
+		}
 		dest := a.Email
-		if ch == string(code.ChannelSMS) {
+		if ch == string(code.ChannelSMS) || ch == MethodVoice {
 			dest = a.Phone
+		}
+		if k.codeLost(ctx, f) {
+			f.LastSentAt = time.Time{} // the last code never arrived (delivery.go)
 		}
 		if err := k.SendCode(ctx, f, rl, a, p, code.Channel(ch), dest, template); err != nil {
 			return err

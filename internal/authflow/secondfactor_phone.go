@@ -91,6 +91,7 @@ func (sf SecondFactor) askPhone(ctx context.Context, rl *realm.Realm, f *flow.Fl
 		return err
 	}
 	f.Set(stateSFPhoneUnsent, string(c))
+	f.Set(flow.StateCodeMessage, "") // no code of this step is on its way
 	if start {
 		return nil
 	}
@@ -216,6 +217,11 @@ func (sf SecondFactor) switchPhone(ctx context.Context, rl *realm.Realm, f *flow
 		a, err := k.Accounts.Account(ctx, f.AccountID)
 		if err != nil {
 			return err
+		}
+		if k.codeLost(ctx, f) {
+			// The last code never arrived (delivery.go): the call or text
+			// that replaces it need not wait for the cool-down.
+			f.LastSentAt = time.Time{}
 		}
 		if err := sf.askPhone(ctx, rl, f, a, false); err != nil {
 			if c := ninsho.CodeOf(err); c == "" || c == ninsho.CodeInternal {

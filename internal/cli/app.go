@@ -164,9 +164,13 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		if o.Delivered != nil {
 			dev = &notifyingSender{Sender: dev, notify: o.Delivered}
 		}
-		inbox = devinbox.NewHandler(db)
 	}
 	reports := &message.Reports{Store: db, Clock: o.Clock}
+	if cfg.Dev() {
+		ib := devinbox.NewHandler(db)
+		ib.Reports = reports // POST /dev/api/messages/{id}/delivery
+		inbox = ib
+	}
 	callbackBase := strings.TrimRight(cfg.PublicURL, "/")
 	if callbackBase == "" {
 		callbackBase = "http://" + cfg.Addr
@@ -262,6 +266,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		}
 	}
 	kit.Networks = db
+	kit.Reports = db
 	kit.TwoStep = &twostep.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Backup: db, Events: events,
 		Box: box, Hasher: hasher, Guard: kit.Codes.Guard, Alert: authflow.TwoStepAlerter{Kit: kit},
 		Phone: &twostep.Phone{Codes: kit.Codes, Flows: db, Outbox: outbox, Channels: kit.Channels,
@@ -294,7 +299,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		flow.KindUnlock: unlockSvc,
 		flow.KindReset:  resetSvc,
 		flow.KindReauth: reauthSvc,
-	}}
+	}, Annotate: authflow.Deliveries{Kit: kit, Reports: db, Realms: realms}}
 	proxies, err := cfg.TrustedProxyPrefixes()
 	if err != nil {
 		return err
@@ -553,8 +558,9 @@ func buildRealms(cfg config.Config, provs *providers) (*realm.Registry, error) {
 				TermsURL: rc.Branding.TermsURL, PrivacyURL: rc.Branding.PrivacyURL,
 				PoweredBy: rc.Branding.PoweredBy,
 			},
-			ThemeDir: rc.Theme,
-			ReturnTo: rc.ReturnTo,
+			ThemeDir:            rc.Theme,
+			ReturnTo:            rc.ReturnTo,
+			CodeDeliveryTimeout: time.Duration(rc.CodeDeliveryTimeout),
 			TwoStep: realm.TwoStep{
 				ReauthWindow:     time.Duration(rc.TwoStep.ReauthWindow),
 				RequiredFor:      rc.TwoStep.RequiredFor,

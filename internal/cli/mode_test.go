@@ -115,6 +115,16 @@ func TestProductionByEnvironmentServesNoCodes(t *testing.T) {
 			t.Errorf("got GET %s Strict-Transport-Security %q, want it under an https public URL", path, got)
 		}
 	}
+	// The development endpoint that plays a provider's delivery report
+	// does not exist outside development.
+	res, err := http.Post(app.URL()+"/dev/api/messages/01J0000000000000000000000A/delivery", "application/json", strings.NewReader(`{"status":"undelivered"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("got POST /dev/api/messages/{id}/delivery %d, want 404 in production", res.StatusCode)
+	}
 	log := logs.String()
 	for _, want := range []string{
 		`msg="production mode" reason="production settings are given (public_url, smtp.host, secrets.hash_key, secrets.encryption_keys)`,

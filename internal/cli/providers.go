@@ -7,6 +7,8 @@ import (
 	"github.com/ninsho/ninsho/internal/config"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/message/providers/smtp"
+	"github.com/ninsho/ninsho/internal/message/providers/twilio"
+	"github.com/ninsho/ninsho/internal/message/providers/webhook"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/secret"
 )
@@ -123,11 +125,40 @@ func buildProvider(pc config.Provider, d providerDeps) (message.Sender, http.Han
 			Password: string(pc.SMTP.Password), From: pc.SMTP.From, TLS: pc.SMTP.TLS,
 		})
 		return s, nil, err
+	case "twilio":
+		s, err := twilio.New(twilio.Config{
+			Name: pc.Name, BaseURL: pc.Twilio.BaseURL, AccountSID: pc.Twilio.AccountSID,
+			AuthToken: string(pc.Twilio.AuthToken), From: pc.Twilio.From,
+			CallbackBase: d.callbackBase, Reports: d.reports,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s.Handler(), nil
 	case "devinbox":
 		if d.dev == nil {
 			return nil, nil, fmt.Errorf("the development inbox exists only in development mode")
 		}
 		return d.dev, nil, nil
+	case "webhook":
+		return buildWebhook(pc, d)
 	}
 	return nil, nil, fmt.Errorf("provider type %q is not built yet", pc.Type)
+}
+
+// buildWebhook makes the generic webhook provider and its callback handler
+// (/hooks/<name>/status), both keyed by its secret.
+func buildWebhook(pc config.Provider, d providerDeps) (message.Sender, http.Handler, error) {
+	s, err := webhook.New(webhook.Config{
+		Name: pc.Name, URL: pc.Webhook.URL, Secret: []byte(pc.Webhook.Secret),
+		CallbackURL: d.callbackBase + "/hooks/" + pc.Name + "/status", Clock: d.clock,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := webhook.NewHandler(webhook.HandlerConfig{Name: pc.Name, Secret: []byte(pc.Webhook.Secret), Reports: d.reports, Clock: d.clock})
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, h, nil
 }

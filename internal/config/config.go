@@ -106,7 +106,16 @@ type Realm struct {
 	// Providers names, per channel, the providers of the realm's messages
 	// in order of preference (see RealmProviders).
 	Providers RealmProviders `json:"providers"`
+	// CodeDeliveryTimeout is how long a code's message may stay
+	// undelivered before the code step offers the account's other ways
+	// ("didn't get the code?"); 0 is the default, 60s; at most
+	// MaxCodeDeliveryTimeout.
+	CodeDeliveryTimeout Duration `json:"code_delivery_timeout"`
 }
+
+// MaxCodeDeliveryTimeout bounds realms[].code_delivery_timeout: a code
+// lives 10 minutes.
+const MaxCodeDeliveryTimeout = 10 * time.Minute
 
 // TwoStep is a realm's two-step verification settings.
 type TwoStep struct {
@@ -410,6 +419,9 @@ func (c *Config) Validate() error {
 			if err := checkPublicURL(r.PublicURL, c.Mode == ModeProduction); err != nil {
 				bad("realms[%d].public_url: %v", i, err)
 			}
+		}
+		if w := time.Duration(r.CodeDeliveryTimeout); w < 0 || w > MaxCodeDeliveryTimeout {
+			bad("realms[%d].code_delivery_timeout: must be between 0 (the default, 60s) and %v", i, MaxCodeDeliveryTimeout)
 		}
 		if w := time.Duration(r.TwoStep.ReauthWindow); w < 0 || w > MaxReauthWindow {
 			bad("realms[%d].two_step.reauth_window: must be between 0 (the default, 10m) and %v", i, MaxReauthWindow)

@@ -40,10 +40,14 @@ type Kannel struct {
 // Twilio configures an SMS and voice provider speaking Twilio's REST API
 // (or a compatible one at BaseURL).
 type Twilio struct {
-	// BaseURL defaults to https://api.twilio.com.
+	// BaseURL is the API's address without a path; it defaults to
+	// https://api.twilio.com and must be https (http only on a loopback
+	// address).
 	BaseURL    string `json:"base_url,omitempty"`
 	AccountSID string `json:"account_sid"`
-	AuthToken  Secret `json:"auth_token"`
+	// AuthToken is the API's Basic auth password and the key of the
+	// X-Twilio-Signature of the status callbacks.
+	AuthToken Secret `json:"auth_token"`
 	// From is the sending number (E.164) or alphanumeric sender id.
 	From string `json:"from"`
 }
@@ -52,7 +56,11 @@ type Twilio struct {
 // signed JSON to URL, and the gateway reports back with signed callbacks
 // (docs/operations.md, "Webhook provider").
 type Webhook struct {
-	URL    string `json:"url"`
+	// URL is where each message is POSTed: an absolute http or https
+	// address; redirects are not followed.
+	URL string `json:"url"`
+	// Secret, at least 16 bytes used as they are, signs the requests and
+	// authenticates the gateway's callbacks (X-Ninsho-Signature).
 	Secret Secret `json:"secret"`
 }
 

@@ -206,8 +206,17 @@ type Next struct {
 	// when it was.
 	NotSent      string   `json:"not_sent,omitempty"`
 	Alternatives []string `json:"alternatives,omitempty"`
-	AttemptsLeft int      `json:"attempts_left,omitempty"`
-	Captcha      *Captcha `json:"captcha,omitempty"`
+	// AlternativesReason says why the code's other ways are offered now
+	// ("didn't get the code?"): DeliveryReasonUndelivered,
+	// DeliveryReasonFailed or DeliveryReasonLate; "" when nothing went
+	// wrong with the code's message.
+	AlternativesReason string `json:"alternatives_reason,omitempty"`
+	// Delivery is what is known of the message that carries the code the
+	// step waits for (steps verification_code, and second_factor with an
+	// SMS or voice code); nil when no code was sent in this flow.
+	Delivery     *Delivery `json:"delivery,omitempty"`
+	AttemptsLeft int       `json:"attempts_left,omitempty"`
+	Captcha      *Captcha  `json:"captcha,omitempty"`
 	// Options lists the actions offered at StepChoose.
 	Options []string `json:"options,omitempty"`
 	// Methods lists the methods that can be enrolled at
@@ -220,6 +229,35 @@ type Next struct {
 	// ceremony (StepPasskey, or StepSecondFactor with method passkey), for
 	// navigator.credentials.get({publicKey}).
 	PublicKey json.RawMessage `json:"public_key,omitempty"`
+}
+
+// Delivery is the delivery status of the message of the current code:
+// "queued", "sent", "delivered", "undelivered" or "failed" (see
+// message.DeliveryStatus), when it last changed, and whether it is late
+// (still queued or sent after the realm's code delivery timeout).
+type Delivery struct {
+	Status    string    `json:"status"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Late      bool      `json:"late,omitempty"`
+}
+
+// Reasons of Next.AlternativesReason.
+const (
+	DeliveryReasonUndelivered = "undelivered"       // the carrier could not deliver the code
+	DeliveryReasonFailed      = "failed"            // no provider could send it
+	DeliveryReasonLate        = "not_delivered_yet" // not delivered within the realm's timeout
+)
+
+// StateCodeMessage is the flow-state key of the outbox id of the message
+// that carried the flow's latest code (set by whoever sends it).
+const StateCodeMessage = "code_message"
+
+// Annotator adds to an answer what its handler does not know (the
+// delivery status of the code's message). Engine calls it on every answer
+// with a Next, after the handler, outside its transaction; Annotate must
+// leave an answer it annotated already as it is.
+type Annotator interface {
+	Annotate(ctx context.Context, a *Answer)
 }
 
 // Enrolment is what an authenticator app needs to be added: shown while the
@@ -328,6 +366,20 @@ type Engine struct {
 	Clock    ninsho.Clock
 	Binder   *Binder
 	Handlers map[Kind]Handler
+	// Annotate, when set, adds to every answer View and Act return.
+	Annotate Annotator
+}
+
+// Describe adds to ans what e.Annotate adds (View and Act do it
+// themselves); adapters call it on the answers of flow starts, which the
+// services make without the engine. Annotating twice changes nothing.
+func (e *Engine) Describe(ctx context.Context, ans *Answer) { e.annotate(ctx, ans) }
+
+// annotate hands ans to e.Annotate, if any.
+func (e *Engine) annotate(ctx context.Context, ans *Answer) {
+	if e.Annotate != nil && ans != nil && ans.Next != nil && ans.Flow != nil {
+		e.Annotate.Annotate(ctx, ans)
+	}
 }
 
 // Load returns the realm's flow with the id for the client of req. Unknown
@@ -370,7 +422,9 @@ func (e *Engine) View(ctx context.Context, realm, id string, req ninsho.Request)
 			return nil, err
 		}
 	}
-	return h.View(ctx, f)
+	ans, err := h.View(ctx, f)
+	e.annotate(ctx, ans)
+	return ans, err
 }
 
 // Act applies a to the realm's flow with the id.
@@ -394,5 +448,7 @@ func (e *Engine) Act(ctx context.Context, realm, id string, req ninsho.Request, 
 		// the message this step sends follows it, and so do later ones.
 		f.Locale = req.Locale
 	}
-	return h.Act(ctx, f, req, a)
+	ans, err := h.Act(ctx, f, req, a)
+	e.annotate(ctx, ans)
+	return ans, err
 }

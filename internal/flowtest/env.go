@@ -147,7 +147,8 @@ func New(tb testing.TB, db *store.DB) *Env {
 	e.Engine = &flow.Engine{Store: db, Clock: clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: e.Signup, flow.KindSignin: e.Signin, flow.KindUnlock: e.Unlock, flow.KindReset: e.Reset,
 		flow.KindReauth: e.Reauth,
-	}}
+	}, Annotate: authflow.Deliveries{Kit: kit, Reports: db, Realms: realms}}
+	kit.Reports = db
 	return e
 }
 

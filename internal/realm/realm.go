@@ -62,6 +62,24 @@ type Realm struct {
 	ReturnTo []string
 	// TwoStep holds the realm's two-step verification settings.
 	TwoStep TwoStep
+	// CodeDeliveryTimeout is how long after it was written a code's
+	// message may stay undelivered (queued or sent) before the person is
+	// offered the other ways ("didn't get the code?"); 0 means
+	// DefaultCodeDeliveryTimeout (see DeliveryTimeout).
+	CodeDeliveryTimeout time.Duration
+}
+
+// DefaultCodeDeliveryTimeout is the realm's code delivery timeout when it
+// does not set one.
+const DefaultCodeDeliveryTimeout = 60 * time.Second
+
+// DeliveryTimeout returns r.CodeDeliveryTimeout, or
+// DefaultCodeDeliveryTimeout when it is not set.
+func (r *Realm) DeliveryTimeout() time.Duration {
+	if r.CodeDeliveryTimeout > 0 {
+		return r.CodeDeliveryTimeout
+	}
+	return DefaultCodeDeliveryTimeout
 }
 
 // DefaultReauthWindow is how long a sign-in or re-authentication counts as

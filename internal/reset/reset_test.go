@@ -207,6 +207,8 @@ func TestResetStartsAreCapped(t *testing.T) {
 	}
 }
 
+var updatedAt = regexp.MustCompile(`"updated_at":"([^"]*)"`)
+
 var ids = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|"device_token":"[^"]*"`)
 
 // TestSafeRealmAnswersAlike compares the assistant's answers for a known and
@@ -219,6 +221,18 @@ func TestSafeRealmAnswersAlike(t *testing.T) {
 		e.MustSignUp(t, e.Safe, "owner@example.com", pw, "owner@example.com")
 		run := func(ident string) [][]byte {
 			var out [][]byte
+			t0 := e.Clock.Now()
+			// next.delivery.updated_at as the time since the run began:
+			// the two runs happen one after the other.
+			since := func(b []byte) []byte {
+				return updatedAt.ReplaceAllFunc(b, func(m []byte) []byte {
+					at, err := time.Parse(time.RFC3339, string(updatedAt.FindSubmatch(m)[1]))
+					if err != nil {
+						t.Fatal(err)
+					}
+					return []byte(`"updated_at":"+` + at.Sub(t0).String() + `"`)
+				})
+			}
 			enc := func(ans *flow.Answer, err error) {
 				b, _ := json.Marshal(struct {
 					Status flow.Status
@@ -226,7 +240,7 @@ func TestSafeRealmAnswersAlike(t *testing.T) {
 					Err    ninsho.Code
 					Field  string
 				}{ans.Flow.Status, ans.Next, ninsho.CodeOf(err), ninsho.ErrorOf(err).FieldOrEmpty()})
-				out = append(out, ids.ReplaceAll(b, []byte("ID")))
+				out = append(out, since(ids.ReplaceAll(b, []byte("ID"))))
 			}
 			ans, err := e.Reset.Start(ctx, e.Safe, flowtest.Req("198.51.100.8", ""), ident)
 			if err != nil {

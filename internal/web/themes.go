@@ -107,7 +107,7 @@ func loadPages(dir string) (pageSet, error) {
 // an override on top, which may redefine any of its templates), cloned once
 // per page with the page's file (an override instead of the built-in one).
 func parsePageSet(overrides map[string]source) (pageSet, error) {
-	funcs := template.FuncMap{"t": translate}
+	funcs := template.FuncMap{"t": translate, "clock": clock}
 	base := template.New("layout").Funcs(funcs)
 	if _, err := base.New(layoutFile).Parse(builtinSources[layoutFile].text); err != nil {
 		return nil, fmt.Errorf("web: template %s: %w", layoutFile, err)
@@ -147,7 +147,7 @@ func parsePageSet(overrides map[string]source) (pageSet, error) {
 // the block required of it.
 func parseChecked(t *template.Template, src source, required string) error {
 	// Parsed alone first, so that the check sees only this file's blocks.
-	alone, err := template.New(src.path).Funcs(template.FuncMap{"t": translate}).Parse(src.text)
+	alone, err := template.New(src.path).Funcs(template.FuncMap{"t": translate, "clock": clock}).Parse(src.text)
 	if err != nil {
 		return fmt.Errorf("web: theme page %w", trimTemplatePrefix(err))
 	}

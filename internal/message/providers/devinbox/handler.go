@@ -2,6 +2,8 @@ package devinbox
 
 import (
 	"encoding/json"
+
+	"github.com/ninsho/ninsho/internal/message"
 	"html/template"
 	"net/http"
 	"strconv"
@@ -18,6 +20,7 @@ const (
 //
 //	GET /dev/api/messages?to=X&limit=N  JSON {"messages": [...]}, newest first
 //	GET /dev/inbox?to=X                 an HTML page listing the same messages
+//	POST /dev/api/messages/{id}/delivery  a provider's delivery report (report)
 //
 // to is matched exactly as given (the caller normalises it, as the server does
 // for identifiers); without it every recipient is listed. limit defaults to
@@ -27,6 +30,9 @@ type Handler struct {
 	// WriteError writes the response for a store failure; the server sets
 	// it to its one error writer. When nil, a bare 500 is written.
 	WriteError func(w http.ResponseWriter, r *http.Request, err error)
+	// Reports records the reports played with POST
+	// /dev/api/messages/{id}/delivery; nil serves 404 there.
+	Reports *message.Reports
 
 	store Store
 	mux   *http.ServeMux
@@ -37,6 +43,7 @@ func NewHandler(s Store) *Handler {
 	h := &Handler{store: s, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /dev/api/messages", h.handle(h.messages))
 	h.mux.HandleFunc("GET /dev/inbox", h.handle(h.page))
+	h.mux.HandleFunc("POST /dev/api/messages/{id}/delivery", h.handle(h.report))
 	return h
 }
 
