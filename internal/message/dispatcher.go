@@ -430,7 +430,9 @@ func (d *Dispatcher) wait(ctx context.Context, m *Message, open []string) error 
 	if len(open) > 0 {
 		lastErr = fmt.Sprintf("message: every provider of channel %s is unavailable (circuit open: %s)", m.Channel, strings.Join(open, ", "))
 	}
-	d.log.Warn("message: waiting for a provider", "message_id", m.ID, "channel", string(m.Channel), "until", next, "error", lastErr)
+	// Debug: the breaker's own change was logged once at Warn; this repeats
+	// for every waiting message every few seconds.
+	d.log.Debug("message: waiting for a provider", "message_id", m.ID, "channel", string(m.Channel), "until", next, "error", lastErr)
 	_, err := d.finish(ctx, m, StatusPending, "", "", lastErr)
 	return err
 }
