@@ -6,6 +6,7 @@ import (
 
 	"github.com/ninsho/ninsho/internal/config"
 	"github.com/ninsho/ninsho/internal/message"
+	"github.com/ninsho/ninsho/internal/message/providers/kannel"
 	"github.com/ninsho/ninsho/internal/message/providers/smtp"
 	"github.com/ninsho/ninsho/internal/message/providers/twilio"
 	"github.com/ninsho/ninsho/internal/message/providers/webhook"
@@ -125,6 +126,17 @@ func buildProvider(pc config.Provider, d providerDeps) (message.Sender, http.Han
 			Password: string(pc.SMTP.Password), From: pc.SMTP.From, TLS: pc.SMTP.TLS,
 		})
 		return s, nil, err
+	case "kannel":
+		tokens := message.CallbackTokens{Hasher: d.hasher}
+		s, err := kannel.New(kannel.Config{
+			Name: pc.Name, SendSMSURL: pc.Kannel.SendSMSURL, Username: pc.Kannel.Username,
+			Password: string(pc.Kannel.Password), From: pc.Kannel.From, SMSC: pc.Kannel.SMSC,
+			CallbackBase: d.callbackBase, Tokens: tokens,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, kannel.NewHandler(pc.Name, tokens, d.reports), nil
 	case "twilio":
 		s, err := twilio.New(twilio.Config{
 			Name: pc.Name, BaseURL: pc.Twilio.BaseURL, AccountSID: pc.Twilio.AccountSID,

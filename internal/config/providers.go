@@ -29,9 +29,11 @@ type Kannel struct {
 	// SendSMSURL is smsbox's sendsms address, e.g.
 	// "http://127.0.0.1:13013/cgi-bin/sendsms".
 	SendSMSURL string `json:"sendsms_url"`
-	Username   string `json:"username"`
-	Password   Secret `json:"password"`
-	// From is the sender id or number shown on the handset.
+	// Username and Password are a sendsms-user of Kannel's configuration.
+	Username string `json:"username"`
+	Password Secret `json:"password"`
+	// From is the sender id or number shown on the handset ("" lets Kannel
+	// use its faked-sender or global-sender).
 	From string `json:"from"`
 	// SMSC routes to one SMSC link of bearerbox ("" lets Kannel choose).
 	SMSC string `json:"smsc,omitempty"`
@@ -112,6 +114,9 @@ func (c *Config) providerProblems() []error {
 		}
 		if p.Type != "devinbox" && !blocks[p.Type] {
 			bad("providers[%d].%s: required for type %s", i, p.Type, p.Type)
+		}
+		if p.Type == "kannel" && p.Kannel != nil {
+			errs = append(errs, p.Kannel.problems(i)...)
 		}
 		if p.Type == "devinbox" && c.Mode == ModeProduction {
 			bad("providers[%d]: the development inbox exists only in development mode", i)

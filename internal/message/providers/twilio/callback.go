@@ -4,6 +4,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha1" //nolint:gosec // Twilio's signature scheme is HMAC-SHA1
 	"encoding/base64"
+	"github.com/ninsho/ninsho/internal/message/providers/hook"
+	"github.com/ninsho/ninsho/internal/ninsho"
 	"mime"
 	"net/http"
 	"net/url"
@@ -100,36 +102,35 @@ func (p *Provider) Handler() http.Handler {
 
 func (p *Provider) serveStatus(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != StatusPath {
-		http.Error(w, "not found", http.StatusNotFound)
+		hook.NotFound(w, r)
 		return
 	}
 	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "a status callback is a POST", http.StatusMethodNotAllowed)
+		hook.MethodNotAllowed(w, r, http.MethodPost)
 		return
 	}
 	if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "application/x-www-form-urlencoded" {
-		http.Error(w, "a status callback is application/x-www-form-urlencoded", http.StatusBadRequest)
+		hook.Refuse(w, r, ninsho.CodeRequestInvalid, "")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxCallback)
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "malformed form or query", http.StatusBadRequest)
+		hook.Refuse(w, r, ninsho.CodeRequestInvalid, "")
 		return
 	}
 	id := r.URL.Query().Get("m")
 	if id == "" {
-		http.Error(w, "the callback address has no m", http.StatusBadRequest)
+		hook.Refuse(w, r, ninsho.CodeRequestInvalid, "m")
 		return
 	}
 	want := Signature(p.cfg.AuthToken, p.CallbackURL(id), r.PostForm)
 	if got := r.Header.Get(SignatureHeader); p.cfg.CallbackBase == "" ||
 		!hmac.Equal([]byte(got), []byte(want)) {
-		http.Error(w, "bad signature", http.StatusForbidden)
+		hook.Refuse(w, r, ninsho.CodeForbidden, "")
 		return
 	}
 	if acc := r.PostForm.Get("AccountSid"); acc != "" && !hmac.Equal([]byte(acc), []byte(p.cfg.AccountSID)) {
-		http.Error(w, "another account", http.StatusForbidden)
+		hook.Refuse(w, r, ninsho.CodeForbidden, "")
 		return
 	}
 	var (
@@ -145,7 +146,7 @@ func (p *Provider) serveStatus(w http.ResponseWriter, r *http.Request) {
 		status, known = CallStatus(r.PostForm.Get("CallStatus"))
 		sid = r.PostForm.Get("CallSid")
 	default:
-		http.Error(w, "neither MessageStatus nor CallStatus", http.StatusBadRequest)
+		hook.Refuse(w, r, ninsho.CodeRequestInvalid, "MessageStatus")
 		return
 	}
 	if known && p.cfg.Reports != nil {
@@ -153,7 +154,7 @@ func (p *Provider) serveStatus(w http.ResponseWriter, r *http.Request) {
 			Provider: p.cfg.Name, MessageID: id, ProviderMessageID: sid, Status: status,
 		})
 		if err != nil {
-			http.Error(w, "the report could not be stored; try again", http.StatusServiceUnavailable)
+			hook.Unavailable(w, r)
 			return
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ninsho/ninsho/internal/message/providers/hook"
 	"io"
 	"net/http"
 	"strconv"
@@ -92,45 +93,44 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/status" {
-		answer(w, http.StatusNotFound, "webhook: no such callback")
+		hook.NotFound(w, r)
 		return
 	}
 	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		answer(w, http.StatusMethodNotAllowed, "webhook: callbacks are POSTed")
+		hook.MethodNotAllowed(w, r, http.MethodPost)
 		return
 	}
 	if r.ContentLength > MaxCallback {
-		answer(w, http.StatusRequestEntityTooLarge, "webhook: callback body over 16 KiB")
+		hook.Refuse(w, r, ninsho.CodeBodyTooLarge, "")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxCallback))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			answer(w, http.StatusRequestEntityTooLarge, "webhook: callback body over 16 KiB")
+			hook.Refuse(w, r, ninsho.CodeBodyTooLarge, "")
 			return
 		}
-		answer(w, http.StatusBadRequest, "webhook: unreadable body")
+		hook.Refuse(w, r, ninsho.CodeRequestInvalid, "")
 		return
 	}
 	if !h.authentic(r.Header, body) {
-		answer(w, http.StatusUnauthorized, "webhook: missing, invalid or expired signature")
+		hook.Refuse(w, r, ninsho.CodeUnauthenticated, "")
 		return
 	}
 	var cb Callback
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&cb); err != nil || dec.More() || cb.ID == "" || len(cb.ID) > 100 {
-		answer(w, http.StatusBadRequest, "webhook: body must be a JSON object with id and status")
+		hook.Refuse(w, r, ninsho.CodeRequestInvalid, "id")
 		return
 	}
 	st := message.DeliveryStatus(cb.Status)
 	if !st.Valid() || st == message.DeliveryQueued {
-		answer(w, http.StatusBadRequest, "webhook: status must be sent, delivered, undelivered or failed")
+		hook.Refuse(w, r, ninsho.CodeRequestInvalid, "status")
 		return
 	}
 	if _, err := h.reports.Record(r.Context(), message.DeliveryReport{Provider: h.name, MessageID: cb.ID, Status: st}); err != nil {
-		answer(w, http.StatusServiceUnavailable, "webhook: could not record the callback; try again")
+		hook.Unavailable(w, r)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -153,11 +153,4 @@ func (h *Handler) authentic(hd http.Header, body []byte) bool {
 	}
 	skew := h.clock.Now().Sub(time.Unix(sec, 0))
 	return skew <= MaxSkew && skew >= -MaxSkew
-}
-
-func answer(w http.ResponseWriter, code int, text string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(code)
-	io.WriteString(w, text+"\n")
 }
