@@ -201,6 +201,8 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	if err != nil {
 		return err
 	}
+	reports.Observer = msgMetrics // delivery reports: counts and latency
+	msgMetrics.Providers(provs.names()...)
 	if _, err := messageprom.NewBacklog(reg, db, o.Clock); err != nil {
 		return err
 	}

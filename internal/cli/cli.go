@@ -23,6 +23,7 @@ const usage = `ninsho — sign-in, verification and account recovery server
 Usage:
   ninsho serve   [--addr ADDR] [--data-dir DIR] [--dev] [--config FILE] [--trusted-proxy CIDR]...
   ninsho migrate [--data-dir DIR] [--config FILE]
+  ninsho messages [--limit N] [--realm ID] [--status S] [--delivery S] [--data-dir DIR] [--config FILE]
   ninsho version
   ninsho help
 
@@ -50,6 +51,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = serve(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		err = migrate(ctx, args[1:], stdout, stderr)
+	case "messages":
+		err = messages(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		err = version(args[1:], stdout, stderr)
 	case "help", "-h", "--help":

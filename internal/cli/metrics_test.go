@@ -72,4 +72,8 @@ func TestMetricsOnTheMainListenerInDevelopment(t *testing.T) {
 	if status, body := get(t, app.URL()+"/metrics", ""); status != http.StatusOK || !strings.Contains(body, "ninsho_http_requests_total") {
 		t.Errorf("got /metrics %d, want 200 with the metrics (development default)", status)
 	}
+	// Every provider in use has its breaker gauge from the start (closed).
+	if _, body := get(t, app.URL()+"/metrics", ""); !strings.Contains(body, `ninsho_message_provider_breaker_state{provider="devinbox"} 0`) {
+		t.Errorf("/metrics has no closed breaker gauge for the dev inbox")
+	}
 }

@@ -44,6 +44,28 @@ func (p *providers) canSend(realm string, ch message.Channel) bool {
 	return len(p.realms[realm][ch]) > 0 || len(p.defaults[ch]) > 0
 }
 
+// names lists the names of every provider in use (each once): the label
+// values of the per-provider metrics.
+func (p *providers) names() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(chs map[message.Channel][]message.Sender) {
+		for _, ss := range chs {
+			for _, s := range ss {
+				if !seen[s.Name()] {
+					seen[s.Name()] = true
+					out = append(out, s.Name())
+				}
+			}
+		}
+	}
+	add(p.defaults)
+	for _, chs := range p.realms {
+		add(chs)
+	}
+	return out
+}
+
 // buildProviders makes one sender per provider definition (shared by every
 // realm that names it, so that one breaker watches it) and the realms'
 // lists. Development keeps the inbox as the default of every channel;

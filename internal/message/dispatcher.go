@@ -27,6 +27,10 @@ const (
 	DefaultFailureThreshold = 3
 	DefaultCoolOff          = time.Minute
 	DefaultPollInterval     = 250 * time.Millisecond
+	// AllOpenRecheck bounds how long a message waits when every provider
+	// of its channel is open (or it has none): it is looked at again by
+	// then, or when the first breaker half-opens if that is sooner.
+	AllOpenRecheck = 5 * time.Second
 )
 
 // maxLastError bounds the provider error kept in Message.LastError and
@@ -69,11 +73,16 @@ type DispatcherConfig struct {
 	// at BackoffMax, of which the second half is random jitter.
 	BackoffBase time.Duration // default 2s
 	BackoffMax  time.Duration // default 5m
-	// A provider that failed FailureThreshold times in a row (default 3) is
-	// skipped for CoolOff (default 1m), unless every provider of the channel
-	// is cooling off, in which case all are tried in order.
+	// Each provider has a circuit breaker (Breakers): FailureThreshold
+	// failures or timeouts in a row (default 3; Permanent errors do not
+	// count) open it for CoolOff (default 1m), doubled after each failed
+	// half-open probe up to MaxCoolOff (default 10m). An open provider is
+	// skipped. When every provider of the channel is open (or the channel
+	// has none), the message is not tried and keeps its attempts: it waits
+	// until the first breaker half-opens, at most AllOpenRecheck.
 	FailureThreshold int
 	CoolOff          time.Duration
+	MaxCoolOff       time.Duration
 	// PollInterval is how long Run waits for a wake-up before it looks for
 	// due messages again (default 250ms).
 	PollInterval time.Duration
@@ -101,9 +110,9 @@ type DispatcherConfig struct {
 // use, though one Run per Dispatcher is the intended use; several dispatchers
 // (in one process or many) can share a store.
 type Dispatcher struct {
-	cfg    DispatcherConfig
-	log    *slog.Logger
-	health health
+	cfg      DispatcherConfig
+	log      *slog.Logger
+	breakers *Breakers
 }
 
 // NewDispatcher checks cfg, applies the defaults and returns a dispatcher.
@@ -139,7 +148,7 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 				return nil, fmt.Errorf("message: nil sender for channel %s", ch)
 			}
 			if names[s.Name()] {
-				// Health is tracked by name: two providers with one name
+				// Breakers are kept by name: two providers with one name
 				// would share it.
 				return nil, fmt.Errorf("message: two senders named %q for channel %s", s.Name(), ch)
 			}
@@ -167,6 +176,7 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 	setDuration(&cfg.BackoffMax, DefaultBackoffMax)
 	setInt(&cfg.FailureThreshold, DefaultFailureThreshold)
 	setDuration(&cfg.CoolOff, DefaultCoolOff)
+	setDuration(&cfg.MaxCoolOff, DefaultMaxCoolOff)
 	setDuration(&cfg.PollInterval, DefaultPollInterval)
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
@@ -181,7 +191,12 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 		realms[r] = cloneSenders(chs)
 	}
 	cfg.RealmSenders = realms
-	return &Dispatcher{cfg: cfg, log: log, health: health{byName: map[string]*providerHealth{}}}, nil
+	metrics := cfg.Metrics
+	breakers := NewBreakers(cfg.FailureThreshold, cfg.CoolOff, cfg.MaxCoolOff, func(name string, s BreakerState) {
+		metrics.Breaker(name, s)
+		log.Warn("message: provider breaker", "provider", name, "state", s.String())
+	})
+	return &Dispatcher{cfg: cfg, log: log, breakers: breakers}, nil
 }
 
 func setDuration(d *time.Duration, def time.Duration) {
@@ -323,27 +338,32 @@ func (d *Dispatcher) deliver(ctx context.Context, m *Message) (bool, error) {
 		out.FromName = look.Brand.Name
 	}
 
-	senders := d.health.pick(d.senders(m.Realm, m.Channel), d.cfg.Clock.Now())
-	if len(senders) == 0 {
-		m.Attempts++
-		return false, d.retryOrFail(ctx, m, "", fmt.Sprintf("message: no provider for channel %s", m.Channel), false)
-	}
+	senders := d.senders(m.Realm, m.Channel)
 	var (
 		tried     int
+		skipped   []string // open providers
 		permanent = true
 		provider  string
 		lastErr   string
 		errs      []error
+		stopped   bool
 	)
 	for _, s := range senders {
 		if ctx.Err() != nil || d.cfg.Clock.Now().Add(d.cfg.SendTimeout).After(m.LeaseUntil) {
+			stopped = true
 			break // shutting down, or the lease would end before the send could time out
+		}
+		name := s.Name()
+		allowed, probe := d.breakers.Allow(name, d.cfg.Clock.Now())
+		if !allowed {
+			skipped = append(skipped, name)
+			continue
 		}
 		if tried == 0 {
 			m.Attempts++
 		}
 		tried++
-		provider = s.Name()
+		provider = name
 		start := d.cfg.Clock.Now()
 		sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
 		providerID, sendErr := s.Send(sctx, out)
@@ -364,8 +384,8 @@ func (d *Dispatcher) deliver(ctx context.Context, m *Message) (bool, error) {
 			errs = append(errs, fmt.Errorf("message: record attempt: %w", err))
 		}
 		if sendErr == nil {
-			d.health.succeeded(provider)
-			d.cfg.Metrics.Sent(m.Channel, provider)
+			d.breakers.Succeeded(provider, probe)
+			d.cfg.Metrics.Sent(m.Channel, provider, end.Sub(m.CreatedAt))
 			d.log.Debug("message: sent", "message_id", m.ID, "channel", string(m.Channel), "provider", provider, "attempt", m.Attempts, ninsho.DurationMS(a.Duration))
 			sentAt := end
 			m.SentAt = &sentAt
@@ -377,17 +397,49 @@ func (d *Dispatcher) deliver(ctx context.Context, m *Message) (bool, error) {
 		switch {
 		case ctx.Err() != nil:
 			permanent = false // interrupted by shutdown: not the provider's fault
+			d.breakers.Released(provider, probe)
 		case IsPermanent(sendErr):
+			d.breakers.Released(provider, probe)
 		default:
 			permanent = false
-			d.health.failed(provider, end, d.cfg.FailureThreshold, d.cfg.CoolOff)
+			d.breakers.Failed(provider, end, probe)
 		}
 		d.log.Warn("message: attempt failed", "message_id", m.ID, "channel", string(m.Channel), "provider", provider, "attempt", m.Attempts, ninsho.DurationMS(a.Duration), "error", lastErr)
 	}
 	if tried == 0 {
-		return false, errors.Join(append(errs, d.release(ctx, m))...)
+		if stopped {
+			return false, errors.Join(append(errs, d.release(ctx, m))...)
+		}
+		return false, d.wait(ctx, m, skipped)
 	}
 	return false, errors.Join(append(errs, d.retryOrFail(ctx, m, provider, lastErr, permanent))...)
+}
+
+// wait puts back a message none of whose providers could be tried (all
+// open, or none configured): still pending, its attempts untouched, due
+// again when the first breaker half-opens or after AllOpenRecheck, whichever
+// is sooner. It is never failed for that.
+func (d *Dispatcher) wait(ctx context.Context, m *Message, open []string) error {
+	now := d.cfg.Clock.Now()
+	next := now.Add(AllOpenRecheck)
+	if t := d.breakers.Reopens(open, now); !t.IsZero() && t.Before(next) {
+		next = t
+	}
+	m.NextAttemptAt = next
+	lastErr := fmt.Sprintf("message: no provider for channel %s", m.Channel)
+	if len(open) > 0 {
+		lastErr = fmt.Sprintf("message: every provider of channel %s is unavailable (circuit open: %s)", m.Channel, strings.Join(open, ", "))
+	}
+	// Debug: the breaker's own change was logged once at Warn; this repeats
+	// for every waiting message every few seconds.
+	d.log.Debug("message: waiting for a provider", "message_id", m.ID, "channel", string(m.Channel), "until", next, "error", lastErr)
+	_, err := d.finish(ctx, m, StatusPending, "", "", lastErr)
+	return err
+}
+
+// BreakerState returns the state of the named provider's breaker at now.
+func (d *Dispatcher) BreakerState(provider string) BreakerState {
+	return d.breakers.State(provider, d.cfg.Clock.Now())
 }
 
 // senders returns the providers of realm's messages on ch, in order.
@@ -439,7 +491,7 @@ func (d *Dispatcher) finish(ctx context.Context, m *Message, st Status, provider
 		m.DeliveryUpdatedAt = d.cfg.Clock.Now()
 	}
 	if st == StatusFailed {
-		d.cfg.Metrics.Failed(m.Channel)
+		d.cfg.Metrics.Failed(m.Channel, m.Provider)
 		d.log.Error("message: delivery failed", "message_id", m.ID, "channel", string(m.Channel), "attempts", m.Attempts, "error", lastErr)
 	}
 	ok, err := d.cfg.Store.FinishAttempt(context.WithoutCancel(ctx), m)
@@ -496,52 +548,4 @@ func redact(s string, vars map[string]string) string {
 		s = s[:cut] + "…"
 	}
 	return s
-}
-
-// health tracks consecutive failures per provider name.
-type health struct {
-	mu     sync.Mutex
-	byName map[string]*providerHealth
-}
-
-type providerHealth struct {
-	failures  int
-	coolUntil time.Time
-}
-
-// pick returns the providers to try at now, in order: those not cooling off,
-// or all of them when every one is.
-func (h *health) pick(ss []Sender, now time.Time) []Sender {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var ok []Sender
-	for _, s := range ss {
-		if p := h.byName[s.Name()]; p == nil || !now.Before(p.coolUntil) {
-			ok = append(ok, s)
-		}
-	}
-	if len(ok) == 0 {
-		return ss
-	}
-	return ok
-}
-
-func (h *health) succeeded(name string) {
-	h.mu.Lock()
-	delete(h.byName, name)
-	h.mu.Unlock()
-}
-
-func (h *health) failed(name string, now time.Time, threshold int, coolOff time.Duration) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	p := h.byName[name]
-	if p == nil {
-		p = &providerHealth{}
-		h.byName[name] = p
-	}
-	p.failures++
-	if p.failures >= threshold {
-		p.coolUntil = now.Add(coolOff)
-	}
 }

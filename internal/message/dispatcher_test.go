@@ -60,18 +60,24 @@ var _ Sender = (*fakeSender)(nil)
 
 // countingMetrics records every call.
 type countingMetrics struct {
-	mu     sync.Mutex
-	events []string
+	mu       sync.Mutex
+	events   []string
+	breakers []string // "provider state", in order
 }
 
 func (c *countingMetrics) add(s string) { c.mu.Lock(); c.events = append(c.events, s); c.mu.Unlock() }
-func (c *countingMetrics) Sent(ch Channel, p string) {
+func (c *countingMetrics) Sent(ch Channel, p string, _ time.Duration) {
 	c.add("sent " + string(ch) + " " + p)
+}
+func (c *countingMetrics) Breaker(p string, s BreakerState) {
+	c.mu.Lock()
+	c.breakers = append(c.breakers, p+" "+s.String())
+	c.mu.Unlock()
 }
 func (c *countingMetrics) AttemptFailed(ch Channel, p string) {
 	c.add("attempt_failed " + string(ch) + " " + p)
 }
-func (c *countingMetrics) Failed(ch Channel) { c.add("failed " + string(ch)) }
+func (c *countingMetrics) Failed(ch Channel, _ string) { c.add("failed " + string(ch)) }
 
 // harness holds a real store (SQLite), a manual clock and an outbox for
 // dispatcher tests.
@@ -284,15 +290,15 @@ func TestDispatcherRounds(t *testing.T) {
 			wantMetrics:   []string{"attempt_failed email a", "attempt_failed email b"},
 		},
 		{
+			// Not failed and no attempt used: it waits for a provider.
 			name:          "no provider for the channel",
 			senders:       func() []*fakeSender { return []*fakeSender{{name: "a"}} },
 			channel:       ChannelVoice,
 			cfg:           DispatcherConfig{MaxAttempts: 2},
-			rounds:        2,
-			wantStatus:    StatusFailed,
-			wantAttempts:  2,
+			rounds:        1,
+			wantStatus:    StatusPending,
+			wantAttempts:  0,
 			wantLastError: "message: no provider for channel voice",
-			wantMetrics:   []string{"failed voice"},
 		},
 	}
 	for _, tt := range tests {
@@ -477,10 +483,12 @@ func TestDispatcherProviderHealth(t *testing.T) {
 		wantTried []string
 	}{
 		{0, []string{"a", "b"}},
-		{0, []string{"a", "b"}}, // a's second failure in a row: cool-off starts
+		{0, []string{"a", "b"}}, // a's second failure in a row: its breaker opens
 		{30 * time.Second, []string{"b"}},
-		{30 * time.Second, []string{"a", "b"}}, // cool-off over: a is tried again
-		{0, []string{"b"}},                     // and fails again: cooling off at once
+		{30 * time.Second, []string{"a", "b"}}, // back-off over: a half-open probe
+		{0, []string{"b"}},                     // which failed: open again (for 2m)
+		{119 * time.Second, []string{"b"}},
+		{time.Second, []string{"a", "b"}}, // the doubled back-off is over
 	}
 	for i, st := range steps {
 		h.clock.Advance(st.advance)
@@ -505,25 +513,6 @@ func TestDispatcherProviderHealth(t *testing.T) {
 		mustRunOnce(t, d2)
 		if tried, _, _ := h2.attempts(t, m.ID); !slices.Equal(tried, want) {
 			t.Errorf("flaky step %d: tried %v, want %v", i, tried, want)
-		}
-	}
-}
-
-func TestDispatcherLastProviderLeft(t *testing.T) {
-	h := newHarness(t)
-	a := &fakeSender{name: "a", always: errTemporary}
-	b := &fakeSender{name: "b", always: errTemporary}
-	d := h.dispatcher(t, DispatcherConfig{
-		Senders:          map[Channel][]Sender{ChannelEmail: {a, b}},
-		FailureThreshold: 1,
-	})
-	for i := range 3 {
-		m := h.enqueue(t, ChannelEmail)
-		mustRunOnce(t, d)
-		// Both cool off after their first failure; with every provider
-		// cooling off, all are still tried rather than none.
-		if tried, _, _ := h.attempts(t, m.ID); !slices.Equal(tried, []string{"a", "b"}) {
-			t.Errorf("message %d: tried %v, want [a b]", i, tried)
 		}
 	}
 }

@@ -117,7 +117,12 @@ type Look struct {
 }
 
 // Sender delivers rendered messages on one or more channels. Send must be
-// idempotent for the same Outgoing.ID where the provider allows it.
+// idempotent for the same Outgoing.ID where the provider allows it:
+// Outgoing.ID (the outbox message id) is the idempotency key, the same on
+// every attempt of one message (after a retry, a fail-over or a crash), so a
+// provider that honours it (an Idempotency-Key header, a Message-ID) never
+// delivers one message twice. The dispatcher marks a message sent only
+// after Send returned nil.
 type Sender interface {
 	// Name identifies the provider in attempts and metrics.
 	Name() string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/message"
@@ -258,6 +259,41 @@ func (db *DB) Attempts(ctx context.Context, messageID string) ([]*message.Attemp
 	}
 	if err := rows.Err(); err != nil {
 		return nil, internal("attempts", err)
+	}
+	return out, nil
+}
+
+// RecentMessages returns the messages f selects, newest first, without
+// their sealed variables (message.ListStore). It reads the whole message
+// table in the worst case (no index on created_at): it is for an operator's
+// listing, and retention keeps the table bounded.
+func (db *DB) RecentMessages(ctx context.Context, f message.MessageFilter) ([]*message.Message, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = message.DefaultListLimit
+	}
+	cols := strings.Replace(messageColumns, "sealed_vars", "CAST(NULL AS BYTEA) AS sealed_vars", 1)
+	if db.Dialect() == "sqlite" {
+		cols = strings.Replace(messageColumns, "sealed_vars", "NULL AS sealed_vars", 1)
+	}
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT `+cols+` FROM message
+		WHERE (CAST($1 AS TEXT) = '' OR realm = $1) AND (CAST($2 AS TEXT) = '' OR status = $2) AND (CAST($3 AS TEXT) = '' OR delivery_status = $3)
+		ORDER BY created_at DESC, id DESC LIMIT $4`,
+		f.Realm, string(f.Status), string(f.Delivery), limit)
+	if err != nil {
+		return nil, internal("recent messages", err)
+	}
+	defer rows.Close()
+	var out []*message.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, internal("recent messages", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("recent messages", err)
 	}
 	return out, nil
 }

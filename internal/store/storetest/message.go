@@ -142,6 +142,7 @@ func Message(t *testing.T, open func(tb testing.TB) Stores) {
 	})
 
 	t.Run("delivery reports", func(t *testing.T) { deliveryReports(t, open) })
+	t.Run("recent messages", func(t *testing.T) { recentMessages(t, open) })
 
 	t.Run("concurrent claims", func(t *testing.T) {
 		s := open(t)
@@ -293,4 +294,56 @@ func ids(ms []*message.Message) string {
 		out += m.ID
 	}
 	return out + "]"
+}
+
+// recentMessages checks message.ListStore: newest first, the filters, the
+// limit, and never the sealed variables.
+func recentMessages(t *testing.T, open func(tb testing.TB) Stores) {
+	ctx := context.Background()
+	s := open(t)
+	var all []*message.Message
+	for i, realm := range []string{"jp", "us", "jp", "jp"} {
+		m := NewMessage(realm, "hanako@example.jp")
+		m.CreatedAt = at(time.Duration(i) * time.Minute)
+		if i != 2 {
+			m.NextAttemptAt = at(2 * time.Hour) // only all[2] is due for markSent
+		}
+		all = append(all, MustEnqueue(t, s, m))
+	}
+	markSent(t, s, all[2].ID, at(time.Hour))
+	list := func(f message.MessageFilter) string {
+		t.Helper()
+		got, err := s.RecentMessages(ctx, f)
+		mustNil(t, "RecentMessages", err)
+		for _, m := range got {
+			if m.SealedVars != nil {
+				t.Errorf("RecentMessages returned the sealed variables of %s", m.ID)
+			}
+		}
+		return ids(got)
+	}
+	want := func(ms ...*message.Message) string { return ids(ms) }
+	if got := list(message.MessageFilter{}); got != want(all[3], all[2], all[1], all[0]) {
+		t.Errorf("every message: got %s, want newest first", got)
+	}
+	if got := list(message.MessageFilter{Limit: 2}); got != want(all[3], all[2]) {
+		t.Errorf("limit 2: got %s", got)
+	}
+	if got := list(message.MessageFilter{Realm: "jp", Status: message.StatusPending}); got != want(all[3], all[0]) {
+		t.Errorf("jp pending: got %s", got)
+	}
+	if got := list(message.MessageFilter{Delivery: message.DeliverySent}); got != want(all[2]) {
+		t.Errorf("delivery sent: got %s", got)
+	}
+	if got := list(message.MessageFilter{Realm: "nowhere"}); got != "[]" {
+		t.Errorf("unknown realm: got %s, want none", got)
+	}
+	got, err := s.RecentMessages(ctx, message.MessageFilter{Limit: 1})
+	mustNil(t, "RecentMessages", err)
+	full, err := s.Message(ctx, all[3].ID)
+	mustNil(t, "Message", err)
+	full.SealedVars = nil
+	if len(got) != 1 || !reflect.DeepEqual(got[0], full) {
+		t.Errorf("RecentMessages row differs from Message (without variables):\ngot  %v\nwant %s", got, show(full))
+	}
 }

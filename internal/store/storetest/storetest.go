@@ -77,6 +77,7 @@ type Stores interface {
 	retention.Store
 	message.BacklogStore
 	message.ReportStore
+	message.ListStore
 	twostep.Store
 	twostep.BackupStore
 	trust.Store
