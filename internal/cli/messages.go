@@ -95,6 +95,9 @@ func listMessages(ctx context.Context, s message.ListStore, f message.MessageFil
 				outcome = "failed"
 			}
 			fmt.Fprintf(w, "  attempt %s provider=%s %s duration=%s", a.At.UTC().Format(time.RFC3339Nano), a.Provider, outcome, a.Duration.Round(time.Microsecond))
+			if a.Class != "" {
+				fmt.Fprintf(w, " class=%s", a.Class)
+			}
 			if a.Error != "" {
 				fmt.Fprintf(w, " error=%s", strconv.Quote(a.Error))
 			}

@@ -118,6 +118,9 @@ func (c *Config) providerProblems() []error {
 		if p.Type == "kannel" && p.Kannel != nil {
 			errs = append(errs, p.Kannel.problems(i)...)
 		}
+		if p.Type == "devinbox" && p.Name != "devinbox" {
+			bad("providers[%d].name: the development inbox is named \"devinbox\" (its attempts and reports say so)", i)
+		}
 		if p.Type == "devinbox" && c.Mode == ModeProduction {
 			bad("providers[%d]: the development inbox exists only in development mode", i)
 		}

@@ -379,6 +379,7 @@ func (d *Dispatcher) deliver(ctx context.Context, m *Message) (bool, error) {
 		}
 		if sendErr != nil {
 			a.Error = redact(sendErr.Error(), vars)
+			a.Class = ClassOf(sendErr)
 		}
 		if err := d.cfg.Store.RecordAttempt(context.WithoutCancel(ctx), a); err != nil {
 			errs = append(errs, fmt.Errorf("message: record attempt: %w", err))

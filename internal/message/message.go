@@ -69,6 +69,7 @@ type Attempt struct {
 	Provider  string
 	OK        bool
 	Error     string
+	Class     string // ClassOf the error; "" when OK
 	At        time.Time
 	Duration  time.Duration
 }

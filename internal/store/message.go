@@ -210,10 +210,10 @@ func (db *DB) Delivery(ctx context.Context, id string) (message.Delivery, error)
 // otherwise).
 func (db *DB) RecordAttempt(ctx context.Context, a *message.Attempt) error {
 	res, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO delivery_attempt
-		(id, realm, message_id, provider, ok, error_message, attempted_at, duration_us)
-		SELECT $1, realm, id, $3, CAST($4 AS BOOLEAN), $5, CAST($6 AS BIGINT), CAST($7 AS BIGINT)
+		(id, realm, message_id, provider, ok, error_message, attempted_at, duration_us, error_class)
+		SELECT $1, realm, id, $3, CAST($4 AS BOOLEAN), $5, CAST($6 AS BIGINT), CAST($7 AS BIGINT), $8
 		FROM message WHERE id = $2`,
-		a.ID, a.MessageID, a.Provider, a.OK, a.Error, us(a.At), a.Duration.Microseconds())
+		a.ID, a.MessageID, a.Provider, a.OK, a.Error, us(a.At), a.Duration.Microseconds(), a.Class)
 	if err != nil {
 		return internal("record attempt", err)
 	}
@@ -239,7 +239,7 @@ func (db *DB) Message(ctx context.Context, id string) (*message.Message, error) 
 // Attempts lists the message's delivery attempts, oldest first. It is not
 // part of message.Store; the console and tests use it.
 func (db *DB) Attempts(ctx context.Context, messageID string) ([]*message.Attempt, error) {
-	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT id, message_id, provider, ok, error_message, attempted_at, duration_us
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT id, message_id, provider, ok, error_message, attempted_at, duration_us, error_class
 		FROM delivery_attempt WHERE message_id = $1 ORDER BY attempted_at, id`, messageID)
 	if err != nil {
 		return nil, internal("attempts", err)
@@ -251,7 +251,7 @@ func (db *DB) Attempts(ctx context.Context, messageID string) ([]*message.Attemp
 			a       message.Attempt
 			at, dur int64
 		)
-		if err := rows.Scan(&a.ID, &a.MessageID, &a.Provider, &a.OK, &a.Error, &at, &dur); err != nil {
+		if err := rows.Scan(&a.ID, &a.MessageID, &a.Provider, &a.OK, &a.Error, &at, &dur, &a.Class); err != nil {
 			return nil, internal("attempts", err)
 		}
 		a.At, a.Duration = fromUS(at), time.Duration(dur)*time.Microsecond

@@ -182,7 +182,7 @@ func (s *Sender) Send(ctx context.Context, m *message.Outgoing) (string, error) 
 	case resp.StatusCode == http.StatusBadRequest:
 		return "", message.Permanent(fmt.Errorf("kannel: sendsms at %s refused the message: %d %s", s.base.Host, resp.StatusCode, clip(answer)))
 	}
-	return "", fmt.Errorf("kannel: sendsms at %s answered %d %s", s.base.Host, resp.StatusCode, clip(answer))
+	return "", message.Classify(message.HTTPClass(resp.StatusCode), fmt.Errorf("kannel: sendsms at %s answered %d %s", s.base.Host, resp.StatusCode, clip(answer)))
 }
 
 // clip keeps Kannel's answer short and on one line.

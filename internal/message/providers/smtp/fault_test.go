@@ -138,11 +138,12 @@ func TestFailOverToTheSecondRelay(t *testing.T) {
 	faults := []struct {
 		name    string
 		fault   int32
-		wantErr string // the error class, as the attempt records it
+		wantErr   string // in the attempt's error text
+		wantClass string // the attempt's error class
 	}{
-		{"451", fault451, "451"},
-		{"hang", faultHang, "timeout"},
-		{"close", faultClose, "EOF"},
+		{"451", fault451, "451", message.ClassProvider},
+		{"hang", faultHang, "timeout", message.ClassTimeout},
+		{"close", faultClose, "EOF", message.ClassConnection},
 	}
 	storetest.EachDatabase(t, func(t *testing.T, open func(testing.TB) *store.DB) {
 		for _, f := range faults {
@@ -232,9 +233,9 @@ func TestFailOverToTheSecondRelay(t *testing.T) {
 					}
 					for _, at := range as[:len(as)-1] {
 						failedA++
-						if at.Provider != "relay-a" || at.OK || !strings.Contains(at.Error, f.wantErr) || at.Duration <= 0 {
-							t.Errorf("%s: failed attempt %q ok=%v error %q duration %v; want relay-a, an error with %q, a duration",
-								id, at.Provider, at.OK, at.Error, at.Duration, f.wantErr)
+						if at.Provider != "relay-a" || at.OK || !strings.Contains(at.Error, f.wantErr) || at.Class != f.wantClass || at.Duration <= 0 {
+							t.Errorf("%s: failed attempt %q ok=%v error %q class %q duration %v; want relay-a, an error with %q, class %q, a duration",
+								id, at.Provider, at.OK, at.Error, at.Class, at.Duration, f.wantErr, f.wantClass)
 						}
 						if strings.Contains(at.Error, "482913") {
 							t.Errorf("attempt error holds the code: %q", at.Error)

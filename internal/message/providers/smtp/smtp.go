@@ -180,9 +180,27 @@ func (s *Sender) Send(ctx context.Context, m *message.Outgoing) (string, error) 
 		if refused(err) {
 			return "", message.Permanent(err)
 		}
-		return "", err
+		return "", classify(err)
 	}
 	return id, nil
+}
+
+// classify names a temporary SMTP failure for the attempt log: a reply the
+// relay gave (421 and 452 ask the sender to slow down) or, without one,
+// what message.ClassOf finds (time-out, broken connection).
+func classify(err error) error {
+	var se *gomail.SendError
+	if !errors.As(err, &se) || se.ErrorCode() == 0 {
+		return err
+	}
+	switch se.ErrorCode() {
+	case 421, 452:
+		return message.Classify(message.ClassThrottled, err)
+	}
+	if message.ClassOf(err) == message.ClassOther {
+		return message.Classify(message.ClassProvider, err)
+	}
+	return err
 }
 
 // refused reports whether the relay refused the recipient or the content

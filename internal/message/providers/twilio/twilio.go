@@ -194,13 +194,13 @@ func (p *Provider) Send(ctx context.Context, m *message.Outgoing) (string, error
 	switch {
 	case res.StatusCode >= 200 && res.StatusCode < 300:
 		if ans.SID == "" {
-			return "", fmt.Errorf("twilio %s: %s: HTTP %d without a sid", p.cfg.Name, m.Channel, res.StatusCode)
+			return "", message.Classify(message.ClassProvider, fmt.Errorf("twilio %s: %s: HTTP %d without a sid", p.cfg.Name, m.Channel, res.StatusCode))
 		}
 		return ans.SID, nil
 	case res.StatusCode == http.StatusBadRequest:
 		return "", message.Permanent(apiError(p.cfg.Name, m.Channel, res.StatusCode, ans.Code))
 	}
-	return "", apiError(p.cfg.Name, m.Channel, res.StatusCode, ans.Code)
+	return "", message.Classify(message.HTTPClass(res.StatusCode), apiError(p.cfg.Name, m.Channel, res.StatusCode, ans.Code))
 }
 
 func apiError(name string, ch message.Channel, status, code int) error {

@@ -191,11 +191,11 @@ func (s *Sender) Send(ctx context.Context, m *message.Outgoing) (string, error) 
 		}
 		return a.ID, nil
 	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests:
-		return "", fmt.Errorf("webhook %s: %s answered %d", s.name, s.host, code)
+		return "", message.Classify(message.HTTPClass(code), fmt.Errorf("webhook %s: %s answered %d", s.name, s.host, code))
 	case code >= 400 && code < 500:
 		return "", message.Permanent(fmt.Errorf("webhook %s: %s refused the message with %d", s.name, s.host, code))
 	default:
-		return "", fmt.Errorf("webhook %s: %s answered %d", s.name, s.host, code)
+		return "", message.Classify(message.HTTPClass(code), fmt.Errorf("webhook %s: %s answered %d", s.name, s.host, code))
 	}
 }
 
