@@ -136,8 +136,8 @@ func TestFailOverToTheSecondRelay(t *testing.T) {
 		sendTimeout = 400 * time.Millisecond
 	)
 	faults := []struct {
-		name    string
-		fault   int32
+		name      string
+		fault     int32
 		wantErr   string // in the attempt's error text
 		wantClass string // the attempt's error class
 	}{
