@@ -84,7 +84,7 @@ func (k *Kit) alertTo(ctx context.Context, rl *realm.Realm, flowID, deviceID str
 			"time":    when,
 			"device":  deviceText,
 			"network": network,
-			"link":    baseURL(rl) + "/signin/not-me?token=" + url.QueryEscape(token),
+			"link":    NotMeLink(rl, code.Channel(d.ch), token),
 		}
 		for key, v := range extra {
 			vars[key] = v
@@ -99,4 +99,14 @@ func (k *Kit) alertTo(ctx context.Context, rl *realm.Realm, flowID, deviceID str
 		}
 	}
 	return nil
+}
+
+// NotMeLink is the "this wasn't me" link of an alert: /signin/not-me?token=…
+// in e-mail, and its short form /n/<token> in a text message, where every
+// character counts (the same page answers both).
+func NotMeLink(rl *realm.Realm, ch code.Channel, token string) string {
+	if ch == code.ChannelEmail {
+		return baseURL(rl) + "/signin/not-me?token=" + url.QueryEscape(token)
+	}
+	return baseURL(rl) + "/n/" + url.PathEscape(token)
 }

@@ -224,8 +224,10 @@ func (s *Service) digits() string {
 	}
 }
 
-// LinkTokenBytes is the entropy of a link token ("this wasn't me").
-const LinkTokenBytes = 32
+// LinkTokenBytes is the entropy of a link token ("this wasn't me"): 128
+// random bits, 22 characters, so that the link fits in a text message; a
+// token is single-use, lives days, and only its keyed hash is stored.
+const LinkTokenBytes = 16
 
 // IssueLink creates a single-use link token of purpose p for the account,
 // valid for ttl, and returns it for the message. Only its keyed hash is

@@ -89,7 +89,7 @@ func TestPhoneAndPasskeyChangesAlert(t *testing.T) {
 		}
 		wantNewAlert(t, e, sfEmail, mail, "2段階認証の電話番号が変更されました")
 		wantNewAlert(t, e, phMobileE164, old, "2段階認証の電話番号が変更されました")
-		if ms := e.Messages(t, phMobileE164); ms[0].Channel != "sms" || !strings.Contains(ms[0].Text, "/signin/not-me?token=") {
+		if ms := e.Messages(t, phMobileE164); ms[0].Channel != "sms" || !strings.Contains(ms[0].Text, "/n/") {
 			t.Errorf("the old number's alert: %s %q; want a text with the \"this wasn't me\" link", ms[0].Channel, ms[0].Text)
 		}
 		if got := twoStepAlerts(t, e, phMobile2E164); len(got) != 0 {

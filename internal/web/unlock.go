@@ -15,7 +15,8 @@ import (
 // never travels in a URL); /verify takes the code; /unlock/password then
 // asks for the current password (a lock for unfamiliar devices) or a new one
 // twice (a suspicious lock), and the completed flow signs the person in.
-// /signin/not-me is the "this wasn't me" link of sign-in alerts: its GET only
+// /signin/not-me (and its short form /n/<token> in text messages) is the
+// "this wasn't me" link of sign-in alerts: its GET only
 // asks for confirmation, because mail scanners follow links; the POST secures
 // the account and starts the unlock. Repeated starts of /unlock meet a
 // CAPTCHA first, as on every start page (start.go).
@@ -158,6 +159,9 @@ func (h *Handler) stepAgain(w http.ResponseWriter, r *http.Request, c *call, id 
 
 func (h *Handler) notMeForm(w http.ResponseWriter, r *http.Request, c *call) error {
 	token := r.URL.Query().Get("token")
+	if t := r.PathValue("token"); t != "" {
+		token = t // /n/<token>, the short form a text message carries
+	}
 	if token == "" || checkToken(token) != nil {
 		// A link cut short or mangled by a mail program: it cannot work,
 		// and the page says what to do instead.

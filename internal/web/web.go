@@ -165,6 +165,7 @@ func New(d Deps) (*Handler, error) {
 		h.mux.Handle("GET /unlock/password", h.handleFlow(h.stepForm(atUnlockPassword, "unlock_password", h.unlockPage)))
 		h.mux.Handle("POST /unlock/password", h.handleFlow(h.unlockPassword))
 		h.mux.Handle("GET /signin/not-me", h.handle(h.notMeForm))
+		h.mux.Handle("GET /n/{token}", h.handle(h.notMeForm))
 		h.mux.Handle("POST /signin/not-me", h.handleFlow(h.notMe))
 	}
 	if d.Reauth != nil {
