@@ -326,7 +326,7 @@ func TestNotMeLinkThatCannotWork(t *testing.T) {
 	}
 	if rec := get(h, "/signin/not-me?token=tok-123"); rec.Code != 200 || !strings.Contains(rec.Body.String(), `name="token" value="tok-123"`) {
 		t.Errorf("the link after a cookieless press: %d, want still usable", rec.Code)
-	}	// The short form a text message carries opens the same page.
+	} // The short form a text message carries opens the same page.
 	if rec := get(h, "/n/tok-123"); rec.Code != 200 || !strings.Contains(rec.Body.String(), `name="token" value="tok-123"`) {
 		t.Errorf("/n/tok-123: %d, want the not-me page for the token", rec.Code)
 	}
