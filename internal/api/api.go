@@ -262,6 +262,7 @@ func (h *Handler) writeFlow(w http.ResponseWriter, r *http.Request, c *call, ok 
 				Code:    string(e.Code),
 				Field:   e.Field,
 				Message: i18n.FieldErrorMessage(c.lang(), e),
+				Params:  httperr.PublicParams(e),
 			})
 		}
 	}
@@ -303,6 +304,8 @@ type errorJSON struct {
 	Code    string `json:"code"`
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
+	// Params: the error's documented parameters (httperr.PublicParams).
+	Params map[string]any `json:"params,omitempty"`
 }
 
 type sessionJSON struct {

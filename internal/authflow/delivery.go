@@ -3,6 +3,7 @@ package authflow
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/code"
@@ -64,30 +65,79 @@ func (d Deliveries) Annotate(ctx context.Context, ans *flow.Answer) {
 		return
 	}
 	n.Delivery = &flow.Delivery{Status: string(dl.Status), UpdatedAt: dl.UpdatedAt.UTC()}
-	switch dl.Status {
-	case message.DeliveryUndelivered:
-		n.AlternativesReason = flow.DeliveryReasonUndelivered
-	case message.DeliveryFailed:
-		n.AlternativesReason = flow.DeliveryReasonFailed
-	case message.DeliveryQueued, message.DeliverySent:
-		if !d.Kit.Clock.Now().Before(dl.CreatedAt.Add(rl.DeliveryTimeout())) {
-			n.Delivery.Late = true
-			n.AlternativesReason = flow.DeliveryReasonLate
-		}
-	}
+	n.AlternativesReason = d.Kit.troubleOf(dl, rl)
+	n.Delivery.Late = n.AlternativesReason == flow.DeliveryReasonLate
 	if n.AlternativesReason == "" {
 		return
 	}
-	if n.Step == flow.StepVerificationCode {
-		a, err := d.Kit.Accounts.Account(ctx, f.AccountID)
-		if err != nil {
-			return
-		}
-		if d.Kit.voiceFallback(f, a) && !slices.Contains(n.Alternatives, MethodVoice) {
-			n.Alternatives = append(n.Alternatives, MethodVoice)
-		}
+	if d.Kit.voiceExtra(ctx, f, n.Step) && !slices.Contains(n.Alternatives, MethodVoice) {
+		n.Alternatives = append(n.Alternatives, MethodVoice)
 	}
 	n.Alternatives = voiceFirst(n.Alternatives)
+}
+
+// troubleOf returns the alternatives reason of a code's message dl in rl:
+// undelivered or failed as reported, late when it is still queued or sent
+// once the realm's code delivery timeout has passed since it was written,
+// else "".
+func (k *Kit) troubleOf(dl message.Delivery, rl *realm.Realm) string {
+	switch dl.Status {
+	case message.DeliveryUndelivered:
+		return flow.DeliveryReasonUndelivered
+	case message.DeliveryFailed:
+		return flow.DeliveryReasonFailed
+	case message.DeliveryQueued, message.DeliverySent:
+		if !k.Clock.Now().Before(dl.CreatedAt.Add(rl.DeliveryTimeout())) {
+			return flow.DeliveryReasonLate
+		}
+	}
+	return ""
+}
+
+// codeTrouble returns the alternatives reason of f's current code in rl
+// (troubleOf its message, flow.StateCodeMessage); "" when nothing is known
+// to have gone wrong, or in a safe realm at the verification-code step,
+// whose answers never tell (Deliveries).
+func (k *Kit) codeTrouble(ctx context.Context, f *flow.Flow, rl *realm.Realm) string {
+	id := f.Get(flow.StateCodeMessage)
+	if k.Reports == nil || id == "" || (f.Step == flow.StepVerificationCode && rl.Disclosure == realm.DisclosureSafe) {
+		return ""
+	}
+	dl, err := k.Reports.Delivery(ctx, id)
+	if err != nil {
+		return ""
+	}
+	return k.troubleOf(dl, rl)
+}
+
+// voiceExtra reports whether, once f's current code is in trouble
+// (codeTrouble), a voice call to the number its SMS went to is offered at
+// step (next.alternatives "voice") beyond the step's own alternatives: at
+// the verification-code step when voiceFallback allows it, and at the
+// second-factor step when the method asked for is SMS and the account has
+// no voice-call method of its own (its number takes the call:
+// switch_method "voice").
+func (k *Kit) voiceExtra(ctx context.Context, f *flow.Flow, step flow.Step) bool {
+	switch step {
+	case flow.StepVerificationCode:
+		a, err := k.FlowAccount(ctx, f)
+		return err == nil && k.voiceFallback(f, a)
+	case flow.StepSecondFactor:
+		return f.Get(stateSFCurrent) == string(twostep.MethodSMS) && f.Get(stateSFPhoneCred) != "" &&
+			!slices.Contains(strings.Split(f.Get(stateSFUsable), ","), MethodVoice) && k.CanSend(code.ChannelVoice)
+	}
+	return false
+}
+
+// offered returns next.alternatives of f at step as Deliveries makes
+// them: base (the step's own alternatives) and, when the current code is in
+// trouble, the voice call of voiceExtra. Every switch (switch_channel,
+// switch_method) is to one of them, or refused.
+func (k *Kit) offered(ctx context.Context, f *flow.Flow, rl *realm.Realm, base []string) []string {
+	if k.codeTrouble(ctx, f, rl) != "" && k.voiceExtra(ctx, f, f.Step) && !slices.Contains(base, MethodVoice) {
+		return append(slices.Clone(base), MethodVoice)
+	}
+	return base
 }
 
 // voiceFirst moves "voice" to the front of alts (a call to the same number
@@ -102,11 +152,13 @@ func voiceFirst(alts []string) []string {
 }
 
 // voiceFallback reports whether f's current code, sent by SMS to a's
-// verified number, may be sent again by a voice call to that number
-// (switch_channel "voice" at the verification-code step).
+// number, may be sent again by a voice call to that same number
+// (switch_channel "voice" at the verification-code step): the number is
+// a's verified one, or the one typed at a sign-up not confirmed yet (a
+// pending account), and voice calls can be made.
 func (k *Kit) voiceFallback(f *flow.Flow, a *account.Account) bool {
-	return a != nil && f.Channel == string(code.ChannelSMS) && a.Phone != "" && a.PhoneVerifiedAt != nil &&
-		f.Destination == a.Phone && k.CanSend(code.ChannelVoice)
+	return a != nil && f.Channel == string(code.ChannelSMS) && a.Phone != "" && f.Destination == a.Phone &&
+		(a.PhoneVerifiedAt != nil || a.Status == account.StatusPending) && k.CanSend(code.ChannelVoice)
 }
 
 // codeLost reports whether the provider reported f's current code's

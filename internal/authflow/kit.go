@@ -6,6 +6,7 @@ package authflow
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -344,13 +345,20 @@ func (k *Kit) SendCode(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 // Notify enqueues a message without a code (alerts, notices) in the
 // transaction of ctx.
 func (k *Kit) Notify(ctx context.Context, rl *realm.Realm, ch message.Channel, to, template, locale string, vars map[string]string) error {
+	_, err := k.Notice(ctx, rl, ch, to, template, locale, vars)
+	return err
+}
+
+// Notice is Notify returning the message enqueued (a safe realm's sign-up
+// for a taken identifier keeps its id as the flow's code message, so that
+// its answers show the delivery a code's would).
+func (k *Kit) Notice(ctx context.Context, rl *realm.Realm, ch message.Channel, to, template, locale string, vars map[string]string) (*message.Message, error) {
 	if vars == nil {
 		vars = map[string]string{}
 	}
 	vars["host"] = rl.PublicHost
 	vars["base_url"] = baseURL(rl)
-	_, err := k.Outbox.Enqueue(ctx, rl.ID, ch, to, template, locale, vars)
-	return err
+	return k.Outbox.Enqueue(ctx, rl.ID, ch, to, template, locale, vars)
 }
 
 // baseURL is where links in the realm's messages point.
@@ -665,19 +673,21 @@ func Alternatives(f *flow.Flow) []string {
 }
 
 // SwitchChannel sends f's code of purpose p (message template) to another
-// verified channel of its account, one that OfferAlternatives recorded
-// ("the SMS never came: send it by e-mail"), or by a voice call to the
-// verified number an SMS code went to, where voice calls can be made
-// ("voice", offered by Deliveries when the SMS did not arrive); any other channel is
-// ninsho.CodeChannelUnavailable. The cool-down and caps of the code component
-// apply and the attempts already spent stay spent. f is saved and the outbox
+// channel offered in the step's next.alternatives, and to nothing else
+// (ninsho.CodeChannelUnavailable, field channel): a verified channel of its
+// account that OfferAlternatives recorded ("the SMS never came: send it by
+// e-mail"), or — only once the SMS code was reported undelivered or failed,
+// or is late (next.alternatives_reason) — a voice call to the number the SMS
+// went to, where voice calls can be made (voiceFallback). A safe realm's
+// password assistant, unlock and sign-up record no alternatives, so every
+// switch there is refused alike, before any account is read, whether the
+// identifier has an account or not. The cool-down and caps of the code
+// component apply (a code reported lost does not hold back the one by the
+// other channel) and the attempts already spent stay spent. After a voice
+// call, "sms" (the same number) is offered back. f is saved and the outbox
 // woken after commit.
 func (k *Kit) SwitchChannel(ctx context.Context, rl *realm.Realm, f *flow.Flow, ch string, p code.Purpose, template string) error {
-	allowed := false
-	for _, alt := range Alternatives(f) {
-		allowed = allowed || alt == ch
-	}
-	if !allowed && ch != MethodVoice {
+	if ch == "" || ch == f.Channel || f.AccountID == "" || !slices.Contains(k.offered(ctx, f, rl, Alternatives(f)), ch) {
 		return ninsho.FieldError(ninsho.CodeChannelUnavailable, "channel")
 	}
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
@@ -685,20 +695,30 @@ func (k *Kit) SwitchChannel(ctx context.Context, rl *realm.Realm, f *flow.Flow, 
 		if err != nil {
 			return err
 		}
-		if ch == MethodVoice && !k.voiceFallback(f, a) {
+		voice := ch == MethodVoice
+		if voice && !k.voiceFallback(f, a) {
 			return ninsho.FieldError(ninsho.CodeChannelUnavailable, "channel")
 		}
 		dest := a.Email
-		if ch == string(code.ChannelSMS) || ch == MethodVoice {
+		switch {
+		case voice:
+			dest = f.Destination // the number the SMS went to
+		case ch == string(code.ChannelSMS):
 			dest = a.Phone
 		}
 		if k.codeLost(ctx, f) {
 			f.LastSentAt = time.Time{} // the last code never arrived (delivery.go)
 		}
+		before := Alternatives(f)
 		if err := k.SendCode(ctx, f, rl, a, p, code.Channel(ch), dest, template); err != nil {
 			return err
 		}
-		OfferAlternatives(f, a, ch)
+		if voice {
+			// Back to a text to the same number, with what was offered.
+			f.Set(stateAlternatives, strings.Join(append(slices.DeleteFunc(before, func(x string) bool { return x == MethodVoice || x == string(code.ChannelSMS) }), string(code.ChannelSMS)), ","))
+		} else {
+			OfferAlternatives(f, a, ch)
+		}
 		return k.Save(ctx, f)
 	})
 	if err == nil {

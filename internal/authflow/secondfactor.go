@@ -88,6 +88,7 @@ func (sf SecondFactor) ask(f *flow.Flow, usable []string) {
 		current = usable[0]
 	}
 	f.Set(stateSFCurrent, current)
+	f.Set(stateSFVoiceOnSMS, "")
 }
 
 // passed returns the method of the second factor f passed at a gate
@@ -212,8 +213,11 @@ func (sf SecondFactor) Handles(f *flow.Flow, act flow.Action) bool {
 }
 
 // Act applies a second-factor action to f (at flow.StepSecondFactor) in
-// realm rl. switch_method asks for another usable method
-// (ninsho.CodeChannelUnavailable, field method, for any other).
+// realm rl. switch_method asks for another method of next.alternatives:
+// another usable method, or — the SMS code reported undelivered or failed,
+// or late, on an account without a voice-call method — "voice", a call to
+// the SMS method's number (ninsho.CodeChannelUnavailable, field method, for
+// any other, the current method included: nothing changes).
 // submit_second_factor checks the code by the current method
 // (twostep.Service.Check: totp_incorrect, totp_reused, code_incorrect for
 // a backup code, account_locked while the account's guard pauses codes);
@@ -233,10 +237,18 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 		if act.Method == "" {
 			return &flow.Answer{Flow: f, Next: sf.Next(f)}, ninsho.FieldError(ninsho.CodeFieldRequired, "method")
 		}
-		if !slices.Contains(strings.Split(f.Get(stateSFUsable), ","), act.Method) {
+		// Only a method of next.alternatives: never the one asked for now
+		// (that is resend_code, with its cool-down), and a voice call to the
+		// SMS method's number only once its text is in trouble (voiceExtra).
+		if !slices.Contains(k.offered(ctx, f, rl, sf.Next(f).Alternatives), act.Method) {
 			return &flow.Answer{Flow: f, Next: sf.Next(f)}, ninsho.FieldError(ninsho.CodeChannelUnavailable, "method")
 		}
+		onSMS := ""
+		if act.Method == MethodVoice && !slices.Contains(strings.Split(f.Get(stateSFUsable), ","), MethodVoice) {
+			onSMS = "1" // the account has no voice method: call its SMS number
+		}
 		f.Set(stateSFCurrent, act.Method)
+		f.Set(stateSFVoiceOnSMS, onSMS)
 		if err := sf.passkeyCurrent(ctx, rl, f, nil); err != nil {
 			return nil, err
 		}
@@ -319,7 +331,7 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 			f.Attempts, _ = strconv.Atoi(f.Get(stateSFAttempts))
 			f.Set(stateSFPassed, used)
 			restoreFlowCode(f) // secondfactor_phone.go
-			for _, key := range []string{stateSFThen, stateSFAttempts, stateSFCurrent, stateSFUsable, stateSFPhoneCred, stateSFPhoneDest, stateSFPhoneUnsent} {
+			for _, key := range []string{stateSFThen, stateSFAttempts, stateSFCurrent, stateSFUsable, stateSFPhoneCred, stateSFPhoneDest, stateSFPhoneUnsent, stateSFVoiceOnSMS} {
 				f.Set(key, "")
 			}
 			return k.Save(ctx, f)
@@ -334,7 +346,7 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 		typ := f.Get(stateSFEvent)
 		alert := f.Get(stateSFAlert) == "1"
 		restoreFlowCode(f) // secondfactor_phone.go
-		for _, key := range []string{stateSFMethods, stateSFEvent, stateSFData, stateSFCurrent, stateSFUsable, stateSFAlert, stateSFPhoneCred, stateSFPhoneDest, stateSFPhoneUnsent} {
+		for _, key := range []string{stateSFMethods, stateSFEvent, stateSFData, stateSFCurrent, stateSFUsable, stateSFAlert, stateSFPhoneCred, stateSFPhoneDest, stateSFPhoneUnsent, stateSFVoiceOnSMS} {
 			f.Set(key, "")
 		}
 		grant, err = k.issue(ctx, f, rl, a, req, 2, methods, typ, data)

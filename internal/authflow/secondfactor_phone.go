@@ -30,6 +30,10 @@ const (
 	// they name (session.CodeMethod(f.Channel)), are about their own
 	// code, not the second factor's.
 	stateSFFlowCode = "2sv_flow_code"
+	// "1": the method asked for is "voice" on an account without a
+	// voice-call method, offered once its SMS code was in trouble
+	// (Kit.voiceExtra): the call goes to the SMS method's number.
+	stateSFVoiceOnSMS = "2sv_voice_on_sms"
 )
 
 // keepFlowCode remembers f's own code channel and destination before the
@@ -100,13 +104,18 @@ func (sf SecondFactor) askPhone(ctx context.Context, rl *realm.Realm, f *flow.Fl
 
 // sendPhone sends a code of purpose second_factor for f to the number of
 // a's credential of the current method (the preferred one, else the
-// oldest), in the owner's lane (a proven password or code came first), with
+// oldest; for a voice call offered on an account without a voice-call
+// method, stateSFVoiceOnSMS, the SMS method's credential, by voice), in the owner's lane (a proven password or code came first), with
 // the cool-down and the number's hourly budget of the code component. f is
 // not saved.
 func (sf SecondFactor) sendPhone(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account) error {
 	k := sf.k
 	m := twostep.Method(f.Get(stateSFCurrent))
-	c, ok, err := k.TwoStep.PhoneCredential(ctx, rl, a, m)
+	cm := m
+	if m == twostep.MethodVoice && f.Get(stateSFVoiceOnSMS) == "1" {
+		cm = twostep.MethodSMS // a call to the SMS method's number
+	}
+	c, ok, err := k.TwoStep.PhoneCredential(ctx, rl, a, cm)
 	if err != nil {
 		return err
 	}

@@ -269,6 +269,8 @@ type Problem struct {
 	Detail string `json:"detail"`
 	Code   string `json:"code"`
 	Field  string `json:"field,omitempty"`
+	// Params are the error's documented parameters (PublicParams).
+	Params map[string]any `json:"params,omitempty"`
 	// Errors lists every refused field when the refusal is about input
 	// fields (the first is Code and Field); absent otherwise.
 	Errors    []FieldProblem `json:"errors,omitempty"`
@@ -281,6 +283,23 @@ type FieldProblem struct {
 	Code    string `json:"code"`
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
+	// Params are the refusal's documented parameters (PublicParams).
+	Params map[string]any `json:"params,omitempty"`
+}
+
+// PublicParams returns the parameters of e that the API shows with it
+// ("params" of a problem and of a flow's errors[]), as docs/api.md lists
+// them: for rate_limited of kind "messages" (the SMS and voice cost
+// guard) kind and retry_after_s. Every other refusal shows none: nil.
+func PublicParams(e *ninsho.Error) map[string]any {
+	if e == nil || e.Code != ninsho.CodeRateLimited || e.Params["kind"] != "messages" {
+		return nil
+	}
+	out := map[string]any{"kind": "messages"}
+	if s, ok := RetryAfter(e); ok {
+		out["retry_after_s"] = s
+	}
+	return out
 }
 
 // FieldProblems returns every refusal of err (the error and its further
@@ -290,7 +309,7 @@ func FieldProblems(err error, locale string) []FieldProblem {
 	all := e.All()
 	out := make([]FieldProblem, 0, len(all))
 	for _, x := range all {
-		out = append(out, FieldProblem{Code: string(x.Code), Field: x.Field, Message: i18n.FieldErrorMessage(locale, x)})
+		out = append(out, FieldProblem{Code: string(x.Code), Field: x.Field, Message: i18n.FieldErrorMessage(locale, x), Params: PublicParams(x)})
 	}
 	return out
 }
@@ -310,6 +329,7 @@ func NewProblem(err error, locale, requestID string) *Problem {
 		Detail:    i18n.FieldErrorMessage(locale, e),
 		Code:      string(e.Code),
 		Field:     e.Field,
+		Params:    PublicParams(e),
 		RequestID: requestID,
 	}
 	if e.Field != "" {

@@ -212,7 +212,11 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 }
 
 func (s *Service) switchChannel(ctx context.Context, rl *realm.Realm, f *flow.Flow, ch string) (*flow.Answer, error) {
-	err := s.Kit.SwitchChannel(ctx, rl, f, ch, code.PurposeReset, message.TemplateResetCode)
+	template := message.TemplateResetCode
+	if purposeOf(f) == code.PurposeSignup {
+		template = message.TemplateSignupCode
+	}
+	err := s.Kit.SwitchChannel(ctx, rl, f, ch, purposeOf(f), template)
 	return s.answer(f, ""), err
 }
 

@@ -237,10 +237,14 @@ func (s *Service) startForExisting(ctx context.Context, rl *realm.Realm, req nin
 	if err := pass.Count(ctx); err != nil {
 		return err
 	}
-	if err := k.Notify(ctx, rl, message.Channel(ch), f.Identifier, "account_exists", authflow.Locale(f, owner, rl),
-		map[string]string{"name": owner.Name}); err != nil {
+	m, err := k.Notice(ctx, rl, message.Channel(ch), f.Identifier, "account_exists", authflow.Locale(f, owner, rl),
+		map[string]string{"name": owner.Name})
+	if err != nil {
 		return err
 	}
+	// Its answers show this message's delivery as a new identifier's show
+	// its code's (authflow.Deliveries: "sent", when it was written).
+	f.Set(flow.StateCodeMessage, m.ID)
 	if err := k.Save(ctx, f); err != nil {
 		return err
 	}
@@ -273,7 +277,8 @@ func (s *Service) submitCaptcha(ctx context.Context, rl *realm.Realm, f *flow.Fl
 	return s.answer(f), stepErr
 }
 
-// Act applies a sign-up action: submit_code or resend_code.
+// Act applies a sign-up action: submit_code, resend_code or switch_channel
+// (authflow.Kit.SwitchChannel).
 func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, a flow.Action) (*flow.Answer, error) {
 	rl := s.Realms.ByID(f.Realm)
 	if rl == nil {
@@ -288,6 +293,11 @@ func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, a f
 		return s.submitCode(ctx, rl, f, req, a.Code)
 	case a.Name == flow.ActionResendCode && f.Step == flow.StepVerificationCode:
 		return s.resend(ctx, rl, f, req)
+	case a.Name == flow.ActionSwitchChannel && f.Step == flow.StepVerificationCode:
+		// Only a voice call to the number typed, once its SMS code is in
+		// trouble (explicit realms); a safe realm refuses every switch alike.
+		err := s.Kit.SwitchChannel(ctx, rl, f, a.Channel, code.PurposeSignup, message.TemplateSignupCode)
+		return s.answer(f), err
 	default:
 		return s.answer(f), ninsho.FieldError(ninsho.CodeActionUnknown, "action")
 	}
@@ -307,7 +317,7 @@ func (s *Service) answer(f *flow.Flow) *flow.Answer {
 	case startgate.Held(f):
 		ans.Next = startgate.Next(f)
 	default:
-		ans.Next = s.Kit.CodeNext(f, s.Realms.ByID(f.Realm), nil)
+		ans.Next = s.Kit.CodeNext(f, s.Realms.ByID(f.Realm), authflow.Alternatives(f))
 	}
 	return ans
 }

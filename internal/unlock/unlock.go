@@ -204,7 +204,8 @@ func (s *Service) NotMeUsable(ctx context.Context, rl *realm.Realm, token string
 	return s.Kit.Codes.LinkUsable(ctx, rl.ID, code.PurposeNotMe, token)
 }
 
-// Act applies submit_code, resend_code, submit_password (unfamiliar lock)
+// Act applies submit_code, resend_code, switch_channel
+// (authflow.Kit.SwitchChannel), submit_password (unfamiliar lock)
 // or set_new_password (suspicious lock: password and password_confirmation).
 func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
 	rl := s.Realms.ByID(f.Realm)
@@ -224,6 +225,11 @@ func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act
 		return s.submitCode(ctx, rl, f, act.Code)
 	case act.Name == flow.ActionResendCode && f.Step == flow.StepVerificationCode:
 		return s.resend(ctx, rl, f)
+	case act.Name == flow.ActionSwitchChannel && f.Step == flow.StepVerificationCode:
+		// Only a voice call to the number the SMS went to, once it is in
+		// trouble (explicit realms); a safe realm refuses every switch alike.
+		err := s.Kit.SwitchChannel(ctx, rl, f, act.Channel, code.PurposeUnlock, "unlock_code")
+		return s.answer(f, ""), err
 	case act.Name == flow.ActionSubmitPassword && f.Step == flow.StepPassword:
 		return s.submitPassword(ctx, rl, f, req, act.Password)
 	case act.Name == flow.ActionSetNewPassword && f.Step == flow.StepNewPassword:
@@ -246,7 +252,7 @@ func (s *Service) answer(f *flow.Flow, deviceToken string) *flow.Answer {
 	case startgate.Held(f):
 		ans.Next = startgate.Next(f)
 	case f.Step == flow.StepVerificationCode:
-		ans.Next = s.Kit.CodeNext(f, s.Realms.ByID(f.Realm), nil)
+		ans.Next = s.Kit.CodeNext(f, s.Realms.ByID(f.Realm), authflow.Alternatives(f))
 	default:
 		ans.Next = &flow.Next{Step: f.Step}
 	}
