@@ -25,7 +25,9 @@ const MethodVoice = string(code.ChannelVoice)
 // that message failed, was undelivered, or is still queued or sent once
 // the realm's CodeDeliveryTimeout has passed since it was written (Late),
 // it sets Next.AlternativesReason and puts a voice call first among the
-// alternatives where one can be made to the same number.
+// alternatives where one can be made to the same number (voiceExtra adds
+// it where the step does not offer it already). Kit.SwitchChannel and
+// SecondFactor.Act accept a switch only to what it offers (Kit.offered).
 //
 // At a verification-code step of a safe realm (identifier disclosure
 // "safe"), where the code of an identifier without an account is written
