@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nyaruka/phonenumbers"
+
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/event"
@@ -101,8 +103,10 @@ func SessionMethod(m Method) string {
 // ParsePhone reads the number typed for method m in realm rl: a phone
 // number in the realm's region (an e-mail address is never a 2SV method:
 // identifier_invalid of kind two_step); a text message needs a mobile
-// number (phone_not_mobile of kind two_step), a voice call any number. A
-// realm that cannot send text messages has no phone methods
+// number (phone_not_mobile of kind two_step), a voice call any number
+// that is a person's line: a premium-rate, shared-cost, toll-free, UAN,
+// voicemail, pager or personal number is refused for both methods
+// (phone_number_not_allowed; toll fraud). A realm that cannot send text messages has no phone methods
 // (channel_unavailable). Every refusal is about the field "phone".
 func (s *Service) ParsePhone(rl *realm.Realm, m Method, typed string) (identifier.Identifier, error) {
 	if !IsPhone(m) {
@@ -118,17 +122,38 @@ func (s *Service) ParsePhone(rl *realm.Realm, m Method, typed string) (identifie
 	if err == nil && id.Kind != identifier.KindPhone {
 		err = ninsho.E(ninsho.CodeIdentifierInvalid)
 	}
+	if err == nil && !PhoneAllowed(id.Value) {
+		err = ninsho.E(ninsho.CodePhoneNumberNotAllowed)
+	}
 	if err == nil && m == MethodSMS {
 		err = identifier.RequireMobile(id)
 	}
 	if err != nil {
 		e := ninsho.ErrorOf(err)
-		if e == nil || (e.Code != ninsho.CodeIdentifierInvalid && e.Code != ninsho.CodePhoneNotMobile) {
+		if e == nil || (e.Code != ninsho.CodeIdentifierInvalid && e.Code != ninsho.CodePhoneNotMobile && e.Code != ninsho.CodePhoneNumberNotAllowed) {
 			return identifier.Identifier{}, err
 		}
 		return identifier.Identifier{}, ninsho.FieldError(e.Code, "phone").WithParam("kind", "two_step")
 	}
 	return id, nil
+}
+
+// PhoneAllowed reports whether codes may be sent to the E.164 number e164
+// by text or call: false for a number that is not valid and for the types
+// that bill the caller or reach no one person (premium rate, shared cost,
+// toll free, UAN, voicemail access, pager, personal number). A valid number
+// whose type the numbering plan cannot tell (UNKNOWN) is allowed.
+func PhoneAllowed(e164 string) bool {
+	num, err := phonenumbers.Parse(e164, "")
+	if err != nil || !phonenumbers.IsValidNumber(num) {
+		return false
+	}
+	switch phonenumbers.GetNumberType(num) {
+	case phonenumbers.PREMIUM_RATE, phonenumbers.SHARED_COST, phonenumbers.TOLL_FREE, phonenumbers.UAN,
+		phonenumbers.VOICEMAIL, phonenumbers.PAGER, phonenumbers.PERSONAL_NUMBER:
+		return false
+	}
+	return true
 }
 
 // BeginPhone adds a new, unproved SMS or voice-call credential with the
