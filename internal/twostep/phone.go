@@ -477,14 +477,15 @@ func (s *Service) sendPhoneCode(ctx context.Context, rl *realm.Realm, a *account
 		return err
 	}
 	notice := false
-	if issued.LaneFull {
+	nch, ok := smsguard.NoticeChannel(ch, f.Identifier, s.Phone.CanSend(code.ChannelSMS)) // a voice code's notice goes by SMS
+	if issued.LaneFull && ok {
 		// Past the SMS guard's limits the notice is left out.
-		if notice, err = s.Phone.SMSGuard.AdmitOptional(ctx, rl, ch, f.Identifier, issued.Lane); err != nil {
+		if notice, err = s.Phone.SMSGuard.AdmitOptional(ctx, rl, nch, f.Identifier, issued.Lane); err != nil {
 			return err
 		}
 	}
 	if notice {
-		if _, err := s.Phone.Outbox.Enqueue(ctx, rl.ID, message.Channel(ch), f.Identifier, message.TemplateCodeLimit, locale,
+		if _, err := s.Phone.Outbox.Enqueue(ctx, rl.ID, message.Channel(nch), f.Identifier, message.TemplateCodeLimit, locale,
 			map[string]string{"name": "", "host": rl.PublicHost, "base_url": BaseURL(rl)}); err != nil {
 			return err
 		}
