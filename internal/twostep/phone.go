@@ -166,7 +166,9 @@ func PhoneAllowed(e164 string) bool {
 // spends the codes the number's owner needs to sign in. replaces, when
 // not "", is a proved SMS or voice credential of a that the new one takes
 // the place of once proved (ProvePhone); until then the old number keeps
-// working. It does not count as a method until ProvePhone.
+// working. It does not count as a method until ProvePhone. Within 30 s of
+// the last code of a's unfinished enrolment to the same number, by either
+// method, it is refused with resend_too_soon (enrolCooldown).
 func (s *Service) BeginPhone(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, m Method, typed, replaces string) (*PhoneEnrolment, error) {
 	id, err := s.ParsePhone(rl, m, typed)
 	if err != nil {
@@ -193,6 +195,9 @@ func (s *Service) BeginPhone(ctx context.Context, rl *realm.Realm, req ninsho.Re
 			}
 			f.Set(stateReplaces, replaces)
 		}
+		if err := s.enrolCooldown(ctx, rl, a, id.Value); err != nil {
+			return err
+		}
 		if err := s.Store.AddCredential(ctx, c); err != nil {
 			return err
 		}
@@ -214,6 +219,38 @@ func (s *Service) BeginPhone(ctx context.Context, rl *realm.Realm, req ninsho.Re
 	}
 	s.Phone.Outbox.Wake()
 	return &PhoneEnrolment{CredentialID: c.ID, Destination: c.Label, ResendAfter: s.Phone.Codes.ResendAfter(f)}, nil
+}
+
+// enrolCooldown refuses a new enrolment of a to number within the code
+// cool-down (30 s) of the last code of a's unfinished enrolment to the same
+// number, whichever method (SMS or voice) either used: ninsho.CodeResendTooSoon
+// with params seconds and retry_after_s, as a resend would get, so that
+// beginning again is no way round the cool-down.
+func (s *Service) enrolCooldown(ctx context.Context, rl *realm.Realm, a *account.Account, number string) error {
+	creds, err := s.Store.Credentials(ctx, rl.ID, a.ID)
+	if err != nil {
+		return err
+	}
+	var wait time.Duration
+	for i := range creds {
+		c := &creds[i]
+		if !IsPhone(c.Method) || c.Proved() || c.Phone != number {
+			continue
+		}
+		_, f, err := s.phoneEnrolment(ctx, rl, a, c.ID)
+		if ninsho.IsCode(err, ninsho.CodeNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		wait = max(wait, s.Phone.Codes.ResendAfter(f))
+	}
+	if wait <= 0 {
+		return nil
+	}
+	secs := int((wait + time.Second - 1) / time.Second)
+	return ninsho.E(ninsho.CodeResendTooSoon).WithParam("seconds", secs).WithParam("retry_after_s", secs)
 }
 
 // ResendPhone sends the code of a's unproved phone credential id again,

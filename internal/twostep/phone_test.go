@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/event"
@@ -114,4 +115,43 @@ func TestPhoneAllowed(t *testing.T) {
 			t.Errorf("PhoneAllowed(%q) = %v, want %v", n, got, want)
 		}
 	}
+}
+
+// TestPhoneEnrolStartsShareTheCooldown: beginning an enrolment again to the
+// same number, alternating SMS and voice, is refused with resend_too_soon
+// (retry_after_s the rest of the 30 s) instead of sending a code each time;
+// another number is not held back, and 30 s later (injected clock) the
+// number gets its next code.
+func TestPhoneEnrolStartsShareTheCooldown(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		a := signUp(t, e, "hanako@example.jp")
+		const to = "+819012345678"
+		if _, err := e.TwoStep.BeginPhone(ctx, e.JP, req, a, twostep.MethodSMS, "090-1234-5678", ""); err != nil {
+			t.Fatal(err)
+		}
+		e.Clock.Advance(10 * time.Second)
+		for i, m := range []twostep.Method{twostep.MethodVoice, twostep.MethodSMS, twostep.MethodVoice, twostep.MethodSMS} {
+			_, err := e.TwoStep.BeginPhone(ctx, e.JP, req, a, m, "090-1234-5678", "")
+			flowtest.WantCode(t, err, ninsho.CodeResendTooSoon)
+			if p := ninsho.ErrorOf(err).Params; p["retry_after_s"] != 20 || p["seconds"] != 20 {
+				t.Errorf("start %d: params %v, want retry_after_s 20", i, p)
+			}
+		}
+		if got := len(e.Messages(t, to)); got != 1 {
+			t.Errorf("%d messages to the number, want 1", got)
+		}
+		if _, err := e.TwoStep.BeginPhone(ctx, e.JP, req, a, twostep.MethodSMS, "080-9876-5432", ""); err != nil {
+			t.Errorf("another number: %v", err)
+		}
+		e.Clock.Advance(20 * time.Second)
+		if _, err := e.TwoStep.BeginPhone(ctx, e.JP, req, a, twostep.MethodVoice, "090-1234-5678", ""); err != nil {
+			t.Fatalf("30 s later: %v", err)
+		}
+		if got := len(e.Messages(t, to)); got != 2 {
+			t.Errorf("%d messages to the number, want 2", got)
+		}
+		_, err := e.TwoStep.BeginPhone(ctx, e.JP, req, a, twostep.MethodSMS, "090-1234-5678", "")
+		flowtest.WantCode(t, err, ninsho.CodeResendTooSoon)
+	})
 }
