@@ -325,14 +325,15 @@ func (k *Kit) SendCode(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 	// The answers of the step report this message's delivery (Deliveries).
 	f.Set(flow.StateCodeMessage, m.ID)
 	notice := false
-	if issued.LaneFull {
+	nch, ok := smsguard.NoticeChannel(ch, dest, k.CanSend(code.ChannelSMS)) // a voice code's notice goes by SMS
+	if issued.LaneFull && ok {
 		// Past the SMS guard's limits the code goes, the notice does not.
-		if notice, err = k.SMSGuard.AdmitOptional(ctx, rl, ch, dest, issued.Lane); err != nil {
+		if notice, err = k.SMSGuard.AdmitOptional(ctx, rl, nch, dest, issued.Lane); err != nil {
 			return err
 		}
 	}
 	if notice {
-		if _, err := enqueue(ctx, rl.ID, message.Channel(ch), dest, message.TemplateCodeLimit, locale,
+		if _, err := enqueue(ctx, rl.ID, message.Channel(nch), dest, message.TemplateCodeLimit, locale,
 			map[string]string{"name": "", "host": rl.PublicHost, "base_url": baseURL(rl)}); err != nil {
 			return err
 		}

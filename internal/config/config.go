@@ -122,8 +122,8 @@ type Realm struct {
 type SMSLimits struct {
 	PerNumberHour         int `json:"per_number_hour"`          // to one number per hour and lane (15)
 	PerNumberDay          int `json:"per_number_day"`           // to one number per day and lane (40)
-	PerCountryHour        int `json:"per_country_hour"`         // to the realm's own calling code per hour (1,000)
-	PerForeignCountryHour int `json:"per_foreign_country_hour"` // to each other calling code per hour (50)
+	PerCountryHour        int `json:"per_country_hour"`         // to the realm's own country (region) per hour (1,000)
+	PerForeignCountryHour int `json:"per_foreign_country_hour"` // to each other country (region) per hour (50)
 	RealmHour             int `json:"realm_hour"`               // the realm's whole per hour (2,000)
 }
 

@@ -217,8 +217,7 @@ func TestSMSGuardCountryAndRealm(t *testing.T) {
 	})
 }
 
-// TestSMSGuardDefaults: a realm without sms_limits gets the defaults, and
-// its own country is the calling code of its phone region.
+// TestSMSGuardDefaults: a realm without sms_limits gets the defaults.
 func TestSMSGuardDefaults(t *testing.T) {
 	got := smsguard.LimitsOf(&realm.Realm{PhoneRegion: "JP", SMSLimits: realm.SMSLimits{PerNumberHour: 4}})
 	want := realm.SMSLimits{PerNumberHour: 4, PerNumberDay: 40, PerCountryHour: 1000, PerForeignCountryHour: 50, RealmHour: 2000}
@@ -302,14 +301,15 @@ func TestSMSGuardCountsOnlySentCodes(t *testing.T) {
 	})
 }
 
-// TestSMSGuardLeavesOutAlerts: an alert to the phone counts like a code;
-// past the limit it is left out and the sign-in it tells of completes.
+// TestSMSGuardLeavesOutAlerts: an alert to the phone counts in the
+// number's day (not its hour, which counts codes); past the limit it is
+// left out and the sign-in it tells of completes.
 func TestSMSGuardLeavesOutAlerts(t *testing.T) {
 	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		r := watchGuard(e)
 		e.MustSignUp(t, e.JP, phMobile, pw, phMobileE164)
-		e.JP.SMSLimits = realm.SMSLimits{PerNumberHour: 1} // the owner's lane: the sign-in code
+		e.JP.SMSLimits = realm.SMSLimits{PerNumberDay: 1} // the owner's lane: the sign-in code
 		ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.10", ""), signin.Input{Identifier: phMobile, Password: pw})
 		if err != nil || ans.Next.Step != flow.StepVerificationCode {
 			t.Fatalf("sign-in from a new device: %+v, %v", ans, err)
@@ -323,7 +323,7 @@ func TestSMSGuardLeavesOutAlerts(t *testing.T) {
 		if got := len(e.Messages(t, phMobileE164)); got != texts {
 			t.Errorf("%d texts, want %d: the alert is left out", got, texts)
 		}
-		if got := r.take(); len(got) != 1 || got[0] != "number_hour/sms" {
+		if got := r.take(); len(got) != 1 || got[0] != "number_day/sms" {
 			t.Errorf("refusals = %v", got)
 		}
 		// With room, the alert goes.

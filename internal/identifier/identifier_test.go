@@ -360,3 +360,19 @@ func FuzzParse(f *testing.F) {
 		_ = RequireMobile(id)
 	})
 }
+
+// TestParsePhoneForSMSRefusesServiceNumbers: phone identifiers (sign-up,
+// sign-in by SMS) are mobile-only, so premium-rate, shared-cost, toll-free
+// and pager numbers are already refused with phone_not_mobile (issue 11,
+// toll fraud).
+func TestParsePhoneForSMSRefusesServiceNumbers(t *testing.T) {
+	for _, raw := range []string{"0990-12-3456", "0570-123-456", "0120-123-456", "0800-123-4567", "020-4123-4567", "+1 900 555 0100", "+44 70 1234 5678"} {
+		_, err := ParsePhoneForSMS(raw, "JP")
+		if !ninsho.IsCode(err, ninsho.CodePhoneNotMobile) {
+			t.Errorf("ParsePhoneForSMS(%q) = %v, want phone_not_mobile", raw, err)
+		}
+	}
+	if _, err := ParsePhoneForSMS("090-1234-5678", "JP"); err != nil {
+		t.Errorf("mobile refused: %v", err)
+	}
+}

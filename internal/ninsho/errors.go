@@ -78,6 +78,10 @@ const (
 	CodeChannelUnavailable     Code = "channel_unavailable"
 	CodeNoCodeRequested        Code = "code_not_requested"
 	CodeCookiesRequired        Code = "cookies_required"
+
+	// CodePhoneNumberNotAllowed: a premium-rate, shared-cost, toll-free or
+	// other service number given for a phone method (toll fraud).
+	CodePhoneNumberNotAllowed Code = "phone_number_not_allowed"
 )
 
 // Error is the one application error type. Code says what went wrong in

@@ -76,11 +76,11 @@ type Realm struct {
 // SMSLimits are a realm's caps on SMS and voice messages, counted together.
 // A zero field means the default (smsguard.DefaultLimits).
 type SMSLimits struct {
-	PerNumberHour int // to one number per hour, in each lane (owner, stranger)
-	PerNumberDay  int // to one number per day, in each lane
+	PerNumberHour int // codes to one number per hour, in each lane (owner, stranger); alerts and notices not counted
+	PerNumberDay  int // every message to one number per day, in each lane
 	// PerCountryHour caps an hour's messages to numbers of the realm's own
-	// country (the calling code of PhoneRegion); PerForeignCountryHour to
-	// the numbers of each other calling code.
+	// country (the number's region is PhoneRegion); PerForeignCountryHour
+	// to the numbers of each other region.
 	PerCountryHour        int
 	PerForeignCountryHour int
 	RealmHour             int // every SMS and voice message of the realm per hour

@@ -48,7 +48,8 @@ type Deps struct {
 	DevInbox http.Handler
 	// Hooks are the message providers' callback handlers (delivery
 	// reports) by provider name, each mounted at /hooks/<name>/ and given
-	// the path below it.
+	// the path below it; every other /hooks path answers the JSON 404
+	// problem, whichever names are configured.
 	Hooks map[string]http.Handler
 	// Captcha draws CAPTCHA images and audio for the API and pages; nil
 	// serves none. In development its answers are at /dev/api/captcha/{id}.
@@ -109,6 +110,7 @@ type server struct {
 	d       Deps
 	log     *slog.Logger
 	mux     *http.ServeMux
+	hooks   hooks
 	web     *web.Handler
 	metrics *metrics
 }
@@ -154,9 +156,7 @@ func New(d Deps) (http.Handler, error) {
 	}
 	s.mux.Handle("/api/", apiH)
 	s.mux.Handle("/api", apiH)
-	for name, h := range d.Hooks {
-		s.mux.Handle("/hooks/"+name+"/", http.StripPrefix("/hooks/"+name, h))
-	}
+	s.hooks = hooks(d.Hooks) // served before the mux (hooks.go)
 	if d.Dev && d.DevInbox != nil {
 		s.mux.Handle("/dev/", d.DevInbox)
 	}
@@ -280,6 +280,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			panic(http.ErrAbortHandler)
 		}
 	}()
+	if isHooksPath(r.URL.Path) {
+		s.hooks.ServeHTTP(rw, r)
+		return
+	}
 	s.mux.ServeHTTP(rw, r)
 }
 

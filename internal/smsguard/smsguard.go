@@ -1,7 +1,7 @@
 // Package smsguard is the SMS pumping and cost guard (issue 11): before a
 // text message or a voice call is enqueued, it counts the message per
 // destination number (per hour and per day), per destination country
-// calling code (per hour) and per realm (per hour), in the shared
+// (the number's region, per hour) and per realm (per hour), in the shared
 // throttle.Counter, and refuses it past a limit. Text messages and voice
 // calls cost money per message and are the target of SMS pumping (toll
 // fraud: codes asked for premium numbers); e-mail is not counted.
@@ -17,12 +17,13 @@ package smsguard
 
 import (
 	"context"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/ninsho/ninsho/internal/code"
+	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/throttle"
@@ -43,13 +44,13 @@ const Day = 24 * time.Hour
 // the answer never tells which limit it was.
 const RetryAfter = time.Hour
 
-// DefaultLimits: per number and lane 15 an hour and 40 a day, 1,000 an hour
-// to the realm's own country, 50 an hour to each other country, 2,000 an
-// hour in the realm. The hourly per-number limit sits above the code lanes
-// (code.Policy: 10 owner's and 5 strangers' codes an hour per destination,
-// each lane's last with its notice), so that those answer first, with their
-// own words; it bounds what the lanes do not count: alerts to the phone and
-// the day.
+// DefaultLimits: per number and lane 15 codes an hour and 40 messages a
+// day, 1,000 an hour to the realm's own country (region), 50 an hour to
+// each other country, 2,000 an hour in the realm. The hourly per-number
+// limit counts codes only (alerts and notices count in the day and the
+// ceilings, AdmitOptional) and sits above the code lanes (code.Policy: 10
+// owner's and 5 strangers' codes an hour per destination, each lane's last
+// with its notice), so that those always answer first, with their own words.
 func DefaultLimits() realm.SMSLimits {
 	return realm.SMSLimits{PerNumberHour: 15, PerNumberDay: 40, PerCountryHour: 1000, PerForeignCountryHour: 50, RealmHour: 2000}
 }
@@ -113,6 +114,13 @@ type Pass struct {
 // refused for another reason after Check (a code's cool-down or hourly
 // budget) is not counted even where the caller's transaction commits.
 func (g *Guard) Check(ctx context.Context, rl *realm.Realm, ch code.Channel, dest string, lane code.Lane) (Pass, error) {
+	return g.check(ctx, rl, ch, dest, lane, false)
+}
+
+// check is Check; an optional message (an alert, a notice) is neither
+// checked against nor counted in the per-number hourly limit, only in the
+// day and the country and realm ceilings.
+func (g *Guard) check(ctx context.Context, rl *realm.Realm, ch code.Channel, dest string, lane code.Lane, optional bool) (Pass, error) {
 	if g == nil || (ch != code.ChannelSMS && ch != code.ChannelVoice) {
 		return Pass{}, nil
 	}
@@ -130,7 +138,11 @@ func (g *Guard) Check(ctx context.Context, rl *realm.Realm, ch code.Channel, des
 	countryHour := throttle.Key("sms.country.hour", rl.ID, cc)
 	realmHour := throttle.Key("sms.realm.hour", rl.ID, "all")
 
-	hourly, err := g.Counter.Counts(ctx, []string{numberHour, countryHour, realmHour}, time.Hour)
+	keys := []string{numberHour, countryHour, realmHour}
+	if optional {
+		keys = keys[1:]
+	}
+	hourly, err := g.Counter.Counts(ctx, keys, time.Hour)
 	if err != nil {
 		return Pass{}, err
 	}
@@ -148,6 +160,9 @@ func (g *Guard) Check(ctx context.Context, rl *realm.Realm, ch code.Channel, des
 		{LimitCountryHour, hourly[countryHour], perCountry},
 		{LimitRealmHour, hourly[realmHour], l.RealmHour},
 	} {
+		if c.name == LimitNumberHour && optional {
+			continue
+		}
 		if c.n >= c.limit {
 			if g.Observer != nil {
 				g.Observer.Refused(c.name, ch)
@@ -155,7 +170,7 @@ func (g *Guard) Check(ctx context.Context, rl *realm.Realm, ch code.Channel, des
 			return Pass{}, ninsho.E(ninsho.CodeRateLimited).WithParam("kind", "messages").WithParam("retry_after_s", int(RetryAfter/time.Second))
 		}
 	}
-	return Pass{g: g, hourly: []string{numberHour, countryHour, realmHour}, daily: numberDay}, nil
+	return Pass{g: g, hourly: keys, daily: numberDay}, nil
 }
 
 // Count counts the admitted message, in the transaction of ctx. The zero
@@ -172,24 +187,52 @@ func (p Pass) Count(ctx context.Context) error {
 	return p.g.Counter.Hit(ctx, p.daily, 1, Day)
 }
 
-// country returns the calling code of the E.164 number dest ("81"; "0" when
-// it cannot be read) and whether it is the calling code of region, the
-// realm's own phone region.
+// country returns the region of the E.164 number dest ("JP", "JM" for
+// +1 876; "ZZ" when it cannot be told) and whether it is region, the
+// realm's own phone region. The region, not the calling code, decides: a
+// +1 number of another NANP region (Jamaica, Canada) is foreign to a
+// realm in "US".
 func country(dest, region string) (cc string, own bool) {
 	num, err := phonenumbers.Parse(dest, "")
-	if err != nil || num.GetCountryCode() == 0 {
-		return "0", false
+	if err != nil {
+		return "ZZ", false
 	}
-	c := int(num.GetCountryCode())
-	return strconv.Itoa(c), region != "" && phonenumbers.GetCountryCodeForRegion(region) == c
+	r := phonenumbers.GetRegionCodeForNumber(num)
+	if r == "" {
+		r = "ZZ"
+	}
+	return r, r != "ZZ" && strings.EqualFold(region, r)
 }
 
 // AdmitOptional is Admit for a message that may be left out (an alert, a
-// notice): it reports false, with a nil error, where Admit refuses.
+// notice): it reports false, with a nil error, where Admit refuses. Such a
+// message counts in the per-number daily limit and the country and realm
+// ceilings but not in the per-number hourly limit, which counts codes only:
+// so the code budgets (code.Policy, 10 + 5 an hour) always answer before
+// that limit, and an alert never takes the place of the owner's next code.
 func (g *Guard) AdmitOptional(ctx context.Context, rl *realm.Realm, ch code.Channel, dest string, lane code.Lane) (bool, error) {
-	err := g.Admit(ctx, rl, ch, dest, lane)
+	p, err := g.check(ctx, rl, ch, dest, lane, true)
+	if err == nil {
+		err = p.Count(ctx)
+	}
 	if ninsho.IsCode(err, ninsho.CodeRateLimited) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// NoticeChannel returns the channel of the code_limit notice that goes with
+// the code that used up a destination's hourly budget, sent over ch to the
+// E.164 number dest: the code's own channel for a text message; for a voice
+// call a text message instead (a second call saying "no more calls" only
+// confuses), when texts can be sent (canSMS) and dest is a mobile number;
+// otherwise ok is false and the notice is left out.
+func NoticeChannel(ch code.Channel, dest string, canSMS bool) (notice code.Channel, ok bool) {
+	if ch != code.ChannelVoice {
+		return ch, true
+	}
+	if !canSMS || identifier.RequireMobile(identifier.Normalized(dest)) != nil {
+		return "", false
+	}
+	return code.ChannelSMS, true
 }

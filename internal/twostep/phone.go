@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nyaruka/phonenumbers"
+
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/event"
@@ -101,8 +103,10 @@ func SessionMethod(m Method) string {
 // ParsePhone reads the number typed for method m in realm rl: a phone
 // number in the realm's region (an e-mail address is never a 2SV method:
 // identifier_invalid of kind two_step); a text message needs a mobile
-// number (phone_not_mobile of kind two_step), a voice call any number. A
-// realm that cannot send text messages has no phone methods
+// number (phone_not_mobile of kind two_step), a voice call any number
+// that is a person's line: a premium-rate, shared-cost, toll-free, UAN,
+// voicemail, pager or personal number is refused for both methods
+// (phone_number_not_allowed; toll fraud). A realm that cannot send text messages has no phone methods
 // (channel_unavailable). Every refusal is about the field "phone".
 func (s *Service) ParsePhone(rl *realm.Realm, m Method, typed string) (identifier.Identifier, error) {
 	if !IsPhone(m) {
@@ -118,17 +122,38 @@ func (s *Service) ParsePhone(rl *realm.Realm, m Method, typed string) (identifie
 	if err == nil && id.Kind != identifier.KindPhone {
 		err = ninsho.E(ninsho.CodeIdentifierInvalid)
 	}
+	if err == nil && !PhoneAllowed(id.Value) {
+		err = ninsho.E(ninsho.CodePhoneNumberNotAllowed)
+	}
 	if err == nil && m == MethodSMS {
 		err = identifier.RequireMobile(id)
 	}
 	if err != nil {
 		e := ninsho.ErrorOf(err)
-		if e == nil || (e.Code != ninsho.CodeIdentifierInvalid && e.Code != ninsho.CodePhoneNotMobile) {
+		if e == nil || (e.Code != ninsho.CodeIdentifierInvalid && e.Code != ninsho.CodePhoneNotMobile && e.Code != ninsho.CodePhoneNumberNotAllowed) {
 			return identifier.Identifier{}, err
 		}
 		return identifier.Identifier{}, ninsho.FieldError(e.Code, "phone").WithParam("kind", "two_step")
 	}
 	return id, nil
+}
+
+// PhoneAllowed reports whether codes may be sent to the E.164 number e164
+// by text or call: false for a number that is not valid and for the types
+// that bill the caller or reach no one person (premium rate, shared cost,
+// toll free, UAN, voicemail access, pager, personal number). A valid number
+// whose type the numbering plan cannot tell (UNKNOWN) is allowed.
+func PhoneAllowed(e164 string) bool {
+	num, err := phonenumbers.Parse(e164, "")
+	if err != nil || !phonenumbers.IsValidNumber(num) {
+		return false
+	}
+	switch phonenumbers.GetNumberType(num) {
+	case phonenumbers.PREMIUM_RATE, phonenumbers.SHARED_COST, phonenumbers.TOLL_FREE, phonenumbers.UAN,
+		phonenumbers.VOICEMAIL, phonenumbers.PAGER, phonenumbers.PERSONAL_NUMBER:
+		return false
+	}
+	return true
 }
 
 // BeginPhone adds a new, unproved SMS or voice-call credential with the
@@ -141,7 +166,9 @@ func (s *Service) ParsePhone(rl *realm.Realm, m Method, typed string) (identifie
 // spends the codes the number's owner needs to sign in. replaces, when
 // not "", is a proved SMS or voice credential of a that the new one takes
 // the place of once proved (ProvePhone); until then the old number keeps
-// working. It does not count as a method until ProvePhone.
+// working. It does not count as a method until ProvePhone. Within 30 s of
+// the last code of a's unfinished enrolment to the same number, by either
+// method, it is refused with resend_too_soon (enrolCooldown).
 func (s *Service) BeginPhone(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, m Method, typed, replaces string) (*PhoneEnrolment, error) {
 	id, err := s.ParsePhone(rl, m, typed)
 	if err != nil {
@@ -168,6 +195,9 @@ func (s *Service) BeginPhone(ctx context.Context, rl *realm.Realm, req ninsho.Re
 			}
 			f.Set(stateReplaces, replaces)
 		}
+		if err := s.enrolCooldown(ctx, rl, a, id.Value); err != nil {
+			return err
+		}
 		if err := s.Store.AddCredential(ctx, c); err != nil {
 			return err
 		}
@@ -189,6 +219,38 @@ func (s *Service) BeginPhone(ctx context.Context, rl *realm.Realm, req ninsho.Re
 	}
 	s.Phone.Outbox.Wake()
 	return &PhoneEnrolment{CredentialID: c.ID, Destination: c.Label, ResendAfter: s.Phone.Codes.ResendAfter(f)}, nil
+}
+
+// enrolCooldown refuses a new enrolment of a to number within the code
+// cool-down (30 s) of the last code of a's unfinished enrolment to the same
+// number, whichever method (SMS or voice) either used: ninsho.CodeResendTooSoon
+// with params seconds and retry_after_s, as a resend would get, so that
+// beginning again is no way round the cool-down.
+func (s *Service) enrolCooldown(ctx context.Context, rl *realm.Realm, a *account.Account, number string) error {
+	creds, err := s.Store.Credentials(ctx, rl.ID, a.ID)
+	if err != nil {
+		return err
+	}
+	var wait time.Duration
+	for i := range creds {
+		c := &creds[i]
+		if !IsPhone(c.Method) || c.Proved() || c.Phone != number {
+			continue
+		}
+		_, f, err := s.phoneEnrolment(ctx, rl, a, c.ID)
+		if ninsho.IsCode(err, ninsho.CodeNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		wait = max(wait, s.Phone.Codes.ResendAfter(f))
+	}
+	if wait <= 0 {
+		return nil
+	}
+	secs := int((wait + time.Second - 1) / time.Second)
+	return ninsho.E(ninsho.CodeResendTooSoon).WithParam("seconds", secs).WithParam("retry_after_s", secs)
 }
 
 // ResendPhone sends the code of a's unproved phone credential id again,
@@ -452,14 +514,15 @@ func (s *Service) sendPhoneCode(ctx context.Context, rl *realm.Realm, a *account
 		return err
 	}
 	notice := false
-	if issued.LaneFull {
+	nch, ok := smsguard.NoticeChannel(ch, f.Identifier, s.Phone.CanSend(code.ChannelSMS)) // a voice code's notice goes by SMS
+	if issued.LaneFull && ok {
 		// Past the SMS guard's limits the notice is left out.
-		if notice, err = s.Phone.SMSGuard.AdmitOptional(ctx, rl, ch, f.Identifier, issued.Lane); err != nil {
+		if notice, err = s.Phone.SMSGuard.AdmitOptional(ctx, rl, nch, f.Identifier, issued.Lane); err != nil {
 			return err
 		}
 	}
 	if notice {
-		if _, err := s.Phone.Outbox.Enqueue(ctx, rl.ID, message.Channel(ch), f.Identifier, message.TemplateCodeLimit, locale,
+		if _, err := s.Phone.Outbox.Enqueue(ctx, rl.ID, message.Channel(nch), f.Identifier, message.TemplateCodeLimit, locale,
 			map[string]string{"name": "", "host": rl.PublicHost, "base_url": BaseURL(rl)}); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/event"
@@ -69,5 +70,88 @@ func TestPhoneRefusals(t *testing.T) {
 				t.Errorf("events %v lack %s", got, want)
 			}
 		}
+	})
+}
+
+// TestPhoneServiceNumbersRefused: premium-rate, shared-cost, toll-free and
+// pager numbers are refused for SMS and voice alike (toll fraud), with
+// phone_number_not_allowed about the field phone; nothing is written or
+// sent. An ordinary mobile and a fixed line (voice) still pass.
+func TestPhoneServiceNumbersRefused(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		a := signUp(t, e, "hanako@example.jp")
+		for _, typed := range []string{"0990-12-3456", "0570-123-456", "0120-123-456", "0800-123-4567", "+1 900 555 0100", "+1 800 555 0100", "020-4123-4567"} {
+			for _, m := range []twostep.Method{twostep.MethodSMS, twostep.MethodVoice} {
+				_, err := e.TwoStep.BeginPhone(ctx, e.JP, req, a, m, typed, "")
+				flowtest.WantRefusals(t, err, "phone_number_not_allowed/phone")
+			}
+		}
+		if creds, _ := e.DB.Credentials(ctx, e.JP.ID, a.ID); len(creds) != 0 {
+			t.Errorf("credentials after refusals: %+v", creds)
+		}
+		for _, to := range []string{"+81990123456", "+81570123456", "+81120123456", "+19005550100"} {
+			if got := e.Messages(t, to); len(got) != 0 {
+				t.Errorf("%s was sent %d messages", to, len(got))
+			}
+		}
+		if _, err := e.TwoStep.BeginPhone(ctx, e.JP, req, a, twostep.MethodVoice, "03-1234-5678", ""); err != nil {
+			t.Errorf("fixed line by voice: %v", err)
+		}
+		if _, err := e.TwoStep.BeginPhone(ctx, e.JP, req, a, twostep.MethodSMS, "090-1234-5678", ""); err != nil {
+			t.Errorf("mobile by SMS: %v", err)
+		}
+	})
+}
+
+// TestPhoneAllowed: the number types of PhoneAllowed.
+func TestPhoneAllowed(t *testing.T) {
+	for n, want := range map[string]bool{
+		"+819012345678": true, "+81312345678": true, "+12015550123": true, "+447400123456": true,
+		"+81990123456": false, "+81570123456": false, "+81120123456": false, "+19005550100": false,
+		"+448001234567": false, "+447012345678": false, "+819": false, "": false,
+	} {
+		if got := twostep.PhoneAllowed(n); got != want {
+			t.Errorf("PhoneAllowed(%q) = %v, want %v", n, got, want)
+		}
+	}
+}
+
+// TestPhoneEnrolStartsShareTheCooldown: beginning an enrolment again to the
+// same number, alternating SMS and voice, is refused with resend_too_soon
+// (retry_after_s the rest of the 30 s) instead of sending a code each time;
+// another number is not held back, and 30 s later (injected clock) the
+// number gets its next code.
+func TestPhoneEnrolStartsShareTheCooldown(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		a := signUp(t, e, "hanako@example.jp")
+		const to = "+819012345678"
+		if _, err := e.TwoStep.BeginPhone(ctx, e.JP, req, a, twostep.MethodSMS, "090-1234-5678", ""); err != nil {
+			t.Fatal(err)
+		}
+		e.Clock.Advance(10 * time.Second)
+		for i, m := range []twostep.Method{twostep.MethodVoice, twostep.MethodSMS, twostep.MethodVoice, twostep.MethodSMS} {
+			_, err := e.TwoStep.BeginPhone(ctx, e.JP, req, a, m, "090-1234-5678", "")
+			flowtest.WantCode(t, err, ninsho.CodeResendTooSoon)
+			if p := ninsho.ErrorOf(err).Params; p["retry_after_s"] != 20 || p["seconds"] != 20 {
+				t.Errorf("start %d: params %v, want retry_after_s 20", i, p)
+			}
+		}
+		if got := len(e.Messages(t, to)); got != 1 {
+			t.Errorf("%d messages to the number, want 1", got)
+		}
+		if _, err := e.TwoStep.BeginPhone(ctx, e.JP, req, a, twostep.MethodSMS, "080-9876-5432", ""); err != nil {
+			t.Errorf("another number: %v", err)
+		}
+		e.Clock.Advance(20 * time.Second)
+		if _, err := e.TwoStep.BeginPhone(ctx, e.JP, req, a, twostep.MethodVoice, "090-1234-5678", ""); err != nil {
+			t.Fatalf("30 s later: %v", err)
+		}
+		if got := len(e.Messages(t, to)); got != 2 {
+			t.Errorf("%d messages to the number, want 2", got)
+		}
+		_, err := e.TwoStep.BeginPhone(ctx, e.JP, req, a, twostep.MethodSMS, "090-1234-5678", "")
+		flowtest.WantCode(t, err, ninsho.CodeResendTooSoon)
 	})
 }

@@ -2,6 +2,8 @@ package devinbox
 
 import (
 	"encoding/json"
+	"io"
+	"mime"
 	"net/http"
 
 	"github.com/ninsho/ninsho/internal/message"
@@ -19,23 +21,28 @@ const Provider = "devinbox"
 // sent, delivered, undelivered or failed. It calls message.Reports.Record
 // with provider devinbox, so the same rules apply as to a real callback:
 // the status only moves forward, and a message that went out through
-// another provider is not changed. The answer is {"changed": true|false};
-// a malformed body, status or id is 400 {"error": "request_invalid"}.
+// another provider is not changed. The answer is {"changed": true|false}.
+// Anything else is 400 {"error": "request_invalid"} and records nothing: a
+// Content-Type other than application/json, a body that is not exactly one
+// JSON object {"status": …} (unknown fields, trailing data, over 4 KiB), a
+// status outside the list, an id that is not an id or names no message.
 func (h *Handler) report(w http.ResponseWriter, r *http.Request) error {
 	if h.Reports == nil {
 		http.NotFound(w, r)
 		return nil
 	}
-	var body struct {
-		Status string `json:"status"`
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
-	st := message.DeliveryStatus("")
-	if err := dec.Decode(&body); err == nil {
-		st = message.DeliveryStatus(body.Status)
-	}
 	id := r.PathValue("id")
-	if !st.Valid() || st == message.DeliveryQueued || !ninsho.ValidID(id) {
+	st, ok := reportStatus(w, r)
+	if ok && ninsho.ValidID(id) {
+		_, err := h.Reports.Store.Delivery(r.Context(), id)
+		if err != nil && !ninsho.IsCode(err, ninsho.CodeNotFound) {
+			return err
+		}
+		ok = err == nil
+	} else {
+		ok = false
+	}
+	if !ok {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
 		return json.NewEncoder(w).Encode(map[string]string{"error": string(ninsho.CodeRequestInvalid)})
@@ -47,4 +54,26 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	return json.NewEncoder(w).Encode(map[string]bool{"changed": changed})
+}
+
+// reportStatus reads the status of a report body, strictly: ok is false
+// unless r is application/json holding one object with a valid status
+// (not queued) and nothing else.
+func reportStatus(w http.ResponseWriter, r *http.Request) (message.DeliveryStatus, bool) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return "", false
+	}
+	var body struct {
+		Status *string `json:"status"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil || body.Status == nil {
+		return "", false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return "", false
+	}
+	st := message.DeliveryStatus(*body.Status)
+	return st, st.Valid() && st != message.DeliveryQueued
 }
