@@ -191,9 +191,15 @@ func TestBreakerAllOpenWaitsWithoutUsingAttempts(t *testing.T) {
 		CoolOff:          3 * time.Second,
 		MaxAttempts:      2,
 	})
+	if d.ChannelDown("jp", ChannelEmail) {
+		t.Error("ChannelDown before any failure: true")
+	}
 	m := h.enqueue(t, ChannelEmail)
 	mustRunOnce(t, d) // both fail once: both open
 	got := h.message(t, m.ID)
+	if !d.ChannelDown("jp", ChannelEmail) || !d.ChannelDown("jp", ChannelVoice) {
+		t.Error("ChannelDown with every provider open (or none for the channel): false")
+	}
 	if got.Attempts != 1 || d.BreakerState("a") != BreakerOpen || d.BreakerState("b") != BreakerOpen {
 		t.Fatalf("after one round: %d attempts, a %v, b %v", got.Attempts, d.BreakerState("a"), d.BreakerState("b"))
 	}
@@ -231,6 +237,9 @@ func TestBreakerAllOpenWaitsWithoutUsingAttempts(t *testing.T) {
 	// The providers recover: the probes deliver both.
 	a.always, b.always = nil, nil
 	h.clock.Set(reopen)
+	if d.ChannelDown("jp", ChannelEmail) {
+		t.Error("ChannelDown once a breaker half-opens: true")
+	}
 	if n := mustRunOnce(t, d); n != 2 {
 		t.Fatalf("after the back-off: delivered %d, want 2", n)
 	}

@@ -443,6 +443,22 @@ func (d *Dispatcher) BreakerState(provider string) BreakerState {
 	return d.breakers.State(provider, d.cfg.Clock.Now())
 }
 
+// ChannelDown reports whether realm's messages on ch cannot leave now in
+// this instance: the channel has no provider, or every provider's breaker
+// is open (a half-open one may take a probe, so it is not down). A flow
+// waiting for a code uses it to offer another way at once instead of after
+// the delivery timeout. Breakers are per instance, so on several instances
+// it is what this one saw.
+func (d *Dispatcher) ChannelDown(realm string, ch Channel) bool {
+	now := d.cfg.Clock.Now()
+	for _, s := range d.senders(realm, ch) {
+		if d.breakers.State(s.Name(), now) != BreakerOpen {
+			return false
+		}
+	}
+	return true
+}
+
 // senders returns the providers of realm's messages on ch, in order.
 func (d *Dispatcher) senders(realm string, ch Channel) []Sender {
 	if ss := d.cfg.RealmSenders[realm][ch]; len(ss) > 0 {
