@@ -121,7 +121,7 @@ func TestBrowserSigninWithSMS(t *testing.T) {
 	rec = get(h, twoStep, b.header()...)
 	body := rec.Body.String()
 	in := codeInput.FindString(body)
-	if rec.Code != 200 || !strings.Contains(body, "090-****-5678 に SMS で確認コードをお送りしました。") || !strings.Contains(body, `value="resend_code"`) ||
+	if rec.Code != 200 || !strings.Contains(body, "090-****-5678 に確認コードをお送りします。") || !strings.Contains(body, `value="resend_code"`) ||
 		!strings.Contains(in, `inputmode="numeric"`) {
 		t.Fatalf("second-factor page for sms: %d\n%s", rec.Code, body)
 	}

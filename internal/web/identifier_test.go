@@ -34,7 +34,7 @@ func TestPagesShowIdentifiersAsPeopleReadThem(t *testing.T) {
 			verify := rec.Header().Get("Location")
 			rec = get(h, verify, b.header()...)
 			body := html.UnescapeString(rec.Body.String())
-			if !strings.Contains(body, tt.masked+" に確認コードを送信しました") {
+			if !strings.Contains(body, tt.masked+" に確認コードをお送りします。") {
 				t.Errorf("code page does not say the code went to %s:\n%s", tt.masked, body)
 			}
 			rec = post(h, verify, url.Values{"action": {"submit_code"}, "code": {env.LastCode(t, tt.stored)}}, b.header()...)

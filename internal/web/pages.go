@@ -278,7 +278,11 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request, c *call) error 
 				ans.Next = v.Next
 			}
 		}
-		h.renderError(w, r, "verify", h.verifyPage(r, c, ans), err)
+		p := h.verifyPage(r, c, ans)
+		if a.Name == flow.ActionSwitchChannel {
+			p.refused = a.Channel
+		}
+		h.renderError(w, r, "verify", p, err)
 		return nil
 	}
 	if a.Name == flow.ActionResendCode && ans.Next != nil && ans.Next.Step == flow.StepVerificationCode {

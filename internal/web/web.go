@@ -446,6 +446,13 @@ type page struct {
 	// emailOnly whether the realm takes e-mail addresses only.
 	region    string
 	emailOnly bool
+	// zone is the realm's time zone (realmZone) and now the time the page
+	// was made, for the times the code pages show (delivery.go).
+	zone *time.Location
+	now  time.Time
+	// refused is, on a code page shown after a switch_channel was refused,
+	// the channel that was asked for (delivery.go); "" otherwise.
+	refused string
 }
 
 // Shown returns a stored identifier (an e-mail address with A-labels, an
@@ -503,6 +510,9 @@ type formError struct {
 	Code    string
 	Field   string
 	Message string
+	// Kind is the first refusal's "kind" parameter, or "" (the SMS cost
+	// guard's rate_limited is of kind "messages").
+	Kind string
 	// More are the further refused fields (ninsho.Error.More).
 	More      []formItem
 	RequestID string // "" unless httperr.ShowsReference
@@ -594,6 +604,8 @@ func (h *Handler) newPage(r *http.Request, rl *realm.Realm, locale, title string
 		p.RealmName = rl.Name
 		p.region, p.emailOnly = rl.PhoneRegion, rl.EmailOnly
 	}
+	p.zone, _ = realmZone(rl)
+	p.now = h.d.Now()
 	p.look = h.lookFor(rl)
 	p.Brand = p.look.brand
 	p.ReturnTo = checkReturnTo(rl, r.URL.Query().Get(returnToParam))
@@ -631,6 +643,9 @@ func (p *page) relink(path string, q url.Values) {
 // failure can still become an error page.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
 	if p.Error != nil {
+		if isCodePage(name) {
+			p.limitMessage()
+		}
 		p.Error.link(formFields(name, p))
 	}
 	p.linkReturnTo()
@@ -675,6 +690,7 @@ func prepareError(w http.ResponseWriter, r *http.Request, p *page, err error) in
 	status := httperr.Prepare(w, r, err, reqID)
 	e := ninsho.ErrorOf(err)
 	p.Error = &formError{Code: string(e.Code), Field: e.Field, Message: i18n.FieldErrorMessage(p.Locale, e)}
+	p.Error.Kind, _ = e.Params["kind"].(string)
 	for _, m := range e.More {
 		p.Error.More = append(p.Error.More, formItem{Field: m.Field, Message: i18n.FieldErrorMessage(p.Locale, m)})
 	}
