@@ -79,7 +79,8 @@ func (d Deliveries) Annotate(ctx context.Context, ans *flow.Answer) {
 }
 
 // troubleOf returns the alternatives reason of a code's message dl in rl:
-// undelivered or failed as reported, late when it is still queued or sent
+// undelivered or failed as reported, failed too while it is queued behind an
+// outage of its channel (Kit.ChannelDown), late when it is still queued or sent
 // once the realm's code delivery timeout has passed since it was written,
 // else "".
 func (k *Kit) troubleOf(dl message.Delivery, rl *realm.Realm) string {
@@ -89,6 +90,9 @@ func (k *Kit) troubleOf(dl message.Delivery, rl *realm.Realm) string {
 	case message.DeliveryFailed:
 		return flow.DeliveryReasonFailed
 	case message.DeliveryQueued, message.DeliverySent:
+		if dl.Status == message.DeliveryQueued && k.ChannelDown != nil && k.ChannelDown(rl.ID, dl.Channel) {
+			return flow.DeliveryReasonFailed // an outage: it cannot leave now
+		}
 		if !k.Clock.Now().Before(dl.CreatedAt.Add(rl.DeliveryTimeout())) {
 			return flow.DeliveryReasonLate
 		}
@@ -163,15 +167,25 @@ func (k *Kit) voiceFallback(f *flow.Flow, a *account.Account) bool {
 		(a.PhoneVerifiedAt != nil || a.Status == account.StatusPending) && k.CanSend(code.ChannelVoice)
 }
 
-// codeLost reports whether the provider reported f's current code's
-// message undelivered or failed: such a code never arrived, so the next one
-// by another way need not wait for the resend cool-down (the number's
-// hourly budget still applies). A store without reports loses nothing.
+// codeLost reports whether f's current code never arrived: its provider
+// reported the message undelivered or failed, or it is queued behind an
+// outage of its channel (Kit.ChannelDown). The next code by another way then
+// need not wait for the resend cool-down (the number's hourly budget still
+// applies). A store without reports loses nothing.
 func (k *Kit) codeLost(ctx context.Context, f *flow.Flow) bool {
 	id := f.Get(flow.StateCodeMessage)
 	if k.Reports == nil || id == "" {
 		return false
 	}
 	dl, err := k.Reports.Delivery(ctx, id)
-	return err == nil && (dl.Status == message.DeliveryUndelivered || dl.Status == message.DeliveryFailed)
+	if err != nil {
+		return false
+	}
+	switch dl.Status {
+	case message.DeliveryUndelivered, message.DeliveryFailed:
+		return true
+	case message.DeliveryQueued:
+		return k.ChannelDown != nil && k.ChannelDown(f.Realm, dl.Channel)
+	}
+	return false
 }

@@ -76,6 +76,11 @@ type Kit struct {
 	// reported undelivered or failed does not hold back the next one by
 	// another way (Deliveries). nil reads none.
 	Reports message.ReportStore
+	// ChannelDown, if set, says whether a realm's messages on a channel
+	// cannot leave now (message.Dispatcher.ChannelDown: every provider's
+	// breaker open): a code still queued behind such an outage is offered
+	// another way at once, as if it had failed.
+	ChannelDown func(realm string, ch message.Channel) bool
 }
 
 // StartWithCode begins a flow of kind that sends a code to the account that

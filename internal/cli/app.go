@@ -274,6 +274,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	kit.Networks = db
 	kit.Reports = db
+	kit.ChannelDown = a.dispatcher.ChannelDown
 	kit.TwoStep = &twostep.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Backup: db, Events: events,
 		Box: box, Hasher: hasher, Guard: kit.Codes.Guard, Alert: authflow.TwoStepAlerter{Kit: kit},
 		Phone: &twostep.Phone{Codes: kit.Codes, Flows: db, Outbox: outbox, Channels: kit.Channels,

@@ -181,3 +181,46 @@ func TestDeliveryVerificationCodeVoice(t *testing.T) {
 		}
 	})
 }
+
+// TestDeliveryOutageOffersAnotherWayAtOnce (issue 11): when every SMS
+// provider's breaker is open, a second-factor code by SMS waits in the
+// outbox (queued, never dropped), and the answer offers the voice call at
+// once with alternatives_reason failed — not after the delivery timeout.
+// The dispatcher is a real one whose only SMS provider is a webhook gateway
+// that refuses connections; one failed round opens its breaker.
+func TestDeliveryOutageOffersAnotherWayAtOnce(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.JP, sfEmail, pw, sfEmail)
+		enrolPhone(t, e, sfEmail, twostep.MethodSMS, phMobile, phMobileE164)
+		enrolPhone(t, e, sfEmail, twostep.MethodVoice, phFixed, phFixedE164)
+
+		down := e.DownDispatcher(t, message.ChannelSMS)
+		e.Kit.ChannelDown = down.ChannelDown
+		t.Cleanup(func() { e.Kit.ChannelDown = nil })
+
+		start, req := signInToChallenge(t, e)
+		if _, err := down.RunOnce(ctx); err != nil { // the gateway refuses: its breaker opens
+			t.Fatal(err)
+		}
+		if !down.ChannelDown("jp", message.ChannelSMS) {
+			t.Fatal("the SMS channel is not down after the gateway refused")
+		}
+		ans, err := e.Engine.View(ctx, "jp", start.Flow.ID, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := ans.Next
+		if n.Delivery == nil || n.Delivery.Status != "queued" || n.Delivery.Late {
+			t.Fatalf("delivery during the outage = %+v; want queued, not late", n.Delivery)
+		}
+		if n.AlternativesReason != flow.DeliveryReasonFailed || len(n.Alternatives) == 0 || n.Alternatives[0] != "voice" {
+			t.Fatalf("during the outage: alternatives %v (%q); want voice first at once, reason failed", n.Alternatives, n.AlternativesReason)
+		}
+		sw, err := e.Engine.Act(ctx, "jp", start.Flow.ID, req, flow.Action{Name: flow.ActionSwitchMethod, Method: "voice"})
+		wantSecondFactor(t, sw, err, "voice", "sms")
+		call := lastTo(t, e, phFixedE164)
+		done, err := e.Engine.Act(ctx, "jp", start.Flow.ID, req, flow.Action{Name: flow.ActionSubmitSecondFactor, Code: call.Code})
+		wantAAL2(t, e, done, err, "pwd", "tel")
+	})
+}

@@ -6,6 +6,8 @@ package flowtest
 
 import (
 	"context"
+	"github.com/ninsho/ninsho/internal/message/providers/webhook"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -246,4 +248,36 @@ func WantRefusals(tb testing.TB, err error, want ...string) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		tb.Errorf("refusals = %v, want %v (err %v)", got, want, err)
 	}
+}
+
+// DownDispatcher returns a second dispatcher on e's outbox whose only
+// provider of ch is a webhook gateway at a loopback port nothing listens on
+// (every send is refused: a real outage, no stand-in), with a breaker that
+// opens at the first failure. Run it once to open the breaker; its
+// ChannelDown then reports ch down for every realm.
+func (e *Env) DownDispatcher(tb testing.TB, ch message.Channel) *message.Dispatcher {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // the port is now refused
+	gw, err := webhook.New(webhook.Config{Name: "gw-down", URL: "http://" + addr + "/send", Secret: []byte("flowtest-webhook-secret-0123456789"),
+		CallbackURL: "https://id.example.jp/hooks/gw-down/status", Clock: e.Clock, Timeout: time.Second})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	templates, err := message.DefaultTemplates()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d, err := message.NewDispatcher(message.DispatcherConfig{
+		Store: e.DB, Box: e.Box, Templates: templates, Clock: e.Clock, Random: ninsho.NewSeededRandom(99),
+		Senders: map[message.Channel][]message.Sender{ch: {gw}}, FailureThreshold: 1,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d
 }
