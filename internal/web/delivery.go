@@ -74,7 +74,8 @@ func (p *page) at(t time.Time) string {
 }
 
 // CodeLead is the text of the lead line of a code page: where the code
-// went (or, for a voice call, that a call is coming), and where its message
+// went (for a voice call, that a call is coming, or once the call was
+// made, that we called), and where its message
 // is still queued, failed or undelivered, in words that do not claim it
 // was sent or arrived.
 func (p *page) CodeLead() string {
@@ -89,6 +90,12 @@ func (p *page) CodeLead() string {
 			return i18n.Message(p.Locale, "delivery.lead.queued"+p.voiceSuffix(), dest)
 		case "failed", "undelivered":
 			return i18n.Message(p.Locale, "delivery.lead.tried"+p.voiceSuffix(), dest)
+		case "sent", "delivered":
+			if p.codeChannel() == "voice" {
+				// The status line says when the call was made: the
+				// lead must not still say a call is coming.
+				return i18n.Message(p.Locale, "delivery.lead.called", dest)
+			}
 		}
 	}
 	if n.Step == flow.StepSecondFactor {
@@ -217,31 +224,40 @@ func (p *page) NotSentLine() string {
 }
 
 // HelpReason is the first paragraph of the "didn't get the code?" box:
-// what probably happened to the code's message.
+// what probably happened to the code's message. A failed message is
+// explained as either a sending problem on our side or a refusal by the
+// provider (an invalid number or address): the report does not say which.
 func (p *page) HelpReason() string {
 	if p.Next == nil || p.Next.AlternativesReason == "" {
 		return ""
 	}
-	return i18n.Message(p.Locale, "delivery.help."+p.Next.AlternativesReason+p.voiceSuffix(), nil)
+	key := "delivery.help." + p.Next.AlternativesReason + p.voiceSuffix()
+	if p.Next.AlternativesReason == flow.DeliveryReasonFailed && p.codeChannel() == "email" {
+		key += ".email" // refused: an address, not a number
+	}
+	return i18n.Message(p.Locale, key, nil)
 }
 
 // HelpNext is the second paragraph of the box: what the person can do —
-// check the destination (unless an outage failed the message), then take
-// one of the buttons below when there are any, else wait and try again,
-// and where the realm has one, contact its customer service (the footer).
+// check the destination (a wrong one is a likely cause whatever the
+// reason: a failed message may have been refused by the provider, for
+// example for an invalid number), then take the button below (singular
+// wording) or one of the buttons below when there are any, else wait and
+// try again, and where the realm has one, contact its customer service
+// (the footer).
 func (p *page) HelpNext() string {
 	if p.Next == nil {
 		return ""
 	}
-	key := "delivery.help.other_ways"
-	others := len(p.Offered()) > 0
-	if !others {
-		key = "delivery.help.no_other_way"
+	n := len(p.Offered())
+	key := "delivery.help.other_ways.check"
+	switch n {
+	case 0:
+		key = "delivery.help.no_other_way.check"
+	case 1:
+		key = "delivery.help.other_way.check"
 	}
-	if p.Next.AlternativesReason != flow.DeliveryReasonFailed {
-		key += ".check" // a wrong destination is one likely cause
-	}
-	if !others && p.Brand != nil && (p.Brand.SupportURL != "" || p.Brand.SupportContact != "") {
+	if n == 0 && p.Brand != nil && (p.Brand.SupportURL != "" || p.Brand.SupportContact != "") {
 		key += ".support"
 	}
 	return i18n.Message(p.Locale, key, map[string]any{"destination": p.Next.Destination})
@@ -249,15 +265,53 @@ func (p *page) HelpNext() string {
 
 // limitMessage replaces the shared resend_limit_reached message (which
 // says "this e-mail address or mobile number") on a code page with one
-// that names the kind of destination whose codes ran out.
+// that names the kind of destination whose codes ran out. It asks to use
+// the last code only when that code's message may have arrived: when it
+// failed or was undelivered, it says only that no more codes can go there
+// for now (BlockedLine says from when, and the page offers the other ways).
 func (p *page) limitMessage() {
 	e := p.Error
 	if e == nil || e.Code != string(ninsho.CodeResendLimitReached) || e.Kind != "" {
 		return
 	}
 	if b := p.blocked(); b != "" {
-		e.Message = i18n.Message(p.Locale, "delivery.limit."+b, nil)
+		key := "delivery.limit." + b
+		if n := p.Next; n != nil && n.Delivery != nil && (n.Delivery.Status == "failed" || n.Delivery.Status == "undelivered") && reaches(p.codeChannel(), b) {
+			key += ".not_received"
+		}
+		e.Message = i18n.Message(p.Locale, key, nil)
 	}
+}
+
+// ResendButton is the label of the "resend" button: "call me again" when
+// the step's code goes by voice call.
+func (p *page) ResendButton() string {
+	if p.codeChannel() == "voice" {
+		return i18n.Message(p.Locale, "button.resend.voice", nil)
+	}
+	return i18n.Message(p.Locale, "button.resend", nil)
+}
+
+// CodeHint is the hint under the second factor's code field. For an SMS
+// or voice code it names only what the page offers: "send it again" (or
+// "call again") only with the resend button, "another way" only with other
+// ways as buttons.
+func (p *page) CodeHint() string {
+	if p.Next == nil {
+		return ""
+	}
+	m := p.Next.Method
+	if !isPhone(m) {
+		return i18n.Message(p.Locale, "hint.second_factor."+m, nil)
+	}
+	key := "delivery.hint." + m
+	if p.CanResend() {
+		key += ".resend"
+	}
+	if len(p.Offered()) > 0 {
+		key += ".other_ways"
+	}
+	return i18n.Message(p.Locale, key, nil)
 }
 
 // codePages are the page templates with a code's delivery.

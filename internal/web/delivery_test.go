@@ -79,11 +79,17 @@ func TestDeliveryPagesGolden(t *testing.T) {
 		{name: "two_step_not_sent_limit", target: "/two-step?", next: notSent(smsNext("sent", "voice", "totp"), "resend_limit_reached")},
 		{name: "two_step_resend_refused_limit", target: "/two-step?", status: 429, next: smsNext("sent", "voice", "totp"),
 			form: url.Values{"action": {"resend_code"}}, refuse: limit},
+		{name: "two_step_resend_refused_limit_failed", target: "/two-step?", status: 429, next: smsNext("failed", "voice", "totp", "backup_code"),
+			form: url.Values{"action": {"resend_code"}}, refuse: limit},
+		{name: "two_step_voice_resend_refused_limit_undelivered", target: "/two-step?", status: 429, next: func() *flow.Next { n := smsNext("undelivered", "sms", "totp"); n.Method = "voice"; return n }(),
+			form: url.Values{"action": {"resend_code"}}, refuse: limit},
 		{name: "two_step_resend_refused_guard", target: "/two-step?", status: 429, next: notSent(smsNext("sent", "voice", "backup_code"), "rate_limited"),
 			form: url.Values{"action": {"resend_code"}}, refuse: guard},
 		{name: "verify_sms_queued", target: "/verify?", next: verifyNext("sms", "queued", "email")},
 		{name: "verify_sms_delivered", target: "/verify?", next: verifyNext("sms", "delivered", "email")},
 		{name: "verify_sms_failed", target: "/verify?", next: verifyNext("sms", "failed", "voice", "email")},
+		{name: "verify_sms_failed_one_alternative", target: "/verify?", next: verifyNext("sms", "failed", "email")},
+		{name: "verify_voice_delivered", target: "/verify?", next: verifyNext("voice", "delivered", "email")},
 		{name: "verify_voice_sent", target: "/verify?", next: verifyNext("voice", "sent", "email")},
 		{name: "verify_voice_no_report", target: "/verify?", next: verifyNext("voice", "", "email")},
 		{name: "verify_late", target: "/verify?", next: late(verifyNext("sms", "sent", "voice", "email"))},
@@ -154,9 +160,32 @@ func TestDeliveryPagesSayNothingUntrue(t *testing.T) {
 		check("two-step "+st, smsNext(st), "ja", "送信しました", "お送りしました")
 		check("two-step "+st, smsNext(st), "en", "We&#39;ve sent", "Sent to", "We sent")
 	}
-	body := check("verify voice", verifyNext("voice", "sent"), "ja", "確認コードを送信しました")
-	if !strings.Contains(body, "090-****-5678 にお電話して") {
-		t.Errorf("the voice code page does not say a call is coming:\n%s", body)
+	body := check("verify voice", verifyNext("voice", "sent"), "ja", "確認コードを送信しました", "お伝えします", "再送")
+	if !strings.Contains(body, "090-****-5678 にお電話しました") || !strings.Contains(body, "もう一度電話する") {
+		t.Errorf("the voice code page does not say, in the past, that we called, or offer to call again:\n%s", body)
+	}
+	if body := check("verify voice not yet", verifyNext("voice", "", "email"), "ja", "再送"); !strings.Contains(body, "090-****-5678 にお電話して、確認コードをお伝えします") {
+		t.Errorf("the voice code page without a report does not say a call is coming:\n%s", body)
+	}
+	for _, st := range []string{"sent", "delivered", "failed"} {
+		n := smsNext(st, "sms")
+		n.Method = "voice"
+		check("two-step voice "+st, n, "en", "Resend code", "send it again", "We&#39;re calling", "We&#39;re going to call")
+		check("two-step voice "+st, n, "ja", "確認コードを再送する", "再送してください", "お伝えします。")
+	}
+	for _, lang := range []string{"ja", "en"} {
+		// A failed message: either cause, and check the number.
+		body := check("failed", verifyNext("sms", "failed", "email"), lang, "障害", "outage", "次のほかの", "one of these ways", "いずれか")
+		for _, want := range []string{map[string]string{"ja": "番号が無効", "en": "number is not valid"}[lang], map[string]string{"ja": "正しいかご確認ください", "en": "Please check that"}[lang]} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s failed page lacks %q:\n%s", lang, want, body)
+			}
+		}
+		// No other way: the code hint does not speak of one.
+		check("no other way", smsNext("sent"), lang, "ほかの方法", "another way")
+		check("no other way undelivered", smsNext("undelivered"), lang, "ほかの方法", "another way")
+		// Several other ways: plural wording.
+		check("other ways", smsNext("undelivered", "voice", "totp"), lang, "this way:", "次の方法でも", "次のほかの")
 	}
 	for _, lang := range []string{"ja", "en"} {
 		check("late", late(verifyNext("sms", "sent")), lang, "ほかの方法", "another way", "email", "メール", "認証アプリ", "authenticator", "1分ほどかかる", "can take a minute")
@@ -165,5 +194,38 @@ func TestDeliveryPagesSayNothingUntrue(t *testing.T) {
 	}
 	if body := check("en in a Japanese realm", smsNext("sent"), "en", "UTC"); !strings.Contains(body, "Sent at 10:01 JST.") {
 		t.Errorf("the English page of a Japanese realm does not give the time in Japan time:\n%s", body)
+	}
+}
+
+// TestDeliveryLimitAfterFailedCode: when the number's code budget refuses
+// a resend and the last code's message failed or was undelivered, the
+// page does not ask to use that code: it says when codes can go to the
+// number again and offers only the ways that do not use the phone; when
+// the last message may have arrived, it still asks to use it.
+func TestDeliveryLimitAfterFailedCode(t *testing.T) {
+	limit := ninsho.E(ninsho.CodeResendLimitReached).WithParam("retry_after_s", 3600)
+	useLast := map[string]string{"ja": "最後にお届けした", "en": "use the last code"}
+	from := map[string]string{"ja": "11:02 ごろから、この電話番号に", "en": "again from about 11:02 JST"}
+	for _, lang := range []string{"ja", "en"} {
+		for _, st := range []string{"failed", "undelivered", "sent"} {
+			h, e := newResetWeb(t)
+			next := smsNext(st, "voice", "totp")
+			e.MustAddFlowAt(t, flow.KindSignin, next, nil)
+			e.Script.ActFunc = func(f *flow.Flow, a flow.Action) (*flow.Answer, error) {
+				return &flow.Answer{Flow: f, Next: next}, limit
+			}
+			rec := post(h, "/two-step?"+flowQuery, url.Values{"action": {"resend_code"}}, "Accept-Language", lang)
+			body := rec.Body.String()
+			if rec.Code != 429 {
+				t.Fatalf("%s %s: status %d", lang, st, rec.Code)
+			}
+			if got, want := strings.Contains(body, useLast[lang]), st == "sent"; got != want {
+				t.Errorf("%s %s: asks to use the last code: %v, want %v:\n%s", lang, st, got, want, body)
+			}
+			if !strings.Contains(body, from[lang]) || !strings.Contains(body, `value="totp"`) ||
+				strings.Contains(body, `value="voice"`) || strings.Contains(body, `value="resend_code"`) {
+				t.Errorf("%s %s: no time, no app, or a phone way offered:\n%s", lang, st, body)
+			}
+		}
 	}
 }
