@@ -134,7 +134,8 @@ func ParsePhoneForSMS(raw, region string) (Identifier, error) {
 // messages. It returns nil for mobile numbers and for numbers whose type the
 // numbering plan cannot tell from a fixed line (FIXED_LINE_OR_MOBILE, as in
 // the United States), ninsho.CodePhoneNotMobile for every other phone number
-// (fixed line, VoIP, toll-free, pager …) and ninsho.CodeIdentifierInvalid for
+// (fixed line, VoIP, toll-free, pager …, and every non-geographic number:
+// NonGeographic) and ninsho.CodeIdentifierInvalid for
 // anything that is not a phone number.
 func RequireMobile(id Identifier) error {
 	if id.Kind != KindPhone {
@@ -144,11 +145,24 @@ func RequireMobile(id Identifier) error {
 	if err != nil || !phonenumbers.IsValidNumber(num) {
 		return invalid("not a valid phone number")
 	}
+	if NonGeographic(num) {
+		return ninsho.FieldError(ninsho.CodePhoneNotMobile, field)
+	}
 	switch phonenumbers.GetNumberType(num) {
 	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE:
 		return nil
 	}
 	return ninsho.FieldError(ninsho.CodePhoneNotMobile, field)
+}
+
+// NonGeographic reports whether num belongs to no country but to a global
+// service (region "001": satellite phones +881 and Inmarsat +870,
+// international networks +882/+883, global freephone and premium numbers):
+// such numbers are expensive to reach and a favourite of SMS pumping, and no
+// customer's phone of a shop's country is one, so codes never go to them.
+func NonGeographic(num *phonenumbers.PhoneNumber) bool {
+	return phonenumbers.GetRegionCodeForNumber(num) == phonenumbers.UNKNOWN_REGION ||
+		phonenumbers.GetRegionCodeForNumber(num) == "001"
 }
 
 // clean applies the steps common to both kinds: size and encoding checks,

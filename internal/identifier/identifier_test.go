@@ -210,6 +210,8 @@ func TestRequireMobileOnHandMadeIdentifiers(t *testing.T) {
 	}{
 		{Identifier{KindPhone, "+819012345678"}, ""},
 		{Identifier{KindPhone, "+81312345678"}, ninsho.CodePhoneNotMobile},
+		{Identifier{KindPhone, "+881612345678"}, ninsho.CodePhoneNotMobile}, // Iridium: no country's phone
+		{Identifier{KindPhone, "+870773123456"}, ninsho.CodePhoneNotMobile}, // Inmarsat
 		{Identifier{KindPhone, "not a number"}, ninsho.CodeIdentifierInvalid},
 		{Identifier{KindPhone, "+8190"}, ninsho.CodeIdentifierInvalid},
 		{Identifier{KindEmail, "taro@example.com"}, ninsho.CodeIdentifierInvalid},

@@ -29,7 +29,9 @@ type hooks map[string]http.Handler
 func (hs hooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Pattern = hooksPattern
 	rest, ok := strings.CutPrefix(r.URL.Path, "/hooks/")
-	if !ok {
+	if !ok || strings.Contains(r.URL.EscapedPath(), "%2F") || strings.Contains(r.URL.EscapedPath(), "%2f") {
+		// An encoded slash is a path not in clean form: "/hooks/gw%2Fstatus"
+		// is not the callback of gw.
 		hook.NotFound(w, r)
 		return
 	}

@@ -57,6 +57,7 @@ func TestHooksDoNotRevealProviderNames(t *testing.T) {
 	for _, target := range []string{
 		"/hooks/nope/status", "/hooks/nope/x", "/hooks/nope", "/hooks/nope/", "/hooks/gw", "/hooks/gw/", "/hooks",
 		"/hooks/", "/hooks//status", "/hooks/gw//status", "/hooks/nope//status", "/hooks/gw/../gw/status", "/hooks/g%77/x",
+		"/hooks/gw%2Fstatus", "/hooks/gw%2fstatus",
 	} {
 		for _, method := range []string{"GET", "POST"} {
 			rec := do(method, target)

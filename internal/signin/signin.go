@@ -245,6 +245,15 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	if !ok {
 		return s.wrongPassword(ctx, rl, f, a, req, at)
 	}
+	if a.Status == account.StatusPending && rl.Disclosure == realm.DisclosureSafe {
+		// An unconfirmed sign-up's password was chosen by whoever started
+		// it, who may not own the identifier: signing in with it would
+		// tell that stranger whether an account already existed (a taken
+		// identifier's sign-up keeps the owner's password). A safe realm
+		// answers it as an unknown identifier; the sign-up is finished
+		// with its code, or started again.
+		return s.wrongPassword(ctx, rl, f, nil, req, at)
+	}
 	// The password is right: only now may the account's state be told.
 	if s.Protect != nil && a.Lock.LockedFor(at.now, at.familiar) {
 		return s.fail(ctx, rl, f, a, req, at, lockedError(a.Lock, at.now))
@@ -364,7 +373,9 @@ func (s *Service) finishSignup(ctx context.Context, rl *realm.Realm, f *flow.Flo
 	before := snapshot(f)
 	f.Status = flow.StatusChallenge
 	f.Step = flow.StepVerificationCode
-	code.SetOwnerLane(f) // the password was proven: not a stranger's code
+	// No owner's lane: an unconfirmed sign-up's password was chosen by
+	// whoever started it, which proves nothing about the address or number,
+	// so these codes come from the strangers' share of the destination.
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := k.SendCode(ctx, f, rl, a, code.PurposeSignup, ch, dest, "signup_code"); err != nil {
 			return err

@@ -141,11 +141,12 @@ func (s *Service) ParsePhone(rl *realm.Realm, m Method, typed string) (identifie
 // PhoneAllowed reports whether codes may be sent to the E.164 number e164
 // by text or call: false for a number that is not valid and for the types
 // that bill the caller or reach no one person (premium rate, shared cost,
-// toll free, UAN, voicemail access, pager, personal number). A valid number
+// toll free, UAN, voicemail access, pager, personal number) and for
+// numbers of no country (identifier.NonGeographic: satellite phones). A valid number
 // whose type the numbering plan cannot tell (UNKNOWN) is allowed.
 func PhoneAllowed(e164 string) bool {
 	num, err := phonenumbers.Parse(e164, "")
-	if err != nil || !phonenumbers.IsValidNumber(num) {
+	if err != nil || !phonenumbers.IsValidNumber(num) || identifier.NonGeographic(num) {
 		return false
 	}
 	switch phonenumbers.GetNumberType(num) {

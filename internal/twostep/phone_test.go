@@ -110,6 +110,7 @@ func TestPhoneAllowed(t *testing.T) {
 		"+819012345678": true, "+81312345678": true, "+12015550123": true, "+447400123456": true,
 		"+81990123456": false, "+81570123456": false, "+81120123456": false, "+19005550100": false,
 		"+448001234567": false, "+447012345678": false, "+819": false, "": false,
+		"+881612345678": false, "+870773123456": false, "+882347000000": false, // satellite and international networks
 	} {
 		if got := twostep.PhoneAllowed(n); got != want {
 			t.Errorf("PhoneAllowed(%q) = %v, want %v", n, got, want)
