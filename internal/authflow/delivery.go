@@ -30,10 +30,13 @@ const MethodVoice = string(code.ChannelVoice)
 // SecondFactor.Act accept a switch only to what it offers (Kit.offered).
 //
 // At a verification-code step of a safe realm (identifier disclosure
-// "safe"), where the code of an identifier without an account is written
-// but never sent, every answer says "sent" at the time the message was
-// written and nothing more, whatever happened to it: the answer must not
-// tell whether the account exists.
+// "safe") reached without any proof (hidesDelivery: sign-up, password
+// assistant, unlock), where the code of an identifier without an account is
+// written but never sent, every answer says "sent" at the time the message
+// was written and nothing more, whatever happened to it: the answer must
+// not tell whether the account exists. A sign-in reaches that step only
+// after the right password, which already told whoever typed it that the
+// account exists: it is told the real delivery, reason and alternatives.
 type Deliveries struct {
 	Kit     *Kit
 	Reports message.ReportStore
@@ -62,7 +65,7 @@ func (d Deliveries) Annotate(ctx context.Context, ans *flow.Answer) {
 	if err != nil {
 		return
 	}
-	if n.Step == flow.StepVerificationCode && rl.Disclosure == realm.DisclosureSafe {
+	if hidesDelivery(f, rl) {
 		n.Delivery = &flow.Delivery{Status: string(message.DeliverySent), UpdatedAt: dl.CreatedAt.UTC()}
 		return
 	}
@@ -76,6 +79,23 @@ func (d Deliveries) Annotate(ctx context.Context, ans *flow.Answer) {
 		n.Alternatives = append(n.Alternatives, MethodVoice)
 	}
 	n.Alternatives = voiceFirst(n.Alternatives)
+}
+
+// hidesDelivery reports whether f's answers must not tell what became of
+// its code (Deliveries): at the verification-code step of a safe realm, in
+// the flow kinds that reach it without proving anything (sign-up, password
+// assistant, unlock), whose codes to an identifier without an account are
+// written but never sent. A sign-in gets there only after the right
+// password, so it is not hidden.
+func hidesDelivery(f *flow.Flow, rl *realm.Realm) bool {
+	if f.Step != flow.StepVerificationCode || rl.Disclosure != realm.DisclosureSafe {
+		return false
+	}
+	switch f.Kind {
+	case flow.KindSignup, flow.KindReset, flow.KindUnlock:
+		return true
+	}
+	return false
 }
 
 // troubleOf returns the alternatives reason of a code's message dl in rl:
@@ -102,11 +122,10 @@ func (k *Kit) troubleOf(dl message.Delivery, rl *realm.Realm) string {
 
 // codeTrouble returns the alternatives reason of f's current code in rl
 // (troubleOf its message, flow.StateCodeMessage); "" when nothing is known
-// to have gone wrong, or in a safe realm at the verification-code step,
-// whose answers never tell (Deliveries).
+// to have gone wrong, or where the answers never tell (hidesDelivery).
 func (k *Kit) codeTrouble(ctx context.Context, f *flow.Flow, rl *realm.Realm) string {
 	id := f.Get(flow.StateCodeMessage)
-	if k.Reports == nil || id == "" || (f.Step == flow.StepVerificationCode && rl.Disclosure == realm.DisclosureSafe) {
+	if k.Reports == nil || id == "" || hidesDelivery(f, rl) {
 		return ""
 	}
 	dl, err := k.Reports.Delivery(ctx, id)

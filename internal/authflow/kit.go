@@ -680,7 +680,8 @@ func Alternatives(f *flow.Flow) []string {
 
 // SwitchChannel sends f's code of purpose p (message template) to another
 // channel offered in the step's next.alternatives, and to nothing else
-// (ninsho.CodeChannelUnavailable, field channel): a verified channel of its
+// (ninsho.CodeChannelUnavailable, field channel; no channel at all is
+// ninsho.CodeFieldRequired, field channel): a verified channel of its
 // account that OfferAlternatives recorded ("the SMS never came: send it by
 // e-mail"), or — only once the SMS code was reported undelivered or failed,
 // or is late (next.alternatives_reason) — a voice call to the number the SMS
@@ -693,7 +694,10 @@ func Alternatives(f *flow.Flow) []string {
 // call, "sms" (the same number) is offered back. f is saved and the outbox
 // woken after commit.
 func (k *Kit) SwitchChannel(ctx context.Context, rl *realm.Realm, f *flow.Flow, ch string, p code.Purpose, template string) error {
-	if ch == "" || ch == f.Channel || f.AccountID == "" || !slices.Contains(k.offered(ctx, f, rl, Alternatives(f)), ch) {
+	if ch == "" {
+		return ninsho.FieldError(ninsho.CodeFieldRequired, "channel")
+	}
+	if ch == f.Channel || f.AccountID == "" || !slices.Contains(k.offered(ctx, f, rl, Alternatives(f)), ch) {
 		return ninsho.FieldError(ninsho.CodeChannelUnavailable, "channel")
 	}
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {

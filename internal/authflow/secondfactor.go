@@ -184,7 +184,11 @@ func (sf SecondFactor) challenge(ctx context.Context, f *flow.Flow, rl *realm.Re
 }
 
 // Next describes the second-factor step of f: the method asked for, the
-// other usable ones, and the attempts left in this challenge.
+// other usable ones (and "voice", a call to the SMS method's number, once it
+// was offered in this challenge because the text was in trouble: voiceKept),
+// and the attempts left in this challenge. The method asked for before
+// stays among the alternatives, so an answer whose code was not sent
+// (next.not_sent) always lists the way back to the code that was.
 func (sf SecondFactor) Next(f *flow.Flow) *flow.Next {
 	if f.Step == flow.StepEnrolSecondFactor {
 		return sf.enrolNext(f) // enrol.go
@@ -195,6 +199,12 @@ func (sf SecondFactor) Next(f *flow.Flow) *flow.Next {
 		if m != "" && m != current {
 			alts = append(alts, m)
 		}
+	}
+	if sf.voiceKept(f) && current != MethodVoice && !slices.Contains(alts, MethodVoice) {
+		// Offered once because the text was in trouble: kept for the rest
+		// of the challenge (stateSFVoiceOnSMS), so that the way back to a
+		// call whose code may still be the valid one is never lost.
+		alts = append(alts, MethodVoice)
 	}
 	n := &flow.Next{
 		Step: flow.StepSecondFactor, Method: current, Alternatives: alts,
@@ -240,15 +250,17 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 		// Only a method of next.alternatives: never the one asked for now
 		// (that is resend_code, with its cool-down), and a voice call to the
 		// SMS method's number only once its text is in trouble (voiceExtra).
-		if !slices.Contains(k.offered(ctx, f, rl, sf.Next(f).Alternatives), act.Method) {
+		offered := k.offered(ctx, f, rl, sf.Next(f).Alternatives)
+		if !slices.Contains(offered, act.Method) {
 			return &flow.Answer{Flow: f, Next: sf.Next(f)}, ninsho.FieldError(ninsho.CodeChannelUnavailable, "method")
 		}
-		onSMS := ""
-		if act.Method == MethodVoice && !slices.Contains(strings.Split(f.Get(stateSFUsable), ","), MethodVoice) {
-			onSMS = "1" // the account has no voice method: call its SMS number
+		if slices.Contains(offered, MethodVoice) && !slices.Contains(strings.Split(f.Get(stateSFUsable), ","), MethodVoice) {
+			// Voice on the SMS number is offered (the text was in trouble):
+			// it stays offered for the rest of the challenge, and a call
+			// goes to the SMS method's number.
+			f.Set(stateSFVoiceOnSMS, "1")
 		}
 		f.Set(stateSFCurrent, act.Method)
-		f.Set(stateSFVoiceOnSMS, onSMS)
 		if err := sf.passkeyCurrent(ctx, rl, f, nil); err != nil {
 			return nil, err
 		}

@@ -30,9 +30,10 @@ const (
 	// they name (session.CodeMethod(f.Channel)), are about their own
 	// code, not the second factor's.
 	stateSFFlowCode = "2sv_flow_code"
-	// "1": the method asked for is "voice" on an account without a
-	// voice-call method, offered once its SMS code was in trouble
-	// (Kit.voiceExtra): the call goes to the SMS method's number.
+	// "1": on an account without a voice-call method, "voice" was offered
+	// in this challenge once its SMS code was in trouble (Kit.voiceExtra)
+	// and is kept among the alternatives from then on (voiceKept); a call
+	// asked for goes to the SMS method's number.
 	stateSFVoiceOnSMS = "2sv_voice_on_sms"
 )
 
@@ -66,6 +67,14 @@ func (sf SecondFactor) methodUsable(m twostep.Method) bool {
 		return sf.k.CanSend(twostep.ChannelOf(m))
 	}
 	return false
+}
+
+// voiceKept reports whether "voice" on the SMS method's number stays
+// offered at f's challenge: it was offered there once because the text was
+// in trouble (stateSFVoiceOnSMS) and calls can still be made. Each call is
+// still held to the cool-down, the number's budget and the cost guard.
+func (sf SecondFactor) voiceKept(f *flow.Flow) bool {
+	return f.Get(stateSFVoiceOnSMS) == "1" && sf.k.CanSend(code.ChannelVoice)
 }
 
 // isPhoneStep reports whether the method asked for at f's challenge is SMS

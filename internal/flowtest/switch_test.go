@@ -87,7 +87,7 @@ func shape(t *testing.T, ans *flow.Answer, err error) string {
 
 // TestSwitchChannelSafeRealmAlike (finding 1): in a safe realm the
 // password assistant's switch_channel answers 400 channel_unavailable
-// (field channel) alike for a known and an unknown identifier, by e-mail
+// (field channel; field_required without a channel) alike for a known and an unknown identifier, by e-mail
 // and by phone, whatever the channel asked for — also after the known
 // number's SMS was reported undelivered, when an explicit realm would
 // offer the voice call — and nothing is sent. Sign-up's and unlock's code
@@ -124,10 +124,14 @@ func TestSwitchChannelSafeRealmAlike(t *testing.T) {
 			report(t, e, flows[1], message.DeliveryUndelivered)
 			e.Clock.Advance(61 * time.Second)
 			for _, ch := range []string{"voice", "sms", "email", ""} {
+				want := ninsho.CodeChannelUnavailable
+				if ch == "" {
+					want = ninsho.CodeFieldRequired // no channel at all
+				}
 				for j := range pair {
 					ans, err := e.Engine.Act(ctx, "safe", flows[j].ID, reqs[j], flow.Action{Name: flow.ActionSwitchChannel, Channel: ch})
-					if ninsho.CodeOf(err) != ninsho.CodeChannelUnavailable || ninsho.ErrorOf(err).Field != "channel" {
-						t.Fatalf("%s: switch_channel %q = %v; want channel_unavailable/channel", pair[j], ch, err)
+					if ninsho.CodeOf(err) != want || ninsho.ErrorOf(err).Field != "channel" {
+						t.Fatalf("%s: switch_channel %q = %v; want %s/channel", pair[j], ch, err, want)
 					}
 					shapes[j] = shape(t, ans, err)
 				}

@@ -783,6 +783,9 @@ func (s *Service) ForgetAccount(accountID string) { s.cache.forgetAccount(accoun
 // switchChannel sends the sign-in code to another verified channel of the
 // account (see authflow.Kit.SwitchChannel).
 func (s *Service) switchChannel(ctx context.Context, rl *realm.Realm, f *flow.Flow, ch string) (*flow.Answer, error) {
+	if ch == "" {
+		return s.answer(f), ninsho.FieldError(ninsho.CodeFieldRequired, "channel")
+	}
 	if codePurpose(f) != code.PurposeSignin {
 		return s.answer(f), ninsho.FieldError(ninsho.CodeChannelUnavailable, "channel")
 	}
