@@ -3,9 +3,12 @@ package flowtest_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
+	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/flowtest"
+	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
@@ -68,6 +71,53 @@ func TestSafeRealmPendingSignInAnswersAsUnknown(t *testing.T) {
 		known, fresh := try("owner@example.com"), try("nobody-yet@example.com")
 		if known != ninsho.CodeCredentialsIncorrect || fresh != known {
 			t.Errorf("sign-in after sign-up: existing account %q, new identifier %q; want both credentials_incorrect", known, fresh)
+		}
+	})
+}
+
+// TestPendingSignInVoiceWhenOffered: a sign-in to an unconfirmed sign-up by
+// phone whose confirmation text is reported undelivered offers the voice
+// call, and switch_channel voice then calls (what is offered works).
+func TestPendingSignInVoiceWhenOffered(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		const number, e164, chosen = "090-6666-1212", "+819066661212", "kumo-no-ue-2026x"
+		if _, err := e.Signup.Start(ctx, e.JP, flowtest.Req("192.0.2.50", ""), signup.Input{Identifier: number, Name: "Hanako", Password: chosen}); err != nil {
+			t.Fatalf("sign-up: %v", err)
+		}
+		req := flowtest.Req("192.0.2.50", "")
+		ans, err := e.Signin.Start(ctx, e.JP, req, signin.Input{Identifier: number, Password: chosen})
+		if err != nil {
+			t.Fatalf("sign-in: %v", err)
+		}
+		req.DeviceToken = ans.DeviceToken
+		lastTo(t, e, e164) // dispatch
+		reports := &message.Reports{Store: e.DB, Clock: e.Clock}
+		if _, err := reports.Record(ctx, message.DeliveryReport{Provider: "devinbox", MessageID: ans.Flow.Get(flow.StateCodeMessage), Status: message.DeliveryUndelivered}); err != nil {
+			t.Fatal(err)
+		}
+		view, err := e.Engine.View(ctx, "jp", ans.Flow.ID, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		offered := slices.Contains(view.Next.Alternatives, "voice")
+		sw, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSwitchChannel, Channel: "voice"})
+		if offered && err != nil {
+			t.Fatalf("voice offered (%v) but switch_channel voice: %v", view.Next.Alternatives, err)
+		}
+		if !offered && !ninsho.IsCode(err, ninsho.CodeChannelUnavailable) {
+			t.Fatalf("voice not offered (%v) but switch_channel voice: %v", view.Next.Alternatives, err)
+		}
+		if !offered {
+			t.Fatalf("an undelivered confirmation text offers no voice call: alternatives %v (%q)", view.Next.Alternatives, view.Next.AlternativesReason)
+		}
+		call := lastTo(t, e, e164)
+		if call.Channel != "voice" || sw.Flow.Channel != "voice" {
+			t.Fatalf("after switch_channel voice: last message %s, flow channel %s", call.Channel, sw.Flow.Channel)
+		}
+		done, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitCode, Code: call.Code})
+		if err != nil || done.Session == nil {
+			t.Fatalf("the called code: %v, session %v; want the sign-up confirmed and signed in", err, done != nil && done.Session != nil)
 		}
 	})
 }

@@ -786,9 +786,16 @@ func (s *Service) switchChannel(ctx context.Context, rl *realm.Realm, f *flow.Fl
 	if ch == "" {
 		return s.answer(f), ninsho.FieldError(ninsho.CodeFieldRequired, "channel")
 	}
-	if codePurpose(f) != code.PurposeSignin {
-		return s.answer(f), ninsho.FieldError(ninsho.CodeChannelUnavailable, "channel")
+	switch codePurpose(f) {
+	case code.PurposeSignin:
+		err := s.Kit.SwitchChannel(ctx, rl, f, ch, code.PurposeSignin, "signin_code")
+		return s.answer(f), err
+	case code.PurposeSignup:
+		// A sign-in to an unconfirmed sign-up waits for its confirmation
+		// code: the same switch (a voice call to the number typed, once
+		// offered), from the strangers' share like the code itself.
+		err := s.Kit.SwitchChannel(ctx, rl, f, ch, code.PurposeSignup, "signup_code")
+		return s.answer(f), err
 	}
-	err := s.Kit.SwitchChannel(ctx, rl, f, ch, code.PurposeSignin, "signin_code")
-	return s.answer(f), err
+	return s.answer(f), ninsho.FieldError(ninsho.CodeChannelUnavailable, "channel")
 }
