@@ -83,11 +83,24 @@ type Guard struct {
 // strangers' guesses).
 const StateGuardExempt = "code_guard_exempt"
 
-// GuardKey is the key f's wrong codes count under: its account, or the
-// identifier typed when the flow has none.
+// StateGuardAccount is the flow-state key of the account whose guard a
+// flow without an account of its own counts under: a safe realm's sign-up
+// for an identifier that already has an account. Its wrong codes must pause
+// together with the owner's other flows, exactly as an unknown identifier's
+// sign-up and password assistant pause together on its pending account;
+// counted apart, the pause would come later and tell that the account
+// exists. The key never leaves the server.
+const StateGuardAccount = "code_guard_account"
+
+// GuardKey is the key f's wrong codes count under: its account (or the
+// account of StateGuardAccount), or the identifier typed when the flow has
+// none.
 func GuardKey(f *flow.Flow) string {
 	if f.AccountID != "" {
 		return "account:" + f.AccountID
+	}
+	if a := f.Get(StateGuardAccount); a != "" {
+		return "account:" + a
 	}
 	return "identifier:" + f.Identifier
 }

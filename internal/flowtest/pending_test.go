@@ -121,3 +121,45 @@ func TestPendingSignInVoiceWhenOffered(t *testing.T) {
 		}
 	})
 }
+
+// TestSafeRealmWrongCodesPauseAlike (found from outside): in a safe realm,
+// five wrong codes in a sign-up and five in the password assistant pause
+// the next check at the same moment whether the identifier has an account
+// or not. The taken identifier's sign-up counts under the owner's account,
+// as a new identifier's counts under its pending account.
+func TestSafeRealmWrongCodesPauseAlike(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.Safe, "owner@example.com", pw, "owner@example.com")
+		probe := func(ident string) []ninsho.Code {
+			t.Helper()
+			var got []ninsho.Code
+			wrong := func(id string, n int) {
+				for range n {
+					_, err := e.Engine.Act(ctx, "safe", id, flowtest.Req("198.51.100.60", ""), flow.Action{Name: flow.ActionSubmitCode, Code: "000000"})
+					got = append(got, ninsho.CodeOf(err))
+				}
+			}
+			su, err := e.Signup.Start(ctx, e.Safe, flowtest.Req("198.51.100.60", ""), signup.Input{Identifier: ident, Name: "Q", Password: "Xy7-kLm9pQ2w-2026"})
+			if err != nil {
+				t.Fatalf("sign-up %s: %v", ident, err)
+			}
+			wrong(su.Flow.ID, 5)
+			for _, n := range []int{5, 1} {
+				pa, err := e.Reset.Start(ctx, e.Safe, flowtest.Req("198.51.100.60", ""), ident)
+				if err != nil {
+					t.Fatalf("password assistant %s: %v", ident, err)
+				}
+				wrong(pa.Flow.ID, n)
+			}
+			return got
+		}
+		known, unknown := probe("owner@example.com"), probe("nobody-yet@example.com")
+		if !slices.Equal(known, unknown) {
+			t.Errorf("wrong-code answers differ:\nexisting account %v\nnew identifier   %v", known, unknown)
+		}
+		if last := unknown[len(unknown)-1]; last != ninsho.CodeAccountLocked {
+			t.Errorf("the 11th wrong code answered %q, want the guard's pause (account_locked)", last)
+		}
+	})
+}

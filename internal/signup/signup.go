@@ -225,6 +225,9 @@ func (s *Service) startForExisting(ctx context.Context, rl *realm.Realm, req nin
 	k := s.Kit
 	f.Set(stateHash, "") // nothing to keep: this flow never completes
 	f.Set(stateName, "")
+	// Its wrong codes count with the owner's other flows (code.GuardKey),
+	// as a new identifier's count with its pending account's.
+	f.Set(code.StateGuardAccount, owner.ID)
 	// The notice goes where the code would have: the SMS guard counts it
 	// alike, so that its refusals look alike too.
 	pass, err := k.SMSGuard.Check(ctx, rl, ch, f.Identifier, code.LaneOf(f, code.PurposeSignup))
