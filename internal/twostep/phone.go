@@ -223,8 +223,9 @@ func (s *Service) BeginPhone(ctx context.Context, rl *realm.Realm, req ninsho.Re
 }
 
 // enrolCooldown refuses a new enrolment of a to number within the code
-// cool-down (30 s) of the last code of a's unfinished enrolment to the same
-// number, whichever method (SMS or voice) either used: ninsho.CodeResendTooSoon
+// cool-down (30 s) of the last enrolment code of a to the same number,
+// whichever method (SMS or voice) and whichever enrolment (even one replaced
+// since) sent it: ninsho.CodeResendTooSoon
 // with params seconds and retry_after_s, as a resend would get, so that
 // beginning again is no way round the cool-down.
 func (s *Service) enrolCooldown(ctx context.Context, rl *realm.Realm, a *account.Account, number string) error {
@@ -246,6 +247,17 @@ func (s *Service) enrolCooldown(ctx context.Context, rl *realm.Realm, a *account
 			return err
 		}
 		wait = max(wait, s.Phone.Codes.ResendAfter(f))
+	}
+	if cool := s.Phone.Codes.Policy.ResendCooldown; wait <= 0 && s.Phone.Counter != nil && cool > 0 {
+		// The enrolment that sent the last code may have been replaced
+		// since (another number began in between): the count remembers.
+		n, err := s.Phone.Counter.Count(ctx, throttle.Key(familyEnrolRecent, rl.ID, a.ID+"/"+number), cool)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			wait = cool
+		}
 	}
 	if wait <= 0 {
 		return nil
@@ -439,6 +451,11 @@ const (
 	familyEnrolCodes   = "2sv.phone.codes"
 	familyEnrolNumbers = "2sv.phone.numbers"
 	familyEnrolNumber  = "2sv.phone.number"
+	// familyEnrolRecent counts an account's enrolment codes to one number
+	// over the resend cool-down, whatever credential they went with:
+	// beginning with another number and coming back (A, B, A) replaces the
+	// first unfinished enrolment, and the cool-down must still hold.
+	familyEnrolRecent = "2sv.phone.recent"
 )
 
 // admitEnrolCode counts one more enrolment code of a to number in the
@@ -456,6 +473,9 @@ func (s *Service) admitEnrolCode(ctx context.Context, rl *realm.Realm, a *accoun
 	}
 	seen := throttle.Key(familyEnrolNumber, rl.ID, a.ID+"/"+number)
 	if err := c.Hit(ctx, seen, 1, time.Hour); err != nil {
+		return err
+	}
+	if err := c.Hit(ctx, throttle.Key(familyEnrolRecent, rl.ID, a.ID+"/"+number), 1, s.Phone.Codes.Policy.ResendCooldown); err != nil {
 		return err
 	}
 	n, err := c.Count(ctx, seen, time.Hour)

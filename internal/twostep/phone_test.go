@@ -145,6 +145,13 @@ func TestPhoneEnrolStartsShareTheCooldown(t *testing.T) {
 		if _, err := e.TwoStep.BeginPhone(ctx, e.JP, req, a, twostep.MethodSMS, "080-9876-5432", ""); err != nil {
 			t.Errorf("another number: %v", err)
 		}
+		// Another number's SMS enrolment replaced the first one (A, B, A):
+		// the first number's cool-down still holds (found from outside).
+		_, err := e.TwoStep.BeginPhone(ctx, e.JP, req, a, twostep.MethodSMS, "090-1234-5678", "")
+		flowtest.WantCode(t, err, ninsho.CodeResendTooSoon)
+		if got := len(e.Messages(t, to)); got != 1 {
+			t.Errorf("A, B, A: %d messages to the first number, want 1", got)
+		}
 		e.Clock.Advance(20 * time.Second)
 		if _, err := e.TwoStep.BeginPhone(ctx, e.JP, req, a, twostep.MethodVoice, "090-1234-5678", ""); err != nil {
 			t.Fatalf("30 s later: %v", err)
@@ -152,7 +159,7 @@ func TestPhoneEnrolStartsShareTheCooldown(t *testing.T) {
 		if got := len(e.Messages(t, to)); got != 2 {
 			t.Errorf("%d messages to the number, want 2", got)
 		}
-		_, err := e.TwoStep.BeginPhone(ctx, e.JP, req, a, twostep.MethodSMS, "090-1234-5678", "")
+		_, err = e.TwoStep.BeginPhone(ctx, e.JP, req, a, twostep.MethodSMS, "090-1234-5678", "")
 		flowtest.WantCode(t, err, ninsho.CodeResendTooSoon)
 	})
 }
