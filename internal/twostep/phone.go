@@ -162,7 +162,8 @@ func PhoneAllowed(e164 string) bool {
 // and sends a code to it by that channel (template two_step_code, in the
 // language of the request, else the account's). The code is bound to the
 // credential and its purpose, lives 10 minutes and takes 5 wrong answers;
-// it is drawn from the strangers' lane of the number's hourly budget: the
+// it is drawn from the strangers' lane of the number's hourly budget (the
+// owner's where the number is the account's own verified phone): the
 // caller owns the account, not (yet) the number, so an enrolment never
 // spends the codes the number's owner needs to sign in. replaces, when
 // not "", is a proved SMS or voice credential of a that the new one takes
@@ -198,6 +199,11 @@ func (s *Service) BeginPhone(ctx context.Context, rl *realm.Realm, req ninsho.Re
 		}
 		if err := s.enrolCooldown(ctx, rl, a, id.Value); err != nil {
 			return err
+		}
+		if a.Phone == id.Value && a.PhoneVerifiedAt != nil {
+			// The account already proved this number (it signs in with
+			// it): its codes are the owner's, not a stranger's.
+			code.SetOwnerLane(f)
 		}
 		if err := s.Store.AddCredential(ctx, c); err != nil {
 			return err

@@ -2,6 +2,7 @@ package twostep_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -161,5 +162,46 @@ func TestPhoneEnrolStartsShareTheCooldown(t *testing.T) {
 		}
 		_, err = e.TwoStep.BeginPhone(ctx, e.JP, req, a, twostep.MethodSMS, "090-1234-5678", "")
 		flowtest.WantCode(t, err, ninsho.CodeResendTooSoon)
+	})
+}
+
+// TestPhoneEnrolOwnNumberIsTheOwnersCode (found from outside): enrolling
+// the number the account already proved (it signs in with it) draws the
+// code from the owner's share of the number's budget; another number's
+// enrolment stays a stranger's.
+func TestPhoneEnrolOwnNumberIsTheOwnersCode(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		const own = "+819073164829"
+		e.MustSignUp(t, e.JP, "090-7316-4829", "correct horse battery staple", own)
+		a, err := e.DB.AccountByPhone(ctx, e.JP.ID, own)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lanes := func() []string {
+			evs, err := e.DB.AccountEvents(ctx, a.ID, time.Time{}, 50)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, ev := range evs {
+				if ev.Type == event.TypeCodeSent && ev.Data["purpose"] == string(twostep.PurposePhoneEnrol) {
+					out = append(out, fmt.Sprint(ev.Data["lane"]))
+				}
+			}
+			return out
+		}
+		if _, err := e.TwoStep.BeginPhone(ctx, e.JP, req, a, twostep.MethodSMS, "090-7316-4829", ""); err != nil {
+			t.Fatal(err)
+		}
+		if got := lanes(); len(got) != 1 || got[0] != "owner" {
+			t.Errorf("enrolling the account's own verified number: lanes %v, want [owner]", got)
+		}
+		if _, err := e.TwoStep.BeginPhone(ctx, e.JP, req, a, twostep.MethodVoice, "03-1234-5678", ""); err != nil {
+			t.Fatal(err)
+		}
+		if got := lanes(); len(got) != 2 || got[0] != "stranger" {
+			t.Errorf("enrolling another number: lanes %v (newest first), want stranger", got)
+		}
 	})
 }
