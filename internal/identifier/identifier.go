@@ -415,8 +415,16 @@ func displayEmail(v string) string {
 	return v[:at+1] + u
 }
 
+// displayPhone formats num nationally when it is dialled as a national
+// number from region — the region's calling code, except that in the North
+// American plan (+1) only the region's own numbers are (+1 876 is Jamaica,
+// an international call from the United States), while the United
+// Kingdom's plan includes Guernsey and Jersey —, internationally otherwise.
 func displayPhone(num *phonenumbers.PhoneNumber, region string) string {
-	if region != "" && num.GetCountryCode() == int32(phonenumbers.GetCountryCodeForRegion(strings.ToUpper(region))) {
+	region = strings.ToUpper(region)
+	cc := num.GetCountryCode()
+	if region != "" && cc == int32(phonenumbers.GetCountryCodeForRegion(region)) &&
+		(cc != 1 || phonenumbers.GetRegionCodeForNumber(num) == region) {
 		return phonenumbers.Format(num, phonenumbers.NATIONAL)
 	}
 	return phonenumbers.Format(num, phonenumbers.INTERNATIONAL)

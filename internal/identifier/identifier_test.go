@@ -239,6 +239,8 @@ func TestDisplay(t *testing.T) {
 		{Identifier{KindPhone, "+818098765432"}, "jp", "080-9876-5432"},
 		{Identifier{KindPhone, "+81312345678"}, "JP", "03-1234-5678"},
 		{Identifier{KindPhone, "+819098765432"}, "US", "+81 90-9876-5432"},
+		{Identifier{KindPhone, "+18765550199"}, "US", "+1 876-555-0199"}, // Jamaica shares +1 with the US
+		{Identifier{KindPhone, "+12015550123"}, "US", "(201) 555-0123"},
 		{Identifier{KindPhone, "+819098765432"}, "", "+81 90-9876-5432"},
 		{Identifier{KindPhone, "+12015550123"}, "US", "(201) 555-0123"},
 		{Identifier{KindPhone, "+12015550123"}, "JP", "+1 201-555-0123"},
@@ -271,6 +273,8 @@ func TestMask(t *testing.T) {
 		{Identifier{KindEmail, "user@xn--4dkua4c.xn--r8jz45g.xn--zckzah"}, "JP", "u***@メ**.例*.テスト"},
 		{Identifier{KindPhone, "+818098765432"}, "JP", "080-****-5432"},
 		{Identifier{KindPhone, "+819012345678"}, "JP", "090-****-5678"},
+		{Identifier{KindPhone, "+18765550199"}, "US", "+1 ***-***-0199"}, // Jamaica: abroad from the US
+		{Identifier{KindPhone, "+12015550123"}, "US", "(***) ***-0123"},
 		{Identifier{KindPhone, "+81312345678"}, "JP", "03-****-5678"},
 		{Identifier{KindPhone, "+819012345678"}, "US", "+81 **-****-5678"},
 		{Identifier{KindPhone, "+819012345678"}, "", "+81 **-****-5678"},
