@@ -41,6 +41,7 @@ var statuses = map[ninsho.Code]int{
 	ninsho.CodeIdentifierInvalid:        http.StatusBadRequest,
 	ninsho.CodePhoneNotMobile:           http.StatusBadRequest,
 	ninsho.CodePhoneNumberNotAllowed:    http.StatusBadRequest,
+	ninsho.CodeSignatureInvalid:         http.StatusUnauthorized,
 	ninsho.CodeAccountNotFound:          http.StatusBadRequest,
 	ninsho.CodeAccountInOtherRealm:      http.StatusBadRequest,
 	ninsho.CodePasswordIncorrect:        http.StatusBadRequest,
@@ -202,7 +203,8 @@ func Prepare(w http.ResponseWriter, r *http.Request, err error, requestID string
 	} else if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		h.Set("Retry-After", "1")
 	}
-	if status == http.StatusUnauthorized {
+	if status == http.StatusUnauthorized && e.Code != ninsho.CodeSignatureInvalid {
+		// A callback's signature is no bearer token: no challenge for it.
 		h.Set("WWW-Authenticate", `Bearer realm="ninsho"`)
 	}
 	h.Set("Cache-Control", "no-store")

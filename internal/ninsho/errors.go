@@ -82,6 +82,11 @@ const (
 	// CodePhoneNumberNotAllowed: a premium-rate, shared-cost, toll-free or
 	// other service number given for a phone method (toll fraud).
 	CodePhoneNumberNotAllowed Code = "phone_number_not_allowed"
+
+	// CodeSignatureInvalid: a provider's callback (/hooks/…) whose
+	// signature or timestamp does not check out (401): a machine's
+	// credential, not a person's sign-in.
+	CodeSignatureInvalid Code = "signature_invalid"
 )
 
 // Error is the one application error type. Code says what went wrong in

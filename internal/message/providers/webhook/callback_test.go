@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -126,7 +127,15 @@ func post(t *testing.T, method, url string, c signed) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized {
+		// A refused signature is the callback's own code, not a person's
+		// sign-in: signature_invalid, with no Bearer challenge.
+		var p struct{ Code string }
+		if err := json.NewDecoder(resp.Body).Decode(&p); err != nil || p.Code != "signature_invalid" || resp.Header.Get("WWW-Authenticate") != "" {
+			t.Errorf("401 answer: code %q (%v), WWW-Authenticate %q; want signature_invalid and none", p.Code, err, resp.Header.Get("WWW-Authenticate"))
+		}
+	}
 	return resp.StatusCode
 }
 

@@ -115,7 +115,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !h.authentic(r.Header, body) {
-		hook.Refuse(w, r, ninsho.CodeUnauthenticated, "")
+		hook.Refuse(w, r, ninsho.CodeSignatureInvalid, "")
 		return
 	}
 	var cb Callback
