@@ -231,7 +231,8 @@ func (s *Service) BeginPhone(ctx context.Context, rl *realm.Realm, req ninsho.Re
 // enrolCooldown refuses a new enrolment of a to number within the code
 // cool-down (30 s) of the last enrolment code of a to the same number,
 // whichever method (SMS or voice) and whichever enrolment (even one replaced
-// since) sent it: ninsho.CodeResendTooSoon
+// since) sent it — unless the account has proved the number with a method,
+// so that the owner adds voice right after SMS: ninsho.CodeResendTooSoon
 // with params seconds and retry_after_s, as a resend would get, so that
 // beginning again is no way round the cool-down.
 func (s *Service) enrolCooldown(ctx context.Context, rl *realm.Realm, a *account.Account, number string) error {
@@ -240,8 +241,12 @@ func (s *Service) enrolCooldown(ctx context.Context, rl *realm.Realm, a *account
 		return err
 	}
 	var wait time.Duration
+	proved := false // the account already proved this number with a method
 	for i := range creds {
 		c := &creds[i]
+		if IsPhone(c.Method) && c.Proved() && c.Phone == number {
+			proved = true
+		}
 		if !IsPhone(c.Method) || c.Proved() || c.Phone != number {
 			continue
 		}
@@ -254,9 +259,11 @@ func (s *Service) enrolCooldown(ctx context.Context, rl *realm.Realm, a *account
 		}
 		wait = max(wait, s.Phone.Codes.ResendAfter(f))
 	}
-	if cool := s.Phone.Codes.Policy.ResendCooldown; wait <= 0 && s.Phone.Counter != nil && cool > 0 {
+	if cool := s.Phone.Codes.Policy.ResendCooldown; wait <= 0 && !proved && s.Phone.Counter != nil && cool > 0 {
 		// The enrolment that sent the last code may have been replaced
 		// since (another number began in between): the count remembers.
+		// A number the account has just proved with one method (SMS) may
+		// take the other (voice) at once: that code is its owner's.
 		n, err := s.Phone.Counter.Count(ctx, throttle.Key(familyEnrolRecent, rl.ID, a.ID+"/"+number), cool)
 		if err != nil {
 			return err
