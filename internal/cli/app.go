@@ -116,6 +116,9 @@ func NewApp(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	if cfg.Dev() {
 		logger.Warn("development mode: every message goes to the development inbox at /dev/inbox; do not use in production",
 			"reason", cfg.ModeReason(), "addr", cfg.Addr, "version", VersionString())
+		for _, w := range cfg.RealmLinkWarnings() {
+			logger.Warn("development mode: production would refuse this configuration", "problem", w.Error())
+		}
 	} else {
 		logger.Info("production mode", "reason", cfg.ModeReason(), "version", VersionString())
 	}

@@ -48,15 +48,24 @@ func checkPublicURL(v string, production bool) error {
 // the host of a realm's public URL (its own, or the global one) must select
 // that realm, that is be one of its hosts or, for the first realm (which
 // serves every host no realm names), no realm's host.
-func (c *Config) realmLinkProblems() []error {
+func (c *Config) realmLinkProblems() []error { return c.realmLinks(true) }
+
+// RealmLinkWarnings are, in development, what production would refuse about
+// where realms' links point: a realm whose links and SMS "@host" line would
+// name another realm's host (its codes would not fill in, its "this wasn't
+// me" links would open the other realm). Development starts all the same;
+// the server logs them as warnings.
+func (c *Config) RealmLinkWarnings() []error { return c.realmLinks(false) }
+
+func (c *Config) realmLinks(production bool) []error {
 	var errs []error
 	for i, r := range c.Realms {
 		u := r.PublicURL
 		if u == "" {
 			u = c.PublicURL
 		}
-		if checkPublicURL(u, true) != nil {
-			continue // reported already
+		if u == "" || checkPublicURL(u, production) != nil {
+			continue // reported already, or links follow each realm's own host
 		}
 		p, _ := url.Parse(u)
 		host := strings.ToLower(p.Hostname())

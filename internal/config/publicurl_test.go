@@ -91,3 +91,32 @@ func TestRealmPublicURLInDevelopment(t *testing.T) {
 		t.Errorf("got Validate() = %v, want an error naming realms[0].public_url", err)
 	}
 }
+
+// TestRealmLinkWarningsInDevelopment: a development configuration whose one
+// public_url serves the first realm only makes the other realms' links and
+// SMS "@host" line name the first realm's host; it starts, and
+// RealmLinkWarnings says so (the server logs it). Each realm on its own
+// public_url, or none at all, warns of nothing.
+func TestRealmLinkWarningsInDevelopment(t *testing.T) {
+	c := Default()
+	c.PublicURL = "http://127.0.0.1:18181"
+	c.Realms = []Realm{
+		{ID: "jp", Name: "さくら商店", Hosts: []string{"localhost", "127.0.0.1"}, DefaultLocale: "ja", PhoneRegion: "JP", IdentifierDisclosure: "explicit"},
+		{ID: "us", Name: "Maple Goods", Hosts: []string{"us.localhost"}, DefaultLocale: "en", PhoneRegion: "US", IdentifierDisclosure: "safe"},
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("development configuration refused: %v", err)
+	}
+	ws := c.RealmLinkWarnings()
+	if len(ws) != 1 || !strings.Contains(ws[0].Error(), `realm "us" would point at 127.0.0.1`) {
+		t.Errorf("RealmLinkWarnings = %v, want one about realm us", ws)
+	}
+	c.Realms[1].PublicURL = "http://us.localhost:18181"
+	if ws := c.RealmLinkWarnings(); len(ws) != 0 {
+		t.Errorf("each realm on its own public_url: warnings %v", ws)
+	}
+	c.PublicURL, c.Realms[1].PublicURL = "", ""
+	if ws := c.RealmLinkWarnings(); len(ws) != 0 {
+		t.Errorf("no public_url at all: warnings %v", ws)
+	}
+}
