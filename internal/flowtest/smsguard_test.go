@@ -57,8 +57,9 @@ func wantRefused(t *testing.T, err error, r *refusals, limit string) {
 	}
 	for _, loc := range []string{"ja", "en"} {
 		msg := i18n.FieldErrorMessage(loc, ninsho.ErrorOf(err))
-		if !strings.Contains(msg, "60") || strings.Contains(msg, "error.") {
-			t.Errorf("%s message %q, want the catalogue's words with the 60-minute wait", loc, msg)
+		wait := map[string]string{"ja": "1時間ほど", "en": "about an hour"}[loc]
+		if !strings.Contains(msg, wait) || strings.Contains(msg, "error.") {
+			t.Errorf("%s message %q, want the catalogue's words with the hour's wait (%q)", loc, msg, wait)
 		}
 	}
 	if got := r.take(); len(got) != 1 || got[0] != limit {
