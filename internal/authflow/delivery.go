@@ -187,24 +187,14 @@ func (k *Kit) voiceFallback(f *flow.Flow, a *account.Account) bool {
 }
 
 // codeLost reports whether f's current code never arrived: its provider
-// reported the message undelivered or failed, or it is queued behind an
-// outage of its channel (Kit.ChannelDown). The next code by another way then
-// need not wait for the resend cool-down (the number's hourly budget still
-// applies). A store without reports loses nothing.
-func (k *Kit) codeLost(ctx context.Context, f *flow.Flow) bool {
-	id := f.Get(flow.StateCodeMessage)
-	if k.Reports == nil || id == "" {
-		return false
-	}
-	dl, err := k.Reports.Delivery(ctx, id)
-	if err != nil {
-		return false
-	}
-	switch dl.Status {
-	case message.DeliveryUndelivered, message.DeliveryFailed:
+// reported it undelivered or failed, or it is queued behind an outage
+// (codeTrouble says undelivered or failed, not late). The next code by
+// another way then need not wait for the resend cool-down (the number's
+// hourly budget still applies).
+func (k *Kit) codeLost(ctx context.Context, f *flow.Flow, rl *realm.Realm) bool {
+	switch k.codeTrouble(ctx, f, rl) {
+	case flow.DeliveryReasonUndelivered, flow.DeliveryReasonFailed:
 		return true
-	case message.DeliveryQueued:
-		return k.ChannelDown != nil && k.ChannelDown(f.Realm, dl.Channel)
 	}
 	return false
 }

@@ -716,7 +716,7 @@ func (k *Kit) SwitchChannel(ctx context.Context, rl *realm.Realm, f *flow.Flow, 
 		case ch == string(code.ChannelSMS):
 			dest = a.Phone
 		}
-		if k.codeLost(ctx, f) {
+		if k.codeLost(ctx, f, rl) {
 			f.LastSentAt = time.Time{} // the last code never arrived (delivery.go)
 		}
 		before := Alternatives(f)

@@ -236,7 +236,7 @@ func (sf SecondFactor) switchPhone(ctx context.Context, rl *realm.Realm, f *flow
 		if err != nil {
 			return err
 		}
-		if k.codeLost(ctx, f) {
+		if k.codeLost(ctx, f, rl) {
 			// The last code never arrived (delivery.go): the call or text
 			// that replaces it need not wait for the cool-down.
 			f.LastSentAt = time.Time{}
