@@ -74,9 +74,10 @@ type ReportStore interface {
 	// to r.Status (with delivery_updated_at r.At) when r.Status ranks above
 	// the stored one and the message went out through r.Provider (or is
 	// still in the outbox); it reports whether it changed anything and, when
-	// it did, sets r.MessageID to the message's id. An unknown message is not
-	// an error: it changes nothing.
-	ApplyDeliveryReport(ctx context.Context, r *DeliveryReport) (bool, error)
+	// it did, returns the message's new delivery (for observers, without a
+	// second read) and sets r.MessageID to the message's id. An unknown
+	// message is not an error: it changes nothing.
+	ApplyDeliveryReport(ctx context.Context, r *DeliveryReport) (Delivery, bool, error)
 	// Delivery returns the delivery of the message with the id, or
 	// ninsho.CodeNotFound.
 	Delivery(ctx context.Context, messageID string) (Delivery, error)
@@ -108,14 +109,12 @@ func (rs *Reports) Record(ctx context.Context, r DeliveryReport) (bool, error) {
 	if r.At.IsZero() {
 		r.At = rs.Clock.Now()
 	}
-	changed, err := rs.Store.ApplyDeliveryReport(ctx, &r)
+	d, changed, err := rs.Store.ApplyDeliveryReport(ctx, &r)
 	if err != nil || !changed {
 		return false, err
 	}
 	if rs.Observer != nil {
-		if d, err := rs.Store.Delivery(ctx, r.MessageID); err == nil {
-			rs.Observer.Reported(d, r.Provider)
-		}
+		rs.Observer.Reported(d, r.Provider)
 	}
 	return true, nil
 }

@@ -162,9 +162,10 @@ func deliveryRank(x string) string {
 // ApplyDeliveryReport moves a message's delivery status forward (see
 // message.ReportStore): one conditional UPDATE, so that of two reports
 // racing, the higher rank wins and a replay changes nothing.
-func (db *DB) ApplyDeliveryReport(ctx context.Context, r *message.DeliveryReport) (bool, error) {
+func (db *DB) ApplyDeliveryReport(ctx context.Context, r *message.DeliveryReport) (message.Delivery, bool, error) {
+	var d message.Delivery
 	if !r.Status.Valid() {
-		return false, ninsho.Internal("store: delivery report with status %q", r.Status)
+		return d, false, ninsho.Internal("store: delivery report with status %q", r.Status)
 	}
 	match, key := `id = $3`, r.MessageID
 	if key == "" {
@@ -174,23 +175,26 @@ func (db *DB) ApplyDeliveryReport(ctx context.Context, r *message.DeliveryReport
 		SET delivery_status = $1, delivery_updated_at = $2
 		WHERE `+match+` AND (provider = $4 OR status = $5)
 			AND `+deliveryRank("delivery_status")+` < `+deliveryRank("$1")+`
-		RETURNING id`,
+		RETURNING id, channel, created_at`,
 		string(r.Status), us(r.At), key, r.Provider, string(message.StatusPending))
 	if err != nil {
-		return false, internal("apply delivery report", err)
+		return d, false, internal("apply delivery report", err)
 	}
 	defer rows.Close()
 	changed := false
 	for rows.Next() {
-		if err := rows.Scan(&r.MessageID); err != nil {
-			return false, internal("apply delivery report", err)
+		var created int64
+		if err := rows.Scan(&d.MessageID, &d.Channel, &created); err != nil {
+			return message.Delivery{}, false, internal("apply delivery report", err)
 		}
+		d.Status, d.UpdatedAt, d.CreatedAt = r.Status, r.At, fromUS(created)
+		r.MessageID = d.MessageID
 		changed = true
 	}
 	if err := rows.Err(); err != nil {
-		return false, internal("apply delivery report", err)
+		return message.Delivery{}, false, internal("apply delivery report", err)
 	}
-	return changed, nil
+	return d, changed, nil
 }
 
 // Delivery returns a message's delivery status (message.ReportStore).

@@ -213,7 +213,7 @@ func deliveryReports(t *testing.T, open func(tb testing.TB) Stores) {
 
 	apply := func(r message.DeliveryReport) bool {
 		t.Helper()
-		ok, err := s.ApplyDeliveryReport(ctx, &r)
+		_, ok, err := s.ApplyDeliveryReport(ctx, &r)
 		mustNil(t, "ApplyDeliveryReport", err)
 		return ok
 	}
@@ -241,7 +241,8 @@ func deliveryReports(t *testing.T, open func(tb testing.TB) Stores) {
 	}
 	later := at.Add(5 * time.Second)
 	r := message.DeliveryReport{Provider: "kannel", ProviderMessageID: "k-1", Status: message.DeliveryUndelivered, At: later}
-	if ok, err := s.ApplyDeliveryReport(ctx, &r); err != nil || !ok || r.MessageID != m.ID {
+	returned, ok, err := s.ApplyDeliveryReport(ctx, &r)
+	if err != nil || !ok || r.MessageID != m.ID {
 		t.Fatalf("ApplyDeliveryReport by provider id: got %v, %v, id %q; want true, nil, %q", ok, err, r.MessageID, m.ID)
 	}
 	for _, st := range []message.DeliveryStatus{message.DeliverySent, message.DeliveryDelivered, message.DeliveryFailed, message.DeliveryUndelivered} {
@@ -256,6 +257,10 @@ func deliveryReports(t *testing.T, open func(tb testing.TB) Stores) {
 	mustNil(t, "Delivery", err)
 	if d.Status != message.DeliveryUndelivered || !d.UpdatedAt.Equal(later) {
 		t.Errorf("Delivery: got %s at %v, want undelivered at %v", d.Status, d.UpdatedAt, later)
+	}
+	if returned.MessageID != d.MessageID || returned.Channel != d.Channel || returned.Status != d.Status ||
+		!returned.UpdatedAt.Equal(d.UpdatedAt) || !returned.CreatedAt.Equal(d.CreatedAt) {
+		t.Errorf("ApplyDeliveryReport returned %+v, want what Delivery reads: %+v", returned, d)
 	}
 
 	// A message finished as sent, then reported delivered; the dispatcher's
