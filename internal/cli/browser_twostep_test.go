@@ -3,12 +3,12 @@ package cli_test
 import (
 	"context"
 	"fmt"
+	"github.com/ninsho/ninsho/internal/ninsho"
 	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -587,22 +587,9 @@ func totpAt(tb testing.TB, secret string, t time.Time) string {
 
 // offsetClock is real time (so that forms, leases and the browser's
 // cookies see time pass) plus an offset the test moves forward.
-type offsetClock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
+type offsetClock struct{ ninsho.OffsetClock }
 
-func (c *offsetClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().UTC().Add(c.off)
-}
-
-func (c *offsetClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.off += d
-	c.mu.Unlock()
-}
+func (c *offsetClock) advance(d time.Duration) { c.Advance(d) }
 
 // nextStep moves the clock a whole TOTP step forward: a code computed
 // after it is of a later step than any code accepted before, so the

@@ -54,6 +54,28 @@ func (c *ManualClock) Set(t time.Time) {
 	c.mu.Unlock()
 }
 
+// OffsetClock is real time plus an offset that tests move forward: time
+// passes for leases, timeouts and durations as it really does, and
+// back-offs or expiries can be skipped at once. The zero value is real time.
+type OffsetClock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+// Now returns the real time, UTC, plus the offset.
+func (c *OffsetClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().UTC().Add(c.off)
+}
+
+// Advance moves the clock forward by d.
+func (c *OffsetClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.off += d
+	c.mu.Unlock()
+}
+
 // Random is the source of randomness for secrets, codes and identifiers. In
 // production it is crypto/rand.Reader; tests may inject a deterministic
 // reader. Implementations must be safe for concurrent use.

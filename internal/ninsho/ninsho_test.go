@@ -182,3 +182,15 @@ func TestFieldsCollectsEveryRefusedField(t *testing.T) {
 		t.Error("nil.All() != nil")
 	}
 }
+
+func TestOffsetClock(t *testing.T) {
+	var c OffsetClock
+	before := time.Now().UTC()
+	if got := c.Now(); got.Before(before) || got.Location() != time.UTC {
+		t.Errorf("zero OffsetClock.Now() = %v, want real time in UTC (not before %v)", got, before)
+	}
+	c.Advance(time.Hour)
+	if got := c.Now(); got.Before(before.Add(time.Hour)) || got.After(time.Now().UTC().Add(time.Hour+time.Second)) {
+		t.Errorf("after Advance(1h): %v, want real time plus an hour", got)
+	}
+}

@@ -84,13 +84,6 @@ func faultyRelay(tb testing.TB, be *backend, fault *atomic.Int32) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// offsetClock is real time moved forward by the test: durations of sends are
-// real, and the breakers' back-off passes at once with Advance.
-type offsetClock struct{ offset atomic.Int64 }
-
-func (c *offsetClock) Now() time.Time          { return time.Now().UTC().Add(time.Duration(c.offset.Load())) }
-func (c *offsetClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
-
 // byMessageID counts a relay's messages by their Message-ID.
 func byMessageID(tb testing.TB, be *backend) map[string]int {
 	tb.Helper()
@@ -149,7 +142,7 @@ func TestFailOverToTheSecondRelay(t *testing.T) {
 		for _, f := range faults {
 			t.Run(f.name, func(t *testing.T) {
 				db := open(t)
-				clock := &offsetClock{}
+				clock := &ninsho.OffsetClock{}
 				var faultA, faultB atomic.Int32
 				faultA.Store(f.fault)
 				beA, beB := &backend{}, &backend{}

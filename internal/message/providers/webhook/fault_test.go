@@ -27,13 +27,6 @@ const (
 	httpClose              // closes the connection without an answer
 )
 
-// offsetClock is the real clock moved forward by Advance: durations are
-// real, back-offs pass at once.
-type offsetClock struct{ offset atomic.Int64 }
-
-func (c *offsetClock) Now() time.Time          { return time.Now().UTC().Add(time.Duration(c.offset.Load())) }
-func (c *offsetClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
-
 // faultyGateway answers as its fault says and counts what it accepted by
 // Idempotency-Key.
 type faultyGateway struct {
@@ -110,7 +103,7 @@ func TestFailOverBetweenGateways(t *testing.T) {
 		for _, f := range faults {
 			t.Run(f.name, func(t *testing.T) {
 				db := open(t)
-				clock := &offsetClock{}
+				clock := &ninsho.OffsetClock{}
 				gwA, urlA := newFaultyGateway(t)
 				gwB, urlB := newFaultyGateway(t)
 				gwA.fault.Store(f.fault)
