@@ -1,10 +1,13 @@
-// Package hook is what every provider's callback handler (/hooks/<name>/…)
-// shares: one way to refuse a callback, as the catalogue problem document
-// every other Ninsho endpoint answers with.
+// Package hook is what the HTTP providers share: one way for their callback
+// handlers (/hooks/<name>/…) to refuse a callback, as the catalogue problem
+// document every other Ninsho endpoint answers with, and one way to tell a
+// failed request without its address (TransportCause).
 package hook
 
 import (
+	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/i18n"
@@ -38,3 +41,15 @@ func MethodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
 // Unavailable answers a callback whose report could not be stored: the
 // gateway should send it again later (503 with Retry-After).
 func Unavailable(w http.ResponseWriter, r *http.Request) { Refuse(w, r, ninsho.CodeOverloaded, "") }
+
+// TransportCause returns the cause of a failed HTTP request without
+// *url.Error's method and address: an address may carry a credential or a
+// token in its query (Kannel's sendsms), so provider errors, which reach
+// attempt records and logs, name the host themselves and keep only this.
+func TransportCause(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/ninsho/ninsho/internal/message"
+	"github.com/ninsho/ninsho/internal/message/providers/hook"
 )
 
 // DLRMask is the dlr-mask Ninsho asks for: delivered to the phone (1), not
@@ -165,13 +166,8 @@ func (s *Sender) Send(ctx context.Context, m *message.Outgoing) (string, error) 
 	}
 	resp, err := s.cfg.Client.Do(req)
 	if err != nil {
-		// *url.Error names the address, query and password included: keep
-		// only the cause.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return "", fmt.Errorf("kannel: sendsms at %s: %w", s.base.Host, err)
+		// The address holds the password in its query: only the cause.
+		return "", fmt.Errorf("kannel: sendsms at %s: %w", s.base.Host, hook.TransportCause(err))
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))

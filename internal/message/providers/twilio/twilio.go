@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/ninsho/ninsho/internal/message"
+	"github.com/ninsho/ninsho/internal/message/providers/hook"
 )
 
 // DefaultBaseURL is Twilio's API address.
@@ -178,7 +179,7 @@ func (p *Provider) Send(ctx context.Context, m *message.Outgoing) (string, error
 	if err != nil {
 		// url.Error repeats the address, which holds no secret; the
 		// credentials travel in a header, never in the address.
-		return "", fmt.Errorf("twilio %s: %s: %w", p.cfg.Name, m.Channel, unwrapURL(err))
+		return "", fmt.Errorf("twilio %s: %s: %w", p.cfg.Name, m.Channel, hook.TransportCause(err))
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer))
@@ -208,15 +209,6 @@ func apiError(name string, ch message.Channel, status, code int) error {
 		return fmt.Errorf("twilio %s: %s refused: HTTP %d, Twilio error %d", name, ch, status, code)
 	}
 	return fmt.Errorf("twilio %s: %s refused: HTTP %d", name, ch, status)
-}
-
-// unwrapURL drops url.Error's method and address, keeping the cause.
-func unwrapURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // TwiML returns the call script that reads text in locale's voice

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/ninsho/ninsho/internal/message"
+	"github.com/ninsho/ninsho/internal/message/providers/hook"
 	"github.com/ninsho/ninsho/internal/ninsho"
 )
 
@@ -173,11 +174,7 @@ func (s *Sender) Send(ctx context.Context, m *message.Outgoing) (string, error) 
 	hr.Header.Set(HeaderSignature, Sign(s.secret, ts, body))
 	resp, err := s.client.Do(hr)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // without the address, which may carry a token
-		}
-		return "", fmt.Errorf("webhook %s: POST %s: %w", s.name, s.host, err)
+		return "", fmt.Errorf("webhook %s: POST %s: %w", s.name, s.host, hook.TransportCause(err))
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
