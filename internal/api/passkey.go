@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/twostep"
+	"github.com/ninsho/ninsho/internal/web/webreq"
 )
 
 // Passkey routes: passwordless sign-in, and enrolling passkeys on the
@@ -118,8 +118,8 @@ func (h *Handler) finishPasskey(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
-	if !ninsho.ValidID(id) {
-		return ninsho.FieldError(ninsho.CodeNotFound, "credential")
+	if err := webreq.CheckCredentialID(id); err != nil {
+		return err
 	}
 	pr, err := h.d.TwoStep.FinishPasskey(r.Context(), c.realm, h.request(r, c, ""), p.Account, id, b.Label, b.Credential)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/twostep"
+	"github.com/ninsho/ninsho/internal/web/webreq"
 )
 
 // twoStepRoutes registers the two-step verification settings of the
@@ -136,8 +137,8 @@ func (h *Handler) twoStepProveTOTP(w http.ResponseWriter, r *http.Request, c *ca
 		return err
 	}
 	id := r.PathValue("id")
-	if !ninsho.ValidID(id) {
-		return ninsho.FieldError(ninsho.CodeNotFound, "credential")
+	if err := webreq.CheckCredentialID(id); err != nil {
+		return err
 	}
 	proved, err := h.d.TwoStep.ProveTOTP(r.Context(), c.realm, h.request(r, c, ""), p.Account, id, b.Code)
 	if err != nil {
@@ -213,8 +214,8 @@ func (h *Handler) twoStepRemove(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	id := r.PathValue("id")
-	if !ninsho.ValidID(id) {
-		return ninsho.FieldError(ninsho.CodeNotFound, "credential")
+	if err := webreq.CheckCredentialID(id); err != nil {
+		return err
 	}
 	if err := h.d.TwoStep.Remove(r.Context(), c.realm, h.request(r, c, ""), p.Account, id); err != nil {
 		return err

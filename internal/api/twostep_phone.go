@@ -88,8 +88,8 @@ func (h *Handler) verifyPhone(w http.ResponseWriter, r *http.Request, c *call) e
 		return err
 	}
 	id := r.PathValue("id")
-	if !ninsho.ValidID(id) {
-		return ninsho.FieldError(ninsho.CodeNotFound, "credential")
+	if err := webreq.CheckCredentialID(id); err != nil {
+		return err
 	}
 	pr, err := h.d.TwoStep.ProvePhone(r.Context(), c.realm, h.request(r, c, ""), p.Account, id, b.Code)
 	if err != nil {
@@ -108,8 +108,8 @@ func (h *Handler) resendPhone(w http.ResponseWriter, r *http.Request, c *call) e
 		return err
 	}
 	id := r.PathValue("id")
-	if !ninsho.ValidID(id) {
-		return ninsho.FieldError(ninsho.CodeNotFound, "credential")
+	if err := webreq.CheckCredentialID(id); err != nil {
+		return err
 	}
 	if _, err := h.d.TwoStep.ResendPhone(r.Context(), c.realm, h.request(r, c, ""), p.Account, id); err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/twostep"
+	"github.com/ninsho/ninsho/internal/web/webreq"
 )
 
 // The two-step verification settings pages. Every one needs a recent
@@ -176,17 +177,9 @@ func (h *Handler) settingsRefusal(w http.ResponseWriter, r *http.Request, c *cal
 	return nil
 }
 
-// credentialID checks a posted credential id: anything else is not found.
-func credentialID(id string) error {
-	if !ninsho.ValidID(id) {
-		return ninsho.FieldError(ninsho.CodeNotFound, "credential")
-	}
-	return nil
-}
-
 func (h *Handler) twoStepPreferred(w http.ResponseWriter, r *http.Request, c *call) error {
 	return h.twoStepChange(w, r, c, "preferred", func(pr *signin.Principal, id string) error {
-		if err := credentialID(id); err != nil {
+		if err := webreq.CheckCredentialID(id); err != nil {
 			return err
 		}
 		return h.d.TwoStep.SetPreferred(r.Context(), c.realm, h.request(r, c), pr.Account, id)
@@ -195,7 +188,7 @@ func (h *Handler) twoStepPreferred(w http.ResponseWriter, r *http.Request, c *ca
 
 func (h *Handler) twoStepRemove(w http.ResponseWriter, r *http.Request, c *call) error {
 	return h.twoStepChange(w, r, c, "removed", func(pr *signin.Principal, id string) error {
-		if err := credentialID(id); err != nil {
+		if err := webreq.CheckCredentialID(id); err != nil {
 			return err
 		}
 		return h.d.TwoStep.Remove(r.Context(), c.realm, h.request(r, c), pr.Account, id)
@@ -240,7 +233,7 @@ func (h *Handler) twoStepTOTPForm(w http.ResponseWriter, r *http.Request, c *cal
 		return err
 	}
 	if id := r.URL.Query().Get("credential"); id != "" {
-		if err := credentialID(id); err != nil {
+		if err := webreq.CheckCredentialID(id); err != nil {
 			return err
 		}
 		if err := h.showEnrolment(w, r, c, p, id); err != nil {
@@ -301,7 +294,7 @@ func (h *Handler) twoStepTOTPVerify(w http.ResponseWriter, r *http.Request, c *c
 		return err
 	}
 	id := r.PostForm.Get("credential")
-	if err := credentialID(id); err != nil {
+	if err := webreq.CheckCredentialID(id); err != nil {
 		return err
 	}
 	typed, err := formValue(r, "code")

@@ -8,6 +8,7 @@ import (
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/twostep"
+	"github.com/ninsho/ninsho/internal/web/webreq"
 )
 
 // The phone pages of the two-step settings: /account/two-step/phone asks
@@ -94,8 +95,8 @@ func (h *Handler) twoStepPhoneCodeForm(w http.ResponseWriter, r *http.Request, c
 		return err
 	}
 	id := r.PathValue("id")
-	if !ninsho.ValidID(id) {
-		return ninsho.FieldError(ninsho.CodeNotFound, "credential")
+	if err := webreq.CheckCredentialID(id); err != nil {
+		return err
 	}
 	en, m, err := h.d.TwoStep.PendingPhone(r.Context(), c.realm, pr.Account, id)
 	if err != nil {
@@ -114,8 +115,8 @@ func (h *Handler) twoStepPhoneCode(w http.ResponseWriter, r *http.Request, c *ca
 		return err
 	}
 	id := r.PathValue("id")
-	if !ninsho.ValidID(id) {
-		return ninsho.FieldError(ninsho.CodeNotFound, "credential")
+	if err := webreq.CheckCredentialID(id); err != nil {
+		return err
 	}
 	ctx, req := r.Context(), h.request(r, c)
 	var stepErr error

@@ -93,6 +93,16 @@ var limits = map[string]struct {
 	"token":                 {MaxToken, false},
 }
 
+// CheckCredentialID checks the id of a two-step method or passkey taken
+// from a path or a form: anything that is not an id is not_found (field
+// credential), like an id of no method of the person's.
+func CheckCredentialID(id string) error {
+	if !ninsho.ValidID(id) {
+		return ninsho.FieldError(ninsho.CodeNotFound, "credential")
+	}
+	return nil
+}
+
 // CheckLength returns a field_too_long error (parameter max) when value is
 // longer than the limit of the named field. Fields without a limit pass.
 func CheckLength(field, value string) error {
