@@ -33,6 +33,13 @@ const (
 	signinPer   = 4    // sign-in clients per core: keeps every hash slot busy
 )
 
+// The sign-in benchmark's load windows, and the bare hash measured beside
+// each of them.
+const (
+	signinRounds = 3
+	hashPhase    = 3 * time.Second
+)
+
 // Goals of DESIGN §8 as the issue states them.
 const (
 	goalSigninRatio = 0.90
@@ -178,8 +185,18 @@ func phase() time.Duration { return max(*loadTime/3, 2*time.Second) }
 
 // BenchmarkSignin holds goal (a): complete password sign-ins over HTTP reach
 // at least 90% of the hash-bound limit, cores ÷ the time of one bare
-// verification with the same parameters and as many at once as cores,
-// measured before and after the load in the same run.
+// verification with the same parameters and as many at once as cores.
+//
+// A shared virtual machine changes speed by several per cent within a
+// minute, so the limit is measured next to the load rather than once for
+// it: the load runs in signinRounds windows of -load ÷ signinRounds, with
+// the bare hash measured before the first and after each window, and each
+// window's ratio is its sign-in rate over the mean of the two hash
+// measurements on either side of it. The goal holds for the median of the
+// windows' ratios; the pooled ratio (all sign-ins over all windows ÷ the
+// mean of every hash measurement) and the CPU ratio (which no other process
+// on the machine can move: bare hash CPU ÷ the server's CPU per sign-in)
+// are reported beside it.
 func BenchmarkSignin(b *testing.B) {
 	fx := mustFixture(b)
 	ctx := b.Context()
@@ -188,26 +205,49 @@ func BenchmarkSignin(b *testing.B) {
 	api := &API{Client: NewClient(workers, 30*time.Second), URL: srv.URL}
 	m := startMeter(fx.cores, srv)
 
-	before := mustMeasureHash(b, fx.cores)
-	cpu0 := mustCPU(b, srv)
-	res := ClosedLoop(ctx, workers, 3*time.Second, *loadTime, fx.signinOp(api))
-	cpu := mustCPU(b, srv) - cpu0
-	after := mustMeasureHash(b, fx.cores)
+	window := max(*loadTime/signinRounds, 2*time.Second)
+	hashes := []HashRate{mustMeasureHashFor(b, fx.cores, hashPhase)}
+	var rounds []*Result
+	var ratios []float64
+	var cpu time.Duration
+	for i := range signinRounds {
+		warmup := time.Second
+		if i == 0 {
+			warmup = 3 * time.Second
+		}
+		cpu0 := mustCPU(b, srv)
+		res := ClosedLoop(ctx, workers, warmup, window, fx.signinOp(api))
+		cpu += mustCPU(b, srv) - cpu0
+		hashes = append(hashes, mustMeasureHashFor(b, fx.cores, hashPhase))
+		rounds = append(rounds, res)
+		ratios = append(ratios, res.Rate()/((hashes[i].PerSecond+hashes[i+1].PerSecond)/2))
+	}
 	peak := mustPeak(b, srv)
 
-	limit := (before.PerSecond + after.PerSecond) / 2
-	hashCPU := (before.CPU + after.CPU) / 2
-	ratio := res.Rate() / limit
+	res := Merge(rounds...)
+	var limit float64
+	var hashCPU time.Duration
+	for _, h := range hashes {
+		limit += h.PerSecond / float64(len(hashes))
+		hashCPU += h.CPU / time.Duration(len(hashes))
+	}
+	ratio := median(ratios)
+	pooled := res.Rate() / limit
 	cpuPer := cpu / time.Duration(max(res.AllOK, 1))
 	cpuRatio := hashCPU.Seconds() / cpuPer.Seconds()
 
 	r := newReport(b, "signin")
 	r.figure("cores (GOMAXPROCS)", "%d", fx.cores)
 	r.figure("clients", "%d closed-loop, keep-alive", workers)
-	r.figure("bare hash before: rate, wall, CPU", "%.2f/s, %v, %v", before.PerSecond, ms(before.PerHash), ms(before.CPU))
-	r.figure("bare hash after: rate, wall, CPU", "%.2f/s, %v, %v", after.PerSecond, ms(after.PerHash), ms(after.CPU))
-	r.figure("hash-bound limit (mean)", "%.2f/s", limit)
-	r.figure("sign-ins", "%d in %v = %.2f/s", res.OK, res.Window, res.Rate())
+	for i, h := range hashes {
+		r.figure(fmt.Sprintf("bare hash %d: rate, wall, CPU", i), "%.2f/s, %v, %v", h.PerSecond, ms(h.PerHash), ms(h.CPU))
+		if i < len(rounds) {
+			r.figure(fmt.Sprintf("window %d: sign-ins, ratio to the hashes beside it", i+1), "%d in %v = %.2f/s, %.3f",
+				rounds[i].OK, rounds[i].Window, rounds[i].Rate(), ratios[i])
+		}
+	}
+	r.figure("hash-bound limit (mean of all)", "%.2f/s", limit)
+	r.figure("sign-ins", "%d in %v = %.2f/s (pooled ratio %.3f)", res.OK, res.Window, res.Rate(), pooled)
 	r.figure("answers", "%s", res.StatusText())
 	r.figure("latency p50 / p99", "%v / %v", ms(res.Quantile(0.5)), ms(res.Quantile(0.99)))
 	r.figure("server CPU per sign-in", "%v", ms(cpuPer))
@@ -215,7 +255,7 @@ func BenchmarkSignin(b *testing.B) {
 		cpuRatio, 100*(1-cpuRatio))
 	r.figure("server peak RSS", "%.0f MiB", mib(peak))
 	m.log(r)
-	r.goal("(a) sign-ins ÷ hash-bound limit", ratio >= goalSigninRatio,
+	r.goal("(a) sign-ins ÷ hash-bound limit (median of the windows)", ratio >= goalSigninRatio,
 		fmt.Sprintf("%.3f", ratio), fmt.Sprintf("≥ %.2f", goalSigninRatio))
 	r.goal("(a) every sign-in completes", res.OK == res.Requests,
 		fmt.Sprintf("%d of %d", res.OK, res.Requests), "all")
@@ -223,10 +263,26 @@ func BenchmarkSignin(b *testing.B) {
 	b.ReportMetric(res.Rate(), "signins/s")
 	b.ReportMetric(limit, "hash-limit/s")
 	b.ReportMetric(ratio, "ratio")
+	b.ReportMetric(pooled, "pooled-ratio")
 	b.ReportMetric(float64(res.Quantile(0.99))/1e6, "p99-ms")
 	b.ReportMetric(float64(cpuPer)/1e6, "server-CPU-ms/signin")
 	b.ReportMetric(cpuRatio, "cpu-ratio")
 	r.done()
+}
+
+// median returns the middle value of xs (the mean of the two middle ones
+// for an even count); xs is not changed.
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // BenchmarkSessionCheck holds goal (b): GET /api/v1/me with a bearer token

@@ -124,6 +124,29 @@ func (r *Result) tally(samples []sample, from, to time.Time) {
 	}
 }
 
+// Merge returns one result of runs measured one after another: windows,
+// counts and latencies added up, so its rate is the rate over all of them.
+func Merge(runs ...*Result) *Result {
+	m := newResult(0)
+	for _, r := range runs {
+		m.Window += r.Window
+		m.Requests += r.Requests
+		m.OK += r.OK
+		m.AllOK += r.AllOK
+		for s, n := range r.Status {
+			m.Status[s] += n
+		}
+		m.Unavailable503 += r.Unavailable503
+		m.Errors += r.Errors
+		if m.FirstError == nil {
+			m.FirstError = r.FirstError
+		}
+		m.Latency = append(m.Latency, r.Latency...)
+		m.Other = append(m.Other, r.Other...)
+	}
+	return m.finish()
+}
+
 func newResult(window time.Duration) *Result {
 	return &Result{Window: window, Status: map[int]int{}}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 )
@@ -86,5 +87,31 @@ func TestLoops(t *testing.T) {
 	if r.Requests != 20 || r.OK != 0 || r.Status[404] != 20 || len(r.Other) != 20 || r.ServerErrors() != 0 {
 		t.Errorf("open loop: %d requests, OK %d, statuses %s, %d other latencies, %d server errors",
 			r.Requests, r.OK, r.StatusText(), len(r.Other), r.ServerErrors())
+	}
+}
+
+func TestMergeAndMedian(t *testing.T) {
+	a := &Result{Window: 2 * time.Second, Requests: 5, OK: 4, AllOK: 6, Status: map[int]int{200: 4, 503: 1},
+		Unavailable503: 1, Latency: []time.Duration{3, 9}, Other: []time.Duration{1}}
+	b := &Result{Window: 3 * time.Second, Requests: 6, OK: 6, AllOK: 7, Status: map[int]int{200: 6},
+		Latency: []time.Duration{1, 5}}
+	m := Merge(a, b)
+	if m.Window != 5*time.Second || m.Requests != 11 || m.OK != 10 || m.AllOK != 13 ||
+		m.Status[200] != 10 || m.Status[503] != 1 || m.Unavailable503 != 1 {
+		t.Fatalf("Merge = %+v", m)
+	}
+	if got := m.Rate(); got != 2 {
+		t.Errorf("merged rate = %v, want 2 (10 in 5 s)", got)
+	}
+	if want := []time.Duration{1, 3, 5, 9}; !slices.Equal(m.Latency, want) {
+		t.Errorf("merged latency = %v, want sorted %v", m.Latency, want)
+	}
+	for _, tt := range []struct {
+		xs   []float64
+		want float64
+	}{{nil, 0}, {[]float64{0.8}, 0.8}, {[]float64{0.95, 0.83, 0.91}, 0.91}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := median(tt.xs); got != tt.want {
+			t.Errorf("median(%v) = %v, want %v", tt.xs, got, tt.want)
+		}
 	}
 }
