@@ -27,6 +27,7 @@ import (
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/profile"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reauth"
 	"github.com/ninsho/ninsho/internal/reset"
@@ -75,6 +76,10 @@ type Deps struct {
 	// Reauth serves /reauth; nil: it answers 404. The flow engine must
 	// hold it as the handler of flow.KindReauth.
 	Reauth *reauth.Service
+	// Profile serves /account/password, /account/profile and the removal
+	// of the e-mail address or phone number (account_profile.go); nil:
+	// they answer 404 and /account offers none of them.
+	Profile *profile.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
