@@ -104,6 +104,41 @@ func (s *Service) TwoStepOnPhone(ctx context.Context, rl *realm.Realm, a *accoun
 	return on, len(on) > 0 && len(on) == len(ms), nil
 }
 
+// CanRemove tells whether a's identifier of kind may be removed now, and
+// changes nothing: ninsho.CodeNotFound when a has none,
+// ninsho.CodeIdentifierLast when no other verified identifier would remain,
+// ninsho.CodeTwoStepUsesPhone when a's two-step methods all use the phone
+// number; otherwise the two-step methods that would go with a phone number
+// (none for an e-mail address). The confirmation page asks it first;
+// Remove asks it again in its transaction.
+func (s *Service) CanRemove(ctx context.Context, rl *realm.Realm, a *account.Account, kind Kind) ([]twostep.MethodInfo, error) {
+	value, otherVerified := a.Email, a.Phone != "" && a.PhoneVerifiedAt != nil
+	switch kind {
+	case KindEmail:
+	case KindPhone:
+		value, otherVerified = a.Phone, a.Email != "" && a.EmailVerifiedAt != nil
+	default:
+		return nil, ninsho.E(ninsho.CodeNotFound)
+	}
+	if value == "" {
+		return nil, ninsho.FieldError(ninsho.CodeNotFound, string(kind))
+	}
+	if !otherVerified {
+		return nil, ninsho.FieldError(ninsho.CodeIdentifierLast, string(kind))
+	}
+	if kind != KindPhone {
+		return nil, nil
+	}
+	on, all, err := s.TwoStepOnPhone(ctx, rl, a)
+	if err != nil {
+		return nil, err
+	}
+	if all {
+		return nil, ninsho.FieldError(ninsho.CodeTwoStepUsesPhone, string(kind))
+	}
+	return on, nil
+}
+
 // Remove removes the e-mail address (KindEmail) or the phone number
 // (KindPhone) of p's account and returns the account as it now is. The
 // account keeps at least one verified identifier: removing the last one is
@@ -131,24 +166,15 @@ func (s *Service) Remove(ctx context.Context, rl *realm.Realm, req ninsho.Reques
 			return err
 		}
 		before := *a
-		value, verified, otherVerified := a.Email, a.EmailVerifiedAt != nil, a.Phone != "" && a.PhoneVerifiedAt != nil
+		value, verified := a.Email, a.EmailVerifiedAt != nil
 		if kind == KindPhone {
-			value, verified, otherVerified = a.Phone, a.PhoneVerifiedAt != nil, a.Email != "" && a.EmailVerifiedAt != nil
+			value, verified = a.Phone, a.PhoneVerifiedAt != nil
 		}
-		if value == "" {
-			return ninsho.FieldError(ninsho.CodeNotFound, string(kind))
-		}
-		if !otherVerified {
-			return ninsho.FieldError(ninsho.CodeIdentifierLast, string(kind))
+		on, err := s.CanRemove(ctx, rl, a, kind)
+		if err != nil {
+			return err
 		}
 		if kind == KindPhone {
-			on, all, err := s.TwoStepOnPhone(ctx, rl, a)
-			if err != nil {
-				return err
-			}
-			if all {
-				return ninsho.FieldError(ninsho.CodeTwoStepUsesPhone, string(kind))
-			}
 			for _, m := range on {
 				if err := s.TwoStep.Remove(ctx, rl, req, a, m.ID); err != nil {
 					return err
