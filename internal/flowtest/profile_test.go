@@ -14,6 +14,7 @@ import (
 	"github.com/ninsho/ninsho/internal/reauth"
 	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/signin"
+	"github.com/ninsho/ninsho/internal/throttle"
 	"github.com/ninsho/ninsho/internal/twostep"
 )
 
@@ -285,6 +286,11 @@ func TestProfileWrongCurrentPasswordCounted(t *testing.T) {
 		}
 		if n := countEvents(t, e, p.Account.ID, event.TypeSigninFailed); n != 10 {
 			t.Errorf("%d signin.failed events, want 10", n)
+		}
+		// Counted like a failed sign-in too: the identifier's failures from
+		// familiar devices (sign-in protection's risk signal).
+		if n, err := e.Signin.Protect.Counter.Count(ctx, throttle.Key("signin.fail.fam", e.JP.ID, pfEmail), time.Hour); err != nil || n != 10 {
+			t.Errorf("sign-in protection counted %d failures (%v), want 10", n, err)
 		}
 		_, err := e.Kit.Codes.Guard.AllowKey(ctx, e.JP.ID, reauth.GuardKey(p.Account.ID))
 		flowtest.WantCode(t, err, ninsho.CodeAccountLocked)
