@@ -15,6 +15,7 @@ import (
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/profile"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reauth"
 	"github.com/ninsho/ninsho/internal/reset"
@@ -47,6 +48,9 @@ type Deps struct {
 	// Reauth serves /api/v1/reauth; nil: it answers 404. The flow engine
 	// must hold it as the handler of flow.KindReauth.
 	Reauth *reauth.Service
+	// Profile serves the removal of an identifier, the password, the name
+	// and language under /api/v1/me (profile.go); nil: not served.
+	Profile *profile.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -92,6 +96,7 @@ func New(d Deps) *Handler {
 	}
 	h.routeTwoStepPhone()
 	h.routesPasskey()
+	h.profileRoutes()
 	return h
 }
 

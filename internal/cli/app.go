@@ -39,6 +39,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/passkey"
 	"github.com/ninsho/ninsho/internal/password"
+	"github.com/ninsho/ninsho/internal/profile"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reauth"
 	"github.com/ninsho/ninsho/internal/reset"
@@ -304,6 +305,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	unlockSvc := &unlock.Service{Kit: kit, Realms: realms, Locks: db, Gate: gate, Forget: signinSvc.ForgetAccount}
 	resetSvc := &reset.Service{Kit: kit, Realms: realms, Locks: db, Gate: gate, Forget: signinSvc.ForgetAccount}
 	reauthSvc := &reauth.Service{Kit: kit, Realms: realms, Signin: signinSvc, Guard: kit.Codes.Guard, Starts: counter}
+	profileSvc := &profile.Service{Kit: kit, Signin: signinSvc, TwoStep: kit.TwoStep, Guard: kit.Codes.Guard}
 	engine := &flow.Engine{Store: db, Clock: o.Clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: signupSvc,
 		flow.KindSignin: signinSvc,
@@ -321,7 +323,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	deps := server.Deps{
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
-		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, TwoStep: kit.TwoStep, Ready: db.Ping, Registry: reg, Logger: a.Logger,
+		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, TwoStep: kit.TwoStep, Profile: profileSvc, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 		HSTS: httpsPublicURL(cfg), HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/profile"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reauth"
 	"github.com/ninsho/ninsho/internal/reset"
@@ -64,6 +65,9 @@ type Deps struct {
 	// Reauth serves re-authentication (/reauth, /api/v1/reauth); nil leaves
 	// them 404. Flows must hold it as the handler of flow.KindReauth.
 	Reauth *reauth.Service
+	// Profile serves the owner's identifier removal, password, name and
+	// language (/account/..., /api/v1/me/...); nil leaves them unserved.
+	Profile *profile.Service
 	// TwoStep serves the two-step verification settings of a signed-in
 	// person; nil: they answer 404.
 	TwoStep *twostep.Service
@@ -130,6 +134,7 @@ func New(d Deps) (http.Handler, error) {
 		Reset:         d.Reset,
 		Reauth:        d.Reauth,
 		TwoStep:       d.TwoStep,
+		Profile:       d.Profile,
 		ClientIP:      d.ClientIP,
 		SecureCookies: d.SecureCookies,
 	})
@@ -148,6 +153,7 @@ func New(d Deps) (http.Handler, error) {
 		Reset:         d.Reset,
 		Reauth:        d.Reauth,
 		TwoStep:       d.TwoStep,
+		Profile:       d.Profile,
 	})
 	s.mux.HandleFunc("/healthz", healthz)
 	s.mux.HandleFunc("/readyz", s.readyz)

@@ -91,7 +91,7 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 			idErr = ninsho.FieldError(ninsho.CodeChannelUnavailable, "identifier").WithParam("channel", string(ch))
 		}
 	}
-	name, nameErr := cleanName(in.Name)
+	name, nameErr := CleanName(in.Name)
 	personal := password.Personal{Name: name}
 	if idErr == nil && id.Kind == identifier.KindEmail {
 		personal.Email = id.Value
@@ -380,9 +380,10 @@ func (s *Service) resend(ctx context.Context, rl *realm.Realm, f *flow.Flow, req
 	return s.answer(f), err
 }
 
-// cleanName normalises a display name: NFKC, trimmed, control characters
-// refused, at most MaxNameLength characters.
-func cleanName(raw string) (string, error) {
+// CleanName normalises a display name: NFKC, trimmed, control characters
+// and links refused, at most MaxNameLength characters. The account settings
+// (internal/profile) hold a changed name to the same rules.
+func CleanName(raw string) (string, error) {
 	if !utf8.ValidString(raw) {
 		return "", ninsho.FieldError(ninsho.CodeNameInvalid, "name")
 	}

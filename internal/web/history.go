@@ -77,7 +77,7 @@ func historyWhat(locale string, e *event.Event, loc *time.Location) string {
 	case event.TypeSigninFailed:
 		reason, _ := e.Data["reason"].(string)
 		key := "history.signin.failed"
-		if via, _ := e.Data["via"].(string); via == "reauth" {
+		if via, _ := e.Data["via"].(string); via == "reauth" || via == "password_change" {
 			key = "history.reauth.failed" // a wrong password when confirming who they are
 		}
 		return i18n.Message(locale, key, map[string]any{
@@ -106,6 +106,8 @@ func historyWhat(locale string, e *event.Event, loc *time.Location) string {
 			return i18n.Message(locale, "history.two_step.notice_sent", nil)
 		case msg.TemplateSecondFactorFailed:
 			return i18n.Message(locale, "history.second_factor_failed.notice_sent", nil)
+		case msg.TemplateIdentifierRemoved:
+			return i18n.Message(locale, "history.identifier_removed.notice_sent", nil)
 		}
 	case event.TypeSigninSucceeded:
 		methods := event.DataStrings(e.Data["methods"])
@@ -141,6 +143,9 @@ func historyWhat(locale string, e *event.Event, loc *time.Location) string {
 	case event.TypeTrustedDeviceCleared:
 		r, _ := e.Data["reason"].(string)
 		return message(locale, "history.trusted_device.cleared."+r, i18n.Message(locale, "history.trusted_device.cleared", nil))
+	case event.TypeIdentifierRemoved:
+		kind, _ := e.Data["kind"].(string)
+		return message(locale, "history.account.identifier_removed."+kind, i18n.Message(locale, "history.account.identifier_removed", nil))
 	case event.TypeSessionReauthenticated:
 		methods := event.DataStrings(e.Data["methods"])
 		if len(methods) > 1 {

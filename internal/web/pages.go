@@ -314,6 +314,9 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request, c *call) error
 	p := h.newPage(r, c.realm, c.locale, "page.account.title")
 	p.Account = pr.Account
 	p.History, p.HistoryZone = historyRows(c.locale, c.realm, evs)
+	if h.d.Profile != nil {
+		p.Profile, p.Notice = &profileView{}, profileNotices[r.URL.Query().Get("done")]
+	}
 	if h.d.TwoStep != nil {
 		if p.TwoStep, err = h.twoStepSummary(r, c, pr.Account); err != nil {
 			return err

@@ -27,6 +27,7 @@ import (
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/profile"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reauth"
 	"github.com/ninsho/ninsho/internal/reset"
@@ -75,6 +76,10 @@ type Deps struct {
 	// Reauth serves /reauth; nil: it answers 404. The flow engine must
 	// hold it as the handler of flow.KindReauth.
 	Reauth *reauth.Service
+	// Profile serves /account/password, /account/profile and the removal
+	// of the e-mail address or phone number (account_profile.go); nil:
+	// they answer 404 and /account offers none of them.
+	Profile *profile.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -159,6 +164,7 @@ func New(d Deps) (*Handler, error) {
 		h.twoStepPageRoutes()
 	}
 	h.routesPasskey()
+	h.profilePageRoutes()
 	if d.Unlock != nil {
 		h.mux.Handle("GET /unlock", h.handleFlow(h.unlockForm))
 		h.mux.Handle("POST /unlock", h.handleFlow(h.unlockStart))
@@ -441,6 +447,9 @@ type page struct {
 	// Passkey is what a page needs for passkeys (passkey.go), nil when it
 	// has none: the script, the sign-in button, the account's passkeys.
 	Passkey *passkeyView
+	// Profile is what the password, name and language and removal pages
+	// need (account_profile.go); on /account it offers them.
+	Profile *profileView
 
 	// region is the realm's phone region (how numbers are shown) and
 	// emailOnly whether the realm takes e-mail addresses only.
@@ -570,6 +579,10 @@ func formFields(name string, p *page) []string {
 		return []string{"identifier", "password"}
 	case "reauth":
 		return []string{"password"}
+	case "account_password":
+		return []string{"current_password", "password", "password_confirmation"}
+	case "account_profile":
+		return []string{"name", "locale"}
 	case "unlock", "reset":
 		return []string{"identifier"}
 	case "account_two_step_totp":
