@@ -20,6 +20,7 @@ import (
 	"github.com/ninsho/ninsho/internal/reauth"
 	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/session"
+	"github.com/ninsho/ninsho/internal/sessions"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
 	"github.com/ninsho/ninsho/internal/twostep"
@@ -45,6 +46,10 @@ type Deps struct {
 	// TwoStep serves the two-step verification settings of a signed-in
 	// person; nil: they answer 404.
 	TwoStep *twostep.Service
+	// Sessions serves the signed-in person's sessions, familiar devices
+	// and "this wasn't me" on an entry of the sign-in history; nil: they
+	// answer 404.
+	Sessions *sessions.Service
 	// Reauth serves /api/v1/reauth; nil: it answers 404. The flow engine
 	// must hold it as the handler of flow.KindReauth.
 	Reauth *reauth.Service
@@ -90,6 +95,7 @@ func New(d Deps) *Handler {
 	h.mux.Handle("POST /api/v1/not-me", h.handle(h.notMe))
 	h.mux.Handle("POST /api/v1/password-assistant", h.handle(h.passwordAssistant))
 	h.trustedRoutes()
+	h.sessionsRoutes()
 	h.mux.Handle("POST /api/v1/reauth", h.handle(h.reauth))
 	if d.TwoStep != nil {
 		h.twoStepRoutes()

@@ -51,6 +51,12 @@ const (
 	TypeTrustedDeviceAdded   = "trusted_device.added"   // a device became trusted (or its trust was extended)
 	TypeTrustedDeviceRevoked = "trusted_device.revoked" // the owner forgot one trusted device
 	TypeTrustedDeviceCleared = "trusted_device.cleared" // every trusted device of the account was forgotten
+
+	// Sessions and devices of the account's settings (internal/sessions):
+	// data "session" is the session that did it.
+	TypeSessionRevoked       = "session.revoked"        // the owner signed out one session ("revoked": its id)
+	TypeSessionRevokedOthers = "session.revoked_others" // the owner signed out every other session ("count")
+	TypeDeviceForgotten      = "device.forgotten"       // the owner forgot a familiar device ("device", "sessions_revoked", "trusted")
 )
 
 // Event is one audit record.

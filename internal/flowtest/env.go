@@ -28,6 +28,7 @@ import (
 	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/secret"
 	"github.com/ninsho/ninsho/internal/session"
+	"github.com/ninsho/ninsho/internal/sessions"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
 	"github.com/ninsho/ninsho/internal/smsguard"
@@ -68,6 +69,9 @@ type Env struct {
 	TwoStep    *twostep.Service
 	Trust      *trust.Service
 	Reauth     *reauth.Service
+	// Sessions is the owner's sessions, devices and history "this wasn't
+	// me".
+	Sessions *sessions.Service
 	// SMSGuard caps SMS and voice messages (the default limits).
 	SMSGuard *smsguard.Guard
 	// Box seals outbox variables and TOTP secrets.
@@ -150,6 +154,8 @@ func New(tb testing.TB, db *store.DB) *Env {
 	e.TwoStep.TurnedOff = func(ctx context.Context, rl *realm.Realm, req ninsho.Request, accountID string) error {
 		return kit.ForgetTrusted(ctx, rl, req, accountID, trust.ReasonTwoStepOff)
 	}
+	e.Sessions = &sessions.Service{Tx: db, Clock: clock, Random: random, Store: db, Events: db,
+		Policy: kit.Sessions.Policy, Forget: e.Signin.ForgetAccount, Secure: e.Unlock, HistoryWindow: signin.HistoryWindow}
 	e.Reauth = &reauth.Service{Kit: kit, Realms: realms, Signin: e.Signin, Guard: kit.Codes.Guard, Starts: counter}
 	e.Engine = &flow.Engine{Store: db, Clock: clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: e.Signup, flow.KindSignin: e.Signin, flow.KindUnlock: e.Unlock, flow.KindReset: e.Reset,

@@ -30,6 +30,7 @@ import (
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reauth"
 	"github.com/ninsho/ninsho/internal/reset"
+	"github.com/ninsho/ninsho/internal/sessions"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
 	"github.com/ninsho/ninsho/internal/twostep"
@@ -71,6 +72,9 @@ type Deps struct {
 	// TwoStep serves the two-step verification settings of a signed-in
 	// person; nil: they answer 404.
 	TwoStep *twostep.Service
+	// Sessions serves the signed-in person's sessions, devices and "this
+	// wasn't me" from the history; nil leaves them 404.
+	Sessions *sessions.Service
 	// Ready reports whether the server can take traffic (the database
 	// answers); nil means always ready.
 	Ready func(context.Context) error
@@ -135,6 +139,7 @@ func New(d Deps) (http.Handler, error) {
 		Reauth:        d.Reauth,
 		TwoStep:       d.TwoStep,
 		Profile:       d.Profile,
+		Sessions:      d.Sessions,
 		ClientIP:      d.ClientIP,
 		SecureCookies: d.SecureCookies,
 	})
@@ -154,6 +159,7 @@ func New(d Deps) (http.Handler, error) {
 		Reauth:        d.Reauth,
 		TwoStep:       d.TwoStep,
 		Profile:       d.Profile,
+		Sessions:      d.Sessions,
 	})
 	s.mux.HandleFunc("/healthz", healthz)
 	s.mux.HandleFunc("/readyz", s.readyz)

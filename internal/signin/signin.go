@@ -764,8 +764,9 @@ func (s *Service) History(ctx context.Context, p *Principal, limit int) ([]*even
 // device) and failed sign-ins, challenges, locks and unlocks, sign-outs,
 // the account's creation, password changes, alerts sent, every change of
 // two-step verification, trusted devices added and forgotten, and
-// re-authentications, and second factors failed after the right password
-// (or code). Codes sent and unproved methods are not shown.
+// re-authentications, second factors failed after the right password
+// (or code), and sessions signed out and devices forgotten from the
+// account's settings. Codes sent and unproved methods are not shown.
 var HistoryTypes = []string{
 	event.TypeSigninSucceeded, event.TypeSigninFailed, event.TypeSigninChallenged,
 	event.TypeAccountLocked, event.TypeSignout, event.TypeSignupCompleted,
@@ -774,6 +775,7 @@ var HistoryTypes = []string{
 	event.TypeTwoStepMethodRemoved, event.TypeTwoStepPreferred, event.TypeTwoStepBackupCodes,
 	event.TypeTrustedDeviceAdded, event.TypeTrustedDeviceRevoked, event.TypeTrustedDeviceCleared,
 	event.TypeSessionReauthenticated, event.TypeSigninSecondFactorFailed,
+	event.TypeSessionRevoked, event.TypeSessionRevokedOthers, event.TypeDeviceForgotten,
 }
 
 // ForgetAccount drops the account's cached sessions on this instance (after a

@@ -142,60 +142,91 @@ func (s *Service) NotMe(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		if err != nil {
 			return err
 		}
-		a, err := k.Accounts.Account(ctx, c.AccountID)
-		if err != nil {
-			return err
-		}
-		accountID = a.ID
-		now := k.Clock.Now()
-		n, err := k.Sessions.Store.RevokeAccountSessions(ctx, a.ID, "", now)
-		if err != nil {
-			return err
-		}
-		lockedAt := now
-		if err := s.Locks.SetLock(ctx, a.ID, account.Lock{Kind: account.LockSuspicious, Level: a.Lock.Level, LockedAt: &lockedAt}); err != nil {
-			return err
-		}
-		a.Status = account.StatusLocked
-		a.UpdatedAt = now
-		if err := k.Accounts.UpdateAccount(ctx, a); err != nil {
-			return err
-		}
-		if err := k.Record(ctx, rl, a.ID, event.TypeAccountLocked, req, "", map[string]any{
-			"kind": string(account.LockSuspicious), "reason": "not_me", "sessions_revoked": n,
-		}); err != nil {
-			return err
-		}
-		// Whoever signed in may have trusted their own device.
-		if err := k.ForgetTrusted(ctx, rl, req, a.ID, trust.ReasonNotMe); err != nil {
-			return err
-		}
-		d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
-		if err != nil {
-			return err
-		}
-		f := k.NewFlow(flow.KindUnlock, rl, req, d)
-		f.Identifier = a.Email
-		if f.Identifier == "" {
-			f.Identifier = a.Phone
-		}
-		ans = &flow.Answer{Flow: f, DeviceToken: newToken}
-		a.Lock.Kind = account.LockSuspicious
-		f.AccountID = a.ID
-		// The link reached the owner's own mailbox or phone: its code is
-		// the owner's, not a stranger's.
-		code.SetOwnerLane(f)
-		f.Set(stateFromLink, "1")
-		return s.sendCode(ctx, rl, f, a, req, f.Identifier)
+		accountID = c.AccountID
+		ans, err = s.secure(ctx, rl, req, c.AccountID, nil)
+		return err
 	})
+	return s.secured(ans, accountID, err)
+}
+
+// SecureAccount applies what the "this wasn't me" link does to accountID
+// for its signed-in owner (an entry of the sign-in history they did not
+// make): every session revoked, the account locked as suspicious, trusted
+// devices forgotten and an unlock flow started with a code. data is added
+// to the account.locked event.
+func (s *Service) SecureAccount(ctx context.Context, rl *realm.Realm, req ninsho.Request, accountID string, data map[string]any) (*flow.Answer, error) {
+	var ans *flow.Answer
+	err := s.Kit.Tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		ans, err = s.secure(ctx, rl, req, accountID, data)
+		return err
+	})
+	return s.secured(ans, accountID, err)
+}
+
+// secured finishes NotMe and SecureAccount after the commit.
+func (s *Service) secured(ans *flow.Answer, accountID string, err error) (*flow.Answer, error) {
 	if err != nil {
 		return nil, err
 	}
 	if s.Forget != nil {
 		s.Forget(accountID)
 	}
-	k.Outbox.Wake()
+	s.Kit.Outbox.Wake()
 	return s.answer(ans.Flow, ans.DeviceToken), nil
+}
+
+// secure revokes every session of accountID, locks it as suspicious,
+// forgets its trusted devices and starts an unlock flow with a code, in
+// the transaction of ctx.
+func (s *Service) secure(ctx context.Context, rl *realm.Realm, req ninsho.Request, accountID string, data map[string]any) (*flow.Answer, error) {
+	k := s.Kit
+	a, err := k.Accounts.Account(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	now := k.Clock.Now()
+	n, err := k.Sessions.Store.RevokeAccountSessions(ctx, a.ID, "", now)
+	if err != nil {
+		return nil, err
+	}
+	lockedAt := now
+	if err := s.Locks.SetLock(ctx, a.ID, account.Lock{Kind: account.LockSuspicious, Level: a.Lock.Level, LockedAt: &lockedAt}); err != nil {
+		return nil, err
+	}
+	a.Status = account.StatusLocked
+	a.UpdatedAt = now
+	if err := k.Accounts.UpdateAccount(ctx, a); err != nil {
+		return nil, err
+	}
+	locked := map[string]any{}
+	for key, v := range data {
+		locked[key] = v
+	}
+	locked["kind"], locked["reason"], locked["sessions_revoked"] = string(account.LockSuspicious), "not_me", n
+	if err := k.Record(ctx, rl, a.ID, event.TypeAccountLocked, req, "", locked); err != nil {
+		return nil, err
+	}
+	// Whoever signed in may have trusted their own device.
+	if err := k.ForgetTrusted(ctx, rl, req, a.ID, trust.ReasonNotMe); err != nil {
+		return nil, err
+	}
+	d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
+	if err != nil {
+		return nil, err
+	}
+	f := k.NewFlow(flow.KindUnlock, rl, req, d)
+	f.Identifier = a.Email
+	if f.Identifier == "" {
+		f.Identifier = a.Phone
+	}
+	a.Lock.Kind = account.LockSuspicious
+	f.AccountID = a.ID
+	// The link reached the owner's own mailbox or phone (or the owner is
+	// signed in): its code is the owner's, not a stranger's.
+	code.SetOwnerLane(f)
+	f.Set(stateFromLink, "1")
+	return &flow.Answer{Flow: f, DeviceToken: newToken}, s.sendCode(ctx, rl, f, a, req, f.Identifier)
 }
 
 // NotMeUsable reports whether the "this wasn't me" link with token can still

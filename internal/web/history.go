@@ -27,6 +27,10 @@ type historyRow struct {
 	Network  string // the address's /24 or /48, when recorded
 	Device   string // browser and system in the page's words (device.Describe); empty when none was recorded
 	Reasons  []string
+	// NotMe says the entry carries "this wasn't me" for the session
+	// viewing it (sessions.CarriesNotMe); ID is its id then.
+	NotMe bool
+	ID    string
 }
 
 // historyRows describes events for the account page in locale, with times

@@ -235,6 +235,9 @@ func (h *Handler) verifyPage(r *http.Request, c *call, ans *flow.Answer) *page {
 	if r.URL.Query().Get("sent") == "1" {
 		p.Notice = "hint.code_resent"
 	}
+	if r.URL.Query().Get("secured") == "1" && ans.Flow.Kind == flow.KindUnlock {
+		p.Notice = "sessions.notice.secured" // "this wasn't me" from the history
+	}
 	return p
 }
 
@@ -317,6 +320,7 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request, c *call) error
 	if h.d.Profile != nil {
 		p.Profile, p.Notice = &profileView{}, profileNotices[r.URL.Query().Get("done")]
 	}
+	h.markNotMe(p.History, evs, pr)
 	if h.d.TwoStep != nil {
 		if p.TwoStep, err = h.twoStepSummary(r, c, pr.Account); err != nil {
 			return err

@@ -31,6 +31,7 @@ import (
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reauth"
 	"github.com/ninsho/ninsho/internal/reset"
+	"github.com/ninsho/ninsho/internal/sessions"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
 	"github.com/ninsho/ninsho/internal/twostep"
@@ -73,6 +74,10 @@ type Deps struct {
 	// TwoStep serves the two-step verification settings of a signed-in
 	// person; nil: they answer 404.
 	TwoStep *twostep.Service
+	// Sessions serves the signed-in person's sessions, familiar devices
+	// and "this wasn't me" on an entry of the sign-in history; nil: they
+	// answer 404.
+	Sessions *sessions.Service
 	// Reauth serves /reauth; nil: it answers 404. The flow engine must
 	// hold it as the handler of flow.KindReauth.
 	Reauth *reauth.Service
@@ -160,6 +165,9 @@ func New(d Deps) (*Handler, error) {
 	h.mux.Handle("GET /account", h.handle(h.account))
 	h.mux.Handle("POST /signout", h.handle(h.signout))
 	h.trustedRoutes()
+	if d.Sessions != nil {
+		h.sessionsRoutes()
+	}
 	if d.TwoStep != nil {
 		h.twoStepPageRoutes()
 	}
@@ -444,6 +452,10 @@ type page struct {
 	// TwoStep is the account's two-step verification (the account page's
 	// summary and the settings pages: account_twostep.go).
 	TwoStep *twoStepView
+	// Sessions is the sessions-and-devices part of a page
+	// (account_sessions.go): the list page, the history's "this wasn't
+	// me" confirmation.
+	Sessions *sessionsView
 	// Passkey is what a page needs for passkeys (passkey.go), nil when it
 	// has none: the script, the sign-in button, the account's passkeys.
 	Passkey *passkeyView

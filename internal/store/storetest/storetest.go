@@ -43,6 +43,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/retention"
 	"github.com/ninsho/ninsho/internal/session"
+	"github.com/ninsho/ninsho/internal/sessions"
 	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/throttle"
 	"github.com/ninsho/ninsho/internal/trust"
@@ -81,6 +82,7 @@ type Stores interface {
 	twostep.Store
 	twostep.BackupStore
 	trust.Store
+	sessions.Store
 }
 
 var _ Stores = (*store.DB)(nil)

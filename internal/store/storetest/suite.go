@@ -28,6 +28,7 @@ func All(t *testing.T, open func(tb testing.TB) Stores) {
 		{"Backlog", Backlog},
 		{"TwoStep", TwoStep},
 		{"Trust", Trust},
+		{"Sessions", Sessions},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
