@@ -572,6 +572,7 @@ func buildRealms(cfg config.Config, provs *providers) (*realm.Registry, error) {
 			ThemeDir:            rc.Theme,
 			ReturnTo:            rc.ReturnTo,
 			CodeDeliveryTimeout: time.Duration(rc.CodeDeliveryTimeout),
+			ClosureGraceFor:     time.Duration(rc.ClosureGrace),
 			TwoStep: realm.TwoStep{
 				ReauthWindow:     time.Duration(rc.TwoStep.ReauthWindow),
 				RequiredFor:      rc.TwoStep.RequiredFor,
