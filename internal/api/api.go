@@ -11,6 +11,7 @@ import (
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/captcha"
 	"github.com/ninsho/ninsho/internal/clientip"
+	"github.com/ninsho/ninsho/internal/closure"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/i18n"
@@ -47,6 +48,9 @@ type Deps struct {
 	// Reauth serves /api/v1/reauth; nil: it answers 404. The flow engine
 	// must hold it as the handler of flow.KindReauth.
 	Reauth *reauth.Service
+	// Closure closes the signed-in person's account (/account/close,
+	// /api/v1/me/close); nil: those answer 404.
+	Closure *closure.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -92,6 +96,7 @@ func New(d Deps) *Handler {
 	}
 	h.routeTwoStepPhone()
 	h.routesPasskey()
+	h.routesClosure() // closure.go
 	return h
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/ninsho/ninsho/internal/authflow"
 	"github.com/ninsho/ninsho/internal/captcha"
 	"github.com/ninsho/ninsho/internal/clientip"
+	"github.com/ninsho/ninsho/internal/closure"
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/config"
 	"github.com/ninsho/ninsho/internal/device"
@@ -83,6 +84,7 @@ type App struct {
 
 	dispatcher *message.Dispatcher
 	kit        *authflow.Kit
+	closure    *closure.Service
 	srv        *http.Server
 	ln         net.Listener
 	cancel     context.CancelFunc
@@ -303,6 +305,8 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	unlockSvc := &unlock.Service{Kit: kit, Realms: realms, Locks: db, Gate: gate, Forget: signinSvc.ForgetAccount}
 	resetSvc := &reset.Service{Kit: kit, Realms: realms, Locks: db, Gate: gate, Forget: signinSvc.ForgetAccount}
+	a.closure = &closure.Service{Kit: kit, Realms: realms, Store: db, Signin: signinSvc}
+	signinSvc.Closure = a.closure
 	reauthSvc := &reauth.Service{Kit: kit, Realms: realms, Signin: signinSvc, Guard: kit.Codes.Guard, Starts: counter}
 	engine := &flow.Engine{Store: db, Clock: o.Clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: signupSvc,
@@ -321,7 +325,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	deps := server.Deps{
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
-		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, TwoStep: kit.TwoStep, Ready: db.Ping, Registry: reg, Logger: a.Logger,
+		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, TwoStep: kit.TwoStep, Closure: a.closure, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 		HSTS: httpsPublicURL(cfg), HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
 	}
@@ -520,6 +524,14 @@ func (a *App) clean(ctx context.Context) {
 	// Expired trust skips nothing; its rows go in bounded batches.
 	if _, err := a.kit.Trust.Purge(ctx); err != nil && ctx.Err() == nil {
 		a.Logger.Error("purge trusted devices", "err", err)
+	}
+	// Accounts closed longer than their realm's grace: the purge alert,
+	// then their personal data goes (bounded: closure.DefaultBatchSize per
+	// realm and pass).
+	if n, err := a.closure.Purge(ctx); err != nil && ctx.Err() == nil {
+		a.Logger.Error("purge closed accounts", "err", err)
+	} else if n > 0 {
+		a.Logger.Info("purged closed accounts", "count", n)
 	}
 	// Last, so that the devices of the flows deleted above can go too.
 	purger := &retention.Purger{Store: a.DB, Policy: a.Config.Retention.Policy()}

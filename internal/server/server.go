@@ -22,6 +22,7 @@ import (
 
 	"github.com/ninsho/ninsho/internal/api"
 	"github.com/ninsho/ninsho/internal/captcha"
+	"github.com/ninsho/ninsho/internal/closure"
 	"github.com/ninsho/ninsho/internal/clientip"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/httperr"
@@ -64,6 +65,9 @@ type Deps struct {
 	// Reauth serves re-authentication (/reauth, /api/v1/reauth); nil leaves
 	// them 404. Flows must hold it as the handler of flow.KindReauth.
 	Reauth *reauth.Service
+	// Closure closes the signed-in person's account (/account/close,
+	// /api/v1/me/close); nil: those answer 404.
+	Closure *closure.Service
 	// TwoStep serves the two-step verification settings of a signed-in
 	// person; nil: they answer 404.
 	TwoStep *twostep.Service
@@ -130,6 +134,7 @@ func New(d Deps) (http.Handler, error) {
 		Reset:         d.Reset,
 		Reauth:        d.Reauth,
 		TwoStep:       d.TwoStep,
+		Closure:       d.Closure,
 		ClientIP:      d.ClientIP,
 		SecureCookies: d.SecureCookies,
 	})
@@ -148,6 +153,7 @@ func New(d Deps) (http.Handler, error) {
 		Reset:         d.Reset,
 		Reauth:        d.Reauth,
 		TwoStep:       d.TwoStep,
+		Closure:       d.Closure,
 	})
 	s.mux.HandleFunc("/healthz", healthz)
 	s.mux.HandleFunc("/readyz", s.readyz)

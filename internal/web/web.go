@@ -22,6 +22,7 @@ import (
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/clientip"
+	"github.com/ninsho/ninsho/internal/closure"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/i18n"
@@ -75,6 +76,9 @@ type Deps struct {
 	// Reauth serves /reauth; nil: it answers 404. The flow engine must
 	// hold it as the handler of flow.KindReauth.
 	Reauth *reauth.Service
+	// Closure closes the signed-in person's account (/account/close,
+	// /api/v1/me/close); nil: those answer 404.
+	Closure *closure.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -179,6 +183,7 @@ func New(d Deps) (*Handler, error) {
 		h.mux.Handle("POST /password-assistant/choose", h.handleFlow(h.resetChoose))
 	}
 	h.routeTwoStepPhone()
+	h.routesClosure() // account_close.go
 	return h, nil
 }
 
@@ -441,6 +446,9 @@ type page struct {
 	// Passkey is what a page needs for passkeys (passkey.go), nil when it
 	// has none: the script, the sign-in button, the account's passkeys.
 	Passkey *passkeyView
+	// Closure is closing the account and the sign-in's offer to reopen it
+	// (account_close.go), nil elsewhere.
+	Closure *closeView
 
 	// region is the realm's phone region (how numbers are shown) and
 	// emailOnly whether the realm takes e-mail addresses only.
@@ -579,6 +587,8 @@ func formFields(name string, p *page) []string {
 		return []string{"label"}
 	case "two_step_phone":
 		return []string{"phone", "method"}
+	case "account_close":
+		return []string{"confirm"}
 	case "verify", "two_step", "two_step_enrol", "two_step_phone_code":
 		if !p.Ended {
 			return []string{"code"}
