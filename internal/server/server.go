@@ -22,8 +22,8 @@ import (
 
 	"github.com/ninsho/ninsho/internal/api"
 	"github.com/ninsho/ninsho/internal/captcha"
-	"github.com/ninsho/ninsho/internal/closure"
 	"github.com/ninsho/ninsho/internal/clientip"
+	"github.com/ninsho/ninsho/internal/closure"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/ninsho"
