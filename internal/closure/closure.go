@@ -25,8 +25,8 @@ import (
 // Event types of closing and reopening (the purge is
 // event.TypeAccountPurged, recorded without the account).
 const (
-	EventClosed   = "account.closed"
-	EventReopened = "account.reopened"
+	EventClosed   = event.TypeAccountClosed
+	EventReopened = event.TypeAccountReopened
 )
 
 // Template is the message of every closure alert: variable change is

@@ -20,6 +20,8 @@ var SecurityTypes = []string{
 	TypePasswordChanged,
 	TypeSigninAlertSent,
 	TypeAccountPurged,
+	TypeAccountClosed,
+	TypeAccountReopened,
 	TypeTwoStepEnabled,
 	TypeTwoStepDisabled,
 	TypeTwoStepMethodAdded,

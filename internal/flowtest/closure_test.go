@@ -119,6 +119,18 @@ func TestClosureClosesAndReopensBySigningIn(t *testing.T) {
 		if mails := closureMails(t, e, clEmail); len(mails) != 2 || !strings.Contains(mails[0], "再開") {
 			t.Fatalf("reopening alert: %q", mails)
 		}
+		// The owner's history shows both, in words on the account page.
+		evs, err := e.Signin.History(ctx, principal(t, e, done.Session.Token), 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, ev := range evs {
+			seen[ev.Type] = true
+		}
+		if !seen[closure.EventClosed] || !seen[closure.EventReopened] {
+			t.Errorf("history lacks closing or reopening: %v", seen)
+		}
 		// Reopened, it is an account like any other: no reopen step.
 		e.Clock.Advance(2 * time.Second)
 		signInSession(t, e, clEmail, dev)

@@ -796,6 +796,7 @@ var HistoryTypes = []string{
 	event.TypeTwoStepMethodRemoved, event.TypeTwoStepPreferred, event.TypeTwoStepBackupCodes,
 	event.TypeTrustedDeviceAdded, event.TypeTrustedDeviceRevoked, event.TypeTrustedDeviceCleared,
 	event.TypeSessionReauthenticated, event.TypeSigninSecondFactorFailed,
+	event.TypeAccountClosed, event.TypeAccountReopened,
 }
 
 // ForgetAccount drops the account's cached sessions on this instance (after a

@@ -106,6 +106,8 @@ func historyWhat(locale string, e *event.Event, loc *time.Location) string {
 			return i18n.Message(locale, "history.two_step.notice_sent", nil)
 		case msg.TemplateSecondFactorFailed:
 			return i18n.Message(locale, "history.second_factor_failed.notice_sent", nil)
+		case msg.TemplateAccountClosure:
+			return i18n.Message(locale, "history.account.closure_notice_sent", nil)
 		}
 	case event.TypeSigninSucceeded:
 		methods := event.DataStrings(e.Data["methods"])
