@@ -11,6 +11,7 @@ import (
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/captcha"
 	"github.com/ninsho/ninsho/internal/clientip"
+	"github.com/ninsho/ninsho/internal/closure"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/i18n"
@@ -56,6 +57,9 @@ type Deps struct {
 	// Profile serves the removal of an identifier, the password, the name
 	// and language under /api/v1/me (profile.go); nil: not served.
 	Profile *profile.Service
+	// Closure closes the signed-in person's account (/account/close,
+	// /api/v1/me/close); nil: those answer 404.
+	Closure *closure.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -103,6 +107,7 @@ func New(d Deps) *Handler {
 	h.routeTwoStepPhone()
 	h.routesPasskey()
 	h.profileRoutes()
+	h.routesClosure() // closure.go
 	return h
 }
 

@@ -287,8 +287,9 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 			return err
 		}
 		gate := f.Get(stateSFThen) != ""
-		// A gate may stand before the lifting of a suspicious lock.
-		if a.Status != account.StatusActive && !(gate && a.Status == account.StatusLocked) {
+		// A gate may stand before the lifting of a suspicious lock, or
+		// before reopening a closed account (signin's reopen_account).
+		if a.Status != account.StatusActive && !(gate && (a.Status == account.StatusLocked || a.Status == account.StatusClosed)) {
 			stepErr = ninsho.E(ninsho.CodeAccountLocked).WithParam("kind", string(account.LockSuspicious))
 			return nil
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/ninsho/ninsho/internal/authflow"
 	"github.com/ninsho/ninsho/internal/captcha"
 	"github.com/ninsho/ninsho/internal/clientip"
+	"github.com/ninsho/ninsho/internal/closure"
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/config"
 	"github.com/ninsho/ninsho/internal/device"
@@ -85,6 +86,7 @@ type App struct {
 
 	dispatcher *message.Dispatcher
 	kit        *authflow.Kit
+	closure    *closure.Service
 	srv        *http.Server
 	ln         net.Listener
 	cancel     context.CancelFunc
@@ -307,6 +309,8 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	resetSvc := &reset.Service{Kit: kit, Realms: realms, Locks: db, Gate: gate, Forget: signinSvc.ForgetAccount}
 	sessionsSvc := &sessions.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Events: events,
 		Policy: kit.Sessions.Policy, Forget: signinSvc.ForgetAccount, Secure: unlockSvc, HistoryWindow: signin.HistoryWindow}
+	a.closure = &closure.Service{Kit: kit, Realms: realms, Store: db, Signin: signinSvc}
+	signinSvc.Closure = a.closure
 	reauthSvc := &reauth.Service{Kit: kit, Realms: realms, Signin: signinSvc, Guard: kit.Codes.Guard, Starts: counter}
 	profileSvc := &profile.Service{Kit: kit, Signin: signinSvc, TwoStep: kit.TwoStep, Guard: kit.Codes.Guard}
 	engine := &flow.Engine{Store: db, Clock: o.Clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
@@ -326,7 +330,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	deps := server.Deps{
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
-		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, TwoStep: kit.TwoStep, Profile: profileSvc, Sessions: sessionsSvc, Ready: db.Ping, Registry: reg, Logger: a.Logger,
+		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, TwoStep: kit.TwoStep, Profile: profileSvc, Sessions: sessionsSvc, Closure: a.closure, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 		HSTS: httpsPublicURL(cfg), HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
 	}
@@ -526,6 +530,14 @@ func (a *App) clean(ctx context.Context) {
 	if _, err := a.kit.Trust.Purge(ctx); err != nil && ctx.Err() == nil {
 		a.Logger.Error("purge trusted devices", "err", err)
 	}
+	// Accounts closed longer than their realm's grace: the purge alert,
+	// then their personal data goes (bounded: closure.DefaultBatchSize per
+	// realm and pass).
+	if n, err := a.closure.Purge(ctx); err != nil && ctx.Err() == nil {
+		a.Logger.Error("purge closed accounts", "err", err)
+	} else if n > 0 {
+		a.Logger.Info("purged closed accounts", "count", n)
+	}
 	// Last, so that the devices of the flows deleted above can go too.
 	purger := &retention.Purger{Store: a.DB, Policy: a.Config.Retention.Policy()}
 	rep, err := purger.Run(ctx, now)
@@ -577,6 +589,7 @@ func buildRealms(cfg config.Config, provs *providers) (*realm.Registry, error) {
 			ThemeDir:            rc.Theme,
 			ReturnTo:            rc.ReturnTo,
 			CodeDeliveryTimeout: time.Duration(rc.CodeDeliveryTimeout),
+			ClosureGraceFor:     time.Duration(rc.ClosureGrace),
 			TwoStep: realm.TwoStep{
 				ReauthWindow:     time.Duration(rc.TwoStep.ReauthWindow),
 				RequiredFor:      rc.TwoStep.RequiredFor,

@@ -114,7 +114,18 @@ type Realm struct {
 	// SMSLimits caps the realm's text messages and voice calls (the SMS
 	// pumping and cost guard); a field left at 0 keeps its default.
 	SMSLimits SMSLimits `json:"sms_limits"`
+	// ClosureGrace is how long a closed account can be reopened by signing
+	// in before its personal data is purged; 0 is the default, 30 days
+	// (realm.DefaultClosureGrace); otherwise between MinClosureGrace and
+	// MaxClosureGrace.
+	ClosureGrace Duration `json:"closure_grace"`
 }
+
+// Bounds of realms[].closure_grace.
+const (
+	MinClosureGrace = 24 * time.Hour
+	MaxClosureGrace = 365 * 24 * time.Hour
+)
 
 // SMSLimits are a realm's caps on SMS and voice messages, counted together
 // (docs/operations.md, "SMS and voice limits"); 0 keeps the default given
@@ -439,6 +450,9 @@ func (c *Config) Validate() error {
 		}
 		if w := time.Duration(r.CodeDeliveryTimeout); w < 0 || w > MaxCodeDeliveryTimeout {
 			bad("realms[%d].code_delivery_timeout: must be between 0 (the default, 60s) and %v", i, MaxCodeDeliveryTimeout)
+		}
+		if g := time.Duration(r.ClosureGrace); g != 0 && (g < MinClosureGrace || g > MaxClosureGrace) {
+			bad("realms[%d].closure_grace: must be 0 (the default, 30 days) or between %v and %v", i, MinClosureGrace, MaxClosureGrace)
 		}
 		if w := time.Duration(r.TwoStep.ReauthWindow); w < 0 || w > MaxReauthWindow {
 			bad("realms[%d].two_step.reauth_window: must be between 0 (the default, 10m) and %v", i, MaxReauthWindow)

@@ -24,6 +24,8 @@ const (
 	TypeCodeSent         = "code.sent"
 	TypePasswordRehashed = "password.rehashed"
 	TypeAccountPurged    = "account.purged"
+	TypeAccountClosed    = "account.closed"   // the owner closed the account (closure)
+	TypeAccountReopened  = "account.reopened" // a closed account was reopened by signing in
 
 	// Two-step verification (twostep.Service).
 	TypeTwoStepEnrolStarted  = "two_step.enrol_started"  // an unproved method was added

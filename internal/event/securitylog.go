@@ -21,6 +21,8 @@ var SecurityTypes = []string{
 	TypePasswordChanged,
 	TypeSigninAlertSent,
 	TypeAccountPurged,
+	TypeAccountClosed,
+	TypeAccountReopened,
 	TypeTwoStepEnabled,
 	TypeTwoStepDisabled,
 	TypeTwoStepMethodAdded,

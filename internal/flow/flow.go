@@ -58,6 +58,11 @@ const (
 	// StepPasskey waits for a passkey's answer in a passwordless sign-in.
 	StepPasskey Step = "passkey"
 	StepDone    Step = "done"
+	// StepReopenAccount: the account was closed by its owner and is in its
+	// grace period; the right password (and second factor) may reopen it
+	// (ActionReopen) or leave it closed (ActionCancel). Next.ClosedAt and
+	// Next.PurgeAt say when it was closed and when it will be purged.
+	StepReopenAccount Step = "reopen_account"
 )
 
 // Flow is one journey's persistent state. The password is never kept in it.
@@ -190,6 +195,10 @@ const (
 	ActionBeginTOTP = "begin_totp"
 	// ActionSubmitPasskey answers StepPasskey (Credential).
 	ActionSubmitPasskey = "submit_passkey"
+	// ActionReopen reopens a closed account at StepReopenAccount;
+	// ActionCancel leaves it closed and ends the flow.
+	ActionReopen = "reopen"
+	ActionCancel = "cancel"
 )
 
 // Next tells the client what to show.
@@ -229,6 +238,10 @@ type Next struct {
 	// ceremony (StepPasskey, or StepSecondFactor with method passkey), for
 	// navigator.credentials.get({publicKey}).
 	PublicKey json.RawMessage `json:"public_key,omitempty"`
+	// ClosedAt and PurgeAt are, at StepReopenAccount, when the account was
+	// closed and when its personal data will be erased if not reopened.
+	ClosedAt *time.Time `json:"closed_at,omitempty"`
+	PurgeAt  *time.Time `json:"purge_at,omitempty"`
 }
 
 // Delivery is the delivery status of the message of the current code:

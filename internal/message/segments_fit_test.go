@@ -13,6 +13,7 @@ const worstHost = "id.sakura-shouten-online-shop.example.jp"
 // characters with worstHost: more than a UCS-2 segment (70) on its own.
 var linkTemplates = map[string]bool{
 	TemplateSigninAlert: true, TemplatePasswordChanged: true, TemplateTwoStepChanged: true, TemplateSecondFactorFailed: true,
+	TemplateAccountClosure: true,
 }
 
 // TestSMSTemplatesFitOneSegment renders every SMS template in both languages
@@ -89,6 +90,8 @@ func smsVariants(id string) []map[string]string {
 		return out
 	case TemplateSecondFactorFailed:
 		return []map[string]string{{"after": "password"}, {"after": "code"}}
+	case TemplateAccountClosure:
+		return []map[string]string{{"change": "closed", "until": "2026-12-25 10:02 JST"}, {"change": "reopened", "until": ""}, {"change": "purged", "until": "", "link": "", "device": "", "network": ""}}
 	}
 	return []map[string]string{{}}
 }

@@ -68,6 +68,13 @@ const (
 	// ("password" for a sign-in or re-authentication, "code" for the
 	// password assistant, unlock or sign-up completion).
 	TemplateSecondFactorFailed = "second_factor_failed"
+	// TemplateAccountClosure tells the owner that the account was closed
+	// (with the date until which signing in reopens it and a "this wasn't
+	// me" link), reopened (with the link), or purged (no link; device and
+	// network empty). E-mail and SMS. Variables: name, time, device,
+	// network, link, host, change (closed, reopened, purged) and until
+	// (the purge date when closed, else "").
+	TemplateAccountClosure = "account_closure"
 )
 
 // Template locales.
@@ -371,13 +378,14 @@ var templateVars = map[string][]string{
 	TemplatePasswordChanged:    {"name", "time", "device", "network", "link", "host", "base_url"},
 	TemplateTwoStepChanged:     {"name", "time", "device", "network", "link", "host", "base_url", "change", "method"},
 	TemplateSecondFactorFailed: {"name", "time", "device", "network", "link", "host", "base_url", "after"},
+	TemplateAccountClosure:     {"name", "time", "device", "network", "link", "host", "base_url", "change", "until"},
 }
 
 // checkValues are the values of the trial rendering.
 var checkValues = map[string]string{
 	"code": "123456", "name": "N", "minutes": "10", "host": "id.example.com", "base_url": "https://id.example.com",
 	"time": "2026-01-01 00:00 UTC", "device": "D", "network": "192.0.2.0/24", "link": "https://id.example.com/x",
-	"change": "turned_on", "method": "totp", "after": "password",
+	"change": "turned_on", "method": "totp", "after": "password", "until": "2026-02-01 00:00 UTC",
 }
 
 // check renders every template Ninsho knows with exactly the variables it is

@@ -57,7 +57,7 @@ func goldenBrand(locale string) Brand {
 
 var allChannels = []Channel{ChannelEmail, ChannelSMS, ChannelVoice}
 
-var allIDs = []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists, TemplateSigninAlert, TemplateUnlockCode, TemplateResetCode, TemplatePasswordChanged, TemplateCodeLimit, TemplateTwoStepChanged, TemplateTwoStepCode, TemplateSecondFactorFailed, TemplateIdentifierRemoved}
+var allIDs = []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists, TemplateSigninAlert, TemplateUnlockCode, TemplateResetCode, TemplatePasswordChanged, TemplateCodeLimit, TemplateTwoStepChanged, TemplateTwoStepCode, TemplateSecondFactorFailed, TemplateIdentifierRemoved, TemplateAccountClosure}
 
 // varsFor are the golden variables that template id is given.
 func varsFor(id, loc string) map[string]string {
@@ -70,6 +70,11 @@ func varsFor(id, loc string) map[string]string {
 		delete(vars, "code")
 		delete(vars, "minutes")
 		vars["after"] = "password"
+	}
+	if id == TemplateAccountClosure {
+		delete(vars, "code")
+		delete(vars, "minutes")
+		vars["change"], vars["until"] = "closed", "2026-12-25 18:00 JST"
 	}
 	if id == TemplateTwoStepChanged {
 		delete(vars, "code")
@@ -125,7 +130,7 @@ func TestTwoStepChangedNamesEachChange(t *testing.T) {
 // in both languages, and nothing may say "Ninsho": the customer sees the shop.
 func TestTemplatesGolden(t *testing.T) {
 	tm := MustTemplates(t)
-	if got := tm.IDs(); strings.Join(got, ",") != "account_exists,code_limit,identifier_removed,password_changed,reset_code,second_factor_failed,signin_alert,signin_code,signup_code,two_step_changed,two_step_code,unlock_code" {
+	if got := tm.IDs(); strings.Join(got, ",") != "account_closure,account_exists,code_limit,identifier_removed,password_changed,reset_code,second_factor_failed,signin_alert,signin_code,signup_code,two_step_changed,two_step_code,unlock_code" {
 		t.Errorf("IDs() = %v, want %v", got, allIDs)
 	}
 	for _, id := range allIDs {

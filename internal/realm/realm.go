@@ -67,6 +67,9 @@ type Realm struct {
 	// offered the other ways ("didn't get the code?"); 0 means
 	// DefaultCodeDeliveryTimeout (see DeliveryTimeout).
 	CodeDeliveryTimeout time.Duration
+	// ClosureGraceFor is how long a closed account can be reopened by
+	// signing in; 0 means DefaultClosureGrace (see ClosureGrace).
+	ClosureGraceFor time.Duration
 	// SMSLimits caps the realm's text messages and voice calls (the SMS
 	// pumping and cost guard, package smsguard); a zero field keeps its
 	// default.
@@ -154,6 +157,19 @@ func (r *Realm) ReauthWindow() time.Duration {
 		return r.TwoStep.ReauthWindow
 	}
 	return DefaultReauthWindow
+}
+
+// DefaultClosureGrace is how long a closed account can be reopened by
+// signing in when the realm does not say (realms[].closure_grace).
+const DefaultClosureGrace = 30 * 24 * time.Hour
+
+// ClosureGrace returns how long after its closing an account of r can be
+// reopened by signing in; after it the account's personal data is purged.
+func (r *Realm) ClosureGrace() time.Duration {
+	if r.ClosureGraceFor > 0 {
+		return r.ClosureGraceFor
+	}
+	return DefaultClosureGrace
 }
 
 // Brand is a realm's look and contact details. The display name is the

@@ -23,6 +23,7 @@ import (
 	"github.com/ninsho/ninsho/internal/api"
 	"github.com/ninsho/ninsho/internal/captcha"
 	"github.com/ninsho/ninsho/internal/clientip"
+	"github.com/ninsho/ninsho/internal/closure"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -69,6 +70,9 @@ type Deps struct {
 	// Profile serves the owner's identifier removal, password, name and
 	// language (/account/..., /api/v1/me/...); nil leaves them unserved.
 	Profile *profile.Service
+	// Closure closes the signed-in person's account (/account/close,
+	// /api/v1/me/close); nil: those answer 404.
+	Closure *closure.Service
 	// TwoStep serves the two-step verification settings of a signed-in
 	// person; nil: they answer 404.
 	TwoStep *twostep.Service
@@ -140,6 +144,7 @@ func New(d Deps) (http.Handler, error) {
 		TwoStep:       d.TwoStep,
 		Profile:       d.Profile,
 		Sessions:      d.Sessions,
+		Closure:       d.Closure,
 		ClientIP:      d.ClientIP,
 		SecureCookies: d.SecureCookies,
 	})
@@ -160,6 +165,7 @@ func New(d Deps) (http.Handler, error) {
 		TwoStep:       d.TwoStep,
 		Profile:       d.Profile,
 		Sessions:      d.Sessions,
+		Closure:       d.Closure,
 	})
 	s.mux.HandleFunc("/healthz", healthz)
 	s.mux.HandleFunc("/readyz", s.readyz)

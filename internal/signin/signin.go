@@ -58,6 +58,10 @@ type Service struct {
 	// Gate caps identifier-first starts (no password yet) per address,
 	// network and device; nil caps none.
 	Gate *startgate.Gate
+	// Closure offers to reopen a closed account in its grace after the
+	// right password and second factor (closure.go); nil answers
+	// account_closed.
+	Closure Closure
 
 	cache *principalCache
 }
@@ -140,7 +144,11 @@ func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act
 	}
 	switch {
 	case s.Kit.SecondFactor().Handles(f, act):
-		return s.Kit.SecondFactor().Act(ctx, rl, f, req, act)
+		ans, err := s.Kit.SecondFactor().Act(ctx, rl, f, req, act)
+		if ans != nil && ans.Session == nil && ans.Next == nil && f.Step == flow.StepReopenAccount {
+			ans.Next = s.answer(f).Next // passed: the offer to reopen
+		}
+		return ans, err
 	case act.Name == flow.ActionSubmitPassword && f.Step == flow.StepPassword:
 		var a *account.Account
 		if f.AccountID != "" {
@@ -160,6 +168,8 @@ func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act
 		return s.switchChannel(ctx, rl, f, act.Channel)
 	case (act.Name == flow.ActionSubmitCaptcha || act.Name == flow.ActionNewCaptcha) && f.Step == flow.StepCaptcha:
 		return s.submitCaptcha(ctx, f, act)
+	case (act.Name == flow.ActionReopen || act.Name == flow.ActionCancel) && f.Step == flow.StepReopenAccount:
+		return s.reopen(ctx, rl, f, req, act.Name)
 	default:
 		return s.answer(f), ninsho.FieldError(ninsho.CodeActionUnknown, "action")
 	}
@@ -182,6 +192,8 @@ func (s *Service) answer(f *flow.Flow) *flow.Answer {
 		ans.Next = captchaNext(f, f.Locale)
 	case f.Step == flow.StepPasskey:
 		ans.Next = passkeyNext(f)
+	case f.Step == flow.StepReopenAccount:
+		ans.Next = reopenNext(f)
 	default:
 		ans.Next = &flow.Next{Step: flow.StepPassword}
 	}
@@ -262,7 +274,14 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	case account.StatusSuspended:
 		return s.fail(ctx, rl, f, a, req, at, ninsho.E(ninsho.CodeAccountSuspended).WithParam("reference", a.ID))
 	case account.StatusClosed:
-		return s.fail(ctx, rl, f, a, req, at, ninsho.E(ninsho.CodeAccountClosed))
+		// In its grace the sign-in goes on (a code for a new device, the
+		// second factor) and ends at the offer to reopen (complete).
+		if ok, err := s.reopenable(ctx, rl, f, a); err != nil || !ok {
+			if err != nil {
+				return nil, err
+			}
+			return s.fail(ctx, rl, f, a, req, at, ninsho.E(ninsho.CodeAccountClosed))
+		}
 	case account.StatusLocked:
 		return s.fail(ctx, rl, f, a, req, at, lockedError(account.Lock{Kind: account.LockSuspicious}, at.now))
 	}
@@ -325,7 +344,7 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	if err != nil {
 		return nil, err
 	}
-	return k.Completed(f, grant), nil
+	return s.completed(f, grant), nil
 }
 
 // checkPassword verifies pw and, when the realm tolerates typos, the device is
@@ -416,7 +435,7 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 				return err
 			}
 		}
-		if a.Status != account.StatusActive {
+		if a.Status != account.StatusActive && !(a.Status == account.StatusClosed && s.Closure != nil) {
 			return ninsho.E(ninsho.CodeAccountLocked).WithParam("kind", string(account.LockSuspicious))
 		}
 		data := map[string]any{}
@@ -439,7 +458,7 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 		return s.answer(f), stepErr
 	}
 	k.Outbox.Wake()
-	return k.Completed(f, grant), nil
+	return s.completed(f, grant), nil
 }
 
 func (s *Service) resend(ctx context.Context, rl *realm.Realm, f *flow.Flow) (*flow.Answer, error) {
@@ -660,6 +679,9 @@ func (s *Service) complete(ctx context.Context, rl *realm.Realm, f *flow.Flow, a
 		data = map[string]any{}
 	}
 	data["prefix"] = risk.Prefix(req.IP)
+	if a.Status == account.StatusClosed && s.Closure != nil {
+		return nil, s.holdForReopen(ctx, rl, f, a, methods, data) // closure.go
+	}
 	return s.Kit.Complete(ctx, f, rl, a, req, methods, event.TypeSigninSucceeded, data)
 }
 
@@ -776,6 +798,7 @@ var HistoryTypes = []string{
 	event.TypeTrustedDeviceAdded, event.TypeTrustedDeviceRevoked, event.TypeTrustedDeviceCleared,
 	event.TypeSessionReauthenticated, event.TypeSigninSecondFactorFailed,
 	event.TypeSessionRevoked, event.TypeSessionRevokedOthers, event.TypeDeviceForgotten,
+	event.TypeAccountClosed, event.TypeAccountReopened,
 }
 
 // ForgetAccount drops the account's cached sessions on this instance (after a

@@ -112,6 +112,8 @@ func historyWhat(locale string, e *event.Event, loc *time.Location) string {
 			return i18n.Message(locale, "history.second_factor_failed.notice_sent", nil)
 		case msg.TemplateIdentifierRemoved:
 			return i18n.Message(locale, "history.identifier_removed.notice_sent", nil)
+		case msg.TemplateAccountClosure:
+			return i18n.Message(locale, "history.account.closure_notice_sent", nil)
 		}
 	case event.TypeSigninSucceeded:
 		methods := event.DataStrings(e.Data["methods"])

@@ -386,6 +386,8 @@ func (h *Handler) redirectFor(w http.ResponseWriter, r *http.Request, ans *flow.
 		target = "/two-step?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
 	case ans.Next.Step == flow.StepEnrolSecondFactor:
 		target = enrolPath + "?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
+	case ans.Next.Step == flow.StepReopenAccount:
+		target = ReopenPath + "?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
 	case ans.Next.Step == flow.StepVerificationCode:
 		target = "/verify?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
 	case ans.Flow.Kind == flow.KindUnlock && (ans.Next.Step == flow.StepPassword || ans.Next.Step == flow.StepNewPassword):

@@ -22,6 +22,7 @@ import (
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/clientip"
+	"github.com/ninsho/ninsho/internal/closure"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/i18n"
@@ -85,6 +86,9 @@ type Deps struct {
 	// of the e-mail address or phone number (account_profile.go); nil:
 	// they answer 404 and /account offers none of them.
 	Profile *profile.Service
+	// Closure closes the signed-in person's account (/account/close,
+	// /api/v1/me/close); nil: those answer 404.
+	Closure *closure.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -193,6 +197,7 @@ func New(d Deps) (*Handler, error) {
 		h.mux.Handle("POST /password-assistant/choose", h.handleFlow(h.resetChoose))
 	}
 	h.routeTwoStepPhone()
+	h.routesClosure() // account_close.go
 	return h, nil
 }
 
@@ -462,6 +467,9 @@ type page struct {
 	// Profile is what the password, name and language and removal pages
 	// need (account_profile.go); on /account it offers them.
 	Profile *profileView
+	// Closure is closing the account and the sign-in's offer to reopen it
+	// (account_close.go), nil elsewhere.
+	Closure *closeView
 
 	// region is the realm's phone region (how numbers are shown) and
 	// emailOnly whether the realm takes e-mail addresses only.
@@ -604,6 +612,8 @@ func formFields(name string, p *page) []string {
 		return []string{"label"}
 	case "two_step_phone":
 		return []string{"phone", "method"}
+	case "account_close":
+		return []string{"confirm"}
 	case "verify", "two_step", "two_step_enrol", "two_step_phone_code":
 		if !p.Ended {
 			return []string{"code"}
