@@ -51,6 +51,12 @@ const (
 	TypeTrustedDeviceAdded   = "trusted_device.added"   // a device became trusted (or its trust was extended)
 	TypeTrustedDeviceRevoked = "trusted_device.revoked" // the owner forgot one trusted device
 	TypeTrustedDeviceCleared = "trusted_device.cleared" // every trusted device of the account was forgotten
+
+	// Contact changes (internal/contact): data kind (email, phone), flow,
+	// change; never the identifiers themselves.
+	TypeContactChangeStarted = "contact.change_started" // a code went to a new address (or, safe realm, would have)
+	TypeContactChanged       = "contact.changed"        // the new address was proved and is the account's now
+	TypeContactUndone        = "contact.undone"         // the owner undid a change with the alert's link
 )
 
 // Event is one audit record.

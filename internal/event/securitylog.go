@@ -12,8 +12,8 @@ import (
 // reason not_me), unlocks, password changes, sign-in alerts, purged
 // accounts, every change of two-step verification (turned on or off, a
 // method added, removed or preferred, new backup codes), trusted devices
-// added and forgotten, re-authentications, and second factors failed
-// after the right password (or code).
+// added and forgotten, re-authentications, second factors failed
+// after the right password (or code), and contact changes and their undo.
 var SecurityTypes = []string{
 	TypeAccountLocked,
 	TypeAccountUnlocked,
@@ -31,6 +31,8 @@ var SecurityTypes = []string{
 	TypeTrustedDeviceCleared,
 	TypeSessionReauthenticated,
 	TypeSigninSecondFactorFailed,
+	TypeContactChanged,
+	TypeContactUndone,
 }
 
 // securityData are the keys of Event.Data that a security record carries.
@@ -38,7 +40,8 @@ var SecurityTypes = []string{
 // without a thought for the log (and the network prefix, which client_ip
 // already gives).
 var securityData = []string{"kind", "level", "until", "reason", "lock", "lock_lifted", "via", "channel", "template", "sessions_revoked", "flow",
-	"method", "credential", "replaced_by", "count", "trusted_device", "aal", "methods", "session", "alerted"}
+	"method", "credential", "replaced_by", "count", "trusted_device", "aal", "methods", "session", "alerted",
+	"change", "restored", "two_step_moved"}
 
 // SecurityLog writes each event of SecurityTypes as one structured record,
 // message "security event", for a SIEM to collect: the event's id and type,

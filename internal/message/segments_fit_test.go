@@ -13,6 +13,7 @@ const worstHost = "id.sakura-shouten-online-shop.example.jp"
 // characters with worstHost: more than a UCS-2 segment (70) on its own.
 var linkTemplates = map[string]bool{
 	TemplateSigninAlert: true, TemplatePasswordChanged: true, TemplateTwoStepChanged: true, TemplateSecondFactorFailed: true,
+	TemplateContactChanged: true,
 }
 
 // TestSMSTemplatesFitOneSegment renders every SMS template in both languages
@@ -89,6 +90,12 @@ func smsVariants(id string) []map[string]string {
 		return out
 	case TemplateSecondFactorFailed:
 		return []map[string]string{{"after": "password"}, {"after": "code"}}
+	case TemplateContactChanged:
+		var out []map[string]string
+		for _, c := range []string{"email_changed", "phone_changed", "email_added", "phone_added"} {
+			out = append(out, map[string]string{"change": c})
+		}
+		return out
 	}
 	return []map[string]string{{}}
 }

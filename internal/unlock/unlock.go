@@ -147,46 +147,8 @@ func (s *Service) NotMe(ctx context.Context, rl *realm.Realm, req ninsho.Request
 			return err
 		}
 		accountID = a.ID
-		now := k.Clock.Now()
-		n, err := k.Sessions.Store.RevokeAccountSessions(ctx, a.ID, "", now)
-		if err != nil {
-			return err
-		}
-		lockedAt := now
-		if err := s.Locks.SetLock(ctx, a.ID, account.Lock{Kind: account.LockSuspicious, Level: a.Lock.Level, LockedAt: &lockedAt}); err != nil {
-			return err
-		}
-		a.Status = account.StatusLocked
-		a.UpdatedAt = now
-		if err := k.Accounts.UpdateAccount(ctx, a); err != nil {
-			return err
-		}
-		if err := k.Record(ctx, rl, a.ID, event.TypeAccountLocked, req, "", map[string]any{
-			"kind": string(account.LockSuspicious), "reason": "not_me", "sessions_revoked": n,
-		}); err != nil {
-			return err
-		}
-		// Whoever signed in may have trusted their own device.
-		if err := k.ForgetTrusted(ctx, rl, req, a.ID, trust.ReasonNotMe); err != nil {
-			return err
-		}
-		d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
-		if err != nil {
-			return err
-		}
-		f := k.NewFlow(flow.KindUnlock, rl, req, d)
-		f.Identifier = a.Email
-		if f.Identifier == "" {
-			f.Identifier = a.Phone
-		}
-		ans = &flow.Answer{Flow: f, DeviceToken: newToken}
-		a.Lock.Kind = account.LockSuspicious
-		f.AccountID = a.ID
-		// The link reached the owner's own mailbox or phone: its code is
-		// the owner's, not a stranger's.
-		code.SetOwnerLane(f)
-		f.Set(stateFromLink, "1")
-		return s.sendCode(ctx, rl, f, a, req, f.Identifier)
+		ans, err = s.LockNotMe(ctx, rl, req, a, "not_me")
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -196,6 +158,60 @@ func (s *Service) NotMe(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	}
 	k.Outbox.Wake()
 	return s.answer(ans.Flow, ans.DeviceToken), nil
+}
+
+// LockNotMe is the effect of the owner's "this wasn't me", in the
+// transaction of ctx: every session of a is revoked, a is locked as
+// suspicious (account.locked with reason), its trusted devices are
+// forgotten, and an unlock flow begins for the device of req with a code
+// to a verified channel of a (in the owner's lane: the link reached the
+// owner's own mailbox or phone). The caller forgets a's cached sessions
+// and wakes the outbox after commit. internal/contact's undo link uses it
+// too, so that the same unlock flow follows.
+func (s *Service) LockNotMe(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, reason string) (*flow.Answer, error) {
+	k := s.Kit
+	now := k.Clock.Now()
+	n, err := k.Sessions.Store.RevokeAccountSessions(ctx, a.ID, "", now)
+	if err != nil {
+		return nil, err
+	}
+	lockedAt := now
+	if err := s.Locks.SetLock(ctx, a.ID, account.Lock{Kind: account.LockSuspicious, Level: a.Lock.Level, LockedAt: &lockedAt}); err != nil {
+		return nil, err
+	}
+	a.Status = account.StatusLocked
+	a.UpdatedAt = now
+	if err := k.Accounts.UpdateAccount(ctx, a); err != nil {
+		return nil, err
+	}
+	if err := k.Record(ctx, rl, a.ID, event.TypeAccountLocked, req, "", map[string]any{
+		"kind": string(account.LockSuspicious), "reason": reason, "sessions_revoked": n,
+	}); err != nil {
+		return nil, err
+	}
+	// Whoever signed in may have trusted their own device.
+	if err := k.ForgetTrusted(ctx, rl, req, a.ID, trust.ReasonNotMe); err != nil {
+		return nil, err
+	}
+	d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
+	if err != nil {
+		return nil, err
+	}
+	f := k.NewFlow(flow.KindUnlock, rl, req, d)
+	f.Identifier = a.Email
+	if f.Identifier == "" {
+		f.Identifier = a.Phone
+	}
+	a.Lock.Kind = account.LockSuspicious
+	f.AccountID = a.ID
+	// The link reached the owner's own mailbox or phone: its code is
+	// the owner's, not a stranger's.
+	code.SetOwnerLane(f)
+	f.Set(stateFromLink, "1")
+	if err := s.sendCode(ctx, rl, f, a, req, f.Identifier); err != nil {
+		return nil, err
+	}
+	return s.answer(f, newToken), nil
 }
 
 // NotMeUsable reports whether the "this wasn't me" link with token can still
