@@ -11,6 +11,7 @@ import (
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/captcha"
 	"github.com/ninsho/ninsho/internal/clientip"
+	"github.com/ninsho/ninsho/internal/contact"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/i18n"
@@ -47,6 +48,10 @@ type Deps struct {
 	// Reauth serves /api/v1/reauth; nil: it answers 404. The flow engine
 	// must hold it as the handler of flow.KindReauth.
 	Reauth *reauth.Service
+	// Contact serves /api/v1/me/email, /api/v1/me/phone and
+	// /api/v1/contact-undo; nil: they answer 404. The flow engine must hold
+	// it as the handler of flow.KindContact.
+	Contact *contact.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -92,6 +97,7 @@ func New(d Deps) *Handler {
 	}
 	h.routeTwoStepPhone()
 	h.routesPasskey()
+	h.routesContact()
 	return h
 }
 
@@ -298,6 +304,9 @@ type flowJSON struct {
 	AccountID   string       `json:"account_id,omitempty"`
 	// BackupCodesLeft: a completion by a backup code that left few.
 	BackupCodesLeft *int `json:"backup_codes_left,omitempty"`
+	// Contact: a contact change's completion (the account's identifiers)
+	// or its undo (restored).
+	Contact *flow.Contact `json:"contact,omitempty"`
 }
 
 type errorJSON struct {
@@ -326,6 +335,7 @@ func flowJSONOf(ans *flow.Answer) *flowJSON {
 		DeviceToken:     ans.DeviceToken,
 		AccountID:       ans.AccountID,
 		BackupCodesLeft: ans.BackupCodesLeft,
+		Contact:         ans.Contact,
 	}
 	if g := ans.Session; g != nil {
 		fj.Session = &sessionJSON{Token: g.Token, ExpiresAt: timeText(g.ExpiresAt), AAL: g.AAL}

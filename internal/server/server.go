@@ -23,6 +23,7 @@ import (
 	"github.com/ninsho/ninsho/internal/api"
 	"github.com/ninsho/ninsho/internal/captcha"
 	"github.com/ninsho/ninsho/internal/clientip"
+	"github.com/ninsho/ninsho/internal/contact"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -64,6 +65,11 @@ type Deps struct {
 	// Reauth serves re-authentication (/reauth, /api/v1/reauth); nil leaves
 	// them 404. Flows must hold it as the handler of flow.KindReauth.
 	Reauth *reauth.Service
+	// Contact serves the contact change pages and API (/account/email,
+	// /account/phone, /api/v1/me/email, /api/v1/me/phone, the undo link);
+	// nil leaves them 404. Flows must hold it as the handler of
+	// flow.KindContact.
+	Contact *contact.Service
 	// TwoStep serves the two-step verification settings of a signed-in
 	// person; nil: they answer 404.
 	TwoStep *twostep.Service
@@ -129,6 +135,7 @@ func New(d Deps) (http.Handler, error) {
 		Unlock:        d.Unlock,
 		Reset:         d.Reset,
 		Reauth:        d.Reauth,
+		Contact:       d.Contact,
 		TwoStep:       d.TwoStep,
 		ClientIP:      d.ClientIP,
 		SecureCookies: d.SecureCookies,
@@ -147,6 +154,7 @@ func New(d Deps) (http.Handler, error) {
 		Unlock:        d.Unlock,
 		Reset:         d.Reset,
 		Reauth:        d.Reauth,
+		Contact:       d.Contact,
 		TwoStep:       d.TwoStep,
 	})
 	s.mux.HandleFunc("/healthz", healthz)

@@ -314,6 +314,7 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request, c *call) error
 	p := h.newPage(r, c.realm, c.locale, "page.account.title")
 	p.Account = pr.Account
 	p.History, p.HistoryZone = historyRows(c.locale, c.realm, evs)
+	p.Contact = h.d.Contact != nil
 	if h.d.TwoStep != nil {
 		if p.TwoStep, err = h.twoStepSummary(r, c, pr.Account); err != nil {
 			return err

@@ -22,6 +22,7 @@ import (
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/clientip"
+	"github.com/ninsho/ninsho/internal/contact"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/i18n"
@@ -75,6 +76,11 @@ type Deps struct {
 	// Reauth serves /reauth; nil: it answers 404. The flow engine must
 	// hold it as the handler of flow.KindReauth.
 	Reauth *reauth.Service
+	// Contact serves the contact change pages (/account/email,
+	// /account/phone, /account/contact/code) and the undo link's page;
+	// nil: they answer 404. The flow engine must hold it as the handler of
+	// flow.KindContact.
+	Contact *contact.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -179,6 +185,7 @@ func New(d Deps) (*Handler, error) {
 		h.mux.Handle("POST /password-assistant/choose", h.handleFlow(h.resetChoose))
 	}
 	h.routeTwoStepPhone()
+	h.routeContact()
 	return h, nil
 }
 
@@ -441,6 +448,9 @@ type page struct {
 	// Passkey is what a page needs for passkeys (passkey.go), nil when it
 	// has none: the script, the sign-in button, the account's passkeys.
 	Passkey *passkeyView
+	// Contact offers the links to change or add the e-mail address and the
+	// phone number on the account page (contact.go).
+	Contact bool
 
 	// region is the realm's phone region (how numbers are shown) and
 	// emailOnly whether the realm takes e-mail addresses only.
@@ -579,6 +589,10 @@ func formFields(name string, p *page) []string {
 		return []string{"label"}
 	case "two_step_phone":
 		return []string{"phone", "method"}
+	case "contact":
+		return []string{p.Form["kind"]}
+	case "contact_code":
+		return []string{"code"}
 	case "verify", "two_step", "two_step_enrol", "two_step_phone_code":
 		if !p.Ended {
 			return []string{"code"}
