@@ -120,6 +120,11 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	if current(a, kind) == id.Value {
 		return nil, ninsho.FieldError(ninsho.CodeIdentifierUnchanged, string(kind))
 	}
+	// Counted before the address is looked up: a session cannot probe
+	// addresses faster than it may start changes.
+	if err := s.admit(ctx, rl, p, a, id.Value); err != nil {
+		return nil, err
+	}
 	holder, err := k.AccountFor(ctx, rl, id)
 	if err != nil && !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
 		return nil, err
@@ -127,9 +132,6 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	taken := holder != nil && holder.ID != a.ID
 	if taken && rl.Disclosure != realm.DisclosureSafe {
 		return nil, ninsho.FieldError(ninsho.CodeIdentifierTaken, string(kind))
-	}
-	if err := s.admit(ctx, rl, p, a, id.Value); err != nil {
-		return nil, err
 	}
 	moves := false
 	if kind == KindPhone && k.TwoStep != nil {

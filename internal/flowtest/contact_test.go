@@ -194,6 +194,17 @@ func TestContactEmailChangeCodeToNewAlertToOld(t *testing.T) {
 				}
 			}
 		}
+		hist, err := e.Signin.History(ctx, p, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inHistory := false
+		for _, ev := range hist {
+			inHistory = inHistory || ev.Type == event.TypeContactChanged
+		}
+		if !inHistory {
+			t.Error("the change is not in the sign-in history")
+		}
 		// The session stays; sign-in now takes the new address only.
 		if _, err := e.Signin.Authenticate(ctx, e.JP, req.SessionToken); err != nil {
 			t.Fatalf("the changing session ended: %v", err)

@@ -764,8 +764,8 @@ func (s *Service) History(ctx context.Context, p *Principal, limit int) ([]*even
 // device) and failed sign-ins, challenges, locks and unlocks, sign-outs,
 // the account's creation, password changes, alerts sent, every change of
 // two-step verification, trusted devices added and forgotten, and
-// re-authentications, and second factors failed after the right password
-// (or code). Codes sent and unproved methods are not shown.
+// re-authentications, second factors failed after the right password
+// (or code), and contact changes and their undo. Codes sent and unproved methods are not shown.
 var HistoryTypes = []string{
 	event.TypeSigninSucceeded, event.TypeSigninFailed, event.TypeSigninChallenged,
 	event.TypeAccountLocked, event.TypeSignout, event.TypeSignupCompleted,
@@ -774,6 +774,7 @@ var HistoryTypes = []string{
 	event.TypeTwoStepMethodRemoved, event.TypeTwoStepPreferred, event.TypeTwoStepBackupCodes,
 	event.TypeTrustedDeviceAdded, event.TypeTrustedDeviceRevoked, event.TypeTrustedDeviceCleared,
 	event.TypeSessionReauthenticated, event.TypeSigninSecondFactorFailed,
+	event.TypeContactChanged, event.TypeContactUndone,
 }
 
 // ForgetAccount drops the account's cached sessions on this instance (after a

@@ -315,6 +315,9 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request, c *call) error
 	p.Account = pr.Account
 	p.History, p.HistoryZone = historyRows(c.locale, c.realm, evs)
 	p.Contact = h.d.Contact != nil
+	if p.Contact && !c.realm.EmailOnly {
+		p.Form["contact_phone"] = "1" // a realm that sends text messages takes phone numbers
+	}
 	if h.d.TwoStep != nil {
 		if p.TwoStep, err = h.twoStepSummary(r, c, pr.Account); err != nil {
 			return err
