@@ -12,6 +12,7 @@ import (
 	"github.com/ninsho/ninsho/internal/captcha"
 	"github.com/ninsho/ninsho/internal/clientip"
 	"github.com/ninsho/ninsho/internal/closure"
+	"github.com/ninsho/ninsho/internal/contact"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/i18n"
@@ -60,6 +61,10 @@ type Deps struct {
 	// Closure closes the signed-in person's account (/account/close,
 	// /api/v1/me/close); nil: those answer 404.
 	Closure *closure.Service
+	// Contact serves /api/v1/me/email, /api/v1/me/phone and
+	// /api/v1/contact-undo; nil: they answer 404. The flow engine must hold
+	// it as the handler of flow.KindContact.
+	Contact *contact.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -108,6 +113,7 @@ func New(d Deps) *Handler {
 	h.routesPasskey()
 	h.profileRoutes()
 	h.routesClosure() // closure.go
+	h.routesContact()
 	return h
 }
 
@@ -314,6 +320,9 @@ type flowJSON struct {
 	AccountID   string       `json:"account_id,omitempty"`
 	// BackupCodesLeft: a completion by a backup code that left few.
 	BackupCodesLeft *int `json:"backup_codes_left,omitempty"`
+	// Contact: a contact change's completion (the account's identifiers)
+	// or its undo (restored).
+	Contact *flow.Contact `json:"contact,omitempty"`
 }
 
 type errorJSON struct {
@@ -342,6 +351,7 @@ func flowJSONOf(ans *flow.Answer) *flowJSON {
 		DeviceToken:     ans.DeviceToken,
 		AccountID:       ans.AccountID,
 		BackupCodesLeft: ans.BackupCodesLeft,
+		Contact:         ans.Contact,
 	}
 	if g := ans.Session; g != nil {
 		fj.Session = &sessionJSON{Token: g.Token, ExpiresAt: timeText(g.ExpiresAt), AAL: g.AAL}

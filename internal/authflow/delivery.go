@@ -85,14 +85,15 @@ func (d Deliveries) Annotate(ctx context.Context, ans *flow.Answer) {
 // its code (Deliveries): at the verification-code step of a safe realm, in
 // the flow kinds that reach it without proving anything (sign-up, password
 // assistant, unlock), whose codes to an identifier without an account are
-// written but never sent. A sign-in gets there only after the right
+// written but never sent, and a contact change, whose code to an address
+// another account holds is written but never sent. A sign-in gets there only after the right
 // password, so it is not hidden.
 func hidesDelivery(f *flow.Flow, rl *realm.Realm) bool {
 	if f.Step != flow.StepVerificationCode || rl.Disclosure != realm.DisclosureSafe {
 		return false
 	}
 	switch f.Kind {
-	case flow.KindSignup, flow.KindReset, flow.KindUnlock:
+	case flow.KindSignup, flow.KindReset, flow.KindUnlock, flow.KindContact:
 		return true
 	}
 	return false

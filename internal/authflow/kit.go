@@ -279,8 +279,9 @@ func ChannelFor(id identifier.Identifier) code.Channel {
 // realm's identifier without an account: then exactly the same work is done
 // (code, sealed message row, event) but the message is suppressed, so that
 // the answer's content and timing do not tell whether the account exists.
-// A sign-up code never carries the name typed at sign-up: its address is
-// not verified yet and may be someone else's. When the code is the last one
+// A sign-up code never carries the name typed at sign-up, nor a contact
+// change's code the account's name: its address is not verified yet and
+// may be someone else's. When the code is the last one
 // its lane allows the destination this hour, the destination is told once.
 // An SMS or voice code must first pass the SMSGuard (drawn from the code's
 // lane), which refuses with ninsho.CodeRateLimited past its limits; then
@@ -297,7 +298,7 @@ func (k *Kit) SendCode(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 	if a != nil {
 		accountID, name = a.ID, a.Name
 	}
-	if p == code.PurposeSignup {
+	if p == code.PurposeSignup || p == code.PurposeContact {
 		name = ""
 	}
 	pass, err := k.SMSGuard.Check(ctx, rl, ch, dest, code.LaneOf(f, p))

@@ -30,6 +30,7 @@ import (
 	"github.com/ninsho/ninsho/internal/closure"
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/config"
+	"github.com/ninsho/ninsho/internal/contact"
 	"github.com/ninsho/ninsho/internal/device"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/event/eventprom"
@@ -87,6 +88,7 @@ type App struct {
 	dispatcher *message.Dispatcher
 	kit        *authflow.Kit
 	closure    *closure.Service
+	contact    *contact.Service
 	srv        *http.Server
 	ln         net.Listener
 	cancel     context.CancelFunc
@@ -313,12 +315,15 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	signinSvc.Closure = a.closure
 	reauthSvc := &reauth.Service{Kit: kit, Realms: realms, Signin: signinSvc, Guard: kit.Codes.Guard, Starts: counter}
 	profileSvc := &profile.Service{Kit: kit, Signin: signinSvc, TwoStep: kit.TwoStep, Guard: kit.Codes.Guard}
+	contactSvc := &contact.Service{Kit: kit, Realms: realms, Signin: signinSvc, Store: db, Unlock: unlockSvc, Starts: counter}
+	a.contact = contactSvc
 	engine := &flow.Engine{Store: db, Clock: o.Clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
-		flow.KindSignup: signupSvc,
-		flow.KindSignin: signinSvc,
-		flow.KindUnlock: unlockSvc,
-		flow.KindReset:  resetSvc,
-		flow.KindReauth: reauthSvc,
+		flow.KindSignup:  signupSvc,
+		flow.KindSignin:  signinSvc,
+		flow.KindUnlock:  unlockSvc,
+		flow.KindReset:   resetSvc,
+		flow.KindReauth:  reauthSvc,
+		flow.KindContact: contactSvc,
 	}, Annotate: authflow.Deliveries{Kit: kit, Reports: db, Realms: realms}}
 	proxies, err := cfg.TrustedProxyPrefixes()
 	if err != nil {
@@ -330,7 +335,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	deps := server.Deps{
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
-		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, TwoStep: kit.TwoStep, Profile: profileSvc, Sessions: sessionsSvc, Closure: a.closure, Ready: db.Ping, Registry: reg, Logger: a.Logger,
+		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, Contact: contactSvc, TwoStep: kit.TwoStep, Profile: profileSvc, Sessions: sessionsSvc, Closure: a.closure, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 		HSTS: httpsPublicURL(cfg), HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
 	}
@@ -537,6 +542,10 @@ func (a *App) clean(ctx context.Context) {
 		a.Logger.Error("purge closed accounts", "err", err)
 	} else if n > 0 {
 		a.Logger.Info("purged closed accounts", "count", n)
+	}
+	// Contact changes whose undo link expired, in bounded batches.
+	if _, err := a.contact.Purge(ctx); err != nil && ctx.Err() == nil {
+		a.Logger.Error("purge contact changes", "err", err)
 	}
 	// Last, so that the devices of the flows deleted above can go too.
 	purger := &retention.Purger{Store: a.DB, Policy: a.Config.Retention.Policy()}

@@ -22,6 +22,12 @@ const (
 	// PurposeNotMe is the "this wasn't me" link of a sign-in alert: a long
 	// random token rather than digits.
 	PurposeNotMe Purpose = "not_me"
+	// PurposeContact proves a new e-mail address or phone number of a
+	// signed-in account (internal/contact).
+	PurposeContact Purpose = "contact"
+	// PurposeContactUndo is the "undo — this wasn't me" link of a contact
+	// change's alert: a long random token rather than digits.
+	PurposeContactUndo Purpose = "contact_undo"
 )
 
 // Channel is how a code travels.

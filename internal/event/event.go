@@ -59,6 +59,11 @@ const (
 	TypeSessionRevoked       = "session.revoked"        // the owner signed out one session ("revoked": its id)
 	TypeSessionRevokedOthers = "session.revoked_others" // the owner signed out every other session ("count")
 	TypeDeviceForgotten      = "device.forgotten"       // the owner forgot a familiar device ("device", "sessions_revoked", "trusted")
+	// Contact changes (internal/contact): data kind (email, phone), flow,
+	// change; never the identifiers themselves.
+	TypeContactChangeStarted = "contact.change_started" // a code went to a new address (or, safe realm, would have)
+	TypeContactChanged       = "contact.changed"        // the new address was proved and is the account's now
+	TypeContactUndone        = "contact.undone"         // the owner undid a change with the alert's link
 )
 
 // Event is one audit record.

@@ -13,8 +13,8 @@ import (
 // accounts, every change of two-step verification (turned on or off, a
 // method added, removed or preferred, new backup codes), trusted devices
 // added and forgotten, re-authentications, second factors failed after
-// the right password (or code), and sessions signed out and familiar
-// devices forgotten by the owner.
+// the right password (or code), sessions signed out and familiar devices
+// forgotten by the owner, and contact changes and their undo.
 var SecurityTypes = []string{
 	TypeAccountLocked,
 	TypeAccountUnlocked,
@@ -37,6 +37,8 @@ var SecurityTypes = []string{
 	TypeSessionRevoked,
 	TypeSessionRevokedOthers,
 	TypeDeviceForgotten,
+	TypeContactChanged,
+	TypeContactUndone,
 }
 
 // securityData are the keys of Event.Data that a security record carries.
@@ -45,7 +47,8 @@ var SecurityTypes = []string{
 // already gives).
 var securityData = []string{"kind", "level", "until", "reason", "lock", "lock_lifted", "via", "channel", "template", "sessions_revoked", "flow",
 	"method", "credential", "replaced_by", "count", "trusted_device", "aal", "methods", "session", "alerted",
-	"revoked", "device", "trusted", "entry"}
+	"revoked", "device", "trusted", "entry",
+	"change", "restored", "two_step_moved"}
 
 // SecurityLog writes each event of SecurityTypes as one structured record,
 // message "security event", for a SIEM to collect: the event's id and type,

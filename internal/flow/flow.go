@@ -25,6 +25,9 @@ const (
 	// KindReauth is a signed-in person proving who they are again
 	// (internal/reauth); it completes without a new session.
 	KindReauth Kind = "reauth"
+	// KindContact changes or adds a signed-in person's e-mail address or
+	// phone number (internal/contact); it completes without a new session.
+	KindContact Kind = "contact"
 )
 
 // Status is the coarse state a client sees.
@@ -242,6 +245,10 @@ type Next struct {
 	// closed and when its personal data will be erased if not reopened.
 	ClosedAt *time.Time `json:"closed_at,omitempty"`
 	PurgeAt  *time.Time `json:"purge_at,omitempty"`
+	// MovesTwoStep is, at the verification-code step of a phone number
+	// change, true when the old number is also the account's SMS or voice
+	// two-step number: it moves to the new number once that is proved.
+	MovesTwoStep bool `json:"moves_two_step,omitempty"`
 }
 
 // Delivery is the delivery status of the message of the current code:
@@ -311,6 +318,18 @@ type Answer struct {
 	// backup code that left twostep.LowBackupCodes or fewer: the person
 	// should make new ones.
 	BackupCodesLeft *int
+	// Contact is the account's identifiers after a contact change
+	// completed (internal/contact), or what its undo did.
+	Contact *Contact
+}
+
+// Contact is the outcome of a contact change: on completion the account's
+// e-mail address and phone number as stored ("" for none); on its undo
+// only whether the old identifier was restored.
+type Contact struct {
+	Email    string `json:"email,omitempty"`
+	Phone    string `json:"phone,omitempty"`
+	Restored *bool  `json:"restored,omitempty"`
 }
 
 // Handler is the service that owns one flow kind.

@@ -40,6 +40,7 @@ var statuses = map[ninsho.Code]int{
 	// Input a person typed was rejected: the flow says why in errors[].
 	ninsho.CodeIdentifierInvalid:        http.StatusBadRequest,
 	ninsho.CodePhoneNotMobile:           http.StatusBadRequest,
+	ninsho.CodeIdentifierUnchanged:      http.StatusBadRequest,
 	ninsho.CodePhoneNumberNotAllowed:    http.StatusBadRequest,
 	ninsho.CodeSignatureInvalid:         http.StatusUnauthorized,
 	ninsho.CodeAccountNotFound:          http.StatusBadRequest,

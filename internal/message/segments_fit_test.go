@@ -14,6 +14,7 @@ const worstHost = "id.sakura-shouten-online-shop.example.jp"
 var linkTemplates = map[string]bool{
 	TemplateSigninAlert: true, TemplatePasswordChanged: true, TemplateTwoStepChanged: true, TemplateSecondFactorFailed: true,
 	TemplateAccountClosure: true,
+	TemplateContactChanged: true,
 }
 
 // TestSMSTemplatesFitOneSegment renders every SMS template in both languages
@@ -92,6 +93,12 @@ func smsVariants(id string) []map[string]string {
 		return []map[string]string{{"after": "password"}, {"after": "code"}}
 	case TemplateAccountClosure:
 		return []map[string]string{{"change": "closed", "until": "2026-12-25 10:02 JST"}, {"change": "reopened", "until": ""}, {"change": "purged", "until": "", "link": "", "device": "", "network": ""}}
+	case TemplateContactChanged:
+		var out []map[string]string
+		for _, c := range []string{"email_changed", "phone_changed", "email_added", "phone_added"} {
+			out = append(out, map[string]string{"change": c})
+		}
+		return out
 	}
 	return []map[string]string{{}}
 }

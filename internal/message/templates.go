@@ -75,6 +75,23 @@ const (
 	// network, link, host, change (closed, reopened, purged) and until
 	// (the purge date when closed, else "").
 	TemplateAccountClosure = "account_closure"
+	// TemplateContactCode carries the code that proves a new e-mail
+	// address or phone number of a signed-in account. It never carries the
+	// account's name (the address is not proved yet). E-mail and SMS.
+	// Variables: code, name (always empty), minutes, host.
+	TemplateContactCode = "contact_code"
+	// TemplateContactChanged tells the owner, at the old address (or, for
+	// an added one, the other verified channels), that the account's
+	// e-mail address or phone number was changed or added, with the
+	// "undo — this wasn't me" link. E-mail and SMS. Variables: name, time,
+	// device, network, link, host, change (email_changed, phone_changed,
+	// email_added, phone_added).
+	TemplateContactChanged = "contact_changed"
+	// TemplateContactTaken tells the owner of an address that someone tried
+	// to put it on another account (a safe realm, which answers such a
+	// change like a free address). Nothing changed. E-mail and SMS.
+	// Variables: name, host.
+	TemplateContactTaken = "contact_taken"
 )
 
 // Template locales.
@@ -379,6 +396,9 @@ var templateVars = map[string][]string{
 	TemplateTwoStepChanged:     {"name", "time", "device", "network", "link", "host", "base_url", "change", "method"},
 	TemplateSecondFactorFailed: {"name", "time", "device", "network", "link", "host", "base_url", "after"},
 	TemplateAccountClosure:     {"name", "time", "device", "network", "link", "host", "base_url", "change", "until"},
+	TemplateContactCode:        {"code", "name", "minutes", "host", "base_url"},
+	TemplateContactChanged:     {"name", "time", "device", "network", "link", "host", "base_url", "change"},
+	TemplateContactTaken:       {"name", "host", "base_url"},
 }
 
 // checkValues are the values of the trial rendering.

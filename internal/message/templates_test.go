@@ -57,12 +57,21 @@ func goldenBrand(locale string) Brand {
 
 var allChannels = []Channel{ChannelEmail, ChannelSMS, ChannelVoice}
 
-var allIDs = []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists, TemplateSigninAlert, TemplateUnlockCode, TemplateResetCode, TemplatePasswordChanged, TemplateCodeLimit, TemplateTwoStepChanged, TemplateTwoStepCode, TemplateSecondFactorFailed, TemplateIdentifierRemoved, TemplateAccountClosure}
+var allIDs = []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists, TemplateSigninAlert, TemplateUnlockCode, TemplateResetCode, TemplatePasswordChanged, TemplateCodeLimit, TemplateTwoStepChanged, TemplateTwoStepCode, TemplateSecondFactorFailed, TemplateIdentifierRemoved, TemplateAccountClosure, TemplateContactCode, TemplateContactChanged, TemplateContactTaken}
 
 // varsFor are the golden variables that template id is given.
 func varsFor(id, loc string) map[string]string {
 	vars := goldenVars(loc)
-	if id == TemplateAccountExists || id == TemplateCodeLimit {
+	if id == TemplateContactChanged {
+		delete(vars, "code")
+		delete(vars, "minutes")
+		vars["change"] = "email_changed"
+		vars["link"] = "https://id.example.com/account/contact-undo?token=TOKEN"
+	}
+	if id == TemplateContactCode {
+		vars["name"] = "" // a contact change's code never carries the name
+	}
+	if id == TemplateAccountExists || id == TemplateCodeLimit || id == TemplateContactTaken {
 		delete(vars, "code")
 		delete(vars, "minutes")
 	}
@@ -130,7 +139,7 @@ func TestTwoStepChangedNamesEachChange(t *testing.T) {
 // in both languages, and nothing may say "Ninsho": the customer sees the shop.
 func TestTemplatesGolden(t *testing.T) {
 	tm := MustTemplates(t)
-	if got := tm.IDs(); strings.Join(got, ",") != "account_closure,account_exists,code_limit,identifier_removed,password_changed,reset_code,second_factor_failed,signin_alert,signin_code,signup_code,two_step_changed,two_step_code,unlock_code" {
+	if got := tm.IDs(); strings.Join(got, ",") != "account_closure,account_exists,code_limit,contact_changed,contact_code,contact_taken,identifier_removed,password_changed,reset_code,second_factor_failed,signin_alert,signin_code,signup_code,two_step_changed,two_step_code,unlock_code" {
 		t.Errorf("IDs() = %v, want %v", got, allIDs)
 	}
 	for _, id := range allIDs {

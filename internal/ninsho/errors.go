@@ -66,6 +66,9 @@ const (
 	CodeNameInvalid              Code = "name_invalid"
 	CodeIdentifierTaken          Code = "identifier_taken"
 	CodeReauthRequired           Code = "reauth_required"
+	// CodeIdentifierUnchanged refuses a contact change to the address the
+	// account has now (internal/contact).
+	CodeIdentifierUnchanged Code = "identifier_unchanged"
 	// CodeTwoStepRequired refuses removing the last method of an account
 	// whose type must keep two-step verification (realm policy).
 	CodeTwoStepRequired        Code = "two_step_required"

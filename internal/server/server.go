@@ -24,6 +24,7 @@ import (
 	"github.com/ninsho/ninsho/internal/captcha"
 	"github.com/ninsho/ninsho/internal/clientip"
 	"github.com/ninsho/ninsho/internal/closure"
+	"github.com/ninsho/ninsho/internal/contact"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -73,6 +74,11 @@ type Deps struct {
 	// Closure closes the signed-in person's account (/account/close,
 	// /api/v1/me/close); nil: those answer 404.
 	Closure *closure.Service
+	// Contact serves the contact change pages and API (/account/email,
+	// /account/phone, /api/v1/me/email, /api/v1/me/phone, the undo link);
+	// nil leaves them 404. Flows must hold it as the handler of
+	// flow.KindContact.
+	Contact *contact.Service
 	// TwoStep serves the two-step verification settings of a signed-in
 	// person; nil: they answer 404.
 	TwoStep *twostep.Service
@@ -141,6 +147,7 @@ func New(d Deps) (http.Handler, error) {
 		Unlock:        d.Unlock,
 		Reset:         d.Reset,
 		Reauth:        d.Reauth,
+		Contact:       d.Contact,
 		TwoStep:       d.TwoStep,
 		Profile:       d.Profile,
 		Sessions:      d.Sessions,
@@ -162,6 +169,7 @@ func New(d Deps) (http.Handler, error) {
 		Unlock:        d.Unlock,
 		Reset:         d.Reset,
 		Reauth:        d.Reauth,
+		Contact:       d.Contact,
 		TwoStep:       d.TwoStep,
 		Profile:       d.Profile,
 		Sessions:      d.Sessions,

@@ -787,8 +787,9 @@ func (s *Service) History(ctx context.Context, p *Principal, limit int) ([]*even
 // the account's creation, password changes, alerts sent, every change of
 // two-step verification, trusted devices added and forgotten, and
 // re-authentications, second factors failed after the right password
-// (or code), and sessions signed out and devices forgotten from the
-// account's settings. Codes sent and unproved methods are not shown.
+// (or code), sessions signed out and devices forgotten from the
+// account's settings, and contact changes and their undo. Codes sent and
+// unproved methods are not shown.
 var HistoryTypes = []string{
 	event.TypeSigninSucceeded, event.TypeSigninFailed, event.TypeSigninChallenged,
 	event.TypeAccountLocked, event.TypeSignout, event.TypeSignupCompleted,
@@ -799,6 +800,7 @@ var HistoryTypes = []string{
 	event.TypeSessionReauthenticated, event.TypeSigninSecondFactorFailed,
 	event.TypeSessionRevoked, event.TypeSessionRevokedOthers, event.TypeDeviceForgotten,
 	event.TypeAccountClosed, event.TypeAccountReopened,
+	event.TypeContactChanged, event.TypeContactUndone,
 }
 
 // ForgetAccount drops the account's cached sessions on this instance (after a

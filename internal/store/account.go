@@ -159,6 +159,7 @@ func (db *DB) UpdateAccount(ctx context.Context, a *account.Account) error {
 // a subquery selects, children first. Events stay: they are the audit trail.
 // Devices stay: they are browsers, not the account's.
 var pendingLinks = []string{
+	`DELETE FROM contact_change WHERE account_id IN (%s)`,
 	`DELETE FROM trusted_device WHERE account_id IN (%s)`,
 	`DELETE FROM backup_code WHERE account_id IN (%s)`,
 	`DELETE FROM two_step_state WHERE account_id IN (%s)`,

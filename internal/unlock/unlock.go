@@ -176,15 +176,32 @@ func (s *Service) secured(ans *flow.Answer, accountID string, err error) (*flow.
 	return s.answer(ans.Flow, ans.DeviceToken), nil
 }
 
-// secure revokes every session of accountID, locks it as suspicious,
-// forgets its trusted devices and starts an unlock flow with a code, in
-// the transaction of ctx.
+// secure loads accountID and applies lockNotMe to it with data, in the
+// transaction of ctx.
 func (s *Service) secure(ctx context.Context, rl *realm.Realm, req ninsho.Request, accountID string, data map[string]any) (*flow.Answer, error) {
-	k := s.Kit
-	a, err := k.Accounts.Account(ctx, accountID)
+	a, err := s.Kit.Accounts.Account(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}
+	return s.lockNotMe(ctx, rl, req, a, data)
+}
+
+// LockNotMe is the effect of the owner's "this wasn't me", in the
+// transaction of ctx: every session of a is revoked, a is locked as
+// suspicious (account.locked with reason), its trusted devices are
+// forgotten, and an unlock flow begins for the device of req with a code
+// to a verified channel of a (in the owner's lane: the link reached the
+// owner's own mailbox or phone). The caller forgets a's cached sessions
+// and wakes the outbox after commit. internal/contact's undo link uses it
+// too, so that the same unlock flow follows.
+func (s *Service) LockNotMe(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, reason string) (*flow.Answer, error) {
+	return s.lockNotMe(ctx, rl, req, a, map[string]any{"reason": reason})
+}
+
+// lockNotMe is LockNotMe with data added to the account.locked event
+// (its "reason" is "not_me" unless data gives one).
+func (s *Service) lockNotMe(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, data map[string]any) (*flow.Answer, error) {
+	k := s.Kit
 	now := k.Clock.Now()
 	n, err := k.Sessions.Store.RevokeAccountSessions(ctx, a.ID, "", now)
 	if err != nil {
@@ -199,11 +216,11 @@ func (s *Service) secure(ctx context.Context, rl *realm.Realm, req ninsho.Reques
 	if err := k.Accounts.UpdateAccount(ctx, a); err != nil {
 		return nil, err
 	}
-	locked := map[string]any{}
+	locked := map[string]any{"reason": "not_me"}
 	for key, v := range data {
 		locked[key] = v
 	}
-	locked["kind"], locked["reason"], locked["sessions_revoked"] = string(account.LockSuspicious), "not_me", n
+	locked["kind"], locked["sessions_revoked"] = string(account.LockSuspicious), n
 	if err := k.Record(ctx, rl, a.ID, event.TypeAccountLocked, req, "", locked); err != nil {
 		return nil, err
 	}
@@ -226,7 +243,10 @@ func (s *Service) secure(ctx context.Context, rl *realm.Realm, req ninsho.Reques
 	// signed in): its code is the owner's, not a stranger's.
 	code.SetOwnerLane(f)
 	f.Set(stateFromLink, "1")
-	return &flow.Answer{Flow: f, DeviceToken: newToken}, s.sendCode(ctx, rl, f, a, req, f.Identifier)
+	if err := s.sendCode(ctx, rl, f, a, req, f.Identifier); err != nil {
+		return nil, err
+	}
+	return s.answer(f, newToken), nil
 }
 
 // NotMeUsable reports whether the "this wasn't me" link with token can still

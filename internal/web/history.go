@@ -89,7 +89,9 @@ func historyWhat(locale string, e *event.Event, loc *time.Location) string {
 		})
 	case event.TypeAccountLocked:
 		if kind, _ := e.Data["kind"].(string); kind == "suspicious" {
-			if reason, _ := e.Data["reason"].(string); reason == "not_me" {
+			if reason, _ := e.Data["reason"].(string); reason == "contact_undo" {
+				return i18n.Message(locale, "history.account.locked_contact_undo", nil)
+			} else if reason == "not_me" {
 				return i18n.Message(locale, "history.account.locked_not_me", nil)
 			}
 			return i18n.Message(locale, "history.account.locked_suspicious", nil)
@@ -114,7 +116,16 @@ func historyWhat(locale string, e *event.Event, loc *time.Location) string {
 			return i18n.Message(locale, "history.identifier_removed.notice_sent", nil)
 		case msg.TemplateAccountClosure:
 			return i18n.Message(locale, "history.account.closure_notice_sent", nil)
+		case msg.TemplateContactChanged:
+			return i18n.Message(locale, "history.contact.notice_sent", nil)
 		}
+	case event.TypeContactChanged:
+		kind, _ := e.Data["kind"].(string)
+		key := "history.contact.changed." + kind
+		if added, _ := e.Data["added"].(bool); added {
+			key = "history.contact.added." + kind
+		}
+		return message(locale, key, i18n.Message(locale, "history.contact.changed", nil))
 	case event.TypeSigninSucceeded:
 		methods := event.DataStrings(e.Data["methods"])
 		switch sf, _ := e.Data["second_factor"].(string); {

@@ -321,6 +321,10 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request, c *call) error
 		p.Profile, p.Notice = &profileView{}, profileNotices[r.URL.Query().Get("done")]
 	}
 	h.markNotMe(p.History, evs, pr)
+	p.Contact = h.d.Contact != nil
+	if p.Contact && !c.realm.EmailOnly {
+		p.Form["contact_phone"] = "1" // a realm that sends text messages takes phone numbers
+	}
 	if h.d.TwoStep != nil {
 		if p.TwoStep, err = h.twoStepSummary(r, c, pr.Account); err != nil {
 			return err

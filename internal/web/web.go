@@ -23,6 +23,7 @@ import (
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/clientip"
 	"github.com/ninsho/ninsho/internal/closure"
+	"github.com/ninsho/ninsho/internal/contact"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/i18n"
@@ -89,6 +90,11 @@ type Deps struct {
 	// Closure closes the signed-in person's account (/account/close,
 	// /api/v1/me/close); nil: those answer 404.
 	Closure *closure.Service
+	// Contact serves the contact change pages (/account/email,
+	// /account/phone, /account/contact/code) and the undo link's page;
+	// nil: they answer 404. The flow engine must hold it as the handler of
+	// flow.KindContact.
+	Contact *contact.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -198,6 +204,7 @@ func New(d Deps) (*Handler, error) {
 	}
 	h.routeTwoStepPhone()
 	h.routesClosure() // account_close.go
+	h.routeContact()
 	return h, nil
 }
 
@@ -470,6 +477,9 @@ type page struct {
 	// Closure is closing the account and the sign-in's offer to reopen it
 	// (account_close.go), nil elsewhere.
 	Closure *closeView
+	// Contact offers the links to change or add the e-mail address and the
+	// phone number on the account page (contact.go).
+	Contact bool
 
 	// region is the realm's phone region (how numbers are shown) and
 	// emailOnly whether the realm takes e-mail addresses only.
@@ -614,6 +624,10 @@ func formFields(name string, p *page) []string {
 		return []string{"phone", "method"}
 	case "account_close":
 		return []string{"confirm"}
+	case "contact":
+		return []string{p.Form["kind"]}
+	case "contact_code":
+		return []string{"code"}
 	case "verify", "two_step", "two_step_enrol", "two_step_phone_code":
 		if !p.Ended {
 			return []string{"code"}
