@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"github.com/ninsho/ninsho/internal/contact"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +72,13 @@ func TestClosurePurge(t *testing.T) {
 		if c := loss.Counts; err != nil || c.Sessions != 2 || c.HistoryEvents == 0 || c.TwoStepMethods != 1 || c.BackupCodes != 10 || c.TrustedDevices != 1 {
 			t.Fatalf("summary: %+v, %v; want 2 sessions, 1 method, 10 backup codes, 1 trusted device and some history", loss, err)
 		}
+		// A phone number added with the contact flow leaves a change row
+		// (the undo link's record) that the purge must take too.
+		if err := e.DB.AddContactChange(ctx, &contact.Change{ID: "0190a000-0000-7000-8000-00000000c0de", Realm: e.JP.ID,
+			AccountID: a.ID, Kind: contact.KindPhone, NewValue: "+819012345678",
+			CreatedAt: e.Clock.Now(), ExpiresAt: e.Clock.Now().Add(7 * 24 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
 		closed, err := svc.Close(ctx, e.JP, req, p, true)
 		if err != nil {
 			t.Fatal(err)
@@ -112,6 +120,7 @@ func TestClosurePurge(t *testing.T) {
 			{`SELECT COUNT(*) FROM two_step_state WHERE account_id = $1`, []any{a.ID}},
 			{`SELECT COUNT(*) FROM backup_code WHERE account_id = $1`, []any{a.ID}},
 			{`SELECT COUNT(*) FROM trusted_device WHERE account_id = $1`, []any{a.ID}},
+			{`SELECT COUNT(*) FROM contact_change WHERE account_id = $1 OR new_value = $2`, []any{a.ID, "+819012345678"}},
 			{`SELECT COUNT(*) FROM code WHERE account_id = $1 OR destination = $2`, []any{a.ID, purgeEmail}},
 			{`SELECT COUNT(*) FROM flow WHERE account_id = $1 OR identifier = $2`, []any{a.ID, purgeEmail}},
 			{`SELECT COUNT(*) FROM code_guard WHERE guard_key LIKE $1`, []any{"%" + a.ID}},
