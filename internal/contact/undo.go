@@ -219,6 +219,15 @@ func (s *Service) restore(ctx context.Context, rl *realm.Realm, req ninsho.Reque
 	if err != nil && !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
 		return false, 0, err
 	}
+	if holder != nil && holder.ID != a.ID && holder.Status == account.StatusPending {
+		// An unconfirmed sign-up never proved the address, and the owner
+		// just did by following the link sent to it: a stranger who
+		// started one to block the undo loses it.
+		if _, err := k.Accounts.DeletePendingAccount(ctx, holder.ID); err != nil {
+			return false, 0, err
+		}
+		holder = nil
+	}
 	if holder != nil && holder.ID != a.ID {
 		if current(a, ch.Kind) == ch.NewValue {
 			// Not the owner's proved address: no code goes there.

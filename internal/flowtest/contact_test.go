@@ -2,6 +2,7 @@ package flowtest_test
 
 import (
 	"context"
+	"github.com/ninsho/ninsho/internal/signup"
 	"net/url"
 	"regexp"
 	"strings"
@@ -320,6 +321,41 @@ func TestContactUndoOldAddressTakenMeanwhile(t *testing.T) {
 		e.Clock.Advance(2 * time.Second)
 		if _, err := e.Signin.Authenticate(ctx, e.JP, req.SessionToken); !ninsho.IsCode(err, ninsho.CodeUnauthenticated) {
 			t.Errorf("session survived: %v", err)
+		}
+	})
+}
+
+// TestContactUndoBeatsAPendingSignup: a stranger who starts (but cannot
+// confirm) a sign-up with the owner's old address, to block the undo,
+// loses it: the owner proved the address by following the link sent to
+// it, so the old address comes back verified and the unlock code goes
+// there, never to the address the change put on the account.
+func TestContactUndoBeatsAPendingSignup(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		s := contactService(e)
+		dev := e.MustSignUp(t, e.JP, ctOld, pw, ctOld)
+		p, req := ctSignIn(t, e, e.JP, ctOld, dev)
+		changeEmail(t, e, s, e.JP, p, req, ctNew)
+		token := undoToken(t, e, ctOld)
+		if _, err := e.Signup.Start(ctx, e.JP, flowtest.Req("203.0.113.66", ""),
+			signup.Input{Identifier: ctOld, Name: "Blocker", Password: "kasumi-sou-77-tobira"}); err != nil {
+			t.Fatalf("pending sign-up: %v", err)
+		}
+		newBefore := len(e.Messages(t, ctNew))
+		ans, err := s.Undo(ctx, e.JP, flowtest.Req("198.51.100.7", ""), token)
+		if err != nil || ans.Contact == nil || ans.Contact.Restored == nil || !*ans.Contact.Restored {
+			t.Fatalf("undo: %+v, %v; want restored", ans, err)
+		}
+		a := ctAccount(t, e, p.Account.ID)
+		if a.Email != ctOld || a.EmailVerifiedAt == nil || a.Status != account.StatusLocked {
+			t.Fatalf("account: %q verified %v status %s; want the old address back, verified, locked", a.Email, a.EmailVerifiedAt, a.Status)
+		}
+		if got := ctMessages(t, e, ctOld, "unlock_code"); len(got) == 0 {
+			t.Error("no unlock code to the restored address")
+		}
+		if got := len(e.Messages(t, ctNew)); got != newBefore {
+			t.Errorf("%d messages went to the address the change put on the account", got-newBefore)
 		}
 	})
 }
