@@ -102,6 +102,18 @@ type LockStore interface {
 	SetLock(ctx context.Context, accountID string, l Lock) error
 }
 
+// Holder reads an account for a change that depends on what it reads
+// (which identifiers remain, whether one is verified).
+type Holder interface {
+	// HeldAccount returns the account with the id, like Store.Account,
+	// and holds it until the transaction of ctx ends: another transaction
+	// that holds the same account waits, then reads what this one wrote.
+	// Two changes that each check the other's state (remove the e-mail
+	// address, remove the phone number) cannot both pass. Outside a
+	// transaction it is Store.Account.
+	HeldAccount(ctx context.Context, id string) (*Account, error)
+}
+
 // Store keeps accounts and their password hashes. Methods take part in the
 // transaction carried by ctx, if any (ninsho.TxRunner).
 type Store interface {

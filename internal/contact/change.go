@@ -2,6 +2,7 @@ package contact
 
 import (
 	"context"
+	"github.com/ninsho/ninsho/internal/account"
 	"time"
 )
 
@@ -54,4 +55,7 @@ type Store interface {
 	// PurgeContactChanges deletes at most limit changes whose link expired
 	// before cutoff, in one statement.
 	PurgeContactChanges(ctx context.Context, cutoff time.Time, limit int) (int, error)
+	// The account a change or its undo writes is read held, so that a
+	// removal or another change of the same account waits for it.
+	account.Holder
 }

@@ -438,7 +438,7 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 			return err
 		}
 		kind := KindOf(f)
-		if a, err = k.Accounts.Account(ctx, f.AccountID); err != nil {
+		if a, err = s.Store.HeldAccount(ctx, f.AccountID); err != nil {
 			return err
 		}
 		holder, err := k.AccountFor(ctx, rl, identifier.Normalized(f.Identifier))

@@ -171,7 +171,7 @@ func (s *Service) Undo(ctx context.Context, rl *realm.Realm, req ninsho.Request,
 		} else if !ok {
 			return ninsho.E(ninsho.CodeNotFound)
 		}
-		a, err := k.Accounts.Account(ctx, ch.AccountID)
+		a, err := s.Store.HeldAccount(ctx, ch.AccountID)
 		if err != nil {
 			return err
 		}

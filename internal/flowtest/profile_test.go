@@ -3,6 +3,7 @@ package flowtest_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +23,7 @@ const pfEmail = "hanako.profile@example.jp"
 
 // profileService is the settings service on e, wired as cli wires it.
 func profileService(e *flowtest.Env) *profile.Service {
-	return &profile.Service{Kit: e.Kit, Signin: e.Signin, TwoStep: e.TwoStep, Guard: e.Kit.Codes.Guard}
+	return &profile.Service{Kit: e.Kit, Signin: e.Signin, TwoStep: e.TwoStep, Guard: e.Kit.Codes.Guard, Held: e.DB}
 }
 
 // pfSignedIn signs pfEmail up and in, and returns the device token and the
@@ -396,4 +397,63 @@ func stringOf(m map[string]any) string {
 		}
 	}
 	return b.String()
+}
+
+// TestProfileConcurrentRemovals removes the e-mail address and the phone
+// number of one account at the same moment, many times over: each removal
+// reads the account held (account.Holder), so the second waits for the
+// first and then finds its identifier the last one. Exactly one of each
+// pair passes, and the account keeps exactly the other, verified — never
+// both (a removal silently undone) and never none.
+func TestProfileConcurrentRemovals(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		ps := profileService(e)
+		dev, token := pfSignedIn(t, e)
+		req := withSession(flowtest.Req("192.0.2.10", dev), token)
+		a := accountOf(t, e, pfEmail)
+		for round := range 8 {
+			now := e.Clock.Now()
+			a.Email, a.EmailVerifiedAt = pfEmail, &now
+			withPhone(t, e, a) // both verified again
+			stored, err := e.DB.Account(ctx, a.ID)
+			if err != nil || stored.Email != pfEmail || stored.EmailVerifiedAt == nil || stored.PhoneVerifiedAt == nil {
+				t.Fatalf("round %d set-up: %+v, %v", round, stored, err)
+			}
+			errs := make([]error, 2)
+			p := fresh(t, e, token)
+			var wg sync.WaitGroup
+			for i, kind := range []profile.Kind{profile.KindEmail, profile.KindPhone} {
+				wg.Go(func() {
+					_, errs[i] = ps.Remove(ctx, e.JP, req, p, kind)
+				})
+			}
+			wg.Wait()
+			passed := 0
+			for _, err := range errs {
+				switch {
+				case err == nil:
+					passed++
+				case !ninsho.IsCode(err, ninsho.CodeIdentifierLast):
+					t.Fatalf("round %d: %v; want identifier_last for the loser", round, err)
+				}
+			}
+			after, err := e.DB.Account(ctx, a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			left := 0
+			if after.Email != "" && after.EmailVerifiedAt != nil {
+				left++
+			}
+			if after.Phone != "" && after.PhoneVerifiedAt != nil {
+				left++
+			}
+			if passed != 1 || left != 1 {
+				t.Fatalf("round %d: %d removals passed and %d verified identifiers left (email %q, phone %q); want 1 and 1",
+					round, passed, left, after.Email, after.Phone)
+			}
+			*a = *after
+		}
+	})
 }

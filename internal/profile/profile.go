@@ -47,6 +47,10 @@ type Service struct {
 	// re-authentication key (reauth.GuardKey), shared with re-authentication
 	// so that a stolen session gets no new guesses here; nil counts none.
 	Guard *code.Guard
+	// Held reads the account inside a change's transaction and holds it
+	// (store.DB), so that two removals cannot each see the other
+	// identifier still there.
+	Held account.Holder
 }
 
 // Kind names the identifier Remove removes.
@@ -161,7 +165,7 @@ func (s *Service) Remove(ctx context.Context, rl *realm.Realm, req ninsho.Reques
 	f := s.pseudoFlow(rl, p, req)
 	var out *account.Account
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-		a, err := k.Accounts.Account(ctx, p.Account.ID)
+		a, err := s.Held.HeldAccount(ctx, p.Account.ID)
 		if err != nil {
 			return err
 		}
@@ -396,7 +400,7 @@ func (s *Service) UpdateProfile(ctx context.Context, rl *realm.Realm, req ninsho
 	k := s.Kit
 	var out *account.Account
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-		a, err := k.Accounts.Account(ctx, p.Account.ID)
+		a, err := s.Held.HeldAccount(ctx, p.Account.ID)
 		if err != nil {
 			return err
 		}

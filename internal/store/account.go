@@ -97,6 +97,23 @@ func (db *DB) Account(ctx context.Context, id string) (*account.Account, error) 
 	return a, nil
 }
 
+// HeldAccount returns the account with the id and, in a transaction,
+// holds its row until the transaction ends (account.Holder): PostgreSQL
+// locks it (FOR UPDATE); SQLite's write transaction already excludes every
+// other writer.
+func (db *DB) HeldAccount(ctx context.Context, id string) (*account.Account, error) {
+	lock := ""
+	if db.tx(ctx) != nil {
+		lock = db.d.rowLock
+	}
+	a, err := scanAccount(db.reader(ctx).QueryRowContext(ctx,
+		`SELECT `+accountColumns+` FROM account WHERE id = $1`+lock, id))
+	if err != nil {
+		return nil, notFound("held account", err, ninsho.CodeAccountNotFound)
+	}
+	return a, nil
+}
+
 // AccountByEmail returns the realm's account with the normalised e-mail
 // address, or ninsho.CodeAccountNotFound.
 func (db *DB) AccountByEmail(ctx context.Context, realm, email string) (*account.Account, error) {

@@ -220,6 +220,10 @@ type dialect struct {
 	// concurrent claimers pass over rows another one is taking. SQLite needs
 	// none: its single writer runs one claim at a time.
 	skipLocked string
+	// rowLock follows a SELECT whose rows the transaction holds until it
+	// ends (account.Holder). SQLite needs none: a write transaction
+	// (BEGIN IMMEDIATE) already excludes every other writer.
+	rowLock string
 	// savepoints says that a failed statement aborts the enclosing
 	// transaction, so statements whose failure a caller may handle (a taken
 	// identifier) run under a savepoint inside transactions.
@@ -236,6 +240,7 @@ var (
 	postgresDialect = dialect{
 		name:       "postgres",
 		skipLocked: " FOR UPDATE SKIP LOCKED",
+		rowLock:    " FOR UPDATE",
 		savepoints: true,
 		rewriteDDL: func(s string) string { return blobType.ReplaceAllString(s, "BYTEA") },
 	}
