@@ -322,7 +322,7 @@ type flowJSON struct {
 	BackupCodesLeft *int `json:"backup_codes_left,omitempty"`
 	// Contact: a contact change's completion (the account's identifiers)
 	// or its undo (restored).
-	Contact *flow.Contact `json:"contact,omitempty"`
+	Contact map[string]any `json:"contact,omitempty"` // contactJSONOf
 }
 
 type errorJSON struct {
@@ -351,7 +351,7 @@ func flowJSONOf(ans *flow.Answer) *flowJSON {
 		DeviceToken:     ans.DeviceToken,
 		AccountID:       ans.AccountID,
 		BackupCodesLeft: ans.BackupCodesLeft,
-		Contact:         ans.Contact,
+		Contact:         contactJSONOf(ans.Contact),
 	}
 	if g := ans.Session; g != nil {
 		fj.Session = &sessionJSON{Token: g.Token, ExpiresAt: timeText(g.ExpiresAt), AAL: g.AAL}

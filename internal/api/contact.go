@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/ninsho/ninsho/internal/contact"
+	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/web/webreq"
 )
@@ -16,6 +17,26 @@ import (
 // and completes with the account's identifiers (contact). The alert's undo
 // link is POST /api/v1/contact-undo {"token"}. Without a contact service
 // the routes answer not_found.
+
+// contactJSONOf is the flow answer's "contact": on a change's completion
+// both identifiers, always both keys, null for none ({"email": "…",
+// "phone": null}); on its undo only {"restored": …}; nil (absent) when ans
+// has none.
+func contactJSONOf(c *flow.Contact) map[string]any {
+	if c == nil {
+		return nil
+	}
+	if c.Restored != nil {
+		return map[string]any{"restored": *c.Restored}
+	}
+	orNull := func(v string) any {
+		if v == "" {
+			return nil
+		}
+		return v
+	}
+	return map[string]any{"email": orNull(c.Email), "phone": orNull(c.Phone)}
+}
 
 // contactBody is the body of POST /api/v1/me/email and /api/v1/me/phone.
 type contactBody struct {

@@ -19,10 +19,11 @@ import (
 
 // contactJSON is a flow answer of the contact API, read loosely.
 type contactJSON struct {
-	ID     string `json:"id"`
-	Kind   string `json:"kind"`
-	Status string `json:"status"`
-	Next   *struct {
+	ID          string `json:"id"`
+	Kind        string `json:"kind"`
+	DeviceToken string `json:"device_token"`
+	Status      string `json:"status"`
+	Next        *struct {
 		Step         string `json:"step"`
 		Channel      string `json:"channel"`
 		Destination  string `json:"destination"`
@@ -83,6 +84,9 @@ func TestContactAPI(t *testing.T) {
 	if st.Kind != "contact" || st.Status != "challenge" || st.Next == nil || st.Next.Step != "verification_code" || st.Next.Channel != "email" {
 		t.Fatalf("start = %s", rec.Body)
 	}
+	if st.DeviceToken == "" {
+		t.Errorf("a start without a device token hands out none: %s", rec.Body)
+	}
 	body := `{"action":"submit_code","code":"` + env.LastCode(t, fresh) + `"}`
 	if rec := do(h, "POST", "/api/v1/flows/"+st.ID, "application/json", body); rec.Code != 404 {
 		t.Errorf("without the session: %d %s, want 404", rec.Code, rec.Body)
@@ -90,6 +94,32 @@ func TestContactAPI(t *testing.T) {
 	rec = do(h, "POST", "/api/v1/flows/"+st.ID, "application/json", body, bearer...)
 	if done := read(rec.Body.String()); rec.Code != 200 || done.Status != "complete" || done.Contact == nil || done.Contact.Email != fresh {
 		t.Fatalf("submit_code: %d %s", rec.Code, rec.Body)
+	}
+	// Both identifiers, null for none.
+	if !strings.Contains(rec.Body.String(), `"contact":{"email":"`+fresh+`","phone":null}`) {
+		t.Errorf("contact of the completion: %s", rec.Body)
+	}
+
+	// The account's cap of new addresses an hour (the taken one counted
+	// too): the 4th is a 429 with its own message, no params, Retry-After
+	// 3600.
+	for i, a := range []string{"hanako.2@example.jp", "hanako.3@example.jp"} {
+		rec := do(h, "POST", "/api/v1/me/email", "application/json", `{"email":"`+a+`"}`, bearer...)
+		if i < 1 && rec.Code != 201 {
+			t.Fatalf("start %d: %d %s", i, rec.Code, rec.Body)
+		}
+		if i < 1 {
+			continue
+		}
+		var pr struct {
+			Code   string         `json:"code"`
+			Detail string         `json:"detail"`
+			Params map[string]any `json:"params"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &pr); err != nil || rec.Code != 429 || pr.Code != "rate_limited" || pr.Params != nil ||
+			rec.Header().Get("Retry-After") != "3600" || !strings.Contains(pr.Detail, "1時間に変更できる連絡先の数の上限") {
+			t.Errorf("4th new address: %d %v %s", rec.Code, rec.Header(), rec.Body)
+		}
 	}
 
 	var token string
@@ -105,6 +135,9 @@ func TestContactAPI(t *testing.T) {
 	rec = do(h, "POST", "/api/v1/contact-undo", "application/json", `{"token":"`+token+`"}`)
 	if u := read(rec.Body.String()); rec.Code != 200 || u.Kind != "unlock" || u.Contact == nil || u.Contact.Restored == nil || !*u.Contact.Restored {
 		t.Fatalf("undo: %d %s", rec.Code, rec.Body)
+	}
+	if !strings.Contains(rec.Body.String(), `"contact":{"restored":true}`) {
+		t.Errorf("contact of the undo: %s", rec.Body)
 	}
 	if rec := do(h, "POST", "/api/v1/contact-undo", "application/json", `{"token":"`+token+`"}`); rec.Code != 404 {
 		t.Errorf("second undo: %d %s, want 404", rec.Code, rec.Body)

@@ -39,7 +39,8 @@ const FlowLifetime = 15 * time.Minute
 // AddressesPerHour different new addresses and at most CodesPerHour codes
 // (starts and resends) in an hour, as the two-step phone enrolment does.
 // Past any of them the start or resend answers ninsho.CodeRateLimited with
-// retry_after_s.
+// retry_after_s and the kind of the cap (LimitSession, LimitAddresses,
+// LimitCodes), which chooses its message.
 const (
 	StartsPerSession = 10
 	StartWindow      = FlowLifetime
@@ -249,7 +250,7 @@ func (s *Service) admit(ctx context.Context, rl *realm.Realm, p *signin.Principa
 		return err
 	}
 	if n >= StartsPerSession {
-		return ninsho.E(ninsho.CodeRateLimited).WithParam("retry_after_s", int(StartWindow/time.Second))
+		return ninsho.E(ninsho.CodeRateLimited).WithParam("kind", LimitSession).WithParam("retry_after_s", int(StartWindow/time.Second))
 	}
 	seen := throttle.Key(familySeen, rl.ID, a.ID+"/"+address)
 	ns, err := c.Count(ctx, seen, time.Hour)
@@ -261,7 +262,7 @@ func (s *Service) admit(ctx context.Context, rl *realm.Realm, p *signin.Principa
 		if n, err := c.Count(ctx, addresses, time.Hour); err != nil {
 			return err
 		} else if n >= AddressesPerHour {
-			return ninsho.E(ninsho.CodeRateLimited).WithParam("retry_after_s", 3600)
+			return ninsho.E(ninsho.CodeRateLimited).WithParam("kind", LimitAddresses).WithParam("retry_after_s", 3600)
 		}
 	}
 	if err := s.admitCode(ctx, rl, a, false); err != nil {
@@ -291,7 +292,7 @@ func (s *Service) admitCode(ctx context.Context, rl *realm.Realm, a *account.Acc
 		return err
 	}
 	if n >= CodesPerHour {
-		return ninsho.E(ninsho.CodeRateLimited).WithParam("retry_after_s", 3600)
+		return ninsho.E(ninsho.CodeRateLimited).WithParam("kind", LimitCodes).WithParam("retry_after_s", 3600)
 	}
 	if !count {
 		return nil

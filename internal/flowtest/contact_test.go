@@ -15,6 +15,7 @@ import (
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/flowtest"
+	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
@@ -509,6 +510,13 @@ func TestContactStartCaps(t *testing.T) {
 		}
 		_, err := s.Start(ctx, e.JP, req, p, contact.KindEmail, "nz@example.jp")
 		flowtest.WantCode(t, err, ninsho.CodeRateLimited)
+		// Its own kind, hence its own message (the limit of address changes).
+		if k := ninsho.ErrorOf(err).Params["kind"]; k != contact.LimitAddresses {
+			t.Errorf("kind = %v, want %s", k, contact.LimitAddresses)
+		}
+		if m := i18n.FieldErrorMessage("en", ninsho.ErrorOf(err)); !strings.Contains(m, "limit of address changes for this hour") {
+			t.Errorf("message = %q", m)
+		}
 		if got := len(e.Messages(t, "nz@example.jp")); got != 0 {
 			t.Fatalf("a refused start sent %d messages", got)
 		}
@@ -583,8 +591,16 @@ func TestContactPhoneChangeMovesTwoStep(t *testing.T) {
 			t.Fatalf("e-mail alerts = %d, want 2", len(got))
 		}
 		token := undoToken(t, e, oldPhone) // the SMS's short link
+		// What the link's page shows, read without using it.
+		ch, err := s.UndoChange(ctx, e.JP, token)
+		if err != nil || ch == nil || ch.Kind != contact.KindPhone || ch.OldValue != oldPhone || ch.NewValue != newPhone || !ch.CreatedAt.Equal(e.Clock.Now()) {
+			t.Fatalf("UndoChange = %+v, %v", ch, err)
+		}
 		if _, err := s.Undo(ctx, e.JP, flowtest.Req("198.51.100.7", ""), token); err != nil {
 			t.Fatal(err)
+		}
+		if ch, err := s.UndoChange(ctx, e.JP, token); ch != nil || err != nil {
+			t.Fatalf("UndoChange of a used link = %+v, %v", ch, err)
 		}
 		a = ctAccount(t, e, p.Account.ID)
 		if a.Phone != oldPhone {

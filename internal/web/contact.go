@@ -7,6 +7,7 @@ import (
 	"github.com/ninsho/ninsho/internal/contact"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/i18n"
+	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
 )
 
@@ -44,25 +45,56 @@ func (h *Handler) routeContact() {
 	h.mux.Handle("POST "+contact.UndoPath, h.handle(h.contactUndo))
 }
 
-// contactPage is the address page of kind for pr's account.
-func (h *Handler) contactPage(r *http.Request, c *call, kind contact.Kind, current, typed string) *page {
+// contactPage is the address page of kind for an account with the e-mail
+// address email and the phone number phone ("" for none).
+func (h *Handler) contactPage(r *http.Request, c *call, kind contact.Kind, email, phone, typed string) *page {
+	current := currentOf(kind, email, phone)
 	title := "page.contact_" + string(kind) + ".title"
 	if current == "" {
 		title = "page.contact_" + string(kind) + "_add.title"
 	}
 	p := h.newPage(r, c.realm, c.locale, title)
 	p.Form["kind"], p.Form[string(kind)] = string(kind), typed
+	p.Form["why"] = contactWhy(kind, email, phone)
 	if current != "" {
 		p.Form["current"] = p.Shown(current)
 	}
 	return p
 }
 
-func currentOf(kind contact.Kind, email, phone string) string {
-	if kind == contact.KindPhone {
-		return phone
+// contactWhy is the catalogue key of the address page's explanation: who
+// will be told of a change or an addition of kind (the alerts of
+// internal/contact: a changed e-mail address at the old one; a changed
+// number at the e-mail address, if any, and the old number; an added one at
+// the other identifier).
+func contactWhy(kind contact.Kind, email, phone string) string {
+	switch {
+	case kind == contact.KindEmail && email == "":
+		return "contact.email_add_why"
+	case kind == contact.KindEmail:
+		return "contact.email_why"
+	case phone == "":
+		return "contact.phone_add_why"
+	case email == "":
+		return "contact.phone_why_no_email"
 	}
-	return email
+	return "contact.phone_why"
+}
+
+// contactDone is the catalogue key of the result page's two texts: what
+// was done (kind changed or added) and who was told.
+func contactDone(kind contact.Kind, added bool, email string) (done, told string) {
+	switch {
+	case added && kind == contact.KindEmail:
+		return "contact.done_email_added", "contact.done_told_email_added"
+	case added:
+		return "contact.done_phone_added", "contact.done_told_phone_added"
+	case kind == contact.KindEmail:
+		return "contact.done_email", "contact.done_told_email"
+	case email == "":
+		return "contact.done_phone", "contact.done_told_phone_no_email"
+	}
+	return "contact.done_phone", "contact.done_told_phone"
 }
 
 func (h *Handler) contactForm(kind contact.Kind) handlerFunc {
@@ -71,7 +103,7 @@ func (h *Handler) contactForm(kind contact.Kind) handlerFunc {
 		if pr == nil || err != nil {
 			return err
 		}
-		p := h.contactPage(r, c, kind, currentOf(kind, pr.Account.Email, pr.Account.Phone), "")
+		p := h.contactPage(r, c, kind, pr.Account.Email, pr.Account.Phone, "")
 		h.render(w, r, http.StatusOK, "contact", p)
 		return nil
 	}
@@ -87,7 +119,7 @@ func (h *Handler) contactStart(kind contact.Kind) handlerFunc {
 			return err
 		}
 		typed, err := formValue(r, string(kind))
-		p := h.contactPage(r, c, kind, currentOf(kind, pr.Account.Email, pr.Account.Phone), typed)
+		p := h.contactPage(r, c, kind, pr.Account.Email, pr.Account.Phone, typed)
 		if err != nil {
 			h.renderError(w, r, "contact", p, err)
 			return nil
@@ -173,10 +205,13 @@ func (h *Handler) contactCode(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	h.remember(w, r, ans)
 	if err == nil && ans.Flow.Status == flow.StatusComplete && ans.Contact != nil {
+		// pr was read before the change: without an identifier of kind
+		// then, this one was added.
 		kind := contact.KindOf(ans.Flow)
 		p := h.newPage(r, c.realm, c.locale, "page.contact_done.title")
 		p.Form["kind"] = string(kind)
 		p.Form["value"] = p.Shown(currentOf(kind, ans.Contact.Email, ans.Contact.Phone))
+		p.Form["done"], p.Form["told"] = contactDone(kind, currentOf(kind, pr.Account.Email, pr.Account.Phone) == "", ans.Contact.Email)
 		p.relink("/account", nil)
 		h.render(w, r, http.StatusOK, "contact_done", p)
 		return nil
@@ -185,7 +220,7 @@ func (h *Handler) contactCode(w http.ResponseWriter, r *http.Request, c *call) e
 		// Failed (out of attempts, or the address was taken meanwhile):
 		// the address page, with the reason.
 		kind := contact.KindOf(ans.Flow)
-		p := h.contactPage(r, c, kind, currentOf(kind, pr.Account.Email, pr.Account.Phone), "")
+		p := h.contactPage(r, c, kind, pr.Account.Email, pr.Account.Phone, "")
 		if err == nil {
 			err = ninsho.E(ninsho.CodeFlowExpired)
 		}
@@ -213,17 +248,41 @@ func (h *Handler) contactUndoForm(w http.ResponseWriter, r *http.Request, c *cal
 	if token == "" || checkToken(token) != nil {
 		return h.contactUndoSpent(w, r, c)
 	}
-	ok, err := h.d.Contact.UndoUsable(r.Context(), c.realm, token)
+	ch, err := h.d.Contact.UndoChange(r.Context(), c.realm, token)
 	if err != nil {
 		return err
 	}
-	if !ok {
+	if ch == nil {
 		return h.contactUndoSpent(w, r, c)
 	}
 	p := h.newPage(r, c.realm, c.locale, "page.contact_undo.title")
 	p.Token = token
+	h.describeChange(c, p, ch)
 	h.render(w, r, http.StatusOK, "contact_undo", p)
 	return nil
+}
+
+// describeChange puts what ch did on p for the undo pages: its kind
+// ("email_changed", "phone_added", …), the addresses involved masked (the
+// page is for whoever holds the link) and when it was made.
+func (h *Handler) describeChange(c *call, p *page, ch *contact.Change) {
+	change := string(ch.Kind) + "_changed"
+	if ch.Added() {
+		change = string(ch.Kind) + "_added"
+	}
+	p.Form["change"] = change
+	p.Form["old"] = maskedOf(p, ch.OldValue)
+	p.Form["new"] = maskedOf(p, ch.NewValue)
+	p.Form["when"], _ = h.dateText(c, ch.CreatedAt)
+}
+
+// maskedOf is the stored identifier v masked as the realm shows it ("" for
+// none).
+func maskedOf(p *page, v string) string {
+	if v == "" {
+		return ""
+	}
+	return identifier.Mask(identifier.Normalized(v), p.region)
 }
 
 // contactUndoSpent tells that an undo link was already used or has expired
@@ -247,6 +306,11 @@ func (h *Handler) contactUndo(w http.ResponseWriter, r *http.Request, c *call) e
 	if token == "" || checkToken(token) != nil {
 		return h.contactUndoSpent(w, r, c)
 	}
+	// What the link undoes, read before it is used, for the page to name it.
+	ch, err := h.d.Contact.UndoChange(r.Context(), c.realm, token)
+	if err != nil {
+		return err
+	}
 	ans, err := h.d.Contact.Undo(r.Context(), c.realm, h.request(r, c), token)
 	if ninsho.IsCode(err, ninsho.CodeNotFound) {
 		return h.contactUndoSpent(w, r, c)
@@ -258,6 +322,9 @@ func (h *Handler) contactUndo(w http.ResponseWriter, r *http.Request, c *call) e
 	h.remember(w, r, ans)
 	p := h.newPage(r, c.realm, c.locale, "page.contact_undone.title")
 	p.FlowID = ans.Flow.ID
+	if ch != nil {
+		h.describeChange(c, p, ch)
+	}
 	p.Form["restored"] = "0"
 	if ans.Contact != nil && ans.Contact.Restored != nil && *ans.Contact.Restored {
 		p.Form["restored"] = "1"
@@ -265,4 +332,12 @@ func (h *Handler) contactUndo(w http.ResponseWriter, r *http.Request, c *call) e
 	p.relink("/signin", nil)
 	h.render(w, r, http.StatusOK, "contact_undone", p)
 	return nil
+}
+
+// currentOf is the identifier of kind among email and phone.
+func currentOf(kind contact.Kind, email, phone string) string {
+	if kind == contact.KindPhone {
+		return phone
+	}
+	return email
 }

@@ -3,6 +3,8 @@ package web_test
 import (
 	"context"
 	"html"
+	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/ninsho/ninsho/internal/contact"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/flowtest"
+	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/store/storetest"
 	"github.com/ninsho/ninsho/internal/web"
@@ -63,6 +66,11 @@ func TestContactUndoPageChangesNothingUntilPosted(t *testing.T) {
 			}
 		}
 	}
+	mOld, mNew := identifier.Mask(identifier.Normalized(old), "JP"), identifier.Mask(identifier.Normalized(fresh), "JP")
+	if body := html.UnescapeString(get(h, "/c/"+token, "Host", "id.example.jp").Body.String()); !strings.Contains(body, "アカウントのメールアドレスが "+mOld+" から "+mNew+" に変更されました。") ||
+		!strings.Contains(body, "変更前のメールアドレスに戻し") || strings.Contains(body, old) || strings.Contains(body, fresh) {
+		t.Errorf("the page does not name the change, masked:\n%s", body)
+	}
 	if a, _ := env.DB.Account(ctx, p.Account.ID); a.Email != fresh {
 		t.Fatalf("a GET changed the account: %q", a.Email)
 	}
@@ -76,7 +84,8 @@ func TestContactUndoPageChangesNothingUntilPosted(t *testing.T) {
 		t.Errorf("old session: %d %q, want 303 to /reauth", rec.Code, rec.Header().Get("Location"))
 	}
 	rec := post(h, "/account/contact-undo", map[string][]string{"token": {token}}, "Host", "id.example.jp")
-	if body := rec.Body.String(); rec.Code != 200 || !strings.Contains(body, `data-contact-restored="1"`) || !strings.Contains(body, "/verify?flow=") {
+	if body := html.UnescapeString(rec.Body.String()); rec.Code != 200 || !strings.Contains(body, `data-contact-restored="1"`) || !strings.Contains(body, "/verify?flow=") ||
+		!strings.Contains(body, "変更前のメールアドレス（"+mOld+"）に戻しました。") {
 		t.Fatalf("POST: %d\n%s", rec.Code, body)
 	}
 	if a, _ := env.DB.Account(ctx, p.Account.ID); a.Email != old {
@@ -86,5 +95,71 @@ func TestContactUndoPageChangesNothingUntilPosted(t *testing.T) {
 		if rec := get(h, target, "Host", "id.example.jp"); rec.Code != 404 || !strings.Contains(rec.Body.String(), "このリンクはすでに使われたか、有効期限が切れています。") {
 			t.Errorf("GET %s: %d, want 404 with the spent message", target, rec.Code)
 		}
+	}
+}
+
+// TestContactPagesSayWhatApplies: for an account with an e-mail address and
+// no phone, /account/phone says only the e-mail address is told (no
+// "current number"); a service number gets the text of this form (mobiles
+// only, no "landline"); the result page says the number was added and that
+// the e-mail address was told; the undo link's page names the addition, the
+// masked number and when, and its way out says "if you made this change
+// yourself"; after the undo the page says the added number was removed.
+func TestContactPagesSayWhatApplies(t *testing.T) {
+	env := flowtest.New(t, storetest.MustOpenSQLite(t))
+	svc := &contact.Service{Kit: env.Kit, Realms: env.Realms, Signin: env.Signin, Store: env.DB, Unlock: env.Unlock}
+	env.Engine.Handlers[flow.KindContact] = svc
+	h := mustWeb(t, web.Deps{Realms: env.Realms, Flows: env.Engine, Signup: env.Signup, Signin: env.Signin,
+		Unlock: env.Unlock, Contact: svc, Now: env.Clock.Now})
+	const email, phone = "hanako@example.jp", "+819087654321"
+	b := signedInBrowser(t, h, env, email)
+	ja := func(rec *httptest.ResponseRecorder) string { return html.UnescapeString(rec.Body.String()) }
+
+	rec := get(h, "/account/phone", b.header()...)
+	if body := ja(rec); rec.Code != 200 || !strings.Contains(body, "ご登録のメールアドレスにもお知らせします。") || strings.Contains(body, "現在の携帯電話番号") {
+		t.Fatalf("add phone form: %d\n%s", rec.Code, body)
+	}
+	rec = post(h, "/account/phone", url.Values{"phone": {"0120-123-456"}}, b.header()...)
+	if body := ja(rec); rec.Code != 400 || !strings.Contains(body, "ご自身の携帯電話番号を入力してください。") || strings.Contains(body, "固定電話") {
+		t.Errorf("service number: %d\n%s", rec.Code, body)
+	}
+	rec = post(h, "/account/phone", url.Values{"phone": {"090-8765-4321"}}, b.header()...)
+	if rec.Code != 303 {
+		t.Fatalf("start: %d\n%s", rec.Code, rec.Body)
+	}
+	b.take(t, rec.Result())
+	id := strings.TrimPrefix(rec.Header().Get("Location"), "/account/contact/code?flow=")
+	rec = post(h, "/account/contact/code", url.Values{"flow": {id}, "action": {"submit_code"}, "code": {env.LastCode(t, phone)}}, b.header()...)
+	if body := ja(rec); rec.Code != 200 || !strings.Contains(body, `data-contact-done="contact.done_phone_added"`) ||
+		!strings.Contains(body, "携帯電話番号 090-8765-4321 を追加しました。") || !strings.Contains(body, "ご登録のメールアドレスにもお知らせしました。") ||
+		strings.Contains(body, "変更前") {
+		t.Fatalf("done: %d\n%s", rec.Code, body)
+	}
+
+	var token string
+	for _, m := range env.Messages(t, email) {
+		if m.Template == "contact_changed" {
+			token = regexp.MustCompile(`token=(\S+)`).FindStringSubmatch(m.Text)[1]
+		}
+	}
+	if token == "" {
+		t.Fatal("no alert to the e-mail address")
+	}
+	masked := identifier.Mask(identifier.Normalized(phone), "JP")
+	when := env.Clock.Now().In(time.FixedZone("JST", 9*60*60)).Format("2006年1月2日 15:04")
+	rec = get(h, "/c/"+token, "Host", "id.example.jp")
+	if body := ja(rec); rec.Code != 200 || !strings.Contains(body, `data-contact-change="phone_added"`) ||
+		!strings.Contains(body, when+" に、アカウントに携帯電話番号 "+masked+" が追加されました。") ||
+		!strings.Contains(body, "ご自身で変更した場合は、このページを閉じてください。") || strings.Contains(body, "8765-4321") {
+		t.Fatalf("undo page: %d\n%s", rec.Code, body)
+	}
+	rec = get(h, "/c/"+token, "Host", "id.example.jp", "Accept-Language", "en")
+	if body := ja(rec); !strings.Contains(body, "The mobile phone number "+masked+" was added to your account on ") ||
+		!strings.Contains(body, "If you made this change yourself, you can close this page.") {
+		t.Errorf("undo page (en):\n%s", body)
+	}
+	rec = post(h, "/account/contact-undo", url.Values{"token": {token}}, "Host", "id.example.jp")
+	if body := ja(rec); rec.Code != 200 || !strings.Contains(body, "追加された携帯電話番号（"+masked+"）を削除しました。") {
+		t.Fatalf("undone: %d\n%s", rec.Code, body)
 	}
 }
