@@ -46,8 +46,9 @@ func TestCloseAPI(t *testing.T) {
 	if loss["email"] != email || loss["sessions"] != float64(2) || loss["grace_days"] != float64(30) || loss["purge_at"] != "2026-12-25T09:00:00Z" {
 		t.Errorf("summary = %v", loss)
 	}
-	if rec := do(h, "POST", "/api/v1/me/close", "application/json", `{}`, bearer...); rec.Code != 400 ||
-		!strings.Contains(rec.Body.String(), `"field":"confirm"`) || !strings.Contains(rec.Body.String(), `"field_required"`) {
+	if rec := do(h, "POST", "/api/v1/me/close?lang=en", "application/json", `{}`, bearer...); rec.Code != 400 ||
+		!strings.Contains(rec.Body.String(), `"field":"confirm"`) || !strings.Contains(rec.Body.String(), `"field_required"`) ||
+		!strings.Contains(rec.Body.String(), "Please tick the box to confirm") {
 		t.Errorf("without confirm: %d %s", rec.Code, rec.Body)
 	}
 	env.Clock.Advance(env.JP.ReauthWindow() + time.Minute)
@@ -55,8 +56,11 @@ func TestCloseAPI(t *testing.T) {
 		t.Errorf("old session: %d %s", rec.Code, rec.Body)
 	}
 	bearer = signIn()
+	// Half a second in: every answer shows whole seconds.
+	env.Clock.Advance(1500 * time.Millisecond)
 	rec = do(h, "POST", "/api/v1/me/close", "application/json", `{"confirm":true}`, bearer...)
-	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"status":"closed"`) || !strings.Contains(rec.Body.String(), `"purge_at":"2026-12-25T09:11:00Z"`) {
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"status":"closed"`) || !strings.Contains(rec.Body.String(), `"closed_at":"2026-11-25T09:11:01Z"`) ||
+		!strings.Contains(rec.Body.String(), `"purge_at":"2026-12-25T09:11:01Z"`) {
 		t.Fatalf("close: %d %s", rec.Code, rec.Body)
 	}
 	if rec := do(h, "GET", "/api/v1/me", "", "", bearer...); rec.Code != 401 {
@@ -66,7 +70,8 @@ func TestCloseAPI(t *testing.T) {
 	if rec.Code != 200 && rec.Code != 201 {
 		t.Fatalf("sign in to the closed account: %d %s", rec.Code, rec.Body)
 	}
-	if !strings.Contains(rec.Body.String(), `"step":"reopen_account"`) || !strings.Contains(rec.Body.String(), `"closed_at":"2026-11-25T09:11:00Z"`) {
+	if !strings.Contains(rec.Body.String(), `"step":"reopen_account"`) || !strings.Contains(rec.Body.String(), `"closed_at":"2026-11-25T09:11:01Z"`) ||
+		!strings.Contains(rec.Body.String(), `"purge_at":"2026-12-25T09:11:01Z"`) {
 		t.Fatalf("reopen step: %s", rec.Body)
 	}
 	fb := decodeFlow(t, rec)

@@ -3,7 +3,10 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +26,7 @@ func newProfileAPI(t *testing.T) (*api.Handler, *flowtest.Env, string, string) {
 	env := flowtest.New(t, storetest.MustOpenSQLite(t))
 	h := api.New(api.Deps{
 		Realms: env.Realms, Flows: env.Engine, Signup: env.Signup, Signin: env.Signin, TwoStep: env.TwoStep,
-		Profile: &profile.Service{Kit: env.Kit, Signin: env.Signin, TwoStep: env.TwoStep, Guard: env.Kit.Codes.Guard, Held: env.DB},
+		Profile: &profile.Service{Kit: env.Kit, Signin: env.Signin, TwoStep: env.TwoStep, Guard: env.Kit.Codes.Guard, Held: env.DB, Budget: env.Budget},
 		Now:     env.Clock.Now,
 	})
 	dev := env.MustSignUp(t, env.JP, pfEmail, pw, pfEmail)
@@ -102,5 +105,79 @@ func TestAPIProfile(t *testing.T) {
 	}
 	if a, _ := env.DB.AccountByEmail(context.Background(), "jp", pfEmail); a == nil || a.Locale != "en" {
 		t.Fatalf("changed without a recent sign-in: %+v", a)
+	}
+}
+
+// problemOf decodes a problem document.
+func problemOf(t *testing.T, rec *httptest.ResponseRecorder) (p struct {
+	Code, Field, Detail string
+	Params              map[string]any
+	Errors              []struct{ Code, Field, Message string }
+}) {
+	t.Helper()
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+		t.Fatalf("problem %s: %v", rec.Body, err)
+	}
+	return p
+}
+
+// TestAPIProfileCustomerFindings: a name of 101 and of 201 characters get
+// the one limit and message (100); a name with a bidi override or a link
+// is name_invalid; locale "en-US" is English, as at sign-up; the settings
+// budget answers 429 rate_limited with Retry-After and no params; the
+// field-specific texts of field_required (current_password) and not_found
+// (phone) name what is missing.
+func TestAPIProfileCustomerFindings(t *testing.T) {
+	h, env, token, _ := newProfileAPI(t)
+	bearer := []string{"Authorization", "Bearer " + token}
+	for _, n := range []int{101, 201} {
+		rec := do(h, "PATCH", "/api/v1/me", "application/json", `{"name":"`+strings.Repeat("あ", n)+`"}`, bearer...)
+		wantProblem(t, rec, http.StatusBadRequest, ninsho.CodeFieldTooLong)
+		if p := problemOf(t, rec); p.Field != "name" || !strings.Contains(p.Detail, "100文字以内") || p.Params != nil {
+			t.Fatalf("%d characters: %+v; want the name's one limit, 100", n, p)
+		}
+	}
+	for _, name := range []string{`Hanako\u202egpj.exe`, `Hanako\u200f`, "Hanako shop.example.com", "bit.ly/win"} {
+		rec := do(h, "PATCH", "/api/v1/me", "application/json", `{"name":"`+name+`"}`, bearer...)
+		wantProblem(t, rec, http.StatusBadRequest, ninsho.CodeNameInvalid)
+	}
+	rec := do(h, "PATCH", "/api/v1/me", "application/json", `{"name":"J.R.R. Tolkien","locale":"en-US"}`, bearer...)
+	var me struct{ Name, Locale string }
+	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &me) != nil || me.Locale != "en" || me.Name != "J.R.R. Tolkien" {
+		t.Fatalf("PATCH locale en-US: %d %s", rec.Code, rec.Body)
+	}
+	rec = do(h, "PATCH", "/api/v1/me", "application/json", `{"locale":"xx"}`, bearer...)
+	wantProblem(t, rec, http.StatusBadRequest, ninsho.CodeLocaleInvalid)
+
+	rec = do(h, "POST", "/api/v1/me/password?lang=en", "application/json", `{"current_password":"","password":"sora-no-shita-77","password_confirmation":"sora-no-shita-77"}`, bearer...)
+	if p := problemOf(t, rec); p.Field != "current_password" || p.Detail != "Please enter your current password." {
+		t.Fatalf("field_required current_password: %+v", p)
+	}
+	rec = do(h, "DELETE", "/api/v1/me/phone?lang=en", "", "", bearer...)
+	if p := problemOf(t, rec); p.Code != "not_found" || p.Field != "phone" || p.Detail != "Your account has no phone number." {
+		t.Fatalf("not_found phone: %+v", p)
+	}
+
+	// The budget: one change was made above; 19 more, then 429.
+	for i := range 19 {
+		rec = do(h, "PATCH", "/api/v1/me", "application/json", fmt.Sprintf(`{"name":"Z%d"}`, i), bearer...)
+		if rec.Code != 200 {
+			t.Fatalf("change %d: %d %s", i+2, rec.Code, rec.Body)
+		}
+	}
+	rec = do(h, "PATCH", "/api/v1/me?lang=en", "application/json", `{"name":"Z-too-many"}`, bearer...)
+	wantProblem(t, rec, http.StatusTooManyRequests, ninsho.CodeRateLimited)
+	if rec.Header().Get("Retry-After") != "3600" {
+		t.Fatalf("Retry-After %q, want 3600", rec.Header().Get("Retry-After"))
+	}
+	if p := problemOf(t, rec); p.Params != nil || !strings.Contains(p.Detail, "account settings") {
+		t.Fatalf("rate_limited: %+v; want no params and the settings text", p)
+	}
+	// The same name again changes nothing and is answered as before.
+	if rec = do(h, "PATCH", "/api/v1/me", "application/json", `{"name":"Z18"}`, bearer...); rec.Code != 200 {
+		t.Fatalf("an unchanged name with the budget spent: %d %s", rec.Code, rec.Body)
+	}
+	if a, _ := env.DB.AccountByEmail(context.Background(), "jp", pfEmail); a == nil || a.Name != "Z18" {
+		t.Fatalf("name after the refusal: %+v", a)
 	}
 }

@@ -117,8 +117,9 @@ func TestSessionsAPI(t *testing.T) {
 		// Another account's session: 404, and it stays.
 		var theirs sessionsBody
 		decodeStrict(t, do(h, "GET", "/api/v1/me/sessions", "", "", otherBearer...), &theirs)
-		if rec := do(h, "DELETE", "/api/v1/me/sessions/"+theirs.Sessions[0].ID, "", "", bearer...); rec.Code != 404 || problemCode(t, rec) != "not_found" {
-			t.Errorf("their session: %d %s, want 404 not_found", rec.Code, rec.Body)
+		if rec := do(h, "DELETE", "/api/v1/me/sessions/"+theirs.Sessions[0].ID+"?lang=en", "", "", bearer...); rec.Code != 404 || problemCode(t, rec) != "not_found" ||
+			!strings.Contains(rec.Body.String(), "We couldn't find this session.") || strings.Contains(rec.Body.String(), "sign-in page") {
+			t.Errorf("their session: %d %s, want 404 not_found saying the session was not found", rec.Code, rec.Body)
 		}
 		if rec := do(h, "GET", "/api/v1/me", "", "", otherBearer...); rec.Code != 200 {
 			t.Errorf("their session after: %d", rec.Code)
@@ -216,7 +217,8 @@ func TestDevicesAPI(t *testing.T) {
 		if err := json.Unmarshal(do(h, "GET", "/api/v1/me/devices", "", "", otherBearer...).Body.Bytes(), &theirs); err != nil || len(theirs.Devices) != 1 {
 			t.Fatalf("their devices: %+v %v", theirs, err)
 		}
-		if rec := do(h, "DELETE", "/api/v1/me/devices/"+theirs.Devices[0].ID, "", "", bearer...); rec.Code != 404 || problemCode(t, rec) != "not_found" {
+		if rec := do(h, "DELETE", "/api/v1/me/devices/"+theirs.Devices[0].ID, "", "", bearer...); rec.Code != 404 || problemCode(t, rec) != "not_found" ||
+			!strings.Contains(rec.Body.String(), "このデバイスはアカウントのデバイスに見つかりませんでした") {
 			t.Errorf("their device: %d %s, want 404", rec.Code, rec.Body)
 		}
 		env.Clock.Advance(env.JP.ReauthWindow() + time.Second)

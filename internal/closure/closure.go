@@ -133,7 +133,9 @@ func (s *Service) Close(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		return nil, ninsho.FieldError(ninsho.CodeFieldRequired, "confirm")
 	}
 	k := s.Kit
-	now := k.Clock.Now()
+	// Whole seconds, as every answer shows them (the closing, the offer to
+	// reopen, the purge date).
+	now := k.Clock.Now().Truncate(time.Second)
 	out := &Closed{ClosedAt: now, PurgeAt: now.Add(rl.ClosureGrace())}
 	a := p.Account
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
@@ -174,8 +176,9 @@ func (s *Service) Reopenable(ctx context.Context, rl *realm.Realm, a *account.Ac
 	if err != nil || at == nil {
 		return time.Time{}, time.Time{}, false, err
 	}
-	purgeAt = at.Add(rl.ClosureGrace())
-	return *at, purgeAt, s.Kit.Clock.Now().Before(purgeAt), nil
+	closedAt = at.Truncate(time.Second) // whole seconds, as Close answers
+	purgeAt = closedAt.Add(rl.ClosureGrace())
+	return closedAt, purgeAt, s.Kit.Clock.Now().Before(purgeAt), nil
 }
 
 // Reopen makes the closed account a of the sign-in flow f active again,

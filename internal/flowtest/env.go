@@ -6,6 +6,7 @@ package flowtest
 
 import (
 	"context"
+	"github.com/ninsho/ninsho/internal/changebudget"
 	"github.com/ninsho/ninsho/internal/message/providers/webhook"
 	"net"
 	"strings"
@@ -72,6 +73,8 @@ type Env struct {
 	// Sessions is the owner's sessions, devices and history "this wasn't
 	// me".
 	Sessions *sessions.Service
+	// Budget is the settings changes budget the settings services share.
+	Budget *changebudget.Budget
 	// SMSGuard caps SMS and voice messages (the default limits).
 	SMSGuard *smsguard.Guard
 	// Box seals outbox variables and TOTP secrets.
@@ -154,8 +157,10 @@ func New(tb testing.TB, db *store.DB) *Env {
 	e.TwoStep.TurnedOff = func(ctx context.Context, rl *realm.Realm, req ninsho.Request, accountID string) error {
 		return kit.ForgetTrusted(ctx, rl, req, accountID, trust.ReasonTwoStepOff)
 	}
+	e.Budget = &changebudget.Budget{Counter: counter}
 	e.Sessions = &sessions.Service{Tx: db, Clock: clock, Random: random, Store: db, Events: db,
-		Policy: kit.Sessions.Policy, Forget: e.Signin.ForgetAccount, Secure: e.Unlock, HistoryWindow: signin.HistoryWindow}
+		Policy: kit.Sessions.Policy, Forget: e.Signin.ForgetAccount, Secure: e.Unlock, HistoryWindow: signin.HistoryWindow,
+		Budget: e.Budget}
 	e.Reauth = &reauth.Service{Kit: kit, Realms: realms, Signin: e.Signin, Guard: kit.Codes.Guard, Starts: counter}
 	e.Engine = &flow.Engine{Store: db, Clock: clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: e.Signup, flow.KindSignin: e.Signin, flow.KindUnlock: e.Unlock, flow.KindReset: e.Reset,

@@ -23,7 +23,7 @@ const pfEmail = "hanako.profile@example.jp"
 
 // profileService is the settings service on e, wired as cli wires it.
 func profileService(e *flowtest.Env) *profile.Service {
-	return &profile.Service{Kit: e.Kit, Signin: e.Signin, TwoStep: e.TwoStep, Guard: e.Kit.Codes.Guard, Held: e.DB}
+	return &profile.Service{Kit: e.Kit, Signin: e.Signin, TwoStep: e.TwoStep, Guard: e.Kit.Codes.Guard, Held: e.DB, Budget: e.Budget}
 }
 
 // pfSignedIn signs pfEmail up and in, and returns the device token and the

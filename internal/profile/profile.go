@@ -10,11 +10,11 @@ package profile
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/authflow"
+	"github.com/ninsho/ninsho/internal/changebudget"
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
@@ -51,6 +51,9 @@ type Service struct {
 	// (store.DB), so that two removals cannot each see the other
 	// identifier still there.
 	Held account.Holder
+	// Budget counts the password and profile changes of the account
+	// (changebudget: 20 an hour, shared with sessions); nil counts none.
+	Budget *changebudget.Budget
 }
 
 // Kind names the identifier Remove removes.
@@ -244,7 +247,9 @@ type PasswordChanged struct {
 // ninsho.CodePasswordReused. On success the new hash is stored, the trusted
 // devices are forgotten, every other session is revoked when SignOutOthers
 // (this session stays), password.changed is recorded (via "settings") and
-// the password_changed alert goes to every verified channel.
+// the password_changed alert goes to every verified channel. The change
+// spends one of the account's changebudget (checked before any hash,
+// counted in the change's transaction; ninsho.CodeRateLimited).
 func (s *Service) ChangePassword(ctx context.Context, rl *realm.Realm, req ninsho.Request, p *signin.Principal, in PasswordInput) (*PasswordChanged, error) {
 	if err := s.recent(ctx, rl, p); err != nil {
 		return nil, err
@@ -260,6 +265,9 @@ func (s *Service) ChangePassword(ctx context.Context, rl *realm.Realm, req ninsh
 	}
 	newErr := k.CheckNewPassword(in.Password, in.PasswordConfirmation, true, password.Personal{Email: a.Email, Phone: a.Phone, Name: a.Name})
 	if err := ninsho.Fields(curErr, newErr); err != nil {
+		return nil, err
+	}
+	if err := s.Budget.Check(ctx, rl.ID, a.ID); err != nil {
 		return nil, err
 	}
 	f := s.pseudoFlow(rl, p, req)
@@ -308,6 +316,9 @@ func (s *Service) ChangePassword(ctx context.Context, rl *realm.Realm, req ninsh
 	}
 	out := &PasswordChanged{}
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Budget.Spend(ctx, rl.ID, a.ID); err != nil {
+			return err
+		}
 		if err := s.Guard.SucceedKey(ctx, rl.ID, reauth.GuardKey(a.ID), st); err != nil {
 			return err
 		}
@@ -374,11 +385,15 @@ type Update struct {
 
 // UpdateProfile changes the name (the rules of sign-up: signup.CleanName —
 // empty is field_required, too long field_too_long, control characters or
-// links name_invalid) and/or the preferred language ("ja" or "en", else
+// links name_invalid) and/or the preferred language (a language tag read
+// as sign-up reads it, i18n.Canonical: "ja", "en", "en-US"…, else
 // ninsho.CodeLocaleInvalid) of p's account, every refused field at once,
 // records account.profile_changed (which fields; the language's new value,
 // never the name) and returns the account as it now is. Messages then
-// follow the new language (authflow.Locale). Nothing sent changes nothing.
+// follow the new language (authflow.Locale). Nothing sent, or only the
+// values the account already has, changes nothing: no event, nothing spent.
+// A change spends one of the account's changebudget (ninsho.CodeRateLimited
+// once spent).
 func (s *Service) UpdateProfile(ctx context.Context, rl *realm.Realm, req ninsho.Request, p *signin.Principal, in Update) (*account.Account, error) {
 	if err := s.recent(ctx, rl, p); err != nil {
 		return nil, err
@@ -389,8 +404,9 @@ func (s *Service) UpdateProfile(ctx context.Context, rl *realm.Realm, req ninsho
 		name, nameErr = signup.CleanName(*in.Name)
 	}
 	if in.Locale != nil {
-		locale = strings.ToLower(strings.TrimSpace(*in.Locale))
-		if !slices.Contains(i18n.Locales(), locale) {
+		// The language tag is read as sign-up reads it: "en-US" is en.
+		locale = i18n.Canonical(strings.TrimSpace(*in.Locale))
+		if locale == "" {
 			localeErr = ninsho.FieldError(ninsho.CodeLocaleInvalid, "locale")
 		}
 	}
@@ -417,7 +433,10 @@ func (s *Service) UpdateProfile(ctx context.Context, rl *realm.Realm, req ninsho
 		}
 		out = a
 		if len(changed) == 0 {
-			return nil
+			return nil // nothing changes: no event, nothing spent
+		}
+		if err := s.Budget.Spend(ctx, rl.ID, a.ID); err != nil {
+			return err
 		}
 		a.UpdatedAt = k.Clock.Now()
 		if err := k.Accounts.UpdateAccount(ctx, a); err != nil {

@@ -5,6 +5,7 @@ package signup
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -380,9 +381,14 @@ func (s *Service) resend(ctx context.Context, rl *realm.Realm, f *flow.Flow, req
 	return s.answer(f), err
 }
 
-// CleanName normalises a display name: NFKC, trimmed, control characters
-// and links refused, at most MaxNameLength characters. The account settings
-// (internal/profile) hold a changed name to the same rules.
+// CleanName normalises a display name: NFKC, trimmed, at most
+// MaxNameLength characters. It refuses (name_invalid) what could disguise
+// the name or carry spam in the messages it goes into: control characters,
+// invisible format characters (Cf: the bidirectional marks and overrides,
+// U+FEFF, U+061C…; only U+200D ZERO WIDTH JOINER, which emoji are made of,
+// is kept), line and paragraph separators, U+FFFD, and links ("://",
+// "www.", "http", a word.tld with a common top-level domain: linkTLDs).
+// "J.R.R. Tolkien", "Mr.Smith", "山田 花子" and emoji are names.
 func CleanName(raw string) (string, error) {
 	if !utf8.ValidString(raw) {
 		return "", ninsho.FieldError(ninsho.CodeNameInvalid, "name")
@@ -395,17 +401,49 @@ func CleanName(raw string) (string, error) {
 		return "", ninsho.FieldError(ninsho.CodeFieldTooLong, "name").WithParam("max", MaxNameLength)
 	}
 	for _, r := range n {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || r == utf8.RuneError || unicode.In(r, unicode.Zl, unicode.Zp) ||
+			unicode.Is(unicode.Cf, r) && r != '\u200d' {
 			return "", ninsho.FieldError(ninsho.CodeNameInvalid, "name")
 		}
 	}
 	// The name goes into the code message sent to the identifier, which may
 	// belong to someone else: refuse links so sign-up cannot carry spam.
-	lower := strings.ToLower(n)
-	for _, bad := range []string{"://", "www.", "http"} {
-		if strings.Contains(lower, bad) {
-			return "", ninsho.FieldError(ninsho.CodeNameInvalid, "name")
-		}
+	if hasLink(strings.ToLower(n)) {
+		return "", ninsho.FieldError(ninsho.CodeNameInvalid, "name")
 	}
 	return n, nil
+}
+
+// linkTLDs are the top-level domains a name may not end a word.tld with.
+var linkTLDs = []string{
+	"com", "net", "org", "jp", "co", "io", "info", "biz", "xyz", "ru", "cn",
+	"app", "dev", "me", "link", "click", "top", "shop", "online", "site", "ly",
+}
+
+// hasLink reports whether the lower-case name holds a link: "://", "www.",
+// "http", or a host-like token — letters or digits, a dot, and a common
+// top-level domain not followed by a letter or digit ("shop.example.com",
+// "bit.ly/x", "x.com"). Initials ("J.R.R.") and a dot followed by a space
+// or another word ("Mr.Smith") do not make one.
+func hasLink(lower string) bool {
+	for _, bad := range []string{"://", "www.", "http"} {
+		if strings.Contains(lower, bad) {
+			return true
+		}
+	}
+	rs := []rune(lower)
+	isWord := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' }
+	for i, r := range rs {
+		if r != '.' || i == 0 || !isWord(rs[i-1]) {
+			continue
+		}
+		end := i + 1
+		for end < len(rs) && isWord(rs[end]) {
+			end++
+		}
+		if slices.Contains(linkTLDs, string(rs[i+1:end])) {
+			return true
+		}
+	}
+	return false
 }

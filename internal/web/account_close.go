@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/signin"
@@ -34,6 +35,40 @@ type closeView struct {
 	ClosedDate, ClosedISO string
 	// Done: the account was just closed.
 	Done bool
+	// AfterKey says which identifiers can sign up again after the purge,
+	// DoneKey where the closing notice went: only what the account has.
+	AfterKey, DoneKey string
+}
+
+// afterKey is the catalogue key of the sentence that says which of a's
+// identifiers become free after the purge.
+func afterKey(email, phone bool) string {
+	switch {
+	case email && phone:
+		return "account_close.after"
+	case phone:
+		return "account_close.after.phone"
+	default:
+		return "account_close.after.email"
+	}
+}
+
+// doneKey is the key of the closed page's sentence that says where the
+// notice went: the verified e-mail address and phone number (closure's
+// alert goes to every verified channel).
+func doneKey(a *account.Account) string {
+	email := a.Email != "" && a.EmailVerifiedAt != nil
+	phone := a.Phone != "" && a.PhoneVerifiedAt != nil
+	switch {
+	case email && phone:
+		return "account_closed.done"
+	case email:
+		return "account_closed.done.email"
+	case phone:
+		return "account_closed.done.phone"
+	default:
+		return "account_closed.done.none"
+	}
 }
 
 // routesClosure adds the closure pages; without the service they answer
@@ -71,6 +106,7 @@ func (h *Handler) closePage(r *http.Request, c *call, pr *signin.Principal) (*pa
 	if pr.Account.Phone != "" {
 		v.Phone = p.Shown(pr.Account.Phone)
 	}
+	v.AfterKey = afterKey(v.Email != "", v.Phone != "")
 	v.PurgeDate, v.PurgeISO = h.dateText(c, loss.PurgeAt)
 	p.Closure = v
 	return p, nil
@@ -117,7 +153,7 @@ func (h *Handler) accountClose(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	h.cookies.ClearSession(w, r)
 	p := h.newPage(r, c.realm, c.locale, "page.account_closed.title")
-	v := &closeView{Done: true}
+	v := &closeView{Done: true, DoneKey: doneKey(pr.Account)}
 	v.PurgeDate, v.PurgeISO = h.dateText(c, out.PurgeAt)
 	p.Closure = v
 	h.render(w, r, http.StatusOK, "account_close", p)

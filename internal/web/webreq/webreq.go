@@ -16,6 +16,7 @@ import (
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/signup"
 )
 
 // Cookie names.
@@ -75,22 +76,26 @@ const (
 
 // limits maps input field names to their limit and whether it counts
 // characters (true) or bytes.
+// told, when set, is the limit the refusal names: the rule of the field
+// (a name's 100 characters, signup.MaxNameLength) where the bound on the
+// work is looser, so that one field has one limit and one message.
 var limits = map[string]struct {
 	max   int
 	runes bool
+	told  int
 }{
-	"identifier":            {MaxIdentifier, true},
-	"name":                  {MaxName, true},
-	"code":                  {MaxCode, true},
-	"answer":                {MaxAnswer, true},
-	"password":              {MaxPassword, false},
-	"password_confirmation": {MaxPassword, false},
-	"locale":                {MaxLocale, false},
-	"device_token":          {MaxDeviceToken, false},
-	"channel":               {MaxChannel, false},
-	"method":                {MaxChannel, false},
-	"action":                {MaxAction, false},
-	"token":                 {MaxToken, false},
+	"identifier":            {MaxIdentifier, true, 0},
+	"name":                  {MaxName, true, signup.MaxNameLength},
+	"code":                  {MaxCode, true, 0},
+	"answer":                {MaxAnswer, true, 0},
+	"password":              {MaxPassword, false, 0},
+	"password_confirmation": {MaxPassword, false, 0},
+	"locale":                {MaxLocale, false, 0},
+	"device_token":          {MaxDeviceToken, false, 0},
+	"channel":               {MaxChannel, false, 0},
+	"method":                {MaxChannel, false, 0},
+	"action":                {MaxAction, false, 0},
+	"token":                 {MaxToken, false, 0},
 }
 
 // CheckCredentialID checks the id of a two-step method or passkey taken
@@ -112,6 +117,9 @@ func CheckLength(field, value string) error {
 	}
 	if l.runes && utf8.RuneCountInString(value) <= l.max {
 		return nil
+	}
+	if l.told > 0 {
+		return ninsho.FieldError(ninsho.CodeFieldTooLong, field).WithParam("max", l.told)
 	}
 	return ninsho.FieldError(ninsho.CodeFieldTooLong, field).WithParam("max", l.max)
 }
