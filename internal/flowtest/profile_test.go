@@ -23,7 +23,7 @@ const pfEmail = "hanako.profile@example.jp"
 
 // profileService is the settings service on e, wired as cli wires it.
 func profileService(e *flowtest.Env) *profile.Service {
-	return &profile.Service{Kit: e.Kit, Signin: e.Signin, TwoStep: e.TwoStep, Guard: e.Kit.Codes.Guard, Held: e.DB}
+	return &profile.Service{Kit: e.Kit, Signin: e.Signin, TwoStep: e.TwoStep, Guard: e.Kit.Codes.Guard, Held: e.DB, Changes: e.DB}
 }
 
 // pfSignedIn signs pfEmail up and in, and returns the device token and the
@@ -93,11 +93,14 @@ func TestProfileLastVerifiedIdentifierKept(t *testing.T) {
 		if n := countEvents(t, e, a.ID, event.TypeIdentifierRemoved); n != 1 {
 			t.Errorf("%d identifier_removed events, want 1", n)
 		}
-		for _, to := range []string{pfEmail, sfPhone} {
-			ms := e.Messages(t, to)
-			if len(ms) == 0 || ms[0].Template != message.TemplateIdentifierRemoved || !strings.Contains(ms[0].Text, "/n/") && !strings.Contains(ms[0].Text, "/signin/not-me?token=") {
-				t.Fatalf("alert to %s: %+v", to, ms)
-			}
+		// The remaining phone gets "this wasn't me"; the removed address
+		// the removal's undo link.
+		if ms := e.Messages(t, sfPhone); len(ms) == 0 || ms[0].Template != message.TemplateIdentifierRemoved || !strings.Contains(ms[0].Text, "/n/") {
+			t.Fatalf("alert to %s: %+v", sfPhone, ms)
+		}
+		if ms := e.Messages(t, pfEmail); len(ms) == 0 || ms[0].Template != message.TemplateIdentifierRemoved ||
+			!strings.Contains(ms[0].Text, "/account/contact-undo?token=") || strings.Contains(ms[0].Text, "/signin/not-me?token=") {
+			t.Fatalf("alert to %s: %+v", pfEmail, ms)
 		}
 		// The removed address signs in no more.
 		_, err = e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.10", dev), signin.Input{Identifier: pfEmail, Password: pw})
