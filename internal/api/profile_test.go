@@ -26,7 +26,7 @@ func newProfileAPI(t *testing.T) (*api.Handler, *flowtest.Env, string, string) {
 	env := flowtest.New(t, storetest.MustOpenSQLite(t))
 	h := api.New(api.Deps{
 		Realms: env.Realms, Flows: env.Engine, Signup: env.Signup, Signin: env.Signin, TwoStep: env.TwoStep,
-		Profile: &profile.Service{Kit: env.Kit, Signin: env.Signin, TwoStep: env.TwoStep, Guard: env.Kit.Codes.Guard, Held: env.DB, Budget: env.Budget},
+		Profile: &profile.Service{Kit: env.Kit, Signin: env.Signin, TwoStep: env.TwoStep, Guard: env.Kit.Codes.Guard, Held: env.DB, Budget: env.Budget, Changes: env.DB},
 		Now:     env.Clock.Now,
 	})
 	dev := env.MustSignUp(t, env.JP, pfEmail, pw, pfEmail)

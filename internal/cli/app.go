@@ -318,7 +318,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	signinSvc.Closure = a.closure
 	reauthSvc := &reauth.Service{Kit: kit, Realms: realms, Signin: signinSvc, Guard: kit.Codes.Guard, Starts: counter}
 	profileSvc := &profile.Service{Kit: kit, Signin: signinSvc, TwoStep: kit.TwoStep, Guard: kit.Codes.Guard, Held: db,
-		Budget: budget}
+		Budget: budget, Changes: db}
 	contactSvc := &contact.Service{Kit: kit, Realms: realms, Signin: signinSvc, Store: db, Unlock: unlockSvc, Starts: counter}
 	a.contact = contactSvc
 	engine := &flow.Engine{Store: db, Clock: o.Clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{

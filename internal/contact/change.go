@@ -42,6 +42,10 @@ type Change struct {
 // have.
 func (c *Change) Added() bool { return c.OldValue == "" }
 
+// Removed reports whether the change removed the identifier
+// (internal/profile's removal).
+func (c *Change) Removed() bool { return c.NewValue == "" }
+
 // Store keeps completed changes for their undo link. Methods take part in
 // the transaction carried by ctx.
 type Store interface {
@@ -49,6 +53,10 @@ type Store interface {
 	AddContactChange(ctx context.Context, c *Change) error
 	// ContactChange returns the realm's change id, or ninsho.CodeNotFound.
 	ContactChange(ctx context.Context, realm, id string) (*Change, error)
+	// ContactChain returns the changes of from's account not undone yet
+	// that are from itself or later (created_at, then id), oldest first:
+	// what undoing from rolls back.
+	ContactChain(ctx context.Context, from *Change) ([]*Change, error)
 	// UndoContactChange marks the change undone at t; false when it was
 	// undone already (of two concurrent calls exactly one gets true).
 	UndoContactChange(ctx context.Context, id string, t time.Time) (bool, error)

@@ -99,7 +99,8 @@ var (
 // that is no e-mail address or no mobile number (identifier_invalid,
 // phone_not_mobile, phone_number_not_allowed, field email or phone),
 // the caps (rate_limited), and, in an explicit realm, an address of another
-// account (identifier_taken). A safe realm answers the last like a free
+// confirmed account (identifier_taken; an unconfirmed sign-up holding it
+// does not count, and the right code deletes it). A safe realm answers the last like a free
 // address — a code written, never sent and never right — and tells the
 // other account's owner (template contact_taken).
 func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request, p *signin.Principal, kind Kind, typed string) (*flow.Answer, error) {
@@ -130,7 +131,9 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	if err != nil && !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
 		return nil, err
 	}
-	taken := holder != nil && holder.ID != a.ID
+	// An unconfirmed sign-up never proved the address: it does not hold it
+	// against the owner (the change deletes it once the code is right).
+	taken := holder != nil && holder.ID != a.ID && holder.Status != account.StatusPending
 	if taken && rl.Disclosure != realm.DisclosureSafe {
 		return nil, ninsho.FieldError(ninsho.CodeIdentifierTaken, string(kind))
 	}
@@ -423,8 +426,9 @@ func (s *Service) resend(ctx context.Context, rl *realm.Realm, f *flow.Flow) (*f
 }
 
 // submitCode checks the code. The right one makes the new address the
-// account's, verified now (an address another account took meanwhile is
-// identifier_taken and fails the flow), moves the two-step number with a
+// account's, verified now (an address another confirmed account took
+// meanwhile is identifier_taken and fails the flow; an unconfirmed sign-up
+// holding it is deleted), moves the two-step number with a
 // phone number, keeps the change for its undo link, alerts the old address
 // and records contact.changed; the flow completes with the account's
 // identifiers.
@@ -445,6 +449,14 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 		holder, err := k.AccountFor(ctx, rl, identifier.Normalized(f.Identifier))
 		if err != nil && !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
 			return err
+		}
+		if holder != nil && holder.ID != a.ID && holder.Status == account.StatusPending {
+			// The code proved the address: an unconfirmed sign-up holding
+			// it loses it.
+			if _, err := k.Accounts.DeletePendingAccount(ctx, holder.ID); err != nil {
+				return err
+			}
+			holder = nil
 		}
 		if holder != nil && holder.ID != a.ID {
 			f.Status = flow.StatusFailed

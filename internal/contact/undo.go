@@ -76,7 +76,12 @@ var jst = time.FixedZone("JST", 9*60*60)
 // contact_undo bound to the change, UndoLifetime), and records each
 // sending (signin.alert_sent). It runs in the transaction of ctx.
 func (s *Service) alert(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, ch *Change, dests []dest) error {
-	k := s.Kit
+	return sendUndoAlerts(ctx, s.Kit, rl, f, a, req, ch, dests, message.TemplateContactChanged, map[string]string{"change": changeName(ch)})
+}
+
+// sendUndoAlerts sends template with extra to each of dests (see alert),
+// each with its own undo link of ch.
+func sendUndoAlerts(ctx context.Context, k *authflow.Kit, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, ch *Change, dests []dest, template string, extra map[string]string) error {
 	locale := authflow.Locale(f, a, rl)
 	now := k.Clock.Now()
 	when := now.UTC().Format("2006-01-02 15:04 UTC")
@@ -103,18 +108,56 @@ func (s *Service) alert(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *a
 		}
 		vars := map[string]string{
 			"name": a.Name, "time": when, "device": deviceText, "network": network,
-			"link": UndoLink(rl, d.ch, token), "change": changeName(ch),
+			"link": UndoLink(rl, d.ch, token),
 		}
-		if err := k.Notify(ctx, rl, message.Channel(d.ch), d.to, message.TemplateContactChanged, locale, vars); err != nil {
+		for key, v := range extra {
+			vars[key] = v
+		}
+		if err := k.Notify(ctx, rl, message.Channel(d.ch), d.to, template, locale, vars); err != nil {
 			return err
 		}
 		if err := k.Record(ctx, rl, a.ID, event.TypeSigninAlertSent, req, f.DeviceID, map[string]any{
-			"flow": f.ID, "channel": string(d.ch), "template": message.TemplateContactChanged,
+			"flow": f.ID, "channel": string(d.ch), "template": template,
 		}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// RecordRemoval keeps the removal of before's identifier of kind
+// (internal/profile) as a change (NewValue "") in st, in the transaction of
+// ctx, so that its undo link — and the undo of any older change — puts it
+// back.
+func RecordRemoval(ctx context.Context, k *authflow.Kit, st Store, rl *realm.Realm, before *account.Account, kind Kind) (*Change, error) {
+	now := k.Clock.Now()
+	ch := &Change{
+		ID: ninsho.NewID(k.Clock, k.Random), Realm: rl.ID, AccountID: before.ID, Kind: kind,
+		OldValue: current(before, kind), CreatedAt: now, ExpiresAt: now.Add(UndoLifetime),
+	}
+	if err := st.AddContactChange(ctx, ch); err != nil {
+		return nil, err
+	}
+	return ch, nil
+}
+
+// AlertRemoved sends template (identifier_removed, with extra) to the
+// address the removal ch took from before, when it was verified, with the
+// removal's undo link (extra "undo" "1") instead of "this wasn't me"; the
+// caller tells the remaining channels. It runs in the transaction of ctx.
+func AlertRemoved(ctx context.Context, k *authflow.Kit, rl *realm.Realm, f *flow.Flow, before *account.Account, req ninsho.Request, ch *Change, template string, extra map[string]string) error {
+	if !verified(before, ch.Kind) {
+		return nil
+	}
+	d := dest{code.ChannelEmail, before.Email}
+	if ch.Kind == KindPhone {
+		d = dest{code.ChannelSMS, before.Phone}
+	}
+	vars := map[string]string{"undo": "1"}
+	for key, v := range extra {
+		vars[key] = v
+	}
+	return sendUndoAlerts(ctx, k, rl, f, before, req, ch, []dest{d}, template, vars)
 }
 
 // UndoPath is the page of the undo link in e-mail (?token=…); ShortUndoPath
@@ -144,14 +187,23 @@ func (s *Service) UndoUsable(ctx context.Context, rl *realm.Realm, token string)
 }
 
 // Undo follows the undo link with token, once (every link of one change
-// together): the old identifier comes back, verified (an added one is
-// removed; a moved two-step number moves back), unless another account
-// holds the old address by now — then the new address stays but is no
-// longer counted as verified; either way every session of the account is
-// revoked and it is locked as suspicious, and an unlock flow begins with a
-// code to a verified channel (unlock.Service.LockNotMe). It records
-// contact.undone. The answer is the unlock flow's, with Contact.Restored.
-// An unknown, used or expired token is ninsho.CodeNotFound.
+// together). Undoing a change rolls back the change AND every later change
+// of the account not undone yet (the chain: contact.Store.ContactChain,
+// removals included), and marks them all undone, so that their links die:
+// the oldest link always wins. For each kind the chain changed, the value
+// before its earliest change of that kind comes back, verified ("" — the
+// identifier did not exist — removes it, while another identifier
+// remains); a two-step number the chain moved moves back. A value another
+// confirmed account holds by now is not restored (an unconfirmed sign-up
+// holding it is deleted): the value the chain put there stays, no longer
+// counted as verified, so that no code goes to a value the chain put on
+// the account. Either way every session of the account is revoked and it is
+// locked as suspicious, and an unlock flow begins with a code to a verified
+// channel (unlock.Service.LockNotMe). It records contact.undone. The answer
+// is the unlock flow's, with Contact.Restored (every kind back as before
+// the chain). An unknown, used or expired token, or one of a change undone
+// already (by itself or by an older change's undo), is
+// ninsho.CodeNotFound.
 func (s *Service) Undo(ctx context.Context, rl *realm.Realm, req ninsho.Request, token string) (*flow.Answer, error) {
 	k := s.Kit
 	var ans *flow.Answer
@@ -166,22 +218,35 @@ func (s *Service) Undo(ctx context.Context, rl *realm.Realm, req ninsho.Request,
 		if err != nil {
 			return err
 		}
-		if ok, err := s.Store.UndoContactChange(ctx, ch.ID, k.Clock.Now()); err != nil {
-			return err
-		} else if !ok {
-			return ninsho.E(ninsho.CodeNotFound)
-		}
+		// Held first: an undo of the same account (a later link of the
+		// chain, say) waits, then finds its change undone.
 		a, err := s.Store.HeldAccount(ctx, ch.AccountID)
 		if err != nil {
 			return err
 		}
+		chain, err := s.Store.ContactChain(ctx, ch)
+		if err != nil {
+			return err
+		}
+		if len(chain) == 0 || chain[0].ID != ch.ID {
+			return ninsho.E(ninsho.CodeNotFound)
+		}
+		now := k.Clock.Now()
+		for _, c := range chain {
+			if ok, err := s.Store.UndoContactChange(ctx, c.ID, now); err != nil {
+				return err
+			} else if !ok {
+				return ninsho.E(ninsho.CodeNotFound)
+			}
+		}
 		accountID = a.ID
 		moved := 0
-		if restored, moved, err = s.restore(ctx, rl, req, a, ch); err != nil {
+		if restored, moved, err = s.rollback(ctx, rl, req, a, chain); err != nil {
 			return err
 		}
 		if err := k.Record(ctx, rl, a.ID, event.TypeContactUndone, req, "", map[string]any{
 			"change": ch.ID, "kind": string(ch.Kind), "restored": restored, "two_step_moved": moved > 0,
+			"changes": len(chain),
 		}); err != nil {
 			return err
 		}
@@ -197,57 +262,87 @@ func (s *Service) Undo(ctx context.Context, rl *realm.Realm, req ninsho.Request,
 	return ans, nil
 }
 
-// restore puts ch back on a (in memory and stored) and reports whether it
-// could, and how many two-step methods moved back.
-func (s *Service) restore(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, ch *Change) (bool, int, error) {
+// rollback puts a back as it was before chain (oldest first; see Undo), in
+// memory and stored, and reports whether every kind came back and how many
+// two-step methods moved back.
+func (s *Service) rollback(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, chain []*Change) (bool, int, error) {
 	k := s.Kit
 	now := k.Clock.Now()
 	a.UpdatedAt = now
-	if ch.Added() {
-		other := a.Email
-		if ch.Kind == KindEmail {
-			other = a.Phone
+	target := map[Kind]string{}
+	var kinds []Kind
+	for _, c := range chain {
+		if _, ok := target[c.Kind]; !ok {
+			target[c.Kind] = c.OldValue
+			kinds = append(kinds, c.Kind)
 		}
-		if current(a, ch.Kind) != ch.NewValue || other == "" {
-			// Changed since, or nothing else to sign in with: kept.
-			return current(a, ch.Kind) != ch.NewValue, 0, nil
+	}
+	// The values that come back first, then the identifiers the chain
+	// added: one goes only while another remains to sign in with.
+	for _, kind := range kinds {
+		old := target[kind]
+		if old == "" {
+			continue
 		}
-		set(a, ch.Kind, "", nil)
-		return true, 0, k.Accounts.UpdateAccount(ctx, a)
-	}
-	holder, err := k.AccountFor(ctx, rl, identifier.Normalized(ch.OldValue))
-	if err != nil && !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
-		return false, 0, err
-	}
-	if holder != nil && holder.ID != a.ID && holder.Status == account.StatusPending {
-		// An unconfirmed sign-up never proved the address, and the owner
-		// just did by following the link sent to it: a stranger who
-		// started one to block the undo loses it.
-		if _, err := k.Accounts.DeletePendingAccount(ctx, holder.ID); err != nil {
+		holder, err := k.AccountFor(ctx, rl, identifier.Normalized(old))
+		if err != nil && !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
 			return false, 0, err
 		}
-		holder = nil
-	}
-	if holder != nil && holder.ID != a.ID {
-		if current(a, ch.Kind) == ch.NewValue {
-			// Not the owner's proved address: no code goes there.
-			set(a, ch.Kind, ch.NewValue, nil)
-			return false, 0, k.Accounts.UpdateAccount(ctx, a)
+		if holder != nil && holder.ID != a.ID && holder.Status == account.StatusPending {
+			// An unconfirmed sign-up never proved the address, and the
+			// owner just did by following the link: a stranger who
+			// started one to block the undo loses it.
+			if _, err := k.Accounts.DeletePendingAccount(ctx, holder.ID); err != nil {
+				return false, 0, err
+			}
+			holder = nil
 		}
-		return false, 0, nil
+		if holder != nil && holder.ID != a.ID {
+			continue // not restored; judged below
+		}
+		set(a, kind, old, &now)
 	}
-	from := current(a, ch.Kind)
-	set(a, ch.Kind, ch.OldValue, &now)
+	for _, kind := range kinds {
+		if target[kind] != "" || current(a, kind) == "" {
+			continue
+		}
+		other := KindPhone
+		if kind == KindPhone {
+			other = KindEmail
+		}
+		if current(a, other) != "" {
+			set(a, kind, "", nil)
+		}
+	}
+	// What the chain put on the account and could not take back is no
+	// longer counted as verified: no code goes there.
+	restored := true
+	for _, kind := range kinds {
+		if v := current(a, kind); v != target[kind] {
+			restored = false
+			if v != "" {
+				set(a, kind, v, nil)
+			}
+		}
+	}
 	if err := k.Accounts.UpdateAccount(ctx, a); err != nil {
 		return false, 0, err
 	}
 	moved := 0
-	if ch.Kind == KindPhone && ch.MovedTwoStep && k.TwoStep != nil {
-		if moved, err = k.TwoStep.MovePhone(ctx, rl, req, a, from, ch.OldValue); err != nil {
-			return false, 0, err
+	if k.TwoStep != nil && current(a, KindPhone) == target[KindPhone] {
+		for i := len(chain) - 1; i >= 0; i-- {
+			c := chain[i]
+			if c.Kind != KindPhone || !c.MovedTwoStep {
+				continue
+			}
+			n, err := k.TwoStep.MovePhone(ctx, rl, req, a, c.NewValue, c.OldValue)
+			if err != nil {
+				return false, 0, err
+			}
+			moved += n
 		}
 	}
-	return true, moved, nil
+	return restored, moved, nil
 }
 
 // Purge batches: at most PurgeBatch rows per statement and PurgeBatches

@@ -23,7 +23,7 @@ const pfEmail = "hanako.profile@example.jp"
 
 // profileService is the settings service on e, wired as cli wires it.
 func profileService(e *flowtest.Env) *profile.Service {
-	return &profile.Service{Kit: e.Kit, Signin: e.Signin, TwoStep: e.TwoStep, Guard: e.Kit.Codes.Guard, Held: e.DB, Budget: e.Budget}
+	return &profile.Service{Kit: e.Kit, Signin: e.Signin, TwoStep: e.TwoStep, Guard: e.Kit.Codes.Guard, Held: e.DB, Budget: e.Budget, Changes: e.DB}
 }
 
 // pfSignedIn signs pfEmail up and in, and returns the device token and the
@@ -93,11 +93,14 @@ func TestProfileLastVerifiedIdentifierKept(t *testing.T) {
 		if n := countEvents(t, e, a.ID, event.TypeIdentifierRemoved); n != 1 {
 			t.Errorf("%d identifier_removed events, want 1", n)
 		}
-		for _, to := range []string{pfEmail, sfPhone} {
-			ms := e.Messages(t, to)
-			if len(ms) == 0 || ms[0].Template != message.TemplateIdentifierRemoved || !strings.Contains(ms[0].Text, "/n/") && !strings.Contains(ms[0].Text, "/signin/not-me?token=") {
-				t.Fatalf("alert to %s: %+v", to, ms)
-			}
+		// The remaining phone gets "this wasn't me"; the removed address
+		// the removal's undo link.
+		if ms := e.Messages(t, sfPhone); len(ms) == 0 || ms[0].Template != message.TemplateIdentifierRemoved || !strings.Contains(ms[0].Text, "/n/") {
+			t.Fatalf("alert to %s: %+v", sfPhone, ms)
+		}
+		if ms := e.Messages(t, pfEmail); len(ms) == 0 || ms[0].Template != message.TemplateIdentifierRemoved ||
+			!strings.Contains(ms[0].Text, "/account/contact-undo?token=") || strings.Contains(ms[0].Text, "/signin/not-me?token=") {
+			t.Fatalf("alert to %s: %+v", pfEmail, ms)
 		}
 		// The removed address signs in no more.
 		_, err = e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.10", dev), signin.Input{Identifier: pfEmail, Password: pw})
@@ -454,6 +457,31 @@ func TestProfileConcurrentRemovals(t *testing.T) {
 					round, passed, left, after.Email, after.Phone)
 			}
 			*a = *after
+		}
+	})
+}
+
+// TestProfileRemovalSpendsTheBudget: a removal counts in the account's
+// settings budget like the other changes; once it is spent the removal is
+// refused with rate_limited and nothing changes.
+func TestProfileRemovalSpendsTheBudget(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		ps := profileService(e)
+		dev, token := pfSignedIn(t, e)
+		req := withSession(flowtest.Req("192.0.2.10", dev), token)
+		a := accountOf(t, e, pfEmail)
+		withPhone(t, e, a)
+		p := fresh(t, e, token)
+		for i := range 20 {
+			if err := e.Budget.Spend(ctx, e.JP.ID, a.ID); err != nil {
+				t.Fatalf("spend %d: %v", i, err)
+			}
+		}
+		_, err := ps.Remove(ctx, e.JP, req, p, profile.KindPhone)
+		flowtest.WantCode(t, err, ninsho.CodeRateLimited)
+		if got, _ := e.DB.Account(ctx, a.ID); got.Phone != sfPhone || got.PhoneVerifiedAt == nil {
+			t.Fatalf("phone %q verified %v after a refused removal", got.Phone, got.PhoneVerifiedAt)
 		}
 	})
 }

@@ -66,3 +66,25 @@ func init() {
 	// The removal alert carries a "this wasn't me" link (segments_fit_test).
 	linkTemplates[TemplateIdentifierRemoved] = true
 }
+
+// TestIdentifierRemovedUndoVariant: the removed address's alert (undo "1")
+// says the link puts the address back; the others do not.
+func TestIdentifierRemovedUndoVariant(t *testing.T) {
+	tm := MustTemplates(t)
+	words := map[string]string{LocaleEN: "puts it back", LocaleJA: "削除を取り消して"}
+	for _, loc := range []string{LocaleJA, LocaleEN} {
+		for _, undo := range []bool{false, true} {
+			vars := varsFor(TemplateIdentifierRemoved, loc)
+			if undo {
+				vars["undo"] = "1"
+			}
+			r, err := tm.Render(ChannelEmail, TemplateIdentifierRemoved, loc, goldenBrand(loc), vars)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(r.Text, words[loc]) != undo {
+				t.Errorf("%s undo %v:\n%s", loc, undo, r.Text)
+			}
+		}
+	}
+}

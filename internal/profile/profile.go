@@ -16,6 +16,7 @@ import (
 	"github.com/ninsho/ninsho/internal/authflow"
 	"github.com/ninsho/ninsho/internal/changebudget"
 	"github.com/ninsho/ninsho/internal/code"
+	"github.com/ninsho/ninsho/internal/contact"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/i18n"
@@ -31,7 +32,8 @@ import (
 	"github.com/ninsho/ninsho/internal/twostep"
 )
 
-// Service runs the settings changes. Kit and Signin are required; the clock
+// Service runs the settings changes. Kit, Signin, Held and Changes are
+// required; the clock
 // is the Kit's.
 type Service struct {
 	Kit *authflow.Kit
@@ -54,6 +56,10 @@ type Service struct {
 	// Budget counts the password and profile changes of the account
 	// (changebudget: 20 an hour, shared with sessions); nil counts none.
 	Budget *changebudget.Budget
+	// Changes keeps a removal as a contact change (store.DB), so that the
+	// removed address's alert carries its undo link and the undo of an
+	// older change rolls the removal back too (contact.Service.Undo).
+	Changes contact.Store
 }
 
 // Kind names the identifier Remove removes.
@@ -153,10 +159,13 @@ func (s *Service) CanRemove(ctx context.Context, rl *realm.Realm, a *account.Acc
 // ninsho.CodeNotFound. A phone number that the account's only two-step
 // methods (SMS, voice call) use is refused with
 // ninsho.CodeTwoStepUsesPhone; the methods on it are otherwise removed with
-// it through twostep.Service.Remove. The removal is the event
-// account.identifier_removed, and the identifier_removed alert goes to the
-// removed address (when it was verified) and every remaining verified
-// channel, all in one transaction.
+// it through twostep.Service.Remove. A verified removal is kept as a contact
+// change (contact.RecordRemoval: its undo link, or the undo of an older
+// change, puts the address back) and is the event
+// account.identifier_removed; the identifier_removed alert goes to the
+// removed address (when it was verified) with the removal's undo link
+// (contact.AlertRemoved) and to every remaining verified channel with
+// "this wasn't me", all in one transaction.
 func (s *Service) Remove(ctx context.Context, rl *realm.Realm, req ninsho.Request, p *signin.Principal, kind Kind) (*account.Account, error) {
 	if err := s.recent(ctx, rl, p); err != nil {
 		return nil, err
@@ -181,6 +190,10 @@ func (s *Service) Remove(ctx context.Context, rl *realm.Realm, req ninsho.Reques
 		if err != nil {
 			return err
 		}
+		// A removal counts in the account's settings budget too.
+		if err := s.Budget.Spend(ctx, rl.ID, a.ID); err != nil {
+			return err
+		}
 		if kind == KindPhone {
 			for _, m := range on {
 				if err := s.TwoStep.Remove(ctx, rl, req, a, m.ID); err != nil {
@@ -195,16 +208,30 @@ func (s *Service) Remove(ctx context.Context, rl *realm.Realm, req ninsho.Reques
 		if err := k.Accounts.UpdateAccount(ctx, a); err != nil {
 			return err
 		}
-		if err := k.Record(ctx, rl, a.ID, event.TypeIdentifierRemoved, req, p.Session.DeviceID, map[string]any{
-			"kind": string(kind), "verified": verified,
-		}); err != nil {
+		data := map[string]any{"kind": string(kind), "verified": verified}
+		var ch *contact.Change
+		if verified {
+			// Only a proved address is put back by an undo: an
+			// unverified one was never shown to be the owner's.
+			if ch, err = contact.RecordRemoval(ctx, k, s.Changes, rl, &before, contact.Kind(kind)); err != nil {
+				return err
+			}
+			data["change"] = ch.ID
+		}
+		if err := k.Record(ctx, rl, a.ID, event.TypeIdentifierRemoved, req, p.Session.DeviceID, data); err != nil {
 			return err
 		}
-		// The alert goes to the account as it was: the removed address
-		// hears of it too (when it was proved to be the owner's).
+		// The removed address hears of it too (when it was proved to be
+		// the owner's), with the removal's undo link; the remaining
+		// channels get "this wasn't me".
 		shown := identifier.Mask(identifier.Normalized(value), rl.PhoneRegion)
-		if err := (authflow.ProfileAlerter{Kit: k}).Alert(ctx, rl, f, &before, req, message.TemplateIdentifierRemoved,
-			map[string]string{"kind": string(kind), "identifier": shown}); err != nil {
+		vars := map[string]string{"kind": string(kind), "identifier": shown}
+		if ch != nil {
+			if err := contact.AlertRemoved(ctx, k, rl, f, &before, req, ch, message.TemplateIdentifierRemoved, vars); err != nil {
+				return err
+			}
+		}
+		if err := (authflow.ProfileAlerter{Kit: k}).Alert(ctx, rl, f, a, req, message.TemplateIdentifierRemoved, vars); err != nil {
 			return err
 		}
 		out = a

@@ -40,6 +40,42 @@ func (db *DB) AddContactChange(ctx context.Context, c *contact.Change) error {
 
 // ContactChange returns the realm's change id, or ninsho.CodeNotFound.
 func (db *DB) ContactChange(ctx context.Context, realm, id string) (*contact.Change, error) {
+	c, err := scanContactChange(db.reader(ctx).QueryRowContext(ctx, `SELECT `+contactChangeColumns+` FROM contact_change
+		WHERE id = $1 AND realm = $2`, id, realm))
+	if err != nil {
+		return nil, notFound("contact change", err, ninsho.CodeNotFound)
+	}
+	return c, nil
+}
+
+// ContactChain returns the changes of from's account (from's realm) not
+// undone yet that are from itself or later (created_at, then id), oldest
+// first. It reads with the writer: the undo that calls it holds the
+// account.
+func (db *DB) ContactChain(ctx context.Context, from *contact.Change) ([]*contact.Change, error) {
+	rows, err := db.writer(ctx).QueryContext(ctx, `SELECT `+contactChangeColumns+` FROM contact_change
+		WHERE realm = $1 AND account_id = $2 AND undone_at IS NULL
+			AND (created_at > $3 OR (created_at = $3 AND id >= $4))
+		ORDER BY created_at, id`, from.Realm, from.AccountID, us(from.CreatedAt), from.ID)
+	if err != nil {
+		return nil, internal("contact chain", err)
+	}
+	defer rows.Close()
+	var out []*contact.Change
+	for rows.Next() {
+		c, err := scanContactChange(rows)
+		if err != nil {
+			return nil, internal("contact chain", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("contact chain", err)
+	}
+	return out, nil
+}
+
+func scanContactChange(r interface{ Scan(...any) error }) (*contact.Change, error) {
 	var (
 		c                contact.Change
 		kind             string
@@ -48,10 +84,8 @@ func (db *DB) ContactChange(ctx context.Context, realm, id string) (*contact.Cha
 		created, expires int64
 		undone           sql.NullInt64
 	)
-	err := db.reader(ctx).QueryRowContext(ctx, `SELECT `+contactChangeColumns+` FROM contact_change
-		WHERE id = $1 AND realm = $2`, id, realm).Scan(&c.ID, &c.Realm, &c.AccountID, &kind, &old, &c.NewValue, &moved, &created, &expires, &undone)
-	if err != nil {
-		return nil, notFound("contact change", err, ninsho.CodeNotFound)
+	if err := r.Scan(&c.ID, &c.Realm, &c.AccountID, &kind, &old, &c.NewValue, &moved, &created, &expires, &undone); err != nil {
+		return nil, err
 	}
 	c.Kind, c.OldValue, c.MovedTwoStep = contact.Kind(kind), old.String, moved == 1
 	c.CreatedAt, c.ExpiresAt, c.UndoneAt = fromUS(created), fromUS(expires), fromNullUSPtr(undone)

@@ -26,7 +26,7 @@ func newProfileWeb(t *testing.T, lang string) (*web.Handler, *flowtest.Env, jar)
 	h := mustWeb(t, web.Deps{
 		Realms: env.Realms, Flows: env.Engine, Signup: env.Signup, Signin: env.Signin,
 		Unlock: env.Unlock, Reset: env.Reset, TwoStep: env.TwoStep, Now: env.Clock.Now,
-		Profile: &profile.Service{Kit: env.Kit, Signin: env.Signin, TwoStep: env.TwoStep, Guard: env.Kit.Codes.Guard, Held: env.DB, Budget: env.Budget},
+		Profile: &profile.Service{Kit: env.Kit, Signin: env.Signin, TwoStep: env.TwoStep, Guard: env.Kit.Codes.Guard, Held: env.DB, Budget: env.Budget, Changes: env.DB},
 	})
 	b := jar{}
 	rec := post(h, "/signup?lang="+lang, url.Values{
