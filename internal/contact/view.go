@@ -51,3 +51,22 @@ func (s *Service) UndoChange(ctx context.Context, rl *realm.Realm, token string)
 	}
 	return ch, nil
 }
+
+// UndoChain returns what following the undo link with token would roll
+// back, oldest first: the link's own change and every later change of the
+// account not undone yet (Undo rolls them all back). It uses nothing; nil
+// when the link cannot be used (UndoChange).
+func (s *Service) UndoChain(ctx context.Context, rl *realm.Realm, token string) ([]*Change, error) {
+	ch, err := s.UndoChange(ctx, rl, token)
+	if err != nil || ch == nil {
+		return nil, err
+	}
+	chain, err := s.Store.ContactChain(ctx, ch)
+	if err != nil {
+		return nil, err
+	}
+	if len(chain) == 0 || chain[0].ID != ch.ID {
+		return nil, nil
+	}
+	return chain, nil
+}

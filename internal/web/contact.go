@@ -248,32 +248,49 @@ func (h *Handler) contactUndoForm(w http.ResponseWriter, r *http.Request, c *cal
 	if token == "" || checkToken(token) != nil {
 		return h.contactUndoSpent(w, r, c)
 	}
-	ch, err := h.d.Contact.UndoChange(r.Context(), c.realm, token)
+	chain, err := h.d.Contact.UndoChain(r.Context(), c.realm, token)
 	if err != nil {
 		return err
 	}
-	if ch == nil {
+	if len(chain) == 0 {
 		return h.contactUndoSpent(w, r, c)
 	}
 	p := h.newPage(r, c.realm, c.locale, "page.contact_undo.title")
 	p.Token = token
-	h.describeChange(c, p, ch)
+	h.describeChain(c, p, chain)
 	h.render(w, r, http.StatusOK, "contact_undo", p)
 	return nil
 }
 
-// describeChange puts what ch did on p for the undo pages: its kind
-// ("email_changed", "phone_added", …), the addresses involved masked (the
-// page is for whoever holds the link) and when it was made.
-func (h *Handler) describeChange(c *call, p *page, ch *contact.Change) {
-	change := string(ch.Kind) + "_changed"
-	if ch.Added() {
-		change = string(ch.Kind) + "_added"
-	}
-	p.Form["change"] = change
+// describeChain puts on p what the link's change (chain[0]) did, for the
+// undo pages: its kind ("email_changed", "phone_added", "email_removed",
+// …), the addresses involved masked (the page is for whoever holds the
+// link) and when it was made; and, in p.Also, a sentence for each later
+// change the undo rolls back with it.
+func (h *Handler) describeChain(c *call, p *page, chain []*contact.Change) {
+	ch := chain[0]
+	p.Form["change"] = changeKind(ch)
 	p.Form["old"] = maskedOf(p, ch.OldValue)
 	p.Form["new"] = maskedOf(p, ch.NewValue)
 	p.Form["when"], _ = h.dateText(c, ch.CreatedAt)
+	for _, later := range chain[1:] {
+		when, _ := h.dateText(c, later.CreatedAt)
+		p.Also = append(p.Also, i18n.Message(p.Locale, "contact.undo_what."+changeKind(later), map[string]any{
+			"old": maskedOf(p, later.OldValue), "new": maskedOf(p, later.NewValue), "when": when,
+		}))
+	}
+}
+
+// changeKind names what ch did: <kind>_changed, <kind>_added or
+// <kind>_removed.
+func changeKind(ch *contact.Change) string {
+	switch {
+	case ch.Added():
+		return string(ch.Kind) + "_added"
+	case ch.Removed():
+		return string(ch.Kind) + "_removed"
+	}
+	return string(ch.Kind) + "_changed"
 }
 
 // maskedOf is the stored identifier v masked as the realm shows it ("" for
@@ -307,7 +324,7 @@ func (h *Handler) contactUndo(w http.ResponseWriter, r *http.Request, c *call) e
 		return h.contactUndoSpent(w, r, c)
 	}
 	// What the link undoes, read before it is used, for the page to name it.
-	ch, err := h.d.Contact.UndoChange(r.Context(), c.realm, token)
+	chain, err := h.d.Contact.UndoChain(r.Context(), c.realm, token)
 	if err != nil {
 		return err
 	}
@@ -322,8 +339,8 @@ func (h *Handler) contactUndo(w http.ResponseWriter, r *http.Request, c *call) e
 	h.remember(w, r, ans)
 	p := h.newPage(r, c.realm, c.locale, "page.contact_undone.title")
 	p.FlowID = ans.Flow.ID
-	if ch != nil {
-		h.describeChange(c, p, ch)
+	if len(chain) > 0 {
+		h.describeChain(c, p, chain)
 	}
 	p.Form["restored"] = "0"
 	if ans.Contact != nil && ans.Contact.Restored != nil && *ans.Contact.Restored {

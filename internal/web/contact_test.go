@@ -163,3 +163,65 @@ func TestContactPagesSayWhatApplies(t *testing.T) {
 		t.Fatalf("undone: %d\n%s", rec.Code, body)
 	}
 }
+
+// TestContactUndoPageNamesTheLaterChanges: the undo link of an older
+// change rolls back every later one too, and both pages say so, each
+// later change in words (masked): before (GET) "this also undoes", after
+// (POST) "these were undone too".
+func TestContactUndoPageNamesTheLaterChanges(t *testing.T) {
+	env := flowtest.New(t, storetest.MustOpenSQLite(t))
+	svc := &contact.Service{Kit: env.Kit, Realms: env.Realms, Signin: env.Signin, Store: env.DB, Unlock: env.Unlock}
+	env.Engine.Handlers[flow.KindContact] = svc
+	h := mustWeb(t, web.Deps{Realms: env.Realms, Flows: env.Engine, Signup: env.Signup, Signin: env.Signin,
+		Unlock: env.Unlock, Contact: svc, Now: env.Clock.Now})
+	ctx := context.Background()
+	const old, fresh, phone, e164 = "hanako@example.jp", "hanako.new@example.jp", "090-1234-5678", "+819012345678"
+	dev := env.MustSignUp(t, env.JP, old, pw, old)
+	in, err := env.Signin.Start(ctx, env.JP, flowtest.Req("192.0.2.10", dev), signin.Input{Identifier: old, Password: pw})
+	if err != nil || in.Session == nil {
+		t.Fatal(err)
+	}
+	p, err := env.Signin.Authenticate(ctx, env.JP, in.Session.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := flowtest.Req("192.0.2.10", dev)
+	req.SessionToken = in.Session.Token
+	for _, step := range []struct {
+		kind contact.Kind
+		to   string
+	}{{contact.KindEmail, fresh}, {contact.KindPhone, phone}} {
+		ans, err := svc.Start(ctx, env.JP, req, p, step.kind, step.to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		to := step.to
+		if step.kind == contact.KindPhone {
+			to = e164
+		}
+		if _, err := env.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitCode, Code: env.LastCode(t, to)}); err != nil {
+			t.Fatal(err)
+		}
+		env.Clock.Advance(time.Minute)
+	}
+	var token string
+	for _, m := range env.Messages(t, old) {
+		if m.Template == "contact_changed" && token == "" {
+			token = regexp.MustCompile(`token=(\S+)`).FindStringSubmatch(m.Text)[1]
+		}
+	}
+	mPhone := identifier.Mask(identifier.Normalized(e164), "JP")
+	added := "アカウントに携帯電話番号 " + mPhone + " が追加されました。"
+	body := html.UnescapeString(get(h, "/c/"+token, "Host", "id.example.jp").Body.String())
+	if !strings.Contains(body, "そのあとに行われた次の変更もあわせて取り消します。") || !strings.Contains(body, added) {
+		t.Fatalf("the undo page does not name the later change:\n%s", body)
+	}
+	rec := post(h, "/account/contact-undo", map[string][]string{"token": {token}}, "Host", "id.example.jp")
+	body = html.UnescapeString(rec.Body.String())
+	if rec.Code != 200 || !strings.Contains(body, "そのあとに行われた次の変更もあわせて取り消しました。") || !strings.Contains(body, added) {
+		t.Fatalf("POST: %d, the page does not name the later change undone:\n%s", rec.Code, body)
+	}
+	if a, _ := env.DB.Account(ctx, p.Account.ID); a.Email != old || a.Phone != "" {
+		t.Fatalf("after the undo: email %q phone %q; want %q and none", a.Email, a.Phone, old)
+	}
+}

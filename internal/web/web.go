@@ -444,6 +444,9 @@ type page struct {
 	CodeSignIn bool
 	// Token is the "this wasn't me" link's token, posted back by its form.
 	Token string
+	// Also lists, on the contact undo pages, the later changes the link
+	// rolls back with its own (each a sentence), oldest first.
+	Also []string
 	// SupportURL and SupportContact are the realm's customer service, where
 	// a page says to contact it (realm.Brand); either may be "".
 	SupportURL     string
