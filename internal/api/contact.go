@@ -98,10 +98,20 @@ func (h *Handler) contactUndo(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	ans, err := h.d.Contact.Undo(r.Context(), c.realm, h.request(r, c, b.DeviceToken), b.Token)
 	if err != nil {
-		return err
+		return spentLink(err)
 	}
 	if _, fromCookie := webreq.SessionToken(r); fromCookie {
 		h.cookies.ClearSession(w, r)
 	}
 	return h.writeFlow(w, r, c, http.StatusOK, ans, nil)
+}
+
+// spentLink names the field of an unknown, used or expired link token
+// (not_found on field token, whose message says the link can no longer be
+// used); other errors pass unchanged.
+func spentLink(err error) error {
+	if ninsho.IsCode(err, ninsho.CodeNotFound) {
+		return ninsho.FieldError(ninsho.CodeNotFound, "token")
+	}
+	return err
 }

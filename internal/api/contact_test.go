@@ -139,8 +139,9 @@ func TestContactAPI(t *testing.T) {
 	if !strings.Contains(rec.Body.String(), `"contact":{"restored":true}`) {
 		t.Errorf("contact of the undo: %s", rec.Body)
 	}
-	if rec := do(h, "POST", "/api/v1/contact-undo", "application/json", `{"token":"`+token+`"}`); rec.Code != 404 {
-		t.Errorf("second undo: %d %s, want 404", rec.Code, rec.Body)
+	if rec := do(h, "POST", "/api/v1/contact-undo", "application/json", `{"token":"`+token+`"}`); rec.Code != 404 ||
+		!strings.Contains(rec.Body.String(), `"field":"token"`) || !strings.Contains(rec.Body.String(), "このリンクは無効です") {
+		t.Errorf("second undo: %d %s, want 404 not_found on field token with the link's message", rec.Code, rec.Body)
 	}
 
 	// An old session: reauth_required, nothing sent.

@@ -66,6 +66,7 @@ func (h *Handler) notMe(w http.ResponseWriter, r *http.Request, c *call) error {
 		return err
 	}
 	ans, err := h.d.Unlock.NotMe(r.Context(), c.realm, h.request(r, c, b.DeviceToken), b.Token)
+	err = spentLink(err)
 	if ans != nil && ans.Flow != nil {
 		if _, fromCookie := webreq.SessionToken(r); fromCookie {
 			h.cookies.ClearSession(w, r)

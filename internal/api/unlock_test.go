@@ -46,6 +46,9 @@ func TestUnlockBodies(t *testing.T) {
 			t.Errorf("POST %s %.60s: %d %s, want %d %s", tt.target, tt.body, rec.Code, rec.Body, tt.status, tt.code)
 		}
 	}
+	if rec := do(h, "POST", "/api/v1/not-me", "application/json", `{"token":"no-such-link"}`); !strings.Contains(rec.Body.String(), `"field":"token"`) {
+		t.Errorf("unknown not-me link: %s, want field token", rec.Body)
+	}
 	if rec := do(h, "POST", "/api/v1/unlock", "application/x-www-form-urlencoded", "identifier=x"); rec.Code != 415 {
 		t.Errorf("form body: %d, want 415", rec.Code)
 	}
