@@ -52,8 +52,9 @@ func newProfileWeb(t *testing.T, lang string) (*web.Handler, *flowtest.Env, jar)
 // "sign out everywhere else" box ticked) refuses a wrong current password
 // on the page and, with the box, signs the other session out at once and
 // keeps this one; the name and language page refuses every wrong field at
-// once and then shows the pages in the new language; removing the last
-// verified identifier is refused on its confirmation page, another one
+// once and then shows the pages in the new language (the language choices
+// each in its own language); removing the last verified identifier is not
+// offered and is refused on its confirmation page, another one
 // is removed after the confirmation. In both languages.
 func TestProfilePages(t *testing.T) {
 	for _, lang := range []string{"ja", "en"} {
@@ -62,10 +63,15 @@ func TestProfilePages(t *testing.T) {
 			ctx := context.Background()
 			rec := get(h, "/account", b.header()...)
 			body := rec.Body.String()
-			for _, want := range []string{`action="/account/email/remove"`, `href="/account/password"`, `href="/account/profile"`} {
+			for _, want := range []string{`href="/account/password"`, `href="/account/profile"`} {
 				if !strings.Contains(body, want) {
 					t.Errorf("/account lacks %s", want)
 				}
+			}
+			// The only verified identifier offers no remove button (its
+			// removal would be refused).
+			if strings.Contains(body, `action="/account/email/remove"`) {
+				t.Errorf("/account offers to remove the only verified identifier")
 			}
 			rec = get(h, "/account/password", b.header()...)
 			if rec.Code != 200 || !strings.Contains(rec.Body.String(), `name="sign_out_others" type="checkbox" value="yes" aria-describedby="sign_out_others-hint" checked`) {
