@@ -337,11 +337,13 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 			return err
 		}
 		a, err := k.Accounts.Account(ctx, f.AccountID)
-		if err != nil {
+		if err != nil && !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
 			return err
 		}
-		if a.Status != account.StatusPending {
-			// Another sign-up of this identifier was confirmed first.
+		if a == nil || a.Status != account.StatusPending {
+			// Another sign-up of this identifier was confirmed first, or
+			// another account took the address meanwhile (a contact change
+			// deletes the pending account it takes the address from).
 			f.Status = flow.StatusFailed
 			stepErr = ninsho.FieldError(ninsho.CodeIdentifierTaken, "identifier")
 			return k.Save(ctx, f)
