@@ -81,7 +81,8 @@ func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request, c *call) 
 }
 
 // signOutSession signs out one session of the account (the current one
-// too); a recent sign-in is needed.
+// too); a recent sign-in is needed for another session, not for the
+// current one (that is a sign-out, as POST /api/v1/signout).
 func (h *Handler) signOutSession(w http.ResponseWriter, r *http.Request, c *call) error {
 	svc, err := h.sessionsService()
 	if err != nil {
@@ -90,9 +91,14 @@ func (h *Handler) signOutSession(w http.ResponseWriter, r *http.Request, c *call
 	if err := checkNoBody(r); err != nil {
 		return err
 	}
-	p, err := h.recentlySignedIn(r, c)
+	p, err := h.signedIn(r, c)
 	if err != nil {
 		return err
+	}
+	if r.PathValue("id") != p.Session.ID {
+		if err := h.d.Signin.RecentEnough(r.Context(), c.realm, p); err != nil {
+			return err
+		}
 	}
 	current, err := svc.SignOut(r.Context(), c.realm, h.request(r, c, ""), p.Session, r.PathValue("id"))
 	if err != nil {

@@ -159,6 +159,31 @@ func TestSessionsAPI(t *testing.T) {
 		if rec := do(h, "GET", "/api/v1/me", "", "", bearer...); rec.Code != 200 {
 			t.Errorf("the current bearer: %d, want 200", rec.Code)
 		}
+
+		// Signing out the current session is a sign-out: it needs no
+		// recent sign-in (another session still does).
+		env.Clock.Advance(env.JP.ReauthWindow() + time.Second)
+		third, _ := apiSignIn(t, env, email, "198.51.100.8", "")
+		var now sessionsBody
+		decodeStrict(t, do(h, "GET", "/api/v1/me/sessions", "", "", bearer...), &now)
+		var thirdID string
+		for _, s := range now.Sessions {
+			if !s.Current {
+				thirdID = s.ID
+			}
+		}
+		if rec := do(h, "DELETE", "/api/v1/me/sessions/"+thirdID, "", "", bearer...); rec.Code != 403 || problemCode(t, rec) != "reauth_required" {
+			t.Fatalf("another session with a stale one: %d %s, want 403 reauth_required", rec.Code, rec.Body)
+		}
+		if rec := do(h, "DELETE", "/api/v1/me/sessions/"+current, "", "", bearer...); rec.Code != 204 {
+			t.Fatalf("the current session with a stale one: %d %s, want 204", rec.Code, rec.Body)
+		}
+		if rec := do(h, "GET", "/api/v1/me", "", "", bearer...); rec.Code != 401 {
+			t.Errorf("the signed-out current bearer: %d, want 401 at once", rec.Code)
+		}
+		if rec := do(h, "GET", "/api/v1/me", "", "", third...); rec.Code != 200 {
+			t.Errorf("the other session: %d, want 200 (only the current one ended)", rec.Code)
+		}
 	})
 }
 

@@ -312,10 +312,10 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	resetSvc := &reset.Service{Kit: kit, Realms: realms, Locks: db, Gate: gate, Forget: signinSvc.ForgetAccount}
 	budget := &changebudget.Budget{Counter: counter}
 	sessionsSvc := &sessions.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Events: events,
-		Policy: kit.Sessions.Policy, Forget: signinSvc.ForgetAccount, Secure: unlockSvc, HistoryWindow: signin.HistoryWindow,
-		Budget: budget}
+		Policy: kit.Sessions.Policy, Forget: signinSvc.ForgetAccount, Secure: unlockSvc, HistoryWindow: signin.HistoryWindow}
 	a.closure = &closure.Service{Kit: kit, Realms: realms, Store: db, Signin: signinSvc}
 	signinSvc.Closure = a.closure
+	resetSvc.Closure = a.closure
 	reauthSvc := &reauth.Service{Kit: kit, Realms: realms, Signin: signinSvc, Guard: kit.Codes.Guard, Starts: counter}
 	profileSvc := &profile.Service{Kit: kit, Signin: signinSvc, TwoStep: kit.TwoStep, Guard: kit.Codes.Guard, Held: db,
 		Budget: budget, Changes: db}

@@ -3,41 +3,43 @@ package flowtest_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/ninsho/ninsho/internal/changebudget"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flowtest"
+	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/profile"
 )
 
-// wantBudgetSpent fails unless err is the settings budget's refusal:
-// rate_limited of kind settings with an hour to wait.
-func wantBudgetSpent(t *testing.T, err error, what string) {
+// wantBudgetSpent fails unless err is a budget's refusal: rate_limited of
+// kind kind with an hour to wait.
+func wantBudgetSpent(t *testing.T, err error, kind, what string) {
 	t.Helper()
 	e := ninsho.ErrorOf(err)
-	if err == nil || e.Code != ninsho.CodeRateLimited || e.Params["kind"] != changebudget.Kind || e.Params["retry_after_s"] != 3600 {
-		t.Fatalf("%s: %v (%+v), want rate_limited kind settings, retry_after_s 3600", what, err, e)
+	if err == nil || e.Code != ninsho.CodeRateLimited || e.Params["kind"] != kind || e.Params["retry_after_s"] != 3600 {
+		t.Fatalf("%s: %v (%+v), want rate_limited kind %s, retry_after_s 3600", what, err, e, kind)
 	}
 }
 
 // TestSettingsChangeBudget: a change that changes nothing (the same name,
 // "sign out everywhere else" with no other session) writes no event and
-// spends nothing; the account's changes — name and language, password,
-// signing out another session, every other one, forgetting a device —
-// share 20 an hour, refused before anything is written (rate_limited,
-// kind settings); signing out the current session is a sign-out and is
-// never refused; an hour later changes pass again.
+// spends nothing; the name and language share 20 changes an hour with the
+// removals, refused before anything is written (rate_limited, kind
+// settings); the password change has its own 5 an hour (kind
+// password_change), which the 20 profile changes do not touch; the owner's
+// remedies — signing out another session, every other one, this one,
+// forgetting a device — are never refused, whatever was spent; an hour
+// later changes pass again.
 func TestSettingsChangeBudget(t *testing.T) {
 	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
 		ps := profileService(e)
 		dev, token := pfSignedIn(t, e)
-		other, _ := signInWithCode(t, e, pfEmail, ssStranger, "")
 		req := withSession(flowtest.Req("192.0.2.10", dev), token)
 		p := principal(t, e, token)
-		q := principal(t, e, other)
 		str := func(s string) *string { return &s }
 
 		// Nothing changes: no event, nothing spent.
@@ -49,67 +51,99 @@ func TestSettingsChangeBudget(t *testing.T) {
 		if n := countEvents(t, e, p.Account.ID, event.TypeProfileChanged); n != 0 {
 			t.Fatalf("%d profile_changed events for no change", n)
 		}
-		if _, err := e.Sessions.SignOut(ctx, e.JP, req, p.Session, q.Session.ID); err != nil {
-			t.Fatal(err) // spends 1
+
+		// A thief's 20 changes of the name spend the profile budget.
+		for i := range changebudget.PerAccount {
+			if _, err := ps.UpdateProfile(ctx, e.JP, req, p, profile.Update{Name: str(fmt.Sprintf("Z%d", i))}); err != nil {
+				t.Fatalf("change %d: %v", i+1, err)
+			}
 		}
-		if n, err := e.Sessions.SignOutOthers(ctx, e.JP, req, p.Session); err != nil || n != 1 {
-			t.Fatalf("sign out others = %d, %v; want the sign-up's session", n, err) // spends 1
+		_, err := ps.UpdateProfile(ctx, e.JP, req, p, profile.Update{Name: str("Z-too-many")})
+		wantBudgetSpent(t, err, changebudget.Kind, "the 21st change")
+		if a := accountOf(t, e, pfEmail); a.Name != "Z19" {
+			t.Fatalf("name = %q after a refusal, want Z19", a.Name)
 		}
+		if n := countEvents(t, e, p.Account.ID, event.TypeProfileChanged); n != changebudget.PerAccount {
+			t.Fatalf("%d profile_changed events, want %d", n, changebudget.PerAccount)
+		}
+
+		// The owner's remedies still work, again and again.
+		for round := range 3 {
+			other, _ := signInWithCode(t, e, pfEmail, ssStranger, "")
+			q := principal(t, e, other)
+			if _, err := e.Sessions.SignOut(ctx, e.JP, req, p.Session, q.Session.ID); err != nil {
+				t.Fatalf("round %d: sign out another session: %v", round, err)
+			}
+			if _, err := e.Signin.Authenticate(ctx, e.JP, other); err == nil {
+				t.Fatalf("round %d: the signed-out session still works", round)
+			}
+			signInWithCode(t, e, pfEmail, ssStranger, "") // another one, for everywhere else
+			if n, err := e.Sessions.SignOutOthers(ctx, e.JP, req, p.Session); err != nil || n < 1 {
+				t.Fatalf("round %d: sign out others = %d, %v", round, n, err)
+			}
+			third, _ := signInWithCode(t, e, pfEmail, ssStranger, "")
+			r := principal(t, e, third)
+			if _, err := e.Sessions.ForgetDevice(ctx, e.JP, req, p.Session, r.Session.DeviceID); err != nil {
+				t.Fatalf("round %d: forget a device: %v", round, err)
+			}
+		}
+		for typ, want := range map[string]int{event.TypeSessionRevoked: 3, event.TypeSessionRevokedOthers: 3, event.TypeDeviceForgotten: 3} {
+			if n := countEvents(t, e, p.Account.ID, typ); n != want {
+				t.Fatalf("%d %s events, want %d", n, typ, want)
+			}
+		}
+		// With nothing to revoke, nothing is written.
 		for range 30 {
 			if n, err := e.Sessions.SignOutOthers(ctx, e.JP, req, p.Session); err != nil || n != 0 {
 				t.Fatalf("sign out others again = %d, %v", n, err)
 			}
 		}
-		if n := countEvents(t, e, p.Account.ID, event.TypeSessionRevokedOthers); n != 1 {
-			t.Fatalf("%d session.revoked_others events, want 1 (none for revoked 0)", n)
+		if n := countEvents(t, e, p.Account.ID, event.TypeSessionRevokedOthers); n != 3 {
+			t.Fatalf("%d session.revoked_others events, want 3 (none for revoked 0)", n)
 		}
 
-		// 18 more changes spend the rest.
-		for i := range 18 {
-			if _, err := ps.UpdateProfile(ctx, e.JP, req, p, profile.Update{Name: str(fmt.Sprintf("Z%d", i))}); err != nil {
-				t.Fatalf("change %d: %v", i+3, err)
+		// The password change has its own budget: 5 an hour.
+		cur := pw
+		for i := range changebudget.PasswordPerAccount {
+			next := fmt.Sprintf("sora-no-shita-%d7", i)
+			if _, err := ps.ChangePassword(ctx, e.JP, req, p, profile.PasswordInput{Current: cur, Password: next, PasswordConfirmation: next}); err != nil {
+				t.Fatalf("password change %d with the profile budget spent: %v", i+1, err)
+			}
+			cur = next
+		}
+		const last = "umi-no-soko-99"
+		_, err = ps.ChangePassword(ctx, e.JP, req, p, profile.PasswordInput{Current: cur, Password: last, PasswordConfirmation: last})
+		wantBudgetSpent(t, err, changebudget.PasswordKind, "the 6th password change")
+		// Its text says which budget, and points only to remedies no
+		// budget limits: signing out, "this wasn't me" (not a reset).
+		for _, lang := range []string{"en", "ja"} {
+			pwText := i18n.ErrorMessage(lang, ninsho.CodeRateLimited, ninsho.ErrorOf(err).Params)
+			setText := i18n.ErrorMessage(lang, ninsho.CodeRateLimited, map[string]any{"kind": changebudget.Kind})
+			if pwText == setText || !strings.Contains(pwText, map[string]string{"en": "password", "ja": "パスワード"}[lang]) {
+				t.Errorf("%s: password budget text %q, want its own, naming the password", lang, pwText)
+			}
+			for _, text := range []string{pwText, setText} {
+				if strings.Contains(text, map[string]string{"en": "reset", "ja": "再設定"}[lang]) ||
+					!strings.Contains(text, map[string]string{"en": "sign out", "ja": "ログアウト"}[lang]) {
+					t.Errorf("%s: %q; want signing out pointed to and no reset", lang, text)
+				}
 			}
 		}
-		third, _ := signInWithCode(t, e, pfEmail, ssStranger, "")
-		r := principal(t, e, third)
-		_, err := ps.UpdateProfile(ctx, e.JP, req, p, profile.Update{Name: str("Z-too-many")})
-		wantBudgetSpent(t, err, "the 21st change")
-		const pw2 = "sora-no-shita-77"
-		_, err = ps.ChangePassword(ctx, e.JP, req, p, profile.PasswordInput{Current: pw, Password: pw2, PasswordConfirmation: pw2, SignOutOthers: true})
-		wantBudgetSpent(t, err, "password change")
-		_, err = e.Sessions.SignOut(ctx, e.JP, req, p.Session, r.Session.ID)
-		wantBudgetSpent(t, err, "sign out another session")
-		_, err = e.Sessions.SignOutOthers(ctx, e.JP, req, p.Session)
-		wantBudgetSpent(t, err, "sign out others")
-		_, err = e.Sessions.ForgetDevice(ctx, e.JP, req, p.Session, r.Session.DeviceID)
-		wantBudgetSpent(t, err, "forget a device")
-		// Nothing of the refused changes was written.
-		if a := accountOf(t, e, pfEmail); a.Name != "Z17" {
-			t.Fatalf("name = %q after refusals, want Z17", a.Name)
-		}
-		if _, err := e.Signin.Authenticate(ctx, e.JP, third); err != nil {
-			t.Fatalf("the session a refused sign-out named was revoked: %v", err)
-		}
-		if n := countEvents(t, e, p.Account.ID, event.TypeProfileChanged); n != 18 {
-			t.Fatalf("%d profile_changed events, want 18", n)
-		}
-		for _, typ := range []string{event.TypePasswordChanged, event.TypeDeviceForgotten} {
-			if n := countEvents(t, e, p.Account.ID, typ); n != 0 {
-				t.Fatalf("%d %s events after refusals", n, typ)
-			}
-		}
-		if n := countEvents(t, e, p.Account.ID, event.TypeSessionRevokedOthers); n != 1 {
-			t.Fatalf("%d session.revoked_others events, want 1", n)
+		if n := countEvents(t, e, p.Account.ID, event.TypePasswordChanged); n != changebudget.PasswordPerAccount {
+			t.Fatalf("%d password.changed events, want %d", n, changebudget.PasswordPerAccount)
 		}
 
 		// Signing out this session is a sign-out: never refused.
 		if was, err := e.Sessions.SignOut(ctx, e.JP, req, p.Session, p.Session.ID); err != nil || !was {
-			t.Fatalf("own sign-out with the budget spent = %v, %v", was, err)
+			t.Fatalf("own sign-out with the budgets spent = %v, %v", was, err)
 		}
-		// An hour later the budget is back.
+		// An hour later both budgets are back.
 		e.Clock.Advance(changebudget.Window)
-		if _, err := e.Sessions.SignOut(ctx, e.JP, req, p.Session, r.Session.ID); err != nil {
-			t.Fatalf("an hour later: %v", err)
+		if err := e.Budget.Check(ctx, e.JP.ID, p.Account.ID); err != nil {
+			t.Fatalf("profile budget an hour later: %v", err)
+		}
+		if err := e.Budget.CheckPassword(ctx, e.JP.ID, p.Account.ID); err != nil {
+			t.Fatalf("password budget an hour later: %v", err)
 		}
 	})
 }

@@ -16,10 +16,12 @@ import (
 
 const clEmail = "closer@example.jp"
 
-// withClosure wires closing accounts into e (sign-in offers to reopen).
+// withClosure wires closing accounts into e (sign-in offers to reopen,
+// the password assistant tells so).
 func withClosure(e *flowtest.Env) *closure.Service {
 	svc := &closure.Service{Kit: e.Kit, Realms: e.Realms, Store: e.DB, Signin: e.Signin}
 	e.Signin.Closure = svc
+	e.Reset.Closure = svc
 	return svc
 }
 

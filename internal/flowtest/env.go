@@ -73,7 +73,8 @@ type Env struct {
 	// Sessions is the owner's sessions, devices and history "this wasn't
 	// me".
 	Sessions *sessions.Service
-	// Budget is the settings changes budget the settings services share.
+	// Budget is the settings changes budget (changebudget) of the profile
+	// service.
 	Budget *changebudget.Budget
 	// SMSGuard caps SMS and voice messages (the default limits).
 	SMSGuard *smsguard.Guard
@@ -159,8 +160,7 @@ func New(tb testing.TB, db *store.DB) *Env {
 	}
 	e.Budget = &changebudget.Budget{Counter: counter}
 	e.Sessions = &sessions.Service{Tx: db, Clock: clock, Random: random, Store: db, Events: db,
-		Policy: kit.Sessions.Policy, Forget: e.Signin.ForgetAccount, Secure: e.Unlock, HistoryWindow: signin.HistoryWindow,
-		Budget: e.Budget}
+		Policy: kit.Sessions.Policy, Forget: e.Signin.ForgetAccount, Secure: e.Unlock, HistoryWindow: signin.HistoryWindow}
 	e.Reauth = &reauth.Service{Kit: kit, Realms: realms, Signin: e.Signin, Guard: kit.Codes.Guard, Starts: counter}
 	e.Engine = &flow.Engine{Store: db, Clock: clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup: e.Signup, flow.KindSignin: e.Signin, flow.KindUnlock: e.Unlock, flow.KindReset: e.Reset,

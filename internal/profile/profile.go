@@ -53,8 +53,9 @@ type Service struct {
 	// (store.DB), so that two removals cannot each see the other
 	// identifier still there.
 	Held account.Holder
-	// Budget counts the password and profile changes of the account
-	// (changebudget: 20 an hour, shared with sessions); nil counts none.
+	// Budget counts the profile changes and removals of the account
+	// (changebudget: 20 an hour) and, in its own pool, the password
+	// changes (5 an hour); nil counts none.
 	Budget *changebudget.Budget
 	// Changes keeps a removal as a contact change (store.DB), so that the
 	// removed address's alert carries its undo link and the undo of an
@@ -275,7 +276,8 @@ type PasswordChanged struct {
 // devices are forgotten, every other session is revoked when SignOutOthers
 // (this session stays), password.changed is recorded (via "settings") and
 // the password_changed alert goes to every verified channel. The change
-// spends one of the account's changebudget (checked before any hash,
+// spends one of the account's password budget (changebudget, its own pool,
+// so that profile changes cannot block it; checked before any hash,
 // counted in the change's transaction; ninsho.CodeRateLimited).
 func (s *Service) ChangePassword(ctx context.Context, rl *realm.Realm, req ninsho.Request, p *signin.Principal, in PasswordInput) (*PasswordChanged, error) {
 	if err := s.recent(ctx, rl, p); err != nil {
@@ -294,7 +296,7 @@ func (s *Service) ChangePassword(ctx context.Context, rl *realm.Realm, req ninsh
 	if err := ninsho.Fields(curErr, newErr); err != nil {
 		return nil, err
 	}
-	if err := s.Budget.Check(ctx, rl.ID, a.ID); err != nil {
+	if err := s.Budget.CheckPassword(ctx, rl.ID, a.ID); err != nil {
 		return nil, err
 	}
 	f := s.pseudoFlow(rl, p, req)
@@ -343,7 +345,7 @@ func (s *Service) ChangePassword(ctx context.Context, rl *realm.Realm, req ninsh
 	}
 	out := &PasswordChanged{}
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
-		if err := s.Budget.Spend(ctx, rl.ID, a.ID); err != nil {
+		if err := s.Budget.SpendPassword(ctx, rl.ID, a.ID); err != nil {
 			return err
 		}
 		if err := s.Guard.SucceedKey(ctx, rl.ID, reauth.GuardKey(a.ID), st); err != nil {

@@ -8,6 +8,7 @@ package reset
 
 import (
 	"context"
+	"time"
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/authflow"
@@ -40,6 +41,16 @@ type Service struct {
 	// Forget drops cached sessions of an account (signin.Service's cache);
 	// nil does nothing.
 	Forget func(accountID string)
+	// Closure tells whether a closed account can still be reopened
+	// (closure.Service), so that choose_sign_in_with_code on one answers
+	// what the sign-in would: reopen with the password; nil: never.
+	Closure Reopener
+}
+
+// Reopener tells whether the closed account a can still be reopened by
+// signing in (closure.Service.Reopenable).
+type Reopener interface {
+	Reopenable(ctx context.Context, rl *realm.Realm, a *account.Account) (closedAt, purgeAt time.Time, ok bool, err error)
 }
 
 var _ flow.Handler = (*Service)(nil)
@@ -234,6 +245,9 @@ func (s *Service) signInWithCode(ctx context.Context, rl *realm.Realm, f *flow.F
 	if err != nil {
 		return nil, err
 	}
+	if a.Status == account.StatusClosed {
+		return s.answer(f, ""), s.closedError(ctx, rl, a)
+	}
 	if a.Status != account.StatusActive {
 		return s.answer(f, ""), ninsho.E(ninsho.CodeAccountLocked).WithParam("kind", string(account.LockSuspicious))
 	}
@@ -263,6 +277,25 @@ func (s *Service) signInWithCode(ctx context.Context, rl *realm.Realm, f *flow.F
 	}
 	k.Outbox.Wake()
 	return k.Completed(f, grant), nil
+}
+
+// closedError is the answer to choose_sign_in_with_code on the closed
+// account a, as the sign-in's: ninsho.CodeAccountClosed — in its grace
+// with kind "reopen" (its message: sign in with the password to reopen
+// it, after choosing a new one here if need be), for a sign-in with the
+// code never reopens an account. The flow stays at the choice:
+// set_new_password still works.
+func (s *Service) closedError(ctx context.Context, rl *realm.Realm, a *account.Account) error {
+	if s.Closure != nil {
+		_, _, ok, err := s.Closure.Reopenable(ctx, rl, a)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return ninsho.E(ninsho.CodeAccountClosed).WithParam("kind", "reopen")
+		}
+	}
+	return ninsho.E(ninsho.CodeAccountClosed)
 }
 
 // setNewPassword replaces the password (twice the same, by the policy, not

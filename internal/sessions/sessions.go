@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ninsho/ninsho/internal/changebudget"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -96,10 +95,6 @@ type Service struct {
 	// HistoryWindow is how far back an entry of the history can be
 	// reported (signin.HistoryWindow); 0 means no limit.
 	HistoryWindow time.Duration
-	// Budget counts the account's settings changes (changebudget, shared
-	// with profile): signing out another session, every other one, and
-	// forgetting a device each spend one; nil counts none.
-	Budget *changebudget.Budget
 }
 
 // List returns the live sessions of the account of current, newest first,
@@ -112,11 +107,10 @@ func (s *Service) List(ctx context.Context, rl *realm.Realm, current *session.Se
 // SignOut revokes the live session id of the account of current (the
 // current one too: that is a sign-out) and records EventSessionRevoked. An
 // id of no live session of the account is ninsho.CodeNotFound (field
-// session). It reports whether id was the current session. Signing out
-// another session spends one of the account's Budget (counted in the
-// change's transaction: a refusal, ninsho.CodeRateLimited, leaves the
-// session as it was); signing out the current one is a sign-out and spends
-// none.
+// session). It reports whether id was the current session. It is never
+// refused by the settings budget (changebudget): signing out is the
+// owner's remedy against a stolen session, and it writes an event only
+// when a live session was revoked, which is bounded.
 func (s *Service) SignOut(ctx context.Context, rl *realm.Realm, req ninsho.Request, current *session.Session, id string) (bool, error) {
 	if !ninsho.ValidID(id) {
 		return false, ninsho.FieldError(ninsho.CodeNotFound, "session")
@@ -129,11 +123,6 @@ func (s *Service) SignOut(ctx context.Context, rl *realm.Realm, req ninsho.Reque
 		}
 		if err != nil {
 			return err
-		}
-		if gone.ID != current.ID {
-			if err := s.Budget.Spend(ctx, rl.ID, current.AccountID); err != nil {
-				return err
-			}
 		}
 		return s.record(ctx, rl, req, current, event.TypeSessionRevoked, map[string]any{
 			"revoked": gone.ID, "current": gone.ID == current.ID,
@@ -148,9 +137,8 @@ func (s *Service) SignOut(ctx context.Context, rl *realm.Realm, req ninsho.Reque
 
 // SignOutOthers revokes every live session of the account of current but
 // current itself, records EventSessionRevokedOthers and returns how many
-// were revoked. When there was none, nothing changes: no event, no budget
-// spent; otherwise it spends one of the account's Budget
-// (ninsho.CodeRateLimited, in the transaction: nothing is revoked then).
+// were revoked. When there was none, nothing changes: no event. It is
+// never refused by the settings budget (see SignOut).
 func (s *Service) SignOutOthers(ctx context.Context, rl *realm.Realm, req ninsho.Request, current *session.Session) (int, error) {
 	var n int
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
@@ -160,9 +148,6 @@ func (s *Service) SignOutOthers(ctx context.Context, rl *realm.Realm, req ninsho
 		}
 		if n == 0 {
 			return nil
-		}
-		if err := s.Budget.Spend(ctx, rl.ID, current.AccountID); err != nil {
-			return err
 		}
 		return s.record(ctx, rl, req, current, event.TypeSessionRevokedOthers, map[string]any{"count": n})
 	})
@@ -185,9 +170,9 @@ func (s *Service) Devices(ctx context.Context, rl *realm.Realm, current *session
 // are revoked (the current one too when it is this device); other accounts'
 // links to the device stay. It records EventDeviceForgotten and returns
 // how many sessions were revoked. A device the account is not familiar with
-// is ninsho.CodeNotFound (field device). Forgetting spends one of the
-// account's Budget (ninsho.CodeRateLimited, in the transaction: nothing is
-// forgotten then).
+// is ninsho.CodeNotFound (field device). It is never refused by the
+// settings budget (see SignOut): the event is written only when a familiar
+// device was forgotten, which is bounded by the devices there are.
 func (s *Service) ForgetDevice(ctx context.Context, rl *realm.Realm, req ninsho.Request, current *session.Session, deviceID string) (int, error) {
 	if !ninsho.ValidID(deviceID) {
 		return 0, ninsho.FieldError(ninsho.CodeNotFound, "device")
@@ -199,9 +184,6 @@ func (s *Service) ForgetDevice(ctx context.Context, rl *realm.Realm, req ninsho.
 			return ninsho.FieldError(ninsho.CodeNotFound, "device")
 		}
 		if err != nil {
-			return err
-		}
-		if err := s.Budget.Spend(ctx, rl.ID, current.AccountID); err != nil {
 			return err
 		}
 		if n, err = s.Store.RevokeDeviceSessions(ctx, current.AccountID, deviceID, s.Clock.Now()); err != nil {

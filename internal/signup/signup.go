@@ -337,11 +337,13 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 			return err
 		}
 		a, err := k.Accounts.Account(ctx, f.AccountID)
-		if err != nil {
+		if err != nil && !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
 			return err
 		}
-		if a.Status != account.StatusPending {
-			// Another sign-up of this identifier was confirmed first.
+		if a == nil || a.Status != account.StatusPending {
+			// Another sign-up of this identifier was confirmed first, or
+			// another account took the address meanwhile (a contact change
+			// deletes the pending account it takes the address from).
 			f.Status = flow.StatusFailed
 			stepErr = ninsho.FieldError(ninsho.CodeIdentifierTaken, "identifier")
 			return k.Save(ctx, f)
@@ -386,9 +388,12 @@ func (s *Service) resend(ctx context.Context, rl *realm.Realm, f *flow.Flow, req
 // the name or carry spam in the messages it goes into: control characters,
 // invisible format characters (Cf: the bidirectional marks and overrides,
 // U+FEFF, U+061C…; only U+200D ZERO WIDTH JOINER, which emoji are made of,
-// is kept), line and paragraph separators, U+FFFD, and links ("://",
-// "www.", "http", a word.tld with a common top-level domain: linkTLDs).
-// "J.R.R. Tolkien", "Mr.Smith", "山田 花子" and emoji are names.
+// is kept), line and paragraph separators, U+FFFD, letters that draw
+// nothing (blankLetters: the Hangul fillers, U+034F…), more than MaxMarks
+// combining marks in a row on one letter, and links ("://", "www.",
+// "http", a word.tld with a common top-level domain: linkTLDs; "。" and
+// the other full stops of linkDots count as dots). "J.R.R. Tolkien",
+// "Mr.Smith", "山田 花子", "José", "Nguyễn Thị Ánh" and emoji are names.
 func CleanName(raw string) (string, error) {
 	if !utf8.ValidString(raw) {
 		return "", ninsho.FieldError(ninsho.CodeNameInvalid, "name")
@@ -402,7 +407,17 @@ func CleanName(raw string) (string, error) {
 	}
 	for _, r := range n {
 		if unicode.IsControl(r) || r == utf8.RuneError || unicode.In(r, unicode.Zl, unicode.Zp) ||
-			unicode.Is(unicode.Cf, r) && r != '\u200d' {
+			unicode.Is(unicode.Cf, r) && r != '\u200d' || slices.Contains(blankLetters, r) {
+			return "", ninsho.FieldError(ninsho.CodeNameInvalid, "name")
+		}
+	}
+	// Marks are counted on the decomposed letters, so that a precomposed
+	// letter counts its marks too ("ệ" is e and 2 marks).
+	marks := 0 // combining marks in a row on the letter before
+	for _, r := range norm.NFD.String(n) {
+		if !unicode.Is(unicode.M, r) {
+			marks = 0
+		} else if marks++; marks > MaxMarks {
 			return "", ninsho.FieldError(ninsho.CodeNameInvalid, "name")
 		}
 	}
@@ -413,6 +428,25 @@ func CleanName(raw string) (string, error) {
 	}
 	return n, nil
 }
+
+// MaxMarks is how many combining marks in a row one letter of a name may
+// carry, counted decomposed (NFD: "ệ" is e and 2 marks): a Vietnamese
+// letter or a Thai consonant with its vowel and tone marks needs at most
+// 2–3; more is "zalgo" text drawn over the lines around it.
+const MaxMarks = 3
+
+// blankLetters are letters and marks that draw nothing, so a name made of
+// or padded with them looks empty or like another: the Hangul fillers
+// (U+115F, U+1160, U+3164 and the half-width U+FFA0, which NFKC makes
+// U+3164), U+034F COMBINING GRAPHEME JOINER, U+2800 BRAILLE PATTERN BLANK
+// and the Khmer inherent vowels U+17B4, U+17B5.
+var blankLetters = []rune{'\u115f', '\u1160', '\u3164', '\uffa0', '\u034f', '\u2800', '\u17b4', '\u17b5'}
+
+// linkDots are the full stops other scripts write that a link may use
+// instead of "." ("evil。com"): U+3002 IDEOGRAPHIC FULL STOP and the
+// half-width U+FF61 (NFKC makes it U+3002); the full-width U+FF0E, which
+// NFKC makes ".", is listed for a caller that did not normalise.
+var linkDots = strings.NewReplacer("\u3002", ".", "\uff61", ".", "\uff0e", ".")
 
 // linkTLDs are the top-level domains a name may not end a word.tld with.
 var linkTLDs = []string{
@@ -426,6 +460,7 @@ var linkTLDs = []string{
 // "bit.ly/x", "x.com"). Initials ("J.R.R.") and a dot followed by a space
 // or another word ("Mr.Smith") do not make one.
 func hasLink(lower string) bool {
+	lower = linkDots.Replace(lower)
 	for _, bad := range []string{"://", "www.", "http"} {
 		if strings.Contains(lower, bad) {
 			return true
