@@ -210,6 +210,10 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 		if err != nil {
 			return err
 		}
+		if !confirmsSignup(f) && !authflow.ChannelStillOwned(a, f) {
+			stepErr, err = k.ChannelLost(ctx, f)
+			return err
+		}
 		if asked, err := k.SecondFactor().Before(ctx, rl, f, a, flow.StepChoose); err != nil || asked {
 			return err
 		}
@@ -244,6 +248,9 @@ func (s *Service) signInWithCode(ctx context.Context, rl *realm.Realm, f *flow.F
 	a, err := k.Accounts.Account(ctx, f.AccountID)
 	if err != nil {
 		return nil, err
+	}
+	if lost, err := s.channelLost(ctx, f, a); lost != nil || err != nil {
+		return s.answer(f, ""), firstErr(err, lost)
 	}
 	if a.Status == account.StatusClosed {
 		return s.answer(f, ""), s.closedError(ctx, rl, a)
@@ -310,6 +317,9 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	if err != nil {
 		return nil, err
 	}
+	if lost, err := s.channelLost(ctx, f, a); lost != nil || err != nil {
+		return s.answer(f, ""), firstErr(err, lost)
+	}
 	hash, err := k.NewPasswordHash(ctx, a, act.Password, act.PasswordConfirmation)
 	if err != nil {
 		if ninsho.IsCode(err, ninsho.CodeInternal) || ninsho.IsCode(err, ninsho.CodeOverloaded) {
@@ -354,4 +364,27 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	}
 	k.Outbox.Wake()
 	return k.Completed(f, grant), nil
+}
+
+// channelLost ends f when the account a no longer holds the channel its
+// code proved (authflow.ChannelStillOwned; an unfinished sign-up is not
+// judged): lost is flow_expired then, err a store error.
+func (s *Service) channelLost(ctx context.Context, f *flow.Flow, a *account.Account) (lost, err error) {
+	if confirmsSignup(f) || authflow.ChannelStillOwned(a, f) {
+		return nil, nil
+	}
+	err = s.Kit.Tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		lost, err = s.Kit.ChannelLost(ctx, f)
+		return err
+	})
+	return lost, err
+}
+
+// firstErr is err when there is one, else refusal.
+func firstErr(err, refusal error) error {
+	if err != nil {
+		return err
+	}
+	return refusal
 }
