@@ -368,3 +368,66 @@ func TestFixrecAlertNotMeRollsBack(t *testing.T) {
 		frUnlock(t, e, e.JP, ans, frOwner)
 	})
 }
+
+// TestFixrecUndoCodeGoesToTheVerifiedPhone (F1): with a verified phone
+// left, the undo that cannot put the old address back sends its unlock
+// code by SMS, never to the thief's address; the password assistant by the
+// thief's address sends to the phone in an explicit realm and nothing at
+// all in a safe one.
+func TestFixrecUndoCodeGoesToTheVerifiedPhone(t *testing.T) {
+	for _, safe := range []bool{false, true} {
+		name := "explicit"
+		if safe {
+			name = "safe"
+		}
+		t.Run(name, func(t *testing.T) {
+			flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+				ctx := context.Background()
+				rl := e.JP
+				if safe {
+					rl = e.Safe
+				}
+				s := frService(e)
+				dev := e.MustSignUp(t, rl, frOwner, pw, frOwner)
+				p, req := ctSignIn(t, e, rl, frOwner, dev)
+				ans, err := s.Start(ctx, rl, req, p, contact.KindPhone, frPhone)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := e.Engine.Act(ctx, rl.ID, ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitCode, Code: e.LastCode(t, frPhone)}); err != nil {
+					t.Fatal(err)
+				}
+				e.Clock.Advance(time.Minute)
+				changeEmail(t, e, s, rl, p, req, frThief)
+				token := undoToken(t, e, frOwner)
+				e.Clock.Advance(time.Minute)
+				e.MustSignUp(t, rl, frOwner, pw, frOwner)
+				thiefCodes := codesTo(t, e, frThief)
+
+				ans, err = s.Undo(ctx, rl, flowtest.Req("198.51.100.7", ""), token)
+				if err != nil || ans.Next == nil || ans.Next.Channel != "sms" {
+					t.Fatalf("undo = %+v, %v; want the unlock code by SMS", ans, err)
+				}
+				if m := e.Messages(t, frPhone); len(m) == 0 || m[0].Template != message.TemplateUnlockCode {
+					t.Fatal("no unlock code went to the verified phone")
+				}
+				e.Clock.Advance(time.Minute)
+				phoneMsgs := len(e.Messages(t, frPhone))
+				ans, err = e.Reset.Start(ctx, rl, flowtest.Req("203.0.113.9", ""), frThief)
+				if err != nil || ans.Next == nil || ans.Next.Step != flow.StepVerificationCode {
+					t.Fatalf("reset start = %+v, %v", ans, err)
+				}
+				want := phoneMsgs + 1
+				if safe {
+					want = phoneMsgs
+				}
+				if n := len(e.Messages(t, frPhone)); n != want {
+					t.Fatalf("messages to the phone after the reset start: %d, want %d", n, want)
+				}
+				if n := codesTo(t, e, frThief); n != thiefCodes {
+					t.Fatalf("%d code(s) went to the thief's unverified address", n-thiefCodes)
+				}
+			})
+		})
+	}
+}

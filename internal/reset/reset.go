@@ -47,9 +47,9 @@ var _ flow.Handler = (*Service)(nil)
 // Start begins the assistant for the identifier as typed. E-mail identifiers
 // get the code by e-mail, phone identifiers by SMS — only when verified: an
 // unverified identifier of an account gets nothing, the code goes to the
-// account's verified e-mail address (else phone) instead, and an account
-// with none answers authflow.NoWayIn in explicit realms (a safe realm answers
-// as for an unknown identifier and sends nothing). Explicit realms answer
+// account's verified e-mail address (else phone) instead in explicit
+// realms, and an account with none answers authflow.NoWayIn there; a safe
+// realm answers both as for an unknown identifier and sends nothing. Explicit realms answer
 // ninsho.CodeAccountNotFound for unknown identifiers; safe realms answer
 // exactly as for a known one (same flow, same next step, no alternatives
 // offered, the same database and outbox work) and send nothing.
@@ -78,7 +78,13 @@ func (s *Service) sendFirstCode(ctx context.Context, rl *realm.Realm, f *flow.Fl
 	if a != nil && a.Status != account.StatusPending {
 		// Only to a verified identifier: the one typed, else another.
 		var ok bool
-		if ch, dest, ok = authflow.VerifiedChannel(a, id.Value); !ok {
+		ch, dest, ok = authflow.VerifiedChannel(a, id.Value)
+		if ok && dest != id.Value && rl.Disclosure == realm.DisclosureSafe {
+			// A safe realm does not tell that the typed identifier has an
+			// account by sending to (and masking) another one.
+			ok = false
+		}
+		if !ok {
 			if rl.Disclosure != realm.DisclosureSafe {
 				return authflow.NoWayIn()
 			}
