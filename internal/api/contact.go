@@ -97,11 +97,16 @@ func (h *Handler) contactUndo(w http.ResponseWriter, r *http.Request, c *call) e
 		return err
 	}
 	ans, err := h.d.Contact.Undo(r.Context(), c.realm, h.request(r, c, b.DeviceToken), b.Token)
-	if err != nil {
+	if err != nil && !ninsho.IsCode(err, ninsho.CodeAccountLocked) {
 		return spentLink(err)
 	}
+	// Done, or done with no verified channel left (account_locked, kind
+	// support): every session has ended either way.
 	if _, fromCookie := webreq.SessionToken(r); fromCookie {
 		h.cookies.ClearSession(w, r)
+	}
+	if err != nil {
+		return err
 	}
 	return h.writeFlow(w, r, c, http.StatusOK, ans, nil)
 }

@@ -321,6 +321,9 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		Budget: budget, Changes: db}
 	contactSvc := &contact.Service{Kit: kit, Realms: realms, Signin: signinSvc, Store: db, Unlock: unlockSvc, Starts: counter}
 	a.contact = contactSvc
+	// "This wasn't me" rolls back contact changes first (unlock cannot
+	// import contact, which imports unlock).
+	unlockSvc.Rollback = contactSvc.RollbackSince
 	engine := &flow.Engine{Store: db, Clock: o.Clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup:  signupSvc,
 		flow.KindSignin:  signinSvc,

@@ -16,6 +16,8 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/risk"
+	"github.com/ninsho/ninsho/internal/twostep"
+	"github.com/ninsho/ninsho/internal/unlock"
 
 	"github.com/ninsho/ninsho/internal/authflow"
 )
@@ -240,13 +242,14 @@ func (s *Service) Undo(ctx context.Context, rl *realm.Realm, req ninsho.Request,
 			}
 		}
 		accountID = a.ID
-		moved := 0
-		if restored, moved, err = s.rollback(ctx, rl, req, a, chain); err != nil {
+		var r rolledBack
+		if r, err = s.rollback(ctx, rl, req, a, chain, chain[0].CreatedAt); err != nil {
 			return err
 		}
+		restored = r.restored
 		if err := k.Record(ctx, rl, a.ID, event.TypeContactUndone, req, "", map[string]any{
-			"change": ch.ID, "kind": string(ch.Kind), "restored": restored, "two_step_moved": moved > 0,
-			"changes": len(chain),
+			"change": ch.ID, "kind": string(ch.Kind), "restored": restored, "two_step_moved": r.moved > 0,
+			"changes": len(chain), "two_step_removed": r.twoStep.Methods, "two_step_off": r.twoStep.TurnedOff,
 		}); err != nil {
 			return err
 		}
@@ -258,16 +261,81 @@ func (s *Service) Undo(ctx context.Context, rl *realm.Realm, req ninsho.Request,
 	}
 	s.Signin.ForgetAccount(accountID)
 	k.Outbox.Wake()
+	if ans == nil {
+		// Locked, and no verified channel is left for the unlock code.
+		return nil, unlock.NoWayIn()
+	}
 	ans.Contact = &flow.Contact{Restored: &restored}
 	return ans, nil
 }
 
+// RollbackSince is the rollback of "this wasn't me" about something done
+// at since (an entry of the sign-in history, or the sign-in a "this wasn't
+// me" link was sent about), wired into unlock.Service.Rollback: every
+// change of a's e-mail address or phone number made at or after since and
+// not undone yet is rolled back as an undo link's chain is (Undo), and
+// marked undone (their links die), and two-step methods added at or after
+// since are removed (twostep.Service.RollBack). It records contact.undone
+// (data "via" "not_me") when it changed anything, and reports whether
+// every kind came back. It runs in the transaction of ctx; a is read held
+// first and updated in place.
+func (s *Service) RollbackSince(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, since time.Time) (bool, error) {
+	k := s.Kit
+	held, err := s.Store.HeldAccount(ctx, a.ID)
+	if err != nil {
+		return false, err
+	}
+	*a = *held
+	chain, err := s.Store.ContactChain(ctx, &Change{Realm: rl.ID, AccountID: a.ID, CreatedAt: since})
+	if err != nil {
+		return false, err
+	}
+	now := k.Clock.Now()
+	var undone []*Change
+	for _, c := range chain {
+		if ok, err := s.Store.UndoContactChange(ctx, c.ID, now); err != nil {
+			return false, err
+		} else if ok {
+			undone = append(undone, c)
+		}
+	}
+	r, err := s.rollback(ctx, rl, req, a, undone, since)
+	if err != nil {
+		return false, err
+	}
+	if len(undone) == 0 && r.twoStep.Methods == 0 && !r.twoStep.BackupCodes {
+		return true, nil
+	}
+	data := map[string]any{
+		"via": "not_me", "restored": r.restored, "two_step_moved": r.moved > 0, "changes": len(undone),
+		"two_step_removed": r.twoStep.Methods, "two_step_off": r.twoStep.TurnedOff,
+	}
+	if len(undone) > 0 {
+		data["change"], data["kind"] = undone[0].ID, string(undone[0].Kind)
+	}
+	if err := k.Record(ctx, rl, a.ID, event.TypeContactUndone, req, "", data); err != nil {
+		return false, err
+	}
+	return r.restored, nil
+}
+
+// rolledBack is what rollback did.
+type rolledBack struct {
+	restored bool // every kind back as before the chain
+	moved    int  // two-step methods moved back with the phone number
+	twoStep  twostep.RolledBack
+}
+
 // rollback puts a back as it was before chain (oldest first; see Undo), in
-// memory and stored, and reports whether every kind came back and how many
-// two-step methods moved back.
-func (s *Service) rollback(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, chain []*Change) (bool, int, error) {
+// memory and stored, and removes the two-step methods (and backup codes)
+// added at or after since and those on a number it took off the account
+// (twostep.Service.RollBack: no refusal for a realm requiring 2SV). It
+// reports whether every kind came back, how many two-step methods moved
+// back and what the two-step rollback removed.
+func (s *Service) rollback(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, chain []*Change, since time.Time) (rolledBack, error) {
 	k := s.Kit
 	now := k.Clock.Now()
+	var out rolledBack
 	a.UpdatedAt = now
 	target := map[Kind]string{}
 	var kinds []Kind
@@ -286,14 +354,14 @@ func (s *Service) rollback(ctx context.Context, rl *realm.Realm, req ninsho.Requ
 		}
 		holder, err := k.AccountFor(ctx, rl, identifier.Normalized(old))
 		if err != nil && !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
-			return false, 0, err
+			return out, err
 		}
 		if holder != nil && holder.ID != a.ID && holder.Status == account.StatusPending {
 			// An unconfirmed sign-up never proved the address, and the
 			// owner just did by following the link: a stranger who
 			// started one to block the undo loses it.
 			if _, err := k.Accounts.DeletePendingAccount(ctx, holder.ID); err != nil {
-				return false, 0, err
+				return out, err
 			}
 			holder = nil
 		}
@@ -326,9 +394,8 @@ func (s *Service) rollback(ctx context.Context, rl *realm.Realm, req ninsho.Requ
 		}
 	}
 	if err := k.Accounts.UpdateAccount(ctx, a); err != nil {
-		return false, 0, err
+		return out, err
 	}
-	moved := 0
 	if k.TwoStep != nil && current(a, KindPhone) == target[KindPhone] {
 		for i := len(chain) - 1; i >= 0; i-- {
 			c := chain[i]
@@ -337,12 +404,26 @@ func (s *Service) rollback(ctx context.Context, rl *realm.Realm, req ninsho.Requ
 			}
 			n, err := k.TwoStep.MovePhone(ctx, rl, req, a, c.NewValue, c.OldValue)
 			if err != nil {
-				return false, 0, err
+				return out, err
 			}
-			moved += n
+			out.moved += n
 		}
 	}
-	return restored, moved, nil
+	out.restored = restored
+	if k.TwoStep == nil {
+		return out, nil
+	}
+	// Numbers the chain put on the account and that are gone now: a
+	// two-step method on one of them goes with it.
+	var numbers []string
+	for _, c := range chain {
+		if c.Kind == KindPhone && c.NewValue != "" && c.NewValue != a.Phone {
+			numbers = append(numbers, c.NewValue)
+		}
+	}
+	var err error
+	out.twoStep, err = k.TwoStep.RollBack(ctx, rl, req, a, since, now, numbers)
+	return out, err
 }
 
 // Purge batches: at most PurgeBatch rows per statement and PurgeBatches

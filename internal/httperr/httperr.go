@@ -294,8 +294,13 @@ type FieldProblem struct {
 // PublicParams returns the parameters of e that the API shows with it
 // ("params" of a problem and of a flow's errors[]), as docs/api.md lists
 // them: for rate_limited of kind "messages" (the SMS and voice cost
-// guard) kind and retry_after_s. Every other refusal shows none: nil.
+// guard) kind and retry_after_s; for account_locked of kind "support" (no
+// verified channel is left for a code: authflow.NoWayIn) kind. Every other
+// refusal shows none: nil.
 func PublicParams(e *ninsho.Error) map[string]any {
+	if e != nil && e.Code == ninsho.CodeAccountLocked && e.Params["kind"] == "support" {
+		return map[string]any{"kind": "support"}
+	}
 	if e == nil || e.Code != ninsho.CodeRateLimited || e.Params["kind"] != "messages" {
 		return nil
 	}

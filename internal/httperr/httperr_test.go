@@ -401,3 +401,15 @@ func TestAPIDocListsEveryCode(t *testing.T) {
 		t.Errorf("docs/api.md lists %s, which is not a catalogue code", c)
 	}
 }
+
+// TestPublicParamsSupportLock: account_locked of kind support (no verified
+// channel left for a code) shows its kind; other locks show nothing.
+func TestPublicParamsSupportLock(t *testing.T) {
+	got := httperr.PublicParams(ninsho.E(ninsho.CodeAccountLocked).WithParam("kind", "support"))
+	if len(got) != 1 || got["kind"] != "support" {
+		t.Fatalf("support lock params = %v", got)
+	}
+	if got := httperr.PublicParams(ninsho.E(ninsho.CodeAccountLocked).WithParam("kind", "suspicious")); got != nil {
+		t.Fatalf("suspicious lock params = %v, want none", got)
+	}
+}

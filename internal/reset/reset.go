@@ -56,7 +56,11 @@ type Reopener interface {
 var _ flow.Handler = (*Service)(nil)
 
 // Start begins the assistant for the identifier as typed. E-mail identifiers
-// get the code by e-mail, phone identifiers by SMS. Explicit realms answer
+// get the code by e-mail, phone identifiers by SMS — only when verified: an
+// unverified identifier of an account gets nothing, the code goes to the
+// account's verified e-mail address (else phone) instead in explicit
+// realms, and an account with none answers authflow.NoWayIn there; a safe
+// realm answers both as for an unknown identifier and sends nothing. Explicit realms answer
 // ninsho.CodeAccountNotFound for unknown identifiers; safe realms answer
 // exactly as for a known one (same flow, same next step, no alternatives
 // offered, the same database and outbox work) and send nothing.
@@ -79,9 +83,27 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 func (s *Service) sendFirstCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request) error {
 	k := s.Kit
 	id := identifier.Normalized(f.Identifier)
-	ch := authflow.ChannelFor(id)
+	ch, dest := authflow.ChannelFor(id), id.Value
 	f.Status, f.Step = flow.StatusChallenge, flow.StepVerificationCode
 	purpose, template := code.PurposeReset, message.TemplateResetCode
+	if a != nil && a.Status != account.StatusPending {
+		// Only to a verified identifier: the one typed, else another.
+		var ok bool
+		ch, dest, ok = authflow.VerifiedChannel(a, id.Value)
+		if ok && dest != id.Value && rl.Disclosure == realm.DisclosureSafe {
+			// A safe realm does not tell that the typed identifier has an
+			// account by sending to (and masking) another one.
+			ok = false
+		}
+		if !ok {
+			if rl.Disclosure != realm.DisclosureSafe {
+				return authflow.NoWayIn()
+			}
+			// As for an unknown identifier: never sent, never right.
+			ch, dest = authflow.ChannelFor(id), id.Value
+			a, f.AccountID = nil, ""
+		}
+	}
 	accountID := ""
 	if a != nil {
 		accountID = a.ID
@@ -94,7 +116,7 @@ func (s *Service) sendFirstCode(ctx context.Context, rl *realm.Realm, f *flow.Fl
 		}
 	}
 	f.Set(statePurpose, string(purpose))
-	if err := k.SendCode(ctx, f, rl, a, purpose, ch, id.Value, template); err != nil {
+	if err := k.SendCode(ctx, f, rl, a, purpose, ch, dest, template); err != nil {
 		return err
 	}
 	if err := k.Save(ctx, f); err != nil {

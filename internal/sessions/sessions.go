@@ -69,12 +69,13 @@ type Store interface {
 	AccountEvent(ctx context.Context, realm, accountID, id string) (*event.Event, error)
 }
 
-// Securer secures an account whose owner says "this wasn't me": every
-// session revoked, the account locked as suspicious, trusted devices
-// forgotten, an unlock flow started (unlock.Service.SecureAccount). data
-// goes into the account.locked event.
+// Securer secures an account whose owner says "this wasn't me" about
+// something done at since: the contact changes and two-step methods made
+// at or after since rolled back, every session revoked, the account locked
+// as suspicious, trusted devices forgotten, an unlock flow started
+// (unlock.Service.SecureAccount). data goes into the account.locked event.
 type Securer interface {
-	SecureAccount(ctx context.Context, rl *realm.Realm, req ninsho.Request, accountID string, data map[string]any) (*flow.Answer, error)
+	SecureAccount(ctx context.Context, rl *realm.Realm, req ninsho.Request, accountID string, since time.Time, data map[string]any) (*flow.Answer, error)
 }
 
 // Service holds the rules. All fields but Forget and Secure are required.
@@ -232,9 +233,12 @@ func CarriesNotMe(e *event.Event, current *session.Session) bool {
 }
 
 // NotMe applies "this wasn't me" to the history entry id of the account of
-// current, as the alert link does (Securer): every session revoked (the
-// current one too), the account locked as suspicious, trusted devices
-// forgotten, and an unlock flow started with a code to a verified channel.
+// current, as the alert link does (Securer): every change of the e-mail
+// address or phone number and every two-step method made at or after the
+// entry's time rolled back first, then every session revoked (the current
+// one too), the account locked as suspicious, trusted devices forgotten,
+// and an unlock flow started with a code to a verified channel (423
+// account_locked, kind support, when none is left).
 // An id of no entry of the account within HistoryWindow, or of one that
 // does not carry the link (CarriesNotMe), is ninsho.CodeNotFound (field
 // entry). It needs no recent sign-in: the owner must be able to act at
@@ -247,7 +251,7 @@ func (s *Service) NotMe(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	if s.Secure == nil {
 		return nil, ninsho.E(ninsho.CodeNotFound)
 	}
-	return s.Secure.SecureAccount(ctx, rl, req, current.AccountID, map[string]any{
+	return s.Secure.SecureAccount(ctx, rl, req, current.AccountID, e.At, map[string]any{
 		"via": "history", "entry": e.ID, "session": current.ID,
 	})
 }

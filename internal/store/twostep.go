@@ -290,3 +290,14 @@ func (db *DB) BackupCodesLeft(ctx context.Context, realm, accountID string) (int
 	}
 	return n, nil
 }
+
+// BackupCodesSince reports whether the account has backup codes created at
+// or after since.
+func (db *DB) BackupCodesSince(ctx context.Context, realm, accountID string, since time.Time) (bool, error) {
+	var n int
+	if err := db.reader(ctx).QueryRowContext(ctx, `SELECT COUNT(*) FROM backup_code
+		WHERE account_id = $1 AND realm = $2 AND created_at >= $3`, accountID, realm, us(since)).Scan(&n); err != nil {
+		return false, internal("backup codes since", err)
+	}
+	return n > 0, nil
+}

@@ -142,4 +142,7 @@ type BackupStore interface {
 	UseBackupCode(ctx context.Context, realm, accountID string, hash []byte, t time.Time) (bool, error)
 	// BackupCodesLeft counts the account's unused backup codes.
 	BackupCodesLeft(ctx context.Context, realm, accountID string) (int, error)
+	// BackupCodesSince reports whether the account has backup codes (used
+	// or not) created at or after since.
+	BackupCodesSince(ctx context.Context, realm, accountID string, since time.Time) (bool, error)
 }

@@ -8,6 +8,7 @@ package unlock
 
 import (
 	"context"
+	"time"
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/authflow"
@@ -35,7 +36,15 @@ type Service struct {
 	// Gate caps starts and holds repeated or automated ones behind a
 	// CAPTCHA; nil caps nothing beyond the code component's own limits.
 	Gate *startgate.Gate
+	// Rollback undoes the contact changes and the two-step methods made
+	// on a at or after since, before "this wasn't me" locks it
+	// (contact.Service.RollbackSince, which updates a in place and reports
+	// whether every identifier came back); nil rolls back nothing.
+	Rollback func(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, since time.Time) (bool, error)
 }
+
+// NoWayIn is authflow.NoWayIn: no verified channel is left for a code.
+func NoWayIn() error { return authflow.NoWayIn() }
 
 var _ flow.Handler = (*Service)(nil)
 
@@ -52,9 +61,10 @@ func FromLink(f *flow.Flow) bool { return f.Get(stateFromLink) == "1" }
 
 // Start begins an unlock for the identifier as typed. A code goes to a
 // verified channel of the account (the identifier typed when it is
-// verified). Explicit realms answer ninsho.CodeAccountNotFound for unknown
-// identifiers; safe realms answer alike, with the same work, and send
-// nothing. An account that is not locked gets the same flow (the code then
+// verified), never to an unverified one (but for an unconfirmed sign-up).
+// Explicit realms answer ninsho.CodeAccountNotFound for unknown
+// identifiers, and NoWayIn for an account with no verified channel; safe
+// realms answer both alike, with the same work, and send nothing. An account that is not locked gets the same flow (the code then
 // simply leads to sign-in). Starts are capped and repeated or automated ones
 // meet a CAPTCHA first (Gate), exactly as for the password assistant.
 func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request, typed string) (*flow.Answer, error) {
@@ -73,13 +83,25 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 // sendCode starts f's code step: the code goes to typed when it is a
 // verified identifier of a, else to a verified one (e-mail first). For a
 // safe realm's unknown identifier (a nil) the same work is done towards the
-// identifier typed, and nothing is sent.
+// identifier typed, and nothing is sent; so too for an account with no
+// verified channel, which an explicit realm answers NoWayIn.
 func (s *Service) sendCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, typed string) error {
 	k := s.Kit
 	ch, dest := authflow.ChannelFor(identifier.Normalized(typed)), typed
 	accountID, lock := "", ""
 	if a != nil {
-		ch, dest = channelFor(a, typed)
+		var ok bool
+		if ch, dest, ok = channelFor(a, typed); !ok {
+			if rl.Disclosure != realm.DisclosureSafe {
+				return NoWayIn()
+			}
+			// As for an unknown identifier: the code is never sent and
+			// never right.
+			ch, dest = authflow.ChannelFor(identifier.Normalized(typed)), typed
+			a, f.AccountID = nil, ""
+		}
+	}
+	if a != nil {
 		accountID, lock = a.ID, string(a.Lock.Kind)
 	}
 	f.Status, f.Step = flow.StatusChallenge, flow.StepVerificationCode
@@ -109,29 +131,27 @@ func (s *Service) submitCaptcha(ctx context.Context, rl *realm.Realm, f *flow.Fl
 	return s.answer(f, ""), stepErr
 }
 
-// channelFor picks a verified channel of a, preferring the one typed.
-func channelFor(a *account.Account, typed string) (code.Channel, string) {
-	emailOK := a.Email != "" && a.EmailVerifiedAt != nil
-	phoneOK := a.Phone != "" && a.PhoneVerifiedAt != nil
-	switch {
-	case typed == a.Phone && phoneOK:
-		return code.ChannelSMS, a.Phone
-	case typed == a.Email && emailOK:
-		return code.ChannelEmail, a.Email
-	case emailOK:
-		return code.ChannelEmail, a.Email
-	case phoneOK:
-		return code.ChannelSMS, a.Phone
-	case a.Email != "":
-		return code.ChannelEmail, a.Email
+// channelFor picks a verified channel of a, preferring the one typed
+// (authflow.VerifiedChannel); false when a has none. Only an unconfirmed
+// sign-up, which has no verified channel yet, gets its code at the
+// identifier it was started with.
+func channelFor(a *account.Account, typed string) (code.Channel, string, bool) {
+	if ch, dest, ok := authflow.VerifiedChannel(a, typed); ok || a.Status != account.StatusPending {
+		return ch, dest, ok
 	}
-	return code.ChannelSMS, a.Phone
+	if a.Email != "" {
+		return code.ChannelEmail, a.Email, true
+	}
+	return code.ChannelSMS, a.Phone, a.Phone != ""
 }
 
-// NotMe follows the "this wasn't me" link with token: it signs out every
+// NotMe follows the "this wasn't me" link with token: it first rolls back
+// the contact changes and two-step methods made since the link was sent
+// (at the sign-in or change it is about; Rollback), then signs out every
 // session of the account, locks it as suspicious and starts an unlock flow
-// (code sent, then a new password). The link works once, for
-// signin.NotMeLifetime.
+// (code sent to a verified channel, then a new password). The link works
+// once, for signin.NotMeLifetime. An account left with no verified channel
+// is locked all the same and the answer is NoWayIn.
 // An unknown, used or expired token is ninsho.CodeNotFound.
 func (s *Service) NotMe(ctx context.Context, rl *realm.Realm, req ninsho.Request, token string) (*flow.Answer, error) {
 	k := s.Kit
@@ -143,7 +163,7 @@ func (s *Service) NotMe(ctx context.Context, rl *realm.Realm, req ninsho.Request
 			return err
 		}
 		accountID = c.AccountID
-		ans, err = s.secure(ctx, rl, req, c.AccountID, nil)
+		ans, err = s.secure(ctx, rl, req, c.AccountID, c.CreatedAt, nil)
 		return err
 	})
 	return s.secured(ans, accountID, err)
@@ -151,14 +171,16 @@ func (s *Service) NotMe(ctx context.Context, rl *realm.Realm, req ninsho.Request
 
 // SecureAccount applies what the "this wasn't me" link does to accountID
 // for its signed-in owner (an entry of the sign-in history they did not
-// make): every session revoked, the account locked as suspicious, trusted
-// devices forgotten and an unlock flow started with a code. data is added
-// to the account.locked event.
-func (s *Service) SecureAccount(ctx context.Context, rl *realm.Realm, req ninsho.Request, accountID string, data map[string]any) (*flow.Answer, error) {
+// make, at since): the contact changes and two-step methods made at or
+// after since rolled back (Rollback), every session revoked, the account
+// locked as suspicious, trusted devices forgotten and an unlock flow
+// started with a code (NoWayIn when no verified channel is left). data is
+// added to the account.locked event.
+func (s *Service) SecureAccount(ctx context.Context, rl *realm.Realm, req ninsho.Request, accountID string, since time.Time, data map[string]any) (*flow.Answer, error) {
 	var ans *flow.Answer
 	err := s.Kit.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		ans, err = s.secure(ctx, rl, req, accountID, data)
+		ans, err = s.secure(ctx, rl, req, accountID, since, data)
 		return err
 	})
 	return s.secured(ans, accountID, err)
@@ -173,15 +195,29 @@ func (s *Service) secured(ans *flow.Answer, accountID string, err error) (*flow.
 		s.Forget(accountID)
 	}
 	s.Kit.Outbox.Wake()
+	if ans == nil {
+		return nil, NoWayIn()
+	}
 	return s.answer(ans.Flow, ans.DeviceToken), nil
 }
 
-// secure loads accountID and applies lockNotMe to it with data, in the
-// transaction of ctx.
-func (s *Service) secure(ctx context.Context, rl *realm.Realm, req ninsho.Request, accountID string, data map[string]any) (*flow.Answer, error) {
+// secure loads accountID, rolls back what was done to it at or after since
+// (Rollback) and applies lockNotMe to it with data, in the transaction of
+// ctx.
+func (s *Service) secure(ctx context.Context, rl *realm.Realm, req ninsho.Request, accountID string, since time.Time, data map[string]any) (*flow.Answer, error) {
 	a, err := s.Kit.Accounts.Account(ctx, accountID)
 	if err != nil {
 		return nil, err
+	}
+	if s.Rollback != nil {
+		restored, err := s.Rollback(ctx, rl, req, a, since)
+		if err != nil {
+			return nil, err
+		}
+		if data == nil {
+			data = map[string]any{}
+		}
+		data["contact_restored"] = restored
 	}
 	return s.lockNotMe(ctx, rl, req, a, data)
 }
@@ -191,8 +227,10 @@ func (s *Service) secure(ctx context.Context, rl *realm.Realm, req ninsho.Reques
 // suspicious (account.locked with reason), its trusted devices are
 // forgotten, and an unlock flow begins for the device of req with a code
 // to a verified channel of a (in the owner's lane: the link reached the
-// owner's own mailbox or phone). The caller forgets a's cached sessions
-// and wakes the outbox after commit. internal/contact's undo link uses it
+// owner's own mailbox or phone). When a has no verified channel left,
+// nothing is sent and no flow begins: the answer is nil (the caller answers
+// NoWayIn after commit, keeping the lock). The caller forgets a's cached
+// sessions and wakes the outbox after commit. internal/contact's undo link uses it
 // too, so that the same unlock flow follows.
 func (s *Service) LockNotMe(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, reason string) (*flow.Answer, error) {
 	return s.lockNotMe(ctx, rl, req, a, map[string]any{"reason": reason})
@@ -227,6 +265,9 @@ func (s *Service) lockNotMe(ctx context.Context, rl *realm.Realm, req ninsho.Req
 	// Whoever signed in may have trusted their own device.
 	if err := k.ForgetTrusted(ctx, rl, req, a.ID, trust.ReasonNotMe); err != nil {
 		return nil, err
+	}
+	if _, _, ok := channelFor(a, ""); !ok {
+		return nil, nil // locked; only support can help
 	}
 	d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
 	if err != nil {

@@ -332,6 +332,11 @@ func (h *Handler) contactUndo(w http.ResponseWriter, r *http.Request, c *call) e
 	if ninsho.IsCode(err, ninsho.CodeNotFound) {
 		return h.contactUndoSpent(w, r, c)
 	}
+	if ninsho.IsCode(err, ninsho.CodeAccountLocked) {
+		// Done, but no verified channel is left for a code: every session
+		// has ended; the error page says to contact customer service.
+		h.cookies.ClearSession(w, r)
+	}
 	if err != nil {
 		return err
 	}

@@ -230,6 +230,20 @@ func TwoStep(t *testing.T, open func(tb testing.TB) Stores) {
 		mustNil(t, "ReplaceBackupCodes of b", s.ReplaceBackupCodes(ctx, "jp", b, hashes(3), Epoch))
 		left(a, 10)
 		left(b, 3)
+		since := func(account string, from time.Time, want bool) {
+			t.Helper()
+			got, err := s.BackupCodesSince(ctx, "jp", account, from)
+			mustNil(t, "BackupCodesSince", err)
+			if got != want {
+				t.Errorf("BackupCodesSince(%v): got %v, want %v", from, got, want)
+			}
+		}
+		since(a, Epoch, true)
+		since(a, at(time.Second), false)
+		mustNil(t, "ReplaceBackupCodes later", s.ReplaceBackupCodes(ctx, "jp", b, hashes(3), at(time.Hour)))
+		since(b, at(time.Second), true)
+		since(b, at(2*time.Hour), false)
+		mustNil(t, "ReplaceBackupCodes back", s.ReplaceBackupCodes(ctx, "jp", b, hashes(3), Epoch))
 
 		use := func(account string, h []byte, want bool, what string) {
 			t.Helper()

@@ -1,0 +1,117 @@
+package twostep
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/event"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/realm"
+)
+
+// RolledBack is what RollBack removed.
+type RolledBack struct {
+	Methods     int  // credentials removed (proved or not)
+	BackupCodes bool // the backup codes were deleted
+	TurnedOff   bool // 2SV was on and is now off
+}
+
+// RollBack undoes what was done to a's two-step verification at or after
+// since, for the owner's undo or "this wasn't me" (internal/contact): every
+// credential created at or after since and before until (the rollback's
+// start: methods the rollback itself moved back stay) is removed, and every SMS or voice
+// method on one of numbers (numbers the rollback took off the account), and
+// the backup codes when they were created at or after since. Unlike Remove,
+// a realm policy that requires 2SV does not refuse it: when no proved method
+// remains, 2SV is off (the backup codes go with it, and the devices trusted
+// to skip it are forgotten through TurnedOff); an account type that
+// requires 2SV is led through enrolment at its next sign-in. Each removal
+// is two_step.method_removed with reason "rollback", turning off is
+// two_step.disabled with reason "rollback", new backup codes deleted are
+// two_step.backup_codes with count 0 and reason "rollback"; the owner gets
+// one alert (ChangeTurnedOff, else ChangeMethodRemoved). It runs in the
+// transaction of ctx.
+func (s *Service) RollBack(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, since, until time.Time, numbers []string) (RolledBack, error) {
+	var out RolledBack
+	creds, err := s.Store.Credentials(ctx, rl.ID, a.ID)
+	if err != nil {
+		return out, err
+	}
+	st, err := s.Store.State(ctx, rl.ID, a.ID)
+	if err != nil {
+		return out, err
+	}
+	var left []Credential
+	var lastRemoved Method
+	for _, c := range creds {
+		gone := !c.CreatedAt.Before(since) && c.CreatedAt.Before(until) || IsPhone(c.Method) && c.Phone != "" && slices.Contains(numbers, c.Phone)
+		if !gone {
+			if c.Proved() {
+				left = append(left, c)
+			}
+			continue
+		}
+		if err := s.Store.RemoveCredential(ctx, rl.ID, a.ID, c.ID); err != nil {
+			return out, err
+		}
+		if err := s.record(ctx, rl, a.ID, event.TypeTwoStepMethodRemoved, req, map[string]any{
+			"credential": c.ID, "method": string(c.Method), "reason": "rollback"}); err != nil {
+			return out, err
+		}
+		out.Methods++
+		if c.Proved() {
+			lastRemoved = c.Method
+		}
+	}
+	now := s.Clock.Now()
+	fresh, err := s.Backup.BackupCodesSince(ctx, rl.ID, a.ID, since)
+	if err != nil {
+		return out, err
+	}
+	if fresh || len(left) == 0 {
+		left, err := s.Backup.BackupCodesLeft(ctx, rl.ID, a.ID)
+		if err != nil {
+			return out, err
+		}
+		if fresh || left > 0 {
+			if err := s.Backup.ReplaceBackupCodes(ctx, rl.ID, a.ID, nil, now); err != nil {
+				return out, err
+			}
+			out.BackupCodes = true
+			if err := s.record(ctx, rl, a.ID, event.TypeTwoStepBackupCodes, req, map[string]any{"count": 0, "reason": "rollback"}); err != nil {
+				return out, err
+			}
+		}
+	}
+	switch {
+	case len(left) == 0 && st.Enabled:
+		st.Enabled, st.Preferred, st.UpdatedAt = false, "", now
+		if err := s.Store.SetState(ctx, st); err != nil {
+			return out, err
+		}
+		if s.TurnedOff != nil {
+			if err := s.TurnedOff(ctx, rl, req, a.ID); err != nil {
+				return out, err
+			}
+		}
+		out.TurnedOff = true
+		if err := s.record(ctx, rl, a.ID, event.TypeTwoStepDisabled, req, map[string]any{"reason": "rollback"}); err != nil {
+			return out, err
+		}
+		return out, s.Notify(ctx, rl, req, a, ChangeTurnedOff, "")
+	case len(left) > 0 && st.Preferred != "" && !slices.ContainsFunc(left, func(c Credential) bool { return c.ID == st.Preferred }):
+		st.Preferred, st.UpdatedAt = left[0].ID, now
+		if err := s.Store.SetState(ctx, st); err != nil {
+			return out, err
+		}
+		if err := s.record(ctx, rl, a.ID, event.TypeTwoStepPreferred, req, map[string]any{"credential": left[0].ID, "method": string(left[0].Method)}); err != nil {
+			return out, err
+		}
+	}
+	if lastRemoved == "" {
+		return out, nil
+	}
+	return out, s.Notify(ctx, rl, req, a, ChangeMethodRemoved, lastRemoved)
+}
