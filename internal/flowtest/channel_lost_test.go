@@ -64,3 +64,38 @@ func TestResetStopsWhenTheChannelIsLost(t *testing.T) {
 		}
 	})
 }
+
+// TestUnlockStopsWhenTheChannelIsLost: the thief uses their own undo link
+// U2 first — evil1 comes back and the unlock code goes there — but does
+// not finish. The owner's older link U1 then rolls everything back. The
+// thief's unlock flow, code in hand, goes no further (flow_expired), and
+// no password is set through it.
+func TestUnlockStopsWhenTheChannelIsLost(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		s := contactService(e)
+		id, u1, u2 := stolenChain(t, e, s)
+		thief := flowtest.Req("203.0.113.66", "")
+		theirs, err := s.Undo(ctx, e.JP, thief, u2)
+		if err != nil || theirs.Flow == nil {
+			t.Fatalf("thief's undo: %+v, %v", theirs, err)
+		}
+		thief.DeviceToken = theirs.DeviceToken
+		code := e.LastCode(t, chEvil1)
+		if _, err := s.Undo(ctx, e.JP, flowtest.Req("198.51.100.7", ""), u1); err != nil {
+			t.Fatalf("owner's undo: %v", err)
+		}
+		got, err := e.Engine.Act(ctx, "jp", theirs.Flow.ID, thief, flow.Action{Name: flow.ActionSubmitCode, Code: code})
+		flowtest.WantCode(t, err, ninsho.CodeFlowExpired)
+		if got != nil && got.Session != nil {
+			t.Fatal("the thief got a session")
+		}
+		const stolen = "nusumi-no-pasu-99"
+		if _, err := e.Engine.Act(ctx, "jp", theirs.Flow.ID, thief, flow.Action{Name: flow.ActionSetNewPassword, Password: stolen, PasswordConfirmation: stolen}); err == nil {
+			t.Fatal("set_new_password went through on the thief's flow")
+		}
+		if a := ctAccount(t, e, id); a.Email != ctOld || a.EmailVerifiedAt == nil {
+			t.Fatalf("email %q verified %v, want the owner's", a.Email, a.EmailVerifiedAt)
+		}
+	})
+}

@@ -368,6 +368,10 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 		if err != nil {
 			return err
 		}
+		if lostChannel(a, f) {
+			stepErr, err = k.ChannelLost(ctx, f)
+			return err
+		}
 		f.Set(stateCodeOK, "1")
 		then := flow.StepPassword
 		if a.Lock.Kind == account.LockSuspicious || a.Status == account.StatusLocked {
@@ -401,6 +405,18 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	a, err := k.Accounts.Account(ctx, f.AccountID)
 	if err != nil {
 		return nil, err
+	}
+	if lostChannel(a, f) {
+		var lost error
+		err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+			var err error
+			lost, err = k.ChannelLost(ctx, f)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return s.answer(f, ""), lost
 	}
 	hash, err := k.Accounts.PasswordHash(ctx, a.ID)
 	if err != nil {
@@ -452,6 +468,18 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	if err != nil {
 		return nil, err
 	}
+	if lostChannel(a, f) {
+		var lost error
+		err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+			var err error
+			lost, err = k.ChannelLost(ctx, f)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return s.answer(f, ""), lost
+	}
 	hash, err := k.NewPasswordHash(ctx, a, act.Password, act.PasswordConfirmation)
 	if err != nil {
 		if ninsho.IsCode(err, ninsho.CodeInternal) || ninsho.IsCode(err, ninsho.CodeOverloaded) {
@@ -483,4 +511,12 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	}
 	k.Outbox.Wake()
 	return k.Completed(f, grant), nil
+}
+
+// lostChannel reports whether the account a no longer holds, verified, the
+// channel f's code proved (authflow.ChannelStillOwned): an undo or "this
+// wasn't me" took it off since, and this flow must not go on for whoever
+// holds it. An unfinished sign-up is not judged.
+func lostChannel(a *account.Account, f *flow.Flow) bool {
+	return a.Status != account.StatusPending && !authflow.ChannelStillOwned(a, f)
 }
