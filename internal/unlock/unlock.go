@@ -406,13 +406,7 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	if err != nil {
 		return nil, err
 	}
-	if lostChannel(a, f) {
-		var lost error
-		err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-			var err error
-			lost, err = k.ChannelLost(ctx, f)
-			return err
-		})
+	if lost, err := s.endIfLost(ctx, f, a); lost != nil || err != nil {
 		if err != nil {
 			return nil, err
 		}
@@ -468,13 +462,7 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	if err != nil {
 		return nil, err
 	}
-	if lostChannel(a, f) {
-		var lost error
-		err := k.Tx.InTx(ctx, func(ctx context.Context) error {
-			var err error
-			lost, err = k.ChannelLost(ctx, f)
-			return err
-		})
+	if lost, err := s.endIfLost(ctx, f, a); lost != nil || err != nil {
 		if err != nil {
 			return nil, err
 		}
@@ -519,4 +507,19 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 // holds it. An unfinished sign-up is not judged.
 func lostChannel(a *account.Account, f *flow.Flow) bool {
 	return a.Status != account.StatusPending && !authflow.ChannelStillOwned(a, f)
+}
+
+// endIfLost fails f in its own transaction when its channel is lost
+// (lostChannel): lost is the refusal to answer (flow_expired), err a store
+// error; both nil when the flow may go on.
+func (s *Service) endIfLost(ctx context.Context, f *flow.Flow, a *account.Account) (lost, err error) {
+	if !lostChannel(a, f) {
+		return nil, nil
+	}
+	err = s.Kit.Tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		lost, err = s.Kit.ChannelLost(ctx, f)
+		return err
+	})
+	return lost, err
 }
