@@ -109,4 +109,9 @@ type Store interface {
 	// CodeByHash returns the code whose keyed hash is h (link tokens are
 	// looked up this way), or ninsho.CodeNotFound.
 	CodeByHash(ctx context.Context, h []byte) (*Code, error)
+	// ConsumeLinksTo uses up, at t, every unused link of the account of
+	// the given purposes that went to destination, and returns how many:
+	// an address the account no longer has must not keep links that act
+	// on it.
+	ConsumeLinksTo(ctx context.Context, realm, accountID, destination string, purposes []Purpose, t time.Time) (int, error)
 }

@@ -269,6 +269,13 @@ func (s *Service) Undo(ctx context.Context, rl *realm.Realm, req ninsho.Request,
 	return ans, nil
 }
 
+// NotMeSlack is how far before the time of the alert or history entry a
+// "this wasn't me" rolls back (RollbackSince): the change the alert tells
+// of — a two-step method proved, an address changed — was written a moment
+// before the alert in the same request, and a method begun earlier is
+// judged by when it was proved.
+const NotMeSlack = time.Minute
+
 // RollbackSince is the rollback of "this wasn't me" about something done
 // at since (an entry of the sign-in history, or the sign-in a "this wasn't
 // me" link was sent about), wired into unlock.Service.Rollback: every
@@ -286,6 +293,9 @@ func (s *Service) RollbackSince(ctx context.Context, rl *realm.Realm, req ninsho
 		return false, err
 	}
 	*a = *held
+	// The alert or entry is written in the same request as the change it
+	// tells of, a moment after it: the rollback starts NotMeSlack before.
+	since = since.Add(-NotMeSlack)
 	chain, err := s.Store.ContactChain(ctx, &Change{Realm: rl.ID, AccountID: a.ID, CreatedAt: since})
 	if err != nil {
 		return false, err
@@ -336,6 +346,7 @@ func (s *Service) rollback(ctx context.Context, rl *realm.Realm, req ninsho.Requ
 	k := s.Kit
 	now := k.Clock.Now()
 	var out rolledBack
+	before := []string{a.Email, a.Phone}
 	a.UpdatedAt = now
 	target := map[Kind]string{}
 	var kinds []Kind
@@ -410,6 +421,17 @@ func (s *Service) rollback(ctx context.Context, rl *realm.Realm, req ninsho.Requ
 		}
 	}
 	out.restored = restored
+	// Links sent to an address the account no longer has (the thief's,
+	// say) die with it: a leftover "this wasn't me" or undo link there
+	// must not lock the owner out again after the recovery.
+	for _, v := range before {
+		if v == "" || v == a.Email || v == a.Phone {
+			continue
+		}
+		if _, err := k.Codes.Store.ConsumeLinksTo(ctx, rl.ID, a.ID, v, []code.Purpose{code.PurposeNotMe, code.PurposeContactUndo}, now); err != nil {
+			return out, err
+		}
+	}
 	if k.TwoStep == nil {
 		return out, nil
 	}

@@ -58,6 +58,29 @@ func (db *DB) ConsumeCode(ctx context.Context, id string, at time.Time) (bool, e
 	return n == 1, err
 }
 
+// ConsumeLinksTo uses up the account's unused links of purposes that went
+// to destination (code.Store).
+func (db *DB) ConsumeLinksTo(ctx context.Context, realm, accountID, destination string, purposes []code.Purpose, t time.Time) (int, error) {
+	if destination == "" || len(purposes) == 0 {
+		return 0, nil
+	}
+	q := `UPDATE code SET consumed_at = $1 WHERE realm = $2 AND account_id = $3 AND destination = $4 AND consumed_at IS NULL AND purpose IN (`
+	args := []any{us(t), realm, accountID, destination}
+	for i, p := range purposes {
+		if i > 0 {
+			q += ", "
+		}
+		q += sprintf("$%d", len(args)+1)
+		args = append(args, string(p))
+	}
+	res, err := db.writer(ctx).ExecContext(ctx, q+")", args...)
+	if err != nil {
+		return 0, internal("consume links", err)
+	}
+	n, err := rowsAffected("consume links", res)
+	return int(n), err
+}
+
 // CountCodesSince counts the realm's codes of lane sent to destination at
 // or after t.
 func (db *DB) CountCodesSince(ctx context.Context, realm, destination string, lane code.Lane, since time.Time) (int, error) {

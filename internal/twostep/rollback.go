@@ -20,7 +20,7 @@ type RolledBack struct {
 
 // RollBack undoes what was done to a's two-step verification at or after
 // since, for the owner's undo or "this wasn't me" (internal/contact): every
-// credential created at or after since and before until (the rollback's
+// credential created or proved at or after since and before until (the rollback's
 // start: methods the rollback itself moved back stay) is removed, and every SMS or voice
 // method on one of numbers (numbers the rollback took off the account), and
 // the backup codes when they were created at or after since. Unlike Remove,
@@ -46,7 +46,8 @@ func (s *Service) RollBack(ctx context.Context, rl *realm.Realm, req ninsho.Requ
 	var left []Credential
 	var lastRemoved Method
 	for _, c := range creds {
-		gone := !c.CreatedAt.Before(since) && c.CreatedAt.Before(until) || IsPhone(c.Method) && c.Phone != "" && slices.Contains(numbers, c.Phone)
+		gone := within(&c.CreatedAt, since, until) || within(c.ProvedAt, since, until) ||
+			IsPhone(c.Method) && c.Phone != "" && slices.Contains(numbers, c.Phone)
 		if !gone {
 			if c.Proved() {
 				left = append(left, c)
@@ -114,4 +115,10 @@ func (s *Service) RollBack(ctx context.Context, rl *realm.Realm, req ninsho.Requ
 		return out, nil
 	}
 	return out, s.Notify(ctx, rl, req, a, ChangeMethodRemoved, lastRemoved)
+}
+
+// within reports whether t is set and in [since, until): a method begun
+// before the rollback's start but proved after it counts as added then.
+func within(t *time.Time, since, until time.Time) bool {
+	return t != nil && !t.Before(since) && t.Before(until)
 }

@@ -37,6 +37,45 @@ func Code(t *testing.T, open func(tb testing.TB) Stores) {
 		}
 	})
 
+	t.Run("consume links to an address", func(t *testing.T) {
+		s := open(t)
+		const acct, other = "acct-links", "acct-other"
+		link := func(account, dest string, p code.Purpose) *code.Code {
+			c := NewCode("jp", NewID(), account, dest)
+			c.Purpose = p
+			return MustInsertCode(t, s, c)
+		}
+		hit1 := link(acct, "thief@example.net", code.PurposeNotMe)
+		hit2 := link(acct, "thief@example.net", code.PurposeContactUndo)
+		used := link(acct, "thief@example.net", code.PurposeNotMe)
+		if ok, err := s.ConsumeCode(ctx, used.ID, at(time.Second)); err != nil || !ok {
+			t.Fatalf("ConsumeCode: %v, %v", ok, err)
+		}
+		keep := []*code.Code{
+			link(acct, "thief@example.net", code.PurposeSignin), // another purpose
+			link(acct, "owner@example.jp", code.PurposeNotMe),   // another address
+			link(other, "thief@example.net", code.PurposeNotMe), // another account
+		}
+		n, err := s.ConsumeLinksTo(ctx, "jp", acct, "thief@example.net", []code.Purpose{code.PurposeNotMe, code.PurposeContactUndo}, at(time.Minute))
+		mustNil(t, "ConsumeLinksTo", err)
+		if n != 2 {
+			t.Errorf("ConsumeLinksTo: %d, want 2 (the used one stays as it was)", n)
+		}
+		for _, c := range []*code.Code{hit1, hit2} {
+			if got, _ := s.LatestCode(ctx, c.FlowID); got.ConsumedAt == nil || !got.ConsumedAt.Equal(at(time.Minute)) {
+				t.Errorf("%s link not used up: %v", c.Purpose, got.ConsumedAt)
+			}
+		}
+		if got, _ := s.LatestCode(ctx, used.FlowID); !got.ConsumedAt.Equal(at(time.Second)) {
+			t.Errorf("an already used link moved: %v", got.ConsumedAt)
+		}
+		for _, c := range keep {
+			if got, _ := s.LatestCode(ctx, c.FlowID); got.ConsumedAt != nil {
+				t.Errorf("%s to %s of %s used up, want untouched", c.Purpose, c.Destination, c.AccountID)
+			}
+		}
+	})
+
 	t.Run("consume once", func(t *testing.T) {
 		s := open(t)
 		c := MustInsertCode(t, s, NewCode("jp", NewID(), "", "hanako@example.jp"))
