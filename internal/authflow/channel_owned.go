@@ -14,9 +14,7 @@ import (
 // and only while the account holds it: after an undo or a "this wasn't me"
 // rolled back the change that put it there, or after the owner removed
 // it, its holder is no longer the owner, and a code they already had, or
-// a step their proof unlocked, must not go on (the flow answers
-// flow_expired). Pending sign-ups hold only unverified identifiers: their
-// flows are not judged by it.
+// a step their proof unlocked, must not go on.
 func ChannelStillOwned(a *account.Account, f *flow.Flow) bool {
 	d := f.Destination
 	if d == "" {
@@ -25,14 +23,22 @@ func ChannelStillOwned(a *account.Account, f *flow.Flow) bool {
 	return (d == a.Email && a.EmailVerifiedAt != nil) || (d == a.Phone && a.PhoneVerifiedAt != nil)
 }
 
-// ChannelLost ends f, whose proved channel the account no longer holds
-// (ChannelStillOwned): the flow is failed and saved in the transaction of
-// ctx (err is a store error), and refusal (flow_expired) is the answer to
-// give once that transaction commits; the person starts again with a
-// channel of the account.
-func (k *Kit) ChannelLost(ctx context.Context, f *flow.Flow) (refusal, err error) {
-	f.Status = flow.StatusFailed
-	if err := k.Save(ctx, f); err != nil {
+// StopIfChannelLost ends the recovery flow f when a no longer holds the
+// channel its code proved (ChannelStillOwned): the flow is failed and
+// saved (in the transaction of ctx, or one of its own), and lost is the
+// refusal to answer once that commits (flow_expired: the person starts
+// again with a channel of the account); err is a store error. Both are nil
+// when f may go on. An unfinished sign-up holds only unverified
+// identifiers and is not judged.
+func (k *Kit) StopIfChannelLost(ctx context.Context, f *flow.Flow, a *account.Account) (lost, err error) {
+	if a.Status == account.StatusPending || ChannelStillOwned(a, f) {
+		return nil, nil
+	}
+	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		f.Status = flow.StatusFailed
+		return k.Save(ctx, f)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return ninsho.E(ninsho.CodeFlowExpired), nil

@@ -260,17 +260,28 @@ func (s *Service) IssueLink(ctx context.Context, realm, accountID, flowID string
 // a page can say at once that a link is spent instead of offering a button
 // that cannot work.
 func (s *Service) LinkUsable(ctx context.Context, realm string, p Purpose, token string) (bool, error) {
+	c, err := s.UsableLink(ctx, realm, p, token)
+	return c != nil, err
+}
+
+// UsableLink returns the code row of the link token of purpose p in realm
+// when it can still be followed (unused, unexpired), else nil; it uses
+// nothing. Callers that show what a link would do read it once here.
+func (s *Service) UsableLink(ctx context.Context, realm string, p Purpose, token string) (*Code, error) {
 	if token == "" || len(token) > 128 {
-		return false, nil
+		return nil, nil
 	}
 	c, err := s.Store.CodeByHash(ctx, s.Hasher.Hash("link", string(p), token))
 	if ninsho.IsCode(err, ninsho.CodeNotFound) {
-		return false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	return c.Realm == realm && c.Purpose == p && c.ConsumedAt == nil && s.Clock.Now().Before(c.ExpiresAt), nil
+	if c.Realm != realm || c.Purpose != p || c.ConsumedAt != nil || !s.Clock.Now().Before(c.ExpiresAt) {
+		return nil, nil
+	}
+	return c, nil
 }
 
 // ConsumeLink uses a link token of purpose p in realm: it returns the code

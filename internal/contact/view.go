@@ -27,16 +27,8 @@ const (
 // the link cannot be used (unknown, used, expired, of another realm, or its
 // change already undone).
 func (s *Service) UndoChange(ctx context.Context, rl *realm.Realm, token string) (*Change, error) {
-	ok, err := s.UndoUsable(ctx, rl, token)
-	if err != nil || !ok {
-		return nil, err
-	}
-	codes := s.Kit.Codes
-	c, err := codes.Store.CodeByHash(ctx, codes.Hasher.Hash("link", string(code.PurposeContactUndo), token))
-	if ninsho.IsCode(err, ninsho.CodeNotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	c, err := s.Kit.Codes.UsableLink(ctx, rl.ID, code.PurposeContactUndo, token)
+	if err != nil || c == nil {
 		return nil, err
 	}
 	ch, err := s.Store.ContactChange(ctx, rl.ID, c.FlowID)

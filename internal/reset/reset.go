@@ -232,8 +232,7 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 		if err != nil {
 			return err
 		}
-		if !confirmsSignup(f) && !authflow.ChannelStillOwned(a, f) {
-			stepErr, err = k.ChannelLost(ctx, f)
+		if stepErr, err = k.StopIfChannelLost(ctx, f, a); stepErr != nil || err != nil {
 			return err
 		}
 		if asked, err := k.SecondFactor().Before(ctx, rl, f, a, flow.StepChoose); err != nil || asked {
@@ -271,8 +270,10 @@ func (s *Service) signInWithCode(ctx context.Context, rl *realm.Realm, f *flow.F
 	if err != nil {
 		return nil, err
 	}
-	if lost, err := s.channelLost(ctx, f, a); lost != nil || err != nil {
-		return s.answer(f, ""), firstErr(err, lost)
+	if lost, err := k.StopIfChannelLost(ctx, f, a); err != nil {
+		return nil, err
+	} else if lost != nil {
+		return s.answer(f, ""), lost
 	}
 	if a.Status == account.StatusClosed {
 		return s.answer(f, ""), s.closedError(ctx, rl, a)
@@ -339,8 +340,10 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	if err != nil {
 		return nil, err
 	}
-	if lost, err := s.channelLost(ctx, f, a); lost != nil || err != nil {
-		return s.answer(f, ""), firstErr(err, lost)
+	if lost, err := k.StopIfChannelLost(ctx, f, a); err != nil {
+		return nil, err
+	} else if lost != nil {
+		return s.answer(f, ""), lost
 	}
 	hash, err := k.NewPasswordHash(ctx, a, act.Password, act.PasswordConfirmation)
 	if err != nil {
@@ -386,27 +389,4 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	}
 	k.Outbox.Wake()
 	return k.Completed(f, grant), nil
-}
-
-// channelLost ends f when the account a no longer holds the channel its
-// code proved (authflow.ChannelStillOwned; an unfinished sign-up is not
-// judged): lost is flow_expired then, err a store error.
-func (s *Service) channelLost(ctx context.Context, f *flow.Flow, a *account.Account) (lost, err error) {
-	if confirmsSignup(f) || authflow.ChannelStillOwned(a, f) {
-		return nil, nil
-	}
-	err = s.Kit.Tx.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		lost, err = s.Kit.ChannelLost(ctx, f)
-		return err
-	})
-	return lost, err
-}
-
-// firstErr is err when there is one, else refusal.
-func firstErr(err, refusal error) error {
-	if err != nil {
-		return err
-	}
-	return refusal
 }

@@ -368,8 +368,7 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 		if err != nil {
 			return err
 		}
-		if lostChannel(a, f) {
-			stepErr, err = k.ChannelLost(ctx, f)
+		if stepErr, err = k.StopIfChannelLost(ctx, f, a); stepErr != nil || err != nil {
 			return err
 		}
 		f.Set(stateCodeOK, "1")
@@ -406,10 +405,9 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	if err != nil {
 		return nil, err
 	}
-	if lost, err := s.endIfLost(ctx, f, a); lost != nil || err != nil {
-		if err != nil {
-			return nil, err
-		}
+	if lost, err := k.StopIfChannelLost(ctx, f, a); err != nil {
+		return nil, err
+	} else if lost != nil {
 		return s.answer(f, ""), lost
 	}
 	hash, err := k.Accounts.PasswordHash(ctx, a.ID)
@@ -462,10 +460,9 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	if err != nil {
 		return nil, err
 	}
-	if lost, err := s.endIfLost(ctx, f, a); lost != nil || err != nil {
-		if err != nil {
-			return nil, err
-		}
+	if lost, err := k.StopIfChannelLost(ctx, f, a); err != nil {
+		return nil, err
+	} else if lost != nil {
 		return s.answer(f, ""), lost
 	}
 	hash, err := k.NewPasswordHash(ctx, a, act.Password, act.PasswordConfirmation)
@@ -499,27 +496,4 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	}
 	k.Outbox.Wake()
 	return k.Completed(f, grant), nil
-}
-
-// lostChannel reports whether the account a no longer holds, verified, the
-// channel f's code proved (authflow.ChannelStillOwned): an undo or "this
-// wasn't me" took it off since, and this flow must not go on for whoever
-// holds it. An unfinished sign-up is not judged.
-func lostChannel(a *account.Account, f *flow.Flow) bool {
-	return a.Status != account.StatusPending && !authflow.ChannelStillOwned(a, f)
-}
-
-// endIfLost fails f in its own transaction when its channel is lost
-// (lostChannel): lost is the refusal to answer (flow_expired), err a store
-// error; both nil when the flow may go on.
-func (s *Service) endIfLost(ctx context.Context, f *flow.Flow, a *account.Account) (lost, err error) {
-	if !lostChannel(a, f) {
-		return nil, nil
-	}
-	err = s.Kit.Tx.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		lost, err = s.Kit.ChannelLost(ctx, f)
-		return err
-	})
-	return lost, err
 }
