@@ -32,69 +32,109 @@ var jst = time.FixedZone("JST", 9*60*60)
 // SMSGuard refuses is left out. It runs in the
 // transaction of ctx.
 func (k *Kit) Alert(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, template string, all bool) error {
-	var dests []alertDest
+	dests := VerifiedDests(a)
+	if !all && len(dests) > 1 {
+		dests = dests[:1] // the e-mail address
+	}
+	return k.SendAlerts(ctx, rl, a, req, Alerts{Template: template, Locale: Locale(f, a, rl),
+		FlowID: f.ID, DeviceID: f.DeviceID, Dests: dests})
+}
+
+// AlertDest is one channel an alert goes to.
+type AlertDest struct {
+	Ch message.Channel
+	To string
+}
+
+// VerifiedDests are a's verified channels, the e-mail address first.
+func VerifiedDests(a *account.Account) []AlertDest {
+	var ds []AlertDest
 	if a.Email != "" && a.EmailVerifiedAt != nil {
-		dests = append(dests, alertDest{message.ChannelEmail, a.Email})
+		ds = append(ds, AlertDest{message.ChannelEmail, a.Email})
 	}
-	if a.Phone != "" && a.PhoneVerifiedAt != nil && (all || len(dests) == 0) {
-		dests = append(dests, alertDest{message.ChannelSMS, a.Phone})
+	if a.Phone != "" && a.PhoneVerifiedAt != nil {
+		ds = append(ds, AlertDest{message.ChannelSMS, a.Phone})
 	}
-	return k.alertTo(ctx, rl, f.ID, f.DeviceID, a, req, Locale(f, a, rl), template, dests, nil)
+	return ds
 }
 
-// alertDest is one channel an alert goes to.
-type alertDest struct {
-	ch message.Channel
-	to string
+// Alerts is one alert to send to each of its destinations (SendAlerts).
+type Alerts struct {
+	Template string
+	Locale   string
+	// FlowID and DeviceID are recorded with each sending; FlowID is also
+	// what the default link's code is tied to (a new id when empty).
+	FlowID, DeviceID string
+	Dests            []AlertDest
+	// Extra variables, besides name, time, device, network and link.
+	Extra map[string]string
+	// Link makes the link to d; nil: the "this wasn't me" link
+	// (NotMeLink, a not_me code of NotMeLifetime tied to FlowID).
+	Link func(ctx context.Context, d AlertDest) (string, error)
+	// Event is added to the data of each signin.alert_sent.
+	Event map[string]any
 }
 
-// alertTo sends template to each of dests that has a provider, in locale,
-// with the time, the device and network of req, a "this wasn't me" link
-// (a link code tied to flowID) and the extra variables, and records each
-// sending. It runs in the transaction of ctx.
-func (k *Kit) alertTo(ctx context.Context, rl *realm.Realm, flowID, deviceID string, a *account.Account, req ninsho.Request, locale, template string, dests []alertDest, extra map[string]string) error {
+// SendAlerts sends al.Template to each of al.Dests that has a provider,
+// in al.Locale, with the time, the device and network of req, the link
+// and the extra variables, and records each sending (signin.alert_sent).
+// An alert to a phone costs like a code: the SMS guard counts it in the
+// owner's lane, and past its limits that alert is left out (the e-mail
+// alert, if any, still goes; the action itself is not refused). It runs
+// in the transaction of ctx.
+func (k *Kit) SendAlerts(ctx context.Context, rl *realm.Realm, a *account.Account, req ninsho.Request, al Alerts) error {
 	now := k.Clock.Now()
 	when := now.UTC().Format("2006-01-02 15:04 UTC")
-	if locale == "ja" {
+	if al.Locale == "ja" {
 		when = now.In(jst).Format("2006-01-02 15:04 JST")
 	}
-	deviceText, _ := device.Describe(locale, req.UserAgent)
+	deviceText, _ := device.Describe(al.Locale, req.UserAgent)
 	network := risk.Prefix(req.IP)
 	if network == "" {
 		network = "-"
 	}
-	for _, d := range dests {
-		if !k.CanSend(code.Channel(d.ch)) {
+	link := al.Link
+	if link == nil {
+		linkFlow := al.FlowID
+		if linkFlow == "" {
+			linkFlow = ninsho.NewID(k.Clock, k.Random)
+		}
+		link = func(ctx context.Context, d AlertDest) (string, error) {
+			token, err := k.Codes.IssueLink(ctx, rl.ID, a.ID, linkFlow, code.PurposeNotMe, d.To, NotMeLifetime)
+			if err != nil {
+				return "", err
+			}
+			return NotMeLink(rl, code.Channel(d.Ch), token), nil
+		}
+	}
+	for _, d := range al.Dests {
+		if !k.CanSend(code.Channel(d.Ch)) {
 			continue
 		}
-		// An alert to a phone costs like a code: the SMS guard counts it in
-		// the owner's lane, and past its limits the alert is left out (the
-		// e-mail alert, if any, still goes; the action itself is not refused).
-		if ok, err := k.SMSGuard.AdmitOptional(ctx, rl, code.Channel(d.ch), d.to, code.LaneOwner); err != nil {
+		if ok, err := k.SMSGuard.AdmitOptional(ctx, rl, code.Channel(d.Ch), d.To, code.LaneOwner); err != nil {
 			return err
 		} else if !ok {
 			continue
 		}
-		token, err := k.Codes.IssueLink(ctx, rl.ID, a.ID, flowID, code.PurposeNotMe, d.to, NotMeLifetime)
+		href, err := link(ctx, d)
 		if err != nil {
 			return err
 		}
-		vars := map[string]string{
-			"name":    a.Name,
-			"time":    when,
-			"device":  deviceText,
-			"network": network,
-			"link":    NotMeLink(rl, code.Channel(d.ch), token),
-		}
-		for key, v := range extra {
+		vars := map[string]string{"name": a.Name, "time": when, "device": deviceText, "network": network, "link": href}
+		for key, v := range al.Extra {
 			vars[key] = v
 		}
-		if err := k.Notify(ctx, rl, d.ch, d.to, template, locale, vars); err != nil {
+		if err := k.Notify(ctx, rl, d.Ch, d.To, al.Template, al.Locale, vars); err != nil {
 			return err
 		}
-		if err := k.Record(ctx, rl, a.ID, event.TypeSigninAlertSent, req, deviceID, map[string]any{
-			"flow": flowID, "channel": string(d.ch), "template": template,
-		}); err != nil {
+		data := map[string]any{"channel": string(d.Ch), "template": al.Template}
+		if al.FlowID != "" {
+			data["flow"] = al.FlowID
+		}
+		for key, v := range al.Event {
+			data[key] = v
+		}
+		if err := k.Record(ctx, rl, a.ID, event.TypeSigninAlertSent, req, al.DeviceID, data); err != nil {
 			return err
 		}
 	}

@@ -80,15 +80,9 @@ func (sf SecondFactor) factorFailed(ctx context.Context, rl *realm.Realm, f *flo
 	if !alert {
 		return nil
 	}
-	var dests []alertDest
-	if a.Email != "" && a.EmailVerifiedAt != nil {
-		dests = append(dests, alertDest{message.ChannelEmail, a.Email})
-	}
-	if a.Phone != "" && a.PhoneVerifiedAt != nil {
-		dests = append(dests, alertDest{message.ChannelSMS, a.Phone})
-	}
-	return k.alertTo(ctx, rl, f.ID, f.DeviceID, a, req, Locale(f, a, rl), message.TemplateSecondFactorFailed, dests,
-		map[string]string{"after": factorFailedAfter(f.Kind)})
+	return k.SendAlerts(ctx, rl, a, req, Alerts{Template: message.TemplateSecondFactorFailed, Locale: Locale(f, a, rl),
+		FlowID: f.ID, DeviceID: f.DeviceID, Dests: VerifiedDests(a),
+		Extra: map[string]string{"after": factorFailedAfter(f.Kind)}})
 }
 
 // pausedNow reports whether the account's wrong-code guard pauses a's codes

@@ -5,7 +5,6 @@ import (
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/flow"
-	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
 )
@@ -21,12 +20,6 @@ type ProfileAlerter struct{ Kit *Kit }
 
 // Alert sends template about a (see ProfileAlerter).
 func (t ProfileAlerter) Alert(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, template string, extra map[string]string) error {
-	var dests []alertDest
-	if a.Email != "" && a.EmailVerifiedAt != nil {
-		dests = append(dests, alertDest{message.ChannelEmail, a.Email})
-	}
-	if a.Phone != "" && a.PhoneVerifiedAt != nil {
-		dests = append(dests, alertDest{message.ChannelSMS, a.Phone})
-	}
-	return t.Kit.alertTo(ctx, rl, f.ID, f.DeviceID, a, req, Locale(f, a, rl), template, dests, extra)
+	return t.Kit.SendAlerts(ctx, rl, a, req, Alerts{Template: template, Locale: Locale(f, a, rl),
+		FlowID: f.ID, DeviceID: f.DeviceID, Dests: VerifiedDests(a), Extra: extra})
 }

@@ -39,22 +39,17 @@ var _ twostep.AlsoAlerter = TwoStepAlerter{}
 // over a channel without a provider are skipped, as in Alert.
 func (t TwoStepAlerter) AlertAlso(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, change twostep.Change, method twostep.Method, also []twostep.Destination) error {
 	k := t.Kit
-	var dests []alertDest
-	if a.Email != "" && a.EmailVerifiedAt != nil {
-		dests = append(dests, alertDest{message.ChannelEmail, a.Email})
-	}
-	if a.Phone != "" && a.PhoneVerifiedAt != nil {
-		dests = append(dests, alertDest{message.ChannelSMS, a.Phone})
-	}
+	dests := VerifiedDests(a)
 	for _, d := range also {
-		x := alertDest{message.Channel(d.Channel), d.To}
+		x := AlertDest{message.Channel(d.Channel), d.To}
 		if d.To != "" && !slices.Contains(dests, x) {
 			dests = append(dests, x)
 		}
 	}
 	locale := Locale(&flow.Flow{Locale: chosenLocale(req)}, a, rl)
-	return k.alertTo(ctx, rl, ninsho.NewID(k.Clock, k.Random), "", a, req, locale, message.TemplateTwoStepChanged, dests,
-		map[string]string{"change": string(change), "method": string(method)})
+	return k.SendAlerts(ctx, rl, a, req, Alerts{Template: message.TemplateTwoStepChanged, Locale: locale,
+		FlowID: ninsho.NewID(k.Clock, k.Random), Dests: dests,
+		Extra: map[string]string{"change": string(change), "method": string(method)}})
 }
 
 // chosenLocale is the language the request chose ("" for none).

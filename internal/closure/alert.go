@@ -7,13 +7,9 @@ import (
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/authflow"
 	"github.com/ninsho/ninsho/internal/code"
-	"github.com/ninsho/ninsho/internal/device"
-	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
-	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
-	"github.com/ninsho/ninsho/internal/risk"
 )
 
 // jst is Japan Standard Time, for Japanese messages.
@@ -27,41 +23,18 @@ var jst = time.FixedZone("JST", 9*60*60)
 // password). Each sending is a signin.alert_sent event. It runs in the
 // transaction of ctx.
 func (s *Service) alert(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, change string, until time.Time, notMe bool) error {
-	k := s.Kit
 	locale := authflow.Locale(&flow.Flow{Locale: chosenLocale(req)}, a, rl)
-	deviceText, _ := device.Describe(locale, req.UserAgent)
-	network := risk.Prefix(req.IP)
-	if network == "" {
-		network = "-"
+	al := authflow.Alerts{
+		Template: Template, Locale: locale, Dests: authflow.VerifiedDests(a),
+		Extra: map[string]string{"change": change, "until": dateText(until, locale)},
+		Event: map[string]any{"change": change},
 	}
-	flowID := ninsho.NewID(k.Clock, k.Random) // the links are tied to no flow
-	for _, d := range destinations(a) {
-		ok, err := s.admit(ctx, rl, d)
-		if err != nil || !ok {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		vars := s.vars(rl, a, change, locale, until)
-		vars["device"], vars["network"], vars["link"] = deviceText, network, ""
-		if notMe {
-			token, err := k.Codes.IssueLink(ctx, rl.ID, a.ID, flowID, code.PurposeNotMe, d.to, authflow.NotMeLifetime)
-			if err != nil {
-				return err
-			}
-			vars["link"] = authflow.NotMeLink(rl, code.Channel(d.ch), token)
-		}
-		if err := k.Notify(ctx, rl, d.ch, d.to, Template, locale, vars); err != nil {
-			return err
-		}
-		if err := k.Record(ctx, rl, a.ID, event.TypeSigninAlertSent, req, "", map[string]any{
-			"channel": string(d.ch), "template": Template, "change": change,
-		}); err != nil {
-			return err
-		}
+	if !notMe {
+		al.Link = func(context.Context, authflow.AlertDest) (string, error) { return "", nil }
 	}
-	return nil
+	// With notMe the links are "this wasn't me" links tied to no flow
+	// (SendAlerts draws an id for them; no flow is recorded).
+	return s.Kit.SendAlerts(ctx, rl, a, req, al)
 }
 
 // tell sends the purge alert (no link: the account is about to go, and no
@@ -71,7 +44,7 @@ func (s *Service) tell(ctx context.Context, rl *realm.Realm, a *account.Account,
 	k := s.Kit
 	locale := authflow.Locale(&flow.Flow{}, a, rl)
 	var ids []string
-	for _, d := range destinations(a) {
+	for _, d := range authflow.VerifiedDests(a) {
 		ok, err := s.admit(ctx, rl, d)
 		if err != nil {
 			return nil, err
@@ -81,7 +54,7 @@ func (s *Service) tell(ctx context.Context, rl *realm.Realm, a *account.Account,
 		}
 		vars := s.vars(rl, a, change, locale, until)
 		vars["device"], vars["network"], vars["link"] = "", "", ""
-		m, err := k.Notice(ctx, rl, d.ch, d.to, Template, locale, vars)
+		m, err := k.Notice(ctx, rl, d.Ch, d.To, Template, locale, vars)
 		if err != nil {
 			return nil, err
 		}
@@ -101,29 +74,12 @@ func (s *Service) vars(rl *realm.Realm, a *account.Account, change, locale strin
 // admit says whether a message may go to d: a channel with a provider, and
 // for a phone, within the SMS guard's limits (an alert past them is left
 // out; the e-mail still goes).
-func (s *Service) admit(ctx context.Context, rl *realm.Realm, d dest) (bool, error) {
+func (s *Service) admit(ctx context.Context, rl *realm.Realm, d authflow.AlertDest) (bool, error) {
 	k := s.Kit
-	if !k.CanSend(code.Channel(d.ch)) {
+	if !k.CanSend(code.Channel(d.Ch)) {
 		return false, nil
 	}
-	return k.SMSGuard.AdmitOptional(ctx, rl, code.Channel(d.ch), d.to, code.LaneOwner)
-}
-
-type dest struct {
-	ch message.Channel
-	to string
-}
-
-// destinations are a's verified channels.
-func destinations(a *account.Account) []dest {
-	var ds []dest
-	if a.Email != "" && a.EmailVerifiedAt != nil {
-		ds = append(ds, dest{message.ChannelEmail, a.Email})
-	}
-	if a.Phone != "" && a.PhoneVerifiedAt != nil {
-		ds = append(ds, dest{message.ChannelSMS, a.Phone})
-	}
-	return ds
+	return k.SMSGuard.AdmitOptional(ctx, rl, code.Channel(d.Ch), d.To, code.LaneOwner)
 }
 
 // when is a moment as messages give it: Japan time in Japanese, UTC in

@@ -8,14 +8,12 @@ import (
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/code"
-	"github.com/ninsho/ninsho/internal/device"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
-	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/twostep"
 	"github.com/ninsho/ninsho/internal/unlock"
 
@@ -69,9 +67,6 @@ func changeName(ch *Change) string {
 	return string(ch.Kind) + "_changed"
 }
 
-// jst is Japan Standard Time, for Japanese messages.
-var jst = time.FixedZone("JST", 9*60*60)
-
 // alert sends contact_changed to each of dests that has a provider (an SMS
 // past the SMS guard's limits is left out), in the language of the flow's
 // messages, each with its own single-use undo link (a code of purpose
@@ -82,49 +77,23 @@ func (s *Service) alert(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *a
 }
 
 // sendUndoAlerts sends template with extra to each of dests (see alert),
-// each with its own undo link of ch.
+// each with its own undo link of ch, through authflow's one alert sender.
 func sendUndoAlerts(ctx context.Context, k *authflow.Kit, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, ch *Change, dests []dest, template string, extra map[string]string) error {
-	locale := authflow.Locale(f, a, rl)
-	now := k.Clock.Now()
-	when := now.UTC().Format("2006-01-02 15:04 UTC")
-	if locale == "ja" {
-		when = now.In(jst).Format("2006-01-02 15:04 JST")
-	}
-	deviceText, _ := device.Describe(locale, req.UserAgent)
-	network := risk.Prefix(req.IP)
-	if network == "" {
-		network = "-"
-	}
+	to := make([]authflow.AlertDest, 0, len(dests))
 	for _, d := range dests {
-		if !k.CanSend(d.ch) {
-			continue
-		}
-		if ok, err := k.SMSGuard.AdmitOptional(ctx, rl, d.ch, d.to, code.LaneOwner); err != nil {
-			return err
-		} else if !ok {
-			continue
-		}
-		token, err := k.Codes.IssueLink(ctx, rl.ID, a.ID, ch.ID, code.PurposeContactUndo, d.to, UndoLifetime)
-		if err != nil {
-			return err
-		}
-		vars := map[string]string{
-			"name": a.Name, "time": when, "device": deviceText, "network": network,
-			"link": UndoLink(rl, d.ch, token),
-		}
-		for key, v := range extra {
-			vars[key] = v
-		}
-		if err := k.Notify(ctx, rl, message.Channel(d.ch), d.to, template, locale, vars); err != nil {
-			return err
-		}
-		if err := k.Record(ctx, rl, a.ID, event.TypeSigninAlertSent, req, f.DeviceID, map[string]any{
-			"flow": f.ID, "channel": string(d.ch), "template": template,
-		}); err != nil {
-			return err
-		}
+		to = append(to, authflow.AlertDest{Ch: message.Channel(d.ch), To: d.to})
 	}
-	return nil
+	return k.SendAlerts(ctx, rl, a, req, authflow.Alerts{
+		Template: template, Locale: authflow.Locale(f, a, rl), FlowID: f.ID, DeviceID: f.DeviceID,
+		Dests: to, Extra: extra,
+		Link: func(ctx context.Context, d authflow.AlertDest) (string, error) {
+			token, err := k.Codes.IssueLink(ctx, rl.ID, a.ID, ch.ID, code.PurposeContactUndo, d.To, UndoLifetime)
+			if err != nil {
+				return "", err
+			}
+			return UndoLink(rl, code.Channel(d.Ch), token), nil
+		},
+	})
 }
 
 // RecordRemoval keeps the removal of before's identifier of kind
