@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"time"
 
@@ -35,29 +34,11 @@ func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (*session.Sessio
 	if len(h) == 0 {
 		return nil, ninsho.E(ninsho.CodeUnauthenticated)
 	}
-	var (
-		s                                session.Session
-		deviceID                         sql.NullString
-		methods                          string
-		createdAt, lastSeenAt, expiresAt int64
-		authenticatedAt                  int64
-		revokedAt                        sql.NullInt64
-	)
-	err := db.reader(ctx).QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM session WHERE token_hash = $1`, h).
-		Scan(&s.ID, &s.Realm, &s.AccountID, &deviceID, &s.TokenHash, &s.AAL, &methods, &s.IP, &s.UserAgent,
-			&createdAt, &lastSeenAt, &expiresAt, &revokedAt, &authenticatedAt)
+	s, err := scanSession(db.reader(ctx).QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM session WHERE token_hash = $1`, h))
 	if err != nil {
 		return nil, notFound("session by token", err, ninsho.CodeUnauthenticated)
 	}
-	if err := json.Unmarshal([]byte(methods), &s.Methods); err != nil {
-		return nil, internal("session methods", err)
-	}
-	s.Methods = session.ReadMethods(s.Methods)
-	s.DeviceID = deviceID.String
-	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = fromUS(createdAt), fromUS(lastSeenAt), fromUS(expiresAt)
-	s.RevokedAt = fromNullUSPtr(revokedAt)
-	s.AuthenticatedAt = fromUS(authenticatedAt)
-	return &s, nil
+	return s, nil
 }
 
 // TouchSession sets last_seen_at to t. An unknown id is not an error.
