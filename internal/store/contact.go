@@ -50,10 +50,10 @@ func (db *DB) ContactChange(ctx context.Context, realm, id string) (*contact.Cha
 
 // ContactChain returns the changes of from's account (from's realm) not
 // undone yet that are from itself or later (created_at, then id), oldest
-// first. It reads with the writer: the undo that calls it holds the
-// account.
+// first. Inside the undo's transaction (which holds the account) it reads
+// there; the undo page's read outside one takes a reader, not the writer.
 func (db *DB) ContactChain(ctx context.Context, from *contact.Change) ([]*contact.Change, error) {
-	rows, err := db.writer(ctx).QueryContext(ctx, `SELECT `+contactChangeColumns+` FROM contact_change
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT `+contactChangeColumns+` FROM contact_change
 		WHERE realm = $1 AND account_id = $2 AND undone_at IS NULL
 			AND (created_at > $3 OR (created_at = $3 AND id >= $4))
 		ORDER BY created_at, id`, from.Realm, from.AccountID, us(from.CreatedAt), from.ID)
