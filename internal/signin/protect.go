@@ -59,6 +59,35 @@ type attempt struct {
 	decision  risk.Decision
 	formSpeed time.Duration
 	policy    risk.Policy // the realm's thresholds (Protection.Policy unless the realm overrides it)
+	// owed are writes the attempt makes in the transaction that ends it
+	// (pay), so that an owner's sign-in is one write transaction; paid
+	// says that a transaction not yet committed made them.
+	owed []func(ctx context.Context) error
+	paid bool
+}
+
+// owe adds a write that the transaction ending the attempt makes.
+func (at *attempt) owe(w func(ctx context.Context) error) {
+	at.owed = append(at.owed, w)
+}
+
+// pay makes the attempt's owed writes in the transaction of ctx, once:
+// every transaction that may end the attempt calls it first (nested ones
+// find them made). They are forgotten when that transaction commits; when
+// it rolls back, or none ends the attempt, submitPassword makes them on
+// their own. A nil attempt owes nothing.
+func (at *attempt) pay(ctx context.Context) error {
+	if at == nil || at.paid || len(at.owed) == 0 {
+		return nil
+	}
+	for _, w := range at.owed {
+		if err := w(ctx); err != nil {
+			return err
+		}
+	}
+	at.paid = true
+	ninsho.AfterCommit(ctx, func() { at.owed = nil })
+	return nil
 }
 
 // policyFor returns the risk policy of realm rl: its own when it has one.
@@ -71,16 +100,37 @@ func (p *Protection) policyFor(rl *realm.Realm) risk.Policy {
 
 // assess gathers the signals of an attempt and counts it. It answers the
 // decision to take before the password is checked.
+//
+// An attempt from a device unfamiliar to the account (or for an identifier
+// without one) is counted in one transaction of its own, before its hash:
+// concurrent attempts see it at once, and on SQLite a flood does not turn
+// one attempt into many waits for the one writer connection. An attempt
+// from a familiar device is decided on reads only. Its own counts (address,
+// network, device) are read only by unfamiliar devices' attempts
+// (risk.Policy.BeforePassword reads none of them for a familiar device), so
+// they are owed to the transaction that ends the attempt (attempt.pay): an
+// owner's sign-in is one write transaction.
 func (s *Service) assess(ctx context.Context, at *attempt) error {
-	p := s.Protect
-	k := s.Kit
-	rl, req := at.rl, at.req
-	at.prefix = risk.Prefix(req.IP)
+	at.prefix = risk.Prefix(at.req.IP)
 	if at.a != nil {
 		var err error
-		if at.familiar, err = k.Devices.Store.IsFamiliar(ctx, at.a.ID, at.f.DeviceID); err != nil {
+		if at.familiar, err = s.Kit.Devices.Store.IsFamiliar(ctx, at.a.ID, at.f.DeviceID); err != nil {
 			return err
 		}
+	}
+	if at.familiar {
+		return s.gauge(ctx, at)
+	}
+	return s.Kit.Tx.InTx(ctx, func(ctx context.Context) error { return s.gauge(ctx, at) })
+}
+
+// gauge reads the signals of at (its familiarity known), counts the attempt
+// (or owes the counts, from a familiar device) and decides.
+func (s *Service) gauge(ctx context.Context, at *attempt) error {
+	p := s.Protect
+	rl, req := at.rl, at.req
+	if at.a != nil {
+		var err error
 		if at.prefix != "" {
 			if at.network, err = p.Networks.NetworkSeenSince(ctx, at.a.ID, at.prefix, at.now.Add(-at.policy.NetworkMemory)); err != nil {
 				return err
@@ -90,9 +140,13 @@ func (s *Service) assess(ctx context.Context, at *attempt) error {
 	ident := at.f.Identifier
 	addrKey, prefixKey := throttle.Key(famAddr, rl.ID, req.IP), throttle.Key(famPrefix, rl.ID, at.prefix)
 	deviceKey := throttle.Key(famDevice, rl.ID, at.f.DeviceID)
-	minute, err := p.Counter.Counts(ctx, []string{addrKey, prefixKey, deviceKey}, risk.RateWindow)
-	if err != nil {
-		return err
+	minute := map[string]int{}
+	if !at.familiar {
+		// A familiar device's rates are never read (BeforePassword).
+		var err error
+		if minute, err = p.Counter.Counts(ctx, []string{addrKey, prefixKey, deviceKey}, risk.RateWindow); err != nil {
+			return err
+		}
 	}
 	failUnfam, failFam := throttle.Key(famFailUnfamilar, rl.ID, ident), throttle.Key(famFailFamiliar, rl.ID, ident)
 	fails, err := p.Counter.Counts(ctx, []string{failUnfam, failFam}, at.policy.FailureWindow)
@@ -134,16 +188,22 @@ func (s *Service) assess(ctx context.Context, at *attempt) error {
 		Heightened:                 rl.Heightened,
 		CaptchaSolved:              at.f.Get(stateCaptchaOK) == "1",
 	}
-	if err := p.Counter.Hit(ctx, addrKey, 1, risk.RateWindow); err != nil {
-		return err
-	}
-	if err := p.Counter.Hit(ctx, deviceKey, 1, risk.RateWindow); err != nil {
-		return err
-	}
+	hits := []string{addrKey, deviceKey}
 	if at.prefix != "" {
-		if err := p.Counter.Hit(ctx, prefixKey, 1, risk.RateWindow); err != nil {
-			return err
+		hits = append(hits, prefixKey)
+	}
+	count := func(ctx context.Context) error {
+		for _, key := range hits {
+			if err := p.Counter.Hit(ctx, key, 1, risk.RateWindow); err != nil {
+				return err
+			}
 		}
+		return nil
+	}
+	if at.familiar {
+		at.owe(count)
+	} else if err := count(ctx); err != nil {
+		return err
 	}
 	at.decision = at.policy.BeforePassword(at.signals)
 	return nil

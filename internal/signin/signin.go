@@ -205,20 +205,38 @@ func (s *Service) answer(f *flow.Flow) *flow.Answer {
 // protection, the risk decision comes first (a refusal or a CAPTCHA costs no
 // hash), then the lock, then the password, then the decision after the
 // password (a verification code for an unfamiliar device).
+//
+// The attempt's own writes after its hash (the counts a familiar device
+// owes, a rehash) are made by the one transaction that ends it (attempt.pay):
+// a complete sign-in from a familiar device is one write transaction.
 func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, pw string, formElapsed time.Duration) (*flow.Answer, error) {
-	k := s.Kit
 	if pw == "" {
 		return s.saved(ctx, f, ninsho.FieldError(ninsho.CodeFieldRequired, "password"))
 	}
-	if a != nil && isGone(a, k.Clock) {
+	if a != nil && isGone(a, s.Kit.Clock) {
 		a = nil
 	}
-	at := &attempt{rl: rl, f: f, a: a, req: req, now: k.Clock.Now(), formSpeed: formElapsed}
+	at := &attempt{rl: rl, f: f, a: a, req: req, now: s.Kit.Clock.Now(), formSpeed: formElapsed}
+	ans, err := s.tryPassword(ctx, at, pw)
+	if len(at.owed) > 0 {
+		// No transaction that ended the attempt committed (an error, or
+		// an answer that writes nothing): its writes are made on their
+		// own, also when the client has gone.
+		at.paid = false
+		if perr := s.Kit.Tx.InTx(context.WithoutCancel(ctx), at.pay); perr != nil {
+			return nil, perr
+		}
+	}
+	return ans, err
+}
+
+// tryPassword is submitPassword once there is a password to check.
+func (s *Service) tryPassword(ctx context.Context, at *attempt, pw string) (*flow.Answer, error) {
+	k := s.Kit
+	rl, f, a, req := at.rl, at.f, at.a, at.req
 	if s.Protect != nil {
 		at.policy = s.Protect.policyFor(rl)
-		// One transaction: on SQLite every write waits for the one writer
-		// connection, and a flood must not turn one attempt into many waits.
-		if err := k.Tx.InTx(ctx, func(ctx context.Context) error { return s.assess(ctx, at) }); err != nil {
+		if err := s.assess(ctx, at); err != nil {
 			return nil, err
 		}
 		// A solved CAPTCHA lets one password attempt through, not more.
@@ -287,16 +305,16 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	}
 	if rehash && !typo {
 		if newHash, err := k.Passwords.Hash(ctx, pw); err == nil {
-			if err := k.Accounts.SetPasswordHash(ctx, a.ID, newHash, k.Clock.Now()); err != nil {
-				return nil, err
-			}
-			if err := k.Record(ctx, rl, a.ID, event.TypePasswordRehashed, req, f.DeviceID, nil); err != nil {
-				return nil, err
-			}
+			at.owe(func(ctx context.Context) error {
+				if err := k.Accounts.SetPasswordHash(ctx, a.ID, newHash, k.Clock.Now()); err != nil {
+					return err
+				}
+				return k.Record(ctx, rl, a.ID, event.TypePasswordRehashed, req, f.DeviceID, nil)
+			})
 		}
 	}
 	if a.Status == account.StatusPending {
-		return s.finishSignup(ctx, rl, f, a, req)
+		return s.finishSignup(ctx, rl, f, a, req, at)
 	}
 	data := map[string]any{"reasons": at.decision.Strings()}
 	if typo {
@@ -330,6 +348,9 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	}
 	var grant *flow.Grant
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := at.pay(ctx); err != nil {
+			return err
+		}
 		if at.familiar {
 			// The owner signed in on a familiar device: strangers' wrong
 			// codes for the account no longer count.
@@ -382,7 +403,7 @@ func (s *Service) checkPassword(ctx context.Context, at *attempt, pw string) (ok
 // finishSignup turns a sign-in to an unconfirmed account into the
 // confirmation it never had: a code goes to the identifier and the right code
 // completes both the sign-up and the sign-in.
-func (s *Service) finishSignup(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request) (*flow.Answer, error) {
+func (s *Service) finishSignup(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, at *attempt) (*flow.Answer, error) {
 	k := s.Kit
 	ch := code.ChannelEmail
 	dest := a.Email
@@ -396,6 +417,9 @@ func (s *Service) finishSignup(ctx context.Context, rl *realm.Realm, f *flow.Flo
 	// whoever started it, which proves nothing about the address or number,
 	// so these codes come from the strangers' share of the destination.
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := at.pay(ctx); err != nil {
+			return err
+		}
 		if err := k.SendCode(ctx, f, rl, a, code.PurposeSignup, ch, dest, "signup_code"); err != nil {
 			return err
 		}
@@ -487,6 +511,9 @@ func (s *Service) fail(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *ac
 		accountID = a.ID
 	}
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := at.pay(ctx); err != nil {
+			return err
+		}
 		if err := k.Save(ctx, f); err != nil {
 			return err
 		}
@@ -618,6 +645,9 @@ func (s *Service) askCode(ctx context.Context, rl *realm.Realm, f *flow.Flow, a 
 	f.Set(stateReasons, strings.Join(d.Strings(), ","))
 	authflow.OfferAlternatives(f, a, string(ch))
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := at.pay(ctx); err != nil {
+			return err
+		}
 		if err := k.SendCode(ctx, f, rl, a, code.PurposeSignin, ch, dest, "signin_code"); err != nil {
 			return err
 		}

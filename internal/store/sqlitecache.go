@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"sync/atomic"
 
 	"modernc.org/sqlite"
 )
@@ -19,14 +20,17 @@ const maxCachedStmts = 256
 // stmtCachingConnector opens SQLite connections that cache their statements.
 type stmtCachingConnector struct {
 	driver.Connector
+	// writes, for the writer's connector, counts its write transactions
+	// (DB.WriteTransactions); nil for readers.
+	writes *atomic.Int64
 }
 
-func newStmtCachingConnector(dsn string) (driver.Connector, error) {
+func newStmtCachingConnector(dsn string, writes *atomic.Int64) (driver.Connector, error) {
 	c, err := sqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, err
 	}
-	return stmtCachingConnector{c}, nil
+	return stmtCachingConnector{Connector: c, writes: writes}, nil
 }
 
 // sqliteConn is what the store needs of a modernc connection.
@@ -57,7 +61,7 @@ func (c stmtCachingConnector) Connect(ctx context.Context) (driver.Conn, error) 
 		conn.Close()
 		return nil, fmt.Errorf("store: sqlite connection %T lacks a context method", conn)
 	}
-	return &cachingConn{sqliteConn: sc, stmts: map[string]*cachedStmt{}}, nil
+	return &cachingConn{sqliteConn: sc, stmts: map[string]*cachedStmt{}, writes: c.writes}, nil
 }
 
 // cachingConn is one SQLite connection with its statement cache. Like every
@@ -66,6 +70,45 @@ func (c stmtCachingConnector) Connect(ctx context.Context) (driver.Conn, error) 
 type cachingConn struct {
 	sqliteConn
 	stmts map[string]*cachedStmt
+	// writes counts, on the writer's connection, every transaction begun
+	// and every statement run outside one (each is a transaction of its
+	// own); inTx is set while a transaction is open.
+	writes *atomic.Int64
+	inTx   bool
+}
+
+// BeginTx begins a transaction and, on the writer, counts it.
+func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	tx, err := c.sqliteConn.BeginTx(ctx, opts)
+	if err != nil || c.writes == nil {
+		return tx, err
+	}
+	c.writes.Add(1)
+	c.inTx = true
+	return &countedTx{Tx: tx, c: c}, nil
+}
+
+// countedTx notes on its connection that it ended.
+type countedTx struct {
+	driver.Tx
+	c *cachingConn
+}
+
+func (t *countedTx) Commit() error {
+	t.c.inTx = false
+	return t.Tx.Commit()
+}
+
+func (t *countedTx) Rollback() error {
+	t.c.inTx = false
+	return t.Tx.Rollback()
+}
+
+// counted counts a statement the writer runs outside a transaction.
+func (c *cachingConn) counted() {
+	if c.writes != nil && !c.inTx {
+		c.writes.Add(1)
+	}
 }
 
 // cachedStmt is a prepared statement. busy is set while rows of it are open:
@@ -113,6 +156,7 @@ func (cs *cachedStmt) release() {
 
 // ExecContext runs query with the connection's prepared statement.
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	c.counted()
 	cs, err := c.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -124,6 +168,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 // QueryContext runs query with the connection's prepared statement; the
 // statement is free again when the rows are closed.
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	c.counted()
 	cs, err := c.stmt(ctx, query)
 	if err != nil {
 		return nil, err

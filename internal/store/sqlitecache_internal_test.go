@@ -73,3 +73,54 @@ func TestStatementCache(t *testing.T) {
 		t.Errorf("nested uses of one statement: got %v, want %v", got, want)
 	}
 }
+
+// TestWriteTransactions counts what takes SQLite's writer: a transaction
+// with any number of statements is one, a statement outside a transaction
+// is one, a rolled-back transaction is one, and reads through the readers
+// are none.
+func TestWriteTransactions(t *testing.T) {
+	db, err := openSQLite(filepath.Join(t.TempDir(), "ninsho.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if _, err := db.w.ExecContext(ctx, `CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	count := func(what string, want int64, wantErr bool, fn func() error) {
+		t.Helper()
+		before := db.WriteTransactions()
+		if err := fn(); (err != nil) != wantErr {
+			t.Fatalf("%s: error %v, want one: %v", what, err, wantErr)
+		}
+		if got := db.WriteTransactions() - before; got != want {
+			t.Errorf("%s: %d write transactions, want %d", what, got, want)
+		}
+	}
+	count("three inserts in one transaction", 1, false, func() error {
+		return db.InTx(ctx, func(ctx context.Context) error {
+			for i := range 3 {
+				if _, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO t (id) VALUES ($1)`, i); err != nil {
+					return err
+				}
+			}
+			var n int
+			return db.writer(ctx).QueryRowContext(ctx, `SELECT COUNT(*) FROM t`).Scan(&n)
+		})
+	})
+	count("one insert on its own", 1, false, func() error {
+		_, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO t (id) VALUES (10)`)
+		return err
+	})
+	count("a transaction rolled back", 1, true, func() error {
+		return db.InTx(ctx, func(ctx context.Context) error {
+			_, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO t (id) VALUES (10)`)
+			return err // a used key
+		})
+	})
+	count("a read through the readers", 0, false, func() error {
+		var n int
+		return db.reader(ctx).QueryRowContext(ctx, `SELECT COUNT(*) FROM t`).Scan(&n)
+	})
+}

@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -79,6 +80,8 @@ type DB struct {
 	r     *sql.DB // reads outside a transaction; PostgreSQL: the same pool as w
 	d     dialect
 	clock ninsho.Clock
+	// writes counts SQLite's write transactions (WriteTransactions).
+	writes *atomic.Int64
 }
 
 // Open opens the database that o names and brings its schema up to date.
@@ -135,7 +138,8 @@ func openSQLite(path string) (*DB, error) {
 	}
 	// The writer is opened and used first so that the file exists and is in
 	// WAL mode before any reader connects.
-	wc, err := newStmtCachingConnector(path + "?" + sqlitePragmas + "&_pragma=journal_mode(WAL)&_txlock=immediate")
+	writes := new(atomic.Int64)
+	wc, err := newStmtCachingConnector(path+"?"+sqlitePragmas+"&_pragma=journal_mode(WAL)&_txlock=immediate", writes)
 	if err != nil {
 		return nil, ninsho.Internal("store: open sqlite writer: %w", err)
 	}
@@ -148,7 +152,7 @@ func openSQLite(path string) (*DB, error) {
 		w.Close()
 		return nil, ninsho.Internal("store: open sqlite %s: %w", path, err)
 	}
-	rc, err := newStmtCachingConnector(path + "?" + sqlitePragmas + "&_pragma=query_only(1)")
+	rc, err := newStmtCachingConnector(path+"?"+sqlitePragmas+"&_pragma=query_only(1)", nil)
 	if err != nil {
 		w.Close()
 		return nil, ninsho.Internal("store: open sqlite readers: %w", err)
@@ -158,7 +162,7 @@ func openSQLite(path string) (*DB, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{w: w, r: r, d: sqliteDialect}, nil
+	return &DB{w: w, r: r, d: sqliteDialect, writes: writes}, nil
 }
 
 func openPostgres(url string) (*DB, error) {
@@ -188,6 +192,19 @@ func redactURL(u string) string {
 
 // Dialect names the database behind the DB: "sqlite" or "postgres".
 func (db *DB) Dialect() string { return db.d.name }
+
+// WriteTransactions returns how many write transactions SQLite's one writer
+// connection has run since the database was opened: every transaction
+// (InTx) and every statement outside one, each of which takes the writer
+// and, when it changes anything, commits on its own. Tests and benchmarks
+// read it to count what an operation costs the writer. It is 0 on
+// PostgreSQL, which has no one writer.
+func (db *DB) WriteTransactions() int64 {
+	if db.writes == nil {
+		return 0
+	}
+	return db.writes.Load()
+}
 
 // Ping checks that the database answers, for readiness probes.
 func (db *DB) Ping(ctx context.Context) error {
