@@ -158,6 +158,33 @@ func testDecisions(t *testing.T, decide func(risk.Signals) risk.Decision, cases 
 	}
 }
 
+// TestFamiliarDevicesIgnoreUnreadCounts holds what sign-in relies on to
+// skip reads (internal/signin, gauge): for a device familiar to the
+// account, neither decision reads the address, network or device rates;
+// for a familiar device on a familiar network, neither reads the
+// sign-outs. Each is checked against every other signal set from the
+// tables above, with the counts far past any threshold.
+func TestFamiliarDevicesIgnoreUnreadCounts(t *testing.T) {
+	p := risk.DefaultPolicy()
+	for _, c := range append(slices.Clone(beforeCases), afterCases...) {
+		base := c.in
+		base.DeviceFamiliar = true
+		for _, network := range []bool{false, true} {
+			base.NetworkFamiliar = network
+			busy := base
+			busy.AddressAttempts, busy.PrefixAttempts, busy.DeviceAttempts = 1_000_000, 1_000_000, 1_000_000
+			if network {
+				busy.RecentSignouts = 1_000_000
+			}
+			for name, decide := range map[string]func(risk.Signals) risk.Decision{"BeforePassword": p.BeforePassword, "AfterPassword": p.AfterPassword} {
+				if got, want := decide(busy), decide(base); got.Action != want.Action || !slices.Equal(got.Reasons, want.Reasons) {
+					t.Errorf("%s, %s, familiar network %v: %+v with the unread counts, %+v without", c.name, name, network, got, want)
+				}
+			}
+		}
+	}
+}
+
 // TestZeroThresholdsAreOff checks that a policy without thresholds turns the
 // counting checks off rather than firing on every attempt.
 func TestZeroThresholdsAreOff(t *testing.T) {

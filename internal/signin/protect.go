@@ -165,8 +165,11 @@ func (s *Service) gauge(ctx context.Context, at *attempt) error {
 			return err
 		}
 	}
+	// Sign-outs are read after the right password only, and never for a
+	// familiar device on a familiar network, which AfterPassword allows
+	// whatever else it sees: an owner at home spends no read on them.
 	signouts := 0
-	if at.a != nil {
+	if at.a != nil && !(at.familiar && at.network) {
 		if signouts, err = p.Counter.Count(ctx, throttle.Key(famSignouts, rl.ID, at.a.ID), at.policy.ChurnWindow); err != nil {
 			return err
 		}
