@@ -606,6 +606,7 @@ func buildRealms(cfg config.Config, provs *providers) (*realm.Registry, error) {
 			ReturnTo:            rc.ReturnTo,
 			CodeDeliveryTimeout: time.Duration(rc.CodeDeliveryTimeout),
 			ClosureGraceFor:     time.Duration(rc.ClosureGrace),
+			HelpDueFor:          time.Duration(rc.Help.Due),
 			TwoStep: realm.TwoStep{
 				ReauthWindow:     time.Duration(rc.TwoStep.ReauthWindow),
 				RequiredFor:      rc.TwoStep.RequiredFor,
