@@ -36,6 +36,7 @@ import (
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/event/eventprom"
 	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/help"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/message/messageprom"
 	"github.com/ninsho/ninsho/internal/message/providers/devinbox"
@@ -89,6 +90,7 @@ type App struct {
 	dispatcher *message.Dispatcher
 	kit        *authflow.Kit
 	closure    *closure.Service
+	help       *help.Service
 	contact    *contact.Service
 	srv        *http.Server
 	ln         net.Listener
@@ -324,6 +326,8 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	// "This wasn't me" rolls back contact changes first (unlock cannot
 	// import contact, which imports unlock).
 	unlockSvc.Rollback = contactSvc.RollbackSince
+	gate.Limits[flow.KindHelp] = help.StartLimits
+	a.help = &help.Service{Kit: kit, Realms: realms, Store: db, Gate: gate, Counter: counter}
 	engine := &flow.Engine{Store: db, Clock: o.Clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup:  signupSvc,
 		flow.KindSignin:  signinSvc,
@@ -331,6 +335,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		flow.KindReset:   resetSvc,
 		flow.KindReauth:  reauthSvc,
 		flow.KindContact: contactSvc,
+		flow.KindHelp:    a.help,
 	}, Annotate: authflow.Deliveries{Kit: kit, Reports: db, Realms: realms}}
 	proxies, err := cfg.TrustedProxyPrefixes()
 	if err != nil {
@@ -342,7 +347,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	deps := server.Deps{
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
-		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, Contact: contactSvc, TwoStep: kit.TwoStep, Profile: profileSvc, Sessions: sessionsSvc, Closure: a.closure, Ready: db.Ping, Registry: reg, Logger: a.Logger,
+		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, Contact: contactSvc, Help: a.help, TwoStep: kit.TwoStep, Profile: profileSvc, Sessions: sessionsSvc, Closure: a.closure, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 		HSTS: httpsPublicURL(cfg), HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
 	}
@@ -553,6 +558,11 @@ func (a *App) clean(ctx context.Context) {
 	// Contact changes whose undo link expired, in bounded batches.
 	if _, err := a.contact.Purge(ctx); err != nil && ctx.Err() == nil {
 		a.Logger.Error("purge contact changes", "err", err)
+	}
+	// Help requests closed longer than their retention, with their
+	// answers, in bounded batches.
+	if _, err := a.help.Purge(ctx); err != nil && ctx.Err() == nil {
+		a.Logger.Error("purge help requests", "err", err)
 	}
 	// Last, so that the devices of the flows deleted above can go too.
 	purger := &retention.Purger{Store: a.DB, Policy: a.Config.Retention.Policy()}
