@@ -257,7 +257,7 @@ func TestHelpInputRefusals(t *testing.T) {
 		_, err := s.Start(context.Background(), e.JP, flowtest.Req("198.51.100.7", ""), help.Input{
 			Step: "everything", Ref: "<script>", Description: strings.Repeat("字", help.MaxDescription+1), Contact: "not an address",
 		})
-		flowtest.WantRefusals(t, err, "request_invalid/step", "request_invalid/ref", "field_too_long/description", "identifier_invalid/contact")
+		flowtest.WantRefusals(t, err, "request_invalid/step", "request_invalid/reference", "field_too_long/description", "identifier_invalid/contact")
 		_, err = s.Start(context.Background(), e.JP, flowtest.Req("198.51.100.7", ""), help.Input{Contact: "a@example.net"})
 		flowtest.WantRefusals(t, err, "field_required/step")
 		// A request id from an error page is a reference too.

@@ -128,7 +128,7 @@ func check(rl *realm.Realm, in Input) (parsed, error) {
 	if ref := strings.TrimFunc(in.Ref, unicode.IsSpace); ref != "" {
 		p.ref = QuotedRef(ref)
 		if p.ref == "" {
-			errs = append(errs, ninsho.FieldError(ninsho.CodeRequestInvalid, "ref"))
+			errs = append(errs, ninsho.FieldError(ninsho.CodeRequestInvalid, "reference"))
 		}
 	}
 	p.text = strings.TrimFunc(strings.ToValidUTF8(in.Description, ""), unicode.IsSpace)

@@ -214,7 +214,7 @@ func (h *Handler) helpRequestPage(r *http.Request, c *call) *page {
 	for _, s := range help.Steps {
 		p.Help.Steps = append(p.Help.Steps, string(s))
 	}
-	p.Form["ref"] = p.Help.Ref
+	p.Form["reference"] = p.Help.Ref
 	if s := help.Step(r.URL.Query().Get("step")); s.Valid() {
 		p.Form["step"] = string(s)
 	}
@@ -226,7 +226,7 @@ func (h *Handler) helpRequestForm(w http.ResponseWriter, r *http.Request, c *cal
 		return ninsho.E(ninsho.CodeNotFound)
 	}
 	p := h.helpRequestPage(r, c)
-	p.relink(r.URL.Path, url.Values{"ref": {p.Form["ref"]}, "step": {p.Form["step"]}})
+	p.relink(r.URL.Path, url.Values{"ref": {p.Form["reference"]}, "step": {p.Form["step"]}})
 	h.render(w, r, http.StatusOK, "help_request", p)
 	return nil
 }
@@ -243,7 +243,7 @@ func (h *Handler) helpRequestStart(w http.ResponseWriter, r *http.Request, c *ca
 		return nil
 	}
 	in := help.Input{}
-	for name, dst := range map[string]*string{"identifier": &in.Identifier, "step": &in.Step, "ref": &in.Ref,
+	for name, dst := range map[string]*string{"identifier": &in.Identifier, "step": &in.Step, "reference": &in.Ref,
 		"description": &in.Description, "contact": &in.Contact} {
 		*dst = r.PostForm.Get(name)
 		p.Form[name] = *dst

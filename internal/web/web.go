@@ -630,7 +630,7 @@ func formFields(name string, p *page) []string {
 	case "unlock", "reset":
 		return []string{"identifier"}
 	case "help_request":
-		return []string{"contact", "step", "identifier", "ref", "description"}
+		return []string{"contact", "step", "identifier", "reference", "description"}
 	case "account_two_step_totp":
 		if p.TwoStep != nil && p.TwoStep.CredentialID != "" {
 			return []string{"code"}
