@@ -37,6 +37,7 @@ import (
 	"github.com/ninsho/ninsho/internal/event/eventprom"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/help"
+	"github.com/ninsho/ninsho/internal/help/helpprom"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/message/messageprom"
 	"github.com/ninsho/ninsho/internal/message/providers/devinbox"
@@ -216,6 +217,9 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	reports.Observer = msgMetrics // delivery reports: counts and latency
 	msgMetrics.Providers(provs.names()...)
 	if _, err := messageprom.NewBacklog(reg, db, o.Clock); err != nil {
+		return err
+	}
+	if _, err := helpprom.NewOverdue(reg, db, o.Clock); err != nil {
 		return err
 	}
 	// Metrics and the security log watch the events the database kept.
