@@ -9,6 +9,7 @@ import (
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/help"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/realm"
 )
 
 // "Can't sign in?" (/help) is a troubleshooter of plain questions: each
@@ -68,7 +69,7 @@ type helpView struct {
 var helpTopicOrder = []string{"typo", "region", "password", "code", "locked", "phone", "suspended", "closed", "cookies", "none"}
 
 // topic returns the page of q, or nil for the start page or an unknown q.
-func (h *Handler) helpTopic(q, ref string) *helpTopic {
+func (h *Handler) helpTopic(rl *realm.Realm, q, ref string) *helpTopic {
 	withRef := func(path string, v url.Values) string {
 		if v == nil {
 			v = url.Values{}
@@ -84,6 +85,10 @@ func (h *Handler) helpTopic(q, ref string) *helpTopic {
 	topic := func(q string) string { return withRef(HelpPath, url.Values{"q": {q}}) }
 	request := func(step string) helpLink {
 		if h.d.Help == nil {
+			// No help requests here: the realm's customer service, if any.
+			if rl != nil && rl.Brand.SupportURL != "" {
+				return helpLink{Href: rl.Brand.SupportURL, Text: "footer.support", Primary: true}
+			}
 			return helpLink{}
 		}
 		return helpLink{Href: withRef(HelpRequestPath, url.Values{"step": {step}}), Text: "help.link.request", Primary: true}
@@ -184,7 +189,7 @@ func (h *Handler) helpPage(w http.ResponseWriter, r *http.Request, c *call) erro
 	v := &helpView{Ref: ref}
 	p.Help = v
 	q := r.URL.Query().Get("q")
-	if t := h.helpTopic(q, ref); t != nil {
+	if t := h.helpTopic(c.realm, q, ref); t != nil {
 		v.Topic = t
 		p.Title = t.Title
 		if q == "region" {
@@ -192,7 +197,7 @@ func (h *Handler) helpPage(w http.ResponseWriter, r *http.Request, c *call) erro
 		}
 	} else {
 		for _, q := range helpTopicOrder {
-			if h.helpTopic(q, ref) == nil {
+			if h.helpTopic(c.realm, q, ref) == nil {
 				continue
 			}
 			href := url.Values{"q": {q}}
