@@ -123,7 +123,7 @@ func TestHelpRequestFromStartToAnswer(t *testing.T) {
 			t.Fatalf("answer: reference %q due %v; want an H- reference due in 48 h", ref, done.Next.DueAt)
 		}
 		conf := e.Messages(t, "new-address@example.net")[0]
-		if conf.Template != "help_received" || !strings.Contains(conf.Text, ref) {
+		if conf.Template != "help_received" || !strings.Contains(conf.Text, ref) || !strings.Contains(conf.Text, "2026-11-27 18:01 JST") {
 			t.Errorf("confirmation: %q without %s", conf.Template, ref)
 		}
 		r, err := s.Request(ctx, strings.ToLower(ref))

@@ -380,7 +380,7 @@ func (s *Service) submitCode(ctx context.Context, rl *realm.Realm, f *flow.Flow,
 			return err
 		}
 		if err := k.Notify(ctx, rl, message.Channel(r.Channel), r.Contact, TemplateReceived, r.Locale, map[string]string{
-			"name": "", "ref": r.Ref, "due": formatDue(r.DueAt, rl, r.Locale),
+			"name": "", "ref": r.Ref, "due": formatDue(r.DueAt, r.Locale),
 		}); err != nil {
 			return err
 		}
@@ -428,17 +428,13 @@ func (s *Service) accountOf(ctx context.Context, rl *realm.Realm, typed string) 
 	return a.ID, nil
 }
 
-// formatDue writes the due time in the realm's zone as people read it.
-func formatDue(t time.Time, rl *realm.Realm, locale string) string {
-	loc := time.UTC
-	if rl.PhoneRegion == "JP" {
-		loc = time.FixedZone("JST", 9*3600)
+// formatDue writes the due time as the alerts write times: Japan time for
+// a Japanese message, UTC otherwise ("2026-11-27 10:02 JST").
+func formatDue(t time.Time, locale string) string {
+	if locale == "ja" {
+		return t.In(time.FixedZone("JST", 9*60*60)).Format("2006-01-02 15:04 JST")
 	}
-	t = t.In(loc)
-	if strings.HasPrefix(locale, "ja") {
-		return t.Format("2006年1月2日 15:04") + " (" + loc.String() + ")"
-	}
-	return t.Format("2 January 2006 15:04") + " (" + loc.String() + ")"
+	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
 
 // record appends an event with actor.
