@@ -14,6 +14,7 @@ import (
 	"github.com/ninsho/ninsho/internal/closure"
 	"github.com/ninsho/ninsho/internal/contact"
 	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/help"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -65,6 +66,10 @@ type Deps struct {
 	// /api/v1/contact-undo; nil: they answer 404. The flow engine must hold
 	// it as the handler of flow.KindContact.
 	Contact *contact.Service
+	// Help serves /api/v1/support-requests ("help me sign in"); nil: it
+	// answers 404. The flow engine must hold it as the handler of
+	// flow.KindHelp.
+	Help *help.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -114,6 +119,7 @@ func New(d Deps) *Handler {
 	h.profileRoutes()
 	h.routesClosure() // closure.go
 	h.routesContact()
+	h.routesHelp() // help.go
 	return h
 }
 

@@ -36,6 +36,8 @@ import (
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/event/eventprom"
 	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/help"
+	"github.com/ninsho/ninsho/internal/help/helpprom"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/message/messageprom"
 	"github.com/ninsho/ninsho/internal/message/providers/devinbox"
@@ -89,6 +91,7 @@ type App struct {
 	dispatcher *message.Dispatcher
 	kit        *authflow.Kit
 	closure    *closure.Service
+	help       *help.Service
 	contact    *contact.Service
 	srv        *http.Server
 	ln         net.Listener
@@ -216,6 +219,9 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	if _, err := messageprom.NewBacklog(reg, db, o.Clock); err != nil {
 		return err
 	}
+	if _, err := helpprom.NewOverdue(reg, db, o.Clock); err != nil {
+		return err
+	}
 	// Metrics and the security log watch the events the database kept.
 	eventMetrics, err := eventprom.New(reg)
 	if err != nil {
@@ -324,6 +330,8 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	// "This wasn't me" rolls back contact changes first (unlock cannot
 	// import contact, which imports unlock).
 	unlockSvc.Rollback = contactSvc.RollbackSince
+	gate.Limits[flow.KindHelp] = help.StartLimits
+	a.help = &help.Service{Kit: kit, Realms: realms, Store: db, Gate: gate, Counter: counter}
 	engine := &flow.Engine{Store: db, Clock: o.Clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup:  signupSvc,
 		flow.KindSignin:  signinSvc,
@@ -331,6 +339,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		flow.KindReset:   resetSvc,
 		flow.KindReauth:  reauthSvc,
 		flow.KindContact: contactSvc,
+		flow.KindHelp:    a.help,
 	}, Annotate: authflow.Deliveries{Kit: kit, Reports: db, Realms: realms}}
 	proxies, err := cfg.TrustedProxyPrefixes()
 	if err != nil {
@@ -342,7 +351,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	deps := server.Deps{
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
-		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, Contact: contactSvc, TwoStep: kit.TwoStep, Profile: profileSvc, Sessions: sessionsSvc, Closure: a.closure, Ready: db.Ping, Registry: reg, Logger: a.Logger,
+		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, Contact: contactSvc, Help: a.help, TwoStep: kit.TwoStep, Profile: profileSvc, Sessions: sessionsSvc, Closure: a.closure, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 		HSTS: httpsPublicURL(cfg), HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
 	}
@@ -554,6 +563,11 @@ func (a *App) clean(ctx context.Context) {
 	if _, err := a.contact.Purge(ctx); err != nil && ctx.Err() == nil {
 		a.Logger.Error("purge contact changes", "err", err)
 	}
+	// Help requests closed longer than their retention, with their
+	// answers, in bounded batches.
+	if _, err := a.help.Purge(ctx); err != nil && ctx.Err() == nil {
+		a.Logger.Error("purge help requests", "err", err)
+	}
 	// Last, so that the devices of the flows deleted above can go too.
 	purger := &retention.Purger{Store: a.DB, Policy: a.Config.Retention.Policy()}
 	rep, err := purger.Run(ctx, now)
@@ -606,6 +620,7 @@ func buildRealms(cfg config.Config, provs *providers) (*realm.Registry, error) {
 			ReturnTo:            rc.ReturnTo,
 			CodeDeliveryTimeout: time.Duration(rc.CodeDeliveryTimeout),
 			ClosureGraceFor:     time.Duration(rc.ClosureGrace),
+			HelpDueFor:          time.Duration(rc.Help.Due),
 			TwoStep: realm.TwoStep{
 				ReauthWindow:     time.Duration(rc.TwoStep.ReauthWindow),
 				RequiredFor:      rc.TwoStep.RequiredFor,

@@ -119,7 +119,24 @@ type Realm struct {
 	// (realm.DefaultClosureGrace); otherwise between MinClosureGrace and
 	// MaxClosureGrace.
 	ClosureGrace Duration `json:"closure_grace"`
+	// Help configures the realm's "help me sign in" requests.
+	Help Help `json:"help"`
 }
+
+// Help is a realm's "help me sign in" requests (realms[].help).
+type Help struct {
+	// Due is how long after a request support means to have answered it
+	// (its due time, which orders the staff queue); 0 is the default, 48
+	// hours (realm.DefaultHelpDue); otherwise between MinHelpDue and
+	// MaxHelpDue.
+	Due Duration `json:"due"`
+}
+
+// Bounds of realms[].help.due.
+const (
+	MinHelpDue = time.Hour
+	MaxHelpDue = 30 * 24 * time.Hour
+)
 
 // Bounds of realms[].closure_grace.
 const (
@@ -450,6 +467,9 @@ func (c *Config) Validate() error {
 		}
 		if w := time.Duration(r.CodeDeliveryTimeout); w < 0 || w > MaxCodeDeliveryTimeout {
 			bad("realms[%d].code_delivery_timeout: must be between 0 (the default, 60s) and %v", i, MaxCodeDeliveryTimeout)
+		}
+		if d := time.Duration(r.Help.Due); d != 0 && (d < MinHelpDue || d > MaxHelpDue) {
+			bad("realms[%d].help.due: must be 0 (the default, 48h) or between %v and %v", i, MinHelpDue, MaxHelpDue)
 		}
 		if g := time.Duration(r.ClosureGrace); g != 0 && (g < MinClosureGrace || g > MaxClosureGrace) {
 			bad("realms[%d].closure_grace: must be 0 (the default, 30 days) or between %v and %v", i, MinClosureGrace, MaxClosureGrace)

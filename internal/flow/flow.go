@@ -28,6 +28,10 @@ const (
 	// KindContact changes or adds a signed-in person's e-mail address or
 	// phone number (internal/contact); it completes without a new session.
 	KindContact Kind = "contact"
+	// KindHelp is a "help me sign in" request of someone who cannot sign
+	// in (internal/help): its code proves the contact address given, and
+	// it completes without a session, with the request's reference.
+	KindHelp Kind = "help_request"
 )
 
 // Status is the coarse state a client sees.
@@ -249,6 +253,11 @@ type Next struct {
 	// change, true when the old number is also the account's SMS or voice
 	// two-step number: it moves to the new number once that is proved.
 	MovesTwoStep bool `json:"moves_two_step,omitempty"`
+	// Reference and DueAt are, at StepDone of a help request
+	// (KindHelp), the request's reference number ("H-7KP4-MX3C") and
+	// when support means to have answered it.
+	Reference string     `json:"reference,omitempty"`
+	DueAt     *time.Time `json:"due_at,omitempty"`
 }
 
 // Delivery is the delivery status of the message of the current code:

@@ -40,7 +40,8 @@ func TestSMSTemplatesFitOneSegment(t *testing.T) {
 			// shop named in it.
 			for _, brand := range []string{map[string]string{LocaleJA: "さくら商店", LocaleEN: "Sakura Shop"}[loc]} {
 				vars := map[string]string{"code": "987654", "name": "山田 太郎左衛門", "minutes": "10", "host": worstHost, "base_url": base,
-					"time": "2026-11-25 10:02 JST", "device": "Windows の Chrome", "network": "203.0.113.0/24", "link": link}
+					"time": "2026-11-25 10:02 JST", "device": "Windows の Chrome", "network": "203.0.113.0/24", "link": link,
+					"ref": "H-7KP4-MX3C", "due": "2026-11-27 10:02 JST", "text": "T"}
 				for _, variant := range smsVariants(id) {
 					for k, v := range variant {
 						vars[k] = v

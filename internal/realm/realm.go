@@ -70,6 +70,9 @@ type Realm struct {
 	// ClosureGraceFor is how long a closed account can be reopened by
 	// signing in; 0 means DefaultClosureGrace (see ClosureGrace).
 	ClosureGraceFor time.Duration
+	// HelpDueFor is how long after a "help me sign in" request support
+	// means to have answered it; 0 means DefaultHelpDue (see HelpDue).
+	HelpDueFor time.Duration
 	// SMSLimits caps the realm's text messages and voice calls (the SMS
 	// pumping and cost guard, package smsguard); a zero field keeps its
 	// default.
@@ -157,6 +160,18 @@ func (r *Realm) ReauthWindow() time.Duration {
 		return r.TwoStep.ReauthWindow
 	}
 	return DefaultReauthWindow
+}
+
+// DefaultHelpDue is how long after a help request support means to have
+// answered it, unless the realm says otherwise (realms[].help.due).
+const DefaultHelpDue = 48 * time.Hour
+
+// HelpDue returns how long after a help request of r its answer is due.
+func (r *Realm) HelpDue() time.Duration {
+	if r.HelpDueFor > 0 {
+		return r.HelpDueFor
+	}
+	return DefaultHelpDue
 }
 
 // DefaultClosureGrace is how long a closed account can be reopened by

@@ -26,6 +26,7 @@ import (
 	"github.com/ninsho/ninsho/internal/closure"
 	"github.com/ninsho/ninsho/internal/contact"
 	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/help"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/profile"
@@ -79,6 +80,11 @@ type Deps struct {
 	// nil leaves them 404. Flows must hold it as the handler of
 	// flow.KindContact.
 	Contact *contact.Service
+	// Help serves "Can't sign in?" (/help) and "help me sign in"
+	// (/help/request, /api/v1/support-requests); nil leaves the requests
+	// 404 (the troubleshooter's pages are served either way). Flows must
+	// hold it as the handler of flow.KindHelp.
+	Help *help.Service
 	// TwoStep serves the two-step verification settings of a signed-in
 	// person; nil: they answer 404.
 	TwoStep *twostep.Service
@@ -148,6 +154,7 @@ func New(d Deps) (http.Handler, error) {
 		Reset:         d.Reset,
 		Reauth:        d.Reauth,
 		Contact:       d.Contact,
+		Help:          d.Help,
 		TwoStep:       d.TwoStep,
 		Profile:       d.Profile,
 		Sessions:      d.Sessions,
@@ -170,6 +177,7 @@ func New(d Deps) (http.Handler, error) {
 		Reset:         d.Reset,
 		Reauth:        d.Reauth,
 		Contact:       d.Contact,
+		Help:          d.Help,
 		TwoStep:       d.TwoStep,
 		Profile:       d.Profile,
 		Sessions:      d.Sessions,

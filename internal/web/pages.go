@@ -209,6 +209,8 @@ func (p *page) restartFor(f *flow.Flow) {
 		p.RestartURL = "/password-assistant"
 	case flow.KindReauth:
 		p.RestartURL = ReauthPath
+	case flow.KindHelp:
+		p.RestartURL = HelpRequestPath
 	}
 	p.flowReturnTo(f)
 	p.RestartURL = p.WithReturnTo(p.RestartURL)
@@ -231,6 +233,8 @@ func (h *Handler) verifyPage(r *http.Request, c *call, ans *flow.Answer) *page {
 		p.Why = "verify.why.password_assistant"
 	case flow.KindSignin:
 		p.Why = signinCodeWhy(ans.Flow)
+	case flow.KindHelp:
+		p.Why = "verify.why.help"
 	}
 	if r.URL.Query().Get("sent") == "1" {
 		p.Notice = "hint.code_resent"
@@ -376,6 +380,8 @@ func (h *Handler) redirectFor(w http.ResponseWriter, r *http.Request, ans *flow.
 		return ninsho.E(ninsho.CodeFlowCompleted)
 	case ans.Session != nil:
 		target = h.doneURL(ans.Flow)
+	case ans.Flow.Status == flow.StatusComplete && ans.Flow.Kind == flow.KindHelp:
+		target = helpDoneURL(ans)
 	case ans.Flow.Status == flow.StatusComplete && ans.Flow.Kind == flow.KindReauth:
 		target = reauthReturn(ans.Flow.ReturnTo)
 	case ans.Flow.Status == flow.StatusComplete:

@@ -25,6 +25,7 @@ import (
 	"github.com/ninsho/ninsho/internal/closure"
 	"github.com/ninsho/ninsho/internal/contact"
 	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/help"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/identifier"
@@ -95,6 +96,11 @@ type Deps struct {
 	// nil: they answer 404. The flow engine must hold it as the handler of
 	// flow.KindContact.
 	Contact *contact.Service
+	// Help serves /help/request ("help me sign in"); nil: it answers 404
+	// and the troubleshooter leads to the realm's customer service
+	// instead. The flow engine must hold it as the handler of
+	// flow.KindHelp. The troubleshooter (/help) is served either way.
+	Help *help.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -205,6 +211,7 @@ func New(d Deps) (*Handler, error) {
 	h.routeTwoStepPhone()
 	h.routesClosure() // account_close.go
 	h.routeContact()
+	h.routesHelp() // help.go
 	return h, nil
 }
 
@@ -483,6 +490,10 @@ type page struct {
 	// Contact offers the links to change or add the e-mail address and the
 	// phone number on the account page (contact.go).
 	Contact bool
+	// Help is the troubleshooter's and the help request's part (help.go).
+	Help *helpView
+	// helpLink offers "Can't sign in?" in the footer (helpLinkPages).
+	helpLink bool
 
 	// region is the realm's phone region (how numbers are shown) and
 	// emailOnly whether the realm takes e-mail addresses only.
@@ -618,6 +629,8 @@ func formFields(name string, p *page) []string {
 		return []string{"name", "locale"}
 	case "unlock", "reset":
 		return []string{"identifier"}
+	case "help_request":
+		return []string{"contact", "step", "identifier", "reference", "description"}
 	case "account_two_step_totp":
 		if p.TwoStep != nil && p.TwoStep.CredentialID != "" {
 			return []string{"code"}
@@ -648,7 +661,7 @@ func formFields(name string, p *page) []string {
 // the ones the GET pages read (the flow, the CAPTCHA-passed and code-sent
 // notices, a "this wasn't me" token, the cookie check, the authenticator
 // app being added).
-var linkParams = []string{"flow", "captcha", "sent", "token", cookieCheckParam, "credential"}
+var linkParams = []string{"flow", "captcha", "sent", "token", cookieCheckParam, "credential", "q", "ref", "step"}
 
 func (h *Handler) newPage(r *http.Request, rl *realm.Realm, locale, title string) *page {
 	p := &page{Locale: locale, Title: title, Form: map[string]string{}, PasswordAssistant: h.d.Reset != nil}
@@ -701,6 +714,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		p.Error.link(formFields(name, p))
 	}
 	p.linkReturnTo()
+	p.helpLink = slices.Contains(helpLinkPages, name)
 	var buf bytes.Buffer
 	lk := p.look
 	if lk == nil {

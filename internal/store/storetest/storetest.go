@@ -38,6 +38,7 @@ import (
 	"github.com/ninsho/ninsho/internal/device"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/help"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/message/providers/devinbox"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -83,6 +84,7 @@ type Stores interface {
 	twostep.BackupStore
 	trust.Store
 	sessions.Store
+	help.Store
 }
 
 var _ Stores = (*store.DB)(nil)

@@ -29,6 +29,7 @@ func All(t *testing.T, open func(tb testing.TB) Stores) {
 		{"TwoStep", TwoStep},
 		{"Trust", Trust},
 		{"Sessions", Sessions},
+		{"Help", Help},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
