@@ -105,9 +105,11 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET "+Path+"/signin/code", h.public(h.codeForm))
 	m.HandleFunc("POST "+Path+"/signin/code", h.public(h.code))
 	m.HandleFunc("POST "+Path+"/signout", h.public(h.signout))
-	m.HandleFunc("GET "+Path+"/enrol/{token}", h.public(h.enrolForm))
-	m.HandleFunc("GET "+Path+"/enrol/{token}/qr.png", h.public(h.enrolQR))
-	m.HandleFunc("POST "+Path+"/enrol/{token}", h.public(h.enrol))
+	// The token travels in the query (GET) and the form (POST), never in
+	// the path, which the access log records.
+	m.HandleFunc("GET "+Path+"/enrol", h.public(h.enrolForm))
+	m.HandleFunc("GET "+Path+"/enrol/qr.png", h.public(h.enrolQR))
+	m.HandleFunc("POST "+Path+"/enrol", h.public(h.enrol))
 	m.HandleFunc("GET "+Path+"/accounts", h.open(h.search))
 	m.HandleFunc("GET "+Path+"/accounts/{id}", h.open(h.account))
 	m.HandleFunc("POST "+Path+"/accounts/{id}/{action}", h.open(h.act))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/api"
 	"github.com/ninsho/ninsho/internal/console"
 	"github.com/ninsho/ninsho/internal/desk"
 	"github.com/ninsho/ninsho/internal/event"
@@ -124,18 +125,18 @@ func mustStaff(t *testing.T, e *env, email string, role staff.Role) (*staff.Staf
 	}
 	key := strings.ReplaceAll(en.Grouped, " ", "")
 	b := newBrowser(t, e.Console)
-	if w := b.do("GET", "/console/enrol/"+tok, nil); w.Code != 200 || !strings.Contains(w.Body.String(), en.Grouped) {
+	if w := b.do("GET", "/console/enrol?token="+tok, nil); w.Code != 200 || !strings.Contains(w.Body.String(), en.Grouped) {
 		t.Fatalf("enrol page: %d, want 200 showing the key in groups of four", w.Code)
 	}
-	if w := b.do("GET", "/console/enrol/"+tok+"/qr.png", nil); w.Code != 200 || w.Header().Get("Content-Type") != "image/png" {
+	if w := b.do("GET", "/console/enrol/qr.png?token="+tok, nil); w.Code != 200 || w.Header().Get("Content-Type") != "image/png" {
 		t.Fatalf("qr: %d %s", w.Code, w.Header().Get("Content-Type"))
 	}
 	code, _ := totp.CodeAt(key, e.Clock.Now())
-	w := b.do("POST", "/console/enrol/"+tok, url.Values{"password": {staffPassword}, "password_confirmation": {staffPassword}, "code": {code}})
+	w := b.do("POST", "/console/enrol", url.Values{"token": {tok}, "password": {staffPassword}, "password_confirmation": {staffPassword}, "code": {code}})
 	if w.Code != 200 || !strings.Contains(w.Body.String(), "ready") {
 		t.Fatalf("enrol: %d\n%s", w.Code, w.Body.String())
 	}
-	if w := b.do("GET", "/console/enrol/"+tok, nil); w.Code != http.StatusGone {
+	if w := b.do("GET", "/console/enrol?token="+tok, nil); w.Code != http.StatusGone {
 		t.Errorf("enrolment link used twice: got %d, want 410", w.Code)
 	}
 	st, err = e.DB.Staff(ctx, st.ID)
@@ -364,7 +365,7 @@ func TestRoles(t *testing.T) {
 		}
 		admin := signIn(t, e, "admin@example.jp", akey)
 		w := admin.do("POST", "/console/staff", url.Values{"email": {"new@example.jp"}, "role": {"reviewer"}, "name": {"New"}})
-		if w.Code != 200 || !strings.Contains(w.Body.String(), "/console/enrol/") {
+		if w.Code != 200 || !strings.Contains(w.Body.String(), "/console/enrol?token=") {
 			t.Fatalf("admin invites: %d", w.Code)
 		}
 		st, err := e.DB.StaffByEmail(context.Background(), "agent@example.jp")
@@ -597,4 +598,69 @@ func flowActNewPassword(pw string) flow.Action {
 
 func signupInput(ident string) signup.Input {
 	return signup.Input{Identifier: ident, Name: "Stranger", Password: "tsukimi-dango-55"}
+}
+
+func TestFindAccounts(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, fe *flowtest.Env) {
+		e := newEnv(t, fe)
+		ctx := context.Background()
+		st, _ := mustStaff(t, e, "agent@example.jp", staff.RoleAgent)
+		p := &staff.Principal{Staff: st}
+		e.MustSignUp(t, e.JP, "09012345678", "sakura-fubuki-2026", "+819012345678")
+		a, err := e.DB.AccountByPhone(ctx, "jp", "+819012345678")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The reference number of an error page: a sign-in refused in a
+		// request with that id.
+		rid := ninsho.NewID(e.Clock, e.Kit.Random)
+		req := flowtest.Req("192.0.2.10", "")
+		req.RequestID = rid
+		e.Signin.Start(ctx, e.JP, req, signin.Input{Identifier: "090-1234-5678", Password: "wrong-password-1"})
+		for _, c := range []struct{ q, realm, via string }{
+			{"０９０−１２３４−５６７８", "", desk.ViaPhone},
+			{"+81 90 1234 5678", "jp", desk.ViaPhone},
+			{a.ID, "", desk.ViaID},
+			{strings.ToUpper(rid), "", desk.ViaRequest},
+		} {
+			ms, err := e.Desk.Find(ctx, p, c.realm, c.q)
+			if err != nil || len(ms) != 1 || ms[0].Account.ID != a.ID || ms[0].Via != c.via {
+				t.Errorf("Find(%q): got %+v %v, want the account via %s", c.q, ms, err, c.via)
+			}
+		}
+		if ms, err := e.Desk.Find(ctx, p, "safe", "+81 90 1234 5678"); err != nil || len(ms) != 0 {
+			t.Errorf("Find in another realm: %+v %v, want none", ms, err)
+		}
+		_, err = e.Desk.Find(ctx, p, "", "  ")
+		flowtest.WantCode(t, err, ninsho.CodeFieldRequired)
+		_, err = e.Desk.Find(ctx, p, "nowhere", "x@example.jp")
+		flowtest.WantCode(t, err, ninsho.CodeRequestInvalid)
+		_, err = e.Desk.Find(ctx, &staff.Principal{Staff: &staff.Staff{Role: "nobody"}}, "", "x@example.jp")
+		flowtest.WantCode(t, err, ninsho.CodeForbidden)
+	})
+}
+
+func TestSuspendedAPIAnswer(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, fe *flowtest.Env) {
+		e := newEnv(t, fe)
+		ctx := context.Background()
+		st, _ := mustStaff(t, e, "agent@example.jp", staff.RoleAgent)
+		e.MustSignUp(t, e.JP, "hanako@example.jp", "sakura-fubuki-2026", "hanako@example.jp")
+		a, _ := e.DB.AccountByEmail(ctx, "jp", "hanako@example.jp")
+		ref, err := e.Desk.Suspend(ctx, &staff.Principal{Staff: st}, ninsho.Request{IP: "192.0.2.200"}, a.ID, account.ReasonOwnerRequest, "asked by phone")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := api.New(api.Deps{Realms: e.Realms, Flows: e.Engine, Signup: e.Signup, Signin: e.Signin, Now: e.Clock.Now})
+		r := httptest.NewRequest("POST", "http://id.example.jp/api/v1/signin", strings.NewReader(`{"identifier":"hanako@example.jp","password":"sakura-fubuki-2026"}`))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("User-Agent", flowtest.BrowserUA)
+		r.Header.Set("Accept-Language", "en")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		body := w.Body.String()
+		if w.Code != 403 || !strings.Contains(body, `"code":"account_suspended"`) || !strings.Contains(body, `"reference":"`+ref+`"`) || !strings.Contains(body, `"reason":"owner_request"`) || strings.Contains(body, "asked by phone") || strings.Contains(body, a.ID) {
+			t.Errorf("API answer: %d %s, want 403 account_suspended with reference %s and reason owner_request, without the note or the account id", w.Code, body, ref)
+		}
+	})
 }

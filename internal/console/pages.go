@@ -85,18 +85,19 @@ type enrolView struct {
 }
 
 func (h *Handler) enrolForm(w http.ResponseWriter, r *http.Request, c *call) error {
-	en, err := h.d.Staff.Enrolment(r.Context(), r.PathValue("token"))
+	tok := r.URL.Query().Get("token")
+	en, err := h.d.Staff.Enrolment(r.Context(), tok)
 	if err != nil {
 		return err
 	}
 	p := h.newPage(r, c, "console.enrol.title")
-	p.Data = enrolView{Token: r.PathValue("token"), Email: en.Staff.Email, Grouped: en.Grouped}
+	p.Data = enrolView{Token: tok, Email: en.Staff.Email, Grouped: en.Grouped}
 	h.render(w, http.StatusOK, "enrol", p)
 	return nil
 }
 
 func (h *Handler) enrolQR(w http.ResponseWriter, r *http.Request, c *call) error {
-	en, err := h.d.Staff.Enrolment(r.Context(), r.PathValue("token"))
+	en, err := h.d.Staff.Enrolment(r.Context(), r.URL.Query().Get("token"))
 	if err != nil {
 		return err
 	}
@@ -113,7 +114,7 @@ func (h *Handler) enrol(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err := form(w, r); err != nil {
 		return err
 	}
-	tok := r.PathValue("token")
+	tok := r.PostForm.Get("token")
 	_, err := h.d.Staff.Enrol(r.Context(), c.req, tok, r.PostForm.Get("password"), r.PostForm.Get("password_confirmation"), r.PostForm.Get("code"))
 	if err != nil {
 		en, eErr := h.d.Staff.Enrolment(r.Context(), tok)
@@ -301,7 +302,7 @@ func (h *Handler) showStaff(w http.ResponseWriter, r *http.Request, c *call, sta
 
 // EnrolURL is the enrolment link of a token, under base (the public URL).
 func EnrolURL(base, token string) string {
-	return strings.TrimRight(base, "/") + Path + "/enrol/" + token
+	return strings.TrimRight(base, "/") + Path + "/enrol?token=" + url.QueryEscape(token)
 }
 
 // baseURL is this request's origin, for the enrolment links an admin
