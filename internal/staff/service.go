@@ -219,6 +219,9 @@ func (s *Service) Enrol(ctx context.Context, req ninsho.Request, token, pw, conf
 	if err := s.admitAddress(ctx, req); err != nil {
 		return nil, err
 	}
+	if s.Clock.Now().Before(st.LockedUntil) {
+		return nil, ninsho.E(ninsho.CodeStaffLocked)
+	}
 	var errs []error
 	if err := s.Policy.Check(pw, password.Personal{Email: st.Email, Name: st.Name}); err != nil {
 		errs = append(errs, err)
