@@ -405,8 +405,8 @@ func TestAccountActionsLeaveEventsWithReason(t *testing.T) {
 			t.Errorf("the realm filter let another realm's account through")
 		}
 		// A reason is required.
-		if w := b.do("POST", "/console/accounts/"+a.ID+"/revoke-sessions", url.Values{"reason": {"  "}}); w.Code != 400 {
-			t.Errorf("no reason: %d, want 400 field_required", w.Code)
+		if w := b.do("POST", "/console/accounts/"+a.ID+"/revoke-sessions", url.Values{"reason": {"  "}}); w.Code != 400 || !strings.Contains(w.Body.String(), `href="#reason"`) || !strings.Contains(w.Body.String(), `id="reason"`) {
+			t.Errorf("no reason: %d, want 400 field_required linked to the refused field", w.Code)
 		}
 		if w := b.do("POST", "/console/accounts/"+a.ID+"/revoke-sessions", url.Values{"reason": {strings.Repeat("x", desk.MaxReason+1)}}); w.Code != 400 {
 			t.Errorf("a reason too long: %d, want 400", w.Code)

@@ -199,6 +199,9 @@ type accountView struct {
 	Reasons  []account.SuspensionReason
 	Timeline []desk.Entry
 	Actions  []string
+	// Failed is the action just refused: its fields take the plain ids
+	// (reason, public_reason) that the error summary links to.
+	Failed string
 }
 
 // actions are the account actions, by the last segment of their address.
@@ -229,6 +232,8 @@ func (h *Handler) showAccount(w http.ResponseWriter, r *http.Request, c *call, i
 	}
 	p.Data = v
 	if refusal != nil {
+		v.Failed = r.PathValue("action")
+		p.Data = v
 		status = p.withError(r, refusal)
 		p.Form = r.PostForm
 	}

@@ -326,7 +326,9 @@ func (s *Service) SignIn(ctx context.Context, req ninsho.Request, email, pw stri
 	}
 	now := s.Clock.Now()
 	if now.Before(st.LockedUntil) {
-		return "", s.failed(ctx, req, st, "locked", ninsho.E(ninsho.CodeStaffLocked))
+		// Recorded once, as staff.locked: attempts during the pause,
+		// from however many addresses, write no rows.
+		return "", ninsho.E(ninsho.CodeStaffLocked)
 	}
 	if !ok {
 		if err := s.countFailure(ctx, req, st); err != nil {
@@ -368,7 +370,7 @@ func (s *Service) SecondFactor(ctx context.Context, req ninsho.Request, pendingT
 	}
 	now := s.Clock.Now()
 	if now.Before(st.LockedUntil) {
-		return "", nil, s.failed(ctx, req, st, "locked", ninsho.E(ninsho.CodeStaffLocked))
+		return "", nil, ninsho.E(ninsho.CodeStaffLocked)
 	}
 	key, err := s.Box.Open(st.TOTPSealed, s.totpAD(st.ID))
 	if err != nil {
