@@ -86,6 +86,7 @@ func (s *Service) Timeline(ctx context.Context, p *staff.Principal, a *account.A
 			{"to", identifier.Mask(identifier.Normalized(m.To), region)},
 			{"delivery", string(m.Delivery)},
 			{"attempts", fmt.Sprint(m.Attempts)},
+			{"provider", m.Provider},
 		}})
 	}
 	sus, err := s.Suspensions.Suspensions(ctx, a.ID, TimelineLimit)
