@@ -253,10 +253,15 @@ type language struct {
 func (h *Handler) newPage(r *http.Request, c *call, title string) *page {
 	p := &page{Locale: c.locale, Title: title, Form: url.Values{}}
 	for _, l := range []struct{ locale, label string }{{"ja", "日本語"}, {"en", "English"}} {
-		q := r.URL.Query()
+		// The switch reloads this page; the answer to a form (a POST)
+		// has no address of its own to reload, so it goes home.
+		path, q := r.URL.Path, r.URL.Query()
+		if r.Method != http.MethodGet {
+			path, q = Path, url.Values{}
+		}
 		q.Set("lang", l.locale)
 		p.Languages = append(p.Languages, language{Locale: l.locale, Label: l.label,
-			Href: (&url.URL{Path: r.URL.Path, RawQuery: q.Encode()}).String(), Current: l.locale == c.locale})
+			Href: (&url.URL{Path: path, RawQuery: q.Encode()}).String(), Current: l.locale == c.locale})
 	}
 	if c.who != nil {
 		p.Who = c.who.Staff
