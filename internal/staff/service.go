@@ -388,15 +388,15 @@ func (s *Service) SecondFactor(ctx context.Context, req ninsho.Request, pendingT
 	}
 	var token string
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		cur, err := s.Store.Staff(ctx, st.ID)
+		ok, err := s.Store.AcceptTOTPStep(ctx, st.ID, step, now)
 		if err != nil {
 			return err
 		}
-		if step <= cur.TOTPLastStep {
+		if !ok {
 			return ninsho.FieldError(ninsho.CodeTOTPReused, "code")
 		}
-		cur.TOTPLastStep, cur.LastSignInAt = step, now
-		if err := s.Store.UpdateStaff(ctx, cur); err != nil {
+		cur, err := s.Store.Staff(ctx, st.ID)
+		if err != nil {
 			return err
 		}
 		if err := s.Sessions.DeleteStaffSession(ctx, pending.ID); err != nil {

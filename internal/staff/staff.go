@@ -115,6 +115,11 @@ type Store interface {
 	UpdateStaff(ctx context.Context, s *Staff) error
 	// ListStaff returns every staff account, by e-mail address.
 	ListStaff(ctx context.Context) ([]Staff, error)
+	// AcceptTOTPStep stores step as the account's last accepted TOTP step
+	// and at as its last sign-in, only if step is later than the stored
+	// one, in one statement: of two sign-ins with the same code, one wins.
+	// It reports whether it did.
+	AcceptTOTPStep(ctx context.Context, id string, step int64, at time.Time) (bool, error)
 }
 
 // Session is a console session. AAL 1 is a password proved, waiting for the

@@ -182,3 +182,14 @@ func (db *DB) DeleteExpiredStaffSessions(ctx context.Context, before time.Time) 
 	}
 	return rowsAffected("delete expired staff sessions", res)
 }
+
+// AcceptTOTPStep moves the last accepted step forward (staff.Store).
+func (db *DB) AcceptTOTPStep(ctx context.Context, id string, step int64, at time.Time) (bool, error) {
+	res, err := db.writer(ctx).ExecContext(ctx, `UPDATE staff SET totp_last_step = $2, last_signin_at = $3
+		WHERE id = $1 AND totp_last_step < $2`, id, step, us(at))
+	if err != nil {
+		return false, internal("accept totp step", err)
+	}
+	n, err := rowsAffected("accept totp step", res)
+	return n > 0, err
+}

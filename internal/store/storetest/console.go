@@ -71,6 +71,18 @@ func Console(t *testing.T, open func(tb testing.TB) ConsoleStores) {
 		if err := s.UpdateStaff(ctx, NewStaff("c@example.jp", staff.RoleAgent)); !ninsho.IsCode(err, ninsho.CodeNotFound) {
 			t.Errorf("UpdateStaff(unknown): got %v, want not_found", err)
 		}
+		for _, c := range []struct {
+			step int64
+			want bool
+		}{{42, false}, {41, false}, {43, true}, {43, false}} {
+			ok, err := s.AcceptTOTPStep(ctx, a.ID, c.step, at(3*time.Hour))
+			if err != nil || ok != c.want {
+				t.Errorf("AcceptTOTPStep(%d): %v %v, want %v", c.step, ok, err, c.want)
+			}
+		}
+		if got, _ := s.Staff(ctx, a.ID); got.TOTPLastStep != 43 || !got.LastSignInAt.Equal(at(3*time.Hour)) {
+			t.Errorf("after AcceptTOTPStep: step %d, last sign-in %v", got.TOTPLastStep, got.LastSignInAt)
+		}
 		list, err := s.ListStaff(ctx)
 		mustNil(t, "ListStaff", err)
 		if len(list) != 2 || list[0].Email != "a@example.jp" || list[1].Email != "b@example.jp" {
