@@ -81,6 +81,9 @@ type Kit struct {
 	// breaker open): a code still queued behind such an outage is offered
 	// another way at once, as if it had failed.
 	ChannelDown func(realm string, ch message.Channel) bool
+	// Resets are the accounts whose owner staff asked to set a new
+	// password; ReplacePassword clears the mark. nil: none kept.
+	Resets account.ResetRequirementStore
 }
 
 // StartWithCode begins a flow of kind that sends a code to the account that
@@ -773,6 +776,16 @@ func (k *Kit) ReplacePassword(ctx context.Context, rl *realm.Realm, f *flow.Flow
 		return err
 	}
 	data := map[string]any{"flow": f.ID, "via": via, "sessions_revoked": n}
+	if k.Resets != nil {
+		// A new password meets what staff required (desk.RequireReset).
+		cleared, err := k.Resets.ClearPasswordReset(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		if cleared {
+			data["reset_requirement_cleared"] = true
+		}
+	}
 	if lifted != "" {
 		data["lock_lifted"] = lifted
 	}

@@ -31,7 +31,9 @@ import (
 	"github.com/ninsho/ninsho/internal/closure"
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/config"
+	"github.com/ninsho/ninsho/internal/console"
 	"github.com/ninsho/ninsho/internal/contact"
+	"github.com/ninsho/ninsho/internal/desk"
 	"github.com/ninsho/ninsho/internal/device"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/event/eventprom"
@@ -58,6 +60,7 @@ import (
 	"github.com/ninsho/ninsho/internal/signup"
 	"github.com/ninsho/ninsho/internal/smsguard"
 	"github.com/ninsho/ninsho/internal/smsguard/smsguardprom"
+	"github.com/ninsho/ninsho/internal/staff"
 	"github.com/ninsho/ninsho/internal/startgate"
 	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/theme"
@@ -93,11 +96,13 @@ type App struct {
 	closure    *closure.Service
 	help       *help.Service
 	contact    *contact.Service
-	srv        *http.Server
-	ln         net.Listener
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
-	closeOnce  sync.Once
+	// Staff runs staff accounts (the console, ninsho staff).
+	Staff     *staff.Service
+	srv       *http.Server
+	ln        net.Listener
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
 
 	// metricsHandler serves /metrics on metrics.addr (nil: no listener of
 	// its own); metricsSrv and metricsLn run it once started.
@@ -300,6 +305,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	kit.TwoStep.TurnedOff = func(ctx context.Context, rl *realm.Realm, req ninsho.Request, accountID string) error {
 		return kit.ForgetTrusted(ctx, rl, req, accountID, trust.ReasonTwoStepOff)
 	}
+	kit.Resets = db // a new password meets a reset staff required
 	a.kit = kit
 	captchas := &captcha.Service{Store: db, Box: box, Clock: o.Clock, Random: o.Random, Observer: eventMetrics}
 	counter := &throttle.Counter{Store: db, Clock: o.Clock}
@@ -307,6 +313,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	signupSvc := &signup.Service{Kit: kit, Realms: realms, Gate: gate}
 	signinSvc := signin.NewService(kit, realms)
 	signinSvc.Gate = gate
+	signinSvc.Holds = db // suspensions and resets required by staff
 	signinSvc.Protect = &signin.Protection{
 		Policy:   risk.DefaultPolicy(),
 		Counter:  counter,
@@ -349,11 +356,21 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Scheme == "https" {
 		secure = true
 	}
+	a.Staff = &staff.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Sessions: db, Events: events,
+		Hasher: hasher, Box: box, Passwords: passwords, Policy: password.DefaultPolicy(), Counter: counter}
+	deskSvc := &desk.Service{Kit: kit, Realms: realms, Locks: db, Suspensions: db, Resets: db, Lookup: db,
+		Forget: signinSvc.ForgetAccount}
+	consoleH, err := console.New(console.Deps{Staff: a.Staff, Desk: deskSvc, Realms: realms,
+		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure || httpsPublicURL(cfg)})
+	if err != nil {
+		return err
+	}
 	deps := server.Deps{
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
 		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, Contact: contactSvc, Help: a.help, TwoStep: kit.TwoStep, Profile: profileSvc, Sessions: sessionsSvc, Closure: a.closure, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 		HSTS: httpsPublicURL(cfg), HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
+		Console: consoleH,
 	}
 	if a.Handler, err = server.New(deps); err != nil {
 		return err
@@ -558,6 +575,9 @@ func (a *App) clean(ctx context.Context) {
 		a.Logger.Error("purge closed accounts", "err", err)
 	} else if n > 0 {
 		a.Logger.Info("purged closed accounts", "count", n)
+	}
+	if _, err := a.DB.DeleteExpiredStaffSessions(ctx, now); err != nil {
+		a.Logger.Error("delete expired staff sessions", "err", err)
 	}
 	// Contact changes whose undo link expired, in bounded batches.
 	if _, err := a.contact.Purge(ctx); err != nil && ctx.Err() == nil {

@@ -24,6 +24,8 @@ Usage:
   ninsho serve   [--addr ADDR] [--data-dir DIR] [--dev] [--config FILE] [--trusted-proxy CIDR]...
   ninsho migrate [--data-dir DIR] [--config FILE]
   ninsho messages [--limit N] [--realm ID] [--status S] [--delivery S] [--data-dir DIR] [--config FILE]
+  ninsho staff create --email ADDRESS --role agent|reviewer|admin [--name NAME]
+  ninsho staff list | ninsho staff disable --email ADDRESS
   ninsho version
   ninsho help
 
@@ -53,6 +55,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = migrate(ctx, args[1:], stdout, stderr)
 	case "messages":
 		err = messages(ctx, args[1:], stdout, stderr)
+	case "staff":
+		err = staffCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		err = version(args[1:], stdout, stderr)
 	case "help", "-h", "--help":

@@ -78,6 +78,12 @@ var statuses = map[ninsho.Code]int{
 	ninsho.CodeAccountSuspended:   http.StatusForbidden,
 	ninsho.CodeAccountClosed:      http.StatusForbidden,
 	ninsho.CodeAccountLocked:      http.StatusLocked,
+	// Staff asked for a new password: the password assistant sets one.
+	ninsho.CodePasswordResetRequired: http.StatusForbidden,
+
+	// The staff console (internal/staff).
+	ninsho.CodeStaffLocked:           http.StatusLocked,
+	ninsho.CodeStaffEnrolmentInvalid: http.StatusGone,
 
 	ninsho.CodeIdentifierTaken: http.StatusConflict,
 	// Policy keeps 2SV on this account: add a method before removing one.
@@ -295,9 +301,25 @@ type FieldProblem struct {
 // ("params" of a problem and of a flow's errors[]), as docs/api.md lists
 // them: for rate_limited of kind "messages" (the SMS and voice cost
 // guard) kind and retry_after_s; for account_locked of kind "support" (no
-// verified channel is left for a code: authflow.NoWayIn) kind. Every other
+// verified channel is left for a code: authflow.NoWayIn) kind; for
+// account_suspended the suspension's reference and reason. Every other
 // refusal shows none: nil.
 func PublicParams(e *ninsho.Error) map[string]any {
+	if e != nil && e.Code == ninsho.CodeAccountSuspended {
+		// The suspension's reference number and its public reason
+		// (account.SuspensionReasons); a suspension recorded before
+		// reasons existed has neither.
+		out := map[string]any{}
+		for _, k := range []string{"reference", "reason"} {
+			if v, ok := e.Params[k].(string); ok && v != "" {
+				out[k] = v
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	}
 	if e != nil && e.Code == ninsho.CodeAccountLocked && e.Params["kind"] == "support" {
 		return map[string]any{"kind": "support"}
 	}

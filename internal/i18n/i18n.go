@@ -73,7 +73,9 @@ func Message(locale, key string, params map[string]any) string {
 //
 // An error with a "kind" parameter (account_locked: unfamiliar, suspicious,
 // codes, codes_stopped) gets the message "error.<code>.<kind>" when the
-// catalogue has one, so that each kind says what is true of it.
+// catalogue has one, so that each kind says what is true of it; one with a
+// "reason" parameter (account_suspended: the suspension's public reason)
+// likewise gets "error.<code>.<reason>".
 func ErrorMessage(locale string, code ninsho.Code, params map[string]any) string {
 	return errorMessage(locale, code, "", params)
 }
@@ -95,6 +97,9 @@ func errorMessage(locale string, code ninsho.Code, field string, params map[stri
 	key := "error." + string(code)
 	if kind, ok := params["kind"].(string); ok && kind != "" && std.has(key+"."+kind) {
 		key += "." + kind
+	} else if reason, ok := params["reason"].(string); ok && reason != "" && std.has(key+"."+reason) {
+		// account_suspended: the public reason of the suspension.
+		key += "." + reason
 	} else if field != "" && std.has(key+"."+field) {
 		key += "." + field
 	}

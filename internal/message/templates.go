@@ -92,6 +92,12 @@ const (
 	// change like a free address). Nothing changed. E-mail and SMS.
 	// Variables: name, host.
 	TemplateContactTaken = "contact_taken"
+	// TemplateSignupReminder is sent by staff (internal/desk) to the
+	// identifier of an unfinished sign-up: signing in with it and the
+	// password chosen at sign-up sends the confirmation code that finishes
+	// it. It carries no code and never the typed name (the address is not
+	// proved). E-mail and SMS. Variables: name (always empty), host.
+	TemplateSignupReminder = "signup_reminder"
 )
 
 // Template locales.
@@ -399,6 +405,7 @@ var templateVars = map[string][]string{
 	TemplateContactCode:        {"code", "name", "minutes", "host", "base_url"},
 	TemplateContactChanged:     {"name", "time", "device", "network", "link", "host", "base_url", "change"},
 	TemplateContactTaken:       {"name", "host", "base_url"},
+	TemplateSignupReminder:     {"name", "host", "base_url"},
 }
 
 // checkValues are the values of the trial rendering.

@@ -91,6 +91,9 @@ type Deps struct {
 	// Sessions serves the signed-in person's sessions, devices and "this
 	// wasn't me" from the history; nil leaves them 404.
 	Sessions *sessions.Service
+	// Console serves the staff console under /console (internal/console);
+	// nil leaves it 404.
+	Console http.Handler
 	// Ready reports whether the server can take traffic (the database
 	// answers); nil means always ready.
 	Ready func(context.Context) error
@@ -196,6 +199,10 @@ func New(d Deps) (http.Handler, error) {
 	}
 	if d.Dev && d.Captcha != nil {
 		s.mux.Handle("/dev/api/captcha/", api.DevCaptchaHandler(d.Captcha))
+	}
+	if d.Console != nil {
+		s.mux.Handle("/console", d.Console)
+		s.mux.Handle("/console/", d.Console)
 	}
 	s.mux.Handle("/", s.web)
 	return s, nil

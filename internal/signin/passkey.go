@@ -86,7 +86,11 @@ func (s *Service) submitPasskey(ctx context.Context, rl *realm.Realm, f *flow.Fl
 	}
 	switch a.Status {
 	case account.StatusSuspended:
-		return s.passkeyRefused(ctx, rl, f, a, req, ninsho.E(ninsho.CodeAccountSuspended).WithParam("reference", a.ID))
+		stepErr := s.suspendedError(ctx, a)
+		if !ninsho.IsCode(stepErr, ninsho.CodeAccountSuspended) {
+			return nil, stepErr
+		}
+		return s.passkeyRefused(ctx, rl, f, a, req, stepErr)
 	case account.StatusClosed:
 		return s.passkeyRefused(ctx, rl, f, a, req, ninsho.E(ninsho.CodeAccountClosed))
 	case account.StatusLocked:

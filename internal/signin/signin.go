@@ -62,6 +62,9 @@ type Service struct {
 	// right password and second factor (closure.go); nil answers
 	// account_closed.
 	Closure Closure
+	// Holds tells a suspension's reference and reason and a new password
+	// required by staff (holds.go); nil tells neither.
+	Holds Holds
 
 	cache *principalCache
 }
@@ -290,7 +293,11 @@ func (s *Service) tryPassword(ctx context.Context, at *attempt, pw string) (*flo
 	}
 	switch a.Status {
 	case account.StatusSuspended:
-		return s.fail(ctx, rl, f, a, req, at, ninsho.E(ninsho.CodeAccountSuspended).WithParam("reference", a.ID))
+		stepErr := s.suspendedError(ctx, a)
+		if !ninsho.IsCode(stepErr, ninsho.CodeAccountSuspended) {
+			return nil, stepErr
+		}
+		return s.fail(ctx, rl, f, a, req, at, stepErr)
 	case account.StatusClosed:
 		// In its grace the sign-in goes on (a code for a new device, the
 		// second factor) and ends at the offer to reopen (complete).
@@ -302,6 +309,15 @@ func (s *Service) tryPassword(ctx context.Context, at *attempt, pw string) (*flo
 		}
 	case account.StatusLocked:
 		return s.fail(ctx, rl, f, a, req, at, lockedError(account.Lock{Kind: account.LockSuspicious}, at.now))
+	}
+	if a.Status != account.StatusPending {
+		// Staff asked for a new password: the password assistant sets it.
+		if must, err := s.resetRequired(ctx, a); err != nil || must {
+			if err != nil {
+				return nil, err
+			}
+			return s.fail(ctx, rl, f, a, req, at, ninsho.E(ninsho.CodePasswordResetRequired))
+		}
 	}
 	if rehash && !typo {
 		if newHash, err := k.Passwords.Hash(ctx, pw); err == nil {

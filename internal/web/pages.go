@@ -175,6 +175,8 @@ func (h *Handler) signinFailed(w http.ResponseWriter, r *http.Request, c *call, 
 		}
 	case ninsho.CodeRateLimited:
 		p.Error.Message = waitMessage(p.Locale, e)
+	case ninsho.CodeAccountSuspended:
+		p.SuspendedRef, _ = e.Params["reference"].(string)
 	}
 	h.render(w, r, status, "signin", p)
 	return nil

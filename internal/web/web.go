@@ -441,6 +441,10 @@ type page struct {
 	Captcha *captchaView
 	// Lock explains a sign-in that a lock refused and offers the unlock.
 	Lock *lockView
+	// SuspendedRef is the reference number of the suspension a sign-in
+	// met (account_suspended): the page links to a help request that
+	// quotes it.
+	SuspendedRef string
 	// NewPassword asks for a new password twice (unlock of a suspicious
 	// lock) instead of the current one.
 	NewPassword bool
