@@ -295,9 +295,15 @@ type FieldProblem struct {
 // ("params" of a problem and of a flow's errors[]), as docs/api.md lists
 // them: for rate_limited of kind "messages" (the SMS and voice cost
 // guard) kind and retry_after_s; for account_locked of kind "support" (no
-// verified channel is left for a code: authflow.NoWayIn) kind. Every other
+// verified channel is left for a code: authflow.NoWayIn) kind; for
+// recovery_case_open the open case's reference. Every other
 // refusal shows none: nil.
 func PublicParams(e *ninsho.Error) map[string]any {
+	if e != nil && e.Code == ninsho.CodeRecoveryCaseOpen {
+		if ref, ok := e.Params["reference"].(string); ok {
+			return map[string]any{"reference": ref}
+		}
+	}
 	if e != nil && e.Code == ninsho.CodeAccountLocked && e.Params["kind"] == "support" {
 		return map[string]any{"kind": "support"}
 	}

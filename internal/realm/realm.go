@@ -70,6 +70,10 @@ type Realm struct {
 	// ClosureGraceFor is how long a closed account can be reopened by
 	// signing in; 0 means DefaultClosureGrace (see ClosureGrace).
 	ClosureGraceFor time.Duration
+	// RecoveryDueFor is how long after submission a document recovery
+	// case is due for its decision; 0 means DefaultRecoveryDue (see
+	// RecoveryDue).
+	RecoveryDueFor time.Duration
 	// SMSLimits caps the realm's text messages and voice calls (the SMS
 	// pumping and cost guard, package smsguard); a zero field keeps its
 	// default.

@@ -176,6 +176,8 @@ func (db *DB) UpdateAccount(ctx context.Context, a *account.Account) error {
 // a subquery selects, children first. Events stay: they are the audit trail.
 // Devices stay: they are browsers, not the account's.
 var pendingLinks = []string{
+	`DELETE FROM recovery_document WHERE account_id IN (%s)`,
+	`DELETE FROM recovery_case WHERE account_id IN (%s)`,
 	`DELETE FROM contact_change WHERE account_id IN (%s)`,
 	`DELETE FROM trusted_device WHERE account_id IN (%s)`,
 	`DELETE FROM backup_code WHERE account_id IN (%s)`,
