@@ -14,6 +14,7 @@ import (
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/secret"
@@ -22,16 +23,16 @@ import (
 	"github.com/ninsho/ninsho/internal/trust"
 )
 
-// Message templates.
+// Message templates (see internal/message/templates_recovery.go).
 const (
 	// TemplateOpened confirms a submitted case to every verified channel
 	// of the account (reference, due, the cancel link): the owner also
 	// learns when someone else with the password opened it.
-	TemplateOpened = "recovery_opened"
+	TemplateOpened = message.TemplateRecoveryOpened
 	// TemplateApproved tells the owner 2SV was turned off: set it up again.
-	TemplateApproved = "recovery_approved"
+	TemplateApproved = message.TemplateRecoveryApproved
 	// TemplateRejected tells the owner the reason and what to send instead.
-	TemplateRejected = "recovery_rejected"
+	TemplateRejected = message.TemplateRecoveryRejected
 )
 
 // PurposeCancel is the single-use link of TemplateOpened that cancels the
@@ -678,7 +679,7 @@ func (s *Service) Approve(ctx context.Context, actor string, req ninsho.Request,
 		}); err != nil {
 			return err
 		}
-		return s.tell(ctx, rl, a, req, TemplateApproved, c, nil)
+		return s.tell(ctx, rl, a, TemplateApproved, "/signin", c, nil)
 	})
 	if err != nil {
 		return nil, err
@@ -706,12 +707,14 @@ func (s *Service) Reject(ctx context.Context, actor string, req ninsho.Request, 
 		}); err != nil {
 			return err
 		}
-		return s.tell(ctx, rl, a, req, TemplateRejected, c, map[string]string{"reason": why, "instead": instead})
+		return s.tell(ctx, rl, a, TemplateRejected, "/recovery", c, map[string]string{"reason": why, "instead": instead})
 	})
 }
 
-// tell sends the decision's message to a's verified channels.
-func (s *Service) tell(ctx context.Context, rl *realm.Realm, a *account.Account, req ninsho.Request, template string, c *Case, extra map[string]string) error {
+// tell sends the decision's message to a's verified channels, with a link
+// to the realm's page at path. The device and network shown are none: the
+// decision was made by staff, not from the owner's device.
+func (s *Service) tell(ctx context.Context, rl *realm.Realm, a *account.Account, template, path string, c *Case, extra map[string]string) error {
 	locale := authflow.Locale(&flow.Flow{}, a, rl)
 	vars := map[string]string{"reference": c.Reference}
 	for key, v := range extra {
@@ -719,7 +722,7 @@ func (s *Service) tell(ctx context.Context, rl *realm.Realm, a *account.Account,
 	}
 	return s.Kit.SendAlerts(ctx, rl, a, ninsho.Request{}, authflow.Alerts{
 		Template: template, Locale: locale, Dests: authflow.VerifiedDests(a), Extra: vars,
-		Link:  func(context.Context, authflow.AlertDest) (string, error) { return baseURL(rl) + "/signin", nil },
+		Link:  func(context.Context, authflow.AlertDest) (string, error) { return baseURL(rl) + path, nil },
 		Event: map[string]any{"case": c.Reference},
 	})
 }
