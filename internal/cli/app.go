@@ -45,6 +45,7 @@ import (
 	"github.com/ninsho/ninsho/internal/profile"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reauth"
+	"github.com/ninsho/ninsho/internal/recovery"
 	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/retention"
 	"github.com/ninsho/ninsho/internal/risk"
@@ -90,6 +91,7 @@ type App struct {
 	kit        *authflow.Kit
 	closure    *closure.Service
 	contact    *contact.Service
+	recovery   *recovery.Service
 	srv        *http.Server
 	ln         net.Listener
 	cancel     context.CancelFunc
@@ -324,13 +326,17 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	// "This wasn't me" rolls back contact changes first (unlock cannot
 	// import contact, which imports unlock).
 	unlockSvc.Rollback = contactSvc.RollbackSince
+	recoverySvc := &recovery.Service{Kit: kit, Realms: realms, Signin: signinSvc, Gate: gate, Store: db, Documents: db,
+		Box: box, Forget: signinSvc.ForgetAccount}
+	a.recovery = recoverySvc
 	engine := &flow.Engine{Store: db, Clock: o.Clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
-		flow.KindSignup:  signupSvc,
-		flow.KindSignin:  signinSvc,
-		flow.KindUnlock:  unlockSvc,
-		flow.KindReset:   resetSvc,
-		flow.KindReauth:  reauthSvc,
-		flow.KindContact: contactSvc,
+		flow.KindSignup:   signupSvc,
+		flow.KindSignin:   signinSvc,
+		flow.KindUnlock:   unlockSvc,
+		flow.KindReset:    resetSvc,
+		flow.KindReauth:   reauthSvc,
+		flow.KindContact:  contactSvc,
+		flow.KindRecovery: recoverySvc,
 	}, Annotate: authflow.Deliveries{Kit: kit, Reports: db, Realms: realms}}
 	proxies, err := cfg.TrustedProxyPrefixes()
 	if err != nil {
@@ -342,7 +348,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	deps := server.Deps{
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
-		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, Contact: contactSvc, TwoStep: kit.TwoStep, Profile: profileSvc, Sessions: sessionsSvc, Closure: a.closure, Ready: db.Ping, Registry: reg, Logger: a.Logger,
+		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, Contact: contactSvc, Recovery: recoverySvc, TwoStep: kit.TwoStep, Profile: profileSvc, Sessions: sessionsSvc, Closure: a.closure, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 		HSTS: httpsPublicURL(cfg), HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
 	}
@@ -554,6 +560,13 @@ func (a *App) clean(ctx context.Context) {
 	if _, err := a.contact.Purge(ctx); err != nil && ctx.Err() == nil {
 		a.Logger.Error("purge contact changes", "err", err)
 	}
+	// Recovery documents 30 days after their case's decision, and drafts
+	// whose flow ended, in bounded batches; the case rows stay.
+	if n, err := a.recovery.Purge(ctx, now); err != nil && ctx.Err() == nil {
+		a.Logger.Error("purge recovery documents", "err", err)
+	} else if n > 0 {
+		a.Logger.Info("purged recovery documents", "count", n)
+	}
 	// Last, so that the devices of the flows deleted above can go too.
 	purger := &retention.Purger{Store: a.DB, Policy: a.Config.Retention.Policy()}
 	rep, err := purger.Run(ctx, now)
@@ -606,6 +619,7 @@ func buildRealms(cfg config.Config, provs *providers) (*realm.Registry, error) {
 			ReturnTo:            rc.ReturnTo,
 			CodeDeliveryTimeout: time.Duration(rc.CodeDeliveryTimeout),
 			ClosureGraceFor:     time.Duration(rc.ClosureGrace),
+			RecoveryDueFor:      time.Duration(rc.Recovery.Due),
 			TwoStep: realm.TwoStep{
 				ReauthWindow:     time.Duration(rc.TwoStep.ReauthWindow),
 				RequiredFor:      rc.TwoStep.RequiredFor,

@@ -31,6 +31,7 @@ import (
 	"github.com/ninsho/ninsho/internal/profile"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reauth"
+	"github.com/ninsho/ninsho/internal/recovery"
 	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/sessions"
 	"github.com/ninsho/ninsho/internal/signin"
@@ -79,6 +80,10 @@ type Deps struct {
 	// nil leaves them 404. Flows must hold it as the handler of
 	// flow.KindContact.
 	Contact *contact.Service
+	// Recovery serves document recovery of two-step verification
+	// (/api/v1/recovery…); nil leaves it 404. Flows must hold it as the
+	// handler of flow.KindRecovery.
+	Recovery *recovery.Service
 	// TwoStep serves the two-step verification settings of a signed-in
 	// person; nil: they answer 404.
 	TwoStep *twostep.Service
@@ -170,6 +175,7 @@ func New(d Deps) (http.Handler, error) {
 		Reset:         d.Reset,
 		Reauth:        d.Reauth,
 		Contact:       d.Contact,
+		Recovery:      d.Recovery,
 		TwoStep:       d.TwoStep,
 		Profile:       d.Profile,
 		Sessions:      d.Sessions,
