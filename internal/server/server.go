@@ -153,6 +153,7 @@ func New(d Deps) (http.Handler, error) {
 		Reset:         d.Reset,
 		Reauth:        d.Reauth,
 		Contact:       d.Contact,
+		Recovery:      d.Recovery,
 		TwoStep:       d.TwoStep,
 		Profile:       d.Profile,
 		Sessions:      d.Sessions,
