@@ -30,6 +30,7 @@ var adapters = []string{
 	"internal/message/messageprom",
 	"internal/event/eventprom",
 	"internal/smsguard/smsguardprom", // the guard's Prometheus counter
+	"internal/recovery/recoveryprom", // the overdue recovery cases gauge
 	"internal/flowtest",              // test support: builds services on a real store
 }
 

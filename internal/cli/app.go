@@ -46,6 +46,7 @@ import (
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reauth"
 	"github.com/ninsho/ninsho/internal/recovery"
+	"github.com/ninsho/ninsho/internal/recovery/recoveryprom"
 	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/retention"
 	"github.com/ninsho/ninsho/internal/risk"
@@ -329,6 +330,9 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	recoverySvc := &recovery.Service{Kit: kit, Realms: realms, Signin: signinSvc, Gate: gate, Store: db, Documents: db,
 		Box: box, Forget: signinSvc.ForgetAccount}
 	a.recovery = recoverySvc
+	if _, err := recoveryprom.New(reg, recoverySvc.OverdueCount, o.Clock); err != nil {
+		return err
+	}
 	engine := &flow.Engine{Store: db, Clock: o.Clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
 		flow.KindSignup:   signupSvc,
 		flow.KindSignin:   signinSvc,
