@@ -177,6 +177,15 @@ func TestRecoveryFromUploadToReenrolment(t *testing.T) {
 				front = d
 			}
 		}
+		if _, err := s.Document(ctx, r.Reference, "../etc/passwd"); !ninsho.IsCode(err, ninsho.CodeNotFound) {
+			t.Fatalf("a document id that is no id: %v", err)
+		}
+		if _, err := s.OpenDocument(ctx, "staff:s1", flowtest.Req("192.0.2.200", ""), r.Reference, front.ID); err != nil {
+			t.Fatal(err)
+		}
+		if ev := lastEvent(t, e, a, recovery.EventDocumentOpened); ev == nil || ev.Actor != "staff:s1" || ev.Data["document"] != front.ID {
+			t.Fatalf("document opened event: %+v", ev)
+		}
 		opened, err := s.Document(ctx, r.Reference, front.ID)
 		if err != nil || !bytes.Equal(opened.Data, png) || opened.Mime != recovery.MimePNG || opened.Filename != r.Reference+"-front.png" {
 			t.Fatalf("document: %v, %v", opened, err)
@@ -315,6 +324,24 @@ func TestRecoveryRejectAndCancel(t *testing.T) {
 		gone, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionCancel})
 		if err != nil || gone.Flow.Status != flow.StatusFailed || gone.Recovery.Status != "cancelled" {
 			t.Fatalf("cancel the draft: %+v, %v", gone, err)
+		}
+
+		// Suspended and closed accounts are told as at sign-in, after the
+		// right password only.
+		for _, st := range []account.Status{account.StatusSuspended, account.StatusClosed} {
+			a.Status = st
+			if err := e.DB.UpdateAccount(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+			e.Signin.ForgetAccount(a.ID)
+			_, err = s.Start(ctx, e.JP, req, recovery.Input{Identifier: rcEmail, Password: "wrong-password-2"})
+			flowtest.WantCode(t, err, ninsho.CodePasswordIncorrect)
+			_, err = s.Start(ctx, e.JP, req, recovery.Input{Identifier: rcEmail, Password: pw})
+			flowtest.WantCode(t, err, map[account.Status]ninsho.Code{account.StatusSuspended: ninsho.CodeAccountSuspended, account.StatusClosed: ninsho.CodeAccountClosed}[st])
+		}
+		a.Status = account.StatusActive
+		if err := e.DB.UpdateAccount(ctx, a); err != nil {
+			t.Fatal(err)
 		}
 
 		// 2SV off: nothing to recover.

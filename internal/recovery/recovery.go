@@ -135,13 +135,13 @@ const MaxReason = 2000
 
 // Events.
 const (
-	EventStarted    = "recovery.started"
-	EventUploaded   = "recovery.document_uploaded"
-	EventSubmitted  = "recovery.submitted"
-	EventApproved   = "recovery.approved"
-	EventRejected   = "recovery.rejected"
-	EventCancelled  = "recovery.cancelled"
-	EventDownloaded = "recovery.document_opened"
+	EventStarted        = "recovery.started"
+	EventUploaded       = "recovery.document_uploaded"
+	EventSubmitted      = "recovery.submitted"
+	EventApproved       = "recovery.approved"
+	EventRejected       = "recovery.rejected"
+	EventCancelled      = "recovery.cancelled"
+	EventDocumentOpened = "recovery.document_opened"
 )
 
 var errNotFound = ninsho.E(ninsho.CodeNotFound)

@@ -226,9 +226,10 @@ type Upload struct {
 
 // Upload checks one file (ReadDocument) and stores it sealed in its slot of
 // f's case, replacing an earlier one. f must be a recovery flow at
-// StepUpload, loaded by flow.Engine.Load for the request (binding).
+// StepUpload, loaded by flow.Engine.Load for the request (binding). A
+// refused file or document type answers the flow as it stands with the
+// refusal; an unknown slot is not_found (field slot) without an answer.
 func (s *Service) Upload(ctx context.Context, f *flow.Flow, req ninsho.Request, up Upload) (*flow.Answer, error) {
-	k := s.Kit
 	rl := s.Realms.ByID(f.Realm)
 	if rl == nil || f.Kind != flow.KindRecovery {
 		return nil, ninsho.E(ninsho.CodeFlowNotFound)
@@ -241,21 +242,34 @@ func (s *Service) Upload(ctx context.Context, f *flow.Flow, req ninsho.Request, 
 		return nil, err
 	}
 	slot, err := ParseSlot(up.Slot)
+	if err != nil {
+		return nil, err // no such resource: not an input of the flow
+	}
 	var dt DocumentType
 	if up.DocumentType != "" {
-		var e2 error
-		dt, e2 = ParseDocumentType(up.DocumentType)
-		err = ninsho.Fields(err, e2)
+		dt, err = ParseDocumentType(up.DocumentType)
 	} else if c.DocumentType == "" {
-		err = ninsho.Fields(err, ninsho.FieldError(ninsho.CodeFieldRequired, "document_type"))
+		err = ninsho.FieldError(ninsho.CodeFieldRequired, "document_type")
 	}
-	if err != nil {
-		return nil, err
+	if err == nil {
+		var checked *Checked
+		if checked, err = ReadDocument(up.Body); err == nil {
+			return s.store(ctx, rl, f, req, c, slot, dt, checked)
+		}
 	}
-	checked, err := ReadDocument(up.Body)
-	if err != nil {
-		return nil, err
+	// A refused input: the flow as it stands, with the refusal.
+	ans, aerr := s.answer(ctx, f)
+	if aerr != nil {
+		return nil, aerr
 	}
+	return ans, err
+}
+
+// store seals checked and keeps it in slot of c (and the document type
+// dt, when given), and answers f.
+func (s *Service) store(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, c *Case, slot Slot, dt DocumentType, checked *Checked) (*flow.Answer, error) {
+	k := s.Kit
+	var err error
 	d := &Document{
 		ID: ninsho.NewID(k.Clock, k.Random), CaseID: c.ID, Realm: rl.ID, AccountID: c.AccountID,
 		Slot: slot, Mime: checked.Mime, Size: int64(len(checked.Data)), SHA256: checked.SHA256[:], CreatedAt: k.Clock.Now(),
@@ -583,6 +597,24 @@ func (s *Service) Document(ctx context.Context, caseRef, docID string) (*Opened,
 		return nil, ninsho.Internal("recovery: document %s does not open: %v", d.ID, err)
 	}
 	return &Opened{Data: plain, Mime: d.Mime, Filename: c.Reference + "-" + string(d.Slot) + "." + Extension(d.Mime)}, nil
+}
+
+// OpenDocument is Document for a person: it records recovery.document_opened
+// (actor, from where, case, document, slot — never the content) before it
+// hands the content out.
+func (s *Service) OpenDocument(ctx context.Context, actor string, req ninsho.Request, caseRef, docID string) (*Opened, error) {
+	o, err := s.Document(ctx, caseRef, docID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.Store.Case(ctx, "", caseRef)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.record(ctx, c, actor, EventDocumentOpened, req, map[string]any{"case": c.Reference, "document": docID}); err != nil {
+		return nil, err
+	}
+	return o, nil
 }
 
 // Digest is a document's SHA-256 in hex.
