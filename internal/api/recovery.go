@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/recovery"
@@ -66,6 +67,10 @@ func (h *Handler) recoveryUpload(w http.ResponseWriter, r *http.Request, c *call
 	if err := checkLengths("document_type", q.Get("document_type")); err != nil {
 		return err
 	}
+	// Only this route may take longer than the server's read timeout.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(recovery.UploadTime))
+	_ = rc.SetWriteDeadline(time.Now().Add(recovery.UploadTime + time.Minute))
 	body := http.MaxBytesReader(w, r.Body, recovery.MaxDocumentSize+1)
 	ans, err := h.d.Recovery.Upload(r.Context(), f, req, recovery.Upload{
 		Slot: r.PathValue("slot"), DocumentType: q.Get("document_type"), Body: body,

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"io"
+	"time"
 
 	"github.com/gabriel-vasile/mimetype"
 
@@ -65,6 +66,11 @@ func ParseSlot(s string) (Slot, error) {
 
 // MaxDocumentSize is the largest file accepted (10 MB).
 const MaxDocumentSize = 10 << 20
+
+// UploadTime is how long an adapter lets one upload request take (its read
+// and write deadlines), instead of the server's 30 s read timeout: up to
+// three files of MaxDocumentSize from a slow mobile connection.
+const UploadTime = 10 * time.Minute
 
 // Limits of a DOCX archive, checked from its directory before anything is
 // inflated: a zip bomb is refused as document_unreadable.

@@ -169,6 +169,11 @@ func (h *Handler) recoveryStart(w http.ResponseWriter, r *http.Request, c *call)
 // the button last: action submit_documents then submits the case. Nothing
 // is buffered beyond one file.
 func (h *Handler) recoveryDocuments(w http.ResponseWriter, r *http.Request, c *call) error {
+	// Only this route takes more than maxFormBytes, and may take longer
+	// than the server's read timeout.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(recovery.UploadTime))
+	_ = rc.SetWriteDeadline(time.Now().Add(recovery.UploadTime + time.Minute))
 	r.Body = http.MaxBytesReader(w, r.Body, recoveryMaxBody)
 	mr, err := r.MultipartReader()
 	if err != nil {
