@@ -316,14 +316,17 @@ func TestRecoveryRejectAndCancel(t *testing.T) {
 			t.Fatalf("queue after cancel: %+v", q)
 		}
 
-		// A draft cancelled from its flow.
+		// A draft cancelled from its flow: its files go at once.
 		ans, err := s.Start(ctx, e.JP, req, recovery.Input{Identifier: rcEmail, Password: pw})
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := upload(t, e, s, ans.Flow, req, "front", "drivers_license", recoverytest.MustJPEG(t)); err != nil {
+			t.Fatal(err)
+		}
 		gone, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionCancel})
-		if err != nil || gone.Flow.Status != flow.StatusFailed || gone.Recovery.Status != "cancelled" {
-			t.Fatalf("cancel the draft: %+v, %v", gone, err)
+		if err != nil || gone.Flow.Status != flow.StatusFailed || gone.Recovery.Status != "cancelled" || len(gone.Recovery.Documents) != 0 {
+			t.Fatalf("cancel the draft: %+v, %v", gone.Recovery, err)
 		}
 
 		// Suspended and closed accounts are told as at sign-in, after the

@@ -106,6 +106,9 @@ type DocumentStore interface {
 	// Document returns the case's document with the id, with its sealed
 	// content, or ninsho.CodeNotFound.
 	Document(ctx context.Context, caseID, docID string) (*Document, error)
+	// DeleteDocuments deletes every document of the case and returns how
+	// many it deleted.
+	DeleteDocuments(ctx context.Context, caseID string) (int, error)
 	// PurgeDocuments deletes up to limit documents of cases decided
 	// before t and returns how many it deleted.
 	PurgeDocuments(ctx context.Context, decidedBefore time.Time, limit int) (int, error)

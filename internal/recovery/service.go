@@ -434,8 +434,8 @@ func (s *Service) submit(ctx context.Context, rl *realm.Realm, f *flow.Flow, req
 	return s.answer(ctx, f)
 }
 
-// cancelDraft drops f's draft case (its documents go at once) and fails
-// the flow.
+// cancelDraft cancels f's draft case, deletes its documents at once and
+// fails the flow.
 func (s *Service) cancelDraft(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request) (*flow.Answer, error) {
 	k := s.Kit
 	c, err := s.Store.Case(ctx, rl.ID, f.Get(stateCase))
@@ -446,6 +446,9 @@ func (s *Service) cancelDraft(ctx context.Context, rl *realm.Realm, f *flow.Flow
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
 		c.Status, c.DecidedAt, c.DecidedBy = StatusCancelled, &now, "account:"+c.AccountID
 		if err := s.Store.UpdateCase(ctx, c, StatusDraft); err != nil {
+			return err
+		}
+		if _, err := s.Documents.DeleteDocuments(ctx, c.ID); err != nil {
 			return err
 		}
 		f.Status, f.Step = flow.StatusFailed, flow.StepDone

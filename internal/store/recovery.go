@@ -196,6 +196,15 @@ func (db *DB) Document(ctx context.Context, caseID, docID string) (*recovery.Doc
 	return d, nil
 }
 
+// DeleteDocuments deletes every document of the case.
+func (db *DB) DeleteDocuments(ctx context.Context, caseID string) (int, error) {
+	res, err := db.writer(ctx).ExecContext(ctx, `DELETE FROM recovery_document WHERE case_id = $1`, caseID)
+	if err != nil {
+		return 0, internal("delete recovery documents", err)
+	}
+	return rowsAffected("delete recovery documents", res)
+}
+
 // PurgeDocuments deletes up to limit documents of cases decided before t.
 func (db *DB) PurgeDocuments(ctx context.Context, decidedBefore time.Time, limit int) (int, error) {
 	res, err := db.writer(ctx).ExecContext(ctx, `DELETE FROM recovery_document WHERE id IN (

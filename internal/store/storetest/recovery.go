@@ -144,14 +144,25 @@ func Recovery(t *testing.T, open func(tb testing.TB) RecoveryStores) {
 		if _, err := s.Document(ctx, NewID(), front.ID); !ninsho.IsCode(err, ninsho.CodeNotFound) {
 			t.Errorf("document of another case: %v, want not_found", err)
 		}
+		// DeleteDocuments empties one case only.
+		other := create(t, s, NewCase("jp", a))
+		gone := &recovery.Document{ID: NewID(), CaseID: other.ID, Realm: "jp", AccountID: a, Slot: recovery.SlotFront, Mime: recovery.MimePDF,
+			Size: 1, SHA256: bytes.Repeat([]byte{1}, 32), Sealed: []byte("x"), CreatedAt: at(0)}
+		mustNil(t, "PutDocument other", s.PutDocument(ctx, gone))
+		if n, err := s.DeleteDocuments(ctx, other.ID); err != nil || n != 1 {
+			t.Fatalf("DeleteDocuments = %d, %v; want 1", n, err)
+		}
+		if list, _ := s.Documents(ctx, c.ID); len(list) != 2 {
+			t.Fatalf("DeleteDocuments touched another case: %s", show(list))
+		}
 		// A draft older than the cutoff goes with its documents; a newer one stays.
 		if n, err := s.PurgeDrafts(ctx, at(0), 10); err != nil || n != 0 {
 			t.Fatalf("PurgeDrafts before creation = %d, %v", n, err)
 		}
 		old := create(t, s, NewCase("jp", a))
 		mustNil(t, "submit", submit(t, s, c, at(time.Hour)))
-		if n, err := s.PurgeDrafts(ctx, at(time.Second), 10); err != nil || n != 1 {
-			t.Fatalf("PurgeDrafts = %d, %v; want 1", n, err)
+		if n, err := s.PurgeDrafts(ctx, at(time.Second), 10); err != nil || n != 2 {
+			t.Fatalf("PurgeDrafts = %d, %v; want 2", n, err)
 		}
 		if _, err := s.Case(ctx, "jp", old.Reference); !ninsho.IsCode(err, ninsho.CodeNotFound) {
 			t.Errorf("purged draft: %v", err)
