@@ -229,6 +229,10 @@ func (h *Handler) recoveryDocuments(w http.ResponseWriter, r *http.Request, c *c
 		})
 		part.Close()
 		if err != nil {
+			// Read the rest of the form (bounded by recoveryMaxBody) so
+			// that the browser, still sending, gets the page instead of a
+			// reset connection.
+			_, _ = io.Copy(io.Discard, r.Body)
 			view, verr := h.view(r, c, id)
 			if verr != nil {
 				return verr

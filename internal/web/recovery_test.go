@@ -118,6 +118,13 @@ func TestRecoveryPages(t *testing.T) {
 	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "この形式のファイルはアップロードできません") || !strings.Contains(rec.Body.String(), `<option value="drivers_license" selected>`) {
 		t.Fatalf("html named .pdf: %d\n%s", rec.Code, rec.Body)
 	}
+	big := string(recoverytest.MustPNG(t)) + strings.Repeat("\x00", recovery.MaxDocumentSize)
+	rec = multipartPost(h, "/recovery/documents",
+		[][2]string{{"flow", flowID}, {"document_type", "drivers_license"}, {"action", "submit_documents"}},
+		[][3]string{{"front", "licence.png", big}, {"back", "back.png", string(recoverytest.MustPNG(t))}}, b.header()...)
+	if rec.Code != 413 || !strings.Contains(rec.Body.String(), "ファイルのサイズが大きすぎます") || strings.Contains(rec.Body.String(), `data-slot="back"`) {
+		t.Fatalf("over 10 MB: %d\n%s", rec.Code, rec.Body)
+	}
 	rec = multipartPost(h, "/recovery/documents",
 		[][2]string{{"flow", flowID}, {"document_type", "drivers_license"}, {"action", "submit_documents"}},
 		[][3]string{{"front", "licence.exe", string(recoverytest.MustPNG(t))}, {"back", "", ""}}, b.header()...)
