@@ -329,6 +329,17 @@ func TestRecoveryRejectAndCancel(t *testing.T) {
 			t.Fatalf("cancel the draft: %+v, %v", gone.Recovery, err)
 		}
 
+		// Drafts per account: StartsPerAccount an hour (5 so far: the two
+		// cases, the cancelled draft, and two more here).
+		for i := range 2 {
+			if _, err := s.Start(ctx, e.JP, req, recovery.Input{Identifier: rcEmail, Password: pw}); err != nil {
+				t.Fatalf("draft %d: %v", i, err)
+			}
+		}
+		_, err = s.Start(ctx, e.JP, req, recovery.Input{Identifier: rcEmail, Password: pw})
+		flowtest.WantCode(t, err, ninsho.CodeRateLimited)
+		e.Clock.Advance(recovery.StartWindow)
+
 		// Suspended and closed accounts are told as at sign-in, after the
 		// right password only.
 		for _, st := range []account.Status{account.StatusSuspended, account.StatusClosed} {

@@ -20,6 +20,7 @@ import (
 	"github.com/ninsho/ninsho/internal/secret"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/startgate"
+	"github.com/ninsho/ninsho/internal/throttle"
 	"github.com/ninsho/ninsho/internal/trust"
 )
 
@@ -161,6 +162,9 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	} else if open != nil {
 		return nil, ninsho.E(ninsho.CodeRecoveryCaseOpen).WithParam("reference", open.Reference)
 	}
+	if err := s.admitAccount(ctx, rl, a.ID); err != nil {
+		return nil, err
+	}
 	c := &Case{
 		ID: ninsho.NewID(k.Clock, k.Random), Realm: rl.ID, AccountID: a.ID,
 		Reference: caseref.New(caseref.KindRecovery, k.Random), FlowID: f.ID,
@@ -185,6 +189,32 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		ans.DeviceToken = newToken
 	}
 	return ans, err
+}
+
+// StartsPerAccount is how many drafts one account may start within
+// StartWindow (counted only after the right password, so strangers spend
+// none of them): each draft holds up to three files until its flow ends.
+const StartsPerAccount = 5
+
+// StartWindow is the period StartsPerAccount counts over.
+const StartWindow = time.Hour
+
+// admitAccount counts a draft of the account, or refuses it with
+// rate_limited (retry_after_s) past StartsPerAccount.
+func (s *Service) admitAccount(ctx context.Context, rl *realm.Realm, accountID string) error {
+	c := s.Kit.Counter
+	if c == nil {
+		return nil
+	}
+	key := throttle.Key("start.recovery.account", rl.ID, accountID)
+	n, err := c.Count(ctx, key, StartWindow)
+	if err != nil {
+		return err
+	}
+	if n >= StartsPerAccount {
+		return ninsho.E(ninsho.CodeRateLimited).WithParam("retry_after_s", int(StartWindow/time.Second))
+	}
+	return c.Hit(ctx, key, 1, StartWindow)
 }
 
 // refused records a refused start (signin.failed, via recovery) and
