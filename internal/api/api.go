@@ -21,6 +21,7 @@ import (
 	"github.com/ninsho/ninsho/internal/profile"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reauth"
+	"github.com/ninsho/ninsho/internal/recovery"
 	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/sessions"
@@ -70,6 +71,10 @@ type Deps struct {
 	// answers 404. The flow engine must hold it as the handler of
 	// flow.KindHelp.
 	Help *help.Service
+	// Recovery serves document recovery of two-step verification
+	// (recovery.go); nil: its routes answer 404. The flow engine must hold
+	// it as the handler of flow.KindRecovery.
+	Recovery *recovery.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -120,6 +125,7 @@ func New(d Deps) *Handler {
 	h.routesClosure() // closure.go
 	h.routesContact()
 	h.routesHelp() // help.go
+	h.routesRecovery()
 	return h
 }
 
@@ -329,6 +335,8 @@ type flowJSON struct {
 	// Contact: a contact change's completion (the account's identifiers)
 	// or its undo (restored).
 	Contact map[string]any `json:"contact,omitempty"` // contactJSONOf
+	// Recovery: the case of a recovery flow.
+	Recovery *flow.Recovery `json:"recovery,omitempty"`
 }
 
 type errorJSON struct {
@@ -358,6 +366,7 @@ func flowJSONOf(ans *flow.Answer) *flowJSON {
 		AccountID:       ans.AccountID,
 		BackupCodesLeft: ans.BackupCodesLeft,
 		Contact:         contactJSONOf(ans.Contact),
+		Recovery:        ans.Recovery,
 	}
 	if g := ans.Session; g != nil {
 		fj.Session = &sessionJSON{Token: g.Token, ExpiresAt: timeText(g.ExpiresAt), AAL: g.AAL}

@@ -31,6 +31,7 @@ var adapters = []string{
 	"internal/event/eventprom",
 	"internal/smsguard/smsguardprom", // the guard's Prometheus counter
 	"internal/help/helpprom",         // overdue help requests, read at scrape
+	"internal/recovery/recoveryprom", // the overdue recovery cases gauge
 	"internal/flowtest",              // test support: builds services on a real store
 }
 

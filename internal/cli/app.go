@@ -49,6 +49,8 @@ import (
 	"github.com/ninsho/ninsho/internal/profile"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reauth"
+	"github.com/ninsho/ninsho/internal/recovery"
+	"github.com/ninsho/ninsho/internal/recovery/recoveryprom"
 	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/retention"
 	"github.com/ninsho/ninsho/internal/risk"
@@ -98,6 +100,7 @@ type App struct {
 	contact    *contact.Service
 	// Staff runs staff accounts (the console, ninsho staff).
 	Staff     *staff.Service
+	recovery  *recovery.Service
 	srv       *http.Server
 	ln        net.Listener
 	cancel    context.CancelFunc
@@ -339,14 +342,21 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	unlockSvc.Rollback = contactSvc.RollbackSince
 	gate.Limits[flow.KindHelp] = help.StartLimits
 	a.help = &help.Service{Kit: kit, Realms: realms, Store: db, Gate: gate, Counter: counter}
+	recoverySvc := &recovery.Service{Kit: kit, Realms: realms, Signin: signinSvc, Gate: gate, Store: db, Documents: db,
+		Box: box, Forget: signinSvc.ForgetAccount}
+	a.recovery = recoverySvc
+	if _, err := recoveryprom.New(reg, recoverySvc.OverdueCount, o.Clock); err != nil {
+		return err
+	}
 	engine := &flow.Engine{Store: db, Clock: o.Clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
-		flow.KindSignup:  signupSvc,
-		flow.KindSignin:  signinSvc,
-		flow.KindUnlock:  unlockSvc,
-		flow.KindReset:   resetSvc,
-		flow.KindReauth:  reauthSvc,
-		flow.KindContact: contactSvc,
-		flow.KindHelp:    a.help,
+		flow.KindSignup:   signupSvc,
+		flow.KindSignin:   signinSvc,
+		flow.KindUnlock:   unlockSvc,
+		flow.KindReset:    resetSvc,
+		flow.KindReauth:   reauthSvc,
+		flow.KindContact:  contactSvc,
+		flow.KindHelp:     a.help,
+		flow.KindRecovery: recoverySvc,
 	}, Annotate: authflow.Deliveries{Kit: kit, Reports: db, Realms: realms}}
 	proxies, err := cfg.TrustedProxyPrefixes()
 	if err != nil {
@@ -367,7 +377,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	deps := server.Deps{
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
-		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, Contact: contactSvc, Help: a.help, TwoStep: kit.TwoStep, Profile: profileSvc, Sessions: sessionsSvc, Closure: a.closure, Ready: db.Ping, Registry: reg, Logger: a.Logger,
+		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, Contact: contactSvc, Help: a.help, Recovery: recoverySvc, TwoStep: kit.TwoStep, Profile: profileSvc, Sessions: sessionsSvc, Closure: a.closure, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 		HSTS: httpsPublicURL(cfg), HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
 		Console: consoleH,
@@ -588,6 +598,13 @@ func (a *App) clean(ctx context.Context) {
 	if _, err := a.help.Purge(ctx); err != nil && ctx.Err() == nil {
 		a.Logger.Error("purge help requests", "err", err)
 	}
+	// Recovery documents 30 days after their case's decision, and drafts
+	// whose flow ended, in bounded batches; the case rows stay.
+	if n, err := a.recovery.Purge(ctx, now); err != nil && ctx.Err() == nil {
+		a.Logger.Error("purge recovery documents", "err", err)
+	} else if n > 0 {
+		a.Logger.Info("purged recovery documents", "count", n)
+	}
 	// Last, so that the devices of the flows deleted above can go too.
 	purger := &retention.Purger{Store: a.DB, Policy: a.Config.Retention.Policy()}
 	rep, err := purger.Run(ctx, now)
@@ -641,6 +658,7 @@ func buildRealms(cfg config.Config, provs *providers) (*realm.Registry, error) {
 			CodeDeliveryTimeout: time.Duration(rc.CodeDeliveryTimeout),
 			ClosureGraceFor:     time.Duration(rc.ClosureGrace),
 			HelpDueFor:          time.Duration(rc.Help.Due),
+			RecoveryDueFor:      time.Duration(rc.Recovery.Due),
 			TwoStep: realm.TwoStep{
 				ReauthWindow:     time.Duration(rc.TwoStep.ReauthWindow),
 				RequiredFor:      rc.TwoStep.RequiredFor,

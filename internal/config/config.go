@@ -121,6 +121,8 @@ type Realm struct {
 	ClosureGrace Duration `json:"closure_grace"`
 	// Help configures the realm's "help me sign in" requests.
 	Help Help `json:"help"`
+	// Recovery configures document recovery of two-step verification.
+	Recovery RealmRecovery `json:"recovery"`
 }
 
 // Help is a realm's "help me sign in" requests (realms[].help).
@@ -473,6 +475,9 @@ func (c *Config) Validate() error {
 		}
 		if g := time.Duration(r.ClosureGrace); g != 0 && (g < MinClosureGrace || g > MaxClosureGrace) {
 			bad("realms[%d].closure_grace: must be 0 (the default, 30 days) or between %v and %v", i, MinClosureGrace, MaxClosureGrace)
+		}
+		if d := time.Duration(r.Recovery.Due); d != 0 && (d < MinRecoveryDue || d > MaxRecoveryDue) {
+			bad("realms[%d].recovery.due: must be 0 (the default, 48h) or between %v and %v", i, MinRecoveryDue, MaxRecoveryDue)
 		}
 		if w := time.Duration(r.TwoStep.ReauthWindow); w < 0 || w > MaxReauthWindow {
 			bad("realms[%d].two_step.reauth_window: must be between 0 (the default, 10m) and %v", i, MaxReauthWindow)

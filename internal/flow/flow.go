@@ -330,6 +330,8 @@ type Answer struct {
 	// Contact is the account's identifiers after a contact change
 	// completed (internal/contact), or what its undo did.
 	Contact *Contact
+	// Recovery is the case of a recovery flow (internal/recovery).
+	Recovery *Recovery
 }
 
 // Contact is the outcome of a contact change: on completion the account's

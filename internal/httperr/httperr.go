@@ -302,9 +302,15 @@ type FieldProblem struct {
 // them: for rate_limited of kind "messages" (the SMS and voice cost
 // guard) kind and retry_after_s; for account_locked of kind "support" (no
 // verified channel is left for a code: authflow.NoWayIn) kind; for
-// account_suspended the suspension's reference and reason. Every other
-// refusal shows none: nil.
+// account_suspended the suspension's reference and reason, and of
+// recovery_case_open the open case's reference. Every other refusal shows
+// none: nil.
 func PublicParams(e *ninsho.Error) map[string]any {
+	if e != nil && e.Code == ninsho.CodeRecoveryCaseOpen {
+		if ref, ok := e.Params["reference"].(string); ok {
+			return map[string]any{"reference": ref}
+		}
+	}
 	if e != nil && e.Code == ninsho.CodeAccountSuspended {
 		// The suspension's reference number and its public reason
 		// (account.SuspensionReasons); a suspension recorded before

@@ -15,6 +15,7 @@ var linkTemplates = map[string]bool{
 	TemplateSigninAlert: true, TemplatePasswordChanged: true, TemplateTwoStepChanged: true, TemplateSecondFactorFailed: true,
 	TemplateAccountClosure: true,
 	TemplateContactChanged: true,
+	TemplateRecoveryOpened: true, TemplateRecoveryApproved: true,
 }
 
 // TestSMSTemplatesFitOneSegment renders every SMS template in both languages
@@ -94,6 +95,8 @@ func smsVariants(id string) []map[string]string {
 		return []map[string]string{{"after": "password"}, {"after": "code"}}
 	case TemplateAccountClosure:
 		return []map[string]string{{"change": "closed", "until": "2026-12-25 10:02 JST"}, {"change": "reopened", "until": ""}, {"change": "purged", "until": "", "link": "", "device": "", "network": ""}}
+	case TemplateRecoveryOpened, TemplateRecoveryApproved, TemplateRecoveryRejected:
+		return []map[string]string{{"reference": "R-7KP4-MX3C", "due": "2026-11-27 10:02 JST", "reason": "x", "instead": "y"}}
 	case TemplateContactChanged:
 		var out []map[string]string
 		for _, c := range []string{"email_changed", "phone_changed", "email_added", "phone_added"} {

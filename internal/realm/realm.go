@@ -73,6 +73,10 @@ type Realm struct {
 	// HelpDueFor is how long after a "help me sign in" request support
 	// means to have answered it; 0 means DefaultHelpDue (see HelpDue).
 	HelpDueFor time.Duration
+	// RecoveryDueFor is how long after submission a document recovery
+	// case is due for its decision; 0 means DefaultRecoveryDue (see
+	// RecoveryDue).
+	RecoveryDueFor time.Duration
 	// SMSLimits caps the realm's text messages and voice calls (the SMS
 	// pumping and cost guard, package smsguard); a zero field keeps its
 	// default.

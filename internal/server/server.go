@@ -32,6 +32,7 @@ import (
 	"github.com/ninsho/ninsho/internal/profile"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reauth"
+	"github.com/ninsho/ninsho/internal/recovery"
 	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/sessions"
 	"github.com/ninsho/ninsho/internal/signin"
@@ -85,6 +86,10 @@ type Deps struct {
 	// 404 (the troubleshooter's pages are served either way). Flows must
 	// hold it as the handler of flow.KindHelp.
 	Help *help.Service
+	// Recovery serves document recovery of two-step verification
+	// (/api/v1/recovery…); nil leaves it 404. Flows must hold it as the
+	// handler of flow.KindRecovery.
+	Recovery *recovery.Service
 	// TwoStep serves the two-step verification settings of a signed-in
 	// person; nil: they answer 404.
 	TwoStep *twostep.Service
@@ -158,6 +163,7 @@ func New(d Deps) (http.Handler, error) {
 		Reauth:        d.Reauth,
 		Contact:       d.Contact,
 		Help:          d.Help,
+		Recovery:      d.Recovery,
 		TwoStep:       d.TwoStep,
 		Profile:       d.Profile,
 		Sessions:      d.Sessions,
@@ -181,6 +187,7 @@ func New(d Deps) (http.Handler, error) {
 		Reauth:        d.Reauth,
 		Contact:       d.Contact,
 		Help:          d.Help,
+		Recovery:      d.Recovery,
 		TwoStep:       d.TwoStep,
 		Profile:       d.Profile,
 		Sessions:      d.Sessions,

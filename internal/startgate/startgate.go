@@ -50,6 +50,10 @@ func DefaultLimits() map[flow.Kind]Limits {
 		// Identifier-first sign-in sends no code; its password step has the
 		// risk engine's own CAPTCHA and rate limits.
 		flow.KindSignin: {PerAddress: 60, PerPrefix: 600, PerDevice: 30},
+		// Document recovery proves a password: like sign-in's, its
+		// attempts also count in sign-in protection (signin.Service.
+		// CountWrongPassword); a person opens one case at a time.
+		flow.KindRecovery: {PerAddress: 20, PerPrefix: 100, PerDevice: 10},
 	}
 }
 

@@ -178,6 +178,8 @@ func (db *DB) UpdateAccount(ctx context.Context, a *account.Account) error {
 var pendingLinks = []string{
 	`DELETE FROM suspension WHERE account_id IN (%s)`,
 	`DELETE FROM password_reset_required WHERE account_id IN (%s)`,
+	`DELETE FROM recovery_document WHERE account_id IN (%s)`,
+	`DELETE FROM recovery_case WHERE account_id IN (%s)`,
 	`DELETE FROM contact_change WHERE account_id IN (%s)`,
 	`DELETE FROM trusted_device WHERE account_id IN (%s)`,
 	`DELETE FROM backup_code WHERE account_id IN (%s)`,

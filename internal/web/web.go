@@ -33,6 +33,7 @@ import (
 	"github.com/ninsho/ninsho/internal/profile"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reauth"
+	"github.com/ninsho/ninsho/internal/recovery"
 	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/sessions"
 	"github.com/ninsho/ninsho/internal/signin"
@@ -101,6 +102,10 @@ type Deps struct {
 	// instead. The flow engine must hold it as the handler of
 	// flow.KindHelp. The troubleshooter (/help) is served either way.
 	Help *help.Service
+	// Recovery serves /recovery (document recovery of two-step
+	// verification, recovery.go); nil: it answers 404. The flow engine
+	// must hold it as the handler of flow.KindRecovery.
+	Recovery *recovery.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -189,6 +194,7 @@ func New(d Deps) (*Handler, error) {
 	}
 	h.routesPasskey()
 	h.profilePageRoutes()
+	h.routesRecovery()
 	if d.Unlock != nil {
 		h.mux.Handle("GET /unlock", h.handleFlow(h.unlockForm))
 		h.mux.Handle("POST /unlock", h.handleFlow(h.unlockStart))
@@ -498,6 +504,8 @@ type page struct {
 	Help *helpView
 	// helpLink offers "Can't sign in?" in the footer (helpLinkPages).
 	helpLink bool
+	// Recovery is what the document recovery pages show (recovery.go).
+	Recovery *recoveryView
 
 	// region is the realm's phone region (how numbers are shown) and
 	// emailOnly whether the realm takes e-mail addresses only.

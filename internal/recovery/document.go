@@ -1,0 +1,200 @@
+package recovery
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"io"
+	"time"
+
+	"github.com/gabriel-vasile/mimetype"
+
+	"github.com/ninsho/ninsho/internal/ninsho"
+)
+
+// DocumentType is the identity document a person chose (stable ids).
+type DocumentType string
+
+// Document types.
+const (
+	DriversLicense  DocumentType = "drivers_license"
+	Passport        DocumentType = "passport"
+	HealthInsurance DocumentType = "health_insurance"
+	PensionBook     DocumentType = "pension_book"
+	ResidenceCard   DocumentType = "residence_card" // residence card or My Number card, front
+)
+
+// DocumentTypes lists every accepted type, in the order pages offer them.
+var DocumentTypes = []DocumentType{DriversLicense, Passport, HealthInsurance, PensionBook, ResidenceCard}
+
+// ParseDocumentType returns the type with the id s, or
+// document_type_not_allowed (field document_type).
+func ParseDocumentType(s string) (DocumentType, error) {
+	for _, t := range DocumentTypes {
+		if string(t) == s {
+			return t, nil
+		}
+	}
+	return "", ninsho.FieldError(ninsho.CodeDocumentTypeNotAllowed, "document_type")
+}
+
+// NeedsAddress reports whether a document of type t shows no address, so
+// that a utility bill from the last 6 months must come with it (slot
+// address): a Japanese passport (since 2020 it has no address field) and a
+// pension book do not show one; a driver's licence, a health insurance card
+// (its back) and a residence or My Number card do.
+func (t DocumentType) NeedsAddress() bool { return t == Passport || t == PensionBook }
+
+// Slot is which file of a case an upload fills.
+type Slot string
+
+// Slots.
+const (
+	SlotFront   Slot = "front"   // the document's front (required)
+	SlotBack    Slot = "back"    // its back (optional)
+	SlotAddress Slot = "address" // a utility bill from the last 6 months (NeedsAddress)
+)
+
+// ParseSlot returns the slot named s, or not_found (field slot).
+func ParseSlot(s string) (Slot, error) {
+	switch Slot(s) {
+	case SlotFront, SlotBack, SlotAddress:
+		return Slot(s), nil
+	}
+	return "", ninsho.FieldError(ninsho.CodeNotFound, "slot")
+}
+
+// MaxDocumentSize is the largest file accepted (10 MB).
+const MaxDocumentSize = 10 << 20
+
+// UploadTime is how long an adapter lets one upload request take (its read
+// and write deadlines), instead of the server's 30 s read timeout: up to
+// three files of MaxDocumentSize from a slow mobile connection.
+const UploadTime = 10 * time.Minute
+
+// Limits of a DOCX archive, checked from its directory before anything is
+// inflated: a zip bomb is refused as document_unreadable.
+const (
+	MaxZipEntries      = 1000
+	MaxZipUncompressed = 50 << 20 // total declared size of the entries
+	MaxZipRatio        = 100      // declared size / compressed size of one entry over 1 MiB
+)
+
+// Formats accepted, by the MIME type detected in the content.
+const (
+	MimePDF  = "application/pdf"
+	MimePNG  = "image/png"
+	MimeJPEG = "image/jpeg"
+	MimeDOC  = "application/msword"
+	MimeDOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+)
+
+var extensions = map[string]string{MimePDF: "pdf", MimePNG: "png", MimeJPEG: "jpg", MimeDOC: "doc", MimeDOCX: "docx"}
+
+// Extension is the file extension of an accepted MIME type ("bin" for
+// others).
+func Extension(mime string) string {
+	if e, ok := extensions[mime]; ok {
+		return e
+	}
+	return "bin"
+}
+
+// Checked is an accepted file: its content, the format found in it, and the
+// SHA-256 of the content.
+type Checked struct {
+	Data   []byte
+	Mime   string
+	SHA256 [32]byte
+}
+
+// ReadDocument reads one uploaded file from r and checks it by its content
+// alone (a name or a Content-Type proves nothing): at most MaxDocumentSize
+// bytes (it reads no more than one byte past the limit before it refuses
+// with document_too_large), a DOC, DOCX, JPEG, PDF or PNG by the bytes
+// (github.com/gabriel-vasile/mimetype) or document_type_not_allowed, and a
+// DOCX must open as a Word archive within the zip limits
+// (document_unreadable). An empty file is document_unreadable. Errors carry
+// the field "file".
+func ReadDocument(r io.Reader) (*Checked, error) {
+	var buf bytes.Buffer
+	n, err := buf.ReadFrom(io.LimitReader(r, MaxDocumentSize+1))
+	if err != nil {
+		return nil, ninsho.FieldError(ninsho.CodeDocumentUnreadable, "file").Wrap(err)
+	}
+	if n > MaxDocumentSize {
+		return nil, ninsho.FieldError(ninsho.CodeDocumentTooLarge, "file")
+	}
+	return CheckDocument(buf.Bytes())
+}
+
+// CheckDocument checks data as ReadDocument does.
+func CheckDocument(data []byte) (*Checked, error) {
+	if len(data) > MaxDocumentSize {
+		return nil, ninsho.FieldError(ninsho.CodeDocumentTooLarge, "file")
+	}
+	if len(data) == 0 {
+		return nil, ninsho.FieldError(ninsho.CodeDocumentUnreadable, "file")
+	}
+	m := mimetype.Detect(data).String()
+	if _, ok := extensions[m]; !ok {
+		return nil, ninsho.FieldError(ninsho.CodeDocumentTypeNotAllowed, "file")
+	}
+	if m == MimeDOCX {
+		if err := checkDOCX(data); err != nil {
+			return nil, err
+		}
+	}
+	return &Checked{Data: data, Mime: m, SHA256: sha256.Sum256(data)}, nil
+}
+
+// checkDOCX opens data as a zip archive and requires [Content_Types].xml and
+// word/document.xml, refusing archives past the entry count, the total
+// declared size or the compression ratio of MaxZipRatio. Only the two
+// required entries are inflated, each through a reader bounded by its
+// declared size (archive/zip refuses an entry longer than declared).
+func checkDOCX(data []byte) error {
+	unreadable := func(err error) error {
+		e := ninsho.FieldError(ninsho.CodeDocumentUnreadable, "file")
+		if err != nil {
+			e = e.Wrap(err)
+		}
+		return e
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return unreadable(err)
+	}
+	if len(zr.File) > MaxZipEntries {
+		return unreadable(nil)
+	}
+	var total uint64
+	need := map[string]*zip.File{"[Content_Types].xml": nil, "word/document.xml": nil}
+	for _, f := range zr.File {
+		total += f.UncompressedSize64
+		if total > MaxZipUncompressed {
+			return unreadable(nil)
+		}
+		if f.UncompressedSize64 > 1<<20 && f.UncompressedSize64 > MaxZipRatio*max(f.CompressedSize64, 1) {
+			return unreadable(nil)
+		}
+		if _, ok := need[f.Name]; ok {
+			need[f.Name] = f
+		}
+	}
+	for _, f := range need {
+		if f == nil {
+			return unreadable(nil)
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return unreadable(err)
+		}
+		_, err = io.Copy(io.Discard, io.LimitReader(rc, int64(f.UncompressedSize64)+1))
+		rc.Close()
+		if err != nil {
+			return unreadable(err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,823 @@
+package recovery
+
+import (
+	"context"
+	"encoding/hex"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/authflow"
+	"github.com/ninsho/ninsho/internal/caseref"
+	"github.com/ninsho/ninsho/internal/code"
+	"github.com/ninsho/ninsho/internal/event"
+	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/message"
+	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/secret"
+	"github.com/ninsho/ninsho/internal/signin"
+	"github.com/ninsho/ninsho/internal/startgate"
+	"github.com/ninsho/ninsho/internal/throttle"
+	"github.com/ninsho/ninsho/internal/trust"
+)
+
+// Message templates (see internal/message/templates_recovery.go).
+const (
+	// TemplateOpened confirms a submitted case to every verified channel
+	// of the account (reference, due, the cancel link): the owner also
+	// learns when someone else with the password opened it.
+	TemplateOpened = message.TemplateRecoveryOpened
+	// TemplateApproved tells the owner 2SV was turned off: set it up again.
+	TemplateApproved = message.TemplateRecoveryApproved
+	// TemplateRejected tells the owner the reason and what to send instead.
+	TemplateRejected = message.TemplateRecoveryRejected
+)
+
+// PurposeCancel is the single-use link of TemplateOpened that cancels the
+// open case (its flow id is the case's reference).
+const PurposeCancel code.Purpose = "recovery_cancel"
+
+// CancelLinkLifetime is how long the cancel link of TemplateOpened works.
+const CancelLinkLifetime = 7 * 24 * time.Hour
+
+// Flow-state key: the reference of the flow's case.
+const stateCase = "case"
+
+// Service runs recovery flows (flow.KindRecovery; it implements
+// flow.Handler) and decides cases. Every field is required but Gate and
+// Forget.
+type Service struct {
+	Kit       *authflow.Kit
+	Realms    *realm.Registry
+	Signin    *signin.Service
+	Gate      *startgate.Gate
+	Store     Store
+	Documents DocumentStore
+	Box       *secret.Box
+	// Forget drops the account's cached sessions after approval revoked
+	// them (signin.Service.ForgetAccount).
+	Forget func(accountID string)
+}
+
+var _ flow.Handler = (*Service)(nil)
+
+// Input is what the start form carries.
+type Input struct {
+	Identifier string
+	Password   string
+}
+
+// Start proves identifier and password like a sign-in — the start is
+// capped by the gate before anything is written, an unknown identifier
+// costs a dummy hash and is answered as a wrong password is in the realm's
+// disclosure style, a wrong password counts as a failed sign-in, a lock,
+// suspension or closure is told as sign-in tells it — and the second
+// factor is not asked. An account with 2SV off is recovery_not_needed; one
+// with an open case is recovery_case_open (its reference). Otherwise a
+// draft case and a flow at StepUpload are made: the flow issues no session
+// and can do nothing but upload, submit and cancel. Refusals write no flow.
+func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request, in Input) (*flow.Answer, error) {
+	k := s.Kit
+	id, err := authflow.ParseIdentifier(in.Identifier, rl)
+	if in.Password == "" {
+		err = ninsho.Fields(err, ninsho.FieldError(ninsho.CodeFieldRequired, "password"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Gate.Admit(ctx, flow.KindRecovery, rl.ID, req, d.ID); err != nil {
+		return nil, err
+	}
+	f := k.NewFlow(flow.KindRecovery, rl, req, d)
+	f.Identifier = id.Value
+	f.ExpiresAt = f.CreatedAt.Add(FlowLifetime)
+	a, err := k.AccountFor(ctx, rl, id)
+	if err != nil && !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
+		return nil, err
+	}
+	if a != nil && a.Status == account.StatusPending {
+		a = nil // an unconfirmed sign-up has no second factor to recover
+	}
+	if a == nil {
+		if err := k.Passwords.VerifyDummy(ctx, in.Password); err != nil {
+			return nil, err
+		}
+		return nil, s.refused(ctx, rl, f, nil, req, wrongCredentials(rl, true))
+	}
+	f.AccountID = a.ID
+	if rl.Disclosure != realm.DisclosureSafe {
+		if err := s.Signin.CheckLock(ctx, f, a); err != nil {
+			return nil, s.refused(ctx, rl, f, a, req, err)
+		}
+	}
+	hash, err := k.Accounts.PasswordHash(ctx, a.ID)
+	if err != nil && !ninsho.IsCode(err, ninsho.CodeNotFound) {
+		return nil, err
+	}
+	ok := false
+	if hash == "" {
+		err = k.Passwords.VerifyDummy(ctx, in.Password)
+	} else {
+		ok, _, err = k.Passwords.Verify(ctx, in.Password, hash)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+			return s.Signin.CountWrongPassword(ctx, rl, f, a, req)
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.Signin.ForgetAccount(a.ID)
+		return nil, s.refused(ctx, rl, f, a, req, wrongCredentials(rl, false))
+	}
+	// The password is right: only now may the account's state be told.
+	switch a.Status {
+	case account.StatusSuspended:
+		return nil, s.refused(ctx, rl, f, a, req, ninsho.E(ninsho.CodeAccountSuspended).WithParam("reference", a.ID))
+	case account.StatusClosed:
+		return nil, s.refused(ctx, rl, f, a, req, ninsho.E(ninsho.CodeAccountClosed))
+	}
+	if err := s.Signin.CheckLock(ctx, f, a); err != nil {
+		return nil, s.refused(ctx, rl, f, a, req, err)
+	}
+	st, err := k.TwoStep.Store.State(ctx, rl.ID, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Enabled {
+		return nil, ninsho.E(ninsho.CodeRecoveryNotNeeded)
+	}
+	if open, err := s.Store.OpenCase(ctx, rl.ID, a.ID); err != nil {
+		return nil, err
+	} else if open != nil {
+		return nil, ninsho.E(ninsho.CodeRecoveryCaseOpen).WithParam("reference", open.Reference)
+	}
+	if err := s.admitAccount(ctx, rl, a.ID); err != nil {
+		return nil, err
+	}
+	c := &Case{
+		ID: ninsho.NewID(k.Clock, k.Random), Realm: rl.ID, AccountID: a.ID,
+		Reference: caseref.New(caseref.KindRecovery, k.Random), FlowID: f.ID,
+		Status: StatusDraft, CreatedAt: k.Clock.Now(),
+	}
+	f.Status, f.Step = flow.StatusOpen, flow.StepUpload
+	f.Set(stateCase, c.Reference)
+	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.CreateCase(ctx, c); err != nil {
+			return err
+		}
+		if err := k.Save(ctx, f); err != nil {
+			return err
+		}
+		return k.Record(ctx, rl, a.ID, EventStarted, req, f.DeviceID, map[string]any{"flow": f.ID, "case": c.Reference})
+	})
+	if err != nil {
+		return nil, err
+	}
+	ans, err := s.answer(ctx, f)
+	if ans != nil {
+		ans.DeviceToken = newToken
+	}
+	return ans, err
+}
+
+// StartsPerAccount is how many drafts one account may start within
+// StartWindow (counted only after the right password, so strangers spend
+// none of them): each draft holds up to three files until its flow ends.
+const StartsPerAccount = 5
+
+// StartWindow is the period StartsPerAccount counts over.
+const StartWindow = time.Hour
+
+// admitAccount counts a draft of the account, or refuses it with
+// rate_limited (retry_after_s) past StartsPerAccount.
+func (s *Service) admitAccount(ctx context.Context, rl *realm.Realm, accountID string) error {
+	c := s.Kit.Counter
+	if c == nil {
+		return nil
+	}
+	key := throttle.Key("start.recovery.account", rl.ID, accountID)
+	n, err := c.Count(ctx, key, StartWindow)
+	if err != nil {
+		return err
+	}
+	if n >= StartsPerAccount {
+		return ninsho.E(ninsho.CodeRateLimited).WithParam("retry_after_s", int(StartWindow/time.Second))
+	}
+	return c.Hit(ctx, key, 1, StartWindow)
+}
+
+// refused records a refused start (signin.failed, via recovery) and
+// returns stepErr. Nothing else is written: no flow.
+func (s *Service) refused(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, stepErr error) error {
+	accountID := ""
+	if a != nil {
+		accountID = a.ID
+	}
+	err := s.Kit.Record(ctx, rl, accountID, event.TypeSigninFailed, req, f.DeviceID, map[string]any{
+		"reason": string(ninsho.CodeOf(stepErr)), "via": "recovery",
+	})
+	if err != nil {
+		return err
+	}
+	return stepErr
+}
+
+// wrongCredentials is sign-in's refusal of a wrong password or, when
+// unknown, of an identifier without an account.
+func wrongCredentials(rl *realm.Realm, unknown bool) error {
+	if rl.Disclosure == realm.DisclosureSafe {
+		return ninsho.FieldError(ninsho.CodeCredentialsIncorrect, "password")
+	}
+	if unknown {
+		return ninsho.FieldError(ninsho.CodeAccountNotFound, "identifier")
+	}
+	return ninsho.FieldError(ninsho.CodePasswordIncorrect, "password")
+}
+
+// Upload is one file for a slot of the flow's case.
+type Upload struct {
+	Slot string
+	// DocumentType names the identity document; required with the first
+	// upload, and changing it later keeps what was uploaded.
+	DocumentType string
+	Body         io.Reader
+}
+
+// Upload checks one file (ReadDocument) and stores it sealed in its slot of
+// f's case, replacing an earlier one. f must be a recovery flow at
+// StepUpload, loaded by flow.Engine.Load for the request (binding). A
+// refused file or document type answers the flow as it stands with the
+// refusal; an unknown slot is not_found (field slot) without an answer.
+func (s *Service) Upload(ctx context.Context, f *flow.Flow, req ninsho.Request, up Upload) (*flow.Answer, error) {
+	rl := s.Realms.ByID(f.Realm)
+	if rl == nil || f.Kind != flow.KindRecovery {
+		return nil, ninsho.E(ninsho.CodeFlowNotFound)
+	}
+	if f.Status != flow.StatusOpen || f.Step != flow.StepUpload {
+		return nil, ninsho.E(ninsho.CodeFlowCompleted)
+	}
+	c, err := s.Store.Case(ctx, rl.ID, f.Get(stateCase))
+	if err != nil {
+		return nil, err
+	}
+	slot, err := ParseSlot(up.Slot)
+	if err != nil {
+		return nil, err // no such resource: not an input of the flow
+	}
+	var dt DocumentType
+	if up.DocumentType != "" {
+		dt, err = ParseDocumentType(up.DocumentType)
+	} else if c.DocumentType == "" {
+		err = ninsho.FieldError(ninsho.CodeFieldRequired, "document_type")
+	}
+	if err == nil {
+		var checked *Checked
+		if checked, err = ReadDocument(up.Body); err == nil {
+			return s.store(ctx, rl, f, req, c, slot, dt, checked)
+		}
+	}
+	// A refused input: the flow as it stands, with the refusal.
+	ans, aerr := s.answer(ctx, f)
+	if aerr != nil {
+		return nil, aerr
+	}
+	return ans, err
+}
+
+// store seals checked and keeps it in slot of c (and the document type
+// dt, when given), and answers f.
+func (s *Service) store(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, c *Case, slot Slot, dt DocumentType, checked *Checked) (*flow.Answer, error) {
+	k := s.Kit
+	var err error
+	d := &Document{
+		ID: ninsho.NewID(k.Clock, k.Random), CaseID: c.ID, Realm: rl.ID, AccountID: c.AccountID,
+		Slot: slot, Mime: checked.Mime, Size: int64(len(checked.Data)), SHA256: checked.SHA256[:], CreatedAt: k.Clock.Now(),
+	}
+	if d.Sealed, err = s.Box.Seal(checked.Data, AdditionalData(rl.ID, c.ID, d.ID)); err != nil {
+		return nil, ninsho.Internal("recovery: seal: %v", err)
+	}
+	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		if dt != "" && dt != c.DocumentType {
+			c.DocumentType = dt
+			if err := s.Store.UpdateCase(ctx, c, StatusDraft); err != nil {
+				return err
+			}
+		}
+		if err := s.Documents.PutDocument(ctx, d); err != nil {
+			return err
+		}
+		return k.Record(ctx, rl, c.AccountID, EventUploaded, req, f.DeviceID, map[string]any{
+			"flow": f.ID, "case": c.Reference, "slot": string(slot), "mime": d.Mime, "size": d.Size,
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.answer(ctx, f)
+}
+
+// Act applies submit_documents (the case is opened) or cancel (the draft is
+// dropped and the flow ends) at StepUpload.
+func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
+	rl := s.Realms.ByID(f.Realm)
+	if rl == nil {
+		return nil, ninsho.E(ninsho.CodeFlowNotFound)
+	}
+	switch {
+	case act.Name == flow.ActionSubmitDocuments && f.Step == flow.StepUpload:
+		return s.submit(ctx, rl, f, req)
+	case act.Name == flow.ActionCancel && f.Step == flow.StepUpload:
+		return s.cancelDraft(ctx, rl, f, req)
+	}
+	ans, err := s.answer(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return ans, ninsho.FieldError(ninsho.CodeActionUnknown, "action")
+}
+
+// View describes f and its case as they stand.
+func (s *Service) View(ctx context.Context, f *flow.Flow) (*flow.Answer, error) {
+	return s.answer(ctx, f)
+}
+
+func (s *Service) answer(ctx context.Context, f *flow.Flow) (*flow.Answer, error) {
+	ans := &flow.Answer{Flow: f}
+	if f.Status == flow.StatusOpen {
+		ans.Next = &flow.Next{Step: f.Step}
+	}
+	c, err := s.Store.Case(ctx, f.Realm, f.Get(stateCase))
+	if ninsho.IsCode(err, ninsho.CodeNotFound) {
+		return ans, nil // purged
+	}
+	if err != nil {
+		return nil, err
+	}
+	r := &flow.Recovery{Status: string(c.Status), DocumentType: string(c.DocumentType), NeedsAddress: c.DocumentType.NeedsAddress(),
+		DueAt: c.DueAt, DecidedAt: c.DecidedAt, Documents: []flow.RecoveryDocument{}}
+	if c.Status != StatusDraft {
+		r.Reference = c.Reference
+	}
+	docs, err := s.Documents.Documents(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range docs {
+		r.Documents = append(r.Documents, flow.RecoveryDocument{Slot: string(d.Slot), Mime: d.Mime, Size: d.Size})
+	}
+	ans.Recovery = r
+	return ans, nil
+}
+
+// submit opens f's case: the documents its type needs must be there
+// (documents_missing, field the slot), no other case of the account may be
+// open (recovery_case_open). The case gets its due time, the flow
+// completes, and every verified channel of the account gets
+// TemplateOpened with the reference, the due time and a cancel link.
+func (s *Service) submit(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request) (*flow.Answer, error) {
+	k := s.Kit
+	c, err := s.Store.Case(ctx, rl.ID, f.Get(stateCase))
+	if err != nil {
+		return nil, err
+	}
+	docs, err := s.Documents.Documents(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	have := map[Slot]bool{}
+	for _, d := range docs {
+		have[d.Slot] = true
+	}
+	var missing error
+	if c.DocumentType == "" {
+		missing = ninsho.FieldError(ninsho.CodeFieldRequired, "document_type")
+	}
+	if !have[SlotFront] {
+		missing = ninsho.Fields(missing, ninsho.FieldError(ninsho.CodeDocumentsMissing, string(SlotFront)))
+	}
+	if c.DocumentType.NeedsAddress() && !have[SlotAddress] {
+		missing = ninsho.Fields(missing, ninsho.FieldError(ninsho.CodeDocumentsMissing, string(SlotAddress)))
+	}
+	if missing != nil {
+		ans, err := s.answer(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		return ans, missing
+	}
+	a, err := k.Accounts.Account(ctx, c.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	if open, err := s.Store.OpenCase(ctx, rl.ID, a.ID); err != nil {
+		return nil, err
+	} else if open != nil {
+		return nil, ninsho.E(ninsho.CodeRecoveryCaseOpen).WithParam("reference", open.Reference)
+	}
+	now := k.Clock.Now()
+	due := now.Add(rl.RecoveryDue())
+	c.Status, c.SubmittedAt, c.DueAt = StatusOpen, &now, &due
+	locale := authflow.Locale(f, a, rl)
+	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.UpdateCase(ctx, c, StatusDraft); err != nil {
+			return err
+		}
+		f.Status, f.Step = flow.StatusComplete, flow.StepDone
+		if err := k.Save(ctx, f); err != nil {
+			return err
+		}
+		if err := k.Record(ctx, rl, a.ID, EventSubmitted, req, f.DeviceID, map[string]any{
+			"flow": f.ID, "case": c.Reference, "document_type": string(c.DocumentType), "documents": len(docs),
+			"due_at": due.UTC().Format(time.RFC3339),
+		}); err != nil {
+			return err
+		}
+		return k.SendAlerts(ctx, rl, a, req, authflow.Alerts{
+			Template: TemplateOpened, Locale: locale, FlowID: f.ID, DeviceID: f.DeviceID,
+			Dests: authflow.VerifiedDests(a),
+			Extra: map[string]string{"reference": c.Reference, "due": when(due, locale)},
+			Link: func(ctx context.Context, d authflow.AlertDest) (string, error) {
+				token, err := k.Codes.IssueLink(ctx, rl.ID, a.ID, c.Reference, PurposeCancel, d.To, CancelLinkLifetime)
+				if err != nil {
+					return "", err
+				}
+				return CancelLink(rl, token), nil
+			},
+			Event: map[string]any{"case": c.Reference},
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	k.Outbox.Wake()
+	return s.answer(ctx, f)
+}
+
+// cancelDraft cancels f's draft case, deletes its documents at once and
+// fails the flow.
+func (s *Service) cancelDraft(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request) (*flow.Answer, error) {
+	k := s.Kit
+	c, err := s.Store.Case(ctx, rl.ID, f.Get(stateCase))
+	if err != nil {
+		return nil, err
+	}
+	now := k.Clock.Now()
+	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		c.Status, c.DecidedAt, c.DecidedBy = StatusCancelled, &now, "account:"+c.AccountID
+		if err := s.Store.UpdateCase(ctx, c, StatusDraft); err != nil {
+			return err
+		}
+		if _, err := s.Documents.DeleteDocuments(ctx, c.ID); err != nil {
+			return err
+		}
+		f.Status, f.Step = flow.StatusFailed, flow.StepDone
+		if err := k.Save(ctx, f); err != nil {
+			return err
+		}
+		return k.Record(ctx, rl, c.AccountID, EventCancelled, req, f.DeviceID, map[string]any{"flow": f.ID, "case": c.Reference, "from": string(StatusDraft)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.answer(ctx, f)
+}
+
+// CancelLink is the cancel link of TemplateOpened.
+func CancelLink(rl *realm.Realm, token string) string {
+	return baseURL(rl) + "/recovery/cancel?token=" + token
+}
+
+func baseURL(rl *realm.Realm) string {
+	if rl.BaseURL != "" {
+		return strings.TrimRight(rl.BaseURL, "/")
+	}
+	return "https://" + rl.PublicHost
+}
+
+var jst = time.FixedZone("JST", 9*60*60)
+
+// when writes t as messages of locale show times.
+func when(t time.Time, locale string) string {
+	if locale == "ja" {
+		return t.In(jst).Format("2006-01-02 15:04 JST")
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// Cancel cancels the open case whose cancel link (TemplateOpened) the
+// token is: single use; an unknown, used or expired token is not_found, a
+// case decided already recovery_case_decided. The owner (or whoever holds
+// the account's verified channel) stops a case that someone with the
+// password opened. It returns the case.
+func (s *Service) Cancel(ctx context.Context, rl *realm.Realm, req ninsho.Request, token string) (*Case, error) {
+	k := s.Kit
+	var c *Case
+	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		link, err := k.Codes.ConsumeLink(ctx, rl.ID, PurposeCancel, token)
+		if err != nil {
+			return err
+		}
+		if c, err = s.Store.Case(ctx, rl.ID, link.FlowID); err != nil {
+			return err
+		}
+		if c.AccountID != link.AccountID {
+			return errNotFound
+		}
+		if c.Status != StatusOpen {
+			return ninsho.E(ninsho.CodeRecoveryCaseDecided)
+		}
+		now := k.Clock.Now()
+		c.Status, c.DecidedAt, c.DecidedBy = StatusCancelled, &now, "account:"+c.AccountID
+		if err := s.Store.UpdateCase(ctx, c, StatusOpen); err != nil {
+			return err
+		}
+		return k.Record(ctx, rl, c.AccountID, EventCancelled, req, "", map[string]any{"case": c.Reference, "from": string(StatusOpen), "via": "link"})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// QueueItem is one open case in the reviewers' queue.
+type QueueItem struct {
+	Reference string
+	Realm     string
+	AccountID string
+	DueAt     time.Time
+	Overdue   bool
+}
+
+// Queue returns up to limit open cases of every realm, the earliest due
+// first (so the overdue ones lead).
+func (s *Service) Queue(ctx context.Context, now time.Time, limit int) ([]QueueItem, error) {
+	cs, err := s.Store.OpenCases(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]QueueItem, 0, len(cs))
+	for _, c := range cs {
+		it := QueueItem{Reference: c.Reference, Realm: c.Realm, AccountID: c.AccountID, Overdue: c.Overdue(now)}
+		if c.DueAt != nil {
+			it.DueAt = *c.DueAt
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// CaseView is a case with its documents' metadata (never their content).
+type CaseView struct {
+	Case      *Case
+	Documents []*Document
+}
+
+// Case returns the case with the reference and its documents' metadata
+// (not_found for none; drafts are not shown).
+func (s *Service) Case(ctx context.Context, ref string) (*CaseView, error) {
+	c, err := s.Store.Case(ctx, "", ref)
+	if err != nil {
+		return nil, err
+	}
+	if c.Status == StatusDraft {
+		return nil, errNotFound
+	}
+	docs, err := s.Documents.Documents(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &CaseView{Case: c, Documents: docs}, nil
+}
+
+// Opened is one document's content as staff are given it: the plaintext,
+// the MIME type found in it, and a generated file name (the reference, the
+// slot and the extension of that type; never the uploaded name).
+type Opened struct {
+	Data     []byte
+	Mime     string
+	Filename string
+}
+
+// Document opens one document of the case with the reference for staff
+// (not_found when the case, the document or its content — purged — is
+// gone). A document whose seal does not open (another key set, a row
+// copied from elsewhere) is internal.
+func (s *Service) Document(ctx context.Context, caseRef, docID string) (*Opened, error) {
+	if !ninsho.ValidID(docID) {
+		return nil, errNotFound
+	}
+	c, err := s.Store.Case(ctx, "", caseRef)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.Documents.Document(ctx, c.ID, docID)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := s.Box.Open(d.Sealed, AdditionalData(c.Realm, c.ID, d.ID))
+	if err != nil {
+		return nil, ninsho.Internal("recovery: document %s does not open: %v", d.ID, err)
+	}
+	return &Opened{Data: plain, Mime: d.Mime, Filename: c.Reference + "-" + string(d.Slot) + "." + Extension(d.Mime)}, nil
+}
+
+// OpenDocument is Document for a person: it records recovery.document_opened
+// (actor, from where, case, document, slot — never the content) before it
+// hands the content out.
+func (s *Service) OpenDocument(ctx context.Context, actor string, req ninsho.Request, caseRef, docID string) (*Opened, error) {
+	o, err := s.Document(ctx, caseRef, docID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.Store.Case(ctx, "", caseRef)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.record(ctx, c, actor, EventDocumentOpened, req, map[string]any{"case": c.Reference, "document": docID}); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// Digest is a document's SHA-256 in hex.
+func (d *Document) Digest() string { return hex.EncodeToString(d.SHA256) }
+
+// reason checks a decision's written reason (field name).
+func reason(s, name string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", ninsho.FieldError(ninsho.CodeFieldRequired, name)
+	}
+	if utf8.RuneCountInString(s) > MaxReason {
+		return "", ninsho.FieldError(ninsho.CodeFieldTooLong, name).WithParam("max", MaxReason)
+	}
+	return s, nil
+}
+
+// decide loads the open case ref and runs fn in one transaction after
+// writing the decision (status to, by actor, reason).
+func (s *Service) decide(ctx context.Context, actor string, ref string, to Status, why, instead string,
+	fn func(ctx context.Context, rl *realm.Realm, c *Case, a *account.Account) error) (*Case, error) {
+	k := s.Kit
+	c, err := s.Store.Case(ctx, "", ref)
+	if err != nil {
+		return nil, err
+	}
+	if c.Status == StatusDraft {
+		return nil, errNotFound
+	}
+	if c.Status != StatusOpen {
+		return nil, ninsho.E(ninsho.CodeRecoveryCaseDecided)
+	}
+	rl := s.Realms.ByID(c.Realm)
+	if rl == nil {
+		return nil, errNotFound
+	}
+	a, err := k.Accounts.Account(ctx, c.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	now := k.Clock.Now()
+	c.Status, c.DecidedAt, c.DecidedBy, c.Reason, c.Instead = to, &now, actor, why, instead
+	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.UpdateCase(ctx, c, StatusOpen); err != nil {
+			return err
+		}
+		return fn(ctx, rl, c, a)
+	})
+	if err != nil {
+		return nil, err
+	}
+	k.Outbox.Wake()
+	return c, nil
+}
+
+// record appends an event by actor.
+func (s *Service) record(ctx context.Context, c *Case, actor, typ string, req ninsho.Request, data map[string]any) error {
+	k := s.Kit
+	return k.Events.AppendEvent(ctx, &event.Event{
+		ID: ninsho.NewID(k.Clock, k.Random), Realm: c.Realm, AccountID: c.AccountID, Type: typ, Actor: actor,
+		IP: req.IP, UserAgent: req.UserAgent, RequestID: req.RequestID, Data: data, At: k.Clock.Now(),
+	})
+}
+
+// Approve decides the open case ref for its owner, by actor (e.g.
+// "staff:<id>") from req, with a written reason: two-step verification is
+// turned off and every method and backup code removed
+// (twostep.Service.RollBack over all time, which a realm policy does not
+// refuse), every trusted device forgotten, every session revoked, and the
+// owner is told to set up 2SV again (TemplateApproved). Where the realm
+// requires 2SV of the account's type, the next sign-in leads through
+// enrolment. The event recovery.approved keeps the actor, case and reason.
+// A case decided already is recovery_case_decided.
+func (s *Service) Approve(ctx context.Context, actor string, req ninsho.Request, ref, why string) (*Case, error) {
+	why, err := reason(why, "reason")
+	if err != nil {
+		return nil, err
+	}
+	k := s.Kit
+	c, err := s.decide(ctx, actor, ref, StatusApproved, why, "", func(ctx context.Context, rl *realm.Realm, c *Case, a *account.Account) error {
+		now := k.Clock.Now()
+		if _, err := k.TwoStep.RollBack(ctx, rl, req, a, time.Time{}, now.Add(time.Hour), nil); err != nil {
+			return err
+		}
+		if _, err := k.Trust.ForgetAll(ctx, rl, req, a.ID, trust.ReasonTwoStepOff); err != nil {
+			return err
+		}
+		n, err := k.Sessions.Store.RevokeAccountSessions(ctx, a.ID, "", now)
+		if err != nil {
+			return err
+		}
+		if err := s.record(ctx, c, actor, EventApproved, req, map[string]any{
+			"case": c.Reference, "decision": string(StatusApproved), "reason": why, "sessions_revoked": n,
+		}); err != nil {
+			return err
+		}
+		return s.tell(ctx, rl, a, TemplateApproved, "/signin", c, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.Forget != nil {
+		s.Forget(c.AccountID)
+	}
+	return c, nil
+}
+
+// Reject decides the open case ref against its owner, by actor from req,
+// with a written reason and what to send instead (both required), which
+// the owner gets by TemplateRejected. Nothing of the account changes; the
+// owner may open a new case. A case decided already is
+// recovery_case_decided.
+func (s *Service) Reject(ctx context.Context, actor string, req ninsho.Request, ref, why, instead string) (*Case, error) {
+	why, err := reason(why, "reason")
+	instead, err2 := reason(instead, "instead")
+	if err = ninsho.Fields(err, err2); err != nil {
+		return nil, err
+	}
+	return s.decide(ctx, actor, ref, StatusRejected, why, instead, func(ctx context.Context, rl *realm.Realm, c *Case, a *account.Account) error {
+		if err := s.record(ctx, c, actor, EventRejected, req, map[string]any{
+			"case": c.Reference, "decision": string(StatusRejected), "reason": why, "instead": instead,
+		}); err != nil {
+			return err
+		}
+		return s.tell(ctx, rl, a, TemplateRejected, "/recovery", c, map[string]string{"reason": why, "instead": instead})
+	})
+}
+
+// tell sends the decision's message to a's verified channels, with a link
+// to the realm's page at path. The device and network shown are none: the
+// decision was made by staff, not from the owner's device.
+func (s *Service) tell(ctx context.Context, rl *realm.Realm, a *account.Account, template, path string, c *Case, extra map[string]string) error {
+	locale := authflow.Locale(&flow.Flow{}, a, rl)
+	vars := map[string]string{"reference": c.Reference}
+	for key, v := range extra {
+		vars[key] = v
+	}
+	return s.Kit.SendAlerts(ctx, rl, a, ninsho.Request{}, authflow.Alerts{
+		Template: template, Locale: locale, Dests: authflow.VerifiedDests(a), Extra: vars,
+		Link:  func(context.Context, authflow.AlertDest) (string, error) { return baseURL(rl) + path, nil },
+		Event: map[string]any{"case": c.Reference},
+	})
+}
+
+// OverdueCount counts the open cases past their due time at now (metrics,
+// the console's top).
+func (s *Service) OverdueCount(ctx context.Context, now time.Time) (int, error) {
+	return s.Store.CountDueBefore(ctx, now)
+}
+
+// Purge deletes, in bounded batches, the documents of cases decided or
+// cancelled more than DocumentRetention ago, and drafts (with their
+// documents) whose flow ended; it returns how many rows it deleted. The
+// case rows stay (the reference and decision remain answerable).
+func (s *Service) Purge(ctx context.Context, now time.Time) (int, error) {
+	total := 0
+	for _, step := range []func() (int, error){
+		func() (int, error) { return s.Documents.PurgeDocuments(ctx, now.Add(-DocumentRetention), PurgeBatch) },
+		func() (int, error) { return s.Documents.PurgeDrafts(ctx, now.Add(-FlowLifetime), PurgeBatch) },
+	} {
+		for range PurgeBatches {
+			n, err := step()
+			total += n
+			if err != nil {
+				return total, err
+			}
+			if n < PurgeBatch {
+				break
+			}
+		}
+	}
+	return total, nil
+}
