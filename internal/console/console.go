@@ -102,6 +102,10 @@ func New(d Deps) (*Handler, error) {
 	h := &Handler{d: d, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(), pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{
 		"t": translate,
+		// lines splits plain text into its lines, each shown escaped.
+		"lines": func(s string) []string {
+			return strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+		},
 		"when": func(t time.Time) string {
 			if t.IsZero() {
 				return "—"

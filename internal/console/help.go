@@ -3,7 +3,6 @@ package console
 import (
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/caseref"
@@ -81,8 +80,8 @@ type helpView struct {
 	Req *help.Request
 	// Contact is the proved contact as people write it.
 	Contact string
-	// Lines are the description's lines (plain text, escaped).
-	Lines []string
+	// Failed names the fields of a refused form (aria-invalid).
+	Failed map[string]bool
 	// QuotedSearch is the search address of the quoted reference, or ""
 	// when it is no reference a search reads.
 	QuotedSearch string
@@ -112,9 +111,6 @@ func (h *Handler) showHelp(w http.ResponseWriter, r *http.Request, c *call, stat
 	if x.Contact != "" {
 		v.Contact = identifier.Display(identifier.Normalized(x.Contact), h.region(x.Realm))
 	}
-	if x.Description != "" {
-		v.Lines = strings.Split(strings.ReplaceAll(x.Description, "\r\n", "\n"), "\n")
-	}
 	if q := x.QuotedRef; q != "" {
 		if _, _, ok := caseref.Parse(q); ok || ninsho.ValidID(q) {
 			v.QuotedSearch = Path + "/accounts?q=" + url.QueryEscape(q)
@@ -124,11 +120,15 @@ func (h *Handler) showHelp(w http.ResponseWriter, r *http.Request, c *call, stat
 	if done := r.URL.Query().Get("done"); refusal == nil && (done == "answer" || done == "close") {
 		p.Notice = "console.help.done." + done
 	}
-	p.Data = v
 	if refusal != nil {
 		status = p.withError(r, refusal)
 		p.Form = r.PostForm
+		v.Failed = map[string]bool{}
+		for _, it := range p.Error.Items {
+			v.Failed[it.Field] = true
+		}
 	}
+	p.Data = v
 	h.render(w, status, "helprequest", p)
 	return nil
 }

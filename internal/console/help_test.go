@@ -206,7 +206,7 @@ func TestHelpAnswerAndClose(t *testing.T) {
 
 		// An answer needs a text.
 		w = agent.do("POST", "/console/help/"+ref+"/answer", url.Values{"text": {"  "}})
-		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `href="#text"`) {
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `href="#text"`) || !strings.Contains(w.Body.String(), `required aria-invalid="true"`) {
 			t.Errorf("empty answer: %d, want 400 field_required on text", w.Code)
 		}
 		before := len(e.Messages(t, "new-address@example.net"))
