@@ -369,9 +369,13 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	a.Staff = &staff.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Sessions: db, Events: events,
 		Hasher: hasher, Box: box, Passwords: passwords, Policy: password.DefaultPolicy(), Counter: counter}
 	deskSvc := &desk.Service{Kit: kit, Realms: realms, Locks: db, Suspensions: db, Resets: db, Lookup: db,
-		Forget: signinSvc.ForgetAccount}
+		Forget: signinSvc.ForgetAccount, Sources: []desk.Source{a.help}, Finders: []desk.Finder{a.help}}
 	consoleH, err := console.New(console.Deps{Staff: a.Staff, Desk: deskSvc, Realms: realms,
-		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure || httpsPublicURL(cfg)})
+		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure || httpsPublicURL(cfg),
+		Help: a.help, Now: o.Clock.Now,
+		Overdue: []console.OverdueCounter{
+			{Name: "help", Href: console.Path + "/help", Perm: staff.PermHelpRequests, Count: a.help.OverdueCount},
+		}})
 	if err != nil {
 		return err
 	}

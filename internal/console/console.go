@@ -14,6 +14,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"html/template"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/ninsho/ninsho/internal/clientip"
 	"github.com/ninsho/ninsho/internal/desk"
+	"github.com/ninsho/ninsho/internal/help"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -53,6 +55,36 @@ type Deps struct {
 	// SecureCookies marks the cookie Secure on plain-HTTP requests too
 	// (the public URL is https); requests over TLS always get it.
 	SecureCookies bool
+	// Help serves the help-request queue (/console/help); nil leaves it
+	// out.
+	Help *help.Service
+	// Overdue are the queues whose overdue cases every console page
+	// counts in its banner, each to the staff allowed to work on them.
+	Overdue []OverdueCounter
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// OverdueCounter is one queue in the overdue banner: the help requests,
+// the recovery cases.
+type OverdueCounter struct {
+	// Name picks the banner's words: the catalogue key
+	// "console.overdue.<Name>" with {count}.
+	Name string
+	// Href is the queue's page.
+	Href string
+	// Perm is what a staff member needs to see the count.
+	Perm staff.Permission
+	// Count counts the queue's cases due before now.
+	Count func(ctx context.Context, now time.Time) (int, error)
+}
+
+// now is the console's clock.
+func (h *Handler) now() time.Time {
+	if h.d.Now != nil {
+		return h.d.Now()
+	}
+	return time.Now()
 }
 
 // Handler serves /console. It is safe for concurrent use.
@@ -70,6 +102,10 @@ func New(d Deps) (*Handler, error) {
 	h := &Handler{d: d, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(), pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{
 		"t": translate,
+		// lines splits plain text into its lines, each shown escaped.
+		"lines": func(s string) []string {
+			return strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+		},
 		"when": func(t time.Time) string {
 			if t.IsZero() {
 				return "—"
@@ -113,6 +149,11 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET "+Path+"/accounts", h.open(h.search))
 	m.HandleFunc("GET "+Path+"/accounts/{id}", h.open(h.account))
 	m.HandleFunc("POST "+Path+"/accounts/{id}/{action}", h.open(h.act))
+	if h.d.Help != nil {
+		m.HandleFunc("GET "+Path+"/help", h.open(h.helpQueue))
+		m.HandleFunc("GET "+Path+"/help/{ref}", h.open(h.helpRequest))
+		m.HandleFunc("POST "+Path+"/help/{ref}/{action}", h.open(h.helpAct))
+	}
 	m.HandleFunc("GET "+Path+"/staff", h.open(h.staffList))
 	m.HandleFunc("POST "+Path+"/staff", h.open(h.invite))
 	m.HandleFunc("POST "+Path+"/staff/{id}/role", h.open(h.setRole))
@@ -229,10 +270,19 @@ type page struct {
 	Languages []language
 	Who       *staff.Staff
 	CanStaff  bool
+	CanHelp   bool
+	Overdue   []overdue
 	Error     *pageError
 	Notice    string
 	Form      url.Values
 	Data      any
+}
+
+// overdue is one line of the overdue banner.
+type overdue struct {
+	Key   string
+	Href  string
+	Count int
 }
 
 type pageError struct {
@@ -266,8 +316,29 @@ func (h *Handler) newPage(r *http.Request, c *call, title string) *page {
 	if c.who != nil {
 		p.Who = c.who.Staff
 		p.CanStaff = c.who.Can(staff.PermManageStaff)
+		p.CanHelp = h.d.Help != nil && c.who.Can(staff.PermHelpRequests)
+		p.Overdue = h.overdue(r.Context(), c.who)
 	}
 	return p
+}
+
+// overdue counts the overdue cases of each queue the staff member may work
+// on; a queue whose count fails is left out of the banner (the page still
+// serves).
+func (h *Handler) overdue(ctx context.Context, who *staff.Principal) []overdue {
+	var out []overdue
+	now := h.now()
+	for _, o := range h.d.Overdue {
+		if o.Count == nil || (o.Perm != "" && !who.Can(o.Perm)) {
+			continue
+		}
+		n, err := o.Count(ctx, now)
+		if err != nil || n == 0 {
+			continue
+		}
+		out = append(out, overdue{Key: "console.overdue." + o.Name, Href: o.Href, Count: n})
+	}
+	return out
 }
 
 // withError sets the refusal err on p and returns its status.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/caseref"
 	"github.com/ninsho/ninsho/internal/desk"
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -138,6 +139,9 @@ type searchView struct {
 	Realms   []string
 	Searched bool
 	Results  []result
+	// HelpRef is the help request an H-… reference names (its page is
+	// linked above the accounts found).
+	HelpRef string
 }
 
 type result struct {
@@ -168,6 +172,21 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request, c *call) error 
 		p.Data = v
 		h.render(w, p.withError(r, err), "home", p)
 		return nil
+	}
+	// An H-… reference: the request itself, opened directly when it is
+	// linked to no account.
+	if ref, kind, ok := caseref.Parse(q); ok && kind == caseref.KindHelp && h.d.Help != nil && c.who.Can(staff.PermHelpRequests) {
+		x, err := h.d.Help.Request(r.Context(), ref)
+		switch {
+		case err == nil && (rlID == "" || x.Realm == rlID):
+			if len(matches) == 0 {
+				http.Redirect(w, r, Path+"/help/"+url.PathEscape(x.Ref), http.StatusSeeOther)
+				return nil
+			}
+			v.HelpRef = x.Ref
+		case err != nil && !ninsho.IsCode(err, ninsho.CodeNotFound):
+			return err
+		}
 	}
 	for _, m := range matches {
 		v.Results = append(v.Results, h.resultOf(m.Account, m.Via))
