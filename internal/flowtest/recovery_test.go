@@ -3,6 +3,7 @@ package flowtest_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -353,8 +354,39 @@ func TestRecoveryRejectAndCancel(t *testing.T) {
 			_, err = s.Start(ctx, e.JP, req, recovery.Input{Identifier: rcEmail, Password: pw})
 			flowtest.WantCode(t, err, map[account.Status]ninsho.Code{account.StatusSuspended: ninsho.CodeAccountSuspended, account.StatusClosed: ninsho.CodeAccountClosed}[st])
 		}
+		// A suspension made by staff is told with its reference and
+		// reason, as at sign-in; a new password staff require stops
+		// recovery too (the password may be what was stolen).
+		e.Signin.Holds = e.DB
+		defer func() { e.Signin.Holds = nil }()
+		a.Status = account.StatusSuspended
+		if err := e.DB.UpdateAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		sus := &account.Suspension{Reference: "S-7KP4-MX3C", Realm: e.JP.ID, AccountID: a.ID,
+			Reason: account.SuspensionReason("unusual_activity"), Note: "staff note", By: "staff:x", At: e.Clock.Now()}
+		if err := e.DB.AddSuspension(ctx, sus); err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Start(ctx, e.JP, req, recovery.Input{Identifier: rcEmail, Password: pw})
+		flowtest.WantCode(t, err, ninsho.CodeAccountSuspended)
+		var ne *ninsho.Error
+		if !errors.As(err, &ne) || ne.Params["reference"] != "S-7KP4-MX3C" || ne.Params["reason"] != "unusual_activity" {
+			t.Fatalf("suspended recovery start = %v, want the suspension's reference and reason", err)
+		}
+		if _, err := e.DB.LiftSuspension(ctx, a.ID, "staff:x", "lifted", e.Clock.Now()); err != nil {
+			t.Fatal(err)
+		}
 		a.Status = account.StatusActive
 		if err := e.DB.UpdateAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.DB.RequirePasswordReset(ctx, a.ID, "staff:x", e.Clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Start(ctx, e.JP, req, recovery.Input{Identifier: rcEmail, Password: pw})
+		flowtest.WantCode(t, err, ninsho.CodePasswordResetRequired)
+		if _, err := e.DB.ClearPasswordReset(ctx, a.ID); err != nil {
 			t.Fatal(err)
 		}
 

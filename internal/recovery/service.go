@@ -141,11 +141,16 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		return nil, s.refused(ctx, rl, f, a, req, wrongCredentials(rl, false))
 	}
 	// The password is right: only now may the account's state be told.
-	switch a.Status {
-	case account.StatusSuspended:
-		return nil, s.refused(ctx, rl, f, a, req, ninsho.E(ninsho.CodeAccountSuspended).WithParam("reference", a.ID))
-	case account.StatusClosed:
+	if a.Status == account.StatusClosed {
 		return nil, s.refused(ctx, rl, f, a, req, ninsho.E(ninsho.CodeAccountClosed))
+	}
+	// A suspension (with its reference and reason) or a new password staff
+	// require stops recovery as it stops sign-in.
+	if hold := s.Signin.StaffHold(ctx, a); hold != nil {
+		if !ninsho.IsCode(hold, ninsho.CodeAccountSuspended) && !ninsho.IsCode(hold, ninsho.CodePasswordResetRequired) {
+			return nil, hold
+		}
+		return nil, s.refused(ctx, rl, f, a, req, hold)
 	}
 	if err := s.Signin.CheckLock(ctx, f, a); err != nil {
 		return nil, s.refused(ctx, rl, f, a, req, err)

@@ -44,3 +44,25 @@ func (s *Service) resetRequired(ctx context.Context, a *account.Account) (bool, 
 	}
 	return s.Holds.PasswordResetRequired(ctx, a.ID)
 }
+
+// StaffHold is what another flow that proved a's password (document
+// recovery) must refuse with before acting, as sign-in would: the
+// suspension in force (account_suspended with its reference and reason) or
+// a new password staff require (password_reset_required); nil when
+// neither holds.
+func (s *Service) StaffHold(ctx context.Context, a *account.Account) error {
+	if a.Status == account.StatusSuspended {
+		return s.suspendedError(ctx, a)
+	}
+	if a.Status == account.StatusPending {
+		return nil
+	}
+	must, err := s.resetRequired(ctx, a)
+	if err != nil {
+		return err
+	}
+	if must {
+		return ninsho.E(ninsho.CodePasswordResetRequired)
+	}
+	return nil
+}
