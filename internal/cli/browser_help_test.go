@@ -116,6 +116,10 @@ func TestBrowserHelpCodeDoesNotArrive(t *testing.T) {
 	mustPage(t, b, "/help", text("help.q.phone_none"))
 	href := mustRun(t, b, "read the way out", chromedp.Evaluate[string](`document.querySelector("ul.help-links a.button").href`))
 	if href != base+"/recovery" {
-		t.Errorf("no backup code leads to %q, want %s/recovery", href, base)
+		t.Fatalf("no backup code leads to %q, want %s/recovery", href, base)
 	}
+	if res, err := chromedp.RunResponse(b, chromedp.Click(chromedp.CSS(`ul.help-links a.button`), chromedp.NodeVisible)); err != nil || res.Status != http.StatusOK {
+		t.Fatalf("follow the way out: %v, %+v", err, res)
+	}
+	mustPage(t, b, "/recovery", text("page.recovery.title"))
 }
