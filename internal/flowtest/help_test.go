@@ -260,6 +260,21 @@ func TestHelpInputRefusals(t *testing.T) {
 		flowtest.WantRefusals(t, err, "request_invalid/step", "request_invalid/reference", "field_too_long/description", "identifier_invalid/contact")
 		_, err = s.Start(context.Background(), e.JP, flowtest.Req("198.51.100.7", ""), help.Input{Contact: "a@example.net"})
 		flowtest.WantRefusals(t, err, "field_required/step")
+		// A code by text message goes only to a mobile number: never to a
+		// satellite, free-phone, premium-rate number or a landline (SMS
+		// pumping), as at sign-up.
+		for contact, want := range map[string]string{
+			"+881612345678":   "phone_number_not_allowed/contact",
+			"0120-123-456":    "phone_number_not_allowed/contact",
+			"+1 900 555 0199": "phone_number_not_allowed/contact",
+			"03-1234-5678":    "phone_not_mobile/contact",
+		} {
+			_, err = s.Start(context.Background(), e.JP, flowtest.Req("198.51.100.7", ""), help.Input{Step: "other", Contact: contact})
+			flowtest.WantRefusals(t, err, want)
+		}
+		if n := len(e.Messages(t, "")); n != 0 {
+			t.Fatalf("%d messages sent to refused contacts", n)
+		}
 		// A request id from an error page is a reference too.
 		if got := help.QuotedRef(" 01A2107B-0C3D-7E4F-8A9B-0C1D2E3F4A5B "); got != "01a2107b-0c3d-7e4f-8a9b-0c1d2e3f4a5b" {
 			t.Errorf("QuotedRef(request id) = %q", got)

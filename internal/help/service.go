@@ -20,6 +20,7 @@ import (
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/startgate"
 	"github.com/ninsho/ninsho/internal/throttle"
+	"github.com/ninsho/ninsho/internal/twostep"
 )
 
 // Purpose is the purpose of the code that proves a request's contact.
@@ -136,6 +137,16 @@ func check(rl *realm.Realm, in Input) (parsed, error) {
 		errs = append(errs, ninsho.FieldError(ninsho.CodeFieldTooLong, "description").WithParam("max", MaxDescription))
 	}
 	c, err := authflow.ParseIdentifier(in.Contact, rl)
+	if err == nil && c.Kind == identifier.KindPhone {
+		// A code by text message only to a number that can take one:
+		// never a landline, free-phone, premium-rate or satellite number
+		// (SMS pumping), as everywhere else a number gets a code.
+		if !twostep.PhoneAllowed(c.Value) {
+			err = ninsho.E(ninsho.CodePhoneNumberNotAllowed)
+		} else if merr := identifier.RequireMobile(c); merr != nil {
+			err = ninsho.E(ninsho.CodePhoneNotMobile)
+		}
+	}
 	if err != nil {
 		e := ninsho.ErrorOf(err)
 		e.Field = "contact"
