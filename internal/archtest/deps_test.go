@@ -30,8 +30,7 @@ var adapters = []string{
 	"internal/message/messageprom",
 	"internal/event/eventprom",
 	"internal/smsguard/smsguardprom", // the guard's Prometheus counter
-	"internal/help/helpprom",         // overdue help requests, read at scrape
-	"internal/recovery/recoveryprom", // the overdue recovery cases gauge
+	"internal/caseprom",              // the support queues' overdue gauges, read at scrape
 	"internal/flowtest",              // test support: builds services on a real store
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/authflow"
 	"github.com/ninsho/ninsho/internal/captcha"
+	"github.com/ninsho/ninsho/internal/caseprom"
 	"github.com/ninsho/ninsho/internal/clientip"
 	"github.com/ninsho/ninsho/internal/closure"
 	"github.com/ninsho/ninsho/internal/code"
@@ -39,7 +40,6 @@ import (
 	"github.com/ninsho/ninsho/internal/event/eventprom"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/help"
-	"github.com/ninsho/ninsho/internal/help/helpprom"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/message/messageprom"
 	"github.com/ninsho/ninsho/internal/message/providers/devinbox"
@@ -50,7 +50,6 @@ import (
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reauth"
 	"github.com/ninsho/ninsho/internal/recovery"
-	"github.com/ninsho/ninsho/internal/recovery/recoveryprom"
 	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/retention"
 	"github.com/ninsho/ninsho/internal/risk"
@@ -227,9 +226,6 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	if _, err := messageprom.NewBacklog(reg, db, o.Clock); err != nil {
 		return err
 	}
-	if _, err := helpprom.NewOverdue(reg, db, o.Clock); err != nil {
-		return err
-	}
 	// Metrics and the security log watch the events the database kept.
 	eventMetrics, err := eventprom.New(reg)
 	if err != nil {
@@ -345,7 +341,11 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	recoverySvc := &recovery.Service{Kit: kit, Realms: realms, Signin: signinSvc, Gate: gate, Store: db, Documents: db,
 		Box: box, Forget: signinSvc.ForgetAccount}
 	a.recovery = recoverySvc
-	if _, err := recoveryprom.New(reg, recoverySvc.OverdueCount, o.Clock); err != nil {
+	// The overdue cases of both support queues, read at scrape.
+	if _, err := caseprom.New(reg, caseprom.HelpRequests, a.help.OverdueCount, o.Clock); err != nil {
+		return err
+	}
+	if _, err := caseprom.New(reg, caseprom.RecoveryCases, recoverySvc.OverdueCount, o.Clock); err != nil {
 		return err
 	}
 	engine := &flow.Engine{Store: db, Clock: o.Clock, Binder: kit.Binder, Handlers: map[flow.Kind]flow.Handler{
