@@ -53,6 +53,7 @@ import (
 	"github.com/ninsho/ninsho/internal/recovery/recoveryprom"
 	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/retention"
+	"github.com/ninsho/ninsho/internal/review"
 	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/secret"
 	"github.com/ninsho/ninsho/internal/server"
@@ -368,9 +369,12 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	a.Staff = &staff.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Sessions: db, Events: events,
 		Hasher: hasher, Box: box, Passwords: passwords, Policy: password.DefaultPolicy(), Counter: counter}
+	// Reviewers decide recovery cases in the console; the cases are found
+	// by their R-… reference and shown in their account's timeline.
+	reviewSvc := &review.Service{Recovery: recoverySvc}
 	deskSvc := &desk.Service{Kit: kit, Realms: realms, Locks: db, Suspensions: db, Resets: db, Lookup: db,
-		Forget: signinSvc.ForgetAccount}
-	consoleH, err := console.New(console.Deps{Staff: a.Staff, Desk: deskSvc, Realms: realms,
+		Forget: signinSvc.ForgetAccount, Sources: []desk.Source{reviewSvc}, Finders: []desk.Finder{reviewSvc}}
+	consoleH, err := console.New(console.Deps{Staff: a.Staff, Desk: deskSvc, Realms: realms, Review: reviewSvc, Now: o.Clock.Now,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure || httpsPublicURL(cfg)})
 	if err != nil {
 		return err

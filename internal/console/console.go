@@ -27,6 +27,7 @@ import (
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/review"
 	"github.com/ninsho/ninsho/internal/staff"
 	"github.com/ninsho/ninsho/internal/web"
 	"github.com/ninsho/ninsho/internal/web/webreq"
@@ -50,6 +51,12 @@ type Deps struct {
 	Desk     *desk.Service
 	Realms   *realm.Registry
 	ClientIP *clientip.Resolver
+	// Review serves the reviewers' recovery pages (/console/recovery);
+	// nil: none.
+	Review *review.Service
+	// Now is the clock the recovery queue marks overdue cases with
+	// (default time.Now).
+	Now func() time.Time
 	// SecureCookies marks the cookie Secure on plain-HTTP requests too
 	// (the public URL is https); requests over TLS always get it.
 	SecureCookies bool
@@ -118,6 +125,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST "+Path+"/staff/{id}/role", h.open(h.setRole))
 	m.HandleFunc("POST "+Path+"/staff/{id}/disable", h.open(h.disable))
 	m.HandleFunc("POST "+Path+"/staff/{id}/reinvite", h.open(h.reinvite))
+	h.recoveryRoutes(m)
 }
 
 // ServeHTTP sets the security headers, refuses cross-origin state changes,
@@ -229,6 +237,7 @@ type page struct {
 	Languages []language
 	Who       *staff.Staff
 	CanStaff  bool
+	CanReview bool
 	Error     *pageError
 	Notice    string
 	Form      url.Values
@@ -266,6 +275,7 @@ func (h *Handler) newPage(r *http.Request, c *call, title string) *page {
 	if c.who != nil {
 		p.Who = c.who.Staff
 		p.CanStaff = c.who.Can(staff.PermManageStaff)
+		p.CanReview = h.d.Review != nil && (c.who.Can(staff.PermRecoveryDecisions) || c.who.Can(staff.PermRecoveryDocuments))
 	}
 	return p
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/caseref"
 	"github.com/ninsho/ninsho/internal/desk"
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -138,6 +139,9 @@ type searchView struct {
 	Realms   []string
 	Searched bool
 	Results  []result
+	// Case is the recovery case whose reference was searched for, when
+	// it found its account.
+	Case string
 }
 
 type result struct {
@@ -171,6 +175,9 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request, c *call) error 
 	}
 	for _, m := range matches {
 		v.Results = append(v.Results, h.resultOf(m.Account, m.Via))
+	}
+	if ref, kind, ok := caseref.Parse(q); ok && kind == caseref.KindRecovery && len(matches) > 0 && c.who.Can(staff.PermRecoveryDecisions) {
+		v.Case = ref
 	}
 	p.Data = v
 	h.render(w, http.StatusOK, "home", p)

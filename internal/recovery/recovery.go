@@ -93,6 +93,9 @@ type Store interface {
 	OpenCases(ctx context.Context, limit int) ([]*Case, error)
 	// CountDueBefore counts the open cases due at or before t.
 	CountDueBefore(ctx context.Context, t time.Time) (int, error)
+	// AccountCases returns up to limit cases of the account that are not
+	// drafts, newest first (ties by id).
+	AccountCases(ctx context.Context, accountID string, limit int) ([]*Case, error)
 }
 
 // DocumentStore keeps the documents of cases.

@@ -552,11 +552,13 @@ func (s *Service) Cancel(ctx context.Context, rl *realm.Realm, req ninsho.Reques
 
 // QueueItem is one open case in the reviewers' queue.
 type QueueItem struct {
-	Reference string
-	Realm     string
-	AccountID string
-	DueAt     time.Time
-	Overdue   bool
+	Reference    string
+	Realm        string
+	AccountID    string
+	DocumentType DocumentType
+	SubmittedAt  time.Time
+	DueAt        time.Time
+	Overdue      bool
 }
 
 // Queue returns up to limit open cases of every realm, the earliest due
@@ -568,9 +570,12 @@ func (s *Service) Queue(ctx context.Context, now time.Time, limit int) ([]QueueI
 	}
 	out := make([]QueueItem, 0, len(cs))
 	for _, c := range cs {
-		it := QueueItem{Reference: c.Reference, Realm: c.Realm, AccountID: c.AccountID, Overdue: c.Overdue(now)}
+		it := QueueItem{Reference: c.Reference, Realm: c.Realm, AccountID: c.AccountID, DocumentType: c.DocumentType, Overdue: c.Overdue(now)}
 		if c.DueAt != nil {
 			it.DueAt = *c.DueAt
+		}
+		if c.SubmittedAt != nil {
+			it.SubmittedAt = *c.SubmittedAt
 		}
 		out = append(out, it)
 	}
