@@ -13,6 +13,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/ninsho"
 )
 
@@ -143,10 +144,10 @@ const MaxReason = 2000
 const (
 	EventStarted        = "recovery.started"
 	EventUploaded       = "recovery.document_uploaded"
-	EventSubmitted      = "recovery.submitted"
-	EventApproved       = "recovery.approved"
-	EventRejected       = "recovery.rejected"
-	EventCancelled      = "recovery.cancelled"
+	EventSubmitted      = event.TypeRecoverySubmitted
+	EventApproved       = event.TypeRecoveryApproved
+	EventRejected       = event.TypeRecoveryRejected
+	EventCancelled      = event.TypeRecoveryCancelled
 	EventDocumentOpened = "recovery.document_opened"
 )
 
