@@ -13,6 +13,7 @@ import (
 	"github.com/ninsho/ninsho/internal/recovery"
 	"github.com/ninsho/ninsho/internal/review"
 	"github.com/ninsho/ninsho/internal/staff"
+	"github.com/ninsho/ninsho/internal/twostep"
 )
 
 func principal(role staff.Role) *staff.Principal {
@@ -99,6 +100,63 @@ func TestReview(t *testing.T) {
 		}
 		if _, ok := details["reason"]; ok {
 			t.Errorf("the timeline line carries the written reason: %+v", details)
+		}
+
+		// Approval of an account with an authenticator app: 2SV off; the
+		// reviewer's address and browser are on recovery.approved only,
+		// not on the changes the owner sees in the history.
+		e.MustSignUp(t, e.JP, "hanako@example.jp", "sakura-fubuki-2026", "hanako@example.jp")
+		b, err := e.DB.AccountByEmail(ctx, "jp", "hanako@example.jp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.DB.AddCredential(ctx, &twostep.Credential{ID: ninsho.NewID(e.Clock, e.Kit.Random), Realm: "jp", AccountID: b.ID,
+			Method: twostep.MethodTOTP, Sealed: []byte("lost"), CreatedAt: now, ProvedAt: &now}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.DB.SetState(ctx, twostep.State{Realm: "jp", AccountID: b.ID, Enabled: true, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		c2 := &recovery.Case{ID: ninsho.NewID(e.Clock, e.Kit.Random), Realm: "jp", AccountID: b.ID, FlowID: ninsho.NewID(e.Clock, e.Kit.Random),
+			Reference: caseref.New(caseref.KindRecovery, e.Kit.Random), Status: recovery.StatusDraft, DocumentType: recovery.Passport, CreatedAt: now}
+		if err := e.DB.CreateCase(ctx, c2); err != nil {
+			t.Fatal(err)
+		}
+		c2.Status, c2.SubmittedAt, c2.DueAt = recovery.StatusOpen, &now, &due
+		if err := e.DB.UpdateCase(ctx, c2, recovery.StatusDraft); err != nil {
+			t.Fatal(err)
+		}
+		e.Clock.Advance(time.Minute)
+		if _, err := s.Approve(ctx, reviewer, req, c2.Reference, "The passport matches."); err != nil {
+			t.Fatalf("approve: %v", err)
+		}
+		if st, err := e.DB.State(ctx, "jp", b.ID); err != nil || st.Enabled {
+			t.Fatalf("2SV after approval: %+v, %v", st, err)
+		}
+		evs, err := e.DB.AccountEvents(ctx, b.ID, now, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, ev := range evs {
+			seen[ev.Type] = true
+			switch {
+			case ev.Type == recovery.EventApproved:
+				if ev.Actor != reviewer.Staff.Actor() || ev.IP != "192.0.2.44" || ev.RequestID != req.RequestID {
+					t.Errorf("recovery.approved: %+v, want the reviewer's address", ev)
+				}
+			case strings.HasPrefix(ev.Type, "two_step.") || strings.HasPrefix(ev.Type, "trusted_device."):
+				if ev.IP != "" || ev.UserAgent != "" || ev.RequestID != req.RequestID {
+					t.Errorf("%s: ip %q ua %q request %q; want the request id only", ev.Type, ev.IP, ev.UserAgent, ev.RequestID)
+				}
+			case ev.Type == "signin.alert_sent":
+				if ev.IP != "" || ev.UserAgent != "" {
+					t.Errorf("%s: ip %q ua %q; want none", ev.Type, ev.IP, ev.UserAgent)
+				}
+			}
+		}
+		if !seen[recovery.EventApproved] || !seen["two_step.disabled"] {
+			t.Errorf("events after approval: %v", seen)
 		}
 	})
 }
