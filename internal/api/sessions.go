@@ -238,6 +238,9 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request, c *call) error
 		if e.UserAgent != "" {
 			j.Device, _ = device.Describe(c.lang(), e.UserAgent)
 		}
+		if event.ByStaff(e) {
+			j.IP, j.Network, j.Device = "", "", "" // where staff work from is not the owner's to see
+		}
 		for _, r := range append(event.DataStrings(e.Data["reasons"]), event.DataStrings(e.Data["risk"])...) {
 			if r = strings.TrimSpace(r); r != "" {
 				j.Reasons = append(j.Reasons, r)

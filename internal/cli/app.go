@@ -52,6 +52,7 @@ import (
 	"github.com/ninsho/ninsho/internal/recovery"
 	"github.com/ninsho/ninsho/internal/reset"
 	"github.com/ninsho/ninsho/internal/retention"
+	"github.com/ninsho/ninsho/internal/review"
 	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/secret"
 	"github.com/ninsho/ninsho/internal/server"
@@ -368,13 +369,17 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	a.Staff = &staff.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Sessions: db, Events: events,
 		Hasher: hasher, Box: box, Passwords: passwords, Policy: password.DefaultPolicy(), Counter: counter}
+	// Reviewers decide recovery cases in the console; the cases are found
+	// by their R-… reference and shown in their account's timeline.
+	reviewSvc := &review.Service{Recovery: recoverySvc}
 	deskSvc := &desk.Service{Kit: kit, Realms: realms, Locks: db, Suspensions: db, Resets: db, Lookup: db,
-		Forget: signinSvc.ForgetAccount, Sources: []desk.Source{a.help}, Finders: []desk.Finder{a.help}}
+		Forget: signinSvc.ForgetAccount, Sources: []desk.Source{a.help, reviewSvc}, Finders: []desk.Finder{a.help, reviewSvc}}
 	consoleH, err := console.New(console.Deps{Staff: a.Staff, Desk: deskSvc, Realms: realms,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure || httpsPublicURL(cfg),
-		Help: a.help, Now: o.Clock.Now,
+		Help: a.help, Review: reviewSvc, Now: o.Clock.Now,
 		Overdue: []console.OverdueCounter{
 			{Name: "help", Href: console.Path + "/help", Perm: staff.PermHelpRequests, Count: a.help.OverdueCount},
+			{Name: "recovery", Href: console.Path + "/recovery", Perm: staff.PermRecoveryDecisions, Count: reviewSvc.OverdueCount},
 		}})
 	if err != nil {
 		return err

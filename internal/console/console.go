@@ -29,6 +29,7 @@ import (
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/review"
 	"github.com/ninsho/ninsho/internal/staff"
 	"github.com/ninsho/ninsho/internal/web"
 	"github.com/ninsho/ninsho/internal/web/webreq"
@@ -52,6 +53,9 @@ type Deps struct {
 	Desk     *desk.Service
 	Realms   *realm.Registry
 	ClientIP *clientip.Resolver
+	// Review serves the reviewers' recovery pages (/console/recovery);
+	// nil: none.
+	Review *review.Service
 	// SecureCookies marks the cookie Secure on plain-HTTP requests too
 	// (the public URL is https); requests over TLS always get it.
 	SecureCookies bool
@@ -61,7 +65,8 @@ type Deps struct {
 	// Overdue are the queues whose overdue cases every console page
 	// counts in its banner, each to the staff allowed to work on them.
 	Overdue []OverdueCounter
-	// Now is the clock (nil: time.Now).
+	// Now is the clock the queues mark overdue cases with (nil:
+	// time.Now).
 	Now func() time.Time
 }
 
@@ -159,6 +164,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST "+Path+"/staff/{id}/role", h.open(h.setRole))
 	m.HandleFunc("POST "+Path+"/staff/{id}/disable", h.open(h.disable))
 	m.HandleFunc("POST "+Path+"/staff/{id}/reinvite", h.open(h.reinvite))
+	h.recoveryRoutes(m)
 }
 
 // ServeHTTP sets the security headers, refuses cross-origin state changes,
@@ -272,6 +278,7 @@ type page struct {
 	CanStaff  bool
 	CanHelp   bool
 	Overdue   []overdue
+	CanReview bool
 	Error     *pageError
 	Notice    string
 	Form      url.Values
@@ -318,6 +325,7 @@ func (h *Handler) newPage(r *http.Request, c *call, title string) *page {
 		p.CanStaff = c.who.Can(staff.PermManageStaff)
 		p.CanHelp = h.d.Help != nil && c.who.Can(staff.PermHelpRequests)
 		p.Overdue = h.overdue(r.Context(), c.who)
+		p.CanReview = h.d.Review != nil && (c.who.Can(staff.PermRecoveryDecisions) || c.who.Can(staff.PermRecoveryDocuments))
 	}
 	return p
 }

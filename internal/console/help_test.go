@@ -361,3 +361,43 @@ func TestHelpSearchAndTimeline(t *testing.T) {
 		}
 	})
 }
+
+// TestOverdueBannerPerQueue: each queue's overdue count shows only to staff
+// who may work on it, in its own words — the recovery cases to reviewers,
+// not to agents.
+func TestOverdueBannerPerQueue(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, fe *flowtest.Env) {
+		e := newEnv(t, fe)
+		count := func(n int) func(context.Context, time.Time) (int, error) {
+			return func(context.Context, time.Time) (int, error) { return n, nil }
+		}
+		c, err := console.New(console.Deps{Staff: e.Staff, Desk: e.Desk, Realms: e.Realms, Now: e.Clock.Now,
+			Overdue: []console.OverdueCounter{
+				{Name: "help", Href: "/console/help", Perm: staff.PermHelpRequests, Count: count(1)},
+				{Name: "recovery", Href: "/console/recovery", Perm: staff.PermRecoveryDecisions, Count: count(2)},
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Console = c
+		_, agentKey := mustStaff(t, e, "agent@example.jp", staff.RoleAgent)
+		_, reviewerKey := mustStaff(t, e, "reviewer@example.jp", staff.RoleReviewer)
+		helpWords := template.HTMLEscapeString(i18n.Message("en", "console.overdue.help", map[string]any{"count": 1}))
+		recoveryWords := template.HTMLEscapeString(i18n.Message("en", "console.overdue.recovery", map[string]any{"count": 2}))
+		if recoveryWords == "console.overdue.recovery" || strings.Contains(recoveryWords, "{count}") {
+			t.Fatalf("the recovery banner has no words: %q", recoveryWords)
+		}
+		for _, tc := range []struct {
+			email, key   string
+			wantRecovery bool
+		}{{"agent@example.jp", agentKey, false}, {"reviewer@example.jp", reviewerKey, true}} {
+			body := signIn(t, e, tc.email, tc.key).do("GET", "/console", nil).Body.String()
+			if !strings.Contains(body, helpWords) {
+				t.Errorf("%s: no help banner %q", tc.email, helpWords)
+			}
+			if got := strings.Contains(body, recoveryWords); got != tc.wantRecovery {
+				t.Errorf("%s: recovery banner shown = %v, want %v", tc.email, got, tc.wantRecovery)
+			}
+		}
+	})
+}

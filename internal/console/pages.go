@@ -142,6 +142,9 @@ type searchView struct {
 	// HelpRef is the help request an H-… reference names (its page is
 	// linked above the accounts found).
 	HelpRef string
+	// Case is the recovery case whose reference was searched for, when
+	// it found its account.
+	Case string
 }
 
 type result struct {
@@ -190,6 +193,9 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request, c *call) error 
 	}
 	for _, m := range matches {
 		v.Results = append(v.Results, h.resultOf(m.Account, m.Via))
+	}
+	if ref, kind, ok := caseref.Parse(q); ok && kind == caseref.KindRecovery && len(matches) > 0 && c.who.Can(staff.PermRecoveryDecisions) {
+		v.Case = ref
 	}
 	p.Data = v
 	h.render(w, http.StatusOK, "home", p)

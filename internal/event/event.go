@@ -4,6 +4,7 @@ package event
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -64,6 +65,12 @@ const (
 	TypeContactChangeStarted = "contact.change_started" // a code went to a new address (or, safe realm, would have)
 	TypeContactChanged       = "contact.changed"        // the new address was proved and is the account's now
 	TypeContactUndone        = "contact.undone"         // the owner undid a change with the alert's link
+	// Document recovery cases (internal/recovery): data case (the
+	// reference); a decision also its written reason, which only staff see.
+	TypeRecoverySubmitted = "recovery.submitted" // the owner sent a case for review
+	TypeRecoveryApproved  = "recovery.approved"  // staff approved it: two-step verification is off
+	TypeRecoveryRejected  = "recovery.rejected"  // staff rejected it
+	TypeRecoveryCancelled = "recovery.cancelled" // the owner cancelled it
 )
 
 // Event is one audit record.
@@ -109,3 +116,7 @@ func DataStrings(v any) []string {
 	}
 	return nil
 }
+
+// ByStaff reports whether e was recorded by a staff member in the console
+// (actor "staff:<id>").
+func ByStaff(e *Event) bool { return strings.HasPrefix(e.Actor, "staff:") }

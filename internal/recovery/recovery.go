@@ -13,6 +13,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/ninsho"
 )
 
@@ -93,6 +94,9 @@ type Store interface {
 	OpenCases(ctx context.Context, limit int) ([]*Case, error)
 	// CountDueBefore counts the open cases due at or before t.
 	CountDueBefore(ctx context.Context, t time.Time) (int, error)
+	// AccountCases returns up to limit cases of the account that are not
+	// drafts, newest first (ties by id).
+	AccountCases(ctx context.Context, accountID string, limit int) ([]*Case, error)
 }
 
 // DocumentStore keeps the documents of cases.
@@ -140,10 +144,10 @@ const MaxReason = 2000
 const (
 	EventStarted        = "recovery.started"
 	EventUploaded       = "recovery.document_uploaded"
-	EventSubmitted      = "recovery.submitted"
-	EventApproved       = "recovery.approved"
-	EventRejected       = "recovery.rejected"
-	EventCancelled      = "recovery.cancelled"
+	EventSubmitted      = event.TypeRecoverySubmitted
+	EventApproved       = event.TypeRecoveryApproved
+	EventRejected       = event.TypeRecoveryRejected
+	EventCancelled      = event.TypeRecoveryCancelled
 	EventDocumentOpened = "recovery.document_opened"
 )
 

@@ -557,11 +557,13 @@ func (s *Service) Cancel(ctx context.Context, rl *realm.Realm, req ninsho.Reques
 
 // QueueItem is one open case in the reviewers' queue.
 type QueueItem struct {
-	Reference string
-	Realm     string
-	AccountID string
-	DueAt     time.Time
-	Overdue   bool
+	Reference    string
+	Realm        string
+	AccountID    string
+	DocumentType DocumentType
+	SubmittedAt  time.Time
+	DueAt        time.Time
+	Overdue      bool
 }
 
 // Queue returns up to limit open cases of every realm, the earliest due
@@ -573,9 +575,12 @@ func (s *Service) Queue(ctx context.Context, now time.Time, limit int) ([]QueueI
 	}
 	out := make([]QueueItem, 0, len(cs))
 	for _, c := range cs {
-		it := QueueItem{Reference: c.Reference, Realm: c.Realm, AccountID: c.AccountID, Overdue: c.Overdue(now)}
+		it := QueueItem{Reference: c.Reference, Realm: c.Realm, AccountID: c.AccountID, DocumentType: c.DocumentType, Overdue: c.Overdue(now)}
 		if c.DueAt != nil {
 			it.DueAt = *c.DueAt
+		}
+		if c.SubmittedAt != nil {
+			it.SubmittedAt = *c.SubmittedAt
 		}
 		out = append(out, it)
 	}
@@ -734,10 +739,16 @@ func (s *Service) Approve(ctx context.Context, actor string, req ninsho.Request,
 	k := s.Kit
 	c, err := s.decide(ctx, actor, ref, StatusApproved, why, "", func(ctx context.Context, rl *realm.Realm, c *Case, a *account.Account) error {
 		now := k.Clock.Now()
-		if _, err := k.TwoStep.RollBack(ctx, rl, req, a, time.Time{}, now.Add(time.Hour), nil); err != nil {
+		// The changes are the owner's account's, not made from the
+		// owner's device: their events and the 2SV alert carry the
+		// request id (which ties them to recovery.approved, where the
+		// reviewer's address and browser are) but not where staff work
+		// from, which the owner sees in the history and the alert.
+		own := ninsho.Request{RequestID: req.RequestID, Client: req.Client}
+		if _, err := k.TwoStep.RollBack(ctx, rl, own, a, time.Time{}, now.Add(time.Hour), nil); err != nil {
 			return err
 		}
-		if _, err := k.Trust.ForgetAll(ctx, rl, req, a.ID, trust.ReasonTwoStepOff); err != nil {
+		if _, err := k.Trust.ForgetAll(ctx, rl, own, a.ID, trust.ReasonTwoStepOff); err != nil {
 			return err
 		}
 		n, err := k.Sessions.Store.RevokeAccountSessions(ctx, a.ID, "", now)

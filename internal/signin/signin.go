@@ -834,7 +834,8 @@ func (s *Service) History(ctx context.Context, p *Principal, limit int) ([]*even
 // two-step verification, trusted devices added and forgotten, and
 // re-authentications, second factors failed after the right password
 // (or code), sessions signed out and devices forgotten from the
-// account's settings, and contact changes and their undo. Codes sent and
+// account's settings, contact changes and their undo, and document
+// recovery cases opened, approved, rejected and cancelled. Codes sent and
 // unproved methods are not shown.
 var HistoryTypes = []string{
 	event.TypeSigninSucceeded, event.TypeSigninFailed, event.TypeSigninChallenged,
@@ -847,6 +848,7 @@ var HistoryTypes = []string{
 	event.TypeSessionRevoked, event.TypeSessionRevokedOthers, event.TypeDeviceForgotten,
 	event.TypeAccountClosed, event.TypeAccountReopened,
 	event.TypeContactChanged, event.TypeContactUndone,
+	event.TypeRecoverySubmitted, event.TypeRecoveryApproved, event.TypeRecoveryRejected, event.TypeRecoveryCancelled,
 }
 
 // ForgetAccount drops the account's cached sessions on this instance (after a

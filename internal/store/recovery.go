@@ -117,6 +117,30 @@ func (db *DB) OpenCases(ctx context.Context, limit int) ([]*recovery.Case, error
 	return out, nil
 }
 
+// AccountCases returns up to limit submitted cases of the account, newest
+// first.
+func (db *DB) AccountCases(ctx context.Context, accountID string, limit int) ([]*recovery.Case, error) {
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT `+recoveryCaseColumns+` FROM recovery_case
+		WHERE account_id = $1 AND status <> $2 ORDER BY created_at DESC, id DESC LIMIT $3`,
+		accountID, string(recovery.StatusDraft), limit)
+	if err != nil {
+		return nil, internal("account recovery cases", err)
+	}
+	defer rows.Close()
+	var out []*recovery.Case
+	for rows.Next() {
+		c, err := scanRecoveryCase(rows)
+		if err != nil {
+			return nil, internal("account recovery cases", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("account recovery cases", err)
+	}
+	return out, nil
+}
+
 // CountDueBefore counts the open cases due at or before t.
 func (db *DB) CountDueBefore(ctx context.Context, t time.Time) (int, error) {
 	var n int

@@ -49,13 +49,18 @@ func historyRows(locale string, rl *realm.Realm, evs []*event.Event) ([]historyR
 			Address:  e.IP,
 			Device:   describeUA(locale, e.UserAgent),
 		}
+		if event.ByStaff(e) {
+			// A decision made in the staff console: where staff work from
+			// is not the owner's to see.
+			row.Address, row.Device = "", ""
+		}
 		// The network: as recorded, else the address's /24 or /48 (two-step
 		// and trusted-device events record none).
 		p, _ := e.Data["prefix"].(string)
 		if p == "" {
 			p = risk.Prefix(e.IP)
 		}
-		if p != "" && p != e.IP {
+		if p != "" && p != e.IP && row.Address != "" {
 			row.Network = p
 		}
 		// Successes and challenges keep the risk reasons as "reasons";
@@ -119,6 +124,10 @@ func historyWhat(locale string, e *event.Event, loc *time.Location) string {
 		case msg.TemplateContactChanged:
 			return i18n.Message(locale, "history.contact.notice_sent", nil)
 		}
+	case event.TypeRecoverySubmitted, event.TypeRecoveryApproved, event.TypeRecoveryRejected, event.TypeRecoveryCancelled:
+		// The reference only: a decision's written reason stays with staff.
+		ref, _ := e.Data["case"].(string)
+		return i18n.Message(locale, "history."+e.Type, map[string]any{"reference": ref})
 	case event.TypeContactChanged:
 		kind, _ := e.Data["kind"].(string)
 		key := "history.contact.changed." + kind

@@ -115,6 +115,37 @@ func Recovery(t *testing.T, open func(tb testing.TB) RecoveryStores) {
 		}
 	})
 
+	t.Run("an account's cases, newest first, drafts left out", func(t *testing.T) {
+		s := open(t)
+		a, other := newAccount(t, s, "jp"), newAccount(t, s, "jp")
+		old := create(t, s, NewCase("jp", a))
+		mustNil(t, "submit", submit(t, s, old, at(48*time.Hour)))
+		old.Status, old.DecidedAt, old.DecidedBy, old.Reason = recovery.StatusRejected, ptr(at(time.Hour)), "staff:s1", "blurred"
+		mustNil(t, "reject", s.UpdateCase(ctx, old, recovery.StatusOpen))
+		newer := NewCase("jp", a)
+		newer.CreatedAt = at(2 * time.Hour)
+		create(t, s, newer)
+		mustNil(t, "submit", submit(t, s, newer, at(50*time.Hour)))
+		draft := NewCase("jp", a)
+		draft.CreatedAt = at(3 * time.Hour)
+		create(t, s, draft)
+		create(t, s, NewCase("jp", other))
+		got, err := s.AccountCases(ctx, a, 10)
+		mustNil(t, "AccountCases", err)
+		if len(got) != 2 || got[0].Reference != newer.Reference || got[1].Reference != old.Reference {
+			t.Fatalf("AccountCases: got %s, want the newer then the rejected case", show(got))
+		}
+		if got[1].Status != recovery.StatusRejected || got[1].DecidedBy != "staff:s1" {
+			t.Errorf("AccountCases: the rejected case reads %s", show(got[1]))
+		}
+		if got, _ := s.AccountCases(ctx, a, 1); len(got) != 1 {
+			t.Errorf("AccountCases limit 1: %d", len(got))
+		}
+		if got, _ := s.AccountCases(ctx, newAccount(t, s, "jp"), 10); len(got) != 0 {
+			t.Errorf("AccountCases of an account without cases: %s", show(got))
+		}
+	})
+
 	t.Run("documents per slot, purges", func(t *testing.T) {
 		s := open(t)
 		a := newAccount(t, s, "jp")
