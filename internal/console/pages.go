@@ -233,6 +233,9 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request, c *call) error
 func (h *Handler) showAccount(w http.ResponseWriter, r *http.Request, c *call, id string, status int, refusal error) error {
 	ctx := r.Context()
 	a, err := h.d.Desk.Account(ctx, c.who, id)
+	if ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
+		return ninsho.E(ninsho.CodeNotFound) // a page that is not there, not a customer's sign-in
+	}
 	if err != nil {
 		return err
 	}
@@ -289,7 +292,9 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, c *call) error {
 	case err == nil:
 		http.Redirect(w, r, Path+"/accounts/"+url.PathEscape(id)+"?done="+url.QueryEscape(r.PathValue("action")), http.StatusSeeOther)
 		return nil
-	case ninsho.IsCode(err, ninsho.CodeForbidden), ninsho.IsCode(err, ninsho.CodeAccountNotFound):
+	case ninsho.IsCode(err, ninsho.CodeAccountNotFound):
+		return ninsho.E(ninsho.CodeNotFound)
+	case ninsho.IsCode(err, ninsho.CodeForbidden):
 		return err
 	}
 	return h.showAccount(w, r, c, id, 0, err)
