@@ -10,11 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ninsho/ninsho/internal/console"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flowtest"
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/staff"
+	"github.com/ninsho/ninsho/internal/store/storetest"
 	"github.com/ninsho/ninsho/internal/totp"
 )
 
@@ -135,6 +137,53 @@ func TestConsoleStaffTexts(t *testing.T) {
 		w := b.do("POST", "/console/accounts/"+id+"/unlock", url.Values{"reason": {"asked by phone"}})
 		if w.Code != http.StatusNotFound {
 			t.Errorf("action on an unknown account: %d, want 404", w.Code)
+		}
+	})
+}
+
+// A flood of help requests does not hide a later genuine one: the queue
+// pages, counts and filters.
+func TestHelpQueuePagesAndFilters(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, fe *flowtest.Env) {
+		e := newHelpEnv(t, fe)
+		_, key := mustStaff(t, e.env, "agent@example.jp", staff.RoleAgent)
+		for i := 0; i < console.QueueLimit+1; i++ {
+			r := storetest.NewHelpRequest(e.JP.ID, fmt.Sprintf("spam%d@example.jp", i), time.Duration(i)*time.Second)
+			r.Identifier = ""
+			storetest.MustCreateHelpRequest(t, e.DB, r)
+		}
+		real := storetest.NewHelpRequest(e.JP.ID, "hanako@example.jp", time.Hour)
+		real.AccountID = ninsho.NewID(e.Clock, e.Kit.Random)
+		storetest.MustCreateHelpRequest(t, e.DB, real)
+		b := signIn(t, e.env, "agent@example.jp", key)
+		get := func(path string) string {
+			t.Helper()
+			w := b.do("GET", path, nil)
+			if w.Code != 200 {
+				t.Fatalf("%s: %d", path, w.Code)
+			}
+			return w.Body.String()
+		}
+		first := get("/console/help")
+		if strings.Contains(first, real.Ref) || !strings.Contains(first, "1–200 of 202") || !strings.Contains(first, `href="/console/help?page=2"`) {
+			t.Errorf("first page: want 1–200 of 202, a link to page 2, the late request not yet shown")
+		}
+		second := get("/console/help?page=2")
+		if !strings.Contains(second, real.Ref) || !strings.Contains(second, "201–202 of 202") || !strings.Contains(second, `href="/console/help"`) {
+			t.Errorf("second page: want the late request, 201–202 of 202, a link back")
+		}
+		ref := strings.ToLower(strings.ReplaceAll(real.Ref, "-", ""))
+		for _, path := range []string{"/console/help?linked=1", "/console/help?q=Hanako@Example.jp", "/console/help?q=" + ref} {
+			body := get(path)
+			if !strings.Contains(body, real.Ref) || !strings.Contains(body, "1–1 of 1") || strings.Contains(body, "spam1@") {
+				t.Errorf("%s: want only the genuine request", path)
+			}
+		}
+		if body := get("/console/help?q=nobody@example.jp&linked=1"); !strings.Contains(body, template.HTMLEscapeString(i18n.Message("en", "console.help.filter.none", nil))) {
+			t.Errorf("no match: want %q", i18n.Message("en", "console.help.filter.none", nil))
+		}
+		if body := get("/console/help?page=x"); !strings.Contains(body, "1–200 of 202") {
+			t.Errorf("a bad page number: want the first page")
 		}
 	})
 }
