@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/ninsho/ninsho/internal/console"
+	"github.com/ninsho/ninsho/internal/desk"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flowtest"
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/staff"
 	"github.com/ninsho/ninsho/internal/store/storetest"
 	"github.com/ninsho/ninsho/internal/totp"
@@ -184,6 +186,37 @@ func TestHelpQueuePagesAndFilters(t *testing.T) {
 		}
 		if body := get("/console/help?page=x"); !strings.Contains(body, "1–200 of 202") {
 			t.Errorf("a bad page number: want the first page")
+		}
+	})
+}
+
+// A request id found by search says what that request was: an outsider's
+// failed sign-in against the account is shown as such, with its network
+// and an unfamiliar device, not only as "error page reference".
+func TestFindByRequestSaysWhatItWas(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, fe *flowtest.Env) {
+		e := newEnv(t, fe)
+		ctx := context.Background()
+		st, key := mustStaff(t, e, "agent@example.jp", staff.RoleAgent)
+		e.MustSignUp(t, e.JP, "victim@example.jp", "sakura-fubuki-2026", "victim@example.jp")
+		rid := ninsho.NewID(e.Clock, e.Kit.Random)
+		req := flowtest.Req("203.0.113.66", "")
+		req.RequestID = rid
+		e.Signin.Start(ctx, e.JP, req, signin.Input{Identifier: "victim@example.jp", Password: "wrong-password-1"})
+		ms, err := e.Desk.Find(ctx, &staff.Principal{Staff: st}, "", rid)
+		if err != nil || len(ms) != 1 || ms[0].Via != desk.ViaRequest || len(ms[0].Request) == 0 {
+			t.Fatalf("Find(request id): %+v %v, want the account with what the request did", ms, err)
+		}
+		got := ms[0].Request[0]
+		if got.Type != event.TypeSigninFailed || got.Reason != string(ninsho.CodePasswordIncorrect) || got.Network != "203.0.113.0/24" || got.FamiliarDevice != "no" {
+			t.Errorf("request event = %+v, want a failed sign-in, password_incorrect, from 203.0.113.0/24, unfamiliar device", got)
+		}
+		b := signIn(t, e, "agent@example.jp", key)
+		body := b.do("GET", "/console/accounts?q="+rid, nil).Body.String()
+		for _, want := range []string{"signin.failed", "password_incorrect", "203.0.113.0/24", i18n.Message("en", "console.request.unfamiliar", nil)} {
+			if !strings.Contains(body, template.HTMLEscapeString(want)) {
+				t.Errorf("search page: no %q", want)
+			}
 		}
 	})
 }

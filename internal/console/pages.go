@@ -146,6 +146,9 @@ type searchView struct {
 
 type result struct {
 	ID, Realm, Status, Name, Email, Phone, Via string
+	// Request is what an error page's request recorded about the
+	// account (found by "request"): not necessarily the owner's doing.
+	Request []desk.RequestEvent
 }
 
 func (h *Handler) realmIDs() []string {
@@ -189,7 +192,9 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request, c *call) error 
 		}
 	}
 	for _, m := range matches {
-		v.Results = append(v.Results, h.resultOf(m.Account, m.Via))
+		res := h.resultOf(m.Account, m.Via)
+		res.Request = m.Request
+		v.Results = append(v.Results, res)
 	}
 	p.Data = v
 	h.render(w, http.StatusOK, "home", p)
