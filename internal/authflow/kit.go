@@ -333,19 +333,8 @@ func (k *Kit) SendCode(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 	}
 	// The answers of the step report this message's delivery (Deliveries).
 	f.Set(flow.StateCodeMessage, m.ID)
-	notice := false
-	nch, ok := smsguard.NoticeChannel(ch, dest, k.CanSend(code.ChannelSMS)) // a voice code's notice goes by SMS
-	if issued.LaneFull && ok {
-		// Past the SMS guard's limits the code goes, the notice does not.
-		if notice, err = k.SMSGuard.AdmitOptional(ctx, rl, nch, dest, issued.Lane); err != nil {
-			return err
-		}
-	}
-	if notice {
-		if _, err := enqueue(ctx, rl.ID, message.Channel(nch), dest, message.TemplateCodeLimit, locale,
-			map[string]string{"name": "", "host": rl.PublicHost, "base_url": baseURL(rl)}); err != nil {
-			return err
-		}
+	if err := k.CodeLimitNotice(ctx, rl, issued, ch, dest, locale, enqueue); err != nil {
+		return err
 	}
 	return k.Record(ctx, rl, accountID, event.TypeCodeSent, ninsho.Request{}, f.DeviceID, map[string]any{
 		"flow": f.ID, "purpose": string(p), "channel": string(ch), "lane": string(issued.Lane),

@@ -350,11 +350,23 @@ func (h *Handler) overdue(ctx context.Context, who *staff.Principal) []overdue {
 }
 
 // withError sets the refusal err on p and returns its status.
+// staffMessages are the console's own texts for refusals whose catalogue
+// message is written for customers.
+var staffMessages = map[ninsho.Code]string{
+	ninsho.CodeCredentialsIncorrect: "console.error.credentials_incorrect",
+	ninsho.CodeNotFound:             "console.error.not_found",
+}
+
 func (p *page) withError(r *http.Request, err error) int {
 	e := ninsho.ErrorOf(err)
 	status := httperr.StatusOf(err)
 	pe := &pageError{}
 	for _, x := range httperr.FieldProblems(e, p.Locale) {
+		if key, ok := staffMessages[ninsho.Code(x.Code)]; ok {
+			// The customer text speaks of phone numbers and the
+			// password assistant, which staff accounts do not have.
+			x.Message = i18n.Message(p.Locale, key, nil)
+		}
 		pe.Items = append(pe.Items, errorItem{Field: x.Field, Message: x.Message})
 	}
 	if httperr.ShowsReference(e, status) {
@@ -386,7 +398,11 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	c := h.newCall(r)
 	httperr.WriteHTML(w, r, err, c.locale, httperr.RequestID(r.Context()), func(w http.ResponseWriter, r *http.Request, hp httperr.Page) {
 		p := h.newPage(r, c, "console.error.title")
-		p.Error = &pageError{Items: []errorItem{{Message: hp.Message}}, RequestID: hp.RequestID}
+		msg := hp.Message
+		if key, ok := staffMessages[ninsho.ErrorOf(err).Code]; ok {
+			msg = i18n.Message(p.Locale, key, nil)
+		}
+		p.Error = &pageError{Items: []errorItem{{Message: msg}}, RequestID: hp.RequestID}
 		h.render(w, hp.Status, "error", p)
 	})
 }

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/http/httptest"
@@ -178,7 +179,7 @@ func TestStaffSignInWithTOTP(t *testing.T) {
 		// A wrong password and an unknown address answer alike.
 		w1 := b.do("POST", "/console/signin", url.Values{"email": {"admin@example.jp"}, "password": {"wrong-password-1"}})
 		w2 := b.do("POST", "/console/signin", url.Values{"email": {"nobody@example.jp"}, "password": {"wrong-password-1"}})
-		msg := template.HTMLEscapeString(i18n.Message("en", "error.credentials_incorrect", nil))
+		msg := template.HTMLEscapeString(i18n.Message("en", "console.error.credentials_incorrect", nil))
 		if w1.Code != 400 || w2.Code != 400 || !strings.Contains(w1.Body.String(), msg) || !strings.Contains(w2.Body.String(), msg) {
 			t.Errorf("wrong password %d, unknown address %d: want 400 alike", w1.Code, w2.Code)
 		}
@@ -266,7 +267,7 @@ func TestStaffLockAfterFailures(t *testing.T) {
 		// Many failures from one address stop it before any hash.
 		other := ninsho.Request{IP: "203.0.113.9"}
 		for i := 0; i < staff.AddressFailures; i++ {
-			e.Staff.SignIn(ctx, other, "nobody@example.jp", "wrong-password")
+			e.Staff.SignIn(ctx, other, fmt.Sprintf("nobody%d@example.jp", i), "wrong-password")
 		}
 		_, err = e.Staff.SignIn(ctx, other, st.Email, staffPassword)
 		flowtest.WantCode(t, err, ninsho.CodeRateLimited)

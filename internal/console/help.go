@@ -3,6 +3,8 @@ package console
 import (
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/caseref"
@@ -12,7 +14,7 @@ import (
 	"github.com/ninsho/ninsho/internal/staff"
 )
 
-// QueueLimit is how many open help requests the queue page lists.
+// QueueLimit is how many open help requests a page of the queue lists.
 const QueueLimit = 200
 
 // helpRow is one open request in the queue.
@@ -26,7 +28,40 @@ type helpRow struct {
 
 // helpQueueView is the queue page's data.
 type helpQueueView struct {
-	Rows []helpRow
+	Rows            []helpRow
+	Q               string // the filter as typed
+	Linked          bool   // only requests linked to an account
+	Filtered        bool
+	From, To, Total int    // the rows shown (from 1) and how many match
+	Prev, Next      string // links to the pages around, or ""
+}
+
+// queuePage is the page of the queue asked for: ?page=N (from 1; anything
+// else is the first).
+func queuePage(r *http.Request) int {
+	n, err := strconv.Atoi(r.URL.Query().Get("page"))
+	if err != nil || n < 1 || n > 100000 {
+		return 1
+	}
+	return n
+}
+
+// queueLink is the queue's address for page with the filter of v.
+func queueLink(v *helpQueueView, page int) string {
+	q := url.Values{}
+	if v.Q != "" {
+		q.Set("q", v.Q)
+	}
+	if v.Linked {
+		q.Set("linked", "1")
+	}
+	if page > 1 {
+		q.Set("page", strconv.Itoa(page))
+	}
+	if len(q) == 0 {
+		return Path + "/help"
+	}
+	return Path + "/help?" + q.Encode()
 }
 
 // region is the phone region of the realm rlID, for showing numbers.
@@ -55,11 +90,25 @@ func (h *Handler) helpQueue(w http.ResponseWriter, r *http.Request, c *call) err
 		return err
 	}
 	now := h.now()
-	list, err := h.d.Help.Queue(r.Context(), now, QueueLimit)
+	query := r.URL.Query()
+	page := queuePage(r)
+	v := helpQueueView{Q: strings.TrimSpace(query.Get("q")), Linked: query.Get("linked") == "1"}
+	v.Filtered = v.Q != "" || v.Linked
+	list, total, err := h.d.Help.QueuePage(r.Context(), v.Q, v.Linked, page, QueueLimit)
 	if err != nil {
 		return err
 	}
-	v := helpQueueView{}
+	v.Total = total
+	if len(list) > 0 {
+		v.From = (page-1)*QueueLimit + 1
+		v.To = v.From + len(list) - 1
+	}
+	if page > 1 {
+		v.Prev = queueLink(&v, min(page-1, max((total+QueueLimit-1)/QueueLimit, 1)))
+	}
+	if page*QueueLimit < total {
+		v.Next = queueLink(&v, page+1)
+	}
 	for _, x := range list {
 		row := helpRow{
 			Ref: x.Ref, Realm: x.Realm, Step: string(x.Step), AccountID: x.AccountID,

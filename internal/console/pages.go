@@ -149,6 +149,9 @@ type searchView struct {
 
 type result struct {
 	ID, Realm, Status, Name, Email, Phone, Via string
+	// Request is what an error page's request recorded about the
+	// account (found by "request"): not necessarily the owner's doing.
+	Request []desk.RequestEvent
 }
 
 func (h *Handler) realmIDs() []string {
@@ -192,7 +195,9 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request, c *call) error 
 		}
 	}
 	for _, m := range matches {
-		v.Results = append(v.Results, h.resultOf(m.Account, m.Via))
+		res := h.resultOf(m.Account, m.Via)
+		res.Request = m.Request
+		v.Results = append(v.Results, res)
 	}
 	if ref, kind, ok := caseref.Parse(q); ok && kind == caseref.KindRecovery && len(matches) > 0 && c.who.Can(staff.PermRecoveryDecisions) {
 		v.Case = ref
@@ -239,6 +244,9 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request, c *call) error
 func (h *Handler) showAccount(w http.ResponseWriter, r *http.Request, c *call, id string, status int, refusal error) error {
 	ctx := r.Context()
 	a, err := h.d.Desk.Account(ctx, c.who, id)
+	if ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
+		return ninsho.E(ninsho.CodeNotFound) // a page that is not there, not a customer's sign-in
+	}
 	if err != nil {
 		return err
 	}
@@ -295,7 +303,9 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, c *call) error {
 	case err == nil:
 		http.Redirect(w, r, Path+"/accounts/"+url.PathEscape(id)+"?done="+url.QueryEscape(r.PathValue("action")), http.StatusSeeOther)
 		return nil
-	case ninsho.IsCode(err, ninsho.CodeForbidden), ninsho.IsCode(err, ninsho.CodeAccountNotFound):
+	case ninsho.IsCode(err, ninsho.CodeAccountNotFound):
+		return ninsho.E(ninsho.CodeNotFound)
+	case ninsho.IsCode(err, ninsho.CodeForbidden):
 		return err
 	}
 	return h.showAccount(w, r, c, id, 0, err)

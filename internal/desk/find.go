@@ -3,15 +3,18 @@ package desk
 import (
 	"context"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/caseref"
+	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/staff"
 )
 
@@ -30,6 +33,34 @@ const (
 type Match struct {
 	Account *account.Account
 	Via     string
+	// Request, for ViaRequest, is what the request recorded about the
+	// account: anyone can quote a request id, and the request may have
+	// been an outsider's attempt against the account, not its owner's.
+	Request []RequestEvent
+}
+
+// RequestEvent is one event an error page's request recorded about an
+// account: its type, actor, when, the client network, the outcome
+// ("reason" of the event: a refusal's code) and whether the device had
+// signed in to the account before ("yes", "no", or "" when not recorded).
+type RequestEvent struct {
+	Type, Actor, Network, Reason, FamiliarDevice string
+	At                                           time.Time
+}
+
+// requestEvent describes e for staff.
+func requestEvent(e *event.Event) RequestEvent {
+	out := RequestEvent{Type: e.Type, Actor: e.Actor, At: e.At, Network: risk.Prefix(e.IP)}
+	if p, ok := e.Data["prefix"].(string); ok && p != "" {
+		out.Network = p
+	}
+	if r, ok := e.Data["reason"].(string); ok {
+		out.Reason = r
+	}
+	if f, ok := e.Data["familiar_device"].(bool); ok {
+		out.FamiliarDevice = map[bool]string{true: "yes", false: "no"}[f]
+	}
+	return out
 }
 
 // Finder finds the account of a reference number of its own kind
@@ -114,6 +145,16 @@ func (s *Service) Find(ctx context.Context, p *staff.Principal, realmID, q strin
 			if e.AccountID != "" {
 				if err := s.addByID(ctx, e.AccountID, ViaRequest, add); err != nil {
 					return nil, err
+				}
+			}
+		}
+		for i := range out {
+			if out[i].Via != ViaRequest {
+				continue
+			}
+			for _, e := range events {
+				if e.AccountID == out[i].Account.ID {
+					out[i].Request = append(out[i].Request, requestEvent(e))
 				}
 			}
 		}

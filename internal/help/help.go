@@ -92,6 +92,17 @@ type Request struct {
 	Answers []Answer
 }
 
+// QueueFilter selects open requests for the queue.
+type QueueFilter struct {
+	// Values, when not empty, keep the requests whose reference number,
+	// contact or identifier tried is one of them (exactly).
+	Values []string
+	// Linked keeps only the requests linked to an account.
+	Linked bool
+	// Offset and Limit choose the page (Limit at least 1).
+	Offset, Limit int
+}
+
 // Answer is one staff answer sent to the request's contact.
 type Answer struct {
 	ID        string
@@ -115,6 +126,10 @@ type Store interface {
 	// OpenHelpRequests returns at most limit open requests of every realm,
 	// the earliest due first (without answers).
 	OpenHelpRequests(ctx context.Context, limit int) ([]Request, error)
+	// HelpQueue returns the open requests of every realm that match f, the
+	// earliest due first, from f.Offset at most f.Limit of them (without
+	// answers), and how many match in all.
+	HelpQueue(ctx context.Context, f QueueFilter) ([]Request, int, error)
 	// CountOverdueHelpRequests counts the open requests due before now.
 	CountOverdueHelpRequests(ctx context.Context, now time.Time) (int, error)
 	// CountOpenHelpRequestsTo counts the realm's open requests whose

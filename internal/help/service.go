@@ -113,7 +113,7 @@ func check(rl *realm.Realm, in Input) (parsed, error) {
 	var errs []error
 	if id := strings.TrimFunc(in.Identifier, unicode.IsSpace); id != "" {
 		if len(id) > MaxIdentifier {
-			errs = append(errs, ninsho.FieldError(ninsho.CodeFieldTooLong, "identifier"))
+			errs = append(errs, ninsho.FieldError(ninsho.CodeFieldTooLong, "identifier").WithParam("max", MaxIdentifier))
 		} else if v, err := identifier.Parse(id, rl.PhoneRegion); err == nil {
 			p.identifier = v.Value
 		} else {
@@ -297,14 +297,19 @@ func (s *Service) sendCode(ctx context.Context, rl *realm.Realm, f *flow.Flow) e
 	if err := pass.Count(ctx); err != nil {
 		return err
 	}
-	m, err := k.Notice(ctx, rl, message.Channel(ch), dest, TemplateCode, authflow.Locale(f, nil, rl), map[string]string{
+	locale := authflow.Locale(f, nil, rl)
+	m, err := k.Notice(ctx, rl, message.Channel(ch), dest, TemplateCode, locale, map[string]string{
 		"code": issued.Digits, "name": "", "minutes": strconv.Itoa(int(k.Codes.Policy.TTL / time.Minute)),
 	})
 	if err != nil {
 		return err
 	}
 	f.Set(flow.StateCodeMessage, m.ID)
-	return nil
+	// The code that used up the contact's budget comes with the
+	// code_limit notice, as every other code does.
+	return k.CodeLimitNotice(ctx, rl, issued, ch, dest, locale, func(ctx context.Context, _ string, ch message.Channel, to, template, locale string, vars map[string]string) (*message.Message, error) {
+		return k.Notice(ctx, rl, ch, to, template, locale, vars)
+	})
 }
 
 // Act applies submit_code and resend_code.

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ninsho/ninsho/internal/caseref"
+	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
 )
@@ -24,6 +25,60 @@ func (s *Service) Queue(ctx context.Context, now time.Time, limit int) ([]Reques
 		limit = 500
 	}
 	return s.Store.OpenHelpRequests(ctx, limit)
+}
+
+// QueuePage returns page (from 1) of size open requests, the earliest due
+// first, and how many match in all. q, when not blank, keeps the requests
+// whose reference number (as people type it), contact or identifier tried
+// is what was typed: an e-mail address or phone number is normalised as at
+// sign-in, with each realm's phone region. linked keeps only the requests
+// linked to an account.
+func (s *Service) QueuePage(ctx context.Context, q string, linked bool, page, size int) ([]Request, int, error) {
+	size = min(max(size, 1), 500)
+	page = max(page, 1)
+	f := QueueFilter{Linked: linked, Limit: size, Offset: (page - 1) * size}
+	if q = strings.TrimSpace(q); q != "" {
+		if len(q) > 320 {
+			q = q[:320]
+		}
+		f.Values = queueValues(q, s.regions())
+	}
+	return s.Store.HelpQueue(ctx, f)
+}
+
+// queueValues are what q may be stored as: as typed, a reference number,
+// and an identifier normalised with each region.
+func queueValues(q string, regions []string) []string {
+	out := []string{q}
+	add := func(v string) {
+		for _, x := range out {
+			if x == v {
+				return
+			}
+		}
+		out = append(out, v)
+	}
+	if ref, kind, ok := caseref.Parse(q); ok && kind == caseref.KindHelp {
+		add(ref)
+	}
+	for _, rg := range regions {
+		if id, err := identifier.Parse(q, rg); err == nil {
+			add(id.Value)
+		}
+	}
+	return out
+}
+
+// regions are the realms' phone regions.
+func (s *Service) regions() []string {
+	if s.Realms == nil {
+		return []string{"JP"}
+	}
+	var out []string
+	for _, rl := range s.Realms.All() {
+		out = append(out, rl.PhoneRegion)
+	}
+	return out
 }
 
 // Request returns the request with the reference number as people quote it

@@ -9,6 +9,7 @@ import (
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/password"
+	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/secret"
 	"github.com/ninsho/ninsho/internal/throttle"
 	"github.com/ninsho/ninsho/internal/totp"
@@ -30,11 +31,24 @@ const (
 	TouchInterval = time.Minute
 	// FailureWindow is the window of the failure counts.
 	FailureWindow = 15 * time.Minute
-	// FailuresBeforeLock wrong passwords or codes of one staff account in
-	// FailureWindow pause its sign-in for LockFor.
+	// FailuresBeforeLock wrong passwords or codes for one typed e-mail
+	// address from one client network (/24 IPv4, /48 IPv6) in
+	// FailureWindow pause that address's sign-in from that network until
+	// the window moves on (at most LockFor). The address is counted
+	// whether or not a staff account has it, so a pause tells nothing.
 	FailuresBeforeLock = 5
-	// LockFor is how long a staff account's sign-in stays paused.
+	// LockFor is the longest a pause lasts.
 	LockFor = 15 * time.Minute
+	// EverywhereFailures wrong passwords or codes for one typed address
+	// from all networks in EverywhereWindow pause its sign-in from every
+	// network except those the staff member signed in from within
+	// FamiliarFor.
+	EverywhereFailures = 50
+	// EverywhereWindow is the window of EverywhereFailures.
+	EverywhereWindow = time.Hour
+	// FamiliarFor is how long a network a staff member signed in from
+	// stays familiar.
+	FamiliarFor = 90 * 24 * time.Hour
 	// AddressFailures wrong passwords or codes from one client address in
 	// FailureWindow refuse its further attempts (rate_limited) until the
 	// window moves on, before any hash is computed.
@@ -57,8 +71,11 @@ const (
 
 // Throttle families.
 const (
-	familyStaffFailures   = "staff.failures"
-	familyAddressFailures = "staff.failures.address"
+	familyNetworkFailures = "staff.failures.network" // typed address and client network
+	familyEmailFailures   = "staff.failures.email"   // typed address, every network
+	familyAddressFailures = "staff.failures.address" // client address
+	familyFamiliar        = "staff.familiar"         // staff id and network of a sign-in
+
 )
 
 // Service runs staff accounts: invitation, enrolment, sign-in with the
@@ -219,8 +236,8 @@ func (s *Service) Enrol(ctx context.Context, req ninsho.Request, token, pw, conf
 	if err := s.admitAddress(ctx, req); err != nil {
 		return nil, err
 	}
-	if s.Clock.Now().Before(st.LockedUntil) {
-		return nil, ninsho.E(ninsho.CodeStaffLocked)
+	if err := s.paused(ctx, req, st.Email, st); err != nil {
+		return nil, err
 	}
 	var errs []error
 	if err := s.Policy.Check(pw, password.Personal{Email: st.Email, Name: st.Name}); err != nil {
@@ -231,7 +248,7 @@ func (s *Service) Enrol(ctx context.Context, req ninsho.Request, token, pw, conf
 	step, err := totp.Verify(key, code, s.Clock.Now(), st.TOTPLastStep)
 	if err != nil {
 		if !ninsho.IsCode(err, ninsho.CodeFieldRequired) {
-			if ferr := s.countFailure(ctx, req, st); ferr != nil {
+			if ferr := s.countFailure(ctx, req, st.Email, st); ferr != nil {
 				return nil, ferr
 			}
 		}
@@ -289,9 +306,11 @@ func (s *Service) invited(ctx context.Context, token string) (*Staff, string, er
 // SignIn checks a staff member's e-mail address and password and returns
 // the token of a session that waits for the authenticator code
 // (PendingLifetime). Unknown addresses, invited and disabled accounts cost
-// a hash and answer credentials_incorrect like a wrong password; a paused
-// account answers staff_locked. Too many failures from the client address
-// answer rate_limited before any hash.
+// a hash and answer credentials_incorrect like a wrong password, and count
+// like one; a typed address paused for the client network (see paused)
+// answers staff_locked whether or not a staff account has it. Too many
+// failures from the client address answer rate_limited. Both come before
+// any hash.
 func (s *Service) SignIn(ctx context.Context, req ninsho.Request, email, pw string) (string, error) {
 	var errs []error
 	addr, err := ParseEmail(email)
@@ -311,11 +330,17 @@ func (s *Service) SignIn(ctx context.Context, req ninsho.Request, email, pw stri
 	if err != nil && !ninsho.IsCode(err, ninsho.CodeNotFound) {
 		return "", err
 	}
-	if st == nil || st.Status != StatusActive {
+	if st != nil && st.Status != StatusActive {
+		st = nil
+	}
+	if err := s.paused(ctx, req, addr, st); err != nil {
+		return "", err
+	}
+	if st == nil {
 		if err := s.Passwords.VerifyDummy(ctx, pw); err != nil {
 			return "", err
 		}
-		if err := s.countFailure(ctx, req, nil); err != nil {
+		if err := s.countFailure(ctx, req, addr, nil); err != nil {
 			return "", err
 		}
 		return "", ninsho.FieldError(ninsho.CodeCredentialsIncorrect, "password")
@@ -325,13 +350,8 @@ func (s *Service) SignIn(ctx context.Context, req ninsho.Request, email, pw stri
 		return "", err
 	}
 	now := s.Clock.Now()
-	if now.Before(st.LockedUntil) {
-		// Recorded once, as staff.locked: attempts during the pause,
-		// from however many addresses, write no rows.
-		return "", ninsho.E(ninsho.CodeStaffLocked)
-	}
 	if !ok {
-		if err := s.countFailure(ctx, req, st); err != nil {
+		if err := s.countFailure(ctx, req, addr, st); err != nil {
 			return "", err
 		}
 		return "", s.failed(ctx, req, st, "password", ninsho.FieldError(ninsho.CodeCredentialsIncorrect, "password"))
@@ -368,10 +388,10 @@ func (s *Service) SecondFactor(ctx context.Context, req ninsho.Request, pendingT
 	if err := s.admitAddress(ctx, req); err != nil {
 		return "", nil, err
 	}
-	now := s.Clock.Now()
-	if now.Before(st.LockedUntil) {
-		return "", nil, ninsho.E(ninsho.CodeStaffLocked)
+	if err := s.paused(ctx, req, st.Email, st); err != nil {
+		return "", nil, err
 	}
+	now := s.Clock.Now()
 	key, err := s.Box.Open(st.TOTPSealed, s.totpAD(st.ID))
 	if err != nil {
 		return "", nil, ninsho.Internal("staff: open totp secret").Wrap(err)
@@ -381,7 +401,7 @@ func (s *Service) SecondFactor(ctx context.Context, req ninsho.Request, pendingT
 		return "", nil, err
 	}
 	if err != nil {
-		if ferr := s.countFailure(ctx, req, st); ferr != nil {
+		if ferr := s.countFailure(ctx, req, st.Email, st); ferr != nil {
 			return "", nil, ferr
 		}
 		return "", nil, s.failed(ctx, req, st, "totp", err)
@@ -405,6 +425,9 @@ func (s *Service) SecondFactor(ctx context.Context, req ninsho.Request, pendingT
 		st = cur
 		token, _, err = s.newSession(ctx, cur, 2, now.Add(SessionAbsolute))
 		if err != nil {
+			return err
+		}
+		if err := s.Counter.Hit(ctx, familiarKey(cur.ID, req.IP), 1, FamiliarFor); err != nil {
 			return err
 		}
 		return s.record(ctx, cur.Actor(), cur.ID, TypeSigninSucceeded, req, map[string]any{"methods": []string{"pwd", "otp"}})
@@ -571,40 +594,88 @@ func (s *Service) admitAddress(ctx context.Context, req ninsho.Request) error {
 	return nil
 }
 
-// countFailure counts a wrong password or code for the client address and
-// the staff account (nil: none known) and pauses the account's sign-in for
-// LockFor at FailuresBeforeLock.
-func (s *Service) countFailure(ctx context.Context, req ninsho.Request, st *Staff) error {
+// paused refuses (staff_locked) the typed address from the client's
+// network after FailuresBeforeLock failures from that network in
+// FailureWindow, and from every network after EverywhereFailures in
+// EverywhereWindow — except, then, from a network st (the active staff
+// account with the address, nil: none) signed in from within FamiliarFor,
+// so that an outsider's guesses never keep the staff member out. Unknown
+// addresses are paused alike: the pause tells nothing about who is staff.
+// Attempts while paused count nothing and write no rows.
+func (s *Service) paused(ctx context.Context, req ninsho.Request, addr string, st *Staff) error {
+	n, err := s.Counter.Count(ctx, networkKey(addr, req.IP), FailureWindow)
+	if err != nil {
+		return err
+	}
+	if n >= FailuresBeforeLock {
+		return ninsho.E(ninsho.CodeStaffLocked)
+	}
+	m, err := s.Counter.Count(ctx, throttle.Key(familyEmailFailures, "", addr), EverywhereWindow)
+	if err != nil || m < EverywhereFailures {
+		return err
+	}
+	if st != nil {
+		f, err := s.Counter.Count(ctx, familiarKey(st.ID, req.IP), FamiliarFor)
+		if err != nil || f > 0 {
+			return err
+		}
+	}
+	return ninsho.E(ninsho.CodeStaffLocked)
+}
+
+// countFailure counts a wrong password or code for the client address, the
+// typed address from the client network and the typed address everywhere,
+// and records staff.locked (for a staff account st; nil: none known) when
+// a count reaches its pause.
+func (s *Service) countFailure(ctx context.Context, req ninsho.Request, addr string, st *Staff) error {
 	if err := s.Counter.Hit(ctx, throttle.Key(familyAddressFailures, "", req.IP), 1, FailureWindow); err != nil {
+		return err
+	}
+	nkey, ekey := networkKey(addr, req.IP), throttle.Key(familyEmailFailures, "", addr)
+	if err := s.Counter.Hit(ctx, nkey, 1, FailureWindow); err != nil {
+		return err
+	}
+	if err := s.Counter.Hit(ctx, ekey, 1, EverywhereWindow); err != nil {
 		return err
 	}
 	if st == nil {
 		return nil
 	}
-	key := throttle.Key(familyStaffFailures, "", st.ID)
-	if err := s.Counter.Hit(ctx, key, 1, FailureWindow); err != nil {
+	n, err := s.Counter.Count(ctx, nkey, FailureWindow)
+	if err != nil {
 		return err
 	}
-	n, err := s.Counter.Count(ctx, key, FailureWindow)
-	if err != nil || n < FailuresBeforeLock {
+	if n == FailuresBeforeLock {
+		if err := s.record(ctx, st.Actor(), st.ID, TypeLocked, req, map[string]any{"failures": n, "scope": "network", "network": network(req.IP)}); err != nil {
+			return err
+		}
+	}
+	m, err := s.Counter.Count(ctx, ekey, EverywhereWindow)
+	if err != nil || m != EverywhereFailures {
 		return err
 	}
-	now := s.Clock.Now()
-	return s.Tx.InTx(ctx, func(ctx context.Context) error {
-		cur, err := s.Store.Staff(ctx, st.ID)
-		if err != nil {
-			return err
-		}
-		if now.Before(cur.LockedUntil) {
-			return nil
-		}
-		cur.LockedUntil = now.Add(LockFor)
-		st.LockedUntil = cur.LockedUntil
-		if err := s.Store.UpdateStaff(ctx, cur); err != nil {
-			return err
-		}
-		return s.record(ctx, cur.Actor(), cur.ID, TypeLocked, req, map[string]any{"failures": n, "until": cur.LockedUntil.Format(time.RFC3339)})
-	})
+	return s.record(ctx, st.Actor(), st.ID, TypeLocked, req, map[string]any{"failures": m, "scope": "everywhere"})
+}
+
+// network is the client's /24 (IPv4) or /48 (IPv6), or the address as
+// given when it is not an IP address.
+func network(ip string) string {
+	if p := risk.Prefix(ip); p != "" {
+		return p
+	}
+	return ip
+}
+
+// networkKey is the counter key of a typed address from the client's
+// network (hashed by throttle.Key: the address holds "@").
+func networkKey(addr, ip string) string {
+	return throttle.Key(familyNetworkFailures, "", addr+" "+network(ip))
+}
+
+// familiarKey is the counter key of a staff member's sign-ins from the
+// client's network.
+func familiarKey(staffID, ip string) string {
+	return throttle.Key(familyFamiliar, "", staffID+" "+network(ip))
 }
 
 // failed records a refused sign-in step of a known staff account and

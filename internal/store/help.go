@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strconv"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/help"
@@ -104,6 +105,39 @@ func (db *DB) helpRequests(ctx context.Context, op, where string, args ...any) (
 func (db *DB) OpenHelpRequests(ctx context.Context, limit int) ([]help.Request, error) {
 	return db.helpRequests(ctx, "open help requests", `status = $1 ORDER BY due_at, created_at, ref LIMIT $2`,
 		string(help.StatusOpen), limit)
+}
+
+// HelpQueue returns a page of the open requests matching f, earliest due
+// first, and how many match in all.
+func (db *DB) HelpQueue(ctx context.Context, f help.QueueFilter) ([]help.Request, int, error) {
+	where := `status = $1`
+	args := []any{string(help.StatusOpen)}
+	if f.Linked {
+		where += ` AND account_id IS NOT NULL`
+	}
+	if len(f.Values) > 0 {
+		in := ""
+		for i, v := range f.Values {
+			if i > 0 {
+				in += ", "
+			}
+			args = append(args, v)
+			in += "$" + strconv.Itoa(len(args))
+		}
+		where += ` AND (ref IN (` + in + `) OR contact IN (` + in + `) OR identifier IN (` + in + `))`
+	}
+	var total int
+	if err := db.reader(ctx).QueryRowContext(ctx, `SELECT COUNT(*) FROM help_request WHERE `+where, args...).Scan(&total); err != nil {
+		return nil, 0, internal("count help queue", err)
+	}
+	limit := max(f.Limit, 1)
+	n := len(args)
+	args = append(args, limit, max(f.Offset, 0))
+	rows, err := db.helpRequests(ctx, "help queue", where+` ORDER BY due_at, created_at, ref LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2), args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	return rows, total, nil
 }
 
 // CountOverdueHelpRequests counts the open requests due before now.

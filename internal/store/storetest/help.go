@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -134,6 +135,39 @@ func Help(t *testing.T, open func(tb testing.TB) Stores) {
 		mustNil(t, "AccountHelpRequests", err)
 		if len(got) != 2 || got[0].Ref != newer.Ref || got[1].Ref != older.Ref {
 			t.Errorf("AccountHelpRequests: got %s, want newer, older", show(got))
+		}
+	})
+
+	t.Run("queue pages and filters", func(t *testing.T) {
+		s := open(t)
+		var all []*help.Request
+		for i := 0; i < 5; i++ {
+			r := NewHelpRequest("jp", fmt.Sprintf("spam%d@example.jp", i), time.Duration(i)*time.Minute)
+			all = append(all, MustCreateHelpRequest(t, s, r))
+		}
+		linked := NewHelpRequest("jp", "real@example.jp", time.Hour)
+		linked.AccountID, linked.Identifier = NewID(), "hanako@example.jp"
+		all = append(all, MustCreateHelpRequest(t, s, linked))
+		closed := MustCreateHelpRequest(t, s, NewHelpRequest("jp", "real@example.jp", 0))
+		mustNil(t, "CloseHelpRequest", s.CloseHelpRequest(ctx, closed.Ref, at(time.Minute), "staff:1", "done"))
+		q, n, err := s.HelpQueue(ctx, help.QueueFilter{Offset: 4, Limit: 2})
+		mustNil(t, "HelpQueue", err)
+		if n != 6 || len(q) != 2 || q[0].Ref != all[4].Ref || q[1].Ref != all[5].Ref {
+			t.Errorf("HelpQueue page 3 of 2: got %d %s, want 6, the last two", n, show(q))
+		}
+		if q, n, _ := s.HelpQueue(ctx, help.QueueFilter{Offset: 6, Limit: 2}); n != 6 || len(q) != 0 {
+			t.Errorf("HelpQueue past the end: got %d %s", n, show(q))
+		}
+		if q, n, _ := s.HelpQueue(ctx, help.QueueFilter{Linked: true, Limit: 10}); n != 1 || len(q) != 1 || q[0].Ref != linked.Ref {
+			t.Errorf("HelpQueue linked: got %d %s, want the linked one", n, show(q))
+		}
+		for _, v := range [][]string{{"real@example.jp"}, {linked.Ref}, {"x", "hanako@example.jp"}} {
+			if q, n, _ := s.HelpQueue(ctx, help.QueueFilter{Values: v, Limit: 10}); n != 1 || len(q) != 1 || q[0].Ref != linked.Ref {
+				t.Errorf("HelpQueue %v: got %d %s, want the open one to real@", v, n, show(q))
+			}
+		}
+		if _, n, _ := s.HelpQueue(ctx, help.QueueFilter{Values: []string{"spam1@example.jp"}, Linked: true, Limit: 10}); n != 0 {
+			t.Errorf("HelpQueue unlinked value with linked: got %d, want 0", n)
 		}
 	})
 
