@@ -5,10 +5,10 @@ package recoverytest
 
 import (
 	"archive/zip"
-	"compress/flate"
-	"hash/crc32"
 	"bytes"
+	"compress/flate"
 	"encoding/binary"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
