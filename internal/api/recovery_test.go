@@ -154,6 +154,11 @@ func TestRecoveryAPI(t *testing.T) {
 			token = regexp.MustCompile(`token=([A-Za-z0-9_-]+)`).FindStringSubmatch(m.Text)[1]
 		}
 	}
+	// An empty token is field_required (field token), not a lookup.
+	if rec := do(h, "POST", "/api/v1/recovery/cancel", "application/json", `{"token":""}`); rec.Code != 400 ||
+		!strings.Contains(rec.Body.String(), `"code":"field_required","field":"token"`) {
+		t.Fatalf("empty token: %d %s", rec.Code, rec.Body)
+	}
 	rec = do(h, "POST", "/api/v1/recovery/cancel", "application/json", `{"token":"`+token+`"}`)
 	if rec.Code != 200 || rec.Body.String() != `{"reference":"`+done.Recovery.Reference+`","status":"cancelled"}`+"\n" {
 		t.Fatalf("cancel: %d %q", rec.Code, rec.Body)

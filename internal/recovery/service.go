@@ -178,6 +178,12 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	f.Status, f.Step = flow.StatusOpen, flow.StepUpload
 	f.Set(stateCase, c.Reference)
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		// A new start supersedes the account's earlier drafts: they are
+		// cancelled and their files deleted, so that one account holds at
+		// most the files of one case (MaxDocuments).
+		if err := s.supersede(ctx, rl, a.ID, req); err != nil {
+			return err
+		}
 		if err := s.Store.CreateCase(ctx, c); err != nil {
 			return err
 		}
@@ -194,6 +200,38 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		ans.DeviceToken = newToken
 	}
 	return ans, err
+}
+
+// MaxDocuments is the most files one account's drafts and open case hold
+// together: a start supersedes the earlier drafts (their files are deleted
+// at once) and a case has three slots.
+const MaxDocuments = 3
+
+// supersede cancels the account's drafts and deletes their files, in the
+// transaction of ctx.
+func (s *Service) supersede(ctx context.Context, rl *realm.Realm, accountID string, req ninsho.Request) error {
+	k := s.Kit
+	drafts, err := s.Store.Drafts(ctx, rl.ID, accountID)
+	if err != nil {
+		return err
+	}
+	now := k.Clock.Now()
+	for _, d := range drafts {
+		d.Status, d.DecidedAt, d.DecidedBy = StatusCancelled, &now, "account:"+accountID
+		if err := s.Store.UpdateCase(ctx, d, StatusDraft); err != nil {
+			return err
+		}
+		n, err := s.Documents.DeleteDocuments(ctx, d.ID)
+		if err != nil {
+			return err
+		}
+		if err := k.Record(ctx, rl, accountID, EventCancelled, req, "", map[string]any{
+			"flow": d.FlowID, "case": d.Reference, "from": string(StatusDraft), "via": "superseded", "documents_deleted": n,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // StartsPerAccount is how many drafts one account may start within
@@ -276,6 +314,9 @@ func (s *Service) Upload(ctx context.Context, f *flow.Flow, req ninsho.Request, 
 	if err != nil {
 		return nil, err
 	}
+	if c.Status != StatusDraft {
+		return nil, ninsho.E(ninsho.CodeFlowCompleted) // superseded by a later start
+	}
 	slot, err := ParseSlot(up.Slot)
 	if err != nil {
 		return nil, err // no such resource: not an input of the flow
@@ -313,11 +354,13 @@ func (s *Service) store(ctx context.Context, rl *realm.Realm, f *flow.Flow, req 
 		return nil, ninsho.Internal("recovery: seal: %v", err)
 	}
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
-		if dt != "" && dt != c.DocumentType {
+		if dt != "" {
 			c.DocumentType = dt
-			if err := s.Store.UpdateCase(ctx, c, StatusDraft); err != nil {
-				return err
-			}
+		}
+		// Written even when unchanged: the draft must still be one (not
+		// superseded by a later start meanwhile).
+		if err := s.Store.UpdateCase(ctx, c, StatusDraft); err != nil {
+			return err
 		}
 		if err := s.Documents.PutDocument(ctx, d); err != nil {
 			return err
@@ -521,11 +564,15 @@ func when(t time.Time, locale string) string {
 }
 
 // Cancel cancels the open case whose cancel link (TemplateOpened) the
-// token is: single use; an unknown, used or expired token is not_found, a
+// token is: single use; an empty token is field_required (field token), an
+// unknown, used or expired token is not_found, a
 // case decided already recovery_case_decided. The owner (or whoever holds
 // the account's verified channel) stops a case that someone with the
 // password opened. It returns the case.
 func (s *Service) Cancel(ctx context.Context, rl *realm.Realm, req ninsho.Request, token string) (*Case, error) {
+	if token == "" {
+		return nil, ninsho.FieldError(ninsho.CodeFieldRequired, "token")
+	}
 	k := s.Kit
 	var c *Case
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
@@ -547,7 +594,14 @@ func (s *Service) Cancel(ctx context.Context, rl *realm.Realm, req ninsho.Reques
 		if err := s.Store.UpdateCase(ctx, c, StatusOpen); err != nil {
 			return err
 		}
-		return k.Record(ctx, rl, c.AccountID, EventCancelled, req, "", map[string]any{"case": c.Reference, "from": string(StatusOpen), "via": "link"})
+		// Nothing is left to review: the files go at once.
+		n, err := s.Documents.DeleteDocuments(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		return k.Record(ctx, rl, c.AccountID, EventCancelled, req, "", map[string]any{
+			"case": c.Reference, "from": string(StatusOpen), "via": "link", "documents_deleted": n,
+		})
 	})
 	if err != nil {
 		return nil, err
