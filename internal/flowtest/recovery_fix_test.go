@@ -1,8 +1,11 @@
 package flowtest_test
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ninsho/ninsho/internal/flow"
@@ -75,6 +78,105 @@ func TestRecoveryStorageBounded(t *testing.T) {
 		}
 		if _, err := upload(t, e, s, second.Flow, req, "front", "passport", recoverytest.MustPNG(t)); err != nil {
 			t.Fatalf("upload to the new draft: %v", err)
+		}
+	})
+}
+
+// blockingBody is an upload body that tells when it is first read and then
+// blocks until released, when it gives its data.
+type blockingBody struct {
+	started chan struct{}
+	release chan struct{}
+	data    io.Reader
+	once    sync.Once
+}
+
+func newBlockingBody(data []byte) *blockingBody {
+	return &blockingBody{started: make(chan struct{}), release: make(chan struct{}), data: bytes.NewReader(data)}
+}
+
+func (b *blockingBody) Read(p []byte) (int, error) {
+	b.once.Do(func() { close(b.started) })
+	<-b.release
+	return b.data.Read(p)
+}
+
+// untouched is a body that must not be read.
+type untouched struct{ t *testing.T }
+
+func (u untouched) Read([]byte) (int, error) {
+	u.t.Error("a refused upload's body was read")
+	return 0, io.EOF
+}
+
+// TestRecoveryUploadGate: while one upload to a flow is reading its body,
+// a second to the same flow is conflict and an upload to another flow,
+// with the process's gate full, is overloaded with retry_after_s — both
+// at once, without reading their bodies. Once the first ends, uploads go
+// through again.
+func TestRecoveryUploadGate(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		s := recoveryService(e)
+		s.Uploads = recovery.NewUploadGate(1)
+		_, dev, _ := rcSetup(t, e)
+		req := flowtest.Req("203.0.113.9", dev)
+		const other = "taro@example.jp"
+		odev := e.MustSignUp(t, e.JP, other, pw, other)
+		enrolTOTP(t, e, other)
+		oreq := flowtest.Req("203.0.113.10", odev)
+
+		first, err := s.Start(ctx, e.JP, req, recovery.Input{Identifier: rcEmail, Password: pw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := s.Start(ctx, e.JP, oreq, recovery.Input{Identifier: other, Password: pw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		load := func(f *flow.Flow, req ninsho.Request) *flow.Flow {
+			loaded, err := e.Engine.Load(ctx, f.Realm, f.ID, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return loaded
+		}
+		body := newBlockingBody(recoverytest.MustPNG(t))
+		done := make(chan error, 1)
+		go func() {
+			_, err := s.Upload(ctx, load(first.Flow, req), req, recovery.Upload{Slot: "front", DocumentType: "passport", Body: body})
+			done <- err
+		}()
+		<-body.started
+		if n := s.Uploads.Running(); n != 1 {
+			t.Fatalf("running uploads = %d, want 1", n)
+		}
+		ans, err := s.Upload(ctx, load(first.Flow, req), req, recovery.Upload{Slot: "back", DocumentType: "passport", Body: untouched{t}})
+		flowtest.WantCode(t, err, ninsho.CodeConflict)
+		if ans != nil {
+			t.Errorf("conflict with an answer: %+v", ans)
+		}
+		_, err = s.Upload(ctx, load(second.Flow, oreq), oreq, recovery.Upload{Slot: "front", DocumentType: "passport", Body: untouched{t}})
+		flowtest.WantCode(t, err, ninsho.CodeOverloaded)
+		if ninsho.ErrorOf(err).Params["retry_after_s"] != recovery.UploadRetryAfter {
+			t.Errorf("overloaded params: %v", ninsho.ErrorOf(err).Params)
+		}
+		close(body.release)
+		if err := <-done; err != nil {
+			t.Fatalf("the first upload: %v", err)
+		}
+		if n := s.Uploads.Running(); n != 0 {
+			t.Fatalf("running uploads after the first ended = %d", n)
+		}
+		if _, err := upload(t, e, s, second.Flow, oreq, "front", "passport", recoverytest.MustPNG(t)); err != nil {
+			t.Fatalf("upload after the gate emptied: %v", err)
+		}
+		// A refused file leaves the gate too.
+		if _, err := upload(t, e, s, first.Flow, req, "back", "", []byte("<html></html>")); !ninsho.IsCode(err, ninsho.CodeDocumentTypeNotAllowed) {
+			t.Fatalf("html: %v", err)
+		}
+		if n := s.Uploads.Running(); n != 0 {
+			t.Fatalf("running uploads after a refusal = %d", n)
 		}
 	})
 }

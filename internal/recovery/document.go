@@ -70,10 +70,13 @@ func ParseSlot(s string) (Slot, error) {
 // MaxDocumentSize is the largest file accepted (10 MB).
 const MaxDocumentSize = 10 << 20
 
-// UploadTime is how long an adapter lets one upload request take (its read
-// and write deadlines), instead of the server's 30 s read timeout: up to
-// three files of MaxDocumentSize from a slow mobile connection.
-const UploadTime = 10 * time.Minute
+// UploadTime is how long an adapter lets the body of one file take (its
+// read deadline), instead of the server's 30 s read timeout: a file of
+// MaxDocumentSize at about 90 kB/s, a slow mobile connection. A body
+// slower than that is cut off, so an upload holds its memory and its place
+// in the UploadGate for at most this long. The hosted form renews it for
+// each of its (at most three) files.
+const UploadTime = 2 * time.Minute
 
 // Limits of a DOCX archive: a zip bomb is refused as document_unreadable.
 // The declared sizes are checked from its directory first, then every entry

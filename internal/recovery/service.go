@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"io"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -60,6 +61,21 @@ type Service struct {
 	// Forget drops the account's cached sessions after approval revoked
 	// them (signin.Service.ForgetAccount).
 	Forget func(accountID string)
+	// Uploads bounds the uploads running at once (per flow and in the
+	// process); nil is a gate of DefaultUploads made on first use.
+	Uploads *UploadGate
+
+	uploadsOnce sync.Once
+}
+
+// uploads returns s.Uploads, made on first use when nil.
+func (s *Service) uploads() *UploadGate {
+	s.uploadsOnce.Do(func() {
+		if s.Uploads == nil {
+			s.Uploads = NewUploadGate(0)
+		}
+	})
+	return s.Uploads
 }
 
 var _ flow.Handler = (*Service)(nil)
@@ -299,27 +315,51 @@ type Upload struct {
 
 // Upload checks one file (ReadDocument) and stores it sealed in its slot of
 // f's case, replacing an earlier one. f must be a recovery flow at
-// StepUpload, loaded by flow.Engine.Load for the request (binding). A
+// StepUpload, loaded by flow.Engine.Load for the request (binding). Before
+// it reads the body it enters the upload gate (EnterUpload): another
+// upload to f still running is conflict, the process's uploads at capacity
+// overloaded (retry_after_s), both at once and without an answer. A
 // refused file or document type answers the flow as it stands with the
 // refusal; an unknown slot is not_found (field slot) without an answer.
 func (s *Service) Upload(ctx context.Context, f *flow.Flow, req ninsho.Request, up Upload) (*flow.Answer, error) {
-	rl := s.Realms.ByID(f.Realm)
-	if rl == nil || f.Kind != flow.KindRecovery {
-		return nil, ninsho.E(ninsho.CodeFlowNotFound)
-	}
-	if f.Status != flow.StatusOpen || f.Step != flow.StepUpload {
-		return nil, ninsho.E(ninsho.CodeFlowCompleted)
-	}
-	c, err := s.Store.Case(ctx, rl.ID, f.Get(stateCase))
+	leave, err := s.EnterUpload(f)
 	if err != nil {
 		return nil, err
 	}
-	if c.Status != StatusDraft {
-		return nil, ninsho.E(ninsho.CodeFlowCompleted) // superseded by a later start
+	defer leave()
+	p, ans, err := s.Check(ctx, f, up)
+	if err != nil {
+		return ans, err
+	}
+	return s.Keep(ctx, f, req, []*Pending{p})
+}
+
+// EnterUpload admits one upload (of one file, or of the hosted form's
+// files) to f in the upload gate, before its body is read: it returns the
+// function that ends it, or conflict / overloaded (retry_after_s).
+func (s *Service) EnterUpload(f *flow.Flow) (func(), error) {
+	return s.uploads().Enter(f.ID)
+}
+
+// Pending is a file checked for a slot of a flow's case, not stored yet
+// (Keep stores it).
+type Pending struct {
+	slot    Slot
+	dt      DocumentType
+	checked *Checked
+}
+
+// Check reads and checks one file for f as Upload does, and stores
+// nothing: the hosted form checks every file before it keeps any. Its
+// errors are Upload's (the caller enters the gate first).
+func (s *Service) Check(ctx context.Context, f *flow.Flow, up Upload) (*Pending, *flow.Answer, error) {
+	_, c, err := s.draft(ctx, f)
+	if err != nil {
+		return nil, nil, err
 	}
 	slot, err := ParseSlot(up.Slot)
 	if err != nil {
-		return nil, err // no such resource: not an input of the flow
+		return nil, nil, err // no such resource: not an input of the flow
 	}
 	var dt DocumentType
 	if up.DocumentType != "" {
@@ -330,44 +370,77 @@ func (s *Service) Upload(ctx context.Context, f *flow.Flow, req ninsho.Request, 
 	if err == nil {
 		var checked *Checked
 		if checked, err = ReadDocument(up.Body); err == nil {
-			return s.store(ctx, rl, f, req, c, slot, dt, checked)
+			return &Pending{slot: slot, dt: dt, checked: checked}, nil, nil
 		}
 	}
 	// A refused input: the flow as it stands, with the refusal.
 	ans, aerr := s.answer(ctx, f)
 	if aerr != nil {
-		return nil, aerr
+		return nil, nil, aerr
 	}
-	return ans, err
+	return nil, ans, err
 }
 
-// store seals checked and keeps it in slot of c (and the document type
-// dt, when given), and answers f.
-func (s *Service) store(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, c *Case, slot Slot, dt DocumentType, checked *Checked) (*flow.Answer, error) {
-	k := s.Kit
-	var err error
-	d := &Document{
-		ID: ninsho.NewID(k.Clock, k.Random), CaseID: c.ID, Realm: rl.ID, AccountID: c.AccountID,
-		Slot: slot, Mime: checked.Mime, Size: int64(len(checked.Data)), SHA256: checked.SHA256[:], CreatedAt: k.Clock.Now(),
+// draft returns f's realm and its case, which must still be a draft
+// collecting files.
+func (s *Service) draft(ctx context.Context, f *flow.Flow) (*realm.Realm, *Case, error) {
+	rl := s.Realms.ByID(f.Realm)
+	if rl == nil || f.Kind != flow.KindRecovery {
+		return nil, nil, ninsho.E(ninsho.CodeFlowNotFound)
 	}
-	if d.Sealed, err = s.Box.Seal(checked.Data, AdditionalData(rl.ID, c.ID, d.ID)); err != nil {
-		return nil, ninsho.Internal("recovery: seal: %v", err)
+	if f.Status != flow.StatusOpen || f.Step != flow.StepUpload {
+		return nil, nil, ninsho.E(ninsho.CodeFlowCompleted)
+	}
+	c, err := s.Store.Case(ctx, rl.ID, f.Get(stateCase))
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.Status != StatusDraft {
+		return nil, nil, ninsho.E(ninsho.CodeFlowCompleted) // superseded by a later start
+	}
+	return rl, c, nil
+}
+
+// Keep seals the checked files ps and stores them in their slots of f's
+// case in one transaction (with the last document type given), and
+// answers f.
+func (s *Service) Keep(ctx context.Context, f *flow.Flow, req ninsho.Request, ps []*Pending) (*flow.Answer, error) {
+	k := s.Kit
+	rl, c, err := s.draft(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	docs := make([]*Document, 0, len(ps))
+	for _, p := range ps {
+		d := &Document{
+			ID: ninsho.NewID(k.Clock, k.Random), CaseID: c.ID, Realm: rl.ID, AccountID: c.AccountID,
+			Slot: p.slot, Mime: p.checked.Mime, Size: int64(len(p.checked.Data)), SHA256: p.checked.SHA256[:], CreatedAt: k.Clock.Now(),
+		}
+		if d.Sealed, err = s.Box.Seal(p.checked.Data, AdditionalData(rl.ID, c.ID, d.ID)); err != nil {
+			return nil, ninsho.Internal("recovery: seal: %v", err)
+		}
+		if p.dt != "" {
+			c.DocumentType = p.dt
+		}
+		docs = append(docs, d)
 	}
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
-		if dt != "" {
-			c.DocumentType = dt
-		}
 		// Written even when unchanged: the draft must still be one (not
 		// superseded by a later start meanwhile).
 		if err := s.Store.UpdateCase(ctx, c, StatusDraft); err != nil {
 			return err
 		}
-		if err := s.Documents.PutDocument(ctx, d); err != nil {
-			return err
+		for _, d := range docs {
+			if err := s.Documents.PutDocument(ctx, d); err != nil {
+				return err
+			}
+			if err := k.Record(ctx, rl, c.AccountID, EventUploaded, req, f.DeviceID, map[string]any{
+				"flow": f.ID, "case": c.Reference, "slot": string(d.Slot), "mime": d.Mime, "size": d.Size,
+			}); err != nil {
+				return err
+			}
 		}
-		return k.Record(ctx, rl, c.AccountID, EventUploaded, req, f.DeviceID, map[string]any{
-			"flow": f.ID, "case": c.Reference, "slot": string(slot), "mime": d.Mime, "size": d.Size,
-		})
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -26,6 +26,10 @@ import (
 // form's small fields. Only this route takes more than maxFormBytes.
 const recoveryMaxBody = 3*(recovery.MaxDocumentSize+1) + maxFormBytes
 
+// recoveryMaxFiles is the most file parts the form may carry (its three
+// slots).
+const recoveryMaxFiles = 3
+
 // recoveryFieldBytes bounds one small field of the multipart form.
 const recoveryFieldBytes = 1024
 
@@ -164,17 +168,23 @@ func (h *Handler) recoveryStart(w http.ResponseWriter, r *http.Request, c *call)
 
 // recoveryDocuments handles the upload form (POST /recovery/documents,
 // multipart/form-data): the parts are read as they arrive, in the form's
-// order — flow, document_type, then each file straight into
-// recovery.Service.Upload, which stops one byte past the size limit — and
-// the button last: action submit_documents then submits the case. Nothing
-// is buffered beyond one file.
+// order — flow, document_type, then each file (at most three) checked by
+// recovery.Service.Check, which stops one byte past the size limit — and
+// the button last. The form enters the upload gate once before its first
+// file (one upload per flow, a bounded number in the process: conflict,
+// overloaded), each file has recovery.UploadTime to arrive, and the files
+// are kept only when every one passed (recovery.Service.Keep): a refused
+// file keeps none. Action submit_documents then submits the case.
 func (h *Handler) recoveryDocuments(w http.ResponseWriter, r *http.Request, c *call) error {
 	// Only this route takes more than maxFormBytes, and may take longer
 	// than the server's read timeout.
+	// The read deadline is renewed for each file (at most three: each
+	// UploadTime), so the whole form takes at most 4 × UploadTime.
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(recovery.UploadTime))
-	_ = rc.SetWriteDeadline(time.Now().Add(recovery.UploadTime + time.Minute))
+	_ = rc.SetWriteDeadline(time.Now().Add(4*recovery.UploadTime + time.Minute))
 	r.Body = http.MaxBytesReader(w, r.Body, recoveryMaxBody)
+	files := 0
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return ninsho.E(ninsho.CodeRequestInvalid).Wrap(err)
@@ -182,6 +192,8 @@ func (h *Handler) recoveryDocuments(w http.ResponseWriter, r *http.Request, c *c
 	var (
 		id, docType, action string
 		last                *flow.Answer
+		loaded              *flow.Flow
+		pending             []*recovery.Pending
 	)
 	for {
 		part, err := mr.NextPart()
@@ -214,31 +226,51 @@ func (h *Handler) recoveryDocuments(w http.ResponseWriter, r *http.Request, c *c
 			continue
 		}
 		// Each file is an action on the flow: the engine checks its binding
-		// and expiry as for any other.
+		// and expiry as for any other. The form enters the upload gate
+		// once, before its first file is read.
 		if !ninsho.ValidID(id) {
 			part.Close()
 			return ninsho.E(ninsho.CodeFlowNotFound)
 		}
-		loaded, err := h.d.Flows.Load(r.Context(), c.realm.ID, id, h.flowRequest(r, c, id))
-		if err != nil {
+		if loaded == nil {
+			if loaded, err = h.d.Flows.Load(r.Context(), c.realm.ID, id, h.flowRequest(r, c, id)); err != nil {
+				part.Close()
+				return err
+			}
+			leave, err := h.d.Recovery.EnterUpload(loaded)
+			if err != nil {
+				part.Close()
+				return err
+			}
+			defer leave()
+		} else if loaded.ID != id {
 			part.Close()
-			return err
+			return ninsho.E(ninsho.CodeRequestInvalid)
 		}
-		ans, err := h.d.Recovery.Upload(r.Context(), loaded, h.flowRequest(r, c, id), recovery.Upload{
-			Slot: name, DocumentType: docType, Body: part,
-		})
+		if files++; files > recoveryMaxFiles {
+			part.Close()
+			return ninsho.E(ninsho.CodeRequestInvalid)
+		}
+		_ = rc.SetReadDeadline(time.Now().Add(recovery.UploadTime))
+		p, ans, err := h.d.Recovery.Check(r.Context(), loaded, recovery.Upload{Slot: name, DocumentType: docType, Body: part})
 		part.Close()
 		if err != nil {
-			// Read the rest of the form (bounded by recoveryMaxBody) so
-			// that the browser, still sending, gets the page instead of a
-			// reset connection.
-			_, _ = io.Copy(io.Discard, r.Body)
-			view, verr := h.view(r, c, id)
-			if verr != nil {
-				return verr
+			if ans == nil {
+				return err
 			}
-			h.recoveryAgain(w, r, c, view, docType, err)
+			// Nothing of the form is kept. Read the rest of the form
+			// (bounded by recoveryMaxBody) so that the browser, still
+			// sending, gets the page instead of a reset connection.
+			_, _ = io.Copy(io.Discard, r.Body)
+			h.recoveryAgain(w, r, c, ans, docType, err)
 			return nil
+		}
+		pending = append(pending, p)
+	}
+	if len(pending) > 0 {
+		ans, err := h.d.Recovery.Keep(r.Context(), loaded, h.flowRequest(r, c, id), pending)
+		if err != nil {
+			return err
 		}
 		last = ans
 	}
