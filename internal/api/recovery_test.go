@@ -56,7 +56,7 @@ type recoveryJSON struct {
 func TestRecoveryAPI(t *testing.T) {
 	env := flowtest.New(t, storetest.MustOpenSQLite(t))
 	svc := &recovery.Service{Kit: env.Kit, Realms: env.Realms, Signin: env.Signin, Gate: env.Gate, Store: env.DB, Documents: env.DB,
-		Box: env.Box, Forget: env.Signin.ForgetAccount}
+		Box: env.Box, Forget: env.Signin.ForgetAccount, Uploads: recovery.NewUploadGate(1)}
 	env.Engine.Handlers[flow.KindRecovery] = svc
 	h := api.New(api.Deps{Realms: env.Realms, Flows: env.Engine, Signup: env.Signup, Signin: env.Signin, Recovery: svc, Now: env.Clock.Now})
 	ctx := context.Background()
@@ -97,6 +97,25 @@ func TestRecoveryAPI(t *testing.T) {
 	if rec := do(h, "GET", "/api/v1/me", "", "", "Authorization", "Bearer "+st.ID); rec.Code != 401 {
 		t.Fatalf("/api/v1/me with the flow id: %d %s", rec.Code, rec.Body)
 	}
+	// The upload gate: full → 503 overloaded with Retry-After; another
+	// upload to the same flow running → 409 conflict. Both at once.
+	leave, err := svc.Uploads.Enter("01900000000000000000000000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = do(h, "PUT", "/api/v1/recovery/"+st.ID+"/documents/front?document_type=passport", "image/png", string(recoverytest.MustPNG(t)))
+	if rec.Code != 503 || rec.Header().Get("Retry-After") != "5" || !strings.Contains(rec.Body.String(), `"overloaded"`) {
+		t.Fatalf("gate full: %d %q %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+	}
+	leave()
+	if leave, err = svc.Uploads.Enter(st.ID); err != nil {
+		t.Fatal(err)
+	}
+	rec = do(h, "PUT", "/api/v1/recovery/"+st.ID+"/documents/front?document_type=passport", "image/png", string(recoverytest.MustPNG(t)))
+	if rec.Code != 409 || !strings.Contains(rec.Body.String(), `"conflict"`) {
+		t.Fatalf("second upload to the flow: %d %s", rec.Code, rec.Body)
+	}
+	leave()
 	put := func(slot, query, ctype string, body []byte) (int, recoveryJSON, string) {
 		t.Helper()
 		rec := do(h, "PUT", "/api/v1/recovery/"+st.ID+"/documents/"+slot+query, ctype, string(body))
