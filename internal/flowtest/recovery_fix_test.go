@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/recovery"
 	"github.com/ninsho/ninsho/internal/recovery/recoverytest"
+	"github.com/ninsho/ninsho/internal/signin"
 )
 
 // TestRecoveryStorageBounded: storage cannot be filled by start → upload →
@@ -177,6 +179,61 @@ func TestRecoveryUploadGate(t *testing.T) {
 		}
 		if n := s.Uploads.Running(); n != 0 {
 			t.Fatalf("running uploads after a refusal = %d", n)
+		}
+	})
+}
+
+// TestRecoveryCaptchaAsSignin: recovery is no password oracle. After
+// wrong passwords from many addresses, sign-in's risk policy asks a
+// CAPTCHA before the password; so does recovery — for the right password
+// and a wrong one alike, without checking either. The CAPTCHA is solved
+// with submit_captcha, then the password is sent with submit_password and
+// the flow goes on to the upload step.
+func TestRecoveryCaptchaAsSignin(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		s := recoveryService(e)
+		a, _, _ := rcSetup(t, e)
+		for i := range 15 {
+			req := flowtest.Req("198.51.100."+strconv.Itoa(10+i), "")
+			_, err := s.Start(ctx, e.JP, req, recovery.Input{Identifier: rcEmail, Password: "wrong-password-" + strconv.Itoa(i)})
+			if c := ninsho.CodeOf(err); c != ninsho.CodePasswordIncorrect && c != ninsho.CodeCaptchaRequired {
+				t.Fatalf("wrong password %d: %v", i, err)
+			}
+		}
+		fresh := flowtest.Req("192.0.2.77", "")
+		_, err := e.Signin.Start(ctx, e.JP, fresh, signin.Input{Identifier: rcEmail, Password: pw})
+		flowtest.WantCode(t, err, ninsho.CodeCaptchaRequired)
+
+		_, err = s.Start(ctx, e.JP, flowtest.Req("192.0.2.78", ""), recovery.Input{Identifier: rcEmail, Password: "wrong-password-x"})
+		flowtest.WantCode(t, err, ninsho.CodeCaptchaRequired)
+		req := flowtest.Req("192.0.2.79", "")
+		ans, err := s.Start(ctx, e.JP, req, recovery.Input{Identifier: rcEmail, Password: pw})
+		flowtest.WantCode(t, err, ninsho.CodeCaptchaRequired)
+		if ans == nil || ans.Next == nil || ans.Next.Step != flow.StepCaptcha || ans.Next.Captcha == nil || ans.Recovery != nil {
+			t.Fatalf("held start: %+v", ans)
+		}
+		if drafts, _ := e.DB.Drafts(ctx, "jp", a.ID); len(drafts) != 0 {
+			t.Fatalf("a held start made %d drafts", len(drafts))
+		}
+		req.DeviceToken = ans.DeviceToken
+		// Nothing but the CAPTCHA is taken at the CAPTCHA step.
+		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitPassword, Password: pw})
+		flowtest.WantCode(t, err, ninsho.CodeActionUnknown)
+		answer, err := e.Captcha.Answer(ctx, ans.Next.Captcha.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitCaptcha, Answer: answer})
+		if err != nil || got.Next == nil || got.Next.Step != flow.StepPassword {
+			t.Fatalf("solved: %+v, %v", got, err)
+		}
+		got, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitPassword, Password: pw})
+		if err != nil || got.Next == nil || got.Next.Step != flow.StepUpload || got.Recovery == nil || got.Recovery.Status != "draft" {
+			t.Fatalf("password after the CAPTCHA: %+v, %v", got, err)
+		}
+		if _, err := upload(t, e, s, got.Flow, req, "front", "passport", recoverytest.MustPNG(t)); err != nil {
+			t.Fatalf("upload: %v", err)
 		}
 	})
 }

@@ -114,15 +114,169 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	f := k.NewFlow(flow.KindRecovery, rl, req, d)
 	f.Identifier = id.Value
 	f.ExpiresAt = f.CreatedAt.Add(FlowLifetime)
-	a, err := k.AccountFor(ctx, rl, id)
+	a, err := s.account(ctx, rl, f.Identifier)
+	if err != nil {
+		return nil, err
+	}
+	// Sign-in's protection comes before the password: what the risk
+	// policy would demand of a sign-in here, recovery demands too.
+	if err := s.Signin.BeforePassword(ctx, rl, f, a, req, false); err != nil {
+		if ninsho.IsCode(err, ninsho.CodeCaptchaRequired) {
+			ans, err := s.hold(ctx, rl, f, a, req, err)
+			if ans != nil {
+				ans.DeviceToken = newToken
+			}
+			return ans, err
+		}
+		if ninsho.IsCode(err, ninsho.CodeRateLimited) {
+			return nil, err // a flood writes nothing, as at sign-in
+		}
+		return nil, s.refused(ctx, rl, f, a, req, err)
+	}
+	ans, err := s.prove(ctx, rl, f, a, req, in.Password)
+	if ans != nil {
+		ans.DeviceToken = newToken
+	}
+	return ans, err
+}
+
+// account returns the realm's account with the identifier, or nil when it
+// has none (or only an unconfirmed sign-up: no second factor to recover).
+func (s *Service) account(ctx context.Context, rl *realm.Realm, ident string) (*account.Account, error) {
+	id, err := authflow.ParseIdentifier(ident, rl)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.Kit.AccountFor(ctx, rl, id)
 	if err != nil && !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
 		return nil, err
 	}
 	if a != nil && a.Status == account.StatusPending {
-		a = nil // an unconfirmed sign-up has no second factor to recover
+		a = nil
 	}
+	return a, nil
+}
+
+// Flow-state key: "1" once the flow's CAPTCHA was solved, for one password
+// attempt.
+const stateSolved = "captcha_solved"
+
+// hold saves f at the CAPTCHA step (startgate.Gate.Hold) with the refusal
+// captchaErr recorded: the password was not checked and is not kept; once
+// the CAPTCHA is solved the flow asks for it (StepPassword).
+func (s *Service) hold(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, captchaErr error) (*flow.Answer, error) {
+	k := s.Kit
+	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.captchaGate().Hold(ctx, f); err != nil {
+			return err
+		}
+		if err := k.Save(ctx, f); err != nil {
+			return err
+		}
+		return s.failed(ctx, rl, f, a, req, captchaErr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	ans, err := s.answer(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return ans, captchaErr
+}
+
+// captchaGate is the gate whose CAPTCHA holds a recovery back: Gate, or
+// one over sign-in's CAPTCHA service.
+func (s *Service) captchaGate() *startgate.Gate {
+	if s.Gate != nil && s.Gate.Captcha != nil {
+		return s.Gate
+	}
+	return &startgate.Gate{Captcha: s.Signin.Protect.Captcha}
+}
+
+// solve applies a CAPTCHA action to a held flow: a right answer moves it to
+// StepPassword (one password attempt passes the CAPTCHA rule), a wrong one
+// renews the challenge (captcha_incorrect).
+func (s *Service) solve(ctx context.Context, f *flow.Flow, act flow.Action) (*flow.Answer, error) {
+	k := s.Kit
+	var stepErr error
+	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		passed, serr, err := s.captchaGate().Solve(ctx, f, act)
+		if err != nil {
+			return err
+		}
+		stepErr = serr
+		if passed {
+			f.Status, f.Step = flow.StatusOpen, flow.StepPassword
+			f.Set(stateSolved, "1")
+		}
+		return k.Save(ctx, f)
+	})
+	if err != nil {
+		return nil, err
+	}
+	ans, err := s.answer(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return ans, stepErr
+}
+
+// submitPassword is the password sent again after the CAPTCHA (action
+// submit_password at StepPassword): decided again by sign-in's protection
+// (the solved CAPTCHA lets this one attempt through), then proved as at
+// the start. A refusal answers the flow, still at StepPassword (or at a
+// new CAPTCHA).
+func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, pw string) (*flow.Answer, error) {
+	k := s.Kit
+	again := func(stepErr error) (*flow.Answer, error) {
+		if err := k.Save(ctx, f); err != nil {
+			return nil, err
+		}
+		ans, err := s.answer(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		return ans, stepErr
+	}
+	if pw == "" {
+		return again(ninsho.FieldError(ninsho.CodeFieldRequired, "password"))
+	}
+	a, err := s.account(ctx, rl, f.Identifier)
+	if err != nil {
+		return nil, err
+	}
+	solved := f.Get(stateSolved) == "1"
+	f.Set(stateSolved, "")
+	if err := s.Signin.BeforePassword(ctx, rl, f, a, req, solved); err != nil {
+		if ninsho.IsCode(err, ninsho.CodeCaptchaRequired) {
+			return s.hold(ctx, rl, f, a, req, err)
+		}
+		if !ninsho.IsCode(err, ninsho.CodeRateLimited) {
+			if ferr := s.failed(ctx, rl, f, a, req, err); ferr != nil {
+				return nil, ferr
+			}
+		}
+		return again(err)
+	}
+	ans, err := s.prove(ctx, rl, f, a, req, pw)
+	if err != nil {
+		switch ninsho.CodeOf(err) {
+		case ninsho.CodeInternal, ninsho.CodeOverloaded:
+			return nil, err
+		}
+		return again(err)
+	}
+	return ans, nil
+}
+
+// prove checks the password of a (nil: no account) for f and, when it is
+// right and the account may recover, makes the draft case and moves f to
+// StepUpload. Refusals write no flow (the caller saves a held one).
+func (s *Service) prove(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, pw string) (*flow.Answer, error) {
+	k := s.Kit
 	if a == nil {
-		if err := k.Passwords.VerifyDummy(ctx, in.Password); err != nil {
+		if err := k.Passwords.VerifyDummy(ctx, pw); err != nil {
 			return nil, err
 		}
 		return nil, s.refused(ctx, rl, f, nil, req, wrongCredentials(rl, true))
@@ -139,9 +293,9 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	}
 	ok := false
 	if hash == "" {
-		err = k.Passwords.VerifyDummy(ctx, in.Password)
+		err = k.Passwords.VerifyDummy(ctx, pw)
 	} else {
-		ok, _, err = k.Passwords.Verify(ctx, in.Password, hash)
+		ok, _, err = k.Passwords.Verify(ctx, pw, hash)
 	}
 	if err != nil {
 		return nil, err
@@ -211,11 +365,7 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	if err != nil {
 		return nil, err
 	}
-	ans, err := s.answer(ctx, f)
-	if ans != nil {
-		ans.DeviceToken = newToken
-	}
-	return ans, err
+	return s.answer(ctx, f)
 }
 
 // MaxDocuments is the most files one account's drafts and open case hold
@@ -279,17 +429,21 @@ func (s *Service) admitAccount(ctx context.Context, rl *realm.Realm, accountID s
 // refused records a refused start (signin.failed, via recovery) and
 // returns stepErr. Nothing else is written: no flow.
 func (s *Service) refused(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, stepErr error) error {
+	if err := s.failed(ctx, rl, f, a, req, stepErr); err != nil {
+		return err
+	}
+	return stepErr
+}
+
+// failed records signin.failed (via recovery) for stepErr.
+func (s *Service) failed(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, stepErr error) error {
 	accountID := ""
 	if a != nil {
 		accountID = a.ID
 	}
-	err := s.Kit.Record(ctx, rl, accountID, event.TypeSigninFailed, req, f.DeviceID, map[string]any{
+	return s.Kit.Record(ctx, rl, accountID, event.TypeSigninFailed, req, f.DeviceID, map[string]any{
 		"reason": string(ninsho.CodeOf(stepErr)), "via": "recovery",
 	})
-	if err != nil {
-		return err
-	}
-	return stepErr
 }
 
 // wrongCredentials is sign-in's refusal of a wrong password or, when
@@ -456,6 +610,10 @@ func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act
 		return nil, ninsho.E(ninsho.CodeFlowNotFound)
 	}
 	switch {
+	case startgate.IsCaptchaAction(act) && startgate.Held(f):
+		return s.solve(ctx, f, act)
+	case act.Name == flow.ActionSubmitPassword && f.Step == flow.StepPassword && f.Status == flow.StatusOpen:
+		return s.submitPassword(ctx, rl, f, req, act.Password)
 	case act.Name == flow.ActionSubmitDocuments && f.Step == flow.StepUpload:
 		return s.submit(ctx, rl, f, req)
 	case act.Name == flow.ActionCancel && f.Step == flow.StepUpload:
@@ -475,8 +633,14 @@ func (s *Service) View(ctx context.Context, f *flow.Flow) (*flow.Answer, error) 
 
 func (s *Service) answer(ctx context.Context, f *flow.Flow) (*flow.Answer, error) {
 	ans := &flow.Answer{Flow: f}
-	if f.Status == flow.StatusOpen {
+	switch {
+	case startgate.Held(f):
+		ans.Next = startgate.Next(f)
+	case f.Status == flow.StatusOpen:
 		ans.Next = &flow.Next{Step: f.Step}
+	}
+	if f.Get(stateCase) == "" {
+		return ans, nil // no case yet: held at the CAPTCHA, or asking the password
 	}
 	c, err := s.Store.Case(ctx, f.Realm, f.Get(stateCase))
 	if ninsho.IsCode(err, ninsho.CodeNotFound) {
