@@ -119,8 +119,34 @@ func (h *Handler) recoveryForm(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
+	if p := h.recoveryStartStep(r, c, ans); p != nil {
+		h.render(w, r, http.StatusOK, "recovery", p)
+		return nil
+	}
 	h.showRecovery(w, r, c, http.StatusOK, ans, nil)
 	return nil
+}
+
+// recoveryStartStep is the start page of a flow that sign-in's protection
+// held back: its CAPTCHA, or once solved the password asked again (the
+// flow's identifier shown, its id posted with the password); nil for a
+// flow past the start.
+func (h *Handler) recoveryStartStep(r *http.Request, c *call, ans *flow.Answer) *page {
+	if ans == nil || ans.Flow == nil || ans.Flow.Kind != flow.KindRecovery || ans.Next == nil {
+		return nil
+	}
+	p := h.recoveryPage(r, c, "page.recovery.title", nil)
+	switch {
+	case heldAtCaptcha(ans):
+		showCaptcha(p, startPages[flow.KindRecovery], ans)
+	case ans.Flow.Status == flow.StatusOpen && ans.Next.Step == flow.StepPassword:
+		p.FlowID, p.Form["identifier"] = ans.Flow.ID, p.Shown(ans.Flow.Identifier)
+		p.Notice = "recovery.captcha_passed"
+		p.relink("/recovery", url.Values{"flow": {ans.Flow.ID}})
+	default:
+		return nil
+	}
+	return p
 }
 
 // showRecovery renders the upload form of ans (at step upload) or its case,
@@ -145,25 +171,65 @@ func (h *Handler) recoveryStart(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	p := h.recoveryPage(r, c, "page.recovery.title", nil)
-	identifier, err := formValue(r, "identifier")
-	p.Form["identifier"] = identifier
-	if err != nil {
-		h.renderError(w, r, "recovery", p, err)
+	var (
+		ans *flow.Answer
+		err error
+	)
+	id, action := r.PostForm.Get("flow"), r.PostForm.Get("action")
+	switch {
+	case id != "" && (action == flow.ActionSubmitCaptcha || action == flow.ActionNewCaptcha):
+		// The CAPTCHA that sign-in's protection asked.
+		ans, err = h.solve(r, c, p, id, action)
+	case id != "":
+		// The password again, after the CAPTCHA.
+		if !ninsho.ValidID(id) {
+			return ninsho.E(ninsho.CodeFlowNotFound)
+		}
+		var pw string
+		if pw, err = formValue(r, "password"); err == nil {
+			ans, err = h.act(r, c, id, flow.Action{Name: flow.ActionSubmitPassword, Password: pw})
+		} else {
+			ans, _ = h.view(r, c, id)
+		}
+	default:
+		identifier, ferr := formValue(r, "identifier")
+		p.Form["identifier"] = identifier
+		pw, perr := formValue(r, "password")
+		if err = ninsho.Fields(ferr, perr); err == nil {
+			ans, err = h.d.Recovery.Start(r.Context(), c.realm, h.request(r, c), recovery.Input{Identifier: identifier, Password: pw})
+		}
+	}
+	if held := h.recoveryStartStep(r, c, ans); held != nil {
+		h.remember(w, r, ans)
+		if err != nil && !ninsho.IsCode(err, ninsho.CodeCaptchaRequired) {
+			held.Notice = ""
+			h.recoveryRefused(w, r, held, err)
+			return nil
+		}
+		h.render(w, r, http.StatusOK, "recovery", held)
 		return nil
 	}
-	pw, err := formValue(r, "password")
 	if err != nil {
-		h.renderError(w, r, "recovery", p, err)
-		return nil
-	}
-	ans, err := h.d.Recovery.Start(r.Context(), c.realm, h.request(r, c), recovery.Input{Identifier: identifier, Password: pw})
-	if err != nil {
-		h.renderError(w, r, "recovery", p, err)
+		if ans == nil && id != "" && !ninsho.IsCode(err, ninsho.CodeFieldRequired) && !ninsho.IsCode(err, ninsho.CodeFieldTooLong) {
+			if ninsho.IsCode(err, ninsho.CodeFlowNotFound) || ninsho.IsCode(err, ninsho.CodeFlowExpired) {
+				return err // the flow is gone: the error page says so
+			}
+		}
+		h.recoveryRefused(w, r, p, err)
 		return nil
 	}
 	h.remember(w, r, ans)
 	http.Redirect(w, r, "/recovery?"+url.Values{"flow": {ans.Flow.ID}}.Encode(), http.StatusSeeOther)
 	return nil
+}
+
+// recoveryRefused shows the start page with a refusal; a suspension made
+// by staff links to a help request with its reference, as sign-in does.
+func (h *Handler) recoveryRefused(w http.ResponseWriter, r *http.Request, p *page, err error) {
+	if e := ninsho.ErrorOf(err); e.Code == ninsho.CodeAccountSuspended {
+		p.SuspendedRef, _ = e.Params["reference"].(string)
+	}
+	h.renderError(w, r, "recovery", p, err)
 }
 
 // recoveryDocuments handles the upload form (POST /recovery/documents,
