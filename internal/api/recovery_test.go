@@ -56,7 +56,7 @@ type recoveryJSON struct {
 func TestRecoveryAPI(t *testing.T) {
 	env := flowtest.New(t, storetest.MustOpenSQLite(t))
 	svc := &recovery.Service{Kit: env.Kit, Realms: env.Realms, Signin: env.Signin, Gate: env.Gate, Store: env.DB, Documents: env.DB,
-		Box: env.Box, Forget: env.Signin.ForgetAccount}
+		Box: env.Box, Forget: env.Signin.ForgetAccount, Uploads: recovery.NewUploadGate(1)}
 	env.Engine.Handlers[flow.KindRecovery] = svc
 	h := api.New(api.Deps{Realms: env.Realms, Flows: env.Engine, Signup: env.Signup, Signin: env.Signin, Recovery: svc, Now: env.Clock.Now})
 	ctx := context.Background()
@@ -97,6 +97,25 @@ func TestRecoveryAPI(t *testing.T) {
 	if rec := do(h, "GET", "/api/v1/me", "", "", "Authorization", "Bearer "+st.ID); rec.Code != 401 {
 		t.Fatalf("/api/v1/me with the flow id: %d %s", rec.Code, rec.Body)
 	}
+	// The upload gate: full → 503 overloaded with Retry-After; another
+	// upload to the same flow running → 409 conflict. Both at once.
+	leave, err := svc.Uploads.Enter("01900000000000000000000000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = do(h, "PUT", "/api/v1/recovery/"+st.ID+"/documents/front?document_type=passport", "image/png", string(recoverytest.MustPNG(t)))
+	if rec.Code != 503 || rec.Header().Get("Retry-After") != "5" || !strings.Contains(rec.Body.String(), `"overloaded"`) {
+		t.Fatalf("gate full: %d %q %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+	}
+	leave()
+	if leave, err = svc.Uploads.Enter(st.ID); err != nil {
+		t.Fatal(err)
+	}
+	rec = do(h, "PUT", "/api/v1/recovery/"+st.ID+"/documents/front?document_type=passport", "image/png", string(recoverytest.MustPNG(t)))
+	if rec.Code != 409 || !strings.Contains(rec.Body.String(), `"conflict"`) {
+		t.Fatalf("second upload to the flow: %d %s", rec.Code, rec.Body)
+	}
+	leave()
 	put := func(slot, query, ctype string, body []byte) (int, recoveryJSON, string) {
 		t.Helper()
 		rec := do(h, "PUT", "/api/v1/recovery/"+st.ID+"/documents/"+slot+query, ctype, string(body))
@@ -154,11 +173,79 @@ func TestRecoveryAPI(t *testing.T) {
 			token = regexp.MustCompile(`token=([A-Za-z0-9_-]+)`).FindStringSubmatch(m.Text)[1]
 		}
 	}
+	// An empty token is field_required (field token), not a lookup.
+	if rec := do(h, "POST", "/api/v1/recovery/cancel", "application/json", `{"token":""}`); rec.Code != 400 ||
+		!strings.Contains(rec.Body.String(), `"code":"field_required","field":"token"`) {
+		t.Fatalf("empty token: %d %s", rec.Code, rec.Body)
+	}
 	rec = do(h, "POST", "/api/v1/recovery/cancel", "application/json", `{"token":"`+token+`"}`)
 	if rec.Code != 200 || rec.Body.String() != `{"reference":"`+done.Recovery.Reference+`","status":"cancelled"}`+"\n" {
 		t.Fatalf("cancel: %d %q", rec.Code, rec.Body)
 	}
 	if rec := do(h, "POST", "/api/v1/recovery/cancel", "application/json", `{"token":"`+token+`"}`); rec.Code != 404 {
 		t.Fatalf("cancel again: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestRecoveryAPICaptcha: after wrong passwords for the identifier,
+// POST /api/v1/recovery answers 400 captcha_required with the flow held at
+// the CAPTCHA — for the right password too, which is not checked; the
+// CAPTCHA is solved with submit_captcha and the password sent with
+// submit_password, which leads to the upload step.
+func TestRecoveryAPICaptcha(t *testing.T) {
+	env := flowtest.New(t, storetest.MustOpenSQLite(t))
+	svc := &recovery.Service{Kit: env.Kit, Realms: env.Realms, Signin: env.Signin, Gate: env.Gate, Store: env.DB, Documents: env.DB,
+		Box: env.Box, Forget: env.Signin.ForgetAccount}
+	env.Engine.Handlers[flow.KindRecovery] = svc
+	h := api.New(api.Deps{Realms: env.Realms, Flows: env.Engine, Signup: env.Signup, Signin: env.Signin, Recovery: svc, Now: env.Clock.Now})
+	ctx := context.Background()
+	const email = "hanako@example.jp"
+	env.MustSignUp(t, env.JP, email, pw, email)
+	a, _ := env.DB.AccountByEmail(ctx, "jp", email)
+	en, err := env.TwoStep.BeginTOTP(ctx, env.JP, flowtest.Req("192.0.2.10", ""), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := totp.CodeAt(en.Secret, env.Clock.Now())
+	if _, err := env.TwoStep.ProveTOTP(ctx, env.JP, flowtest.Req("192.0.2.10", ""), a, en.CredentialID, c); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		rec := do(h, "POST", "/api/v1/recovery", "application/json", `{"identifier":"`+email+`","password":"wrong-password-9"}`,
+			"X-Forwarded-For", "198.51.100."+string(rune('1'+i)))
+		if rec.Code != 400 {
+			t.Fatalf("wrong password %d: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+	rec := do(h, "POST", "/api/v1/recovery", "application/json", `{"identifier":"`+email+`","password":"`+pw+`"}`)
+	var held struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+		Next   struct {
+			Step    string `json:"step"`
+			Captcha struct {
+				ID string `json:"id"`
+			} `json:"captcha"`
+		} `json:"next"`
+		Errors []struct {
+			Code string `json:"code"`
+		} `json:"errors"`
+		DeviceToken string `json:"device_token"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &held); err != nil || rec.Code != 400 || held.Status != "challenge" ||
+		held.Next.Step != "captcha" || held.Next.Captcha.ID == "" || len(held.Errors) == 0 || held.Errors[0].Code != "captcha_required" {
+		t.Fatalf("held start: %d %s", rec.Code, rec.Body)
+	}
+	answer, err := env.Captcha.Answer(ctx, held.Next.Captcha.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = do(h, "POST", "/api/v1/flows/"+held.ID, "application/json", `{"action":"submit_captcha","answer":"`+answer+`"}`)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"next":{"step":"password"}`) {
+		t.Fatalf("solved: %d %s", rec.Code, rec.Body)
+	}
+	rec = do(h, "POST", "/api/v1/flows/"+held.ID, "application/json", `{"action":"submit_password","password":"`+pw+`"}`)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"next":{"step":"upload"}`) || !strings.Contains(rec.Body.String(), `"status":"draft"`) {
+		t.Fatalf("password after the CAPTCHA: %d %s", rec.Code, rec.Body)
 	}
 }

@@ -98,7 +98,7 @@ var (
 		"error.captcha_required", "error.captcha_incorrect", "field.captcha_answer",
 		"captcha.image_alt", "link.captcha_audio", "hint.captcha", "hint.captcha_signup",
 	}
-	CaptchaOther = []string{"button.new_captcha", "hint.captcha_passed", "history.refusal.captcha_required"}
+	CaptchaOther = []string{"button.new_captcha", "hint.captcha_passed", "recovery.captcha_passed", "history.refusal.captcha_required"}
 )
 
 // OwnLanguageKeys are catalogue keys whose text is in the language it names

@@ -4,6 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"crypto/sha256"
+	"image"
+	_ "image/jpeg" // image.DecodeConfig of JPEG
+	_ "image/png"  // image.DecodeConfig of PNG
 	"io"
 	"time"
 
@@ -67,18 +70,29 @@ func ParseSlot(s string) (Slot, error) {
 // MaxDocumentSize is the largest file accepted (10 MB).
 const MaxDocumentSize = 10 << 20
 
-// UploadTime is how long an adapter lets one upload request take (its read
-// and write deadlines), instead of the server's 30 s read timeout: up to
-// three files of MaxDocumentSize from a slow mobile connection.
-const UploadTime = 10 * time.Minute
+// UploadTime is how long an adapter lets the body of one file take (its
+// read deadline), instead of the server's 30 s read timeout: a file of
+// MaxDocumentSize at about 90 kB/s, a slow mobile connection. A body
+// slower than that is cut off, so an upload holds its memory and its place
+// in the UploadGate for at most this long. The hosted form renews it for
+// each of its (at most three) files.
+const UploadTime = 2 * time.Minute
 
-// Limits of a DOCX archive, checked from its directory before anything is
-// inflated: a zip bomb is refused as document_unreadable.
+// Limits of a DOCX archive: a zip bomb is refused as document_unreadable.
+// The declared sizes are checked from its directory first, then every entry
+// is inflated through a counting reader that stops at the limits, so the
+// actual bytes are bounded too (a patched directory proves nothing).
 const (
 	MaxZipEntries      = 1000
-	MaxZipUncompressed = 50 << 20 // total declared size of the entries
-	MaxZipRatio        = 100      // declared size / compressed size of one entry over 1 MiB
+	MaxZipUncompressed = 50 << 20 // total size of the entries, declared and actual
+	MaxZipRatio        = 100      // size / compressed size of one entry over 1 MiB, declared and actual
 )
+
+// MaxImageSide is the most pixels a PNG or JPEG may have on each side.
+const MaxImageSide = 20000
+
+// pdfEOFWindow is how near the end of a PDF its %%EOF marker must be.
+const pdfEOFWindow = 1024
 
 // Formats accepted, by the MIME type detected in the content.
 const (
@@ -112,9 +126,11 @@ type Checked struct {
 // alone (a name or a Content-Type proves nothing): at most MaxDocumentSize
 // bytes (it reads no more than one byte past the limit before it refuses
 // with document_too_large), a DOC, DOCX, JPEG, PDF or PNG by the bytes
-// (github.com/gabriel-vasile/mimetype) or document_type_not_allowed, and a
-// DOCX must open as a Word archive within the zip limits
-// (document_unreadable). An empty file is document_unreadable. Errors carry
+// (github.com/gabriel-vasile/mimetype) or document_type_not_allowed; a PNG
+// or JPEG must decode its header (image.DecodeConfig) with sides of at most
+// MaxImageSide, a PDF must end with a %%EOF marker (within its last 1024
+// bytes), and a DOCX must open as a Word archive within the zip limits
+// (all document_unreadable: a polyglot, a truncated file). An empty file is document_unreadable. Errors carry
 // the field "file".
 func ReadDocument(r io.Reader) (*Checked, error) {
 	var buf bytes.Buffer
@@ -140,27 +156,59 @@ func CheckDocument(data []byte) (*Checked, error) {
 	if _, ok := extensions[m]; !ok {
 		return nil, ninsho.FieldError(ninsho.CodeDocumentTypeNotAllowed, "file")
 	}
-	if m == MimeDOCX {
-		if err := checkDOCX(data); err != nil {
-			return nil, err
-		}
+	var err error
+	switch m {
+	case MimeDOCX:
+		err = checkDOCX(data)
+	case MimePNG, MimeJPEG:
+		err = checkImage(data)
+	case MimePDF:
+		err = checkPDF(data)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return &Checked{Data: data, Mime: m, SHA256: sha256.Sum256(data)}, nil
 }
 
+func unreadable(err error) error {
+	e := ninsho.FieldError(ninsho.CodeDocumentUnreadable, "file")
+	if err != nil {
+		e = e.Wrap(err)
+	}
+	return e
+}
+
+// checkImage requires a PNG or JPEG header that decodes, with sane
+// dimensions.
+func checkImage(data []byte) error {
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return unreadable(err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > MaxImageSide || cfg.Height > MaxImageSide {
+		return unreadable(nil)
+	}
+	return nil
+}
+
+// checkPDF requires the %%EOF marker near the end of a PDF.
+func checkPDF(data []byte) error {
+	tail := data[max(0, len(data)-pdfEOFWindow):]
+	if !bytes.Contains(tail, []byte("%%EOF")) {
+		return unreadable(nil)
+	}
+	return nil
+}
+
 // checkDOCX opens data as a zip archive and requires [Content_Types].xml and
 // word/document.xml, refusing archives past the entry count, the total
-// declared size or the compression ratio of MaxZipRatio. Only the two
-// required entries are inflated, each through a reader bounded by its
-// declared size (archive/zip refuses an entry longer than declared).
+// size or the compression ratio of MaxZipRatio — first as declared, then
+// as actually inflated: every entry is read through a counting reader that
+// stops one byte past what it may still hold (archive/zip also refuses an
+// entry longer than declared), so the work stays bounded by
+// MaxZipUncompressed whatever the directory says.
 func checkDOCX(data []byte) error {
-	unreadable := func(err error) error {
-		e := ninsho.FieldError(ninsho.CodeDocumentUnreadable, "file")
-		if err != nil {
-			e = e.Wrap(err)
-		}
-		return e
-	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return unreadable(err)
@@ -186,15 +234,28 @@ func checkDOCX(data []byte) error {
 		if f == nil {
 			return unreadable(nil)
 		}
+	}
+	var actual int64
+	for _, f := range zr.File {
+		if f.FileInfo().IsDir() {
+			continue
+		}
+		// This entry may inflate to at most the ratio's bound (1 MiB at
+		// least) and what the total leaves.
+		limit := min(max(int64(1<<20), MaxZipRatio*max(int64(f.CompressedSize64), 1)), MaxZipUncompressed-actual)
 		rc, err := f.Open()
 		if err != nil {
 			return unreadable(err)
 		}
-		_, err = io.Copy(io.Discard, io.LimitReader(rc, int64(f.UncompressedSize64)+1))
+		n, err := io.Copy(io.Discard, io.LimitReader(rc, limit+1))
 		rc.Close()
 		if err != nil {
 			return unreadable(err)
 		}
+		if n > limit {
+			return unreadable(nil)
+		}
+		actual += n
 	}
 	return nil
 }

@@ -84,6 +84,8 @@ func TestReadDocumentRefuses(t *testing.T) {
 		{"setup.png (MZ)", mz, ninsho.CodeDocumentTypeNotAllowed},
 		{"licence.pdf (HTML)", html, ninsho.CodeDocumentTypeNotAllowed},
 		{"licence.docx (zip bomb)", recoverytest.ZipBomb(t), ninsho.CodeDocumentUnreadable},
+		{"licence.docx (zip bomb, sizes patched)", recoverytest.PatchedZipBomb(t, 60<<20), ninsho.CodeDocumentUnreadable},
+		{"licence.docx (small bomb, sizes patched)", recoverytest.PatchedZipBomb(t, 5<<20), ninsho.CodeDocumentUnreadable},
 		{"licence.docx (too many entries)", recoverytest.MustDOCX(t, many), ninsho.CodeDocumentUnreadable},
 		{"licence.docx (no document)", notWord, ninsho.CodeDocumentUnreadable},
 		{"empty.png", nil, ninsho.CodeDocumentUnreadable},
@@ -93,6 +95,18 @@ func TestReadDocumentRefuses(t *testing.T) {
 		if got := ninsho.CodeOf(err); got != c.want || ninsho.ErrorOf(err).Field != "file" {
 			t.Errorf("%s: %v, want %s (field file)", c.name, err, c.want)
 		}
+	}
+	// Polyglots and truncated files: the signature is not enough.
+	for name, data := range recoverytest.Polyglots(t) {
+		_, err := recovery.ReadDocument(bytes.NewReader(data))
+		if got := ninsho.CodeOf(err); got != ninsho.CodeDocumentUnreadable && got != ninsho.CodeDocumentTypeNotAllowed {
+			t.Errorf("%s: %v, want refused", name, err)
+		}
+	}
+	// A PDF whose %%EOF is gone (cut short) is refused.
+	pdf := recoverytest.MinimalPDF()
+	if _, err := recovery.ReadDocument(bytes.NewReader(pdf[:len(pdf)-8])); ninsho.CodeOf(err) != ninsho.CodeDocumentUnreadable {
+		t.Errorf("truncated pdf: %v", err)
 	}
 	// An endless upload is refused after one byte past the limit.
 	cr := &countingReader{r: endless('A')}
@@ -131,6 +145,10 @@ func FuzzCheckDocument(f *testing.F) {
 	f.Add(recoverytest.MinimalDOC())
 	f.Add([]byte("<html></html>"))
 	f.Add([]byte("PK\x03\x04"))
+	f.Add(recoverytest.PatchedZipBomb(f, 5<<20))
+	for _, data := range recoverytest.Polyglots(f) {
+		f.Add(data)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := recovery.CheckDocument(data)
 		if err != nil {

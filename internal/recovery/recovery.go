@@ -84,6 +84,9 @@ type Store interface {
 	Case(ctx context.Context, realm, reference string) (*Case, error)
 	// OpenCase returns the account's open case, or nil when it has none.
 	OpenCase(ctx context.Context, realm, accountID string) (*Case, error)
+	// Drafts returns the account's draft cases, the oldest first (ties by
+	// id).
+	Drafts(ctx context.Context, realm, accountID string) ([]*Case, error)
 	// UpdateCase writes c's status, document type, submission, due and
 	// decision fields if the stored status is still from; otherwise it
 	// fails with ninsho.CodeRecoveryCaseDecided. Opening a second case of

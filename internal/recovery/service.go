@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"io"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -60,6 +61,21 @@ type Service struct {
 	// Forget drops the account's cached sessions after approval revoked
 	// them (signin.Service.ForgetAccount).
 	Forget func(accountID string)
+	// Uploads bounds the uploads running at once (per flow and in the
+	// process); nil is a gate of DefaultUploads made on first use.
+	Uploads *UploadGate
+
+	uploadsOnce sync.Once
+}
+
+// uploads returns s.Uploads, made on first use when nil.
+func (s *Service) uploads() *UploadGate {
+	s.uploadsOnce.Do(func() {
+		if s.Uploads == nil {
+			s.Uploads = NewUploadGate(0)
+		}
+	})
+	return s.Uploads
 }
 
 var _ flow.Handler = (*Service)(nil)
@@ -98,15 +114,169 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	f := k.NewFlow(flow.KindRecovery, rl, req, d)
 	f.Identifier = id.Value
 	f.ExpiresAt = f.CreatedAt.Add(FlowLifetime)
-	a, err := k.AccountFor(ctx, rl, id)
+	a, err := s.account(ctx, rl, f.Identifier)
+	if err != nil {
+		return nil, err
+	}
+	// Sign-in's protection comes before the password: what the risk
+	// policy would demand of a sign-in here, recovery demands too.
+	if err := s.Signin.BeforePassword(ctx, rl, f, a, req, false); err != nil {
+		if ninsho.IsCode(err, ninsho.CodeCaptchaRequired) {
+			ans, err := s.hold(ctx, rl, f, a, req, err)
+			if ans != nil {
+				ans.DeviceToken = newToken
+			}
+			return ans, err
+		}
+		if ninsho.IsCode(err, ninsho.CodeRateLimited) {
+			return nil, err // a flood writes nothing, as at sign-in
+		}
+		return nil, s.refused(ctx, rl, f, a, req, err)
+	}
+	ans, err := s.prove(ctx, rl, f, a, req, in.Password)
+	if ans != nil {
+		ans.DeviceToken = newToken
+	}
+	return ans, err
+}
+
+// account returns the realm's account with the identifier, or nil when it
+// has none (or only an unconfirmed sign-up: no second factor to recover).
+func (s *Service) account(ctx context.Context, rl *realm.Realm, ident string) (*account.Account, error) {
+	id, err := authflow.ParseIdentifier(ident, rl)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.Kit.AccountFor(ctx, rl, id)
 	if err != nil && !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
 		return nil, err
 	}
 	if a != nil && a.Status == account.StatusPending {
-		a = nil // an unconfirmed sign-up has no second factor to recover
+		a = nil
 	}
+	return a, nil
+}
+
+// Flow-state key: "1" once the flow's CAPTCHA was solved, for one password
+// attempt.
+const stateSolved = "captcha_solved"
+
+// hold saves f at the CAPTCHA step (startgate.Gate.Hold) with the refusal
+// captchaErr recorded: the password was not checked and is not kept; once
+// the CAPTCHA is solved the flow asks for it (StepPassword).
+func (s *Service) hold(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, captchaErr error) (*flow.Answer, error) {
+	k := s.Kit
+	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.captchaGate().Hold(ctx, f); err != nil {
+			return err
+		}
+		if err := k.Save(ctx, f); err != nil {
+			return err
+		}
+		return s.failed(ctx, rl, f, a, req, captchaErr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	ans, err := s.answer(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return ans, captchaErr
+}
+
+// captchaGate is the gate whose CAPTCHA holds a recovery back: Gate, or
+// one over sign-in's CAPTCHA service.
+func (s *Service) captchaGate() *startgate.Gate {
+	if s.Gate != nil && s.Gate.Captcha != nil {
+		return s.Gate
+	}
+	return &startgate.Gate{Captcha: s.Signin.Protect.Captcha}
+}
+
+// solve applies a CAPTCHA action to a held flow: a right answer moves it to
+// StepPassword (one password attempt passes the CAPTCHA rule), a wrong one
+// renews the challenge (captcha_incorrect).
+func (s *Service) solve(ctx context.Context, f *flow.Flow, act flow.Action) (*flow.Answer, error) {
+	k := s.Kit
+	var stepErr error
+	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+		passed, serr, err := s.captchaGate().Solve(ctx, f, act)
+		if err != nil {
+			return err
+		}
+		stepErr = serr
+		if passed {
+			f.Status, f.Step = flow.StatusOpen, flow.StepPassword
+			f.Set(stateSolved, "1")
+		}
+		return k.Save(ctx, f)
+	})
+	if err != nil {
+		return nil, err
+	}
+	ans, err := s.answer(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return ans, stepErr
+}
+
+// submitPassword is the password sent again after the CAPTCHA (action
+// submit_password at StepPassword): decided again by sign-in's protection
+// (the solved CAPTCHA lets this one attempt through), then proved as at
+// the start. A refusal answers the flow, still at StepPassword (or at a
+// new CAPTCHA).
+func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, pw string) (*flow.Answer, error) {
+	k := s.Kit
+	again := func(stepErr error) (*flow.Answer, error) {
+		if err := k.Save(ctx, f); err != nil {
+			return nil, err
+		}
+		ans, err := s.answer(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		return ans, stepErr
+	}
+	if pw == "" {
+		return again(ninsho.FieldError(ninsho.CodeFieldRequired, "password"))
+	}
+	a, err := s.account(ctx, rl, f.Identifier)
+	if err != nil {
+		return nil, err
+	}
+	solved := f.Get(stateSolved) == "1"
+	f.Set(stateSolved, "")
+	if err := s.Signin.BeforePassword(ctx, rl, f, a, req, solved); err != nil {
+		if ninsho.IsCode(err, ninsho.CodeCaptchaRequired) {
+			return s.hold(ctx, rl, f, a, req, err)
+		}
+		if !ninsho.IsCode(err, ninsho.CodeRateLimited) {
+			if ferr := s.failed(ctx, rl, f, a, req, err); ferr != nil {
+				return nil, ferr
+			}
+		}
+		return again(err)
+	}
+	ans, err := s.prove(ctx, rl, f, a, req, pw)
+	if err != nil {
+		switch ninsho.CodeOf(err) {
+		case ninsho.CodeInternal, ninsho.CodeOverloaded:
+			return nil, err
+		}
+		return again(err)
+	}
+	return ans, nil
+}
+
+// prove checks the password of a (nil: no account) for f and, when it is
+// right and the account may recover, makes the draft case and moves f to
+// StepUpload. Refusals write no flow (the caller saves a held one).
+func (s *Service) prove(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, pw string) (*flow.Answer, error) {
+	k := s.Kit
 	if a == nil {
-		if err := k.Passwords.VerifyDummy(ctx, in.Password); err != nil {
+		if err := k.Passwords.VerifyDummy(ctx, pw); err != nil {
 			return nil, err
 		}
 		return nil, s.refused(ctx, rl, f, nil, req, wrongCredentials(rl, true))
@@ -123,9 +293,9 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	}
 	ok := false
 	if hash == "" {
-		err = k.Passwords.VerifyDummy(ctx, in.Password)
+		err = k.Passwords.VerifyDummy(ctx, pw)
 	} else {
-		ok, _, err = k.Passwords.Verify(ctx, in.Password, hash)
+		ok, _, err = k.Passwords.Verify(ctx, pw, hash)
 	}
 	if err != nil {
 		return nil, err
@@ -178,6 +348,12 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	f.Status, f.Step = flow.StatusOpen, flow.StepUpload
 	f.Set(stateCase, c.Reference)
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
+		// A new start supersedes the account's earlier drafts: they are
+		// cancelled and their files deleted, so that one account holds at
+		// most the files of one case (MaxDocuments).
+		if err := s.supersede(ctx, rl, a.ID, req); err != nil {
+			return err
+		}
 		if err := s.Store.CreateCase(ctx, c); err != nil {
 			return err
 		}
@@ -189,11 +365,39 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	if err != nil {
 		return nil, err
 	}
-	ans, err := s.answer(ctx, f)
-	if ans != nil {
-		ans.DeviceToken = newToken
+	return s.answer(ctx, f)
+}
+
+// MaxDocuments is the most files one account's drafts and open case hold
+// together: a start supersedes the earlier drafts (their files are deleted
+// at once) and a case has three slots.
+const MaxDocuments = 3
+
+// supersede cancels the account's drafts and deletes their files, in the
+// transaction of ctx.
+func (s *Service) supersede(ctx context.Context, rl *realm.Realm, accountID string, req ninsho.Request) error {
+	k := s.Kit
+	drafts, err := s.Store.Drafts(ctx, rl.ID, accountID)
+	if err != nil {
+		return err
 	}
-	return ans, err
+	now := k.Clock.Now()
+	for _, d := range drafts {
+		d.Status, d.DecidedAt, d.DecidedBy = StatusCancelled, &now, "account:"+accountID
+		if err := s.Store.UpdateCase(ctx, d, StatusDraft); err != nil {
+			return err
+		}
+		n, err := s.Documents.DeleteDocuments(ctx, d.ID)
+		if err != nil {
+			return err
+		}
+		if err := k.Record(ctx, rl, accountID, EventCancelled, req, "", map[string]any{
+			"flow": d.FlowID, "case": d.Reference, "from": string(StatusDraft), "via": "superseded", "documents_deleted": n,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // StartsPerAccount is how many drafts one account may start within
@@ -225,17 +429,21 @@ func (s *Service) admitAccount(ctx context.Context, rl *realm.Realm, accountID s
 // refused records a refused start (signin.failed, via recovery) and
 // returns stepErr. Nothing else is written: no flow.
 func (s *Service) refused(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, stepErr error) error {
+	if err := s.failed(ctx, rl, f, a, req, stepErr); err != nil {
+		return err
+	}
+	return stepErr
+}
+
+// failed records signin.failed (via recovery) for stepErr.
+func (s *Service) failed(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, stepErr error) error {
 	accountID := ""
 	if a != nil {
 		accountID = a.ID
 	}
-	err := s.Kit.Record(ctx, rl, accountID, event.TypeSigninFailed, req, f.DeviceID, map[string]any{
+	return s.Kit.Record(ctx, rl, accountID, event.TypeSigninFailed, req, f.DeviceID, map[string]any{
 		"reason": string(ninsho.CodeOf(stepErr)), "via": "recovery",
 	})
-	if err != nil {
-		return err
-	}
-	return stepErr
 }
 
 // wrongCredentials is sign-in's refusal of a wrong password or, when
@@ -261,24 +469,51 @@ type Upload struct {
 
 // Upload checks one file (ReadDocument) and stores it sealed in its slot of
 // f's case, replacing an earlier one. f must be a recovery flow at
-// StepUpload, loaded by flow.Engine.Load for the request (binding). A
+// StepUpload, loaded by flow.Engine.Load for the request (binding). Before
+// it reads the body it enters the upload gate (EnterUpload): another
+// upload to f still running is conflict, the process's uploads at capacity
+// overloaded (retry_after_s), both at once and without an answer. A
 // refused file or document type answers the flow as it stands with the
 // refusal; an unknown slot is not_found (field slot) without an answer.
 func (s *Service) Upload(ctx context.Context, f *flow.Flow, req ninsho.Request, up Upload) (*flow.Answer, error) {
-	rl := s.Realms.ByID(f.Realm)
-	if rl == nil || f.Kind != flow.KindRecovery {
-		return nil, ninsho.E(ninsho.CodeFlowNotFound)
-	}
-	if f.Status != flow.StatusOpen || f.Step != flow.StepUpload {
-		return nil, ninsho.E(ninsho.CodeFlowCompleted)
-	}
-	c, err := s.Store.Case(ctx, rl.ID, f.Get(stateCase))
+	leave, err := s.EnterUpload(f)
 	if err != nil {
 		return nil, err
 	}
+	defer leave()
+	p, ans, err := s.Check(ctx, f, up)
+	if err != nil {
+		return ans, err
+	}
+	return s.Keep(ctx, f, req, []*Pending{p})
+}
+
+// EnterUpload admits one upload (of one file, or of the hosted form's
+// files) to f in the upload gate, before its body is read: it returns the
+// function that ends it, or conflict / overloaded (retry_after_s).
+func (s *Service) EnterUpload(f *flow.Flow) (func(), error) {
+	return s.uploads().Enter(f.ID)
+}
+
+// Pending is a file checked for a slot of a flow's case, not stored yet
+// (Keep stores it).
+type Pending struct {
+	slot    Slot
+	dt      DocumentType
+	checked *Checked
+}
+
+// Check reads and checks one file for f as Upload does, and stores
+// nothing: the hosted form checks every file before it keeps any. Its
+// errors are Upload's (the caller enters the gate first).
+func (s *Service) Check(ctx context.Context, f *flow.Flow, up Upload) (*Pending, *flow.Answer, error) {
+	_, c, err := s.draft(ctx, f)
+	if err != nil {
+		return nil, nil, err
+	}
 	slot, err := ParseSlot(up.Slot)
 	if err != nil {
-		return nil, err // no such resource: not an input of the flow
+		return nil, nil, err // no such resource: not an input of the flow
 	}
 	var dt DocumentType
 	if up.DocumentType != "" {
@@ -289,42 +524,77 @@ func (s *Service) Upload(ctx context.Context, f *flow.Flow, req ninsho.Request, 
 	if err == nil {
 		var checked *Checked
 		if checked, err = ReadDocument(up.Body); err == nil {
-			return s.store(ctx, rl, f, req, c, slot, dt, checked)
+			return &Pending{slot: slot, dt: dt, checked: checked}, nil, nil
 		}
 	}
 	// A refused input: the flow as it stands, with the refusal.
 	ans, aerr := s.answer(ctx, f)
 	if aerr != nil {
-		return nil, aerr
+		return nil, nil, aerr
 	}
-	return ans, err
+	return nil, ans, err
 }
 
-// store seals checked and keeps it in slot of c (and the document type
-// dt, when given), and answers f.
-func (s *Service) store(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, c *Case, slot Slot, dt DocumentType, checked *Checked) (*flow.Answer, error) {
-	k := s.Kit
-	var err error
-	d := &Document{
-		ID: ninsho.NewID(k.Clock, k.Random), CaseID: c.ID, Realm: rl.ID, AccountID: c.AccountID,
-		Slot: slot, Mime: checked.Mime, Size: int64(len(checked.Data)), SHA256: checked.SHA256[:], CreatedAt: k.Clock.Now(),
+// draft returns f's realm and its case, which must still be a draft
+// collecting files.
+func (s *Service) draft(ctx context.Context, f *flow.Flow) (*realm.Realm, *Case, error) {
+	rl := s.Realms.ByID(f.Realm)
+	if rl == nil || f.Kind != flow.KindRecovery {
+		return nil, nil, ninsho.E(ninsho.CodeFlowNotFound)
 	}
-	if d.Sealed, err = s.Box.Seal(checked.Data, AdditionalData(rl.ID, c.ID, d.ID)); err != nil {
-		return nil, ninsho.Internal("recovery: seal: %v", err)
+	if f.Status != flow.StatusOpen || f.Step != flow.StepUpload {
+		return nil, nil, ninsho.E(ninsho.CodeFlowCompleted)
+	}
+	c, err := s.Store.Case(ctx, rl.ID, f.Get(stateCase))
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.Status != StatusDraft {
+		return nil, nil, ninsho.E(ninsho.CodeFlowCompleted) // superseded by a later start
+	}
+	return rl, c, nil
+}
+
+// Keep seals the checked files ps and stores them in their slots of f's
+// case in one transaction (with the last document type given), and
+// answers f.
+func (s *Service) Keep(ctx context.Context, f *flow.Flow, req ninsho.Request, ps []*Pending) (*flow.Answer, error) {
+	k := s.Kit
+	rl, c, err := s.draft(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	docs := make([]*Document, 0, len(ps))
+	for _, p := range ps {
+		d := &Document{
+			ID: ninsho.NewID(k.Clock, k.Random), CaseID: c.ID, Realm: rl.ID, AccountID: c.AccountID,
+			Slot: p.slot, Mime: p.checked.Mime, Size: int64(len(p.checked.Data)), SHA256: p.checked.SHA256[:], CreatedAt: k.Clock.Now(),
+		}
+		if d.Sealed, err = s.Box.Seal(p.checked.Data, AdditionalData(rl.ID, c.ID, d.ID)); err != nil {
+			return nil, ninsho.Internal("recovery: seal: %v", err)
+		}
+		if p.dt != "" {
+			c.DocumentType = p.dt
+		}
+		docs = append(docs, d)
 	}
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
-		if dt != "" && dt != c.DocumentType {
-			c.DocumentType = dt
-			if err := s.Store.UpdateCase(ctx, c, StatusDraft); err != nil {
+		// Written even when unchanged: the draft must still be one (not
+		// superseded by a later start meanwhile).
+		if err := s.Store.UpdateCase(ctx, c, StatusDraft); err != nil {
+			return err
+		}
+		for _, d := range docs {
+			if err := s.Documents.PutDocument(ctx, d); err != nil {
+				return err
+			}
+			if err := k.Record(ctx, rl, c.AccountID, EventUploaded, req, f.DeviceID, map[string]any{
+				"flow": f.ID, "case": c.Reference, "slot": string(d.Slot), "mime": d.Mime, "size": d.Size,
+			}); err != nil {
 				return err
 			}
 		}
-		if err := s.Documents.PutDocument(ctx, d); err != nil {
-			return err
-		}
-		return k.Record(ctx, rl, c.AccountID, EventUploaded, req, f.DeviceID, map[string]any{
-			"flow": f.ID, "case": c.Reference, "slot": string(slot), "mime": d.Mime, "size": d.Size,
-		})
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -340,6 +610,10 @@ func (s *Service) Act(ctx context.Context, f *flow.Flow, req ninsho.Request, act
 		return nil, ninsho.E(ninsho.CodeFlowNotFound)
 	}
 	switch {
+	case startgate.IsCaptchaAction(act) && startgate.Held(f):
+		return s.solve(ctx, f, act)
+	case act.Name == flow.ActionSubmitPassword && f.Step == flow.StepPassword && f.Status == flow.StatusOpen:
+		return s.submitPassword(ctx, rl, f, req, act.Password)
 	case act.Name == flow.ActionSubmitDocuments && f.Step == flow.StepUpload:
 		return s.submit(ctx, rl, f, req)
 	case act.Name == flow.ActionCancel && f.Step == flow.StepUpload:
@@ -359,8 +633,14 @@ func (s *Service) View(ctx context.Context, f *flow.Flow) (*flow.Answer, error) 
 
 func (s *Service) answer(ctx context.Context, f *flow.Flow) (*flow.Answer, error) {
 	ans := &flow.Answer{Flow: f}
-	if f.Status == flow.StatusOpen {
+	switch {
+	case startgate.Held(f):
+		ans.Next = startgate.Next(f)
+	case f.Status == flow.StatusOpen:
 		ans.Next = &flow.Next{Step: f.Step}
+	}
+	if f.Get(stateCase) == "" {
+		return ans, nil // no case yet: held at the CAPTCHA, or asking the password
 	}
 	c, err := s.Store.Case(ctx, f.Realm, f.Get(stateCase))
 	if ninsho.IsCode(err, ninsho.CodeNotFound) {
@@ -521,11 +801,15 @@ func when(t time.Time, locale string) string {
 }
 
 // Cancel cancels the open case whose cancel link (TemplateOpened) the
-// token is: single use; an unknown, used or expired token is not_found, a
+// token is: single use; an empty token is field_required (field token), an
+// unknown, used or expired token is not_found, a
 // case decided already recovery_case_decided. The owner (or whoever holds
 // the account's verified channel) stops a case that someone with the
 // password opened. It returns the case.
 func (s *Service) Cancel(ctx context.Context, rl *realm.Realm, req ninsho.Request, token string) (*Case, error) {
+	if token == "" {
+		return nil, ninsho.FieldError(ninsho.CodeFieldRequired, "token")
+	}
 	k := s.Kit
 	var c *Case
 	err := k.Tx.InTx(ctx, func(ctx context.Context) error {
@@ -547,7 +831,14 @@ func (s *Service) Cancel(ctx context.Context, rl *realm.Realm, req ninsho.Reques
 		if err := s.Store.UpdateCase(ctx, c, StatusOpen); err != nil {
 			return err
 		}
-		return k.Record(ctx, rl, c.AccountID, EventCancelled, req, "", map[string]any{"case": c.Reference, "from": string(StatusOpen), "via": "link"})
+		// Nothing is left to review: the files go at once.
+		n, err := s.Documents.DeleteDocuments(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		return k.Record(ctx, rl, c.AccountID, EventCancelled, req, "", map[string]any{
+			"case": c.Reference, "from": string(StatusOpen), "via": "link", "documents_deleted": n,
+		})
 	})
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/session"
 )
 
@@ -100,5 +101,48 @@ func (s *Service) Elevate(ctx context.Context, p *Principal, method string) erro
 	}
 	s.ForgetAccount(p.Account.ID)
 	p.Session.AAL, p.Session.Methods = 2, methods
+	return nil
+}
+
+// BeforePassword decides an attempt at a's password (a nil: an identifier
+// without an account) made through f, a flow of another kind (document
+// recovery), exactly as the risk policy decides a sign-in's before its
+// password is checked, and counts it as one: rate_limited (retry_after_s)
+// when the policy denies it, account_locked when a lock stops it and the
+// realm may say so before the password (explicit disclosure), and
+// captcha_required when the policy asks for a CAPTCHA that f has not
+// solved (captchaSolved lets one attempt through). nil lets the password be
+// checked. f.Identifier must be the identifier typed. Without Protection it
+// decides nothing.
+func (s *Service) BeforePassword(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, captchaSolved bool) error {
+	if s.Protect == nil {
+		return nil
+	}
+	at := &attempt{rl: rl, f: f, a: a, req: req, now: s.Kit.Clock.Now(), policy: s.Protect.policyFor(rl)}
+	solved := f.Get(stateCaptchaOK)
+	if captchaSolved {
+		f.Set(stateCaptchaOK, "1")
+	} else {
+		f.Set(stateCaptchaOK, "")
+	}
+	err := s.assess(ctx, at)
+	f.Set(stateCaptchaOK, solved)
+	if err != nil {
+		return err
+	}
+	if len(at.owed) > 0 {
+		if err := s.Kit.Tx.InTx(context.WithoutCancel(ctx), at.pay); err != nil {
+			return err
+		}
+	}
+	switch {
+	case at.decision.Action == risk.Deny:
+		secs := int((at.decision.RetryAfter + time.Second - 1) / time.Second)
+		return ninsho.E(ninsho.CodeRateLimited).WithParam("retry_after_s", secs)
+	case a != nil && rl.Disclosure != realm.DisclosureSafe && a.Lock.LockedFor(at.now, at.familiar):
+		return lockedError(a.Lock, at.now)
+	case at.decision.Action == risk.Captcha:
+		return ninsho.E(ninsho.CodeCaptchaRequired)
+	}
 	return nil
 }

@@ -72,6 +72,28 @@ func (db *DB) OpenCase(ctx context.Context, realm, accountID string) (*recovery.
 	return c, nil
 }
 
+// Drafts returns the account's draft cases, the oldest first.
+func (db *DB) Drafts(ctx context.Context, realm, accountID string) ([]*recovery.Case, error) {
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT `+recoveryCaseColumns+` FROM recovery_case
+		WHERE realm = $1 AND account_id = $2 AND status = $3 ORDER BY created_at, id`, realm, accountID, string(recovery.StatusDraft))
+	if err != nil {
+		return nil, internal("recovery drafts", err)
+	}
+	defer rows.Close()
+	var out []*recovery.Case
+	for rows.Next() {
+		c, err := scanRecoveryCase(rows)
+		if err != nil {
+			return nil, internal("recovery drafts", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("recovery drafts", err)
+	}
+	return out, nil
+}
+
 // UpdateCase writes c's mutable fields if its stored status is from.
 func (db *DB) UpdateCase(ctx context.Context, c *recovery.Case, from recovery.Status) error {
 	res, err := db.writer(ctx).ExecContext(ctx, `UPDATE recovery_case SET status = $1, document_type = $2,

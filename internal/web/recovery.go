@@ -26,6 +26,10 @@ import (
 // form's small fields. Only this route takes more than maxFormBytes.
 const recoveryMaxBody = 3*(recovery.MaxDocumentSize+1) + maxFormBytes
 
+// recoveryMaxFiles is the most file parts the form may carry (its three
+// slots).
+const recoveryMaxFiles = 3
+
 // recoveryFieldBytes bounds one small field of the multipart form.
 const recoveryFieldBytes = 1024
 
@@ -115,8 +119,34 @@ func (h *Handler) recoveryForm(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
+	if p := h.recoveryStartStep(r, c, ans); p != nil {
+		h.render(w, r, http.StatusOK, "recovery", p)
+		return nil
+	}
 	h.showRecovery(w, r, c, http.StatusOK, ans, nil)
 	return nil
+}
+
+// recoveryStartStep is the start page of a flow that sign-in's protection
+// held back: its CAPTCHA, or once solved the password asked again (the
+// flow's identifier shown, its id posted with the password); nil for a
+// flow past the start.
+func (h *Handler) recoveryStartStep(r *http.Request, c *call, ans *flow.Answer) *page {
+	if ans == nil || ans.Flow == nil || ans.Flow.Kind != flow.KindRecovery || ans.Next == nil {
+		return nil
+	}
+	p := h.recoveryPage(r, c, "page.recovery.title", nil)
+	switch {
+	case heldAtCaptcha(ans):
+		showCaptcha(p, startPages[flow.KindRecovery], ans)
+	case ans.Flow.Status == flow.StatusOpen && ans.Next.Step == flow.StepPassword:
+		p.FlowID, p.Form["identifier"] = ans.Flow.ID, p.Shown(ans.Flow.Identifier)
+		p.Notice = "recovery.captcha_passed"
+		p.relink("/recovery", url.Values{"flow": {ans.Flow.ID}})
+	default:
+		return nil
+	}
+	return p
 }
 
 // showRecovery renders the upload form of ans (at step upload) or its case,
@@ -141,20 +171,51 @@ func (h *Handler) recoveryStart(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	p := h.recoveryPage(r, c, "page.recovery.title", nil)
-	identifier, err := formValue(r, "identifier")
-	p.Form["identifier"] = identifier
-	if err != nil {
-		h.renderError(w, r, "recovery", p, err)
+	var (
+		ans *flow.Answer
+		err error
+	)
+	id, action := r.PostForm.Get("flow"), r.PostForm.Get("action")
+	switch {
+	case id != "" && (action == flow.ActionSubmitCaptcha || action == flow.ActionNewCaptcha):
+		// The CAPTCHA that sign-in's protection asked.
+		ans, err = h.solve(r, c, p, id, action)
+	case id != "":
+		// The password again, after the CAPTCHA.
+		if !ninsho.ValidID(id) {
+			return ninsho.E(ninsho.CodeFlowNotFound)
+		}
+		var pw string
+		if pw, err = formValue(r, "password"); err == nil {
+			ans, err = h.act(r, c, id, flow.Action{Name: flow.ActionSubmitPassword, Password: pw})
+		} else {
+			ans, _ = h.view(r, c, id)
+		}
+	default:
+		identifier, ferr := formValue(r, "identifier")
+		p.Form["identifier"] = identifier
+		pw, perr := formValue(r, "password")
+		if err = ninsho.Fields(ferr, perr); err == nil {
+			ans, err = h.d.Recovery.Start(r.Context(), c.realm, h.request(r, c), recovery.Input{Identifier: identifier, Password: pw})
+		}
+	}
+	if held := h.recoveryStartStep(r, c, ans); held != nil {
+		h.remember(w, r, ans)
+		if err != nil && !ninsho.IsCode(err, ninsho.CodeCaptchaRequired) {
+			held.Notice = ""
+			h.recoveryRefused(w, r, held, err)
+			return nil
+		}
+		h.render(w, r, http.StatusOK, "recovery", held)
 		return nil
 	}
-	pw, err := formValue(r, "password")
 	if err != nil {
-		h.renderError(w, r, "recovery", p, err)
-		return nil
-	}
-	ans, err := h.d.Recovery.Start(r.Context(), c.realm, h.request(r, c), recovery.Input{Identifier: identifier, Password: pw})
-	if err != nil {
-		h.renderError(w, r, "recovery", p, err)
+		if ans == nil && id != "" && !ninsho.IsCode(err, ninsho.CodeFieldRequired) && !ninsho.IsCode(err, ninsho.CodeFieldTooLong) {
+			if ninsho.IsCode(err, ninsho.CodeFlowNotFound) || ninsho.IsCode(err, ninsho.CodeFlowExpired) {
+				return err // the flow is gone: the error page says so
+			}
+		}
+		h.recoveryRefused(w, r, p, err)
 		return nil
 	}
 	h.remember(w, r, ans)
@@ -162,19 +223,34 @@ func (h *Handler) recoveryStart(w http.ResponseWriter, r *http.Request, c *call)
 	return nil
 }
 
+// recoveryRefused shows the start page with a refusal; a suspension made
+// by staff links to a help request with its reference, as sign-in does.
+func (h *Handler) recoveryRefused(w http.ResponseWriter, r *http.Request, p *page, err error) {
+	if e := ninsho.ErrorOf(err); e.Code == ninsho.CodeAccountSuspended {
+		p.SuspendedRef, _ = e.Params["reference"].(string)
+	}
+	h.renderError(w, r, "recovery", p, err)
+}
+
 // recoveryDocuments handles the upload form (POST /recovery/documents,
 // multipart/form-data): the parts are read as they arrive, in the form's
-// order — flow, document_type, then each file straight into
-// recovery.Service.Upload, which stops one byte past the size limit — and
-// the button last: action submit_documents then submits the case. Nothing
-// is buffered beyond one file.
+// order — flow, document_type, then each file (at most three) checked by
+// recovery.Service.Check, which stops one byte past the size limit — and
+// the button last. The form enters the upload gate once before its first
+// file (one upload per flow, a bounded number in the process: conflict,
+// overloaded), each file has recovery.UploadTime to arrive, and the files
+// are kept only when every one passed (recovery.Service.Keep): a refused
+// file keeps none. Action submit_documents then submits the case.
 func (h *Handler) recoveryDocuments(w http.ResponseWriter, r *http.Request, c *call) error {
 	// Only this route takes more than maxFormBytes, and may take longer
 	// than the server's read timeout.
+	// The read deadline is renewed for each file (at most three: each
+	// UploadTime), so the whole form takes at most 4 × UploadTime.
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(recovery.UploadTime))
-	_ = rc.SetWriteDeadline(time.Now().Add(recovery.UploadTime + time.Minute))
+	_ = rc.SetWriteDeadline(time.Now().Add(4*recovery.UploadTime + time.Minute))
 	r.Body = http.MaxBytesReader(w, r.Body, recoveryMaxBody)
+	files := 0
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return ninsho.E(ninsho.CodeRequestInvalid).Wrap(err)
@@ -182,6 +258,8 @@ func (h *Handler) recoveryDocuments(w http.ResponseWriter, r *http.Request, c *c
 	var (
 		id, docType, action string
 		last                *flow.Answer
+		loaded              *flow.Flow
+		pending             []*recovery.Pending
 	)
 	for {
 		part, err := mr.NextPart()
@@ -214,31 +292,51 @@ func (h *Handler) recoveryDocuments(w http.ResponseWriter, r *http.Request, c *c
 			continue
 		}
 		// Each file is an action on the flow: the engine checks its binding
-		// and expiry as for any other.
+		// and expiry as for any other. The form enters the upload gate
+		// once, before its first file is read.
 		if !ninsho.ValidID(id) {
 			part.Close()
 			return ninsho.E(ninsho.CodeFlowNotFound)
 		}
-		loaded, err := h.d.Flows.Load(r.Context(), c.realm.ID, id, h.flowRequest(r, c, id))
-		if err != nil {
+		if loaded == nil {
+			if loaded, err = h.d.Flows.Load(r.Context(), c.realm.ID, id, h.flowRequest(r, c, id)); err != nil {
+				part.Close()
+				return err
+			}
+			leave, err := h.d.Recovery.EnterUpload(loaded)
+			if err != nil {
+				part.Close()
+				return err
+			}
+			defer leave()
+		} else if loaded.ID != id {
 			part.Close()
-			return err
+			return ninsho.E(ninsho.CodeRequestInvalid)
 		}
-		ans, err := h.d.Recovery.Upload(r.Context(), loaded, h.flowRequest(r, c, id), recovery.Upload{
-			Slot: name, DocumentType: docType, Body: part,
-		})
+		if files++; files > recoveryMaxFiles {
+			part.Close()
+			return ninsho.E(ninsho.CodeRequestInvalid)
+		}
+		_ = rc.SetReadDeadline(time.Now().Add(recovery.UploadTime))
+		p, ans, err := h.d.Recovery.Check(r.Context(), loaded, recovery.Upload{Slot: name, DocumentType: docType, Body: part})
 		part.Close()
 		if err != nil {
-			// Read the rest of the form (bounded by recoveryMaxBody) so
-			// that the browser, still sending, gets the page instead of a
-			// reset connection.
-			_, _ = io.Copy(io.Discard, r.Body)
-			view, verr := h.view(r, c, id)
-			if verr != nil {
-				return verr
+			if ans == nil {
+				return err
 			}
-			h.recoveryAgain(w, r, c, view, docType, err)
+			// Nothing of the form is kept. Read the rest of the form
+			// (bounded by recoveryMaxBody) so that the browser, still
+			// sending, gets the page instead of a reset connection.
+			_, _ = io.Copy(io.Discard, r.Body)
+			h.recoveryAgain(w, r, c, ans, docType, err)
 			return nil
+		}
+		pending = append(pending, p)
+	}
+	if len(pending) > 0 {
+		ans, err := h.d.Recovery.Keep(r.Context(), loaded, h.flowRequest(r, c, id), pending)
+		if err != nil {
+			return err
 		}
 		last = ans
 	}

@@ -31,6 +31,9 @@ var startPages = map[flow.Kind]startPage{
 	flow.KindSignup: {path: "/signup", template: "signup", title: "page.signup.title"},
 	flow.KindUnlock: {path: "/unlock", template: "unlock", title: "page.unlock.title"},
 	flow.KindReset:  {path: "/password-assistant", template: "reset", title: "page.password_assistant.title"},
+	// Document recovery is held by sign-in's protection, not by the start
+	// gate, and serves its CAPTCHA itself (recovery.go).
+	flow.KindRecovery: {path: "/recovery", template: "recovery", title: "page.recovery.title"},
 }
 
 // heldAtCaptcha reports whether ans is an unfinished flow with a start page

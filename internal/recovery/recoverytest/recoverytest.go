@@ -6,7 +6,9 @@ package recoverytest
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"encoding/binary"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -164,4 +166,65 @@ func MinimalDOC() []byte {
 // entry of 20 MiB of zeros that deflates to a few kilobytes.
 func ZipBomb(tb testing.TB) []byte {
 	return MustDOCX(tb, map[string][]byte{"word/media/zeros.bin": make([]byte, 20<<20)})
+}
+
+// PatchedZipBomb returns a DOCX-looking archive with the required entries
+// and one entry of n bytes of zeros whose declared uncompressed size is
+// patched to 1,000,000 in both the central directory and the local header:
+// the directory looks harmless, only inflating it shows the bomb.
+func PatchedZipBomb(tb testing.TB, n int) []byte {
+	tb.Helper()
+	const declared = 1_000_000
+	var comp bytes.Buffer
+	fw, err := flate.NewWriter(&comp, flate.BestCompression)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	zeros := make([]byte, 1<<20)
+	for left := n; left > 0; left -= len(zeros) {
+		fw.Write(zeros[:min(left, len(zeros))])
+	}
+	fw.Close()
+	base := MustDOCX(tb, nil)
+	zr, err := zip.NewReader(bytes.NewReader(base), int64(len(base)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for _, f := range zr.File {
+		if err := zw.Copy(f); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	// CreateRaw writes the sizes given into the local header and the
+	// central directory (no data descriptor).
+	w, err := zw.CreateRaw(&zip.FileHeader{
+		Name: "word/media/zeros.bin", Method: zip.Deflate,
+		CompressedSize64: uint64(comp.Len()), UncompressedSize64: declared,
+		CRC32: crc32.ChecksumIEEE(make([]byte, declared)),
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w.Write(comp.Bytes())
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// Polyglots returns files that start as an accepted format but are not one
+// (an HTML page behind a PDF, PNG or JPEG signature) and a truncated PNG,
+// by name.
+func Polyglots(tb testing.TB) map[string][]byte {
+	tb.Helper()
+	html := "<html><body><script>alert(1)</script></body></html>"
+	return map[string][]byte{
+		"pdf+html":       []byte("%PDF-1.4\n" + html),
+		"png+html":       append([]byte("\x89PNG\r\n\x1a\n"), html...),
+		"jpeg+html":      append([]byte("\xff\xd8\xff\xe0"), html...),
+		"truncated png":  MustPNG(tb)[:20],
+		"truncated jpeg": MustJPEG(tb)[:40],
+	}
 }

@@ -86,6 +86,30 @@ func Recovery(t *testing.T, open func(tb testing.TB) RecoveryStores) {
 		mustNil(t, "submit the second", submit(t, s, second, at(time.Hour)))
 	})
 
+	t.Run("drafts of an account", func(t *testing.T) {
+		s := open(t)
+		a, b := newAccount(t, s, "jp"), newAccount(t, s, "jp")
+		if got, err := s.Drafts(ctx, "jp", a); err != nil || len(got) != 0 {
+			t.Fatalf("Drafts of none = %s, %v", show(got), err)
+		}
+		first := NewCase("jp", a)
+		second := NewCase("jp", a)
+		second.CreatedAt = at(time.Minute)
+		create(t, s, second)
+		create(t, s, first)
+		create(t, s, NewCase("jp", b))
+		open := create(t, s, NewCase("jp", a))
+		mustNil(t, "submit", submit(t, s, open, at(time.Hour)))
+		got, err := s.Drafts(ctx, "jp", a)
+		mustNil(t, "Drafts", err)
+		if len(got) != 2 || got[0].ID != first.ID || got[1].ID != second.ID || show(got[0]) != show(first) {
+			t.Fatalf("Drafts = %s, want the two drafts of the account, oldest first", show(got))
+		}
+		if got, _ := s.Drafts(ctx, "us", a); len(got) != 0 {
+			t.Errorf("Drafts in another realm = %s", show(got))
+		}
+	})
+
 	t.Run("queue by due time, overdue count", func(t *testing.T) {
 		s := open(t)
 		var refs []string
