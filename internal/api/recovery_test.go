@@ -11,6 +11,7 @@ import (
 	"github.com/ninsho/ninsho/internal/api"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/flowtest"
+	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/recovery"
 	"github.com/ninsho/ninsho/internal/recovery/recoverytest"
 	"github.com/ninsho/ninsho/internal/store/storetest"
@@ -27,8 +28,9 @@ type recoveryJSON struct {
 		Step string `json:"step"`
 	} `json:"next"`
 	Errors []struct {
-		Code  string `json:"code"`
-		Field string `json:"field"`
+		Code    string `json:"code"`
+		Field   string `json:"field"`
+		Message string `json:"message"`
 	} `json:"errors"`
 	Recovery *struct {
 		Reference    string `json:"reference"`
@@ -139,6 +141,12 @@ func TestRecoveryAPI(t *testing.T) {
 			got.Recovery == nil || len(got.Recovery.Documents) != 0 {
 			t.Errorf("%s: %d %s; want the flow with one refusal of file and nothing stored", c.name, status, body)
 		}
+	}
+	// An unknown document type is told as such, not as a file format.
+	if status, got, body := put("front", "?document_type=student_card", "image/png", recoverytest.MustPNG(t)); status != 400 || len(got.Errors) != 1 ||
+		got.Errors[0].Code != "document_type_not_allowed" || got.Errors[0].Field != "document_type" ||
+		got.Errors[0].Message != i18n.Message("ja", "error.document_type_not_allowed.document_type", nil) {
+		t.Errorf("unknown document type: %d %s", status, body)
 	}
 	if status, _, body := put("side", "?document_type=passport", "image/png", recoverytest.MustPNG(t)); status != 404 {
 		t.Errorf("unknown slot: %d %s", status, body)

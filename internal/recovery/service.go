@@ -711,7 +711,9 @@ func (s *Service) submit(ctx context.Context, rl *realm.Realm, f *flow.Flow, req
 		return nil, ninsho.E(ninsho.CodeRecoveryCaseOpen).WithParam("reference", open.Reference)
 	}
 	now := k.Clock.Now()
-	due := now.Add(rl.RecoveryDue())
+	// The due time is told in whole seconds (answers, messages, the
+	// console), so it is kept that way.
+	due := now.Add(rl.RecoveryDue()).Truncate(time.Second)
 	c.Status, c.SubmittedAt, c.DueAt = StatusOpen, &now, &due
 	locale := authflow.Locale(f, a, rl)
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {

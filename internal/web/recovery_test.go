@@ -31,7 +31,7 @@ func newRecoveryWeb(t *testing.T) (*web.Handler, *flowtest.Env) {
 	svc := &recovery.Service{Kit: env.Kit, Realms: env.Realms, Signin: env.Signin, Gate: env.Gate, Store: env.DB, Documents: env.DB,
 		Box: env.Box, Forget: env.Signin.ForgetAccount}
 	env.Engine.Handlers[flow.KindRecovery] = svc
-	h := mustWeb(t, web.Deps{Realms: env.Realms, Flows: env.Engine, Signup: env.Signup, Signin: env.Signin, Recovery: svc, Now: env.Clock.Now})
+	h := mustWeb(t, web.Deps{Realms: env.Realms, Flows: env.Engine, Signup: env.Signup, Signin: env.Signin, Reset: env.Reset, Recovery: svc, Now: env.Clock.Now})
 	ctx := context.Background()
 	env.MustSignUp(t, env.JP, "hanako@example.jp", pw, "hanako@example.jp")
 	a, _ := env.DB.AccountByEmail(ctx, "jp", "hanako@example.jp")
@@ -93,6 +93,10 @@ func TestRecoveryPages(t *testing.T) {
 	rec = post(h, "/recovery", url.Values{"identifier": {"hanako@example.jp"}, "password": {"wrong-pass-77"}}, b.header()...)
 	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "パスワードが正しくありません") {
 		t.Fatalf("wrong password: %d\n%s", rec.Code, rec.Body)
+	}
+	// The message says the password can be reset: the page offers it.
+	if !strings.Contains(rec.Body.String(), `<a href="/password-assistant">`) {
+		t.Errorf("a wrong password on /recovery offers no password assistant:\n%s", rec.Body)
 	}
 	rec = post(h, "/recovery", url.Values{"identifier": {"hanako@example.jp"}, "password": {pw}}, b.header()...)
 	b.take(t, rec.Result())
