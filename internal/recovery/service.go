@@ -848,6 +848,35 @@ func (s *Service) Cancel(ctx context.Context, rl *realm.Realm, req ninsho.Reques
 	return c, nil
 }
 
+// CancelPreview returns the open case the cancel link token would cancel,
+// using nothing: the link's page shows it before the owner confirms. The
+// refusals are Cancel's: field_required (field token) for an empty token,
+// not_found for an unknown, used or expired one, recovery_case_decided for
+// a case no longer open.
+func (s *Service) CancelPreview(ctx context.Context, rl *realm.Realm, token string) (*Case, error) {
+	if token == "" {
+		return nil, ninsho.FieldError(ninsho.CodeFieldRequired, "token")
+	}
+	link, err := s.Kit.Codes.UsableLink(ctx, rl.ID, PurposeCancel, token)
+	if err != nil {
+		return nil, err
+	}
+	if link == nil {
+		return nil, errNotFound
+	}
+	c, err := s.Store.Case(ctx, rl.ID, link.FlowID)
+	if err != nil {
+		return nil, err
+	}
+	if c.AccountID != link.AccountID {
+		return nil, errNotFound
+	}
+	if c.Status != StatusOpen {
+		return nil, ninsho.E(ninsho.CodeRecoveryCaseDecided)
+	}
+	return c, nil
+}
+
 // QueueItem is one open case in the reviewers' queue.
 type QueueItem struct {
 	Reference    string

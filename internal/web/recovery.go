@@ -53,6 +53,9 @@ type recoveryView struct {
 	Uploaded []recoveryUploaded
 	// Reference is the cancelled case's, on the cancel page.
 	Reference string
+	// Pending is the open case the cancel link would cancel, on the
+	// confirmation.
+	Pending string
 }
 
 type recoveryType struct {
@@ -402,8 +405,16 @@ func smallField(part *multipart.Part) (string, error) {
 
 // recoveryCancelForm shows the cancel link's confirmation.
 func (h *Handler) recoveryCancelForm(w http.ResponseWriter, r *http.Request, c *call) error {
+	token := r.URL.Query().Get("token")
+	// A link that can no longer cancel anything (empty, used, expired, or
+	// its case decided) says so now, not after the owner confirms.
+	cs, err := h.d.Recovery.CancelPreview(r.Context(), c.realm, token)
+	if err != nil {
+		return err
+	}
 	p := h.recoveryPage(r, c, "page.recovery_cancel.title", nil)
-	p.Token = r.URL.Query().Get("token")
+	p.Token = token
+	p.Recovery.Pending = cs.Reference
 	h.render(w, r, http.StatusOK, "recovery_cancel", p)
 	return nil
 }

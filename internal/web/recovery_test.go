@@ -152,7 +152,7 @@ func TestRecoveryPages(t *testing.T) {
 		}
 	}
 	rec = get(h, "/recovery/cancel?token="+url.QueryEscape(token), b.header()...)
-	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `name="token" value="`+token+`"`) {
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `name="token" value="`+token+`"`) || !strings.Contains(rec.Body.String(), `data-recovery-case="R-`) {
 		t.Fatalf("cancel page: %d\n%s", rec.Code, rec.Body)
 	}
 	rec = post(h, "/recovery/cancel", url.Values{"token": {token}}, b.header()...)
@@ -161,5 +161,12 @@ func TestRecoveryPages(t *testing.T) {
 	}
 	if rec := post(h, "/recovery/cancel", url.Values{"token": {token}}, b.header()...); rec.Code != 404 {
 		t.Fatalf("cancel again: %d", rec.Code)
+	}
+	// A spent or empty link says so when opened, with no form to confirm.
+	for q, want := range map[string]int{"?token=" + url.QueryEscape(token): 404, "?token=": 400, "": 400} {
+		rec := get(h, "/recovery/cancel"+q, b.header()...)
+		if rec.Code != want || strings.Contains(rec.Body.String(), `action="/recovery/cancel"`) {
+			t.Errorf("GET /recovery/cancel%s: %d, want %d and no form\n%s", q, rec.Code, want, rec.Body)
+		}
 	}
 }
