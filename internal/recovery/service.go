@@ -555,6 +555,35 @@ func (s *Service) draft(ctx context.Context, f *flow.Flow) (*realm.Realm, *Case,
 	return rl, c, nil
 }
 
+// ChooseType sets the document type of f's draft case without a file (the
+// form's type changed with no file chosen): the files already uploaded
+// stay, and submit_documents then asks for what the new type needs. An
+// unknown type is document_type_not_allowed (field document_type), a flow
+// no longer collecting files flow_completed. It answers f.
+func (s *Service) ChooseType(ctx context.Context, f *flow.Flow, typ string) (*flow.Answer, error) {
+	_, c, err := s.draft(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	dt, err := ParseDocumentType(typ)
+	if err != nil {
+		ans, aerr := s.answer(ctx, f)
+		if aerr != nil {
+			return nil, aerr
+		}
+		return ans, err
+	}
+	if dt != c.DocumentType {
+		c.DocumentType = dt
+		if err := s.Kit.Tx.InTx(ctx, func(ctx context.Context) error {
+			return s.Store.UpdateCase(ctx, c, StatusDraft)
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return s.answer(ctx, f)
+}
+
 // Keep seals the checked files ps and stores them in their slots of f's
 // case in one transaction (with the last document type given), and
 // answers f.

@@ -346,6 +346,23 @@ func (h *Handler) recoveryDocuments(w http.ResponseWriter, r *http.Request, c *c
 	if !ninsho.ValidID(id) {
 		return ninsho.E(ninsho.CodeFlowNotFound)
 	}
+	if len(pending) == 0 && docType != "" {
+		// The type changed with no file chosen: the type alone is kept,
+		// never silently dropped.
+		f, err := h.d.Flows.Load(r.Context(), c.realm.ID, id, h.flowRequest(r, c, id))
+		if err != nil {
+			return err
+		}
+		ans, err := h.d.Recovery.ChooseType(r.Context(), f, docType)
+		if err != nil {
+			if ans == nil {
+				return err
+			}
+			h.recoveryAgain(w, r, c, ans, docType, err)
+			return nil
+		}
+		last = ans
+	}
 	if last == nil {
 		ans, err := h.view(r, c, id)
 		if err != nil {

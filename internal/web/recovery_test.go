@@ -129,6 +129,21 @@ func TestRecoveryPages(t *testing.T) {
 	if rec.Code != 413 || !strings.Contains(rec.Body.String(), "ファイルのサイズが大きすぎます") || strings.Contains(rec.Body.String(), `data-slot="back"`) {
 		t.Fatalf("over 10 MB: %d\n%s", rec.Code, rec.Body)
 	}
+	// A passport's front, then the type changed to a licence with no file
+	// chosen: the new type is kept (a licence needs no utility bill).
+	rec = multipartPost(h, "/recovery/documents", [][2]string{{"flow", flowID}, {"document_type", "passport"}, {"action", "upload"}},
+		[][3]string{{"front", "passport.png", string(recoverytest.MustPNG(t))}}, b.header()...)
+	if rec.Code != 303 {
+		t.Fatalf("passport front: %d\n%s", rec.Code, rec.Body)
+	}
+	rec = multipartPost(h, "/recovery/documents", [][2]string{{"flow", flowID}, {"document_type", "drivers_license"}, {"action", "upload"}},
+		[][3]string{{"front", "", ""}}, b.header()...)
+	if rec.Code != 303 {
+		t.Fatalf("type changed without a file: %d\n%s", rec.Code, rec.Body)
+	}
+	if rec := get(h, loc, b.header()...); !strings.Contains(rec.Body.String(), `<option value="drivers_license" selected>`) {
+		t.Fatalf("the type changed without a file was dropped:\n%s", rec.Body)
+	}
 	rec = multipartPost(h, "/recovery/documents",
 		[][2]string{{"flow", flowID}, {"document_type", "drivers_license"}, {"action", "submit_documents"}},
 		[][3]string{{"front", "licence.exe", string(recoverytest.MustPNG(t))}, {"back", "", ""}}, b.header()...)
