@@ -68,6 +68,16 @@ func TestRecoveryStorageBounded(t *testing.T) {
 		if err != nil || len(drafts) != 1 || drafts[0].FlowID != second.Flow.ID {
 			t.Fatalf("drafts after a second start: %d, %v; want only the second", len(drafts), err)
 		}
+		// The superseded draft was never sent for review: it is not a
+		// cancelled case in the owner's history.
+		if ev := lastEvent(t, e, a, recovery.EventDraftDropped); ev == nil || ev.Data["via"] != "superseded" || ev.Data["documents_deleted"] != float64(3) {
+			t.Fatalf("superseded draft's event: %+v", ev)
+		}
+		for _, typ := range signin.HistoryTypes {
+			if typ == recovery.EventDraftDropped {
+				t.Fatal("a dropped draft shows in the owner's history")
+			}
+		}
 		view, err := e.Engine.View(ctx, "jp", first.Flow.ID, req)
 		if err != nil || view.Recovery == nil || view.Recovery.Status != "cancelled" || len(view.Recovery.Documents) != 0 {
 			t.Fatalf("superseded draft: %+v, %v", view, err)

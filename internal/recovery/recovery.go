@@ -145,12 +145,16 @@ const MaxReason = 2000
 
 // Events.
 const (
-	EventStarted        = "recovery.started"
-	EventUploaded       = "recovery.document_uploaded"
-	EventSubmitted      = event.TypeRecoverySubmitted
-	EventApproved       = event.TypeRecoveryApproved
-	EventRejected       = event.TypeRecoveryRejected
-	EventCancelled      = event.TypeRecoveryCancelled
+	EventStarted   = "recovery.started"
+	EventUploaded  = "recovery.document_uploaded"
+	EventSubmitted = event.TypeRecoverySubmitted
+	EventApproved  = event.TypeRecoveryApproved
+	EventRejected  = event.TypeRecoveryRejected
+	EventCancelled = event.TypeRecoveryCancelled
+	// EventDraftDropped: a draft never submitted was cancelled by its
+	// owner or superseded by a new start. It is not in the owner's
+	// history (nothing was ever sent for review), unlike EventCancelled.
+	EventDraftDropped   = "recovery.draft_dropped"
 	EventDocumentOpened = "recovery.document_opened"
 )
 

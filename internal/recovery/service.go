@@ -391,8 +391,8 @@ func (s *Service) supersede(ctx context.Context, rl *realm.Realm, accountID stri
 		if err != nil {
 			return err
 		}
-		if err := k.Record(ctx, rl, accountID, EventCancelled, req, "", map[string]any{
-			"flow": d.FlowID, "case": d.Reference, "from": string(StatusDraft), "via": "superseded", "documents_deleted": n,
+		if err := k.Record(ctx, rl, accountID, EventDraftDropped, req, "", map[string]any{
+			"flow": d.FlowID, "case": d.Reference, "via": "superseded", "documents_deleted": n,
 		}); err != nil {
 			return err
 		}
@@ -801,7 +801,7 @@ func (s *Service) cancelDraft(ctx context.Context, rl *realm.Realm, f *flow.Flow
 		if err := k.Save(ctx, f); err != nil {
 			return err
 		}
-		return k.Record(ctx, rl, c.AccountID, EventCancelled, req, f.DeviceID, map[string]any{"flow": f.ID, "case": c.Reference, "from": string(StatusDraft)})
+		return k.Record(ctx, rl, c.AccountID, EventDraftDropped, req, f.DeviceID, map[string]any{"flow": f.ID, "case": c.Reference, "via": "owner"})
 	})
 	if err != nil {
 		return nil, err
