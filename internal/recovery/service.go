@@ -739,13 +739,14 @@ func (s *Service) Approve(ctx context.Context, actor string, req ninsho.Request,
 	k := s.Kit
 	c, err := s.decide(ctx, actor, ref, StatusApproved, why, "", func(ctx context.Context, rl *realm.Realm, c *Case, a *account.Account) error {
 		now := k.Clock.Now()
-		// The changes are the owner's account's, not made from the
-		// owner's device: their events and the 2SV alert carry the
-		// request id (which ties them to recovery.approved, where the
-		// reviewer's address and browser are) but not where staff work
-		// from, which the owner sees in the history and the alert.
+		// The changes are the reviewer's, not made from the owner's
+		// device: their events are the actor's (the owner's history
+		// offers no "this wasn't me" on them) and carry the request id
+		// (which ties them to recovery.approved, where the reviewer's
+		// address and browser are) but not where staff work from. No
+		// two-step alert is sent: TemplateApproved below is the notice.
 		own := ninsho.Request{RequestID: req.RequestID, Client: req.Client}
-		if _, err := k.TwoStep.RollBack(ctx, rl, own, a, time.Time{}, now.Add(time.Hour), nil); err != nil {
+		if _, err := k.TwoStep.RollBackByStaff(ctx, rl, own, actor, a, time.Time{}, now.Add(time.Hour)); err != nil {
 			return err
 		}
 		if _, err := k.Trust.ForgetAll(ctx, rl, own, a.ID, trust.ReasonTwoStepOff); err != nil {
