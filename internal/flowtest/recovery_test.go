@@ -218,7 +218,7 @@ func TestRecoveryFromUploadToReenrolment(t *testing.T) {
 		}
 		_, err = s.Approve(ctx, "staff:s2", sreq, r.Reference, "again")
 		flowtest.WantCode(t, err, ninsho.CodeRecoveryCaseDecided)
-		_, err = s.Reject(ctx, "staff:s2", sreq, r.Reference, "again", "x")
+		_, err = s.Reject(ctx, "staff:s2", sreq, r.Reference, "again", "x", "")
 		flowtest.WantCode(t, err, ninsho.CodeRecoveryCaseDecided)
 		if st, _ := e.DB.State(ctx, "jp", a.ID); st.Enabled {
 			t.Fatal("2SV still on after approval")
@@ -295,9 +295,11 @@ func TestRecoveryRejectAndCancel(t *testing.T) {
 		sreq := flowtest.Req("192.0.2.200", "")
 
 		first := rcOpen(t, e, s, req).Recovery
-		_, err := s.Reject(ctx, "staff:s1", sreq, first.Reference, "The photo is blurred.", "")
+		_, err := s.Reject(ctx, "staff:s1", sreq, first.Reference, "The photo is blurred.", "", "")
 		flowtest.WantRefusals(t, err, "field_required/instead")
-		if _, err := s.Reject(ctx, "staff:s1", sreq, first.Reference, "The photo is blurred.", "A sharp photo of your passport."); err != nil {
+		_, err = s.Reject(ctx, "staff:s1", sreq, first.Reference, "", "x", strings.Repeat("n", recovery.MaxReason+1))
+		flowtest.WantRefusals(t, err, "field_required/reason", "field_too_long/note")
+		if _, err := s.Reject(ctx, "staff:s1", sreq, first.Reference, "The photo is blurred.", "A sharp photo of your passport.", "Second blurred upload from this customer; internal only."); err != nil {
 			t.Fatalf("reject: %v", err)
 		}
 		var rejected string
@@ -306,13 +308,14 @@ func TestRecoveryRejectAndCancel(t *testing.T) {
 				rejected = m.Text
 			}
 		}
-		if !strings.Contains(rejected, "The photo is blurred.") || !strings.Contains(rejected, "A sharp photo of your passport.") {
-			t.Fatalf("rejection message:\n%s", rejected)
+		if !strings.Contains(rejected, "The photo is blurred.") || !strings.Contains(rejected, "A sharp photo of your passport.") || strings.Contains(rejected, "internal only") {
+			t.Fatalf("rejection message (the reason and what instead, not the internal note):\n%s", rejected)
 		}
 		if st, _ := e.DB.State(ctx, "jp", a.ID); !st.Enabled {
 			t.Fatal("2SV turned off by a rejection")
 		}
-		if ev := lastEvent(t, e, a, recovery.EventRejected); ev == nil || ev.Actor != "staff:s1" || ev.Data["decision"] != "rejected" {
+		if ev := lastEvent(t, e, a, recovery.EventRejected); ev == nil || ev.Actor != "staff:s1" || ev.Data["decision"] != "rejected" ||
+			ev.Data["note"] != "Second blurred upload from this customer; internal only." {
 			t.Fatalf("rejection event: %+v", ev)
 		}
 

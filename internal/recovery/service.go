@@ -773,20 +773,27 @@ func (s *Service) Approve(ctx context.Context, actor string, req ninsho.Request,
 }
 
 // Reject decides the open case ref against its owner, by actor from req,
-// with a written reason and what to send instead (both required), which
-// the owner gets by TemplateRejected. Nothing of the account changes; the
-// owner may open a new case. A case decided already is
-// recovery_case_decided.
-func (s *Service) Reject(ctx context.Context, actor string, req ninsho.Request, ref, why, instead string) (*Case, error) {
+// with the reason for the owner and what to send instead (both required,
+// both sent word for word by TemplateRejected) and an optional internal
+// note, kept in the event recovery.rejected ("note") and never sent.
+// Nothing of the account changes; the owner may open a new case. A case
+// decided already is recovery_case_decided.
+func (s *Service) Reject(ctx context.Context, actor string, req ninsho.Request, ref, why, instead, note string) (*Case, error) {
 	why, err := reason(why, "reason")
 	instead, err2 := reason(instead, "instead")
-	if err = ninsho.Fields(err, err2); err != nil {
+	var err3 error
+	if strings.TrimSpace(note) != "" {
+		note, err3 = reason(note, "note")
+	}
+	if err = ninsho.Fields(err, err2, err3); err != nil {
 		return nil, err
 	}
 	return s.decide(ctx, actor, ref, StatusRejected, why, instead, func(ctx context.Context, rl *realm.Realm, c *Case, a *account.Account) error {
-		if err := s.record(ctx, c, actor, EventRejected, req, map[string]any{
-			"case": c.Reference, "decision": string(StatusRejected), "reason": why, "instead": instead,
-		}); err != nil {
+		data := map[string]any{"case": c.Reference, "decision": string(StatusRejected), "reason": why, "instead": instead}
+		if note != "" {
+			data["note"] = note
+		}
+		if err := s.record(ctx, c, actor, EventRejected, req, data); err != nil {
 			return err
 		}
 		return s.tell(ctx, rl, a, TemplateRejected, "/recovery", c, map[string]string{"reason": why, "instead": instead})
