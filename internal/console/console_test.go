@@ -2,6 +2,8 @@ package console_test
 
 import (
 	"context"
+	"github.com/ninsho/ninsho/internal/store/storetest"
+	"html"
 	"html/template"
 	"net/http"
 	"net/http/httptest"
@@ -372,6 +374,22 @@ func TestRoles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The admin's own row offers no role change nor disable, and a post
+		// anyway says why it is refused.
+		self, err := e.DB.StaffByEmail(context.Background(), "admin@example.jp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := admin.do("GET", "/console/staff", nil).Body.String()
+		if strings.Contains(page, "/console/staff/"+self.ID+"/role") || strings.Contains(page, "/console/staff/"+self.ID+"/disable") {
+			t.Errorf("the admin's own row offers a role change or disable\n%s", page)
+		}
+		for _, action := range []string{"role", "disable"} {
+			w := admin.do("POST", "/console/staff/"+self.ID+"/"+action, url.Values{"role": {"agent"}})
+			if body := html.UnescapeString(w.Body.String()); w.Code != http.StatusConflict || !strings.Contains(body, i18n.Message("en", "error.conflict.own_account", nil)) {
+				t.Errorf("own %s: %d, want 409 own_account\n%s", action, w.Code, body)
+			}
+		}
 		if w := admin.do("POST", "/console/staff/"+st.ID+"/role", url.Values{"role": {"reviewer"}}); w.Code != http.StatusSeeOther {
 			t.Errorf("role change: %d", w.Code)
 		}
@@ -446,9 +464,15 @@ func TestAccountActionsLeaveEventsWithReason(t *testing.T) {
 				t.Errorf("%s: the timeline does not show it with its reason", s.action)
 			}
 		}
-		// An action that does not apply is refused.
-		if w := b.do("POST", "/console/accounts/"+a.ID+"/reinstate", url.Values{"reason": {"again"}}); w.Code != http.StatusConflict {
-			t.Errorf("reinstate an active account: %d, want 409", w.Code)
+		// An action that does not apply is refused, saying why (not "changed
+		// elsewhere at the same time").
+		for action, reason := range map[string]string{"reinstate": ninsho.ConflictNotSuspended, "remind-signup": ninsho.ConflictNotPending} {
+			w := b.do("POST", "/console/accounts/"+a.ID+"/"+action, url.Values{"reason": {"again"}})
+			body := html.UnescapeString(w.Body.String())
+			if w.Code != http.StatusConflict || !strings.Contains(body, i18n.Message("en", "error.conflict."+reason, nil)) ||
+				strings.Contains(body, i18n.Message("en", "error.conflict", nil)) {
+				t.Errorf("%s on an active account: %d, want 409 saying %s\n%s", action, w.Code, reason, body)
+			}
 		}
 	})
 }
@@ -663,4 +687,22 @@ func TestSuspendedAPIAnswer(t *testing.T) {
 			t.Errorf("API answer: %d %s, want 403 account_suspended with reference %s and reason owner_request, without the note or the account id", w.Code, body, ref)
 		}
 	})
+}
+
+// TestInvitationLinkUsesTheConfiguredBase: an enrolment link made on the
+// staff page points at the configured base (the command line's), not at
+// the host the admin's browser used.
+func TestInvitationLinkUsesTheConfiguredBase(t *testing.T) {
+	e := newEnv(t, flowtest.New(t, storetest.MustOpenSQLite(t)))
+	c, err := console.New(console.Deps{Staff: e.Staff, Desk: e.Desk, Realms: e.Realms, LinkBase: "http://localhost:18181"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Console = c
+	_, akey := mustStaff(t, e, "admin@example.jp", staff.RoleAdmin)
+	admin := signIn(t, e, "admin@example.jp", akey)
+	w := admin.do("POST", "/console/staff", url.Values{"email": {"new@example.jp"}, "role": {"reviewer"}})
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "<code class=\"link\">http://localhost:18181/console/enrol?token=") {
+		t.Fatalf("invite: %d, want the link under the configured base\n%s", w.Code, w.Body.String())
+	}
 }

@@ -166,7 +166,7 @@ func (s *Service) Unlock(ctx context.Context, p *staff.Principal, req ninsho.Req
 		case a.Lock.LockedFor(now, false):
 			lifted = string(a.Lock.Kind)
 		default:
-			return nil, ninsho.E(ninsho.CodeConflict)
+			return nil, ninsho.E(ninsho.CodeConflict).WithParam("reason", ninsho.ConflictNotLocked)
 		}
 		if err := s.Locks.SetLock(ctx, a.ID, account.Lock{}); err != nil {
 			return nil, err
@@ -187,7 +187,7 @@ func (s *Service) Unlock(ctx context.Context, p *staff.Principal, req ninsho.Req
 func (s *Service) Lock(ctx context.Context, p *staff.Principal, req ninsho.Request, accountID, why string) error {
 	return s.act(ctx, p, req, accountID, TypeLocked, why, func(ctx context.Context, a *account.Account, now time.Time) (map[string]any, error) {
 		if a.Status != account.StatusActive {
-			return nil, ninsho.E(ninsho.CodeConflict)
+			return nil, ninsho.E(ninsho.CodeConflict).WithParam("reason", ninsho.ConflictNotActive)
 		}
 		if err := s.Locks.SetLock(ctx, a.ID, account.Lock{Kind: account.LockSuspicious, Level: a.Lock.Level, LockedAt: &now}); err != nil {
 			return nil, err
@@ -215,7 +215,7 @@ func (s *Service) Suspend(ctx context.Context, p *staff.Principal, req ninsho.Re
 	var ref string
 	err := s.act(ctx, p, req, accountID, TypeSuspended, why, func(ctx context.Context, a *account.Account, now time.Time) (map[string]any, error) {
 		if a.Status != account.StatusActive && a.Status != account.StatusLocked {
-			return nil, ninsho.E(ninsho.CodeConflict)
+			return nil, ninsho.E(ninsho.CodeConflict).WithParam("reason", ninsho.ConflictNotActive)
 		}
 		note, _ := reason(why)
 		sus := &account.Suspension{Realm: a.Realm, AccountID: a.ID, Reason: public, Note: note, By: p.Staff.Actor(), At: now}
@@ -237,7 +237,7 @@ func (s *Service) Suspend(ctx context.Context, p *staff.Principal, req ninsho.Re
 func (s *Service) Reinstate(ctx context.Context, p *staff.Principal, req ninsho.Request, accountID, why string) error {
 	return s.act(ctx, p, req, accountID, TypeReinstated, why, func(ctx context.Context, a *account.Account, now time.Time) (map[string]any, error) {
 		if a.Status != account.StatusSuspended {
-			return nil, ninsho.E(ninsho.CodeConflict)
+			return nil, ninsho.E(ninsho.CodeConflict).WithParam("reason", ninsho.ConflictNotSuspended)
 		}
 		note, _ := reason(why)
 		data := map[string]any{}
@@ -291,7 +291,7 @@ const RemindersPerHour = 3
 func (s *Service) RemindSignup(ctx context.Context, p *staff.Principal, req ninsho.Request, accountID, why string) error {
 	return s.act(ctx, p, req, accountID, TypeSignupReminded, why, func(ctx context.Context, a *account.Account, now time.Time) (map[string]any, error) {
 		if a.Status != account.StatusPending {
-			return nil, ninsho.E(ninsho.CodeConflict)
+			return nil, ninsho.E(ninsho.CodeConflict).WithParam("reason", ninsho.ConflictNotPending)
 		}
 		rl := s.Realms.ByID(a.Realm)
 		if rl == nil {

@@ -475,7 +475,7 @@ func (s *Service) SetRole(ctx context.Context, by *Staff, req ninsho.Request, id
 		return ninsho.FieldError(ninsho.CodeRequestInvalid, "role")
 	}
 	if by != nil && by.ID == id {
-		return ninsho.E(ninsho.CodeConflict)
+		return ninsho.E(ninsho.CodeConflict).WithParam("reason", ninsho.ConflictOwnAccount)
 	}
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		st, err := s.Store.Staff(ctx, id)
@@ -501,7 +501,7 @@ func (s *Service) Disable(ctx context.Context, by *Staff, req ninsho.Request, id
 		return ninsho.E(ninsho.CodeForbidden)
 	}
 	if by != nil && by.ID == id {
-		return ninsho.E(ninsho.CodeConflict)
+		return ninsho.E(ninsho.CodeConflict).WithParam("reason", ninsho.ConflictOwnAccount)
 	}
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		st, err := s.Store.Staff(ctx, id)
