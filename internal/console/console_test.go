@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -704,5 +705,42 @@ func TestInvitationLinkUsesTheConfiguredBase(t *testing.T) {
 	w := admin.do("POST", "/console/staff", url.Values{"email": {"new@example.jp"}, "role": {"reviewer"}})
 	if w.Code != 200 || !strings.Contains(w.Body.String(), "<code class=\"link\">http://localhost:18181/console/enrol?token=") {
 		t.Fatalf("invite: %d, want the link under the configured base\n%s", w.Code, w.Body.String())
+	}
+}
+
+// TestErrorLinksReachTheirFields: every link of an error summary on the
+// account page points at an element of the page (the refused form's
+// fields take the plain ids).
+func TestErrorLinksReachTheirFields(t *testing.T) {
+	e := newEnv(t, flowtest.New(t, storetest.MustOpenSQLite(t)))
+	_, key := mustStaff(t, e, "agent@example.jp", staff.RoleAgent)
+	e.MustSignUp(t, e.JP, "hanako@example.jp", "sakura-fubuki-2026", "hanako@example.jp")
+	a, err := e.DB.AccountByEmail(context.Background(), "jp", "hanako@example.jp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := signIn(t, e, "agent@example.jp", key)
+	anchor := regexp.MustCompile(`href="#([a-z_-]+)"`)
+	for _, tc := range []struct {
+		action string
+		form   url.Values
+	}{
+		{"suspend", url.Values{"reason": {" "}, "public_reason": {"unusual_activity"}}},
+		{"suspend", url.Values{"reason": {"x"}, "public_reason": {"made-up"}}},
+		{"lock", url.Values{"reason": {""}}},
+		{"revoke-sessions", url.Values{"reason": {strings.Repeat("x", 1001)}}},
+	} {
+		w := b.do("POST", "/console/accounts/"+a.ID+"/"+tc.action, tc.form)
+		body := w.Body.String()
+		links := anchor.FindAllStringSubmatch(body, -1)
+		if w.Code != http.StatusBadRequest || len(links) == 0 {
+			t.Errorf("%s %v: %d, want 400 with a linked error", tc.action, tc.form, w.Code)
+			continue
+		}
+		for _, m := range links {
+			if !strings.Contains(body, `id="`+m[1]+`"`) {
+				t.Errorf("%s %v: the error links to #%s, which the page lacks", tc.action, tc.form, m[1])
+			}
+		}
 	}
 }
