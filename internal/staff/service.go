@@ -223,9 +223,12 @@ func (s *Service) Enrol(ctx context.Context, req ninsho.Request, token, pw, conf
 		return nil, ninsho.E(ninsho.CodeStaffLocked)
 	}
 	var errs []error
+	// Every refused field at once: a password the policy refuses does not
+	// hide a confirmation that differs from it.
 	if err := s.Policy.Check(pw, password.Personal{Email: st.Email, Name: st.Name}); err != nil {
 		errs = append(errs, err)
-	} else if !password.Same(pw, confirmation) {
+	}
+	if pw != "" && !password.Same(pw, confirmation) {
 		errs = append(errs, ninsho.FieldError(ninsho.CodePasswordMismatch, "password_confirmation"))
 	}
 	step, err := totp.Verify(key, code, s.Clock.Now(), st.TOTPLastStep)
