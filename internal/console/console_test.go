@@ -744,3 +744,29 @@ func TestErrorLinksReachTheirFields(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleWording: the console says "site" (サイト) for a realm on every
+// page, the search hint names every reference number it finds, and the
+// help request's answers are headed as answers sent, not as the action.
+func TestConsoleWording(t *testing.T) {
+	for _, lang := range []string{"en", "ja"} {
+		intro := i18n.Message(lang, "console.recovery.intro", nil)
+		if strings.Contains(strings.ToLower(intro), "realm") || strings.Contains(intro, "レルム") {
+			t.Errorf("%s: the recovery queue says realm: %q", lang, intro)
+		}
+		hint := i18n.Message(lang, "console.search.hint", nil)
+		for _, ref := range []string{"S-", "R-", "H-"} {
+			if !strings.Contains(hint, ref) {
+				t.Errorf("%s: the search hint does not name %s…: %q", lang, ref, hint)
+			}
+		}
+		if i18n.Message(lang, "console.help.col.answer", nil) == i18n.Message(lang, "console.help.answer", nil) {
+			t.Errorf("%s: the answers' column is headed by the action's label", lang)
+		}
+	}
+	for _, key := range []string{"console.search.realm", "console.search.every_realm", "console.col.realm"} {
+		if m := i18n.Message("en", key, nil); strings.Contains(strings.ToLower(m), "realm") {
+			t.Errorf("en %s says realm: %q", key, m)
+		}
+	}
+}
