@@ -452,6 +452,10 @@ func (s *Service) accountOf(ctx context.Context, rl *realm.Realm, typed string) 
 
 // formatDue writes the due time as the alerts write times: Japan time for
 // a Japanese message, UTC otherwise ("2026-11-27 10:02 JST").
+// FormatDue is the due time t as the confirmation message says it in
+// locale (the hosted done page says it the same way).
+func FormatDue(t time.Time, locale string) string { return formatDue(t, locale) }
+
 func formatDue(t time.Time, locale string) string {
 	if locale == "ja" {
 		return t.In(time.FixedZone("JST", 9*60*60)).Format("2006-01-02 15:04 JST")
