@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/store/storetest"
 	"html"
 	"html/template"
@@ -493,6 +494,23 @@ func TestSuspensionShownAtSignIn(t *testing.T) {
 		if !strings.HasPrefix(ref, "S-") {
 			t.Fatalf("reference %q, want S-…", ref)
 		}
+		// The owner is told: the reason, the reference and the help request
+		// link, never the staff's note nor where staff work from.
+		notice := func(template string) string {
+			t.Helper()
+			var found string
+			for _, m := range e.Messages(t, "hanako@example.jp") {
+				if m.Template == template {
+					found = m.Text
+				}
+			}
+			return found
+		}
+		sus := notice(message.TemplateAccountSuspended)
+		if !strings.Contains(sus, ref) || !strings.Contains(sus, "/help/request?ref="+ref+"&step=suspended") ||
+			!strings.Contains(sus, "通常と異なるご利用") || strings.Contains(sus, "chargebacks") || strings.Contains(sus, "192.0.2.200") {
+			t.Errorf("suspension notice:\n%s", sus)
+		}
 		// The API: account_suspended with the reference and the reason.
 		_, err = e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.10", ""), signin.Input{Identifier: "hanako@example.jp", Password: "sakura-fubuki-2026"})
 		flowtest.WantCode(t, err, ninsho.CodeAccountSuspended)
@@ -524,6 +542,9 @@ func TestSuspensionShownAtSignIn(t *testing.T) {
 		// Reinstated, the sign-in goes on.
 		if err := e.Desk.Reinstate(ctx, p, ninsho.Request{IP: "192.0.2.200"}, a.ID, "cards verified"); err != nil {
 			t.Fatal(err)
+		}
+		if back := notice(message.TemplateAccountReinstated); !strings.Contains(back, ref) || !strings.Contains(back, "/signin") || strings.Contains(back, "cards verified") {
+			t.Errorf("reinstatement notice:\n%s", back)
 		}
 		_, err = e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.10", ""), signin.Input{Identifier: "hanako@example.jp", Password: "sakura-fubuki-2026"})
 		if ninsho.IsCode(err, ninsho.CodeAccountSuspended) {
