@@ -72,37 +72,3 @@ func TestBrowserSuspendedQuotesItsReferenceOnly(t *testing.T) {
 		}
 	}
 }
-
-// TestBrowserStaffLockAfterWrongPassword: the unlock is offered too when
-// the right password follows a wrong one in the same sign-in.
-func TestBrowserStaffLockAfterWrongPassword(t *testing.T) {
-	h, env := newRealWeb(t)
-	ctx := context.Background()
-	env.MustSignUp(t, env.JP, "taro@example.jp", pw, "taro@example.jp")
-	a, err := env.DB.AccountByEmail(ctx, "jp", "taro@example.jp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := env.Clock.Now()
-	if err := env.DB.SetLock(ctx, a.ID, account.Lock{Kind: account.LockSuspicious, LockedAt: &now}); err != nil {
-		t.Fatal(err)
-	}
-	a.Status = account.StatusLocked
-	if err := env.DB.UpdateAccount(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	b := jar{}
-	env.Clock.Advance(time.Minute)
-	rec := post(h, "/signin", url.Values{"identifier": {"taro@example.jp"}, "password": {"nope-" + pw}, "rendered_at": {shownAgo(env, 5*time.Second)}}, b.header()...)
-	b.take(t, rec.Result())
-	form := url.Values{"identifier": {"taro@example.jp"}, "password": {pw}, "rendered_at": {shownAgo(env, 5*time.Second)}}
-	if m := flowField.FindStringSubmatch(rec.Body.String()); m != nil {
-		form.Set("flow", m[1])
-	}
-	env.Clock.Advance(time.Minute)
-	rec = post(h, "/signin", form, b.header()...)
-	body := rec.Body.String()
-	if rec.Code != 423 || !strings.Contains(body, `<form method="post" action="/unlock">`) {
-		t.Errorf("staff lock after a wrong password (flow %q): %d, want 423 with the unlock button:\n%s", form.Get("flow"), rec.Code, body)
-	}
-}
