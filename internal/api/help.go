@@ -44,15 +44,18 @@ func (h *Handler) supportRequest(w http.ResponseWriter, r *http.Request, c *call
 		return err
 	}
 	req := h.request(r, c, b.DeviceToken)
+	in := help.Input{
+		Identifier: b.Identifier, Step: b.Step, Ref: b.Reference, Description: b.Description, Contact: b.Contact,
+	}
 	switch b.Locale {
 	case "":
 	case "ja", "en":
 		req.Locale, req.LocaleChosen = b.Locale, true
 	default:
-		return ninsho.FieldError(ninsho.CodeRequestInvalid, "locale")
+		// Every refused field at once: the form's fields first, in its
+		// order, then the locale.
+		return ninsho.Fields(help.Check(c.realm, in), ninsho.FieldError(ninsho.CodeRequestInvalid, "locale"))
 	}
-	ans, err := h.d.Help.Start(r.Context(), c.realm, req, help.Input{
-		Identifier: b.Identifier, Step: b.Step, Ref: b.Reference, Description: b.Description, Contact: b.Contact,
-	})
+	ans, err := h.d.Help.Start(r.Context(), c.realm, req, in)
 	return h.writeFlow(w, r, c, http.StatusCreated, ans, err)
 }

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"github.com/ninsho/ninsho/internal/i18n"
 	"regexp"
 	"strings"
 	"testing"
@@ -71,14 +72,52 @@ func TestSupportRequestAPI(t *testing.T) {
 	if rec.Code != 400 {
 		t.Fatalf("bad input: %d %s", rec.Code, rec.Body)
 	}
-	for _, want := range []string{`"field":"step"`, `"field":"reference"`, `"field":"description"`, `"field":"contact"`} {
-		if !strings.Contains(rec.Body.String(), want) {
-			t.Errorf("bad input: %s lacks %s", rec.Body, want)
+	// Every refused field, in the form's order (contact first), the
+	// reference with its own message.
+	refused := func(body []byte) (fields []string, messages map[string]string) {
+		var p struct {
+			Errors []struct {
+				Field   string `json:"field"`
+				Message string `json:"message"`
+			} `json:"errors"`
 		}
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Fatal(err)
+		}
+		messages = map[string]string{}
+		for _, e := range p.Errors {
+			fields = append(fields, e.Field)
+			messages[e.Field] = e.Message
+		}
+		return fields, messages
+	}
+	fields, messages := refused(rec.Body.Bytes())
+	if got := strings.Join(fields, ","); got != "contact,step,reference,description" {
+		t.Errorf("bad input: refused %s, want contact,step,reference,description", got)
+	}
+	if messages["reference"] != i18n.Message("ja", "error.request_invalid.reference", nil) {
+		t.Errorf("bad reference: message %q, want the reference's own", messages["reference"])
+	}
+	rec = do(h, "POST", "/api/v1/support-requests", "application/json", `{"step":"nope","contact":"","reference":"<x>","locale":"fr"}`)
+	fields, _ = refused(rec.Body.Bytes())
+	if got := strings.Join(fields, ","); rec.Code != 400 || got != "contact,step,reference,locale" {
+		t.Errorf("locale fr and bad fields: %d refused %s, want contact,step,reference,locale", rec.Code, got)
 	}
 	rec = do(h, "POST", "/api/v1/support-requests", "application/json", `{"step":"other","contact":"a@example.net","locale":"fr"}`)
 	if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"field":"locale"`) {
 		t.Errorf("locale fr: %d %s", rec.Code, rec.Body)
+	}
+
+	// A wrong code tells the attempts left, as in every code step.
+	env.Clock.Advance(time.Minute)
+	rec = do(h, "POST", "/api/v1/support-requests", "application/json", `{"step":"other","contact":"wrong@example.net"}`)
+	if rec.Code != 201 {
+		t.Fatalf("second start: %d %s", rec.Code, rec.Body)
+	}
+	second := decodeFlow(t, rec)
+	rec = do(h, "POST", "/api/v1/flows/"+second.ID, "application/json", `{"action":"submit_code","code":"000000"}`)
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"code_incorrect"`) || !strings.Contains(rec.Body.String(), `"attempts_left":4`) {
+		t.Errorf("wrong code: %d %s, want code_incorrect with attempts_left 4", rec.Code, rec.Body)
 	}
 
 	none := api.New(api.Deps{Realms: env.Realms, Flows: env.Engine, Signup: env.Signup, Signin: env.Signin, Now: env.Clock.Now})

@@ -376,7 +376,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		Forget: signinSvc.ForgetAccount, Sources: []desk.Source{a.help, reviewSvc}, Finders: []desk.Finder{a.help, reviewSvc}}
 	consoleH, err := console.New(console.Deps{Staff: a.Staff, Desk: deskSvc, Realms: realms,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure || httpsPublicURL(cfg),
-		Help: a.help, Review: reviewSvc, Now: o.Clock.Now,
+		Help: a.help, Review: reviewSvc, Now: o.Clock.Now, LinkBase: staffBaseURL(cfg),
 		Overdue: []console.OverdueCounter{
 			{Name: "help", Href: console.Path + "/help", Perm: staff.PermHelpRequests, Count: a.help.OverdueCount},
 			{Name: "recovery", Href: console.Path + "/recovery", Perm: staff.PermRecoveryDecisions, Count: reviewSvc.OverdueCount},

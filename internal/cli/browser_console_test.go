@@ -115,8 +115,9 @@ func TestBrowserConsoleSuspends(t *testing.T) {
 		t.Errorf("the page says %q, want the reason and the reference, never the staff's note", alert)
 	}
 	href := mustAttr(t, b, `a[href^="/help/request?ref=S-"]`, "href")
-	if ref := strings.TrimPrefix(href, "/help/request?ref="); !strings.Contains(alert, ref) {
-		t.Errorf("help link %q does not quote the reference the page shows (%q)", href, alert)
+	ref, step, _ := strings.Cut(strings.TrimPrefix(href, "/help/request?ref="), "&")
+	if !strings.Contains(alert, ref) || step != "step=suspended" {
+		t.Errorf("help link %q does not quote the reference the page shows (%q) with the step suspended", href, alert)
 	}
 	for _, m := range console() {
 		if m.IsException() || m.Type == chromedp.ConsoleError && !strings.HasSuffix(m.URL, "/favicon.ico") && m.URL != base+"/signin" {

@@ -68,6 +68,10 @@ type Deps struct {
 	// Now is the clock the queues mark overdue cases with (nil:
 	// time.Now).
 	Now func() time.Time
+	// LinkBase is where the enrolment links an admin makes point, as the
+	// command line's do (the first realm's public URL, else public_url,
+	// else http://<addr>); "" uses the request's own origin.
+	LinkBase string
 }
 
 // OverdueCounter is one queue in the overdue banner: the help requests,

@@ -3,10 +3,14 @@ package console_test
 import (
 	"context"
 	"fmt"
+	"github.com/ninsho/ninsho/internal/message"
+	"github.com/ninsho/ninsho/internal/store/storetest"
+	"html"
 	"html/template"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -373,6 +377,22 @@ func TestRoles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The admin's own row offers no role change nor disable, and a post
+		// anyway says why it is refused.
+		self, err := e.DB.StaffByEmail(context.Background(), "admin@example.jp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := admin.do("GET", "/console/staff", nil).Body.String()
+		if strings.Contains(page, "/console/staff/"+self.ID+"/role") || strings.Contains(page, "/console/staff/"+self.ID+"/disable") {
+			t.Errorf("the admin's own row offers a role change or disable\n%s", page)
+		}
+		for _, action := range []string{"role", "disable"} {
+			w := admin.do("POST", "/console/staff/"+self.ID+"/"+action, url.Values{"role": {"agent"}})
+			if body := html.UnescapeString(w.Body.String()); w.Code != http.StatusConflict || !strings.Contains(body, i18n.Message("en", "error.conflict.own_account", nil)) {
+				t.Errorf("own %s: %d, want 409 own_account\n%s", action, w.Code, body)
+			}
+		}
 		if w := admin.do("POST", "/console/staff/"+st.ID+"/role", url.Values{"role": {"reviewer"}}); w.Code != http.StatusSeeOther {
 			t.Errorf("role change: %d", w.Code)
 		}
@@ -447,9 +467,15 @@ func TestAccountActionsLeaveEventsWithReason(t *testing.T) {
 				t.Errorf("%s: the timeline does not show it with its reason", s.action)
 			}
 		}
-		// An action that does not apply is refused.
-		if w := b.do("POST", "/console/accounts/"+a.ID+"/reinstate", url.Values{"reason": {"again"}}); w.Code != http.StatusConflict {
-			t.Errorf("reinstate an active account: %d, want 409", w.Code)
+		// An action that does not apply is refused, saying why (not "changed
+		// elsewhere at the same time").
+		for action, reason := range map[string]string{"reinstate": ninsho.ConflictNotSuspended, "remind-signup": ninsho.ConflictNotPending} {
+			w := b.do("POST", "/console/accounts/"+a.ID+"/"+action, url.Values{"reason": {"again"}})
+			body := html.UnescapeString(w.Body.String())
+			if w.Code != http.StatusConflict || !strings.Contains(body, i18n.Message("en", "error.conflict."+reason, nil)) ||
+				strings.Contains(body, i18n.Message("en", "error.conflict", nil)) {
+				t.Errorf("%s on an active account: %d, want 409 saying %s\n%s", action, w.Code, reason, body)
+			}
 		}
 	})
 }
@@ -468,6 +494,23 @@ func TestSuspensionShownAtSignIn(t *testing.T) {
 		}
 		if !strings.HasPrefix(ref, "S-") {
 			t.Fatalf("reference %q, want S-…", ref)
+		}
+		// The owner is told: the reason, the reference and the help request
+		// link, never the staff's note nor where staff work from.
+		notice := func(template string) string {
+			t.Helper()
+			var found string
+			for _, m := range e.Messages(t, "hanako@example.jp") {
+				if m.Template == template {
+					found = m.Text
+				}
+			}
+			return found
+		}
+		sus := notice(message.TemplateAccountSuspended)
+		if !strings.Contains(sus, ref) || !strings.Contains(sus, "/help/request?ref="+ref+"&step=suspended") ||
+			!strings.Contains(sus, "通常と異なるご利用") || strings.Contains(sus, "chargebacks") || strings.Contains(sus, "192.0.2.200") {
+			t.Errorf("suspension notice:\n%s", sus)
 		}
 		// The API: account_suspended with the reference and the reason.
 		_, err = e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.10", ""), signin.Input{Identifier: "hanako@example.jp", Password: "sakura-fubuki-2026"})
@@ -500,6 +543,9 @@ func TestSuspensionShownAtSignIn(t *testing.T) {
 		// Reinstated, the sign-in goes on.
 		if err := e.Desk.Reinstate(ctx, p, ninsho.Request{IP: "192.0.2.200"}, a.ID, "cards verified"); err != nil {
 			t.Fatal(err)
+		}
+		if back := notice(message.TemplateAccountReinstated); !strings.Contains(back, ref) || !strings.Contains(back, "/signin") || strings.Contains(back, "cards verified") {
+			t.Errorf("reinstatement notice:\n%s", back)
 		}
 		_, err = e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.10", ""), signin.Input{Identifier: "hanako@example.jp", Password: "sakura-fubuki-2026"})
 		if ninsho.IsCode(err, ninsho.CodeAccountSuspended) {
@@ -664,4 +710,85 @@ func TestSuspendedAPIAnswer(t *testing.T) {
 			t.Errorf("API answer: %d %s, want 403 account_suspended with reference %s and reason owner_request, without the note or the account id", w.Code, body, ref)
 		}
 	})
+}
+
+// TestInvitationLinkUsesTheConfiguredBase: an enrolment link made on the
+// staff page points at the configured base (the command line's), not at
+// the host the admin's browser used.
+func TestInvitationLinkUsesTheConfiguredBase(t *testing.T) {
+	e := newEnv(t, flowtest.New(t, storetest.MustOpenSQLite(t)))
+	c, err := console.New(console.Deps{Staff: e.Staff, Desk: e.Desk, Realms: e.Realms, LinkBase: "http://localhost:18181"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Console = c
+	_, akey := mustStaff(t, e, "admin@example.jp", staff.RoleAdmin)
+	admin := signIn(t, e, "admin@example.jp", akey)
+	w := admin.do("POST", "/console/staff", url.Values{"email": {"new@example.jp"}, "role": {"reviewer"}})
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "<code class=\"link\">http://localhost:18181/console/enrol?token=") {
+		t.Fatalf("invite: %d, want the link under the configured base\n%s", w.Code, w.Body.String())
+	}
+}
+
+// TestErrorLinksReachTheirFields: every link of an error summary on the
+// account page points at an element of the page (the refused form's
+// fields take the plain ids).
+func TestErrorLinksReachTheirFields(t *testing.T) {
+	e := newEnv(t, flowtest.New(t, storetest.MustOpenSQLite(t)))
+	_, key := mustStaff(t, e, "agent@example.jp", staff.RoleAgent)
+	e.MustSignUp(t, e.JP, "hanako@example.jp", "sakura-fubuki-2026", "hanako@example.jp")
+	a, err := e.DB.AccountByEmail(context.Background(), "jp", "hanako@example.jp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := signIn(t, e, "agent@example.jp", key)
+	anchor := regexp.MustCompile(`href="#([a-z_-]+)"`)
+	for _, tc := range []struct {
+		action string
+		form   url.Values
+	}{
+		{"suspend", url.Values{"reason": {" "}, "public_reason": {"unusual_activity"}}},
+		{"suspend", url.Values{"reason": {"x"}, "public_reason": {"made-up"}}},
+		{"lock", url.Values{"reason": {""}}},
+		{"revoke-sessions", url.Values{"reason": {strings.Repeat("x", 1001)}}},
+	} {
+		w := b.do("POST", "/console/accounts/"+a.ID+"/"+tc.action, tc.form)
+		body := w.Body.String()
+		links := anchor.FindAllStringSubmatch(body, -1)
+		if w.Code != http.StatusBadRequest || len(links) == 0 {
+			t.Errorf("%s %v: %d, want 400 with a linked error", tc.action, tc.form, w.Code)
+			continue
+		}
+		for _, m := range links {
+			if !strings.Contains(body, `id="`+m[1]+`"`) {
+				t.Errorf("%s %v: the error links to #%s, which the page lacks", tc.action, tc.form, m[1])
+			}
+		}
+	}
+}
+
+// TestConsoleWording: the console says "site" (サイト) for a realm on every
+// page, the search hint names every reference number it finds, and the
+// help request's answers are headed as answers sent, not as the action.
+func TestConsoleWording(t *testing.T) {
+	for _, lang := range []string{"en", "ja"} {
+		intro := i18n.Message(lang, "console.recovery.intro", nil)
+		if strings.Contains(strings.ToLower(intro), "realm") || strings.Contains(intro, "レルム") {
+			t.Errorf("%s: the recovery queue says realm: %q", lang, intro)
+		}
+		hint := i18n.Message(lang, "console.search.hint", nil)
+		for _, ref := range []string{"S-", "R-", "H-"} {
+			if !strings.Contains(hint, ref) {
+				t.Errorf("%s: the search hint does not name %s…: %q", lang, ref, hint)
+			}
+		}
+		if i18n.Message(lang, "console.help.col.answer", nil) == i18n.Message(lang, "console.help.answer", nil) {
+			t.Errorf("%s: the answers' column is headed by the action's label", lang)
+		}
+	}
+	for _, key := range []string{"console.search.realm", "console.search.every_realm", "console.col.realm"} {
+		if m := i18n.Message("en", key, nil); strings.Contains(strings.ToLower(m), "realm") {
+			t.Errorf("en %s says realm: %q", key, m)
+		}
+	}
 }

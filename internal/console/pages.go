@@ -316,6 +316,9 @@ type staffView struct {
 	Staff []staff.Staff
 	Roles []staff.Role
 	Link  string // the enrolment link just made
+	// Self is the id of the admin viewing the page: their own row offers
+	// no role change and no disable (the service refuses both).
+	Self string
 }
 
 func (h *Handler) staffList(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -331,7 +334,7 @@ func (h *Handler) showStaff(w http.ResponseWriter, r *http.Request, c *call, sta
 		return err
 	}
 	p := h.newPage(r, c, "console.staff.title")
-	p.Data = staffView{Staff: list, Roles: staff.Roles, Link: link}
+	p.Data = staffView{Staff: list, Roles: staff.Roles, Link: link, Self: c.who.Staff.ID}
 	if refusal != nil {
 		status = p.withError(r, refusal)
 		p.Form = r.PostForm
@@ -345,8 +348,17 @@ func EnrolURL(base, token string) string {
 	return strings.TrimRight(base, "/") + Path + "/enrol?token=" + url.QueryEscape(token)
 }
 
-// baseURL is this request's origin, for the enrolment links an admin
-// hands on.
+// linkBase is where the enrolment links an admin hands on point: the
+// configured base (Deps.LinkBase, the same as the command line's), else
+// this request's origin.
+func (h *Handler) linkBase(r *http.Request) string {
+	if h.d.LinkBase != "" {
+		return h.d.LinkBase
+	}
+	return baseURL(r)
+}
+
+// baseURL is this request's origin.
 func baseURL(r *http.Request) string {
 	scheme := "http"
 	if r.TLS != nil {
@@ -367,7 +379,7 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request, c *call) error 
 	if err != nil {
 		return h.showStaff(w, r, c, 0, "", err)
 	}
-	return h.showStaff(w, r, c, http.StatusOK, EnrolURL(baseURL(r), tok), nil)
+	return h.showStaff(w, r, c, http.StatusOK, EnrolURL(h.linkBase(r), tok), nil)
 }
 
 func (h *Handler) reinvite(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -378,7 +390,7 @@ func (h *Handler) reinvite(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return h.showStaff(w, r, c, 0, "", err)
 	}
-	return h.showStaff(w, r, c, http.StatusOK, EnrolURL(baseURL(r), tok), nil)
+	return h.showStaff(w, r, c, http.StatusOK, EnrolURL(h.linkBase(r), tok), nil)
 }
 
 func (h *Handler) setRole(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -200,7 +200,7 @@ func (h *Handler) recoveryDecide(w http.ResponseWriter, r *http.Request, c *call
 	case "approve":
 		cs, err = h.d.Review.Approve(ctx, c.who, c.req, ref, why)
 	case "reject":
-		cs, err = h.d.Review.Reject(ctx, c.who, c.req, ref, why, r.PostForm.Get("instead"))
+		cs, err = h.d.Review.Reject(ctx, c.who, c.req, ref, why, r.PostForm.Get("instead"), r.PostForm.Get("note"))
 	default:
 		return ninsho.E(ninsho.CodeNotFound)
 	}

@@ -3,6 +3,7 @@ package console_test
 import (
 	"bytes"
 	"context"
+	"html"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -271,17 +272,34 @@ func TestRecoveryDecisions(t *testing.T) {
 		}
 
 		path = "/console/recovery/" + two.Reference
+		// The labels say who sees what: the rejection's reason is the
+		// customer's, the internal note the audit trail's alone.
+		body := html.UnescapeString(rev.do("GET", path, nil).Body.String())
+		for _, key := range []string{"console.recovery.approve.reason", "console.recovery.reject.reason", "console.recovery.reject.note"} {
+			if !strings.Contains(body, i18n.Message("en", key, nil)) {
+				t.Errorf("case page: no label %s", key)
+			}
+		}
+		if !strings.Contains(body, `name="note"`) {
+			t.Errorf("case page: no internal note on the rejection form\n%s", body)
+		}
 		w = rev.do("POST", path+"/reject", url.Values{"reason": {"The photo is blurred."}})
 		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `href="#instead"`) {
 			t.Errorf("reject without what to send instead: %d, want 400 linking to instead", w.Code)
 		}
-		w = rev.do("POST", path+"/reject", url.Values{"reason": {"The photo is blurred."}, "instead": {"A sharp photo of the whole front."}})
+		w = rev.do("POST", path+"/reject", url.Values{"reason": {"The photo is blurred."}, "instead": {"A sharp photo of the whole front."}, "note": {"Seen this customer before."}})
 		if w.Code != http.StatusSeeOther {
 			t.Fatalf("reject: %d\n%s", w.Code, w.Body.String())
 		}
 		ev = caseEvent(t, e, two.AccountID, recovery.EventRejected)
-		if ev == nil || ev.Actor != rst.Actor() || ev.Data["instead"] != "A sharp photo of the whole front." {
+		if ev == nil || ev.Actor != rst.Actor() || ev.Data["instead"] != "A sharp photo of the whole front." || ev.Data["note"] != "Seen this customer before." {
 			t.Fatalf("recovery.rejected: %+v", ev)
+		}
+		// The decided case shows its reason under a read-only label, not
+		// the form's.
+		body = html.UnescapeString(rev.do("GET", path, nil).Body.String())
+		if !strings.Contains(body, i18n.Message("en", "console.recovery.decided_reason.rejected", nil)) || strings.Contains(body, i18n.Message("en", "console.field.reason", nil)) {
+			t.Errorf("decided case: the reason is not under its read-only label\n%s", body)
 		}
 		if w := rev.do("GET", "/console/recovery", nil); strings.Contains(w.Body.String(), one.Reference) || strings.Contains(w.Body.String(), two.Reference) {
 			t.Errorf("decided cases still queued")
@@ -292,7 +310,7 @@ func TestRecoveryDecisions(t *testing.T) {
 			t.Errorf("search by the case reference: %d, want the account and a link to the case\n%s", w.Code, w.Body.String())
 		}
 		w = rev.do("GET", "/console/accounts/"+two.AccountID, nil)
-		body := w.Body.String()
+		body = w.Body.String()
 		if !strings.Contains(body, `data-kind="recovery" data-type="rejected"`) || !strings.Contains(body, two.Reference) || !strings.Contains(body, "<b>documents</b>: 2") {
 			t.Errorf("timeline: no rejected recovery case with its reference and document count\n%s", body)
 		}

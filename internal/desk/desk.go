@@ -13,6 +13,7 @@ package desk
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -20,6 +21,7 @@ import (
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/authflow"
 	"github.com/ninsho/ninsho/internal/event"
+	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
@@ -166,7 +168,7 @@ func (s *Service) Unlock(ctx context.Context, p *staff.Principal, req ninsho.Req
 		case a.Lock.LockedFor(now, false):
 			lifted = string(a.Lock.Kind)
 		default:
-			return nil, ninsho.E(ninsho.CodeConflict)
+			return nil, ninsho.E(ninsho.CodeConflict).WithParam("reason", ninsho.ConflictNotLocked)
 		}
 		if err := s.Locks.SetLock(ctx, a.ID, account.Lock{}); err != nil {
 			return nil, err
@@ -187,7 +189,7 @@ func (s *Service) Unlock(ctx context.Context, p *staff.Principal, req ninsho.Req
 func (s *Service) Lock(ctx context.Context, p *staff.Principal, req ninsho.Request, accountID, why string) error {
 	return s.act(ctx, p, req, accountID, TypeLocked, why, func(ctx context.Context, a *account.Account, now time.Time) (map[string]any, error) {
 		if a.Status != account.StatusActive {
-			return nil, ninsho.E(ninsho.CodeConflict)
+			return nil, ninsho.E(ninsho.CodeConflict).WithParam("reason", ninsho.ConflictNotActive)
 		}
 		if err := s.Locks.SetLock(ctx, a.ID, account.Lock{Kind: account.LockSuspicious, Level: a.Lock.Level, LockedAt: &now}); err != nil {
 			return nil, err
@@ -215,7 +217,7 @@ func (s *Service) Suspend(ctx context.Context, p *staff.Principal, req ninsho.Re
 	var ref string
 	err := s.act(ctx, p, req, accountID, TypeSuspended, why, func(ctx context.Context, a *account.Account, now time.Time) (map[string]any, error) {
 		if a.Status != account.StatusActive && a.Status != account.StatusLocked {
-			return nil, ninsho.E(ninsho.CodeConflict)
+			return nil, ninsho.E(ninsho.CodeConflict).WithParam("reason", ninsho.ConflictNotActive)
 		}
 		note, _ := reason(why)
 		sus := &account.Suspension{Realm: a.Realm, AccountID: a.ID, Reason: public, Note: note, By: p.Staff.Actor(), At: now}
@@ -228,7 +230,16 @@ func (s *Service) Suspend(ctx context.Context, p *staff.Principal, req ninsho.Re
 			return nil, err
 		}
 		n, err := s.revoke(ctx, a, now)
-		return map[string]any{"reference": ref, "public_reason": string(public), "sessions_revoked": n}, err
+		if err != nil {
+			return nil, err
+		}
+		// The owner is told: why, the reference, and the help request
+		// form that quotes it.
+		help := "/help/request?" + url.Values{"ref": {ref}, "step": {"suspended"}}.Encode()
+		if err := s.tell(ctx, a, message.TemplateAccountSuspended, help, map[string]string{"reference": ref, "reason": string(public)}); err != nil {
+			return nil, err
+		}
+		return map[string]any{"reference": ref, "public_reason": string(public), "sessions_revoked": n}, nil
 	})
 	return ref, err
 }
@@ -237,7 +248,7 @@ func (s *Service) Suspend(ctx context.Context, p *staff.Principal, req ninsho.Re
 func (s *Service) Reinstate(ctx context.Context, p *staff.Principal, req ninsho.Request, accountID, why string) error {
 	return s.act(ctx, p, req, accountID, TypeReinstated, why, func(ctx context.Context, a *account.Account, now time.Time) (map[string]any, error) {
 		if a.Status != account.StatusSuspended {
-			return nil, ninsho.E(ninsho.CodeConflict)
+			return nil, ninsho.E(ninsho.CodeConflict).WithParam("reason", ninsho.ConflictNotSuspended)
 		}
 		note, _ := reason(why)
 		data := map[string]any{}
@@ -249,8 +260,38 @@ func (s *Service) Reinstate(ctx context.Context, p *staff.Principal, req ninsho.
 			return nil, err
 		}
 		a.Status, a.UpdatedAt = account.StatusActive, now
-		return data, s.Kit.Accounts.UpdateAccount(ctx, a)
+		if err := s.Kit.Accounts.UpdateAccount(ctx, a); err != nil {
+			return nil, err
+		}
+		ref, _ := data["reference"].(string)
+		return data, s.tell(ctx, a, message.TemplateAccountReinstated, "/signin", map[string]string{"reference": ref})
 	})
+}
+
+// tell sends the owner of a the notice template of a staff action to
+// every verified channel (authflow.Kit.SendAlerts), with a link to the
+// realm's page at path. The device and network shown are none: staff
+// acted, not the owner's device, and where staff work from is not the
+// owner's to see.
+func (s *Service) tell(ctx context.Context, a *account.Account, template, path string, vars map[string]string) error {
+	rl := s.Realms.ByID(a.Realm)
+	if rl == nil {
+		return nil // a realm no longer configured: nowhere to link to
+	}
+	link := realmBase(rl) + path
+	return s.Kit.SendAlerts(ctx, rl, a, ninsho.Request{}, authflow.Alerts{
+		Template: template, Locale: authflow.Locale(&flow.Flow{}, a, rl), Dests: authflow.VerifiedDests(a), Extra: vars,
+		Link:  func(context.Context, authflow.AlertDest) (string, error) { return link, nil },
+		Event: map[string]any{"reference": vars["reference"]},
+	})
+}
+
+// realmBase is the realm's public origin, where the links of messages point.
+func realmBase(rl *realm.Realm) string {
+	if rl.BaseURL != "" {
+		return strings.TrimRight(rl.BaseURL, "/")
+	}
+	return "https://" + rl.PublicHost
 }
 
 // RevokeSessions signs out every session of the account.
@@ -291,7 +332,7 @@ const RemindersPerHour = 3
 func (s *Service) RemindSignup(ctx context.Context, p *staff.Principal, req ninsho.Request, accountID, why string) error {
 	return s.act(ctx, p, req, accountID, TypeSignupReminded, why, func(ctx context.Context, a *account.Account, now time.Time) (map[string]any, error) {
 		if a.Status != account.StatusPending {
-			return nil, ninsho.E(ninsho.CodeConflict)
+			return nil, ninsho.E(ninsho.CodeConflict).WithParam("reason", ninsho.ConflictNotPending)
 		}
 		rl := s.Realms.ByID(a.Realm)
 		if rl == nil {

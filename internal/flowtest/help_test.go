@@ -249,15 +249,17 @@ func TestHelpLinkedAndUnlinkedAlike(t *testing.T) {
 	})
 }
 
-// TestHelpInputRefusals: every bad field is refused at once, and nothing is
-// sent or counted.
+// TestHelpInputRefusals: every bad field is refused at once, in the order
+// of the form (contact, step, identifier, reference, description), and
+// nothing is sent or counted.
 func TestHelpInputRefusals(t *testing.T) {
 	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		s, _ := helpService(e)
 		_, err := s.Start(context.Background(), e.JP, flowtest.Req("198.51.100.7", ""), help.Input{
 			Step: "everything", Ref: "<script>", Description: strings.Repeat("字", help.MaxDescription+1), Contact: "not an address",
 		})
-		flowtest.WantRefusals(t, err, "request_invalid/step", "request_invalid/reference", "field_too_long/description", "identifier_invalid/contact")
+		// In the form's order: contact first.
+		flowtest.WantRefusals(t, err, "identifier_invalid/contact", "request_invalid/step", "request_invalid/reference", "field_too_long/description")
 		_, err = s.Start(context.Background(), e.JP, flowtest.Req("198.51.100.7", ""), help.Input{Contact: "a@example.net"})
 		flowtest.WantRefusals(t, err, "field_required/step")
 		// A code by text message goes only to a mobile number: never to a

@@ -13,10 +13,13 @@ import (
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/flowtest"
+	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/recovery"
 	"github.com/ninsho/ninsho/internal/recovery/recoverytest"
 	"github.com/ninsho/ninsho/internal/secret"
+	"github.com/ninsho/ninsho/internal/session"
+	"github.com/ninsho/ninsho/internal/sessions"
 	"github.com/ninsho/ninsho/internal/signin"
 )
 
@@ -207,6 +210,7 @@ func TestRecoveryFromUploadToReenrolment(t *testing.T) {
 		}
 
 		sreq := flowtest.Req("192.0.2.200", "")
+		alertsBefore := templates(t, e, rcEmail, message.TemplateTwoStepChanged)
 		_, err = s.Approve(ctx, "staff:s1", sreq, r.Reference, "  ")
 		flowtest.WantRefusals(t, err, "field_required/reason")
 		if _, err := s.Approve(ctx, "staff:s1", sreq, r.Reference, "Passport photo and bill match the account name."); err != nil {
@@ -214,7 +218,7 @@ func TestRecoveryFromUploadToReenrolment(t *testing.T) {
 		}
 		_, err = s.Approve(ctx, "staff:s2", sreq, r.Reference, "again")
 		flowtest.WantCode(t, err, ninsho.CodeRecoveryCaseDecided)
-		_, err = s.Reject(ctx, "staff:s2", sreq, r.Reference, "again", "x")
+		_, err = s.Reject(ctx, "staff:s2", sreq, r.Reference, "again", "x", "")
 		flowtest.WantCode(t, err, ninsho.CodeRecoveryCaseDecided)
 		if st, _ := e.DB.State(ctx, "jp", a.ID); st.Enabled {
 			t.Fatal("2SV still on after approval")
@@ -234,6 +238,21 @@ func TestRecoveryFromUploadToReenrolment(t *testing.T) {
 		}
 		if templates(t, e, rcEmail, recovery.TemplateApproved) != 1 {
 			t.Fatal("no approval message")
+		}
+		// The approval's message is the notice: no two-step alert with its
+		// "this wasn't me" link, and the removals are the reviewer's, so
+		// the history offers no "this wasn't me" on them.
+		if n := templates(t, e, rcEmail, message.TemplateTwoStepChanged) - alertsBefore; n != 0 {
+			t.Fatalf("%d two-step alerts after a staff approval, want none", n)
+		}
+		for _, typ := range []string{event.TypeTwoStepMethodRemoved, event.TypeTwoStepDisabled} {
+			rm := lastEvent(t, e, a, typ)
+			if rm == nil || rm.Actor != "staff:s1" || rm.IP != "" {
+				t.Fatalf("%s after approval: %+v, want by staff:s1 without the reviewer's address", typ, rm)
+			}
+			if sessions.CarriesNotMe(rm, &session.Session{ID: "s-owner", AccountID: a.ID}) {
+				t.Fatalf("%s by staff carries \"this wasn't me\"", typ)
+			}
 		}
 		if v, _ := e.Engine.View(ctx, "jp", ans.Flow.ID, req); v.Recovery.Status != "approved" || v.Recovery.DecidedAt == nil {
 			t.Fatalf("the owner's view after approval: %+v", v.Recovery)
@@ -276,9 +295,11 @@ func TestRecoveryRejectAndCancel(t *testing.T) {
 		sreq := flowtest.Req("192.0.2.200", "")
 
 		first := rcOpen(t, e, s, req).Recovery
-		_, err := s.Reject(ctx, "staff:s1", sreq, first.Reference, "The photo is blurred.", "")
+		_, err := s.Reject(ctx, "staff:s1", sreq, first.Reference, "The photo is blurred.", "", "")
 		flowtest.WantRefusals(t, err, "field_required/instead")
-		if _, err := s.Reject(ctx, "staff:s1", sreq, first.Reference, "The photo is blurred.", "A sharp photo of your passport."); err != nil {
+		_, err = s.Reject(ctx, "staff:s1", sreq, first.Reference, "", "x", strings.Repeat("n", recovery.MaxReason+1))
+		flowtest.WantRefusals(t, err, "field_required/reason", "field_too_long/note")
+		if _, err := s.Reject(ctx, "staff:s1", sreq, first.Reference, "The photo is blurred.", "A sharp photo of your passport.", "Second blurred upload from this customer; internal only."); err != nil {
 			t.Fatalf("reject: %v", err)
 		}
 		var rejected string
@@ -287,13 +308,14 @@ func TestRecoveryRejectAndCancel(t *testing.T) {
 				rejected = m.Text
 			}
 		}
-		if !strings.Contains(rejected, "The photo is blurred.") || !strings.Contains(rejected, "A sharp photo of your passport.") {
-			t.Fatalf("rejection message:\n%s", rejected)
+		if !strings.Contains(rejected, "The photo is blurred.") || !strings.Contains(rejected, "A sharp photo of your passport.") || strings.Contains(rejected, "internal only") {
+			t.Fatalf("rejection message (the reason and what instead, not the internal note):\n%s", rejected)
 		}
 		if st, _ := e.DB.State(ctx, "jp", a.ID); !st.Enabled {
 			t.Fatal("2SV turned off by a rejection")
 		}
-		if ev := lastEvent(t, e, a, recovery.EventRejected); ev == nil || ev.Actor != "staff:s1" || ev.Data["decision"] != "rejected" {
+		if ev := lastEvent(t, e, a, recovery.EventRejected); ev == nil || ev.Actor != "staff:s1" || ev.Data["decision"] != "rejected" ||
+			ev.Data["note"] != "Second blurred upload from this customer; internal only." {
 			t.Fatalf("rejection event: %+v", ev)
 		}
 

@@ -107,35 +107,19 @@ type parsed struct {
 	contact    identifier.Identifier
 }
 
-// check reads in for realm rl and refuses every bad field at once.
+// Check reads in for realm rl and refuses every bad field at once, in the
+// order of the request form (/help/request): contact, step, identifier,
+// reference, description.
+func Check(rl *realm.Realm, in Input) error {
+	_, err := check(rl, in)
+	return err
+}
+
+// check reads in for realm rl and refuses every bad field at once, in the
+// form's order.
 func check(rl *realm.Realm, in Input) (parsed, error) {
 	var p parsed
 	var errs []error
-	if id := strings.TrimFunc(in.Identifier, unicode.IsSpace); id != "" {
-		if len(id) > MaxIdentifier {
-			errs = append(errs, ninsho.FieldError(ninsho.CodeFieldTooLong, "identifier").WithParam("max", MaxIdentifier))
-		} else if v, err := identifier.Parse(id, rl.PhoneRegion); err == nil {
-			p.identifier = v.Value
-		} else {
-			p.identifier = strings.ToValidUTF8(id, "")
-		}
-	}
-	p.step = Step(in.Step)
-	if in.Step == "" {
-		errs = append(errs, ninsho.FieldError(ninsho.CodeFieldRequired, "step"))
-	} else if !p.step.Valid() {
-		errs = append(errs, ninsho.FieldError(ninsho.CodeRequestInvalid, "step"))
-	}
-	if ref := strings.TrimFunc(in.Ref, unicode.IsSpace); ref != "" {
-		p.ref = QuotedRef(ref)
-		if p.ref == "" {
-			errs = append(errs, ninsho.FieldError(ninsho.CodeRequestInvalid, "reference"))
-		}
-	}
-	p.text = strings.TrimFunc(strings.ToValidUTF8(in.Description, ""), unicode.IsSpace)
-	if utf8.RuneCountInString(p.text) > MaxDescription {
-		errs = append(errs, ninsho.FieldError(ninsho.CodeFieldTooLong, "description").WithParam("max", MaxDescription))
-	}
 	c, err := authflow.ParseIdentifier(in.Contact, rl)
 	if err == nil && c.Kind == identifier.KindPhone {
 		// A code by text message only to a number that can take one:
@@ -153,6 +137,33 @@ func check(rl *realm.Realm, in Input) (parsed, error) {
 		errs = append(errs, e)
 	}
 	p.contact = c
+	p.step = Step(in.Step)
+	if in.Step == "" {
+		errs = append(errs, ninsho.FieldError(ninsho.CodeFieldRequired, "step"))
+	} else if !p.step.Valid() {
+		errs = append(errs, ninsho.FieldError(ninsho.CodeRequestInvalid, "step"))
+	}
+	if id := strings.TrimFunc(in.Identifier, unicode.IsSpace); id != "" {
+		if len(id) > MaxIdentifier {
+			errs = append(errs, ninsho.FieldError(ninsho.CodeFieldTooLong, "identifier").WithParam("max", MaxIdentifier))
+		} else if v, err := identifier.Parse(id, rl.PhoneRegion); err == nil {
+			p.identifier = v.Value
+		} else {
+			p.identifier = strings.ToValidUTF8(id, "")
+		}
+	}
+	if ref := strings.TrimFunc(in.Ref, unicode.IsSpace); ref != "" {
+		p.ref = QuotedRef(ref)
+		if p.ref == "" {
+			// Its own message: "not a reference number we issue"
+			// (error.request_invalid.reference), not "reload the page".
+			errs = append(errs, ninsho.FieldError(ninsho.CodeRequestInvalid, "reference"))
+		}
+	}
+	p.text = strings.TrimFunc(strings.ToValidUTF8(in.Description, ""), unicode.IsSpace)
+	if utf8.RuneCountInString(p.text) > MaxDescription {
+		errs = append(errs, ninsho.FieldError(ninsho.CodeFieldTooLong, "description").WithParam("max", MaxDescription))
+	}
 	if len(errs) > 0 {
 		return parsed{}, ninsho.Fields(errs...)
 	}
@@ -446,6 +457,10 @@ func (s *Service) accountOf(ctx context.Context, rl *realm.Realm, typed string) 
 
 // formatDue writes the due time as the alerts write times: Japan time for
 // a Japanese message, UTC otherwise ("2026-11-27 10:02 JST").
+// FormatDue is the due time t as the confirmation message says it in
+// locale (the hosted done page says it the same way).
+func FormatDue(t time.Time, locale string) string { return formatDue(t, locale) }
+
 func formatDue(t time.Time, locale string) string {
 	if locale == "ja" {
 		return t.In(time.FixedZone("JST", 9*60*60)).Format("2006-01-02 15:04 JST")

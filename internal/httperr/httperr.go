@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -325,6 +326,14 @@ func PublicParams(e *ninsho.Error) map[string]any {
 			return nil
 		}
 		return out
+	}
+	if e != nil && e.Code == ninsho.CodeConflict {
+		// Why the state refuses the action (ninsho.ConflictReasons); a
+		// conflict without one was a change made elsewhere meanwhile.
+		if r, ok := e.Params["reason"].(string); ok && slices.Contains(ninsho.ConflictReasons, r) {
+			return map[string]any{"reason": r}
+		}
+		return nil
 	}
 	if e != nil && e.Code == ninsho.CodeAccountLocked && e.Params["kind"] == "support" {
 		return map[string]any{"kind": "support"}

@@ -97,6 +97,14 @@ func smsVariants(id string) []map[string]string {
 		return []map[string]string{{"change": "closed", "until": "2026-12-25 10:02 JST"}, {"change": "reopened", "until": ""}, {"change": "purged", "until": "", "link": "", "device": "", "network": ""}}
 	case TemplateRecoveryOpened, TemplateRecoveryApproved, TemplateRecoveryRejected:
 		return []map[string]string{{"reference": "R-7KP4-MX3C", "due": "2026-11-27 10:02 JST", "reason": "x", "instead": "y"}}
+	case TemplateAccountSuspended:
+		var out []map[string]string
+		for _, r := range []string{"unusual_activity", "payment_problem", "terms_of_use", "owner_request"} {
+			out = append(out, map[string]string{"reference": "S-7KP4-MX3C", "reason": r})
+		}
+		return out
+	case TemplateAccountReinstated:
+		return []map[string]string{{"reference": "S-7KP4-MX3C"}, {"reference": ""}}
 	case TemplateContactChanged:
 		var out []map[string]string
 		for _, c := range []string{"email_changed", "phone_changed", "email_added", "phone_added"} {

@@ -57,7 +57,7 @@ func goldenBrand(locale string) Brand {
 
 var allChannels = []Channel{ChannelEmail, ChannelSMS, ChannelVoice}
 
-var allIDs = []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists, TemplateSigninAlert, TemplateUnlockCode, TemplateResetCode, TemplatePasswordChanged, TemplateCodeLimit, TemplateTwoStepChanged, TemplateTwoStepCode, TemplateSecondFactorFailed, TemplateIdentifierRemoved, TemplateAccountClosure, TemplateContactCode, TemplateContactChanged, TemplateContactTaken, TemplateHelpCode, TemplateHelpReceived, TemplateHelpAnswer, TemplateSignupReminder, TemplateRecoveryOpened, TemplateRecoveryApproved, TemplateRecoveryRejected}
+var allIDs = []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists, TemplateSigninAlert, TemplateUnlockCode, TemplateResetCode, TemplatePasswordChanged, TemplateCodeLimit, TemplateTwoStepChanged, TemplateTwoStepCode, TemplateSecondFactorFailed, TemplateIdentifierRemoved, TemplateAccountClosure, TemplateContactCode, TemplateContactChanged, TemplateContactTaken, TemplateHelpCode, TemplateHelpReceived, TemplateHelpAnswer, TemplateSignupReminder, TemplateRecoveryOpened, TemplateRecoveryApproved, TemplateRecoveryRejected, TemplateAccountSuspended, TemplateAccountReinstated}
 
 // varsFor are the golden variables that template id is given.
 func varsFor(id, loc string) map[string]string {
@@ -101,6 +101,16 @@ func varsFor(id, loc string) map[string]string {
 		delete(vars, "minutes")
 		vars["reference"], vars["due"] = "R-7KP4-MX3C", "2026-11-27 18:00 JST"
 		vars["reason"], vars["instead"] = "The photo is blurred.", "A sharp photo of the front of your driver's licence."
+	}
+	if id == TemplateAccountSuspended || id == TemplateAccountReinstated {
+		delete(vars, "code")
+		delete(vars, "minutes")
+		vars["reference"], vars["reason"] = "S-7KP4-MX3C", "payment_problem"
+		vars["link"] = "https://id.example.com/help/request?ref=S-7KP4-MX3C&step=suspended"
+		if id == TemplateAccountReinstated {
+			delete(vars, "reason")
+			vars["link"] = "https://id.example.com/signin"
+		}
 	}
 	if id == TemplateIdentifierRemoved {
 		delete(vars, "code")
@@ -151,7 +161,7 @@ func TestTwoStepChangedNamesEachChange(t *testing.T) {
 // in both languages, and nothing may say "Ninsho": the customer sees the shop.
 func TestTemplatesGolden(t *testing.T) {
 	tm := MustTemplates(t)
-	if got := tm.IDs(); strings.Join(got, ",") != "account_closure,account_exists,code_limit,contact_changed,contact_code,contact_taken,help_answer,help_code,help_received,identifier_removed,password_changed,recovery_approved,recovery_opened,recovery_rejected,reset_code,second_factor_failed,signin_alert,signin_code,signup_code,signup_reminder,two_step_changed,two_step_code,unlock_code" {
+	if got := tm.IDs(); strings.Join(got, ",") != "account_closure,account_exists,account_reinstated,account_suspended,code_limit,contact_changed,contact_code,contact_taken,help_answer,help_code,help_received,identifier_removed,password_changed,recovery_approved,recovery_opened,recovery_rejected,reset_code,second_factor_failed,signin_alert,signin_code,signup_code,signup_reminder,two_step_changed,two_step_code,unlock_code" {
 		t.Errorf("IDs() = %v, want %v", got, allIDs)
 	}
 	for _, id := range allIDs {

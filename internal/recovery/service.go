@@ -1090,13 +1090,14 @@ func (s *Service) Approve(ctx context.Context, actor string, req ninsho.Request,
 	k := s.Kit
 	c, err := s.decide(ctx, actor, ref, StatusApproved, why, "", func(ctx context.Context, rl *realm.Realm, c *Case, a *account.Account) error {
 		now := k.Clock.Now()
-		// The changes are the owner's account's, not made from the
-		// owner's device: their events and the 2SV alert carry the
-		// request id (which ties them to recovery.approved, where the
-		// reviewer's address and browser are) but not where staff work
-		// from, which the owner sees in the history and the alert.
+		// The changes are the reviewer's, not made from the owner's
+		// device: their events are the actor's (the owner's history
+		// offers no "this wasn't me" on them) and carry the request id
+		// (which ties them to recovery.approved, where the reviewer's
+		// address and browser are) but not where staff work from. No
+		// two-step alert is sent: TemplateApproved below is the notice.
 		own := ninsho.Request{RequestID: req.RequestID, Client: req.Client}
-		if _, err := k.TwoStep.RollBack(ctx, rl, own, a, time.Time{}, now.Add(time.Hour), nil); err != nil {
+		if _, err := k.TwoStep.RollBackByStaff(ctx, rl, own, actor, a, time.Time{}, now.Add(time.Hour)); err != nil {
 			return err
 		}
 		if _, err := k.Trust.ForgetAll(ctx, rl, own, a.ID, trust.ReasonTwoStepOff); err != nil {
@@ -1123,20 +1124,27 @@ func (s *Service) Approve(ctx context.Context, actor string, req ninsho.Request,
 }
 
 // Reject decides the open case ref against its owner, by actor from req,
-// with a written reason and what to send instead (both required), which
-// the owner gets by TemplateRejected. Nothing of the account changes; the
-// owner may open a new case. A case decided already is
-// recovery_case_decided.
-func (s *Service) Reject(ctx context.Context, actor string, req ninsho.Request, ref, why, instead string) (*Case, error) {
+// with the reason for the owner and what to send instead (both required,
+// both sent word for word by TemplateRejected) and an optional internal
+// note, kept in the event recovery.rejected ("note") and never sent.
+// Nothing of the account changes; the owner may open a new case. A case
+// decided already is recovery_case_decided.
+func (s *Service) Reject(ctx context.Context, actor string, req ninsho.Request, ref, why, instead, note string) (*Case, error) {
 	why, err := reason(why, "reason")
 	instead, err2 := reason(instead, "instead")
-	if err = ninsho.Fields(err, err2); err != nil {
+	var err3 error
+	if strings.TrimSpace(note) != "" {
+		note, err3 = reason(note, "note")
+	}
+	if err = ninsho.Fields(err, err2, err3); err != nil {
 		return nil, err
 	}
 	return s.decide(ctx, actor, ref, StatusRejected, why, instead, func(ctx context.Context, rl *realm.Realm, c *Case, a *account.Account) error {
-		if err := s.record(ctx, c, actor, EventRejected, req, map[string]any{
-			"case": c.Reference, "decision": string(StatusRejected), "reason": why, "instead": instead,
-		}); err != nil {
+		data := map[string]any{"case": c.Reference, "decision": string(StatusRejected), "reason": why, "instead": instead}
+		if note != "" {
+			data["note"] = note
+		}
+		if err := s.record(ctx, c, actor, EventRejected, req, data); err != nil {
 			return err
 		}
 		return s.tell(ctx, rl, a, TemplateRejected, "/recovery", c, map[string]string{"reason": why, "instead": instead})

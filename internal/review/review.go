@@ -152,10 +152,10 @@ func (s *Service) Approve(ctx context.Context, p *staff.Principal, req ninsho.Re
 	return s.Recovery.Approve(ctx, p.Staff.Actor(), req, ref, why)
 }
 
-// Reject rejects the open case ref by p with the written reason why and
-// what to send instead, both told to the owner. Only reviewers and admins
-// may.
-func (s *Service) Reject(ctx context.Context, p *staff.Principal, req ninsho.Request, ref, why, instead string) (*recovery.Case, error) {
+// Reject rejects the open case ref by p with the reason why and what to
+// send instead, both told to the owner, and an optional internal note
+// kept in the audit record only. Only reviewers and admins may.
+func (s *Service) Reject(ctx context.Context, p *staff.Principal, req ninsho.Request, ref, why, instead, note string) (*recovery.Case, error) {
 	if err := p.Require(staff.PermRecoveryDecisions); err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func (s *Service) Reject(ctx context.Context, p *staff.Principal, req ninsho.Req
 	if !ok {
 		return nil, ninsho.E(ninsho.CodeNotFound)
 	}
-	return s.Recovery.Reject(ctx, p.Staff.Actor(), req, ref, why, instead)
+	return s.Recovery.Reject(ctx, p.Staff.Actor(), req, ref, why, instead, note)
 }
 
 // OverdueCount counts the open cases past their due time at now: the

@@ -72,7 +72,7 @@ func TestReview(t *testing.T) {
 		flowtest.WantCode(t, err, ninsho.CodeForbidden)
 		_, err = s.Approve(ctx, agent, req, c.Reference, "looks fine")
 		flowtest.WantCode(t, err, ninsho.CodeForbidden)
-		_, err = s.Reject(ctx, agent, req, c.Reference, "blurred", "a sharper photo")
+		_, err = s.Reject(ctx, agent, req, c.Reference, "blurred", "a sharper photo", "")
 		flowtest.WantCode(t, err, ninsho.CodeForbidden)
 
 		q, err := s.Queue(ctx, reviewer, now)
@@ -83,7 +83,7 @@ func TestReview(t *testing.T) {
 		if err != nil || got.Case.ID != c.ID || got.Account == nil || got.Account.ID != a.ID {
 			t.Fatalf("reviewer's case as typed: %+v, %v", got, err)
 		}
-		if _, err := s.Reject(ctx, reviewer, req, c.Reference, "The photo is blurred.", "A sharper photo."); err != nil {
+		if _, err := s.Reject(ctx, reviewer, req, c.Reference, "The photo is blurred.", "A sharper photo.", ""); err != nil {
 			t.Fatalf("reject: %v", err)
 		}
 		tl, err := s.Timeline(ctx, a, desk.TimelineLimit)

@@ -206,6 +206,7 @@ func (s *Service) ForgetDevice(ctx context.Context, rl *realm.Realm, req ninsho.
 // the account's security settings. Failed sign-ins, challenges, locks,
 // alerts sent and sign-outs do not (nothing was gained there, or the
 // owner's own safeguards did it). Other settings may add their events.
+// An entry recorded by staff (event.ByStaff) never carries it.
 var NotMeTypes = []string{
 	event.TypeSigninSucceeded, event.TypePasswordChanged, event.TypeSessionReauthenticated,
 	event.TypeTwoStepEnabled, event.TypeTwoStepDisabled, event.TypeTwoStepMethodAdded,
@@ -224,6 +225,9 @@ var NotMeTypes = []string{
 func CarriesNotMe(e *event.Event, current *session.Session) bool {
 	if e == nil || current == nil || e.AccountID != current.AccountID || !slices.Contains(NotMeTypes, e.Type) {
 		return false
+	}
+	if event.ByStaff(e) {
+		return false // customer service did it, and the owner was told why
 	}
 	if sid, _ := e.Data["session"].(string); sid != "" {
 		return sid != current.ID

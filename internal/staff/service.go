@@ -240,9 +240,12 @@ func (s *Service) Enrol(ctx context.Context, req ninsho.Request, token, pw, conf
 		return nil, err
 	}
 	var errs []error
+	// Every refused field at once: a password the policy refuses does not
+	// hide a confirmation that differs from it.
 	if err := s.Policy.Check(pw, password.Personal{Email: st.Email, Name: st.Name}); err != nil {
 		errs = append(errs, err)
-	} else if !password.Same(pw, confirmation) {
+	}
+	if pw != "" && !password.Same(pw, confirmation) {
 		errs = append(errs, ninsho.FieldError(ninsho.CodePasswordMismatch, "password_confirmation"))
 	}
 	step, err := totp.Verify(key, code, s.Clock.Now(), st.TOTPLastStep)
@@ -498,7 +501,7 @@ func (s *Service) SetRole(ctx context.Context, by *Staff, req ninsho.Request, id
 		return ninsho.FieldError(ninsho.CodeRequestInvalid, "role")
 	}
 	if by != nil && by.ID == id {
-		return ninsho.E(ninsho.CodeConflict)
+		return ninsho.E(ninsho.CodeConflict).WithParam("reason", ninsho.ConflictOwnAccount)
 	}
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		st, err := s.Store.Staff(ctx, id)
@@ -524,7 +527,7 @@ func (s *Service) Disable(ctx context.Context, by *Staff, req ninsho.Request, id
 		return ninsho.E(ninsho.CodeForbidden)
 	}
 	if by != nil && by.ID == id {
-		return ninsho.E(ninsho.CodeConflict)
+		return ninsho.E(ninsho.CodeConflict).WithParam("reason", ninsho.ConflictOwnAccount)
 	}
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		st, err := s.Store.Staff(ctx, id)

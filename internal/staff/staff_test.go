@@ -68,6 +68,15 @@ func TestEnrolment(t *testing.T) {
 		if got := len(ninsho.ErrorOf(err).All()); got != 2 {
 			t.Errorf("weak password and no code: %d refusals (%v), want 2", got, err)
 		}
+		// A weak password does not hide a confirmation that differs.
+		_, err = s.Enrol(ctx, req, tok, "password", "passw0rd", code)
+		var refused []string
+		for _, x := range ninsho.ErrorOf(err).All() {
+			refused = append(refused, x.Field+"/"+string(x.Code))
+		}
+		if len(refused) != 2 || !strings.HasPrefix(refused[0], "password/") || refused[1] != "password_confirmation/password_mismatch" {
+			t.Errorf("weak and mismatched: %v, want the password's refusal and password_mismatch", refused)
+		}
 		// A replaced link stops working.
 		_, tok2, err := s.Reinvite(ctx, nil, req, st.ID)
 		if err != nil {

@@ -3,6 +3,7 @@ package twostep
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/account"
@@ -34,7 +35,33 @@ type RolledBack struct {
 // one alert (ChangeTurnedOff, else ChangeMethodRemoved). It runs in the
 // transaction of ctx.
 func (s *Service) RollBack(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, since, until time.Time, numbers []string) (RolledBack, error) {
+	return s.rollBack(ctx, rl, req, "", a, since, until, numbers)
+}
+
+// RollBackByStaff is RollBack decided by a staff member (actor
+// "staff:<id>"), as a document recovery's approval: its events are the
+// actor's (so the owner's history offers no "this wasn't me" on them), and
+// no two-step alert is sent: the decision's own message tells the owner.
+func (s *Service) RollBackByStaff(ctx context.Context, rl *realm.Realm, req ninsho.Request, actor string, a *account.Account, since, until time.Time) (RolledBack, error) {
+	if !strings.HasPrefix(actor, "staff:") {
+		return RolledBack{}, ninsho.Internal("twostep: roll back by %q, not staff", actor)
+	}
+	return s.rollBack(ctx, rl, req, actor, a, since, until, nil)
+}
+
+// rollBack is RollBack, by the owner when actor is "" (with the alert),
+// else by actor (without it).
+func (s *Service) rollBack(ctx context.Context, rl *realm.Realm, req ninsho.Request, actor string, a *account.Account, since, until time.Time, numbers []string) (RolledBack, error) {
 	var out RolledBack
+	record := func(typ string, data map[string]any) error {
+		return s.recordAs(ctx, rl, a.ID, actor, typ, req, data)
+	}
+	notify := func(change Change, m Method) error {
+		if actor != "" {
+			return nil
+		}
+		return s.Notify(ctx, rl, req, a, change, m)
+	}
 	creds, err := s.Store.Credentials(ctx, rl.ID, a.ID)
 	if err != nil {
 		return out, err
@@ -57,7 +84,7 @@ func (s *Service) RollBack(ctx context.Context, rl *realm.Realm, req ninsho.Requ
 		if err := s.Store.RemoveCredential(ctx, rl.ID, a.ID, c.ID); err != nil {
 			return out, err
 		}
-		if err := s.record(ctx, rl, a.ID, event.TypeTwoStepMethodRemoved, req, map[string]any{
+		if err := record(event.TypeTwoStepMethodRemoved, map[string]any{
 			"credential": c.ID, "method": string(c.Method), "reason": "rollback"}); err != nil {
 			return out, err
 		}
@@ -81,7 +108,7 @@ func (s *Service) RollBack(ctx context.Context, rl *realm.Realm, req ninsho.Requ
 				return out, err
 			}
 			out.BackupCodes = true
-			if err := s.record(ctx, rl, a.ID, event.TypeTwoStepBackupCodes, req, map[string]any{"count": 0, "reason": "rollback"}); err != nil {
+			if err := record(event.TypeTwoStepBackupCodes, map[string]any{"count": 0, "reason": "rollback"}); err != nil {
 				return out, err
 			}
 		}
@@ -98,23 +125,23 @@ func (s *Service) RollBack(ctx context.Context, rl *realm.Realm, req ninsho.Requ
 			}
 		}
 		out.TurnedOff = true
-		if err := s.record(ctx, rl, a.ID, event.TypeTwoStepDisabled, req, map[string]any{"reason": "rollback"}); err != nil {
+		if err := record(event.TypeTwoStepDisabled, map[string]any{"reason": "rollback"}); err != nil {
 			return out, err
 		}
-		return out, s.Notify(ctx, rl, req, a, ChangeTurnedOff, "")
+		return out, notify(ChangeTurnedOff, "")
 	case len(left) > 0 && st.Preferred != "" && !slices.ContainsFunc(left, func(c Credential) bool { return c.ID == st.Preferred }):
 		st.Preferred, st.UpdatedAt = left[0].ID, now
 		if err := s.Store.SetState(ctx, st); err != nil {
 			return out, err
 		}
-		if err := s.record(ctx, rl, a.ID, event.TypeTwoStepPreferred, req, map[string]any{"credential": left[0].ID, "method": string(left[0].Method)}); err != nil {
+		if err := record(event.TypeTwoStepPreferred, map[string]any{"credential": left[0].ID, "method": string(left[0].Method)}); err != nil {
 			return out, err
 		}
 	}
 	if lastRemoved == "" {
 		return out, nil
 	}
-	return out, s.Notify(ctx, rl, req, a, ChangeMethodRemoved, lastRemoved)
+	return out, notify(ChangeMethodRemoved, lastRemoved)
 }
 
 // within reports whether t is set and in [since, until): a method begun

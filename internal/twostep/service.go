@@ -563,13 +563,21 @@ func OpenTOTPSecret(box *secret.Box, realm, accountID, id string, sealed []byte)
 // record appends an event about accountID by its owner, with the request's
 // who and where.
 func (s *Service) record(ctx context.Context, rl *realm.Realm, accountID, typ string, req ninsho.Request, data map[string]any) error {
+	return s.recordAs(ctx, rl, accountID, "", typ, req, data)
+}
+
+// recordAs is record by actor, or by the account's owner when actor is "".
+func (s *Service) recordAs(ctx context.Context, rl *realm.Realm, accountID, actor, typ string, req ninsho.Request, data map[string]any) error {
+	if actor == "" {
+		actor = "account:" + accountID
+	}
 	ua := req.UserAgent
 	if len(ua) > 512 {
 		ua = strings.ToValidUTF8(ua[:512], "")
 	}
 	return s.Events.AppendEvent(ctx, &event.Event{
 		ID: ninsho.NewID(s.Clock, s.Random), Realm: rl.ID, AccountID: accountID, Type: typ,
-		Actor: "account:" + accountID, IP: req.IP, UserAgent: ua, RequestID: req.RequestID,
+		Actor: actor, IP: req.IP, UserAgent: ua, RequestID: req.RequestID,
 		Data: data, At: s.Clock.Now(),
 	})
 }

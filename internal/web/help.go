@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"slices"
 
-	"github.com/ninsho/ninsho/internal/caseref"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/help"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -60,8 +59,10 @@ type helpView struct {
 	Ref string
 	// Steps are the choices of "which step failed" on the request form.
 	Steps []string
-	// Done is the reference of the request just made.
-	Done string
+	// Done is the reference of the request just made, DoneDue its due
+	// time as the confirmation message says it; "" on the generic page.
+	Done    string
+	DoneDue string
 }
 
 // helpTopics are the troubleshooter's pages by ?q=, in the order the start
@@ -262,27 +263,37 @@ func (h *Handler) helpRequestStart(w http.ResponseWriter, r *http.Request, c *ca
 	return h.follow(w, r, ans)
 }
 
-// helpDone shows the reference of the request just made (?ref=, a help
-// reference; anything else is not_found).
+// helpDone shows the reference and the due time of the request this
+// browser just made: ?flow= names the completed help flow, whose binding
+// cookie the browser still holds (remember keeps it). Any other visit —
+// a made-up or copied ?ref=, another browser, a flow not completed — gets
+// a generic page that confirms nothing.
 func (h *Handler) helpDone(w http.ResponseWriter, r *http.Request, c *call) error {
-	ref, kind, ok := caseref.Parse(r.URL.Query().Get("ref"))
-	if !ok || kind != caseref.KindHelp {
-		return ninsho.E(ninsho.CodeNotFound)
-	}
 	p := h.newPage(r, c.realm, c.locale, "page.help_done.title")
-	p.Help = &helpView{Done: ref}
-	p.relink(r.URL.Path, url.Values{"ref": {ref}})
+	p.Help = &helpView{}
+	if id := r.URL.Query().Get("flow"); ninsho.ValidID(id) {
+		ans, err := h.view(r, c, id)
+		if err == nil && ans != nil && ans.Flow != nil && ans.Flow.Kind == flow.KindHelp &&
+			ans.Flow.Status == flow.StatusComplete && ans.Next != nil && ans.Next.Reference != "" {
+			p.Help.Done = ans.Next.Reference
+			if ans.Next.DueAt != nil {
+				p.Help.DoneDue = help.FormatDue(*ans.Next.DueAt, p.Locale)
+			}
+			p.relink(r.URL.Path, url.Values{"flow": {id}})
+		}
+	}
+	if p.Help.Done == "" {
+		p.Title = "page.help_done.generic_title"
+		p.relink(r.URL.Path, url.Values{})
+	}
 	h.render(w, r, http.StatusOK, "help_done", p)
 	return nil
 }
 
-// helpDoneURL is where a completed help request leads.
+// helpDoneURL is where a completed help request leads: the done page of
+// its flow, which only the browser that made it can open.
 func helpDoneURL(ans *flow.Answer) string {
-	ref := ""
-	if ans.Next != nil {
-		ref = ans.Next.Reference
-	}
-	return helpDonePath + "?" + url.Values{"ref": {ref}}.Encode()
+	return helpDonePath + "?" + url.Values{"flow": {ans.Flow.ID}}.Encode()
 }
 
 // helpLinkPages are the pages whose footer offers "Can't sign in?": the

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/flowtest"
@@ -157,15 +158,21 @@ func TestHelpRequestThroughPages(t *testing.T) {
 	}
 	rec = post(h, verify, url.Values{"action": {"submit_code"}, "code": {env.LastCode(t, "contact@example.net")}}, b.header()...)
 	loc := rec.Header().Get("Location")
-	if rec.Code != 303 || !regexp.MustCompile(`^/help/request/done\?ref=H-[A-Z0-9]{4}-[A-Z0-9]{4}$`).MatchString(loc) {
+	if rec.Code != 303 || !regexp.MustCompile(`^/help/request/done\?flow=[0-9a-f-]+$`).MatchString(loc) {
 		t.Fatalf("right code: %d %q", rec.Code, loc)
 	}
-	rec = get(h, loc, b.header()...)
-	ref := strings.TrimPrefix(loc, "/help/request/done?ref=")
-	if rec.Code != 200 || !strings.Contains(rec.Body.String(), ref) {
-		t.Errorf("done page: %d without %s", rec.Code, ref)
+	b.take(t, rec.Result())
+	rec = get(h, loc+"&lang=en", b.header()...)
+	m := regexp.MustCompile(`H-[A-Z0-9]{4}-[A-Z0-9]{4}`).FindString(rec.Body.String())
+	if rec.Code != 200 || m == "" || !strings.Contains(rec.Body.String(), "data-help-due") ||
+		!strings.Contains(rec.Body.String(), "We will answer by "+env.Clock.Now().Add(48*time.Hour).UTC().Format("2006-01-02 15:04 UTC")) {
+		t.Errorf("done page: %d without the reference and the due time:\n%s", rec.Code, rec.Body)
 	}
-	if rec := get(h, "/help/request/done?ref=S-7KP4-MX3C", b.header()...); rec.Code != 404 {
-		t.Errorf("done page of a suspension reference: %d, want 404", rec.Code)
+	// Another browser, or a made-up reference, is told nothing.
+	for _, target := range []string{loc, "/help/request/done?ref=H-AAAA-AAAA", "/help/request/done?ref=" + m, "/help/request/done"} {
+		rec := get(h, target)
+		if rec.Code != 200 || strings.Contains(rec.Body.String(), "data-help-done") || strings.Contains(rec.Body.String(), "H-AAAA-AAAA") || strings.Contains(rec.Body.String(), m) {
+			t.Errorf("%s from another browser: %d, want the generic page:\n%s", target, rec.Code, rec.Body)
+		}
 	}
 }

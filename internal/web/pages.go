@@ -152,7 +152,9 @@ func (h *Handler) signinFailed(w http.ResponseWriter, r *http.Request, c *call, 
 		if p.FlowID != "" {
 			return err // the flow is gone: the error page says so
 		}
-		h.renderError(w, r, "signin", p, err)
+		status := prepareError(w, r, p, err)
+		h.explainRefusal(c, p, err)
+		h.render(w, r, status, "signin", p)
 		return nil
 	}
 	h.remember(w, r, ans)
@@ -166,6 +168,17 @@ func (h *Handler) signinFailed(w http.ResponseWriter, r *http.Request, c *call, 
 		p.relink("/signin", url.Values{"flow": {ans.Flow.ID}})
 	}
 	status := prepareError(w, r, p, err)
+	h.explainRefusal(c, p, err)
+	h.render(w, r, status, "signin", p)
+	return nil
+}
+
+// explainRefusal words a sign-in refusal on p (already prepared by
+// prepareError), whether or not a flow was started: a lock is explained and
+// its unlock offered, a wait counted in minutes, and a suspension quoted by
+// its own reference number alone (the help request link carries it, with
+// the step "suspended" chosen), not by the request's.
+func (h *Handler) explainRefusal(c *call, p *page, err error) {
 	e := ninsho.ErrorOf(err)
 	switch e.Code {
 	case ninsho.CodeAccountLocked:
@@ -177,9 +190,10 @@ func (h *Handler) signinFailed(w http.ResponseWriter, r *http.Request, c *call, 
 		p.Error.Message = waitMessage(p.Locale, e)
 	case ninsho.CodeAccountSuspended:
 		p.SuspendedRef, _ = e.Params["reference"].(string)
+		if p.SuspendedRef != "" {
+			p.Error.RequestID = ""
+		}
 	}
-	h.render(w, r, status, "signin", p)
-	return nil
 }
 
 // signinAgain shows the sign-in page again with an error found before the

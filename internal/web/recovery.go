@@ -229,10 +229,14 @@ func (h *Handler) recoveryStart(w http.ResponseWriter, r *http.Request, c *call)
 // recoveryRefused shows the start page with a refusal; a suspension made
 // by staff links to a help request with its reference, as sign-in does.
 func (h *Handler) recoveryRefused(w http.ResponseWriter, r *http.Request, p *page, err error) {
+	status := prepareError(w, r, p, err)
 	if e := ninsho.ErrorOf(err); e.Code == ninsho.CodeAccountSuspended {
-		p.SuspendedRef, _ = e.Params["reference"].(string)
+		// Quoted by its own reference alone, as at sign-in.
+		if p.SuspendedRef, _ = e.Params["reference"].(string); p.SuspendedRef != "" {
+			p.Error.RequestID = ""
+		}
 	}
-	h.renderError(w, r, "recovery", p, err)
+	h.render(w, r, status, "recovery", p)
 }
 
 // recoveryDocuments handles the upload form (POST /recovery/documents,

@@ -77,7 +77,8 @@ func TestRecoveryPageSuspended(t *testing.T) {
 	signin := post(h, "/signin", url.Values{"identifier": {"hanako@example.jp"}, "password": {pw}}, b.header()...)
 	rec := post(h, "/recovery", url.Values{"identifier": {"hanako@example.jp"}, "password": {pw}}, b.header()...)
 	body := rec.Body.String()
-	if rec.Code != 403 || !strings.Contains(body, `<a href="/help/request?ref=S-7KP4-MX3C">`) || strings.Contains(body, "staff note") {
+	if rec.Code != 403 || !strings.Contains(body, `<a href="/help/request?ref=S-7KP4-MX3C&amp;step=suspended">`) || strings.Contains(body, "staff note") ||
+		strings.Contains(body, "/help?ref=") {
 		t.Fatalf("suspended recovery: %d\n%s", rec.Code, body)
 	}
 	// The same message as the sign-in page's (its reason included).

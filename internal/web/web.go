@@ -404,6 +404,12 @@ func (h *Handler) remember(w http.ResponseWriter, r *http.Request, ans *flow.Ans
 	}
 	h.cookies.SetDevice(w, r, ans.DeviceToken)
 	if f := ans.Flow; f != nil {
+		if f.Status == flow.StatusComplete && f.Kind == flow.KindHelp {
+			// The done page shows the request's reference to this
+			// browser alone (helpDone): the binding stays until the
+			// flow expires.
+			return
+		}
 		if f.Status == flow.StatusComplete || f.Status == flow.StatusFailed {
 			h.cookies.ClearFlow(w, r, f.ID)
 			return
