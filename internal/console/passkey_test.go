@@ -225,6 +225,24 @@ func TestStaffPasskey(t *testing.T) {
 		flowtest.WantCode(t, err, ninsho.CodeStaffLocked)
 		e.Clock.Advance(staff.FailureWindow + time.Second)
 
+		// A refused answer uses the ceremony up: the right passkey must
+		// begin again.
+		pk.Count = 10 // ahead of the stored counter again
+		pb = passwordStep(t, e, admin.Email)
+		w = pb.do("POST", "/console/signin/passkey/begin", url.Values{})
+		opts = options(t, w.Result(), w.Body.String())
+		bad, _ := auth.Get(opts, agentPK)
+		good, _ := auth.Get(opts, pk)
+		if w := pb.do("POST", "/console/signin/passkey", url.Values{"credential": {string(bad)}}); w.Code != 400 {
+			t.Errorf("another staff member's passkey: %d, want 400", w.Code)
+		}
+		if w := pb.do("POST", "/console/signin/passkey", url.Values{"credential": {string(good)}}); w.Code != 400 {
+			t.Errorf("the right passkey on a used ceremony: %d, want 400", w.Code)
+		}
+		if res := answerWith(t, pb, auth, nil); res.StatusCode != http.StatusSeeOther {
+			t.Errorf("the right passkey after beginning again: %d, want 303", res.StatusCode)
+		}
+
 		// No waiting session: begin is a 401 problem.
 		w = newBrowser(t, e.Console).do("POST", "/console/signin/passkey/begin", url.Values{})
 		if w.Code != 401 || !strings.HasPrefix(w.Header().Get("Content-Type"), "application/problem+json") {

@@ -246,12 +246,14 @@ func (s *Service) FinishAddPasskey(ctx context.Context, site *realm.Realm, req n
 	if emptyResponse(response) {
 		return nil, ninsho.FieldError(ninsho.CodeFieldRequired, "credential")
 	}
+	// The ceremony is used up whatever the answer: taken outside the
+	// transaction, which a refusal rolls back.
+	sess, err := s.takeCeremony(ctx, p.Session.ID, ceremonyAdd)
+	if err != nil {
+		return nil, err
+	}
 	var out *Passkey
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		sess, err := s.takeCeremony(ctx, p.Session.ID, ceremonyAdd)
-		if err != nil {
-			return err
-		}
 		keys, err := s.PasskeyStore.StaffPasskeys(ctx, p.Staff.ID)
 		if err != nil {
 			return err
@@ -412,34 +414,14 @@ func (s *Service) PasskeySignIn(ctx context.Context, site *realm.Realm, req nins
 		used   *Passkey
 		method string
 	)
-	verr := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		sess, err := s.takeCeremony(ctx, pending.ID, ceremonySignIn)
-		if err != nil {
-			return err
-		}
-		keys, err := s.PasskeyStore.StaffPasskeys(ctx, st.ID)
-		if err != nil {
-			return err
-		}
-		u, err := s.passkeyUser(site, st, keys)
-		if err != nil {
-			return err
-		}
-		got, err := rp.FinishLogin(site, u, false, sess, response)
-		if err != nil {
-			return err
-		}
-		if got.CloneWarning {
-			return ninsho.FieldError(ninsho.CodePasskeyFailed, "credential").WithParam("reason", "sign_count")
-		}
-		for i := range keys {
-			if k := &keys[i]; bytes.Equal(k.CredentialID, got.ID) && k.RPID == site.PublicHost {
-				used, method = k, twostep.PasskeyMethod(got.BackupEligible)
-				return s.PasskeyStore.UseStaffPasskey(ctx, st.ID, k.ID, got.SignCount, now)
-			}
-		}
-		return ninsho.FieldError(ninsho.CodePasskeyUnknown, "credential")
-	})
+	// The ceremony is used up whatever the answer: taken outside the
+	// transaction, which a refusal rolls back.
+	sess, verr := s.takeCeremony(ctx, pending.ID, ceremonySignIn)
+	if verr == nil {
+		verr = s.Tx.InTx(ctx, func(ctx context.Context) error {
+			return s.verifyPasskey(ctx, rp, site, st, sess, response, now, &used, &method)
+		})
+	}
 	if ninsho.IsCode(verr, ninsho.CodePasskeyFailed) || ninsho.IsCode(verr, ninsho.CodePasskeyUnknown) {
 		if ferr := s.countFailure(ctx, req, st.Email, st); ferr != nil {
 			return "", nil, ferr
@@ -477,4 +459,32 @@ func (s *Service) PasskeySignIn(ctx context.Context, site *realm.Realm, req nins
 		return "", nil, err
 	}
 	return token, st, nil
+}
+
+// verifyPasskey checks an assertion for the ceremony sess against st's
+// passkeys for site's host and stores the passkey's use; it sets used and
+// method.
+func (s *Service) verifyPasskey(ctx context.Context, rp twostep.RelyingParty, site *realm.Realm, st *Staff, sess, response []byte, now time.Time, used **Passkey, method *string) error {
+	keys, err := s.PasskeyStore.StaffPasskeys(ctx, st.ID)
+	if err != nil {
+		return err
+	}
+	u, err := s.passkeyUser(site, st, keys)
+	if err != nil {
+		return err
+	}
+	got, err := rp.FinishLogin(site, u, false, sess, response)
+	if err != nil {
+		return err
+	}
+	if got.CloneWarning {
+		return ninsho.FieldError(ninsho.CodePasskeyFailed, "credential").WithParam("reason", "sign_count")
+	}
+	for i := range keys {
+		if k := &keys[i]; bytes.Equal(k.CredentialID, got.ID) && k.RPID == site.PublicHost {
+			*used, *method = k, twostep.PasskeyMethod(got.BackupEligible)
+			return s.PasskeyStore.UseStaffPasskey(ctx, st.ID, k.ID, got.SignCount, now)
+		}
+	}
+	return ninsho.FieldError(ninsho.CodePasskeyUnknown, "credential")
 }
