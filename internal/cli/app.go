@@ -368,7 +368,8 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		secure = true
 	}
 	a.Staff = &staff.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Sessions: db, Events: events,
-		Hasher: hasher, Box: box, Passwords: passwords, Policy: password.DefaultPolicy(), Counter: counter}
+		Hasher: hasher, Box: box, Passwords: passwords, Policy: password.DefaultPolicy(), Counter: counter,
+		RelyingParty: passkey.RelyingParty{}, PasskeyStore: db}
 	// Reviewers decide recovery cases in the console; the cases are found
 	// by their R-… reference and shown in their account's timeline.
 	reviewSvc := &review.Service{Recovery: recoverySvc}

@@ -169,6 +169,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST "+Path+"/staff/{id}/disable", h.open(h.disable))
 	m.HandleFunc("POST "+Path+"/staff/{id}/reinvite", h.open(h.reinvite))
 	h.recoveryRoutes(m)
+	h.passkeyRoutes(m)
 }
 
 // ServeHTTP sets the security headers, refuses cross-origin state changes,

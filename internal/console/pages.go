@@ -45,7 +45,7 @@ func (h *Handler) codeForm(w http.ResponseWriter, r *http.Request, c *call) erro
 		http.Redirect(w, r, Path+"/signin", http.StatusSeeOther)
 		return nil
 	}
-	h.render(w, http.StatusOK, "code", h.newPage(r, c, "console.code.title"))
+	h.render(w, http.StatusOK, "code", h.codePage(r, c))
 	return nil
 }
 
@@ -60,7 +60,7 @@ func (h *Handler) code(w http.ResponseWriter, r *http.Request, c *call) error {
 		http.Redirect(w, r, Path+"/signin", http.StatusSeeOther)
 		return nil
 	case err != nil:
-		p := h.newPage(r, c, "console.code.title")
+		p := h.codePage(r, c)
 		h.render(w, p.withError(r, err), "code", p)
 		return nil
 	}

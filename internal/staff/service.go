@@ -13,6 +13,7 @@ import (
 	"github.com/ninsho/ninsho/internal/secret"
 	"github.com/ninsho/ninsho/internal/throttle"
 	"github.com/ninsho/ninsho/internal/totp"
+	"github.com/ninsho/ninsho/internal/twostep"
 )
 
 // Lifetimes and limits of the console. They are constants, the same for
@@ -95,6 +96,10 @@ type Service struct {
 	// Issuer is the name the authenticator app shows; "" means
 	// "Ninsho console".
 	Issuer string
+	// RelyingParty and PasskeyStore let staff add passkeys as a second
+	// factor (passkey.go); nil: the authenticator app only.
+	RelyingParty twostep.RelyingParty
+	PasskeyStore PasskeyStore
 }
 
 // Principal is a signed-in staff member and the session.
@@ -433,7 +438,7 @@ func (s *Service) SecondFactor(ctx context.Context, req ninsho.Request, pendingT
 		if err := s.Counter.Hit(ctx, familiarKey(cur.ID, req.IP), 1, FamiliarFor); err != nil {
 			return err
 		}
-		return s.record(ctx, cur.Actor(), cur.ID, TypeSigninSucceeded, req, map[string]any{"methods": []string{"pwd", "otp"}})
+		return s.record(ctx, cur.Actor(), cur.ID, TypeSigninSucceeded, req, map[string]any{"methods": []string{"pwd", "otp"}, "method": "totp"})
 	})
 	if err != nil {
 		return "", nil, err

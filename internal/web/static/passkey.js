@@ -212,4 +212,37 @@
       });
     });
   }
+
+  // The staff console (docs/console.md, "Passkeys"): "use a passkey" on the
+  // second sign-in step and "add a passkey" on /console/security. The
+  // begin call answers the options as JSON; the page's form posts the
+  // browser's answer in the field credential.
+  function consolePasskey(box, button, begin, ceremony) {
+    box.hidden = false;
+    var form = box.querySelector("form");
+    document.getElementById(button).addEventListener("click", function () {
+      post(begin).then(function (r) {
+        if (r.status !== 200) throw r.body;
+        return ceremony(r.body.public_key);
+      }).then(function (cred) {
+        form.querySelector("input[name=credential]").value = JSON.stringify(toJSON(cred));
+        form.submit();
+      }).catch(function (j) {
+        if (j && j.name === "NotAllowedError") return; // cancelled
+        showError(box, problemMessage(j));
+      });
+    });
+  }
+  var consoleSignin = document.querySelector("[data-passkey=console-signin]");
+  if (consoleSignin) {
+    consolePasskey(consoleSignin, "console-passkey-signin", "/console/signin/passkey/begin", function (o) {
+      return navigator.credentials.get({publicKey: requestOptions(o)});
+    });
+  }
+  var consoleAdd = document.querySelector("[data-passkey=console-add]");
+  if (consoleAdd) {
+    consolePasskey(consoleAdd, "console-passkey-add", "/console/security/passkeys/begin", function (o) {
+      return navigator.credentials.create({publicKey: creationOptions(o)});
+    });
+  }
 })();
