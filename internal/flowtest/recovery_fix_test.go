@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -244,6 +245,34 @@ func TestRecoveryCaptchaAsSignin(t *testing.T) {
 		}
 		if _, err := upload(t, e, s, got.Flow, req, "front", "passport", recoverytest.MustPNG(t)); err != nil {
 			t.Fatalf("upload: %v", err)
+		}
+	})
+}
+
+// TestRecoveryUnknownMeetsTheSameCaptcha: in a safe realm an identifier
+// without an account is counted like one with, so wrong passwords through
+// recovery meet the CAPTCHA at the same attempt for both: the answers do
+// not tell which exists.
+func TestRecoveryUnknownMeetsTheSameCaptcha(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		s := recoveryService(e)
+		e.MustSignUp(t, e.Safe, "known@example.com", pw, "known@example.com")
+		codes := func(ident string, net int) []ninsho.Code {
+			var out []ninsho.Code
+			for i := range 8 {
+				req := flowtest.Req("203.0."+strconv.Itoa(net+i)+".9", "")
+				_, err := s.Start(ctx, e.Safe, req, recovery.Input{Identifier: ident, Password: "wrong-password-" + strconv.Itoa(i)})
+				out = append(out, ninsho.CodeOf(err))
+			}
+			return out
+		}
+		known, unknown := codes("known@example.com", 10), codes("nobody@example.com", 100)
+		if !slices.Equal(known, unknown) {
+			t.Fatalf("answers differ:\nknown   %v\nunknown %v", known, unknown)
+		}
+		if !slices.Contains(known, ninsho.CodeCaptchaRequired) {
+			t.Fatalf("no CAPTCHA after 8 wrong passwords: %v", known)
 		}
 	})
 }

@@ -279,6 +279,13 @@ func (s *Service) prove(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *a
 		if err := k.Passwords.VerifyDummy(ctx, pw); err != nil {
 			return nil, err
 		}
+		// Counted as a wrong password is, so that the next attempt meets
+		// the same protection whether or not the identifier has an account.
+		if err := k.Tx.InTx(ctx, func(ctx context.Context) error {
+			return s.Signin.CountWrongPassword(ctx, rl, f, nil, req)
+		}); err != nil {
+			return nil, err
+		}
 		return nil, s.refused(ctx, rl, f, nil, req, wrongCredentials(rl, true))
 	}
 	f.AccountID = a.ID

@@ -41,17 +41,23 @@ func (s *Service) CheckLock(ctx context.Context, f *flow.Flow, a *account.Accoun
 // failed sign-in: the identifier's failures of the device's kind, the
 // address and device counters, and from an unfamiliar device a step towards
 // the smart lock (with its account.locked event). f.Identifier must be the
-// account's identifier. It runs in the transaction of ctx; without
-// Protection it counts nothing.
+// identifier typed; a nil a (document recovery's identifier without an
+// account) is counted by it alike, without the lock. It runs in the
+// transaction of ctx; without Protection it counts nothing.
 func (s *Service) CountWrongPassword(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request) error {
 	if s.Protect == nil {
 		return nil
 	}
 	at := &attempt{rl: rl, f: f, a: a, req: req, now: s.Kit.Clock.Now(), policy: s.Protect.policyFor(rl)}
 	var err error
-	if at.familiar, err = s.Kit.Devices.Store.IsFamiliar(ctx, a.ID, f.DeviceID); err != nil {
-		return err
+	if a != nil {
+		if at.familiar, err = s.Kit.Devices.Store.IsFamiliar(ctx, a.ID, f.DeviceID); err != nil {
+			return err
+		}
 	}
+	// An identifier without an account is counted like one with (its
+	// failures, the address's, the device's), so that what the risk policy
+	// demands next — a CAPTCHA — tells nothing about which exists.
 	lock, err := s.countFailure(ctx, at)
 	if err != nil || lock == nil {
 		return err
