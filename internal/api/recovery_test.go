@@ -110,7 +110,11 @@ func TestRecoveryAPI(t *testing.T) {
 		t.Fatalf("gate full: %d %q %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}
 	leave()
-	if leave, err = svc.Uploads.Enter(st.ID); err != nil {
+	owner, err := env.DB.AccountByEmail(context.Background(), "jp", email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if leave, err = svc.Uploads.Enter(owner.ID); err != nil {
 		t.Fatal(err)
 	}
 	rec = do(h, "PUT", "/api/v1/recovery/"+st.ID+"/documents/front?document_type=passport", "image/png", string(recoverytest.MustPNG(t)))

@@ -169,14 +169,23 @@ func TestRecoveryUploadGate(t *testing.T) {
 		if ans != nil {
 			t.Errorf("conflict with an answer: %+v", ans)
 		}
+		// A new start of the same account supersedes the draft, but the
+		// account's running upload still holds its one place: the new
+		// draft's upload waits its turn (conflict), taking no other.
+		third, err := s.Start(ctx, e.JP, req, recovery.Input{Identifier: rcEmail, Password: pw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Upload(ctx, load(third.Flow, req), req, recovery.Upload{Slot: "front", DocumentType: "passport", Body: untouched{t}})
+		flowtest.WantCode(t, err, ninsho.CodeConflict)
 		_, err = s.Upload(ctx, load(second.Flow, oreq), oreq, recovery.Upload{Slot: "front", DocumentType: "passport", Body: untouched{t}})
 		flowtest.WantCode(t, err, ninsho.CodeOverloaded)
 		if ninsho.ErrorOf(err).Params["retry_after_s"] != recovery.UploadRetryAfter {
 			t.Errorf("overloaded params: %v", ninsho.ErrorOf(err).Params)
 		}
 		close(body.release)
-		if err := <-done; err != nil {
-			t.Fatalf("the first upload: %v", err)
+		if err := <-done; !ninsho.IsCode(err, ninsho.CodeFlowCompleted) {
+			t.Fatalf("the first upload, its draft superseded meanwhile: %v; want flow_completed", err)
 		}
 		if n := s.Uploads.Running(); n != 0 {
 			t.Fatalf("running uploads after the first ended = %d", n)
@@ -185,7 +194,7 @@ func TestRecoveryUploadGate(t *testing.T) {
 			t.Fatalf("upload after the gate emptied: %v", err)
 		}
 		// A refused file leaves the gate too.
-		if _, err := upload(t, e, s, first.Flow, req, "back", "", []byte("<html></html>")); !ninsho.IsCode(err, ninsho.CodeDocumentTypeNotAllowed) {
+		if _, err := upload(t, e, s, third.Flow, req, "back", "passport", []byte("<html></html>")); !ninsho.IsCode(err, ninsho.CodeDocumentTypeNotAllowed) {
 			t.Fatalf("html: %v", err)
 		}
 		if n := s.Uploads.Running(); n != 0 {

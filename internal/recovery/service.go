@@ -496,10 +496,16 @@ func (s *Service) Upload(ctx context.Context, f *flow.Flow, req ninsho.Request, 
 }
 
 // EnterUpload admits one upload (of one file, or of the hosted form's
-// files) to f in the upload gate, before its body is read: it returns the
-// function that ends it, or conflict / overloaded (retry_after_s).
+// files) to f in the upload gate, before its body is read: one at a time
+// per account, so drafts superseded by new starts hold no more than one
+// between them. It returns the function that ends it, or conflict /
+// overloaded (retry_after_s).
 func (s *Service) EnterUpload(f *flow.Flow) (func(), error) {
-	return s.uploads().Enter(f.ID)
+	key := f.AccountID
+	if key == "" {
+		key = "flow:" + f.ID
+	}
+	return s.uploads().Enter(key)
 }
 
 // Pending is a file checked for a slot of a flow's case, not stored yet
