@@ -160,8 +160,10 @@ func CheckDocument(data []byte) (*Checked, error) {
 	switch m {
 	case MimeDOCX:
 		err = checkDOCX(data)
-	case MimePNG, MimeJPEG:
-		err = checkImage(data)
+	case MimePNG:
+		err = checkImage(data, pngEnd)
+	case MimeJPEG:
+		err = checkImage(data, jpegEnd)
 	case MimePDF:
 		err = checkPDF(data)
 	}
@@ -179,9 +181,18 @@ func unreadable(err error) error {
 	return e
 }
 
+// pngEnd is the IEND chunk every PNG ends with; jpegEnd the JPEG's end of
+// image marker.
+var (
+	pngEnd  = []byte{0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82}
+	jpegEnd = []byte{0xFF, 0xD9}
+)
+
 // checkImage requires a PNG or JPEG header that decodes, with sane
-// dimensions.
-func checkImage(data []byte) error {
+// dimensions, and nothing after the image's end marker (end): a page or
+// script appended behind a valid image is not an image of a document.
+// Trailing zero bytes (padding some cameras write) are allowed.
+func checkImage(data []byte, end []byte) error {
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return unreadable(err)
@@ -189,16 +200,43 @@ func checkImage(data []byte) error {
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > MaxImageSide || cfg.Height > MaxImageSide {
 		return unreadable(nil)
 	}
+	if !bytes.HasSuffix(bytes.TrimRight(data, "\x00"), end) {
+		return unreadable(nil)
+	}
 	return nil
 }
 
-// checkPDF requires the %%EOF marker near the end of a PDF.
+// htmlMarkers are what an HTML page carries and a PDF's text never needs:
+// a PDF holding one in the clear is a page behind a PDF signature.
+var htmlMarkers = [][]byte{[]byte("<html"), []byte("<script"), []byte("<body"), []byte("<iframe"), []byte("<!doctype html"), []byte("javascript:")}
+
+// checkPDF requires the %%EOF marker near the end of a PDF and no HTML in
+// the clear anywhere in it.
 func checkPDF(data []byte) error {
 	tail := data[max(0, len(data)-pdfEOFWindow):]
 	if !bytes.Contains(tail, []byte("%%EOF")) {
 		return unreadable(nil)
 	}
+	if containsFold(data, htmlMarkers) {
+		return unreadable(nil)
+	}
 	return nil
+}
+
+// containsFold reports whether data holds one of markers (lower case
+// ASCII), ignoring ASCII case, without copying data.
+func containsFold(data []byte, markers [][]byte) bool {
+	for i := 0; i < len(data); i++ {
+		if data[i] != '<' && data[i] != 'j' && data[i] != 'J' {
+			continue
+		}
+		for _, m := range markers {
+			if len(data)-i >= len(m) && bytes.EqualFold(data[i:i+len(m)], m) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // checkDOCX opens data as a zip archive and requires [Content_Types].xml and

@@ -103,6 +103,13 @@ func TestReadDocumentRefuses(t *testing.T) {
 			t.Errorf("%s: %v, want refused", name, err)
 		}
 	}
+	// Padding after an image's end (some cameras write zeros) is not a
+	// page behind it.
+	for name, data := range map[string][]byte{"png": recoverytest.MustPNG(t), "jpeg": recoverytest.MustJPEG(t)} {
+		if _, err := recovery.ReadDocument(bytes.NewReader(append(data, make([]byte, 64)...))); err != nil {
+			t.Errorf("%s with trailing zeros: %v", name, err)
+		}
+	}
 	// A PDF whose %%EOF is gone (cut short) is refused.
 	pdf := recoverytest.MinimalPDF()
 	if _, err := recovery.ReadDocument(bytes.NewReader(pdf[:len(pdf)-8])); ninsho.CodeOf(err) != ninsho.CodeDocumentUnreadable {

@@ -226,5 +226,11 @@ func Polyglots(tb testing.TB) map[string][]byte {
 		"jpeg+html":      append([]byte("\xff\xd8\xff\xe0"), html...),
 		"truncated png":  MustPNG(tb)[:20],
 		"truncated jpeg": MustJPEG(tb)[:40],
+		// Whole, valid documents with a page behind them (found from
+		// outside): the format's end is not the file's.
+		"pdf+html+eof":     []byte("%PDF-1.4\n" + html + "\n%%EOF\n"),
+		"valid pdf+script": append(append([]byte{}, MinimalPDF()[:len(MinimalPDF())-6]...), []byte("<SCRIPT>alert(1)</SCRIPT>\n%%EOF\n")...),
+		"valid png+html":   append(MustPNG(tb), html...),
+		"valid jpeg+html":  append(MustJPEG(tb), html...),
 	}
 }
