@@ -80,8 +80,14 @@ func TestRecoveryStorageBounded(t *testing.T) {
 			}
 		}
 		view, err := e.Engine.View(ctx, "jp", first.Flow.ID, req)
-		if err != nil || view.Recovery == nil || view.Recovery.Status != "cancelled" || len(view.Recovery.Documents) != 0 {
+		// The superseded draft is dropped (never a case staff see) and its
+		// flow ended: it says so instead of asking for files.
+		if err != nil || view.Recovery == nil || view.Recovery.Status != "dropped" || len(view.Recovery.Documents) != 0 ||
+			view.Flow.Status != flow.StatusFailed || view.Next != nil {
 			t.Fatalf("superseded draft: %+v, %v", view, err)
+		}
+		if _, err := s.Case(ctx, view.Recovery.Reference); !ninsho.IsCode(err, ninsho.CodeNotFound) {
+			t.Fatalf("staff see the superseded draft: %v", err)
 		}
 		_, err = upload(t, e, s, first.Flow, req, "front", "passport", recoverytest.MustPNG(t))
 		flowtest.WantCode(t, err, ninsho.CodeFlowCompleted)

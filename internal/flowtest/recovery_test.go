@@ -348,7 +348,7 @@ func TestRecoveryRejectAndCancel(t *testing.T) {
 			t.Fatal(err)
 		}
 		gone, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionCancel})
-		if err != nil || gone.Flow.Status != flow.StatusFailed || gone.Recovery.Status != "cancelled" || len(gone.Recovery.Documents) != 0 {
+		if err != nil || gone.Flow.Status != flow.StatusFailed || gone.Recovery.Status != "dropped" || len(gone.Recovery.Documents) != 0 {
 			t.Fatalf("cancel the draft: %+v, %v", gone.Recovery, err)
 		}
 

@@ -22,14 +22,21 @@ type Status string
 
 // Statuses. A case is a draft while its flow collects the documents, open
 // once submitted (at most one open case per account), then approved,
-// rejected or cancelled (by its owner) for good.
+// rejected or cancelled (by its owner) for good. A draft never submitted
+// that its owner dropped, or that a new start superseded, is dropped: like
+// a draft, staff never see it and it is purged with the drafts.
 const (
 	StatusDraft     Status = "draft"
+	StatusDropped   Status = "dropped"
 	StatusOpen      Status = "open"
 	StatusApproved  Status = "approved"
 	StatusRejected  Status = "rejected"
 	StatusCancelled Status = "cancelled"
 )
+
+// Unsubmitted reports whether st is a case never sent for review (draft or
+// dropped): staff never see one.
+func (st Status) Unsubmitted() bool { return st == StatusDraft || st == StatusDropped }
 
 // Case is one recovery request.
 type Case struct {

@@ -390,8 +390,17 @@ func (s *Service) supersede(ctx context.Context, rl *realm.Realm, accountID stri
 	}
 	now := k.Clock.Now()
 	for _, d := range drafts {
-		d.Status, d.DecidedAt, d.DecidedBy = StatusCancelled, &now, "account:"+accountID
+		d.Status, d.DecidedAt, d.DecidedBy = StatusDropped, &now, "account:"+accountID
 		if err := s.Store.UpdateCase(ctx, d, StatusDraft); err != nil {
+			return err
+		}
+		// Its flow ends too: it can upload and submit no more, and says so.
+		if df, err := k.Flows.Flow(ctx, d.FlowID); err == nil && df.Status == flow.StatusOpen {
+			df.Status, df.Step = flow.StatusFailed, flow.StepDone
+			if err := k.Save(ctx, df); err != nil {
+				return err
+			}
+		} else if err != nil && !ninsho.IsCode(err, ninsho.CodeFlowNotFound) {
 			return err
 		}
 		n, err := s.Documents.DeleteDocuments(ctx, d.ID)
@@ -803,7 +812,7 @@ func (s *Service) cancelDraft(ctx context.Context, rl *realm.Realm, f *flow.Flow
 	}
 	now := k.Clock.Now()
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
-		c.Status, c.DecidedAt, c.DecidedBy = StatusCancelled, &now, "account:"+c.AccountID
+		c.Status, c.DecidedAt, c.DecidedBy = StatusDropped, &now, "account:"+c.AccountID
 		if err := s.Store.UpdateCase(ctx, c, StatusDraft); err != nil {
 			return err
 		}
@@ -964,7 +973,7 @@ func (s *Service) Case(ctx context.Context, ref string) (*CaseView, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Status == StatusDraft {
+	if c.Status.Unsubmitted() {
 		return nil, errNotFound
 	}
 	docs, err := s.Documents.Documents(ctx, c.ID)
@@ -1048,7 +1057,7 @@ func (s *Service) decide(ctx context.Context, actor string, ref string, to Statu
 	if err != nil {
 		return nil, err
 	}
-	if c.Status == StatusDraft {
+	if c.Status.Unsubmitted() {
 		return nil, errNotFound
 	}
 	if c.Status != StatusOpen {

@@ -143,8 +143,8 @@ func (db *DB) OpenCases(ctx context.Context, limit int) ([]*recovery.Case, error
 // first.
 func (db *DB) AccountCases(ctx context.Context, accountID string, limit int) ([]*recovery.Case, error) {
 	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT `+recoveryCaseColumns+` FROM recovery_case
-		WHERE account_id = $1 AND status <> $2 ORDER BY created_at DESC, id DESC LIMIT $3`,
-		accountID, string(recovery.StatusDraft), limit)
+		WHERE account_id = $1 AND status <> $2 AND status <> $3 ORDER BY created_at DESC, id DESC LIMIT $4`,
+		accountID, string(recovery.StatusDraft), string(recovery.StatusDropped), limit)
 	if err != nil {
 		return nil, internal("account recovery cases", err)
 	}
@@ -268,8 +268,8 @@ func (db *DB) PurgeDrafts(ctx context.Context, createdBefore time.Time, limit in
 	var n int
 	err := db.InTx(ctx, func(ctx context.Context) error {
 		q := db.writer(ctx)
-		rows, err := q.QueryContext(ctx, `SELECT id FROM recovery_case WHERE status = $1 AND created_at < $2 ORDER BY created_at LIMIT $3`,
-			string(recovery.StatusDraft), us(createdBefore), limit)
+		rows, err := q.QueryContext(ctx, `SELECT id FROM recovery_case WHERE (status = $1 OR status = $2) AND created_at < $3 ORDER BY created_at LIMIT $4`,
+			string(recovery.StatusDraft), string(recovery.StatusDropped), us(createdBefore), limit)
 		if err != nil {
 			return internal("purge recovery drafts", err)
 		}
@@ -290,7 +290,7 @@ func (db *DB) PurgeDrafts(ctx context.Context, createdBefore time.Time, limit in
 			if _, err := q.ExecContext(ctx, `DELETE FROM recovery_document WHERE case_id = $1`, id); err != nil {
 				return internal("purge recovery drafts", err)
 			}
-			if _, err := q.ExecContext(ctx, `DELETE FROM recovery_case WHERE id = $1 AND status = $2`, id, string(recovery.StatusDraft)); err != nil {
+			if _, err := q.ExecContext(ctx, `DELETE FROM recovery_case WHERE id = $1 AND (status = $2 OR status = $3)`, id, string(recovery.StatusDraft), string(recovery.StatusDropped)); err != nil {
 				return internal("purge recovery drafts", err)
 			}
 		}
