@@ -253,8 +253,12 @@ func TestHelpAnswerAndClose(t *testing.T) {
 		if len(cl) != 1 || cl[0].Actor != "staff:"+agentStaff.ID || cl[0].Data["reason"] != "a duplicate of "+ref || cl[0].IP != "192.0.2.44" || cl[0].RequestID == "" {
 			t.Fatalf("help.closed events: %+v", cl)
 		}
-		if w := agent.do("POST", "/console/help/"+other+"/answer", url.Values{"text": {"late"}}); w.Code != http.StatusConflict {
-			t.Errorf("answer to a closed request: %d, want 409", w.Code)
+		closedWords := template.HTMLEscapeString(i18n.Message("en", "error.conflict.closed", nil))
+		if w := agent.do("POST", "/console/help/"+other+"/answer", url.Values{"text": {"late"}}); w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), closedWords) {
+			t.Errorf("answer to a closed request: %d, want 409 saying it is closed", w.Code)
+		}
+		if w := agent.do("POST", "/console/help/"+other+"/close", url.Values{"reason": {"again"}}); w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), closedWords) {
+			t.Errorf("close a closed request: %d, want 409 saying it is closed", w.Code)
 		}
 		// Answer and close at once.
 		w = agent.do("POST", "/console/help/"+ref+"/answer", url.Values{"text": {"もう一度お試しください。"}, "close": {"1"}})

@@ -134,7 +134,7 @@ func (s *Service) Answer(ctx context.Context, actor string, req ninsho.Request, 
 			return err
 		}
 		if r.Status != StatusOpen {
-			return ninsho.E(ninsho.CodeConflict)
+			return ninsho.E(ninsho.CodeConflict).WithParam("reason", ninsho.ConflictClosed)
 		}
 		if r.Channel != "email" && utf8.RuneCountInString(text) > MaxSMSAnswer {
 			return ninsho.FieldError(ninsho.CodeFieldTooLong, "text").WithParam("max", MaxSMSAnswer)
@@ -190,6 +190,9 @@ func (s *Service) Close(ctx context.Context, actor string, req ninsho.Request, r
 		r, err := s.Request(ctx, ref)
 		if err != nil {
 			return err
+		}
+		if r.Status != StatusOpen {
+			return ninsho.E(ninsho.CodeConflict).WithParam("reason", ninsho.ConflictClosed)
 		}
 		return s.close(ctx, r, actor, req, reason)
 	})

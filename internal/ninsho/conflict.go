@@ -18,7 +18,10 @@ const (
 	// (a lock needs an active account, a suspension an active or locked
 	// one).
 	ConflictNotActive = "not_active"
+	// ConflictClosed: a help request already closed takes no answer and
+	// cannot be closed again.
+	ConflictClosed = "closed"
 )
 
 // ConflictReasons lists the reasons above.
-var ConflictReasons = []string{ConflictOwnAccount, ConflictNotSuspended, ConflictNotPending, ConflictNotLocked, ConflictNotActive}
+var ConflictReasons = []string{ConflictOwnAccount, ConflictNotSuspended, ConflictNotPending, ConflictNotLocked, ConflictNotActive, ConflictClosed}
