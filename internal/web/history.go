@@ -123,6 +123,9 @@ func historyWhat(locale string, e *event.Event, loc *time.Location) string {
 			return i18n.Message(locale, "history.account.closure_notice_sent", nil)
 		case msg.TemplateContactChanged:
 			return i18n.Message(locale, "history.contact.notice_sent", nil)
+		case msg.TemplateAccountSuspended, msg.TemplateAccountReinstated,
+			msg.TemplateRecoveryOpened, msg.TemplateRecoveryApproved, msg.TemplateRecoveryRejected:
+			return i18n.Message(locale, "history.notice_sent."+t, nil)
 		}
 	case event.TypeRecoverySubmitted, event.TypeRecoveryApproved, event.TypeRecoveryRejected, event.TypeRecoveryCancelled:
 		// The reference only: a decision's written reason stays with staff.

@@ -2,10 +2,12 @@ package web
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/event"
+	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/realm"
 )
 
@@ -206,6 +208,22 @@ func TestHistoryTwoStepRows(t *testing.T) {
 			if row.Address != ip || row.Network != "198.51.100.0/24" || row.Device == "" {
 				t.Errorf("%s row %d: address %q network %q device %q, want %s, its /24 and a device", locale, i, row.Address, row.Network, row.Device, ip)
 			}
+		}
+	}
+}
+
+// TestHistoryNotices: a notice of a suspension, a reinstatement or a
+// recovery request is named for what it is, never "sign-in alert sent".
+func TestHistoryNotices(t *testing.T) {
+	signinAlert := i18n.Message("en", "history.signin.alert_sent", nil)
+	seen := map[string]bool{}
+	for _, tpl := range []string{"account_suspended", "account_reinstated", "recovery_opened", "recovery_approved", "recovery_rejected"} {
+		for _, lang := range []string{"en", "ja"} {
+			got := historyWhat(lang, &event.Event{Type: event.TypeSigninAlertSent, Data: map[string]any{"template": tpl}}, time.UTC)
+			if got == "" || got == signinAlert || got == i18n.Message("ja", "history.signin.alert_sent", nil) || strings.HasPrefix(got, "history.") || seen[got] {
+				t.Errorf("%s (%s): %q", tpl, lang, got)
+			}
+			seen[got] = true
 		}
 	}
 }
