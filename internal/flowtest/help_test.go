@@ -13,6 +13,7 @@ import (
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/flowtest"
 	"github.com/ninsho/ninsho/internal/help"
+	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/startgate"
@@ -276,6 +277,11 @@ func TestHelpInputRefusals(t *testing.T) {
 		}
 		if n := len(e.Messages(t, "")); n != 0 {
 			t.Fatalf("%d messages sent to refused contacts", n)
+		}
+		// This form takes mobile numbers only: its refusal says so, never
+		// "or home phone number".
+		if msg := i18n.FieldErrorMessage("en", ninsho.FieldError(ninsho.CodePhoneNumberNotAllowed, "contact")); strings.Contains(msg, "home") {
+			t.Errorf("phone_number_not_allowed on contact says %q", msg)
 		}
 		// A request id from an error page is a reference too.
 		if got := help.QuotedRef(" 01A2107B-0C3D-7E4F-8A9B-0C1D2E3F4A5B "); got != "01a2107b-0c3d-7e4f-8a9b-0c1d2e3f4a5b" {
