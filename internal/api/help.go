@@ -24,8 +24,11 @@ type supportRequestBody struct {
 	DeviceToken string `json:"device_token"`
 }
 
+// check bounds the fields the form does not check itself; the identifier's
+// length is refused by help.Check with the form's other refusals, so that
+// a long identifier does not hide them.
 func (b *supportRequestBody) check() error {
-	return checkLengths("identifier", b.Identifier, "locale", b.Locale, "device_token", b.DeviceToken)
+	return checkLengths("locale", b.Locale, "device_token", b.DeviceToken)
 }
 
 // routesHelp registers the help request route.

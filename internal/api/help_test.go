@@ -103,6 +103,12 @@ func TestSupportRequestAPI(t *testing.T) {
 	if got := strings.Join(fields, ","); rec.Code != 400 || got != "contact,step,reference,locale" {
 		t.Errorf("locale fr and bad fields: %d refused %s, want contact,step,reference,locale", rec.Code, got)
 	}
+	// A long identifier hides none of the others (found from outside).
+	rec = do(h, "POST", "/api/v1/support-requests", "application/json", `{"identifier":"`+strings.Repeat("a", 321)+`","step":"nope","contact":"","reference":"<x>","locale":"fr"}`)
+	fields, _ = refused(rec.Body.Bytes())
+	if got := strings.Join(fields, ","); rec.Code != 400 || got != "contact,step,identifier,reference,locale" {
+		t.Errorf("long identifier and bad fields: %d refused %s, want contact,step,identifier,reference,locale", rec.Code, got)
+	}
 	rec = do(h, "POST", "/api/v1/support-requests", "application/json", `{"step":"other","contact":"a@example.net","locale":"fr"}`)
 	if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"field":"locale"`) {
 		t.Errorf("locale fr: %d %s", rec.Code, rec.Body)
