@@ -269,6 +269,11 @@ func TestHelpAnswerAndClose(t *testing.T) {
 		if err != nil || x.Status != help.StatusClosed || x.CloseReason != "answered" || len(x.Answers) != 2 {
 			t.Fatalf("after answer and close: %+v %v", x, err)
 		}
+		// The page words the closing, not the stored reason's code.
+		page := agent.do("GET", "/console/help/"+ref, nil).Body.String()
+		if want := template.HTMLEscapeString(i18n.Message("en", "console.help.closed_answered", nil)); !strings.Contains(page, want) || strings.Contains(page, ": answered<") {
+			t.Errorf("closed with the answer: the page does not say %q", want)
+		}
 		body = agent.do("GET", "/console/help", nil).Body.String()
 		if strings.Contains(body, ref) || strings.Contains(body, other) {
 			t.Errorf("closed requests still in the queue")
