@@ -441,19 +441,10 @@ func (s *Service) PasskeySignIn(ctx context.Context, site *realm.Realm, req nins
 		if err := s.Store.UpdateStaff(ctx, cur); err != nil {
 			return err
 		}
-		if err := s.Sessions.DeleteStaffSession(ctx, pending.ID); err != nil {
-			return err
-		}
 		st = cur
-		token, _, err = s.newSession(ctx, cur, 2, now.Add(SessionAbsolute))
-		if err != nil {
-			return err
-		}
-		if err := s.Counter.Hit(ctx, familiarKey(cur.ID, req.IP), 1, FamiliarFor); err != nil {
-			return err
-		}
-		return s.record(ctx, cur.Actor(), cur.ID, TypeSigninSucceeded, req, map[string]any{
+		token, err = s.startSession(ctx, cur, pending.ID, req, now, map[string]any{
 			"methods": []string{"pwd", method}, "method": "passkey", "passkey": used.ID})
+		return err
 	})
 	if err != nil {
 		return "", nil, err

@@ -427,18 +427,9 @@ func (s *Service) SecondFactor(ctx context.Context, req ninsho.Request, pendingT
 		if err != nil {
 			return err
 		}
-		if err := s.Sessions.DeleteStaffSession(ctx, pending.ID); err != nil {
-			return err
-		}
 		st = cur
-		token, _, err = s.newSession(ctx, cur, 2, now.Add(SessionAbsolute))
-		if err != nil {
-			return err
-		}
-		if err := s.Counter.Hit(ctx, familiarKey(cur.ID, req.IP), 1, FamiliarFor); err != nil {
-			return err
-		}
-		return s.record(ctx, cur.Actor(), cur.ID, TypeSigninSucceeded, req, map[string]any{"methods": []string{"pwd", "otp"}, "method": "totp"})
+		token, err = s.startSession(ctx, cur, pending.ID, req, now, map[string]any{"methods": []string{"pwd", "otp"}, "method": "totp"})
+		return err
 	})
 	if err != nil {
 		return "", nil, err
@@ -576,6 +567,24 @@ func (s *Service) session(ctx context.Context, token string) (*Session, error) {
 		return nil, ninsho.E(ninsho.CodeUnauthenticated)
 	}
 	return sess, nil
+}
+
+// startSession ends the pending sign-in pendingID of cur and starts its
+// console session, in the transaction of ctx: the client's network becomes
+// one cur signed in from (FamiliarFor) and staff.signin.succeeded records
+// how, with data. It returns the session's token.
+func (s *Service) startSession(ctx context.Context, cur *Staff, pendingID string, req ninsho.Request, now time.Time, data map[string]any) (string, error) {
+	if err := s.Sessions.DeleteStaffSession(ctx, pendingID); err != nil {
+		return "", err
+	}
+	token, _, err := s.newSession(ctx, cur, 2, now.Add(SessionAbsolute))
+	if err != nil {
+		return "", err
+	}
+	if err := s.Counter.Hit(ctx, familiarKey(cur.ID, req.IP), 1, FamiliarFor); err != nil {
+		return "", err
+	}
+	return token, s.record(ctx, cur.Actor(), cur.ID, TypeSigninSucceeded, req, data)
 }
 
 func (s *Service) newSession(ctx context.Context, st *Staff, aal int, expires time.Time) (string, *Session, error) {
