@@ -780,3 +780,19 @@ func (k *Kit) ReplacePassword(ctx context.Context, rl *realm.Realm, f *flow.Flow
 	}
 	return k.Record(ctx, rl, a.ID, event.TypePasswordChanged, req, f.DeviceID, data)
 }
+
+// CurrentPassword reports whether pw is the password of the account
+// accountID, costing one hash either way: an account without a password
+// (none stored) spends a dummy hash and is never right. Errors are the
+// store's or the hash limiter's (overloaded).
+func (k *Kit) CurrentPassword(ctx context.Context, accountID, pw string) (bool, error) {
+	hash, err := k.Accounts.PasswordHash(ctx, accountID)
+	if err != nil && !ninsho.IsCode(err, ninsho.CodeNotFound) {
+		return false, err
+	}
+	if hash == "" {
+		return false, k.Passwords.VerifyDummy(ctx, pw)
+	}
+	ok, _, err := k.Passwords.Verify(ctx, pw, hash)
+	return ok, err
+}

@@ -320,16 +320,7 @@ func (s *Service) ChangePassword(ctx context.Context, rl *realm.Realm, req ninsh
 	if err != nil {
 		return nil, err
 	}
-	old, err := k.Accounts.PasswordHash(ctx, a.ID)
-	if err != nil && !ninsho.IsCode(err, ninsho.CodeNotFound) {
-		return nil, err
-	}
-	ok := false
-	if old == "" {
-		err = k.Passwords.VerifyDummy(ctx, in.Current)
-	} else {
-		ok, _, err = k.Passwords.Verify(ctx, in.Current, old)
-	}
+	ok, err := k.CurrentPassword(ctx, a.ID, in.Current)
 	if err != nil {
 		return nil, err
 	}

@@ -250,16 +250,7 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	if err != nil {
 		return nil, err
 	}
-	hash, err := k.Accounts.PasswordHash(ctx, a.ID)
-	if err != nil && !ninsho.IsCode(err, ninsho.CodeNotFound) {
-		return nil, err
-	}
-	ok := false
-	if hash == "" {
-		err = k.Passwords.VerifyDummy(ctx, pw)
-	} else {
-		ok, _, err = k.Passwords.Verify(ctx, pw, hash)
-	}
+	ok, err := k.CurrentPassword(ctx, a.ID, pw)
 	if err != nil {
 		return nil, err
 	}
