@@ -44,6 +44,7 @@ import (
 	"github.com/ninsho/ninsho/internal/message/messageprom"
 	"github.com/ninsho/ninsho/internal/message/providers/devinbox"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/oidc"
 	"github.com/ninsho/ninsho/internal/passkey"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/profile"
@@ -59,6 +60,7 @@ import (
 	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/sessions"
 	"github.com/ninsho/ninsho/internal/signin"
+	"github.com/ninsho/ninsho/internal/signingkey"
 	"github.com/ninsho/ninsho/internal/signup"
 	"github.com/ninsho/ninsho/internal/smsguard"
 	"github.com/ninsho/ninsho/internal/smsguard/smsguardprom"
@@ -99,7 +101,12 @@ type App struct {
 	help       *help.Service
 	contact    *contact.Service
 	// Staff runs staff accounts (the console, ninsho staff).
-	Staff     *staff.Service
+	Staff *staff.Service
+	// SigningKeys keeps the realms' OpenID Connect signing keys (the
+	// JWKS, ninsho keys).
+	SigningKeys *signingkey.Service
+	// Realms are the configured realms.
+	Realms    *realm.Registry
 	recovery  *recovery.Service
 	srv       *http.Server
 	ln        net.Listener
@@ -385,12 +392,15 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	if err != nil {
 		return err
 	}
+	a.Realms = realms
+	a.SigningKeys = &signingkey.Service{Store: db, Tx: db, Events: events, Box: box, Clock: o.Clock, Random: o.Random}
 	deps := server.Deps{
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
 		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, Contact: contactSvc, Help: a.help, Recovery: recoverySvc, TwoStep: kit.TwoStep, Profile: profileSvc, Sessions: sessionsSvc, Closure: a.closure, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 		HSTS: httpsPublicURL(cfg), HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
 		Console: consoleH,
+		OIDC:    &oidc.Handler{Realms: realms, Keys: a.SigningKeys, Now: o.Clock.Now},
 	}
 	if a.Handler, err = server.New(deps); err != nil {
 		return err

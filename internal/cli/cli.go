@@ -26,6 +26,7 @@ Usage:
   ninsho messages [--limit N] [--realm ID] [--status S] [--delivery S] [--data-dir DIR] [--config FILE]
   ninsho staff create --email ADDRESS --role agent|reviewer|admin [--name NAME]
   ninsho staff list | ninsho staff disable --email ADDRESS
+  ninsho keys rotate --realm ID [--alg ES256|RS256] | ninsho keys list [--realm ID]
   ninsho version
   ninsho help
 
@@ -57,6 +58,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = messages(ctx, args[1:], stdout, stderr)
 	case "staff":
 		err = staffCmd(ctx, args[1:], stdout, stderr)
+	case "keys":
+		err = keysCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		err = version(args[1:], stdout, stderr)
 	case "help", "-h", "--help":

@@ -29,6 +29,7 @@ import (
 	"github.com/ninsho/ninsho/internal/help"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/oidc"
 	"github.com/ninsho/ninsho/internal/profile"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reauth"
@@ -99,6 +100,9 @@ type Deps struct {
 	// Console serves the staff console under /console (internal/console);
 	// nil leaves it 404.
 	Console http.Handler
+	// OIDC serves the OpenID Connect discovery document and JWKS
+	// (internal/oidc); nil leaves them 404.
+	OIDC *oidc.Handler
 	// Ready reports whether the server can take traffic (the database
 	// answers); nil means always ready.
 	Ready func(context.Context) error
@@ -210,6 +214,9 @@ func New(d Deps) (http.Handler, error) {
 	if d.Console != nil {
 		s.mux.Handle("/console", d.Console)
 		s.mux.Handle("/console/", d.Console)
+	}
+	if d.OIDC != nil {
+		d.OIDC.Mount(s.mux)
 	}
 	s.mux.Handle("/", s.web)
 	return s, nil
