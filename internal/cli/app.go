@@ -625,6 +625,12 @@ func (a *App) clean(ctx context.Context) {
 	} else if n > 0 {
 		a.Logger.Info("purged recovery documents", "count", n)
 	}
+	// Signing keys past retire_after (out of every JWKS already).
+	if n, err := a.SigningKeys.Purge(ctx, now); err != nil && ctx.Err() == nil {
+		a.Logger.Error("purge signing keys", "err", err)
+	} else if n > 0 {
+		a.Logger.Info("purged retired signing keys", "count", n)
+	}
 	// Last, so that the devices of the flows deleted above can go too.
 	purger := &retention.Purger{Store: a.DB, Policy: a.Config.Retention.Policy()}
 	rep, err := purger.Run(ctx, now)
