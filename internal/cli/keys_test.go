@@ -2,8 +2,14 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/ninsho/ninsho/internal/cli"
 )
@@ -51,5 +57,36 @@ func TestKeysCommands(t *testing.T) {
 	}
 	if _, errOut := run(1, "rotate"); !strings.Contains(errOut, "--realm is required") {
 		t.Errorf("no realm said %q", errOut)
+	}
+}
+
+// TestOIDCEndpointsServed: the running server answers the discovery
+// document and a JWKS holding the key the realm signs with, through the
+// whole middleware stack (security headers, access log).
+func TestOIDCEndpointsServed(t *testing.T) {
+	app := startAppWith(t, func(c *cliConfig) { c.PublicURL = "" })
+	res, err := http.Get(app.URL() + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var disc map[string]any
+	err = json.NewDecoder(res.Body).Decode(&disc)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK || disc["jwks_uri"] != disc["issuer"].(string)+"/oauth/v2/keys" {
+		t.Fatalf("discovery: %d %v %v", res.StatusCode, disc, err)
+	}
+	res, err = http.Get(app.URL() + "/oauth/v2/keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set jose.JSONWebKeySet
+	err = json.NewDecoder(res.Body).Decode(&set)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK || len(set.Keys) != 1 {
+		t.Fatalf("jwks: %d %d keys %v", res.StatusCode, len(set.Keys), err)
+	}
+	sg, err := app.SigningKeys.Signing(context.Background(), "default", time.Now())
+	if err != nil || set.Keys[0].KeyID != sg.Key.ID {
+		t.Errorf("the JWKS key %s is not the signing key (%v)", set.Keys[0].KeyID, err)
 	}
 }
