@@ -234,3 +234,34 @@ func version(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, VersionString())
 	return nil
 }
+
+// subcommand is one subcommand of a command with subcommands (staff,
+// keys): its name and the line its own help starts with.
+type subcommand struct{ name, about string }
+
+// pickSubcommand reads the subcommand of "ninsho <group> …" from args
+// among subs: it returns it and its about line, or, for help, prints usage
+// to stdout and returns ok false with no error; a missing or unknown one
+// prints usage to stderr and is an error naming what is accepted.
+func pickSubcommand(group, usage string, subs []subcommand, args []string, stdout, stderr io.Writer) (sub, about string, ok bool, err error) {
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		names[i] = s.name
+	}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return "", "", false, fmt.Errorf("%s: a subcommand is required (%s)", group, strings.Join(names, ", "))
+	}
+	switch args[0] {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return "", "", false, nil
+	}
+	for _, s := range subs {
+		if s.name == args[0] {
+			return s.name, s.about, true, nil
+		}
+	}
+	fmt.Fprint(stderr, usage)
+	return "", "", false, fmt.Errorf("%s: unknown subcommand %q", group, args[0])
+}

@@ -21,25 +21,14 @@ shows kid, alg, created, active from and retire after; never private keys.
 
 // keysCmd runs "ninsho keys …": the realms' OpenID Connect signing keys.
 func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, keysUsage)
-		return fmt.Errorf("keys: a subcommand is required (rotate, list)")
+	sub, about, ok, err := pickSubcommand("keys", keysUsage, []subcommand{
+		{"rotate", "Adds a signing key to a realm."},
+		{"list", "Lists the signing keys."},
+	}, args, stdout, stderr)
+	if !ok {
+		return err
 	}
 	var realmID, alg string
-	sub := args[0]
-	var about string
-	switch sub {
-	case "rotate":
-		about = "Adds a signing key to a realm."
-	case "list":
-		about = "Lists the signing keys."
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, keysUsage)
-		return nil
-	default:
-		fmt.Fprint(stderr, keysUsage)
-		return fmt.Errorf("keys: unknown subcommand %q", sub)
-	}
 	c := newCommand("keys "+sub, "[flags]", about, stderr, func(c *command) {
 		c.dataDirFlag()
 		c.configFlag()

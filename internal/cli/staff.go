@@ -24,27 +24,15 @@ link (24 hours): the person sets a password and an authenticator app there.
 
 // staffCmd runs "ninsho staff …": staff accounts of the console.
 func staffCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, staffUsage)
-		return fmt.Errorf("staff: a subcommand is required (create, list, disable)")
+	sub, about, ok, err := pickSubcommand("staff", staffUsage, []subcommand{
+		{"create", "Creates an invited staff account and prints its one-time enrolment link."},
+		{"list", "Lists the staff accounts."},
+		{"disable", "Disables a staff account and ends its console sessions."},
+	}, args, stdout, stderr)
+	if !ok {
+		return err
 	}
 	var email, role, name string
-	sub := args[0]
-	var about string
-	switch sub {
-	case "create":
-		about = "Creates an invited staff account and prints its one-time enrolment link."
-	case "list":
-		about = "Lists the staff accounts."
-	case "disable":
-		about = "Disables a staff account and ends its console sessions."
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, staffUsage)
-		return nil
-	default:
-		fmt.Fprint(stderr, staffUsage)
-		return fmt.Errorf("staff: unknown subcommand %q", sub)
-	}
 	c := newCommand("staff "+sub, "[flags]", about, stderr, func(c *command) {
 		c.dataDirFlag()
 		c.configFlag()
