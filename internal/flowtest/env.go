@@ -231,6 +231,23 @@ func (e *Env) MustSignUp(tb testing.TB, rl *realm.Realm, ident, pw, to string) s
 	return ans.DeviceToken
 }
 
+// EachRealmAndDB runs fn as EachDB does, once with the explicit realm (JP)
+// and once with the enumeration-safe one (Safe), as subtests "explicit"
+// and "safe".
+func EachRealmAndDB(t *testing.T, fn func(t *testing.T, e *Env, rl *realm.Realm)) {
+	for _, name := range []string{"explicit", "safe"} {
+		t.Run(name, func(t *testing.T) {
+			EachDB(t, func(t *testing.T, e *Env) {
+				rl := e.JP
+				if name == "safe" {
+					rl = e.Safe
+				}
+				fn(t, e, rl)
+			})
+		})
+	}
+}
+
 // EachDB runs fn with a fresh Env on SQLite, and on PostgreSQL when
 // NINSHO_TEST_POSTGRES is set.
 func EachDB(t *testing.T, fn func(t *testing.T, e *Env)) {

@@ -72,64 +72,53 @@ func codesTo(t *testing.T, e *flowtest.Env, to string) int {
 // answer account_locked (support), a safe realm answers as for any start and
 // sends nothing.
 func TestFixrecUndoSendsNothingToTheThiefsAddress(t *testing.T) {
-	for _, safe := range []bool{false, true} {
-		name := "explicit"
-		if safe {
-			name = "safe"
+	flowtest.EachRealmAndDB(t, func(t *testing.T, e *flowtest.Env, rl *realm.Realm) {
+		ctx := context.Background()
+		safe := rl.Disclosure == realm.DisclosureSafe
+		s := frService(e)
+		dev := e.MustSignUp(t, rl, frOwner, pw, frOwner)
+		p, req := ctSignIn(t, e, rl, frOwner, dev)
+		changeEmail(t, e, s, rl, p, req, frThief)
+		token := undoToken(t, e, frOwner)
+		e.Clock.Advance(time.Minute)
+		e.MustSignUp(t, rl, frOwner, pw, frOwner) // the owner's new account
+		thiefCodes := codesTo(t, e, frThief)
+
+		_, err := s.Undo(ctx, rl, flowtest.Req("198.51.100.7", ""), token)
+		wantNoWayIn(t, err, "undo")
+		a := ctAccount(t, e, p.Account.ID)
+		if a.Email != frThief || a.EmailVerifiedAt != nil || a.Status != account.StatusLocked || a.Lock.Kind != account.LockSuspicious {
+			t.Fatalf("account: %q verified %v status %s lock %s", a.Email, a.EmailVerifiedAt, a.Status, a.Lock.Kind)
 		}
-		t.Run(name, func(t *testing.T) {
-			flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
-				ctx := context.Background()
-				rl := e.JP
-				if safe {
-					rl = e.Safe
-				}
-				s := frService(e)
-				dev := e.MustSignUp(t, rl, frOwner, pw, frOwner)
-				p, req := ctSignIn(t, e, rl, frOwner, dev)
-				changeEmail(t, e, s, rl, p, req, frThief)
-				token := undoToken(t, e, frOwner)
-				e.Clock.Advance(time.Minute)
-				e.MustSignUp(t, rl, frOwner, pw, frOwner) // the owner's new account
-				thiefCodes := codesTo(t, e, frThief)
+		if n := codesTo(t, e, frThief); n != thiefCodes {
+			t.Fatalf("the undo sent %d code(s) to the thief's address", n-thiefCodes)
+		}
+		if len(ctEvents(t, e, a.ID, event.TypeContactUndone)) != 1 {
+			t.Error("no contact.undone event")
+		}
 
-				_, err := s.Undo(ctx, rl, flowtest.Req("198.51.100.7", ""), token)
-				wantNoWayIn(t, err, "undo")
-				a := ctAccount(t, e, p.Account.ID)
-				if a.Email != frThief || a.EmailVerifiedAt != nil || a.Status != account.StatusLocked || a.Lock.Kind != account.LockSuspicious {
-					t.Fatalf("account: %q verified %v status %s lock %s", a.Email, a.EmailVerifiedAt, a.Status, a.Lock.Kind)
-				}
-				if n := codesTo(t, e, frThief); n != thiefCodes {
-					t.Fatalf("the undo sent %d code(s) to the thief's address", n-thiefCodes)
-				}
-				if len(ctEvents(t, e, a.ID, event.TypeContactUndone)) != 1 {
-					t.Error("no contact.undone event")
-				}
-
-				e.Clock.Advance(time.Minute)
-				thief := flowtest.Req("203.0.113.9", "")
-				ans, err := e.Unlock.Start(ctx, rl, thief, frThief)
-				if safe {
-					if err != nil || ans.Next == nil || ans.Next.Step != flow.StepVerificationCode {
-						t.Fatalf("safe unlock start = %+v, %v; want the code step as for any start", ans, err)
-					}
-				} else {
-					wantNoWayIn(t, err, "unlock start")
-				}
-				ans, err = e.Reset.Start(ctx, rl, thief, frThief)
-				if safe {
-					if err != nil || ans.Next == nil || ans.Next.Step != flow.StepVerificationCode || len(ans.Next.Alternatives) != 0 {
-						t.Fatalf("safe reset start = %+v, %v; want the code step as for any start", ans, err)
-					}
-				} else {
-					wantNoWayIn(t, err, "password assistant start")
-				}
-				if n := codesTo(t, e, frThief); n != thiefCodes {
-					t.Fatalf("%d code(s) went to the thief's unverified address", n-thiefCodes)
-				}
-			})
-		})
-	}
+		e.Clock.Advance(time.Minute)
+		thief := flowtest.Req("203.0.113.9", "")
+		ans, err := e.Unlock.Start(ctx, rl, thief, frThief)
+		if safe {
+			if err != nil || ans.Next == nil || ans.Next.Step != flow.StepVerificationCode {
+				t.Fatalf("safe unlock start = %+v, %v; want the code step as for any start", ans, err)
+			}
+		} else {
+			wantNoWayIn(t, err, "unlock start")
+		}
+		ans, err = e.Reset.Start(ctx, rl, thief, frThief)
+		if safe {
+			if err != nil || ans.Next == nil || ans.Next.Step != flow.StepVerificationCode || len(ans.Next.Alternatives) != 0 {
+				t.Fatalf("safe reset start = %+v, %v; want the code step as for any start", ans, err)
+			}
+		} else {
+			wantNoWayIn(t, err, "password assistant start")
+		}
+		if n := codesTo(t, e, frThief); n != thiefCodes {
+			t.Fatalf("%d code(s) went to the thief's unverified address", n-thiefCodes)
+		}
+	})
 }
 
 // TestFixrecUnlockPrefersAVerifiedChannel (F1): an unverified identifier
@@ -375,59 +364,48 @@ func TestFixrecAlertNotMeRollsBack(t *testing.T) {
 // thief's address sends to the phone in an explicit realm and nothing at
 // all in a safe one.
 func TestFixrecUndoCodeGoesToTheVerifiedPhone(t *testing.T) {
-	for _, safe := range []bool{false, true} {
-		name := "explicit"
-		if safe {
-			name = "safe"
+	flowtest.EachRealmAndDB(t, func(t *testing.T, e *flowtest.Env, rl *realm.Realm) {
+		ctx := context.Background()
+		safe := rl.Disclosure == realm.DisclosureSafe
+		s := frService(e)
+		dev := e.MustSignUp(t, rl, frOwner, pw, frOwner)
+		p, req := ctSignIn(t, e, rl, frOwner, dev)
+		ans, err := s.Start(ctx, rl, req, p, contact.KindPhone, frPhone)
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Run(name, func(t *testing.T) {
-			flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
-				ctx := context.Background()
-				rl := e.JP
-				if safe {
-					rl = e.Safe
-				}
-				s := frService(e)
-				dev := e.MustSignUp(t, rl, frOwner, pw, frOwner)
-				p, req := ctSignIn(t, e, rl, frOwner, dev)
-				ans, err := s.Start(ctx, rl, req, p, contact.KindPhone, frPhone)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := e.Engine.Act(ctx, rl.ID, ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitCode, Code: e.LastCode(t, frPhone)}); err != nil {
-					t.Fatal(err)
-				}
-				e.Clock.Advance(time.Minute)
-				changeEmail(t, e, s, rl, p, req, frThief)
-				token := undoToken(t, e, frOwner)
-				e.Clock.Advance(time.Minute)
-				e.MustSignUp(t, rl, frOwner, pw, frOwner)
-				thiefCodes := codesTo(t, e, frThief)
+		if _, err := e.Engine.Act(ctx, rl.ID, ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitCode, Code: e.LastCode(t, frPhone)}); err != nil {
+			t.Fatal(err)
+		}
+		e.Clock.Advance(time.Minute)
+		changeEmail(t, e, s, rl, p, req, frThief)
+		token := undoToken(t, e, frOwner)
+		e.Clock.Advance(time.Minute)
+		e.MustSignUp(t, rl, frOwner, pw, frOwner)
+		thiefCodes := codesTo(t, e, frThief)
 
-				ans, err = s.Undo(ctx, rl, flowtest.Req("198.51.100.7", ""), token)
-				if err != nil || ans.Next == nil || ans.Next.Channel != "sms" {
-					t.Fatalf("undo = %+v, %v; want the unlock code by SMS", ans, err)
-				}
-				if m := e.Messages(t, frPhone); len(m) == 0 || m[0].Template != message.TemplateUnlockCode {
-					t.Fatal("no unlock code went to the verified phone")
-				}
-				e.Clock.Advance(time.Minute)
-				phoneMsgs := len(e.Messages(t, frPhone))
-				ans, err = e.Reset.Start(ctx, rl, flowtest.Req("203.0.113.9", ""), frThief)
-				if err != nil || ans.Next == nil || ans.Next.Step != flow.StepVerificationCode {
-					t.Fatalf("reset start = %+v, %v", ans, err)
-				}
-				want := phoneMsgs + 1
-				if safe {
-					want = phoneMsgs
-				}
-				if n := len(e.Messages(t, frPhone)); n != want {
-					t.Fatalf("messages to the phone after the reset start: %d, want %d", n, want)
-				}
-				if n := codesTo(t, e, frThief); n != thiefCodes {
-					t.Fatalf("%d code(s) went to the thief's unverified address", n-thiefCodes)
-				}
-			})
-		})
-	}
+		ans, err = s.Undo(ctx, rl, flowtest.Req("198.51.100.7", ""), token)
+		if err != nil || ans.Next == nil || ans.Next.Channel != "sms" {
+			t.Fatalf("undo = %+v, %v; want the unlock code by SMS", ans, err)
+		}
+		if m := e.Messages(t, frPhone); len(m) == 0 || m[0].Template != message.TemplateUnlockCode {
+			t.Fatal("no unlock code went to the verified phone")
+		}
+		e.Clock.Advance(time.Minute)
+		phoneMsgs := len(e.Messages(t, frPhone))
+		ans, err = e.Reset.Start(ctx, rl, flowtest.Req("203.0.113.9", ""), frThief)
+		if err != nil || ans.Next == nil || ans.Next.Step != flow.StepVerificationCode {
+			t.Fatalf("reset start = %+v, %v", ans, err)
+		}
+		want := phoneMsgs + 1
+		if safe {
+			want = phoneMsgs
+		}
+		if n := len(e.Messages(t, frPhone)); n != want {
+			t.Fatalf("messages to the phone after the reset start: %d, want %d", n, want)
+		}
+		if n := codesTo(t, e, frThief); n != thiefCodes {
+			t.Fatalf("%d code(s) went to the thief's unverified address", n-thiefCodes)
+		}
+	})
 }
