@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/ninsho/ninsho/internal/cli"
+	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/totp"
 )
 
@@ -48,34 +49,8 @@ func TestBrowserConsoleSuspends(t *testing.T) {
 	b := mustStartBrowser(t, ctx, chromium, "ja-JP,ja")
 	console := recordConsole(t, b)
 
-	mustDo(t, b, "open the enrolment link", chromedp.Navigate(link))
-	mustPage(t, b, "/console/enrol", "スタッフアカウントの設定")
-	key := strings.ReplaceAll(mustRun(t, b, "read the key", chromedp.Text(chromedp.CSS("code.secret"), chromedp.NodeVisible)), " ", "")
-	code, err := totp.CodeAt(key, clock.Now())
-	if err != nil {
-		t.Fatalf("the page's key %q: %v", key, err)
-	}
-	mustDo(t, b, "fill in the enrolment form",
-		chromedp.SendKeys(chromedp.ID("password"), adminPass),
-		chromedp.SendKeys(chromedp.ID("password_confirmation"), adminPass),
-		chromedp.SendKeys(chromedp.ID("code"), code),
-	)
-	mustSubmit(t, b, `form[action="/console/enrol"] button[type="submit"]`, "設定を完了する")
-	mustPage(t, b, "/console/enrol", "スタッフアカウントの準備ができました")
-
-	mustDo(t, b, "open the console", chromedp.Navigate(base+"/console"))
-	mustPage(t, b, "/console/signin", "スタッフのログイン")
-	mustDo(t, b, "fill in the staff sign-in",
-		chromedp.SendKeys(chromedp.ID("email"), adminEmail),
-		chromedp.SendKeys(chromedp.ID("password"), adminPass),
-	)
-	mustSubmit(t, b, `form[action="/console/signin"] button[type="submit"]`, "次に進む")
-	mustPage(t, b, "/console/signin/code", "認証アプリのコードを入力")
-	clock.nextStep()
-	code, _ = totp.CodeAt(key, clock.Now())
-	mustDo(t, b, "type the code", chromedp.SendKeys(chromedp.ID("code"), code))
-	mustSubmit(t, b, `form[action="/console/signin/code"] button[type="submit"]`, "ログイン")
-	mustPage(t, b, "/console", "アカウントを探す")
+	key := staffEnrolInBrowser(t, b, base, query, adminPass, clock)
+	staffSignInBrowser(t, b, base, adminEmail, adminPass, key, clock)
 
 	mustDo(t, b, "search", chromedp.SendKeys(chromedp.ID("q"), customer))
 	mustSubmit(t, b, `form[action="/console/accounts"] button[type="submit"]`, "検索")
@@ -124,4 +99,48 @@ func TestBrowserConsoleSuspends(t *testing.T) {
 			t.Errorf("browser console: %s (%s)", m, m.URL)
 		}
 	}
+}
+
+// staffEnrolInBrowser opens the enrolment link (its token query) in b,
+// whose pages are Japanese, reads the key the page shows and enrols with
+// password and the key's code at clock; it returns the key.
+func staffEnrolInBrowser(t *testing.T, b context.Context, base, query, password string, clock *offsetClock) string {
+	t.Helper()
+	ja := func(key string) string { return i18n.Message("ja", key, nil) }
+	mustDo(t, b, "open the enrolment link", chromedp.Navigate(base+"/console/enrol?token="+query))
+	mustPage(t, b, "/console/enrol", ja("console.enrol.title"))
+	key := strings.ReplaceAll(mustRun(t, b, "read the key", chromedp.Text(chromedp.CSS("code.secret"), chromedp.NodeVisible)), " ", "")
+	code, err := totp.CodeAt(key, clock.Now())
+	if err != nil {
+		t.Fatalf("the page's key %q: %v", key, err)
+	}
+	mustDo(t, b, "fill in the enrolment form",
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.SendKeys(chromedp.ID("password_confirmation"), password),
+		chromedp.SendKeys(chromedp.ID("code"), code),
+	)
+	mustSubmit(t, b, `form[action="/console/enrol"] button[type="submit"]`, ja("console.enrol.button"))
+	mustPage(t, b, "/console/enrol", ja("console.enrolled.title"))
+	return key
+}
+
+// staffSignInBrowser signs a staff member in to the console in b with the
+// password and the code of the next TOTP step of key (a code is never
+// accepted twice), ending on the console's home page.
+func staffSignInBrowser(t *testing.T, b context.Context, base, email, password, key string, clock *offsetClock) {
+	t.Helper()
+	ja := func(key string) string { return i18n.Message("ja", key, nil) }
+	mustDo(t, b, "open the console", chromedp.Navigate(base+"/console"))
+	mustPage(t, b, "/console/signin", ja("console.signin.title"))
+	mustDo(t, b, "fill in the staff sign-in",
+		chromedp.SendKeys(chromedp.ID("email"), email),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+	)
+	mustSubmit(t, b, `form[action="/console/signin"] button[type="submit"]`, ja("button.continue"))
+	mustPage(t, b, "/console/signin/code", ja("console.code.title"))
+	clock.nextStep()
+	code, _ := totp.CodeAt(key, clock.Now())
+	mustDo(t, b, "type the code", chromedp.SendKeys(chromedp.ID("code"), code))
+	mustSubmit(t, b, `form[action="/console/signin/code"] button[type="submit"]`, ja("console.signin.button"))
+	mustPage(t, b, "/console", ja("console.home.title"))
 }

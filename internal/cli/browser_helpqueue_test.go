@@ -10,7 +10,6 @@ import (
 
 	"github.com/ninsho/ninsho/internal/cli"
 	"github.com/ninsho/ninsho/internal/i18n"
-	"github.com/ninsho/ninsho/internal/totp"
 )
 
 // TestBrowserHelpRequestAnswered (issue 13): in Japanese, a person who
@@ -69,29 +68,8 @@ func TestBrowserHelpRequestAnswered(t *testing.T) {
 	}
 	_, query, _ := strings.Cut(link, "/console/enrol?token=")
 	s := mustStartBrowser(t, ctx, chromium, "ja-JP,ja")
-	mustDo(t, s, "open the enrolment link", chromedp.Navigate(base+"/console/enrol?token="+query))
-	mustPage(t, s, "/console/enrol", text("console.enrol.title"))
-	key := strings.ReplaceAll(mustRun(t, s, "read the key", chromedp.Text(chromedp.CSS("code.secret"), chromedp.NodeVisible)), " ", "")
-	code, _ = totp.CodeAt(key, clock.Now())
-	mustDo(t, s, "fill in the enrolment form",
-		chromedp.SendKeys(chromedp.ID("password"), agentPass),
-		chromedp.SendKeys(chromedp.ID("password_confirmation"), agentPass),
-		chromedp.SendKeys(chromedp.ID("code"), code),
-	)
-	mustSubmit(t, s, `form[action="/console/enrol"] button[type="submit"]`, text("console.enrol.button"))
-	mustDo(t, s, "open the console", chromedp.Navigate(base+"/console"))
-	mustPage(t, s, "/console/signin", text("console.signin.title"))
-	mustDo(t, s, "fill in the staff sign-in",
-		chromedp.SendKeys(chromedp.ID("email"), agentEmail),
-		chromedp.SendKeys(chromedp.ID("password"), agentPass),
-	)
-	mustSubmit(t, s, `form[action="/console/signin"] button[type="submit"]`, text("button.continue"))
-	mustPage(t, s, "/console/signin/code", text("console.code.title"))
-	clock.nextStep()
-	code, _ = totp.CodeAt(key, clock.Now())
-	mustDo(t, s, "type the code", chromedp.SendKeys(chromedp.ID("code"), code))
-	mustSubmit(t, s, `form[action="/console/signin/code"] button[type="submit"]`, text("console.signin.button"))
-	mustPage(t, s, "/console", text("console.home.title"))
+	key := staffEnrolInBrowser(t, s, base, query, agentPass, clock)
+	staffSignInBrowser(t, s, base, agentEmail, agentPass, key, clock)
 	banner := mustRun(t, s, "read the banner", chromedp.Text(chromedp.CSS(`a[data-overdue]`), chromedp.NodeVisible))
 	if want := i18n.Message("ja", "console.overdue.help", map[string]any{"count": 1}); banner != want {
 		t.Errorf("banner %q, want %q", banner, want)

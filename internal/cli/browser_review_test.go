@@ -18,7 +18,6 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/recovery"
 	"github.com/ninsho/ninsho/internal/recovery/recoverytest"
-	"github.com/ninsho/ninsho/internal/totp"
 	"github.com/ninsho/ninsho/internal/twostep"
 )
 
@@ -100,32 +99,8 @@ func TestBrowserConsoleRecoveryReview(t *testing.T) {
 	mustInboxTemplate(t, ctx, base, owner, recovery.TemplateOpened)
 
 	// The reviewer enrols, signs in with a TOTP code and opens the case.
-	mustDo(t, b, "open the enrolment link", chromedp.Navigate(base+"/console/enrol?token="+query))
-	mustPage(t, b, "/console/enrol", ja("console.enrol.title"))
-	key := strings.ReplaceAll(mustRun(t, b, "read the key", chromedp.Text(chromedp.CSS("code.secret"), chromedp.NodeVisible)), " ", "")
-	code, err := totp.CodeAt(key, clock.Now())
-	if err != nil {
-		t.Fatalf("the page's key %q: %v", key, err)
-	}
-	mustDo(t, b, "fill in the enrolment form",
-		chromedp.SendKeys(chromedp.ID("password"), revPass),
-		chromedp.SendKeys(chromedp.ID("password_confirmation"), revPass),
-		chromedp.SendKeys(chromedp.ID("code"), code),
-	)
-	mustSubmit(t, b, `form[action="/console/enrol"] button[type="submit"]`, ja("console.enrol.button"))
-	mustDo(t, b, "open the console", chromedp.Navigate(base+"/console"))
-	mustPage(t, b, "/console/signin", ja("console.signin.title"))
-	mustDo(t, b, "fill in the staff sign-in",
-		chromedp.SendKeys(chromedp.ID("email"), revEmail),
-		chromedp.SendKeys(chromedp.ID("password"), revPass),
-	)
-	mustSubmit(t, b, `form[action="/console/signin"] button[type="submit"]`, ja("button.continue"))
-	mustPage(t, b, "/console/signin/code", ja("console.code.title"))
-	clock.nextStep()
-	code, _ = totp.CodeAt(key, clock.Now())
-	mustDo(t, b, "type the code", chromedp.SendKeys(chromedp.ID("code"), code))
-	mustSubmit(t, b, `form[action="/console/signin/code"] button[type="submit"]`, ja("console.signin.button"))
-	mustPage(t, b, "/console", ja("console.home.title"))
+	key := staffEnrolInBrowser(t, b, base, query, revPass, clock)
+	staffSignInBrowser(t, b, base, revEmail, revPass, key, clock)
 	mustDo(t, b, "open the recovery cases", chromedp.Click(chromedp.CSS(`nav a[href="/console/recovery"]`), chromedp.NodeVisible))
 	mustPage(t, b, "/console/recovery", ja("console.recovery.title"))
 	mustDo(t, b, "open the case", chromedp.Click(chromedp.CSS(`tr[data-reference="`+ref+`"] a[href="/console/recovery/`+ref+`"]`), chromedp.NodeVisible))

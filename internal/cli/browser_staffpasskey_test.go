@@ -12,7 +12,6 @@ import (
 
 	"github.com/ninsho/ninsho/internal/cli"
 	"github.com/ninsho/ninsho/internal/config"
-	"github.com/ninsho/ninsho/internal/totp"
 )
 
 // TestBrowserStaffPasskey: a staff member enrolled with the authenticator
@@ -53,20 +52,7 @@ func TestBrowserStaffPasskey(t *testing.T) {
 		t.Fatalf("WebAuthn.addVirtualAuthenticator: %v", err)
 	}
 
-	mustDo(t, b, "open the enrolment link", chromedp.Navigate(base+"/console/enrol?token="+query))
-	mustPage(t, b, "/console/enrol", "スタッフアカウントの設定")
-	key := strings.ReplaceAll(mustRun(t, b, "read the key", chromedp.Text(chromedp.CSS("code.secret"), chromedp.NodeVisible)), " ", "")
-	code, err := totp.CodeAt(key, clock.Now())
-	if err != nil {
-		t.Fatalf("the page's key %q: %v", key, err)
-	}
-	mustDo(t, b, "fill in the enrolment form",
-		chromedp.SendKeys(chromedp.ID("password"), adminPass),
-		chromedp.SendKeys(chromedp.ID("password_confirmation"), adminPass),
-		chromedp.SendKeys(chromedp.ID("code"), code),
-	)
-	mustSubmit(t, b, `form[action="/console/enrol"] button[type="submit"]`, "設定を完了する")
-	mustPage(t, b, "/console/enrol", "スタッフアカウントの準備ができました")
+	key := staffEnrolInBrowser(t, b, base, query, adminPass, clock)
 
 	signInPassword := func() {
 		mustDo(t, b, "open the console", chromedp.Navigate(base+"/console"))
@@ -78,12 +64,7 @@ func TestBrowserStaffPasskey(t *testing.T) {
 		mustSubmit(t, b, `form[action="/console/signin"] button[type="submit"]`, "次に進む")
 		mustPage(t, b, "/console/signin/code", "認証アプリのコードを入力")
 	}
-	signInPassword()
-	clock.nextStep()
-	code, _ = totp.CodeAt(key, clock.Now())
-	mustDo(t, b, "type the code", chromedp.SendKeys(chromedp.ID("code"), code))
-	mustSubmit(t, b, `form[action="/console/signin/code"] button[type="submit"]`, "ログイン")
-	mustPage(t, b, "/console", "アカウントを探す")
+	staffSignInBrowser(t, b, base, adminEmail, adminPass, key, clock)
 
 	// Add a passkey on the security page, linked from home.
 	mustDo(t, b, "open the security page", chromedp.Click(chromedp.CSS(`a[href="/console/security"]`), chromedp.NodeVisible))
