@@ -206,7 +206,7 @@ func (h *Handler) recoveryStart(w http.ResponseWriter, r *http.Request, c *call)
 		h.remember(w, r, ans)
 		if err != nil && !ninsho.IsCode(err, ninsho.CodeCaptchaRequired) {
 			held.Notice = ""
-			h.recoveryRefused(w, r, held, err)
+			h.recoveryRefused(w, r, c, held, err)
 			return nil
 		}
 		h.render(w, r, http.StatusOK, "recovery", held)
@@ -218,7 +218,7 @@ func (h *Handler) recoveryStart(w http.ResponseWriter, r *http.Request, c *call)
 				return err // the flow is gone: the error page says so
 			}
 		}
-		h.recoveryRefused(w, r, p, err)
+		h.recoveryRefused(w, r, c, p, err)
 		return nil
 	}
 	h.remember(w, r, ans)
@@ -226,16 +226,12 @@ func (h *Handler) recoveryStart(w http.ResponseWriter, r *http.Request, c *call)
 	return nil
 }
 
-// recoveryRefused shows the start page with a refusal; a suspension made
-// by staff links to a help request with its reference, as sign-in does.
-func (h *Handler) recoveryRefused(w http.ResponseWriter, r *http.Request, p *page, err error) {
+// recoveryRefused shows the start page with a refusal, worded as sign-in
+// words it (explainRefusal): a lock and a wait explained, a suspension made
+// by staff quoted by its own reference, with the link to a help request.
+func (h *Handler) recoveryRefused(w http.ResponseWriter, r *http.Request, c *call, p *page, err error) {
 	status := prepareError(w, r, p, err)
-	if e := ninsho.ErrorOf(err); e.Code == ninsho.CodeAccountSuspended {
-		// Quoted by its own reference alone, as at sign-in.
-		if p.SuspendedRef, _ = e.Params["reference"].(string); p.SuspendedRef != "" {
-			p.Error.RequestID = ""
-		}
-	}
+	h.explainRefusal(c, p, err)
 	h.render(w, r, status, "recovery", p)
 }
 
