@@ -123,9 +123,6 @@ type Store interface {
 	// HelpRequest returns the request with the reference number and its
 	// answers, or ninsho.CodeNotFound.
 	HelpRequest(ctx context.Context, ref string) (*Request, error)
-	// OpenHelpRequests returns at most limit open requests of every realm,
-	// the earliest due first (without answers).
-	OpenHelpRequests(ctx context.Context, limit int) ([]Request, error)
 	// HelpQueue returns the open requests of every realm that match f, the
 	// earliest due first, from f.Offset at most f.Limit of them (without
 	// answers), and how many match in all.

@@ -19,12 +19,13 @@ import (
 // where.
 
 // Queue returns at most limit open requests, the earliest due first (so
-// the overdue ones lead).
+// the overdue ones lead): QueuePage's first page, unfiltered.
 func (s *Service) Queue(ctx context.Context, now time.Time, limit int) ([]Request, error) {
 	if limit <= 0 || limit > 500 {
 		limit = 500
 	}
-	return s.Store.OpenHelpRequests(ctx, limit)
+	list, _, err := s.QueuePage(ctx, "", false, 1, limit)
+	return list, err
 }
 
 // QueuePage returns page (from 1) of size open requests, the earliest due

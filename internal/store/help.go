@@ -101,12 +101,6 @@ func (db *DB) helpRequests(ctx context.Context, op, where string, args ...any) (
 	return out, nil
 }
 
-// OpenHelpRequests returns at most limit open requests, earliest due first.
-func (db *DB) OpenHelpRequests(ctx context.Context, limit int) ([]help.Request, error) {
-	return db.helpRequests(ctx, "open help requests", `status = $1 ORDER BY due_at, created_at, ref LIMIT $2`,
-		string(help.StatusOpen), limit)
-}
-
 // HelpQueue returns a page of the open requests matching f, earliest due
 // first, and how many match in all.
 func (db *DB) HelpQueue(ctx context.Context, f help.QueueFilter) ([]help.Request, int, error) {

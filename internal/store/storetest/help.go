@@ -83,13 +83,13 @@ func Help(t *testing.T, open func(tb testing.TB) Stores) {
 		soon := MustCreateHelpRequest(t, s, NewHelpRequest("jp", "a@example.jp", 2*time.Hour))
 		closed := MustCreateHelpRequest(t, s, NewHelpRequest("jp", "b@example.jp", -time.Hour))
 		mustNil(t, "CloseHelpRequest", s.CloseHelpRequest(ctx, closed.Ref, at(time.Minute), "staff:1", "done"))
-		q, err := s.OpenHelpRequests(ctx, 10)
-		mustNil(t, "OpenHelpRequests", err)
-		if len(q) != 3 || q[0].Ref != late.Ref || q[1].Ref != mid.Ref || q[2].Ref != soon.Ref {
-			t.Fatalf("OpenHelpRequests: got %s, want late, mid, soon", show(q))
+		q, total, err := s.HelpQueue(ctx, help.QueueFilter{Limit: 10})
+		mustNil(t, "HelpQueue", err)
+		if len(q) != 3 || total != 3 || q[0].Ref != late.Ref || q[1].Ref != mid.Ref || q[2].Ref != soon.Ref {
+			t.Fatalf("HelpQueue: got %s (%d in all), want late, mid, soon", show(q), total)
 		}
-		if q, _ := s.OpenHelpRequests(ctx, 1); len(q) != 1 {
-			t.Errorf("OpenHelpRequests limit 1: got %d rows", len(q))
+		if q, _, _ := s.HelpQueue(ctx, help.QueueFilter{Limit: 1}); len(q) != 1 {
+			t.Errorf("HelpQueue limit 1: got %d rows", len(q))
 		}
 		for _, tt := range []struct {
 			now  time.Duration
