@@ -54,19 +54,25 @@ func (h *Handler) code(w http.ResponseWriter, r *http.Request, c *call) error {
 		return err
 	}
 	tok, _, err := h.d.Staff.SecondFactor(r.Context(), c.req, token(r), r.PostForm.Get("code"))
+	h.secondStepDone(w, r, c, tok, err)
+	return nil
+}
+
+// secondStepDone ends the second sign-in step (code or passkey): with its
+// session's token the console opens; a pending sign-in that is gone starts
+// over at the password; any other refusal shows the code page again.
+func (h *Handler) secondStepDone(w http.ResponseWriter, r *http.Request, c *call, tok string, err error) {
 	switch {
 	case ninsho.IsCode(err, ninsho.CodeUnauthenticated):
 		h.clearCookie(w, r)
 		http.Redirect(w, r, Path+"/signin", http.StatusSeeOther)
-		return nil
 	case err != nil:
 		p := h.codePage(r, c)
 		h.render(w, p.withError(r, err), "code", p)
-		return nil
+	default:
+		h.setCookie(w, r, tok, staff.SessionAbsolute)
+		http.Redirect(w, r, Path, http.StatusSeeOther)
 	}
-	h.setCookie(w, r, tok, staff.SessionAbsolute)
-	http.Redirect(w, r, Path, http.StatusSeeOther)
-	return nil
 }
 
 func (h *Handler) signout(w http.ResponseWriter, r *http.Request, c *call) error {

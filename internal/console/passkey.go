@@ -185,17 +185,6 @@ func (h *Handler) signinPasskey(w http.ResponseWriter, r *http.Request, c *call)
 	if err == nil {
 		tok, _, err = h.d.Staff.PasskeySignIn(r.Context(), h.site(r), c.req, token(r), cred)
 	}
-	switch {
-	case ninsho.IsCode(err, ninsho.CodeUnauthenticated):
-		h.clearCookie(w, r)
-		http.Redirect(w, r, Path+"/signin", http.StatusSeeOther)
-		return nil
-	case err != nil:
-		p := h.codePage(r, c)
-		h.render(w, p.withError(r, err), "code", p)
-		return nil
-	}
-	h.setCookie(w, r, tok, staff.SessionAbsolute)
-	http.Redirect(w, r, Path, http.StatusSeeOther)
+	h.secondStepDone(w, r, c, tok, err)
 	return nil
 }
