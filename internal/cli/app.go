@@ -44,6 +44,7 @@ import (
 	"github.com/ninsho/ninsho/internal/message/messageprom"
 	"github.com/ninsho/ninsho/internal/message/providers/devinbox"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/oauthclient"
 	"github.com/ninsho/ninsho/internal/oidc"
 	"github.com/ninsho/ninsho/internal/passkey"
 	"github.com/ninsho/ninsho/internal/password"
@@ -105,6 +106,9 @@ type App struct {
 	// SigningKeys keeps the realms' OpenID Connect signing keys (the
 	// JWKS, ninsho keys).
 	SigningKeys *signingkey.Service
+	// Clients keeps the realms' registered OAuth / OpenID Connect clients
+	// (ninsho clients).
+	Clients *oauthclient.Service
 	// Realms are the configured realms.
 	Realms    *realm.Registry
 	recovery  *recovery.Service
@@ -394,6 +398,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	a.Realms = realms
 	a.SigningKeys = &signingkey.Service{Store: db, Tx: db, Events: events, Box: box, Clock: o.Clock, Random: o.Random}
+	a.Clients = &oauthclient.Service{Store: db, Tx: db, Events: events, Hasher: hasher, Clock: o.Clock, Random: o.Random}
 	deps := server.Deps{
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
 		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, Contact: contactSvc, Help: a.help, Recovery: recoverySvc, TwoStep: kit.TwoStep, Profile: profileSvc, Sessions: sessionsSvc, Closure: a.closure, Ready: db.Ping, Registry: reg, Logger: a.Logger,

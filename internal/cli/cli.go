@@ -27,6 +27,8 @@ Usage:
   ninsho staff create --email ADDRESS --role agent|reviewer|admin [--name NAME]
   ninsho staff list | ninsho staff disable --email ADDRESS
   ninsho keys rotate --realm ID [--alg ES256|RS256] | ninsho keys list [--realm ID]
+  ninsho clients create --name NAME --type confidential|public --redirect-uri URI... [flags]
+  ninsho clients list | ninsho clients show ID | ninsho clients delete ID   [--realm ID]
   ninsho version
   ninsho help
 
@@ -60,6 +62,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = staffCmd(ctx, args[1:], stdout, stderr)
 	case "keys":
 		err = keysCmd(ctx, args[1:], stdout, stderr)
+	case "clients":
+		err = clientsCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		err = version(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -236,7 +240,7 @@ func version(args []string, stdout, stderr io.Writer) error {
 }
 
 // subcommand is one subcommand of a command with subcommands (staff,
-// keys): its name and the line its own help starts with.
+// keys, clients): its name and the line its own help starts with.
 type subcommand struct{ name, about string }
 
 // pickSubcommand reads the subcommand of "ninsho <group> …" from args
