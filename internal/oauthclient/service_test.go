@@ -270,6 +270,7 @@ func TestRefusals(t *testing.T) {
 		{"jwks not json", jwtClient([]byte(`{"keys":`)), refusal{"jwks", ninsho.CodeRequestInvalid, "not_jwks"}},
 		{"jwks without keys", jwtClient([]byte(`{"kty":"EC"}`)), refusal{"jwks", ninsho.CodeRequestInvalid, "not_jwks"}},
 		{"jwks unknown kty", jwtClient([]byte(`{"keys":[{"kty":"XX"}]}`)), refusal{"jwks", ninsho.CodeRequestInvalid, "not_jwks"}},
+		{"jwks without kty", jwtClient([]byte(`{"keys":[{"crv":"P-256"}]}`)), refusal{"jwks", ninsho.CodeRequestInvalid, "not_jwks"}},
 		{"jwks private key", jwtClient(jwks(t, pub, priv)), refusal{"jwks", ninsho.CodeRequestInvalid, "private_key"}},
 		{"jwks symmetric key", jwtClient(oct), refusal{"jwks", ninsho.CodeRequestInvalid, "private_key"}},
 		{"jwks empty", jwtClient([]byte(`{"keys":[]}`)), refusal{"jwks", ninsho.CodeRequestInvalid, "no_signing_key"}},

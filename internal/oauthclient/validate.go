@@ -295,6 +295,9 @@ func sameOriginAsOne(u *url.URL, redirects []string) bool {
 // 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2).
 var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
+// publicKeyTypes are the key types a client's JWK Set may hold.
+var publicKeyTypes = map[string]bool{"EC": true, "RSA": true, "OKP": true}
+
 // publicJWKS reads a JWK Set of public keys, at least one of which can
 // verify a client's signature, and returns it as go-jose writes it (the
 // members it knows, public ones only).
@@ -320,6 +323,10 @@ func publicJWKS(raw []byte) ([]byte, *ninsho.Error) {
 			if _, ok := members[m]; ok {
 				return nil, invalid(FieldJWKS, ReasonPrivateKey)
 			}
+		}
+		var kty string
+		if err := json.Unmarshal(members["kty"], &kty); err != nil || !publicKeyTypes[kty] {
+			return nil, invalid(FieldJWKS, ReasonNotJWKS)
 		}
 		var key jose.JSONWebKey
 		if err := key.UnmarshalJSON(k); err != nil {
