@@ -39,6 +39,7 @@ import (
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/event/eventprom"
 	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/grant"
 	"github.com/ninsho/ninsho/internal/help"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/message/messageprom"
@@ -109,6 +110,9 @@ type App struct {
 	// Clients keeps the realms' registered OAuth / OpenID Connect clients
 	// (ninsho clients).
 	Clients *oauthclient.Service
+	// Grants keeps what the OpenID Connect provider issues (codes, access
+	// and refresh tokens).
+	Grants *grant.Service
 	// Realms are the configured realms.
 	Realms    *realm.Registry
 	recovery  *recovery.Service
@@ -399,13 +403,16 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	a.Realms = realms
 	a.SigningKeys = &signingkey.Service{Store: db, Tx: db, Events: events, Box: box, Clock: o.Clock, Random: o.Random}
 	a.Clients = &oauthclient.Service{Store: db, Tx: db, Events: events, Hasher: hasher, Clock: o.Clock, Random: o.Random}
+	a.Grants = &grant.Service{Store: db, Tx: db, Events: events, Hasher: hasher, Clock: o.Clock, Random: o.Random}
 	deps := server.Deps{
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
 		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, Contact: contactSvc, Help: a.help, Recovery: recoverySvc, TwoStep: kit.TwoStep, Profile: profileSvc, Sessions: sessionsSvc, Closure: a.closure, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 		HSTS: httpsPublicURL(cfg), HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
 		Console: consoleH,
-		OIDC:    &oidc.Handler{Realms: realms, Keys: a.SigningKeys, Now: o.Clock.Now},
+		OIDC: &oidc.Handler{Realms: realms, Keys: a.SigningKeys, Now: o.Clock.Now, Clients: a.Clients, Accounts: db,
+			Grants: a.Grants, Box: box, Hasher: hasher, Signin: signinSvc, TwoStep: kit.TwoStep,
+			ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Logger: a.Logger},
 	}
 	if a.Handler, err = server.New(deps); err != nil {
 		return err
@@ -635,6 +642,10 @@ func (a *App) clean(ctx context.Context) {
 		a.Logger.Error("purge signing keys", "err", err)
 	} else if n > 0 {
 		a.Logger.Info("purged retired signing keys", "count", n)
+	}
+	// OpenID Connect codes and tokens a day past their expiry.
+	if _, err := a.Grants.Purge(ctx, 5000); err != nil && ctx.Err() == nil {
+		a.Logger.Error("purge oidc grants", "err", err)
 	}
 	// Last, so that the devices of the flows deleted above can go too.
 	purger := &retention.Purger{Store: a.DB, Policy: a.Config.Retention.Policy()}

@@ -1,101 +1,285 @@
-// Package oidc is the HTTP adapter of OpenID Connect (issue 14). This first
-// step serves, per realm (the Host selects it as everywhere), the discovery
-// document and the realm's public signing keys (internal/signingkey). It
-// only translates: keys are made, chosen and retired by signingkey.Service.
+// Package oidc is the HTTP adapter of Ninsho's OpenID Connect provider
+// (issue 14). The protocol is github.com/zitadel/oidc/v3/pkg/op
+// (OpenID-certified); this package implements its storage on Ninsho's
+// services (storage.go) and bridges its authorization endpoint to Ninsho's
+// own hosted sign-in (login.go). Each realm is an issuer, chosen by the
+// Host as on every route. It only translates: clients are kept by
+// oauthclient, codes and tokens by grant, keys by signingkey.
 package oidc
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
+	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
+
+	"github.com/ninsho/ninsho/internal/clientip"
+	"github.com/ninsho/ninsho/internal/grant"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/secret"
+	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signingkey"
+	"github.com/ninsho/ninsho/internal/twostep"
 	"github.com/ninsho/ninsho/internal/web/webreq"
 )
 
 // Paths served.
 const (
-	DiscoveryPath = "/.well-known/openid-configuration"
-	JWKSPath      = "/oauth/v2/keys"
+	DiscoveryPath  = "/.well-known/openid-configuration"
+	JWKSPath       = "/oauth/v2/keys"
+	AuthorizePath  = "/oauth/v2/authorize"
+	TokenPath      = "/oauth/v2/token"
+	IntrospectPath = "/oauth/v2/introspect"
+	RevokePath     = "/oauth/v2/revoke"
+	UserinfoPath   = "/oidc/v1/userinfo"
+	EndSessionPath = "/oidc/v1/end_session"
+	// LoginPath is where the authorization endpoint sends the browser; it
+	// goes on to the hosted sign-in and comes back (login.go).
+	LoginPath = webreq.OIDCLoginPath
 )
 
-// CacheControl is sent with both documents: relying parties refetch keys
-// within minutes, well inside signingkey.PublicationDelay.
+// CacheControl is sent with the JWKS: relying parties refetch keys within
+// minutes, well inside signingkey.PublicationDelay.
 const CacheControl = "public, max-age=300"
 
-// Handler serves DiscoveryPath and JWKSPath.
+// Scopes offered.
+var Scopes = []string{"openid", "profile", "email", "phone", "offline_access"}
+
+// GrantTypes are the grants the token endpoint accepts; any other
+// grant_type is unsupported_grant_type.
+var GrantTypes = []string{"authorization_code", "refresh_token", "client_credentials"}
+
+// Handler serves the OpenID Connect routes.
 type Handler struct {
-	Realms *realm.Registry
-	Keys   *signingkey.Service
-	Now    func() time.Time
-}
+	Realms   *realm.Registry
+	Keys     *signingkey.Service
+	Now      func() time.Time
+	Clients  Clients
+	Accounts Accounts
+	Grants   *grant.Service
+	// Box seals authorization requests; Hasher derives subjects and the
+	// key that encrypts access tokens.
+	Box    *secret.Box
+	Hasher *secret.Hasher
+	// Signin reads and ends the browser's Ninsho session.
+	Signin  *signin.Service
+	TwoStep *twostep.Service
+	// ClientIP resolves the client address for events.
+	ClientIP      *clientip.Resolver
+	SecureCookies bool
+	// Logger receives the library's logs (refusals with their OAuth error
+	// type; never codes or tokens); nil discards them.
+	Logger *slog.Logger
+	// WriteError writes the login bridge's error pages (the hosted pages'
+	// error page); nil writes a plain one.
+	WriteError func(http.ResponseWriter, *http.Request, error)
 
-// Discovery is the discovery document: only what is implemented.
-type Discovery struct {
-	Issuer                           string   `json:"issuer"`
-	JWKSURI                          string   `json:"jwks_uri"`
-	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported"`
-}
-
-// Mount adds the routes to mux.
-func (h *Handler) Mount(mux *http.ServeMux) {
-	mux.HandleFunc(DiscoveryPath, h.discovery)
-	mux.HandleFunc(JWKSPath, h.jwks)
+	provider *op.Provider
+	storage  *storage
 }
 
 // Issuer is a realm's issuer: its public URL without a trailing slash.
 func Issuer(rl *realm.Realm) string { return strings.TrimRight(rl.BaseURL, "/") }
 
-func (h *Handler) method(w http.ResponseWriter, r *http.Request, rl *realm.Realm) bool {
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		return true
+// Init builds the provider; Mount calls it.
+func (h *Handler) Init() error {
+	if h.provider != nil {
+		return nil
 	}
-	w.Header().Set("Allow", "GET, HEAD")
-	httperr.WriteProblem(w, r, ninsho.E(ninsho.CodeMethodNotAllowed), webreq.Locale(r, rl), httperr.RequestID(r.Context()))
-	return false
+	h.storage = &storage{clients: h.Clients, accounts: h.Accounts, grants: h.Grants, keys: h.Keys,
+		box: h.Box, hasher: h.Hasher, now: h.Now, signout: h.endSession}
+	var key [32]byte
+	copy(key[:], h.Hasher.Hash("oidc_access_token_key"))
+	cfg := &op.Config{
+		CryptoKey:                key,
+		DefaultLogoutRedirectURI: "/signin",
+		CodeMethodS256:           true,
+		AuthMethodPost:           true,
+		AuthMethodPrivateKeyJWT:  true,
+		GrantTypeRefreshToken:    true,
+		SupportedUILocales:       []language.Tag{language.Japanese, language.English},
+		SupportedScopes:          Scopes,
+		SupportedClaims: []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp",
+			"at_hash", "c_hash", "sid", "name", "locale", "email", "email_verified", "phone_number", "phone_number_verified"},
+	}
+	issuer := func(bool) (op.IssuerFromRequest, error) {
+		return func(r *http.Request) string { return Issuer(h.Realms.ForHost(r.Host)) }, nil
+	}
+	logger := h.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	p, err := op.NewProvider(cfg, h.storage, issuer,
+		op.WithAllowInsecure(),
+		op.WithLogger(logger.With("component", "oidc")),
+		op.WithCustomAuthEndpoint(op.NewEndpoint(strings.TrimPrefix(AuthorizePath, "/"))),
+		op.WithCustomTokenEndpoint(op.NewEndpoint(strings.TrimPrefix(TokenPath, "/"))),
+		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(strings.TrimPrefix(IntrospectPath, "/"))),
+		op.WithCustomUserinfoEndpoint(op.NewEndpoint(strings.TrimPrefix(UserinfoPath, "/"))),
+		op.WithCustomRevocationEndpoint(op.NewEndpoint(strings.TrimPrefix(RevokePath, "/"))),
+		op.WithCustomEndSessionEndpoint(op.NewEndpoint(strings.TrimPrefix(EndSessionPath, "/"))),
+		op.WithCustomKeysEndpoint(op.NewEndpoint(strings.TrimPrefix(JWKSPath, "/"))),
+	)
+	if err != nil {
+		return ninsho.Internal("oidc: provider: %v", err)
+	}
+	h.provider = p
+	return nil
 }
 
+// Mount adds the routes to mux.
+func (h *Handler) Mount(mux *http.ServeMux) error {
+	if err := h.Init(); err != nil {
+		return err
+	}
+	mux.HandleFunc(JWKSPath, h.jwks)
+	mux.HandleFunc(DiscoveryPath, h.discovery)
+	mux.HandleFunc(LoginPath, h.login)
+	for _, p := range []string{AuthorizePath, TokenPath, IntrospectPath, RevokePath, UserinfoPath, EndSessionPath} {
+		mux.HandleFunc(p, h.serveOP)
+	}
+	return nil
+}
+
+// serveOP hands a protocol request to the library with what the storage
+// needs to know about it: the realm, the browser's session token and who
+// is asking.
+func (h *Handler) serveOP(w http.ResponseWriter, r *http.Request) {
+	rc := h.reqContext(r)
+	r = r.WithContext(withReq(r.Context(), rc))
+	if r.URL.Path == TokenPath && r.Method == http.MethodPost {
+		if err := r.ParseForm(); err == nil && !slices.Contains(GrantTypes, r.PostForm.Get("grant_type")) {
+			writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be one of "+strings.Join(GrantTypes, ", "))
+			return
+		}
+	}
+	if r.URL.Path == EndSessionPath {
+		w = &signoutWriter{ResponseWriter: w, r: r, rc: rc, cookies: webreq.Cookies{Secure: h.SecureCookies}}
+	}
+	h.provider.ServeHTTP(w, r)
+}
+
+func (h *Handler) reqContext(r *http.Request) *reqContext {
+	rl := h.Realms.ForHost(r.Host)
+	token, _ := webreq.SessionToken(r)
+	locale := webreq.Locale(r, rl)
+	return &reqContext{realm: rl, sessionToken: token,
+		req: webreq.Request(r, h.ClientIP, ninsho.ClientPage, locale, webreq.DeviceToken(r))}
+}
+
+// signoutWriter clears the session cookie on the end-session answer when
+// the session was ended.
+type signoutWriter struct {
+	http.ResponseWriter
+	r       *http.Request
+	rc      *reqContext
+	cookies webreq.Cookies
+	wrote   bool
+}
+
+func (s *signoutWriter) WriteHeader(code int) {
+	if !s.wrote && s.rc.signedOut {
+		s.cookies.ClearSession(s.ResponseWriter, s.r)
+	}
+	s.wrote = true
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *signoutWriter) Write(b []byte) (int, error) {
+	if !s.wrote {
+		s.WriteHeader(http.StatusOK)
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// endSession ends the browser's session when the id_token_hint names it.
+func (h *Handler) endSession(ctx context.Context, rc *reqContext, sid, sub string) error {
+	if rc.sessionToken == "" {
+		return nil
+	}
+	pr, err := h.Signin.Authenticate(ctx, rc.realm, rc.sessionToken)
+	if err != nil || pr == nil || pr.Session == nil {
+		return nil
+	}
+	if sid != pr.Session.ID && (sid != "" || sub != h.storage.subject(rc.realm.ID, pr.Session.AccountID)) {
+		return nil
+	}
+	if err := h.Signin.Signout(ctx, rc.realm, rc.req, rc.sessionToken); err != nil && !ninsho.IsCode(err, ninsho.CodeUnauthenticated) {
+		return err
+	}
+	rc.signedOut = true
+	return nil
+}
+
+// writeOAuthError writes an RFC 6749 §5.2 error answer.
+func writeOAuthError(w http.ResponseWriter, status int, code, description string) {
+	body, _ := json.Marshal(map[string]string{"error": code, "error_description": description})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// discovery serves the realm's discovery document: the library's, with
+// only what Ninsho offers (the authorization code flow, three grants, no
+// device flow) and the acr values it knows.
 func (h *Handler) discovery(w http.ResponseWriter, r *http.Request) {
 	rl := h.Realms.ForHost(r.Host)
-	if !h.method(w, r, rl) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		httperr.WriteProblem(w, r, ninsho.E(ninsho.CodeMethodNotAllowed), webreq.Locale(r, rl), httperr.RequestID(r.Context()))
 		return
 	}
-	iss := Issuer(rl)
-	writeJSON(w, Discovery{
-		Issuer:                           iss,
-		JWKSURI:                          iss + JWKSPath,
-		IDTokenSigningAlgValuesSupported: []string{signingkey.ES256, signingkey.RS256},
-	}, "application/json")
+	ctx := op.ContextWithIssuer(withReq(r.Context(), &reqContext{realm: rl}), Issuer(rl))
+	d := op.CreateDiscoveryConfig(ctx, h.provider, h.storage)
+	d.DeviceAuthorizationEndpoint = ""
+	d.ResponseTypesSupported = []string{"code"}
+	d.ResponseModesSupported = []string{"query"}
+	d.GrantTypesSupported = nil
+	for _, g := range GrantTypes {
+		d.GrantTypesSupported = append(d.GrantTypesSupported, zoidc.GrantType(g))
+	}
+	d.ACRValuesSupported = []string{ACR1, ACR2}
+	body, err := json.Marshal(d)
+	if err != nil {
+		httperr.WriteProblem(w, r, ninsho.Internal("oidc: discovery: %v", err), webreq.Locale(r, rl), httperr.RequestID(r.Context()))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", CacheControl)
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Write(body)
 }
 
 func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
 	rl := h.Realms.ForHost(r.Host)
-	if !h.method(w, r, rl) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		httperr.WriteProblem(w, r, ninsho.E(ninsho.CodeMethodNotAllowed), webreq.Locale(r, rl), httperr.RequestID(r.Context()))
 		return
 	}
 	keys, err := h.Keys.Published(r.Context(), rl.ID, h.Now())
 	if err == nil {
 		set, jerr := signingkey.JWKS(keys)
 		if err = jerr; err == nil {
-			writeJSON(w, set, "application/jwk-set+json")
-			return
+			body, merr := json.Marshal(set)
+			if err = merr; err == nil {
+				w.Header().Set("Content-Type", "application/jwk-set+json")
+				w.Header().Set("Cache-Control", CacheControl)
+				w.Header().Set("Access-Control-Allow-Origin", "*")
+				w.Write(body)
+				return
+			}
 		}
 	}
 	httperr.WriteProblem(w, r, err, webreq.Locale(r, rl), httperr.RequestID(r.Context()))
-}
-
-func writeJSON(w http.ResponseWriter, v any, contentType string) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, "internal", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("Cache-Control", CacheControl)
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	w.Write(body)
 }

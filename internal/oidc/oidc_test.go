@@ -31,8 +31,14 @@ func newHandler(t *testing.T) (*http.ServeMux, *signingkey.Service, *ninsho.Manu
 		{ID: "jp", Hosts: []string{"id.example.jp"}, BaseURL: "https://id.example.jp"},
 		{ID: "com", Hosts: []string{"id.example.com"}, BaseURL: "https://id.example.com/"},
 	})
+	hasher, err := secret.NewHasher(bytes.Repeat([]byte{6}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
-	(&oidc.Handler{Realms: realms, Keys: keys, Now: clock.Now}).Mount(mux)
+	if err := (&oidc.Handler{Realms: realms, Keys: keys, Now: clock.Now, Box: box, Hasher: hasher}).Mount(mux); err != nil {
+		t.Fatal(err)
+	}
 	return mux, keys, clock
 }
 
@@ -61,9 +67,25 @@ func TestDiscoveryPerRealm(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := map[string]any{"issuer": iss, "jwks_uri": iss + "/oauth/v2/keys",
-			"id_token_signing_alg_values_supported": []any{"ES256", "RS256"}}
-		if g, w := mustJSON(got), mustJSON(want); g != w {
-			t.Errorf("%s: discovery %s, want exactly %s", host, g, w)
+			"authorization_endpoint": iss + "/oauth/v2/authorize", "token_endpoint": iss + "/oauth/v2/token",
+			"introspection_endpoint": iss + "/oauth/v2/introspect", "revocation_endpoint": iss + "/oauth/v2/revoke",
+			"userinfo_endpoint": iss + "/oidc/v1/userinfo", "end_session_endpoint": iss + "/oidc/v1/end_session",
+			"id_token_signing_alg_values_supported": []any{"ES256", "RS256"},
+			"response_types_supported":              []any{"code"},
+			"response_modes_supported":              []any{"query"},
+			"grant_types_supported":                 []any{"authorization_code", "refresh_token", "client_credentials"},
+			"code_challenge_methods_supported":      []any{"S256"},
+			"acr_values_supported":                  []any{"aal1", "aal2"},
+		}
+		for k, w := range want {
+			if g := mustJSON(got[k]); g != mustJSON(w) {
+				t.Errorf("%s: discovery %s = %s, want %s", host, k, g, mustJSON(w))
+			}
+		}
+		for _, k := range []string{"device_authorization_endpoint", "registration_endpoint", "check_session_iframe"} {
+			if _, ok := got[k]; ok {
+				t.Errorf("%s: discovery offers %s, which Ninsho does not serve", host, k)
+			}
 		}
 	}
 	if rec := get(t, mux, http.MethodPost, "id.example.jp", oidc.DiscoveryPath); rec.Code != http.StatusMethodNotAllowed {

@@ -100,7 +100,9 @@ type Deps struct {
 	// Console serves the staff console under /console (internal/console);
 	// nil leaves it 404.
 	Console http.Handler
-	// OIDC serves the OpenID Connect discovery document and JWKS
+	// OIDC serves the OpenID Connect provider (discovery, JWKS,
+	// authorization, token, userinfo, introspection, revocation, end
+	// session and the login bridge to the hosted sign-in)
 	// (internal/oidc); nil leaves them 404.
 	OIDC *oidc.Handler
 	// Ready reports whether the server can take traffic (the database
@@ -216,7 +218,12 @@ func New(d Deps) (http.Handler, error) {
 		s.mux.Handle("/console/", d.Console)
 	}
 	if d.OIDC != nil {
-		d.OIDC.Mount(s.mux)
+		if d.OIDC.WriteError == nil {
+			d.OIDC.WriteError = s.web.WriteError
+		}
+		if err := d.OIDC.Mount(s.mux); err != nil {
+			return nil, err
+		}
 	}
 	s.mux.Handle("/", s.web)
 	return s, nil

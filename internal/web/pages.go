@@ -41,12 +41,20 @@ func signupInput(r *http.Request) (signup.Input, error) {
 	return in, ninsho.Fields(errs[:]...)
 }
 
+// maxLoginHint is the longest login_hint the sign-in page fills in.
+const maxLoginHint = 256
+
 func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request, c *call) error {
 	p := h.newPage(r, c.realm, c.locale, "page.signin.title")
 	p.RenderedAt = h.d.Now().UnixMilli()
 	if r.URL.Query().Get("flow") == "" {
 		if done, err := h.signedInReturn(w, r, c, p.ReturnTo); done || err != nil {
 			return err
+		}
+		// An application's login_hint (OpenID Connect) fills in the
+		// identifier; the person can change it.
+		if hint := r.URL.Query().Get("login_hint"); hint != "" && len(hint) <= maxLoginHint {
+			p.Form["identifier"] = hint
 		}
 	}
 	if id := r.URL.Query().Get("flow"); id != "" {

@@ -9,6 +9,7 @@ import (
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/signin"
+	"github.com/ninsho/ninsho/internal/web/webreq"
 )
 
 // Re-authentication: /reauth?return_to=/account/… asks a signed-in person
@@ -23,9 +24,13 @@ import (
 const reauthDefault = "/account"
 
 // reauthReturn returns raw when it is a local path of this server under
-// /account (no scheme, host, query or "..", cleaned), else /account: a
+// /account (no scheme, host, query or "..", cleaned) or the OpenID Connect
+// provider's login bridge (webreq.OIDCLogin), else /account: a
 // re-authentication never sends the browser anywhere else.
 func reauthReturn(raw string) string {
+	if u, ok := webreq.OIDCLogin(raw); ok {
+		return u
+	}
 	if raw == "" || !strings.HasPrefix(raw, "/") || strings.HasPrefix(raw, "//") || strings.ContainsAny(raw, "\\#") {
 		return reauthDefault
 	}

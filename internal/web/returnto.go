@@ -30,6 +30,9 @@ func checkReturnTo(rl *realm.Realm, raw string) string {
 	if raw == "" {
 		return ""
 	}
+	if u, ok := webreq.OIDCLogin(raw); ok {
+		return u
+	}
 	u, _ := rl.ReturnURL(raw)
 	return u
 }

@@ -377,3 +377,25 @@ func (r *headerRecorder) Write(b []byte) (int, error) {
 	r.WriteHeader(http.StatusOK)
 	return len(b), nil
 }
+
+// OIDCLoginPath is the OpenID Connect provider's bridge to the hosted
+// sign-in (internal/oidc): the sign-in and re-authentication pages accept
+// it as return_to and send the browser back there when they are done.
+const OIDCLoginPath = "/oauth/v2/login"
+
+// OIDCLogin returns raw when it is the bridge's URL — OIDCLoginPath with
+// one query parameter id of base64url characters, nothing else — and
+// false otherwise.
+func OIDCLogin(raw string) (string, bool) {
+	rest, ok := strings.CutPrefix(raw, OIDCLoginPath+"?id=")
+	if !ok || rest == "" || len(raw) > 2048 {
+		return "", false
+	}
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return "", false
+		}
+	}
+	return raw, true
+}

@@ -1,0 +1,283 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/ninsho/ninsho/internal/cli"
+	"github.com/ninsho/ninsho/internal/config"
+	"github.com/ninsho/ninsho/internal/oauthclient"
+	"github.com/ninsho/ninsho/internal/store/storetest"
+)
+
+const shopCallback = "https://shop.example.jp/callback"
+
+// oidcPerson signs a new person up through the JSON API and returns the
+// session token.
+func oidcPerson(t *testing.T, c *client, email, pw string) string {
+	t.Helper()
+	var f flowJSON
+	if status, raw := c.call("POST", "/api/v1/signup", "", map[string]string{
+		"identifier": email, "password": pw, "name": "Hanako Yamada", "locale": "en"}, &f); status != http.StatusCreated {
+		t.Fatalf("signup: %d %s", status, raw)
+	}
+	var done flowJSON
+	if status, raw := c.call("POST", "/api/v1/flows/"+f.ID, "", map[string]string{"action": "submit_code", "code": c.waitCode(email)}, &done); status != http.StatusOK || done.Session == nil {
+		t.Fatalf("submit_code: %d %s", status, raw)
+	}
+	return done.Session.Token
+}
+
+// rpBrowser is a browser that stops at the relying party's callback.
+type rpBrowser struct {
+	t    *testing.T
+	http *http.Client
+	base *url.URL
+}
+
+func newRPBrowser(t *testing.T, base string) *rpBrowser {
+	jar, _ := cookiejar.New(nil)
+	u, _ := url.Parse(base)
+	b := &rpBrowser{t: t, base: u}
+	b.http = &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+		if strings.HasPrefix(req.URL.String(), shopCallback) || req.URL.Host != u.Host {
+			return http.ErrUseLastResponse
+		}
+		if p := req.URL.Path; p == "/signin" || p == "/reauth" || p == "/account/two-step" {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	return b
+}
+
+func (b *rpBrowser) signedIn(token string) {
+	b.http.Jar.SetCookies(b.base, []*http.Cookie{{Name: "ninsho_session", Value: token, Path: "/"}})
+}
+
+// visit follows the authorization request to where the browser stops and
+// returns that Location (or the status when there is none).
+func (b *rpBrowser) visit(authURL string) (*url.URL, int) {
+	b.t.Helper()
+	req, _ := http.NewRequest("GET", authURL, nil)
+	req.Header.Set("User-Agent", browserUA)
+	res, err := b.http.Do(req)
+	if err != nil {
+		b.t.Fatalf("GET %s: %v", authURL, err)
+	}
+	res.Body.Close()
+	loc, _ := res.Location()
+	return loc, res.StatusCode
+}
+
+func TestOIDCCodeFlowWithARealRelyingParty(t *testing.T) {
+	run := func(t *testing.T, dbURL string) {
+		app := startIssuer(t, dbURL, nil)
+		ctx := context.Background()
+		c := &client{tb: t, base: app.URL(), http: &http.Client{Timeout: 10 * time.Second}}
+		token := oidcPerson(t, c, "hanako@example.jp", "kumo-no-ue-42")
+		realm := app.Realms.ForHost("127.0.0.1").ID
+
+		web, secret, err := app.Clients.Create(ctx, oauthclient.New{Realm: realm, Name: "Web shop", Kind: oauthclient.Confidential,
+			RedirectURIs: []string{shopCallback}, PostLogoutRedirectURIs: []string{"https://shop.example.jp/bye"}, FirstParty: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		provider, err := gooidc.NewProvider(ctx, app.URL())
+		if err != nil {
+			t.Fatalf("discovery: %v", err)
+		}
+		cfg := oauth2.Config{ClientID: web.ID, ClientSecret: secret, Endpoint: provider.Endpoint(), RedirectURL: shopCallback,
+			Scopes: []string{gooidc.ScopeOpenID, "email", "profile", gooidc.ScopeOfflineAccess}}
+		verifier := provider.Verifier(&gooidc.Config{ClientID: web.ID})
+
+		// Without a session, prompt=none answers login_required; without
+		// prompt, the browser goes to the sign-in page and back.
+		b := newRPBrowser(t, app.URL())
+		loc, _ := b.visit(cfg.AuthCodeURL("st-1", oauth2.SetAuthURLParam("prompt", "none")))
+		if loc == nil || !strings.HasPrefix(loc.String(), shopCallback) || loc.Query().Get("error") != "login_required" || loc.Query().Get("state") != "st-1" {
+			t.Fatalf("prompt=none without a session: %v", loc)
+		}
+		pkce := oauth2.GenerateVerifier()
+		loc, _ = b.visit(cfg.AuthCodeURL("st-2", oauth2.S256ChallengeOption(pkce), gooidc.Nonce("n-2"), oauth2.SetAuthURLParam("login_hint", "hanako@example.jp")))
+		if loc == nil || loc.Path != "/signin" || loc.Query().Get("login_hint") != "hanako@example.jp" || !strings.HasPrefix(loc.Query().Get("return_to"), "/oauth/v2/login?id=") {
+			t.Fatalf("no session: sent to %v", loc)
+		}
+		back := loc.Query().Get("return_to")
+
+		// Signed in: the bridge finishes with a code.
+		b.signedIn(token)
+		loc, _ = b.visit(app.URL() + back)
+		code := loc.Query().Get("code")
+		if code == "" || loc.Query().Get("state") != "st-2" {
+			t.Fatalf("signed in: sent to %v", loc)
+		}
+		tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(pkce))
+		if err != nil {
+			t.Fatalf("exchange: %v", err)
+		}
+		if _, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(pkce)); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+			t.Fatalf("code reuse: %v", err)
+		}
+		// The reuse revoked what the code issued; sign in again.
+		if _, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil {
+			t.Fatal("a reused code left its access token working")
+		}
+		pkce = oauth2.GenerateVerifier()
+		loc, _ = b.visit(cfg.AuthCodeURL("st-3", oauth2.S256ChallengeOption(pkce), gooidc.Nonce("n-3")))
+		if tok, err = cfg.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(pkce)); err != nil {
+			t.Fatalf("exchange: %v", err)
+		}
+		raw, _ := tok.Extra("id_token").(string)
+		idt, err := verifier.Verify(ctx, raw)
+		if err != nil {
+			t.Fatalf("ID token: %v", err)
+		}
+		var claims struct {
+			Email         string   `json:"email"`
+			EmailVerified bool     `json:"email_verified"`
+			Name          string   `json:"name"`
+			SID           string   `json:"sid"`
+			ACR           string   `json:"acr"`
+			AMR           []string `json:"amr"`
+			AuthTime      int64    `json:"auth_time"`
+		}
+		if err := idt.Claims(&claims); err != nil {
+			t.Fatal(err)
+		}
+		if idt.Nonce != "n-3" || claims.Email != "hanako@example.jp" || !claims.EmailVerified || claims.Name != "Hanako Yamada" ||
+			claims.SID == "" || claims.ACR != "aal1" || claims.AuthTime == 0 || len(idt.Subject) < 16 || strings.Contains(raw, "@") && idt.Subject == "" {
+			t.Errorf("ID token claims = %+v, sub %q, nonce %q", claims, idt.Subject, idt.Nonce)
+		}
+		info, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+		if err != nil || info.Email != "hanako@example.jp" || info.Subject != idt.Subject {
+			t.Fatalf("userinfo = %+v, %v", info, err)
+		}
+
+		// Refresh rotates; the old refresh token again revokes the family.
+		old := tok.RefreshToken
+		if old == "" {
+			t.Fatal("offline_access gave no refresh token")
+		}
+		tok.Expiry = time.Now().Add(-time.Minute)
+		fresh, err := cfg.TokenSource(ctx, tok).Token()
+		if err != nil || fresh.RefreshToken == "" || fresh.RefreshToken == old || fresh.AccessToken == tok.AccessToken {
+			t.Fatalf("refresh: %v", err)
+		}
+		if raw2, _ := fresh.Extra("id_token").(string); raw2 == "" {
+			t.Error("refresh gave no ID token")
+		} else if idt2, err := verifier.Verify(ctx, raw2); err != nil || idt2.Subject != idt.Subject {
+			t.Errorf("refreshed ID token: %v", err)
+		}
+		_, err = cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: old, Expiry: time.Now().Add(-time.Minute)}).Token()
+		var re *oauth2.RetrieveError
+		if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
+			t.Fatalf("old refresh token again: %v", err)
+		}
+		if _, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: fresh.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token(); err == nil {
+			t.Fatal("the reuse left the newest refresh token working")
+		}
+		if _, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(fresh)); err == nil {
+			t.Fatal("the reuse left the family's access token working")
+		}
+
+		// Introspection by the back end.
+		pkce = oauth2.GenerateVerifier()
+		loc, _ = b.visit(cfg.AuthCodeURL("st-4", oauth2.S256ChallengeOption(pkce)))
+		tok, err = cfg.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(pkce))
+		if err != nil {
+			t.Fatal(err)
+		}
+		introspect := func(access string) map[string]any {
+			form := url.Values{"token": {access}}
+			req, _ := http.NewRequest("POST", app.URL()+"/oauth/v2/introspect", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(web.ID, secret)
+			var out map[string]any
+			status, body := doJSON(t, req, &out)
+			if status != http.StatusOK {
+				t.Fatalf("introspect: %d %s", status, body)
+			}
+			return out
+		}
+		if got := introspect(tok.AccessToken); got["active"] != true || got["client_id"] != web.ID || got["sub"] != idt.Subject {
+			t.Errorf("introspection = %v", got)
+		}
+		if got := introspect("not-a-token"); got["active"] != false {
+			t.Errorf("introspection of garbage = %v", got)
+		}
+
+		// Logout with the ID token hint ends the Ninsho session and its tokens.
+		raw, _ = tok.Extra("id_token").(string)
+		q := url.Values{"id_token_hint": {raw}, "post_logout_redirect_uri": {"https://shop.example.jp/bye"}, "state": {"bye-1"}}
+		loc, _ = b.visit(app.URL() + "/oidc/v1/end_session?" + q.Encode())
+		if loc == nil || loc.String() != "https://shop.example.jp/bye?state=bye-1" {
+			t.Fatalf("end_session sent to %v", loc)
+		}
+		if status, _ := c.call("GET", "/api/v1/me", token, nil, nil); status != http.StatusUnauthorized {
+			t.Errorf("after end_session the Ninsho session answers %d", status)
+		}
+		if got := introspect(tok.AccessToken); got["active"] != false {
+			t.Errorf("after end_session the access token is %v", got)
+		}
+		if _, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token(); err == nil {
+			t.Error("after end_session the refresh token still works")
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) { run(t, "") })
+	t.Run("postgres", func(t *testing.T) { run(t, storetest.PostgresURL(t)) })
+}
+
+// startIssuer starts an instance whose public URL is its own address, so
+// that relying parties can check the issuer.
+func startIssuer(t *testing.T, dbURL string, edit func(*cliConfig)) *cli.App {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return startAppWith(t, func(c *cliConfig) {
+		c.DatabaseURL = config.Secret(dbURL)
+		c.Addr, c.PublicURL = addr, "http://"+addr
+		if edit != nil {
+			edit(c)
+		}
+	})
+}
+
+func doJSON(t *testing.T, req *http.Request, out any) (int, string) {
+	t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var sb strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := res.Body.Read(buf)
+		sb.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	if out != nil {
+		_ = jsonUnmarshal([]byte(sb.String()), out)
+	}
+	return res.StatusCode, sb.String()
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
