@@ -412,7 +412,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		Console: consoleH,
 		OIDC: &oidc.Handler{Realms: realms, Keys: a.SigningKeys, Now: o.Clock.Now, Clients: a.Clients, Accounts: db,
 			Grants: a.Grants, Box: box, Hasher: hasher, Signin: signinSvc, TwoStep: kit.TwoStep,
-			ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Logger: a.Logger},
+			ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure},
 	}
 	if a.Handler, err = server.New(deps); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -204,6 +205,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer app.Close()
+	// The OpenID Connect library logs only to the process's default
+	// logger: make it the server's (same format, same output).
+	slog.SetDefault(app.Logger)
 	if err := app.Start(); err != nil {
 		return err
 	}

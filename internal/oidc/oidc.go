@@ -10,12 +10,12 @@ package oidc
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/rs/cors"
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
@@ -76,9 +76,6 @@ type Handler struct {
 	// ClientIP resolves the client address for events.
 	ClientIP      *clientip.Resolver
 	SecureCookies bool
-	// Logger receives the library's logs (refusals with their OAuth error
-	// type; never codes or tokens); nil discards them.
-	Logger *slog.Logger
 	// WriteError writes the login bridge's error pages (the hosted pages'
 	// error page); nil writes a plain one.
 	WriteError func(http.ResponseWriter, *http.Request, error)
@@ -114,13 +111,17 @@ func (h *Handler) Init() error {
 	issuer := func(bool) (op.IssuerFromRequest, error) {
 		return func(r *http.Request) string { return Issuer(h.Realms.ForHost(r.Host)) }, nil
 	}
-	logger := h.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
 	p, err := op.NewProvider(cfg, h.storage, issuer,
 		op.WithAllowInsecure(),
-		op.WithLogger(logger.With("component", "oidc")),
+		// Cross-origin calls (a single-page app's token and userinfo
+		// requests) without credentials: nothing here is cookie-based
+		// except the browser's own navigations.
+		op.WithCORSOptions(&cors.Options{
+			AllowedHeaders:  []string{"Origin", "Accept", "Accept-Language", "Authorization", "Content-Type", "X-Requested-With"},
+			AllowedMethods:  []string{http.MethodGet, http.MethodHead, http.MethodPost},
+			ExposedHeaders:  []string{"Location", "Content-Length"},
+			AllowOriginFunc: func(string) bool { return true },
+		}),
 		op.WithCustomAuthEndpoint(op.NewEndpoint(strings.TrimPrefix(AuthorizePath, "/"))),
 		op.WithCustomTokenEndpoint(op.NewEndpoint(strings.TrimPrefix(TokenPath, "/"))),
 		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(strings.TrimPrefix(IntrospectPath, "/"))),
