@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"time"
@@ -163,6 +164,10 @@ func (h *Handler) serveOP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if r.URL.Path == UserinfoPath {
+		h.userinfo(w, r)
+		return
+	}
 	if r.URL.Path == EndSessionPath {
 		w = &signoutWriter{ResponseWriter: w, r: r, rc: rc, cookies: webreq.Cookies{Secure: h.SecureCookies}}
 	}
@@ -175,6 +180,28 @@ func (h *Handler) reqContext(r *http.Request) *reqContext {
 	locale := webreq.Locale(r, rl)
 	return &reqContext{realm: rl, sessionToken: token,
 		req: webreq.Request(r, h.ClientIP, ninsho.ClientPage, locale, webreq.DeviceToken(r))}
+}
+
+// userinfo serves the library's UserInfo endpoint and answers every refused
+// token alike, as RFC 6750 §3.1 asks: 401, WWW-Authenticate: Bearer
+// error="invalid_token", and a JSON body with the same error (the library
+// answers a missing or unreadable token 401 in plain text and a revoked,
+// expired or client's own token 403).
+func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
+	rec := httptest.NewRecorder()
+	h.provider.ServeHTTP(rec, r)
+	res := rec.Result()
+	if res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		w.Header().Set("Cache-Control", "no-store")
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_token", "the access token is missing, unknown, expired or revoked")
+		return
+	}
+	for k, v := range res.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(res.StatusCode)
+	w.Write(rec.Body.Bytes())
 }
 
 // signoutWriter clears the session cookie on the end-session answer when
