@@ -410,6 +410,9 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 		HSTS: httpsPublicURL(cfg), HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
 		Console: consoleH,
+		// Forms on the pages may end at a client's redirect URI (through
+		// the OpenID Connect bridge); a client registered shows within 30 s.
+		FormSources: (&oauthclient.SourceCache{Clients: a.Clients, Clock: o.Clock, TTL: 30 * time.Second}).Sources,
 		OIDC: &oidc.Handler{Realms: realms, Keys: a.SigningKeys, Now: o.Clock.Now, Clients: a.Clients, Accounts: db,
 			Grants: a.Grants, Box: box, Hasher: hasher, Signin: signinSvc, TwoStep: kit.TwoStep,
 			ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure},

@@ -2,6 +2,7 @@ package realm
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -284,4 +285,17 @@ func isAlnum(c rune) bool {
 
 func isHex(c rune) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+// ReturnOrigins lists the origins of the realm's return_to allow-list
+// ("https://shop.example.jp"), each once, in the list's order: where a form
+// of the hosted pages may end up after its redirects.
+func (r *Realm) ReturnOrigins() []string {
+	var out []string
+	for _, entry := range r.ReturnTo {
+		if e, ok := parseAllowEntry(entry); ok && !slices.Contains(out, e.origin) {
+			out = append(out, e.origin)
+		}
+	}
+	return out
 }

@@ -105,6 +105,9 @@ type Deps struct {
 	// session and the login bridge to the hosted sign-in)
 	// (internal/oidc); nil leaves them 404.
 	OIDC *oidc.Handler
+	// FormSources lists the CSP sources of a realm's clients' redirect URIs
+	// for the pages' form-action (web.Deps.FormSources); nil: none.
+	FormSources func(ctx context.Context, realm string) []string
 	// Ready reports whether the server can take traffic (the database
 	// answers); nil means always ready.
 	Ready func(context.Context) error
@@ -173,6 +176,7 @@ func New(d Deps) (http.Handler, error) {
 		TwoStep:       d.TwoStep,
 		Profile:       d.Profile,
 		Sessions:      d.Sessions,
+		FormSources:   d.FormSources,
 		Closure:       d.Closure,
 		ClientIP:      d.ClientIP,
 		SecureCookies: d.SecureCookies,

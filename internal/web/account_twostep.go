@@ -254,7 +254,7 @@ func (h *Handler) showEnrolment(w http.ResponseWriter, r *http.Request, c *call,
 	v := p.TwoStep
 	v.CredentialID, v.Grouped, v.OTPAuthURL = en.CredentialID, en.Grouped, en.URL
 	v.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(en.PNG))
-	w.Header().Set("Content-Security-Policy", withDataImages(p.look.csp))
+	w.Header().Set("Content-Security-Policy", withDataImages(h.csp(r, c.realm)))
 	// The language links show the same app being added, not a new one.
 	p.relink(twoStepTOTPPath, url.Values{"credential": {en.CredentialID}})
 	return nil

@@ -38,12 +38,15 @@ const logoCSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 // look is how one realm's pages look, prepared once at start.
 type look struct {
-	pages     pageSet
-	csp       string // Content-Security-Policy of the realm's pages
-	brand     *brandView
-	themeCSS  *asset // the palette from the brand colour
-	customCSS *asset // the theme directory's theme.css, or nil
-	logo      *asset // the logo file, or nil (none, or an external URL)
+	pages pageSet
+	csp   string // Content-Security-Policy of the realm's pages
+	// formSources are the origins of the realm's return_to allow-list,
+	// added to form-action (Handler.csp).
+	formSources []string
+	brand       *brandView
+	themeCSS    *asset // the palette from the brand colour
+	customCSS   *asset // the theme directory's theme.css, or nil
+	logo        *asset // the logo file, or nil (none, or an external URL)
 }
 
 // asset is a file served from memory.
@@ -87,8 +90,9 @@ func newLook(rl *realm.Realm) (*look, error) {
 		return nil, err
 	}
 	lk := &look{
-		csp:      ContentSecurityPolicy,
-		themeCSS: newAsset([]byte(ps.CSS()), "text/css; charset=utf-8"),
+		csp:         ContentSecurityPolicy,
+		formSources: rl.ReturnOrigins(),
+		themeCSS:    newAsset([]byte(ps.CSS()), "text/css; charset=utf-8"),
 		brand: &brandView{
 			SupportURL: b.SupportURL, SupportContact: b.SupportContact,
 			TermsURL: b.TermsURL, PrivacyURL: b.PrivacyURL, PoweredBy: b.PoweredBy,

@@ -57,7 +57,7 @@ func (h *Handler) enrolPage(r *http.Request, c *call, ans *flow.Answer) (*page, 
 // renderEnrol renders p with err (nil: 200) and the CSP that lets the QR
 // code show.
 func (h *Handler) renderEnrol(w http.ResponseWriter, r *http.Request, p *page, err error) {
-	w.Header().Set("Content-Security-Policy", withDataImages(h.lookFor(h.d.Realms.ForHost(r.Host)).csp))
+	w.Header().Set("Content-Security-Policy", withDataImages(h.csp(r, h.d.Realms.ForHost(r.Host))))
 	if err != nil {
 		h.renderError(w, r, "two_step_enrol", p, err)
 		return

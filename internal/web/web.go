@@ -9,6 +9,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -61,11 +62,15 @@ const maxFormBytes = 64 << 10
 // Deps are the services the pages call. All but ClientIP, Unlock, Reset and
 // Now are required.
 type Deps struct {
-	Realms   *realm.Registry
-	Flows    *flow.Engine
-	Signup   *signup.Service
-	Signin   *signin.Service
-	ClientIP *clientip.Resolver // nil: the connection's address
+	// FormSources lists, per realm, the CSP sources of the registered
+	// OpenID Connect clients' redirect URIs (oauthclient.SourceCache): a
+	// form posted on the pages may end there through the bridge. nil: none.
+	FormSources func(ctx context.Context, realm string) []string
+	Realms      *realm.Registry
+	Flows       *flow.Engine
+	Signup      *signup.Service
+	Signin      *signin.Service
+	ClientIP    *clientip.Resolver // nil: the connection's address
 	// Unlock serves /unlock, /unlock/password and /signin/not-me; nil: those
 	// pages answer 404 and a locked sign-in offers no unlock. The flow engine
 	// must hold it as the handler of flow.KindUnlock.
@@ -238,7 +243,7 @@ func translate(locale, key string, args ...any) string {
 // paths and methods answer an HTML error page.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
-	hd.Set("Content-Security-Policy", h.lookFor(h.d.Realms.ForHost(r.Host)).csp)
+	hd.Set("Content-Security-Policy", h.csp(r, h.d.Realms.ForHost(r.Host)))
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Referrer-Policy", "same-origin")
@@ -259,6 +264,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		code = ninsho.CodeMethodNotAllowed
 	}
 	h.WriteError(w, r, ninsho.E(code))
+}
+
+// csp is the Content-Security-Policy of rl's pages for r: form-action
+// 'self' widened to where a form's redirects may lead — the origins of the
+// realm's return_to allow-list and of its clients' redirect URIs — since
+// browsers apply form-action to every redirect after a form.
+func (h *Handler) csp(r *http.Request, rl *realm.Realm) string {
+	lk := h.lookFor(rl)
+	sources := lk.formSources
+	if h.d.FormSources != nil {
+		if more := h.d.FormSources(r.Context(), rl.ID); len(more) > 0 {
+			sources = append(slices.Clip(sources), more...)
+		}
+	}
+	if len(sources) == 0 {
+		return lk.csp
+	}
+	return strings.Replace(lk.csp, "form-action 'self'", "form-action 'self' "+strings.Join(sources, " "), 1)
 }
 
 // WriteError writes err as the HTML error page, which shows the request id
