@@ -291,7 +291,9 @@ func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
 func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
 	c, err := s.clients.Get(ctx, realmOf(ctx), id)
 	if err != nil {
-		return nil, notFound{errors.New("oidc: no such client")}
+		// Unknown here (or in this realm): invalid_client, never a
+		// server error.
+		return nil, zoidc.ErrInvalidClient().WithDescription("unknown client")
 	}
 	return &client{c: c}, nil
 }
