@@ -11,6 +11,12 @@
 // from the development inbox), and their device and session tokens are
 // reused. BenchmarkSigninTOTP seeds accounts of its own, which also add an
 // authenticator app through the API, and computes their codes (totp.go).
+// BenchmarkOIDCRefresh and BenchmarkOIDCIntrospect (oidc_test.go) start a
+// server of their own per database (SQLite; PostgreSQL when
+// NINSHO_TEST_POSTGRES is set), register a client with `ninsho clients
+// create` and get each worker a grant through the authorization endpoint
+// with a seeded session cookie, then compare the token endpoint's refreshes
+// and the introspection endpoint with the bare handler.
 //
 // Each goal is a ratio of two figures measured side by side in the same run,
 // never an absolute number: machines differ, and a shared machine is noisy.
