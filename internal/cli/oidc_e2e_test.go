@@ -217,6 +217,15 @@ func TestOIDCCodeFlowWithARealRelyingParty(t *testing.T) {
 		if got := introspect("not-a-token"); got["active"] != false {
 			t.Errorf("introspection of garbage = %v", got)
 		}
+		{
+			req, _ := http.NewRequest("POST", app.URL()+"/oauth/v2/introspect", strings.NewReader(url.Values{"token": {tok.AccessToken}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(web.ID, "wrong-secret")
+			var out map[string]any
+			if status, body := doJSON(t, req, &out); status != http.StatusUnauthorized || out["error"] != "invalid_client" || strings.Contains(body, "Parent") {
+				t.Errorf("introspection with a wrong secret: %d %s", status, body)
+			}
+		}
 
 		// Logout with the ID token hint ends the Ninsho session and its tokens.
 		raw, _ = tok.Extra("id_token").(string)

@@ -168,6 +168,10 @@ func (h *Handler) serveOP(w http.ResponseWriter, r *http.Request) {
 		h.userinfo(w, r)
 		return
 	}
+	if r.URL.Path == IntrospectPath {
+		h.introspect(w, r)
+		return
+	}
 	if r.URL.Path == EndSessionPath {
 		w = &signoutWriter{ResponseWriter: w, r: r, rc: rc, cookies: webreq.Cookies{Secure: h.SecureCookies}}
 	}
@@ -188,13 +192,38 @@ func (h *Handler) reqContext(r *http.Request) *reqContext {
 // answers a missing or unreadable token 401 in plain text and a revoked,
 // expired or client's own token 403).
 func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
+	h.serveRewritten(w, r, func(status int) bool {
+		if status != http.StatusUnauthorized && status != http.StatusForbidden {
+			return false
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_token", "the access token is missing, unknown, expired or revoked")
+		return true
+	})
+}
+
+// introspect serves the library's introspection endpoint; a refused
+// caller gets the OAuth error JSON (the library answers in plain text,
+// with its internal reason).
+func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
+	h.serveRewritten(w, r, func(status int) bool {
+		if status < 400 {
+			return false
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="ninsho"`)
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed (a confidential client of this realm)")
+		return true
+	})
+}
+
+// serveRewritten runs the library on r into a buffer; refuse may write its
+// own answer for the library's status (and returns true), else the
+// library's answer is passed on.
+func (h *Handler) serveRewritten(w http.ResponseWriter, r *http.Request, refuse func(status int) bool) {
 	rec := httptest.NewRecorder()
 	h.provider.ServeHTTP(rec, r)
 	res := rec.Result()
-	if res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden {
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		w.Header().Set("Cache-Control", "no-store")
-		writeOAuthError(w, http.StatusUnauthorized, "invalid_token", "the access token is missing, unknown, expired or revoked")
+	if refuse(res.StatusCode) {
 		return
 	}
 	for k, v := range res.Header {
