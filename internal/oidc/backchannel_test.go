@@ -57,7 +57,8 @@ func (rc *receiver) got() []string {
 // JWKS, with exactly the claims of Back-Channel Logout 1.0; clients without
 // a URI, other sessions and live sessions get nothing; a delivered logout
 // is not sent again; a refused one is retried after the back-off and given
-// up after grant.LogoutAttempts, each outcome recorded as an event.
+// up after grant.LogoutAttempts; a deleted client's logout is given up at
+// its next attempt; each outcome is recorded as an event.
 func TestBackchannelLogout(t *testing.T) {
 	storetest.EachDatabase(t, func(t *testing.T, open func(testing.TB) *store.DB) {
 		ctx := context.Background()
@@ -93,6 +94,10 @@ func TestBackchannelLogout(t *testing.T) {
 		mkClient("c_good", goodSrv.URL+"/bcl")
 		mkClient("c_bad", badSrv.URL+"/bcl")
 		mkClient("c_none", "")
+		gone := &receiver{status: http.StatusServiceUnavailable}
+		goneSrv := httptest.NewServer(gone)
+		t.Cleanup(goneSrv.Close)
+		mkClient("c_gone", goneSrv.URL+"/bcl")
 
 		acct := storetest.MustCreateAccount(t, db, storetest.NewAccount("jp", "hana@example.jp", ""))
 		ended := storetest.MustCreateSession(t, db, storetest.NewSession("jp", acct.ID))
@@ -113,6 +118,7 @@ func TestBackchannelLogout(t *testing.T) {
 		token("c_bad", ended.ID, grant.KindAccess)
 		token("c_none", ended.ID, grant.KindAccess)
 		token("c_good", live.ID, grant.KindAccess)
+		token("c_gone", ended.ID, grant.KindAccess)
 
 		pass := func(want int) {
 			t.Helper()
@@ -195,6 +201,11 @@ func TestBackchannelLogout(t *testing.T) {
 			t.Errorf("claims %v, want exactly iss aud iat exp jti sub sid events", claims)
 		}
 
+		// A client deleted after a failed delivery: given up at its retry.
+		if err := db.DeleteClient(ctx, "jp", "c_gone"); err != nil {
+			t.Fatal(err)
+		}
+
 		// The refused one: not before its back-off, then again until given up.
 		for attempt := 1; attempt < grant.LogoutAttempts; attempt++ {
 			clock.Advance(grant.LogoutRetryAfter(attempt) - time.Second)
@@ -213,6 +224,9 @@ func TestBackchannelLogout(t *testing.T) {
 		if n := len(bad.got()); n != grant.LogoutAttempts {
 			t.Fatalf("%d posts after giving up, want %d", n, grant.LogoutAttempts)
 		}
+		if n := len(gone.got()); n != 1 {
+			t.Fatalf("%d posts to the deleted client, want 1 (before its deletion)", n)
+		}
 
 		evs, err := db.AccountEvents(ctx, acct.ID, time.Time{}, 100)
 		if err != nil {
@@ -227,15 +241,17 @@ func TestBackchannelLogout(t *testing.T) {
 				outcome[e.Data["client_id"].(string)] = e.Type
 			}
 		}
-		if outcome["c_good"] != event.TypeOIDCBackchannelLogoutSent || outcome["c_bad"] != event.TypeOIDCBackchannelLogoutFailed || len(outcome) != 2 {
+		if outcome["c_good"] != event.TypeOIDCBackchannelLogoutSent || outcome["c_bad"] != event.TypeOIDCBackchannelLogoutFailed ||
+			outcome["c_gone"] != event.TypeOIDCBackchannelLogoutFailed || len(outcome) != 3 {
 			t.Errorf("events %v", outcome)
 		}
 	})
 }
 
-// TestBackchannelLogoutLease: a delivery begun by one instance is not begun
+// TestBackchannelLogoutClaim: a delivery begun by one instance is not begun
 // by another before its lease runs out (an instance stopped mid-delivery
-// leaves it to be retried), and a logout whose client is gone is given up.
+// leaves it to be retried), a session is swept once and queues one logout
+// per client, and a deleted logout is gone.
 func TestBackchannelLogoutClaim(t *testing.T) {
 	storetest.EachDatabase(t, func(t *testing.T, open func(testing.TB) *store.DB) {
 		ctx := context.Background()
