@@ -113,6 +113,8 @@ type App struct {
 	// Grants keeps what the OpenID Connect provider issues (codes, access
 	// and refresh tokens).
 	Grants *grant.Service
+	// Backchannel tells clients of ended sessions (back-channel logout).
+	Backchannel *oidc.Backchannel
 	// Realms are the configured realms.
 	Realms    *realm.Registry
 	recovery  *recovery.Service
@@ -404,6 +406,8 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	a.SigningKeys = &signingkey.Service{Store: db, Tx: db, Events: events, Box: box, Clock: o.Clock, Random: o.Random}
 	a.Clients = &oauthclient.Service{Store: db, Tx: db, Events: events, Hasher: hasher, Clock: o.Clock, Random: o.Random}
 	a.Grants = &grant.Service{Store: db, Tx: db, Events: events, Hasher: hasher, Clock: o.Clock, Random: o.Random}
+	a.Backchannel = &oidc.Backchannel{Store: db, Tx: db, Events: events, Clients: a.Clients, Keys: a.SigningKeys,
+		Realms: realms, Hasher: hasher, Clock: o.Clock, Random: o.Random, Logger: a.Logger}
 	deps := server.Deps{
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
 		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, Contact: contactSvc, Help: a.help, Recovery: recoverySvc, TwoStep: kit.TwoStep, Profile: profileSvc, Sessions: sessionsSvc, Closure: a.closure, Ready: db.Ping, Registry: reg, Logger: a.Logger,
@@ -474,7 +478,7 @@ func (a *App) Start() error {
 	a.srv = a.httpServer(a.Handler)
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
-	a.wg.Add(3)
+	a.wg.Add(4)
 	go func() {
 		defer a.wg.Done()
 		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -488,6 +492,10 @@ func (a *App) Start() error {
 	go func() {
 		defer a.wg.Done()
 		a.cleanLoop(ctx)
+	}()
+	go func() {
+		defer a.wg.Done()
+		a.Backchannel.Run(ctx)
 	}()
 	a.Logger.Info("listening", "addr", ln.Addr().String())
 	switch {

@@ -14,4 +14,12 @@ const (
 	TypeOIDCRefreshReused = "oidc.refresh_reused"
 	// TypeOIDCTokenRevoked: a client revoked a token (data client_id, kind).
 	TypeOIDCTokenRevoked = "oidc.token_revoked"
+	// TypeOIDCBackchannelLogoutSent: a client's back-channel logout URI
+	// accepted the logout token of an ended session (data client_id,
+	// attempts).
+	TypeOIDCBackchannelLogoutSent = "oidc.backchannel_logout_sent"
+	// TypeOIDCBackchannelLogoutFailed: a logout token was given up after
+	// its last attempt, or its client no longer has a back-channel logout
+	// URI (data client_id, attempts, reason).
+	TypeOIDCBackchannelLogoutFailed = "oidc.backchannel_logout_failed"
 )

@@ -288,7 +288,7 @@ func writeOAuthError(w http.ResponseWriter, status int, code, description string
 
 // discovery serves the realm's discovery document: the library's, with
 // only what Ninsho offers (the authorization code flow, three grants, no
-// device flow) and the acr values it knows.
+// device flow), the acr values it knows and back-channel logout.
 func (h *Handler) discovery(w http.ResponseWriter, r *http.Request) {
 	rl := h.Realms.ForHost(r.Host)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -306,6 +306,9 @@ func (h *Handler) discovery(w http.ResponseWriter, r *http.Request) {
 		d.GrantTypesSupported = append(d.GrantTypesSupported, zoidc.GrantType(g))
 	}
 	d.ACRValuesSupported = []string{ACR1, ACR2}
+	// Back-channel logout with sid (backchannel.go); front-channel logout
+	// is not served yet.
+	d.BackChannelLogoutSupported, d.BackChannelLogoutSessionSupported = true, true
 	body, err := json.Marshal(d)
 	if err != nil {
 		httperr.WriteProblem(w, r, ninsho.Internal("oidc: discovery: %v", err), webreq.Locale(r, rl), httperr.RequestID(r.Context()))

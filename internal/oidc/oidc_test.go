@@ -76,13 +76,16 @@ func TestDiscoveryPerRealm(t *testing.T) {
 			"grant_types_supported":                 []any{"authorization_code", "refresh_token", "client_credentials"},
 			"code_challenge_methods_supported":      []any{"S256"},
 			"acr_values_supported":                  []any{"aal1", "aal2"},
+			"backchannel_logout_supported":          true,
+			"backchannel_logout_session_supported":  true,
 		}
 		for k, w := range want {
 			if g := mustJSON(got[k]); g != mustJSON(w) {
 				t.Errorf("%s: discovery %s = %s, want %s", host, k, g, mustJSON(w))
 			}
 		}
-		for _, k := range []string{"device_authorization_endpoint", "registration_endpoint", "check_session_iframe"} {
+		for _, k := range []string{"device_authorization_endpoint", "registration_endpoint", "check_session_iframe",
+			"frontchannel_logout_supported", "frontchannel_logout_session_supported"} {
 			if _, ok := got[k]; ok {
 				t.Errorf("%s: discovery offers %s, which Ninsho does not serve", host, k)
 			}
