@@ -225,6 +225,9 @@ func TestOIDCConsentWithARealRelyingParty(t *testing.T) {
 		if loc == nil || loc.Query().Get("code") == "" || loc.Query().Get("state") != "st-9" {
 			t.Fatalf("back at the bridge after enrolment: %v", loc)
 		}
+		if _, _, body := b.page("GET", "/account/two-step", nil); strings.Contains(body, "Continue to") {
+			t.Error("the way back is still offered after the bridge finished")
+		}
 		stok, err := scfg.Exchange(ctx, loc.Query().Get("code"))
 		if err != nil {
 			t.Fatal(err)

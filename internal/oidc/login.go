@@ -143,6 +143,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, a, err)
 		return
 	}
+	if a.wantsAAL2() && c.WithoutTwoStep != oauthclient.Refuse {
+		// The enrolment's way back, if this request took it, is used (its
+		// cookie lives under /account and is not sent here).
+		webreq.Cookies{Secure: h.SecureCookies}.ClearOIDCReturn(w, r)
+	}
 	done := fromAuthorization(g, h.storage.subject(rl.ID, pr.Account.ID))
 	done.State, done.ResponseMode = a.State, a.ResponseMode
 	op.AuthResponse(done, h.provider, w, r)

@@ -29,8 +29,8 @@ const AppsPath = "/account/apps"
 
 // oidcReturnCookie keeps the bridge URL given to /account/two-step through
 // the enrolment pages (path /account, HttpOnly, SameSite=Lax, as long as a
-// request can be finished).
-const oidcReturnCookie = "ninsho_oidc_return"
+// request can be finished; the bridge clears it when it finishes).
+const oidcReturnCookie = webreq.OIDCReturnCookie
 
 // oidcReturnFor is the cookie's lifetime: an authorization request's.
 const oidcReturnFor = 30 * time.Minute

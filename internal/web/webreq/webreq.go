@@ -405,6 +405,18 @@ func OIDCLogin(raw string) (string, bool) {
 // asks the signed-in person for the scopes of the request.
 const OIDCConsentPath = "/oauth/v2/consent"
 
+// OIDCReturnCookie keeps, under path /account, the bridge URL that
+// /account/two-step was given as return_to (web), until the bridge
+// finishes the request (internal/oidc clears it).
+const OIDCReturnCookie = "ninsho_oidc_return"
+
+// ClearOIDCReturn clears OIDCReturnCookie.
+func (c Cookies) ClearOIDCReturn(w http.ResponseWriter, r *http.Request) {
+	ck := c.cookie(r, OIDCReturnCookie, "", -1)
+	ck.Path = "/account"
+	http.SetCookie(w, ck)
+}
+
 // OIDCRequest is what the pages show of an authorization request of the
 // OpenID Connect provider: the client asking and the scopes it asks for.
 type OIDCRequest struct {
