@@ -12,6 +12,7 @@ import (
 	"github.com/ninsho/ninsho/internal/captcha"
 	"github.com/ninsho/ninsho/internal/clientip"
 	"github.com/ninsho/ninsho/internal/closure"
+	"github.com/ninsho/ninsho/internal/consent"
 	"github.com/ninsho/ninsho/internal/contact"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/help"
@@ -75,6 +76,9 @@ type Deps struct {
 	// (recovery.go); nil: its routes answer 404. The flow engine must hold
 	// it as the handler of flow.KindRecovery.
 	Recovery *recovery.Service
+	// Consents serves GET /api/v1/me/apps and DELETE
+	// /api/v1/me/apps/{client_id} (apps.go); nil: they answer 404.
+	Consents *consent.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -115,6 +119,7 @@ func New(d Deps) *Handler {
 	h.mux.Handle("POST /api/v1/password-assistant", h.handle(h.passwordAssistant))
 	h.trustedRoutes()
 	h.sessionsRoutes()
+	h.appsRoutes()
 	h.mux.Handle("POST /api/v1/reauth", h.handle(h.reauth))
 	if d.TwoStep != nil {
 		h.twoStepRoutes()

@@ -32,6 +32,7 @@ import (
 	"github.com/ninsho/ninsho/internal/closure"
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/config"
+	"github.com/ninsho/ninsho/internal/consent"
 	"github.com/ninsho/ninsho/internal/console"
 	"github.com/ninsho/ninsho/internal/contact"
 	"github.com/ninsho/ninsho/internal/desk"
@@ -115,6 +116,9 @@ type App struct {
 	Grants *grant.Service
 	// Backchannel tells clients of ended sessions (back-channel logout).
 	Backchannel *oidc.Backchannel
+	// Consents keeps what people allowed third-party OpenID Connect
+	// clients.
+	Consents *consent.Service
 	// Realms are the configured realms.
 	Realms    *realm.Registry
 	recovery  *recovery.Service
@@ -405,7 +409,8 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	a.Realms = realms
 	a.SigningKeys = &signingkey.Service{Store: db, Tx: db, Events: events, Box: box, Clock: o.Clock, Random: o.Random}
 	a.Clients = &oauthclient.Service{Store: db, Tx: db, Events: events, Hasher: hasher, Clock: o.Clock, Random: o.Random}
-	a.Grants = &grant.Service{Store: db, Tx: db, Events: events, Hasher: hasher, Clock: o.Clock, Random: o.Random}
+	a.Grants = &grant.Service{Store: db, Owners: db, Tx: db, Events: events, Hasher: hasher, Clock: o.Clock, Random: o.Random}
+	a.Consents = &consent.Service{Store: db, Tokens: a.Grants, Tx: db, Events: events, Clock: o.Clock, Random: o.Random}
 	a.Backchannel = &oidc.Backchannel{Store: db, Tx: db, Events: events, Clients: a.Clients, Keys: a.SigningKeys,
 		Realms: realms, Hasher: hasher, Clock: o.Clock, Random: o.Random, Logger: a.Logger}
 	deps := server.Deps{
@@ -413,12 +418,12 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, Contact: contactSvc, Help: a.help, Recovery: recoverySvc, TwoStep: kit.TwoStep, Profile: profileSvc, Sessions: sessionsSvc, Closure: a.closure, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 		HSTS: httpsPublicURL(cfg), HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
-		Console: consoleH,
+		Console: consoleH, Consents: a.Consents,
 		// Forms on the pages may end at a client's redirect URI (through
 		// the OpenID Connect bridge); a client registered shows within 30 s.
 		FormSources: (&oauthclient.SourceCache{Clients: a.Clients, Clock: o.Clock, TTL: 30 * time.Second}).Sources,
 		OIDC: &oidc.Handler{Realms: realms, Keys: a.SigningKeys, Now: o.Clock.Now, Clients: a.Clients, Accounts: db,
-			Grants: a.Grants, Box: box, Hasher: hasher, Signin: signinSvc, TwoStep: kit.TwoStep,
+			Grants: a.Grants, Consents: a.Consents, Box: box, Hasher: hasher, Signin: signinSvc, TwoStep: kit.TwoStep,
 			ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure},
 	}
 	if a.Handler, err = server.New(deps); err != nil {

@@ -54,7 +54,7 @@ func newRPBrowser(t *testing.T, base string) *rpBrowser {
 		if strings.HasPrefix(req.URL.String(), shopCallback) || req.URL.Host != u.Host {
 			return http.ErrUseLastResponse
 		}
-		if p := req.URL.Path; p == "/signin" || p == "/reauth" || p == "/account/two-step" {
+		if p := req.URL.Path; p == "/signin" || p == "/reauth" || p == "/account/two-step" || p == "/oauth/v2/consent" {
 			return http.ErrUseLastResponse
 		}
 		return nil

@@ -116,3 +116,11 @@ type Store interface {
 	// expired before t and returns how many.
 	DeleteExpiredGrants(ctx context.Context, t time.Time, limit int) (int, error)
 }
+
+// OwnerStore revokes the tokens a client holds for a person (a revoked
+// consent). Its methods take part in the transaction carried by ctx.
+type OwnerStore interface {
+	// RevokeClientTokens sets revoked_at to t on the live tokens of
+	// (realm, account, client) and returns how many.
+	RevokeClientTokens(ctx context.Context, realm, accountID, clientID string, t time.Time) (int, error)
+}

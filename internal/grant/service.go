@@ -11,7 +11,10 @@ import (
 
 // Service issues, checks, rotates and revokes grants.
 type Service struct {
-	Store  Store
+	Store Store
+	// Owners revokes a person's tokens of a client (RevokeClient); nil:
+	// RevokeClient fails.
+	Owners OwnerStore
 	Tx     ninsho.TxRunner
 	Events event.Store
 	Hasher *secret.Hasher
@@ -307,6 +310,18 @@ func (s *Service) RevokeSession(ctx context.Context, sessionID string) (int, err
 		return 0, nil
 	}
 	return s.Store.RevokeTokens(ctx, "", sessionID, "", s.now())
+}
+
+// RevokeClient revokes every live token client holds for the account in
+// realm (the person revoked the client's consent) and returns how many.
+func (s *Service) RevokeClient(ctx context.Context, realm, accountID, clientID string) (int, error) {
+	if s.Owners == nil {
+		return 0, ninsho.Internal("grant: no owner store")
+	}
+	if accountID == "" || clientID == "" {
+		return 0, nil
+	}
+	return s.Owners.RevokeClientTokens(ctx, realm, accountID, clientID, s.now())
 }
 
 // Purge deletes up to limit authorizations and tokens that expired more

@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -114,6 +115,21 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if !c.FirstParty {
+		ok, err := h.consented(ctx, a, pr.Account.ID)
+		if err != nil {
+			h.fail(w, r, a, err)
+			return
+		}
+		if !ok {
+			if a.has(zoidc.PromptNone) || h.Consents == nil {
+				h.fail(w, r, a, &zoidc.Error{ErrorType: errConsentRequired, Description: "the person has not allowed the application"})
+				return
+			}
+			http.Redirect(w, r, webreq.OIDCConsentPath+"?id="+url.QueryEscape(a.id), http.StatusSeeOther)
+			return
+		}
+	}
 	acr := ACR1
 	if pr.Session.AAL >= 2 {
 		acr = ACR2
@@ -127,9 +143,31 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, a, err)
 		return
 	}
+	if a.wantsAAL2() && c.WithoutTwoStep != oauthclient.Refuse {
+		// The enrolment's way back, if this request took it, is used (its
+		// cookie lives under /account and is not sent here).
+		webreq.Cookies{Secure: h.SecureCookies}.ClearOIDCReturn(w, r)
+	}
 	done := fromAuthorization(g, h.storage.subject(rl.ID, pr.Account.ID))
 	done.State, done.ResponseMode = a.State, a.ResponseMode
 	op.AuthResponse(done, h.provider, w, r)
+}
+
+// consented reports whether the account's remembered consent to the
+// client of a covers every scope of a and, with prompt=consent, was given
+// after a was made.
+func (h *Handler) consented(ctx context.Context, a *authRequest, accountID string) (bool, error) {
+	if h.Consents == nil {
+		return false, nil
+	}
+	cs, err := h.Consents.Get(ctx, a.Realm, accountID, a.ClientID)
+	if err != nil || cs == nil || !cs.Covers(a.Scopes) {
+		return false, err
+	}
+	if a.has(zoidc.PromptConsent) && cs.GrantedAt.Before(a.CreatedAt.Truncate(time.Microsecond)) {
+		return false, nil
+	}
+	return true, nil
 }
 
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {

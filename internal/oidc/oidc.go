@@ -22,6 +22,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/ninsho/ninsho/internal/clientip"
+	"github.com/ninsho/ninsho/internal/consent"
 	"github.com/ninsho/ninsho/internal/grant"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -74,6 +75,9 @@ type Handler struct {
 	// Signin reads and ends the browser's Ninsho session.
 	Signin  *signin.Service
 	TwoStep *twostep.Service
+	// Consents keeps what people allowed third-party clients (consent.go);
+	// nil: third-party clients are refused with consent_required.
+	Consents *consent.Service
 	// ClientIP resolves the client address for events.
 	ClientIP      *clientip.Resolver
 	SecureCookies bool

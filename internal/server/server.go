@@ -24,6 +24,7 @@ import (
 	"github.com/ninsho/ninsho/internal/captcha"
 	"github.com/ninsho/ninsho/internal/clientip"
 	"github.com/ninsho/ninsho/internal/closure"
+	"github.com/ninsho/ninsho/internal/consent"
 	"github.com/ninsho/ninsho/internal/contact"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/help"
@@ -108,6 +109,9 @@ type Deps struct {
 	// FormSources lists the CSP sources of a realm's clients' redirect URIs
 	// for the pages' form-action (web.Deps.FormSources); nil: none.
 	FormSources func(ctx context.Context, realm string) []string
+	// Consents keeps what people allowed third-party OpenID Connect
+	// clients: /account/apps and /api/v1/me/apps; nil leaves them 404.
+	Consents *consent.Service
 	// Ready reports whether the server can take traffic (the database
 	// answers); nil means always ready.
 	Ready func(context.Context) error
@@ -162,7 +166,13 @@ func New(d Deps) (http.Handler, error) {
 	s := newServer(d)
 	d = s.d
 	var err error
+	var oidcRequests web.OIDCRequests
+	if d.OIDC != nil {
+		oidcRequests = d.OIDC
+	}
 	s.web, err = web.New(web.Deps{
+		OIDC:          oidcRequests,
+		Consents:      d.Consents,
 		Realms:        d.Realms,
 		Flows:         d.Flows,
 		Signup:        d.Signup,
@@ -202,6 +212,7 @@ func New(d Deps) (http.Handler, error) {
 		Profile:       d.Profile,
 		Sessions:      d.Sessions,
 		Closure:       d.Closure,
+		Consents:      d.Consents,
 	})
 	s.mux.HandleFunc("/healthz", healthz)
 	s.mux.HandleFunc("/readyz", s.readyz)

@@ -123,6 +123,7 @@ var twoStepNotices = map[string]string{
 }
 
 func (h *Handler) twoStepSettings(w http.ResponseWriter, r *http.Request, c *call) error {
+	h.keepOIDCReturn(w, r) // before a re-authentication drops the query
 	pr, err := h.recentlySignedIn(w, r, c)
 	if pr == nil || err != nil {
 		return err
@@ -131,6 +132,7 @@ func (h *Handler) twoStepSettings(w http.ResponseWriter, r *http.Request, c *cal
 	if err != nil {
 		return err
 	}
+	h.oidcContinue(r, c, p, pr.Session.AAL)
 	done := r.URL.Query().Get("done")
 	if v := p.TwoStep; (done == "on" || done == "added") && v.Enabled && v.BackupCodesLeft == 0 && len(v.Methods) == 1 {
 		// The first method was just proved and nothing backs it up:

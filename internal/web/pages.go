@@ -349,6 +349,7 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request, c *call) error
 		p.Profile, p.Notice = &profileView{}, profileNotices[r.URL.Query().Get("done")]
 	}
 	h.markNotMe(p.History, evs, pr)
+	p.AppsLink = h.d.Consents != nil
 	p.Contact = h.d.Contact != nil
 	if p.Contact && !c.realm.EmailOnly {
 		p.Form["contact_phone"] = "1" // a realm that sends text messages takes phone numbers

@@ -24,6 +24,7 @@ import (
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/clientip"
 	"github.com/ninsho/ninsho/internal/closure"
+	"github.com/ninsho/ninsho/internal/consent"
 	"github.com/ninsho/ninsho/internal/contact"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/help"
@@ -111,6 +112,14 @@ type Deps struct {
 	// verification, recovery.go); nil: it answers 404. The flow engine
 	// must hold it as the handler of flow.KindRecovery.
 	Recovery *recovery.Service
+	// OIDC is the OpenID Connect provider's side of the consent page and
+	// of the "Continue to" link after two-step enrolment (consent.go; the
+	// *oidc.Handler); nil: the consent page answers 404 and no link is
+	// shown.
+	OIDC OIDCRequests
+	// Consents serves /account/apps, the clients the signed-in person
+	// allowed (consent.go); nil: it answers 404 and /account has no link.
+	Consents *consent.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -223,6 +232,7 @@ func New(d Deps) (*Handler, error) {
 	h.routesClosure() // account_close.go
 	h.routeContact()
 	h.routesHelp() // help.go
+	h.routesOIDC() // consent.go
 	return h, nil
 }
 
@@ -504,6 +514,12 @@ type page struct {
 	// ReturnTo is the checked return_to the page carries to the flow it
 	// starts (returnto.go), or "".
 	ReturnTo string
+	// OIDC is the OpenID Connect part of a page (consent.go): the consent
+	// page, the apps page, the "Continue to" link of the two-step
+	// settings.
+	OIDC *oidcView
+	// AppsLink shows the account page's link to /account/apps.
+	AppsLink bool
 	// Trusted is the trusted-devices part of a page (trusted.go): the
 	// offer on the second-factor page, the list on its own page.
 	Trusted *trustedView

@@ -399,3 +399,38 @@ func OIDCLogin(raw string) (string, bool) {
 	}
 	return raw, true
 }
+
+// OIDCConsentPath is the consent page of the OpenID Connect provider
+// (served by web, ?id= the bridge's sealed request): a third-party client
+// asks the signed-in person for the scopes of the request.
+const OIDCConsentPath = "/oauth/v2/consent"
+
+// OIDCReturnCookie keeps, under path /account, the bridge URL that
+// /account/two-step was given as return_to (web), until the bridge
+// finishes the request (internal/oidc clears it).
+const OIDCReturnCookie = "ninsho_oidc_return"
+
+// ClearOIDCReturn clears OIDCReturnCookie.
+func (c Cookies) ClearOIDCReturn(w http.ResponseWriter, r *http.Request) {
+	ck := c.cookie(r, OIDCReturnCookie, "", -1)
+	ck.Path = "/account"
+	http.SetCookie(w, ck)
+}
+
+// OIDCRequest is what the pages show of an authorization request of the
+// OpenID Connect provider: the client asking and the scopes it asks for.
+type OIDCRequest struct {
+	ID         string // the sealed request (the bridge's ?id=)
+	ClientID   string
+	ClientName string
+	Scopes     []string
+}
+
+// OIDCLoginID returns the sealed request id of the bridge's URL raw, or "".
+func OIDCLoginID(raw string) string {
+	u, ok := OIDCLogin(raw)
+	if !ok {
+		return ""
+	}
+	return strings.TrimPrefix(u, OIDCLoginPath+"?id=")
+}
