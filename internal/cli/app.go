@@ -396,7 +396,9 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	reviewSvc := &review.Service{Recovery: recoverySvc}
 	deskSvc := &desk.Service{Kit: kit, Realms: realms, Locks: db, Suspensions: db, Resets: db, Lookup: db,
 		Forget: signinSvc.ForgetAccount, Sources: []desk.Source{a.help, reviewSvc}, Finders: []desk.Finder{a.help, reviewSvc}}
-	consoleH, err := console.New(console.Deps{Staff: a.Staff, Desk: deskSvc, Realms: realms,
+	a.Clients = &oauthclient.Service{Store: db, Tx: db, Events: events, Hasher: hasher, Clock: o.Clock, Random: o.Random,
+		KnownRealm: func(id string) bool { return realms.ByID(id) != nil }}
+	consoleH, err := console.New(console.Deps{Staff: a.Staff, Desk: deskSvc, Realms: realms, Clients: a.Clients,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure || httpsPublicURL(cfg),
 		Help: a.help, Review: reviewSvc, Now: o.Clock.Now, LinkBase: staffBaseURL(cfg),
 		Overdue: []console.OverdueCounter{
@@ -408,7 +410,6 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	a.Realms = realms
 	a.SigningKeys = &signingkey.Service{Store: db, Tx: db, Events: events, Box: box, Clock: o.Clock, Random: o.Random}
-	a.Clients = &oauthclient.Service{Store: db, Tx: db, Events: events, Hasher: hasher, Clock: o.Clock, Random: o.Random}
 	a.Grants = &grant.Service{Store: db, Owners: db, Tx: db, Events: events, Hasher: hasher, Clock: o.Clock, Random: o.Random}
 	a.Consents = &consent.Service{Store: db, Tokens: a.Grants, Tx: db, Events: events, Clock: o.Clock, Random: o.Random}
 	a.Backchannel = &oidc.Backchannel{Store: db, Tx: db, Events: events, Clients: a.Clients, Keys: a.SigningKeys,

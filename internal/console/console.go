@@ -28,6 +28,7 @@ import (
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/oauthclient"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/review"
 	"github.com/ninsho/ninsho/internal/staff"
@@ -72,6 +73,9 @@ type Deps struct {
 	// command line's do (the first realm's public URL, else public_url,
 	// else http://<addr>); "" uses the request's own origin.
 	LinkBase string
+	// Clients serves the OAuth / OpenID Connect clients page
+	// (/console/clients, admins only); nil leaves it out.
+	Clients *oauthclient.Service
 }
 
 // OverdueCounter is one queue in the overdue banner: the help requests,
@@ -114,6 +118,11 @@ func New(d Deps) (*Handler, error) {
 		// lines splits plain text into its lines, each shown escaped.
 		"lines": func(s string) []string {
 			return strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+		},
+		// fieldErrors picks one field's messages of a form's refusals
+		// (template "field_errors").
+		"fieldErrors": func(invalid map[string][]string, field string) fieldMessages {
+			return fieldMessages{Field: field, Messages: invalid[field]}
 		},
 		"when": func(t time.Time) string {
 			if t.IsZero() {
@@ -168,6 +177,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST "+Path+"/staff/{id}/role", h.open(h.setRole))
 	m.HandleFunc("POST "+Path+"/staff/{id}/disable", h.open(h.disable))
 	m.HandleFunc("POST "+Path+"/staff/{id}/reinvite", h.open(h.reinvite))
+	h.clientRoutes(m)
 	h.recoveryRoutes(m)
 	h.passkeyRoutes(m)
 }
@@ -281,13 +291,21 @@ type page struct {
 	Languages []language
 	Who       *staff.Staff
 	CanStaff  bool
-	CanHelp   bool
-	Overdue   []overdue
-	CanReview bool
-	Error     *pageError
-	Notice    string
-	Form      url.Values
-	Data      any
+	// CanClients links the clients page (admins, when it is served).
+	CanClients bool
+	CanHelp    bool
+	Overdue    []overdue
+	CanReview  bool
+	Error      *pageError
+	Notice     string
+	Form       url.Values
+	Data       any
+}
+
+// fieldMessages are the messages shown at one refused field.
+type fieldMessages struct {
+	Field    string
+	Messages []string
 }
 
 // overdue is one line of the overdue banner.
@@ -328,6 +346,7 @@ func (h *Handler) newPage(r *http.Request, c *call, title string) *page {
 	if c.who != nil {
 		p.Who = c.who.Staff
 		p.CanStaff = c.who.Can(staff.PermManageStaff)
+		p.CanClients = h.d.Clients != nil && c.who.Can(staff.PermManageClients)
 		p.CanHelp = h.d.Help != nil && c.who.Can(staff.PermHelpRequests)
 		p.Overdue = h.overdue(r.Context(), c.who)
 		p.CanReview = h.d.Review != nil && (c.who.Can(staff.PermRecoveryDecisions) || c.who.Can(staff.PermRecoveryDocuments))

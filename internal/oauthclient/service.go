@@ -7,6 +7,7 @@ import (
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/secret"
+	"github.com/ninsho/ninsho/internal/staff"
 )
 
 // Limits of a client's registration.
@@ -67,6 +68,10 @@ type Service struct {
 	Hasher *secret.Hasher
 	Clock  ninsho.Clock
 	Random ninsho.Random
+	// KnownRealm reports whether a realm id is configured; Create refuses
+	// other realms (request_invalid, field realm, reason unknown). nil
+	// accepts every id.
+	KnownRealm func(id string) bool
 }
 
 // Create registers a client after checking n (Validate), and returns it
@@ -76,7 +81,21 @@ type Service struct {
 // the field and, for request_invalid, a reason (docs/oidc.md, "Clients"),
 // every refused field at once.
 func (s *Service) Create(ctx context.Context, n New) (*Client, string, error) {
+	return s.create(ctx, by{}, n)
+}
+
+// by is who registers or deletes a client and from where, for its event:
+// the zero by is the operator on the command line (Actor).
+type by struct {
+	staff *staff.Staff
+	req   ninsho.Request
+}
+
+func (s *Service) create(ctx context.Context, who by, n New) (*Client, string, error) {
 	c, err := Validate(n)
+	if n.Realm != "" && s.KnownRealm != nil && !s.KnownRealm(n.Realm) {
+		err = ninsho.Fields(invalid(FieldRealm, ReasonUnknown), err)
+	}
 	if err != nil {
 		return nil, "", err
 	}
@@ -91,7 +110,7 @@ func (s *Service) Create(ctx context.Context, n New) (*Client, string, error) {
 		if err := s.Store.CreateClient(ctx, c); err != nil {
 			return err
 		}
-		return s.event(ctx, c, event.TypeOAuthClientCreated, map[string]any{
+		return s.event(ctx, who, c, event.TypeOAuthClientCreated, map[string]any{
 			"client_id": c.ID, "name": c.Name, "kind": c.Kind, "auth_method": c.AuthMethod, "first_party": c.FirstParty,
 		})
 	})
@@ -140,6 +159,10 @@ func (s *Service) List(ctx context.Context, realm string) ([]Client, error) {
 // Delete deletes the client (ninsho.CodeNotFound when there is none),
 // with the event oauth_client.deleted.
 func (s *Service) Delete(ctx context.Context, realm, id string) error {
+	return s.delete(ctx, by{}, realm, id, nil)
+}
+
+func (s *Service) delete(ctx context.Context, who by, realm, id string, extra map[string]any) error {
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		c, err := s.Store.ClientByID(ctx, realm, id)
 		if err != nil {
@@ -148,17 +171,29 @@ func (s *Service) Delete(ctx context.Context, realm, id string) error {
 		if err := s.Store.DeleteClient(ctx, realm, id); err != nil {
 			return err
 		}
-		return s.event(ctx, c, event.TypeOAuthClientDeleted, map[string]any{"client_id": c.ID, "name": c.Name})
+		data := map[string]any{"client_id": c.ID, "name": c.Name}
+		for k, v := range extra {
+			data[k] = v
+		}
+		return s.event(ctx, who, c, event.TypeOAuthClientDeleted, data)
 	})
 }
 
-func (s *Service) event(ctx context.Context, c *Client, typ string, data map[string]any) error {
+// event records typ about c: actor Actor from the command line; from the
+// console the staff member (actor "staff:<id>", data "staff") and the
+// request's address, browser and id.
+func (s *Service) event(ctx context.Context, who by, c *Client, typ string, data map[string]any) error {
 	if s.Events == nil {
 		return nil
 	}
-	return s.Events.AppendEvent(ctx, &event.Event{
+	e := &event.Event{
 		ID: ninsho.NewID(s.Clock, s.Random), Realm: c.Realm, Type: typ, Actor: Actor, Data: data, At: s.Clock.Now(),
-	})
+	}
+	if who.staff != nil {
+		e.Actor, data["staff"] = who.staff.Actor(), who.staff.ID
+		e.IP, e.UserAgent, e.RequestID = who.req.IP, truncate(who.req.UserAgent, 512), who.req.RequestID
+	}
+	return s.Events.AppendEvent(ctx, e)
 }
 
 func (s *Service) hash(realm, id, plain string) []byte {

@@ -19,7 +19,7 @@ type Role string
 const (
 	RoleAgent    Role = "agent"    // finds accounts, reads timelines, acts on accounts
 	RoleReviewer Role = "reviewer" // an agent who also decides document recovery cases
-	RoleAdmin    Role = "admin"    // everything, and manages staff
+	RoleAdmin    Role = "admin"    // everything, and manages staff and OAuth clients
 )
 
 // Roles lists the roles, least first.
@@ -40,6 +40,9 @@ const (
 	PermRecoveryDecisions Permission = "recovery_decisions"
 	PermHelpRequests      Permission = "help_requests"
 	PermManageStaff       Permission = "manage_staff"
+	// PermManageClients: list, register and delete the realms' OAuth /
+	// OpenID Connect clients (/console/clients).
+	PermManageClients Permission = "manage_clients"
 )
 
 // permissions is the one table of who may do what.
@@ -47,7 +50,7 @@ var permissions = map[Role][]Permission{
 	RoleAgent:    {PermFindAccounts, PermTimeline, PermAccountActions, PermHelpRequests},
 	RoleReviewer: {PermFindAccounts, PermTimeline, PermAccountActions, PermHelpRequests, PermRecoveryDocuments, PermRecoveryDecisions},
 	RoleAdmin: {PermFindAccounts, PermTimeline, PermAccountActions, PermHelpRequests, PermRecoveryDocuments, PermRecoveryDecisions,
-		PermManageStaff},
+		PermManageStaff, PermManageClients},
 }
 
 // Can reports whether a staff member with the role may do p. An unknown
