@@ -121,6 +121,7 @@ type Store interface {
 // consent). Its methods take part in the transaction carried by ctx.
 type OwnerStore interface {
 	// RevokeClientTokens sets revoked_at to t on the live tokens of
-	// (realm, account, client) and returns how many.
+	// (realm, account, client) — of every account and the client's own
+	// when accountID is "" — and returns how many.
 	RevokeClientTokens(ctx context.Context, realm, accountID, clientID string, t time.Time) (int, error)
 }

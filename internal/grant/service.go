@@ -324,6 +324,18 @@ func (s *Service) RevokeClient(ctx context.Context, realm, accountID, clientID s
 	return s.Owners.RevokeClientTokens(ctx, realm, accountID, clientID, s.now())
 }
 
+// RevokeAllOfClient revokes every live token of a client in realm (the
+// client is being deleted).
+func (s *Service) RevokeAllOfClient(ctx context.Context, realm, clientID string) (int, error) {
+	if s.Owners == nil {
+		return 0, ninsho.Internal("grant: no owner store")
+	}
+	if clientID == "" {
+		return 0, nil
+	}
+	return s.Owners.RevokeClientTokens(ctx, realm, "", clientID, s.now())
+}
+
 // Purge deletes up to limit authorizations and tokens that expired more
 // than a day ago (kept that long so a reuse is still recognised).
 func (s *Service) Purge(ctx context.Context, limit int) (int, error) {

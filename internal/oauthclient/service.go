@@ -72,6 +72,9 @@ type Service struct {
 	// other realms (request_invalid, field realm, reason unknown). nil
 	// accepts every id.
 	KnownRealm func(id string) bool
+	// OnDelete runs in the deleting transaction, after the client is gone:
+	// the provider revokes every token the client holds. nil: nothing.
+	OnDelete func(ctx context.Context, realm, id string) error
 }
 
 // Create registers a client after checking n (Validate), and returns it
@@ -170,6 +173,11 @@ func (s *Service) delete(ctx context.Context, who by, realm, id string, extra ma
 		}
 		if err := s.Store.DeleteClient(ctx, realm, id); err != nil {
 			return err
+		}
+		if s.OnDelete != nil {
+			if err := s.OnDelete(ctx, realm, id); err != nil {
+				return err
+			}
 		}
 		data := map[string]any{"client_id": c.ID, "name": c.Name}
 		for k, v := range extra {

@@ -89,7 +89,7 @@ func (db *DB) DeleteConsent(ctx context.Context, realm, accountID, clientID stri
 // (grant.OwnerStore).
 func (db *DB) RevokeClientTokens(ctx context.Context, realm, accountID, clientID string, t time.Time) (int, error) {
 	res, err := db.writer(ctx).ExecContext(ctx, `UPDATE oidc_token SET revoked_at = $4
-		WHERE realm = $1 AND account_id = $2 AND client_id = $3 AND revoked_at IS NULL`, realm, accountID, clientID, us(t))
+		WHERE realm = $1 AND ($2 = '' OR account_id = $2) AND client_id = $3 AND revoked_at IS NULL`, realm, accountID, clientID, us(t))
 	if err != nil {
 		return 0, internal("revoke client tokens", err)
 	}

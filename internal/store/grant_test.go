@@ -26,7 +26,7 @@ func TestGrantLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g := &grant.Service{Store: db, Tx: db, Events: db, Hasher: h, Clock: clock, Random: ninsho.SecureRandom}
+		g := &grant.Service{Store: db, Owners: db, Tx: db, Events: db, Hasher: h, Clock: clock, Random: ninsho.SecureRandom}
 		acct := storetest.MustCreateAccount(t, db, storetest.NewAccount("jp", "grant@example.jp", ""))
 		sess := storetest.MustCreateSession(t, db, storetest.NewSession("jp", acct.ID))
 
@@ -141,6 +141,28 @@ func TestGrantLifecycle(t *testing.T) {
 		}
 		if _, err := g.Access(ctx, "jp", acc4.ID); err == nil {
 			t.Fatal("revoking the refresh token left its family's access token")
+		}
+
+		// A deleted client's tokens: all revoked, another client's kept.
+		a, code = authorize()
+		if _, err := g.Redeem(ctx, "jp", code); err != nil {
+			t.Fatal(err)
+		}
+		accW, rW, _ := g.IssuePair(ctx, issue(a), "")
+		other := issue(a)
+		other.ClientID, other.Family = "c_other", ""
+		accO, _ := g.IssueAccess(ctx, other)
+		if n, err := g.RevokeAllOfClient(ctx, "jp", "c_web"); err != nil || n < 2 {
+			t.Fatalf("RevokeAllOfClient = %d, %v", n, err)
+		}
+		if _, err := g.Access(ctx, "jp", accW.ID); err == nil {
+			t.Fatal("a deleted client's access token lives")
+		}
+		if _, err := g.Refresh(ctx, "jp", rW); err == nil {
+			t.Fatal("a deleted client's refresh token lives")
+		}
+		if _, err := g.Access(ctx, "jp", accO.ID); err != nil {
+			t.Fatalf("another client's token died: %v", err)
 		}
 
 		// Session coupling: revoking the session ends its tokens; expiry too.
