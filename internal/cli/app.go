@@ -429,7 +429,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		// the OpenID Connect bridge); a client registered shows within 30 s.
 		FormSources: (&oauthclient.SourceCache{Clients: a.Clients, Clock: o.Clock, TTL: 30 * time.Second}).Sources,
 		OIDC: &oidc.Handler{Realms: realms, Keys: a.SigningKeys, Now: o.Clock.Now, Clients: a.Clients, Accounts: db,
-			Grants: a.Grants, Consents: a.Consents, Box: box, Hasher: hasher, Signin: signinSvc, TwoStep: kit.TwoStep,
+			Grants: a.Grants, Consents: a.Consents, Sessions: db, Box: box, Hasher: hasher, Signin: signinSvc, TwoStep: kit.TwoStep,
 			ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure},
 	}
 	if a.Handler, err = server.New(deps); err != nil {

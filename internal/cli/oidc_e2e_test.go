@@ -290,3 +290,120 @@ func doJSON(t *testing.T, req *http.Request, out any) (int, string) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// TestOIDCFrontchannelLogout: signing out — the hosted page's sign-out or
+// end_session — shows a page that loads the front-channel logout URI (with
+// iss and sid) of each application signed in under the session, then goes
+// on; an application without one is not named.
+func TestOIDCFrontchannelLogout(t *testing.T) {
+	run := func(t *testing.T, dbURL string) {
+		app := startIssuer(t, dbURL, nil)
+		ctx := context.Background()
+		c := &client{tb: t, base: app.URL(), http: &http.Client{Timeout: 10 * time.Second}}
+		realm := app.Realms.ForHost("127.0.0.1").ID
+		fc, secret, err := app.Clients.Create(ctx, oauthclient.New{Realm: realm, Name: "Web shop", Kind: oauthclient.Confidential,
+			RedirectURIs: []string{shopCallback}, PostLogoutRedirectURIs: []string{"https://shop.example.jp/bye"}, FirstParty: true,
+			FrontchannelLogoutURI: "https://shop.example.jp/fc-logout?x=1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, _, err := app.Clients.Create(ctx, oauthclient.New{Realm: realm, Name: "Other", Kind: oauthclient.Public,
+			RedirectURIs: []string{"http://127.0.0.1:9999/cb"}, FirstParty: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		provider, err := gooidc.NewProvider(ctx, app.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		signIn := func(token string, id, secret, redirect string) *oauth2.Token {
+			cfg := oauth2.Config{ClientID: id, ClientSecret: secret, Endpoint: provider.Endpoint(), RedirectURL: redirect, Scopes: []string{"openid"}}
+			b := newRPBrowser(t, app.URL())
+			b.signedIn(token)
+			pkce := oauth2.GenerateVerifier()
+			req, _ := http.NewRequest("GET", cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(pkce)), nil)
+			var loc *url.URL
+			for i := 0; i < 3; i++ { // the loopback redirect is not followed by the cookie jar's client either
+				res, err := b.http.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if loc, _ = res.Location(); loc == nil || loc.Query().Get("code") != "" {
+					break
+				}
+				req, _ = http.NewRequest("GET", res.Request.URL.ResolveReference(loc).String(), nil)
+			}
+			tok, err := cfg.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(pkce))
+			if err != nil {
+				t.Fatalf("exchange for %s: %v", id, err)
+			}
+			return tok
+		}
+		page := func(res *http.Response) string {
+			t.Helper()
+			defer res.Body.Close()
+			var sb strings.Builder
+			buf := make([]byte, 8192)
+			for {
+				n, err := res.Body.Read(buf)
+				sb.Write(buf[:n])
+				if err != nil {
+					break
+				}
+			}
+			return sb.String()
+		}
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+		// The hosted sign-out.
+		token := oidcPerson(t, c, "fc@example.jp", "kumo-no-ue-42")
+		tok := signIn(token, fc.ID, secret, shopCallback)
+		signIn(token, plain.ID, "", "http://127.0.0.1:9999/cb")
+		raw, _ := tok.Extra("id_token").(string)
+		idt, err := provider.Verifier(&gooidc.Config{ClientID: fc.ID}).Verify(ctx, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var claims struct {
+			SID string `json:"sid"`
+		}
+		idt.Claims(&claims)
+		req, _ := http.NewRequest("POST", app.URL()+"/signout", nil)
+		req.AddCookie(&http.Cookie{Name: "ninsho_session", Value: token})
+		req.Header.Set("User-Agent", browserUA)
+		res, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := page(res)
+		wantSrc := "https://shop.example.jp/fc-logout?iss=" + url.QueryEscape(app.URL()) + "&amp;sid=" + claims.SID + "&amp;x=1"
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, `<iframe hidden src="`+wantSrc+`"`) ||
+			strings.Count(body, "<iframe") != 1 || !strings.Contains(body, `content="2;url=/signin"`) ||
+			!strings.Contains(res.Header.Get("Content-Security-Policy"), "frame-src https://shop.example.jp;") {
+			t.Fatalf("sign-out page: %d %v\n%s", res.StatusCode, res.Header, body)
+		}
+		if status, _ := c.call("GET", "/api/v1/me", token, nil, nil); status != http.StatusUnauthorized {
+			t.Errorf("after sign-out the session answers %d", status)
+		}
+
+		// end_session.
+		token = oidcPerson(t, c, "fc2@example.jp", "kumo-no-ue-42")
+		tok = signIn(token, fc.ID, secret, shopCallback)
+		raw, _ = tok.Extra("id_token").(string)
+		q := url.Values{"id_token_hint": {raw}, "post_logout_redirect_uri": {"https://shop.example.jp/bye"}, "state": {"z"}}
+		req, _ = http.NewRequest("GET", app.URL()+"/oidc/v1/end_session?"+q.Encode(), nil)
+		req.AddCookie(&http.Cookie{Name: "ninsho_session", Value: token})
+		res, err = noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = page(res)
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, "https://shop.example.jp/fc-logout?iss=") ||
+			!strings.Contains(body, `content="2;url=https://shop.example.jp/bye?state=z"`) || !strings.Contains(res.Header.Get("Set-Cookie"), "ninsho_session=;") {
+			t.Fatalf("end_session page: %d %v\n%s", res.StatusCode, res.Header, body)
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) { run(t, "") })
+	t.Run("postgres", func(t *testing.T) { run(t, storetest.PostgresURL(t)) })
+}

@@ -72,6 +72,9 @@ type Handler struct {
 	// key that encrypts access tokens.
 	Box    *secret.Box
 	Hasher *secret.Hasher
+	// Sessions lists the clients of a session for front-channel logout;
+	// nil: none is told.
+	Sessions SessionClients
 	// Signin reads and ends the browser's Ninsho session.
 	Signin  *signin.Service
 	TwoStep *twostep.Service
@@ -241,23 +244,35 @@ func (h *Handler) serveRewritten(w http.ResponseWriter, r *http.Request, refuse 
 // the session was ended.
 type signoutWriter struct {
 	http.ResponseWriter
-	r       *http.Request
-	rc      *reqContext
-	cookies webreq.Cookies
-	wrote   bool
+	r        *http.Request
+	rc       *reqContext
+	cookies  webreq.Cookies
+	wrote    bool
+	replaced bool // the front-channel page was written instead
 }
 
 func (s *signoutWriter) WriteHeader(code int) {
-	if !s.wrote && s.rc.signedOut {
-		s.cookies.ClearSession(s.ResponseWriter, s.r)
+	if s.wrote {
+		return
 	}
 	s.wrote = true
+	if s.rc.signedOut {
+		s.cookies.ClearSession(s.ResponseWriter, s.r)
+		if len(s.rc.frontchannel) > 0 && (code == http.StatusFound || code == http.StatusSeeOther) {
+			s.replaced = true
+			writeFrontchannel(s.ResponseWriter, s.rc.frontchannel, s.Header().Get("Location"), s.rc.req.Locale)
+			return
+		}
+	}
 	s.ResponseWriter.WriteHeader(code)
 }
 
 func (s *signoutWriter) Write(b []byte) (int, error) {
 	if !s.wrote {
 		s.WriteHeader(http.StatusOK)
+	}
+	if s.replaced {
+		return len(b), nil
 	}
 	return s.ResponseWriter.Write(b)
 }
@@ -274,6 +289,7 @@ func (h *Handler) endSession(ctx context.Context, rc *reqContext, sid, sub strin
 	if sid != pr.Session.ID && (sid != "" || sub != h.storage.subject(rc.realm.ID, pr.Session.AccountID)) {
 		return nil
 	}
+	rc.frontchannel = h.frontchannelURLs(ctx, rc.realm, pr.Session.ID)
 	if err := h.Signin.Signout(ctx, rc.realm, rc.req, rc.sessionToken); err != nil && !ninsho.IsCode(err, ninsho.CodeUnauthenticated) {
 		return err
 	}
@@ -310,10 +326,18 @@ func (h *Handler) discovery(w http.ResponseWriter, r *http.Request) {
 		d.GrantTypesSupported = append(d.GrantTypesSupported, zoidc.GrantType(g))
 	}
 	d.ACRValuesSupported = []string{ACR1, ACR2}
-	// Back-channel logout with sid (backchannel.go); front-channel logout
-	// is not served yet.
+	// Back-channel (backchannel.go) and front-channel (frontchannel.go)
+	// logout, both with sid; the library's document has no front-channel
+	// members, so they are added to its JSON.
 	d.BackChannelLogoutSupported, d.BackChannelLogoutSessionSupported = true, true
+	var doc map[string]any
 	body, err := json.Marshal(d)
+	if err == nil {
+		if err = json.Unmarshal(body, &doc); err == nil {
+			doc["frontchannel_logout_supported"], doc["frontchannel_logout_session_supported"] = true, true
+			body, err = json.Marshal(doc)
+		}
+	}
 	if err != nil {
 		httperr.WriteProblem(w, r, ninsho.Internal("oidc: discovery: %v", err), webreq.Locale(r, rl), httperr.RequestID(r.Context()))
 		return

@@ -78,14 +78,15 @@ func TestDiscoveryPerRealm(t *testing.T) {
 			"acr_values_supported":                  []any{"aal1", "aal2"},
 			"backchannel_logout_supported":          true,
 			"backchannel_logout_session_supported":  true,
+			"frontchannel_logout_supported":         true,
+			"frontchannel_logout_session_supported": true,
 		}
 		for k, w := range want {
 			if g := mustJSON(got[k]); g != mustJSON(w) {
 				t.Errorf("%s: discovery %s = %s, want %s", host, k, g, mustJSON(w))
 			}
 		}
-		for _, k := range []string{"device_authorization_endpoint", "registration_endpoint", "check_session_iframe",
-			"frontchannel_logout_supported", "frontchannel_logout_session_supported"} {
+		for _, k := range []string{"device_authorization_endpoint", "registration_endpoint", "check_session_iframe"} {
 			if _, ok := got[k]; ok {
 				t.Errorf("%s: discovery offers %s, which Ninsho does not serve", host, k)
 			}

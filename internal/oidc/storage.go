@@ -59,8 +59,10 @@ type reqContext struct {
 	sessionToken string
 	req          ninsho.Request
 	// signedOut is set when end_session ended the browser's session: the
-	// handler clears the cookie.
-	signedOut bool
+	// handler clears the cookie; frontchannel are the front-channel logout
+	// URLs of the clients of that session (the page loads them).
+	signedOut    bool
+	frontchannel []string
 }
 
 type ctxKey struct{}

@@ -171,22 +171,28 @@ func New(d Deps) (http.Handler, error) {
 		oidcRequests = d.OIDC
 	}
 	s.web, err = web.New(web.Deps{
-		OIDC:          oidcRequests,
-		Consents:      d.Consents,
-		Realms:        d.Realms,
-		Flows:         d.Flows,
-		Signup:        d.Signup,
-		Signin:        d.Signin,
-		Unlock:        d.Unlock,
-		Reset:         d.Reset,
-		Reauth:        d.Reauth,
-		Contact:       d.Contact,
-		Help:          d.Help,
-		Recovery:      d.Recovery,
-		TwoStep:       d.TwoStep,
-		Profile:       d.Profile,
-		Sessions:      d.Sessions,
-		FormSources:   d.FormSources,
+		OIDC:        oidcRequests,
+		Consents:    d.Consents,
+		Realms:      d.Realms,
+		Flows:       d.Flows,
+		Signup:      d.Signup,
+		Signin:      d.Signin,
+		Unlock:      d.Unlock,
+		Reset:       d.Reset,
+		Reauth:      d.Reauth,
+		Contact:     d.Contact,
+		Help:        d.Help,
+		Recovery:    d.Recovery,
+		TwoStep:     d.TwoStep,
+		Profile:     d.Profile,
+		Sessions:    d.Sessions,
+		FormSources: d.FormSources,
+		FrontchannelPage: func() func(http.ResponseWriter, *http.Request, *realm.Realm, string, string, string) bool {
+			if d.OIDC == nil {
+				return nil
+			}
+			return d.OIDC.FrontchannelPage
+		}(),
 		Closure:       d.Closure,
 		ClientIP:      d.ClientIP,
 		SecureCookies: d.SecureCookies,

@@ -196,3 +196,25 @@ func (db *DB) DeleteExpiredGrants(ctx context.Context, t time.Time, limit int) (
 	}
 	return total, nil
 }
+
+// SessionClients lists the ids of the clients that got tokens under session
+// id (oidc front-channel logout), each once, in id order.
+func (db *DB) SessionClients(ctx context.Context, sessionID string) ([]string, error) {
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT DISTINCT client_id FROM oidc_token WHERE session_id = $1 ORDER BY client_id`, sessionID)
+	if err != nil {
+		return nil, internal("session clients", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, internal("session clients", err)
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("session clients", err)
+	}
+	return out, nil
+}

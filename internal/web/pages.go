@@ -364,13 +364,24 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request, c *call) error
 }
 
 func (h *Handler) signout(w http.ResponseWriter, r *http.Request, c *call) error {
+	sid := ""
 	if token, _ := webreq.SessionToken(r); token != "" {
+		if h.d.FrontchannelPage != nil {
+			if pr, err := h.d.Signin.Authenticate(r.Context(), c.realm, token); err == nil && pr != nil && pr.Session != nil {
+				sid = pr.Session.ID
+			}
+		}
 		err := h.d.Signin.Signout(r.Context(), c.realm, h.request(r, c), token)
 		if err != nil && !ninsho.IsCode(err, ninsho.CodeUnauthenticated) {
 			return err
 		}
 	}
 	h.cookies.ClearSession(w, r)
+	// Applications signed in under this session with a front-channel
+	// logout URI are told by the page the browser lands on.
+	if sid != "" && h.d.FrontchannelPage(w, r, c.realm, sid, "/signin", c.locale) {
+		return nil
+	}
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 	return nil
 }

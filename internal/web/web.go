@@ -63,6 +63,11 @@ const maxFormBytes = 64 << 10
 // Deps are the services the pages call. All but ClientIP, Unlock, Reset and
 // Now are required.
 type Deps struct {
+	// FrontchannelPage writes, after the sign-out, the page that tells the
+	// applications signed in under session sid (OpenID Connect front-channel
+	// logout) and goes on to next, and reports whether it did
+	// (oidc.Handler.FrontchannelPage); nil: none.
+	FrontchannelPage func(w http.ResponseWriter, r *http.Request, rl *realm.Realm, sid, next, locale string) bool
 	// FormSources lists, per realm, the CSP sources of the registered
 	// OpenID Connect clients' redirect URIs (oauthclient.SourceCache): a
 	// form posted on the pages may end there through the bridge. nil: none.
