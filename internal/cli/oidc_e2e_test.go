@@ -2,8 +2,12 @@ package cli_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -13,6 +17,7 @@ import (
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 
 	"github.com/ninsho/ninsho/internal/cli"
@@ -406,4 +411,78 @@ func TestOIDCFrontchannelLogout(t *testing.T) {
 	}
 	t.Run("sqlite", func(t *testing.T) { run(t, "") })
 	t.Run("postgres", func(t *testing.T) { run(t, storetest.PostgresURL(t)) })
+}
+
+// TestOIDCPrivateKeyJWTAndTwoFactorRefusal: a client authenticating with
+// private_key_jwt (client credentials with a signed assertion; a wrong key
+// refused), a confidential client whose acr_values=aal2 for an account
+// without two-step verification is refused with
+// unmet_authentication_requirements, and ui_locales choosing the sign-in
+// page's language.
+func TestOIDCPrivateKeyJWTAndTwoFactorRefusal(t *testing.T) {
+	app := startIssuer(t, "", nil)
+	ctx := context.Background()
+	realm := app.Realms.ForHost("127.0.0.1").ID
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := jose.JSONWebKey{Key: key.Public(), KeyID: "k1", Algorithm: "ES256", Use: "sig"}
+	set, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}})
+	svc, _, err := app.Clients.Create(ctx, oauthclient.New{Realm: realm, Name: "Batch", Kind: oauthclient.Confidential,
+		AuthMethod: oauthclient.AuthPrivateKeyJWT, JWKS: set, RedirectURIs: []string{shopCallback}, WithoutTwoStep: oauthclient.Refuse})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertion := func(k *ecdsa.PrivateKey) string {
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: k, KeyID: "k1"}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		claims, _ := json.Marshal(map[string]any{"iss": svc.ID, "sub": svc.ID, "aud": []string{app.URL(), app.URL() + "/oauth/v2/token"},
+			"iat": now.Unix(), "exp": now.Add(time.Minute).Unix(), "jti": fmt.Sprint(now.UnixNano())})
+		obj, err := signer.Sign(claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := obj.CompactSerialize()
+		return s
+	}
+	token := func(a string) (int, map[string]any) {
+		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {svc.ID},
+			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {a}}
+		req, _ := http.NewRequest("POST", app.URL()+"/oauth/v2/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		var out map[string]any
+		status, _ := doJSON(t, req, &out)
+		return status, out
+	}
+	if status, out := token(assertion(key)); status != http.StatusOK || out["access_token"] == nil || out["refresh_token"] != nil || out["id_token"] != nil {
+		t.Fatalf("client credentials with private_key_jwt: %d %v", status, out)
+	}
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if status, out := token(assertion(other)); status < 400 || status >= 500 || out["access_token"] != nil {
+		t.Fatalf("an assertion signed with another key: %d %v", status, out)
+	}
+
+	// acr_values=aal2, no two-step, the client refuses.
+	c := &client{tb: t, base: app.URL(), http: &http.Client{Timeout: 10 * time.Second}}
+	session := oidcPerson(t, c, "aal@example.jp", "kumo-no-ue-42")
+	b := newRPBrowser(t, app.URL())
+	b.signedIn(session)
+	q := url.Values{"client_id": {svc.ID}, "redirect_uri": {shopCallback}, "response_type": {"code"}, "scope": {"openid"},
+		"state": {"s1"}, "acr_values": {"aal2"}}
+	loc, _ := b.visit(app.URL() + "/oauth/v2/authorize?" + q.Encode())
+	if loc == nil || loc.Query().Get("error") != "unmet_authentication_requirements" || loc.Query().Get("state") != "s1" {
+		t.Fatalf("aal2 without two-step, refused by the client: %v", loc)
+	}
+	// ui_locales picks the sign-in page's language.
+	nb := newRPBrowser(t, app.URL())
+	q.Del("acr_values")
+	q.Set("ui_locales", "fr en-GB")
+	loc, _ = nb.visit(app.URL() + "/oauth/v2/authorize?" + q.Encode())
+	if loc == nil || loc.Path != "/signin" || loc.Query().Get("lang") != "en" {
+		t.Fatalf("ui_locales: %v", loc)
+	}
 }

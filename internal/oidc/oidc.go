@@ -170,6 +170,24 @@ func (h *Handler) serveOP(w http.ResponseWriter, r *http.Request) {
 			writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be one of "+strings.Join(GrantTypes, ", "))
 			return
 		}
+		// The library takes client credentials only with a secret: a
+		// private_key_jwt client's assertion is verified here and the
+		// storage told which client it proved (ClientCredentials).
+		if r.PostForm.Get("grant_type") == "client_credentials" && r.PostForm.Get("client_assertion") != "" {
+			ctx := op.ContextWithIssuer(r.Context(), Issuer(rc.realm))
+			id, err := op.ClientJWTAuth(ctx, zoidc.ClientAssertionParams{
+				ClientAssertion:     r.PostForm.Get("client_assertion"),
+				ClientAssertionType: r.PostForm.Get("client_assertion_type"),
+			}, h.provider)
+			if err != nil || r.PostForm.Get("client_assertion_type") != zoidc.ClientAssertionTypeJWTAssertion ||
+				(r.PostForm.Get("client_id") != "" && r.PostForm.Get("client_id") != id) {
+				writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "the client assertion was not accepted")
+				return
+			}
+			rc.assertedClient = id
+			r.PostForm.Set("client_id", id)
+			r.Form.Set("client_id", id)
+		}
 	}
 	if r.URL.Path == UserinfoPath {
 		h.userinfo(w, r)
@@ -326,6 +344,12 @@ func (h *Handler) discovery(w http.ResponseWriter, r *http.Request) {
 		d.GrantTypesSupported = append(d.GrantTypesSupported, zoidc.GrantType(g))
 	}
 	d.ACRValuesSupported = []string{ACR1, ACR2}
+	// Client assertions (private_key_jwt) are checked against the client's
+	// own JWK Set, EC or RSA.
+	algs := []string{"ES256", "RS256"}
+	d.TokenEndpointAuthSigningAlgValuesSupported = algs
+	d.RevocationEndpointAuthSigningAlgValuesSupported = algs
+	d.IntrospectionEndpointAuthSigningAlgValuesSupported = algs
 	// Back-channel (backchannel.go) and front-channel (frontchannel.go)
 	// logout, both with sid; the library's document has no front-channel
 	// members, so they are added to its JSON.

@@ -63,6 +63,9 @@ type reqContext struct {
 	// URLs of the clients of that session (the page loads them).
 	signedOut    bool
 	frontchannel []string
+	// assertedClient is the client whose private_key_jwt assertion the
+	// token endpoint verified (client credentials).
+	assertedClient string
 }
 
 type ctxKey struct{}
@@ -308,6 +311,13 @@ func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string
 }
 
 func (s *storage) ClientCredentials(ctx context.Context, id, secret string) (op.Client, error) {
+	if rc := reqOf(ctx); rc.assertedClient != "" && rc.assertedClient == id && secret == "" {
+		c, err := s.clients.Get(ctx, rc.realm.ID, id)
+		if err != nil || c.Kind != oauthclient.Confidential || c.AuthMethod != oauthclient.AuthPrivateKeyJWT {
+			return nil, zoidc.ErrInvalidClient()
+		}
+		return &client{c: c}, nil
+	}
 	c, err := s.clients.Authenticate(ctx, realmOf(ctx), id, secret)
 	if err != nil || c.Kind != oauthclient.Confidential {
 		return nil, zoidc.ErrInvalidClient()
