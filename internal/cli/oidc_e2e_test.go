@@ -222,6 +222,21 @@ func TestOIDCCodeFlowWithARealRelyingParty(t *testing.T) {
 		if got := introspect("not-a-token"); got["active"] != false {
 			t.Errorf("introspection of garbage = %v", got)
 		}
+		// A third-party client learns nothing of the first party's tokens.
+		partner, partnerSecret, err := app.Clients.Create(ctx, oauthclient.New{Realm: realm, Name: "Partner", Kind: oauthclient.Confidential,
+			RedirectURIs: []string{"https://partner.example.com/cb"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		{
+			req, _ := http.NewRequest("POST", app.URL()+"/oauth/v2/introspect", strings.NewReader(url.Values{"token": {tok.AccessToken}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(partner.ID, partnerSecret)
+			var out map[string]any
+			if status, body := doJSON(t, req, &out); status != http.StatusOK || out["active"] != false {
+				t.Errorf("a third party introspecting a first-party token: %d %s", status, body)
+			}
+		}
 		{
 			req, _ := http.NewRequest("POST", app.URL()+"/oauth/v2/introspect", strings.NewReader(url.Values{"token": {tok.AccessToken}}.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -8,6 +8,9 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/secret"
 	"github.com/ninsho/ninsho/internal/staff"
+	"net"
+	"net/url"
+	"strconv"
 )
 
 // Limits of a client's registration.
@@ -234,6 +237,40 @@ func (c *Client) HasPostLogoutRedirectURI(uri string) bool {
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// AcceptsRedirect reports whether an authorization request may send its
+// answer to uri: exactly one of the client's redirect URIs, or — for a
+// public client's loopback redirect URI (RFC 8252 §7.3) — the same URI
+// with another port: the same scheme "http", the same loopback host as
+// registered, the same path and query, a port 1–65535, and no user
+// information or fragment.
+func (c *Client) AcceptsRedirect(uri string) bool {
+	if c.HasRedirectURI(uri) {
+		return true
+	}
+	if c.Kind != Public || !strings.HasPrefix(uri, "http://") || strings.ContainsAny(uri, "#@\\") {
+		return false
+	}
+	u, err := url.Parse(uri)
+	if err != nil || u.User != nil || u.Fragment != "" || u.Opaque != "" {
+		return false
+	}
+	port := u.Port()
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+		return false
+	}
+	for _, reg := range c.RedirectURIs {
+		r, err := url.Parse(reg)
+		if err != nil || r.Scheme != "http" || !isLoopback(r.Hostname()) {
+			continue
+		}
+		if u.Hostname() == r.Hostname() && u.EscapedPath() == r.EscapedPath() && u.RawQuery == r.RawQuery &&
+			u.Host == net.JoinHostPort(r.Hostname(), port) {
 			return true
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -189,6 +190,21 @@ func (h *Handler) serveOP(w http.ResponseWriter, r *http.Request) {
 			r.Form.Set("client_id", id)
 		}
 	}
+	if r.URL.Path == AuthorizePath {
+		if h.checkAuthorize(w, r, rc) {
+			// What the library still refuses before it knows the redirect
+			// URI is usable (an unreadable max_age, a body too large) gets
+			// the error page too, never its internal reason.
+			h.serveRewritten(w, r, func(status int) bool {
+				if status < 400 {
+					return false
+				}
+				h.writeError(w, r, ninsho.E(ninsho.CodeRequestInvalid))
+				return true
+			})
+		}
+		return
+	}
 	if r.URL.Path == UserinfoPath {
 		h.userinfo(w, r)
 		return
@@ -198,7 +214,18 @@ func (h *Handler) serveOP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Path == EndSessionPath {
-		w = &signoutWriter{ResponseWriter: w, r: r, rc: rc, cookies: webreq.Cookies{Secure: h.SecureCookies}}
+		sw := &signoutWriter{ResponseWriter: w, r: r, rc: rc, cookies: webreq.Cookies{Secure: h.SecureCookies}}
+		// A refused logout request (an invalid id_token_hint, a
+		// post-logout URI the client did not register, an unreadable
+		// parameter) gets the error page, never the library's text.
+		h.serveRewritten(sw, r, func(status int) bool {
+			if status < 400 {
+				return false
+			}
+			h.writeError(sw, r, ninsho.E(ninsho.CodeRequestInvalid))
+			return true
+		})
+		return
 	}
 	h.provider.ServeHTTP(w, r)
 }
@@ -209,6 +236,55 @@ func (h *Handler) reqContext(r *http.Request) *reqContext {
 	locale := webreq.Locale(r, rl)
 	return &reqContext{realm: rl, sessionToken: token,
 		req: webreq.Request(r, h.ClientIP, ninsho.ClientPage, locale, webreq.DeviceToken(r))}
+}
+
+// maxAuthorizeBody bounds a POSTed authorization request.
+const maxAuthorizeBody = 64 << 10
+
+// checkAuthorize checks what the library checks too loosely before it
+// sees an authorization request, and reports whether the request may go on:
+// the redirect URI must be one the client registered, matched exactly
+// (oauthclient.Client.AcceptsRedirect: only a public client's loopback URI
+// may change its port) — else the error page, never a redirect; then, at
+// that redirect URI, more than maxScopes scope values or a request_uri is
+// invalid_request / request_uri_not_supported.
+func (h *Handler) checkAuthorize(w http.ResponseWriter, r *http.Request, rc *reqContext) bool {
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxAuthorizeBody)
+	}
+	if err := r.ParseForm(); err != nil {
+		h.writeError(w, r, ninsho.E(ninsho.CodeRequestInvalid))
+		return false
+	}
+	redirect := r.Form.Get("redirect_uri")
+	c, err := h.Clients.Get(r.Context(), rc.realm.ID, r.Form.Get("client_id"))
+	if err != nil || redirect == "" || !c.AcceptsRedirect(redirect) {
+		h.writeError(w, r, ninsho.E(ninsho.CodeRequestInvalid))
+		return false
+	}
+	refuse := func(code, description string) bool {
+		u, err := url.Parse(redirect)
+		if err != nil {
+			h.writeError(w, r, ninsho.E(ninsho.CodeRequestInvalid))
+			return false
+		}
+		q := u.Query()
+		q.Set("error", code)
+		q.Set("error_description", description)
+		if st := r.Form.Get("state"); st != "" {
+			q.Set("state", st)
+		}
+		u.RawQuery = q.Encode()
+		http.Redirect(w, r, u.String(), http.StatusFound)
+		return false
+	}
+	if r.Form.Get("request_uri") != "" {
+		return refuse("request_uri_not_supported", "request_uri is not supported")
+	}
+	if len(strings.Fields(r.Form.Get("scope"))) > maxScopes {
+		return refuse("invalid_request", "more than 20 scope values")
+	}
+	return true
 }
 
 // userinfo serves the library's UserInfo endpoint and answers every refused

@@ -400,6 +400,11 @@ func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *zoidc.Int
 	if err != nil {
 		return err
 	}
+	// A third-party client learns only about its own tokens; the realm's
+	// first-party back ends introspect any of the realm's.
+	if !c.FirstParty && t.ClientID != c.ID {
+		return zoidc.ErrAccessDenied()
+	}
 	resp.Scope = t.Scopes
 	resp.ClientID = t.ClientID
 	resp.TokenType = zoidc.BearerToken

@@ -1,0 +1,98 @@
+package cli_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ninsho/ninsho/internal/oauthclient"
+)
+
+// TestOIDCOutsideRound1 holds what the first outside attack round found:
+// a public client's loopback redirect URI may change only its port; an
+// unreadable request gets the error page (no library internals); scope
+// values are counted as sent; request_uri is refused; a third-party client
+// introspects only its own tokens.
+func TestOIDCOutsideRound1(t *testing.T) {
+	app := startIssuer(t, "", nil)
+	ctx := context.Background()
+	realm := app.Realms.ForHost("127.0.0.1").ID
+	native, _, err := app.Clients.Create(ctx, oauthclient.New{Realm: realm, Name: "App", Kind: oauthclient.Public,
+		RedirectURIs: []string{"http://127.0.0.1:9999/cb"}, FirstParty: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noFollow := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	authorize := func(q url.Values) (*http.Response, string) {
+		t.Helper()
+		q.Set("response_type", "code")
+		if q.Get("client_id") == "" {
+			q.Set("client_id", native.ID)
+		}
+		if q.Get("scope") == "" {
+			q.Set("scope", "openid")
+		}
+		q.Set("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
+		q.Set("code_challenge_method", "S256")
+		res, err := noFollow.Get(app.URL() + "/oauth/v2/authorize?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sb strings.Builder
+		buf := make([]byte, 4096)
+		for {
+			n, err := res.Body.Read(buf)
+			sb.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		res.Body.Close()
+		return res, sb.String()
+	}
+	for _, bad := range []string{
+		"http://127.0.0.2:9999/cb", "http://[::ffff:127.0.0.1]:9999/cb", "https://127.0.0.1:9999/cb", "HTTP://127.0.0.1:9999/cb",
+		"http://evil.com:x@127.0.0.1:9999/cb", "http://127.0.0.1:9999/cb#x", "http://127.0.0.1:9999/%63b", "http://127.0.0.1:0/cb",
+		"http://127.0.0.1:99999/cb", "http://localhost:9999/cb", "http://127.0.0.1:9999/cb?x=1",
+	} {
+		res, body := authorize(url.Values{"redirect_uri": {bad}, "state": {"s"}})
+		if res.StatusCode != http.StatusBadRequest || res.Header.Get("Location") != "" || strings.Contains(body, "Parent") ||
+			!strings.Contains(res.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("redirect_uri %s: %d Location %q", bad, res.StatusCode, res.Header.Get("Location"))
+		}
+	}
+	if res, _ := authorize(url.Values{"redirect_uri": {"http://127.0.0.1:41234/cb"}, "state": {"s"}}); res.StatusCode != http.StatusFound ||
+		!strings.HasPrefix(res.Header.Get("Location"), "/oauth/v2/login?id=") {
+		t.Errorf("another port of the loopback URI: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	// Unreadable max_age: the error page, never the library's reason.
+	if res, body := authorize(url.Values{"redirect_uri": {"http://127.0.0.1:9999/cb"}, "max_age": {"-1"}}); res.StatusCode != http.StatusBadRequest ||
+		strings.Contains(body, "Parent") || strings.Contains(body, "schema") {
+		t.Errorf("max_age=-1: %d %s", res.StatusCode, body)
+	}
+	// 25 unknown scope values, request_uri.
+	scopes := "openid"
+	for i := 0; i < 25; i++ {
+		scopes += " s" + string(rune('a'+i))
+	}
+	res, _ := authorize(url.Values{"redirect_uri": {"http://127.0.0.1:9999/cb"}, "scope": {scopes}, "state": {"s2"}})
+	if loc, _ := res.Location(); loc == nil || loc.Query().Get("error") != "invalid_request" || loc.Query().Get("state") != "s2" {
+		t.Errorf("25 scope values: %d %v", res.StatusCode, loc)
+	}
+	res, _ = authorize(url.Values{"redirect_uri": {"http://127.0.0.1:9999/cb"}, "request_uri": {"https://evil.example/r"}})
+	if loc, _ := res.Location(); loc == nil || loc.Query().Get("error") != "request_uri_not_supported" {
+		t.Errorf("request_uri: %d %v", res.StatusCode, loc)
+	}
+	// end_session with an unreadable hint: the error page.
+	r2, err := noFollow.Get(app.URL() + "/oidc/v1/end_session?id_token_hint=abc.def.ghi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Body.Close()
+	if r2.StatusCode != http.StatusBadRequest || !strings.Contains(r2.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("end_session with a bad hint: %d %v", r2.StatusCode, r2.Header)
+	}
+}
