@@ -184,6 +184,16 @@ func TestOIDCCodeFlowWithARealRelyingParty(t *testing.T) {
 			t.Error("refresh gave no ID token")
 		} else if idt2, err := verifier.Verify(ctx, raw2); err != nil || idt2.Subject != idt.Subject {
 			t.Errorf("refreshed ID token: %v", err)
+		} else {
+			var c2 struct {
+				ACR string   `json:"acr"`
+				AMR []string `json:"amr"`
+				SID string   `json:"sid"`
+			}
+			idt2.Claims(&c2)
+			if c2.ACR != "aal1" || c2.SID != claims.SID || len(c2.AMR) == 0 {
+				t.Errorf("refreshed ID token claims = %+v", c2)
+			}
 		}
 		_, err = cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: old, Expiry: time.Now().Add(-time.Minute)}).Token()
 		var re *oauth2.RetrieveError

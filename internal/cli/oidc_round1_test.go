@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,7 +12,7 @@ import (
 	"github.com/ninsho/ninsho/internal/oauthclient"
 )
 
-// TestOIDCOutsideRound1 holds what the first outside attack round found:
+// TestOIDCOutsideRound1 holds what the first outside rounds found:
 // a public client's loopback redirect URI may change only its port; an
 // unreadable request gets the error page (no library internals); scope
 // values are counted as sent; request_uri is refused; a third-party client
@@ -28,7 +29,9 @@ func TestOIDCOutsideRound1(t *testing.T) {
 	noFollow := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	authorize := func(q url.Values) (*http.Response, string) {
 		t.Helper()
-		q.Set("response_type", "code")
+		if q.Get("response_type") == "" {
+			q.Set("response_type", "code")
+		}
 		if q.Get("client_id") == "" {
 			q.Set("client_id", native.ID)
 		}
@@ -86,6 +89,55 @@ func TestOIDCOutsideRound1(t *testing.T) {
 	if loc, _ := res.Location(); loc == nil || loc.Query().Get("error") != "request_uri_not_supported" {
 		t.Errorf("request_uri: %d %v", res.StatusCode, loc)
 	}
+	// response_type other than code; no openid.
+	res, _ = authorize(url.Values{"redirect_uri": {"http://127.0.0.1:9999/cb"}, "response_type": {"token"}})
+	if loc, _ := res.Location(); loc == nil || loc.Query().Get("error") != "unsupported_response_type" {
+		t.Errorf("response_type=token: %d %v", res.StatusCode, loc)
+	}
+	res, _ = authorize(url.Values{"redirect_uri": {"http://127.0.0.1:9999/cb"}, "scope": {"email profile"}})
+	if loc, _ := res.Location(); loc == nil || loc.Query().Get("error") != "invalid_scope" {
+		t.Errorf("scope without openid: %d %v", res.StatusCode, loc)
+	}
+
+	// The token endpoint: POST only, never cached, the registered method
+	// only, errors with a description.
+	post, postSecret, err := app.Clients.Create(ctx, oauthclient.New{Realm: realm, Name: "Partner", Kind: oauthclient.Confidential,
+		AuthMethod: oauthclient.AuthSecretPost, RedirectURIs: []string{"https://partner.example.com/cb"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenCall := func(basic bool, form url.Values) (*http.Response, map[string]any) {
+		req, _ := http.NewRequest("POST", app.URL()+"/oauth/v2/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if basic {
+			req.SetBasicAuth(post.ID, postSecret)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		json.NewDecoder(res.Body).Decode(&out)
+		return res, out
+	}
+	res, out := tokenCall(false, url.Values{"grant_type": {"client_credentials"}, "client_id": {post.ID}, "client_secret": {postSecret}})
+	if res.StatusCode != http.StatusOK || res.Header.Get("Cache-Control") != "no-store" || out["access_token"] == nil {
+		t.Errorf("client_secret_post: %d %v %v", res.StatusCode, res.Header, out)
+	}
+	res, out = tokenCall(true, url.Values{"grant_type": {"client_credentials"}})
+	if res.StatusCode != http.StatusUnauthorized || out["error"] != "invalid_client" || out["error_description"] == nil ||
+		res.Header.Get("WWW-Authenticate") == "" || res.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("a client_secret_post client with Basic: %d %v %v", res.StatusCode, res.Header, out)
+	}
+	res, out = tokenCall(false, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"nope"}, "client_id": {post.ID}, "client_secret": {postSecret}})
+	if res.StatusCode != http.StatusBadRequest || out["error"] != "invalid_grant" || out["error_description"] == nil {
+		t.Errorf("a bad refresh token: %d %v", res.StatusCode, out)
+	}
+	if r3, err := http.Get(app.URL() + "/oauth/v2/token"); err != nil || r3.StatusCode != http.StatusMethodNotAllowed || r3.Header.Get("Allow") != "POST" {
+		t.Errorf("GET /oauth/v2/token: %v %v", r3.StatusCode, err)
+	}
+
 	// end_session with an unreadable hint: the error page.
 	r2, err := noFollow.Get(app.URL() + "/oidc/v1/end_session?id_token_hint=abc.def.ghi")
 	if err != nil {

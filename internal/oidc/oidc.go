@@ -27,6 +27,7 @@ import (
 	"github.com/ninsho/ninsho/internal/grant"
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/oauthclient"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/secret"
 	"github.com/ninsho/ninsho/internal/signin"
@@ -166,36 +167,39 @@ func (h *Handler) Mount(mux *http.ServeMux) error {
 func (h *Handler) serveOP(w http.ResponseWriter, r *http.Request) {
 	rc := h.reqContext(r)
 	r = r.WithContext(withReq(r.Context(), rc))
-	if r.URL.Path == TokenPath && r.Method == http.MethodPost {
-		if err := r.ParseForm(); err == nil && !slices.Contains(GrantTypes, r.PostForm.Get("grant_type")) {
-			writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be one of "+strings.Join(GrantTypes, ", "))
+	switch r.URL.Path {
+	case TokenPath, IntrospectPath, RevokePath:
+		// Answers that carry tokens or say what a token is are never
+		// stored by caches (RFC 6749 §5.1).
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Pragma", "no-cache")
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", "POST")
+			writeOAuthError(w, http.StatusMethodNotAllowed, "invalid_request", "use POST")
 			return
 		}
-		// The library takes client credentials only with a secret: a
-		// private_key_jwt client's assertion is verified here and the
-		// storage told which client it proved (ClientCredentials).
-		if r.PostForm.Get("grant_type") == "client_credentials" && r.PostForm.Get("client_assertion") != "" {
-			ctx := op.ContextWithIssuer(r.Context(), Issuer(rc.realm))
-			id, err := op.ClientJWTAuth(ctx, zoidc.ClientAssertionParams{
-				ClientAssertion:     r.PostForm.Get("client_assertion"),
-				ClientAssertionType: r.PostForm.Get("client_assertion_type"),
-			}, h.provider)
-			if err != nil || r.PostForm.Get("client_assertion_type") != zoidc.ClientAssertionTypeJWTAssertion ||
-				(r.PostForm.Get("client_id") != "" && r.PostForm.Get("client_id") != id) {
-				writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "the client assertion was not accepted")
-				return
-			}
-			rc.assertedClient = id
-			r.PostForm.Set("client_id", id)
-			r.Form.Set("client_id", id)
+		if err := r.ParseForm(); err != nil {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "the form cannot be read")
+			return
 		}
-	}
-	if r.URL.Path == AuthorizePath {
+		switch r.URL.Path {
+		case TokenPath:
+			if h.checkToken(w, r, rc) {
+				h.serveRewritten(w, r, oauthErrorDetails(w))
+			}
+		case RevokePath:
+			if h.checkAuthMethod(w, r, rc) {
+				h.serveRewritten(w, r, oauthErrorDetails(w))
+			}
+		default:
+			h.introspect(w, r)
+		}
+	case AuthorizePath:
 		if h.checkAuthorize(w, r, rc) {
 			// What the library still refuses before it knows the redirect
 			// URI is usable (an unreadable max_age, a body too large) gets
 			// the error page too, never its internal reason.
-			h.serveRewritten(w, r, func(status int) bool {
+			h.serveRewritten(w, r, func(status int, _ []byte) bool {
 				if status < 400 {
 					return false
 				}
@@ -203,31 +207,124 @@ func (h *Handler) serveOP(w http.ResponseWriter, r *http.Request) {
 				return true
 			})
 		}
-		return
-	}
-	if r.URL.Path == UserinfoPath {
+	case UserinfoPath:
 		h.userinfo(w, r)
-		return
-	}
-	if r.URL.Path == IntrospectPath {
-		h.introspect(w, r)
-		return
-	}
-	if r.URL.Path == EndSessionPath {
+	case EndSessionPath:
 		sw := &signoutWriter{ResponseWriter: w, r: r, rc: rc, cookies: webreq.Cookies{Secure: h.SecureCookies}}
 		// A refused logout request (an invalid id_token_hint, a
 		// post-logout URI the client did not register, an unreadable
 		// parameter) gets the error page, never the library's text.
-		h.serveRewritten(sw, r, func(status int) bool {
+		h.serveRewritten(sw, r, func(status int, _ []byte) bool {
 			if status < 400 {
 				return false
 			}
 			h.writeError(sw, r, ninsho.E(ninsho.CodeRequestInvalid))
 			return true
 		})
-		return
+	default:
+		h.provider.ServeHTTP(w, r)
 	}
-	h.provider.ServeHTTP(w, r)
+}
+
+// checkToken refuses, before the library, what the token endpoint does not
+// take: a grant Ninsho does not offer, a client authenticating otherwise
+// than it registered. It verifies a private_key_jwt client's assertion for
+// client credentials, which the library takes only with a secret (the
+// storage is told which client it proved: ClientCredentials).
+func (h *Handler) checkToken(w http.ResponseWriter, r *http.Request, rc *reqContext) bool {
+	if !slices.Contains(GrantTypes, r.PostForm.Get("grant_type")) {
+		writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be one of "+strings.Join(GrantTypes, ", "))
+		return false
+	}
+	if !h.checkAuthMethod(w, r, rc) {
+		return false
+	}
+	if r.PostForm.Get("grant_type") == "client_credentials" && r.PostForm.Get("client_assertion") != "" {
+		ctx := op.ContextWithIssuer(r.Context(), Issuer(rc.realm))
+		id, err := op.ClientJWTAuth(ctx, zoidc.ClientAssertionParams{
+			ClientAssertion:     r.PostForm.Get("client_assertion"),
+			ClientAssertionType: r.PostForm.Get("client_assertion_type"),
+		}, h.provider)
+		if err != nil || r.PostForm.Get("client_assertion_type") != zoidc.ClientAssertionTypeJWTAssertion ||
+			(r.PostForm.Get("client_id") != "" && r.PostForm.Get("client_id") != id) {
+			unauthorizedClient(w, "the client assertion was not accepted")
+			return false
+		}
+		rc.assertedClient = id
+		r.PostForm.Set("client_id", id)
+		r.Form.Set("client_id", id)
+	}
+	return true
+}
+
+// checkAuthMethod refuses a client that authenticates at the token or
+// revocation endpoint otherwise than with its registered method (the
+// library takes either secret method from either kind of client). An
+// assertion is the library's to check (only private_key_jwt clients have
+// keys); an unknown client is left to the library (invalid_client).
+func (h *Handler) checkAuthMethod(w http.ResponseWriter, r *http.Request, rc *reqContext) bool {
+	if r.PostForm.Get("client_assertion") != "" {
+		return true
+	}
+	id, used := r.PostForm.Get("client_id"), oauthclient.AuthNone
+	if user, _, ok := r.BasicAuth(); ok {
+		id, used = user, oauthclient.AuthSecretBasic
+		if u, err := url.QueryUnescape(user); err == nil {
+			id = u
+		}
+	} else if r.PostForm.Get("client_secret") != "" {
+		used = oauthclient.AuthSecretPost
+	}
+	c, err := h.Clients.Get(r.Context(), rc.realm.ID, id)
+	if err != nil || c.AuthMethod == used {
+		return true
+	}
+	unauthorizedClient(w, "this client authenticates with "+c.AuthMethod)
+	return false
+}
+
+// unauthorizedClient answers 401 invalid_client (RFC 6749 §5.2).
+func unauthorizedClient(w http.ResponseWriter, description string) {
+	w.Header().Set("WWW-Authenticate", `Basic realm="ninsho"`)
+	writeOAuthError(w, http.StatusUnauthorized, "invalid_client", description)
+}
+
+// oauthErrorDetails completes the library's OAuth error answers: an
+// error_description where it gave none, and WWW-Authenticate on 401.
+func oauthErrorDetails(w http.ResponseWriter) func(int, []byte) bool {
+	return func(status int, body []byte) bool {
+		if status < 400 {
+			return false
+		}
+		var e map[string]any
+		if json.Unmarshal(body, &e) != nil {
+			return false
+		}
+		code, _ := e["error"].(string)
+		desc, _ := e["error_description"].(string)
+		if desc == "" {
+			desc = errorDescriptions[code]
+		}
+		if code == "" || desc == "" {
+			return false
+		}
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Basic realm="ninsho"`)
+		}
+		writeOAuthError(w, status, code, desc)
+		return true
+	}
+}
+
+// errorDescriptions are said where the library gives no description.
+var errorDescriptions = map[string]string{
+	"invalid_client":         "client authentication failed",
+	"invalid_grant":          "the code or refresh token is unknown, expired, used, revoked or not this client's",
+	"invalid_request":        "the request is missing a parameter or has a wrong one",
+	"invalid_scope":          "a scope was not granted",
+	"unauthorized_client":    "this client may not use this grant",
+	"unsupported_grant_type": "grant_type must be one of " + strings.Join(GrantTypes, ", "),
+	"server_error":           "the server could not answer; try again",
 }
 
 func (h *Handler) reqContext(r *http.Request) *reqContext {
@@ -278,6 +375,12 @@ func (h *Handler) checkAuthorize(w http.ResponseWriter, r *http.Request, rc *req
 		http.Redirect(w, r, u.String(), http.StatusFound)
 		return false
 	}
+	if rt := r.Form.Get("response_type"); rt != "code" {
+		return refuse("unsupported_response_type", "response_type must be code")
+	}
+	if !slices.Contains(strings.Fields(r.Form.Get("scope")), "openid") {
+		return refuse("invalid_scope", "scope must contain openid")
+	}
 	if r.Form.Get("request_uri") != "" {
 		return refuse("request_uri_not_supported", "request_uri is not supported")
 	}
@@ -293,7 +396,7 @@ func (h *Handler) checkAuthorize(w http.ResponseWriter, r *http.Request, rc *req
 // answers a missing or unreadable token 401 in plain text and a revoked,
 // expired or client's own token 403).
 func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
-	h.serveRewritten(w, r, func(status int) bool {
+	h.serveRewritten(w, r, func(status int, _ []byte) bool {
 		if status != http.StatusUnauthorized && status != http.StatusForbidden {
 			return false
 		}
@@ -307,7 +410,7 @@ func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
 // caller gets the OAuth error JSON (the library answers in plain text,
 // with its internal reason).
 func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
-	h.serveRewritten(w, r, func(status int) bool {
+	h.serveRewritten(w, r, func(status int, _ []byte) bool {
 		if status < 400 {
 			return false
 		}
@@ -320,11 +423,11 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 // serveRewritten runs the library on r into a buffer; refuse may write its
 // own answer for the library's status (and returns true), else the
 // library's answer is passed on.
-func (h *Handler) serveRewritten(w http.ResponseWriter, r *http.Request, refuse func(status int) bool) {
+func (h *Handler) serveRewritten(w http.ResponseWriter, r *http.Request, refuse func(status int, body []byte) bool) {
 	rec := httptest.NewRecorder()
 	h.provider.ServeHTTP(rec, r)
 	res := rec.Result()
-	if refuse(res.StatusCode) {
+	if refuse(res.StatusCode, rec.Body.Bytes()) {
 		return
 	}
 	for k, v := range res.Header {

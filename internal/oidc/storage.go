@@ -366,6 +366,11 @@ func (s *storage) SetUserinfoFromRequest(ctx context.Context, u *zoidc.UserInfo,
 		accountID, sessionID = t.accountID, t.sessionID
 	case *tokenRequest:
 		accountID, sessionID = t.accountID, t.sessionID
+		// The library takes acr only from an authorization request: a
+		// refreshed ID token says it too, as the first one did.
+		if t.acr != "" {
+			u.AppendClaims("acr", t.acr)
+		}
 	}
 	if accountID == "" {
 		return nil

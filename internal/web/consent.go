@@ -57,6 +57,9 @@ type oidcView struct {
 	Scopes []string
 	// Continue is the bridge URL of the "Continue to" link.
 	Continue string
+	// Asked is set on the two-step page while an application's request
+	// waits for two-step verification to be turned on (no Continue yet).
+	Asked bool
 	// Apps are the rows of /account/apps; Zone the catalogue key of the
 	// zone of their times.
 	Apps []appRow
@@ -217,9 +220,10 @@ func (h *Handler) keepOIDCReturn(w http.ResponseWriter, r *http.Request) {
 // <app>" link of the kept bridge URL, when two-step verification is on,
 // the session is two factors and the request can still be finished.
 func (h *Handler) oidcContinue(r *http.Request, c *call, p *page, aal int) {
-	if h.d.OIDC == nil || p.TwoStep == nil || !p.TwoStep.Enabled || aal < 2 {
+	if h.d.OIDC == nil || p.TwoStep == nil {
 		return
 	}
+	ready := p.TwoStep.Enabled && aal >= 2
 	raw := r.URL.Query().Get(returnToParam)
 	if ck, err := r.Cookie(oidcReturnCookie); raw == "" && err == nil {
 		raw, _ = url.QueryUnescape(ck.Value)
@@ -230,6 +234,10 @@ func (h *Handler) oidcContinue(r *http.Request, c *call, p *page, aal int) {
 	}
 	req, err := h.d.OIDC.Request(r.Context(), c.realm, id)
 	if err != nil {
+		return
+	}
+	if !ready { // say why the person is here
+		p.OIDC = &oidcView{Request: req, Asked: true}
 		return
 	}
 	p.OIDC = &oidcView{Request: req, Continue: webreq.OIDCLoginPath + "?id=" + id}

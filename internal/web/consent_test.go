@@ -210,6 +210,9 @@ func TestBrowserTwoStepContinue(t *testing.T) {
 	if strings.Contains(rec.Body.String(), "Continue to") {
 		t.Fatal("Continue offered before two-step verification is on")
 	}
+	if !strings.Contains(html.UnescapeString(rec.Body.String()), "Partner shop asks for two-step verification") {
+		t.Fatal("the page does not say which application asked for two-step verification")
+	}
 	secret, _ := enrolTOTP(t, env, "taro@example.jp")
 	if rec := get(h, "/account/two-step?lang=en", withUA()...); strings.Contains(rec.Body.String(), "Continue to") {
 		t.Fatal("Continue offered to a one-factor session")
