@@ -273,3 +273,14 @@ func pickSubcommand(group, usage string, subs []subcommand, args []string, stdou
 	fmt.Fprint(stderr, usage)
 	return "", "", false, fmt.Errorf("%s: unknown subcommand %q", group, args[0])
 }
+
+// openApp builds the application of the command's configuration without
+// serving it and without logging: the administration commands (staff,
+// keys, clients) work on its services and store. The caller closes it.
+func (c *command) openApp(ctx context.Context) (*App, error) {
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return NewApp(ctx, cfg, Options{LogOutput: io.Discard})
+}

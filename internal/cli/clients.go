@@ -97,11 +97,7 @@ func clientsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return fmt.Errorf("clients: --jwks: %w", err)
 		}
 	}
-	cfg, err := c.loadConfig()
-	if err != nil {
-		return err
-	}
-	app, err := NewApp(ctx, cfg, Options{LogOutput: io.Discard})
+	app, err := c.openApp(ctx)
 	if err != nil {
 		return err
 	}

@@ -47,11 +47,7 @@ func staffCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := c.parse(args[1:]); err != nil {
 		return err
 	}
-	cfg, err := c.loadConfig()
-	if err != nil {
-		return err
-	}
-	app, err := NewApp(ctx, cfg, Options{LogOutput: io.Discard})
+	app, err := c.openApp(ctx)
 	if err != nil {
 		return err
 	}
