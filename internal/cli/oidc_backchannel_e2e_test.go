@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -22,11 +21,7 @@ import (
 // issuer's JWKS and whose sub and sid are the ID token's.
 func TestOIDCBackchannelLogout(t *testing.T) {
 	run := func(t *testing.T, dbURL string) {
-		app := startIssuer(t, dbURL, nil)
-		ctx := context.Background()
-		c := &client{tb: t, base: app.URL(), http: &http.Client{Timeout: 10 * time.Second}}
-		token := oidcPerson(t, c, "hanako@example.jp", "kumo-no-ue-42")
-		realm := app.Realms.ForHost("127.0.0.1").ID
+		app, ctx, c, token, realm := startOIDC(t, dbURL, "hanako@example.jp")
 
 		posted := make(chan string, 10)
 		rp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

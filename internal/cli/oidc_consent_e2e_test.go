@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"context"
 	"errors"
 	"html"
 	"io"
@@ -54,11 +53,7 @@ func (b *rpBrowser) page(method, path string, form url.Values) (int, *url.URL, s
 // step verification is on; the bridge then finishes at aal2.
 func TestOIDCConsentWithARealRelyingParty(t *testing.T) {
 	run := func(t *testing.T, dbURL string) {
-		app := startIssuer(t, dbURL, nil)
-		ctx := context.Background()
-		c := &client{tb: t, base: app.URL(), http: &http.Client{Timeout: 10 * time.Second}}
-		token := oidcPerson(t, c, "hanako@example.jp", "kumo-no-ue-42")
-		realm := app.Realms.ForHost("127.0.0.1").ID
+		app, ctx, c, token, realm := startOIDC(t, dbURL, "hanako@example.jp")
 
 		partner, secret, err := app.Clients.Create(ctx, oauthclient.New{Realm: realm, Name: "Partner shop", Kind: oauthclient.Confidential,
 			RedirectURIs: []string{shopCallback}})

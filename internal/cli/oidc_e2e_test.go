@@ -88,11 +88,7 @@ func (b *rpBrowser) visit(authURL string) (*url.URL, int) {
 
 func TestOIDCCodeFlowWithARealRelyingParty(t *testing.T) {
 	run := func(t *testing.T, dbURL string) {
-		app := startIssuer(t, dbURL, nil)
-		ctx := context.Background()
-		c := &client{tb: t, base: app.URL(), http: &http.Client{Timeout: 10 * time.Second}}
-		token := oidcPerson(t, c, "hanako@example.jp", "kumo-no-ue-42")
-		realm := app.Realms.ForHost("127.0.0.1").ID
+		app, ctx, c, token, realm := startOIDC(t, dbURL, "hanako@example.jp")
 
 		web, secret, err := app.Clients.Create(ctx, oauthclient.New{Realm: realm, Name: "Web shop", Kind: oauthclient.Confidential,
 			RedirectURIs: []string{shopCallback}, PostLogoutRedirectURIs: []string{"https://shop.example.jp/bye"}, FirstParty: true})
@@ -276,6 +272,17 @@ func TestOIDCCodeFlowWithARealRelyingParty(t *testing.T) {
 	}
 	t.Run("sqlite", func(t *testing.T) { run(t, "") })
 	t.Run("postgres", func(t *testing.T) { run(t, storetest.PostgresURL(t)) })
+}
+
+// startOIDC starts an issuer (startIssuer) and signs a person up with
+// email: the app, a context, an API client, the person's session token and
+// the realm of 127.0.0.1.
+func startOIDC(t *testing.T, dbURL, email string) (*cli.App, context.Context, *client, string, string) {
+	t.Helper()
+	app := startIssuer(t, dbURL, nil)
+	c := &client{tb: t, base: app.URL(), http: &http.Client{Timeout: 10 * time.Second}}
+	token := oidcPerson(t, c, email, "kumo-no-ue-42")
+	return app, context.Background(), c, token, app.Realms.ForHost("127.0.0.1").ID
 }
 
 // startIssuer starts an instance whose public URL is its own address, so
