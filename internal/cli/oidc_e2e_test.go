@@ -124,9 +124,35 @@ func TestOIDCCodeFlowWithARealRelyingParty(t *testing.T) {
 		if code == "" || loc.Query().Get("state") != "st-2" {
 			t.Fatalf("signed in: sent to %v", loc)
 		}
+		// A stranger holding the code — as a public client, or as the
+		// client without the verifier — gets nothing and spoils nothing.
+		stranger, _, err := app.Clients.Create(ctx, oauthclient.New{Realm: realm, Name: "Stranger", Kind: oauthclient.Public,
+			RedirectURIs: []string{"http://127.0.0.1:7777/cb"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		presentAsStranger := func() {
+			t.Helper()
+			form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "client_id": {stranger.ID},
+				"redirect_uri": {shopCallback}, "code_verifier": {pkce}}
+			req, _ := http.NewRequest("POST", app.URL()+"/oauth/v2/token", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			var out map[string]any
+			if status, body := doJSON(t, req, &out); status < 400 || out["access_token"] != nil {
+				t.Fatalf("the code presented by another client: %d %s", status, body)
+			}
+		}
+		presentAsStranger()
+		if _, err := cfg.Exchange(ctx, code); err == nil {
+			t.Fatal("the code was redeemed without its verifier")
+		}
 		tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(pkce))
 		if err != nil {
-			t.Fatalf("exchange: %v", err)
+			t.Fatalf("exchange after a stranger presented the code: %v", err)
+		}
+		presentAsStranger()
+		if _, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err != nil {
+			t.Fatalf("a stranger presenting the used code revoked the client's tokens: %v", err)
 		}
 		if _, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(pkce)); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
 			t.Fatalf("code reuse: %v", err)
@@ -462,7 +488,8 @@ func TestOIDCPrivateKeyJWTAndTwoFactorRefusal(t *testing.T) {
 	pub := jose.JSONWebKey{Key: key.Public(), KeyID: "k1", Algorithm: "ES256", Use: "sig"}
 	set, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}})
 	svc, _, err := app.Clients.Create(ctx, oauthclient.New{Realm: realm, Name: "Batch", Kind: oauthclient.Confidential,
-		AuthMethod: oauthclient.AuthPrivateKeyJWT, JWKS: set, RedirectURIs: []string{shopCallback}, WithoutTwoStep: oauthclient.Refuse})
+		AuthMethod: oauthclient.AuthPrivateKeyJWT, JWKS: set, RedirectURIs: []string{shopCallback}, WithoutTwoStep: oauthclient.Refuse,
+		FirstParty: true})
 	if err != nil {
 		t.Fatal(err)
 	}

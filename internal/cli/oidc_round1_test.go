@@ -38,8 +38,12 @@ func TestOIDCOutsideRound1(t *testing.T) {
 		if q.Get("scope") == "" {
 			q.Set("scope", "openid")
 		}
-		q.Set("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
-		q.Set("code_challenge_method", "S256")
+		if q.Get("code_challenge") == "" {
+			q.Set("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
+		}
+		if q.Get("code_challenge_method") == "" {
+			q.Set("code_challenge_method", "S256")
+		}
 		res, err := noFollow.Get(app.URL() + "/oauth/v2/authorize?" + q.Encode())
 		if err != nil {
 			t.Fatal(err)
@@ -59,7 +63,7 @@ func TestOIDCOutsideRound1(t *testing.T) {
 	for _, bad := range []string{
 		"http://127.0.0.2:9999/cb", "http://[::ffff:127.0.0.1]:9999/cb", "https://127.0.0.1:9999/cb", "HTTP://127.0.0.1:9999/cb",
 		"http://evil.com:x@127.0.0.1:9999/cb", "http://127.0.0.1:9999/cb#x", "http://127.0.0.1:9999/%63b", "http://127.0.0.1:0/cb",
-		"http://127.0.0.1:99999/cb", "http://localhost:9999/cb", "http://127.0.0.1:9999/cb?x=1",
+		"http://127.0.0.1:99999/cb", "http://localhost:9999/cb", "http://127.0.0.1:9999/cb?x=1", "http://127.0.0.1:9999/cb?",
 	} {
 		res, body := authorize(url.Values{"redirect_uri": {bad}, "state": {"s"}})
 		if res.StatusCode != http.StatusBadRequest || res.Header.Get("Location") != "" || strings.Contains(body, "Parent") ||
@@ -136,6 +140,57 @@ func TestOIDCOutsideRound1(t *testing.T) {
 	}
 	if r3, err := http.Get(app.URL() + "/oauth/v2/token"); err != nil || r3.StatusCode != http.StatusMethodNotAllowed || r3.Header.Get("Allow") != "POST" {
 		t.Errorf("GET /oauth/v2/token: %v %v", r3.StatusCode, err)
+	}
+	// Client credentials carry no person scope.
+	res, out = tokenCall(false, url.Values{"grant_type": {"client_credentials"}, "client_id": {post.ID}, "client_secret": {postSecret},
+		"scope": {"openid email offline_access"}})
+	if res.StatusCode != http.StatusOK || out["scope"] != nil && out["scope"] != "" || out["refresh_token"] != nil {
+		t.Errorf("client credentials with person scopes: %d %v", res.StatusCode, out)
+	}
+	// A JSON body; a revocation without a token.
+	jr, _ := http.NewRequest("POST", app.URL()+"/oauth/v2/token", strings.NewReader(`{"grant_type":"client_credentials"}`))
+	jr.Header.Set("Content-Type", "application/json")
+	if r6, err := http.DefaultClient.Do(jr); err != nil || r6.StatusCode != http.StatusBadRequest {
+		t.Errorf("a JSON body at the token endpoint: %v %v", r6.StatusCode, err)
+	}
+	rv, _ := http.NewRequest("POST", app.URL()+"/oauth/v2/revoke", strings.NewReader(url.Values{"client_id": {post.ID}, "client_secret": {postSecret}}.Encode()))
+	rv.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if r7, err := http.DefaultClient.Do(rv); err != nil || r7.StatusCode != http.StatusBadRequest {
+		t.Errorf("a revocation without a token: %v %v", r7.StatusCode, err)
+	}
+
+	// PKCE's challenge as S256 makes it; parameters bounded; prompt=none
+	// alone; errors at the redirect URI say why.
+	for name, q := range map[string]url.Values{
+		"lower-case method": {"code_challenge_method": {"s256"}},
+		"long challenge":    {"code_challenge": {strings.Repeat("a", 3000)}},
+		"long acr_values":   {"acr_values": {strings.Repeat("aal2 ", 100)}},
+		"prompt none login": {"prompt": {"none login"}},
+		"fragment mode":     {"response_mode": {"fragment"}},
+	} {
+		q.Set("redirect_uri", "http://127.0.0.1:9999/cb")
+		q.Set("state", "s3")
+		res, _ := authorize(q)
+		loc, _ := res.Location()
+		if loc == nil || loc.Query().Get("error") != "invalid_request" || loc.Query().Get("error_description") == "" ||
+			loc.Query().Get("state") != "s3" || loc.Fragment != "" {
+			t.Errorf("%s: %d %v", name, res.StatusCode, loc)
+		}
+	}
+	pq := url.Values{"client_id": {native.ID}, "redirect_uri": {"http://127.0.0.1:9999/cb"}, "prompt": {"none"}, "state": {"s4"},
+		"response_type": {"code"}, "scope": {"openid"}, "code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"},
+		"code_challenge_method": {"S256"}}
+	loc, _ := newRPBrowser(t, app.URL()).visit(app.URL() + "/oauth/v2/authorize?" + pq.Encode())
+	if loc == nil || loc.Query().Get("error") != "login_required" || loc.Query().Get("error_description") == "" {
+		t.Errorf("prompt=none without a session: %v", loc)
+	}
+	// UserInfo: no token in the URL, GET and POST only.
+	if r4, err := http.Get(app.URL() + "/oidc/v1/userinfo?access_token=x"); err != nil || r4.StatusCode != http.StatusBadRequest {
+		t.Errorf("userinfo with the token in the URL: %v %v", r4.StatusCode, err)
+	}
+	req, _ := http.NewRequest("DELETE", app.URL()+"/oidc/v1/userinfo", nil)
+	if r5, err := http.DefaultClient.Do(req); err != nil || r5.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("DELETE userinfo: %v %v", r5.StatusCode, err)
 	}
 
 	// end_session with an unreadable hint: the error page.

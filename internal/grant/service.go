@@ -51,54 +51,59 @@ func (s *Service) SetCode(ctx context.Context, id, code string) error {
 	return s.Store.SetAuthorizationCode(ctx, id, s.codeHash(code))
 }
 
-// Redeem returns the authorization of code in realm and marks it redeemed.
-// An unknown or expired code is Invalid; a code redeemed before is Invalid
-// too and revokes every token issued from it.
+// Redeem returns the authorization of code in realm without changing it:
+// the caller checks who presents it (the client, its redirect URI, the
+// PKCE verifier) and only then calls Consume. An unknown or expired code,
+// or one of another realm, is Invalid. A code redeemed before is returned
+// as it is (UsedAt set): Consume refuses it then.
 func (s *Service) Redeem(ctx context.Context, realm, code string) (*Authorization, error) {
 	if code == "" || len(code) > 4096 {
 		return nil, Invalid()
 	}
-	var (
-		a       *Authorization
-		refused bool // a reuse: the revocation commits, the answer is Invalid
-	)
-	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		a, err = s.Store.AuthorizationByCode(ctx, s.codeHash(code))
-		if ninsho.IsCode(err, ninsho.CodeNotFound) {
-			return Invalid()
-		}
-		if err != nil {
-			return err
-		}
-		now := s.now()
-		if a.Realm != realm || !now.Before(a.ExpiresAt) {
-			return Invalid()
-		}
-		first, err := s.Store.UseAuthorization(ctx, a.ID, now)
-		if err != nil {
-			return err
-		}
-		if !first {
-			n, err := s.Store.RevokeTokens(ctx, a.ID, "", "", now)
-			if err != nil {
-				return err
-			}
-			if err := s.event(ctx, a.Realm, a.AccountID, event.TypeOIDCCodeReused, ninsho.Request{},
-				map[string]any{"client_id": a.ClientID, "revoked": n}); err != nil {
-				return err
-			}
-			refused = true
-		}
-		return nil
-	})
+	a, err := s.Store.AuthorizationByCode(ctx, s.codeHash(code))
+	if ninsho.IsCode(err, ninsho.CodeNotFound) {
+		return nil, Invalid()
+	}
 	if err != nil {
 		return nil, err
 	}
-	if refused {
+	if a.Realm != realm || !s.now().Before(a.ExpiresAt) {
 		return nil, Invalid()
 	}
 	return a, nil
+}
+
+// Consume marks the authorization id of realm redeemed, once, after the
+// presenting client proved it may redeem it. Redeemed before, it is Invalid
+// and every token issued from it is revoked (RFC 6749 §4.1.2) — only a
+// party that passed those checks can cause that, so a stranger holding a
+// leaked code cannot sign its owner out of the client.
+func (s *Service) Consume(ctx context.Context, realm, id, clientID, accountID string) error {
+	refused := false
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		now := s.now()
+		first, err := s.Store.UseAuthorization(ctx, id, now)
+		if err != nil {
+			return err
+		}
+		if first {
+			return nil
+		}
+		refused = true
+		n, err := s.Store.RevokeTokens(ctx, id, "", "", now)
+		if err != nil {
+			return err
+		}
+		return s.event(ctx, realm, accountID, event.TypeOIDCCodeReused, ninsho.Request{},
+			map[string]any{"client_id": clientID, "revoked": n})
+	})
+	if err != nil {
+		return err
+	}
+	if refused {
+		return Invalid()
+	}
+	return nil
 }
 
 // Issue is what a new token is issued for.

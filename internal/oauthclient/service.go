@@ -269,8 +269,11 @@ func (c *Client) AcceptsRedirect(uri string) bool {
 		if err != nil || r.Scheme != "http" || !isLoopback(r.Hostname()) {
 			continue
 		}
-		if u.Hostname() == r.Hostname() && u.EscapedPath() == r.EscapedPath() && u.RawQuery == r.RawQuery &&
-			u.Host == net.JoinHostPort(r.Hostname(), port) {
+		// The registered URI with the port replaced, character for
+		// character (a trailing "?" or a changed case is another URI).
+		candidate := *r
+		candidate.Host = net.JoinHostPort(r.Hostname(), port)
+		if candidate.String() == uri {
 			return true
 		}
 	}

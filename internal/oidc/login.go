@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
@@ -16,6 +17,7 @@ import (
 	"github.com/ninsho/ninsho/internal/oauthclient"
 	"github.com/ninsho/ninsho/internal/session"
 	"github.com/ninsho/ninsho/internal/signin"
+	"github.com/ninsho/ninsho/internal/web"
 	"github.com/ninsho/ninsho/internal/web/webreq"
 )
 
@@ -36,6 +38,14 @@ const (
 	// (OpenID Connect Core errata: unmet_authentication_requirements).
 	errUnmetAuthentication = "unmet_authentication_requirements"
 )
+
+// redirectDescriptions are the error_description of the bridge's answers
+// at the redirect URI where the library gives none.
+var redirectDescriptions = map[string]string{
+	"login_required":       "the person is not signed in",
+	"interaction_required": "the person must prove who they are with a second factor first",
+	"server_error":         "the server could not finish the request; try again",
+}
 
 // LoginURL is the bridge's URL for the sealed request id (a path of this
 // server: the pages accept it as return_to).
@@ -97,6 +107,24 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, reauthPage+"?return_to="+url.QueryEscape(self), http.StatusSeeOther)
 		return
 	}
+	// Consent first: an application the person has not allowed learns
+	// nothing more about the account (not even whether it has two-step
+	// verification).
+	if !c.FirstParty {
+		ok, err := h.consented(ctx, a, pr.Account.ID)
+		if err != nil {
+			h.fail(w, r, a, err)
+			return
+		}
+		if !ok {
+			if a.has(zoidc.PromptNone) || h.Consents == nil {
+				h.fail(w, r, a, &zoidc.Error{ErrorType: errConsentRequired, Description: "the person has not allowed the application"})
+				return
+			}
+			http.Redirect(w, r, webreq.OIDCConsentPath+"?id="+url.QueryEscape(a.id), http.StatusSeeOther)
+			return
+		}
+	}
 	if a.wantsAAL2() && pr.Session.AAL < 2 {
 		st, err := h.TwoStep.State(ctx, rl, pr.Account)
 		if err != nil {
@@ -114,21 +142,6 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, twoStepPage+"?return_to="+url.QueryEscape(self), http.StatusSeeOther)
 		}
 		return
-	}
-	if !c.FirstParty {
-		ok, err := h.consented(ctx, a, pr.Account.ID)
-		if err != nil {
-			h.fail(w, r, a, err)
-			return
-		}
-		if !ok {
-			if a.has(zoidc.PromptNone) || h.Consents == nil {
-				h.fail(w, r, a, &zoidc.Error{ErrorType: errConsentRequired, Description: "the person has not allowed the application"})
-				return
-			}
-			http.Redirect(w, r, webreq.OIDCConsentPath+"?id="+url.QueryEscape(a.id), http.StatusSeeOther)
-			return
-		}
 	}
 	acr := ACR1
 	if pr.Session.AAL >= 2 {
@@ -171,6 +184,19 @@ func (h *Handler) consented(ctx context.Context, a *authRequest, accountID strin
 }
 
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	// The hosted pages' headers (these pages are served outside web's
+	// handler), and the language ui_locales asked for, if any.
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", web.ContentSecurityPolicy)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Referrer-Policy", "same-origin")
+	if lang := uiLocale(strings.Fields(r.FormValue("ui_locales"))); lang != "" && webreq.QueryLang(r) == "" {
+		r = r.Clone(r.Context())
+		q := r.URL.Query()
+		q.Set("lang", lang)
+		r.URL.RawQuery = q.Encode()
+	}
 	if h.WriteError != nil {
 		h.WriteError(w, r, err)
 		return
@@ -202,13 +228,21 @@ func (h *Handler) signinURL(a *authRequest, self string) string {
 	if a.LoginHint != "" {
 		q.Set("login_hint", a.LoginHint)
 	}
-	for _, l := range a.UILocales {
-		if base := baseLang(l); base == "ja" || base == "en" {
-			q.Set("lang", base)
-			break
-		}
+	if lang := uiLocale(a.UILocales); lang != "" {
+		q.Set("lang", lang)
 	}
 	return signinPage + "?" + q.Encode()
+}
+
+// uiLocale is the first of ui_locales that Ninsho speaks ("ja", "en"; a
+// tag such as "en-US" counts as its language), or "".
+func uiLocale(tags []string) string {
+	for _, l := range tags {
+		if base := strings.ToLower(baseLang(l)); base == "ja" || base == "en" {
+			return base
+		}
+	}
+	return ""
 }
 
 func baseLang(tag string) string {
@@ -223,9 +257,14 @@ func baseLang(tag string) string {
 // fail answers the client with err at its redirect URI (the library's
 // error redirect; a Ninsho error becomes server_error without detail).
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, a *authRequest, err error) {
-	if _, ok := err.(*zoidc.Error); !ok {
-		err = zoidc.ErrServerError()
+	e, ok := err.(*zoidc.Error)
+	if !ok {
+		e = zoidc.ErrServerError()
 	}
+	if e.Description == "" {
+		e = e.WithDescription(redirectDescriptions[string(e.ErrorType)])
+	}
+	err = e
 	op.AuthRequestError(w, r, a, err, h.provider)
 }
 

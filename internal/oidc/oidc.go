@@ -178,8 +178,16 @@ func (h *Handler) serveOP(w http.ResponseWriter, r *http.Request) {
 			writeOAuthError(w, http.StatusMethodNotAllowed, "invalid_request", "use POST")
 			return
 		}
+		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "application/x-www-form-urlencoded") {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
+			return
+		}
 		if err := r.ParseForm(); err != nil {
 			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "the form cannot be read")
+			return
+		}
+		if r.URL.Path != TokenPath && r.PostForm.Get("token") == "" {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "token is required")
 			return
 		}
 		switch r.URL.Path {
@@ -375,8 +383,30 @@ func (h *Handler) checkAuthorize(w http.ResponseWriter, r *http.Request, rc *req
 		http.Redirect(w, r, u.String(), http.StatusFound)
 		return false
 	}
+	if rm := r.Form.Get("response_mode"); rm != "" && rm != "query" {
+		return refuse("invalid_request", "response_mode must be query")
+	}
 	if rt := r.Form.Get("response_type"); rt != "code" {
 		return refuse("unsupported_response_type", "response_type must be code")
+	}
+	if r.Form.Get("request") != "" {
+		return refuse("request_not_supported", "request objects are not supported")
+	}
+	for _, p := range []string{"acr_values", "prompt", "ui_locales", "display", "claims_locales", "id_token_hint", "claims"} {
+		if len(r.Form.Get(p)) > maxParamBytes(p) {
+			return refuse("invalid_request", p+" is too long")
+		}
+	}
+	if cc := r.Form.Get("code_challenge"); cc != "" {
+		if m := r.Form.Get("code_challenge_method"); m != "S256" {
+			return refuse("invalid_request", "code_challenge_method must be S256")
+		}
+		if !pkceChallenge(cc) {
+			return refuse("invalid_request", "code_challenge must be 43 base64url characters (S256)")
+		}
+	}
+	if prompts := strings.Fields(r.Form.Get("prompt")); slices.Contains(prompts, "none") && len(prompts) > 1 {
+		return refuse("invalid_request", "prompt=none cannot be combined with another value")
 	}
 	if !slices.Contains(strings.Fields(r.Form.Get("scope")), "openid") {
 		return refuse("invalid_scope", "scope must contain openid")
@@ -390,12 +420,47 @@ func (h *Handler) checkAuthorize(w http.ResponseWriter, r *http.Request, rc *req
 	return true
 }
 
+// maxParamBytes is the longest value of an authorization parameter the
+// checks above bound (the request travels sealed in the login URL).
+func maxParamBytes(p string) int {
+	if p == "id_token_hint" || p == "claims" {
+		return 4096
+	}
+	return 256
+}
+
+// pkceChallenge reports whether cc is an S256 challenge: the base64url
+// encoding (no padding) of a SHA-256 digest, 43 characters.
+func pkceChallenge(cc string) bool {
+	if len(cc) != 43 {
+		return false
+	}
+	for i := 0; i < len(cc); i++ {
+		c := cc[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // userinfo serves the library's UserInfo endpoint and answers every refused
 // token alike, as RFC 6750 §3.1 asks: 401, WWW-Authenticate: Bearer
 // error="invalid_token", and a JSON body with the same error (the library
 // answers a missing or unreadable token 401 in plain text and a revoked,
 // expired or client's own token 403).
 func (h *Handler) userinfo(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		writeOAuthError(w, http.StatusMethodNotAllowed, "invalid_request", "use GET or POST")
+		return
+	}
+	// A token in the URL ends up in logs and histories (RFC 6750 §2.3).
+	if r.URL.Query().Get("access_token") != "" {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "send the access token in the Authorization header")
+		return
+	}
 	h.serveRewritten(w, r, func(status int, _ []byte) bool {
 		if status != http.StatusUnauthorized && status != http.StatusForbidden {
 			return false

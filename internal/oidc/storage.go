@@ -132,6 +132,11 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *zoidc.AuthRequest, h
 	if a.id, err = a.seal(s.box); err != nil {
 		return nil, err
 	}
+	// The login URL travels as return_to through the pages, which keep
+	// one of at most realm.MaxReturnToBytes.
+	if len(LoginURL(a.id)) > realm.MaxReturnToBytes {
+		return nil, zoidc.ErrInvalidRequest().WithDescription("the request is too large")
+	}
 	return a, nil
 }
 
@@ -175,7 +180,26 @@ func (s *storage) issue(ctx context.Context, r op.TokenRequest) grant.Issue {
 	return in
 }
 
+// consume marks a code's authorization redeemed when r is one (the library
+// has checked the client, the redirect URI and the PKCE verifier by now).
+func (s *storage) consume(ctx context.Context, r op.TokenRequest) error {
+	a, ok := r.(*authRequest)
+	if !ok {
+		return nil
+	}
+	if err := s.grants.Consume(ctx, realmOf(ctx), a.id, a.ClientID, a.accountID); err != nil {
+		if ninsho.IsCode(err, ninsho.CodeUnauthenticated) {
+			return zoidc.ErrInvalidGrant().WithDescription("the code was used before")
+		}
+		return err
+	}
+	return nil
+}
+
 func (s *storage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (string, time.Time, error) {
+	if err := s.consume(ctx, r); err != nil {
+		return "", time.Time{}, err
+	}
 	t, err := s.grants.IssueAccess(ctx, s.issue(ctx, r))
 	if err != nil {
 		return "", time.Time{}, err
@@ -184,6 +208,9 @@ func (s *storage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (str
 }
 
 func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenRequest, current string) (string, string, time.Time, error) {
+	if err := s.consume(ctx, r); err != nil {
+		return "", "", time.Time{}, err
+	}
 	t, refresh, err := s.grants.IssuePair(ctx, s.issue(ctx, r), current)
 	if ninsho.IsCode(err, ninsho.CodeUnauthenticated) {
 		return "", "", time.Time{}, zoidc.ErrInvalidGrant()
@@ -325,8 +352,11 @@ func (s *storage) ClientCredentials(ctx context.Context, id, secret string) (op.
 	return &client{c: c}, nil
 }
 
-func (s *storage) ClientCredentialsTokenRequest(ctx context.Context, id string, scopes []string) (op.TokenRequest, error) {
-	return &tokenRequest{realm: realmOf(ctx), clientID: id, subject: id, scopes: scopes, audience: []string{id}}, nil
+// ClientCredentialsTokenRequest: a client's own token names no person, so
+// it carries none of the person scopes (openid, profile, email, phone,
+// offline_access); Ninsho has no other scopes, so its scope is empty.
+func (s *storage) ClientCredentialsTokenRequest(ctx context.Context, id string, _ []string) (op.TokenRequest, error) {
+	return &tokenRequest{realm: realmOf(ctx), clientID: id, subject: id, audience: []string{id}}, nil
 }
 
 func (s *storage) GetKeyByIDAndClientID(ctx context.Context, keyID, clientID string) (*jose.JSONWebKey, error) {

@@ -54,8 +54,16 @@ func TestGrantLifecycle(t *testing.T) {
 			t.Fatalf("code of another realm: %v", err)
 		}
 		got, err := g.Redeem(ctx, "jp", code)
-		if err != nil || got.ID != a.ID || got.AccountID != acct.ID || got.Scopes[1] != "offline_access" {
+		if err != nil || got.ID != a.ID || got.AccountID != acct.ID || got.Scopes[1] != "offline_access" || got.UsedAt != nil {
 			t.Fatalf("Redeem = %+v, %v", got, err)
+		}
+		// Redeem only reads: a stranger presenting the code (refused by
+		// the provider before Consume) changes nothing.
+		if again, err := g.Redeem(ctx, "jp", code); err != nil || again.UsedAt != nil {
+			t.Fatalf("Redeem changed the code: %+v, %v", again, err)
+		}
+		if err := g.Consume(ctx, "jp", a.ID, a.ClientID, a.AccountID); err != nil {
+			t.Fatalf("Consume: %v", err)
 		}
 		access, refresh, err := g.IssuePair(ctx, issue(a), "")
 		if err != nil {
@@ -64,8 +72,11 @@ func TestGrantLifecycle(t *testing.T) {
 		if _, err := g.Access(ctx, "jp", access.ID); err != nil {
 			t.Fatalf("fresh access token: %v", err)
 		}
-		if _, err := g.Redeem(ctx, "jp", code); !ninsho.IsCode(err, ninsho.CodeUnauthenticated) {
-			t.Fatalf("second redemption: %v", err)
+		if used, err := g.Redeem(ctx, "jp", code); err != nil || used.UsedAt == nil {
+			t.Fatalf("second redemption reads %+v, %v", used, err)
+		}
+		if err := g.Consume(ctx, "jp", a.ID, a.ClientID, a.AccountID); !ninsho.IsCode(err, ninsho.CodeUnauthenticated) {
+			t.Fatalf("second Consume: %v", err)
 		}
 		if _, err := g.Access(ctx, "jp", access.ID); err == nil {
 			t.Fatal("a reused code left its access token alive")
@@ -77,6 +88,9 @@ func TestGrantLifecycle(t *testing.T) {
 		// Rotation and reuse.
 		a, code = authorize()
 		if _, err := g.Redeem(ctx, "jp", code); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Consume(ctx, "jp", a.ID, a.ClientID, a.AccountID); err != nil {
 			t.Fatal(err)
 		}
 		_, r1, err := g.IssuePair(ctx, issue(a), "")
@@ -109,6 +123,9 @@ func TestGrantLifecycle(t *testing.T) {
 		if _, err := g.Redeem(ctx, "jp", code); err != nil {
 			t.Fatal(err)
 		}
+		if err := g.Consume(ctx, "jp", a.ID, a.ClientID, a.AccountID); err != nil {
+			t.Fatal(err)
+		}
 		_, r3, _ := g.IssuePair(ctx, issue(a), "")
 		if _, _, err := g.IssuePair(ctx, issue(a), r3); err != nil {
 			t.Fatal(err)
@@ -120,6 +137,9 @@ func TestGrantLifecycle(t *testing.T) {
 		// Revocation by the client: another client's revocation does nothing.
 		a, code = authorize()
 		if _, err := g.Redeem(ctx, "jp", code); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Consume(ctx, "jp", a.ID, a.ClientID, a.AccountID); err != nil {
 			t.Fatal(err)
 		}
 		acc4, r4, _ := g.IssuePair(ctx, issue(a), "")
@@ -148,6 +168,9 @@ func TestGrantLifecycle(t *testing.T) {
 		if _, err := g.Redeem(ctx, "jp", code); err != nil {
 			t.Fatal(err)
 		}
+		if err := g.Consume(ctx, "jp", a.ID, a.ClientID, a.AccountID); err != nil {
+			t.Fatal(err)
+		}
 		accW, rW, _ := g.IssuePair(ctx, issue(a), "")
 		other := issue(a)
 		other.ClientID, other.Family = "c_other", ""
@@ -168,6 +191,9 @@ func TestGrantLifecycle(t *testing.T) {
 		// Session coupling: revoking the session ends its tokens; expiry too.
 		a, code = authorize()
 		if _, err := g.Redeem(ctx, "jp", code); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Consume(ctx, "jp", a.ID, a.ClientID, a.AccountID); err != nil {
 			t.Fatal(err)
 		}
 		acc5, r5, _ := g.IssuePair(ctx, issue(a), "")
