@@ -454,7 +454,7 @@ func TestOIDCFrontchannelLogout(t *testing.T) {
 		token = oidcPerson(t, c, "fc2@example.jp", "kumo-no-ue-42")
 		tok = signIn(token, fc.ID, secret, shopCallback)
 		raw, _ = tok.Extra("id_token").(string)
-		q := url.Values{"id_token_hint": {raw}, "post_logout_redirect_uri": {"https://shop.example.jp/bye"}, "state": {"z"}}
+		q := url.Values{"id_token_hint": {raw}, "post_logout_redirect_uri": {"https://shop.example.jp/bye"}, "state": {"z"}, "ui_locales": {"en"}}
 		req, _ = http.NewRequest("GET", app.URL()+"/oidc/v1/end_session?"+q.Encode(), nil)
 		req.AddCookie(&http.Cookie{Name: "ninsho_session", Value: token})
 		res, err = noFollow.Do(req)
@@ -463,7 +463,8 @@ func TestOIDCFrontchannelLogout(t *testing.T) {
 		}
 		body = page(res)
 		if res.StatusCode != http.StatusOK || !strings.Contains(body, "https://shop.example.jp/fc-logout?iss=") ||
-			!strings.Contains(body, `content="2;url=https://shop.example.jp/bye?state=z"`) || !strings.Contains(res.Header.Get("Set-Cookie"), "ninsho_session=;") {
+			!strings.Contains(body, `content="2;url=https://shop.example.jp/bye?state=z"`) || !strings.Contains(res.Header.Get("Set-Cookie"), "ninsho_session=;") ||
+			res.Header.Get("Referrer-Policy") != "no-referrer" || res.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(body, `lang="en"`) {
 			t.Fatalf("end_session page: %d %v\n%s", res.StatusCode, res.Header, body)
 		}
 	}

@@ -129,6 +129,13 @@ func TestOIDCOutsideRound1(t *testing.T) {
 	if res.StatusCode != http.StatusOK || res.Header.Get("Cache-Control") != "no-store" || out["access_token"] == nil {
 		t.Errorf("client_secret_post: %d %v %v", res.StatusCode, res.Header, out)
 	}
+	// Revocation with a wrong secret: the token endpoint's wording.
+	wr, _ := http.NewRequest("POST", app.URL()+"/oauth/v2/revoke", strings.NewReader(url.Values{"token": {"x"}, "client_id": {post.ID}, "client_secret": {"wrong"}}.Encode()))
+	wr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	var wout map[string]any
+	if status, body := doJSON(t, wr, &wout); status != http.StatusUnauthorized || wout["error_description"] != "client authentication failed" {
+		t.Errorf("revocation with a wrong secret: %d %s", status, body)
+	}
 	res, out = tokenCall(true, url.Values{"grant_type": {"client_credentials"}})
 	if res.StatusCode != http.StatusUnauthorized || out["error"] != "invalid_client" || out["error_description"] == nil ||
 		res.Header.Get("WWW-Authenticate") == "" || res.Header.Get("Cache-Control") != "no-store" {
@@ -191,6 +198,18 @@ func TestOIDCOutsideRound1(t *testing.T) {
 	req, _ := http.NewRequest("DELETE", app.URL()+"/oidc/v1/userinfo", nil)
 	if r5, err := http.DefaultClient.Do(req); err != nil || r5.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("DELETE userinfo: %v %v", r5.StatusCode, err)
+	}
+
+	// An id_token_hint that is no ID token of this issuer.
+	res, _ = authorize(url.Values{"redirect_uri": {"http://127.0.0.1:9999/cb"}, "id_token_hint": {"abc.def.ghi"}, "state": {"s5"}})
+	if loc, _ := res.Location(); loc == nil || loc.Query().Get("error") != "login_required" ||
+		loc.Query().Get("error_description") != "the id_token_hint is not an ID token of this issuer" {
+		t.Errorf("a garbage id_token_hint: %d %v", res.StatusCode, loc)
+	}
+	// end_session: GET and POST only.
+	dr, _ := http.NewRequest("DELETE", app.URL()+"/oidc/v1/end_session", nil)
+	if r8, err := noFollow.Do(dr); err != nil || r8.StatusCode != http.StatusMethodNotAllowed || r8.Header.Get("Allow") != "GET, POST" {
+		t.Errorf("DELETE end_session: %v %v", r8.StatusCode, err)
 	}
 
 	// end_session with an unreadable hint: the error page.

@@ -93,7 +93,13 @@ func writeFrontchannel(w http.ResponseWriter, urls []string, next, locale string
 	h.Set("Content-Security-Policy", "default-src 'self'; frame-src "+strings.Join(origins, " ")+
 		"; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
 	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Language", v.Lang)
 	h.Set("Cache-Control", "no-store")
+	// The address of an end_session may hold the ID token: it goes to no
+	// one (the iframes and the next page get no Referer).
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	frontchannelTmpl.Execute(w, v)
 }

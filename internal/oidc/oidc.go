@@ -10,6 +10,7 @@ package oidc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -218,6 +219,11 @@ func (h *Handler) serveOP(w http.ResponseWriter, r *http.Request) {
 	case UserinfoPath:
 		h.userinfo(w, r)
 	case EndSessionPath:
+		if r.Method != http.MethodGet && r.Method != http.MethodPost {
+			w.Header().Set("Allow", "GET, POST")
+			h.writeError(w, r, ninsho.E(ninsho.CodeMethodNotAllowed))
+			return
+		}
 		sw := &signoutWriter{ResponseWriter: w, r: r, rc: rc, cookies: webreq.Cookies{Secure: h.SecureCookies}}
 		// A refused logout request (an invalid id_token_hint, a
 		// post-logout URI the client did not register, an unreadable
@@ -310,7 +316,9 @@ func oauthErrorDetails(w http.ResponseWriter) func(int, []byte) bool {
 		}
 		code, _ := e["error"].(string)
 		desc, _ := e["error_description"].(string)
-		if desc == "" {
+		if desc == "" || code == "invalid_client" {
+			// One wording for a refused client, whichever endpoint and
+			// reason (the library words them differently).
 			desc = errorDescriptions[code]
 		}
 		if code == "" || desc == "" {
@@ -407,6 +415,13 @@ func (h *Handler) checkAuthorize(w http.ResponseWriter, r *http.Request, rc *req
 	}
 	if prompts := strings.Fields(r.Form.Get("prompt")); slices.Contains(prompts, "none") && len(prompts) > 1 {
 		return refuse("invalid_request", "prompt=none cannot be combined with another value")
+	}
+	if hint := r.Form.Get("id_token_hint"); hint != "" {
+		ctx := op.ContextWithIssuer(r.Context(), Issuer(rc.realm))
+		_, err := op.VerifyIDTokenHint[*zoidc.IDTokenClaims](ctx, hint, h.provider.IDTokenHintVerifier(ctx))
+		if err != nil && !errors.As(err, &op.IDTokenHintExpiredError{}) {
+			return refuse("login_required", "the id_token_hint is not an ID token of this issuer")
+		}
 	}
 	if !slices.Contains(strings.Fields(r.Form.Get("scope")), "openid") {
 		return refuse("invalid_scope", "scope must contain openid")
@@ -522,7 +537,11 @@ func (s *signoutWriter) WriteHeader(code int) {
 		s.cookies.ClearSession(s.ResponseWriter, s.r)
 		if len(s.rc.frontchannel) > 0 && (code == http.StatusFound || code == http.StatusSeeOther) {
 			s.replaced = true
-			writeFrontchannel(s.ResponseWriter, s.rc.frontchannel, s.Header().Get("Location"), s.rc.req.Locale)
+			locale := s.rc.req.Locale
+			if l := uiLocale(strings.Fields(s.r.FormValue("ui_locales"))); l != "" {
+				locale = l
+			}
+			writeFrontchannel(s.ResponseWriter, s.rc.frontchannel, s.Header().Get("Location"), locale)
 			return
 		}
 	}
