@@ -57,6 +57,12 @@ type Authorization struct {
 	CreatedAt     time.Time
 	ExpiresAt     time.Time
 	UsedAt        *time.Time
+
+	// SessionRevokedAt and SessionExpiresAt are read with the
+	// authorization: the state of its session (a session row gone reads
+	// as revoked).
+	SessionRevokedAt *time.Time
+	SessionExpiresAt time.Time
 }
 
 // Token is an access or refresh token as stored.

@@ -67,7 +67,14 @@ func (s *Service) Redeem(ctx context.Context, realm, code string) (*Authorizatio
 	if err != nil {
 		return nil, err
 	}
-	if a.Realm != realm || !s.now().Before(a.ExpiresAt) {
+	now := s.now()
+	if a.Realm != realm || !now.Before(a.ExpiresAt) {
+		return nil, Invalid()
+	}
+	// A code outlives nothing: signed out (or the session otherwise ended)
+	// between the code and its redemption, it redeems nothing — no ID
+	// token naming an ended session, which no logout would ever follow.
+	if a.SessionRevokedAt != nil || !now.Before(a.SessionExpiresAt) {
 		return nil, Invalid()
 	}
 	return a, nil

@@ -204,6 +204,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	httperr.WriteHTML(w, r, err, webreq.Locale(r, h.Realms.ForHost(r.Host)), httperr.RequestID(r.Context()), nil)
 }
 
+// maxMaxAge is the largest max_age (seconds) taken as a limit.
+const maxMaxAge = 100 * 365 * 24 * 3600
+
 // fresh reports whether the session's last proof satisfies prompt=login and
 // max_age: it happened after the request was made, or (max_age) within
 // max_age seconds.
@@ -214,7 +217,8 @@ func (h *Handler) fresh(a *authRequest, s *session.Session) bool {
 	if a.has(zoidc.PromptLogin) {
 		return false
 	}
-	if a.MaxAge != nil && h.Now().Sub(s.AuthenticatedAt) > time.Duration(*a.MaxAge)*time.Second {
+	// max_age beyond a century is no limit (and would overflow).
+	if a.MaxAge != nil && *a.MaxAge < maxMaxAge && h.Now().Sub(s.AuthenticatedAt) > time.Duration(*a.MaxAge)*time.Second {
 		return false
 	}
 	return true

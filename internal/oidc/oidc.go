@@ -104,7 +104,7 @@ func (h *Handler) Init() error {
 		return nil
 	}
 	h.storage = &storage{clients: h.Clients, accounts: h.Accounts, grants: h.Grants, keys: h.Keys,
-		box: h.Box, hasher: h.Hasher, now: h.Now, signout: h.endSession}
+		box: h.Box, hasher: h.Hasher, now: h.Now, signout: h.endSession, consents: h.Consents}
 	var key [32]byte
 	copy(key[:], h.Hasher.Hash("oidc_access_token_key"))
 	cfg := &op.Config{
@@ -224,6 +224,16 @@ func (h *Handler) serveOP(w http.ResponseWriter, r *http.Request) {
 			h.writeError(w, r, ninsho.E(ninsho.CodeMethodNotAllowed))
 			return
 		}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, maxAuthorizeBody)
+		}
+		if err := r.ParseForm(); err != nil || len(r.Form.Get("state")) > maxStateBytes ||
+			len(r.Form.Get("post_logout_redirect_uri")) > realm.MaxReturnToBytes ||
+			len(r.Form.Get("id_token_hint")) > 4096 || len(r.Form.Get("ui_locales")) > 256 ||
+			len(r.Form.Get("client_id")) > 256 || len(r.Form.Get("logout_hint")) > 256 {
+			h.writeError(w, r, ninsho.E(ninsho.CodeRequestInvalid))
+			return
+		}
 		sw := &signoutWriter{ResponseWriter: w, r: r, rc: rc, cookies: webreq.Cookies{Secure: h.SecureCookies}}
 		// A refused logout request (an invalid id_token_hint, a
 		// post-logout URI the client did not register, an unreadable
@@ -252,6 +262,25 @@ func (h *Handler) checkToken(w http.ResponseWriter, r *http.Request, rc *reqCont
 	}
 	if !h.checkAuthMethod(w, r, rc) {
 		return false
+	}
+	// The client first: a stranger without the client's secret learns
+	// nothing about a code or a refresh token (the library looks at
+	// those before it checks the secret).
+	if id, secret, ok := r.BasicAuth(); ok || r.PostForm.Get("client_secret") != "" {
+		if ok {
+			if u, err := url.QueryUnescape(id); err == nil {
+				id = u
+			}
+			if u, err := url.QueryUnescape(secret); err == nil {
+				secret = u
+			}
+		} else {
+			id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+		}
+		if _, err := h.Clients.Authenticate(r.Context(), rc.realm.ID, id, secret); err != nil {
+			unauthorizedClient(w, errorDescriptions["invalid_client"])
+			return false
+		}
 	}
 	if r.PostForm.Get("grant_type") == "client_credentials" && r.PostForm.Get("client_assertion") != "" {
 		ctx := op.ContextWithIssuer(r.Context(), Issuer(rc.realm))
@@ -418,9 +447,14 @@ func (h *Handler) checkAuthorize(w http.ResponseWriter, r *http.Request, rc *req
 	}
 	if hint := r.Form.Get("id_token_hint"); hint != "" {
 		ctx := op.ContextWithIssuer(r.Context(), Issuer(rc.realm))
-		_, err := op.VerifyIDTokenHint[*zoidc.IDTokenClaims](ctx, hint, h.provider.IDTokenHintVerifier(ctx))
+		claims, err := op.VerifyIDTokenHint[*zoidc.IDTokenClaims](ctx, hint, h.provider.IDTokenHintVerifier(ctx))
 		if err != nil && !errors.As(err, &op.IDTokenHintExpiredError{}) {
 			return refuse("login_required", "the id_token_hint is not an ID token of this issuer")
+		}
+		// Only the client's own ID token: another application's would let
+		// it learn, without consent, whether this browser is that person.
+		if claims == nil || (claims.GetAuthorizedParty() != c.ID && !slices.Contains(claims.GetAudience(), c.ID)) {
+			return refuse("login_required", "the id_token_hint was issued to another client")
 		}
 	}
 	if !slices.Contains(strings.Fields(r.Form.Get("scope")), "openid") {

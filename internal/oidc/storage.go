@@ -12,6 +12,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/consent"
 	"github.com/ninsho/ninsho/internal/grant"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/oauthclient"
@@ -44,6 +45,7 @@ type storage struct {
 	hasher   *secret.Hasher
 	now      func() time.Time
 	signout  func(ctx context.Context, rc *reqContext, sid, sub string) error
+	consents *consent.Service
 }
 
 var (
@@ -186,6 +188,23 @@ func (s *storage) consume(ctx context.Context, r op.TokenRequest) error {
 	a, ok := r.(*authRequest)
 	if !ok {
 		return nil
+	}
+	// A third-party client's code redeems only while the person still
+	// allows it (access removed between the code and its redemption).
+	if s.consents != nil {
+		c, err := s.clients.Get(ctx, realmOf(ctx), a.ClientID)
+		if err != nil {
+			return zoidc.ErrInvalidClient()
+		}
+		if !c.FirstParty {
+			cs, err := s.consents.Get(ctx, realmOf(ctx), a.accountID, a.ClientID)
+			if err != nil {
+				return err
+			}
+			if cs == nil || !cs.Covers(a.Scopes) {
+				return zoidc.ErrInvalidGrant().WithDescription("the person no longer allows this application")
+			}
+		}
 	}
 	if err := s.grants.Consume(ctx, realmOf(ctx), a.id, a.ClientID, a.accountID); err != nil {
 		if ninsho.IsCode(err, ninsho.CodeUnauthenticated) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/grant"
@@ -27,6 +28,15 @@ func readList(s string) []string {
 	var v []string
 	_ = json.Unmarshal([]byte(s), &v) // written by jsonList
 	return v
+}
+
+// prefixed qualifies each of the comma-separated columns with p.
+func prefixed(p, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // CreateAuthorization inserts a (grant.Store).
@@ -60,16 +70,23 @@ func (db *DB) AuthorizationByCode(ctx context.Context, h []byte) (*grant.Authori
 		a                          grant.Authorization
 		scopes, amr                string
 		authTime, created, expires int64
-		used                       sql.NullInt64
+		used, sRevoked, sExpires   sql.NullInt64
 	)
-	err := db.reader(ctx).QueryRowContext(ctx, `SELECT `+authorizationColumns+` FROM oidc_authorization WHERE code_hash = $1`, h).
+	q := `SELECT ` + prefixed("a.", authorizationColumns) + `, s.revoked_at, s.expires_at FROM oidc_authorization a
+		LEFT JOIN session s ON s.id = a.session_id WHERE a.code_hash = $1`
+	err := db.reader(ctx).QueryRowContext(ctx, q, h).
 		Scan(&a.ID, &a.Realm, &a.ClientID, &a.AccountID, &a.SessionID, &a.RedirectURI, &scopes, &a.Nonce,
-			&a.CodeChallenge, &a.CodeMethod, &authTime, &amr, &a.ACR, &a.CodeHash, &created, &expires, &used)
+			&a.CodeChallenge, &a.CodeMethod, &authTime, &amr, &a.ACR, &a.CodeHash, &created, &expires, &used, &sRevoked, &sExpires)
 	if err != nil {
 		return nil, notFound("authorization by code", err, ninsho.CodeNotFound)
 	}
 	a.Scopes, a.AMR = readList(scopes), readList(amr)
 	a.AuthTime, a.CreatedAt, a.ExpiresAt, a.UsedAt = fromUS(authTime), fromUS(created), fromUS(expires), fromNullUSPtr(used)
+	a.SessionRevokedAt, a.SessionExpiresAt = fromNullUSPtr(sRevoked), fromNullUS(sExpires)
+	if !sExpires.Valid { // the session row is gone: as good as ended
+		gone := time.Unix(0, 0).UTC()
+		a.SessionRevokedAt = &gone
+	}
 	return &a, nil
 }
 
