@@ -266,7 +266,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, a *authRequest, e
 		e = zoidc.ErrServerError()
 	}
 	if e.Description == "" {
-		e = e.WithDescription(redirectDescriptions[string(e.ErrorType)])
+		e = e.WithDescription("%s", redirectDescriptions[string(e.ErrorType)])
 	}
 	err = e
 	op.AuthRequestError(w, r, a, err, h.provider)
