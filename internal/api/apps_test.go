@@ -99,7 +99,7 @@ func TestMeApps(t *testing.T) {
 	if c, _ := cs.Get(ctx, env.JP.ID, a.ID, "c_partner"); c != nil {
 		t.Error("the consent is still remembered")
 	}
-	if _, err := g.Refresh(ctx, env.JP.ID, refresh); err == nil {
+	if _, err := g.Refresh(ctx, env.JP.ID, "", refresh); err == nil {
 		t.Error("the client's refresh token still works")
 	}
 	if c, _ := cs.Get(ctx, env.JP.ID, a.ID, "c_blog"); c == nil {

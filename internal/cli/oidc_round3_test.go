@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -113,5 +114,79 @@ func TestOIDCOutsideRound3(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusBadRequest {
 		t.Errorf("end_session with a 5,000-byte state: %d", res.StatusCode)
+	}
+}
+
+// TestOIDCOutsideRound4: a code or refresh token presented for another
+// client gets the one answer of a fake one and changes nothing (a rotated
+// refresh token presented by another client revokes no family); a request
+// authenticates one way only, as one client.
+func TestOIDCOutsideRound4(t *testing.T) {
+	app, ctx, _, token, realm := startOIDC(t, "", "r4@example.jp")
+	web, secret, err := app.Clients.Create(ctx, oauthclient.New{Realm: realm, Name: "Web shop", Kind: oauthclient.Confidential,
+		RedirectURIs: []string{shopCallback}, FirstParty: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	native, _, err := app.Clients.Create(ctx, oauthclient.New{Realm: realm, Name: "App", Kind: oauthclient.Public,
+		RedirectURIs: []string{"http://127.0.0.1:9999/cb"}, FirstParty: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	provider, err := gooidc.NewProvider(ctx, app.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint := provider.Endpoint()
+	endpoint.AuthStyle = oauth2.AuthStyleInHeader
+	cfg := oauth2.Config{ClientID: web.ID, ClientSecret: secret, Endpoint: endpoint, RedirectURL: shopCallback,
+		Scopes: []string{"openid", "offline_access"}}
+	b := newRPBrowser(t, app.URL())
+	b.signedIn(token)
+	loc, _ := b.visit(cfg.AuthCodeURL("s"))
+	code := loc.Query().Get("code")
+	post := func(form url.Values, basic bool) (int, map[string]any) {
+		req, _ := http.NewRequest("POST", app.URL()+"/oauth/v2/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if basic {
+			req.SetBasicAuth(web.ID, secret)
+		}
+		var out map[string]any
+		status, _ := doJSON(t, req, &out)
+		return status, out
+	}
+	asNative := func(c string) map[string]any {
+		_, out := post(url.Values{"grant_type": {"authorization_code"}, "code": {c}, "client_id": {native.ID},
+			"redirect_uri": {shopCallback}}, false)
+		return out
+	}
+	real, fake := asNative(code), asNative(code[:len(code)-2]+"xx")
+	if real["error"] != "invalid_grant" || real["error_description"] != fake["error_description"] {
+		t.Errorf("another client's code %v, a fake one %v: told apart", real, fake)
+	}
+	// Two methods at once; a client_id other than the Basic user.
+	if status, out := post(url.Values{"grant_type": {"client_credentials"}, "client_id": {web.ID}, "client_secret": {secret}}, true); status != http.StatusBadRequest || out["error"] != "invalid_request" {
+		t.Errorf("Basic and client_secret at once: %d %v", status, out)
+	}
+	if status, out := post(url.Values{"grant_type": {"client_credentials"}, "client_id": {native.ID}}, true); status != http.StatusBadRequest || out["error"] != "invalid_request" {
+		t.Errorf("Basic with another client_id: %d %v", status, out)
+	}
+	// The code still redeems for its client; its rotated refresh token,
+	// presented by another client, revokes nothing.
+	tok, err := cfg.Exchange(ctx, code)
+	if err != nil {
+		t.Fatalf("the code after strangers presented it: %v", err)
+	}
+	old := tok.RefreshToken
+	tok.Expiry = time.Now().Add(-time.Minute)
+	fresh, err := cfg.TokenSource(ctx, tok).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, out := post(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {old}, "client_id": {native.ID}}, false); out["error"] != "invalid_grant" {
+		t.Errorf("a rotated refresh token by another client: %v", out)
+	}
+	if _, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(fresh)); err != nil {
+		t.Errorf("another client presenting the rotated refresh token revoked the family: %v", err)
 	}
 }

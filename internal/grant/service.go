@@ -197,10 +197,12 @@ func (s *Service) reused(ctx context.Context, t *Token) error {
 		map[string]any{"client_id": t.ClientID, "revoked": n})
 }
 
-// Refresh returns the live refresh token tok of realm. A token rotated
-// before revokes its family (and is Invalid); unknown, expired, revoked or
+// Refresh returns the live refresh token tok of realm presented by
+// clientID ("" when the caller checks the client itself). A token of
+// another client is Invalid and changes nothing; a token rotated before
+// revokes its family (and is Invalid); unknown, expired, revoked or
 // session-ended tokens are Invalid.
-func (s *Service) Refresh(ctx context.Context, realm, tok string) (*Token, error) {
+func (s *Service) Refresh(ctx context.Context, realm, clientID, tok string) (*Token, error) {
 	if tok == "" || len(tok) > 512 {
 		return nil, Invalid()
 	}
@@ -217,7 +219,7 @@ func (s *Service) Refresh(ctx context.Context, realm, tok string) (*Token, error
 		if err != nil {
 			return err
 		}
-		if t.Realm != realm || t.Kind != KindRefresh {
+		if t.Realm != realm || t.Kind != KindRefresh || (clientID != "" && t.ClientID != clientID) {
 			return Invalid()
 		}
 		if t.UsedAt != nil && t.RevokedAt == nil {

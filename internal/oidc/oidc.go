@@ -9,6 +9,7 @@ package oidc
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -306,7 +307,19 @@ func (h *Handler) checkToken(w http.ResponseWriter, r *http.Request, rc *reqCont
 // assertion is the library's to check (only private_key_jwt clients have
 // keys); an unknown client is left to the library (invalid_client).
 func (h *Handler) checkAuthMethod(w http.ResponseWriter, r *http.Request, rc *reqContext) bool {
-	if r.PostForm.Get("client_assertion") != "" {
+	_, _, basic := r.BasicAuth()
+	methods := 0
+	for _, used := range []bool{basic, r.PostForm.Get("client_secret") != "", r.PostForm.Get("client_assertion") != ""} {
+		if used {
+			methods++
+		}
+	}
+	if methods > 1 { // RFC 6749 §2.3: one method per request
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "use one client authentication method")
+		return false
+	}
+	if a := r.PostForm.Get("client_assertion"); a != "" {
+		rc.presentingClient = assertionSubject(a)
 		return true
 	}
 	id, used := r.PostForm.Get("client_id"), oauthclient.AuthNone
@@ -315,9 +328,14 @@ func (h *Handler) checkAuthMethod(w http.ResponseWriter, r *http.Request, rc *re
 		if u, err := url.QueryUnescape(user); err == nil {
 			id = u
 		}
+		if form := r.PostForm.Get("client_id"); form != "" && form != id {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "client_id differs from the authenticated client")
+			return false
+		}
 	} else if r.PostForm.Get("client_secret") != "" {
 		used = oauthclient.AuthSecretPost
 	}
+	rc.presentingClient = id
 	c, err := h.Clients.Get(r.Context(), rc.realm.ID, id)
 	if err != nil || c.AuthMethod == used {
 		return true
@@ -325,6 +343,30 @@ func (h *Handler) checkAuthMethod(w http.ResponseWriter, r *http.Request, rc *re
 	unauthorizedClient(w, "this client authenticates with "+c.AuthMethod)
 	return false
 }
+
+// assertionSubject is the sub of a client assertion, read without checking
+// it (the library verifies it before the storage is asked anything), or "".
+func assertionSubject(jwt string) string {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		Sub string `json:"sub"`
+	}
+	if json.Unmarshal(payload, &claims) != nil {
+		return ""
+	}
+	return claims.Sub
+}
+
+// InvalidGrantDescription is the one error_description of a refused code
+// or refresh token.
+const InvalidGrantDescription = "the code or refresh token is unknown, expired, used, revoked or not this client's"
 
 // unauthorizedClient answers 401 invalid_client (RFC 6749 §5.2).
 func unauthorizedClient(w http.ResponseWriter, description string) {
@@ -364,7 +406,7 @@ func oauthErrorDetails(w http.ResponseWriter) func(int, []byte) bool {
 // errorDescriptions are said where the library gives no description.
 var errorDescriptions = map[string]string{
 	"invalid_client":         "client authentication failed",
-	"invalid_grant":          "the code or refresh token is unknown, expired, used, revoked or not this client's",
+	"invalid_grant":          InvalidGrantDescription,
 	"invalid_request":        "the request is missing a parameter or has a wrong one",
 	"invalid_scope":          "a scope was not granted",
 	"unauthorized_client":    "this client may not use this grant",

@@ -68,6 +68,11 @@ type reqContext struct {
 	// assertedClient is the client whose private_key_jwt assertion the
 	// token endpoint verified (client credentials).
 	assertedClient string
+	// presentingClient is the client a token or revocation request comes
+	// from (the Basic user, the form's client_id, or an assertion's
+	// subject, which the library verifies before any storage call): a code
+	// or refresh token of another client is refused without effect.
+	presentingClient string
 }
 
 type ctxKey struct{}
@@ -152,8 +157,11 @@ func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
 	g, err := s.grants.Redeem(ctx, realmOf(ctx), code)
-	if err != nil {
-		return nil, zoidc.ErrInvalidGrant()
+	// One answer for a code that is not this client's to redeem, whatever
+	// the reason: a stranger learns nothing about it (not whether it is a
+	// code, nor whether it has a PKCE challenge).
+	if err != nil || (reqOf(ctx).presentingClient != "" && g.ClientID != reqOf(ctx).presentingClient) {
+		return nil, zoidc.ErrInvalidGrant().WithDescription("%s", InvalidGrantDescription)
 	}
 	return fromAuthorization(g, s.subject(g.Realm, g.AccountID)), nil
 }
@@ -241,7 +249,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenRe
 }
 
 func (s *storage) TokenRequestByRefreshToken(ctx context.Context, refresh string) (op.RefreshTokenRequest, error) {
-	t, err := s.grants.Refresh(ctx, realmOf(ctx), refresh)
+	t, err := s.grants.Refresh(ctx, realmOf(ctx), reqOf(ctx).presentingClient, refresh)
 	if err != nil {
 		return nil, err
 	}

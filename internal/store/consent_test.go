@@ -115,7 +115,7 @@ func TestConsentLifecycle(t *testing.T) {
 		if _, err := g.Access(ctx, "jp", shopAccess.ID); err == nil {
 			t.Fatal("revoking the consent left the client's access token alive")
 		}
-		if _, err := g.Refresh(ctx, "jp", shopRefresh); err == nil {
+		if _, err := g.Refresh(ctx, "jp", "", shopRefresh); err == nil {
 			t.Fatal("revoking the consent left the client's refresh token alive")
 		}
 		if _, err := g.Access(ctx, "jp", blogAccess.ID); err != nil {

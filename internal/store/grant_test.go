@@ -81,7 +81,7 @@ func TestGrantLifecycle(t *testing.T) {
 		if _, err := g.Access(ctx, "jp", access.ID); err == nil {
 			t.Fatal("a reused code left its access token alive")
 		}
-		if _, err := g.Refresh(ctx, "jp", refresh); err == nil {
+		if _, err := g.Refresh(ctx, "jp", "", refresh); err == nil {
 			t.Fatal("a reused code left its refresh token alive")
 		}
 
@@ -98,20 +98,20 @@ func TestGrantLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		clock.Advance(time.Minute)
-		if _, err := g.Refresh(ctx, "jp", r1); err != nil {
+		if _, err := g.Refresh(ctx, "jp", "", r1); err != nil {
 			t.Fatalf("Refresh(r1): %v", err)
 		}
 		acc2, r2, err := g.IssuePair(ctx, issue(a), r1)
 		if err != nil || r2 == r1 {
 			t.Fatalf("rotation: %v", err)
 		}
-		if _, err := g.Refresh(ctx, "us", r2); err == nil {
+		if _, err := g.Refresh(ctx, "us", "", r2); err == nil {
 			t.Fatal("a refresh token of another realm was accepted")
 		}
-		if _, err := g.Refresh(ctx, "jp", r1); !ninsho.IsCode(err, ninsho.CodeUnauthenticated) {
+		if _, err := g.Refresh(ctx, "jp", "", r1); !ninsho.IsCode(err, ninsho.CodeUnauthenticated) {
 			t.Fatalf("rotated token again: %v", err)
 		}
-		if _, err := g.Refresh(ctx, "jp", r2); err == nil {
+		if _, err := g.Refresh(ctx, "jp", "", r2); err == nil {
 			t.Fatal("the reuse of r1 left r2 alive")
 		}
 		if _, err := g.Access(ctx, "jp", acc2.ID); err == nil {
@@ -150,13 +150,13 @@ func TestGrantLifecycle(t *testing.T) {
 		if err := g.Revoke(ctx, "jp", "c_other", rt.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := g.Refresh(ctx, "jp", r4); err != nil {
+		if _, err := g.Refresh(ctx, "jp", "", r4); err != nil {
 			t.Fatalf("another client's revocation took effect: %v", err)
 		}
 		if err := g.Revoke(ctx, "jp", "c_web", rt.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := g.Refresh(ctx, "jp", r4); err == nil {
+		if _, err := g.Refresh(ctx, "jp", "", r4); err == nil {
 			t.Fatal("revoked refresh token accepted")
 		}
 		if _, err := g.Access(ctx, "jp", acc4.ID); err == nil {
@@ -181,7 +181,7 @@ func TestGrantLifecycle(t *testing.T) {
 		if _, err := g.Access(ctx, "jp", accW.ID); err == nil {
 			t.Fatal("a deleted client's access token lives")
 		}
-		if _, err := g.Refresh(ctx, "jp", rW); err == nil {
+		if _, err := g.Refresh(ctx, "jp", "", rW); err == nil {
 			t.Fatal("a deleted client's refresh token lives")
 		}
 		if _, err := g.Access(ctx, "jp", accO.ID); err != nil {
@@ -200,7 +200,7 @@ func TestGrantLifecycle(t *testing.T) {
 		if err := db.RevokeSession(ctx, sess.ID, clock.Now()); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := g.Refresh(ctx, "jp", r5); err == nil {
+		if _, err := g.Refresh(ctx, "jp", "", r5); err == nil {
 			t.Fatal("a refresh token outlived its session")
 		}
 		if _, err := g.Access(ctx, "jp", acc5.ID); err == nil {

@@ -181,7 +181,7 @@ func TestBrowserApps(t *testing.T) {
 	if c, _ := ps.consents.Get(ctx, env.JP.ID, a.ID, "c_partner"); c != nil {
 		t.Fatal("the consent is still remembered")
 	}
-	if _, err := g.Refresh(ctx, env.JP.ID, refresh); err == nil {
+	if _, err := g.Refresh(ctx, env.JP.ID, "", refresh); err == nil {
 		t.Fatal("the client's refresh token still works")
 	}
 	if rec := get(h, "/account/apps?done=revoked&lang=en", b.header()...); !strings.Contains(html.UnescapeString(rec.Body.String()), "The app's access was removed.") {
