@@ -124,7 +124,7 @@ func (k *Kit) StartWithCode(ctx context.Context, g *startgate.Gate, kind flow.Ki
 		a = nil // an unconfirmed sign-up past its life does not exist
 	}
 	if a == nil && rl.Disclosure != realm.DisclosureSafe {
-		return nil, "", ninsho.FieldError(ninsho.CodeAccountNotFound, "identifier")
+		return nil, "", k.NotHere(ctx, rl, id)
 	}
 	err = k.Tx.InTx(ctx, func(ctx context.Context) error {
 		f = k.NewFlow(kind, rl, req, d)
@@ -557,6 +557,33 @@ func (k *Kit) ReleaseHeld(ctx context.Context, g *startgate.Gate, f *flow.Flow, 
 }
 
 // AccountFor looks up the realm's account holding id.
+// NotHere is the refusal, in an explicit realm, of an identifier without an
+// account in rl: ninsho.CodeAccountNotFound (field identifier) — or, where
+// rl names hint realms (realm.Realm.HintRealms, explicit realms only) and
+// the identifier has a live account in one of them,
+// ninsho.CodeAccountInOtherRealm with that realm's name (param realm) and
+// sign-in address (param signin_url), so that a person who signed up on
+// the other regional site is sent there instead of being told they have
+// no account.
+func (k *Kit) NotHere(ctx context.Context, rl *realm.Realm, id identifier.Identifier) error {
+	if rl.Disclosure != realm.DisclosureSafe {
+		for _, other := range rl.HintRealms {
+			if other == nil || other.ID == rl.ID || other.Disclosure == realm.DisclosureSafe {
+				continue
+			}
+			a, err := k.AccountFor(ctx, other, id)
+			if err != nil && !ninsho.IsCode(err, ninsho.CodeAccountNotFound) {
+				return err
+			}
+			if a != nil && a.Status != account.StatusPending && a.Status != account.StatusClosed {
+				return ninsho.FieldError(ninsho.CodeAccountInOtherRealm, "identifier").
+					WithParam("realm", other.Name).WithParam("signin_url", strings.TrimRight(other.BaseURL, "/")+"/signin")
+			}
+		}
+	}
+	return ninsho.FieldError(ninsho.CodeAccountNotFound, "identifier")
+}
+
 func (k *Kit) AccountFor(ctx context.Context, rl *realm.Realm, id identifier.Identifier) (*account.Account, error) {
 	if id.Kind == identifier.KindPhone {
 		return k.Accounts.AccountByPhone(ctx, rl.ID, id.Value)

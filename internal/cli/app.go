@@ -757,6 +757,15 @@ func buildRealms(cfg config.Config, provs *providers) (*realm.Registry, error) {
 		}
 		rs = append(rs, r)
 	}
+	for i, rc := range cfg.Realms { // the hint's realms, once all exist
+		for _, id := range rc.CrossRealmHint {
+			for _, o := range rs {
+				if o.ID == id {
+					rs[i].HintRealms = append(rs[i].HintRealms, o)
+				}
+			}
+		}
+	}
 	return realm.NewRegistry(rs), nil
 }
 

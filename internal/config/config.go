@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -74,6 +75,12 @@ type Realm struct {
 	// IdentifierDisclosure is "explicit" (say when an identifier has no
 	// account, like the marketplace) or "safe" (answer alike).
 	IdentifierDisclosure string `json:"identifier_disclosure"`
+	// CrossRealmHint lists other realms (ids) where an identifier with no
+	// account here is looked up: a sign-in or password assistant start
+	// with one that has an account there answers account_in_other_realm
+	// with that realm's name and sign-in address. Explicit realms only,
+	// linking explicit realms only; empty (the default): no hint.
+	CrossRealmHint []string `json:"cross_realm_hint,omitempty"`
 	// HeightenedProtection asks for a verification code on every sign-in
 	// from an unfamiliar device or network (turn it on during an attack).
 	HeightenedProtection bool `json:"heightened_protection"`
@@ -461,6 +468,17 @@ func (c *Config) Validate() error {
 		}
 		if r.IdentifierDisclosure != "explicit" && r.IdentifierDisclosure != "safe" {
 			bad("realms[%d].identifier_disclosure: must be \"explicit\" or \"safe\"", i)
+		}
+		for _, other := range r.CrossRealmHint {
+			j := slices.IndexFunc(c.Realms, func(o Realm) bool { return o.ID == other })
+			switch {
+			case r.IdentifierDisclosure != "explicit":
+				bad("realms[%d].cross_realm_hint: only an explicit realm may hint at another (a safe realm tells nothing about identifiers)", i)
+			case j < 0 || other == r.ID:
+				bad("realms[%d].cross_realm_hint: %q is not another realm of this configuration", i, other)
+			case c.Realms[j].IdentifierDisclosure != "explicit":
+				bad("realms[%d].cross_realm_hint: %q is a safe realm; only explicit realms may be named", i, other)
+			}
 		}
 		if r.PublicURL != "" {
 			if err := checkPublicURL(r.PublicURL, c.Mode == ModeProduction); err != nil {

@@ -80,6 +80,17 @@ func TestValidateRejects(t *testing.T) {
 		{"bad locale", func(c *Config) { c.Realms[0].DefaultLocale = "fr" }, "default_locale"},
 		{"bad disclosure", func(c *Config) { c.Realms[0].IdentifierDisclosure = "maybe" }, "identifier_disclosure"},
 		{"duplicate realm", func(c *Config) { c.Realms = append(c.Realms, c.Realms[0]) }, "realms[1].id"},
+		{"hint at an unknown realm", func(c *Config) { c.Realms[0].CrossRealmHint = []string{"nowhere"} }, "cross_realm_hint: \"nowhere\" is not another realm"},
+		{"hint at itself", func(c *Config) { c.Realms[0].CrossRealmHint = []string{c.Realms[0].ID} }, "is not another realm"},
+		{"hint from a safe realm", func(c *Config) {
+			c.Realms[0].IdentifierDisclosure = "safe"
+			c.Realms = append(c.Realms, Realm{ID: "us", Name: "US", DefaultLocale: "en", PhoneRegion: "US", IdentifierDisclosure: "explicit"})
+			c.Realms[0].CrossRealmHint = []string{"us"}
+		}, "only an explicit realm may hint"},
+		{"hint at a safe realm", func(c *Config) {
+			c.Realms = append(c.Realms, Realm{ID: "us", Name: "US", DefaultLocale: "en", PhoneRegion: "US", IdentifierDisclosure: "safe"})
+			c.Realms[0].CrossRealmHint = []string{"us"}
+		}, "\"us\" is a safe realm"},
 		{"weak argon", func(c *Config) { c.Password.MemoryKiB = 64 }, "memory_kib"},
 		{"bad db url", func(c *Config) { c.DatabaseURL = "mysql://x" }, "database_url"},
 		{"events shorter than the sign-in history", func(c *Config) { c.Retention.Events = Duration(30 * 24 * time.Hour) }, "retention.events: must be at least 2160h"},

@@ -303,7 +303,8 @@ type FieldProblem struct {
 // them: for rate_limited of kind "messages" (the SMS and voice cost
 // guard) kind and retry_after_s; for account_locked of kind "support" (no
 // verified channel is left for a code: authflow.NoWayIn) kind; for
-// account_suspended the suspension's reference and reason, and of
+// account_suspended the suspension's reference and reason, for
+// account_in_other_realm the other realm's name and sign-in address, and of
 // recovery_case_open the open case's reference. Every other refusal shows
 // none: nil.
 func PublicParams(e *ninsho.Error) map[string]any {
@@ -311,6 +312,19 @@ func PublicParams(e *ninsho.Error) map[string]any {
 		if ref, ok := e.Params["reference"].(string); ok {
 			return map[string]any{"reference": ref}
 		}
+	}
+	if e != nil && e.Code == ninsho.CodeAccountInOtherRealm {
+		// The other regional site: its name and sign-in address.
+		out := map[string]any{}
+		for _, k := range []string{"realm", "signin_url"} {
+			if v, ok := e.Params[k].(string); ok && v != "" {
+				out[k] = v
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
 	}
 	if e != nil && e.Code == ninsho.CodeAccountSuspended {
 		// The suspension's reference number and its public reason

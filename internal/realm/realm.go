@@ -28,6 +28,11 @@ type Realm struct {
 	DefaultLocale string     // "ja" or "en"
 	PhoneRegion   string     // ISO 3166 region for national phone numbers, e.g. "JP"
 	Disclosure    Disclosure // explicit or safe
+	// HintRealms are the realms an identifier without an account here is
+	// looked up in (config realms[].cross_realm_hint): a sign-in or
+	// password assistant start with one that has an account there answers
+	// ninsho.CodeAccountInOtherRealm. Explicit realms only.
+	HintRealms []*Realm
 	// PublicHost is the host name people see in messages (and in the
 	// origin-bound SMS code line "@host #123456").
 	PublicHost string

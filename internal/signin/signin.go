@@ -13,6 +13,7 @@ import (
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
@@ -121,7 +122,7 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		f.AccountID = a.ID
 	case ninsho.IsCode(err, ninsho.CodeAccountNotFound):
 		if in.Password == "" && rl.Disclosure != realm.DisclosureSafe {
-			return nil, ninsho.FieldError(ninsho.CodeAccountNotFound, "identifier")
+			return nil, k.NotHere(ctx, rl, id)
 		}
 	default:
 		return nil, err
@@ -548,6 +549,16 @@ func (s *Service) fail(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *ac
 // and answers it.
 func (s *Service) wrongPassword(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, req ninsho.Request, at *attempt) (*flow.Answer, error) {
 	stepErr := s.wrongCredentials(rl, a == nil)
+	if a == nil && rl.Disclosure != realm.DisclosureSafe && len(rl.HintRealms) > 0 {
+		// The identifier may have its account on another regional site.
+		kind := identifier.KindPhone
+		if strings.Contains(f.Identifier, "@") {
+			kind = identifier.KindEmail
+		}
+		if e := s.Kit.NotHere(ctx, rl, identifier.Identifier{Kind: kind, Value: f.Identifier}); ninsho.IsCode(e, ninsho.CodeAccountInOtherRealm) {
+			stepErr = e
+		}
+	}
 	var ans *flow.Answer
 	err := s.Kit.Tx.InTx(ctx, func(ctx context.Context) error {
 		if s.Protect != nil {
