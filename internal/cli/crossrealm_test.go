@@ -29,7 +29,7 @@ func TestCrossRealmHint(t *testing.T) {
 		jp := &client{tb: t, base: app.URL(), http: &http.Client{Timeout: 10 * time.Second}}
 		com := &client{tb: t, base: "http://localhost:" + portOf(app.URL()), http: &http.Client{Timeout: 10 * time.Second}}
 		registerDeliveries(t, com.base, deliveriesOf(t, app.URL())) // one app, two hosts
-		oidcPerson(t, com, "global@example.com", "kumo-no-ue-42") // signed up on com only
+		oidcPerson(t, com, "global@example.com", "kumo-no-ue-42")   // signed up on com only
 
 		type problem struct {
 			Code    string         `json:"code"`
