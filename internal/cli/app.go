@@ -423,7 +423,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		Realms: realms, Flows: engine, Signup: signupSvc, Signin: signinSvc,
 		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, Contact: contactSvc, Help: a.help, Recovery: recoverySvc, TwoStep: kit.TwoStep, Profile: profileSvc, Sessions: sessionsSvc, Closure: a.closure, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
-		HSTS: httpsPublicURL(cfg), HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
+		HSTS: httpsPublicURL(cfg), RejectUnknownHosts: cfg.UnknownHosts == "not_found", HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
 		Console: consoleH, Consents: a.Consents,
 		// Forms on the pages may end at a client's redirect URI (through
 		// the OpenID Connect bridge); a client registered shows within 30 s.

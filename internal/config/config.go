@@ -270,12 +270,17 @@ type Config struct {
 	DatabaseURL    Secret   `json:"database_url"`
 	PublicURL      string   `json:"public_url"`
 	TrustedProxies []string `json:"trusted_proxies"`
-	LogFormat      string   `json:"log_format"` // "text" or "json"
-	LogLevel       string   `json:"log_level"`  // "debug", "info", "warn", "error"
-	Secrets        Secrets  `json:"secrets"`
-	Password       Password `json:"password"`
-	Session        Session  `json:"session"`
-	SMTP           SMTP     `json:"smtp"`
+	// UnknownHosts is what a request for a host no realm names gets:
+	// "default_realm" (the first realm answers it; the default) or
+	// "not_found" (404, except the health, readiness, metrics and provider
+	// callback routes).
+	UnknownHosts string   `json:"unknown_hosts,omitempty"`
+	LogFormat    string   `json:"log_format"` // "text" or "json"
+	LogLevel     string   `json:"log_level"`  // "debug", "info", "warn", "error"
+	Secrets      Secrets  `json:"secrets"`
+	Password     Password `json:"password"`
+	Session      Session  `json:"session"`
+	SMTP         SMTP     `json:"smtp"`
 	// Providers defines the message providers that realms name in
 	// realms[].providers (docs/operations.md, "Message providers").
 	Providers []Provider `json:"providers"`
@@ -448,6 +453,9 @@ func (c *Config) Validate() error {
 		bad("realms: at least one realm is required")
 	}
 	seen := map[string]bool{}
+	if c.UnknownHosts != "" && c.UnknownHosts != "default_realm" && c.UnknownHosts != "not_found" {
+		bad("unknown_hosts: must be \"default_realm\" or \"not_found\"")
+	}
 	for i, r := range c.Realms {
 		if r.ID == "" || seen[r.ID] {
 			bad("realms[%d].id: required and unique", i)

@@ -79,6 +79,7 @@ func TestValidateRejects(t *testing.T) {
 		{"bad proxy", func(c *Config) { c.TrustedProxies = []string{"nope"} }, "trusted_proxies"},
 		{"bad locale", func(c *Config) { c.Realms[0].DefaultLocale = "fr" }, "default_locale"},
 		{"bad disclosure", func(c *Config) { c.Realms[0].IdentifierDisclosure = "maybe" }, "identifier_disclosure"},
+		{"bad unknown_hosts", func(c *Config) { c.UnknownHosts = "ignore" }, "unknown_hosts: must be"},
 		{"duplicate realm", func(c *Config) { c.Realms = append(c.Realms, c.Realms[0]) }, "realms[1].id"},
 		{"hint at an unknown realm", func(c *Config) { c.Realms[0].CrossRealmHint = []string{"nowhere"} }, "cross_realm_hint: \"nowhere\" is not another realm"},
 		{"hint at itself", func(c *Config) { c.Realms[0].CrossRealmHint = []string{c.Realms[0].ID} }, "is not another realm"},

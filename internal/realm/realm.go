@@ -246,14 +246,26 @@ func (r *Registry) ByID(id string) *Realm { return r.byID[id] }
 // ForHost returns the realm serving host (a Host header, port allowed), or the
 // fallback realm.
 func (r *Registry) ForHost(host string) *Realm {
+	if rl, ok := r.byHost[requestHost(host)]; ok {
+		return rl
+	}
+	return r.fallback
+}
+
+// Known reports whether a realm names host (a Host header, port allowed)
+// among its host names: ForHost would not have to fall back.
+func (r *Registry) Known(host string) bool {
+	_, ok := r.byHost[requestHost(host)]
+	return ok
+}
+
+// requestHost is a Host header without its port, in lower case.
+func requestHost(host string) string {
 	h := strings.ToLower(host)
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
 		h = h[:i]
 	}
-	if rl, ok := r.byHost[h]; ok {
-		return rl
-	}
-	return r.fallback
+	return h
 }
 
 // All returns every realm, fallback first.

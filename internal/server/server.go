@@ -29,6 +29,7 @@ import (
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/help"
 	"github.com/ninsho/ninsho/internal/httperr"
+	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/oidc"
 	"github.com/ninsho/ninsho/internal/profile"
@@ -121,6 +122,10 @@ type Deps struct {
 	// HideMetrics leaves /metrics unserved (404): they are served on a
 	// listener of their own (NewMetrics) or not at all.
 	HideMetrics bool
+	// RejectUnknownHosts answers 404 to a request for a host no realm names
+	// (config unknown_hosts "not_found"), except the health, readiness,
+	// metrics and provider callback routes; false: the first realm answers.
+	RejectUnknownHosts bool
 	// MetricsToken, when not empty, must come as "Authorization: Bearer
 	// <token>" to read /metrics; anything else answers 401 unauthenticated.
 	MetricsToken string
@@ -367,7 +372,24 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.hooks.ServeHTTP(rw, r)
 		return
 	}
+	if s.d.RejectUnknownHosts && !quiet(r.URL.Path) && !s.d.Realms.Known(r.Host) {
+		s.unknownHost(rw, r)
+		return
+	}
 	s.mux.ServeHTTP(rw, r)
+}
+
+// unknownHost answers a request for a host no realm names: 404 not_found,
+// a problem on /api, a plain page elsewhere (no realm's look belongs to
+// it), in the language the request asks for.
+func (s *server) unknownHost(w http.ResponseWriter, r *http.Request) {
+	err := ninsho.E(ninsho.CodeNotFound)
+	locale := i18n.For(webreq.ChosenLocale(r), "", "en")
+	if isAPI(r.URL.Path) {
+		httperr.WriteProblem(w, r, err, locale, httperr.RequestID(r.Context()))
+		return
+	}
+	httperr.WriteHTML(w, r, err, locale, httperr.RequestID(r.Context()), nil)
 }
 
 // recovered logs a panic and, if nothing was written yet, answers 500 with the
