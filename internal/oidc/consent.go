@@ -28,7 +28,7 @@ func (h *Handler) Request(ctx context.Context, rl *realm.Realm, id string) (*web
 	if a == nil {
 		return nil, ninsho.E(ninsho.CodeFlowExpired)
 	}
-	c, err := h.Clients.Get(ctx, rl.ID, a.ClientID)
+	c, err := h.storage.clientsFor(ctx).Get(ctx, rl.ID, a.ClientID)
 	if err != nil {
 		return nil, ninsho.E(ninsho.CodeFlowExpired)
 	}
@@ -45,7 +45,7 @@ func (h *Handler) Allow(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	if a == nil {
 		return ninsho.E(ninsho.CodeFlowExpired)
 	}
-	if _, err := h.Clients.Get(ctx, rl.ID, a.ClientID); err != nil {
+	if _, err := h.storage.clientsFor(ctx).Get(ctx, rl.ID, a.ClientID); err != nil {
 		return ninsho.E(ninsho.CodeFlowExpired)
 	}
 	_, err := h.Consents.Grant(ctx, rl.ID, accountID, a.ClientID, a.Scopes, req)

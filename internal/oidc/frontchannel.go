@@ -34,7 +34,7 @@ func (h *Handler) frontchannelURLs(ctx context.Context, rl *realm.Realm, sid str
 	}
 	var out []string
 	for _, id := range ids {
-		c, err := h.Clients.Get(ctx, rl.ID, id)
+		c, err := h.storage.clientsFor(ctx).Get(ctx, rl.ID, id)
 		if err != nil || c.FrontchannelLogoutURI == "" {
 			continue
 		}

@@ -73,7 +73,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, ninsho.E(ninsho.CodeFlowExpired))
 		return
 	}
-	c, err := h.Clients.Get(ctx, rl.ID, a.ClientID)
+	c, err := h.storage.clientsFor(ctx).Get(ctx, rl.ID, a.ClientID)
 	if err != nil { // deleted since the request was made
 		h.writeError(w, r, ninsho.E(ninsho.CodeFlowExpired))
 		return

@@ -278,7 +278,7 @@ func (h *Handler) checkToken(w http.ResponseWriter, r *http.Request, rc *reqCont
 		} else {
 			id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 		}
-		if _, err := h.Clients.Authenticate(r.Context(), rc.realm.ID, id, secret); err != nil {
+		if _, err := rc.clients.Authenticate(r.Context(), rc.realm.ID, id, secret); err != nil {
 			unauthorizedClient(w, errorDescriptions["invalid_client"])
 			return false
 		}
@@ -336,7 +336,7 @@ func (h *Handler) checkAuthMethod(w http.ResponseWriter, r *http.Request, rc *re
 		used = oauthclient.AuthSecretPost
 	}
 	rc.presentingClient = id
-	c, err := h.Clients.Get(r.Context(), rc.realm.ID, id)
+	c, err := rc.clients.Get(r.Context(), rc.realm.ID, id)
 	if err != nil || c.AuthMethod == used {
 		return true
 	}
@@ -418,7 +418,7 @@ func (h *Handler) reqContext(r *http.Request) *reqContext {
 	rl := h.Realms.ForHost(r.Host)
 	token, _ := webreq.SessionToken(r)
 	locale := webreq.Locale(r, rl)
-	return &reqContext{realm: rl, sessionToken: token,
+	return &reqContext{realm: rl, sessionToken: token, clients: newClientMemo(h.Clients),
 		req: webreq.Request(r, h.ClientIP, ninsho.ClientPage, locale, webreq.DeviceToken(r))}
 }
 
@@ -441,7 +441,7 @@ func (h *Handler) checkAuthorize(w http.ResponseWriter, r *http.Request, rc *req
 		return false
 	}
 	redirect := r.Form.Get("redirect_uri")
-	c, err := h.Clients.Get(r.Context(), rc.realm.ID, r.Form.Get("client_id"))
+	c, err := rc.clients.Get(r.Context(), rc.realm.ID, r.Form.Get("client_id"))
 	if err != nil || redirect == "" || !c.AcceptsRedirect(redirect) {
 		h.writeError(w, r, ninsho.E(ninsho.CodeRequestInvalid))
 		return false

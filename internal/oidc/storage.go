@@ -68,6 +68,8 @@ type reqContext struct {
 	// assertedClient is the client whose private_key_jwt assertion the
 	// token endpoint verified (client credentials).
 	assertedClient string
+	// clients reads each client once for this request (clientMemo).
+	clients *clientMemo
 	// presentingClient is the client a token or revocation request comes
 	// from (the Basic user, the form's client_id, or an assertion's
 	// subject, which the library verifies before any storage call): a code
@@ -108,7 +110,7 @@ func (notFound) IsNotFound() {}
 
 func (s *storage) CreateAuthRequest(ctx context.Context, r *zoidc.AuthRequest, hintSubject string) (op.AuthRequest, error) {
 	rl := reqOf(ctx).realm
-	c, err := s.clients.Get(ctx, rl.ID, r.ClientID)
+	c, err := s.clientsFor(ctx).Get(ctx, rl.ID, r.ClientID)
 	if err != nil {
 		return nil, zoidc.ErrInvalidClient()
 	}
@@ -200,7 +202,7 @@ func (s *storage) consume(ctx context.Context, r op.TokenRequest) error {
 	// A third-party client's code redeems only while the person still
 	// allows it (access removed between the code and its redemption).
 	if s.consents != nil {
-		c, err := s.clients.Get(ctx, realmOf(ctx), a.ClientID)
+		c, err := s.clientsFor(ctx).Get(ctx, realmOf(ctx), a.ClientID)
 		if err != nil {
 			return zoidc.ErrInvalidClient()
 		}
@@ -348,7 +350,7 @@ func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
 // --- clients
 
 func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
-	c, err := s.clients.Get(ctx, realmOf(ctx), id)
+	c, err := s.clientsFor(ctx).Get(ctx, realmOf(ctx), id)
 	if err != nil {
 		// Unknown here (or in this realm): invalid_client, never a
 		// server error.
@@ -358,7 +360,7 @@ func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client
 }
 
 func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
-	if _, err := s.clients.Authenticate(ctx, realmOf(ctx), id, secret); err != nil {
+	if _, err := s.clientsFor(ctx).Authenticate(ctx, realmOf(ctx), id, secret); err != nil {
 		return zoidc.ErrInvalidClient()
 	}
 	return nil
@@ -366,13 +368,13 @@ func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string
 
 func (s *storage) ClientCredentials(ctx context.Context, id, secret string) (op.Client, error) {
 	if rc := reqOf(ctx); rc.assertedClient != "" && rc.assertedClient == id && secret == "" {
-		c, err := s.clients.Get(ctx, rc.realm.ID, id)
+		c, err := s.clientsFor(ctx).Get(ctx, rc.realm.ID, id)
 		if err != nil || c.Kind != oauthclient.Confidential || c.AuthMethod != oauthclient.AuthPrivateKeyJWT {
 			return nil, zoidc.ErrInvalidClient()
 		}
 		return &client{c: c}, nil
 	}
-	c, err := s.clients.Authenticate(ctx, realmOf(ctx), id, secret)
+	c, err := s.clientsFor(ctx).Authenticate(ctx, realmOf(ctx), id, secret)
 	if err != nil || c.Kind != oauthclient.Confidential {
 		return nil, zoidc.ErrInvalidClient()
 	}
@@ -387,7 +389,7 @@ func (s *storage) ClientCredentialsTokenRequest(ctx context.Context, id string, 
 }
 
 func (s *storage) GetKeyByIDAndClientID(ctx context.Context, keyID, clientID string) (*jose.JSONWebKey, error) {
-	c, err := s.clients.Get(ctx, realmOf(ctx), clientID)
+	c, err := s.clientsFor(ctx).Get(ctx, realmOf(ctx), clientID)
 	if err != nil || c.AuthMethod != oauthclient.AuthPrivateKeyJWT {
 		return nil, notFound{errors.New("oidc: no such client key")}
 	}
@@ -454,7 +456,7 @@ func (s *storage) SetUserinfoFromToken(ctx context.Context, u *zoidc.UserInfo, t
 
 func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *zoidc.IntrospectionResponse, tokenID, _, caller string) error {
 	rl := realmOf(ctx)
-	c, err := s.clients.Get(ctx, rl, caller)
+	c, err := s.clientsFor(ctx).Get(ctx, rl, caller)
 	if err != nil || c.Kind != oauthclient.Confidential {
 		return zoidc.ErrAccessDenied()
 	}

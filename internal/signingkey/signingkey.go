@@ -14,6 +14,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -80,6 +81,65 @@ type Service struct {
 	// Delay and Lifetime override PublicationDelay and MaxTokenLifetime
 	// when non-zero.
 	Delay, Lifetime time.Duration
+
+	cache keyCache
+}
+
+// KeyListTTL is how long a realm's key list is kept in memory: Signing and
+// Published run for every ID token and every JWKS request, and read the
+// store at most once a minute per realm. A key made on another instance is
+// seen within it — long before it signs (PublicationDelay) — and a key made
+// here is seen at once (Rotate forgets the realm's list).
+const KeyListTTL = time.Minute
+
+// keyCache holds each realm's key list for KeyListTTL and every opened
+// signer for good (a kid's private key never changes).
+type keyCache struct {
+	mu      sync.Mutex
+	lists   map[string]keyList
+	signers map[string]*Signer
+}
+
+type keyList struct {
+	keys  []Key
+	until time.Time
+}
+
+// keys returns realm's keys, oldest first, from the cache while it holds
+// them at now; a realm with none gets its first key (alg DefaultAlg, actor
+// "system"). The slice is the cache's: callers copy before changing it.
+func (s *Service) keys(ctx context.Context, realm string, now time.Time) ([]Key, error) {
+	s.cache.mu.Lock()
+	l, ok := s.cache.lists[realm]
+	s.cache.mu.Unlock()
+	if ok && now.Before(l.until) {
+		return l.keys, nil
+	}
+	keys, err := s.Store.SigningKeys(ctx, realm)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		k, err := s.Rotate(ctx, realm, DefaultAlg, "system")
+		if err != nil {
+			return nil, err
+		}
+		keys = []Key{*k}
+	}
+	s.cache.mu.Lock()
+	if s.cache.lists == nil {
+		s.cache.lists = map[string]keyList{}
+	}
+	s.cache.lists[realm] = keyList{keys: keys, until: now.Add(KeyListTTL)}
+	s.cache.mu.Unlock()
+	return keys, nil
+}
+
+// forget drops realm's cached key list (a key was added here).
+func (s *Service) forget(realm string) {
+	s.cache.mu.Lock()
+	delete(s.cache.lists, realm)
+	s.cache.mu.Unlock()
 }
 
 // Signer is a key that may sign now, with its private key opened.
@@ -154,6 +214,7 @@ func (s *Service) Rotate(ctx context.Context, realm, alg, actor string) (*Key, e
 	if err != nil {
 		return nil, err
 	}
+	s.forget(realm)
 	return k, nil
 }
 
@@ -195,16 +256,9 @@ func (s *Service) make(realm, alg string, first bool) (*Key, error) {
 // active_from has passed. A realm with no key gets its first one here
 // (alg DefaultAlg, actor "system").
 func (s *Service) Signing(ctx context.Context, realm string, now time.Time) (*Signer, error) {
-	keys, err := s.Store.SigningKeys(ctx, realm)
+	keys, err := s.keys(ctx, realm, now)
 	if err != nil {
 		return nil, err
-	}
-	if len(keys) == 0 {
-		k, err := s.Rotate(ctx, realm, DefaultAlg, "system")
-		if err != nil {
-			return nil, err
-		}
-		keys = []Key{*k}
 	}
 	best := -1
 	for i, k := range keys {
@@ -226,8 +280,29 @@ func (s *Service) Signing(ctx context.Context, realm string, now time.Time) (*Si
 	return s.open(keys[best])
 }
 
-// Open returns k with its private key opened.
+// open returns k with its private key opened, once per kid.
 func (s *Service) open(k Key) (*Signer, error) {
+	s.cache.mu.Lock()
+	sg, ok := s.cache.signers[k.ID]
+	s.cache.mu.Unlock()
+	if ok {
+		return sg, nil
+	}
+	sg, err := s.openSealed(k)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.mu.Lock()
+	if s.cache.signers == nil {
+		s.cache.signers = map[string]*Signer{}
+	}
+	s.cache.signers[k.ID] = sg
+	s.cache.mu.Unlock()
+	return sg, nil
+}
+
+// openSealed opens k's sealed private key.
+func (s *Service) openSealed(k Key) (*Signer, error) {
 	der, err := s.Box.Open(k.Sealed, ad(k.Realm, k.ID))
 	if err != nil {
 		return nil, ninsho.Internal("signingkey: open key %s: %v", k.ID, err)
@@ -247,18 +322,11 @@ func (s *Service) open(k Key) (*Signer, error) {
 // its retire_after, oldest first. It makes the realm's first key if it has
 // none, as Signing does.
 func (s *Service) Published(ctx context.Context, realm string, now time.Time) ([]Key, error) {
-	keys, err := s.Store.SigningKeys(ctx, realm)
+	keys, err := s.keys(ctx, realm, now)
 	if err != nil {
 		return nil, err
 	}
-	if len(keys) == 0 {
-		k, err := s.Rotate(ctx, realm, DefaultAlg, "system")
-		if err != nil {
-			return nil, err
-		}
-		return []Key{*k}, nil
-	}
-	out := keys[:0]
+	out := make([]Key, 0, len(keys))
 	for _, k := range keys {
 		if k.RetireAfter.IsZero() || now.Before(k.RetireAfter) {
 			out = append(out, k)

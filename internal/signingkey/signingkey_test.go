@@ -222,3 +222,64 @@ func TestNoPrivateMaterialInJWKS(t *testing.T) {
 		t.Errorf("verify: %q %v", out, err)
 	}
 }
+
+// countingStore counts the key-list reads of the real store.
+type countingStore struct {
+	signingkey.Store
+	reads int
+}
+
+func (c *countingStore) SigningKeys(ctx context.Context, realm string) ([]signingkey.Key, error) {
+	c.reads++
+	return c.Store.SigningKeys(ctx, realm)
+}
+
+// TestKeyListCached: signing and publishing read a realm's keys at most
+// once per KeyListTTL; a key added here is seen at once, a key added by
+// another process within KeyListTTL — before it signs.
+func TestKeyListCached(t *testing.T) {
+	svc, clock, _, db := newService(t)
+	counting := &countingStore{Store: db}
+	svc.Store = counting
+	ctx := context.Background()
+	first, err := svc.Signing(ctx, "jp", clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		if _, err := svc.Signing(ctx, "jp", clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Published(ctx, "jp", clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if counting.reads > 2 { // the first read, and the one after making the first key
+		t.Errorf("%d key-list reads for 101 calls", counting.reads)
+	}
+	// Another process (its own Service on the same store) rotates.
+	other := &signingkey.Service{Store: db, Tx: db, Box: svc.Box, Clock: clock, Random: ninsho.SecureRandom}
+	k, err := other.Rotate(ctx, "jp", "", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pub, _ := svc.Published(ctx, "jp", clock.Now()); len(pub) != 1 {
+		t.Fatalf("within the TTL the cached list stays: %d keys", len(pub))
+	}
+	clock.Advance(signingkey.KeyListTTL)
+	pub, err := svc.Published(ctx, "jp", clock.Now())
+	if err != nil || len(pub) != 2 || pub[1].ID != k.ID {
+		t.Fatalf("after the TTL: %v %v", ids(pub), err)
+	}
+	if sg, _ := svc.Signing(ctx, "jp", clock.Now()); sg.Key.ID != first.Key.ID {
+		t.Errorf("the new key signed before its publication delay")
+	}
+	// A key added here is seen at once.
+	mine, err := svc.Rotate(ctx, "jp", "", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pub, _ := svc.Published(ctx, "jp", clock.Now()); len(pub) != 3 || pub[2].ID != mine.ID {
+		t.Errorf("a key rotated here is not published at once: %v", ids(pub))
+	}
+}
