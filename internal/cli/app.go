@@ -410,7 +410,8 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	a.Realms = realms
 	a.SigningKeys = &signingkey.Service{Store: db, Tx: db, Events: events, Box: box, Clock: o.Clock, Random: o.Random}
-	a.Grants = &grant.Service{Store: db, Owners: db, Tx: db, Events: events, Hasher: hasher, Clock: o.Clock, Random: o.Random}
+	a.Grants = &grant.Service{Store: db, Owners: db, Tx: db, Events: events, Hasher: hasher, Clock: o.Clock, Random: o.Random,
+		Starts: counter}
 	a.Consents = &consent.Service{Store: db, Tokens: a.Grants, Tx: db, Events: events, Clock: o.Clock, Random: o.Random}
 	// A deleted client's tokens die with it (in the same transaction).
 	a.Clients.OnDelete = func(ctx context.Context, realm, id string) error {

@@ -7,6 +7,7 @@ import (
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/secret"
+	"github.com/ninsho/ninsho/internal/throttle"
 )
 
 // Service issues, checks, rotates and revokes grants.
@@ -20,7 +21,20 @@ type Service struct {
 	Hasher *secret.Hasher
 	Clock  ninsho.Clock
 	Random ninsho.Random
+	// Starts counts each session's authorizations (AuthorizationsPerSession
+	// over AuthorizationWindow), so that a signed-in person reloading the
+	// login bridge cannot write authorization rows and events without
+	// bound; nil counts none.
+	Starts *throttle.Counter
 }
+
+// AuthorizationsPerSession is how many authorizations (codes) one session
+// may get within AuthorizationWindow — far above an application's silent
+// renewals; the next answers ninsho.CodeRateLimited.
+const AuthorizationsPerSession = 60
+
+// AuthorizationWindow is the period AuthorizationsPerSession counts over.
+const AuthorizationWindow = 10 * time.Minute
 
 // Invalid is the one answer for a code or token that is unknown, expired,
 // revoked, used, of another realm or of another client: the provider maps
@@ -33,10 +47,25 @@ func (s *Service) now() time.Time              { return s.Clock.Now() }
 func (s *Service) newID() string               { return ninsho.NewID(s.Clock, s.Random) }
 
 // Authorize records a finished authorization request (a.ID, CreatedAt and
-// ExpiresAt are set here) and its event; the code follows by SetCode.
+// ExpiresAt are set here) and its event; the code follows by SetCode. Past
+// AuthorizationsPerSession of the session within AuthorizationWindow it
+// writes nothing and answers ninsho.CodeRateLimited.
 func (s *Service) Authorize(ctx context.Context, a *Authorization, req ninsho.Request) error {
 	now := s.now()
 	a.ID, a.CreatedAt, a.ExpiresAt = s.newID(), now, now.Add(CodeLifetime)
+	if s.Starts != nil {
+		key := throttle.Key("oidc.authorize.session", a.Realm, a.SessionID)
+		n, err := s.Starts.Count(ctx, key, AuthorizationWindow)
+		if err != nil {
+			return err
+		}
+		if n >= AuthorizationsPerSession {
+			return ninsho.E(ninsho.CodeRateLimited).WithParam("retry_after_s", int(AuthorizationWindow/time.Second))
+		}
+		if err := s.Starts.Hit(ctx, key, 1, AuthorizationWindow); err != nil {
+			return err
+		}
+	}
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Store.CreateAuthorization(ctx, a); err != nil {
 			return err

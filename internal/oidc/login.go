@@ -152,7 +152,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		RedirectURI: a.RedirectURI, Scopes: a.Scopes, Nonce: a.Nonce, CodeChallenge: a.Challenge,
 		CodeMethod: a.Method, AuthTime: pr.Session.AuthenticatedAt, AMR: AMR(pr.Session), ACR: acr,
 	}
-	if err := h.Grants.Authorize(ctx, g, rc.req); err != nil {
+	if err := h.Grants.Authorize(ctx, g, rc.req); ninsho.IsCode(err, ninsho.CodeRateLimited) {
+		h.fail(w, r, a, &zoidc.Error{ErrorType: "temporarily_unavailable",
+			Description: "too many sign-ins to applications from this session; try again in a few minutes"})
+		return
+	} else if err != nil {
 		h.fail(w, r, a, err)
 		return
 	}

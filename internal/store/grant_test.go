@@ -11,6 +11,7 @@ import (
 	"github.com/ninsho/ninsho/internal/secret"
 	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/store/storetest"
+	"github.com/ninsho/ninsho/internal/throttle"
 )
 
 // TestGrantLifecycle holds grant.Service on the real stores: a code is
@@ -220,6 +221,43 @@ func TestGrantLifecycle(t *testing.T) {
 		}
 		if _, ok := g.RefreshID(ctx, "jp", r5); ok {
 			t.Fatal("purge kept an expired refresh token")
+		}
+	})
+}
+
+// TestAuthorizationsCappedPerSession: one session gets at most
+// AuthorizationsPerSession authorizations within AuthorizationWindow —
+// the next writes nothing and is rate_limited — another session is not
+// affected, and the window's end frees it.
+func TestAuthorizationsCappedPerSession(t *testing.T) {
+	storetest.EachDatabase(t, func(t *testing.T, open func(testing.TB) *store.DB) {
+		db := open(t)
+		ctx := context.Background()
+		clock := ninsho.NewManualClock(storetest.Epoch)
+		h, _ := secret.NewHasher(bytes.Repeat([]byte{7}, 32))
+		g := &grant.Service{Store: db, Tx: db, Hasher: h, Clock: clock, Random: ninsho.SecureRandom,
+			Starts: &throttle.Counter{Store: db, Clock: clock}}
+		acct := storetest.MustCreateAccount(t, db, storetest.NewAccount("jp", "cap@example.jp", ""))
+		s1 := storetest.MustCreateSession(t, db, storetest.NewSession("jp", acct.ID))
+		s2 := storetest.MustCreateSession(t, db, storetest.NewSession("jp", acct.ID))
+		authorize := func(sid string) error {
+			return g.Authorize(ctx, &grant.Authorization{Realm: "jp", ClientID: "c", AccountID: acct.ID, SessionID: sid,
+				RedirectURI: "https://shop.example.jp/cb", Scopes: []string{"openid"}}, ninsho.Request{})
+		}
+		for i := 0; i < grant.AuthorizationsPerSession; i++ {
+			if err := authorize(s1.ID); err != nil {
+				t.Fatalf("authorization %d: %v", i+1, err)
+			}
+		}
+		if err := authorize(s1.ID); !ninsho.IsCode(err, ninsho.CodeRateLimited) {
+			t.Fatalf("authorization %d of one session: %v", grant.AuthorizationsPerSession+1, err)
+		}
+		if err := authorize(s2.ID); err != nil {
+			t.Fatalf("another session: %v", err)
+		}
+		clock.Advance(grant.AuthorizationWindow)
+		if err := authorize(s1.ID); err != nil {
+			t.Fatalf("after the window: %v", err)
 		}
 	})
 }
