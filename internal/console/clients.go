@@ -84,10 +84,7 @@ func (h *Handler) showClients(w http.ResponseWriter, r *http.Request, c *call, s
 		p.Notice = "console.clients.deleted"
 	}
 	if refusal != nil {
-		status = p.withError(r, refusal)
-		clientMessages(p, refusal)
-		v.Invalid = invalidFields(p)
-		p.Form = r.PostForm
+		status, v.Invalid = showRefusal(p, r, refusal)
 	}
 	p.Data = v
 	h.render(w, status, "clients", p)
@@ -152,10 +149,7 @@ func (h *Handler) showClient(w http.ResponseWriter, r *http.Request, c *call, st
 	p := h.newPage(r, c, "console.clients.client.title")
 	v := clientView{Client: cl}
 	if refusal != nil {
-		status = p.withError(r, refusal)
-		clientMessages(p, refusal)
-		v.Invalid = invalidFields(p)
-		p.Form = r.PostForm
+		status, v.Invalid = showRefusal(p, r, refusal)
 	}
 	p.Data = v
 	h.render(w, status, "client", p)
@@ -189,6 +183,16 @@ func (h *Handler) clientDelete(w http.ResponseWriter, r *http.Request, c *call) 
 		return err
 	}
 	return h.showClient(w, r, c, 0, err)
+}
+
+// showRefusal puts a refused client form back on p — the summary, each
+// field's messages, what was typed — and returns the status and the
+// refused fields.
+func showRefusal(p *page, r *http.Request, refusal error) (int, map[string][]string) {
+	status := p.withError(r, refusal)
+	clientMessages(p, refusal)
+	p.Form = r.PostForm
+	return status, invalidFields(p)
 }
 
 // clientMessages rewrites the page's refusals in the console's words for
