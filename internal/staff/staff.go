@@ -50,7 +50,7 @@ const (
 
 // permissions is the one table of who may do what.
 var permissions = map[Role][]Permission{
-	RoleAgent:    {PermFindAccounts, PermTimeline, PermAccountActions, PermHelpRequests},
+	RoleAgent: {PermFindAccounts, PermTimeline, PermAccountActions, PermHelpRequests},
 	RoleReviewer: {PermFindAccounts, PermTimeline, PermAccountActions, PermHelpRequests, PermRecoveryDocuments, PermRecoveryDecisions,
 		PermOrgApprovals},
 	RoleAdmin: {PermFindAccounts, PermTimeline, PermAccountActions, PermHelpRequests, PermRecoveryDocuments, PermRecoveryDecisions,
