@@ -135,8 +135,8 @@ type View struct {
 	// Members are every member; their e-mail addresses only for an owner
 	// or admin viewer ("" for a member).
 	Members []*Membership
-	// Invitations are the pending invitations, for an owner or admin
-	// viewer only (nil for a member).
+	// Invitations are the pending invitations, newest first, for an owner
+	// or admin viewer only (non-nil, possibly empty; nil for a member).
 	Invitations []*Invitation
 }
 
@@ -159,6 +159,9 @@ func (s *Service) Get(ctx context.Context, realm, accountID, orgID string) (*Vie
 	}
 	if v.Invitations, err = s.Store.PendingInvitations(ctx, realm, orgID, s.Clock.Now()); err != nil {
 		return nil, err
+	}
+	if v.Invitations == nil {
+		v.Invitations = []*Invitation{}
 	}
 	return v, nil
 }
@@ -192,6 +195,9 @@ func (s *Service) Invite(ctx context.Context, rl *realm.Realm, accountID, orgID,
 		o, me, err := s.manager(ctx, rl.ID, orgID, accountID)
 		if err != nil {
 			return err
+		}
+		if o.Status == StatusPending {
+			return ninsho.E(ninsho.CodeOrgPendingApproval)
 		}
 		members, err := s.Store.Members(ctx, rl.ID, orgID)
 		if err != nil {
