@@ -9,8 +9,12 @@ import (
 	"testing"
 	"time"
 
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
 	"github.com/ninsho/ninsho/internal/config"
 	"github.com/ninsho/ninsho/internal/message"
+	"github.com/ninsho/ninsho/internal/oauthclient"
 	"github.com/ninsho/ninsho/internal/store/storetest"
 )
 
@@ -195,6 +199,54 @@ func TestOrganisationsAPI(t *testing.T) {
 		want("decide twice", status, raw, http.StatusNotFound, "org_approval_invalid")
 		if status, raw := c.call("POST", "/api/v1/orgs/"+b.ID+"/invitations", owner, map[string]string{"email": "late@example.jp"}, nil); status != http.StatusCreated {
 			t.Fatalf("invite once approved: %d %s", status, raw)
+		}
+
+		// The OIDC scope organisations: the same list in the ID token and
+		// at UserInfo.
+		realmID := app.Realms.ForHost("127.0.0.1").ID
+		web, secret, err := app.Clients.Create(ctx, oauthclient.New{Realm: realmID, Name: "Web shop", Kind: oauthclient.Confidential,
+			RedirectURIs: []string{shopCallback}, FirstParty: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		provider, err := gooidc.NewProvider(ctx, base)
+		if err != nil {
+			t.Fatalf("discovery: %v", err)
+		}
+		var disc struct {
+			Scopes []string `json:"scopes_supported"`
+			Claims []string `json:"claims_supported"`
+		}
+		if err := provider.Claims(&disc); err != nil || !slices.Contains(disc.Scopes, "organisations") || !slices.Contains(disc.Claims, "organisations") {
+			t.Fatalf("discovery scopes %v claims %v (%v)", disc.Scopes, disc.Claims, err)
+		}
+		cfg := oauth2.Config{ClientID: web.ID, ClientSecret: secret, Endpoint: provider.Endpoint(), RedirectURL: shopCallback,
+			Scopes: []string{gooidc.ScopeOpenID, "organisations"}}
+		browser := newRPBrowser(t, base)
+		browser.signedIn(owner)
+		pkce := oauth2.GenerateVerifier()
+		loc, _ := browser.visit(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(pkce)))
+		tk, err := cfg.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(pkce))
+		if err != nil {
+			t.Fatalf("exchange: %v", err)
+		}
+		rawIDT, _ := tk.Extra("id_token").(string)
+		idt, err := provider.Verifier(&gooidc.Config{ClientID: web.ID}).Verify(ctx, rawIDT)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type orgClaim struct{ ID, Name, Kind, Status, Role string }
+		var claims struct {
+			Organisations []orgClaim `json:"organisations"`
+		}
+		wantClaim := []orgClaim{{b.ID, "Sakura Holdings", "business", "active", "owner"}}
+		if err := idt.Claims(&claims); err != nil || !slices.Equal(claims.Organisations, wantClaim) {
+			t.Fatalf("ID token organisations = %+v (%v), want %+v", claims.Organisations, err, wantClaim)
+		}
+		info, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tk))
+		claims.Organisations = nil
+		if err != nil || info.Claims(&claims) != nil || !slices.Equal(claims.Organisations, wantClaim) {
+			t.Fatalf("userinfo organisations = %+v (%v)", claims.Organisations, err)
 		}
 
 		// An invitation expires after 7 days.

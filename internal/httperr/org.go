@@ -17,3 +17,19 @@ func init() {
 	statuses[ninsho.CodeInvitationOtherAccount] = http.StatusForbidden
 	statuses[ninsho.CodeOrgApprovalInvalid] = http.StatusNotFound
 }
+
+// orgLimitParams are the public parameters of org_limit: which bound
+// (members, invitations, organisations) and its size.
+func orgLimitParams(e *ninsho.Error) map[string]any {
+	out := map[string]any{}
+	if k, ok := e.Params["kind"].(string); ok {
+		out["kind"] = k
+	}
+	if m, ok := e.Params["max"].(int); ok {
+		out["max"] = m
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
