@@ -19,6 +19,7 @@ import (
 	"github.com/ninsho/ninsho/internal/httperr"
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/org"
 	"github.com/ninsho/ninsho/internal/profile"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reauth"
@@ -79,6 +80,9 @@ type Deps struct {
 	// Consents serves GET /api/v1/me/apps and DELETE
 	// /api/v1/me/apps/{client_id} (apps.go); nil: they answer 404.
 	Consents *consent.Service
+	// Orgs serves /api/v1/orgs (orgs.go) and the organisations field of
+	// GET /api/v1/me; nil: those routes answer 404 and /me has no field.
+	Orgs *org.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -131,6 +135,7 @@ func New(d Deps) *Handler {
 	h.routesContact()
 	h.routesHelp() // help.go
 	h.routesRecovery()
+	h.routesOrgs() // orgs.go
 	return h
 }
 
@@ -252,7 +257,11 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request, c *call) error {
 	if p == nil || p.Account == nil {
 		return ninsho.Internal("api: authenticate returned no account")
 	}
-	return writeJSON(w, http.StatusOK, meJSON{accountJSONOf(p.Account), meSessionJSONOf(p.Session)})
+	out, err := h.meAnswer(r, c, p.Account, p.Session)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func (h *Handler) signout(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -384,6 +393,18 @@ func flowJSONOf(ans *flow.Answer) *flowJSON {
 type meJSON struct {
 	*accountJSON
 	Session *meSessionJSON `json:"session"`
+	// Organisations: the organisations the person belongs to, with their
+	// role (absent when the server serves no organisations).
+	Organisations *[]orgSummaryJSON `json:"organisations,omitempty"`
+}
+
+// meAnswer is the body of GET /api/v1/me for the account and session.
+func (h *Handler) meAnswer(r *http.Request, c *call, a *account.Account, s *session.Session) (meJSON, error) {
+	orgs, err := h.meOrgs(r, c, a.ID)
+	if err != nil {
+		return meJSON{}, err
+	}
+	return meJSON{accountJSONOf(a), meSessionJSONOf(s), orgs}, nil
 }
 
 // meSessionJSON is the session as GET /api/v1/me shows it: no token, no id.

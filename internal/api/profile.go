@@ -37,7 +37,11 @@ func (h *Handler) removeIdentifier(kind profile.Kind) handlerFunc {
 		if err != nil {
 			return err
 		}
-		return writeJSON(w, http.StatusOK, meJSON{accountJSONOf(a), meSessionJSONOf(p.Session)})
+		out, err := h.meAnswer(r, c, a, p.Session)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, out)
 	}
 }
 
@@ -113,5 +117,9 @@ func (h *Handler) updateProfile(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, meJSON{accountJSONOf(a), meSessionJSONOf(p.Session)})
+	out, err := h.meAnswer(r, c, a, p.Session)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
 }

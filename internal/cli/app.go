@@ -48,6 +48,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/oauthclient"
 	"github.com/ninsho/ninsho/internal/oidc"
+	"github.com/ninsho/ninsho/internal/org"
 	"github.com/ninsho/ninsho/internal/passkey"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/profile"
@@ -119,6 +120,8 @@ type App struct {
 	// Consents keeps what people allowed third-party OpenID Connect
 	// clients.
 	Consents *consent.Service
+	// Orgs keeps organisations, their members and invitations.
+	Orgs *org.Service
 	// Realms are the configured realms.
 	Realms    *realm.Registry
 	recovery  *recovery.Service
@@ -347,7 +350,14 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	budget := &changebudget.Budget{Counter: counter}
 	sessionsSvc := &sessions.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Events: events,
 		Policy: kit.Sessions.Policy, Forget: signinSvc.ForgetAccount, Secure: unlockSvc, HistoryWindow: signin.HistoryWindow}
-	a.closure = &closure.Service{Kit: kit, Realms: realms, Store: db, Signin: signinSvc}
+	a.Orgs = &org.Service{Store: db, Accounts: db, Tx: db, Events: events, Outbox: kit.Outbox, Hasher: hasher,
+		Clock: o.Clock, Random: o.Random, CleanName: signup.CleanName}
+	a.closure = &closure.Service{Kit: kit, Realms: realms, Store: db, Signin: signinSvc,
+		// A purged account leaves its organisations (an heir owner, or
+		// the organisation deleted) in the purge's transaction.
+		OnPurge: func(ctx context.Context, acc *account.Account) error {
+			return a.Orgs.ForgetAccount(ctx, acc.Realm, acc.ID, acc.Email)
+		}}
 	signinSvc.Closure = a.closure
 	resetSvc.Closure = a.closure
 	reauthSvc := &reauth.Service{Kit: kit, Realms: realms, Signin: signinSvc, Guard: kit.Codes.Guard, Starts: counter}
@@ -425,12 +435,12 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		DevInbox: inbox, Hooks: provs.hooks, Captcha: captchas, Unlock: unlockSvc, Reset: resetSvc, Reauth: reauthSvc, Contact: contactSvc, Help: a.help, Recovery: recoverySvc, TwoStep: kit.TwoStep, Profile: profileSvc, Sessions: sessionsSvc, Closure: a.closure, Ready: db.Ping, Registry: reg, Logger: a.Logger,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure, Dev: cfg.Dev(),
 		HSTS: httpsPublicURL(cfg), RejectUnknownHosts: cfg.UnknownHosts == "not_found", HideMetrics: !cfg.MetricsOnMainListener(), MetricsToken: string(cfg.Metrics.BearerToken),
-		Console: consoleH, Consents: a.Consents,
+		Console: consoleH, Consents: a.Consents, Orgs: a.Orgs,
 		// Forms on the pages may end at a client's redirect URI (through
 		// the OpenID Connect bridge); a client registered shows within 30 s.
 		FormSources: (&oauthclient.SourceCache{Clients: a.Clients, Clock: o.Clock, TTL: 30 * time.Second}).Sources,
 		OIDC: &oidc.Handler{Realms: realms, Keys: a.SigningKeys, Now: o.Clock.Now, Clients: a.Clients, Accounts: db,
-			Grants: a.Grants, Consents: a.Consents, Sessions: db, Box: box, Hasher: hasher, Signin: signinSvc, TwoStep: kit.TwoStep,
+			Grants: a.Grants, Consents: a.Consents, Organisations: a.Orgs, Sessions: db, Box: box, Hasher: hasher, Signin: signinSvc, TwoStep: kit.TwoStep,
 			ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure},
 	}
 	if a.Handler, err = server.New(deps); err != nil {
@@ -653,6 +663,10 @@ func (a *App) clean(ctx context.Context) {
 	if _, err := a.help.Purge(ctx); err != nil && ctx.Err() == nil {
 		a.Logger.Error("purge help requests", "err", err)
 	}
+	// Organisation invitations 30 days after they ended, in bounded batches.
+	if _, err := a.Orgs.Purge(ctx); err != nil && ctx.Err() == nil {
+		a.Logger.Error("purge organisation invitations", "err", err)
+	}
 	// Recovery documents 30 days after their case's decision, and drafts
 	// whose flow ended, in bounded batches; the case rows stay.
 	if n, err := a.recovery.Purge(ctx, now); err != nil && ctx.Err() == nil {
@@ -731,6 +745,8 @@ func buildRealms(cfg config.Config, provs *providers) (*realm.Registry, error) {
 				PasskeySignIn:    rc.PasskeySignIn == nil || *rc.PasskeySignIn,
 			},
 			SMSLimits: realm.SMSLimits(rc.SMSLimits),
+			Organisations: realm.Organisations{BusinessApproval: rc.Organisations.BusinessApproval,
+				Approvers: rc.Organisations.Normalized()},
 		}
 		switch l := rc.Branding.Logo; {
 		case config.LogoIsURL(l):

@@ -84,6 +84,10 @@ type Service struct {
 	// BatchSize is how many accounts one Purge erases per realm (one short
 	// transaction each); 0 means DefaultBatchSize.
 	BatchSize int
+	// OnPurge, when set, runs in each purge's transaction before the
+	// account's rows are erased, for what other packages keep about it
+	// (org.Service.ForgetAccount: memberships and invitations).
+	OnPurge func(ctx context.Context, a *account.Account) error
 }
 
 // DefaultBatchSize bounds the accounts a housekeeping pass purges per realm.
@@ -241,6 +245,11 @@ func (s *Service) Purge(ctx context.Context) (int, error) {
 				keep, err := s.tell(ctx, rl, a, ChangePurged, time.Time{})
 				if err != nil {
 					return err
+				}
+				if s.OnPurge != nil && a.Status == account.StatusClosed {
+					if err := s.OnPurge(ctx, a); err != nil {
+						return err
+					}
 				}
 				if purged, err = s.Store.PurgeAccount(ctx, id, keep); err != nil || !purged {
 					return err

@@ -130,6 +130,9 @@ type Realm struct {
 	Help Help `json:"help"`
 	// Recovery configures document recovery of two-step verification.
 	Recovery RealmRecovery `json:"recovery"`
+	// Organisations configures the realm's organisations (business
+	// approval and its approvers).
+	Organisations RealmOrganisations `json:"organisations"`
 }
 
 // Help is a realm's "help me sign in" requests (realms[].help).
@@ -516,6 +519,7 @@ func (c *Config) Validate() error {
 		if d := r.TwoStep.TrustedDeviceDays; d < 0 || d > MaxTrustedDeviceDays {
 			bad("realms[%d].two_step.trusted_device_days: must be between 0 (the default, 60) and %d", i, MaxTrustedDeviceDays)
 		}
+		errs = append(errs, r.Organisations.problems(i)...)
 		for _, err := range r.brandingProblems() {
 			bad("realms[%d].%v", i, err)
 		}

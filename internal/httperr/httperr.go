@@ -305,9 +305,13 @@ type FieldProblem struct {
 // verified channel is left for a code: authflow.NoWayIn) kind; for
 // account_suspended the suspension's reference and reason, for
 // account_in_other_realm the other realm's name and sign-in address, and of
-// recovery_case_open the open case's reference. Every other refusal shows
+// recovery_case_open the open case's reference, for org_limit its kind and
+// max. Every other refusal shows
 // none: nil.
 func PublicParams(e *ninsho.Error) map[string]any {
+	if e != nil && e.Code == ninsho.CodeOrgLimit {
+		return orgLimitParams(e) // org.go
+	}
 	if e != nil && e.Code == ninsho.CodeRecoveryCaseOpen {
 		if ref, ok := e.Params["reference"].(string); ok {
 			return map[string]any{"reference": ref}

@@ -57,7 +57,7 @@ func goldenBrand(locale string) Brand {
 
 var allChannels = []Channel{ChannelEmail, ChannelSMS, ChannelVoice}
 
-var allIDs = []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists, TemplateSigninAlert, TemplateUnlockCode, TemplateResetCode, TemplatePasswordChanged, TemplateCodeLimit, TemplateTwoStepChanged, TemplateTwoStepCode, TemplateSecondFactorFailed, TemplateIdentifierRemoved, TemplateAccountClosure, TemplateContactCode, TemplateContactChanged, TemplateContactTaken, TemplateHelpCode, TemplateHelpReceived, TemplateHelpAnswer, TemplateSignupReminder, TemplateRecoveryOpened, TemplateRecoveryApproved, TemplateRecoveryRejected, TemplateAccountSuspended, TemplateAccountReinstated}
+var allIDs = []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists, TemplateSigninAlert, TemplateUnlockCode, TemplateResetCode, TemplatePasswordChanged, TemplateCodeLimit, TemplateTwoStepChanged, TemplateTwoStepCode, TemplateSecondFactorFailed, TemplateIdentifierRemoved, TemplateAccountClosure, TemplateContactCode, TemplateContactChanged, TemplateContactTaken, TemplateHelpCode, TemplateHelpReceived, TemplateHelpAnswer, TemplateSignupReminder, TemplateRecoveryOpened, TemplateRecoveryApproved, TemplateRecoveryRejected, TemplateAccountSuspended, TemplateAccountReinstated, TemplateOrgInvitation, TemplateOrgApproval}
 
 // varsFor are the golden variables that template id is given.
 func varsFor(id, loc string) map[string]string {
@@ -112,6 +112,24 @@ func varsFor(id, loc string) map[string]string {
 			vars["link"] = "https://id.example.com/signin"
 		}
 	}
+	if isOrg(id) {
+		delete(vars, "code")
+		delete(vars, "minutes")
+		delete(vars, "time")
+		delete(vars, "device")
+		delete(vars, "network")
+		vars["name"], vars["org"], vars["until"] = "", "Sakura Trading", "2026-12-02 10:02 JST"
+		vars["inviter"], vars["role"] = "Taro Yamada", "admin"
+		vars["link"] = "https://id.example.com/orgs/invitation?token=TOKEN"
+		if loc == LocaleJA {
+			vars["org"], vars["inviter"] = "さくら商事", "山田 太郎"
+		}
+		if id == TemplateOrgApproval {
+			delete(vars, "inviter")
+			delete(vars, "role")
+			vars["link"] = "https://id.example.com/orgs/approval?token=TOKEN"
+		}
+	}
 	if id == TemplateIdentifierRemoved {
 		delete(vars, "code")
 		delete(vars, "minutes")
@@ -119,6 +137,9 @@ func varsFor(id, loc string) map[string]string {
 	}
 	return vars
 }
+
+// isOrg reports whether id is a template of organisations (e-mail only).
+func isOrg(id string) bool { return id == TemplateOrgInvitation || id == TemplateOrgApproval }
 
 // TestTwoStepChangedNamesEachChange renders the two-step alert for every
 // change in both languages: each names its own change in the subject and
@@ -161,14 +182,15 @@ func TestTwoStepChangedNamesEachChange(t *testing.T) {
 // in both languages, and nothing may say "Ninsho": the customer sees the shop.
 func TestTemplatesGolden(t *testing.T) {
 	tm := MustTemplates(t)
-	if got := tm.IDs(); strings.Join(got, ",") != "account_closure,account_exists,account_reinstated,account_suspended,code_limit,contact_changed,contact_code,contact_taken,help_answer,help_code,help_received,identifier_removed,password_changed,recovery_approved,recovery_opened,recovery_rejected,reset_code,second_factor_failed,signin_alert,signin_code,signup_code,signup_reminder,two_step_changed,two_step_code,unlock_code" {
+	if got := tm.IDs(); strings.Join(got, ",") != "account_closure,account_exists,account_reinstated,account_suspended,code_limit,contact_changed,contact_code,contact_taken,help_answer,help_code,help_received,identifier_removed,org_approval,org_invitation,password_changed,recovery_approved,recovery_opened,recovery_rejected,reset_code,second_factor_failed,signin_alert,signin_code,signup_code,signup_reminder,two_step_changed,two_step_code,unlock_code" {
 		t.Errorf("IDs() = %v, want %v", got, allIDs)
 	}
 	for _, id := range allIDs {
 		for _, ch := range allChannels {
 			if !tm.Has(ch, id) {
-				// A second factor is never sent by e-mail.
-				if ch != ChannelVoice && !(id == TemplateTwoStepCode && ch == ChannelEmail) {
+				// A second factor is never sent by e-mail; organisations
+				// write to e-mail addresses only.
+				if ch != ChannelVoice && !(id == TemplateTwoStepCode && ch == ChannelEmail) && !(isOrg(id) && ch == ChannelSMS) {
 					t.Errorf("template %s has no %s version", id, ch)
 				}
 				continue

@@ -63,8 +63,9 @@ func (c *client) RestrictAdditionalAccessTokenScopes() func([]string) []string {
 	return func(s []string) []string { return s }
 }
 
-// IsScopeAllowed: only the standard scopes exist.
-func (c *client) IsScopeAllowed(string) bool { return false }
+// IsScopeAllowed: besides the standard scopes, which the library always
+// keeps, only ScopeOrganisations exists.
+func (c *client) IsScopeAllowed(scope string) bool { return scope == ScopeOrganisations }
 
 // IDTokenUserinfoClaimsAssertion: ID tokens carry the profile, e-mail and
 // phone claims their scopes allow, even when an access token is issued.

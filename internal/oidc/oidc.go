@@ -58,7 +58,16 @@ const (
 const CacheControl = "public, max-age=300"
 
 // Scopes offered.
-var Scopes = []string{"openid", "profile", "email", "phone", "offline_access"}
+var Scopes = []string{"openid", "profile", "email", "phone", "offline_access", ScopeOrganisations}
+
+// ScopeOrganisations asks for the claim ClaimOrganisations: the
+// organisations the person belongs to, with their role.
+const ScopeOrganisations = "organisations"
+
+// ClaimOrganisations is the claim of the organisations scope (in the ID
+// token and at UserInfo): an array of {id, name, kind, status, role},
+// as GET /api/v1/me's organisations.
+const ClaimOrganisations = "organisations"
 
 // GrantTypes are the grants the token endpoint accepts; any other
 // grant_type is unsupported_grant_type.
@@ -85,6 +94,9 @@ type Handler struct {
 	// Consents keeps what people allowed third-party clients (consent.go);
 	// nil: third-party clients are refused with consent_required.
 	Consents *consent.Service
+	// Organisations lists a person's organisations for the organisations
+	// scope (org.Service); nil: the claim is never set.
+	Organisations Organisations
 	// ClientIP resolves the client address for events.
 	ClientIP      *clientip.Resolver
 	SecureCookies bool
@@ -105,7 +117,7 @@ func (h *Handler) Init() error {
 		return nil
 	}
 	h.storage = &storage{clients: h.Clients, accounts: h.Accounts, grants: h.Grants, keys: h.Keys,
-		box: h.Box, hasher: h.Hasher, now: h.Now, signout: h.endSession, consents: h.Consents}
+		box: h.Box, hasher: h.Hasher, now: h.Now, signout: h.endSession, consents: h.Consents, orgs: h.Organisations}
 	var key [32]byte
 	copy(key[:], h.Hasher.Hash("oidc_access_token_key"))
 	cfg := &op.Config{
@@ -118,7 +130,7 @@ func (h *Handler) Init() error {
 		SupportedUILocales:       []language.Tag{language.Japanese, language.English},
 		SupportedScopes:          Scopes,
 		SupportedClaims: []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp",
-			"at_hash", "c_hash", "sid", "name", "locale", "email", "email_verified", "phone_number", "phone_number_verified"},
+			"at_hash", "c_hash", "sid", "name", "locale", "email", "email_verified", "phone_number", "phone_number_verified", ClaimOrganisations},
 	}
 	issuer := func(bool) (op.IssuerFromRequest, error) {
 		return func(r *http.Request) string { return Issuer(h.Realms.ForHost(r.Host)) }, nil

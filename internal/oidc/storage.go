@@ -16,6 +16,7 @@ import (
 	"github.com/ninsho/ninsho/internal/grant"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/oauthclient"
+	"github.com/ninsho/ninsho/internal/org"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/secret"
 	"github.com/ninsho/ninsho/internal/signingkey"
@@ -32,6 +33,12 @@ type Accounts interface {
 	Account(ctx context.Context, id string) (*account.Account, error)
 }
 
+// Organisations lists the organisations a person belongs to
+// (org.Service.Mine).
+type Organisations interface {
+	Mine(ctx context.Context, realm, accountID string) ([]org.Affiliation, error)
+}
+
 // storage is Ninsho's implementation of the zitadel op.Storage: it only
 // translates between the library and Ninsho's services. The realm of every
 // call is the one the request's Host selected (put in the context by
@@ -46,6 +53,7 @@ type storage struct {
 	now      func() time.Time
 	signout  func(ctx context.Context, rc *reqContext, sid, sub string) error
 	consents *consent.Service
+	orgs     Organisations
 }
 
 var (
@@ -517,6 +525,18 @@ func (s *storage) fill(ctx context.Context, u *zoidc.UserInfo, accountID string,
 	}
 	if slices.Contains(scopes, zoidc.ScopePhone) && a.Phone != "" {
 		u.PhoneNumber, u.PhoneNumberVerified = a.Phone, a.PhoneVerifiedAt != nil
+	}
+	if slices.Contains(scopes, ScopeOrganisations) && s.orgs != nil {
+		affs, err := s.orgs.Mine(ctx, a.Realm, a.ID)
+		if err != nil {
+			return err
+		}
+		list := make([]map[string]any, 0, len(affs))
+		for _, af := range affs {
+			list = append(list, map[string]any{"id": af.Org.ID, "name": af.Org.Name, "kind": string(af.Org.Kind),
+				"status": string(af.Org.Status), "role": string(af.Role)})
+		}
+		u.AppendClaims(ClaimOrganisations, list)
 	}
 	return nil
 }

@@ -86,6 +86,8 @@ type Realm struct {
 	// pumping and cost guard, package smsguard); a zero field keeps its
 	// default.
 	SMSLimits SMSLimits
+	// Organisations holds the realm's settings of organisations.
+	Organisations Organisations
 }
 
 // SMSLimits are a realm's caps on SMS and voice messages, counted together.

@@ -32,6 +32,7 @@ import (
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/oidc"
+	"github.com/ninsho/ninsho/internal/org"
 	"github.com/ninsho/ninsho/internal/profile"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reauth"
@@ -113,6 +114,10 @@ type Deps struct {
 	// Consents keeps what people allowed third-party OpenID Connect
 	// clients: /account/apps and /api/v1/me/apps; nil leaves them 404.
 	Consents *consent.Service
+	// Orgs serves organisations under /api/v1/orgs and the organisations
+	// of GET /api/v1/me (internal/org); nil leaves them 404 (and /me
+	// without the field).
+	Orgs *org.Service
 	// Ready reports whether the server can take traffic (the database
 	// answers); nil means always ready.
 	Ready func(context.Context) error
@@ -224,6 +229,7 @@ func New(d Deps) (http.Handler, error) {
 		Sessions:      d.Sessions,
 		Closure:       d.Closure,
 		Consents:      d.Consents,
+		Orgs:          d.Orgs,
 	})
 	s.mux.HandleFunc("/healthz", healthz)
 	s.mux.HandleFunc("/readyz", s.readyz)

@@ -43,14 +43,18 @@ const (
 	// PermManageClients: list, register and delete the realms' OAuth /
 	// OpenID Connect clients (/console/clients).
 	PermManageClients Permission = "manage_clients"
+	// PermOrgApprovals: approve or reject business organisations waiting
+	// for approval (org.Service.DecideByStaff).
+	PermOrgApprovals Permission = "org_approvals"
 )
 
 // permissions is the one table of who may do what.
 var permissions = map[Role][]Permission{
-	RoleAgent:    {PermFindAccounts, PermTimeline, PermAccountActions, PermHelpRequests},
-	RoleReviewer: {PermFindAccounts, PermTimeline, PermAccountActions, PermHelpRequests, PermRecoveryDocuments, PermRecoveryDecisions},
+	RoleAgent: {PermFindAccounts, PermTimeline, PermAccountActions, PermHelpRequests},
+	RoleReviewer: {PermFindAccounts, PermTimeline, PermAccountActions, PermHelpRequests, PermRecoveryDocuments, PermRecoveryDecisions,
+		PermOrgApprovals},
 	RoleAdmin: {PermFindAccounts, PermTimeline, PermAccountActions, PermHelpRequests, PermRecoveryDocuments, PermRecoveryDecisions,
-		PermManageStaff, PermManageClients},
+		PermManageStaff, PermManageClients, PermOrgApprovals},
 }
 
 // Can reports whether a staff member with the role may do p. An unknown

@@ -75,7 +75,7 @@ type appRow struct {
 
 // scopeWords are the catalogue keys of the scopes in words, in the order
 // the pages list them.
-var scopeWords = []string{"openid", "profile", "email", "phone", "offline_access"}
+var scopeWords = []string{"openid", "profile", "email", "phone", "organisations", "offline_access"}
 
 // scopeKeys returns the catalogue keys of scopes, in scopeWords' order.
 func scopeKeys(scopes []string) []string {

@@ -1,0 +1,21 @@
+package message
+
+// Template ids of organisations (internal/org). Both go by e-mail only, to
+// an address that may have no account, and carry no account's name.
+const (
+	// TemplateOrgInvitation invites an address into an organisation.
+	// Variables: name (empty), org (its name), inviter (the inviting
+	// member's name), role (admin or member), link (the single-use
+	// invitation link), until (when it expires), host.
+	TemplateOrgInvitation = "org_invitation"
+	// TemplateOrgApproval asks a realm's approver to approve or reject a
+	// new business organisation. Variables: name (empty), org, link (the
+	// single-use approval link), until, host.
+	TemplateOrgApproval = "org_approval"
+)
+
+func init() {
+	templateVars[TemplateOrgInvitation] = []string{"name", "org", "inviter", "role", "link", "until", "host", "base_url"}
+	templateVars[TemplateOrgApproval] = []string{"name", "org", "link", "until", "host", "base_url"}
+	checkValues["org"], checkValues["inviter"], checkValues["role"] = "O", "I", "member"
+}
