@@ -241,6 +241,11 @@ func TestRealmIsolation(t *testing.T) {
 		if status, raw := us.call("POST", "/api/v1/signin", "", map[string]string{"identifier": email, "password": pw, "device_token": jpDevice}, &in); status != http.StatusOK || in.Status != "challenge" || in.Next == nil || in.Next.Step != "second_factor" {
 			t.Errorf("us sign-in from the device jp trusts: %d %s, want challenge at second_factor", status, raw)
 		}
+
+		// Every other route, and flows, links and CAPTCHAs of every kind:
+		// isolation_writes_test.go.
+		isolateEveryRoute(t, &isoEnv{t: t, clock: clock, sent: sent, jp: jp, us: us, email: email, pw: pw,
+			jpToken: jpToken, usToken: usToken, jpDevice: jpDevice, jpSecret: jpSecret})
 	}
 	t.Run("sqlite", func(t *testing.T) { run(t, "") })
 	t.Run("postgres", func(t *testing.T) { run(t, storetest.PostgresURL(t)) })
