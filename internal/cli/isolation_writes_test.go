@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/ninsho/ninsho/internal/message"
+	"github.com/ninsho/ninsho/internal/recovery"
+	"github.com/ninsho/ninsho/internal/recovery/recoverytest"
 )
 
 // isoEnv is TestRealmIsolation's server once its two sign-ups and the
@@ -332,8 +334,14 @@ func isolateEveryRoute(t *testing.T, e *isoEnv) {
 	}
 
 	e.isolateCaptcha()
-	contactFlow, undo := e.isolateFlowsAndLinks()
-	_ = contactFlow
+	undo, cancel := e.isolateFlowsAndLinks()
+	// The cancel link, refused at us, cancels jp's case at home.
+	var cs struct {
+		Status string `json:"status"`
+	}
+	if status, raw := e.jp.call("POST", "/api/v1/recovery/cancel", "", map[string]string{"token": cancel}, &cs); status != http.StatusOK || cs.Status != "cancelled" {
+		t.Errorf("jp's cancel link at home: %d %s, want 200 cancelled", status, raw)
+	}
 	// Last, as it ends every session of jp's account: the undo link,
 	// refused at us, works at home.
 	var f flowJSON
@@ -434,8 +442,8 @@ func (e *isoEnv) isolateCaptcha() {
 // isolateFlowsAndLinks: flows of every kind the API drives (reauth,
 // contact change, unlock, sign-in, recovery) and a page flow are unknown at
 // us; the "this wasn't me" and contact undo links of jp do nothing at us,
-// on the pages and the API, and stay good at home. It returns the contact
-// change's flow id and the undo link's token.
+// on the pages and the API, and stay good at home. It returns the tokens of
+// the undo link and of the recovery case's cancel link.
 func (e *isoEnv) isolateFlowsAndLinks() (string, string) {
 	t := e.t
 	flows := map[string]string{}
@@ -545,6 +553,22 @@ func (e *isoEnv) isolateFlowsAndLinks() (string, string) {
 	undo := linkOf(t, e.sent.wait(t, t.Context(), e.email, func(m *message.Outgoing) bool {
 		return m.Realm == "jp" && m.Template == message.TemplateContactChanged
 	}))
+	// The recovery case, once its document is in, sends a cancel link.
+	req, _ = http.NewRequest("PUT", e.jp.base+"/api/v1/recovery/"+flows["recovery"]+"/documents/front?document_type=drivers_license", bytes.NewReader(recoverytest.MustPNG(t)))
+	req.Header.Set("Content-Type", "image/png")
+	req.Header.Set("User-Agent", browserUA)
+	if res, err := e.jp.http.Do(req); err != nil {
+		t.Fatal(err)
+	} else if res.Body.Close(); res.StatusCode != http.StatusOK {
+		t.Fatalf("a document for jp's recovery flow at home: %d", res.StatusCode)
+	}
+	if status, raw := e.jp.call("POST", "/api/v1/flows/"+flows["recovery"], "", map[string]string{"action": "submit_documents"}, nil); status != http.StatusOK {
+		t.Fatalf("jp's recovery case submitted: %d %s", status, raw)
+	}
+	// The address is newEmail by now.
+	cancel := linkOf(t, e.sent.wait(t, t.Context(), newEmail, func(m *message.Outgoing) bool {
+		return m.Realm == "jp" && m.Template == recovery.TemplateOpened
+	}))
 	before := e.snapshot()
 	const bogus = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 	for _, tc := range []struct {
@@ -552,6 +576,7 @@ func (e *isoEnv) isolateFlowsAndLinks() (string, string) {
 	}{
 		{"this wasn't me", notMe, "/signin/not-me", "/n/", "/api/v1/not-me"},
 		{"contact undo", undo, "/account/contact-undo", "/c/", "/api/v1/contact-undo"},
+		{"recovery cancel", cancel, "/recovery/cancel", "", "/api/v1/recovery/cancel"},
 	} {
 		for _, side := range []struct {
 			method, path string
@@ -561,6 +586,9 @@ func (e *isoEnv) isolateFlowsAndLinks() (string, string) {
 			{"GET", tc.short + "%s", nil},
 			{"POST", tc.page, func(tok string) url.Values { return url.Values{"token": {tok}} }},
 		} {
+			if side.path == "%s" {
+				continue // no short form
+			}
 			ask := func(tok string) pageAnswer {
 				path := side.path
 				if strings.Contains(path, "%s") {
@@ -588,7 +616,7 @@ func (e *isoEnv) isolateFlowsAndLinks() (string, string) {
 	if after := e.snapshot(); after != before {
 		t.Errorf("jp's account changed by its links at us:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
-	return flows["contact"], undo
+	return undo, cancel
 }
 
 var anyID = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
