@@ -203,7 +203,7 @@ var isoRoutes = []isoRoute{
 	{pattern: "GET /api/v1/me/history", kind: isoSession},
 	{pattern: "POST /api/v1/me/history/{id}/not-me", kind: isoSession, path: "/api/v1/me/history/{history}/not-me", homePath: "/api/v1/me/history/{bogus}/not-me"},
 	{pattern: "GET /api/v1/me/trusted-devices", kind: isoSession},
-	{pattern: "DELETE /api/v1/me/trusted-devices", kind: isoSession, homePath: "/api/v1/me/trusted-devices/{bogus}"},
+	{pattern: "DELETE /api/v1/me/trusted-devices", kind: isoSession},
 	{pattern: "DELETE /api/v1/me/trusted-devices/{id}", kind: isoSession, path: "/api/v1/me/trusted-devices/{trusted}", homePath: "/api/v1/me/trusted-devices/{bogus}"},
 	{pattern: "GET /api/v1/me/two-step", kind: isoSession},
 	{pattern: "DELETE /api/v1/me/two-step", kind: isoSession, homePath: "/api/v1/me/two-step/methods/{bogus}"},
