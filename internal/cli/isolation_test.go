@@ -19,8 +19,12 @@ import (
 // hosted /account pages with the ninsho_session cookie), a sign-in flow's
 // id, a verification code, the device token and a trusted device. Each
 // refusal is paired with the same request at the realm that issued it, which
-// succeeds, so the refusal is the realm's doing. (OIDC codes, refresh and
-// access tokens at another realm: TestOIDCRefusals.)
+// succeeds, so the refusal is the realm's doing. Then isolateEveryRoute
+// (isolation_writes_test.go) does the same for every route of isoRoutes —
+// the writes of the API and the pages' forms, flows of every kind, a page
+// flow, a CAPTCHA and the "this wasn't me", contact undo and recovery
+// cancel links — and checks that nothing of jp changed. (OIDC codes,
+// refresh and access tokens at another realm: TestOIDCRefusals.)
 func TestRealmIsolation(t *testing.T) {
 	run := func(t *testing.T, dbURL string) {
 		ctx := context.Background()
@@ -241,6 +245,11 @@ func TestRealmIsolation(t *testing.T) {
 		if status, raw := us.call("POST", "/api/v1/signin", "", map[string]string{"identifier": email, "password": pw, "device_token": jpDevice}, &in); status != http.StatusOK || in.Status != "challenge" || in.Next == nil || in.Next.Step != "second_factor" {
 			t.Errorf("us sign-in from the device jp trusts: %d %s, want challenge at second_factor", status, raw)
 		}
+
+		// Every other route, and flows, links and CAPTCHAs of every kind:
+		// isolation_writes_test.go.
+		isolateEveryRoute(t, &isoEnv{t: t, clock: clock, sent: sent, jp: jp, us: us, email: email, pw: pw,
+			jpToken: jpToken, usToken: usToken, jpDevice: jpDevice, jpSecret: jpSecret})
 	}
 	t.Run("sqlite", func(t *testing.T) { run(t, "") })
 	t.Run("postgres", func(t *testing.T) { run(t, storetest.PostgresURL(t)) })
