@@ -221,6 +221,21 @@ var isoRoutes = []isoRoute{
 	{pattern: "POST /api/v1/me/two-step/passkeys", kind: isoSession, body: map[string]any{"label": "mallory"}, homeBody: map[string]any{"label": strings.Repeat("x", 1000)}},
 	{pattern: "POST /api/v1/me/two-step/passkeys/{id}", kind: isoSession, path: "/api/v1/me/two-step/passkeys/{method}", body: map[string]any{"credential": map[string]any{}, "label": "mallory"}, homePath: "/api/v1/me/two-step/passkeys/{bogus}"},
 	{pattern: "POST /api/v1/reauth", kind: isoSession, body: map[string]any{"password": "kumo-no-ue-42"}},
+	// Organisations (isolation_orgs_test.go): at home harmless — an
+	// invalid body, the last owner refused, another realm's id unknown.
+	{pattern: "GET /api/v1/orgs", kind: isoSession},
+	{pattern: "POST /api/v1/orgs", kind: isoSession, body: map[string]any{"name": "Mallory Shop", "kind": "seller"}, homeBody: map[string]any{"name": "Hanako Shop", "kind": "nope"}},
+	{pattern: "GET /api/v1/orgs/{id}", kind: isoSession, path: "/api/v1/orgs/{org}"},
+	{pattern: "POST /api/v1/orgs/{id}/invitations", kind: isoSession, path: "/api/v1/orgs/{org}/invitations", body: map[string]any{"email": "mallory@example.com"}, homeBody: map[string]any{"email": "not an address"}},
+	{pattern: "DELETE /api/v1/orgs/{id}/invitations/{invitation}", kind: isoSession, path: "/api/v1/orgs/{org}/invitations/{invitation}", homePath: "/api/v1/orgs/{org}/invitations/{bogus}"},
+	{pattern: "POST /api/v1/orgs/invitations/accept", kind: isoSession, body: map[string]any{"token": "not-a-token"}},
+	{pattern: "PATCH /api/v1/orgs/{id}/members/{account}", kind: isoSession, path: "/api/v1/orgs/{org}/members/{account}", body: map[string]any{"role": "member"}, homePath: "/api/v1/orgs/{org}/members/{bogus}"},
+	{pattern: "DELETE /api/v1/orgs/{id}/members/{account}", kind: isoSession, path: "/api/v1/orgs/{org}/members/{account}", homePath: "/api/v1/orgs/{org}/members/{bogus}"},
+	{pattern: "POST /api/v1/orgs/{id}/leave", kind: isoSession, path: "/api/v1/orgs/{org}/leave"},
+	{pattern: "POST /api/v1/orgs/{id}/transfer", kind: isoSession, path: "/api/v1/orgs/{org}/transfer", body: map[string]any{"account_id": "{account}"}},
+	{pattern: "PUT /api/v1/orgs/{id}/policy", kind: isoSession, path: "/api/v1/orgs/{org}/policy", body: map[string]any{"require_two_step": true}, homeBody: map[string]any{"methods": []string{"nope"}}},
+	{pattern: "POST /api/v1/orgs/approval/lookup", kind: isoLink},
+	{pattern: "POST /api/v1/orgs/approval", kind: isoLink},
 
 	// JSON API: flows, links, CAPTCHA, starts.
 	{pattern: "GET /api/v1/flows/{id}", kind: isoFlow},

@@ -31,7 +31,8 @@ func TestRealmIsolation(t *testing.T) {
 		clock := &offsetClock{}
 		app := mustStartClockedIssuer(t, ctx, dbURL, clock, func(c *config.Config) {
 			c.Realms = []config.Realm{
-				{ID: "jp", Name: "Sakura JP", Hosts: []string{"127.0.0.1"}, DefaultLocale: "ja", PhoneRegion: "JP", IdentifierDisclosure: "explicit"},
+				{ID: "jp", Name: "Sakura JP", Hosts: []string{"127.0.0.1"}, DefaultLocale: "ja", PhoneRegion: "JP", IdentifierDisclosure: "explicit",
+					Organisations: config.RealmOrganisations{BusinessApproval: true, Approvers: []string{jpApprover}}},
 				{ID: "us", Name: "Sakura US", Hosts: []string{"localhost"}, DefaultLocale: "en", PhoneRegion: "US", IdentifierDisclosure: "explicit"},
 			}
 		})

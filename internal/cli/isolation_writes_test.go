@@ -208,7 +208,8 @@ func (e *isoEnv) collectIDs() {
 	if len(history.Entries) > 0 {
 		e.ids["history"] = history.Entries[0].ID
 	}
-	for _, k := range []string{"session", "device", "trusted", "method", "history"} {
+	e.collectOrgIDs() // isolation_orgs_test.go
+	for _, k := range []string{"session", "device", "trusted", "method", "history", "org", "invitation", "account"} {
 		if e.ids[k] == "" {
 			e.t.Fatalf("jp's account has no %s to attack: sessions %+v devices %+v trusted %+v two-step %+v history %d", k, sessions, devices, trusted, twoStep, len(history.Entries))
 		}
@@ -276,6 +277,10 @@ func isolateEveryRoute(t *testing.T, e *isoEnv) {
 			t.Errorf("us's session with jp's id: %s %s: %d %s, want 404 not_found", tc.method, tc.path, status, raw)
 		}
 	}
+	// jp's organisation, invitation and approval link (before us forgets
+	// the device, which ends us's session).
+	e.isolateOrgs() // isolation_orgs_test.go
+
 	// The device id is the keyed hash of the token, the same in both
 	// realms; us's account signed in from that browser too, so us forgets
 	// its own link to it — and jp's account keeps it (the snapshot).
