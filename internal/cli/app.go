@@ -135,12 +135,12 @@ type App struct {
 	// realmMu guards realmStamp, the stamp of the realms served.
 	realmMu    sync.Mutex
 	realmStamp int64
-	recovery  *recovery.Service
-	srv       *http.Server
-	ln        net.Listener
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	closeOnce sync.Once
+	recovery   *recovery.Service
+	srv        *http.Server
+	ln         net.Listener
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	closeOnce  sync.Once
 
 	// metricsHandler serves /metrics on metrics.addr (nil: no listener of
 	// its own); metricsSrv and metricsLn run it once started.

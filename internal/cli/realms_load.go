@@ -105,4 +105,3 @@ func (a *App) RefreshRealms(ctx context.Context) bool {
 	a.Logger.Info("realm settings reloaded", "realms", len(cfg.Realms), "stamp", stamp)
 	return true
 }
-

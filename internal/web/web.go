@@ -135,11 +135,11 @@ type Deps struct {
 
 // Handler serves the browser routes. It is safe for concurrent use.
 type Handler struct {
-	d       Deps
-	mux     *http.ServeMux
-	looks   sync.Map // realm id → *realmLook, rebuilt when the realm changes
+	d     Deps
+	mux   *http.ServeMux
+	looks sync.Map // realm id → *realmLook, rebuilt when the realm changes
 
-	plain   *look            // the built-in look, for a request without a realm
+	plain   *look // the built-in look, for a request without a realm
 	cookies webreq.Cookies
 	cop     *http.CrossOriginProtection
 	static  http.Handler
