@@ -132,15 +132,17 @@ type App struct {
 	emailOnly func(id string) bool
 	// realmTick, when set (tests), paces watchRealms instead of a ticker.
 	realmTick <-chan time.Time
+
+	recovery  *recovery.Service
+	srv       *http.Server
+	ln        net.Listener
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+
 	// realmMu guards realmStamp, the stamp of the realms served.
 	realmMu    sync.Mutex
 	realmStamp int64
-	recovery   *recovery.Service
-	srv        *http.Server
-	ln         net.Listener
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
-	closeOnce  sync.Once
 
 	// metricsHandler serves /metrics on metrics.addr (nil: no listener of
 	// its own); metricsSrv and metricsLn run it once started.
