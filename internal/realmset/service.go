@@ -284,15 +284,22 @@ func (s *Service) List(ctx context.Context) ([]Setting, error) {
 	return out, nil
 }
 
-// Create stores a new realm from doc (a realms[] entry as JSON): its id a
-// slug of lower-case letters, digits, "-" and "_" (at most 32), none of
-// the other Fixed settings, and valid with every stored realm (a realm
-// id already stored is ninsho.CodeRealmExists). It is served after the
-// configuration's realms.
-func (s *Service) Create(ctx context.Context, who Who, doc []byte) (config.Realm, error) {
+// Create stores a new realm id whose document is ch applied to {"id": id}
+// (a realms[] entry): its id a slug of lower-case letters, digits, "-" and
+// "_" (at most 32), none of the other Fixed settings, and valid with every
+// stored realm (an id already stored is ninsho.CodeRealmExists). It is
+// served after the configuration's realms.
+func (s *Service) Create(ctx context.Context, who Who, id string, ch Change) (config.Realm, error) {
 	var rc config.Realm
+	doc, err := apply(map[string]any{"id": id}, ch)
+	if err != nil {
+		return rc, err
+	}
 	if err := decode(doc, &rc, true); err != nil {
 		return rc, invalid([]string{err.Error()})
+	}
+	if rc.ID != id {
+		return rc, invalid([]string{fmt.Sprintf("id: the document's id %q is not %q", rc.ID, id)})
 	}
 	if !idPattern.MatchString(rc.ID) {
 		return rc, invalid([]string{fmt.Sprintf("id: %q must be 1 to 32 lower-case letters, digits, \"-\" or \"_\", starting with a letter or digit", rc.ID)})
@@ -365,24 +372,10 @@ func (s *Service) Set(ctx context.Context, who Who, id string, ch Change) ([]str
 		return nil, ninsho.E(ninsho.CodeNotFound)
 	}
 	cur := mustMap(before[i])
-	next := mustMap(before[i])
-	if len(ch.Merge) > 0 {
-		var patch any
-		if err := json.Unmarshal(ch.Merge, &patch); err != nil {
-			return nil, invalid([]string{"the document is not JSON: " + err.Error()})
-		}
-		m, ok := mergePatch(next, patch).(map[string]any)
-		if !ok {
-			return nil, invalid([]string{"the document must be a JSON object"})
-		}
-		next = m
+	b, err := apply(mustMap(before[i]), ch)
+	if err != nil {
+		return nil, err
 	}
-	for _, a := range ch.Assign {
-		if err := assign(next, a); err != nil {
-			return nil, invalid([]string{err.Error()})
-		}
-	}
-	b, _ := json.Marshal(next)
 	var rc config.Realm
 	if err := decode(b, &rc, true); err != nil {
 		return nil, invalid([]string{err.Error()})
@@ -418,6 +411,30 @@ func (s *Service) Set(ctx context.Context, who Who, id string, ch Change) ([]str
 		return nil, err
 	}
 	return changed, nil
+}
+
+// apply applies ch to the document m and returns it as JSON.
+func apply(m map[string]any, ch Change) ([]byte, error) {
+	if len(ch.Merge) > 0 {
+		var patch any
+		if err := json.Unmarshal(ch.Merge, &patch); err != nil {
+			return nil, invalid([]string{"the document is not JSON: " + err.Error()})
+		}
+		if _, ok := patch.(map[string]any); !ok {
+			return nil, invalid([]string{"the document must be a JSON object"})
+		}
+		m = mergePatch(m, patch).(map[string]any)
+	}
+	for _, a := range ch.Assign {
+		if err := assign(m, a); err != nil {
+			return nil, invalid([]string{err.Error()})
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, ninsho.Internal("realmset: %w", err)
+	}
+	return b, nil
 }
 
 // event records typ about realm id with the keys concerned.
