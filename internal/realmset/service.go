@@ -337,13 +337,18 @@ func (s *Service) Create(ctx context.Context, who Who, id string, ch Change) (co
 	return rc, err
 }
 
-// Change is what Set does to a realm's document: Assign sets dotted keys
-// ("name", "two_step.required_for", "branding.primary_color") to JSON
-// values, in order; Merge, if set, is a JSON merge patch (RFC 7396) of the
-// whole document, applied first.
+// Change is what Set does to a realm's document: Replace, if set, is the
+// whole new document (keys left out take their zero value); Merge, if set,
+// is a JSON merge patch (RFC 7396) of the document, applied next; Assign
+// sets dotted keys ("name", "two_step.required_for",
+// "branding.primary_color") to JSON values, in order, last. Revision, if
+// not 0, is the revision the change was made from: another one stored is
+// ninsho.CodeConflict.
 type Change struct {
-	Merge  []byte
-	Assign []Assignment
+	Replace  []byte
+	Merge    []byte
+	Assign   []Assignment
+	Revision int64
 }
 
 // Assignment sets one dotted key to a JSON value.
@@ -370,6 +375,9 @@ func (s *Service) Set(ctx context.Context, who Who, id string, ch Change) ([]str
 	}
 	if i < 0 {
 		return nil, ninsho.E(ninsho.CodeNotFound)
+	}
+	if ch.Revision != 0 && ch.Revision != row.Revision {
+		return nil, ninsho.E(ninsho.CodeConflict)
 	}
 	cur := mustMap(before[i])
 	b, err := apply(mustMap(before[i]), ch)
@@ -415,6 +423,20 @@ func (s *Service) Set(ctx context.Context, who Who, id string, ch Change) ([]str
 
 // apply applies ch to the document m and returns it as JSON.
 func apply(m map[string]any, ch Change) ([]byte, error) {
+	if len(ch.Replace) > 0 {
+		var doc any
+		if err := json.Unmarshal(ch.Replace, &doc); err != nil {
+			return nil, invalid([]string{"the document is not JSON: " + err.Error()})
+		}
+		d, ok := doc.(map[string]any)
+		if !ok {
+			return nil, invalid([]string{"the document must be a JSON object"})
+		}
+		if _, ok := d["id"]; !ok {
+			d["id"] = m["id"]
+		}
+		m = d
+	}
 	if len(ch.Merge) > 0 {
 		var patch any
 		if err := json.Unmarshal(ch.Merge, &patch); err != nil {

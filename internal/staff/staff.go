@@ -43,6 +43,9 @@ const (
 	// PermManageClients: list, register and delete the realms' OAuth /
 	// OpenID Connect clients (/console/clients).
 	PermManageClients Permission = "manage_clients"
+	// PermManageRealms: see, create and change the realms' settings
+	// (/console/realms; admins).
+	PermManageRealms Permission = "manage_realms"
 )
 
 // permissions is the one table of who may do what.
@@ -50,7 +53,7 @@ var permissions = map[Role][]Permission{
 	RoleAgent:    {PermFindAccounts, PermTimeline, PermAccountActions, PermHelpRequests},
 	RoleReviewer: {PermFindAccounts, PermTimeline, PermAccountActions, PermHelpRequests, PermRecoveryDocuments, PermRecoveryDecisions},
 	RoleAdmin: {PermFindAccounts, PermTimeline, PermAccountActions, PermHelpRequests, PermRecoveryDocuments, PermRecoveryDecisions,
-		PermManageStaff, PermManageClients},
+		PermManageStaff, PermManageClients, PermManageRealms},
 }
 
 // Can reports whether a staff member with the role may do p. An unknown
