@@ -302,13 +302,13 @@ type page struct {
 	CanClients bool
 	// CanRealms links the realms page (admins, when it is served).
 	CanRealms bool
-	CanHelp    bool
-	Overdue    []overdue
-	CanReview  bool
-	Error      *pageError
-	Notice     string
-	Form       url.Values
-	Data       any
+	CanHelp   bool
+	Overdue   []overdue
+	CanReview bool
+	Error     *pageError
+	Notice    string
+	Form      url.Values
+	Data      any
 }
 
 // fieldMessages are the messages shown at one refused field.
