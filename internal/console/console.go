@@ -300,15 +300,16 @@ type page struct {
 	CanStaff  bool
 	// CanClients links the clients page (admins, when it is served).
 	CanClients bool
+	CanHelp    bool
+	Overdue    []overdue
+	CanReview  bool
+	Error      *pageError
+	Notice     string
+	Form       url.Values
+	Data       any
+
 	// CanRealms links the realms page (admins, when it is served).
 	CanRealms bool
-	CanHelp   bool
-	Overdue   []overdue
-	CanReview bool
-	Error     *pageError
-	Notice    string
-	Form      url.Values
-	Data      any
 }
 
 // fieldMessages are the messages shown at one refused field.
