@@ -213,3 +213,44 @@ func TestRealmsSeedWarnsAboutDifferences(t *testing.T) {
 		t.Errorf("warnings %v", recs)
 	}
 }
+
+// TestRealmsWatchPacedByTick: the watch runs at each tick it is given
+// (Options.RealmTick) — no ticker, no sleeping until realm_refresh — and
+// a change made through the app's own service is served after one tick,
+// the first realm still the fallback.
+func TestRealmsWatchPacedByTick(t *testing.T) {
+	cfg := config.Default()
+	cfg.Addr, cfg.DataDir, cfg.Realms = "127.0.0.1:0", t.TempDir(), realmsJP()
+	cfg.Password.MemoryKiB, cfg.Password.Time = 8192, 1
+	cfg.RealmRefresh = config.Duration(config.MaxRealmRefresh) // never reached: the ticks pace it
+	tick := make(chan time.Time)
+	app, err := cli.NewApp(context.Background(), cfg, cli.Options{LogOutput: io.Discard, RealmTick: tick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Close() })
+	before := app.Realms.ByID("jp")
+	if _, err := app.RealmSettings.Set(context.Background(), realmSetBy("test"), "jp", realmSetName("Ticked")); err != nil {
+		t.Fatal(err)
+	}
+	if app.Realms.ByID("jp") != before {
+		t.Fatal("the realms changed before a tick")
+	}
+	tick <- time.Now() // taken by the watch: it runs this refresh now
+	deadline := time.Now().Add(5 * time.Second)
+	for app.Realms.ByID("jp").Name != "Ticked" {
+		if time.Now().After(deadline) {
+			t.Fatal("one tick did not apply the change")
+		}
+		time.Sleep(5 * time.Millisecond) // the watch's goroutine finishes the swap
+	}
+	if before.Name != "Old name" {
+		t.Errorf("the realm handed out before changed: %q", before.Name)
+	}
+	if app.Realms.ForHost("unknown.example").ID != "jp" {
+		t.Error("the fallback realm moved")
+	}
+}
