@@ -53,6 +53,7 @@ import (
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/profile"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/realmset"
 	"github.com/ninsho/ninsho/internal/reauth"
 	"github.com/ninsho/ninsho/internal/recovery"
 	"github.com/ninsho/ninsho/internal/reset"
@@ -71,7 +72,6 @@ import (
 	"github.com/ninsho/ninsho/internal/staff"
 	"github.com/ninsho/ninsho/internal/startgate"
 	"github.com/ninsho/ninsho/internal/store"
-	"github.com/ninsho/ninsho/internal/theme"
 	"github.com/ninsho/ninsho/internal/throttle"
 	"github.com/ninsho/ninsho/internal/trust"
 	"github.com/ninsho/ninsho/internal/twostep"
@@ -84,6 +84,9 @@ type Options struct {
 	LogOutput io.Writer    // where logs go (default os.Stderr)
 	Clock     ninsho.Clock // default ninsho.SystemClock
 	Random    ninsho.Random
+	// RealmTick, when set, paces the watch for realm settings changed at
+	// run time instead of a ticker of realm_refresh (tests send on it).
+	RealmTick <-chan time.Time
 	// Delivered, when set in development mode, is called with every message
 	// the development inbox has stored, from the dispatcher's goroutine, so
 	// that tests wait for a delivery instead of polling the inbox.
@@ -122,14 +125,27 @@ type App struct {
 	Consents *consent.Service
 	// Orgs keeps organisations, their members and invitations.
 	Orgs *org.Service
-	// Realms are the configured realms.
-	Realms    *realm.Registry
+	// Realms are the realms, as stored (RealmSettings): Replace swaps
+	// them when a change is seen (watchRealms).
+	Realms *realm.Registry
+	// RealmSettings keeps the realms' stored settings (ninsho realms, the
+	// console's realms page).
+	RealmSettings *realmset.Service
+	// emailOnly says which realms have no SMS provider (wired at start).
+	emailOnly func(id string) bool
+	// realmTick, when set (tests), paces watchRealms instead of a ticker.
+	realmTick <-chan time.Time
+
 	recovery  *recovery.Service
 	srv       *http.Server
 	ln        net.Listener
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
+
+	// realmMu guards realmStamp, the stamp of the realms served.
+	realmMu    sync.Mutex
+	realmStamp int64
 
 	// metricsHandler serves /metrics on metrics.addr (nil: no listener of
 	// its own); metricsSrv and metricsLn run it once started.
@@ -201,6 +217,19 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	db := a.DB
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Metrics and the security log watch the events the database kept.
+	eventMetrics, err := eventprom.New(reg)
+	if err != nil {
+		return err
+	}
+	events := &event.Observed{Store: db, Observers: []event.Observer{eventMetrics, event.SecurityLog{Logger: a.Logger}}}
+	// The realms are the stored ones, seeded from the configuration
+	// (realms.go); cfg.Realms are they from here on.
+	cfg, err = a.loadRealms(context.Background(), cfg, o, events)
+	if err != nil {
+		return err
+	}
+	a.Config = cfg
 
 	var (
 		inbox http.Handler
@@ -228,6 +257,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	senders := provs.defaults
 	// Realms take phone numbers only where text messages can be sent.
+	a.emailOnly = func(id string) bool { return !provs.canSend(id, message.ChannelSMS) }
 	realms, err := buildRealms(cfg, provs)
 	if err != nil {
 		return err
@@ -251,12 +281,6 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	if _, err := messageprom.NewBacklog(reg, db, o.Clock); err != nil {
 		return err
 	}
-	// Metrics and the security log watch the events the database kept.
-	eventMetrics, err := eventprom.New(reg)
-	if err != nil {
-		return err
-	}
-	events := &event.Observed{Store: db, Observers: []event.Observer{eventMetrics, event.SecurityLog{Logger: a.Logger}}}
 	a.dispatcher, err = message.NewDispatcher(message.DispatcherConfig{
 		Store: db, Box: box, Templates: templates, Senders: senders, RealmSenders: provs.realms, Looks: looks,
 		Clock: o.Clock, Random: o.Random, Owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), ninsho.Token(o.Random, 6)),
@@ -411,6 +435,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	consoleH, err := console.New(console.Deps{Staff: a.Staff, Desk: deskSvc, Realms: realms, Clients: a.Clients,
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure || httpsPublicURL(cfg),
 		Help: a.help, Review: reviewSvc, Now: o.Clock.Now, LinkBase: staffBaseURL(cfg),
+		RealmSettings: a.RealmSettings, RealmsChanged: a.RefreshRealms,
 		Overdue: []console.OverdueCounter{
 			{Name: "help", Href: console.Path + "/help", Perm: staff.PermHelpRequests, Count: a.help.OverdueCount},
 			{Name: "recovery", Href: console.Path + "/recovery", Perm: staff.PermRecoveryDecisions, Count: reviewSvc.OverdueCount},
@@ -500,7 +525,7 @@ func (a *App) Start() error {
 	a.srv = a.httpServer(a.Handler)
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
-	a.wg.Add(4)
+	a.wg.Add(5)
 	go func() {
 		defer a.wg.Done()
 		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -518,6 +543,10 @@ func (a *App) Start() error {
 	go func() {
 		defer a.wg.Done()
 		a.Backchannel.Run(ctx)
+	}()
+	go func() {
+		defer a.wg.Done()
+		a.watchRealms(ctx)
 	}()
 	a.Logger.Info("listening", "addr", ln.Addr().String())
 	switch {
@@ -711,100 +740,43 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// buildRealms builds the realm registry; each realm's links and host name
-// come from config.RealmURL (its own public_url first). Without sms (no
-// provider sends text messages) every realm takes e-mail addresses only.
+// buildRealms builds the realm registry of cfg.Realms (realmset.Build);
+// without sms (no provider sends text messages) a realm takes e-mail
+// addresses only.
 func buildRealms(cfg config.Config, provs *providers) (*realm.Registry, error) {
-	var rs []*realm.Realm
-	for i, rc := range cfg.Realms {
-		baseURL, publicHost := cfg.RealmURL(i)
-		r := &realm.Realm{
-			ID: rc.ID, Name: rc.Name, Hosts: rc.Hosts, DefaultLocale: rc.DefaultLocale,
-			PhoneRegion: rc.PhoneRegion, Disclosure: realm.Disclosure(rc.IdentifierDisclosure),
-			PublicHost: publicHost, BaseURL: baseURL,
-			Heightened:     rc.HeightenedProtection,
-			TypoTolerance:  rc.TypoTolerance == nil || *rc.TypoTolerance,
-			SignInWithCode: rc.SignInWithCode == nil || *rc.SignInWithCode,
-			EmailOnly:      !provs.canSend(rc.ID, message.ChannelSMS),
-			Brand: realm.Brand{
-				PrimaryColor: rc.Branding.PrimaryColor,
-				SupportURL:   rc.Branding.SupportURL, SupportContact: rc.Branding.SupportContact,
-				TermsURL: rc.Branding.TermsURL, PrivacyURL: rc.Branding.PrivacyURL,
-				PoweredBy: rc.Branding.PoweredBy,
-			},
-			ThemeDir:            rc.Theme,
-			ReturnTo:            rc.ReturnTo,
-			CodeDeliveryTimeout: time.Duration(rc.CodeDeliveryTimeout),
-			ClosureGraceFor:     time.Duration(rc.ClosureGrace),
-			HelpDueFor:          time.Duration(rc.Help.Due),
-			RecoveryDueFor:      time.Duration(rc.Recovery.Due),
-			TwoStep: realm.TwoStep{
-				ReauthWindow:     time.Duration(rc.TwoStep.ReauthWindow),
-				RequiredFor:      rc.TwoStep.RequiredFor,
-				TrustedDeviceFor: time.Duration(rc.TwoStep.TrustedDeviceDays) * 24 * time.Hour,
-				PasskeySignIn:    rc.PasskeySignIn == nil || *rc.PasskeySignIn,
-			},
-			SMSLimits: realm.SMSLimits(rc.SMSLimits),
-			Organisations: realm.Organisations{BusinessApproval: rc.Organisations.BusinessApproval,
-				Approvers: rc.Organisations.Normalized()},
-		}
-		switch l := rc.Branding.Logo; {
-		case config.LogoIsURL(l):
-			r.Brand.LogoURL = l
-		case l != "":
-			r.Brand.LogoFile = l
-		default:
-			// The theme directory's logo.svg, .png, .jpg or .webp.
-			r.Brand.LogoFile = theme.FindLogo(rc.Theme)
-		}
-		if t := rc.Risk; t.Any() {
-			pol := risk.DefaultPolicy()
-			set := func(dst *int, v int) {
-				if v > 0 {
-					*dst = v
-				}
-			}
-			set(&pol.CaptchaAfterFailures, t.CaptchaAfterFailures)
-			set(&pol.CaptchaAfterFailuresFam, t.CaptchaAfterFailuresFamiliar)
-			set(&pol.AddressPerMinute, t.AddressPerMinute)
-			set(&pol.PrefixPerMinute, t.PrefixPerMinute)
-			set(&pol.DevicePerMinute, t.DevicePerMinute)
-			set(&pol.LockAfterFailures, t.LockAfterFailures)
-			r.Risk = &pol
-		}
-		rs = append(rs, r)
-	}
-	for i, rc := range cfg.Realms { // the hint's realms, once all exist
-		for _, id := range rc.CrossRealmHint {
-			for _, o := range rs {
-				if o.ID == id {
-					rs[i].HintRealms = append(rs[i].HintRealms, o)
-				}
-			}
-		}
-	}
-	return realm.NewRegistry(rs), nil
+	return realm.NewRegistry(realmset.Build(cfg, func(id string) bool { return !provs.canSend(id, message.ChannelSMS) })), nil
 }
 
 // messageLooks gives the dispatcher each realm's brand and message templates:
 // the built-in ones, or its theme's (<theme>/messages/), loaded and checked
 // now so that a broken template refuses the start, naming its file and line.
+// A theme is read at start only (realmset.Fixed); the brand is the realm's
+// as the registry holds it when the message goes out, so a realm changed at
+// run time sends with its new name and colours.
 func messageLooks(realms *realm.Registry, builtin *message.Templates) (func(string) message.Look, error) {
-	looks := map[string]message.Look{}
+	themed := map[string]*message.Templates{}
 	for _, rl := range realms.All() {
-		l := message.Look{Brand: messageBrand(rl), Templates: builtin}
-		if rl.ThemeDir != "" {
-			t, err := message.LoadTheme(rl.ThemeDir)
-			if err != nil {
-				return nil, fmt.Errorf("realm %s: %w", rl.ID, err)
-			}
-			if t != nil {
-				l.Templates = t
-			}
+		if rl == nil || rl.ThemeDir == "" {
+			continue
 		}
-		looks[rl.ID] = l
+		t, err := message.LoadTheme(rl.ThemeDir)
+		if err != nil {
+			return nil, fmt.Errorf("realm %s: %w", rl.ID, err)
+		}
+		if t != nil {
+			themed[rl.ID] = t
+		}
 	}
-	return func(id string) message.Look { return looks[id] }, nil
+	return func(id string) message.Look {
+		l := message.Look{Templates: builtin}
+		if t := themed[id]; t != nil {
+			l.Templates = t
+		}
+		if rl := realms.ByID(id); rl != nil {
+			l.Brand = messageBrand(rl)
+		}
+		return l
+	}, nil
 }
 
 // messageBrand is how a realm's messages present it. A logo file is served

@@ -30,6 +30,8 @@ Usage:
   ninsho keys rotate --realm ID [--alg ES256|RS256] | ninsho keys list [--realm ID]
   ninsho clients create --name NAME --type confidential|public --redirect-uri URI... [flags]
   ninsho clients list | ninsho clients show ID | ninsho clients delete ID   [--realm ID]
+  ninsho realms list | ninsho realms show ID
+  ninsho realms create ID [key=value ...] [--file F.json] | ninsho realms set ID key=value ... [--file F.json]
   ninsho version
   ninsho help
 
@@ -65,6 +67,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = keysCmd(ctx, args[1:], stdout, stderr)
 	case "clients":
 		err = clientsCmd(ctx, args[1:], stdout, stderr)
+	case "realms":
+		err = realmsCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		err = version(args[1:], stdout, stderr)
 	case "help", "-h", "--help":

@@ -289,6 +289,10 @@ type Config struct {
 	Providers []Provider `json:"providers"`
 	Metrics   Metrics    `json:"metrics"`
 	Realms    []Realm    `json:"realms"`
+	// RealmRefresh is how often every instance looks for realm settings
+	// changed at run time (`ninsho realms set`, the console) and applies
+	// them; see DefaultRealmRefresh and the bounds of realmRefreshProblems.
+	RealmRefresh Duration `json:"realm_refresh,omitempty"`
 
 	// modeReason says why Mode is what it is (RequestMode, ResolveMode).
 	modeReason string
@@ -315,7 +319,8 @@ func Default() Config {
 			ID: "default", Name: "Ninsho", DefaultLocale: "ja", PhoneRegion: "JP",
 			IdentifierDisclosure: "explicit",
 		}},
-		Retention: DefaultRetention(),
+		Retention:    DefaultRetention(),
+		RealmRefresh: Duration(DefaultRealmRefresh),
 	}
 }
 
@@ -524,6 +529,8 @@ func (c *Config) Validate() error {
 			bad("realms[%d].%v", i, err)
 		}
 	}
+	errs = append(errs, c.realmHostProblems()...)
+	errs = append(errs, c.realmRefreshProblems()...)
 	errs = append(errs, c.metricsProblems()...)
 	errs = append(errs, c.providerProblems()...)
 	if c.Mode == ModeProduction {

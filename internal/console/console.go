@@ -30,6 +30,7 @@ import (
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/oauthclient"
 	"github.com/ninsho/ninsho/internal/realm"
+	"github.com/ninsho/ninsho/internal/realmset"
 	"github.com/ninsho/ninsho/internal/review"
 	"github.com/ninsho/ninsho/internal/staff"
 	"github.com/ninsho/ninsho/internal/web"
@@ -76,6 +77,11 @@ type Deps struct {
 	// Clients serves the OAuth / OpenID Connect clients page
 	// (/console/clients, admins only); nil leaves it out.
 	Clients *oauthclient.Service
+	// RealmSettings serves the realms page (/console/realms, admins
+	// only; realms.go); nil leaves it out. RealmsChanged, if set, is
+	// called after a change so that this instance serves it at once.
+	RealmSettings *realmset.Service
+	RealmsChanged func(context.Context) bool
 }
 
 // OverdueCounter is one queue in the overdue banner: the help requests,
@@ -178,6 +184,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST "+Path+"/staff/{id}/disable", h.open(h.disable))
 	m.HandleFunc("POST "+Path+"/staff/{id}/reinvite", h.open(h.reinvite))
 	h.clientRoutes(m)
+	h.realmRoutes(m)
 	h.recoveryRoutes(m)
 	h.passkeyRoutes(m)
 }
@@ -300,6 +307,9 @@ type page struct {
 	Notice     string
 	Form       url.Values
 	Data       any
+
+	// CanRealms links the realms page (admins, when it is served).
+	CanRealms bool
 }
 
 // fieldMessages are the messages shown at one refused field.
@@ -347,6 +357,7 @@ func (h *Handler) newPage(r *http.Request, c *call, title string) *page {
 		p.Who = c.who.Staff
 		p.CanStaff = c.who.Can(staff.PermManageStaff)
 		p.CanClients = h.d.Clients != nil && c.who.Can(staff.PermManageClients)
+		p.CanRealms = h.d.RealmSettings != nil && c.who.Can(staff.PermManageRealms)
 		p.CanHelp = h.d.Help != nil && c.who.Can(staff.PermHelpRequests)
 		p.Overdue = h.overdue(r.Context(), c.who)
 		p.CanReview = h.d.Review != nil && (c.who.Can(staff.PermRecoveryDecisions) || c.who.Can(staff.PermRecoveryDocuments))

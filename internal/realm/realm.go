@@ -3,7 +3,9 @@
 package realm
 
 import (
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/risk"
@@ -19,8 +21,9 @@ const (
 	DisclosureSafe     Disclosure = "safe"
 )
 
-// Realm is one account space. Realms are configured, not stored: every
-// instance of a deployment reads the same configuration.
+// Realm is one account space. Realms are seeded from the configuration and
+// kept in the database (package realmset); a Realm value is never changed
+// once a Registry holds it.
 type Realm struct {
 	ID            string     // short stable id, e.g. "jp"
 	Name          string     // display name
@@ -218,46 +221,64 @@ type Brand struct {
 	PoweredBy bool
 }
 
-// Registry finds realms by id and by request host. It is immutable once built
-// and safe for concurrent use.
+// Registry finds realms by id and by request host. It reads an immutable
+// snapshot that Replace swaps at once (realms changed at run time, package
+// realmset), so it is safe for concurrent use; a *Realm it returned is never
+// changed afterwards: a change is a new *Realm in a new snapshot.
 type Registry struct {
+	snap atomic.Pointer[snapshot]
+}
+
+// snapshot is one generation of the realms.
+type snapshot struct {
 	byID     map[string]*Realm
 	byHost   map[string]*Realm
 	fallback *Realm
+	order    []*Realm
 }
 
 // NewRegistry builds a registry. The first realm is the fallback for hosts that
 // no realm names.
 func NewRegistry(realms []*Realm) *Registry {
-	r := &Registry{byID: map[string]*Realm{}, byHost: map[string]*Realm{}}
-	for i, rl := range realms {
-		if i == 0 {
-			r.fallback = rl
-		}
-		r.byID[rl.ID] = rl
-		for _, h := range rl.Hosts {
-			r.byHost[strings.ToLower(h)] = rl
-		}
-	}
+	r := &Registry{}
+	r.Replace(realms)
 	return r
 }
 
+// Replace makes realms the registry's realms, in that order, the first being
+// the fallback; readers see either the old set or the new one, never a mix.
+// The realms' HintRealms must point at realms of the same list.
+func (r *Registry) Replace(realms []*Realm) {
+	s := &snapshot{byID: map[string]*Realm{}, byHost: map[string]*Realm{}, order: slices.Clone(realms)}
+	for i, rl := range realms {
+		if i == 0 {
+			s.fallback = rl
+		}
+		s.byID[rl.ID] = rl
+		for _, h := range rl.Hosts {
+			s.byHost[strings.ToLower(h)] = rl
+		}
+	}
+	r.snap.Store(s)
+}
+
 // ByID returns the realm with the id, or nil.
-func (r *Registry) ByID(id string) *Realm { return r.byID[id] }
+func (r *Registry) ByID(id string) *Realm { return r.snap.Load().byID[id] }
 
 // ForHost returns the realm serving host (a Host header, port allowed), or the
 // fallback realm.
 func (r *Registry) ForHost(host string) *Realm {
-	if rl, ok := r.byHost[requestHost(host)]; ok {
+	s := r.snap.Load()
+	if rl, ok := s.byHost[requestHost(host)]; ok {
 		return rl
 	}
-	return r.fallback
+	return s.fallback
 }
 
 // Known reports whether a realm names host (a Host header, port allowed)
 // among its host names: ForHost would not have to fall back.
 func (r *Registry) Known(host string) bool {
-	_, ok := r.byHost[requestHost(host)]
+	_, ok := r.snap.Load().byHost[requestHost(host)]
 	return ok
 }
 
@@ -270,13 +291,12 @@ func requestHost(host string) string {
 	return h
 }
 
-// All returns every realm, fallback first.
+// All returns every realm in the registry's order, fallback first. The
+// slice is the caller's.
 func (r *Registry) All() []*Realm {
-	out := []*Realm{r.fallback}
-	for _, rl := range r.byID {
-		if rl != r.fallback {
-			out = append(out, rl)
-		}
+	s := r.snap.Load()
+	if len(s.order) == 0 {
+		return []*Realm{nil} // as before: the fallback, which is nil
 	}
-	return out
+	return slices.Clone(s.order)
 }

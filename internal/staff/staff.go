@@ -46,6 +46,9 @@ const (
 	// PermOrgApprovals: approve or reject business organisations waiting
 	// for approval (org.Service.DecideByStaff).
 	PermOrgApprovals Permission = "org_approvals"
+	// PermManageRealms: see, create and change the realms' settings
+	// (/console/realms; admins).
+	PermManageRealms Permission = "manage_realms"
 )
 
 // permissions is the one table of who may do what.
@@ -54,7 +57,7 @@ var permissions = map[Role][]Permission{
 	RoleReviewer: {PermFindAccounts, PermTimeline, PermAccountActions, PermHelpRequests, PermRecoveryDocuments, PermRecoveryDecisions,
 		PermOrgApprovals},
 	RoleAdmin: {PermFindAccounts, PermTimeline, PermAccountActions, PermHelpRequests, PermRecoveryDocuments, PermRecoveryDecisions,
-		PermManageStaff, PermManageClients, PermOrgApprovals},
+		PermManageStaff, PermManageClients, PermOrgApprovals, PermManageRealms},
 }
 
 // Can reports whether a staff member with the role may do p. An unknown

@@ -155,12 +155,37 @@ func logoType(path string, body []byte) (string, error) {
 // lookFor returns the look of rl (the built-in one for nil or an unknown
 // realm).
 func (h *Handler) lookFor(rl *realm.Realm) *look {
-	if rl != nil {
-		if lk, ok := h.looks[rl.ID]; ok {
-			return lk
+	if rl == nil {
+		return h.plain
+	}
+	var prev *look
+	if v, ok := h.looks.Load(rl.ID); ok {
+		if rk := v.(*realmLook); rk.rl == rl {
+			return rk.lk
+		} else {
+			prev = rk.lk
 		}
 	}
-	return h.plain
+	// The realm was changed or created at run time (a new *realm.Realm in
+	// the registry's snapshot): its colours, footer and return_to origins
+	// are built again. The theme and a logo file are read at start only
+	// (realmset.Fixed), so this reads the same files New read; should it
+	// fail, the realm keeps its previous look (or the built-in one).
+	lk, err := newLook(rl)
+	if err != nil {
+		if prev != nil {
+			return prev
+		}
+		return h.plain
+	}
+	h.looks.Store(rl.ID, &realmLook{rl: rl, lk: lk})
+	return lk
+}
+
+// realmLook is the look built for one *realm.Realm.
+type realmLook struct {
+	rl *realm.Realm
+	lk *look
 }
 
 func (h *Handler) themeCSS(w http.ResponseWriter, r *http.Request) {

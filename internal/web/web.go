@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/account"
@@ -134,10 +135,11 @@ type Deps struct {
 
 // Handler serves the browser routes. It is safe for concurrent use.
 type Handler struct {
-	d       Deps
-	mux     *http.ServeMux
-	looks   map[string]*look // by realm id
-	plain   *look            // the built-in look, for a request without a realm
+	d     Deps
+	mux   *http.ServeMux
+	looks sync.Map // realm id → *realmLook, rebuilt when the realm changes
+
+	plain   *look // the built-in look, for a request without a realm
 	cookies webreq.Cookies
 	cop     *http.CrossOriginProtection
 	static  http.Handler
@@ -160,7 +162,15 @@ func New(d Deps) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	looks := map[string]*look{}
+	h := &Handler{
+		d:       d,
+		mux:     http.NewServeMux(),
+		plain:   plain,
+		cookies: webreq.Cookies{Secure: d.SecureCookies},
+		cop:     http.NewCrossOriginProtection(),
+		static:  http.StripPrefix("/static/", http.FileServerFS(static)),
+		files:   static,
+	}
 	for _, rl := range d.Realms.All() {
 		if rl == nil {
 			continue
@@ -169,17 +179,7 @@ func New(d Deps) (*Handler, error) {
 		if err != nil {
 			return nil, fmt.Errorf("realm %s: %w", rl.ID, err)
 		}
-		looks[rl.ID] = lk
-	}
-	h := &Handler{
-		d:       d,
-		mux:     http.NewServeMux(),
-		looks:   looks,
-		plain:   plain,
-		cookies: webreq.Cookies{Secure: d.SecureCookies},
-		cop:     http.NewCrossOriginProtection(),
-		static:  http.StripPrefix("/static/", http.FileServerFS(static)),
-		files:   static,
+		h.looks.Store(rl.ID, &realmLook{rl: rl, lk: lk})
 	}
 	h.mux.HandleFunc("GET /{$}", h.root)
 	h.mux.Handle("GET /static/", http.HandlerFunc(h.serveStatic))
