@@ -11,4 +11,5 @@ func init() {
 	statuses[ninsho.CodePasskeyFailed] = http.StatusBadRequest
 	statuses[ninsho.CodePasskeyUnknown] = http.StatusBadRequest
 	statuses[ninsho.CodePasskeyLimit] = http.StatusConflict
+	statuses[ninsho.CodePasskeyUnavailable] = http.StatusConflict
 }

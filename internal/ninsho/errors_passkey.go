@@ -13,4 +13,8 @@ const (
 	CodePasskeyUnknown Code = "passkey_unknown"
 	// CodePasskeyLimit: the account has the most passkeys it may have.
 	CodePasskeyLimit Code = "passkey_limit"
+	// CodePasskeyUnavailable: the realm's public host is an IP address,
+	// which WebAuthn cannot name as a relying party, so passkeys cannot be
+	// made or used there (the operator gives the realm a host name).
+	CodePasskeyUnavailable Code = "passkey_unavailable"
 )

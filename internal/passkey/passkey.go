@@ -14,6 +14,7 @@ package passkey
 import (
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -48,6 +49,10 @@ func Origins(rl *realm.Realm) []string {
 }
 
 func (RelyingParty) relyingParty(rl *realm.Realm) (*webauthn.WebAuthn, error) {
+	if _, err := netip.ParseAddr(strings.Trim(rl.PublicHost, "[]")); err == nil {
+		// WebAuthn names a relying party by a domain, never an address.
+		return nil, ninsho.E(ninsho.CodePasskeyUnavailable)
+	}
 	name := rl.Name
 	if name == "" {
 		name = rl.PublicHost
