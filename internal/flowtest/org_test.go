@@ -2,6 +2,7 @@ package flowtest_test
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"slices"
 	"testing"
@@ -491,3 +492,60 @@ func TestOrgForgetAccount(t *testing.T) {
 
 // otherOrgID is an organisation id nobody created.
 func otherOrgID() string { return ninsho.NewID(ninsho.SystemClock{}, ninsho.SecureRandom) }
+
+// TestOrgInvitationsToOneAddress: one address gets InvitationsPerAddressDay
+// invitations a day, from all the realm's organisations together (inviting
+// it again, or from another organisation, fills nobody's mailbox), and one
+// person sends InvitationsPerInviterDay a day from all of theirs.
+func TestOrgInvitationsToOneAddress(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		rl := e.JP
+		s := orgService(t, e)
+		req := flowtest.Req("192.0.2.10", "")
+		alice := orgPerson(t, e, rl, "alice@example.jp")
+		bob := orgPerson(t, e, rl, "bob@example.jp")
+		a, _ := s.Create(ctx, rl, alice.ID, org.CreateInput{Kind: org.KindSeller, Name: "A"}, req)
+		b, _ := s.Create(ctx, rl, bob.ID, org.CreateInput{Kind: org.KindSeller, Name: "B"}, req)
+		const victim = "victim@example.jp"
+		for i := range org.InvitationsPerAddressDay {
+			if _, err := s.Invite(ctx, rl, alice.ID, a.ID, victim, org.RoleMember, req); err != nil {
+				t.Fatalf("invitation %d to the address: %v", i, err)
+			}
+		}
+		_, err := s.Invite(ctx, rl, bob.ID, b.ID, victim, org.RoleMember, req)
+		flowtest.WantCode(t, err, ninsho.CodeRateLimited)
+		if k := ninsho.ErrorOf(err).Params["kind"]; k != "org_invitations" {
+			t.Errorf("kind = %v", k)
+		}
+		if _, err := s.Invite(ctx, rl, bob.ID, b.ID, "someone.else@example.jp", org.RoleMember, req); err != nil {
+			t.Errorf("another address: %v", err)
+		}
+		e.Clock.Advance(24*time.Hour + time.Second)
+		if _, err := s.Invite(ctx, rl, bob.ID, b.ID, victim, org.RoleMember, req); err != nil {
+			t.Errorf("the address the next day: %v", err)
+		}
+
+		// One inviter, several organisations: InvitationsPerInviterDay in all.
+		e.Clock.Advance(24*time.Hour + time.Second)
+		sent := 0
+		for n := 0; sent < org.InvitationsPerInviterDay; n++ {
+			o, err := s.Create(ctx, rl, alice.ID, org.CreateInput{Kind: org.KindSeller, Name: "Shop"}, req)
+			if err != nil {
+				t.Fatalf("create %d: %v", n, err)
+			}
+			for i := 0; i < org.InvitationsPerDay && sent < org.InvitationsPerInviterDay; i++ {
+				if _, err := s.Invite(ctx, rl, alice.ID, o.ID, fmt.Sprintf("p%d-%d@example.jp", n, i), org.RoleMember, req); err != nil {
+					t.Fatalf("invitation %d of organisation %d: %v", i, n, err)
+				}
+				sent++
+			}
+		}
+		fresh, err := s.Create(ctx, rl, alice.ID, org.CreateInput{Kind: org.KindSeller, Name: "Fresh"}, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Invite(ctx, rl, alice.ID, fresh.ID, "one-more@example.jp", org.RoleMember, req)
+		flowtest.WantCode(t, err, ninsho.CodeRateLimited) // the organisation's first, the inviter's 101st
+	})
+}

@@ -186,6 +186,14 @@ const (
 	// InvitationsPerDay is how many invitations (each one e-mail) an
 	// organisation sends in 24 hours (rate_limited, kind org_invitations).
 	InvitationsPerDay = 50
+	// InvitationsPerAddressDay is how many invitations one address gets
+	// in 24 hours from all the realm's organisations together, and
+	// InvitationsPerInviterDay how many one person sends from all of
+	// theirs (both rate_limited, kind org_invitations): nobody fills a
+	// stranger's mailbox by inviting it again and again, or from many
+	// organisations.
+	InvitationsPerAddressDay = 3
+	InvitationsPerInviterDay = 100
 	// MaxMembers is how many members an organisation has at most
 	// (org_limit, kind members).
 	MaxMembers = 1000
@@ -266,9 +274,9 @@ type InvitationStore interface {
 	// PendingInvitations lists the organisation's invitations neither
 	// accepted, revoked nor expired at now, the newest first.
 	PendingInvitations(ctx context.Context, realm, orgID string, now time.Time) ([]*Invitation, error)
-	// InvitationsSince counts the organisation's invitations created at
-	// or after t, whatever became of them.
-	InvitationsSince(ctx context.Context, realm, orgID string, t time.Time) (int, error)
+	// InvitationsSince counts the realm's invitations of the scope
+	// created at or after t, whatever became of them.
+	InvitationsSince(ctx context.Context, realm string, of InvitationScope, t time.Time) (int, error)
 	// FinishInvitation marks a pending invitation accepted by accountID
 	// at t (accountID "": revoked at t) and reports whether it was still
 	// pending (neither accepted nor revoked).
@@ -282,6 +290,14 @@ type InvitationStore interface {
 	// PurgeInvitations deletes up to limit invitations accepted, revoked
 	// or expired before t.
 	PurgeInvitations(ctx context.Context, t time.Time, limit int) (int, error)
+}
+
+// InvitationScope says which invitations InvitationsSince counts: those
+// matching every field set (at least one is).
+type InvitationScope struct {
+	Org       string // of this organisation
+	Email     string // to this address (normalised)
+	InvitedBy string // sent by this account
 }
 
 // Store is every store the service uses, as store.DB implements them.

@@ -211,12 +211,21 @@ func (s *Service) Invite(ctx context.Context, rl *realm.Realm, accountID, orgID,
 		if len(members) >= MaxMembers {
 			return full("members", MaxMembers)
 		}
-		n, err := s.Store.InvitationsSince(ctx, rl.ID, orgID, now.Add(-24*time.Hour))
-		if err != nil {
-			return err
-		}
-		if n >= InvitationsPerDay {
-			return limited("org_invitations")
+		for _, c := range []struct {
+			of  InvitationScope
+			max int
+		}{
+			{InvitationScope{Org: orgID}, InvitationsPerDay},
+			{InvitationScope{Email: id.Value}, InvitationsPerAddressDay},
+			{InvitationScope{InvitedBy: accountID}, InvitationsPerInviterDay},
+		} {
+			n, err := s.Store.InvitationsSince(ctx, rl.ID, c.of, now.Add(-24*time.Hour))
+			if err != nil {
+				return err
+			}
+			if n >= c.max {
+				return limited("org_invitations")
+			}
 		}
 		replaced, err := s.Store.RevokeInvitationsTo(ctx, rl.ID, orgID, id.Value, now)
 		if err != nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -338,13 +339,22 @@ func (db *DB) PendingInvitations(ctx context.Context, realm, orgID string, now t
 	return out, nil
 }
 
-// InvitationsSince counts an organisation's invitations created since t
-// (org.InvitationStore).
-func (db *DB) InvitationsSince(ctx context.Context, realm, orgID string, t time.Time) (int, error) {
+// InvitationsSince counts the realm's invitations of a scope created
+// since t (org.InvitationStore).
+func (db *DB) InvitationsSince(ctx context.Context, realm string, of org.InvitationScope, t time.Time) (int, error) {
+	stmt := `SELECT COUNT(*) FROM org_invitation WHERE realm = $1 AND created_at >= $2`
+	args := []any{realm, us(t)}
+	for _, f := range []struct{ col, v string }{{"org_id", of.Org}, {"email", of.Email}, {"invited_by", of.InvitedBy}} {
+		if f.v != "" {
+			args = append(args, f.v)
+			stmt += fmt.Sprintf(" AND %s = $%d", f.col, len(args))
+		}
+	}
+	if len(args) == 2 {
+		return 0, ninsho.Internal("store: invitations since: no scope")
+	}
 	var n int
-	err := db.reader(ctx).QueryRowContext(ctx, `SELECT COUNT(*) FROM org_invitation
-		WHERE realm = $1 AND org_id = $2 AND created_at >= $3`, realm, orgID, us(t)).Scan(&n)
-	if err != nil {
+	if err := db.reader(ctx).QueryRowContext(ctx, stmt, args...).Scan(&n); err != nil {
 		return 0, internal("invitations since", err)
 	}
 	return n, nil

@@ -194,7 +194,7 @@ func Orgs(t *testing.T, open func(tb testing.TB) OrgStores) {
 		if list, _ := s.PendingInvitations(ctx, "jp", o.ID, first.ExpiresAt); len(list) != 2 {
 			t.Errorf("PendingInvitations at the first's expiry: %d, want 2", len(list))
 		}
-		if n, _ := s.InvitationsSince(ctx, "jp", o.ID, at(time.Hour)); n != 2 {
+		if n, _ := s.InvitationsSince(ctx, "jp", org.InvitationScope{Org: o.ID}, at(time.Hour)); n != 2 {
 			t.Errorf("InvitationsSince = %d, want 2", n)
 		}
 		n, err := s.RevokeInvitationsTo(ctx, "jp", o.ID, "a@example.jp", at(3*time.Hour))
@@ -202,8 +202,20 @@ func Orgs(t *testing.T, open func(tb testing.TB) OrgStores) {
 		if n != 2 {
 			t.Errorf("RevokeInvitationsTo = %d, want 2", n)
 		}
-		if n, _ := s.InvitationsSince(ctx, "jp", o.ID, at(0)); n != 3 {
+		if n, _ := s.InvitationsSince(ctx, "jp", org.InvitationScope{Org: o.ID}, at(0)); n != 3 {
 			t.Errorf("InvitationsSince counts revoked ones too: %d, want 3", n)
+		}
+		if n, _ := s.InvitationsSince(ctx, "jp", org.InvitationScope{Email: "a@example.jp"}, at(0)); n != 2 {
+			t.Errorf("InvitationsSince of an address = %d, want 2", n)
+		}
+		if n, _ := s.InvitationsSince(ctx, "jp", org.InvitationScope{Org: o.ID, Email: "b@example.jp"}, at(0)); n != 1 {
+			t.Errorf("InvitationsSince of an organisation's address = %d, want 1", n)
+		}
+		if n, _ := s.InvitationsSince(ctx, "jp", org.InvitationScope{InvitedBy: owner.ID}, at(0)); n != 3 {
+			t.Errorf("InvitationsSince of an inviter = %d, want 3", n)
+		}
+		if n, _ := s.InvitationsSince(ctx, "us", org.InvitationScope{Email: "a@example.jp"}, at(0)); n != 0 {
+			t.Errorf("InvitationsSince in another realm = %d, want 0", n)
 		}
 		ok, err := s.FinishInvitation(ctx, "jp", second.ID, "acc", at(4*time.Hour))
 		mustNil(t, "FinishInvitation", err)
