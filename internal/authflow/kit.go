@@ -462,7 +462,7 @@ func (k *Kit) Complete(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 			}
 			return nil, methodRequired(pol)
 		}
-		if trustOK && pol.Methods == nil {
+		if trustOK && len(pol.Methods) == 0 {
 			// A device the account trusts (trusted.go).
 			if grant, ok, err := k.completeTrusted(ctx, f, rl, a, req, methods, typ, data); err != nil || ok {
 				return grant, err

@@ -59,8 +59,8 @@ func (k *Kit) memberPolicy(ctx context.Context, rl *realm.Realm, a *account.Acco
 	return k.Members.PolicyFor(ctx, rl.ID, a.ID)
 }
 
-// allows reports whether the list of allowed methods (nil: any) has m.
-func allows(list []string, m string) bool { return list == nil || slices.Contains(list, m) }
+// allows reports whether the list of allowed methods (empty: any) has m.
+func allows(list []string, m string) bool { return len(list) == 0 || slices.Contains(list, m) }
 
 // enrolAllowed reports whether a method of EnrolMethods is allowed by list.
 func enrolAllowed(list []string) bool {
@@ -80,7 +80,7 @@ func methodRequired(pol org.Combined) error {
 // be enrolled at sign-in either. An account with no usable method at all
 // is offered nothing, as without a policy.
 func policyOffer(usable []string, pol org.Combined) (offer []string, restricted, enrolAfter bool, err error) {
-	if pol.Methods == nil {
+	if len(pol.Methods) == 0 {
 		return usable, false, false, nil
 	}
 	offer = slices.DeleteFunc(slices.Clone(usable), func(m string) bool { return !allows(pol.Methods, m) })
