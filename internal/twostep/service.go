@@ -30,10 +30,10 @@ const CheckBackupCode = "backup_code"
 // Every change is an event (who, when, from where).
 //
 // Every change but the preferred method is also told to the owner through
-// Alert (Notify), in the change's transaction. Not enforced here: a realm
-// policy that requires 2SV (removing the last method always turns 2SV off)
-// and the recent-authentication rule for changes, which the callers (the
-// account pages and API) check.
+// Alert (Notify), in the change's transaction. A policy that requires 2SV
+// (the realm's, or an organisation's through MemberRequires) is enforced
+// by Remove and TurnOff (required.go); the recent-authentication rule for
+// changes is not, the callers (the account pages and API) check it.
 //
 // All fields are required except Guard (nil counts no wrong codes) and
 // Alert (nil sends no alerts).
