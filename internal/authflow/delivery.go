@@ -149,7 +149,7 @@ func (k *Kit) voiceExtra(ctx context.Context, f *flow.Flow, step flow.Step) bool
 		a, err := k.FlowAccount(ctx, f)
 		return err == nil && k.voiceFallback(f, a)
 	case flow.StepSecondFactor:
-		return f.Get(stateSFCurrent) == string(twostep.MethodSMS) && f.Get(stateSFPhoneCred) != "" &&
+		return f.Get(stateSFCurrent) == string(twostep.MethodSMS) && f.Get(stateSFPhoneCred) != "" && allowedAt(f, MethodVoice) &&
 			!slices.Contains(strings.Split(f.Get(stateSFUsable), ","), MethodVoice) && k.CanSend(code.ChannelVoice)
 	}
 	return false

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/session"
@@ -21,7 +22,10 @@ import (
 // Next.Enrolment), submit_second_factor proves it with a code from the app,
 // which turns 2SV on, and the held-back completion then issues the session
 // at AAL 2 with "otp" added. Other methods (SMS, voice, passkey) join
-// EnrolMethods as they come.
+// EnrolMethods as they come. An organisation's policy leads here too: a
+// member without 2SV whose organisation requires it, and a member whose
+// methods are none of those allowed, once one of them proved the person
+// (orgpolicy.go).
 
 // EnrolMethods lists the methods an account can enrol at
 // flow.StepEnrolSecondFactor (Next.Methods).
@@ -159,7 +163,8 @@ func (sf SecondFactor) enrolAct(ctx context.Context, rl *realm.Realm, f *flow.Fl
 		}
 		methods := append(strings.Split(f.Get(stateSFMethods), ","), session.MethodOTP)
 		typ := f.Get(stateSFEvent)
-		for _, key := range []string{stateSFMethods, stateSFEvent, stateSFData, stateEnrolCredential} {
+		alert := f.Get(stateSFAlert) == "1" // after a factor that proved the person first (orgpolicy.go)
+		for _, key := range []string{stateSFMethods, stateSFEvent, stateSFData, stateEnrolCredential, stateSFAlert} {
 			f.Set(key, "")
 		}
 		if data == nil {
@@ -167,7 +172,10 @@ func (sf SecondFactor) enrolAct(ctx context.Context, rl *realm.Realm, f *flow.Fl
 		}
 		data["two_step_enrolled"] = string(twostep.MethodTOTP)
 		grant, err = k.issue(ctx, f, rl, a, req, 2, methods, typ, data)
-		return err
+		if err != nil || !alert {
+			return err
+		}
+		return k.Alert(ctx, rl, f, a, req, message.TemplateSigninAlert, false)
 	})
 	if err != nil {
 		return nil, err
@@ -179,5 +187,6 @@ func (sf SecondFactor) enrolAct(ctx context.Context, rl *realm.Realm, f *flow.Fl
 		}
 		return ans, stepErr
 	}
+	k.Outbox.Wake()
 	return &flow.Answer{Flow: f, Session: grant, AccountID: f.AccountID}, nil
 }

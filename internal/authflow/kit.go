@@ -84,6 +84,9 @@ type Kit struct {
 	// Resets are the accounts whose owner staff asked to set a new
 	// password; ReplacePassword clears the mark. nil: none kept.
 	Resets account.ResetRequirementStore
+	// Members is the sign-in policy of the organisations people belong to
+	// (orgpolicy.go): required 2SV and the methods allowed. nil: none.
+	Members MemberPolicy
 }
 
 // StartWithCode begins a flow of kind that sends a code to the account that
@@ -422,7 +425,14 @@ func (k *Kit) CodeNext(f *flow.Flow, rl *realm.Realm, alternatives []string) *fl
 // with Completed.
 //
 // A sign-in allowed to (AllowTrustedDevice) completes from a device the
-// account trusts at AAL 1 without the second factor.
+// account trusts at AAL 1 without the second factor, unless the account's
+// organisations restrict the methods (orgpolicy.go).
+//
+// The policy of a's organisations (Members) applies too: one that
+// requires 2SV holds a without it at the enrolment step like the realm's
+// rule, and allowed methods restrict the challenge (orgpolicy.go); when a
+// can neither use nor enrol an allowed method, Complete returns
+// ninsho.CodeOrgMethodRequired and the caller's step is not kept.
 //
 // When the request comes from the device f is bound to (CompletingDevice),
 // that device is stored and becomes familiar to the account and the network
@@ -436,20 +446,38 @@ func (k *Kit) Complete(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 	if err != nil {
 		return nil, err
 	}
+	pol, err := k.memberPolicy(ctx, rl, a)
+	if err != nil {
+		return nil, err
+	}
+	data = withOrgs(data, pol)
 	if on {
-		if m := passed(f); m != "" {
+		if m, kind := passed(f); m != "" {
 			// Passed at the flow's gate (SecondFactor.Before).
-			return k.issue(ctx, f, rl, a, req, 2, append(methods, m), typ, data)
+			switch {
+			case kind == "" || allows(pol.Methods, kind):
+				return k.issue(ctx, f, rl, a, req, 2, append(methods, m), typ, data)
+			case enrolAllowed(pol.Methods):
+				return nil, sf.enrol(ctx, f, a, append(methods, m), typ, data) // enrol.go
+			}
+			return nil, methodRequired(pol)
 		}
-		if trustOK {
+		if trustOK && len(pol.Methods) == 0 {
 			// A device the account trusts (trusted.go).
 			if grant, ok, err := k.completeTrusted(ctx, f, rl, a, req, methods, typ, data); err != nil || ok {
 				return grant, err
 			}
 		}
-		return nil, sf.challenge(ctx, f, rl, usable, a, methods, typ, data)
+		offer, err := askUnder(f, usable, pol, false) // orgpolicy.go
+		if err != nil {
+			return nil, err
+		}
+		return nil, sf.challenge(ctx, f, rl, offer, a, methods, typ, data)
 	}
-	if mustEnrol(rl, a) {
+	if mustEnrol(rl, a) || pol.RequireTwoStep {
+		if !enrolAllowed(pol.Methods) {
+			return nil, methodRequired(pol)
+		}
 		return nil, sf.enrol(ctx, f, a, methods, typ, data) // enrol.go
 	}
 	return k.issue(ctx, f, rl, a, req, 1, methods, typ, data)

@@ -56,7 +56,9 @@ func AlertAfterSecondFactor(f *flow.Flow) { f.Set(stateSFAlert, "1") }
 // for it and Complete later issues an AAL 2 session without asking again.
 // The password assistant and unlock call it right after their code is
 // proved, and again before their effects, in case 2SV was turned on in
-// between. It runs in the transaction of ctx.
+// between. Except for a re-authentication, the organisations' allowed
+// methods restrict the offer as at Complete (ninsho.CodeOrgMethodRequired
+// when none can be met). It runs in the transaction of ctx.
 func (sf SecondFactor) Before(ctx context.Context, rl *realm.Realm, f *flow.Flow, a *account.Account, then flow.Step) (asked bool, err error) {
 	if f.Get(stateSFPassed) != "" {
 		return false, nil
@@ -64,6 +66,18 @@ func (sf SecondFactor) Before(ctx context.Context, rl *realm.Realm, f *flow.Flow
 	usable, on, err := sf.usable(ctx, rl, a)
 	if err != nil || !on {
 		return false, err
+	}
+	if f.Kind != flow.KindReauth {
+		// The organisations' policy is about signing in: a
+		// re-authentication proves the signed-in person again with any of
+		// their methods (so that one who must add an allowed method can).
+		pol, err := sf.k.memberPolicy(ctx, rl, a)
+		if err != nil {
+			return false, err
+		}
+		if usable, err = askUnder(f, usable, pol, true); err != nil { // orgpolicy.go
+			return false, err
+		}
 	}
 	f.Set(stateSFThen, string(then))
 	f.Set(stateSFAttempts, strconv.Itoa(f.Attempts))
@@ -91,12 +105,14 @@ func (sf SecondFactor) ask(f *flow.Flow, usable []string) {
 	f.Set(stateSFVoiceOnSMS, "")
 }
 
-// passed returns the method of the second factor f passed at a gate
-// (Before), and forgets it: it counts for one completion.
-func passed(f *flow.Flow) string {
-	m := f.Get(stateSFPassed)
+// passed returns the session method of the second factor f passed at a
+// gate (Before) and the method's kind (a value of org.Methods), and
+// forgets them: they count for one completion.
+func passed(f *flow.Flow) (m, kind string) {
+	m, kind = f.Get(stateSFPassed), f.Get(stateSFPassedKind)
 	f.Set(stateSFPassed, "")
-	return m
+	f.Set(stateSFPassedKind, "")
+	return m, kind
 }
 
 // SecondFactor is the second-factor step that every flow kind goes through
@@ -252,6 +268,9 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 		// SMS method's number only once its text is in trouble (voiceExtra).
 		offered := k.offered(ctx, f, rl, sf.Next(f).Alternatives)
 		if !slices.Contains(offered, act.Method) {
+			if refusedByPolicy(f, act.Method) { // orgpolicy.go
+				return &flow.Answer{Flow: f, Next: sf.Next(f)}, ninsho.FieldError(ninsho.CodeOrgMethodNotAllowed, "method")
+			}
 			return &flow.Answer{Flow: f, Next: sf.Next(f)}, ninsho.FieldError(ninsho.CodeChannelUnavailable, "method")
 		}
 		if slices.Contains(offered, MethodVoice) && !slices.Contains(strings.Split(f.Get(stateSFUsable), ","), MethodVoice) {
@@ -343,8 +362,9 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 			f.Status, f.Step = flow.StatusOpen, flow.Step(f.Get(stateSFThen))
 			f.Attempts, _ = strconv.Atoi(f.Get(stateSFAttempts))
 			f.Set(stateSFPassed, used)
+			f.Set(stateSFPassedKind, f.Get(stateSFCurrent))
 			restoreFlowCode(f) // secondfactor_phone.go
-			for _, key := range []string{stateSFThen, stateSFAttempts, stateSFCurrent, stateSFUsable, stateSFPhoneCred, stateSFPhoneDest, stateSFPhoneUnsent, stateSFVoiceOnSMS} {
+			for _, key := range []string{stateSFThen, stateSFAttempts, stateSFCurrent, stateSFUsable, stateSFPhoneCred, stateSFPhoneDest, stateSFPhoneUnsent, stateSFVoiceOnSMS, stateSFAllowed, stateSFEnrolAfter} {
 				f.Set(key, "")
 			}
 			return k.Save(ctx, f)
@@ -358,9 +378,19 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 		methods := append(strings.Split(f.Get(stateSFMethods), ","), used)
 		typ := f.Get(stateSFEvent)
 		alert := f.Get(stateSFAlert) == "1"
+		enrolAfter := f.Get(stateSFEnrolAfter) == "1"
 		restoreFlowCode(f) // secondfactor_phone.go
-		for _, key := range []string{stateSFMethods, stateSFEvent, stateSFData, stateSFCurrent, stateSFUsable, stateSFAlert, stateSFPhoneCred, stateSFPhoneDest, stateSFPhoneUnsent, stateSFVoiceOnSMS} {
+		for _, key := range []string{stateSFMethods, stateSFEvent, stateSFData, stateSFCurrent, stateSFUsable, stateSFAlert, stateSFPhoneCred, stateSFPhoneDest, stateSFPhoneUnsent, stateSFVoiceOnSMS, stateSFAllowed, stateSFEnrolAfter} {
 			f.Set(key, "")
+		}
+		if enrolAfter {
+			// None of the account's methods is allowed by its
+			// organisations: the factor proved the person, and an allowed
+			// method is enrolled before the session (orgpolicy.go).
+			if alert {
+				AlertAfterSecondFactor(f)
+			}
+			return sf.enrol(ctx, f, a, methods, typ, data)
 		}
 		grant, err = k.issue(ctx, f, rl, a, req, 2, methods, typ, data)
 		if err != nil {
@@ -384,6 +414,9 @@ func (sf SecondFactor) Act(ctx context.Context, rl *realm.Realm, f *flow.Flow, r
 			ans.Next = sf.Next(f)
 		}
 		return ans, stepErr
+	}
+	if grant == nil && f.Step == flow.StepEnrolSecondFactor {
+		return &flow.Answer{Flow: f, Next: sf.Next(f)}, nil // enrolment next (orgpolicy.go)
 	}
 	if grant == nil {
 		return &flow.Answer{Flow: f}, nil // a gate passed

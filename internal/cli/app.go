@@ -376,6 +376,13 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		Policy: kit.Sessions.Policy, Forget: signinSvc.ForgetAccount, Secure: unlockSvc, HistoryWindow: signin.HistoryWindow}
 	a.Orgs = &org.Service{Store: db, Accounts: db, Tx: db, Events: events, Outbox: kit.Outbox, Hasher: hasher,
 		Clock: o.Clock, Random: o.Random, CleanName: signup.CleanName}
+	// The organisations' sign-in policy: required 2SV and allowed methods
+	// (authflow/orgpolicy.go, twostep/required.go).
+	kit.Members = a.Orgs
+	kit.TwoStep.MemberRequires = func(ctx context.Context, realm, accountID string) (bool, error) {
+		p, err := a.Orgs.PolicyFor(ctx, realm, accountID)
+		return p.RequireTwoStep, err
+	}
 	a.closure = &closure.Service{Kit: kit, Realms: realms, Store: db, Signin: signinSvc,
 		// A purged account leaves its organisations (an heir owner, or
 		// the organisation deleted) in the purge's transaction.

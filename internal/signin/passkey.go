@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/ninsho/ninsho/internal/account"
+	"github.com/ninsho/ninsho/internal/authflow"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -68,7 +69,9 @@ func passkeyNext(f *flow.Flow) *flow.Next {
 // the realm, for this flow's challenge, whose account may sign in
 // (suspended, closed, locked as suspicious and unconfirmed accounts are
 // refused as after a right password; the smart lock, which stops password
-// guessing from unfamiliar devices, does not stop a passkey). The right
+// guessing from unfamiliar devices, does not stop a passkey; an account
+// whose organisations do not allow passkeys is refused,
+// ninsho.CodeOrgMethodNotAllowed). The right
 // one completes with a session of AAL 2 (authflow.Kit.CompleteWithPasskey)
 // and makes the device familiar. A passkey the realm does not know is
 // ninsho.CodePasskeyUnknown, whoever asks. Every refusal counts one of
@@ -98,6 +101,12 @@ func (s *Service) submitPasskey(ctx context.Context, rl *realm.Realm, f *flow.Fl
 	case account.StatusActive:
 	default:
 		return s.passkeyRefused(ctx, rl, f, nil, req, ninsho.FieldError(ninsho.CodePasskeyUnknown, "credential"))
+	}
+	if ok, err := k.SecondFactor().Allows(ctx, rl, a, authflow.MethodPasskey); err != nil {
+		return nil, err
+	} else if !ok {
+		// The account's organisations do not allow passkeys at sign-in.
+		return s.passkeyRefused(ctx, rl, f, a, req, ninsho.FieldError(ninsho.CodeOrgMethodNotAllowed, "credential"))
 	}
 	f.Set(statePasskey, "")
 	f.Set(statePasskeyOptions, "")

@@ -30,10 +30,10 @@ const CheckBackupCode = "backup_code"
 // Every change is an event (who, when, from where).
 //
 // Every change but the preferred method is also told to the owner through
-// Alert (Notify), in the change's transaction. Not enforced here: a realm
-// policy that requires 2SV (removing the last method always turns 2SV off)
-// and the recent-authentication rule for changes, which the callers (the
-// account pages and API) check.
+// Alert (Notify), in the change's transaction. A policy that requires 2SV
+// (the realm's, or an organisation's through MemberRequires) is enforced
+// by Remove and TurnOff (required.go); the recent-authentication rule for
+// changes is not, the callers (the account pages and API) check it.
 //
 // All fields are required except Guard (nil counts no wrong codes) and
 // Alert (nil sends no alerts).
@@ -62,6 +62,11 @@ type Service struct {
 	// Passkeys is the WebAuthn relying party (internal/passkey); nil: no
 	// passkeys (their calls are ninsho.CodeNotFound).
 	Passkeys RelyingParty
+	// MemberRequires, if set, reports whether an organisation the account
+	// belongs to requires 2SV (org.Service.PolicyFor): like the realm's
+	// two_step.required_for, it refuses turning 2SV off and removing the
+	// last method (required.go). nil: no organisation requires it.
+	MemberRequires func(ctx context.Context, realm, accountID string) (bool, error)
 }
 
 // Enrolment is what the person needs to add the authenticator app: shown
@@ -443,8 +448,10 @@ func (s *Service) Methods(ctx context.Context, rl *realm.Realm, a *account.Accou
 // remaining one becomes preferred. Removing the last proved method turns
 // 2SV off and deletes the backup codes, which are no way in on their own.
 // Where the realm requires 2SV of a's type (realm.Realm.TwoStepRequired),
-// removing the last proved method is refused with
-// ninsho.CodeTwoStepRequired (field credential) and nothing changes.
+// or an organisation of a's does (MemberRequires), removing the last
+// proved method is refused with ninsho.CodeTwoStepRequired (field
+// credential; kind "organisation" for an organisation's) and nothing
+// changes.
 func (s *Service) Remove(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account, id string) error {
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		creds, err := s.Store.Credentials(ctx, rl.ID, a.ID)
@@ -464,8 +471,10 @@ func (s *Service) Remove(ctx context.Context, rl *realm.Realm, req ninsho.Reques
 		if removed == nil {
 			return ninsho.FieldError(ninsho.CodeNotFound, "credential")
 		}
-		if len(left) == 0 && removed.Proved() && rl.TwoStepRequired(string(a.Type)) {
-			return ninsho.FieldError(ninsho.CodeTwoStepRequired, "credential")
+		if len(left) == 0 && removed.Proved() {
+			if err := s.mustKeep(ctx, rl, a, ""); err != nil {
+				return err
+			}
 		}
 		st, err := s.Store.State(ctx, rl.ID, a.ID)
 		if err != nil {

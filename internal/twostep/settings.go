@@ -57,7 +57,8 @@ type quietKey struct{}
 // Summary is what the account's owner reads about its 2SV.
 type Summary struct {
 	Enabled bool
-	// Required says the realm's policy requires 2SV for the account's type.
+	// Required says the realm's policy requires 2SV for the account's
+	// type, or an organisation the account belongs to requires it.
 	Required bool
 	// Methods are the proved methods, oldest first.
 	Methods []MethodInfo
@@ -85,7 +86,11 @@ func (s *Service) Summarize(ctx context.Context, rl *realm.Realm, a *account.Acc
 	if err != nil {
 		return nil, err
 	}
-	return &Summary{Enabled: st.Enabled, Required: rl.TwoStepRequired(string(a.Type)), Methods: ms, BackupCodesLeft: left}, nil
+	required, err := s.Required(ctx, rl, a)
+	if err != nil {
+		return nil, err
+	}
+	return &Summary{Enabled: st.Enabled, Required: required, Methods: ms, BackupCodesLeft: left}, nil
 }
 
 // RegenerateBackupCodesOn is RegenerateBackupCodes for the owner's
@@ -103,16 +108,17 @@ func (s *Service) RegenerateBackupCodesOn(ctx context.Context, rl *realm.Realm, 
 }
 
 // TurnOff turns a's 2SV off: every method (proved or not) is removed, one
-// by one through Remove and under its rules (so a realm policy that
-// requires 2SV refuses it and nothing changes), the backup codes go with
-// the last one, and the owner gets one ChangeTurnedOff alert. An account
+// by one through Remove and under its rules (so a policy that requires
+// 2SV, the realm's or an organisation's, refuses it and nothing changes),
+// the backup codes go with the last one, and the owner gets one
+// ChangeTurnedOff alert. An account
 // whose 2SV is off already has its unfinished enrolments removed and gets
 // no alert.
 func (s *Service) TurnOff(ctx context.Context, rl *realm.Realm, req ninsho.Request, a *account.Account) error {
-	if rl.TwoStepRequired(string(a.Type)) {
-		// Not "add another method first": no method makes turning off
-		// possible while the policy requires 2SV.
-		return ninsho.E(ninsho.CodeTwoStepRequired).WithParam("kind", "turn_off")
+	// Not "add another method first": no method makes turning off
+	// possible while the policy requires 2SV.
+	if err := s.mustKeep(ctx, rl, a, "turn_off"); err != nil {
+		return err
 	}
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		st, err := s.Store.State(ctx, rl.ID, a.ID)
