@@ -29,6 +29,7 @@ import (
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/oauthclient"
+	"github.com/ninsho/ninsho/internal/org"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/review"
 	"github.com/ninsho/ninsho/internal/staff"
@@ -76,6 +77,10 @@ type Deps struct {
 	// Clients serves the OAuth / OpenID Connect clients page
 	// (/console/clients, admins only); nil leaves it out.
 	Clients *oauthclient.Service
+	// Orgs decides pending business organisations and OrgReader reads
+	// organisations for /console/orgs (orgs.go); either nil leaves it out.
+	Orgs      *org.Service
+	OrgReader OrgReader
 }
 
 // OverdueCounter is one queue in the overdue banner: the help requests,
@@ -180,6 +185,7 @@ func (h *Handler) routes() {
 	h.clientRoutes(m)
 	h.recoveryRoutes(m)
 	h.passkeyRoutes(m)
+	h.orgRoutes(m) // orgs.go
 }
 
 // ServeHTTP sets the security headers, refuses cross-origin state changes,
@@ -296,10 +302,12 @@ type page struct {
 	CanHelp    bool
 	Overdue    []overdue
 	CanReview  bool
-	Error      *pageError
-	Notice     string
-	Form       url.Values
-	Data       any
+	// CanOrgs links the organisations page (when it is served).
+	CanOrgs bool
+	Error   *pageError
+	Notice  string
+	Form    url.Values
+	Data    any
 }
 
 // fieldMessages are the messages shown at one refused field.
@@ -349,6 +357,7 @@ func (h *Handler) newPage(r *http.Request, c *call, title string) *page {
 		p.CanClients = h.d.Clients != nil && c.who.Can(staff.PermManageClients)
 		p.CanHelp = h.d.Help != nil && c.who.Can(staff.PermHelpRequests)
 		p.Overdue = h.overdue(r.Context(), c.who)
+		p.CanOrgs = h.d.Orgs != nil && h.d.OrgReader != nil && c.who.Can(staff.PermTimeline)
 		p.CanReview = h.d.Review != nil && (c.who.Can(staff.PermRecoveryDecisions) || c.who.Can(staff.PermRecoveryDocuments))
 	}
 	return p
