@@ -443,6 +443,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		ClientIP: &clientip.Resolver{Trusted: proxies}, SecureCookies: secure || httpsPublicURL(cfg),
 		Help: a.help, Review: reviewSvc, Now: o.Clock.Now, LinkBase: staffBaseURL(cfg),
 		RealmSettings: a.RealmSettings, RealmsChanged: a.RefreshRealms,
+		Orgs: a.Orgs, OrgReader: db,
 		Overdue: []console.OverdueCounter{
 			{Name: "help", Href: console.Path + "/help", Perm: staff.PermHelpRequests, Count: a.help.OverdueCount},
 			{Name: "recovery", Href: console.Path + "/recovery", Perm: staff.PermRecoveryDecisions, Count: reviewSvc.OverdueCount},

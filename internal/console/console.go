@@ -29,6 +29,7 @@ import (
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/oauthclient"
+	"github.com/ninsho/ninsho/internal/org"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/realmset"
 	"github.com/ninsho/ninsho/internal/review"
@@ -82,6 +83,10 @@ type Deps struct {
 	// called after a change so that this instance serves it at once.
 	RealmSettings *realmset.Service
 	RealmsChanged func(context.Context) bool
+	// Orgs decides pending business organisations and OrgReader reads
+	// organisations for /console/orgs (orgs.go); either nil leaves it out.
+	Orgs      *org.Service
+	OrgReader OrgReader
 }
 
 // OverdueCounter is one queue in the overdue banner: the help requests,
@@ -187,6 +192,7 @@ func (h *Handler) routes() {
 	h.realmRoutes(m)
 	h.recoveryRoutes(m)
 	h.passkeyRoutes(m)
+	h.orgRoutes(m) // orgs.go
 }
 
 // ServeHTTP sets the security headers, refuses cross-origin state changes,
@@ -303,10 +309,12 @@ type page struct {
 	CanHelp    bool
 	Overdue    []overdue
 	CanReview  bool
-	Error      *pageError
-	Notice     string
-	Form       url.Values
-	Data       any
+	// CanOrgs links the organisations page (when it is served).
+	CanOrgs bool
+	Error   *pageError
+	Notice  string
+	Form    url.Values
+	Data    any
 
 	// CanRealms links the realms page (admins, when it is served).
 	CanRealms bool
@@ -360,6 +368,7 @@ func (h *Handler) newPage(r *http.Request, c *call, title string) *page {
 		p.CanRealms = h.d.RealmSettings != nil && c.who.Can(staff.PermManageRealms)
 		p.CanHelp = h.d.Help != nil && c.who.Can(staff.PermHelpRequests)
 		p.Overdue = h.overdue(r.Context(), c.who)
+		p.CanOrgs = h.d.Orgs != nil && h.d.OrgReader != nil && c.who.Can(staff.PermTimeline)
 		p.CanReview = h.d.Review != nil && (c.who.Can(staff.PermRecoveryDecisions) || c.who.Can(staff.PermRecoveryDocuments))
 	}
 	return p

@@ -183,6 +183,7 @@ func New(d Deps) (http.Handler, error) {
 	s.web, err = web.New(web.Deps{
 		OIDC:        oidcRequests,
 		Consents:    d.Consents,
+		Orgs:        d.Orgs,
 		Realms:      d.Realms,
 		Flows:       d.Flows,
 		Signup:      d.Signup,

@@ -350,6 +350,7 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request, c *call) error
 	}
 	h.markNotMe(p.History, evs, pr)
 	p.AppsLink = h.d.Consents != nil
+	p.OrgsLink = h.d.Orgs != nil
 	p.Contact = h.d.Contact != nil
 	if p.Contact && !c.realm.EmailOnly {
 		p.Form["contact_phone"] = "1" // a realm that sends text messages takes phone numbers
@@ -377,12 +378,18 @@ func (h *Handler) signout(w http.ResponseWriter, r *http.Request, c *call) error
 		}
 	}
 	h.cookies.ClearSession(w, r)
+	// A posted return_to (checked) goes on to the sign-in page: the
+	// invitation page's "sign in with another account".
+	next := "/signin"
+	if r.Method == http.MethodPost && parseForm(w, r) == nil {
+		next = withReturnTo(next, checkReturnTo(c.realm, r.PostForm.Get(returnToParam)))
+	}
 	// Applications signed in under this session with a front-channel
 	// logout URI are told by the page the browser lands on.
-	if sid != "" && h.d.FrontchannelPage(w, r, c.realm, sid, "/signin", c.locale) {
+	if sid != "" && h.d.FrontchannelPage(w, r, c.realm, sid, next, c.locale) {
 		return nil
 	}
-	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
 }
 

@@ -26,12 +26,20 @@ import (
 const returnToParam = "return_to"
 
 // checkReturnTo returns the normalised raw when the realm allows it, else "".
+// Besides the realm's allow-list, two paths of this server are allowed:
+// the OpenID Connect bridge's (webreq.OIDCLogin) and, exactly, the
+// invitation page (OrgInvitationPath, no query: its token waits in a
+// cookie), so that an invited person comes back to it after signing in or
+// creating an account.
 func checkReturnTo(rl *realm.Realm, raw string) string {
 	if raw == "" {
 		return ""
 	}
 	if u, ok := webreq.OIDCLogin(raw); ok {
 		return u
+	}
+	if raw == OrgInvitationPath {
+		return raw
 	}
 	u, _ := rl.ReturnURL(raw)
 	return u

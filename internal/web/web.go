@@ -33,6 +33,7 @@ import (
 	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/org"
 	"github.com/ninsho/ninsho/internal/profile"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/reauth"
@@ -126,6 +127,10 @@ type Deps struct {
 	// Consents serves /account/apps, the clients the signed-in person
 	// allowed (consent.go); nil: it answers 404 and /account has no link.
 	Consents *consent.Service
+	// Orgs serves the organisation pages (/account/orgs, the invitation
+	// and approval links' pages: orgs.go); nil: they answer 404 and
+	// /account has no link.
+	Orgs *org.Service
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (the
 	// public URL is https behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -238,6 +243,7 @@ func New(d Deps) (*Handler, error) {
 	h.routeContact()
 	h.routesHelp() // help.go
 	h.routesOIDC() // consent.go
+	h.routesOrgs() // orgs.go
 	return h, nil
 }
 
@@ -525,6 +531,10 @@ type page struct {
 	OIDC *oidcView
 	// AppsLink shows the account page's link to /account/apps.
 	AppsLink bool
+	// Orgs is the organisation pages' part (orgs.go); OrgsLink shows the
+	// account page's link to /account/orgs.
+	Orgs     *orgsView
+	OrgsLink bool
 	// Trusted is the trusted-devices part of a page (trusted.go): the
 	// offer on the second-factor page, the list on its own page.
 	Trusted *trustedView
@@ -702,6 +712,10 @@ func formFields(name string, p *page) []string {
 		return []string{"phone", "method"}
 	case "account_close":
 		return []string{"confirm"}
+	case "orgs":
+		return []string{"name", "kind"}
+	case "org":
+		return []string{"email", "role", "methods"}
 	case "contact":
 		return []string{p.Form["kind"]}
 	case "contact_code":
