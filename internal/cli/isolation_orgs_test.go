@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 )
 
 // Organisations across realms (issue 15): jp's organisation, its
@@ -93,6 +95,20 @@ func (e *isoEnv) isolateOrgs() {
 	var shown struct {
 		ID     string `json:"id"`
 		Status string `json:"status"`
+	}
+	// The links' pages: at us as an unknown link, at home the organisation.
+	for _, path := range []string{"/orgs/invitation?token=" + invitation, "/orgs/approval?token=" + approval} {
+		away, home := e.page(e.us, "GET", path, nil), e.page(e.jp, "GET", path, nil)
+		unknown := e.page(e.us, "GET", path[:strings.Index(path, "=")+1]+"not-a-token", nil)
+		if away.status != unknown.status || away.status == http.StatusOK || home.status != http.StatusOK {
+			t.Errorf("GET %s: at us %d (an unknown link %d), at home %d; want us as unknown, home 200", path[:strings.Index(path, "?")], away.status, unknown.status, home.status)
+		}
+	}
+	if got := e.page(e.us, "POST", "/orgs/approval", url.Values{"token": {approval}, "decision": {"approve"}}); got.status == http.StatusOK || got.status == http.StatusSeeOther {
+		t.Errorf("POST /orgs/approval at us with jp's token: %d to %q, want a refusal", got.status, got.loc)
+	}
+	if got := e.page(e.us, "POST", "/orgs/invitation", url.Values{"token": {invitation}}, &http.Cookie{Name: "ninsho_session", Value: e.usToken}); got.status == http.StatusSeeOther && !strings.HasPrefix(got.loc, "/signin") {
+		t.Errorf("POST /orgs/invitation at us with jp's token: %d to %q, want a refusal", got.status, got.loc)
 	}
 	if status, raw := e.jp.call("POST", "/api/v1/orgs/approval/lookup", "", map[string]string{"token": approval}, &shown); status != http.StatusOK || shown.ID != e.ids["business"] || shown.Status != "pending_approval" {
 		t.Errorf("jp's approval link at home: %d %s, want 200 the pending organisation", status, raw)

@@ -255,6 +255,10 @@ var isoRoutes = []isoRoute{
 
 	// Hosted pages with the session cookie.
 	{pattern: "GET /account", kind: isoPage},
+	{pattern: "GET /account/orgs", kind: isoPage},
+	{pattern: "POST /account/orgs", kind: isoPage},
+	{pattern: "GET /account/orgs/{id}", kind: isoPage, path: "/account/orgs/{org}"},
+	{pattern: "POST /account/orgs/{id}", kind: isoPage, path: "/account/orgs/{org}"},
 	{pattern: "POST /signout", kind: isoPage, skipHome: true},
 	{pattern: "GET /account/profile", kind: isoPage},
 	{pattern: "POST /account/profile", kind: isoPage},
@@ -329,6 +333,10 @@ var isoRoutes = []isoRoute{
 
 	// Hosted pages of a link.
 	{pattern: "GET /signin/not-me", kind: isoLink},
+	{pattern: "GET /orgs/invitation", kind: isoLink},
+	{pattern: "POST /orgs/invitation", kind: isoLink},
+	{pattern: "GET /orgs/approval", kind: isoLink},
+	{pattern: "POST /orgs/approval", kind: isoLink},
 	{pattern: "GET /n/{token}", kind: isoLink},
 	{pattern: "POST /signin/not-me", kind: isoLink},
 	{pattern: "GET /account/contact-undo", kind: isoLink},

@@ -271,18 +271,18 @@ func (h *Handler) orgAction(w http.ResponseWriter, r *http.Request, c *call) err
 	}
 	action := r.PostForm.Get("action")
 	sensitive, known := orgActions[action]
-	if !known {
-		return ninsho.FieldError(ninsho.CodeActionUnknown, "action")
-	}
 	var pr *signin.Principal
 	var err error
 	if sensitive {
 		pr, err = h.recentlySignedIn(w, r, c)
 	} else {
-		pr, err = h.signedIn(w, r, c)
+		pr, err = h.signedIn(w, r, c) // without a session: to /signin, whatever was posted
 	}
 	if pr == nil || err != nil {
 		return err
+	}
+	if !known {
+		return ninsho.FieldError(ninsho.CodeActionUnknown, "action")
 	}
 	id, ctx, req, me := r.PathValue("id"), r.Context(), h.request(r, c), pr.Account.ID
 	var target string
