@@ -15,6 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
 )
 
 // Mode is development or production.
@@ -59,6 +63,9 @@ func (s Secret) String() string {
 
 // MarshalJSON redacts the secret.
 func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// MaxRealmName bounds a realm's display name, in characters.
+const MaxRealmName = 100
 
 // Realm configures one account space.
 type Realm struct {
@@ -472,8 +479,11 @@ func (c *Config) Validate() error {
 		if r.DefaultLocale != "ja" && r.DefaultLocale != "en" {
 			bad("realms[%d].default_locale: must be \"ja\" or \"en\"", i)
 		}
-		if len(r.PhoneRegion) != 2 {
-			bad("realms[%d].phone_region: a two-letter region such as \"JP\" or \"US\"", i)
+		if _, ok := phonenumbers.GetSupportedRegions()[r.PhoneRegion]; !ok {
+			bad("realms[%d].phone_region: %q is no region phone numbers are known for; a two-letter region in capitals such as \"JP\" or \"US\"", i, r.PhoneRegion)
+		}
+		if n := strings.TrimSpace(r.Name); n == "" || utf8.RuneCountInString(n) > MaxRealmName || strings.ContainsFunc(n, unicode.IsControl) {
+			bad("realms[%d].name: the name people see (the shop's), 1 to %d characters without control characters", i, MaxRealmName)
 		}
 		if t := r.Risk; t.CaptchaAfterFailures < 0 || t.CaptchaAfterFailuresFamiliar < 0 || t.AddressPerMinute < 0 ||
 			t.PrefixPerMinute < 0 || t.DevicePerMinute < 0 || t.LockAfterFailures < 0 || t.LockAfterFailures > 100 {

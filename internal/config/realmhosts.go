@@ -45,8 +45,8 @@ func (c *Config) realmHostProblems() []error {
 				continue
 			}
 			if o, ok := owner[k]; ok && o != i {
-				errs = append(errs, fmt.Errorf("realms[%d].hosts[%d]: %q already selects realm %q (realms[%d]); a host name belongs to one realm",
-					i, j, h, c.Realms[o].ID, o))
+				errs = append(errs, fmt.Errorf("realms[%d].hosts[%d]: realms %q and %q both name the host %q; a host name belongs to one realm",
+					i, j, c.Realms[o].ID, r.ID, h))
 				continue
 			}
 			owner[k] = i

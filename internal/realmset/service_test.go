@@ -148,7 +148,11 @@ func TestSetAndCreate(t *testing.T) {
 		{"unknown key", []string{"nme", `"x"`}, ninsho.CodeRealmSettingsInvalid, `unknown field "nme"`},
 		{"wrong type", []string{"name", `12`}, ninsho.CodeRealmSettingsInvalid, "cannot unmarshal"},
 		{"region", []string{"phone_region", `"JPN"`}, ninsho.CodeRealmSettingsInvalid, `realms[0] (realm "jp").phone_region`},
-		{"host of another realm", []string{"hosts", `["id.example.com"]`}, ninsho.CodeRealmSettingsInvalid, `already selects realm "jp"`},
+		{"host of another realm", []string{"hosts", `["id.example.com"]`}, ninsho.CodeRealmSettingsInvalid, `realms "jp" and "us" both name the host "id.example.com"`},
+		{"region unknown", []string{"phone_region", `"XX"`}, ninsho.CodeRealmSettingsInvalid, `"XX" is no region phone numbers are known for`},
+		{"region in lower case", []string{"phone_region", `"jp"`}, ninsho.CodeRealmSettingsInvalid, `phone_region`},
+		{"empty name", []string{"name", `""`}, ninsho.CodeRealmSettingsInvalid, `.name: the name people see`},
+		{"name with a control character", []string{"name", `"Sakura\u0007Shop"`}, ninsho.CodeRealmSettingsInvalid, `.name: the name people see`},
 		{"hint at a safe realm", []string{"cross_realm_hint", `["us"]`}, ninsho.CodeRealmSettingsInvalid, "safe realm"},
 		{"lock ladder", []string{"risk.lock_after_failures", `1000`}, ninsho.CodeRealmSettingsInvalid, "lock_after_failures"},
 		{"not an object", []string{"risk.lock_after_failures.x", `1`}, ninsho.CodeRealmSettingsInvalid, "not an object"},
@@ -156,7 +160,7 @@ func TestSetAndCreate(t *testing.T) {
 		_, err := set("jp", tt.kv...)
 		e := ninsho.ErrorOf(err)
 		if e == nil || e.Code != tt.code || !strings.Contains(str(e.Params["problems"]), tt.say) {
-			t.Errorf("%s: %v (%v), want %s saying %q", tt.name, err, e, tt.code, tt.say)
+			t.Errorf("%s: %v (%v), want %s saying %q", tt.name, err, str(e.Params["problems"]), tt.code, tt.say)
 		}
 	}
 	if len(rec.got) != 1 {
