@@ -337,8 +337,10 @@ func TestOrgBusinessApproval(t *testing.T) {
 
 // TestOrgPolicy: owners set the policy (admins may not, unknown methods
 // are refused); PolicyFor combines the active organisations: two-step if
-// any asks, the intersection of the method lists, or their union marked
-// Conflict when nothing is common.
+// any asks, the intersection of the method lists; when nothing is common,
+// the person's own organisations are set aside (a member cannot loosen an
+// organisation's rule by creating one of their own), and among the others
+// the first joined applies, marked Conflict.
 func TestOrgPolicy(t *testing.T) {
 	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
@@ -374,8 +376,8 @@ func TestOrgPolicy(t *testing.T) {
 			t.Fatal(err)
 		}
 		p, _ = s.PolicyFor(ctx, rl.ID, owner.ID)
-		if !slices.Equal(p.Methods, []string{"passkey", "sms", "totp"}) || !p.Conflict {
-			t.Fatalf("PolicyFor without a common method = %+v, want the union and Conflict", p)
+		if !slices.Equal(p.Methods, []string{"passkey", "totp"}) || !p.Conflict {
+			t.Fatalf("PolicyFor without a common method, both the person's own = %+v, want the first joined's and Conflict", p)
 		}
 		// An admin does not set the policy.
 		admin := orgPerson(t, e, rl, "admin@example.jp")
@@ -389,6 +391,28 @@ func TestOrgPolicy(t *testing.T) {
 		flowtest.WantCode(t, err, ninsho.CodeForbidden)
 		if p, _ := s.PolicyFor(ctx, rl.ID, admin.ID); !p.RequireTwoStep || !slices.Equal(p.Methods, []string{"passkey", "totp"}) {
 			t.Fatalf("the admin's PolicyFor = %+v", p)
+		}
+		// The admin's own organisation allowing only SMS loosens nothing.
+		own, err := s.Create(ctx, rl, admin.ID, org.CreateInput{Kind: org.KindSeller, Name: "Mine"}, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetPolicy(ctx, rl.ID, admin.ID, own.ID, org.Policy{Methods: []string{"sms"}}, req); err != nil {
+			t.Fatal(err)
+		}
+		if p, _ := s.PolicyFor(ctx, rl.ID, admin.ID); !slices.Equal(p.Methods, []string{"passkey", "totp"}) || p.Conflict {
+			t.Fatalf("the admin's PolicyFor with an own organisation allowing sms = %+v, want A's passkey and totp", p)
+		}
+		// Two organisations of others without a common method: the first
+		// joined (A) applies.
+		if _, err := s.Invite(ctx, rl, owner.ID, b.ID, "admin@example.jp", org.RoleMember, req); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Accept(ctx, rl.ID, admin, orgLink(t, e, "admin@example.jp", message.TemplateOrgInvitation), req); err != nil {
+			t.Fatal(err)
+		}
+		if p, _ := s.PolicyFor(ctx, rl.ID, admin.ID); !slices.Equal(p.Methods, []string{"passkey", "totp"}) || !p.Conflict {
+			t.Fatalf("the admin's PolicyFor in A and B = %+v, want A's and Conflict", p)
 		}
 	})
 }

@@ -576,9 +576,12 @@ type Combined struct {
 	RequireTwoStep bool
 	// Methods are the second-factor methods allowed (values of Methods);
 	// nil means any. It is the intersection of the organisations'
-	// non-empty lists; when that is empty (no method satisfies them all),
-	// it is their union and Conflict is set: locking the person out of
-	// their own account would be worse, and the organisations' owners are
+	// non-empty lists. A policy only ever tightens: when no method
+	// satisfies them all, the lists of the organisations the person owns
+	// are set aside (their own organisation must not loosen another's
+	// rule), and when the others still have no method in common, the list
+	// of the one the person joined first applies and Conflict is set —
+	// rather than locking the person out of their account; the owners are
 	// the ones to agree on a common method.
 	Methods  []string
 	Conflict bool
@@ -593,18 +596,12 @@ func (s *Service) PolicyFor(ctx context.Context, realm, accountID string) (Combi
 	if err != nil {
 		return Combined{}, err
 	}
-	var lists [][]string
-	for _, af := range affs {
-		if af.Org.Status == StatusActive && len(af.Org.Policy.Methods) > 0 {
-			lists = append(lists, af.Org.Policy.Methods)
-		}
-	}
-	return combine(affs, lists), nil
+	return combine(affs), nil
 }
 
-// combine folds the policies of the active organisations of affs; lists
-// are their non-empty method lists.
-func combine(affs []Affiliation, lists [][]string) Combined {
+// combine folds the policies of the active organisations of affs (in
+// joining order).
+func combine(affs []Affiliation) Combined {
 	var c Combined
 	for _, af := range affs {
 		p := af.Org.Policy
@@ -614,22 +611,43 @@ func combine(affs []Affiliation, lists [][]string) Combined {
 		c.Orgs = append(c.Orgs, af.Org.ID)
 		c.RequireTwoStep = c.RequireTwoStep || p.RequireTwoStep
 	}
-	if len(lists) == 0 {
+	var all, others [][]string // every non-empty list; those of organisations the person does not own
+	for _, af := range affs {
+		if af.Org.Status == StatusActive && len(af.Org.Policy.Methods) > 0 {
+			all = append(all, af.Org.Policy.Methods)
+			if af.Role != RoleOwner {
+				others = append(others, af.Org.Policy.Methods)
+			}
+		}
+	}
+	if len(all) == 0 {
 		return c
+	}
+	if m := intersect(all); len(m) > 0 {
+		c.Methods = m
+		return c
+	}
+	if m := intersect(others); len(m) > 0 {
+		c.Methods = m
+		return c
+	}
+	if len(others) == 0 { // only their own organisations disagree
+		others = all
+	}
+	c.Methods, c.Conflict = slices.Clone(others[0]), true
+	return c
+}
+
+// intersect returns the methods every list has (nil for no lists).
+func intersect(lists [][]string) []string {
+	if len(lists) == 0 {
+		return nil
 	}
 	inter := slices.Clone(lists[0])
-	var union []string
-	for _, l := range lists {
+	for _, l := range lists[1:] {
 		inter = slices.DeleteFunc(inter, func(m string) bool { return !slices.Contains(l, m) })
-		union = append(union, l...)
 	}
-	if len(inter) > 0 {
-		c.Methods = inter
-		return c
-	}
-	slices.Sort(union)
-	c.Methods, c.Conflict = slices.Compact(union), true
-	return c
+	return inter
 }
 
 // member returns the organisation and the person's membership; not_found
