@@ -94,6 +94,14 @@ func TestBrowserRealmsByHost(t *testing.T) {
 		!strings.Contains(alert, "別の地域") {
 		t.Errorf("jp with an address of us: the page says %q, want the hint naming Sakura Shop and %s/signin", alert, usBase)
 	}
+	// The hint links to the other site's sign-in; following it opens us's page.
+	if href := mustRun(t, b, "read the hint's link", chromedp.Evaluate[string](`(document.querySelector('.alert a.button') || {}).href || ""`)); href != usBase+"/signin" {
+		t.Errorf("jp's hint links to %q, want %s/signin", href, usBase)
+	}
+	mustDo(t, b, "follow the hint", chromedp.Click(chromedp.CSS(`.alert a.button`), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS(`form[action="/signin"]`)))
+	if got := mustRun(t, b, "read the shop name", chromedp.Text(chromedp.CSS(".brand-name"), chromedp.NodeVisible)); strings.TrimSpace(got) != "Sakura Shop" {
+		t.Errorf("after the hint's link: shop name %q, want Sakura Shop", got)
+	}
 	if alert := signIn(usBase, "only-jp@example.jp"); strings.Contains(alert, "さくら商店") || strings.Contains(alert, jpBase) ||
 		!strings.Contains(alert, "can't find an account") {
 		t.Errorf("us with an address of jp: the page says %q, want no account and no hint", alert)

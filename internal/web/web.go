@@ -639,8 +639,12 @@ type formError struct {
 	// guard's rate_limited is of kind "messages").
 	Kind string
 	// More are the further refused fields (ninsho.Error.More).
-	More      []formItem
-	RequestID string // "" unless httperr.ShowsReference
+	More []formItem
+	// OtherRealm and OtherRealmURL are, for account_in_other_realm, the
+	// regional site holding the identifier and its sign-in address: the
+	// summary links there.
+	OtherRealm, OtherRealmURL string
+	RequestID                 string // "" unless httperr.ShowsReference
 	// Items are every refusal, the first first, with Link set for the
 	// fields the rendered page has (render fills them in).
 	Items []formItem
@@ -833,6 +837,10 @@ func prepareError(w http.ResponseWriter, r *http.Request, p *page, err error) in
 	e := ninsho.ErrorOf(err)
 	p.Error = &formError{Code: string(e.Code), Field: e.Field, Message: i18n.FieldErrorMessage(p.Locale, e)}
 	p.Error.Kind, _ = e.Params["kind"].(string)
+	if e.Code == ninsho.CodeAccountInOtherRealm {
+		p.Error.OtherRealm, _ = e.Params["realm"].(string)
+		p.Error.OtherRealmURL, _ = e.Params["signin_url"].(string)
+	}
 	for _, m := range e.More {
 		p.Error.More = append(p.Error.More, formItem{Field: m.Field, Message: i18n.FieldErrorMessage(p.Locale, m)})
 	}
