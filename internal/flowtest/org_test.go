@@ -28,7 +28,7 @@ func orgService(tb testing.TB, e *flowtest.Env) *org.Service {
 		tb.Fatal(err)
 	}
 	return &org.Service{Store: e.DB, Accounts: e.DB, Tx: e.DB, Events: e.DB, Outbox: e.Kit.Outbox, Hasher: h,
-		Clock: e.Clock, Random: e.Kit.Random, CleanName: signup.CleanName}
+		Clock: e.Clock, Random: e.Kit.Random, CleanName: signup.CleanName, Realms: e.Realms}
 }
 
 // orgPerson signs up a confirmed account with the address and returns it.
