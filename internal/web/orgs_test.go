@@ -121,8 +121,10 @@ func TestBrowserOrganisations(t *testing.T) {
 		}
 		webtest.Golden(t, lang+"/org_approval.golden", orgGolden(rec))
 	}
-	if rec = post(h, web.OrgApprovalPath, url.Values{"token": {approval}, "action": {"maybe"}}); rec.Code != 400 {
-		t.Errorf("unknown decision: %d", rec.Code)
+	// An unknown decision: the page again, with Approve and Reject.
+	if rec = post(h, web.OrgApprovalPath, url.Values{"token": {approval}, "action": {"maybe"}}); rec.Code != 400 ||
+		!strings.Contains(rec.Body.String(), `value="approve"`) || !strings.Contains(rec.Body.String(), "このページのボタンから選んでください") {
+		t.Errorf("unknown decision: %d %s", rec.Code, rec.Body)
 	}
 	rec = post(h, web.OrgApprovalPath+"?lang=en", url.Values{"token": {approval}, "action": {"approve"}})
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `data-decided="approved"`) {
