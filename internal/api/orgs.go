@@ -13,7 +13,8 @@ import (
 // service holds every rule, these handlers only translate. Changes that
 // reach other members' standing or sign-in — a role change, removing a
 // member, transferring ownership, the policy — need a recent sign-in
-// (recentlySignedIn: 403 reauth_required). The approval routes take the
+// (orgChanger: 403 reauth_required, after a role that can never make the
+// change is refused with forbidden). The approval routes take the
 // approval link's token instead of a session: the link is what an
 // approver holds. Without Deps.Orgs they answer 404.
 func (h *Handler) routesOrgs() {
@@ -281,7 +282,7 @@ func (h *Handler) setOrgRole(w http.ResponseWriter, r *http.Request, c *call) er
 	if err := decode(w, r, &b); err != nil {
 		return err
 	}
-	p, err := h.recentlySignedIn(r, c)
+	p, err := h.orgChanger(r, c, org.OpRole, r.PathValue("account"), org.Role(b.Role))
 	if err != nil {
 		return err
 	}
@@ -295,7 +296,7 @@ func (h *Handler) removeOrgMember(w http.ResponseWriter, r *http.Request, c *cal
 	if err := checkNoBody(r); err != nil {
 		return err
 	}
-	p, err := h.recentlySignedIn(r, c)
+	p, err := h.orgChanger(r, c, org.OpRemove, r.PathValue("account"), "")
 	if err != nil {
 		return err
 	}
@@ -338,7 +339,7 @@ func (h *Handler) transferOrg(w http.ResponseWriter, r *http.Request, c *call) e
 	if err := decode(w, r, &b); err != nil {
 		return err
 	}
-	p, err := h.recentlySignedIn(r, c)
+	p, err := h.orgChanger(r, c, org.OpTransfer, b.AccountID, "")
 	if err != nil {
 		return err
 	}
@@ -366,7 +367,7 @@ func (h *Handler) setOrgPolicy(w http.ResponseWriter, r *http.Request, c *call) 
 	if err := decode(w, r, &b); err != nil {
 		return err
 	}
-	p, err := h.recentlySignedIn(r, c)
+	p, err := h.orgChanger(r, c, org.OpPolicy, "", "")
 	if err != nil {
 		return err
 	}
@@ -375,6 +376,24 @@ func (h *Handler) setOrgPolicy(w http.ResponseWriter, r *http.Request, c *call) 
 		return err
 	}
 	return h.orgView(w, r, c, p, r.PathValue("id"), http.StatusOK)
+}
+
+// orgChanger is recentlySignedIn for a sensitive change of the
+// organisation {id}: a role that can never make the change is refused
+// (forbidden, org.Service.MayChange) before a recent sign-in is asked for,
+// so that nobody re-authenticates only to be refused.
+func (h *Handler) orgChanger(r *http.Request, c *call, op org.Op, target string, role org.Role) (*signin.Principal, error) {
+	p, err := h.signedIn(r, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.d.Orgs.MayChange(r.Context(), c.realm.ID, p.Account.ID, r.PathValue("id"), op, target, role); err != nil {
+		return nil, err
+	}
+	if err := h.d.Signin.RecentEnough(r.Context(), c.realm, p); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // approvalJSON is the organisation an approval link is for.

@@ -107,7 +107,7 @@ func enrolHandles(f *flow.Flow, act flow.Action) bool {
 // Next.Enrolment. submit_second_factor proves it with a code from the app
 // (twostep.Service.ProveTOTP): a wrong or reused code uses one of
 // SecondFactorAttempts (the last fails the flow); before begin_totp it is
-// code_not_requested. The right code turns 2SV on and completes the held-back
+// code_not_requested of kind totp_enrol ("add the app first"). The right code turns 2SV on and completes the held-back
 // completion with a session of AAL 2 whose methods add "otp".
 func (sf SecondFactor) enrolAct(ctx context.Context, rl *realm.Realm, f *flow.Flow, req ninsho.Request, act flow.Action) (*flow.Answer, error) {
 	k := sf.k
@@ -133,7 +133,9 @@ func (sf SecondFactor) enrolAct(ctx context.Context, rl *realm.Realm, f *flow.Fl
 	}
 	id := f.Get(stateEnrolCredential)
 	if id == "" {
-		return &flow.Answer{Flow: f, Next: sf.enrolNext(f)}, ninsho.FieldError(ninsho.CodeNoCodeRequested, "code")
+		// Nothing is sent here: the code comes from the app, which must be
+		// added first (its own message, kind totp_enrol).
+		return &flow.Answer{Flow: f, Next: sf.enrolNext(f)}, ninsho.FieldError(ninsho.CodeNoCodeRequested, "code").WithParam("kind", "totp_enrol")
 	}
 	var grant *flow.Grant
 	var stepErr error

@@ -83,6 +83,10 @@ func TestBrowserOrganisations(t *testing.T) {
 	// memberAction submits the form of action on the member's row.
 	memberAction := func(name, action, label string) {
 		t.Helper()
+		if action == "remove" || action == "transfer" {
+			// These ask to tick the confirmation first (required).
+			mustDo(t, b, "confirm "+action, chromedp.Click(chromedp.CSS(`li[data-member="`+name+`"] form:has(input[name="action"][value="`+action+`"]) input[name="confirm"]`), chromedp.NodeVisible))
+		}
 		mustSubmit(t, b, `li[data-member="`+name+`"] form:has(input[name="action"][value="`+action+`"]) button`, label)
 	}
 
@@ -192,6 +196,7 @@ func TestBrowserOrganisations(t *testing.T) {
 	signIn(hanakoEmail)
 	mustDo(t, b, "open the organisation", chromedp.Navigate(base+orgPath))
 	mustPage(t, b, orgPath, "組織")
+	mustDo(t, b, "confirm leaving", chromedp.Click(chromedp.ID("confirm-leave"), chromedp.NodeVisible))
 	res, err := chromedp.RunResponse(b, chromedp.Click(chromedp.CSS(`form:has(input[name="action"][value="leave"]) button`), chromedp.NodeVisible))
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,6 +107,27 @@ func TestOrganisationsAPI(t *testing.T) {
 		}
 		orgPath := "/api/v1/orgs/" + o.ID
 
+		// An organisation's name and kind have their own messages; a name
+		// too long carries params.max.
+		var refused struct {
+			Errors []struct {
+				Code    string         `json:"code"`
+				Field   string         `json:"field"`
+				Message string         `json:"message"`
+				Params  map[string]any `json:"params"`
+			} `json:"errors"`
+		}
+		status, raw = c.call("POST", "/api/v1/orgs", owner, map[string]string{"kind": "shop", "name": strings.Repeat("あ", 101)}, &refused)
+		if status != http.StatusBadRequest || len(refused.Errors) != 2 || refused.Errors[0].Field != "kind" || refused.Errors[1].Code != "field_too_long" ||
+			refused.Errors[1].Params["max"] != float64(100) || !strings.Contains(refused.Errors[1].Message, "組織の名前") ||
+			!strings.Contains(refused.Errors[0].Message, "出品者か法人") {
+			t.Fatalf("a bad kind and a long name: %d %s", status, raw)
+		}
+		status, raw = c.call("POST", "/api/v1/orgs", owner, map[string]string{"kind": "seller", "name": " "}, &refused)
+		if status != http.StatusBadRequest || len(refused.Errors) != 1 || refused.Errors[0].Message != "組織の名前を入力してください。" || refused.Errors[0].Params != nil {
+			t.Fatalf("no name: %d %s", status, raw)
+		}
+
 		// An existing person accepts.
 		var inv struct {
 			ID   string `json:"id"`
@@ -175,6 +197,19 @@ func TestOrganisationsAPI(t *testing.T) {
 		}
 		status, raw = c.call("POST", orgPath+"/leave", existing, nil, nil)
 		want("the new last owner leaves", status, raw, http.StatusConflict, "org_last_owner")
+		// An admin now, the former owner may not set the policy or
+		// transfer: forbidden at once even from an old session, not
+		// reauth_required first (re-authenticating would not help).
+		clock.advance(time.Hour)
+		status, raw = c.call("PUT", orgPath+"/policy", owner, map[string]any{"require_two_step": true}, nil)
+		want("an admin's policy from an old session", status, raw, http.StatusForbidden, "forbidden")
+		status, raw = c.call("POST", orgPath+"/transfer", owner, map[string]string{"account_id": existingID}, nil)
+		want("an admin's transfer from an old session", status, raw, http.StatusForbidden, "forbidden")
+		status, raw = c.call("PATCH", orgPath+"/members/"+existingID, owner, map[string]string{"role": "member"}, nil)
+		want("an admin demotes an owner from an old session", status, raw, http.StatusForbidden, "forbidden")
+		// The owner still re-authenticates.
+		status, raw = c.call("PUT", orgPath+"/policy", existing, map[string]any{"require_two_step": true}, nil)
+		want("the owner's policy from an old session", status, raw, http.StatusForbidden, "reauth_required")
 		if status, raw := c.call("POST", orgPath+"/leave", owner, nil, nil); status != http.StatusNoContent {
 			t.Fatalf("the former owner leaves: %d %s", status, raw)
 		}
@@ -194,6 +229,10 @@ func TestOrganisationsAPI(t *testing.T) {
 		p = orgAnswer{}
 		if status, raw := c.call("POST", "/api/v1/orgs/approval", "", map[string]string{"token": tok, "decision": "approve"}, &p); status != http.StatusOK || p.Status != "active" {
 			t.Fatalf("approve: %d %s", status, raw)
+		}
+		// The owner is told by e-mail.
+		if m := deliveriesOf(t, base).wait(t, t.Context(), "owner@example.jp", fromTemplate(message.TemplateOrgApproved)); !strings.Contains(m.Text, "/account/orgs/"+b.ID) {
+			t.Errorf("the approval e-mail:\n%s", m.Text)
 		}
 		status, raw = c.call("POST", "/api/v1/orgs/approval", "", map[string]string{"token": tok, "decision": "reject"}, nil)
 		want("decide twice", status, raw, http.StatusNotFound, "org_approval_invalid")

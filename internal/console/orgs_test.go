@@ -28,7 +28,7 @@ func withOrgs(t *testing.T, e *env) *org.Service {
 		t.Fatal(err)
 	}
 	s := &org.Service{Store: e.DB, Accounts: e.DB, Tx: e.DB, Events: e.DB, Outbox: e.Kit.Outbox, Hasher: hasher,
-		Clock: e.Clock, Random: e.Kit.Random, CleanName: signup.CleanName}
+		Clock: e.Clock, Random: e.Kit.Random, CleanName: signup.CleanName, Realms: e.Realms}
 	c, err := console.New(console.Deps{Staff: e.Staff, Desk: e.Desk, Realms: e.Realms, Orgs: s, OrgReader: e.DB, Now: e.Clock.Now})
 	if err != nil {
 		t.Fatal(err)

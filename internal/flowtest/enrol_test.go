@@ -10,6 +10,7 @@ import (
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/flowtest"
+	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/signin"
 )
@@ -55,6 +56,10 @@ func TestMandatoryEnrolmentAtSignin(t *testing.T) {
 		}
 		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitSecondFactor, Code: "123456"})
 		flowtest.WantCode(t, err, ninsho.CodeNoCodeRequested)
+		// Nothing is sent at this step: the message says to add the app.
+		if msg := i18n.FieldErrorMessage("en", ninsho.ErrorOf(err)); !strings.Contains(msg, "add the authenticator app first") {
+			t.Errorf("before begin_totp: %q", msg)
+		}
 		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSwitchMethod, Method: "backup_code"})
 		flowtest.WantCode(t, err, ninsho.CodeActionUnknown)
 

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flowtest"
+	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/org"
@@ -28,7 +30,7 @@ func orgService(tb testing.TB, e *flowtest.Env) *org.Service {
 		tb.Fatal(err)
 	}
 	return &org.Service{Store: e.DB, Accounts: e.DB, Tx: e.DB, Events: e.DB, Outbox: e.Kit.Outbox, Hasher: h,
-		Clock: e.Clock, Random: e.Kit.Random, CleanName: signup.CleanName}
+		Clock: e.Clock, Random: e.Kit.Random, CleanName: signup.CleanName, Realms: e.Realms}
 }
 
 // orgPerson signs up a confirmed account with the address and returns it.
@@ -58,6 +60,25 @@ func orgLink(tb testing.TB, e *flowtest.Env, to, template string) string {
 	}
 	tb.Fatalf("no %s e-mail to %s", template, to)
 	return ""
+}
+
+// wantDecision checks that to got n e-mails of the decision template about
+// o, naming it and linking to its page.
+func wantDecision(tb testing.TB, e *flowtest.Env, to, template string, o *org.Organisation, n int) {
+	tb.Helper()
+	got := 0
+	for _, m := range e.Messages(tb, to) {
+		if m.Template != template {
+			continue
+		}
+		got++
+		if !strings.Contains(m.Text, o.Name) || !strings.Contains(m.Text, "/account/orgs/"+o.ID) {
+			tb.Errorf("the %s e-mail to %s:\n%s", template, to, m.Text)
+		}
+	}
+	if got != n {
+		tb.Errorf("%d %s e-mails to %s, want %d", got, template, to, n)
+	}
 }
 
 func role(tb testing.TB, s *org.Service, rl *realm.Realm, viewer, orgID, member string) org.Role {
@@ -296,6 +317,10 @@ func TestOrgBusinessApproval(t *testing.T) {
 		if got, err := s.DecideByToken(ctx, rl.ID, token, true, req); err != nil || got.Status != org.StatusActive {
 			t.Fatalf("DecideByToken = %+v, %v", got, err)
 		}
+		// The creator (the owner) is told, once, in the decision's
+		// transaction; the approvers are not.
+		wantDecision(t, e, "owner@example.jp", message.TemplateOrgApproved, o, 1)
+		wantDecision(t, e, "approver@example.jp", message.TemplateOrgApproved, o, 0)
 		_, err = s.DecideByToken(ctx, rl.ID, token, false, req)
 		flowtest.WantCode(t, err, ninsho.CodeOrgApprovalInvalid)
 		if _, err := s.Invite(ctx, rl, owner.ID, o.ID, "x@example.jp", org.RoleMember, req); err != nil {
@@ -320,6 +345,12 @@ func TestOrgBusinessApproval(t *testing.T) {
 		flowtest.WantCode(t, err, ninsho.CodeFieldRequired)
 		if got, err := s.DecideByStaff(ctx, &staff.Staff{ID: "s1", Role: staff.RoleReviewer}, rl.ID, o2.ID, false, "unknown company", req); err != nil || got.Status != org.StatusRejected {
 			t.Fatalf("DecideByStaff = %+v, %v", got, err)
+		}
+		wantDecision(t, e, "owner@example.jp", message.TemplateOrgRejected, o2, 1)
+		for _, m := range e.Messages(t, "owner@example.jp") {
+			if m.Template == message.TemplateOrgRejected && strings.Contains(m.Text, "unknown company") {
+				t.Errorf("the staff's reason is in the e-mail:\n%s", m.Text)
+			}
 		}
 		_, err = s.DecideByStaff(ctx, &staff.Staff{ID: "s1", Role: staff.RoleAdmin}, rl.ID, o2.ID, true, "changed my mind", req)
 		flowtest.WantCode(t, err, ninsho.CodeConflict)
@@ -539,8 +570,13 @@ func TestOrgInvitationsToOneAddress(t *testing.T) {
 		}
 		_, err := s.Invite(ctx, rl, bob.ID, b.ID, victim, org.RoleMember, req)
 		flowtest.WantCode(t, err, ninsho.CodeRateLimited)
-		if k := ninsho.ErrorOf(err).Params["kind"]; k != "org_invitations" {
+		// Its own kind and message: the address, not the organisation,
+		// and not who invited it.
+		if k := ninsho.ErrorOf(err).Params["kind"]; k != "org_invitations_address" {
 			t.Errorf("kind = %v", k)
+		}
+		if msg := i18n.FieldErrorMessage("en", ninsho.ErrorOf(err)); !strings.Contains(msg, "This email address has already been invited") {
+			t.Errorf("message = %q", msg)
 		}
 		if _, err := s.Invite(ctx, rl, bob.ID, b.ID, "someone.else@example.jp", org.RoleMember, req); err != nil {
 			t.Errorf("another address: %v", err)
@@ -571,5 +607,8 @@ func TestOrgInvitationsToOneAddress(t *testing.T) {
 		}
 		_, err = s.Invite(ctx, rl, alice.ID, fresh.ID, "one-more@example.jp", org.RoleMember, req)
 		flowtest.WantCode(t, err, ninsho.CodeRateLimited) // the organisation's first, the inviter's 101st
+		if k := ninsho.ErrorOf(err).Params["kind"]; k != "org_invitations_inviter" {
+			t.Errorf("the inviter's limit: kind = %v", k)
+		}
 	})
 }

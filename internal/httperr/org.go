@@ -33,3 +33,12 @@ func orgLimitParams(e *ninsho.Error) map[string]any {
 	}
 	return out
 }
+
+// orgNameParams are the public parameters of field_too_long of an
+// organisation's name (kind org_name): its limit, max.
+func orgNameParams(e *ninsho.Error) map[string]any {
+	if m, ok := e.Params["max"].(int); ok && e.Params["kind"] == "org_name" {
+		return map[string]any{"max": m}
+	}
+	return nil
+}

@@ -57,7 +57,7 @@ func goldenBrand(locale string) Brand {
 
 var allChannels = []Channel{ChannelEmail, ChannelSMS, ChannelVoice}
 
-var allIDs = []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists, TemplateSigninAlert, TemplateUnlockCode, TemplateResetCode, TemplatePasswordChanged, TemplateCodeLimit, TemplateTwoStepChanged, TemplateTwoStepCode, TemplateSecondFactorFailed, TemplateIdentifierRemoved, TemplateAccountClosure, TemplateContactCode, TemplateContactChanged, TemplateContactTaken, TemplateHelpCode, TemplateHelpReceived, TemplateHelpAnswer, TemplateSignupReminder, TemplateRecoveryOpened, TemplateRecoveryApproved, TemplateRecoveryRejected, TemplateAccountSuspended, TemplateAccountReinstated, TemplateOrgInvitation, TemplateOrgApproval}
+var allIDs = []string{TemplateSignupCode, TemplateSigninCode, TemplateAccountExists, TemplateSigninAlert, TemplateUnlockCode, TemplateResetCode, TemplatePasswordChanged, TemplateCodeLimit, TemplateTwoStepChanged, TemplateTwoStepCode, TemplateSecondFactorFailed, TemplateIdentifierRemoved, TemplateAccountClosure, TemplateContactCode, TemplateContactChanged, TemplateContactTaken, TemplateHelpCode, TemplateHelpReceived, TemplateHelpAnswer, TemplateSignupReminder, TemplateRecoveryOpened, TemplateRecoveryApproved, TemplateRecoveryRejected, TemplateAccountSuspended, TemplateAccountReinstated, TemplateOrgInvitation, TemplateOrgApproval, TemplateOrgApproved, TemplateOrgRejected}
 
 // varsFor are the golden variables that template id is given.
 func varsFor(id, loc string) map[string]string {
@@ -129,6 +129,15 @@ func varsFor(id, loc string) map[string]string {
 			delete(vars, "role")
 			vars["link"] = "https://id.example.com/orgs/approval?token=TOKEN"
 		}
+		if id == TemplateOrgApproved || id == TemplateOrgRejected {
+			delete(vars, "inviter")
+			delete(vars, "role")
+			delete(vars, "until")
+			vars["name"], vars["link"] = "Hanako", "https://id.example.com/account/orgs/ORG"
+			if loc == LocaleJA {
+				vars["name"] = "山田 花子"
+			}
+		}
 	}
 	if id == TemplateIdentifierRemoved {
 		delete(vars, "code")
@@ -139,7 +148,9 @@ func varsFor(id, loc string) map[string]string {
 }
 
 // isOrg reports whether id is a template of organisations (e-mail only).
-func isOrg(id string) bool { return id == TemplateOrgInvitation || id == TemplateOrgApproval }
+func isOrg(id string) bool {
+	return id == TemplateOrgInvitation || id == TemplateOrgApproval || id == TemplateOrgApproved || id == TemplateOrgRejected
+}
 
 // TestTwoStepChangedNamesEachChange renders the two-step alert for every
 // change in both languages: each names its own change in the subject and
@@ -182,7 +193,7 @@ func TestTwoStepChangedNamesEachChange(t *testing.T) {
 // in both languages, and nothing may say "Ninsho": the customer sees the shop.
 func TestTemplatesGolden(t *testing.T) {
 	tm := MustTemplates(t)
-	if got := tm.IDs(); strings.Join(got, ",") != "account_closure,account_exists,account_reinstated,account_suspended,code_limit,contact_changed,contact_code,contact_taken,help_answer,help_code,help_received,identifier_removed,org_approval,org_invitation,password_changed,recovery_approved,recovery_opened,recovery_rejected,reset_code,second_factor_failed,signin_alert,signin_code,signup_code,signup_reminder,two_step_changed,two_step_code,unlock_code" {
+	if got := tm.IDs(); strings.Join(got, ",") != "account_closure,account_exists,account_reinstated,account_suspended,code_limit,contact_changed,contact_code,contact_taken,help_answer,help_code,help_received,identifier_removed,org_approval,org_approved,org_invitation,org_rejected,password_changed,recovery_approved,recovery_opened,recovery_rejected,reset_code,second_factor_failed,signin_alert,signin_code,signup_code,signup_reminder,two_step_changed,two_step_code,unlock_code" {
 		t.Errorf("IDs() = %v, want %v", got, allIDs)
 	}
 	for _, id := range allIDs {

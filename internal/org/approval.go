@@ -2,9 +2,12 @@ package org
 
 import (
 	"context"
+	"slices"
 
 	"github.com/ninsho/ninsho/internal/event"
+	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/staff"
 )
 
@@ -24,7 +27,8 @@ func (s *Service) ApprovalByToken(ctx context.Context, realm, token string) (*Or
 
 // DecideByToken approves (approve) or rejects the pending organisation of
 // an approval link, which then stops working, and records org.approved
-// or org.rejected (actor ActorApprovalLink). Errors: org_approval_invalid.
+// or org.rejected (actor ActorApprovalLink); the creator and the owners
+// are told by e-mail (tellDecision). Errors: org_approval_invalid.
 func (s *Service) DecideByToken(ctx context.Context, realm, token string, approve bool, req ninsho.Request) (*Organisation, error) {
 	var out *Organisation
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
@@ -38,6 +42,7 @@ func (s *Service) DecideByToken(ctx context.Context, realm, token string, approv
 	if err != nil {
 		return nil, err
 	}
+	s.Outbox.Wake()
 	return out, nil
 }
 
@@ -75,6 +80,7 @@ func (s *Service) DecideByStaff(ctx context.Context, st *staff.Staff, realm, org
 	if err != nil {
 		return nil, err
 	}
+	s.Outbox.Wake()
 	return out, nil
 }
 
@@ -98,7 +104,69 @@ func (s *Service) decide(ctx context.Context, o *Organisation, approve bool, act
 	if reason != "" {
 		data["reason"] = reason
 	}
+	sent, err := s.tellDecision(ctx, o, approve)
+	if err != nil {
+		return err
+	}
+	data["notified"] = sent
 	return s.record(ctx, o.Realm, o.CreatedBy, actor, typ, req, data)
+}
+
+// tellDecision e-mails the decision (message.TemplateOrgApproved or
+// TemplateOrgRejected) to the organisation's creator and its current
+// owners, each once, at their verified e-mail address in their language,
+// in the decision's transaction; it returns how many e-mails. People
+// without a verified address are not told (they see the status on the
+// organisation's page). The staff's reason stays in the event.
+func (s *Service) tellDecision(ctx context.Context, o *Organisation, approve bool) (int, error) {
+	if s.Outbox == nil {
+		return 0, nil
+	}
+	var rl *realm.Realm
+	if s.Realms != nil {
+		rl = s.Realms.ByID(o.Realm)
+	}
+	if rl == nil {
+		return 0, nil
+	}
+	members, err := s.Store.Members(ctx, o.Realm, o.ID)
+	if err != nil {
+		return 0, err
+	}
+	to := []string{o.CreatedBy}
+	for _, m := range members {
+		if m.Role == RoleOwner && !slices.Contains(to, m.Account) {
+			to = append(to, m.Account)
+		}
+	}
+	tmpl := message.TemplateOrgRejected
+	if approve {
+		tmpl = message.TemplateOrgApproved
+	}
+	sent := 0
+	for _, id := range to {
+		a, err := s.Accounts.Account(ctx, id)
+		if ninsho.IsCode(err, ninsho.CodeNotFound) {
+			continue // the creator's account is gone
+		}
+		if err != nil {
+			return 0, err
+		}
+		if a.Email == "" || a.EmailVerifiedAt == nil {
+			continue
+		}
+		locale := a.Locale
+		if locale == "" {
+			locale = rl.DefaultLocale
+		}
+		if _, err := s.Outbox.Enqueue(ctx, o.Realm, message.ChannelEmail, a.Email, tmpl, message.Locale(locale), map[string]string{
+			"name": a.Name, "org": o.Name, "link": rl.BaseURL + "/account/orgs/" + o.ID, "host": rl.PublicHost, "base_url": rl.BaseURL,
+		}); err != nil {
+			return 0, err
+		}
+		sent++
+	}
+	return sent, nil
 }
 
 func (s *Service) approval(ctx context.Context, realm, token string) (*Organisation, error) {

@@ -37,6 +37,11 @@ type Service struct {
 	// invitation e-mails to people who did not ask for them); its errors
 	// are about the field "name".
 	CleanName func(raw string) (string, error)
+	// Realms finds a realm by id (its public URL and default language for
+	// the decision e-mails of approval.go); *realm.Registry.
+	Realms interface {
+		ByID(id string) *realm.Realm
+	}
 }
 
 // CreateInput is what Create needs.
@@ -55,11 +60,16 @@ type CreateInput struct {
 func (s *Service) Create(ctx context.Context, rl *realm.Realm, accountID string, in CreateInput, req ninsho.Request) (*Organisation, error) {
 	var errs []error
 	if !in.Kind.Valid() {
-		errs = append(errs, ninsho.FieldError(ninsho.CodeRequestInvalid, "kind"))
+		errs = append(errs, ninsho.FieldError(ninsho.CodeRequestInvalid, "kind").WithParam("kind", KindOrgKind))
 	}
 	name, err := s.CleanName(in.Name)
 	if err == nil && len([]rune(name)) > MaxNameLength {
 		err = ninsho.FieldError(ninsho.CodeFieldTooLong, "name").WithParam("max", MaxNameLength)
+	}
+	if e := ninsho.ErrorOf(err); err != nil && e.Field == "name" {
+		// The organisation's name, not a person's: its own messages (and
+		// field_too_long shows params.max).
+		err = ninsho.FieldError(e.Code, "name").WithParam("kind", KindOrgName).WithParam("max", MaxNameLength)
 	}
 	if err != nil {
 		errs = append(errs, err)
@@ -212,19 +222,20 @@ func (s *Service) Invite(ctx context.Context, rl *realm.Realm, accountID, orgID,
 			return full("members", MaxMembers)
 		}
 		for _, c := range []struct {
-			of  InvitationScope
-			max int
+			of   InvitationScope
+			max  int
+			kind string
 		}{
-			{InvitationScope{Org: orgID}, InvitationsPerDay},
-			{InvitationScope{Email: id.Value}, InvitationsPerAddressDay},
-			{InvitationScope{InvitedBy: accountID}, InvitationsPerInviterDay},
+			{InvitationScope{Org: orgID}, InvitationsPerDay, "org_invitations"},
+			{InvitationScope{Email: id.Value}, InvitationsPerAddressDay, "org_invitations_address"},
+			{InvitationScope{InvitedBy: accountID}, InvitationsPerInviterDay, "org_invitations_inviter"},
 		} {
 			n, err := s.Store.InvitationsSince(ctx, rl.ID, c.of, now.Add(-24*time.Hour))
 			if err != nil {
 				return err
 			}
 			if n >= c.max {
-				return limited("org_invitations")
+				return limited(c.kind)
 			}
 		}
 		replaced, err := s.Store.RevokeInvitationsTo(ctx, rl.ID, orgID, id.Value, now)
@@ -393,12 +404,12 @@ func (s *Service) SetRole(ctx context.Context, realm, accountID, orgID, target s
 		if err != nil {
 			return err
 		}
-		t, err := s.Store.Member(ctx, realm, orgID, target)
+		t, err := s.target(ctx, realm, orgID, target)
 		if err != nil {
 			return err
 		}
 		if (t.Role == RoleOwner || role == RoleOwner) && me.Role != RoleOwner {
-			return ninsho.E(ninsho.CodeForbidden)
+			return forbidden()
 		}
 		out = t
 		if t.Role == role {
@@ -436,13 +447,13 @@ func (s *Service) Remove(ctx context.Context, realm, accountID, orgID, target st
 		if err != nil {
 			return err
 		}
-		t, err := s.Store.Member(ctx, realm, orgID, target)
+		t, err := s.target(ctx, realm, orgID, target)
 		if err != nil {
 			return err
 		}
 		if t.Role == RoleOwner {
 			if me.Role != RoleOwner {
-				return ninsho.E(ninsho.CodeForbidden)
+				return forbidden()
 			}
 			if err := s.notLastOwner(ctx, realm, orgID); err != nil {
 				return err
@@ -504,12 +515,12 @@ func (s *Service) Transfer(ctx context.Context, realm, accountID, orgID, target 
 			return err
 		}
 		if me.Role != RoleOwner {
-			return ninsho.E(ninsho.CodeForbidden)
+			return forbidden()
 		}
 		if target == accountID {
-			return ninsho.FieldError(ninsho.CodeRequestInvalid, "account_id")
+			return ninsho.FieldError(ninsho.CodeRequestInvalid, "account_id").WithParam("kind", KindTransferSelf)
 		}
-		t, err := s.Store.Member(ctx, realm, orgID, target)
+		t, err := s.target(ctx, realm, orgID, target)
 		if err != nil {
 			return err
 		}
@@ -547,7 +558,7 @@ func (s *Service) SetPolicy(ctx context.Context, realm, accountID, orgID string,
 			return err
 		}
 		if me.Role != RoleOwner {
-			return ninsho.E(ninsho.CodeForbidden)
+			return forbidden()
 		}
 		out = o
 		if o.Policy.Equal(p) {
@@ -680,9 +691,19 @@ func (s *Service) manager(ctx context.Context, realm, orgID, accountID string) (
 		return nil, nil, ninsho.E(ninsho.CodeOrgRejected)
 	}
 	if !me.Role.Manages() {
-		return nil, nil, ninsho.E(ninsho.CodeForbidden)
+		return nil, nil, forbidden()
 	}
 	return o, me, nil
+}
+
+// target returns the membership of the person a change is about; not_found
+// of kind KindNotMember when they are not (or no longer) a member.
+func (s *Service) target(ctx context.Context, realm, orgID, accountID string) (*Membership, error) {
+	t, err := s.Store.Member(ctx, realm, orgID, accountID)
+	if ninsho.IsCode(err, ninsho.CodeNotFound) {
+		return nil, ninsho.E(ninsho.CodeNotFound).WithParam("kind", KindNotMember)
+	}
+	return t, err
 }
 
 // notLastOwner refuses a change that would leave the organisation without
@@ -743,6 +764,12 @@ func (s *Service) approvalHash(token string) []byte   { return s.Hasher.Hash("or
 // limited is rate_limited of a daily count: try again in an hour.
 func limited(kind string) error {
 	return ninsho.E(ninsho.CodeRateLimited).WithParam("kind", kind).WithParam("retry_after_s", 3600)
+}
+
+// forbidden is forbidden of a role that may not do it (kind KindForbidden:
+// its message names the organisation's owners and admins).
+func forbidden() error {
+	return ninsho.E(ninsho.CodeForbidden).WithParam("kind", KindForbidden)
 }
 
 // full is org_limit of a bound.

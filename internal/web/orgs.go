@@ -83,6 +83,9 @@ type orgsView struct {
 	AskedBy, AskedByEmail, Asked, AskedISO string
 	// Decided is "approved" or "rejected" on the approval's done page.
 	Decided string
+	// LastMember: the viewer is the last member of a rejected
+	// organisation, which leaving deletes.
+	LastMember bool
 }
 
 // orgRow is an organisation as the pages show it.
@@ -120,6 +123,10 @@ var orgActions = map[string]bool{
 	"invite": false, "revoke": false, "leave": false,
 	"role": true, "remove": true, "transfer": true, "policy": true,
 }
+
+// orgConfirmed are the actions whose form carries a ticked confirm=1
+// (no undo: remove, transfer, leave); without it the page comes again.
+var orgConfirmed = map[string]bool{"remove": true, "transfer": true, "leave": true}
 
 // orgNotices are the notices of ?done= after an action.
 var orgNotices = map[string]string{
@@ -243,6 +250,7 @@ func (h *Handler) orgDetailPage(r *http.Request, c *call, pr *signin.Principal, 
 	for _, m := range org.Methods {
 		ov.Methods = append(ov.Methods, methodRow{Name: m, Allowed: ov.AnyMethod || slices.Contains(v.Org.Policy.Methods, m)})
 	}
+	ov.LastMember = v.Org.Status == org.StatusRejected && len(v.Members) == 1
 	p.Orgs = ov
 	p.relink(OrgsPath+"/"+v.Org.ID, nil)
 	return p, nil
@@ -271,23 +279,49 @@ func (h *Handler) orgAction(w http.ResponseWriter, r *http.Request, c *call) err
 	}
 	action := r.PostForm.Get("action")
 	sensitive, known := orgActions[action]
-	var pr *signin.Principal
-	var err error
-	if sensitive {
-		pr, err = h.recentlySignedIn(w, r, c)
-	} else {
-		pr, err = h.signedIn(w, r, c) // without a session: to /signin, whatever was posted
-	}
+	// Without a session: to /signin, whatever was posted.
+	pr, err := h.signedIn(w, r, c)
 	if pr == nil || err != nil {
 		return err
 	}
-	if !known {
-		return ninsho.FieldError(ninsho.CodeActionUnknown, "action")
-	}
 	id, ctx, req, me := r.PathValue("id"), r.Context(), h.request(r, c), pr.Account.ID
+	// refuse shows the organisation's page again with err (the error
+	// alone to a non-member).
+	refuse := func(err error) error {
+		p, perr := h.orgDetailPage(r, c, pr, id)
+		if perr != nil {
+			return err
+		}
+		if action == "invite" {
+			p.Form["email"], p.Form["role"] = r.PostForm.Get("email"), r.PostForm.Get("role")
+		}
+		h.renderError(w, r, "org", p, err)
+		return nil
+	}
+	if !known {
+		return refuse(ninsho.FieldError(ninsho.CodeActionUnknown, "action").WithParam("kind", "org"))
+	}
 	var target string
 	if action == "role" || action == "remove" || action == "transfer" {
 		if target, err = formValue(r, "account_id"); err != nil {
+			return refuse(err)
+		}
+	}
+	if sensitive {
+		// The role first: nobody re-authenticates only to be refused.
+		op := map[string]org.Op{"role": org.OpRole, "remove": org.OpRemove, "transfer": org.OpTransfer, "policy": org.OpPolicy}[action]
+		if err := h.d.Orgs.MayChange(ctx, c.realm.ID, me, id, op, target, org.Role(r.PostForm.Get("role"))); err != nil {
+			return refuse(err)
+		}
+	}
+	if orgConfirmed[action] && r.PostForm.Get("confirm") != "1" {
+		return refuse(ninsho.FieldError(ninsho.CodeFieldRequired, "confirm").WithParam("kind", "org_confirm"))
+	}
+	if sensitive {
+		if err := h.d.Signin.RecentEnough(ctx, c.realm, pr); ninsho.IsCode(err, ninsho.CodeReauthRequired) {
+			http.Redirect(w, r, ReauthPath+"?return_to="+url.QueryEscape(h.pageOf(r)), http.StatusSeeOther)
+			return nil
+		} else if err != nil {
 			return err
 		}
 	}
@@ -321,16 +355,7 @@ func (h *Handler) orgAction(w http.ResponseWriter, r *http.Request, c *call) err
 		done = "policy"
 	}
 	if err != nil {
-		p, perr := h.orgDetailPage(r, c, pr, id)
-		if perr != nil {
-			// Not a member (any more): the error itself.
-			return err
-		}
-		if action == "invite" {
-			p.Form["email"], p.Form["role"] = r.PostForm.Get("email"), r.PostForm.Get("role")
-		}
-		h.renderError(w, r, "org", p, err)
-		return nil
+		return refuse(err)
 	}
 	if action == "leave" {
 		http.Redirect(w, r, OrgsPath+"?done=left", http.StatusSeeOther)
@@ -533,7 +558,14 @@ func (h *Handler) orgDecide(w http.ResponseWriter, r *http.Request, c *call) err
 		approve = true
 	case "reject":
 	default:
-		return ninsho.FieldError(ninsho.CodeActionUnknown, "action")
+		// The page again, so that the approver gets back to Approve and
+		// Reject (a spent link: its own page).
+		p, err := h.approvalPage(r, c, r.PostForm.Get("token"))
+		if err != nil {
+			return h.approvalSpent(w, r, c, err)
+		}
+		h.renderError(w, r, "org_approval", p, ninsho.FieldError(ninsho.CodeActionUnknown, "action").WithParam("kind", "org"))
+		return nil
 	}
 	o, err := h.d.Orgs.DecideByToken(r.Context(), c.realm.ID, r.PostForm.Get("token"), approve, h.request(r, c))
 	if err != nil {

@@ -34,7 +34,7 @@ func newOrgsWeb(tb testing.TB) (*web.Handler, *flowtest.Env, *org.Service) {
 		tb.Fatal(err)
 	}
 	orgs := &org.Service{Store: env.DB, Accounts: env.DB, Tx: env.DB, Events: env.DB, Outbox: env.Kit.Outbox, Hasher: hasher,
-		Clock: env.Clock, Random: env.Kit.Random, CleanName: signup.CleanName}
+		Clock: env.Clock, Random: env.Kit.Random, CleanName: signup.CleanName, Realms: env.Realms}
 	return mustWeb(tb, web.Deps{Realms: env.Realms, Flows: env.Engine, Signup: env.Signup, Signin: env.Signin,
 		Unlock: env.Unlock, Reauth: env.Reauth, Sessions: env.Sessions, Orgs: orgs, Now: env.Clock.Now}), env, orgs
 }
@@ -121,8 +121,10 @@ func TestBrowserOrganisations(t *testing.T) {
 		}
 		webtest.Golden(t, lang+"/org_approval.golden", orgGolden(rec))
 	}
-	if rec = post(h, web.OrgApprovalPath, url.Values{"token": {approval}, "action": {"maybe"}}); rec.Code != 400 {
-		t.Errorf("unknown decision: %d", rec.Code)
+	// An unknown decision: the page again, with Approve and Reject.
+	if rec = post(h, web.OrgApprovalPath, url.Values{"token": {approval}, "action": {"maybe"}}); rec.Code != 400 ||
+		!strings.Contains(rec.Body.String(), `value="approve"`) || !strings.Contains(rec.Body.String(), "このページのボタンから選んでください") {
+		t.Errorf("unknown decision: %d %s", rec.Code, rec.Body)
 	}
 	rec = post(h, web.OrgApprovalPath+"?lang=en", url.Values{"token": {approval}, "action": {"approve"}})
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `data-decided="approved"`) {
@@ -243,9 +245,30 @@ func TestBrowserOrganisations(t *testing.T) {
 	reauthBrowser(t, env, owner["ninsho_session"], owner["ninsho_device"])
 	rec = post(h, orgPath, url.Values{"action": {"role"}, "account_id": {hanakoID}, "role": {"admin"}}, owner.header()...)
 	mustRedirect(t, rec.Code, rec.Header().Get("Location"), orgPath+"?done=role")
+	// Remove, transfer and leave ask for the confirmation ticked.
 	rec = post(h, orgPath, url.Values{"action": {"remove"}, "account_id": {jiroID}}, owner.header()...)
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "確認のチェックボックスにチェックを入れて") || !strings.Contains(rec.Body.String(), `name="action" value="remove"`) {
+		t.Errorf("remove without the confirmation: %d %s", rec.Code, rec.Body)
+	}
+	rec = post(h, orgPath, url.Values{"action": {"remove"}, "account_id": {jiroID}, "confirm": {"1"}}, owner.header()...)
 	mustRedirect(t, rec.Code, rec.Header().Get("Location"), orgPath+"?done=removed")
-	rec = post(h, orgPath, url.Values{"action": {"transfer"}, "account_id": {hanakoID}}, owner.header()...)
+	// Removing them again: the page again, saying they are no longer a
+	// member (not the 404 page).
+	rec = post(h, orgPath, url.Values{"action": {"remove"}, "account_id": {jiroID}, "confirm": {"1"}}, owner.header()...)
+	if rec.Code != 404 || !strings.Contains(rec.Body.String(), "この方はすでに組織のメンバーではありません") || !strings.Contains(rec.Body.String(), `name="action" value="leave"`) {
+		t.Errorf("remove twice: %d %s", rec.Code, rec.Body)
+	}
+	// To oneself: a message that says so.
+	rec = post(h, orgPath, url.Values{"action": {"transfer"}, "account_id": {accountID(t, env, ownerEmail)}, "confirm": {"1"}}, owner.header()...)
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "あなたはすでにこの組織のオーナーです") {
+		t.Errorf("transfer to oneself: %d %s", rec.Code, rec.Body)
+	}
+	// An unknown action: the page again.
+	rec = post(h, orgPath, url.Values{"action": {"explode"}}, owner.header()...)
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "このページのボタンから選んでください") || !strings.Contains(rec.Body.String(), `name="action" value="leave"`) {
+		t.Errorf("unknown action: %d %s", rec.Code, rec.Body)
+	}
+	rec = post(h, orgPath, url.Values{"action": {"transfer"}, "account_id": {hanakoID}, "confirm": {"1"}}, owner.header()...)
 	mustRedirect(t, rec.Code, rec.Header().Get("Location"), orgPath+"?done=transferred")
 	if body := get(h, orgPath+"?done=transferred&lang=en", owner.header()...).Body.String(); !strings.Contains(body, "You are now an admin") {
 		t.Errorf("after the transfer: %s", body)
@@ -253,11 +276,19 @@ func TestBrowserOrganisations(t *testing.T) {
 
 	// Hanako is the last owner now: leaving is refused, in the language
 	// her browser chose (English, on the invitation page).
-	rec = post(h, orgPath, url.Values{"action": {"leave"}}, hanako.header()...)
+	// An admin now, the former owner may not set the policy: refused at
+	// once even from an old session (no re-authentication first), and the
+	// message names the organisation's owners.
+	env.Clock.Advance(env.JP.ReauthWindow() + time.Second)
+	rec = post(h, orgPath, url.Values{"action": {"policy"}, "require_two_step": {"1"}}, owner.header()...)
+	if rec.Code != 403 || !strings.Contains(rec.Body.String(), "組織のオーナー（または管理者）に依頼してください") {
+		t.Errorf("policy by an admin with an old session: %d %s %s", rec.Code, rec.Header().Get("Location"), rec.Body)
+	}
+	rec = post(h, orgPath, url.Values{"action": {"leave"}, "confirm": {"1"}}, hanako.header()...)
 	if rec.Code != 409 || !strings.Contains(rec.Body.String(), "An organization always needs an owner") {
 		t.Fatalf("last owner leaves: %d %s", rec.Code, rec.Body)
 	}
-	rec = post(h, orgPath, url.Values{"action": {"leave"}}, owner.header()...)
+	rec = post(h, orgPath, url.Values{"action": {"leave"}, "confirm": {"1"}}, owner.header()...)
 	mustRedirect(t, rec.Code, rec.Header().Get("Location"), web.OrgsPath+"?done=left")
 	if rec = get(h, orgPath, owner.header()...); rec.Code != 404 {
 		t.Errorf("a former member sees the organisation: %d", rec.Code)
