@@ -77,6 +77,9 @@ func (r Realm) policyProblems() []error {
 	if life != 0 && (life < MinCodeLifetime || life > MaxCodeLifetime) {
 		bad("codes.lifetime: must be 0 (the default, 10m) or between %v and %v", MinCodeLifetime, MaxCodeLifetime)
 	}
+	if life%time.Minute != 0 {
+		bad("codes.lifetime: whole minutes, such as \"5m\" (messages say how many minutes a code lasts)")
+	}
 	if life == 0 {
 		life = 10 * time.Minute
 	}
