@@ -17,7 +17,6 @@ import (
 	"github.com/ninsho/ninsho/internal/device"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
-	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -49,7 +48,9 @@ type Kit struct {
 	Devices   *device.Service
 	Outbox    *message.Outbox
 	Passwords *password.Hasher
-	Policy    password.Policy
+	// Policy is the password policy; a realm's own minimum length replaces
+	// its MinLength (PasswordPolicy).
+	Policy password.Policy
 	// Binder ties every new flow to the client that starts it.
 	Binder *flow.Binder
 	// Channels lists the code channels that have a provider; nil means all
@@ -222,20 +223,18 @@ func (k *Kit) Save(ctx context.Context, f *flow.Flow) error {
 }
 
 // Locale is the language of every message a request about f causes, by the
-// one rule of i18n.For: the language the person chose (f.Locale: the latest
-// request of the flow that expressed one, this request included, since
-// flow.Engine records it before the step runs), else the account's saved
-// language (a may be nil), else the realm's default, else i18n.Default. A
-// code and the alert of one sign-in are therefore in one language.
+// one rule of i18n.For within the realm (realm.Realm.Language): the language
+// the person chose (f.Locale: the latest request of the flow that expressed
+// one, this request included, since flow.Engine records it before the step
+// runs), else the account's saved language (a may be nil), else the realm's
+// default, else i18n.Default — the first two only where the realm offers
+// them. A code and the alert of one sign-in are therefore in one language.
 func Locale(f *flow.Flow, a *account.Account, rl *realm.Realm) string {
-	saved, def := "", ""
+	saved := ""
 	if a != nil {
 		saved = a.Locale
 	}
-	if rl != nil {
-		def = rl.DefaultLocale
-	}
-	return i18n.For(f.Locale, saved, def)
+	return rl.Language(f.Locale, saved)
 }
 
 // ParseIdentifier normalises the identifier typed in realm rl
@@ -311,7 +310,7 @@ func (k *Kit) SendCode(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 	if err != nil {
 		return err
 	}
-	issued, err := k.Codes.Issue(ctx, f, accountID, p, ch, dest)
+	issued, err := k.Codes.Issue(ctx, f, accountID, p, ch, dest, rl.CodeLifetime())
 	if err != nil {
 		return err
 	}
@@ -325,7 +324,7 @@ func (k *Kit) SendCode(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 	vars := map[string]string{
 		"code":     issued.Digits,
 		"name":     name,
-		"minutes":  strconv.Itoa(int(k.Codes.Policy.TTL / time.Minute)),
+		"minutes":  strconv.Itoa(int(issued.Lifetime / time.Minute)),
 		"host":     rl.PublicHost,
 		"base_url": baseURL(rl),
 	}
@@ -677,12 +676,12 @@ func (k *Kit) CheckCode(ctx context.Context, f *flow.Flow, p code.Purpose, input
 
 // NewPasswordHash checks a new password typed twice for a — both filled in,
 // the password by the policy, the two matching (ninsho.CodePasswordMismatch),
-// every refusal of both fields at once (CheckNewPassword); then, and only
-// then, that it differs from the current one (ninsho.CodePasswordReused,
-// which costs a hash) — and returns its hash. It hashes outside any
-// transaction; call it before opening one.
-func (k *Kit) NewPasswordHash(ctx context.Context, a *account.Account, pw, confirmation string) (string, error) {
-	if err := k.CheckNewPassword(pw, confirmation, true, password.Personal{Email: a.Email, Phone: a.Phone, Name: a.Name}); err != nil {
+// every refusal of both fields at once (CheckNewPassword, with rl's
+// policy); then, and only then, that it differs from the current one
+// (ninsho.CodePasswordReused, which costs a hash) — and returns its hash. It
+// hashes outside any transaction; call it before opening one.
+func (k *Kit) NewPasswordHash(ctx context.Context, rl *realm.Realm, a *account.Account, pw, confirmation string) (string, error) {
+	if err := k.CheckNewPassword(rl, pw, confirmation, true, password.Personal{Email: a.Email, Phone: a.Phone, Name: a.Name}); err != nil {
 		return "", err
 	}
 	old, err := k.Accounts.PasswordHash(ctx, a.ID)

@@ -57,6 +57,8 @@ type Service struct {
 type Issued struct {
 	Digits string // for the message; never stored
 	Lane   Lane
+	// Lifetime is how long the code can be used (the message says it).
+	Lifetime time.Duration
 	// LaneFull reports that this code was the last one its lane allows the
 	// destination this hour: the caller tells the destination once.
 	LaneFull bool
@@ -82,14 +84,18 @@ func (s *Service) AttemptsLeft(f *flow.Flow) int {
 	return 0
 }
 
-// Issue creates a new code for f, to be sent to dest over ch, and returns its
+// Issue creates a new code for f, to be sent to dest over ch, usable for
+// life (the realm's code lifetime; 0 means Policy.TTL), and returns its
 // digits for the message. It refuses with ninsho.CodeResendTooSoon (param
 // seconds) inside the cool-down, ninsho.CodeResendLimitReached when the
 // destination had its lane's hourly cap of codes in the last hour (LaneOf),
 // and ninsho.CodeCodeAttemptsExceeded when the flow has no attempts left. It
 // records the send on f.
-func (s *Service) Issue(ctx context.Context, f *flow.Flow, accountID string, p Purpose, ch Channel, dest string) (Issued, error) {
+func (s *Service) Issue(ctx context.Context, f *flow.Flow, accountID string, p Purpose, ch Channel, dest string, life time.Duration) (Issued, error) {
 	now := s.Clock.Now()
+	if life <= 0 {
+		life = s.Policy.TTL
+	}
 	if s.AttemptsLeft(f) == 0 {
 		return Issued{}, ninsho.E(ninsho.CodeCodeAttemptsExceeded)
 	}
@@ -117,7 +123,7 @@ func (s *Service) Issue(ctx context.Context, f *flow.Flow, accountID string, p P
 		Lane:        lane,
 		Hash:        s.Hasher.Hash("code", f.ID, string(p), digits),
 		CreatedAt:   now,
-		ExpiresAt:   now.Add(s.Policy.TTL),
+		ExpiresAt:   now.Add(life),
 	}
 	if err := s.Store.InsertCode(ctx, c); err != nil {
 		return Issued{}, err
@@ -126,7 +132,7 @@ func (s *Service) Issue(ctx context.Context, f *flow.Flow, accountID string, p P
 	f.LastSentAt = now
 	f.Channel = string(ch)
 	f.Destination = dest
-	return Issued{Digits: digits, Lane: lane, LaneFull: n+1 == s.Policy.cap(lane)}, nil
+	return Issued{Digits: digits, Lane: lane, LaneFull: n+1 == s.Policy.cap(lane), Lifetime: life}, nil
 }
 
 // Check compares input with the flow's latest code of purpose p and consumes

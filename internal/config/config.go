@@ -73,7 +73,10 @@ type Realm struct {
 	Name          string   `json:"name"`
 	Hosts         []string `json:"hosts"`
 	DefaultLocale string   `json:"default_locale"`
-	PhoneRegion   string   `json:"phone_region"`
+	// Locales are the languages the realm offers, default_locale among
+	// them; empty (left out): every supported language.
+	Locales     []string `json:"locales,omitempty"`
+	PhoneRegion string   `json:"phone_region"`
 	// PublicURL is where the links in this realm's messages point and whose
 	// host its codes name, e.g. "https://id.example.com"; its host must be
 	// one that selects this realm. Empty: the global public_url, then the
@@ -140,6 +143,10 @@ type Realm struct {
 	// Organisations configures the realm's organisations (business
 	// approval and its approvers).
 	Organisations RealmOrganisations `json:"organisations"`
+	// Password is the realm's policy for new passwords.
+	Password RealmPassword `json:"password"`
+	// Codes is the realm's verification codes (their lifetime).
+	Codes RealmCodes `json:"codes"`
 }
 
 // Help is a realm's "help me sign in" requests (realms[].help).
@@ -228,10 +235,17 @@ type RiskThresholds struct {
 	PrefixPerMinute              int `json:"prefix_per_minute"`               // attempts per /24 or /48 (1,000)
 	DevicePerMinute              int `json:"device_per_minute"`               // attempts per unfamiliar device token (30)
 	LockAfterFailures            int `json:"lock_after_failures"`             // unfamiliar failures before a lock (10)
+	// LockLadder is how long the account's first, second, … lock lasts
+	// (the last rung repeats); empty keeps the default (1m, 5m, 30m, 2h,
+	// 24h). See policyProblems for its bounds.
+	LockLadder []Duration `json:"lock_ladder,omitempty"`
 }
 
 // Any reports whether any threshold is overridden.
-func (r RiskThresholds) Any() bool { return r != RiskThresholds{} }
+func (r RiskThresholds) Any() bool {
+	return r.CaptchaAfterFailures != 0 || r.CaptchaAfterFailuresFamiliar != 0 || r.AddressPerMinute != 0 ||
+		r.PrefixPerMinute != 0 || r.DevicePerMinute != 0 || r.LockAfterFailures != 0 || len(r.LockLadder) > 0
+}
 
 // SMTP configures the e-mail provider.
 type SMTP struct {
@@ -535,6 +549,9 @@ func (c *Config) Validate() error {
 			bad("realms[%d].two_step.trusted_device_days: must be between 0 (the default, 60) and %d", i, MaxTrustedDeviceDays)
 		}
 		errs = append(errs, r.Organisations.problems(i)...)
+		for _, err := range r.policyProblems() {
+			bad("realms[%d].%v", i, err)
+		}
 		for _, err := range r.brandingProblems() {
 			bad("realms[%d].%v", i, err)
 		}

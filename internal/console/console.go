@@ -234,7 +234,13 @@ type call struct {
 type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
 
 func (h *Handler) newCall(r *http.Request) *call {
-	locale := webreq.Locale(r, h.d.Realms.ForHost(r.Host))
+	// Staff read the console in any supported language, whatever the
+	// realm offers its customers.
+	def := ""
+	if rl := h.d.Realms.ForHost(r.Host); rl != nil {
+		def = rl.DefaultLocale
+	}
+	locale := i18n.For(webreq.ChosenLocale(r), "", def)
 	req := webreq.Request(r, h.d.ClientIP, ninsho.ClientPage, locale, "")
 	req.SessionToken = "" // a customer's session means nothing here
 	return &call{locale: locale, req: req}

@@ -353,10 +353,7 @@ func (s *Service) RemindSignup(ctx context.Context, p *staff.Principal, req nins
 		if to == "" {
 			ch, to = message.ChannelSMS, a.Phone
 		}
-		locale := a.Locale
-		if locale == "" {
-			locale = rl.DefaultLocale
-		}
+		locale := rl.Language("", a.Locale)
 		m, err := s.Kit.Notice(ctx, rl, ch, to, message.TemplateSignupReminder, locale, map[string]string{"name": ""})
 		if err != nil {
 			return nil, err

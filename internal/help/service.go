@@ -301,7 +301,7 @@ func (s *Service) sendCode(ctx context.Context, rl *realm.Realm, f *flow.Flow) e
 	if err != nil {
 		return err
 	}
-	issued, err := k.Codes.Issue(ctx, f, "", Purpose, ch, dest)
+	issued, err := k.Codes.Issue(ctx, f, "", Purpose, ch, dest, rl.CodeLifetime())
 	if err != nil {
 		return err
 	}
@@ -310,7 +310,7 @@ func (s *Service) sendCode(ctx context.Context, rl *realm.Realm, f *flow.Flow) e
 	}
 	locale := authflow.Locale(f, nil, rl)
 	m, err := k.Notice(ctx, rl, message.Channel(ch), dest, TemplateCode, locale, map[string]string{
-		"code": issued.Digits, "name": "", "minutes": strconv.Itoa(int(k.Codes.Policy.TTL / time.Minute)),
+		"code": issued.Digits, "name": "", "minutes": strconv.Itoa(int(issued.Lifetime / time.Minute)),
 	})
 	if err != nil {
 		return err

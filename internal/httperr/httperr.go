@@ -306,9 +306,17 @@ type FieldProblem struct {
 // account_suspended the suspension's reference and reason, for
 // account_in_other_realm the other realm's name and sign-in address, and of
 // recovery_case_open the open case's reference, for org_limit its kind and
-// max, for field_too_long of an organisation's name its max, for org_method_required the allowed methods. Every other refusal shows
+// max, for field_too_long of an organisation's name its max, for
+// org_method_required the allowed methods, for password_too_short,
+// password_too_long and locale_not_offered the realm's limit
+// (realmpolicy.go). Every other refusal shows
 // none: nil.
 func PublicParams(e *ninsho.Error) map[string]any {
+	if e != nil {
+		if p, ok := realmPolicyParams(e); ok {
+			return p
+		}
+	}
 	if e != nil && e.Code == ninsho.CodeOrgLimit {
 		return orgLimitParams(e) // org.go
 	}

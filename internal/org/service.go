@@ -256,14 +256,7 @@ func (s *Service) Invite(ctx context.Context, rl *realm.Realm, accountID, orgID,
 		if err != nil {
 			return err
 		}
-		locale := inviter.Locale
-		if req.LocaleChosen {
-			locale = req.Locale
-		}
-		if locale == "" {
-			locale = rl.DefaultLocale
-		}
-		locale = message.Locale(locale)
+		locale := message.Locale(rl.Language(req.ChosenLocale(), inviter.Locale))
 		if _, err := s.Outbox.Enqueue(ctx, rl.ID, message.ChannelEmail, id.Value, message.TemplateOrgInvitation, locale, map[string]string{
 			"name": "", "org": o.Name, "inviter": inviter.Name, "role": string(role),
 			"link": rl.BaseURL + "/orgs/invitation?token=" + token, "until": when(inv.ExpiresAt, locale),

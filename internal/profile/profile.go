@@ -292,7 +292,7 @@ func (s *Service) ChangePassword(ctx context.Context, rl *realm.Realm, req ninsh
 	if in.Current == "" {
 		curErr = ninsho.FieldError(ninsho.CodeFieldRequired, "current_password")
 	}
-	newErr := k.CheckNewPassword(in.Password, in.PasswordConfirmation, true, password.Personal{Email: a.Email, Phone: a.Phone, Name: a.Name})
+	newErr := k.CheckNewPassword(rl, in.Password, in.PasswordConfirmation, true, password.Personal{Email: a.Email, Phone: a.Phone, Name: a.Name})
 	if err := ninsho.Fields(curErr, newErr); err != nil {
 		return nil, err
 	}
@@ -426,9 +426,7 @@ func (s *Service) UpdateProfile(ctx context.Context, rl *realm.Realm, req ninsho
 	if in.Locale != nil {
 		// The language tag is read as sign-up reads it: "en-US" is en.
 		locale = i18n.Canonical(strings.TrimSpace(*in.Locale))
-		if locale == "" {
-			localeErr = ninsho.FieldError(ninsho.CodeLocaleInvalid, "locale")
-		}
+		localeErr = authflow.CheckLocale(rl, strings.TrimSpace(*in.Locale))
 	}
 	if err := ninsho.Fields(nameErr, localeErr); err != nil {
 		return nil, err

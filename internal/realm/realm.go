@@ -91,6 +91,15 @@ type Realm struct {
 	SMSLimits SMSLimits
 	// Organisations holds the realm's settings of organisations.
 	Organisations Organisations
+	// Locales are the languages the realm offers (see Offers, Language);
+	// nil offers every supported one.
+	Locales []string
+	// PasswordMinLength is the fewest characters of a new password; 0
+	// means DefaultPasswordMinLength (see PasswordMin).
+	PasswordMinLength int
+	// CodeLifetimeFor is how long a verification code can be used; 0 means
+	// DefaultCodeLifetime (see CodeLifetime).
+	CodeLifetimeFor time.Duration
 }
 
 // SMSLimits are a realm's caps on SMS and voice messages, counted together.

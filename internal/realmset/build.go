@@ -44,7 +44,10 @@ func Build(cfg config.Config, emailOnly func(id string) bool) []*realm.Realm {
 				TrustedDeviceFor: time.Duration(rc.TwoStep.TrustedDeviceDays) * 24 * time.Hour,
 				PasskeySignIn:    rc.PasskeySignIn == nil || *rc.PasskeySignIn,
 			},
-			SMSLimits: realm.SMSLimits(rc.SMSLimits),
+			SMSLimits:         realm.SMSLimits(rc.SMSLimits),
+			Locales:           rc.Locales,
+			PasswordMinLength: rc.Password.MinLength,
+			CodeLifetimeFor:   time.Duration(rc.Codes.Lifetime),
 			Organisations: realm.Organisations{BusinessApproval: rc.Organisations.BusinessApproval,
 				Approvers: rc.Organisations.Normalized()},
 		}
@@ -70,6 +73,12 @@ func Build(cfg config.Config, emailOnly func(id string) bool) []*realm.Realm {
 			set(&pol.PrefixPerMinute, t.PrefixPerMinute)
 			set(&pol.DevicePerMinute, t.DevicePerMinute)
 			set(&pol.LockAfterFailures, t.LockAfterFailures)
+			if len(t.LockLadder) > 0 {
+				pol.LockLadder = make([]time.Duration, len(t.LockLadder))
+				for i, d := range t.LockLadder {
+					pol.LockLadder[i] = time.Duration(d)
+				}
+			}
 			r.Risk = &pol
 		}
 		rs = append(rs, r)

@@ -345,7 +345,7 @@ func (s *Service) setNewPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	} else if lost != nil {
 		return s.answer(f, ""), lost
 	}
-	hash, err := k.NewPasswordHash(ctx, a, act.Password, act.PasswordConfirmation)
+	hash, err := k.NewPasswordHash(ctx, rl, a, act.Password, act.PasswordConfirmation)
 	if err != nil {
 		if ninsho.IsCode(err, ninsho.CodeInternal) || ninsho.IsCode(err, ninsho.CodeOverloaded) {
 			return nil, err

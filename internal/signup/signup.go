@@ -99,12 +99,13 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 	} else if idErr == nil {
 		personal.Phone = id.Value
 	}
-	pwErr := k.CheckNewPassword(in.Password, in.PasswordConfirmation, in.ConfirmPassword, personal)
+	pwErr := k.CheckNewPassword(rl, in.Password, in.PasswordConfirmation, in.ConfirmPassword, personal)
 	var localeErr error
-	if in.Locale != "" && i18n.Canonical(in.Locale) == "" {
+	if in.Locale != "" {
 		// The account's saved language must be one its messages can be
-		// written in; a tag like "en-US" counts as its language.
-		localeErr = ninsho.FieldError(ninsho.CodeLocaleInvalid, "locale")
+		// written in, and one the realm offers; a tag like "en-US" counts
+		// as its language.
+		localeErr = authflow.CheckLocale(rl, in.Locale)
 	}
 	if err := ninsho.Fields(idErr, nameErr, pwErr, localeErr); err != nil {
 		return nil, err
@@ -235,7 +236,7 @@ func (s *Service) startForExisting(ctx context.Context, rl *realm.Realm, req nin
 	if err != nil {
 		return err
 	}
-	if _, err := k.Codes.Issue(ctx, f, "", code.PurposeSignup, ch, f.Identifier); err != nil {
+	if _, err := k.Codes.Issue(ctx, f, "", code.PurposeSignup, ch, f.Identifier, rl.CodeLifetime()); err != nil {
 		return err
 	}
 	if err := pass.Count(ctx); err != nil {

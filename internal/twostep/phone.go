@@ -12,7 +12,6 @@ import (
 	"github.com/ninsho/ninsho/internal/code"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
-	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -535,15 +534,15 @@ func (s *Service) sendPhoneCode(ctx context.Context, rl *realm.Realm, a *account
 	if err != nil {
 		return err
 	}
-	issued, err := s.Phone.Codes.Issue(ctx, f, a.ID, PurposePhoneEnrol, ch, f.Identifier)
+	issued, err := s.Phone.Codes.Issue(ctx, f, a.ID, PurposePhoneEnrol, ch, f.Identifier, rl.CodeLifetime())
 	if err != nil {
 		return err
 	}
 	if err := pass.Count(ctx); err != nil {
 		return err
 	}
-	locale := i18n.For(f.Locale, a.Locale, rl.DefaultLocale)
-	vars := PhoneCodeVars(rl, a, issued.Digits, s.Phone.Codes.Policy.TTL)
+	locale := rl.Language(f.Locale, a.Locale)
+	vars := PhoneCodeVars(rl, a, issued.Digits, issued.Lifetime)
 	if _, err := s.Phone.Outbox.Enqueue(ctx, rl.ID, message.Channel(ch), f.Identifier, message.TemplateTwoStepCode, locale, vars); err != nil {
 		return err
 	}

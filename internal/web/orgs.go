@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/identifier"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/org"
@@ -407,7 +406,7 @@ func (h *Handler) optionalPrincipal(r *http.Request, c *call) (*signin.Principal
 	if pr == nil || pr.Account == nil {
 		return nil, nil
 	}
-	c.locale = i18n.For(webreq.ChosenLocale(r), pr.Account.Locale, c.realm.DefaultLocale)
+	c.locale = c.realm.Language(webreq.ChosenLocale(r), pr.Account.Locale)
 	return pr, nil
 }
 

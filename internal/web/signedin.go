@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/web/webreq"
@@ -39,7 +38,7 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, c *call) (*si
 	if pr == nil || pr.Account == nil || pr.Session == nil {
 		return nil, ninsho.Internal("web: authenticate returned no account")
 	}
-	c.locale = i18n.For(webreq.ChosenLocale(r), pr.Account.Locale, c.realm.DefaultLocale)
+	c.locale = c.realm.Language(webreq.ChosenLocale(r), pr.Account.Locale)
 	return pr, nil
 }
 

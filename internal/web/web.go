@@ -567,6 +567,13 @@ type page struct {
 	// Recovery is what the document recovery pages show (recovery.go).
 	Recovery *recoveryView
 
+	// PasswordMin is the fewest characters of a new password in the realm
+	// (the hint of every new-password field).
+	PasswordMin int
+	// offered are the languages the realm offers: the switch links to
+	// them only (nil: every supported one).
+	offered []string
+
 	// region is the realm's phone region (how numbers are shown) and
 	// emailOnly whether the realm takes e-mail addresses only.
 	region    string
@@ -748,7 +755,9 @@ func (h *Handler) newPage(r *http.Request, rl *realm.Realm, locale, title string
 	if rl != nil {
 		p.RealmName = rl.Name
 		p.region, p.emailOnly = rl.PhoneRegion, rl.EmailOnly
+		p.offered = rl.Offered()
 	}
+	p.PasswordMin = rl.PasswordMin()
 	p.zone, _ = realmZone(rl)
 	p.now = h.d.Now()
 	p.look = h.lookFor(rl)
@@ -759,7 +768,20 @@ func (h *Handler) newPage(r *http.Request, rl *realm.Realm, locale, title string
 	return p
 }
 
-// relink points the language switch at path with query q (plus lang): a
+// Offers returns the languages the page's realm offers (the language
+// switch, the account's language choice).
+func (p *page) Offers() []string {
+	if p.offered == nil {
+		return i18n.Locales()
+	}
+	return p.offered
+}
+
+// Offer reports whether the page's realm offers locale.
+func (p *page) Offer(locale string) bool { return slices.Contains(p.Offers(), locale) }
+
+// relink points the language switch at path with query q (plus lang), one
+// link per language the realm offers (none when it offers one only): a
 // page rendered in answer to a POST links to the GET page that shows the
 // same step. Only the parameters that the pages read are carried
 // (linkParams); return_to is not among them: render adds the checked one
@@ -773,7 +795,11 @@ func (p *page) relink(path string, q url.Values) {
 	}
 	q = kept
 	p.Languages = p.Languages[:0]
-	for _, l := range i18n.Locales() {
+	offered := p.Offers()
+	if len(offered) < 2 {
+		return
+	}
+	for _, l := range offered {
 		q.Set("lang", l)
 		p.Languages = append(p.Languages, language{
 			Locale:  l,

@@ -295,13 +295,10 @@ func QueryLang(r *http.Request) string {
 }
 
 // Locale negotiates the language of r: ?lang=, the language cookie,
-// Accept-Language, then the realm's default.
+// Accept-Language, then the realm's default; a language the realm does not
+// offer counts as not asked (realm.Realm.Language).
 func Locale(r *http.Request, rl *realm.Realm) string {
-	def := ""
-	if rl != nil {
-		def = rl.DefaultLocale
-	}
-	return i18n.For(ChosenLocale(r), "", def)
+	return rl.Language(ChosenLocale(r), "")
 }
 
 // ChosenLocale returns the language the person expressed in r (?lang=, the
@@ -322,16 +319,17 @@ func ClientIP(r *http.Request, rs *clientip.Resolver) string {
 // Request returns the service-facing description of r as a request of
 // client, answered in locale (Locale of r). deviceToken is the token the
 // client presented (body or cookie). Its LocaleChosen says whether r
-// expressed a language (ChosenLocale). The caller sets FlowSecret for a page
-// request about a flow.
+// expressed a language (ChosenLocale) and locale is that language: one the
+// realm does not offer (locale is then the realm's) is not chosen. The
+// caller sets FlowSecret for a page request about a flow.
 func Request(r *http.Request, rs *clientip.Resolver, client ninsho.Client, locale, deviceToken string) ninsho.Request {
 	ua := r.UserAgent()
 	if len(ua) > 512 {
 		ua = strings.ToValidUTF8(ua[:512], "")
 	}
 	chosen := false
-	if c := ChosenLocale(r); c != "" {
-		locale, chosen = c, true
+	if c := ChosenLocale(r); c != "" && c == locale {
+		chosen = true
 	}
 	session, _ := SessionToken(r)
 	return ninsho.Request{
