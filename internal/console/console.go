@@ -407,6 +407,22 @@ var staffMessages = map[ninsho.Code]string{
 	ninsho.CodeNotFound:             "console.error.not_found",
 }
 
+// decided finishes a page whose forms decide something (a recovery case,
+// an organisation's approval): the notice of the decision just made
+// (?done=<decision>, notice key prefix + decision), or the refusal of the
+// decision posted — its status, the form put back — and the decision that
+// failed ("" when none did).
+func (p *page) decided(r *http.Request, status int, refusal error, decisions []string, prefix string) (int, string) {
+	if refusal != nil {
+		p.Form = r.PostForm
+		return p.withError(r, refusal), r.PathValue("decision")
+	}
+	if done := r.URL.Query().Get("done"); contains(decisions, done) {
+		p.Notice = prefix + done
+	}
+	return status, ""
+}
+
 func (p *page) withError(r *http.Request, err error) int {
 	e := ninsho.ErrorOf(err)
 	status := httperr.StatusOf(err)

@@ -149,14 +149,7 @@ func (h *Handler) showOrg(w http.ResponseWriter, r *http.Request, c *call, statu
 		v.Events = append(v.Events, orgEventRow{At: e.At, Type: e.Type, Actor: e.Actor, Data: eventData(e)})
 	}
 	p := h.newPage(r, c, "console.orgs.org.title")
-	if done := r.URL.Query().Get("done"); refusal == nil && contains(decisions, done) {
-		p.Notice = "console.orgs.done." + done
-	}
-	if refusal != nil {
-		v.Failed = r.PathValue("decision")
-		status = p.withError(r, refusal)
-		p.Form = r.PostForm
-	}
+	status, v.Failed = p.decided(r, status, refusal, decisions, "console.orgs.done.")
 	p.Data = v
 	h.render(w, status, "org", p)
 	return nil

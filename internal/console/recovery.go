@@ -140,14 +140,7 @@ func (h *Handler) showCase(w http.ResponseWriter, r *http.Request, c *call, stat
 			Image: inline, Href: Path + "/recovery/" + url.PathEscape(cs.Reference) + "/documents/" + url.PathEscape(d.ID)})
 	}
 	p := h.newPage(r, c, "console.recovery.case.title")
-	if done := r.URL.Query().Get("done"); refusal == nil && contains(decisions, done) {
-		p.Notice = "console.recovery.done." + done
-	}
-	if refusal != nil {
-		v.Failed = r.PathValue("decision")
-		status = p.withError(r, refusal)
-		p.Form = r.PostForm
-	}
+	status, v.Failed = p.decided(r, status, refusal, decisions, "console.recovery.done.")
 	p.Data = v
 	h.render(w, status, "recovery_case", p)
 	return nil
