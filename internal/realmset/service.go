@@ -552,7 +552,8 @@ func isEmpty(v any) bool {
 	return false
 }
 
-// assign sets a dotted key in m, making the objects on the way.
+// assign sets a dotted key in m, making the objects on the way; the value
+// null removes the key (the setting's default).
 func assign(m map[string]any, a Assignment) error {
 	parts := strings.Split(a.Key, ".")
 	for _, p := range parts {
@@ -575,6 +576,10 @@ func assign(m map[string]any, a Assignment) error {
 			o[p] = next
 		}
 		o = next
+	}
+	if v == nil { // key=null: back to the default, as in a merge patch
+		delete(o, parts[len(parts)-1])
+		return nil
 	}
 	o[parts[len(parts)-1]] = v
 	return nil

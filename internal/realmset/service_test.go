@@ -136,6 +136,17 @@ func TestSetAndCreate(t *testing.T) {
 	if keys, err := set("jp", "name", `"New"`); err != nil || len(keys) != 0 || len(rec.got) != 1 {
 		t.Errorf("the same value again: %v, %v, %d events; want nothing written", keys, err, len(rec.got))
 	}
+	// null puts a setting back to its default (the key removed), durations too.
+	if _, err := set("jp", "closure_grace", `"48h"`); err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := set("jp", "closure_grace", `null`, "risk.lock_after_failures", `null`); err != nil || !slices.Equal(keys, []string{"closure_grace", "risk.lock_after_failures"}) {
+		t.Errorf("back to the defaults with null: %v, %v", keys, err)
+	}
+	if doc, _, _ := svc.Show(ctx, "jp"); doc.ClosureGrace != 0 || doc.Risk.LockAfterFailures != 0 {
+		t.Errorf("after null: closure_grace %v, lock_after_failures %d; want the defaults (0)", doc.ClosureGrace, doc.Risk.LockAfterFailures)
+	}
+	rec.got = rec.got[:1]
 	for _, tt := range []struct {
 		name string
 		kv   []string
