@@ -102,6 +102,11 @@ func TestTwoStepSettingsPages(t *testing.T) {
 				t.Fatalf("after the first method: %d %s", rec.Code, rec.Body)
 			}
 			webtest.Golden(t, lang+"/account_two_step_offer.golden", page(rec))
+			// No backup codes yet: the account page says so, not "running low".
+			none := map[string]string{"ja": "バックアップコードはありません", "en": "You have no backup codes"}[lang]
+			if rec = get(h, "/account", b.header()...); rec.Code != 200 || !strings.Contains(rec.Body.String(), none) || strings.Contains(rec.Body.String(), `<p class="warn" role="status">`) {
+				t.Fatalf("account page without backup codes: %d, want %q and no low warning:\n%s", rec.Code, none, rec.Body)
+			}
 
 			rec = post(h, "/account/two-step/backup-codes", url.Values{}, b.header()...)
 			codes := regexp.MustCompile(`<li><code>([a-z0-9]{5}-[a-z0-9]{5})</code></li>`).FindAllStringSubmatch(rec.Body.String(), -1)
