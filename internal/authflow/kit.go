@@ -454,14 +454,14 @@ func (k *Kit) Complete(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 		if m, kind := passed(f); m != "" {
 			// Passed at the flow's gate (SecondFactor.Before).
 			switch {
-			case kind == "" || allows(pol.Methods, kind):
+			case kind == "" || pol.Allows(kind):
 				return k.issue(ctx, f, rl, a, req, 2, append(methods, m), typ, data)
-			case enrolAllowed(pol.Methods):
+			case enrolAllowed(pol):
 				return nil, sf.enrol(ctx, f, a, append(methods, m), typ, data) // enrol.go
 			}
 			return nil, methodRequired(pol)
 		}
-		if trustOK && len(pol.Methods) == 0 {
+		if trustOK && !pol.Restricts() {
 			// A device the account trusts (trusted.go).
 			if grant, ok, err := k.completeTrusted(ctx, f, rl, a, req, methods, typ, data); err != nil || ok {
 				return grant, err
@@ -474,7 +474,7 @@ func (k *Kit) Complete(ctx context.Context, f *flow.Flow, rl *realm.Realm, a *ac
 		return nil, sf.challenge(ctx, f, rl, offer, a, methods, typ, data)
 	}
 	if mustEnrol(rl, a) || pol.RequireTwoStep {
-		if !enrolAllowed(pol.Methods) {
+		if !enrolAllowed(pol) {
 			return nil, methodRequired(pol)
 		}
 		return nil, sf.enrol(ctx, f, a, methods, typ, data) // enrol.go

@@ -59,17 +59,17 @@ func (k *Kit) memberPolicy(ctx context.Context, rl *realm.Realm, a *account.Acco
 	return k.Members.PolicyFor(ctx, rl.ID, a.ID)
 }
 
-// allows reports whether the list of allowed methods (empty: any) has m.
-func allows(list []string, m string) bool { return len(list) == 0 || slices.Contains(list, m) }
-
-// enrolAllowed reports whether a method of EnrolMethods is allowed by list.
-func enrolAllowed(list []string) bool {
-	return slices.ContainsFunc(EnrolMethods, func(m string) bool { return allows(list, m) })
+// enrolAllowed reports whether pol allows a method of EnrolMethods.
+func enrolAllowed(pol org.Combined) bool {
+	return slices.ContainsFunc(EnrolMethods, pol.Allows)
 }
 
 // methodRequired is the refusal of a member who has none of the allowed
 // methods and cannot enrol one at sign-in.
 func methodRequired(pol org.Combined) error {
+	if pol.Conflict {
+		return ninsho.E(ninsho.CodeOrgPolicyConflict)
+	}
 	return ninsho.E(ninsho.CodeOrgMethodRequired).WithParam("methods", slices.Clone(pol.Methods))
 }
 
@@ -80,16 +80,16 @@ func methodRequired(pol org.Combined) error {
 // be enrolled at sign-in either. An account with no usable method at all
 // is offered nothing, as without a policy.
 func policyOffer(usable []string, pol org.Combined) (offer []string, restricted, enrolAfter bool, err error) {
-	if len(pol.Methods) == 0 {
+	if !pol.Restricts() {
 		return usable, false, false, nil
 	}
-	offer = slices.DeleteFunc(slices.Clone(usable), func(m string) bool { return !allows(pol.Methods, m) })
+	offer = slices.DeleteFunc(slices.Clone(usable), func(m string) bool { return !pol.Allows(m) })
 	switch {
 	case len(offer) > 0:
 		return offer, true, false, nil
 	case len(usable) == 0:
 		return usable, false, false, nil
-	case enrolAllowed(pol.Methods):
+	case enrolAllowed(pol):
 		return usable, false, true, nil
 	}
 	return nil, false, false, methodRequired(pol)
@@ -149,5 +149,5 @@ func (sf SecondFactor) Allows(ctx context.Context, rl *realm.Realm, a *account.A
 	if err != nil {
 		return false, err
 	}
-	return allows(pol.Methods, method), nil
+	return pol.Allows(method), nil
 }

@@ -370,8 +370,9 @@ func TestOrgBusinessApproval(t *testing.T) {
 // are refused); PolicyFor combines the active organisations: two-step if
 // any asks, the intersection of the method lists; when nothing is common,
 // the person's own organisations are set aside (a member cannot loosen an
-// organisation's rule by creating one of their own), and among the others
-// the first joined applies, marked Conflict.
+// organisation's rule by creating one of their own; when only their own
+// disagree, the first joined applies), and when the others still disagree,
+// no method is allowed (Conflict).
 func TestOrgPolicy(t *testing.T) {
 	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
 		ctx := context.Background()
@@ -407,8 +408,8 @@ func TestOrgPolicy(t *testing.T) {
 			t.Fatal(err)
 		}
 		p, _ = s.PolicyFor(ctx, rl.ID, owner.ID)
-		if !slices.Equal(p.Methods, []string{"passkey", "totp"}) || !p.Conflict {
-			t.Fatalf("PolicyFor without a common method, both the person's own = %+v, want the first joined's and Conflict", p)
+		if !slices.Equal(p.Methods, []string{"passkey", "totp"}) || p.Conflict {
+			t.Fatalf("PolicyFor without a common method, both the person's own = %+v, want the first joined's", p)
 		}
 		// An admin does not set the policy.
 		admin := orgPerson(t, e, rl, "admin@example.jp")
@@ -434,16 +435,17 @@ func TestOrgPolicy(t *testing.T) {
 		if p, _ := s.PolicyFor(ctx, rl.ID, admin.ID); !slices.Equal(p.Methods, []string{"passkey", "totp"}) || p.Conflict {
 			t.Fatalf("the admin's PolicyFor with an own organisation allowing sms = %+v, want A's passkey and totp", p)
 		}
-		// Two organisations of others without a common method: the first
-		// joined (A) applies.
+		// Two organisations of others without a common method: none is
+		// allowed (Conflict), whoever joined first.
 		if _, err := s.Invite(ctx, rl, owner.ID, b.ID, "admin@example.jp", org.RoleMember, req); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Accept(ctx, rl.ID, admin, orgLink(t, e, "admin@example.jp", message.TemplateOrgInvitation), req); err != nil {
 			t.Fatal(err)
 		}
-		if p, _ := s.PolicyFor(ctx, rl.ID, admin.ID); !slices.Equal(p.Methods, []string{"passkey", "totp"}) || !p.Conflict {
-			t.Fatalf("the admin's PolicyFor in A and B = %+v, want A's and Conflict", p)
+		p, _ = s.PolicyFor(ctx, rl.ID, admin.ID)
+		if !p.Conflict || !p.Restricts() || slices.ContainsFunc(org.Methods, p.Allows) {
+			t.Fatalf("the admin's PolicyFor in A and B = %+v, want Conflict allowing no method", p)
 		}
 	})
 }

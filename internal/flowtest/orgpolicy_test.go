@@ -11,6 +11,7 @@ import (
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/flowtest"
+	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/org"
 	"github.com/ninsho/ninsho/internal/passkey/passkeytest"
@@ -357,6 +358,54 @@ func TestOrgPolicyPendingOrgAsksNothing(t *testing.T) {
 		}
 		if sum, err := e.TwoStep.Summarize(ctx, e.JP, a); err != nil || sum.Required {
 			t.Fatalf("summary: %+v, %v; want not required", sum, err)
+		}
+	})
+}
+
+// TestOrgPolicyConflictRefusesSignIn: a member of two organisations of
+// others whose allowed methods have none in common is signed in by no
+// method — org_policy_conflict after the password, nothing sent — however
+// the memberships came about (joining another organisation never loosens
+// one's rule); once an owner removes them from one, the other's rule
+// applies.
+func TestOrgPolicyConflictRefusesSignIn(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		s := orgService(t, e)
+		withOrgPolicy(e, s)
+		req := flowtest.Req("192.0.2.10", "")
+		m, mdev := policyPerson(t, e, sfEmail)
+		enrolPhone(t, e, sfEmail, twostep.MethodSMS, phMobile, phMobileE164)
+		join := func(owner string, p org.Policy) (*account.Account, *org.Organisation) {
+			t.Helper()
+			a, _ := policyPerson(t, e, owner)
+			o := orgWithPolicy(t, e, s, a, p)
+			if _, err := s.Invite(ctx, e.JP, a.ID, o.ID, sfEmail, org.RoleMember, req); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Accept(ctx, e.JP.ID, m, orgLink(t, e, sfEmail, message.TemplateOrgInvitation), req); err != nil {
+				t.Fatal(err)
+			}
+			return a, o
+		}
+		join("early@example.jp", org.Policy{Methods: []string{"sms"}})
+		lateOwner, late := join("strict@example.jp", org.Policy{RequireTwoStep: true, Methods: []string{"passkey"}})
+		sent := len(e.Messages(t, phMobileE164))
+
+		_, err := e.Signin.Start(ctx, e.JP, flowtest.Req(homeIP, mdev), signin.Input{Identifier: sfEmail, Password: pw})
+		flowtest.WantCode(t, err, ninsho.CodeOrgPolicyConflict)
+		if n := len(e.Messages(t, phMobileE164)); n != sent {
+			t.Errorf("%d messages to the number after the refusal, want %d", n, sent)
+		}
+
+		// The strict organisation's owner removes the member: the early
+		// one's rule (SMS) applies again.
+		if err := s.Remove(ctx, e.JP.ID, lateOwner.ID, late.ID, m.ID, req); err != nil {
+			t.Fatal(err)
+		}
+		ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req(homeIP, mdev), signin.Input{Identifier: sfEmail, Password: pw})
+		if err != nil || ans.Next == nil || ans.Next.Step != flow.StepSecondFactor || ans.Next.Method != "sms" {
+			t.Fatalf("after the removal: %+v, %v; want the SMS second factor", ans, err)
 		}
 	})
 }

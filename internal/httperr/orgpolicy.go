@@ -11,6 +11,7 @@ import (
 func init() {
 	statuses[ninsho.CodeOrgMethodNotAllowed] = http.StatusForbidden
 	statuses[ninsho.CodeOrgMethodRequired] = http.StatusForbidden
+	statuses[ninsho.CodeOrgPolicyConflict] = http.StatusForbidden
 }
 
 // orgMethodParams are the public parameters of org_method_required: the

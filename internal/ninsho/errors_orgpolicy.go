@@ -15,4 +15,9 @@ const (
 	// member adds one from a session they still have, or an owner changes
 	// the policy.
 	CodeOrgMethodRequired Code = "org_method_required"
+	// CodeOrgPolicyConflict: the organisations the member belongs to (other
+	// than their own) allow second-factor methods that have none in
+	// common, so no method may sign them in: an owner changes a policy or
+	// removes them (org.Combined.Conflict).
+	CodeOrgPolicyConflict Code = "org_policy_conflict"
 )

@@ -582,11 +582,12 @@ type Combined struct {
 	// nil means any. It is the intersection of the organisations'
 	// non-empty lists. A policy only ever tightens: when no method
 	// satisfies them all, the lists of the organisations the person owns
-	// are set aside (their own organisation must not loosen another's
-	// rule), and when the others still have no method in common, the list
-	// of the one the person joined first applies and Conflict is set —
-	// rather than locking the person out of their account; the owners are
-	// the ones to agree on a common method.
+	// are set aside (their own organisation never loosens another's rule);
+	// when the others still have no method in common, Conflict is set and
+	// no method is allowed (Allows): the person cannot sign in until an
+	// owner changes a policy or removes them — any other choice would let a
+	// person loosen an organisation's rule by joining another one. Methods
+	// is then the methods of those organisations, for information only.
 	Methods  []string
 	Conflict bool
 	// Orgs are the ids of the organisations whose policy asks anything.
@@ -635,12 +636,29 @@ func combine(affs []Affiliation) Combined {
 		c.Methods = m
 		return c
 	}
-	if len(others) == 0 { // only their own organisations disagree
-		others = all
+	if len(others) == 0 { // only their own organisations disagree: the first joined applies
+		c.Methods = slices.Clone(all[0])
+		return c
 	}
-	c.Methods, c.Conflict = slices.Clone(others[0]), true
+	var union []string
+	for _, l := range others {
+		union = append(union, l...)
+	}
+	slices.Sort(union)
+	c.Methods, c.Conflict = slices.Compact(union), true
 	return c
 }
+
+// Allows reports whether the combined policy lets method m answer the
+// second factor: any method when no organisation restricts them, none in
+// a Conflict.
+func (c Combined) Allows(m string) bool {
+	return !c.Conflict && (len(c.Methods) == 0 || slices.Contains(c.Methods, m))
+}
+
+// Restricts reports whether the policy allows only some methods (or, in a
+// Conflict, none).
+func (c Combined) Restricts() bool { return c.Conflict || len(c.Methods) > 0 }
 
 // intersect returns the methods every list has (nil for no lists).
 func intersect(lists [][]string) []string {
