@@ -37,6 +37,9 @@ func TestCleanNameRefusesDisguiseAndLinks(t *testing.T) {
 		"ideographic full stop":       "evil。com",
 		"half-width ideographic stop": "evil｡com", // NFKC makes it 。
 		"ideographic stop www":        "www。example",
+		"host then Japanese":          "至急 secure-sakura-login.comで再認証",
+		"host then へ":                 "evil.comへ",
+		"Japanese then host":          "詳細はevil.jpへ",
 		"hangul choseong filler":      "\u115f",
 		"hangul jungseong filler":     "Hanako\u1160",
 		"hangul filler":               "\u3164",

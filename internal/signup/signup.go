@@ -473,8 +473,10 @@ func hasLink(lower string) bool {
 		if r != '.' || i == 0 || !isWord(rs[i-1]) {
 			continue
 		}
+		// The top-level domain ends where ASCII ends: "evil.comへ" is
+		// evil.com followed by Japanese, which mail clients link too.
 		end := i + 1
-		for end < len(rs) && isWord(rs[end]) {
+		for end < len(rs) && rs[end] < utf8.RuneSelf && isWord(rs[end]) {
 			end++
 		}
 		if slices.Contains(linkTLDs, string(rs[i+1:end])) {
