@@ -67,6 +67,11 @@ func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) 
 // MaxRealmName bounds a realm's display name, in characters.
 const MaxRealmName = 100
 
+// invisible reports a control character or an invisible formatting one
+// (Cf: bidirectional overrides, zero-width space…), which would disguise a
+// realm's name on every page and message.
+func invisible(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
+
 // Realm configures one account space.
 type Realm struct {
 	ID            string   `json:"id"`
@@ -496,8 +501,8 @@ func (c *Config) Validate() error {
 		if _, ok := phonenumbers.GetSupportedRegions()[r.PhoneRegion]; !ok {
 			bad("realms[%d].phone_region: %q is no region phone numbers are known for; a two-letter region in capitals such as \"JP\" or \"US\"", i, r.PhoneRegion)
 		}
-		if n := strings.TrimSpace(r.Name); n == "" || utf8.RuneCountInString(n) > MaxRealmName || strings.ContainsFunc(n, unicode.IsControl) {
-			bad("realms[%d].name: the name people see (the shop's), 1 to %d characters without control characters", i, MaxRealmName)
+		if n := strings.TrimSpace(r.Name); n == "" || utf8.RuneCountInString(n) > MaxRealmName || strings.ContainsFunc(n, invisible) {
+			bad("realms[%d].name: the name people see (the shop's), 1 to %d characters without control or invisible formatting characters", i, MaxRealmName)
 		}
 		if t := r.Risk; t.CaptchaAfterFailures < 0 || t.CaptchaAfterFailuresFamiliar < 0 || t.AddressPerMinute < 0 ||
 			t.PrefixPerMinute < 0 || t.DevicePerMinute < 0 || t.LockAfterFailures < 0 || t.LockAfterFailures > 100 {

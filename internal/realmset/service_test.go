@@ -163,6 +163,8 @@ func TestSetAndCreate(t *testing.T) {
 		{"region unknown", []string{"phone_region", `"XX"`}, ninsho.CodeRealmSettingsInvalid, `"XX" is no region phone numbers are known for`},
 		{"region in lower case", []string{"phone_region", `"jp"`}, ninsho.CodeRealmSettingsInvalid, `phone_region`},
 		{"empty name", []string{"name", `""`}, ninsho.CodeRealmSettingsInvalid, `.name: the name people see`},
+		{"name with a bidi override", []string{"name", `"Sakura\u202eSU"`}, ninsho.CodeRealmSettingsInvalid, `.name: the name people see`},
+		{"name with a zero-width space", []string{"name", `"Sakura\u200bUS"`}, ninsho.CodeRealmSettingsInvalid, `.name: the name people see`},
 		{"name with a control character", []string{"name", `"Sakura\u0007Shop"`}, ninsho.CodeRealmSettingsInvalid, `.name: the name people see`},
 		{"hint at a safe realm", []string{"cross_realm_hint", `["us"]`}, ninsho.CodeRealmSettingsInvalid, "safe realm"},
 		{"lock ladder", []string{"risk.lock_after_failures", `1000`}, ninsho.CodeRealmSettingsInvalid, "lock_after_failures"},
