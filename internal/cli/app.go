@@ -201,7 +201,7 @@ func NewApp(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.Open(ctx, store.Options{DataDir: cfg.DataDir, URL: string(cfg.DatabaseURL), Clock: o.Clock})
+	db, err := store.Open(ctx, store.Options{DataDir: cfg.DataDir, URL: string(cfg.DatabaseURL), Clock: o.Clock, Exclusive: true})
 	if err != nil {
 		return nil, err
 	}

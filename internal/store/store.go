@@ -70,6 +70,12 @@ type Options struct {
 	// only the times its callers pass (never the database's clock), so today
 	// nothing reads it; it is here for housekeeping that will need "now".
 	Clock ninsho.Clock
+	// Exclusive makes a SQLite file this process's alone while it is open
+	// (serve): a second process opening it Exclusive is refused with a
+	// clear error instead of sharing the file with a second server. The
+	// short-lived commands (ninsho realms, clients, …) open it without, next
+	// to a running server. PostgreSQL ignores it.
+	Exclusive bool
 }
 
 // DB is the database adapter. It implements account.Store, flow.Store,
@@ -82,6 +88,8 @@ type DB struct {
 	clock ninsho.Clock
 	// writes counts SQLite's write transactions (WriteTransactions).
 	writes *atomic.Int64
+	// release drops the Exclusive lock (nil without one).
+	release func() error
 }
 
 // Open opens the database that o names and brings its schema up to date.
@@ -105,7 +113,20 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 			}
 			path = filepath.Join(o.DataDir, "ninsho.db")
 		}
-		db, err = openSQLite(path)
+		var release func() error
+		if o.Exclusive {
+			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+				return nil, ninsho.Internal("store: create data directory: %w", err)
+			}
+			if release, err = holdExclusive(path); err != nil {
+				return nil, err
+			}
+		}
+		if db, err = openSQLite(path); err != nil && release != nil {
+			release()
+		} else if err == nil {
+			db.release = release
+		}
 	default:
 		return nil, ninsho.Internal("store: unsupported database URL scheme in %q", redactURL(u))
 	}
@@ -222,6 +243,10 @@ func (db *DB) Close() error {
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
+	}
+	if db.release != nil {
+		err = errors.Join(err, db.release())
+		db.release = nil
 	}
 	if err != nil {
 		return ninsho.Internal("store: close: %w", err)
