@@ -272,7 +272,9 @@ type Password struct {
 	// Queue is how many sign-ins may wait for a hashing slot before the
 	// server answers 503 (0: 64 per slot).
 	Queue int `json:"queue"`
-	// MaxWait is how long a sign-in may wait for a slot.
+	// MaxWait is the longest expected wait for a slot with which a sign-in
+	// is admitted (the limiter estimates it from the measured hash time);
+	// one that has waited twice as long is refused.
 	MaxWait Duration `json:"max_wait"`
 }
 
@@ -337,7 +339,7 @@ func Default() Config {
 		LogLevel:  "info",
 		Password: Password{
 			MemoryKiB: 19456, Time: 2, Threads: 1,
-			MaxWait: Duration(750 * time.Millisecond),
+			MaxWait: Duration(100 * time.Millisecond),
 		},
 		Session: Session{Idle: Duration(14 * 24 * time.Hour), Absolute: Duration(30 * 24 * time.Hour)},
 		SMTP:    SMTP{Port: 587, TLS: "starttls"},

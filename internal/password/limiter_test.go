@@ -174,7 +174,8 @@ func TestLimiterQueueAdmitsThenRefuses(t *testing.T) {
 }
 
 func TestLimiterMaxWait(t *testing.T) {
-	// The waiter's maxWait timer has fired: it gives up, overloaded.
+	// The waiter's timer (twice maxWait: the bound of a wait the estimate
+	// admitted) has fired: it gives up, overloaded.
 	l := NewLimiter(1, 1, 750*time.Millisecond)
 	timers := &fakeTimers{expired: true}
 	timers.install(l)
@@ -185,8 +186,8 @@ func TestLimiterMaxWait(t *testing.T) {
 	if got := l.Waiting(); got != 0 {
 		t.Errorf("Waiting() after the timeout = %d, want 0", got)
 	}
-	if got, want := timers.started(), []time.Duration{750 * time.Millisecond}; !slices.Equal(got, want) {
-		t.Errorf("timers started: got %v, want %v (one wait of maxWait)", got, want)
+	if got, want := timers.started(), []time.Duration{1500 * time.Millisecond}; !slices.Equal(got, want) {
+		t.Errorf("timers started: got %v, want %v (one wait of twice maxWait)", got, want)
 	}
 }
 
@@ -349,8 +350,8 @@ func TestOwnersDoNotOutnumberTheSlotsAmongThemselves(t *testing.T) {
 	if err := <-second; err != nil {
 		t.Fatalf("second owner after the first: %v, want nil", err)
 	}
-	if got, want := timers.started(), []time.Duration{200 * time.Millisecond}; !slices.Equal(got, want) {
-		t.Errorf("timers started: got %v, want %v (the second owner waited up to max_wait)", got, want)
+	if got, want := timers.started(), []time.Duration{400 * time.Millisecond}; !slices.Equal(got, want) {
+		t.Errorf("timers started: got %v, want %v (the second owner waited up to twice max_wait)", got, want)
 	}
 
 	// When its max_wait has passed first, the second owner is refused.
@@ -361,5 +362,152 @@ func TestOwnersDoNotOutnumberTheSlotsAmongThemselves(t *testing.T) {
 	err := l.Do(owner, func() { t.Error("a second owner ran beside the first on one slot") })
 	if ninsho.CodeOf(err) != ninsho.CodeOverloaded {
 		t.Fatalf("second owner: %v, want overloaded after max_wait", err)
+	}
+}
+
+// TestAdmitRefusesEarlyAndReservesPlaces: Admit answers what Do would on
+// arrival, without waiting, and the places it reserves count for the callers
+// after it until Do takes them or they are released.
+func TestAdmitRefusesEarlyAndReservesPlaces(t *testing.T) {
+	l := NewLimiter(1, 100, 500*time.Millisecond)
+	timers := &fakeTimers{}
+	timers.install(l)
+	l.avgRun.Store(int64(200 * time.Millisecond))
+
+	// A free slot: admitted whatever a run costs.
+	t0, err := l.Admit(context.Background())
+	if err != nil {
+		t.Fatalf("Admit with a free slot: %v", err)
+	}
+	t0.Release()
+	t0.Release() // twice does nothing
+	if got := l.pending.Load(); got != 0 {
+		t.Fatalf("pending after Release = %d, want 0", got)
+	}
+
+	h := MustHold(t, l)
+	// One run in flight: a newcomer expects 200 ms, the next 400 ms, the
+	// next 600 ms > 500 ms. The first two are admitted and counted, so the
+	// third is refused although nobody waits in Do yet.
+	a, err := l.Admit(context.Background())
+	if err != nil {
+		t.Fatalf("first Admit: %v", err)
+	}
+	b, err := l.Admit(context.Background())
+	if err != nil {
+		t.Fatalf("second Admit: %v", err)
+	}
+	if _, err := l.Admit(context.Background()); ninsho.CodeOf(err) != ninsho.CodeOverloaded {
+		t.Fatalf("third Admit = %v, want overloaded (two places reserved ahead)", err)
+	}
+	if got := timers.started(); len(got) != 0 {
+		t.Errorf("timers started by Admit: %v, want none", got)
+	}
+	// A caller that gives up frees its place for the next one.
+	b.Release()
+	c, err := l.Admit(context.Background())
+	if err != nil {
+		t.Fatalf("Admit after a release: %v", err)
+	}
+	defer c.Release()
+
+	// Do with the ticket waits even though the estimate now says too long
+	// (the run got slower): it was admitted already.
+	l.avgRun.Store(int64(10 * time.Second))
+	done, ran := startWaiter(WithTicket(context.Background(), a), l)
+	waitFor(t, "the admitted caller waiting", func() bool { return l.Waiting() == 1 })
+	if got := l.pending.Load(); got != 1 {
+		t.Errorf("pending while the first waits in Do = %d, want 1 (c's)", got)
+	}
+	if err := h.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Do with a ticket: %v", err)
+	}
+	<-ran
+	a.Release() // after Do: nothing
+	if got := l.pending.Load(); got != 1 {
+		t.Errorf("pending after Do and a late Release = %d, want 1", got)
+	}
+}
+
+// TestStrangersCountOwnersAhead: owners are served first, so a stranger's
+// expected wait includes them; an owner's does not include strangers.
+func TestStrangersCountOwnersAhead(t *testing.T) {
+	l := NewLimiter(1, 100, 500*time.Millisecond)
+	l.avgRun.Store(int64(200 * time.Millisecond))
+	h := MustHold(t, l)
+	defer h.Release()
+	owner := WithPriority(context.Background())
+	for i := 0; i < 2; i++ {
+		tk, err := l.Admit(owner)
+		if err != nil {
+			t.Fatalf("owner %d: %v", i, err)
+		}
+		defer tk.Release()
+	}
+	if _, err := l.Admit(context.Background()); ninsho.CodeOf(err) != ninsho.CodeOverloaded {
+		t.Fatalf("stranger behind two owners = %v, want overloaded (600 ms expected)", err)
+	}
+	// A third owner expects 600 ms behind the two owners: refused too.
+	if _, err := l.Admit(owner); ninsho.CodeOf(err) != ninsho.CodeOverloaded {
+		t.Fatalf("third owner = %v, want overloaded", err)
+	}
+	// Strangers' places do not delay owners.
+	l2 := NewLimiter(1, 100, 500*time.Millisecond)
+	l2.avgRun.Store(int64(200 * time.Millisecond))
+	h2 := MustHold(t, l2)
+	defer h2.Release()
+	for i := 0; i < 2; i++ {
+		tk, err := l2.Admit(context.Background())
+		if err != nil {
+			t.Fatalf("stranger %d: %v", i, err)
+		}
+		defer tk.Release()
+	}
+	tk, err := l2.Admit(owner)
+	if err != nil {
+		t.Fatalf("owner behind two strangers: %v, want admitted (strangers are not ahead of owners)", err)
+	}
+	tk.Release()
+}
+
+// TestSaturated: the limiter is saturated when even an owner arriving now
+// would be refused; the Hasher's form counts that refusal once.
+func TestSaturated(t *testing.T) {
+	l := NewLimiter(1, 100, 500*time.Millisecond)
+	l.avgRun.Store(int64(200 * time.Millisecond))
+	h := &Hasher{Params: DefaultParams(), Limiter: l}
+	if l.Saturated() || h.Saturated() != nil {
+		t.Fatal("saturated with a free slot")
+	}
+	hold := MustHold(t, l)
+	defer hold.Release()
+	// Strangers waiting do not saturate it: owners go past them.
+	for i := 0; i < 5; i++ {
+		tk, err := l.Admit(context.Background())
+		if err == nil {
+			defer tk.Release()
+		}
+	}
+	if l.Saturated() {
+		t.Fatal("saturated by strangers alone")
+	}
+	owner := WithPriority(context.Background())
+	for i := 0; i < 2; i++ {
+		tk, err := l.Admit(owner)
+		if err != nil {
+			t.Fatalf("owner %d: %v", i, err)
+		}
+		defer tk.Release()
+	}
+	if !l.Saturated() {
+		t.Fatal("not saturated with two owners expecting 600 ms for a third")
+	}
+	before := l.Rejected()
+	assertOverloaded(t, h.Saturated(), 1)
+	if got := l.Rejected() - before; got != 1 {
+		t.Errorf("Rejected grew by %d, want 1", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ninsho/ninsho/internal/device"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
 	"github.com/ninsho/ninsho/internal/risk"
 	"github.com/ninsho/ninsho/internal/throttle"
@@ -64,6 +65,9 @@ type attempt struct {
 	// says that a transaction not yet committed made them.
 	owed []func(ctx context.Context) error
 	paid bool
+	// ticket is the hash limiter's place reserved by assess (nil without
+	// a limiter); whoever made the attempt releases it when done.
+	ticket *password.Ticket
 }
 
 // owe adds a write that the transaction ending the attempt makes.
@@ -118,6 +122,18 @@ func (s *Service) assess(ctx context.Context, at *attempt) error {
 			return err
 		}
 	}
+	// The hash limiter decides now, before the attempt writes anything:
+	// under overload the refusal is immediate and costs no write (nothing
+	// was guessed, so there is nothing to count).
+	lane := ctx
+	if at.familiar {
+		lane = password.WithPriority(ctx)
+	}
+	t, err := s.Kit.Passwords.Admit(lane)
+	if err != nil {
+		return err
+	}
+	at.ticket = t
 	if at.familiar {
 		return s.gauge(ctx, at)
 	}

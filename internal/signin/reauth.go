@@ -132,6 +132,7 @@ func (s *Service) BeforePassword(ctx context.Context, rl *realm.Realm, f *flow.F
 		f.Set(stateCaptchaOK, "")
 	}
 	err := s.assess(ctx, at)
+	at.ticket.Release() // the caller's hash asks the limiter itself
 	f.Set(stateCaptchaOK, solved)
 	if err != nil {
 		return err

@@ -97,6 +97,13 @@ func (s *Service) Start(ctx context.Context, rl *realm.Realm, req ninsho.Request
 		}
 		return nil, err
 	}
+	if in.Password != "" {
+		// Under overload even an owner's hash would be refused: refuse
+		// now, before anything is read (DESIGN §8: refusals are cheap).
+		if err := k.Passwords.Saturated(); err != nil {
+			return nil, err
+		}
+	}
 	d, newToken, err := k.Devices.Resolve(ctx, rl.ID, req.DeviceToken, req.UserAgent)
 	if err != nil {
 		return nil, err
@@ -222,6 +229,7 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	}
 	at := &attempt{rl: rl, f: f, a: a, req: req, now: s.Kit.Clock.Now(), formSpeed: formElapsed}
 	ans, err := s.tryPassword(ctx, at, pw)
+	at.ticket.Release()
 	if len(at.owed) > 0 {
 		// No transaction that ended the attempt committed (an error, or
 		// an answer that writes nothing): its writes are made on their
@@ -243,6 +251,8 @@ func (s *Service) tryPassword(ctx context.Context, at *attempt, pw string) (*flo
 		if err := s.assess(ctx, at); err != nil {
 			return nil, err
 		}
+		// The hashes below use the place assess reserved.
+		ctx = password.WithTicket(ctx, at.ticket)
 		// A solved CAPTCHA lets one password attempt through, not more.
 		f.Set(stateCaptchaOK, "")
 		if at.decision.Action == risk.Deny {

@@ -177,3 +177,30 @@ func TestStrangersAreCountedBeforeTheirHash(t *testing.T) {
 		t.Errorf("counts of the owner's refused attempt = %v, want [1 1 1]", got)
 	}
 }
+
+// TestOverloadRefusalWritesNothing: a sign-in the hash limiter refuses on
+// arrival (issue 16: refusals before any write) writes nothing — no flow,
+// event or counter: nothing was guessed — and answers overloaded.
+func TestOverloadRefusalWritesNothing(t *testing.T) {
+	e := flowtest.New(t, storetest.MustOpenSQLite(t))
+	ctx := context.Background()
+	e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+	full := password.NewLimiter(1, 0, time.Minute) // no queue: a busy slot refuses strangers
+	e.Kit.Passwords = &password.Hasher{Params: flowtest.FastParams, Limiter: full}
+	release, held := make(chan struct{}), make(chan struct{})
+	go func() { _ = full.Do(ctx, func() { close(held); <-release }) }()
+	<-held
+	defer close(release)
+
+	const strangerIP = "203.0.113.9"
+	n := writeTransactions(e, func() {
+		_, err := e.Signin.Start(ctx, e.JP, flowtest.Req(strangerIP, ""), signin.Input{Identifier: "hanako@example.jp", Password: "a-guess-1234"})
+		flowtest.WantCode(t, err, ninsho.CodeOverloaded)
+	})
+	if n != 0 {
+		t.Errorf("a refused sign-in made %d write transactions, want 0", n)
+	}
+	if got := attemptCounts(t, e, strangerIP, ""); got != [3]int{0, 0, 0} {
+		t.Errorf("counts after the refusal = %v, want none", got)
+	}
+}
