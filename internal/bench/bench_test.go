@@ -49,7 +49,7 @@ const (
 	goalRefusal = 5 * time.Millisecond
 	// goalGoodput is the share of the sustainable rate that must still
 	// complete at twice that rate.
-	goalGoodput = 0.90
+	goalGoodput     = 0.90
 	goalOverloadRSS = 512 << 20
 	goalFloodRSS    = 256 << 20
 	// readyTimeout is how long /readyz may take during the flood to count
