@@ -91,6 +91,10 @@ type Options struct {
 	// the development inbox has stored, from the dispatcher's goroutine, so
 	// that tests wait for a delivery instead of polling the inbox.
 	Delivered func(*message.Outgoing)
+	// Shared opens a SQLite database without holding it as this process's
+	// alone (store.Options.Exclusive), for a short-lived command next to a
+	// running server (ninsho import).
+	Shared bool
 }
 
 // App is one running Ninsho instance: the database, the services, the HTTP
@@ -201,7 +205,7 @@ func NewApp(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.Open(ctx, store.Options{DataDir: cfg.DataDir, URL: string(cfg.DatabaseURL), Clock: o.Clock, Exclusive: true})
+	db, err := store.Open(ctx, store.Options{DataDir: cfg.DataDir, URL: string(cfg.DatabaseURL), Clock: o.Clock, Exclusive: !o.Shared})
 	if err != nil {
 		return nil, err
 	}

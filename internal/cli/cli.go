@@ -32,6 +32,7 @@ Usage:
   ninsho clients list | ninsho clients show ID | ninsho clients delete ID   [--realm ID]
   ninsho realms list | ninsho realms show ID
   ninsho realms create ID [key=value ...] [--file F.json] | ninsho realms set ID key=value ... [--file F.json]
+  ninsho import  --realm ID [--firebase-signer-key B64 --firebase-salt-separator B64 --firebase-rounds N --firebase-mem-cost N] FILE|-
   ninsho version
   ninsho help
 
@@ -69,6 +70,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = clientsCmd(ctx, args[1:], stdout, stderr)
 	case "realms":
 		err = realmsCmd(ctx, args[1:], stdout, stderr)
+	case "import":
+		err = importCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		err = version(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -80,6 +83,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
+	}
+	var code exitCode
+	if errors.As(err, &code) {
+		return int(code)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "ninsho: %v\n", err)

@@ -2,9 +2,11 @@
 // the password policy.
 //
 // Hashes are argon2id PHC strings ($argon2id$v=19$m=19456,t=2,p=1$salt$key).
-// Hashes imported from other systems — argon2i, bcrypt ($2a$, $2b$, $2y$) and
-// PBKDF2-SHA256 ($pbkdf2-sha256$) — are verified too and reported as needing
-// a rehash, so they become argon2id at the next successful sign-in.
+// Hashes imported from other systems — argon2i, bcrypt ($2a$, $2b$, $2y$),
+// PBKDF2-SHA256 ($pbkdf2-sha256$ and Django's pbkdf2_sha256$), scrypt
+// ($scrypt$) and Firebase's modified scrypt ($firebase-scrypt$, see
+// Imported) — are verified too and reported as needing a rehash, so they
+// become argon2id at the next successful sign-in.
 //
 // # Normalisation
 //
@@ -94,7 +96,8 @@ func (h *Hasher) Hash(ctx context.Context, plain string) (string, error) {
 }
 
 // Verify reports whether plain matches encoded, a hash made by Hash or
-// imported (argon2id, argon2i, bcrypt, PBKDF2-SHA256). needsRehash is true
+// imported (argon2id, argon2i, bcrypt, PBKDF2-SHA256, Django's PBKDF2,
+// scrypt, Firebase's scrypt: Imported). needsRehash is true
 // when plain matched and encoded should be replaced by Hash(plain): it is not
 // argon2id, or its parameters or salt or key lengths differ from h.Params, or
 // only the un-normalised plain matched. Keys are compared in constant time.
@@ -194,7 +197,8 @@ func (h *Hasher) verifier(encoded string) (check func(string) bool, rehash bool,
 			return err == nil && subtle.ConstantTimeCompare(key, p.key) == 1
 		}, true, nil
 	}
-	return nil, false, errors.New("password: unsupported hash format")
+	check, err = importedVerifier(encoded)
+	return check, err == nil, err
 }
 
 // run calls fn through the Limiter, if there is one.

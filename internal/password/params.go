@@ -163,7 +163,7 @@ func decodeArgon2(s string) (*argon2Hash, error) {
 		p.Memory < 8*uint32(p.Threads) || p.Memory > maxMemory,
 		len(h.salt) < 1 || len(h.salt) > maxSaltLen,
 		len(h.key) < 4 || len(h.key) > maxKeyLen:
-		return nil, errors.New("password: argon2 parameters out of range")
+		return nil, fmt.Errorf("password: argon2 parameters %w", errRange)
 	}
 	return h, nil
 }
@@ -209,8 +209,11 @@ func decodePBKDF2(s string) (*pbkdf2Hash, error) {
 		}
 	}
 	n, err := parseUint(iter, 32)
-	if err != nil || n < 1 || n > maxPBKDF2Iter {
-		return nil, errors.New("password: pbkdf2 iterations out of range")
+	if err != nil {
+		return nil, errors.New("password: malformed pbkdf2 iterations")
+	}
+	if n < 1 || n > maxPBKDF2Iter {
+		return nil, fmt.Errorf("password: pbkdf2 iterations %w", errRange)
 	}
 	h.iter = int(n)
 	if keyLen != "" {

@@ -561,6 +561,13 @@ func (s *Service) open(realm, accountID string, c *Credential) (string, error) {
 	return string(p), nil
 }
 
+// SealTOTPSecret seals a TOTP secret for credential id of accountID in
+// realm, as BeginTOTP does (the associated data binds all three): for
+// credentials made outside an enrolment (ninsho import).
+func SealTOTPSecret(box *secret.Box, realm, accountID, id, sec string) ([]byte, error) {
+	return box.Seal([]byte(sec), sealAD(realm, accountID, id))
+}
+
 // OpenTOTPSecret unseals a sealed TOTP secret of credential id of
 // accountID in realm (the associated data binds all three); a blob of
 // another credential or account fails with secret.ErrOpen.
