@@ -293,5 +293,7 @@ func (c *command) openApp(ctx context.Context) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewApp(ctx, cfg, Options{LogOutput: io.Discard})
+	// Shared: these commands run next to a serving process on the same
+	// SQLite database, which holds it exclusively against a second serve.
+	return NewApp(ctx, cfg, Options{LogOutput: io.Discard, Shared: true})
 }

@@ -34,4 +34,13 @@ func TestSecondServerOnSQLiteRefused(t *testing.T) {
 	if listed, _ := realmsMain(t, 0, file, "list"); !strings.Contains(listed, "jp ") {
 		t.Errorf("realms list next to the server said %q", listed)
 	}
+	// The administration commands that build the whole application (staff,
+	// keys, clients) open it shared too.
+	for _, args := range [][]string{{"staff", "list"}, {"keys", "list"}, {"clients", "list"}} {
+		out.Reset()
+		errOut.Reset()
+		if code := cli.Main(append(args, "--config", file), &out, &errOut); code != 0 {
+			t.Errorf("ninsho %s next to the server exited %d: %s", strings.Join(args, " "), code, errOut.String())
+		}
+	}
 }
