@@ -42,6 +42,7 @@ import (
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/grant"
 	"github.com/ninsho/ninsho/internal/help"
+	"github.com/ninsho/ninsho/internal/invalidate"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/message/messageprom"
 	"github.com/ninsho/ninsho/internal/message/providers/devinbox"
@@ -135,6 +136,17 @@ type App struct {
 	emailOnly func(id string) bool
 	// realmTick, when set (tests), paces watchRealms instead of a ticker.
 	realmTick <-chan time.Time
+	// realmNudge wakes watchRealms when another instance changed a realm
+	// (invalidate.Realms); it holds at most one wake-up.
+	realmNudge chan struct{}
+	// Notices hands the other instances' invalidation notices to this
+	// one's caches; listener receives them (nil on SQLite: one process).
+	Notices  *invalidate.Hub
+	listener *store.Listener
+	// Instance names this instance among those sharing the database
+	// (host, process, random): the dispatcher's claims and the leases of
+	// periodic work are held in its name.
+	Instance string
 
 	recovery  *recovery.Service
 	srv       *http.Server
@@ -205,7 +217,10 @@ func NewApp(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: logger, DB: db}
+	host, _ := os.Hostname()
+	a := &App{Config: cfg, Logger: logger, DB: db, realmNudge: make(chan struct{}, 1), Notices: &invalidate.Hub{},
+		Instance: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), ninsho.Token(o.Random, 6))}
+	a.listener = db.Listener(a.Notices, logger)
 	if err := a.build(cfg, o, hasher, box); err != nil {
 		db.Close()
 		return nil, err
@@ -271,7 +286,6 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		return err
 	}
 	outbox := message.NewOutbox(db, box, templates, o.Clock, o.Random)
-	host, _ := os.Hostname()
 	msgMetrics, err := messageprom.New(reg)
 	if err != nil {
 		return err
@@ -283,7 +297,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	a.dispatcher, err = message.NewDispatcher(message.DispatcherConfig{
 		Store: db, Box: box, Templates: templates, Senders: senders, RealmSenders: provs.realms, Looks: looks,
-		Clock: o.Clock, Random: o.Random, Owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), ninsho.Token(o.Random, 6)),
+		Clock: o.Clock, Random: o.Random, Owner: a.Instance,
 		Wake: outbox.Wakeups(), Logger: a.Logger, Metrics: msgMetrics,
 	})
 	if err != nil {
@@ -361,6 +375,16 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	signupSvc := &signup.Service{Kit: kit, Realms: realms, Gate: gate}
 	signinSvc := signin.NewService(kit, realms)
 	signinSvc.Gate = gate
+	// Revocations reach the other instances' session caches at once
+	// (PostgreSQL; SessionCacheTTL is the floor), and theirs this one's.
+	signinSvc.Invalidate = loggedPublisher{Publisher: db, logger: a.Logger}
+	a.Notices.Subscribe(invalidate.Sessions, signinSvc.DropCached)
+	a.Notices.Subscribe(invalidate.Realms, func(string) {
+		select {
+		case a.realmNudge <- struct{}{}:
+		default: // a reload is due already
+		}
+	})
 	signinSvc.Holds = db // suspensions and resets required by staff
 	signinSvc.Protect = &signin.Protection{
 		Policy:   risk.DefaultPolicy(),
@@ -485,6 +509,22 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	return nil
 }
 
+// loggedPublisher logs the notices it could not send: the change stands,
+// and the other instances see it within their caches' lifetime.
+type loggedPublisher struct {
+	invalidate.Publisher
+	logger *slog.Logger
+}
+
+func (p loggedPublisher) Publish(ctx context.Context, kind invalidate.Kind, key string) error {
+	err := p.Publisher.Publish(ctx, kind, key)
+	if err != nil {
+		p.logger.Warn("invalidation notice not sent; other instances see the change within their cache lifetime",
+			"kind", string(kind), "err", err)
+	}
+	return err
+}
+
 // notifyingSender calls notify with every message its Sender accepted.
 type notifyingSender struct {
 	message.Sender
@@ -556,6 +596,13 @@ func (a *App) Start() error {
 		defer a.wg.Done()
 		a.watchRealms(ctx)
 	}()
+	if a.listener != nil {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.listener.Run(ctx)
+		}()
+	}
 	a.Logger.Info("listening", "addr", ln.Addr().String())
 	switch {
 	case mln != nil:
