@@ -43,6 +43,7 @@ import (
 	"github.com/ninsho/ninsho/internal/grant"
 	"github.com/ninsho/ninsho/internal/help"
 	"github.com/ninsho/ninsho/internal/invalidate"
+	"github.com/ninsho/ninsho/internal/lease"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/message/messageprom"
 	"github.com/ninsho/ninsho/internal/message/providers/devinbox"
@@ -147,6 +148,9 @@ type App struct {
 	// (host, process, random): the dispatcher's claims and the leases of
 	// periodic work are held in its name.
 	Instance string
+	// jobs takes the leases of periodic work done once per period across
+	// the instances (housekeeping).
+	jobs *lease.Jobs
 
 	recovery  *recovery.Service
 	srv       *http.Server
@@ -221,6 +225,7 @@ func NewApp(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a := &App{Config: cfg, Logger: logger, DB: db, realmNudge: make(chan struct{}, 1), Notices: &invalidate.Hub{},
 		Instance: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), ninsho.Token(o.Random, 6))}
 	a.listener = db.Listener(a.Notices, logger)
+	a.jobs = &lease.Jobs{Store: db, Clock: o.Clock, Holder: a.Instance}
 	if err := a.build(cfg, o, hasher, box); err != nil {
 		db.Close()
 		return nil, err
@@ -677,6 +682,12 @@ func (a *App) Close() error {
 			a.cancel()
 		}
 		a.wg.Wait()
+		// Another instance takes housekeeping over at its next tick.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if rerr := a.jobs.Release(ctx, housekeepingLease); rerr != nil {
+			a.Logger.Warn("housekeeping lease not released; another instance takes over when it expires", "err", rerr)
+		}
+		cancel()
 		if cerr := a.DB.Close(); err == nil {
 			err = cerr
 		}
@@ -684,19 +695,47 @@ func (a *App) Close() error {
 	return err
 }
 
-// cleanLoop removes unconfirmed sign-ups past their lifetime, expired flows
-// expired throttle buckets and CAPTCHA challenges every ten minutes.
+// HousekeepingEvery is the period of housekeeping (App.clean), done by one
+// instance per period across those sharing the database.
+const HousekeepingEvery = 10 * time.Minute
+
+// housekeepingLease is the name of housekeeping's lease (lease.Jobs).
+const housekeepingLease = "housekeeping"
+
+// cleanLoop runs housekeeping every HousekeepingEvery: unconfirmed sign-ups
+// past their lifetime, expired flows, throttle buckets, CAPTCHA challenges
+// and what retention no longer keeps.
 func (a *App) cleanLoop(ctx context.Context) {
-	t := time.NewTicker(10 * time.Minute)
+	t := time.NewTicker(HousekeepingEvery)
 	defer t.Stop()
 	for {
-		a.clean(ctx)
+		a.housekeep(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// housekeep runs the housekeeping pass when this instance holds the
+// period's lease, and reports whether it did: one instance per period does
+// the pass, the others skip it; the holder keeps the job while it runs, and
+// another takes it over within a period after it stops.
+func (a *App) housekeep(ctx context.Context) bool {
+	mine, err := a.jobs.Take(ctx, housekeepingLease, HousekeepingEvery)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.Logger.Error("housekeeping: take the lease; this period's pass is skipped", "err", err)
+		}
+		return false
+	}
+	if !mine {
+		a.Logger.Debug("housekeeping: another instance does this period's pass")
+		return false
+	}
+	a.clean(ctx)
+	return true
 }
 
 // clean is one housekeeping pass: unconfirmed sign-ups past their lifetime,
