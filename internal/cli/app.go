@@ -225,6 +225,10 @@ func NewApp(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a := &App{Config: cfg, Logger: logger, DB: db, realmNudge: make(chan struct{}, 1), Notices: &invalidate.Hub{},
 		Instance: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), ninsho.Token(o.Random, 6))}
 	a.listener = db.Listener(a.Notices, logger)
+	if db.Dialect() == "postgres" && !db.Notifies() {
+		logger.Warn("the database has no LISTEN/NOTIFY (CockroachDB, or YugabyteDB with it turned off): a revocation reaches the other instances within signin's session cache lifetime, a realm change within realm_refresh",
+			"session_cache_ttl", signin.SessionCacheTTL.String(), "realm_refresh", cfg.RealmRefreshEvery().String())
+	}
 	a.jobs = &lease.Jobs{Store: db, Clock: o.Clock, Holder: a.Instance}
 	if err := a.build(cfg, o, hasher, box); err != nil {
 		db.Close()

@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ninsho/ninsho/internal/invalidate"
 )
@@ -31,6 +33,43 @@ func (db *DB) Publish(ctx context.Context, kind invalidate.Kind, key string) err
 		return internal("notify", err)
 	}
 	return nil
+}
+
+// Notifies reports whether instances on this database hear each other's
+// notices: PostgreSQL (and YugabyteDB with LISTEN/NOTIFY turned on) yes;
+// SQLite (one process) and engines without pg_notify (CockroachDB) no, and
+// then the caches' own lifetimes are the only bound.
+func (db *DB) Notifies() bool { return db.channel != "" }
+
+// probeNotify sends one empty notice (listeners ignore it) to learn
+// whether the engine has pg_notify; without it Publish sends nothing and
+// there is no listener. Any other failure is an error.
+func (db *DB) probeNotify(ctx context.Context) error {
+	_, err := db.w.ExecContext(ctx, `SELECT pg_notify($1, '')`, db.channel)
+	switch {
+	case err == nil:
+		return nil
+	case notifyUnsupported(err):
+		db.channel = ""
+		return nil
+	default:
+		return internal("probe notify", err)
+	}
+}
+
+// notifyUnsupported reports whether err says the engine has no pg_notify
+// or LISTEN: an undefined function (CockroachDB), a feature not supported
+// or a syntax error (YugabyteDB with LISTEN/NOTIFY turned off).
+func notifyUnsupported(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case "42883", "0A000", "42601":
+		return true
+	}
+	return false
 }
 
 // schemaChannel names the notification channel of the schema the pool

@@ -79,6 +79,9 @@ func TestPublishLeavesAtCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	if !db.Notifies() {
+		t.Fatal("PostgreSQL has pg_notify, but the store found none")
+	}
 	_, h := startListener(t, url)
 
 	// Rolled back: never sent. A later notice arrives; the earlier one,
@@ -165,6 +168,9 @@ func TestSQLitePublishesNothing(t *testing.T) {
 		return db.Publish(ctx, invalidate.Sessions, "a")
 	}); err != nil {
 		t.Errorf("Publish on SQLite: %v", err)
+	}
+	if db.Notifies() {
+		t.Error("SQLite notifies")
 	}
 	if l := db.Listener(&invalidate.Hub{}, nil); l != nil {
 		t.Errorf("SQLite has a listener: %+v", l)

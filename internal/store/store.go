@@ -150,6 +150,10 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 			db.Close()
 			return nil, err
 		}
+		if err := db.probeNotify(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	return db, nil
 }
