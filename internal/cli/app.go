@@ -42,6 +42,8 @@ import (
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/grant"
 	"github.com/ninsho/ninsho/internal/help"
+	"github.com/ninsho/ninsho/internal/invalidate"
+	"github.com/ninsho/ninsho/internal/lease"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/message/messageprom"
 	"github.com/ninsho/ninsho/internal/message/providers/devinbox"
@@ -139,6 +141,20 @@ type App struct {
 	emailOnly func(id string) bool
 	// realmTick, when set (tests), paces watchRealms instead of a ticker.
 	realmTick <-chan time.Time
+	// realmNudge wakes watchRealms when another instance changed a realm
+	// (invalidate.Realms); it holds at most one wake-up.
+	realmNudge chan struct{}
+	// Notices hands the other instances' invalidation notices to this
+	// one's caches; listener receives them (nil on SQLite: one process).
+	Notices  *invalidate.Hub
+	listener *store.Listener
+	// Instance names this instance among those sharing the database
+	// (host, process, random): the dispatcher's claims and the leases of
+	// periodic work are held in its name.
+	Instance string
+	// jobs takes the leases of periodic work done once per period across
+	// the instances (housekeeping).
+	jobs *lease.Jobs
 
 	recovery  *recovery.Service
 	srv       *http.Server
@@ -209,7 +225,15 @@ func NewApp(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: logger, DB: db}
+	host, _ := os.Hostname()
+	a := &App{Config: cfg, Logger: logger, DB: db, realmNudge: make(chan struct{}, 1), Notices: &invalidate.Hub{},
+		Instance: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), ninsho.Token(o.Random, 6))}
+	a.listener = db.Listener(a.Notices, logger)
+	if db.Dialect() == "postgres" && !db.Notifies() {
+		logger.Warn("the database has no LISTEN/NOTIFY (CockroachDB, or YugabyteDB with it turned off): a revocation reaches the other instances within signin's session cache lifetime, a realm change within realm_refresh",
+			"session_cache_ttl", signin.SessionCacheTTL.String(), "realm_refresh", cfg.RealmRefreshEvery().String())
+	}
+	a.jobs = &lease.Jobs{Store: db, Clock: o.Clock, Holder: a.Instance}
 	if err := a.build(cfg, o, hasher, box); err != nil {
 		db.Close()
 		return nil, err
@@ -275,7 +299,6 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		return err
 	}
 	outbox := message.NewOutbox(db, box, templates, o.Clock, o.Random)
-	host, _ := os.Hostname()
 	msgMetrics, err := messageprom.New(reg)
 	if err != nil {
 		return err
@@ -287,7 +310,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	}
 	a.dispatcher, err = message.NewDispatcher(message.DispatcherConfig{
 		Store: db, Box: box, Templates: templates, Senders: senders, RealmSenders: provs.realms, Looks: looks,
-		Clock: o.Clock, Random: o.Random, Owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), ninsho.Token(o.Random, 6)),
+		Clock: o.Clock, Random: o.Random, Owner: a.Instance,
 		Wake: outbox.Wakeups(), Logger: a.Logger, Metrics: msgMetrics,
 	})
 	if err != nil {
@@ -365,6 +388,16 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	signupSvc := &signup.Service{Kit: kit, Realms: realms, Gate: gate}
 	signinSvc := signin.NewService(kit, realms)
 	signinSvc.Gate = gate
+	// Revocations reach the other instances' session caches at once
+	// (PostgreSQL; SessionCacheTTL is the floor), and theirs this one's.
+	signinSvc.Invalidate = loggedPublisher{Publisher: db, logger: a.Logger}
+	a.Notices.Subscribe(invalidate.Sessions, signinSvc.DropCached)
+	a.Notices.Subscribe(invalidate.Realms, func(string) {
+		select {
+		case a.realmNudge <- struct{}{}:
+		default: // a reload is due already
+		}
+	})
 	signinSvc.Holds = db // suspensions and resets required by staff
 	signinSvc.Protect = &signin.Protection{
 		Policy:   risk.DefaultPolicy(),
@@ -489,6 +522,22 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	return nil
 }
 
+// loggedPublisher logs the notices it could not send: the change stands,
+// and the other instances see it within their caches' lifetime.
+type loggedPublisher struct {
+	invalidate.Publisher
+	logger *slog.Logger
+}
+
+func (p loggedPublisher) Publish(ctx context.Context, kind invalidate.Kind, key string) error {
+	err := p.Publisher.Publish(ctx, kind, key)
+	if err != nil {
+		p.logger.Warn("invalidation notice not sent; other instances see the change within their cache lifetime",
+			"kind", string(kind), "err", err)
+	}
+	return err
+}
+
 // notifyingSender calls notify with every message its Sender accepted.
 type notifyingSender struct {
 	message.Sender
@@ -560,6 +609,13 @@ func (a *App) Start() error {
 		defer a.wg.Done()
 		a.watchRealms(ctx)
 	}()
+	if a.listener != nil {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.listener.Run(ctx)
+		}()
+	}
 	a.Logger.Info("listening", "addr", ln.Addr().String())
 	switch {
 	case mln != nil:
@@ -634,6 +690,12 @@ func (a *App) Close() error {
 			a.cancel()
 		}
 		a.wg.Wait()
+		// Another instance takes housekeeping over at its next tick.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if rerr := a.jobs.Release(ctx, housekeepingLease); rerr != nil {
+			a.Logger.Warn("housekeeping lease not released; another instance takes over when it expires", "err", rerr)
+		}
+		cancel()
 		if cerr := a.DB.Close(); err == nil {
 			err = cerr
 		}
@@ -641,19 +703,47 @@ func (a *App) Close() error {
 	return err
 }
 
-// cleanLoop removes unconfirmed sign-ups past their lifetime, expired flows
-// expired throttle buckets and CAPTCHA challenges every ten minutes.
+// HousekeepingEvery is the period of housekeeping (App.clean), done by one
+// instance per period across those sharing the database.
+const HousekeepingEvery = 10 * time.Minute
+
+// housekeepingLease is the name of housekeeping's lease (lease.Jobs).
+const housekeepingLease = "housekeeping"
+
+// cleanLoop runs housekeeping every HousekeepingEvery: unconfirmed sign-ups
+// past their lifetime, expired flows, throttle buckets, CAPTCHA challenges
+// and what retention no longer keeps.
 func (a *App) cleanLoop(ctx context.Context) {
-	t := time.NewTicker(10 * time.Minute)
+	t := time.NewTicker(HousekeepingEvery)
 	defer t.Stop()
 	for {
-		a.clean(ctx)
+		a.housekeep(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// housekeep runs the housekeeping pass when this instance holds the
+// period's lease, and reports whether it did: one instance per period does
+// the pass, the others skip it; the holder keeps the job while it runs, and
+// another takes it over within a period after it stops.
+func (a *App) housekeep(ctx context.Context) bool {
+	mine, err := a.jobs.Take(ctx, housekeepingLease, HousekeepingEvery)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.Logger.Error("housekeeping: take the lease; this period's pass is skipped", "err", err)
+		}
+		return false
+	}
+	if !mine {
+		a.Logger.Debug("housekeeping: another instance does this period's pass")
+		return false
+	}
+	a.clean(ctx)
+	return true
 }
 
 // clean is one housekeeping pass: unconfirmed sign-ups past their lifetime,

@@ -17,7 +17,8 @@ import (
 // realms in place of the file's. Stored settings that fail validation
 // refuse the start, like a broken configuration file.
 func (a *App) loadRealms(ctx context.Context, cfg config.Config, o Options, events event.Store) (config.Config, error) {
-	a.RealmSettings = &realmset.Service{Store: a.DB, Tx: a.DB, Events: events, Clock: o.Clock, Random: o.Random, Config: cfg}
+	a.RealmSettings = &realmset.Service{Store: a.DB, Tx: a.DB, Events: events, Clock: o.Clock, Random: o.Random, Config: cfg,
+		Changed: a.DB}
 	a.realmTick = o.RealmTick
 	differ, err := a.RealmSettings.Seed(ctx)
 	if err != nil {
@@ -56,7 +57,8 @@ func realmProblems(err error) string {
 }
 
 // watchRealms looks for changed realm settings every realm_refresh (or at
-// each Options.RealmTick) until ctx ends.
+// each Options.RealmTick), and at once when another instance says a realm
+// changed (realmNudge, from the invalidation listener), until ctx ends.
 func (a *App) watchRealms(ctx context.Context) {
 	tick := a.realmTick
 	if tick == nil {
@@ -69,6 +71,8 @@ func (a *App) watchRealms(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick:
+			a.RefreshRealms(ctx)
+		case <-a.realmNudge:
 			a.RefreshRealms(ctx)
 		}
 	}

@@ -189,7 +189,10 @@ func (c *command) openRealms(ctx context.Context) (*realmset.Service, func(), er
 	if err != nil {
 		return nil, nil, err
 	}
-	svc := &realmset.Service{Store: db, Tx: db, Events: db, Clock: ninsho.SystemClock{}, Random: ninsho.SecureRandom, Config: cfg}
+	// Changed: the running instances reload at once (PostgreSQL's NOTIFY
+	// at commit), not at their next realm_refresh.
+	svc := &realmset.Service{Store: db, Tx: db, Events: db, Clock: ninsho.SystemClock{}, Random: ninsho.SecureRandom, Config: cfg,
+		Changed: db}
 	if _, err := svc.Seed(ctx); err != nil {
 		db.Close()
 		return nil, nil, err

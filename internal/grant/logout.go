@@ -61,7 +61,9 @@ type LogoutStore interface {
 	// SweepSession queues a Logout (attempts 0, next_at and created_at t)
 	// for every client that got tokens under session id and has a
 	// back-channel logout URI (one per client, none twice), marks the
-	// session swept at t and returns how many it queued.
+	// session swept at t and returns how many it queued. A session swept
+	// already (by this instance or another) queues nothing: each session's
+	// logouts are queued once across instances.
 	SweepSession(ctx context.Context, id string, t time.Time) (int, error)
 	// DueLogouts returns up to limit logouts whose next_at is at or before
 	// t, earliest first.

@@ -251,7 +251,8 @@ func TestBackchannelLogout(t *testing.T) {
 // TestBackchannelLogoutClaim: a delivery begun by one instance is not begun
 // by another before its lease runs out (an instance stopped mid-delivery
 // leaves it to be retried), a session is swept once and queues one logout
-// per client, and a deleted logout is gone.
+// per client — a late sweep by another instance queues nothing, even after
+// the logout was delivered and deleted — and a deleted logout is gone.
 func TestBackchannelLogoutClaim(t *testing.T) {
 	storetest.EachDatabase(t, func(t *testing.T, open func(testing.TB) *store.DB) {
 		ctx := context.Background()
@@ -306,6 +307,15 @@ func TestBackchannelLogoutClaim(t *testing.T) {
 		}
 		if due, _ := db.DueLogouts(ctx, lease.Add(time.Hour), 10); len(due) != 0 {
 			t.Fatal("a deleted logout is still due")
+		}
+		// Another instance that listed the session as unswept before the
+		// first sweep committed sweeps it late: the delivered logout is not
+		// queued again (the sweep is a compare-and-set on the session).
+		if n, err := db.SweepSession(ctx, s.ID, lease); err != nil || n != 0 {
+			t.Fatalf("late SweepSession after delivery = %d, %v (want 0: delivered once)", n, err)
+		}
+		if due, _ := db.DueLogouts(ctx, lease.Add(time.Hour), 10); len(due) != 0 {
+			t.Fatalf("a late sweep queued a delivered logout again: %+v", due)
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ninsho/ninsho/internal/config"
 	"github.com/ninsho/ninsho/internal/event"
+	"github.com/ninsho/ninsho/internal/invalidate"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/staff"
 )
@@ -49,6 +50,18 @@ type Service struct {
 	// and owns their Fixed settings; a change is validated with it, the
 	// realms replaced (config.Config.Validate).
 	Config config.Config
+	// Changed tells every instance, in the transaction of the change (so
+	// at its commit), that a realm's settings changed: they reload at once
+	// instead of at their next realm_refresh. Nil tells nobody.
+	Changed invalidate.Publisher
+}
+
+// published sends the notice of realm id's change in ctx's transaction.
+func (s *Service) published(ctx context.Context, id string) error {
+	if s.Changed == nil {
+		return nil
+	}
+	return s.Changed.Publish(ctx, invalidate.Realms, id)
 }
 
 // Who is who changes a realm: an operator on the command line (Name, e.g.
@@ -102,6 +115,9 @@ func (s *Service) Seed(ctx context.Context) (differ []string, err error) {
 		row := &Setting{ID: rc.ID, Doc: doc, CreatedAt: now, UpdatedAt: now, UpdatedBy: SeedBy}
 		err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 			if err := s.Store.InsertRealmSetting(ctx, row); err != nil {
+				return err
+			}
+			if err := s.published(ctx, rc.ID); err != nil {
 				return err
 			}
 			return s.event(ctx, Who{Name: SeedBy}, TypeRealmCreated, rc.ID, topKeys(doc))
@@ -332,6 +348,9 @@ func (s *Service) Create(ctx context.Context, who Who, id string, ch Change) (co
 			}
 			return err
 		}
+		if err := s.published(ctx, rc.ID); err != nil {
+			return err
+		}
 		return s.event(ctx, who, TypeRealmCreated, rc.ID, topKeys(doc))
 	})
 	return rc, err
@@ -411,6 +430,9 @@ func (s *Service) Set(ctx context.Context, who Who, id string, ch Change) ([]str
 	row.Doc, row.Revision, row.UpdatedAt, row.UpdatedBy = stored, row.Revision+1, s.Clock.Now(), who.by()
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Store.UpdateRealmSetting(ctx, row); err != nil {
+			return err
+		}
+		if err := s.published(ctx, id); err != nil {
 			return err
 		}
 		return s.event(ctx, who, TypeRealmChanged, id, changed)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ninsho/ninsho/internal/config"
 	"github.com/ninsho/ninsho/internal/event"
+	"github.com/ninsho/ninsho/internal/invalidate"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realmset"
 	"github.com/ninsho/ninsho/internal/store"
@@ -264,4 +265,50 @@ func TestCheckOnlyNewProblems(t *testing.T) {
 func str(v any) string {
 	s, _ := v.(string)
 	return s
+}
+
+// noticeRecorder records the realms notices a Service publishes.
+type noticeRecorder struct{ got []string }
+
+func (n *noticeRecorder) Publish(_ context.Context, kind invalidate.Kind, key string) error {
+	n.got = append(n.got, invalidate.Payload(kind, key))
+	return nil
+}
+
+// TestChangesTellEveryInstance: seeding, creating and changing a realm
+// publish its realms notice; a refused change and one that changes
+// nothing publish none.
+func TestChangesTellEveryInstance(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.MustOpenSQLite(t)
+	svc, _, _ := newService(t, db, testConfig())
+	n := &noticeRecorder{}
+	svc.Changed = n
+	if _, err := svc.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"realms:jp", "realms:us"}; !slices.Equal(n.got, want) {
+		t.Errorf("seed published %v, want %v", n.got, want)
+	}
+	n.got = nil
+	set := func(kv ...string) error {
+		_, err := svc.Set(ctx, realmset.Who{Name: "alice"}, "jp", realmset.Change{Assign: []realmset.Assignment{{Key: kv[0], Value: json.RawMessage(kv[1])}}})
+		return err
+	}
+	if err := set("name", `"New"`); err != nil {
+		t.Fatal(err)
+	}
+	if err := set("name", `"New"`); err != nil {
+		t.Fatal(err)
+	}
+	if err := set("default_locale", `"fr"`); err == nil {
+		t.Fatal("an invalid locale was accepted")
+	}
+	if _, err := svc.Create(ctx, realmset.Who{Name: "alice"}, "kr", realmset.Change{
+		Merge: []byte(`{"name":"Korea","hosts":["id.example.kr"],"default_locale":"en","phone_region":"KR","identifier_disclosure":"safe"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"realms:jp", "realms:kr"}; !slices.Equal(n.got, want) {
+		t.Errorf("published %v, want %v (one change, nothing for the same value or a refusal, one creation)", n.got, want)
+	}
 }

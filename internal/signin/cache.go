@@ -92,3 +92,13 @@ func (c *principalCache) forgetAccount(accountID string) {
 	}
 	c.mu.Unlock()
 }
+
+// clear drops every entry.
+func (c *principalCache) clear() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	clear(c.m)
+	c.mu.Unlock()
+}

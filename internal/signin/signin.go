@@ -14,6 +14,7 @@ import (
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/identifier"
+	"github.com/ninsho/ninsho/internal/invalidate"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
@@ -66,6 +67,11 @@ type Service struct {
 	// Holds tells a suspension's reference and reason and a new password
 	// required by staff (holds.go); nil tells neither.
 	Holds Holds
+	// Invalidate tells the other instances that an account's sessions
+	// were revoked (ForgetAccount, Signout), so that they drop its cached
+	// principals (DropCached) at once instead of within SessionCacheTTL;
+	// nil tells nobody.
+	Invalidate invalidate.Publisher
 
 	cache *principalCache
 }
@@ -820,12 +826,16 @@ func (s *Service) Signout(ctx context.Context, rl *realm.Realm, req ninsho.Reque
 			return err
 		}
 	}
-	return k.Tx.InTx(ctx, func(ctx context.Context) error {
+	if err := k.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := k.Sessions.Revoke(ctx, sess); err != nil {
 			return err
 		}
 		return k.Record(ctx, rl, sess.AccountID, event.TypeSignout, req, sess.DeviceID, map[string]any{"session": sess.ID})
-	})
+	}); err != nil {
+		return err
+	}
+	s.publish(sess.AccountID)
+	return nil
 }
 
 // HistoryWindow is how far back the owner sees sign-in history.
@@ -873,8 +883,40 @@ var HistoryTypes = []string{
 }
 
 // ForgetAccount drops the account's cached sessions on this instance (after a
-// lock or a password change elsewhere in the service).
-func (s *Service) ForgetAccount(accountID string) { s.cache.forgetAccount(accountID) }
+// lock, a password change or sessions revoked elsewhere in the service, once
+// the change is committed) and tells the other instances (Invalidate).
+func (s *Service) ForgetAccount(accountID string) {
+	s.cache.forgetAccount(accountID)
+	s.publish(accountID)
+}
+
+// DropCached drops the account's cached sessions on this instance only: a
+// notice from another instance (invalidate.Sessions). The empty id drops
+// every cached session (notices may have been lost).
+func (s *Service) DropCached(accountID string) {
+	if accountID == "" {
+		s.cache.clear()
+		return
+	}
+	s.cache.forgetAccount(accountID)
+}
+
+// publishTimeout bounds the notice sent after a revocation; the change is
+// committed already, and a notice not sent leaves the other instances with
+// SessionCacheTTL.
+const publishTimeout = 2 * time.Second
+
+// publish tells the other instances that the account's sessions were
+// revoked. A failure is the publisher's to log: the revocation stands and
+// the cache's lifetime bounds its reach.
+func (s *Service) publish(accountID string) {
+	if s.Invalidate == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+	defer cancel()
+	_ = s.Invalidate.Publish(ctx, invalidate.Sessions, accountID)
+}
 
 // switchChannel sends the sign-in code to another verified channel of the
 // account (see authflow.Kit.SwitchChannel).

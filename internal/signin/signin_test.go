@@ -9,6 +9,7 @@ import (
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/flowtest"
+	"github.com/ninsho/ninsho/internal/invalidate"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/signin"
@@ -300,4 +301,77 @@ func TestSessionChecksAreCachedBriefly(t *testing.T) {
 	}
 	_, err = e.Signin.Authenticate(ctx, e.JP, ans.Session.Token)
 	flowtest.WantCode(t, err, ninsho.CodeUnauthenticated)
+}
+
+// notices records what a Service publishes.
+type notices []string
+
+func (n *notices) Publish(_ context.Context, kind invalidate.Kind, key string) error {
+	*n = append(*n, invalidate.Payload(kind, key))
+	return nil
+}
+
+// TestRevocationsTellOtherInstances: a sign-out and ForgetAccount publish
+// the account's sessions notice after the change; DropCached (a notice
+// heard from another instance) drops the account's cached principals at
+// once, and the empty key drops every one.
+func TestRevocationsTellOtherInstances(t *testing.T) {
+	e := flowtest.New(t, storetest.MustOpenSQLite(t))
+	ctx := context.Background()
+	var sent notices
+	e.Signin.Invalidate = &sent
+	dev := e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+	signIn := func() (string, string) {
+		t.Helper()
+		ans, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", dev), signin.Input{Identifier: "hanako@example.jp", Password: pw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := e.Signin.Authenticate(ctx, e.JP, ans.Session.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ans.Session.Token, p.Session.ID
+	}
+	tok, sid := signIn()
+	accountID := func() string {
+		p, err := e.Signin.Authenticate(ctx, e.JP, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Account.ID
+	}()
+	sent = nil
+
+	// Revoked by another instance, which tells this one: refused at once,
+	// with the clock standing still (no cache lifetime passed).
+	if err := e.DB.RevokeSession(ctx, sid, e.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.Signin.DropCached(accountID)
+	_, err := e.Signin.Authenticate(ctx, e.JP, tok)
+	flowtest.WantCode(t, err, ninsho.CodeUnauthenticated)
+
+	// The empty key (notices lost) drops everything.
+	tok, sid = signIn()
+	if err := e.DB.RevokeSession(ctx, sid, e.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.Signin.DropCached("")
+	_, err = e.Signin.Authenticate(ctx, e.JP, tok)
+	flowtest.WantCode(t, err, ninsho.CodeUnauthenticated)
+	if len(sent) != 0 {
+		t.Errorf("dropping on a notice published %v; it must not echo", sent)
+	}
+
+	// This instance's revocations tell the others.
+	tok, _ = signIn()
+	if err := e.Signin.Signout(ctx, e.JP, flowtest.Req("192.0.2.7", dev), tok); err != nil {
+		t.Fatal(err)
+	}
+	e.Signin.ForgetAccount(accountID)
+	want := invalidate.Payload(invalidate.Sessions, accountID)
+	if len(sent) != 2 || sent[0] != want || sent[1] != want {
+		t.Errorf("published %v, want %q twice (sign-out, ForgetAccount)", sent, want)
+	}
 }

@@ -33,9 +33,22 @@ func (db *DB) RevokedUnswept(ctx context.Context, limit int) ([]string, error) {
 }
 
 // SweepSession queues the back-channel logouts of session id and marks it
-// swept (grant.LogoutStore).
+// swept (grant.LogoutStore). The mark comes first and only where the
+// session is not swept yet: of instances that listed the same session, one
+// queues its logouts and the others nothing, even when its logouts were
+// delivered (and deleted) before a late one got there. On PostgreSQL a
+// concurrent sweep waits for the first one's row lock and then finds the
+// session swept.
 func (db *DB) SweepSession(ctx context.Context, id string, t time.Time) (int, error) {
-	res, err := db.writer(ctx).ExecContext(ctx, `INSERT INTO oidc_logout
+	res, err := db.writer(ctx).ExecContext(ctx, `UPDATE session SET logout_swept_at = $2
+		WHERE id = $1 AND logout_swept_at IS NULL`, id, us(t))
+	if err != nil {
+		return 0, internal("mark session swept", err)
+	}
+	if n, err := rowsAffected("mark session swept", res); err != nil || n == 0 {
+		return 0, err // swept already, by this instance or another
+	}
+	res, err = db.writer(ctx).ExecContext(ctx, `INSERT INTO oidc_logout
 		(session_id, client_id, realm, account_id, attempts, next_at, created_at)
 		SELECT DISTINCT t.session_id, t.client_id, t.realm, t.account_id, 0, CAST($2 AS BIGINT), CAST($2 AS BIGINT) FROM oidc_token t
 		JOIN oauth_client c ON c.realm = t.realm AND c.id = t.client_id
@@ -44,14 +57,7 @@ func (db *DB) SweepSession(ctx context.Context, id string, t time.Time) (int, er
 	if err != nil {
 		return 0, internal("queue logouts", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, internal("queue logouts", err)
-	}
-	if _, err := db.writer(ctx).ExecContext(ctx, `UPDATE session SET logout_swept_at = $2 WHERE id = $1`, id, us(t)); err != nil {
-		return 0, internal("mark session swept", err)
-	}
-	return int(n), nil
+	return rowsAffected("queue logouts", res)
 }
 
 // DueLogouts returns logouts due at t (grant.LogoutStore).

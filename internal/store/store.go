@@ -90,6 +90,9 @@ type DB struct {
 	writes *atomic.Int64
 	// release drops the Exclusive lock (nil without one).
 	release func() error
+	// url and channel: PostgreSQL's connection string and the schema's
+	// notification channel (Publish, Listener); "" on SQLite.
+	url, channel string
 }
 
 // Open opens the database that o names and brings its schema up to date.
@@ -141,6 +144,16 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if db.url != "" {
+		if db.channel, err = db.schemaChannel(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+		if err := db.probeNotify(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	return db, nil
 }
@@ -194,7 +207,7 @@ func openPostgres(url string) (*DB, error) {
 	p.SetMaxOpenConns(max(16, 4*runtime.GOMAXPROCS(0)))
 	p.SetMaxIdleConns(max(16, 4*runtime.GOMAXPROCS(0)))
 	p.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{w: p, r: p, d: postgresDialect}, nil
+	return &DB{w: p, r: p, d: postgresDialect, url: url}, nil
 }
 
 // redactURL hides the password of a database URL for error messages.
