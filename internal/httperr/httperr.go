@@ -186,8 +186,9 @@ func seconds(v any) (int, bool) {
 	return int(math.Ceil(f)), true
 }
 
-// Prepare logs err (an internal error with its cause at error level, others
-// at debug level: refusals under load must not flood the log) and sets the headers every error
+// Prepare logs err (an internal error with its cause at error level, a
+// database outage — unavailable, storage_full — with its cause at warning
+// level, others at debug level: refusals under load must not flood the log) and sets the headers every error
 // answer carries: Retry-After (from the error's parameters; 1 s by default on
 // 429 and 503), WWW-Authenticate on 401, Cache-Control: no-store. It returns
 // the status to write. The API's flow answers and the pages that redisplay a
@@ -238,6 +239,21 @@ func logError(r *http.Request, e *ninsho.Error, status int, requestID string) {
 			attrs = append(attrs, slog.String("cause", e.Err.Error()))
 		}
 		l.LogAttrs(ctx, slog.LevelError, "request failed", attrs...)
+		return
+	}
+	if ninsho.IsOutage(e.Code) {
+		// The database is out of reach or out of space: the operator
+		// needs the cause (never a secret: a driver's message), once per
+		// refused request, at warning level.
+		attrs := []slog.Attr{
+			slog.String("request_id", requestID),
+			slog.String("code", string(e.Code)),
+			slog.Int("status", status),
+		}
+		if e.Err != nil {
+			attrs = append(attrs, slog.String("cause", e.Err.Error()))
+		}
+		l.LogAttrs(ctx, slog.LevelWarn, "database unavailable", attrs...)
 		return
 	}
 	if l.Enabled(ctx, slog.LevelDebug) {

@@ -223,6 +223,8 @@ func Internal(format string, args ...any) *Error {
 }
 
 // ErrorOf returns err as an *Error, wrapping any other error as internal.
+// An internal error whose cause holds a database outage (IsOutage) is that
+// outage.
 // It returns nil for a nil err.
 func ErrorOf(err error) *Error {
 	if err == nil {
@@ -230,6 +232,11 @@ func ErrorOf(err error) *Error {
 	}
 	var e *Error
 	if errors.As(err, &e) {
+		if o := outageUnder(e); o != nil {
+			// The database's outage is what the person meets, however
+			// many layers called it internal on the way.
+			return o
+		}
 		return e
 	}
 	return &Error{Code: CodeInternal, Err: err}

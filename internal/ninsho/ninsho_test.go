@@ -194,3 +194,22 @@ func TestOffsetClock(t *testing.T) {
 		t.Errorf("after Advance(1h): %v, want real time plus an hour", got)
 	}
 }
+
+func TestErrorOfFindsAnOutageUnderInternal(t *testing.T) {
+	out := Unavailable(errors.New("conn closed"))
+	for _, tc := range []struct {
+		err  error
+		want Code
+	}{
+		{out, CodeUnavailable},
+		{Internal("signup: %w", out), CodeUnavailable},
+		{Internal("a: %w", Internal("b: %w", StorageFull(errors.New("disk full")))), CodeStorageFull},
+		{fmt.Errorf("plain: %w", out), CodeUnavailable},
+		{Internal("x: %w", E(CodeCodeIncorrect)), CodeInternal},
+		{Internal("boom"), CodeInternal},
+	} {
+		if got := CodeOf(tc.err); got != tc.want {
+			t.Errorf("CodeOf(%v) = %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}

@@ -246,7 +246,7 @@ func (db *DB) Ping(ctx context.Context) error {
 	// connection may be queued behind a burst of writes, and a readiness
 	// probe must not wait in that queue (nor take a turn from it).
 	if err := db.r.PingContext(ctx); err != nil {
-		return ninsho.Internal("store: ping: %w", err)
+		return internal("ping", err)
 	}
 	return nil
 }
@@ -356,7 +356,7 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) (err
 	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return ninsho.Internal("store: begin transaction: %w", err)
+		return internal("begin transaction", err)
 	}
 	done := false
 	defer func() {
@@ -369,12 +369,15 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) (err
 	done = true
 	if err != nil {
 		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
-			return errors.Join(err, ninsho.Internal("store: rollback: %w", rbErr))
+			return errors.Join(err, internal("rollback", rbErr))
+		}
+		if o := outage(err); o != nil && !errors.As(err, new(*ninsho.Error)) {
+			return o // a driver's error fn passed on as it was
 		}
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return ninsho.Internal("store: commit: %w", err)
+		return internal("commit", err)
 	}
 	hooks.Run()
 	return nil
@@ -389,16 +392,16 @@ func (db *DB) guarded(ctx context.Context, fn func(q querier) error) error {
 		return fn(db.writer(ctx))
 	}
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT ninsho_stmt"); err != nil {
-		return ninsho.Internal("store: savepoint: %w", err)
+		return internal("savepoint", err)
 	}
 	if err := fn(tx); err != nil {
 		if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT ninsho_stmt"); rbErr != nil {
-			return errors.Join(err, ninsho.Internal("store: rollback to savepoint: %w", rbErr))
+			return errors.Join(err, internal("rollback to savepoint", rbErr))
 		}
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT ninsho_stmt"); err != nil {
-		return ninsho.Internal("store: release savepoint: %w", err)
+		return internal("release savepoint", err)
 	}
 	return nil
 }
@@ -417,8 +420,16 @@ func isUniqueViolation(err error) bool {
 	return false
 }
 
-// internal wraps a driver error as ninsho.Internal naming the operation.
+// internal wraps a driver error as ninsho.Internal naming the operation,
+// or, when the error says the database is out of reach or out of space, as
+// that outage (ninsho.Unavailable, ninsho.StorageFull: 503).
 func internal(op string, err error) error {
+	if o := outage(err); o != nil {
+		if o.Err == err {
+			o.Err = fmt.Errorf("store: %s: %w", op, err)
+		}
+		return o
+	}
 	return ninsho.Internal("store: %s: %w", op, err)
 }
 
