@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -211,6 +212,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	cfg.Password.Concurrency = spareProcessor(cfg.Password.Concurrency)
 	app, err := NewApp(ctx, cfg, Options{LogOutput: stderr})
 	if err != nil {
 		return err
@@ -229,6 +231,25 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// spareProcessor gives the Go runtime one processor more than the hashing
+// slots, unless GOMAXPROCS is set, and returns the hashing concurrency to
+// use (concurrency, or the processors there were when 0). With as many
+// processors as slots, a server whose slots all hash has no processor left
+// to notice a new request: the runtime then polls the network only every
+// few milliseconds (its monitor's pace), and a request that needs no hash —
+// a refusal under overload, a session check — waits for it. The spare
+// processor sleeps in the network poller and wakes at once.
+func spareProcessor(concurrency int) int {
+	procs := runtime.GOMAXPROCS(0)
+	if concurrency <= 0 {
+		concurrency = procs
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(max(procs, concurrency) + 1)
+	}
+	return concurrency
 }
 
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
