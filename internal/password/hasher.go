@@ -111,6 +111,18 @@ func (h *Hasher) Verify(ctx context.Context, plain, encoded string) (ok, needsRe
 		return false, false, ninsho.Internal("%w", err)
 	}
 	n := Normalize(plain)
+	var floor func(string) bool
+	if rehash {
+		// A hash written elsewhere may be far cheaper than ours (PBKDF2
+		// with few iterations, bcrypt cost 4): a wrong password against
+		// it would be answered sooner than one for an unknown identifier,
+		// which costs the current derivation (VerifyDummy), and tell an
+		// attacker which identifiers exist. A mismatch spends the
+		// current derivation too; a match is rehashed, which costs it.
+		if floor, _, err = h.verifier(h.dummyHash()); err != nil {
+			return false, false, ninsho.Internal("%w", err)
+		}
+	}
 	var matched, rawMatched bool
 	err = h.run(ctx, func() {
 		matched = check(n)
@@ -119,6 +131,9 @@ func (h *Hasher) Verify(ctx context.Context, plain, encoded string) (ok, needsRe
 		// keeps a failed attempt at one derivation.
 		if !matched && rehash && n != plain {
 			rawMatched = check(plain)
+		}
+		if !matched && !rawMatched && floor != nil {
+			floor(n)
 		}
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -292,4 +293,47 @@ func FuzzImported(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestWrongPasswordOnCheapImportedHashCostsTheCurrentDerivation: a wrong
+// password against an imported hash far cheaper than the current argon2id
+// (PBKDF2 with one iteration) takes at least about as long as one for an
+// unknown identifier (VerifyDummy), so answer times do not tell which
+// identifiers were imported. The ratio without the floor is about 1:10,000;
+// the test asks for 1:2.
+func TestWrongPasswordOnCheapImportedHashCostsTheCurrentDerivation(t *testing.T) {
+	h := &Hasher{Params: Params{Memory: 32 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}}
+	ctx := context.Background()
+	salt := []byte("0123456789abcdef")
+	key, err := pbkdf2.Key(sha256.New, "right horse battery", salt, 1, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cheap := "pbkdf2_sha256$1$" + string(salt) + "$" + base64.StdEncoding.EncodeToString(key)
+	if ok, _, err := h.Verify(ctx, "right horse battery", cheap); err != nil || !ok {
+		t.Fatalf("the right password: ok=%v err=%v", ok, err)
+	}
+	fastest := func(fn func()) time.Duration {
+		best := time.Duration(1<<63 - 1)
+		for range 3 {
+			start := time.Now()
+			fn()
+			best = min(best, time.Since(start))
+		}
+		return best
+	}
+	wrong := fastest(func() {
+		if ok, _, err := h.Verify(ctx, "wrong horse battery", cheap); err != nil || ok {
+			t.Fatalf("a wrong password: ok=%v err=%v", ok, err)
+		}
+	})
+	unknown := fastest(func() {
+		if err := h.VerifyDummy(ctx, "wrong horse battery"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if wrong < unknown/2 {
+		t.Errorf("a wrong password against a cheap imported hash took %v, an unknown identifier %v: the difference tells which identifiers exist", wrong, unknown)
+	}
+	t.Logf("wrong password on a 1-iteration PBKDF2 hash %v, unknown identifier %v", wrong, unknown)
 }
