@@ -37,6 +37,8 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/ninsho/ninsho/internal/password/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -64,6 +66,11 @@ type Hasher struct {
 
 	mu    sync.Mutex
 	dummy dummyHash
+
+	// current is the moving average (weight 1/8) of one derivation with
+	// the current Params, in nanoseconds: what a wrong password against
+	// a cheaper imported hash is padded to (Verify).
+	current atomic.Int64
 }
 
 // dummyHash is an encoded hash with the Params it was made for.
@@ -111,20 +118,10 @@ func (h *Hasher) Verify(ctx context.Context, plain, encoded string) (ok, needsRe
 		return false, false, ninsho.Internal("%w", err)
 	}
 	n := Normalize(plain)
-	var floor func(string) bool
-	if rehash {
-		// A hash written elsewhere may be far cheaper than ours (PBKDF2
-		// with few iterations, bcrypt cost 4): a wrong password against
-		// it would be answered sooner than one for an unknown identifier,
-		// which costs the current derivation (VerifyDummy), and tell an
-		// attacker which identifiers exist. A mismatch spends the
-		// current derivation too; a match is rehashed, which costs it.
-		if floor, _, err = h.verifier(h.dummyHash()); err != nil {
-			return false, false, ninsho.Internal("%w", err)
-		}
-	}
 	var matched, rawMatched bool
+	var took time.Duration
 	err = h.run(ctx, func() {
+		start := time.Now()
 		matched = check(n)
 		// Only a hash written elsewhere or with other Params can be of
 		// un-normalised text; skipping the second try for current hashes
@@ -132,17 +129,66 @@ func (h *Hasher) Verify(ctx context.Context, plain, encoded string) (ok, needsRe
 		if !matched && rehash && n != plain {
 			rawMatched = check(plain)
 		}
-		if !matched && !rawMatched && floor != nil {
-			floor(n)
-		}
+		took = time.Since(start)
 	})
 	if err != nil {
 		return false, false, err
 	}
+	if !rehash {
+		h.observeCurrent(took)
+	}
 	if !matched && !rawMatched {
+		if rehash {
+			if err := h.padToCurrent(ctx, n, took); err != nil {
+				return false, false, err
+			}
+		}
 		return false, false, nil
 	}
 	return true, rehash || rawMatched, nil
+}
+
+// observeCurrent folds the time of one derivation with the current Params
+// into h.current.
+func (h *Hasher) observeCurrent(d time.Duration) {
+	for {
+		old := h.current.Load()
+		next := int64(d)
+		if old != 0 {
+			next = old + (int64(d)-old)/8
+		}
+		if h.current.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+// padToCurrent makes a wrong password against an imported hash that took
+// took answer no sooner than one against the current argon2id, which is what
+// an unknown identifier costs (VerifyDummy). A hash written elsewhere may be
+// far cheaper than ours (PBKDF2 with few iterations, bcrypt cost 4), and the
+// difference would tell an attacker which identifiers exist. It waits out
+// the difference to the measured time of a current derivation, after the
+// hashing slot is given back (waiting costs no CPU and holds no slot); before
+// any current derivation was measured it derives one. A costlier imported
+// hash is not padded: it answers later, until its first sign-in upgrades it.
+func (h *Hasher) padToCurrent(ctx context.Context, n string, took time.Duration) error {
+	target := time.Duration(h.current.Load())
+	if target == 0 {
+		_, _, err := h.Verify(ctx, n, h.dummyHash()) // measures it
+		return err
+	}
+	if took >= target {
+		return nil
+	}
+	t := time.NewTimer(target - took)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ninsho.Internal("password: %w", ctx.Err())
+	}
 }
 
 // VerifyDummy spends the time and memory of a Verify of plain against a hash
