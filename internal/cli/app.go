@@ -402,6 +402,7 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	signinSvc.Protect = &signin.Protection{
 		Policy:   risk.DefaultPolicy(),
 		Counter:  counter,
+		Checks:   db,
 		Locks:    db,
 		Networks: db,
 		Captcha:  captchas,
@@ -764,6 +765,10 @@ func (a *App) clean(ctx context.Context) {
 	}
 	if _, err := a.DB.DeleteExpiredChallenges(ctx, now); err != nil {
 		a.Logger.Error("delete expired captcha challenges", "err", err)
+	}
+	// Password checks left by an instance that stopped mid-check.
+	if _, err := a.DB.DeleteEndedPasswordChecks(ctx, now); err != nil {
+		a.Logger.Error("delete ended password checks", "err", err)
 	}
 	// Wrong-code counts idle for a month go (a pause has long ended by
 	// then); a count at the consecutive maximum stays until a right code.

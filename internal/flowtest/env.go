@@ -140,6 +140,7 @@ func New(tb testing.TB, db *store.DB) *Env {
 	e.Signin.Protect = &signin.Protection{
 		Policy:   risk.DefaultPolicy(),
 		Counter:  counter,
+		Checks:   db,
 		Locks:    db,
 		Networks: db,
 		Captcha:  e.Captcha,

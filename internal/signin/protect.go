@@ -22,8 +22,11 @@ import (
 // CAPTCHAs. A Service without Protection checks passwords only (tests of
 // other features).
 type Protection struct {
-	Policy   risk.Policy
-	Counter  *throttle.Counter
+	Policy  risk.Policy
+	Counter *throttle.Counter
+	// Checks, when set, lets one password check per identifier run at a
+	// time across the instances (startCheck).
+	Checks   CheckStore
 	Locks    account.LockStore
 	Networks device.NetworkStore // the same store as Kit.Networks
 	Captcha  *captcha.Service
@@ -68,6 +71,18 @@ type attempt struct {
 	// ticket is the hash limiter's place reserved by assess (nil without
 	// a limiter); whoever made the attempt releases it when done.
 	ticket *password.Ticket
+	// check is the end of the password check assess began (startCheck);
+	// whoever made the attempt calls endCheck once its failure, if any, is
+	// committed.
+	check func()
+}
+
+// endCheck ends the attempt's password check, if one began.
+func (at *attempt) endCheck() {
+	if at.check != nil {
+		at.check()
+		at.check = nil
+	}
 }
 
 // owe adds a write that the transaction ending the attempt makes.
@@ -136,6 +151,17 @@ func (s *Service) assess(ctx context.Context, at *attempt) error {
 	at.ticket = t
 	if at.familiar {
 		return s.gauge(ctx, at)
+	}
+	// One check of the identifier at a time (startCheck), begun before its
+	// counts are read, so that they include every earlier check's failure;
+	// the account is read again for the same reason (a lock set since).
+	if at.check, err = s.startCheck(ctx, at); err != nil {
+		return err
+	}
+	if at.a != nil {
+		if at.a, err = s.Kit.Accounts.Account(ctx, at.a.ID); err != nil {
+			return err
+		}
 	}
 	return s.Kit.Tx.InTx(ctx, func(ctx context.Context) error { return s.gauge(ctx, at) })
 }

@@ -133,6 +133,7 @@ func (s *Service) BeforePassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	}
 	err := s.assess(ctx, at)
 	at.ticket.Release() // the caller's hash asks the limiter itself
+	at.endCheck()
 	f.Set(stateCaptchaOK, solved)
 	if err != nil {
 		return err

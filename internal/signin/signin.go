@@ -236,6 +236,7 @@ func (s *Service) submitPassword(ctx context.Context, rl *realm.Realm, f *flow.F
 	at := &attempt{rl: rl, f: f, a: a, req: req, now: s.Kit.Clock.Now(), formSpeed: formElapsed}
 	ans, err := s.tryPassword(ctx, at, pw)
 	at.ticket.Release()
+	at.endCheck() // after the attempt's failure, if any, was committed
 	if len(at.owed) > 0 {
 		// No transaction that ended the attempt committed (an error, or
 		// an answer that writes nothing): its writes are made on their
@@ -257,6 +258,7 @@ func (s *Service) tryPassword(ctx context.Context, at *attempt, pw string) (*flo
 		if err := s.assess(ctx, at); err != nil {
 			return nil, err
 		}
+		a = at.a // read again once its check began (assess)
 		// The hashes below use the place assess reserved.
 		ctx = password.WithTicket(ctx, at.ticket)
 		// A solved CAPTCHA lets one password attempt through, not more.
