@@ -66,7 +66,7 @@ const (
 	MaxName        = 200  // characters
 	MaxCode        = 16   // characters
 	MaxAnswer      = 64   // characters
-	MaxPassword    = 1024 // bytes
+	MaxPassword    = 1024 // characters (the refusal says characters; NFKC and the policy's 128 follow)
 	MaxLocale      = 16   // bytes
 	MaxDeviceToken = 256  // bytes
 	MaxChannel     = 32   // bytes
@@ -88,8 +88,8 @@ var limits = map[string]struct {
 	"name":                  {MaxName, true, signup.MaxNameLength},
 	"code":                  {MaxCode, true, 0},
 	"answer":                {MaxAnswer, true, 0},
-	"password":              {MaxPassword, false, 0},
-	"password_confirmation": {MaxPassword, false, 0},
+	"password":              {MaxPassword, true, 0},
+	"password_confirmation": {MaxPassword, true, 0},
 	"locale":                {MaxLocale, false, 0},
 	"device_token":          {MaxDeviceToken, false, 0},
 	"channel":               {MaxChannel, false, 0},

@@ -53,7 +53,8 @@ func TestCheckLength(t *testing.T) {
 		{"identifier", strings.Repeat("a", 320), true},
 		{"identifier", strings.Repeat("a", 321), false},
 		{"password", strings.Repeat("a", 1024), true},
-		{"password", strings.Repeat("パ", 342), false}, // 1026 bytes
+		{"password", strings.Repeat("パ", 1024), true}, // characters, as the refusal says (found from outside)
+		{"password", strings.Repeat("パ", 1025), false},
 		{"code", "１２３４５６", true},
 		{"unlimited", strings.Repeat("a", 10000), true},
 	}
