@@ -274,7 +274,7 @@ type Password struct {
 	Queue int `json:"queue"`
 	// MaxWait is the longest expected wait for a slot with which a sign-in
 	// is admitted (the limiter estimates it from the measured hash time);
-	// one that has waited twice as long is refused.
+	// one that has waited half as long again is refused.
 	MaxWait Duration `json:"max_wait"`
 }
 
@@ -339,7 +339,7 @@ func Default() Config {
 		LogLevel:  "info",
 		Password: Password{
 			MemoryKiB: 19456, Time: 2, Threads: 1,
-			MaxWait: Duration(100 * time.Millisecond),
+			MaxWait: Duration(150 * time.Millisecond),
 		},
 		Session: Session{Idle: Duration(14 * 24 * time.Hour), Absolute: Duration(30 * 24 * time.Hour)},
 		SMTP:    SMTP{Port: 587, TLS: "starttls"},

@@ -22,7 +22,7 @@ import (
 // load), shared over the slots. A newcomer whose expected wait exceeds maxWait
 // is refused on arrival rather than after waiting in vain: under overload
 // refusals are immediate and admitted calls wait about maxWait at most. An
-// admitted call that, against the estimate, has waited twice maxWait gives up
+// admitted call that, against the estimate, has waited one and a half maxWait gives up
 // with the same refusal (the bound on any wait).
 //
 // Admit takes that decision early — before the caller spends work (database
@@ -91,7 +91,7 @@ func NewLimiter(concurrency, queue int, maxWait time.Duration) *Limiter {
 //   - ninsho.CodeOverloaded with the parameter retry_after_s (seconds, int)
 //     when, on arrival, the queue is full or the expected wait exceeds
 //     maxWait (a caller holding a Ticket from Admit was admitted already and
-//     skips that check), or when the wait exceeds twice maxWait;
+//     skips that check), or when the wait exceeds one and a half maxWait;
 //   - ninsho.CodeInternal wrapping ctx.Err() when ctx ends first.
 //
 // If fn panics, the slot is released and the panic continues.
@@ -217,7 +217,7 @@ func WithPriority(ctx context.Context) context.Context {
 func isPriority(ctx context.Context) bool { v, _ := ctx.Value(priorityKey{}).(bool); return v }
 
 // waitPriority waits for a shared slot or a reserved one, whichever frees
-// first, for at most twice maxWait, and returns the lane it holds. An
+// first, for at most one and a half maxWait, and returns the lane it holds. An
 // admitted caller (Admit) skips the arrival check.
 func (l *Limiter) waitPriority(ctx context.Context, admitted bool) (chan struct{}, error) {
 	// Owners wait only behind owners; if even those would take longer than
@@ -281,14 +281,15 @@ func (l *Limiter) tooLong(ahead int64) bool {
 	return l.maxWait > 0 && l.expectedWait(ahead) > l.maxWait
 }
 
-// timeout starts the bound of one wait: twice maxWait, or never when maxWait
-// is 0. Admission keeps expected waits within maxWait; the bound only cuts
-// the tail when the estimate was wrong (a run far slower than the average).
+// timeout starts the bound of one wait: one and a half maxWait, or never
+// when maxWait is 0. Admission keeps expected waits within maxWait; the bound
+// only cuts the tail when the estimate was wrong (a run far slower than the
+// average).
 func (l *Limiter) timeout() (<-chan time.Time, func() bool) {
 	if l.maxWait <= 0 {
 		return nil, func() bool { return false }
 	}
-	return l.after(2 * l.maxWait)
+	return l.after(l.maxWait * 3 / 2)
 }
 
 // wait queues the caller for a slot. On success the caller holds a slot. An

@@ -174,7 +174,7 @@ func TestLimiterQueueAdmitsThenRefuses(t *testing.T) {
 }
 
 func TestLimiterMaxWait(t *testing.T) {
-	// The waiter's timer (twice maxWait: the bound of a wait the estimate
+	// The waiter's timer (one and a half maxWait: the bound of a wait the estimate
 	// admitted) has fired: it gives up, overloaded.
 	l := NewLimiter(1, 1, 750*time.Millisecond)
 	timers := &fakeTimers{expired: true}
@@ -186,8 +186,8 @@ func TestLimiterMaxWait(t *testing.T) {
 	if got := l.Waiting(); got != 0 {
 		t.Errorf("Waiting() after the timeout = %d, want 0", got)
 	}
-	if got, want := timers.started(), []time.Duration{1500 * time.Millisecond}; !slices.Equal(got, want) {
-		t.Errorf("timers started: got %v, want %v (one wait of twice maxWait)", got, want)
+	if got, want := timers.started(), []time.Duration{1125 * time.Millisecond}; !slices.Equal(got, want) {
+		t.Errorf("timers started: got %v, want %v (one wait of one and a half maxWait)", got, want)
 	}
 }
 
@@ -350,8 +350,8 @@ func TestOwnersDoNotOutnumberTheSlotsAmongThemselves(t *testing.T) {
 	if err := <-second; err != nil {
 		t.Fatalf("second owner after the first: %v, want nil", err)
 	}
-	if got, want := timers.started(), []time.Duration{400 * time.Millisecond}; !slices.Equal(got, want) {
-		t.Errorf("timers started: got %v, want %v (the second owner waited up to twice max_wait)", got, want)
+	if got, want := timers.started(), []time.Duration{300 * time.Millisecond}; !slices.Equal(got, want) {
+		t.Errorf("timers started: got %v, want %v (the second owner waited up to one and a half max_wait)", got, want)
 	}
 
 	// When its max_wait has passed first, the second owner is refused.
