@@ -32,6 +32,7 @@ Usage:
   ninsho clients list | ninsho clients show ID | ninsho clients delete ID   [--realm ID]
   ninsho realms list | ninsho realms show ID
   ninsho realms create ID [key=value ...] [--file F.json] | ninsho realms set ID key=value ... [--file F.json]
+  ninsho bench --url URL [--scenario signin|session|code|refresh|mix] [--rate N/s] [--duration D] [--seed N | --accounts FILE] [--json]
   ninsho version
   ninsho help
 
@@ -69,6 +70,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = clientsCmd(ctx, args[1:], stdout, stderr)
 	case "realms":
 		err = realmsCmd(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = bench(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		err = version(args[1:], stdout, stderr)
 	case "help", "-h", "--help":

@@ -51,17 +51,18 @@ const BrowserUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, li
 // peopleTransport sets a browser User-Agent and a spread client address on
 // every request that has none.
 type peopleTransport struct {
-	base http.RoundTripper
-	n    atomic.Uint32
+	base     http.RoundTripper
+	n        atomic.Uint32
+	noSpread bool // leave X-Forwarded-For out
 }
 
 func (t *peopleTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Header.Get("User-Agent") == "" || r.Header.Get("X-Forwarded-For") == "" {
+	if r.Header.Get("User-Agent") == "" || r.Header.Get("X-Forwarded-For") == "" && !t.noSpread {
 		r = r.Clone(r.Context())
 		if r.Header.Get("User-Agent") == "" {
 			r.Header.Set("User-Agent", BrowserUA)
 		}
-		if r.Header.Get("X-Forwarded-For") == "" {
+		if r.Header.Get("X-Forwarded-For") == "" && !t.noSpread {
 			n := t.n.Add(1)
 			r.Header.Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.%d", byte(n>>16), byte(n>>8), byte(n)))
 		}
