@@ -25,6 +25,8 @@ const (
 	soakGoroutineGrowth = 20
 	soakAccounts        = 120
 	soakCodesPerSecond  = 0.25 // within the owner's 10 codes per account and hour
+	// soakHashShare is the sign-in rate as a share of the bare hash bound.
+	soakHashShare = 0.25
 )
 
 // soakSample is one reading of the server during the soak.
@@ -37,7 +39,8 @@ type soakSample struct {
 
 // TestSoak runs one server process (SQLite, development mode) for
 // NINSHO_SOAK (e.g. 30m) under steady mixed traffic from loadgen at about
-// half the sustainable sign-in rate — session checks, sign-ins from familiar
+// half the sustainable sign-in rate (sign-ins at a quarter of the bare hash
+// bound measured at the start: the machine is shared) — session checks, sign-ins from familiar
 // devices, new-device sign-ins with their code, OIDC refreshes — and samples
 // its RSS (/proc/PID/status VmRSS), go_goroutines and
 // go_memstats_heap_inuse_bytes every 30 seconds. It fails when the heap in
@@ -92,14 +95,15 @@ func TestSoak(t *testing.T) {
 	}
 	defer srv.Stop()
 
-	// Half the sustainable sign-in rate: the bare hash on every core bounds
-	// it; sign-ins and new-device sign-ins are the hashing share of the mix.
+	// About half the sustainable sign-in rate: the bare hash on every core
+	// bounds it, and on a machine shared with other work the server
+	// sustains about half of that bound; sign-ins are a quarter of the mix.
 	h, err := MeasureHash(ctx, password.DefaultParams(), runtime.NumCPU(), 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mix := loadgen.Mix{Session: 650, Signin: 250, Refresh: 50}
-	hashing := 0.5 * h.PerSecond
+	hashing := soakHashShare * h.PerSecond
 	rate := hashing / 0.25 // sign-ins are a quarter of the mix
 	mix.Code = max(1, int(1000*soakCodesPerSecond/rate))
 	fmt.Printf("soak: %v, hash-bound %.1f sign-ins/s on %d cores, offered %.1f/s (sign-ins %.1f/s, codes %.2f/s)\n",
@@ -173,8 +177,8 @@ func TestSoak(t *testing.T) {
 	gor0, gor1 := medianOf(base, func(s soakSample) float64 { return s.goroutines }), medianOf(end, func(s soakSample) float64 { return s.goroutines })
 	rss0, rss1 := medianOf(base, func(s soakSample) float64 { return float64(s.rss) }), medianOf(end, func(s soakSample) float64 { return float64(s.rss) })
 
-	fmt.Printf("\nsoak samples (every %v; the table every %v):\n%8s %10s %14s %11s\n", every, sixth/2, "t", "RSS MiB", "heap in use MiB", "goroutines")
-	step := max(1, int(sixth/2/every))
+	fmt.Printf("\nsoak samples (every %v; the table every %v):\n%8s %10s %14s %11s\n", every, sixth, "t", "RSS MiB", "heap in use MiB", "goroutines")
+	step := max(1, int(sixth/every))
 	for i, s := range samples {
 		if i%step == step-1 || i == len(samples)-1 {
 			fmt.Printf("%8v %10.1f %14.1f %11.0f\n", s.at.Round(time.Second), float64(s.rss)/(1<<20), s.heapInuse/(1<<20), s.goroutines)

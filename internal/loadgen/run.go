@@ -428,7 +428,7 @@ func (r *run) schedule(ctx context.Context, rep *Report) []string {
 func (r *run) prepareGrants(ctx context.Context) string {
 	c := r.cfg
 	if c.OIDCClientID == "" || c.OIDCSecret == "" || c.OIDCRedirectURI == "" {
-		return "no OIDC client given (--oidc-client-id, --oidc-client-secret, --oidc-redirect-uri)"
+		return "no OIDC client given (--oidc-client-id, --oidc-client-secret-file, --oidc-redirect-uri)"
 	}
 	resp, err := r.get(ctx, r.apis[0].URL+"/.well-known/openid-configuration")
 	if err != nil {
