@@ -159,16 +159,8 @@ func mustOIDCTarget(b *testing.B, fx *fixture, name, dbURL string) *oidcTarget {
 		env = append(append([]string{}, fx.env...), "NINSHO_MODE=development", "NINSHO_DATABASE_URL="+dbURL)
 	}
 	args := []string{"serve", "--data-dir", data, "--addr", "127.0.0.1:0", "--trusted-proxy", "127.0.0.1/32"}
-	srv := mustStart(b, func() (*Process, error) {
-		return Start(ctx, fx.ninsho, args, env, filepath.Join(fx.dir, name+".log"), "running at", "/readyz")
-	})
-	bare := mustStart(b, func() (*Process, error) {
-		return Start(ctx, fx.bare, nil, fx.env, filepath.Join(fx.dir, name+"-bare.log"), "listening at", "/")
-	})
-	conns := oidcConnsPer * fx.cores
-	t := &oidcTarget{srv: srv, bare: bare, conns: conns,
-		client: NewClient(conns, 10*time.Second), refresh: make([]string, conns), access: make([]string, conns)}
-
+	// The client first: a serving process holds the SQLite database.
+	var clientID, secret string
 	create := exec.CommandContext(ctx, fx.ninsho, "clients", "create", "--data-dir", data,
 		"--name", "Bench shop", "--type", "confidential", "--redirect-uri", oidcCallback, "--first-party")
 	create.Env = env // the same database as the server
@@ -178,14 +170,24 @@ func mustOIDCTarget(b *testing.B, fx *fixture, name, dbURL string) *oidcTarget {
 	}
 	for line := range strings.SplitSeq(string(out), "\n") {
 		if v, ok := strings.CutPrefix(line, "client_id: "); ok {
-			t.clientID = v
+			clientID = v
 		} else if v, ok := strings.CutPrefix(line, "client_secret: "); ok {
-			t.secret = v
+			secret = v
 		}
 	}
-	if t.clientID == "" || t.secret == "" {
+	if clientID == "" || secret == "" {
 		b.Fatalf("clients create printed no client id or secret:\n%s", out)
 	}
+
+	srv := mustStart(b, func() (*Process, error) {
+		return Start(ctx, fx.ninsho, args, env, filepath.Join(fx.dir, name+".log"), "running at", "/readyz")
+	})
+	bare := mustStart(b, func() (*Process, error) {
+		return Start(ctx, fx.bare, nil, fx.env, filepath.Join(fx.dir, name+"-bare.log"), "listening at", "/")
+	})
+	conns := oidcConnsPer * fx.cores
+	t := &oidcTarget{srv: srv, bare: bare, conns: conns, clientID: clientID, secret: secret,
+		client: NewClient(conns, 10*time.Second), refresh: make([]string, conns), access: make([]string, conns)}
 
 	api := &API{Client: NewClient(16, 30*time.Second), URL: srv.URL}
 	accs, err := api.Seed(ctx, "oidc", conns, 2*fx.cores)
