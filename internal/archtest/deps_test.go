@@ -26,6 +26,7 @@ var adapters = []string{
 	"internal/clientip",
 	"internal/passkey", // the WebAuthn relying party (go-webauthn reaches net/http)
 	"internal/bench",
+	"internal/loadgen", // the load generator of ninsho bench and the benchmarks
 	"internal/archtest",
 	"internal/message/messageprom",
 	"internal/event/eventprom",

@@ -1,15 +1,9 @@
 package bench
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ninsho/ninsho/internal/loadgen"
 	"github.com/ninsho/ninsho/internal/store/storetest"
 )
 
@@ -164,16 +159,8 @@ func mustOIDCTarget(b *testing.B, fx *fixture, name, dbURL string) *oidcTarget {
 		env = append(append([]string{}, fx.env...), "NINSHO_MODE=development", "NINSHO_DATABASE_URL="+dbURL)
 	}
 	args := []string{"serve", "--data-dir", data, "--addr", "127.0.0.1:0", "--trusted-proxy", "127.0.0.1/32"}
-	srv := mustStart(b, func() (*Process, error) {
-		return Start(ctx, fx.ninsho, args, env, filepath.Join(fx.dir, name+".log"), "running at", "/readyz")
-	})
-	bare := mustStart(b, func() (*Process, error) {
-		return Start(ctx, fx.bare, nil, fx.env, filepath.Join(fx.dir, name+"-bare.log"), "listening at", "/")
-	})
-	conns := oidcConnsPer * fx.cores
-	t := &oidcTarget{srv: srv, bare: bare, conns: conns,
-		client: NewClient(conns, 10*time.Second), refresh: make([]string, conns), access: make([]string, conns)}
-
+	// The client first: a serving process holds the SQLite database.
+	var clientID, secret string
 	create := exec.CommandContext(ctx, fx.ninsho, "clients", "create", "--data-dir", data,
 		"--name", "Bench shop", "--type", "confidential", "--redirect-uri", oidcCallback, "--first-party")
 	create.Env = env // the same database as the server
@@ -183,14 +170,24 @@ func mustOIDCTarget(b *testing.B, fx *fixture, name, dbURL string) *oidcTarget {
 	}
 	for line := range strings.SplitSeq(string(out), "\n") {
 		if v, ok := strings.CutPrefix(line, "client_id: "); ok {
-			t.clientID = v
+			clientID = v
 		} else if v, ok := strings.CutPrefix(line, "client_secret: "); ok {
-			t.secret = v
+			secret = v
 		}
 	}
-	if t.clientID == "" || t.secret == "" {
+	if clientID == "" || secret == "" {
 		b.Fatalf("clients create printed no client id or secret:\n%s", out)
 	}
+
+	srv := mustStart(b, func() (*Process, error) {
+		return Start(ctx, fx.ninsho, args, env, filepath.Join(fx.dir, name+".log"), "running at", "/readyz")
+	})
+	bare := mustStart(b, func() (*Process, error) {
+		return Start(ctx, fx.bare, nil, fx.env, filepath.Join(fx.dir, name+"-bare.log"), "listening at", "/")
+	})
+	conns := oidcConnsPer * fx.cores
+	t := &oidcTarget{srv: srv, bare: bare, conns: conns, clientID: clientID, secret: secret,
+		client: NewClient(conns, 10*time.Second), refresh: make([]string, conns), access: make([]string, conns)}
 
 	api := &API{Client: NewClient(16, 30*time.Second), URL: srv.URL}
 	accs, err := api.Seed(ctx, "oidc", conns, 2*fx.cores)
@@ -210,83 +207,21 @@ func mustOIDCTarget(b *testing.B, fx *fixture, name, dbURL string) *oidcTarget {
 	return t
 }
 
-type tokenAnswer struct {
-	AccessToken  string `json:"access_token"`
-	RefreshToken string `json:"refresh_token"`
-	IDToken      string `json:"id_token"`
+type tokenAnswer = loadgen.Tokens
+
+// oidc is the benchmark's client as loadgen's OIDC client of the server.
+func (t *oidcTarget) oidc() *loadgen.OIDC {
+	return &loadgen.OIDC{Client: t.client, URL: t.srv.URL, ClientID: t.clientID, Secret: t.secret, RedirectURI: oidcCallback}
 }
 
 // grant runs the authorization code flow for the session's person as a
 // browser would, up to the token exchange.
 func (t *oidcTarget) grant(ctx context.Context, session string) (tokenAnswer, error) {
-	verifier := rand.Text() + rand.Text()
-	sum := sha256.Sum256([]byte(verifier))
-	q := url.Values{
-		"client_id": {t.clientID}, "redirect_uri": {oidcCallback}, "response_type": {"code"},
-		"scope": {"openid email offline_access"}, "state": {rand.Text()}, "nonce": {rand.Text()},
-		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
-	}
-	next := t.srv.URL + "/oauth/v2/authorize?" + q.Encode()
-	browser := *t.client
-	browser.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	var code string
-	for range 5 {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, next, nil)
-		if err != nil {
-			return tokenAnswer{}, err
-		}
-		req.AddCookie(&http.Cookie{Name: "ninsho_session", Value: session})
-		resp, err := browser.Do(req)
-		if err != nil {
-			return tokenAnswer{}, err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		loc, err := resp.Location()
-		if err != nil {
-			return tokenAnswer{}, fmt.Errorf("GET %s: %d without a Location", req.URL.Path, resp.StatusCode)
-		}
-		if strings.HasPrefix(loc.String(), oidcCallback) {
-			if code = loc.Query().Get("code"); code == "" {
-				return tokenAnswer{}, fmt.Errorf("callback without a code: %s", loc.RawQuery)
-			}
-			break
-		}
-		// The server's own pages: follow on this server whatever its public URL.
-		next = t.srv.URL + loc.RequestURI()
-	}
-	if code == "" {
-		return tokenAnswer{}, errors.New("no code after 5 redirects")
-	}
-	r, body, err := t.post(ctx, t.srv.URL+"/oauth/v2/token", url.Values{
-		"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {oidcCallback}, "code_verifier": {verifier}})
-	if err != nil {
-		return tokenAnswer{}, err
-	}
-	var tok tokenAnswer
-	if r.Status != http.StatusOK || json.Unmarshal(body, &tok) != nil || tok.RefreshToken == "" || tok.AccessToken == "" {
-		return tokenAnswer{}, fmt.Errorf("token exchange: %d %s", r.Status, body)
-	}
-	return tok, nil
+	return t.oidc().Grant(ctx, session)
 }
 
 // post sends form with the client's credentials (client_secret_basic) and
 // returns the status and the whole answer.
 func (t *oidcTarget) post(ctx context.Context, target string, form url.Values) (Reply, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader([]byte(form.Encode())))
-	if err != nil {
-		return Reply{}, nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(t.clientID), url.QueryEscape(t.secret))
-	resp, err := t.client.Do(req)
-	if err != nil {
-		return Reply{}, nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return Reply{}, nil, err
-	}
-	return replyOf(resp), body, nil
+	return t.oidc().PostForm(ctx, target, form)
 }

@@ -242,12 +242,3 @@ func MachineCPU() (time.Duration, error) {
 	}
 	return time.Duration(ticks) * clockTick, nil
 }
-
-// SelfCPU returns the CPU time this process has used so far.
-func SelfCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}

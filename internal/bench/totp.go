@@ -52,9 +52,9 @@ func codeOf(secret string, step int64) (string, error) {
 // two-step verification on. The code is of the oldest step the server
 // accepts, so that the account has as many fresh steps left as possible.
 // The session must be recent (a sign-up's is).
-func (a *API) EnrolTOTP(ctx context.Context, acc Account) (TOTPAccount, error) {
+func EnrolTOTP(ctx context.Context, a *API, acc Account) (TOTPAccount, error) {
 	t := TOTPAccount{Account: acc}
-	r, data, err := a.post(ctx, "/api/v1/me/two-step/totp", acc.SessionToken, map[string]string{"label": "bench"})
+	r, data, err := a.Post(ctx, "/api/v1/me/two-step/totp", acc.SessionToken, map[string]string{"label": "bench"})
 	if err != nil {
 		return t, err
 	}
@@ -63,8 +63,8 @@ func (a *API) EnrolTOTP(ctx context.Context, acc Account) (TOTPAccount, error) {
 		Secret       string `json:"secret"`
 	}
 	if r.Status != http.StatusCreated || json.Unmarshal(data, &begun) != nil || begun.Secret == "" {
-		r.decode(data)
-		return t, fmt.Errorf("bench: adding an authenticator app for %s: status %d %s", acc.Identifier, r.Status, r.errorCodes())
+		r.Decode(data)
+		return t, fmt.Errorf("bench: adding an authenticator app for %s: status %d %s", acc.Identifier, r.Status, r.ErrorCodes())
 	}
 	t.Secret = begun.Secret
 	step := freshStep(0, time.Now())
@@ -72,7 +72,7 @@ func (a *API) EnrolTOTP(ctx context.Context, acc Account) (TOTPAccount, error) {
 	if err != nil {
 		return t, err
 	}
-	r, data, err = a.post(ctx, "/api/v1/me/two-step/totp/"+begun.CredentialID+"/verify", acc.SessionToken, map[string]string{"code": code})
+	r, data, err = a.Post(ctx, "/api/v1/me/two-step/totp/"+begun.CredentialID+"/verify", acc.SessionToken, map[string]string{"code": code})
 	if err != nil {
 		return t, err
 	}
@@ -80,8 +80,8 @@ func (a *API) EnrolTOTP(ctx context.Context, acc Account) (TOTPAccount, error) {
 		Enabled bool `json:"enabled"`
 	}
 	if r.Status != http.StatusOK || json.Unmarshal(data, &proved) != nil || !proved.Enabled {
-		r.decode(data)
-		return t, fmt.Errorf("bench: proving the authenticator app of %s: status %d %s", acc.Identifier, r.Status, r.errorCodes())
+		r.Decode(data)
+		return t, fmt.Errorf("bench: proving the authenticator app of %s: status %d %s", acc.Identifier, r.Status, r.ErrorCodes())
 	}
 	t.Last = step
 	return t, nil
@@ -89,14 +89,14 @@ func (a *API) EnrolTOTP(ctx context.Context, acc Account) (TOTPAccount, error) {
 
 // SeedTOTP signs up n accounts named prefix0000@example.com … (as Seed) and
 // enrols an authenticator app for each right after its sign-up.
-func (a *API) SeedTOTP(ctx context.Context, prefix string, n, workers int) ([]TOTPAccount, error) {
+func SeedTOTP(ctx context.Context, a *API, prefix string, n, workers int) ([]TOTPAccount, error) {
 	accs := make([]TOTPAccount, n)
 	err := forEach(n, workers, func(i int) error {
 		acc, err := a.Signup(ctx, seedIdentifier(prefix, i), seedPassword(prefix, i), "Bench Account")
 		if err != nil {
 			return err
 		}
-		accs[i], err = a.EnrolTOTP(ctx, acc)
+		accs[i], err = EnrolTOTP(ctx, a, acc)
 		return err
 	})
 	if err != nil {

@@ -42,7 +42,7 @@ func mustTOTPAccounts(b *testing.B, fx *fixture, n int) ([]TOTPAccount, time.Dur
 		}
 		defer srv.Stop()
 		api := &API{Client: NewClientFrom(16, 30*time.Second, totpAddresses), URL: srv.URL}
-		if totpShared.accs, err = api.SeedTOTP(ctx, "totp", n, 4*fx.cores); err != nil {
+		if totpShared.accs, err = SeedTOTP(ctx, api, "totp", n, 4*fx.cores); err != nil {
 			totpShared.err = err
 			return
 		}
@@ -63,7 +63,7 @@ type codeTally struct {
 }
 
 func (t *codeTally) add(stage string, r Reply) {
-	what := r.errorCodes()
+	what := r.ErrorCodes()
 	if what == "" && r.Flow != nil {
 		what = r.Flow.Status
 		if r.Flow.Next != nil {

@@ -34,6 +34,7 @@ Usage:
   ninsho realms list | ninsho realms show ID
   ninsho realms create ID [key=value ...] [--file F.json] | ninsho realms set ID key=value ... [--file F.json]
   ninsho import  --realm ID [--firebase-signer-key B64 --firebase-salt-separator B64 --firebase-rounds N --firebase-mem-cost N] FILE|-
+  ninsho bench --url URL [--scenario signin|session|code|refresh|mix] [--rate N/s] [--duration D] [--seed N | --accounts FILE] [--json]
   ninsho version
   ninsho help
 
@@ -73,6 +74,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = realmsCmd(ctx, args[1:], stdout, stderr)
 	case "import":
 		err = importCmd(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = bench(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		err = version(args[1:], stdout, stderr)
 	case "help", "-h", "--help":

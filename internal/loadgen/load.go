@@ -1,4 +1,4 @@
-package bench
+package loadgen
 
 import (
 	"context"
@@ -46,7 +46,7 @@ func (r *Result) Rate() float64 { return float64(r.OK) / r.Window.Seconds() }
 // Quantile returns the q-quantile (0 < q ≤ 1) of the OK latencies: the
 // smallest latency that at least q of them do not exceed. It is 0 without
 // OK answers.
-func (r *Result) Quantile(q float64) time.Duration { return quantile(r.Latency, q) }
+func (r *Result) Quantile(q float64) time.Duration { return Quantile(r.Latency, q) }
 
 // ServerErrors counts 5xx answers other than 503 with Retry-After.
 func (r *Result) ServerErrors() int {
@@ -76,7 +76,9 @@ func (r *Result) StatusText() string {
 	return strings.TrimSpace(b.String())
 }
 
-func quantile(sorted []time.Duration, q float64) time.Duration {
+// Quantile returns the q-quantile (0 < q ≤ 1) of sorted: the smallest value
+// that at least q of them do not exceed; 0 when sorted is empty.
+func Quantile(sorted []time.Duration, q float64) time.Duration {
 	if len(sorted) == 0 {
 		return 0
 	}
@@ -127,7 +129,7 @@ func (r *Result) tally(samples []sample, from, to time.Time) {
 // Merge returns one result of runs measured one after another: windows,
 // counts and latencies added up, so its rate is the rate over all of them.
 func Merge(runs ...*Result) *Result {
-	m := newResult(0)
+	m := NewResult(0)
 	for _, r := range runs {
 		m.Window += r.Window
 		m.Requests += r.Requests
@@ -147,7 +149,8 @@ func Merge(runs ...*Result) *Result {
 	return m.finish()
 }
 
-func newResult(window time.Duration) *Result {
+// NewResult returns an empty result of the window.
+func NewResult(window time.Duration) *Result {
 	return &Result{Window: window, Status: map[int]int{}}
 }
 
@@ -180,7 +183,7 @@ func ClosedLoop(ctx context.Context, workers int, warmup, window time.Duration, 
 		})
 	}
 	wg.Wait()
-	r := newResult(window)
+	r := NewResult(window)
 	for _, s := range per {
 		r.tally(s, from, to)
 	}
@@ -215,7 +218,7 @@ func OpenLoop(ctx context.Context, rate float64, d time.Duration, op Op) *Result
 		})
 	}
 	wg.Wait()
-	r := newResult(d)
+	r := NewResult(d)
 	r.tally(samples, time.Time{}, time.Now().Add(time.Hour))
 	return r.finish()
 }

@@ -1,4 +1,4 @@
-package bench
+package loadgen
 
 import (
 	"bytes"
@@ -51,17 +51,18 @@ const BrowserUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, li
 // peopleTransport sets a browser User-Agent and a spread client address on
 // every request that has none.
 type peopleTransport struct {
-	base http.RoundTripper
-	n    atomic.Uint32
+	base     http.RoundTripper
+	n        atomic.Uint32
+	noSpread bool // leave X-Forwarded-For out
 }
 
 func (t *peopleTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Header.Get("User-Agent") == "" || r.Header.Get("X-Forwarded-For") == "" {
+	if r.Header.Get("User-Agent") == "" || r.Header.Get("X-Forwarded-For") == "" && !t.noSpread {
 		r = r.Clone(r.Context())
 		if r.Header.Get("User-Agent") == "" {
 			r.Header.Set("User-Agent", BrowserUA)
 		}
-		if r.Header.Get("X-Forwarded-For") == "" {
+		if r.Header.Get("X-Forwarded-For") == "" && !t.noSpread {
 			n := t.n.Add(1)
 			r.Header.Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.%d", byte(n>>16), byte(n>>8), byte(n)))
 		}
@@ -143,7 +144,7 @@ func (a *API) Get(ctx context.Context, path, token string) (Reply, error) {
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
 		return Reply{}, err
 	}
-	return replyOf(resp), nil
+	return ReplyOf(resp), nil
 }
 
 // Act posts an action to the flow id: {"action": action} and the fields.
@@ -156,17 +157,17 @@ func (a *API) Act(ctx context.Context, id, action string, fields map[string]any)
 }
 
 func (a *API) postFlow(ctx context.Context, path string, body any) (Reply, error) {
-	r, data, err := a.post(ctx, path, "", body)
+	r, data, err := a.Post(ctx, path, "", body)
 	if err != nil {
 		return r, err
 	}
-	r.decode(data)
+	r.Decode(data)
 	return r, nil
 }
 
-// post sends body as JSON to path, with the bearer token if not "", and
+// Post sends body as JSON to path, with the bearer token if not "", and
 // returns the status and the whole answer.
-func (a *API) post(ctx context.Context, path, token string, body any) (Reply, []byte, error) {
+func (a *API) Post(ctx context.Context, path, token string, body any) (Reply, []byte, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return Reply{}, nil, err
@@ -188,13 +189,13 @@ func (a *API) post(ctx context.Context, path, token string, body any) (Reply, []
 	if err != nil {
 		return Reply{}, nil, err
 	}
-	r := replyOf(resp)
+	r := ReplyOf(resp)
 	r.contentType = resp.Header.Get("Content-Type")
 	return r, data, nil
 }
 
-// decode reads a flow or a problem document from the answer's body.
-func (r *Reply) decode(data []byte) {
+// Decode reads a flow or a problem document from the answer's body.
+func (r *Reply) Decode(data []byte) {
 	switch ct := r.contentType; {
 	case strings.HasPrefix(ct, "application/json"):
 		var f Flow
@@ -211,15 +212,16 @@ func (r *Reply) decode(data []byte) {
 	}
 }
 
-func replyOf(resp *http.Response) Reply {
+// ReplyOf reads the status of resp and whether a 503 carries Retry-After.
+func ReplyOf(resp *http.Response) Reply {
 	return Reply{
 		Status:     resp.StatusCode,
 		RetryAfter: resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "",
 	}
 }
 
-// errorCodes lists the error codes of the flow answer, for messages.
-func (r Reply) errorCodes() string {
+// ErrorCodes lists the error codes of the flow answer, for messages.
+func (r Reply) ErrorCodes() string {
 	codes := []string{r.Problem}
 	if r.Flow != nil {
 		for _, e := range r.Flow.Errors {
@@ -262,7 +264,7 @@ func (a *API) Signup(ctx context.Context, identifier, password, name string) (Ac
 		}
 	}
 	if r.Status != http.StatusCreated || r.Flow == nil {
-		return acc, fmt.Errorf("bench: sign-up of %s: status %d %s", identifier, r.Status, r.errorCodes())
+		return acc, fmt.Errorf("loadgen: sign-up of %s: status %d %s", identifier, r.Status, r.ErrorCodes())
 	}
 	acc.DeviceToken = r.Flow.DeviceToken
 	code, err := a.inboxCode(ctx, identifier)
@@ -276,7 +278,7 @@ func (a *API) Signup(ctx context.Context, identifier, password, name string) (Ac
 		return acc, err
 	}
 	if !r.SignedIn() {
-		return acc, fmt.Errorf("bench: confirming the sign-up of %s: status %d %s", identifier, r.Status, r.errorCodes())
+		return acc, fmt.Errorf("loadgen: confirming the sign-up of %s: status %d %s", identifier, r.Status, r.ErrorCodes())
 	}
 	acc.SessionToken = r.Flow.Session.Token
 	return acc, nil
@@ -310,7 +312,7 @@ func (a *API) inboxCode(ctx context.Context, to string) (string, error) {
 			return inbox.Messages[0].Code, nil
 		}
 		if time.Now().After(deadline) {
-			return "", fmt.Errorf("bench: no code for %s in the development inbox", to)
+			return "", fmt.Errorf("loadgen: no code for %s in the development inbox", to)
 		}
 		select {
 		case <-ctx.Done():
@@ -325,9 +327,9 @@ func (a *API) inboxCode(ctx context.Context, to string) (string, error) {
 // hold nothing of the identifier or the name (the policy refuses that).
 func (a *API) Seed(ctx context.Context, prefix string, n, workers int) ([]Account, error) {
 	accs := make([]Account, n)
-	err := forEach(n, workers, func(i int) error {
+	err := ForEach(n, workers, func(i int) error {
 		var err error
-		accs[i], err = a.Signup(ctx, seedIdentifier(prefix, i), seedPassword(prefix, i), "Bench Account")
+		accs[i], err = a.Signup(ctx, SeedIdentifier(prefix, i), SeedPassword(prefix, i), "Bench Account")
 		return err
 	})
 	if err != nil {
@@ -336,15 +338,17 @@ func (a *API) Seed(ctx context.Context, prefix string, n, workers int) ([]Accoun
 	return accs, nil
 }
 
-func seedIdentifier(prefix string, i int) string { return fmt.Sprintf("%s%04d@example.com", prefix, i) }
+// SeedIdentifier is the identifier of the i-th account Seed creates.
+func SeedIdentifier(prefix string, i int) string { return fmt.Sprintf("%s%04d@example.com", prefix, i) }
 
-func seedPassword(prefix string, i int) string {
+// SeedPassword is the password of the i-th account Seed creates.
+func SeedPassword(prefix string, i int) string {
 	return fmt.Sprintf("Momiji-%x-Tsukiyo-%x", len(prefix), 7919*i+104729)
 }
 
-// forEach calls f(0) … f(n-1), workers at a time, and returns the first
+// ForEach calls f(0) … f(n-1), workers at a time, and returns the first
 // error in the order of i.
-func forEach(n, workers int, f func(i int) error) error {
+func ForEach(n, workers int, f func(i int) error) error {
 	errs := make([]error, n)
 	next := make(chan int)
 	var wg sync.WaitGroup

@@ -1,9 +1,10 @@
-package bench
+package loadgen
 
 import (
 	"context"
 	"errors"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ninsho/ninsho/internal/password"
@@ -30,7 +31,7 @@ type HashRate struct {
 // at once, for about d, with no limiter and no server in the way.
 func MeasureHash(ctx context.Context, params password.Params, workers int, d time.Duration) (HashRate, error) {
 	if workers < 1 || d <= 0 {
-		return HashRate{}, errors.New("bench: MeasureHash needs a worker and a duration")
+		return HashRate{}, errors.New("loadgen: MeasureHash needs a worker and a duration")
 	}
 	h := &password.Hasher{Params: params}
 	const plain = "Bench-hash-0000-kirishima"
@@ -56,7 +57,7 @@ func MeasureHash(ctx context.Context, params password.Params, workers int, d tim
 				t.busy += time.Since(start)
 				t.n++
 				if err == nil && !ok {
-					err = errors.New("bench: the right password did not verify")
+					err = errors.New("loadgen: the right password did not verify")
 				}
 				if err != nil {
 					t.err = err
@@ -82,4 +83,13 @@ func MeasureHash(ctx context.Context, params password.Params, workers int, d tim
 	r.PerHash = busy / time.Duration(r.Hashes)
 	r.CPU = cpu / time.Duration(r.Hashes)
 	return r, nil
+}
+
+// SelfCPU returns the CPU time this process has used so far.
+func SelfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
