@@ -237,13 +237,13 @@ func initBlocks(B []block, h0 *[blake2b.Size + 8]byte, memory, threads uint32) {
 }
 
 // yieldEvery is how many blocks a segment computes between two
-// runtime.Gosched calls (about 0.3 ms of work). A server whose cores all hash
+// runtime.Gosched calls (about 1 ms of work). A server whose cores all hash
 // would otherwise leave a request that needs a fraction of a millisecond — a
 // refusal under overload, a session check — waiting for the scheduler's 10 ms
 // preemption: each segment goroutine inherits the time slice of the one that
 // started it, so a hash keeps its processor from start to end. A yield costs
 // about 0.1 µs, far under 0.1% of the work between two.
-const yieldEvery = 512
+const yieldEvery = 2048
 
 func processBlocks(B []block, time, memory, threads uint32, mode int) {
 	lanes := memory / threads
