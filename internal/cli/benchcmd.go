@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
@@ -98,6 +99,10 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.URLs, cfg.Rate, cfg.Duration, cfg.MaxInFlight, cfg.Timeout = urls, float64(rate), duration, maxInFlight, timeout
 	cfg.Seed, cfg.ForwardedFor, cfg.HashTime = seed, !noForwarded, hashDo
+	// Each run counts its client addresses from a random /24 of
+	// 10.0.0.0/8: runs one after another would otherwise seed from the
+	// same networks and meet the sign-up caps per network and hour.
+	cfg.FirstAddress = uint32(rand.IntN(1<<16)) << 8
 	cfg.HashParams = password.DefaultParams()
 	if hashParams != "" {
 		p, err := loadgen.ParseHashParams(hashParams)
