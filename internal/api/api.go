@@ -162,6 +162,9 @@ type call struct {
 	realm  *realm.Realm
 	reqID  string
 	locale string // negotiated on first use: a session check never needs it
+	// fromBody says locale is the request body's own choice (sign-up's
+	// locale field), which comes before everything else.
+	fromBody bool
 }
 
 // lang returns the language of the request's answer.
@@ -197,6 +200,9 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request, c *call) error 
 	var b signupBody
 	if err := decode(w, r, &b); err != nil {
 		return err
+	}
+	if l := i18n.Canonical(b.Locale); l != "" && c.realm.Offers(l) {
+		c.locale, c.fromBody = l, true // before ?lang= and the rest
 	}
 	ans, err := h.d.Signup.Start(r.Context(), c.realm, h.request(r, c, b.DeviceToken), signup.Input{
 		Identifier: b.Identifier,
@@ -300,6 +306,11 @@ func (h *Handler) writeFlow(w http.ResponseWriter, r *http.Request, c *call, ok 
 	}
 	if h.d.Flows != nil {
 		h.d.Flows.Describe(r.Context(), ans) // next.delivery on the answers of starts too
+	}
+	if l := ans.Flow.Locale; !c.fromBody && webreq.ChosenLocale(r) == "" && l != "" && c.realm.Offers(l) {
+		// Nothing chosen in this request: the language chosen earlier in
+		// the flow (docs/api.md, Conventions), which its messages follow.
+		c.locale = l
 	}
 	status := ok
 	fj := flowJSONOf(ans)

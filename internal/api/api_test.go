@@ -332,3 +332,29 @@ func TestFlowAnswerListsEveryRefusedField(t *testing.T) {
 		t.Errorf("errors = %s, want password_too_short then password_mismatch", fb.Errors)
 	}
 }
+
+// TestFlowAnswerFollowsTheFlowsLanguage (found from outside): a request that
+// chooses no language is answered in the language chosen earlier in its flow
+// (the one its messages follow); a choice in the request comes first.
+func TestFlowAnswerFollowsTheFlowsLanguage(t *testing.T) {
+	h, e := newAPI(t)
+	e.MustAddFlow(t, flow.KindUnlock)
+	e.Script.ActFunc = func(f *flow.Flow, a flow.Action) (*flow.Answer, error) {
+		f.Locale = "en" // as if chosen at the start with ?lang=en
+		return &flow.Answer{Flow: f, Next: &flow.Next{Step: flow.StepVerificationCode}}, ninsho.FieldError(ninsho.CodeCodeIncorrect, "code")
+	}
+	for _, tt := range []struct {
+		query string
+		hdr   []string
+		want  string
+	}{
+		{"", nil, "en"},
+		{"?lang=ja", nil, "ja"},
+		{"", []string{"Accept-Language", "ja"}, "ja"},
+	} {
+		rec := do(h, "POST", "/api/v1/flows/"+webtest.FlowID+tt.query, "application/json", `{"action":"submit_code","code":"000000"}`, tt.hdr...)
+		if got := rec.Header().Get("Content-Language"); got != tt.want {
+			t.Errorf("submit_code%s %v: Content-Language %q, want %q (%s)", tt.query, tt.hdr, got, tt.want, rec.Body)
+		}
+	}
+}
