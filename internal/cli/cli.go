@@ -93,7 +93,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return int(code)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "ninsho: %v\n", err)
+		// A catalogue error says "ninsho: <code>: …" already.
+		fmt.Fprintf(stderr, "ninsho: %s\n", strings.TrimPrefix(err.Error(), "ninsho: "))
 		return 1
 	}
 	return 0
