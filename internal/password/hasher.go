@@ -67,7 +67,7 @@ type Hasher struct {
 	mu    sync.Mutex
 	dummy dummyHash
 
-	// current is the moving average (weight 1/8) of one derivation with
+	// current is a moving estimate (observeCurrent) of one derivation with
 	// the current Params, in nanoseconds: what a wrong password against
 	// a cheaper imported hash is padded to (Verify).
 	current atomic.Int64
@@ -149,13 +149,21 @@ func (h *Hasher) Verify(ctx context.Context, plain, encoded string) (ok, needsRe
 }
 
 // observeCurrent folds the time of one derivation with the current Params
-// into h.current.
+// into h.current: down by half the difference, up by an eighth, so that it
+// follows the quicker derivations (a cold first one, with its memory still
+// to fault in, or one slowed by a busy moment does not hold it up: padding
+// past what an unknown identifier costs would tell imported accounts apart
+// as surely as answering sooner — found from outside, 73–93 ms against 58).
 func (h *Hasher) observeCurrent(d time.Duration) {
 	for {
 		old := h.current.Load()
 		next := int64(d)
-		if old != 0 {
-			next = old + (int64(d)-old)/8
+		switch {
+		case old == 0:
+		case next < old:
+			next = old + (next-old)/2
+		default:
+			next = old + (next-old)/8
 		}
 		if h.current.CompareAndSwap(old, next) {
 			return
