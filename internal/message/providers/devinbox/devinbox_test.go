@@ -218,3 +218,19 @@ func TestHandlerErrors(t *testing.T) {
 		t.Errorf("POST: status %d, want 405", rec.Code)
 	}
 }
+
+// TestAPIMessagesToNoText: an address that is no text (invalid UTF-8, a NUL)
+// lists no message, on every database — PostgreSQL refuses such text in a
+// query, which answered 500 (found from outside).
+func TestAPIMessagesToNoText(t *testing.T) {
+	storetest.EachDatabase(t, func(t *testing.T, open func(tb testing.TB) *store.DB) {
+		h := devinbox.NewHandler(open(t))
+		for _, q := range []string{"?to=%ff%fe", "?to=a%00b"} {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/dev/api/messages"+q, nil))
+			if rec.Code != 200 || rec.Body.String() != `{"messages":[]}`+"\n" {
+				t.Errorf("GET /dev/api/messages%s: %d %q, want 200 and no message", q, rec.Code, rec.Body)
+			}
+		}
+	})
+}
