@@ -52,7 +52,7 @@ func (s *Service) startCheck(ctx context.Context, at *attempt) (end func(), err 
 		return nil, err
 	}
 	if !ok {
-		return nil, ninsho.E(ninsho.CodeRateLimited).WithParam("retry_after_s", 1)
+		return nil, ninsho.E(ninsho.CodeRateLimited).WithParam("retry_after_s", 1).WithParam("kind", "password_check")
 	}
 	return func() {
 		// Also when the client has gone: the next check must not wait

@@ -3,11 +3,14 @@ package signin_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ninsho/ninsho/internal/flow"
 	"github.com/ninsho/ninsho/internal/flowtest"
+	"github.com/ninsho/ninsho/internal/i18n"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/signin"
@@ -57,6 +60,26 @@ func TestOnePasswordCheckPerIdentifierAtATime(t *testing.T) {
 		}
 		_, err = e.Signin.Start(ctx, e.JP, flowtest.Req("203.0.113.10", ""), signin.Input{Identifier: "nobody@example.jp", Password: "a-guess-1234"})
 		flowtest.WantCode(t, err, ninsho.CodeRateLimited)
+		// On a flow that exists (identifier first), the answer is the
+		// flow as it stands, with the refusal.
+		known, err := e.Signin.Start(ctx, e.JP, flowtest.Req("203.0.113.11", ""), signin.Input{Identifier: "hanako@example.jp"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := db.StartPasswordCheck(ctx, key, "other-instance", e.Clock.Now(), e.Clock.Now().Add(signin.CheckLife)); err != nil || !ok {
+			t.Fatalf("StartPasswordCheck: %v, %v", ok, err)
+		}
+		ans, err := e.Engine.Act(ctx, "jp", known.Flow.ID, flowtest.Req("203.0.113.11", ""), flow.Action{Name: flow.ActionSubmitPassword, Password: "a-guess-5678"})
+		flowtest.WantCode(t, err, ninsho.CodeRateLimited)
+		if ans == nil || ans.Flow == nil || ans.Next == nil || ans.Next.Step != flow.StepPassword {
+			t.Errorf("the held flow's answer = %+v, want the flow at step password", ans)
+		}
+		if msg := i18n.FieldErrorMessage("en", ninsho.ErrorOf(err)); !strings.Contains(msg, "being checked right now") {
+			t.Errorf("the refusal's message %q does not say a check is running", msg)
+		}
+		if err := db.EndPasswordCheck(ctx, key, "other-instance"); err != nil {
+			t.Fatal(err)
+		}
 		// A record whose time ended (its instance died) holds nothing.
 		e.Clock.Advance(signin.CheckLife)
 		_, err = e.Signin.Start(ctx, e.JP, flowtest.Req("203.0.113.10", ""), signin.Input{Identifier: "nobody@example.jp", Password: "a-guess-1234"})

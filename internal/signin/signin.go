@@ -256,6 +256,12 @@ func (s *Service) tryPassword(ctx context.Context, at *attempt, pw string) (*flo
 	if s.Protect != nil {
 		at.policy = s.Protect.policyFor(rl)
 		if err := s.assess(ctx, at); err != nil {
+			if !f.Fresh && (ninsho.IsCode(err, ninsho.CodeRateLimited) || ninsho.IsCode(err, ninsho.CodeOverloaded)) {
+				// Refused before anything was written (another check
+				// of the identifier runs, or the hash limiter is
+				// full): the flow as it stands, unchanged.
+				return s.answer(f), err
+			}
 			return nil, err
 		}
 		a = at.a // read again once its check began (assess)
