@@ -183,7 +183,7 @@ func (h *Handler) handle(f handlerFunc) http.Handler {
 		rl := h.d.Realms.ForHost(r.Host)
 		c := &call{r: r, realm: rl, reqID: httperr.RequestID(r.Context())}
 		if err := f(w, r, c); err != nil {
-			httperr.WriteProblem(w, r, err, c.lang(), c.reqID)
+			httperr.WriteProblem(w, r, inRealmZone(err, c.realm), c.lang(), c.reqID)
 		}
 	})
 }
@@ -315,6 +315,7 @@ func (h *Handler) writeFlow(w http.ResponseWriter, r *http.Request, c *call, ok 
 	status := ok
 	fj := flowJSONOf(ans)
 	if err != nil {
+		err = inRealmZone(err, c.realm)
 		status = httperr.Prepare(w, r, err, c.reqID)
 		for _, e := range ninsho.ErrorOf(err).All() {
 			fj.Errors = append(fj.Errors, errorJSON{
@@ -331,6 +332,21 @@ func (h *Handler) writeFlow(w http.ResponseWriter, r *http.Request, c *call, ok 
 	h.cookies.SetDevice(w, r, ans.DeviceToken)
 	w.Header().Set("Content-Language", c.lang())
 	return writeJSON(w, status, fj)
+}
+
+// inRealmZone states the times err's messages name (a lock's "until") in
+// the realm's zone (realm.Realm.Location), as the pages do, in every
+// language: a Japanese realm's English answer says JST, not UTC.
+func inRealmZone(err error, rl *realm.Realm) error {
+	loc := rl.Location()
+	for _, e := range ninsho.ErrorOf(err).All() {
+		for k, v := range e.Params {
+			if t, ok := v.(time.Time); ok {
+				e.Params[k] = t.In(loc)
+			}
+		}
+	}
+	return err
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {

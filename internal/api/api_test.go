@@ -358,3 +358,24 @@ func TestFlowAnswerFollowsTheFlowsLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestTimesInTheRealmsZone (found from outside): a lock's end is stated in
+// the realm's zone in every language, as the pages state it — Japan time in
+// a realm whose default language is Japanese, also in English.
+func TestTimesInTheRealmsZone(t *testing.T) {
+	h, e := newAPI(t)
+	e.MustAddFlow(t, flow.KindUnlock)
+	until := time.Date(2026, 12, 7, 1, 57, 0, 0, time.UTC)
+	e.Script.ActFunc = func(f *flow.Flow, a flow.Action) (*flow.Answer, error) {
+		return &flow.Answer{Flow: f, Next: &flow.Next{Step: flow.StepVerificationCode}}, ninsho.E(ninsho.CodeAccountLocked).WithParam("until", until)
+	}
+	for _, tt := range []struct{ host, lang, want string }{
+		{"", "en", "10:57 JST"},
+		{"", "ja", "10:57 (JST)"},
+	} {
+		rec := do(h, "POST", tt.host+"/api/v1/flows/"+webtest.FlowID+"?lang="+tt.lang, "application/json", `{"action":"submit_code","code":"000000"}`)
+		if !strings.Contains(rec.Body.String(), tt.want) {
+			t.Errorf("%s ?lang=%s: %s, want the time as %q", tt.host, tt.lang, rec.Body, tt.want)
+		}
+	}
+}

@@ -73,3 +73,16 @@ func (r *Realm) CodeLifetime() time.Duration {
 	}
 	return DefaultCodeLifetime
 }
+
+// japanTime is Japan Standard Time (no daylight saving).
+var japanTime = time.FixedZone("JST", 9*60*60)
+
+// Location is the time zone the realm's answers state times in: Japan time
+// for a realm whose default language is Japanese, UTC otherwise (docs/api.md,
+// Conventions), whatever language an answer is in.
+func (r *Realm) Location() *time.Location {
+	if r != nil && r.DefaultLocale == "ja" {
+		return japanTime
+	}
+	return time.UTC
+}

@@ -61,3 +61,16 @@ func TestRealmPasswordMinAndCodeLifetime(t *testing.T) {
 		}
 	}
 }
+
+func TestLocation(t *testing.T) {
+	at := time.Date(2026, 12, 7, 1, 57, 0, 0, time.UTC)
+	if got := (&realm.Realm{DefaultLocale: "ja"}).Location(); at.In(got).Format("15:04 MST") != "10:57 JST" {
+		t.Errorf("a Japanese realm's zone gives %s", at.In(got).Format("15:04 MST"))
+	}
+	if got := (&realm.Realm{DefaultLocale: "en"}).Location(); got != time.UTC {
+		t.Errorf("an English realm's zone = %v, want UTC", got)
+	}
+	if got := (*realm.Realm)(nil).Location(); got != time.UTC {
+		t.Errorf("no realm's zone = %v, want UTC", got)
+	}
+}

@@ -98,8 +98,8 @@ var jst = time.FixedZone("JST", 9*60*60)
 // not the page's language, so that switching the language does not move the
 // clock.
 func realmZone(rl *realm.Realm) (*time.Location, string) {
-	if rl != nil && rl.DefaultLocale == "ja" {
-		return jst, "zone.jst"
+	if loc := rl.Location(); loc != time.UTC {
+		return loc, "zone.jst" // the one other zone (realm.Realm.Location)
 	}
 	return time.UTC, "zone.utc"
 }
