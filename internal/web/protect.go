@@ -88,9 +88,9 @@ func waitMessage(locale string, e *ninsho.Error) string {
 	return i18n.Message(locale, "signin.rate_limited_minutes", map[string]any{"minutes": (secs + 59) / 60})
 }
 
-// jst is Japan Standard Time; Japan keeps no daylight saving time, so a
-// fixed zone needs no time zone database.
-var jst = time.FixedZone("JST", 9*60*60)
+// jst is Japan Standard Time, the same *time.Location as realm.Realm.Location
+// gives (pages compare locations; Japan keeps no daylight saving time).
+var jst = (&realm.Realm{DefaultLocale: "ja"}).Location()
 
 // realmZone returns the time zone in which pages show times to the realm's
 // people, and the catalogue key that names it: Japan time for realms whose
