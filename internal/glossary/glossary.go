@@ -73,6 +73,8 @@ var ProperNouns = []string{
 	"DOC", "DOCX", "JPG", "JPEG", "PDF", "PNG", "QR",
 	"Chrome", "Safari", "Firefox", "Edge", "Opera", "Windows", "macOS", "ChromeOS",
 	"iPhone", "iPad", "Android", "Linux",
+	// Formats and a system named in `ninsho import`'s refusals (operators).
+	"JSON", "Firebase", "RFC", "base32",
 	// The product's name, in the optional "powered by" line only: the
 	// branded page and message tests (web, message) assert that nothing
 	// else a customer reads says it.
