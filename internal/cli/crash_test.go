@@ -87,19 +87,26 @@ func (g *crashGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // waitFor waits until cond, called with the gateway locked, holds.
 func (g *crashGateway) waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
+	waitChanged(t, &g.mu, &g.changed, "gateway: "+what, timeout, cond)
+}
+
+// waitChanged waits until cond, called with mu held, holds. *changed is a
+// channel closed (and replaced, under mu) at every change cond may see.
+func waitChanged(t *testing.T, mu *sync.Mutex, changed *chan struct{}, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for {
-		g.mu.Lock()
-		ok, changed := cond(), g.changed
-		g.mu.Unlock()
+		mu.Lock()
+		ok, next := cond(), *changed
+		mu.Unlock()
 		if ok {
 			return
 		}
 		select {
-		case <-changed:
+		case <-next:
 		case <-deadline.C:
-			t.Fatalf("gateway: %s did not happen within %v", what, timeout)
+			t.Fatalf("%s did not happen within %v", what, timeout)
 		}
 	}
 }

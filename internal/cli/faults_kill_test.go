@@ -76,21 +76,7 @@ func (g *twoGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (g *twoGateway) waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		g.mu.Lock()
-		ok, changed := cond(), g.changed
-		g.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-changed:
-		case <-deadline.C:
-			t.Fatalf("gateway: %s did not happen within %v", what, timeout)
-		}
-	}
+	waitChanged(t, &g.mu, &g.changed, "gateway: "+what, timeout, cond)
 }
 
 // leaseBound is how long after its lease ended a message the killed server
