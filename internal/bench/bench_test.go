@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ninsho/ninsho/internal/loadgen"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/signin"
 )
@@ -79,8 +80,8 @@ type fixture struct {
 	data    string
 	env     []string
 	cores   int
-	users   []Account
-	victims []Account
+	users   []loadgen.Account
+	victims []loadgen.Account
 }
 
 var shared struct {
@@ -129,7 +130,7 @@ func newFixture(ctx context.Context) (*fixture, error) {
 		return fx, err
 	}
 	defer srv.Stop()
-	api := &API{Client: NewClient(16, 30*time.Second), URL: srv.URL}
+	api := &loadgen.API{Client: loadgen.NewClient(16, 30*time.Second), URL: srv.URL}
 	if fx.users, err = api.Seed(ctx, "user", seedUsers, 2*fx.cores); err != nil {
 		return fx, err
 	}
@@ -169,8 +170,8 @@ func mustStart(b *testing.B, start func() (*Process, error)) *Process {
 }
 
 // signinOp signs in as the users in turn, from their own devices.
-func (fx *fixture) signinOp(api *API) Op {
-	return func(ctx context.Context, _, i int) (Reply, bool, error) {
+func (fx *fixture) signinOp(api *loadgen.API) loadgen.Op {
+	return func(ctx context.Context, _, i int) (loadgen.Reply, bool, error) {
 		u := fx.users[i%len(fx.users)]
 		r, err := api.Signin(ctx, u.Identifier, u.Password, u.DeviceToken)
 		return r, r.SignedIn(), err
@@ -178,8 +179,8 @@ func (fx *fixture) signinOp(api *API) Op {
 }
 
 // getOp requests path with the users' session tokens in turn; ok is a 200.
-func (fx *fixture) getOp(api *API, path string) Op {
-	return func(ctx context.Context, _, i int) (Reply, bool, error) {
+func (fx *fixture) getOp(api *loadgen.API, path string) loadgen.Op {
+	return func(ctx context.Context, _, i int) (loadgen.Reply, bool, error) {
 		r, err := api.Get(ctx, path, fx.users[i%len(fx.users)].SessionToken)
 		return r, r.Status == http.StatusOK, err
 	}
@@ -207,12 +208,12 @@ func BenchmarkSignin(b *testing.B) {
 	ctx := b.Context()
 	srv := mustStart(b, func() (*Process, error) { return fx.startNinsho(ctx, "signin") })
 	workers := signinPer * fx.cores
-	api := &API{Client: NewClient(workers, 30*time.Second), URL: srv.URL}
+	api := &loadgen.API{Client: loadgen.NewClient(workers, 30*time.Second), URL: srv.URL}
 	m := startMeter(fx.cores, srv)
 
 	window := max(*loadTime/signinRounds, 2*time.Second)
-	hashes := []HashRate{mustMeasureHashFor(b, fx.cores, hashPhase)}
-	var rounds []*Result
+	hashes := []loadgen.HashRate{mustMeasureHashFor(b, fx.cores, hashPhase)}
+	var rounds []*loadgen.Result
 	var ratios []float64
 	var cpu time.Duration
 	for i := range signinRounds {
@@ -221,7 +222,7 @@ func BenchmarkSignin(b *testing.B) {
 			warmup = 3 * time.Second
 		}
 		cpu0 := mustCPU(b, srv)
-		res := ClosedLoop(ctx, workers, warmup, window, fx.signinOp(api))
+		res := loadgen.ClosedLoop(ctx, workers, warmup, window, fx.signinOp(api))
 		cpu += mustCPU(b, srv) - cpu0
 		hashes = append(hashes, mustMeasureHashFor(b, fx.cores, hashPhase))
 		rounds = append(rounds, res)
@@ -229,7 +230,7 @@ func BenchmarkSignin(b *testing.B) {
 	}
 	peak := mustPeak(b, srv)
 
-	res := Merge(rounds...)
+	res := loadgen.Merge(rounds...)
 	var limit float64
 	var hashCPU time.Duration
 	for _, h := range hashes {
@@ -309,23 +310,23 @@ func BenchmarkSessionCheck(b *testing.B) {
 		return Start(ctx, fx.bare, nil, fx.env, filepath.Join(fx.dir, "bare.log"), "listening at", "/")
 	})
 	conns := meConnsPer * fx.cores
-	client := NewClient(conns, 10*time.Second)
-	meOp := fx.getOp(&API{Client: client, URL: srv.URL}, "/api/v1/me")
-	bareOp := fx.getOp(&API{Client: client, URL: bare.URL}, "/api/v1/me")
+	client := loadgen.NewClient(conns, 10*time.Second)
+	meOp := fx.getOp(&loadgen.API{Client: client, URL: srv.URL}, "/api/v1/me")
+	bareOp := fx.getOp(&loadgen.API{Client: client, URL: bare.URL}, "/api/v1/me")
 	m := startMeter(fx.cores, srv, bare)
 
-	var me, base []*Result
+	var me, base []*loadgen.Result
 	var meCPU, baseCPU time.Duration
 	var meN, baseN int
 	for range 2 {
 		c0 := mustCPU(b, bare)
-		res := ClosedLoop(ctx, conns, time.Second, phase(), bareOp)
+		res := loadgen.ClosedLoop(ctx, conns, time.Second, phase(), bareOp)
 		baseCPU += mustCPU(b, bare) - c0
 		baseN += res.AllOK
 		base = append(base, res)
 
 		c0 = mustCPU(b, srv)
-		res = ClosedLoop(ctx, conns, time.Second, phase(), meOp)
+		res = loadgen.ClosedLoop(ctx, conns, time.Second, phase(), meOp)
 		meCPU += mustCPU(b, srv) - c0
 		meN += res.AllOK
 		me = append(me, res)
@@ -377,15 +378,15 @@ func BenchmarkOverload(b *testing.B) {
 	ctx := b.Context()
 	srv := mustStart(b, func() (*Process, error) { return fx.startNinsho(ctx, "overload") })
 	workers := signinPer * fx.cores
-	api := &API{Client: NewClient(1024, 30*time.Second), URL: srv.URL}
+	api := &loadgen.API{Client: loadgen.NewClient(1024, 30*time.Second), URL: srv.URL}
 	m := startMeter(fx.cores, srv)
 
-	sustained := ClosedLoop(ctx, workers, 2*time.Second, phase(), fx.signinOp(api))
+	sustained := loadgen.ClosedLoop(ctx, workers, 2*time.Second, phase(), fx.signinOp(api))
 	rate := 2 * sustained.Rate()
 	if err := srv.ResetPeak(); err != nil {
 		b.Fatal(err)
 	}
-	res := OpenLoop(ctx, rate, *loadTime, fx.signinOp(api))
+	res := loadgen.OpenLoop(ctx, rate, *loadTime, fx.signinOp(api))
 	peak := mustPeak(b, srv)
 
 	r := newReport(b, "overload")
@@ -395,8 +396,8 @@ func BenchmarkOverload(b *testing.B) {
 	r.figure("admitted", "%d (%.1f/s), refused with 503+Retry-After %d", res.OK, res.Rate(), res.Unavailable503)
 	r.figure("admitted latency p50 / p99 / max", "%v / %v / %v",
 		ms(res.Quantile(0.5)), ms(res.Quantile(0.99)), ms(res.Quantile(1)))
-	refusedP99 := quantile(res.Other, 0.99)
-	r.figure("refused latency p50 / p99 / max", "%v / %v / %v", ms(quantile(res.Other, 0.5)), ms(refusedP99), ms(quantile(res.Other, 1)))
+	refusedP99 := loadgen.Quantile(res.Other, 0.99)
+	r.figure("refused latency p50 / p99 / max", "%v / %v / %v", ms(loadgen.Quantile(res.Other, 0.5)), ms(refusedP99), ms(loadgen.Quantile(res.Other, 1)))
 	goodput := res.Rate() / sustained.Rate()
 	r.figure("goodput", "%.1f completed sign-ins/s = %.3f of the sustainable rate", res.Rate(), goodput)
 	m.log(r)
@@ -428,16 +429,16 @@ func BenchmarkFlood(b *testing.B) {
 	fx := mustFixture(b)
 	ctx := b.Context()
 	srv := mustStart(b, func() (*Process, error) { return fx.startNinsho(ctx, "flood") })
-	api := &API{Client: NewClient(floodConns, 30*time.Second), URL: srv.URL}
-	probe := &API{Client: NewClient(2, readyTimeout), URL: srv.URL}
-	owner := &API{Client: NewClient(2, 30*time.Second), URL: srv.URL}
+	api := &loadgen.API{Client: loadgen.NewClient(floodConns, 30*time.Second), URL: srv.URL}
+	probe := &loadgen.API{Client: loadgen.NewClient(2, readyTimeout), URL: srv.URL}
+	owner := &loadgen.API{Client: loadgen.NewClient(2, 30*time.Second), URL: srv.URL}
 	m := startMeter(fx.cores, srv)
 
 	pctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	var readyOK, readyFailed int
 	var readyLat []time.Duration
-	wg.Go(func() { readyOK, readyFailed, readyLat = Probe(pctx, probe, "/readyz", 100*time.Millisecond) })
+	wg.Go(func() { readyOK, readyFailed, readyLat = loadgen.Probe(pctx, probe, "/readyz", 100*time.Millisecond) })
 	var ownerTries, ownerOK int
 	wg.Go(func() {
 		for i := 0; pctx.Err() == nil; i++ {
@@ -456,8 +457,8 @@ func BenchmarkFlood(b *testing.B) {
 			}
 		}
 	})
-	res := ClosedLoop(ctx, floodConns, 0, *loadTime, func(ctx context.Context, _, i int) (Reply, bool, error) {
-		var r Reply
+	res := loadgen.ClosedLoop(ctx, floodConns, 0, *loadTime, func(ctx context.Context, _, i int) (loadgen.Reply, bool, error) {
+		var r loadgen.Reply
 		var err error
 		if i%2 == 0 {
 			v := fx.victims[(i/2)%len(fx.victims)]
@@ -476,7 +477,7 @@ func BenchmarkFlood(b *testing.B) {
 	r.figure("answers", "%s (%.0f/s)", res.StatusText(), float64(res.Requests)/res.Window.Seconds())
 	r.figure("wrong-password answers (400)", "%d (%.1f/s), p99 %v", res.OK, res.Rate(), ms(res.Quantile(0.99)))
 	r.figure("/readyz p50 / p99 / max", "%v / %v / %v",
-		ms(quantile(readyLat, 0.5)), ms(quantile(readyLat, 0.99)), ms(quantile(readyLat, 1)))
+		ms(loadgen.Quantile(readyLat, 0.5)), ms(loadgen.Quantile(readyLat, 0.99)), ms(loadgen.Quantile(readyLat, 1)))
 	r.figure("owners from their devices", "%d of %d signed in (informational)", ownerOK, ownerTries)
 	m.log(r)
 	r.goal("(c) flood: server peak RSS", peak < goalFloodRSS,
@@ -488,7 +489,7 @@ func BenchmarkFlood(b *testing.B) {
 
 	b.ReportMetric(mib(peak), "peak-RSS-MiB")
 	b.ReportMetric(float64(res.Requests)/res.Window.Seconds(), "answers/s")
-	b.ReportMetric(float64(quantile(readyLat, 1))/1e6, "readyz-max-ms")
+	b.ReportMetric(float64(loadgen.Quantile(readyLat, 1))/1e6, "readyz-max-ms")
 	r.done()
 }
 
@@ -504,7 +505,7 @@ type meter struct {
 }
 
 func startMeter(cores int, procs ...*Process) *meter {
-	m := &meter{start: time.Now(), self: SelfCPU(), procs: procs, cores: cores}
+	m := &meter{start: time.Now(), self: loadgen.SelfCPU(), procs: procs, cores: cores}
 	m.machine, m.machineErr = MachineCPU()
 	m.servers, m.pErr = cpuOf(procs)
 	return m
@@ -531,7 +532,7 @@ func (m *meter) log(r *report) {
 	}
 	capacity := time.Since(m.start).Seconds() * float64(m.cores)
 	srv := (servers - m.servers).Seconds()
-	self := (SelfCPU() - m.self).Seconds()
+	self := (loadgen.SelfCPU() - m.self).Seconds()
 	other := max((machine-m.machine).Seconds()-srv-self, 0)
 	r.figure("machine CPU: server / bench / others", "%.0f%% / %.0f%% / %.0f%% of %d cores over %v",
 		100*srv/capacity, 100*self/capacity, 100*other/capacity, m.cores, time.Since(m.start).Round(time.Second))
@@ -579,9 +580,9 @@ func (r *report) done() {
 	}
 }
 
-func mustMeasureHash(b *testing.B, workers int) HashRate {
+func mustMeasureHash(b *testing.B, workers int) loadgen.HashRate {
 	b.Helper()
-	h, err := MeasureHash(b.Context(), password.DefaultParams(), workers, phase())
+	h, err := loadgen.MeasureHash(b.Context(), password.DefaultParams(), workers, phase())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -606,7 +607,7 @@ func mustPeak(b *testing.B, p *Process) int64 {
 	return n
 }
 
-func meanRate(rs []*Result) float64 {
+func meanRate(rs []*loadgen.Result) float64 {
 	var sum float64
 	for _, r := range rs {
 		sum += r.Rate()
@@ -614,17 +615,17 @@ func meanRate(rs []*Result) float64 {
 	return sum / float64(len(rs))
 }
 
-func quantileAll(rs []*Result, q float64) time.Duration {
+func quantileAll(rs []*loadgen.Result, q float64) time.Duration {
 	var all []time.Duration
 	for _, r := range rs {
 		all = append(all, r.Latency...)
 	}
 	slices.Sort(all)
-	return quantile(all, q)
+	return loadgen.Quantile(all, q)
 }
 
-func sumStatus(rs []*Result) string {
-	sum := newResult(0)
+func sumStatus(rs []*loadgen.Result) string {
+	sum := loadgen.NewResult(0)
 	for _, r := range rs {
 		for s, n := range r.Status {
 			sum.Status[s] += n

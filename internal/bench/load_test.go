@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"github.com/ninsho/ninsho/internal/loadgen"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -30,7 +31,7 @@ func TestQuantile(t *testing.T) {
 		{ms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 0.99, 10 * time.Millisecond},
 	}
 	for _, tt := range tests {
-		if got := quantile(tt.sorted, tt.q); got != tt.want {
+		if got := loadgen.Quantile(tt.sorted, tt.q); got != tt.want {
 			t.Errorf("quantile(%v, %v) = %v, want %v", tt.sorted, tt.q, got, tt.want)
 		}
 	}
@@ -66,16 +67,16 @@ func TestLoops(t *testing.T) {
 	defer srv.Close()
 	notFound := httptest.NewServer(http.NotFoundHandler())
 	defer notFound.Close()
-	c := NewClient(4, 5*time.Second)
-	op := func(api *API) Op {
-		return func(ctx context.Context, _, _ int) (Reply, bool, error) {
+	c := loadgen.NewClient(4, 5*time.Second)
+	op := func(api *loadgen.API) loadgen.Op {
+		return func(ctx context.Context, _, _ int) (loadgen.Reply, bool, error) {
 			r, err := api.Get(ctx, "/api/v1/me", "token")
 			return r, r.Status == http.StatusOK, err
 		}
 	}
 	ctx := context.Background()
 
-	r := ClosedLoop(ctx, 4, 20*time.Millisecond, 100*time.Millisecond, op(&API{Client: c, URL: srv.URL}))
+	r := loadgen.ClosedLoop(ctx, 4, 20*time.Millisecond, 100*time.Millisecond, op(&loadgen.API{Client: c, URL: srv.URL}))
 	if r.OK == 0 || r.OK != r.Requests || r.Status[200] != r.OK || len(r.Latency) != r.OK {
 		t.Errorf("closed loop: OK %d of %d, statuses %s, %d latencies", r.OK, r.Requests, r.StatusText(), len(r.Latency))
 	}
@@ -83,7 +84,7 @@ func TestLoops(t *testing.T) {
 		t.Errorf("closed loop: AllOK %d < OK %d", r.AllOK, r.OK)
 	}
 
-	r = OpenLoop(ctx, 200, 100*time.Millisecond, op(&API{Client: c, URL: notFound.URL}))
+	r = loadgen.OpenLoop(ctx, 200, 100*time.Millisecond, op(&loadgen.API{Client: c, URL: notFound.URL}))
 	if r.Requests != 20 || r.OK != 0 || r.Status[404] != 20 || len(r.Other) != 20 || r.ServerErrors() != 0 {
 		t.Errorf("open loop: %d requests, OK %d, statuses %s, %d other latencies, %d server errors",
 			r.Requests, r.OK, r.StatusText(), len(r.Other), r.ServerErrors())
@@ -91,11 +92,11 @@ func TestLoops(t *testing.T) {
 }
 
 func TestMergeAndMedian(t *testing.T) {
-	a := &Result{Window: 2 * time.Second, Requests: 5, OK: 4, AllOK: 6, Status: map[int]int{200: 4, 503: 1},
+	a := &loadgen.Result{Window: 2 * time.Second, Requests: 5, OK: 4, AllOK: 6, Status: map[int]int{200: 4, 503: 1},
 		Unavailable503: 1, Latency: []time.Duration{3, 9}, Other: []time.Duration{1}}
-	b := &Result{Window: 3 * time.Second, Requests: 6, OK: 6, AllOK: 7, Status: map[int]int{200: 6},
+	b := &loadgen.Result{Window: 3 * time.Second, Requests: 6, OK: 6, AllOK: 7, Status: map[int]int{200: 6},
 		Latency: []time.Duration{1, 5}}
-	m := Merge(a, b)
+	m := loadgen.Merge(a, b)
 	if m.Window != 5*time.Second || m.Requests != 11 || m.OK != 10 || m.AllOK != 13 ||
 		m.Status[200] != 10 || m.Status[503] != 1 || m.Unavailable503 != 1 {
 		t.Fatalf("Merge = %+v", m)

@@ -45,8 +45,8 @@ type oidcTarget struct {
 // sends the newest token of it, so every request rotates (retires one
 // refresh token, issues a new access token, refresh token and ID token).
 func BenchmarkOIDCRefresh(b *testing.B) {
-	oidcBench(b, "refresh", func(t *oidcTarget) Op {
-		return func(ctx context.Context, w, _ int) (Reply, bool, error) {
+	oidcBench(b, "refresh", func(t *oidcTarget) loadgen.Op {
+		return func(ctx context.Context, w, _ int) (loadgen.Reply, bool, error) {
 			r, body, err := t.post(ctx, t.srv.URL+"/oauth/v2/token", url.Values{
 				"grant_type": {"refresh_token"}, "refresh_token": {t.refresh[w]}})
 			if err != nil || r.Status != http.StatusOK {
@@ -66,8 +66,8 @@ func BenchmarkOIDCRefresh(b *testing.B) {
 // (client_secret_basic) of the workers' live access tokens; each answer must
 // be active.
 func BenchmarkOIDCIntrospect(b *testing.B) {
-	oidcBench(b, "introspect", func(t *oidcTarget) Op {
-		return func(ctx context.Context, w, _ int) (Reply, bool, error) {
+	oidcBench(b, "introspect", func(t *oidcTarget) loadgen.Op {
+		return func(ctx context.Context, w, _ int) (loadgen.Reply, bool, error) {
 			r, body, err := t.post(ctx, t.srv.URL+"/oauth/v2/introspect", url.Values{"token": {t.access[w]}})
 			if err != nil || r.Status != http.StatusOK {
 				return r, false, err
@@ -86,7 +86,7 @@ func BenchmarkOIDCIntrospect(b *testing.B) {
 // oidcBench runs the sqlite and postgres sub-benchmarks of one operation:
 // bare, OIDC, bare, OIDC, each with a 1 s warm-up and a phase() window, from
 // the same client with the same connections.
-func oidcBench(b *testing.B, what string, opOf func(*oidcTarget) Op) {
+func oidcBench(b *testing.B, what string, opOf func(*oidcTarget) loadgen.Op) {
 	fx := mustFixture(b)
 	for _, db := range []string{"sqlite", "postgres"} {
 		b.Run(db, func(b *testing.B) {
@@ -96,20 +96,20 @@ func oidcBench(b *testing.B, what string, opOf func(*oidcTarget) Op) {
 			}
 			t := mustOIDCTarget(b, fx, what+"-"+db, dbURL)
 			op := opOf(t)
-			bareOp := func(ctx context.Context, w, _ int) (Reply, bool, error) {
+			bareOp := func(ctx context.Context, w, _ int) (loadgen.Reply, bool, error) {
 				// The same form request, to the bare handler.
 				r, _, err := t.post(ctx, t.bare.URL+"/oauth/v2/token", url.Values{
 					"grant_type": {"refresh_token"}, "refresh_token": {t.refresh[w]}})
 				return r, err == nil && r.Status == http.StatusOK, err
 			}
 			m := startMeter(fx.cores, t.srv, t.bare)
-			var got, base []*Result
+			var got, base []*loadgen.Result
 			var cpu time.Duration
 			var n int
 			for range 2 {
-				base = append(base, ClosedLoop(b.Context(), t.conns, time.Second, phase(), bareOp))
+				base = append(base, loadgen.ClosedLoop(b.Context(), t.conns, time.Second, phase(), bareOp))
 				c0 := mustCPU(b, t.srv)
-				res := ClosedLoop(b.Context(), t.conns, time.Second, phase(), op)
+				res := loadgen.ClosedLoop(b.Context(), t.conns, time.Second, phase(), op)
 				cpu += mustCPU(b, t.srv) - c0
 				n += res.AllOK
 				got = append(got, res)
@@ -187,9 +187,9 @@ func mustOIDCTarget(b *testing.B, fx *fixture, name, dbURL string) *oidcTarget {
 	})
 	conns := oidcConnsPer * fx.cores
 	t := &oidcTarget{srv: srv, bare: bare, conns: conns, clientID: clientID, secret: secret,
-		client: NewClient(conns, 10*time.Second), refresh: make([]string, conns), access: make([]string, conns)}
+		client: loadgen.NewClient(conns, 10*time.Second), refresh: make([]string, conns), access: make([]string, conns)}
 
-	api := &API{Client: NewClient(16, 30*time.Second), URL: srv.URL}
+	api := &loadgen.API{Client: loadgen.NewClient(16, 30*time.Second), URL: srv.URL}
 	accs, err := api.Seed(ctx, "oidc", conns, 2*fx.cores)
 	if err != nil {
 		b.Fatal(err)
@@ -222,6 +222,6 @@ func (t *oidcTarget) grant(ctx context.Context, session string) (tokenAnswer, er
 
 // post sends form with the client's credentials (client_secret_basic) and
 // returns the status and the whole answer.
-func (t *oidcTarget) post(ctx context.Context, target string, form url.Values) (Reply, []byte, error) {
+func (t *oidcTarget) post(ctx context.Context, target string, form url.Values) (loadgen.Reply, []byte, error) {
 	return t.oidc().PostForm(ctx, target, form)
 }

@@ -98,7 +98,7 @@ func TestSoak(t *testing.T) {
 	// About half the sustainable sign-in rate: the bare hash on every core
 	// bounds it, and on a machine shared with other work the server
 	// sustains about half of that bound; sign-ins are a quarter of the mix.
-	h, err := MeasureHash(ctx, password.DefaultParams(), runtime.NumCPU(), 2*time.Second)
+	h, err := loadgen.MeasureHash(ctx, password.DefaultParams(), runtime.NumCPU(), 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ninsho/ninsho/internal/loadgen"
 	"github.com/ninsho/ninsho/internal/totp"
 )
 
@@ -16,7 +17,7 @@ import (
 // compute codes from, and Last, the step of the last code the server accepted
 // for it (the server refuses that step and every earlier one).
 type TOTPAccount struct {
-	Account
+	loadgen.Account
 	Secret string
 	Last   int64
 }
@@ -52,7 +53,7 @@ func codeOf(secret string, step int64) (string, error) {
 // two-step verification on. The code is of the oldest step the server
 // accepts, so that the account has as many fresh steps left as possible.
 // The session must be recent (a sign-up's is).
-func EnrolTOTP(ctx context.Context, a *API, acc Account) (TOTPAccount, error) {
+func EnrolTOTP(ctx context.Context, a *loadgen.API, acc loadgen.Account) (TOTPAccount, error) {
 	t := TOTPAccount{Account: acc}
 	r, data, err := a.Post(ctx, "/api/v1/me/two-step/totp", acc.SessionToken, map[string]string{"label": "bench"})
 	if err != nil {
@@ -89,10 +90,10 @@ func EnrolTOTP(ctx context.Context, a *API, acc Account) (TOTPAccount, error) {
 
 // SeedTOTP signs up n accounts named prefix0000@example.com … (as Seed) and
 // enrols an authenticator app for each right after its sign-up.
-func SeedTOTP(ctx context.Context, a *API, prefix string, n, workers int) ([]TOTPAccount, error) {
+func SeedTOTP(ctx context.Context, a *loadgen.API, prefix string, n, workers int) ([]TOTPAccount, error) {
 	accs := make([]TOTPAccount, n)
-	err := forEach(n, workers, func(i int) error {
-		acc, err := a.Signup(ctx, seedIdentifier(prefix, i), seedPassword(prefix, i), "Bench Account")
+	err := loadgen.ForEach(n, workers, func(i int) error {
+		acc, err := a.Signup(ctx, loadgen.SeedIdentifier(prefix, i), loadgen.SeedPassword(prefix, i), "Bench Account")
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ninsho/ninsho/internal/loadgen"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/totp"
 )
@@ -41,7 +42,7 @@ func mustTOTPAccounts(b *testing.B, fx *fixture, n int) ([]TOTPAccount, time.Dur
 			return
 		}
 		defer srv.Stop()
-		api := &API{Client: NewClientFrom(16, 30*time.Second, totpAddresses), URL: srv.URL}
+		api := &loadgen.API{Client: loadgen.NewClientFrom(16, 30*time.Second, totpAddresses), URL: srv.URL}
 		if totpShared.accs, err = SeedTOTP(ctx, api, "totp", n, 4*fx.cores); err != nil {
 			totpShared.err = err
 			return
@@ -62,7 +63,7 @@ type codeTally struct {
 	n  map[string]int
 }
 
-func (t *codeTally) add(stage string, r Reply) {
+func (t *codeTally) add(stage string, r loadgen.Reply) {
 	what := r.ErrorCodes()
 	if what == "" && r.Flow != nil {
 		what = r.Flow.Status
@@ -105,11 +106,11 @@ func (t *codeTally) total() int {
 // totpOp signs in with the password and then the authenticator app's code
 // (two requests) as the roster's accounts, from their own devices. ok is a
 // completed sign-in with a session.
-func totpOp(api *API, roster *Roster, bad *codeTally) Op {
-	return func(ctx context.Context, _, _ int) (Reply, bool, error) {
+func totpOp(api *loadgen.API, roster *Roster, bad *codeTally) loadgen.Op {
+	return func(ctx context.Context, _, _ int) (loadgen.Reply, bool, error) {
 		i, err := roster.Take(ctx)
 		if err != nil {
-			return Reply{}, false, err
+			return loadgen.Reply{}, false, err
 		}
 		acc := roster.Account(i)
 		r, err := api.Signin(ctx, acc.Identifier, acc.Password, acc.DeviceToken)
@@ -157,14 +158,14 @@ func BenchmarkSigninTOTP(b *testing.B) {
 	accs, seeded := mustTOTPAccounts(b, fx, TOTPAccountsFor(bound, warmup+*loadTime))
 	srv := mustStart(b, func() (*Process, error) { return fx.startNinsho(ctx, "totp") })
 	workers := signinPer * fx.cores
-	api := &API{Client: NewClientFrom(workers, 30*time.Second, totpAddresses+1<<20), URL: srv.URL}
+	api := &loadgen.API{Client: loadgen.NewClientFrom(workers, 30*time.Second, totpAddresses+1<<20), URL: srv.URL}
 	roster := NewRoster(accs)
 	var bad codeTally
 	m := startMeter(fx.cores, srv)
 
 	before := mustMeasureHash(b, fx.cores)
 	cpu0 := mustCPU(b, srv)
-	res := ClosedLoop(ctx, workers, warmup, *loadTime, totpOp(api, roster, &bad))
+	res := loadgen.ClosedLoop(ctx, workers, warmup, *loadTime, totpOp(api, roster, &bad))
 	cpu := mustCPU(b, srv) - cpu0
 	after := mustMeasureHash(b, fx.cores)
 	peak := mustPeak(b, srv)
@@ -207,9 +208,9 @@ func BenchmarkSigninTOTP(b *testing.B) {
 	r.done()
 }
 
-func mustMeasureHashFor(b *testing.B, workers int, d time.Duration) HashRate {
+func mustMeasureHashFor(b *testing.B, workers int, d time.Duration) loadgen.HashRate {
 	b.Helper()
-	h, err := MeasureHash(b.Context(), password.DefaultParams(), workers, d)
+	h, err := loadgen.MeasureHash(b.Context(), password.DefaultParams(), workers, d)
 	if err != nil {
 		b.Fatal(err)
 	}
