@@ -766,9 +766,10 @@ func (a *App) clean(ctx context.Context) {
 	if _, err := a.DB.DeleteExpiredChallenges(ctx, now); err != nil {
 		a.Logger.Error("delete expired captcha challenges", "err", err)
 	}
-	// Password checks left by an instance that stopped mid-check.
-	if _, err := a.DB.DeleteEndedPasswordChecks(ctx, now); err != nil {
-		a.Logger.Error("delete ended password checks", "err", err)
+	// Leases whose holder stopped (password checks of an instance that
+	// stopped mid-check).
+	if _, err := a.DB.DeleteEndedLeases(ctx, now); err != nil {
+		a.Logger.Error("delete ended leases", "err", err)
 	}
 	// Wrong-code counts idle for a month go (a pause has long ended by
 	// then); a count at the consecutive maximum stays until a right code.

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ninsho/ninsho/internal/bench"
+	"github.com/ninsho/ninsho/internal/loadgen"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/message/providers/webhook"
 	"github.com/ninsho/ninsho/internal/ninsho"
@@ -173,7 +174,7 @@ func TestSIGKILLOneOfTwoInstances(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			hc := bench.NewClientFrom(8, 10*time.Second, uint32(3+i)<<16)
+			hc := loadgen.NewClientFrom(8, 10*time.Second, uint32(3+i)<<16)
 			for j := range perServer {
 				body, _ := json.Marshal(map[string]string{"identifier": fmt.Sprintf("kill%d-%02d@example.com", i, j),
 					"password": "Kasumi-Yamabuki-Hotaru-42", "name": "Kill Test", "locale": "en"})

@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ninsho/ninsho/internal/bench"
 	"github.com/ninsho/ninsho/internal/config"
 	"github.com/ninsho/ninsho/internal/i18n"
+	"github.com/ninsho/ninsho/internal/loadgen"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/store/storetest"
@@ -60,10 +60,10 @@ func TestPostgresRestartMidLoad(t *testing.T) {
 		c.TrustedProxies = []string{"127.0.0.1"}
 	})
 	base := app.URL()
-	hc := bench.NewClientFrom(64, 10*time.Second, 1<<16)
-	api := &bench.API{Client: hc, URL: base}
+	hc := loadgen.NewClientFrom(64, 10*time.Second, 1<<16)
+	api := &loadgen.API{Client: hc, URL: base}
 	ctx := context.Background()
-	var seeded []bench.Account
+	var seeded []loadgen.Account
 	for i := range 4 {
 		a, err := api.Signup(ctx, fmt.Sprintf("seed%d@example.com", i), fmt.Sprintf("Kaede-Hoshizora-%d", 7919*i+104729), "Fault Seed")
 		if err != nil {
@@ -174,7 +174,7 @@ func TestPostgresRestartMidLoad(t *testing.T) {
 // it sent (from the development inbox) entered, a sign-in of acc and a
 // session check, again and again. After a 503 it goes on at once with the
 // next request (a person pressing again), paced by a short pause.
-func runFaultLoad(base string, hc *http.Client, rec *answers, stop *atomic.Bool, w int, acc bench.Account) {
+func runFaultLoad(base string, hc *http.Client, rec *answers, stop *atomic.Bool, w int, acc loadgen.Account) {
 	post := func(path string, body any) *http.Request {
 		b, _ := json.Marshal(body)
 		r, _ := http.NewRequest("POST", base+path, bytes.NewReader(b))

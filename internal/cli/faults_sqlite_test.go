@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ninsho/ninsho/internal/bench"
 	"github.com/ninsho/ninsho/internal/config"
 	"github.com/ninsho/ninsho/internal/i18n"
+	"github.com/ninsho/ninsho/internal/loadgen"
 	"github.com/ninsho/ninsho/internal/ninsho"
 )
 
@@ -43,8 +43,8 @@ func TestSQLiteDiskFull(t *testing.T) {
 		c.TrustedProxies = []string{"127.0.0.1"}
 	})
 	base := app.URL()
-	hc := bench.NewClientFrom(16, 10*time.Second, 2<<16)
-	api := &bench.API{Client: hc, URL: base}
+	hc := loadgen.NewClientFrom(16, 10*time.Second, 2<<16)
+	api := &loadgen.API{Client: hc, URL: base}
 	acc, err := api.Signup(t.Context(), "owner@example.com", "Kaede-Hoshizora-4242", "Full Disk")
 	if err != nil {
 		t.Fatal(err)

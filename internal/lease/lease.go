@@ -25,7 +25,8 @@ type Store interface {
 	// already (a renewal), and reports whether holder has it now.
 	TakeLease(ctx context.Context, name, holder string, now, until time.Time) (bool, error)
 	// ReleaseLease ends holder's lease of name (nothing if another holds
-	// it), so that another instance may take it at once.
+	// it), so that another may take it at once; a released lease leaves no
+	// row behind.
 	ReleaseLease(ctx context.Context, name, holder string) error
 }
 

@@ -8,18 +8,8 @@ import (
 	"github.com/ninsho/ninsho/internal/throttle"
 )
 
-// CheckStore records the password checks in progress, one per key, for
-// every instance that shares the store.
-type CheckStore interface {
-	// StartPasswordCheck records holder's check of key until until unless
-	// another check of key is recorded and has not ended at now, and
-	// reports whether holder's is recorded.
-	StartPasswordCheck(ctx context.Context, key, holder string, now, until time.Time) (bool, error)
-	// EndPasswordCheck removes holder's check of key.
-	EndPasswordCheck(ctx context.Context, key, holder string) error
-}
-
-// famCheck keys the password check in progress of an identifier.
+// famCheck keys the password check in progress of an identifier (a lease
+// of that name, see startCheck).
 const famCheck = "signin.check"
 
 // CheckLife bounds a recorded check: an instance that stops mid-check
@@ -47,7 +37,7 @@ func (s *Service) startCheck(ctx context.Context, at *attempt) (end func(), err 
 	key := throttle.Key(famCheck, at.rl.ID, at.f.Identifier)
 	holder := ninsho.Token(s.Kit.Random, 12)
 	now := s.Kit.Clock.Now()
-	ok, err := store.StartPasswordCheck(ctx, key, holder, now, now.Add(CheckLife))
+	ok, err := store.TakeLease(ctx, key, holder, now, now.Add(CheckLife))
 	if err != nil {
 		return nil, err
 	}
@@ -57,6 +47,6 @@ func (s *Service) startCheck(ctx context.Context, at *attempt) (end func(), err 
 	return func() {
 		// Also when the client has gone: the next check must not wait
 		// for CheckLife.
-		_ = store.EndPasswordCheck(context.WithoutCancel(ctx), key, holder)
+		_ = store.ReleaseLease(context.WithoutCancel(ctx), key, holder)
 	}, nil
 }

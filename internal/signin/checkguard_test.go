@@ -32,8 +32,8 @@ func TestOnePasswordCheckPerIdentifierAtATime(t *testing.T) {
 		dev := e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
 		key := throttle.Key("signin.check", "jp", "hanako@example.jp")
 		now := e.Clock.Now()
-		if ok, err := db.StartPasswordCheck(ctx, key, "other-instance", now, now.Add(signin.CheckLife)); err != nil || !ok {
-			t.Fatalf("StartPasswordCheck: %v, %v", ok, err)
+		if ok, err := db.TakeLease(ctx, key, "other-instance", now, now.Add(signin.CheckLife)); err != nil || !ok {
+			t.Fatalf("TakeLease: %v, %v", ok, err)
 		}
 		runs := e.Kit.Passwords.Limiter.Runs()
 		_, err := e.Signin.Start(ctx, e.JP, flowtest.Req("203.0.113.9", ""), signin.Input{Identifier: "hanako@example.jp", Password: "a-guess-1234"})
@@ -48,15 +48,15 @@ func TestOnePasswordCheckPerIdentifierAtATime(t *testing.T) {
 		if _, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.7", dev), signin.Input{Identifier: "hanako@example.jp", Password: pw}); err != nil {
 			t.Fatalf("the owner's sign-in while a check runs: %v", err)
 		}
-		if err := db.EndPasswordCheck(ctx, key, "other-instance"); err != nil {
+		if err := db.ReleaseLease(ctx, key, "other-instance"); err != nil {
 			t.Fatal(err)
 		}
 		_, err = e.Signin.Start(ctx, e.JP, flowtest.Req("203.0.113.9", ""), signin.Input{Identifier: "hanako@example.jp", Password: "a-guess-1234"})
 		flowtest.WantCode(t, err, ninsho.CodePasswordIncorrect)
 		// An unknown identifier is held alike.
 		unknown := throttle.Key("signin.check", "jp", "nobody@example.jp")
-		if ok, err := db.StartPasswordCheck(ctx, unknown, "other-instance", now, now.Add(signin.CheckLife)); err != nil || !ok {
-			t.Fatalf("StartPasswordCheck: %v, %v", ok, err)
+		if ok, err := db.TakeLease(ctx, unknown, "other-instance", now, now.Add(signin.CheckLife)); err != nil || !ok {
+			t.Fatalf("TakeLease: %v, %v", ok, err)
 		}
 		_, err = e.Signin.Start(ctx, e.JP, flowtest.Req("203.0.113.10", ""), signin.Input{Identifier: "nobody@example.jp", Password: "a-guess-1234"})
 		flowtest.WantCode(t, err, ninsho.CodeRateLimited)
@@ -66,8 +66,8 @@ func TestOnePasswordCheckPerIdentifierAtATime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok, err := db.StartPasswordCheck(ctx, key, "other-instance", e.Clock.Now(), e.Clock.Now().Add(signin.CheckLife)); err != nil || !ok {
-			t.Fatalf("StartPasswordCheck: %v, %v", ok, err)
+		if ok, err := db.TakeLease(ctx, key, "other-instance", e.Clock.Now(), e.Clock.Now().Add(signin.CheckLife)); err != nil || !ok {
+			t.Fatalf("TakeLease: %v, %v", ok, err)
 		}
 		ans, err := e.Engine.Act(ctx, "jp", known.Flow.ID, flowtest.Req("203.0.113.11", ""), flow.Action{Name: flow.ActionSubmitPassword, Password: "a-guess-5678"})
 		flowtest.WantCode(t, err, ninsho.CodeRateLimited)
@@ -77,14 +77,14 @@ func TestOnePasswordCheckPerIdentifierAtATime(t *testing.T) {
 		if msg := i18n.FieldErrorMessage("en", ninsho.ErrorOf(err)); !strings.Contains(msg, "being checked right now") {
 			t.Errorf("the refusal's message %q does not say a check is running", msg)
 		}
-		if err := db.EndPasswordCheck(ctx, key, "other-instance"); err != nil {
+		if err := db.ReleaseLease(ctx, key, "other-instance"); err != nil {
 			t.Fatal(err)
 		}
 		// A record whose time ended (its instance died) holds nothing.
 		e.Clock.Advance(signin.CheckLife)
 		_, err = e.Signin.Start(ctx, e.JP, flowtest.Req("203.0.113.10", ""), signin.Input{Identifier: "nobody@example.jp", Password: "a-guess-1234"})
 		flowtest.WantCode(t, err, ninsho.CodeAccountNotFound)
-		if n, err := db.DeleteEndedPasswordChecks(ctx, e.Clock.Now().Add(24*time.Hour)); err != nil || n != 0 {
+		if n, err := db.DeleteEndedLeases(ctx, e.Clock.Now().Add(24*time.Hour)); err != nil || n != 0 {
 			t.Errorf("records left after the checks ended: %d (%v), want 0", n, err)
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"github.com/ninsho/ninsho/internal/captcha"
 	"github.com/ninsho/ninsho/internal/device"
 	"github.com/ninsho/ninsho/internal/flow"
+	"github.com/ninsho/ninsho/internal/lease"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/password"
 	"github.com/ninsho/ninsho/internal/realm"
@@ -25,8 +26,9 @@ type Protection struct {
 	Policy  risk.Policy
 	Counter *throttle.Counter
 	// Checks, when set, lets one password check per identifier run at a
-	// time across the instances (startCheck).
-	Checks   CheckStore
+	// time across the instances (startCheck): a lease per identifier,
+	// released when the check is counted.
+	Checks   lease.Store
 	Locks    account.LockStore
 	Networks device.NetworkStore // the same store as Kit.Networks
 	Captcha  *captcha.Service
