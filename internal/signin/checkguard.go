@@ -29,7 +29,10 @@ const CheckLife = 30 * time.Second
 // once. It returns the function that ends the check, to call once the
 // attempt's failure (if any) is committed (nil when none began: without
 // Protection.Checks, or for a familiar device).
-func (s *Service) startCheck(ctx context.Context, at *attempt) (end func(), err error) {
+//
+// The check is begun in the transaction of ctx; it is ended outside any,
+// with base (the request's context without that transaction).
+func (s *Service) startCheck(ctx, base context.Context, at *attempt) (end func(), err error) {
 	store := s.Protect.Checks
 	if store == nil || at.familiar {
 		return nil, nil
@@ -47,6 +50,6 @@ func (s *Service) startCheck(ctx context.Context, at *attempt) (end func(), err 
 	return func() {
 		// Also when the client has gone: the next check must not wait
 		// for CheckLife.
-		_ = store.ReleaseLease(context.WithoutCancel(ctx), key, holder)
+		_ = store.ReleaseLease(context.WithoutCancel(base), key, holder)
 	}, nil
 }

@@ -154,18 +154,24 @@ func (s *Service) assess(ctx context.Context, at *attempt) error {
 	if at.familiar {
 		return s.gauge(ctx, at)
 	}
-	// One check of the identifier at a time (startCheck), begun before its
-	// counts are read, so that they include every earlier check's failure;
-	// the account is read again for the same reason (a lock set since).
-	if at.check, err = s.startCheck(ctx, at); err != nil {
-		return err
-	}
-	if at.a != nil {
-		if at.a, err = s.Kit.Accounts.Account(ctx, at.a.ID); err != nil {
+	base := ctx
+	return s.Kit.Tx.InTx(ctx, func(ctx context.Context) error {
+		// One check of the identifier at a time (startCheck), begun in
+		// the transaction that counts the attempt and before its counts
+		// are read, so that they include every earlier check's failure;
+		// the account is read again for the same reason (a lock set
+		// since). A refusal rolls back: nothing is written.
+		var err error
+		if at.check, err = s.startCheck(ctx, base, at); err != nil {
 			return err
 		}
-	}
-	return s.Kit.Tx.InTx(ctx, func(ctx context.Context) error { return s.gauge(ctx, at) })
+		if at.a != nil {
+			if at.a, err = s.Kit.Accounts.Account(ctx, at.a.ID); err != nil {
+				return err
+			}
+		}
+		return s.gauge(ctx, at)
+	})
 }
 
 // gauge reads the signals of at (its familiarity known), counts the attempt
