@@ -413,7 +413,9 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	sessionsSvc := &sessions.Service{Tx: db, Clock: o.Clock, Random: o.Random, Store: db, Events: events,
 		Policy: kit.Sessions.Policy, Forget: signinSvc.ForgetAccount, Secure: unlockSvc, HistoryWindow: signin.HistoryWindow}
 	a.Orgs = &org.Service{Store: db, Accounts: db, Tx: db, Events: events, Outbox: kit.Outbox, Hasher: hasher,
-		Clock: o.Clock, Random: o.Random, CleanName: signup.CleanName, Realms: realms}
+		Clock: o.Clock, Random: o.Random, CleanName: signup.CleanName, Realms: realms,
+		Invalidate: loggedPublisher{Publisher: db, logger: a.Logger}}
+	a.Notices.Subscribe(invalidate.Orgs, a.Orgs.DropCached)
 	// The organisations' sign-in policy: required 2SV and allowed methods
 	// (authflow/orgpolicy.go, twostep/required.go).
 	kit.Members = a.Orgs

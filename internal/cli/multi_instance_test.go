@@ -22,6 +22,7 @@ import (
 	"github.com/ninsho/ninsho/internal/config"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/org"
 	"github.com/ninsho/ninsho/internal/realmset"
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/store/storetest"
@@ -142,6 +143,9 @@ type answer struct {
 	Messages    []struct {
 		Code string `json:"code"`
 	} `json:"messages"`
+	Organisations []struct {
+		ID string `json:"id"`
+	} `json:"organisations"` // GET /api/v1/me's
 }
 
 // String is the answer as a script compares it: status, codes, next step.
@@ -414,6 +418,38 @@ func TestSeveralInstancesBehaveAsOne(t *testing.T) {
 			t.Errorf("the revocation reached every instance after %v, want at most %v", worst, limit)
 		}
 		t.Logf("revocation seen by every instance %v after the sign-out answered (documented: at most SessionCacheTTL = %v)", worst, signin.SessionCacheTTL)
+	})
+
+	t.Run("a new organisation is in /me on every instance", func(t *testing.T) {
+		three.t = t
+		token, _ := three.signUp(three.apps[0].URL(), "eri@example.jp", "kumo-no-ue-43", "192.0.2.51")
+		for i, a := range three.apps {
+			// Every instance remembers "no organisations" now.
+			if status, me := three.call(a.URL(), "GET", "/api/v1/me", token, "192.0.2.51", nil); status != http.StatusOK || len(me.Organisations) != 0 {
+				t.Fatalf("instance %d: /me before: %s with %d organisations", i, me.transcript(status), len(me.Organisations))
+			}
+		}
+		start := time.Now()
+		status, o := three.call(three.apps[1].URL(), "POST", "/api/v1/orgs", token, "192.0.2.51", map[string]string{"kind": "seller", "name": "Kumo Shop"})
+		if status != http.StatusCreated || o.ID == "" {
+			t.Fatalf("create an organisation on instance 1: %s", o.transcript(status))
+		}
+		if _, me := three.call(three.apps[1].URL(), "GET", "/api/v1/me", token, "192.0.2.51", nil); len(me.Organisations) != 1 {
+			t.Errorf("instance 1 does not show the organisation it just created: %d organisations", len(me.Organisations))
+		}
+		// The clock stands still: only a notice can refresh instances 0 and 2.
+		var worst time.Duration
+		for _, i := range []int{0, 2} {
+			waitUntil(t, fmt.Sprintf("instance %d to show the organisation", i), func() bool {
+				_, me := three.call(three.apps[i].URL(), "GET", "/api/v1/me", token, "192.0.2.51", nil)
+				return len(me.Organisations) == 1 && me.Organisations[0].ID == o.ID
+			})
+			worst = max(worst, time.Since(start))
+		}
+		if limit := org.MineTTL + 250*time.Millisecond; worst > limit {
+			t.Errorf("the new organisation reached every instance after %v, want at most %v", worst, limit)
+		}
+		t.Logf("new organisation in /me on every instance %v after it was created (documented: at most %v)", worst, org.MineTTL)
 	})
 
 	t.Run("a realm change is seen by all", func(t *testing.T) {

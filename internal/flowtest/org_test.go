@@ -614,3 +614,97 @@ func TestOrgInvitationsToOneAddress(t *testing.T) {
 		}
 	})
 }
+
+// countedAffiliations is the real store, counting its Affiliations reads.
+type countedAffiliations struct {
+	org.Store
+	n int
+}
+
+func (c *countedAffiliations) Affiliations(ctx context.Context, realm, accountID string) ([]org.Affiliation, error) {
+	c.n++
+	return c.Store.Affiliations(ctx, realm, accountID)
+}
+
+// TestOrgMineRemembers: Mine (GET /api/v1/me's organisations) reads the
+// database once per org.MineTTL per person, and every change made through
+// the service is seen by the next Mine at once.
+func TestOrgMineRemembers(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		rl := e.JP
+		s := orgService(t, e)
+		store := &countedAffiliations{Store: e.DB}
+		s.Store = store
+		req := flowtest.Req("192.0.2.10", "")
+		owner := orgPerson(t, e, rl, "owner@example.jp")
+		member := orgPerson(t, e, rl, "member@example.jp")
+		mine := func(a *account.Account, want int) {
+			t.Helper()
+			got, err := s.Mine(ctx, rl.ID, a.ID)
+			if err != nil || len(got) != want {
+				t.Fatalf("Mine(%s) = %d organisations, %v; want %d", a.Email, len(got), err, want)
+			}
+		}
+		reads := func(what string, want int) {
+			t.Helper()
+			if store.n != want {
+				t.Errorf("%s: %d reads, want %d", what, store.n, want)
+			}
+			store.n = 0
+		}
+
+		mine(owner, 0)
+		mine(owner, 0)
+		reads("twice within MineTTL", 1)
+		o, err := s.Create(ctx, rl, owner.ID, org.CreateInput{Kind: org.KindSeller, Name: "Kumo"}, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store.n = 0 // Create reads the owner's count itself
+		mine(owner, 1)
+		mine(member, 0)
+		mine(member, 0)
+		reads("after a change: the owner's and the member's", 2)
+
+		if _, err := s.Invite(ctx, rl, owner.ID, o.ID, member.Email, org.RoleMember, req); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Accept(ctx, rl.ID, member, orgLink(t, e, member.Email, message.TemplateOrgInvitation), req); err != nil {
+			t.Fatal(err)
+		}
+		mine(member, 1)
+		if err := s.Leave(ctx, rl.ID, member.ID, o.ID, req); err != nil {
+			t.Fatal(err)
+		}
+		mine(member, 0)
+
+		store.n = 0
+		mine(owner, 1)
+		e.Clock.Advance(org.MineTTL - time.Millisecond)
+		mine(owner, 1)
+		reads("within MineTTL", 1)
+		e.Clock.Advance(time.Millisecond)
+		mine(owner, 1)
+		reads("MineTTL later", 1)
+		s.DropCached("") // a notice from another instance
+		mine(owner, 1)
+		reads("after a notice", 1)
+
+		// A change that rolls back retires nothing.
+		mine(owner, 1)
+		store.n = 0
+		boom := fmt.Errorf("rolled back")
+		if err := e.DB.InTx(ctx, func(ctx context.Context) error {
+			if err := s.ForgetAccount(ctx, rl.ID, owner.ID, owner.Email); err != nil {
+				return err
+			}
+			return boom
+		}); err != boom {
+			t.Fatalf("InTx = %v", err)
+		}
+		store.n = 0
+		mine(owner, 1)
+		reads("after a rolled-back change", 0)
+	})
+}

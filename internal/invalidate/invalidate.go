@@ -1,7 +1,9 @@
 // Package invalidate tells the other instances sharing one database that
 // something they keep in memory changed: an account's sessions were revoked
-// (they drop its cached principals) or a realm's settings changed (they
-// reload the realms now instead of at the next realm_refresh).
+// (they drop its cached principals), a realm's settings changed (they
+// reload the realms now instead of at the next realm_refresh) or
+// organisations changed (they forget the memberships they keep for
+// GET /api/v1/me).
 //
 // A notice is a hint, never the truth: the database stays authoritative and
 // every cache keeps its own short lifetime as the floor (signin's
@@ -27,6 +29,9 @@ const (
 	// Realms: the stored settings of the realm whose id is the key changed
 	// (ninsho realms set, the console's realms page).
 	Realms Kind = "realms"
+	// Orgs: an organisation of the realm whose id is the key, its members
+	// or its policy changed (org.Service.Mine's memory).
+	Orgs Kind = "orgs"
 )
 
 // Publisher sends a notice to every instance, this one included. Inside a

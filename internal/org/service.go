@@ -8,6 +8,7 @@ import (
 	"github.com/ninsho/ninsho/internal/account"
 	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/identifier"
+	"github.com/ninsho/ninsho/internal/invalidate"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/ninsho"
 	"github.com/ninsho/ninsho/internal/realm"
@@ -42,6 +43,11 @@ type Service struct {
 	Realms interface {
 		ByID(id string) *realm.Realm
 	}
+	// Invalidate tells the other instances that organisations changed, so
+	// that their Mine forgets what it keeps (mine.go); nil on one process.
+	Invalidate invalidate.Publisher
+
+	mine mineCache
 }
 
 // CreateInput is what Create needs.
@@ -129,12 +135,6 @@ func (s *Service) Create(ctx context.Context, rl *realm.Realm, accountID string,
 		s.Outbox.Wake()
 	}
 	return o, nil
-}
-
-// Mine lists the organisations the person belongs to with their role, by
-// joining time (GET /api/v1/me's organisations, the OIDC claim).
-func (s *Service) Mine(ctx context.Context, realm, accountID string) ([]Affiliation, error) {
-	return s.Store.Affiliations(ctx, realm, accountID)
 }
 
 // View is an organisation as one of its members sees it.
@@ -759,7 +759,10 @@ func (s *Service) invitation(ctx context.Context, realm, token string) (*Invitat
 	return inv, o, nil
 }
 
+// record appends the event of a change in its transaction, and marks the
+// change for Mine's memory (changed).
 func (s *Service) record(ctx context.Context, realm, accountID, actor, typ string, req ninsho.Request, data map[string]any) error {
+	s.changed(ctx, realm)
 	if s.Events == nil {
 		return nil
 	}
