@@ -412,7 +412,8 @@ func BenchmarkSessionCheck(b *testing.B) {
 }
 
 // BenchmarkOverload holds the first half of goal (c): at twice the
-// sustainable sign-in rate (measured first, in the same run), open-loop, the
+// sustainable sign-in rate (measured first, in the same run, and again after
+// the overload for goodput), open-loop, the
 // server answers no 5xx but 503 with Retry-After, the p99 of the sign-ins it
 // admits stays within 300 ms, its refusals take under 5 ms (p99), the
 // sign-ins it completes are at least 90% of the sustainable rate (goodput),
@@ -432,9 +433,14 @@ func BenchmarkOverload(b *testing.B) {
 	}
 	res := loadgen.OpenLoop(ctx, rate, *loadTime, fx.signinOp(api))
 	peak := mustPeak(b, srv)
+	// The host's speed drifts: the sustainable rate is measured again
+	// after the overload, and goodput compares with the mean of the two.
+	after := loadgen.ClosedLoop(ctx, workers, time.Second, phase(), fx.signinOp(api))
+	sustainable := (sustained.Rate() + after.Rate()) / 2
 
 	r := newReport(b, "overload")
 	r.figure("sustainable rate", "%.1f sign-ins/s (closed loop, %d clients; answers %s)", sustained.Rate(), workers, sustained.StatusText())
+	r.figure("sustainable rate after the overload", "%.1f sign-ins/s (answers %s)", after.Rate(), after.StatusText())
 	r.figure("offered", "%.1f sign-ins/s open-loop for %v = %d", rate, res.Window, res.Requests)
 	r.figure("answers", "%s", res.StatusText())
 	r.figure("admitted", "%d (%.1f/s), refused with 503+Retry-After %d", res.OK, res.Rate(), res.Unavailable503)
@@ -442,8 +448,8 @@ func BenchmarkOverload(b *testing.B) {
 		ms(res.Quantile(0.5)), ms(res.Quantile(0.99)), ms(res.Quantile(1)))
 	refusedP99 := loadgen.Quantile(res.Other, 0.99)
 	r.figure("refused latency p50 / p99 / max", "%v / %v / %v", ms(loadgen.Quantile(res.Other, 0.5)), ms(refusedP99), ms(loadgen.Quantile(res.Other, 1)))
-	goodput := res.Rate() / sustained.Rate()
-	r.figure("goodput", "%.1f completed sign-ins/s = %.3f of the sustainable rate", res.Rate(), goodput)
+	goodput := res.Rate() / sustainable
+	r.figure("goodput", "%.1f completed sign-ins/s = %.3f of the sustainable rate (mean of before and after, %.1f/s)", res.Rate(), goodput, sustainable)
 	m.log(r)
 	bad := res.ServerErrors() + res.Errors
 	r.goal("(c) 5xx but 503+Retry-After, transport errors", bad == 0, fmt.Sprint(bad), "0")
