@@ -128,16 +128,10 @@ func newBenchServerWithOrgs(b *testing.B, env *flowtest.Env, store org.Store) ht
 	if err != nil {
 		b.Fatal(err)
 	}
-	return mustHandler(server.New(server.Deps{
-		Realms:   env.Realms,
-		Flows:    env.Engine,
-		Signup:   env.Signup,
-		Signin:   env.Signin,
-		Registry: prometheus.NewRegistry(),
-		Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		Orgs: &org.Service{Store: store, Accounts: env.DB, Tx: env.DB, Events: env.DB, Outbox: env.Kit.Outbox, Hasher: hasher,
-			Clock: env.Clock, Random: env.Kit.Random, CleanName: signup.CleanName, Realms: env.Realms},
-	}))
+	d := benchDeps(env)
+	d.Orgs = &org.Service{Store: store, Accounts: env.DB, Tx: env.DB, Events: env.DB, Outbox: env.Kit.Outbox, Hasher: hasher,
+		Clock: env.Clock, Random: env.Kit.Random, CleanName: signup.CleanName, Realms: env.Realms}
+	return mustHandler(server.New(d))
 }
 
 // countingSessions is the real session store, counting the reads by token
@@ -176,13 +170,16 @@ func BenchmarkHealthz(b *testing.B) {
 	})
 }
 
-func newBenchServer(env *flowtest.Env) http.Handler {
-	return mustHandler(server.New(server.Deps{
+func newBenchServer(env *flowtest.Env) http.Handler { return mustHandler(server.New(benchDeps(env))) }
+
+// benchDeps are the server's dependencies on env, logging nowhere.
+func benchDeps(env *flowtest.Env) server.Deps {
+	return server.Deps{
 		Realms:   env.Realms,
 		Flows:    env.Engine,
 		Signup:   env.Signup,
 		Signin:   env.Signin,
 		Registry: prometheus.NewRegistry(),
 		Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
-	}))
+	}
 }
