@@ -156,18 +156,24 @@ func newFixture(ctx context.Context) (*fixture, error) {
 // free loopback port, with the -config file if one is given, logging to
 // <name>.log.
 func (fx *fixture) startNinsho(ctx context.Context, name string) (*Process, error) {
-	return Start(ctx, fx.ninsho, fx.serveArgs(), fx.env, filepath.Join(fx.dir, name+".log"), "running at", "/readyz")
+	args, err := fx.serveArgs()
+	if err != nil {
+		return nil, err
+	}
+	return Start(ctx, fx.ninsho, args, fx.env, filepath.Join(fx.dir, name+".log"), "running at", "/readyz")
 }
 
 // serveArgs are the arguments of `ninsho serve` for the fixture.
-func (fx *fixture) serveArgs() []string {
+func (fx *fixture) serveArgs() ([]string, error) {
 	args := []string{"serve", "--data-dir", fx.data, "--addr", "127.0.0.1:0", "--trusted-proxy", "127.0.0.1/32"}
 	if *config != "" {
-		if path, err := filepath.Abs(*config); err == nil {
-			args = append(args, "--config", path)
+		path, err := filepath.Abs(*config)
+		if err != nil {
+			return nil, err
 		}
+		args = append(args, "--config", path)
 	}
-	return args
+	return args, nil
 }
 
 func mustStart(b *testing.B, start func() (*Process, error)) *Process {

@@ -52,7 +52,11 @@ func BenchmarkSigninOwnCore(b *testing.B) {
 	}
 	b.Cleanup(func() { _ = pinProcess(allCPUs()...) })
 	srv := mustStart(b, func() (*Process, error) {
-		args := append([]string{"-c", strconv.Itoa(serverCPU), fx.ninsho}, fx.serveArgs()...)
+		serve, err := fx.serveArgs()
+		if err != nil {
+			return nil, err
+		}
+		args := append([]string{"-c", strconv.Itoa(serverCPU), fx.ninsho}, serve...)
 		return Start(ctx, taskset, args, fx.env, filepath.Join(fx.dir, "signin-own-core.log"), "running at", "/readyz")
 	})
 	fx.signinGoal(b, "signin own core", srv, 1, func(d time.Duration) loadgen.HashRate {
