@@ -314,30 +314,33 @@ func TestWrongPasswordOnCheapImportedHashCostsTheCurrentDerivation(t *testing.T)
 	if ok, _, err := h.Verify(ctx, "right horse battery", cheap); err != nil || !ok {
 		t.Fatalf("the right password: ok=%v err=%v", ok, err)
 	}
-	fastest := func(fn func()) time.Duration {
-		best := time.Duration(1<<63 - 1)
-		for range 3 {
-			start := time.Now()
-			fn()
-			best = min(best, time.Since(start))
-		}
-		return best
+	timed := func(fn func()) time.Duration {
+		start := time.Now()
+		fn()
+		return time.Since(start)
 	}
 	for range 3 { // the server has hashed before: warm memory, a measured derivation
 		if err := h.VerifyDummy(ctx, "warm-up"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	wrong := fastest(func() {
-		if ok, _, err := h.Verify(ctx, "wrong horse battery", cheap); err != nil || ok {
-			t.Fatalf("a wrong password: ok=%v err=%v", ok, err)
-		}
-	})
-	unknown := fastest(func() {
-		if err := h.VerifyDummy(ctx, "wrong horse battery"); err != nil {
-			t.Fatal(err)
-		}
-	})
+	// Alternately, as a server sees them among its other sign-ins (each
+	// current derivation refreshes the estimate the padding waits for),
+	// and the fastest of each, so that a busy moment of the machine (CI
+	// runs packages side by side) does not decide the comparison.
+	wrong, unknown := time.Duration(1<<63-1), time.Duration(1<<63-1)
+	for range 5 {
+		unknown = min(unknown, timed(func() {
+			if err := h.VerifyDummy(ctx, "wrong horse battery"); err != nil {
+				t.Fatal(err)
+			}
+		}))
+		wrong = min(wrong, timed(func() {
+			if ok, _, err := h.Verify(ctx, "wrong horse battery", cheap); err != nil || ok {
+				t.Fatalf("a wrong password: ok=%v err=%v", ok, err)
+			}
+		}))
+	}
 	if wrong < unknown/2 || wrong > unknown*3/2 {
 		t.Errorf("a wrong password against a cheap imported hash took %v, an unknown identifier %v: the difference tells which identifiers exist", wrong, unknown)
 	}
