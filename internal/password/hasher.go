@@ -3,7 +3,8 @@
 //
 // Hashes are argon2id PHC strings ($argon2id$v=19$m=19456,t=2,p=1$salt$key).
 // Hashes imported from other systems — argon2i, bcrypt ($2a$, $2b$, $2y$),
-// PBKDF2-SHA256 ($pbkdf2-sha256$ and Django's pbkdf2_sha256$), scrypt
+// PBKDF2 ($pbkdf2-sha256$, $pbkdf2-sha512$, $pbkdf2$ with HMAC-SHA1, and
+// Django's pbkdf2_sha256$), scrypt
 // ($scrypt$) and Firebase's modified scrypt ($firebase-scrypt$, see
 // Imported) — are verified too and reported as needing a rehash, so they
 // become argon2id at the next successful sign-in.
@@ -30,8 +31,6 @@ package password
 
 import (
 	"context"
-	"crypto/pbkdf2"
-	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"io"
@@ -256,13 +255,13 @@ func (h *Hasher) verifier(encoded string) (check func(string) bool, rehash bool,
 			return bcrypt.CompareHashAndPassword(hash, []byte(plain)) == nil
 		}, true, nil
 
-	case strings.HasPrefix(encoded, "$pbkdf2-sha256$"):
+	case strings.HasPrefix(encoded, "$pbkdf2-sha256$"), strings.HasPrefix(encoded, "$pbkdf2-sha512$"), strings.HasPrefix(encoded, "$pbkdf2$"):
 		p, err := decodePBKDF2(encoded)
 		if err != nil {
 			return nil, false, err
 		}
 		return func(plain string) bool {
-			key, err := pbkdf2.Key(sha256.New, plain, p.salt, p.iter, len(p.key))
+			key, err := p.derive(plain)
 			return err == nil && subtle.ConstantTimeCompare(key, p.key) == 1
 		}, true, nil
 	}

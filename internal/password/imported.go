@@ -3,8 +3,6 @@ package password
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/pbkdf2"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -22,6 +20,8 @@ const (
 	FormatArgon2i        = "argon2i"
 	FormatBcrypt         = "bcrypt"
 	FormatPBKDF2         = "pbkdf2-sha256"        // $pbkdf2-sha256$… (PHC, passlib)
+	FormatPBKDF2SHA512   = "pbkdf2-sha512"        // $pbkdf2-sha512$… (PHC, passlib; Keycloak's pbkdf2-sha512)
+	FormatPBKDF2SHA1     = "pbkdf2-sha1"          // $pbkdf2$… (passlib's PBKDF2 with HMAC-SHA1; Keycloak's pbkdf2)
 	FormatDjangoPBKDF2   = "django-pbkdf2-sha256" // pbkdf2_sha256$iter$salt$hash
 	FormatScrypt         = "scrypt"               // $scrypt$ln=…,r=…,p=…$salt$hash
 	FormatFirebaseScrypt = "firebase-scrypt"      // Firebase Authentication's modified scrypt
@@ -50,6 +50,11 @@ const (
 	ImportMaxBcryptCost      = 14
 	ImportMaxPBKDF2Iter      = 2_000_000
 	ImportMaxPBKDF2KeyLen    = 64 // bytes: two SHA-256 blocks at most
+	// ImportMaxPBKDF2Work bounds iterations × the digest blocks the key
+	// spans (PBKDF2 derives each block on its own): the most a SHA-256
+	// hash within the two bounds above costs; a 64-byte key over HMAC-SHA1
+	// (four blocks) allows 1,000,000 iterations.
+	ImportMaxPBKDF2Work = 2 * ImportMaxPBKDF2Iter
 	// scrypt (PHC and Firebase): memory 128·N·r ≤ 64 MiB (N = 2^ln ≤ 2^16,
 	// r ≤ 32, p ≤ 16) and work N·r·p ≤ 2^21 (ln=16, r=8, p=4).
 	ImportMaxScryptMemory = 64 << 20
@@ -91,7 +96,8 @@ func (fb *Firebase) Check() error {
 //   - argon2id and argon2i PHC strings ($argon2id$v=19$m=…,t=…,p=…$salt$key);
 //   - bcrypt ($2a$, $2b$, $2y$);
 //   - $pbkdf2-sha256$i=…$salt$key (PHC) or $pbkdf2-sha256$iter$salt$key
-//     (passlib, adapted base64);
+//     (passlib, adapted base64), and the same with $pbkdf2-sha512$ and
+//     $pbkdf2$ (HMAC-SHA1);
 //   - Django's pbkdf2_sha256$iter$salt$key: the salt is used as the text it
 //     is, the key is standard base64;
 //   - scrypt PHC: $scrypt$ln=…,r=…,p=…$salt$key, with salt and key in base64
@@ -129,19 +135,19 @@ func Imported(encoded string, fb *Firebase) (stored, format string, err error) {
 		if cost > ImportMaxBcryptCost {
 			return "", "", fmt.Errorf("%w: bcrypt cost %d (at most %d)", ErrCost, cost, ImportMaxBcryptCost)
 		}
-	case FormatPBKDF2, FormatDjangoPBKDF2:
+	case FormatPBKDF2, FormatPBKDF2SHA512, FormatPBKDF2SHA1, FormatDjangoPBKDF2:
 		var p *pbkdf2Hash
-		if format == FormatPBKDF2 {
-			p, err = decodePBKDF2(encoded)
-		} else {
+		if format == FormatDjangoPBKDF2 {
 			p, err = decodeDjango(encoded)
+		} else {
+			p, err = decodePBKDF2(encoded)
 		}
 		if err != nil {
 			return "", "", classify(err)
 		}
-		if p.iter > ImportMaxPBKDF2Iter || len(p.key) > ImportMaxPBKDF2KeyLen {
-			return "", "", fmt.Errorf("%w: pbkdf2 %d iterations, %d-byte key (at most %d, %d)", ErrCost,
-				p.iter, len(p.key), ImportMaxPBKDF2Iter, ImportMaxPBKDF2KeyLen)
+		if p.iter > ImportMaxPBKDF2Iter || p.work() > ImportMaxPBKDF2Work || len(p.key) > ImportMaxPBKDF2KeyLen {
+			return "", "", fmt.Errorf("%w: pbkdf2 %d iterations, %d-byte key (at most %d iterations, %d times the key's digest blocks, %d bytes)", ErrCost,
+				p.iter, len(p.key), ImportMaxPBKDF2Iter, ImportMaxPBKDF2Work, ImportMaxPBKDF2KeyLen)
 		}
 	case FormatScrypt:
 		if _, err := decodeScrypt(encoded); err != nil {
@@ -184,6 +190,10 @@ func formatOf(encoded string) string {
 		return FormatBcrypt
 	case strings.HasPrefix(encoded, "$pbkdf2-sha256$"):
 		return FormatPBKDF2
+	case strings.HasPrefix(encoded, "$pbkdf2-sha512$"):
+		return FormatPBKDF2SHA512
+	case strings.HasPrefix(encoded, "$pbkdf2$"):
+		return FormatPBKDF2SHA1
 	case strings.HasPrefix(encoded, "pbkdf2_sha256$"):
 		return FormatDjangoPBKDF2
 	case strings.HasPrefix(encoded, "$scrypt$"):
@@ -381,7 +391,7 @@ func importedVerifier(encoded string) (check func(string) bool, err error) {
 			return nil, err
 		}
 		return func(plain string) bool {
-			key, err := pbkdf2.Key(sha256.New, plain, p.salt, p.iter, len(p.key))
+			key, err := p.derive(plain)
 			return err == nil && subtle.ConstantTimeCompare(key, p.key) == 1
 		}, nil
 	case FormatScrypt:

@@ -5,8 +5,11 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/pbkdf2"
+	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
@@ -104,6 +107,25 @@ func TestVerifyImportedFormats(t *testing.T) {
 	}
 	django := "pbkdf2_sha256$1000$seasalt$" + base64.StdEncoding.EncodeToString(dk)
 	pbkdf2PHC := "$pbkdf2-sha256$i=1000$" + b64([]byte("seasalt")) + "$" + b64(dk)
+	// Keycloak's pbkdf2-sha512 and pbkdf2 (HMAC-SHA1) with its 512-bit
+	// keys, in standard base64 with padding as its export writes them.
+	std := base64.StdEncoding.EncodeToString
+	dk512, err := pbkdf2.Key(sha512.New, pw, salt, 1000, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pbkdf2SHA512 := "$pbkdf2-sha512$i=1000$" + std(salt) + "$" + std(dk512)
+	dk1, err := pbkdf2.Key(sha1.New, pw, salt, 1000, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pbkdf2SHA1 := "$pbkdf2$1000$" + std(salt) + "$" + std(dk1)
+	// Published vectors: PBKDF2-HMAC-SHA512("password", "salt", 1, 64), as
+	// quoted with RFC 6070's inputs, and RFC 6070's own PBKDF2-HMAC-SHA1 with
+	// 4096 iterations.
+	sha512Vector := "$pbkdf2-sha512$i=1$" + b64([]byte("salt")) + "$" + b64(mustHex(t,
+		"867f70cf1ade02cff3752599a3a53dc4af34c7a669815ae5d513554e1c8cf252c02d470a285a0501bad999bfe943c08f050235d7d68b1da55e63f73b60a57fce"))
+	rfc6070 := "$pbkdf2$4096$" + b64([]byte("salt")) + "$" + b64(mustHex(t, "4b007901b765489abead49d926f721d065a429c1"))
 
 	fb := publishedFirebase(t)
 	fbOwnSalt := []byte("another salt")
@@ -124,6 +146,14 @@ func TestVerifyImportedFormats(t *testing.T) {
 		{"argon2i", FormatArgon2i, pw, a2i, nil, true},
 		{"argon2i wrong", FormatArgon2i, "correct horsE", a2i, nil, false},
 		{"pbkdf2 phc", FormatPBKDF2, pw, pbkdf2PHC, nil, true},
+		{"pbkdf2-sha512 computed", FormatPBKDF2SHA512, pw, pbkdf2SHA512, nil, true},
+		{"pbkdf2-sha512 computed wrong", FormatPBKDF2SHA512, "correct horse.", pbkdf2SHA512, nil, false},
+		{"pbkdf2-sha512 published vector", FormatPBKDF2SHA512, "password", sha512Vector, nil, true},
+		{"pbkdf2-sha512 published vector wrong", FormatPBKDF2SHA512, "Password", sha512Vector, nil, false},
+		{"pbkdf2 sha1 computed", FormatPBKDF2SHA1, pw, pbkdf2SHA1, nil, true},
+		{"pbkdf2 sha1 computed wrong", FormatPBKDF2SHA1, "correct", pbkdf2SHA1, nil, false},
+		{"pbkdf2 sha1 rfc 6070 vector", FormatPBKDF2SHA1, "password", rfc6070, nil, true},
+		{"pbkdf2 sha1 rfc 6070 vector wrong", FormatPBKDF2SHA1, "passwordPASSWORD", rfc6070, nil, false},
 		{"django computed", FormatDjangoPBKDF2, pw, django, nil, true},
 		{"django computed wrong", FormatDjangoPBKDF2, "correct  horse", django, nil, false},
 		{"django's own vector", FormatDjangoPBKDF2, "lètmein", djangoVector, nil, true},
@@ -178,6 +208,7 @@ func TestFirebaseStoredForm(t *testing.T) {
 func TestImportedRefusals(t *testing.T) {
 	salt16 := base64.RawStdEncoding.EncodeToString([]byte("0123456789abcdef"))
 	key32 := base64.RawStdEncoding.EncodeToString(make([]byte, 32))
+	key64 := base64.RawStdEncoding.EncodeToString(make([]byte, 64))
 	fb := publishedFirebase(t)
 	tests := []struct {
 		name, encoded string
@@ -196,6 +227,11 @@ func TestImportedRefusals(t *testing.T) {
 		{"argon2 garbled", "$argon2id$v=19$m=64,t=1$" + salt16 + "$" + key32, nil, ErrMalformed},
 		{"pbkdf2 3M iterations", "$pbkdf2-sha256$i=3000000$" + salt16 + "$" + key32, nil, ErrCost},
 		{"pbkdf2 128-byte key", "$pbkdf2-sha256$i=1000$" + salt16 + "$" + base64.RawStdEncoding.EncodeToString(make([]byte, 128)), nil, ErrCost},
+		{"pbkdf2-sha512 3M iterations", "$pbkdf2-sha512$i=3000000$" + salt16 + "$" + key64, nil, ErrCost},
+		// Four SHA-1 blocks of a 64-byte key: 1.5M iterations cost 6M.
+		{"pbkdf2 sha1 64-byte key, 1.5M iterations", "$pbkdf2$1500000$" + salt16 + "$" + key64, nil, ErrCost},
+		{"pbkdf2 sha3", "$pbkdf2-sha3$i=1000$" + salt16 + "$" + key32, nil, ErrUnsupported},
+		{"pbkdf2 digest garbled", "$pbkdf2-sha512x$i=1000$" + salt16 + "$" + key32, nil, ErrUnsupported},
 		{"django 3M iterations", "pbkdf2_sha256$3000000$salt$" + base64.StdEncoding.EncodeToString(make([]byte, 32)), nil, ErrCost},
 		{"django 0 iterations", "pbkdf2_sha256$0$salt$" + base64.StdEncoding.EncodeToString(make([]byte, 32)), nil, ErrCost},
 		{"django no salt", "pbkdf2_sha256$1000$$" + base64.StdEncoding.EncodeToString(make([]byte, 32)), nil, ErrMalformed},
@@ -345,4 +381,36 @@ func TestWrongPasswordOnCheapImportedHashCostsTheCurrentDerivation(t *testing.T)
 		t.Errorf("a wrong password against a cheap imported hash took %v, an unknown identifier %v: the difference tells which identifiers exist", wrong, unknown)
 	}
 	t.Logf("wrong password on a 1-iteration PBKDF2 hash %v, unknown identifier %v", wrong, unknown)
+}
+
+// TestImportedPBKDF2WorkBound: what a PBKDF2 hash may cost is bounded by
+// iterations times the digest blocks its key spans, so that every digest
+// is held to what the largest SHA-256 hash costs.
+func TestImportedPBKDF2WorkBound(t *testing.T) {
+	salt16 := base64.RawStdEncoding.EncodeToString([]byte("0123456789abcdef"))
+	key := func(n int) string { return base64.RawStdEncoding.EncodeToString(make([]byte, n)) }
+	for _, tt := range []struct {
+		encoded string
+		ok      bool
+	}{
+		{"$pbkdf2-sha256$i=2000000$" + salt16 + "$" + key(64), true}, // two blocks: the bound itself
+		{"$pbkdf2-sha512$i=2000000$" + salt16 + "$" + key(64), true}, // one block
+		{"$pbkdf2$1000000$" + salt16 + "$" + key(64), true},          // four blocks
+		{"$pbkdf2$1000001$" + salt16 + "$" + key(64), false},
+		{"$pbkdf2$2000000$" + salt16 + "$" + key(40), true}, // two blocks
+	} {
+		_, _, err := Imported(tt.encoded, nil)
+		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrCost)) {
+			t.Errorf("Imported(%q) = %v, want accepted %v", tt.encoded, err, tt.ok)
+		}
+	}
+}
+
+func mustHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -1,9 +1,14 @@
 package password
 
 import (
+	"crypto/pbkdf2"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"strconv"
 	"strings"
 
@@ -168,23 +173,61 @@ func decodeArgon2(s string) (*argon2Hash, error) {
 	return h, nil
 }
 
-// pbkdf2Hash is a decoded $pbkdf2-sha256$ string.
+// pbkdf2Hash is a decoded PBKDF2 hash: $pbkdf2-sha256$, $pbkdf2-sha512$,
+// $pbkdf2$ (HMAC-SHA1) or Django's pbkdf2_sha256$.
 type pbkdf2Hash struct {
-	iter int
-	salt []byte
-	key  []byte
+	digest func() hash.Hash // sha256.New when nil
+	size   int              // the digest's output, bytes: one block of the key
+	iter   int
+	salt   []byte
+	key    []byte
+}
+
+// pbkdf2Digests are the PHC identifiers of PBKDF2 by their HMAC's hash, as
+// passlib (and Keycloak's algorithms of the same names) write them.
+var pbkdf2Digests = map[string]struct {
+	new  func() hash.Hash
+	size int
+}{
+	"pbkdf2-sha256": {sha256.New, sha256.Size},
+	"pbkdf2-sha512": {sha512.New, sha512.Size},
+	"pbkdf2":        {sha1.New, sha1.Size},
+}
+
+// derive computes the key of plain with h's parameters.
+func (h *pbkdf2Hash) derive(plain string) ([]byte, error) {
+	digest := h.digest
+	if digest == nil {
+		digest = sha256.New
+	}
+	return pbkdf2.Key(digest, plain, h.salt, h.iter, len(h.key))
+}
+
+// work is the HMAC iterations a verification costs: the iterations times
+// the digest blocks the key spans.
+func (h *pbkdf2Hash) work() int {
+	size := h.size
+	if size == 0 {
+		size = sha256.Size
+	}
+	return h.iter * ((len(h.key) + size - 1) / size)
 }
 
 // decodePBKDF2 parses $pbkdf2-sha256$i=N$salt$key, the PHC form, and
 // $pbkdf2-sha256$N$salt$key, the form Python's passlib writes with its
-// "adapted" base64 ('.' for '+'). An optional l=<key length> parameter is
-// accepted and must match the key.
+// "adapted" base64 ('.' for '+'); likewise $pbkdf2-sha512$ and $pbkdf2$
+// (HMAC-SHA1). An optional l=<key length> parameter is accepted and must
+// match the key.
 func decodePBKDF2(s string) (*pbkdf2Hash, error) {
 	parts := strings.Split(s, "$")
-	if len(parts) != 5 || parts[0] != "" || parts[1] != "pbkdf2-sha256" {
+	if len(parts) != 5 || parts[0] != "" {
 		return nil, errors.New("password: malformed pbkdf2 hash")
 	}
-	h := &pbkdf2Hash{}
+	d, ok := pbkdf2Digests[parts[1]]
+	if !ok {
+		return nil, errors.New("password: malformed pbkdf2 hash")
+	}
+	h := &pbkdf2Hash{digest: d.new, size: d.size}
 	var err error
 	if h.salt, err = decodeBase64(parts[3]); err != nil || len(h.salt) > maxSaltLen {
 		return nil, errors.New("password: malformed pbkdf2 salt")
