@@ -51,9 +51,10 @@ const (
 	ImportMaxPBKDF2Iter      = 2_000_000
 	ImportMaxPBKDF2KeyLen    = 64 // bytes: two SHA-256 blocks at most
 	// ImportMaxPBKDF2Work bounds iterations × the digest blocks the key
-	// spans (PBKDF2 derives each block on its own): the most a SHA-256
-	// hash within the two bounds above costs; a 64-byte key over HMAC-SHA1
-	// (four blocks) allows 1,000,000 iterations.
+	// spans × the digest's weight (pbkdf2Digests): the most a SHA-256 hash
+	// within the two bounds above costs, about a second. A 64-byte key
+	// allows 1,000,000 iterations over HMAC-SHA1 (four blocks) and over
+	// HMAC-SHA512 (one block, weight four).
 	ImportMaxPBKDF2Work = 2 * ImportMaxPBKDF2Iter
 	// scrypt (PHC and Firebase): memory 128·N·r ≤ 64 MiB (N = 2^ln ≤ 2^16,
 	// r ≤ 32, p ≤ 16) and work N·r·p ≤ 2^21 (ln=16, r=8, p=4).
@@ -146,7 +147,7 @@ func Imported(encoded string, fb *Firebase) (stored, format string, err error) {
 			return "", "", classify(err)
 		}
 		if p.iter > ImportMaxPBKDF2Iter || p.work() > ImportMaxPBKDF2Work || len(p.key) > ImportMaxPBKDF2KeyLen {
-			return "", "", fmt.Errorf("%w: pbkdf2 %d iterations, %d-byte key (at most %d iterations, %d times the key's digest blocks, %d bytes)", ErrCost,
+			return "", "", fmt.Errorf("%w: pbkdf2 %d iterations, %d-byte key (at most %d iterations, a cost of %d SHA-256 iterations, %d bytes)", ErrCost,
 				p.iter, len(p.key), ImportMaxPBKDF2Iter, ImportMaxPBKDF2Work, ImportMaxPBKDF2KeyLen)
 		}
 	case FormatScrypt:

@@ -288,6 +288,8 @@ func FuzzImported(f *testing.F) {
 		"$firebase-scrypt$ln=14,r=8$42xEC+ixf3L2lw$Bw$" + strings.TrimRight(fbSignerKey, "=") + "$" + strings.TrimRight(fbHash, "="),
 		"$2y$10$.vGA1O9wmRjrwAVXD98HNOgsNpDczlqm3Jq7KnEd1rVAGv3Fykk1a",
 		"$argon2i$v=19$m=65536,t=2,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG",
+		"$pbkdf2-sha512$i=1$c2FsdA$hn9wzxreAs/zdSWZo6U9xK80x6ZpgVrl1RNVThyM8lLALUcKKFoFAbrZmb/pQ8CPBQI119aLHaVeY/c7YKV/zg",
+		"$pbkdf2$4096$c2FsdA$SwB5AbdlSJq+rUnZJvch0GWkKcE", "$pbkdf2$$$", "$pbkdf2-sha512$l=64$$",
 		"pbkdf2_sha256$$$", "$scrypt$$$", "$firebase-scrypt$$$$$$", "$firebase-scrypt$$",
 	} {
 		f.Add(s)
@@ -384,8 +386,9 @@ func TestWrongPasswordOnCheapImportedHashCostsTheCurrentDerivation(t *testing.T)
 }
 
 // TestImportedPBKDF2WorkBound: what a PBKDF2 hash may cost is bounded by
-// iterations times the digest blocks its key spans, so that every digest
-// is held to what the largest SHA-256 hash costs.
+// iterations times the digest blocks its key spans times the digest's
+// weight, so that every digest is held to what the largest SHA-256 hash
+// costs.
 func TestImportedPBKDF2WorkBound(t *testing.T) {
 	salt16 := base64.RawStdEncoding.EncodeToString([]byte("0123456789abcdef"))
 	key := func(n int) string { return base64.RawStdEncoding.EncodeToString(make([]byte, n)) }
@@ -394,10 +397,13 @@ func TestImportedPBKDF2WorkBound(t *testing.T) {
 		ok      bool
 	}{
 		{"$pbkdf2-sha256$i=2000000$" + salt16 + "$" + key(64), true}, // two blocks: the bound itself
-		{"$pbkdf2-sha512$i=2000000$" + salt16 + "$" + key(64), true}, // one block
-		{"$pbkdf2$1000000$" + salt16 + "$" + key(64), true},          // four blocks
+		{"$pbkdf2-sha512$i=1000000$" + salt16 + "$" + key(64), true}, // one block, weight four
+		{"$pbkdf2-sha512$i=1000001$" + salt16 + "$" + key(64), false},
+		{"$pbkdf2-sha512$i=210000$" + salt16 + "$" + key(64), true}, // Keycloak's default
+		{"$pbkdf2$1000000$" + salt16 + "$" + key(64), true},         // four blocks
 		{"$pbkdf2$1000001$" + salt16 + "$" + key(64), false},
-		{"$pbkdf2$2000000$" + salt16 + "$" + key(40), true}, // two blocks
+		{"$pbkdf2$1300000$" + salt16 + "$" + key(64), false}, // Keycloak's recommendation for it: 1.5 s here
+		{"$pbkdf2$2000000$" + salt16 + "$" + key(40), true},  // two blocks
 	} {
 		_, _, err := Imported(tt.encoded, nil)
 		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrCost)) {
