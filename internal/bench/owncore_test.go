@@ -42,7 +42,7 @@ const hashHelperMark = "BARE-HASH "
 // and taskset (util-linux), and is skipped otherwise.
 func BenchmarkSigninOwnCore(b *testing.B) {
 	taskset, err := exec.LookPath("taskset")
-	if err != nil || fxCoresAvailable() < 2 {
+	if err != nil || machineCPUs() < 2 {
 		b.Skip("needs taskset and at least two CPUs")
 	}
 	fx := mustFixture(b)
@@ -133,13 +133,13 @@ func pinProcess(cpus ...int) error {
 
 // allCPUs lists the CPUs this process may use again after pinProcess.
 func allCPUs() []int {
-	cpus := make([]int, fxCoresAvailable())
+	cpus := make([]int, machineCPUs())
 	for i := range cpus {
 		cpus[i] = i
 	}
 	return cpus
 }
 
-// fxCoresAvailable is the number of CPUs the process could use when it
+// machineCPUs is the number of CPUs the process could use when it
 // started.
-func fxCoresAvailable() int { return runtime.NumCPU() }
+func machineCPUs() int { return runtime.NumCPU() }

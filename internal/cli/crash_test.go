@@ -285,12 +285,20 @@ func TestSIGKILLWhileDispatching(t *testing.T) {
 // the SQLite database in data, sealed under encKey, and returns their ids.
 func enqueueMessages(t *testing.T, data string, encKey []byte, n int) []string {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, store.Options{DataDir: data})
+	db, err := store.Open(context.Background(), store.Options{DataDir: data})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	return enqueueInto(t, db, encKey, "user", n)
+}
+
+// enqueueInto writes n sign-up code e-mails of realm jp, to
+// <prefix>NNN@example.jp, to db's outbox, sealed under encKey, as a server
+// would, and returns their ids.
+func enqueueInto(t *testing.T, db *store.DB, encKey []byte, prefix string, n int) []string {
+	t.Helper()
+	ctx := context.Background()
 	box, err := secret.NewBox(ninsho.SecureRandom, encKey)
 	if err != nil {
 		t.Fatal(err)
@@ -303,7 +311,7 @@ func enqueueMessages(t *testing.T, data string, encKey []byte, n int) []string {
 	ids := make([]string, 0, n)
 	err = db.InTx(ctx, func(ctx context.Context) error {
 		for i := range n {
-			m, err := outbox.Enqueue(ctx, "jp", message.ChannelEmail, fmt.Sprintf("user%03d@example.jp", i), message.TemplateSignupCode, "ja",
+			m, err := outbox.Enqueue(ctx, "jp", message.ChannelEmail, fmt.Sprintf("%s%03d@example.jp", prefix, i), message.TemplateSignupCode, "ja",
 				map[string]string{"code": fmt.Sprintf("%06d", 100000+i), "name": "山田 太郎", "minutes": "10", "host": "127.0.0.1"})
 			if err != nil {
 				return err

@@ -23,8 +23,6 @@ import (
 	"github.com/ninsho/ninsho/internal/loadgen"
 	"github.com/ninsho/ninsho/internal/message"
 	"github.com/ninsho/ninsho/internal/message/providers/webhook"
-	"github.com/ninsho/ninsho/internal/ninsho"
-	"github.com/ninsho/ninsho/internal/secret"
 	"github.com/ninsho/ninsho/internal/store"
 	"github.com/ninsho/ninsho/internal/store/storetest"
 )
@@ -160,7 +158,7 @@ func TestSIGKILLOneOfTwoInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	enqueueInto(t, db, encKey, preloaded)
+	enqueueInto(t, db, encKey, "pre", preloaded)
 	a := start("a")
 	defer a.Stop()
 	g.waitFor(t, "a's sends in flight", 30*time.Second, func() bool { return len(g.held) == message.DefaultParallel })
@@ -287,32 +285,4 @@ func TestSIGKILLOneOfTwoInstances(t *testing.T) {
 	}
 	t.Logf("%d messages: %d reached the gateway twice (handed over by a before SIGKILL), the others once; a's %d leases taken over by b after they ended",
 		len(ids), dups, len(leases))
-}
-
-// enqueueInto writes n sign-up code e-mails of realm jp to db's outbox,
-// sealed under encKey, as a server would.
-func enqueueInto(t *testing.T, db *store.DB, encKey []byte, n int) {
-	t.Helper()
-	ctx := context.Background()
-	box, err := secret.NewBox(ninsho.SecureRandom, encKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	templates, err := message.DefaultTemplates()
-	if err != nil {
-		t.Fatal(err)
-	}
-	outbox := message.NewOutbox(db, box, templates, ninsho.SystemClock{}, ninsho.SecureRandom)
-	err = db.InTx(ctx, func(ctx context.Context) error {
-		for i := range n {
-			if _, err := outbox.Enqueue(ctx, "jp", message.ChannelEmail, fmt.Sprintf("pre%03d@example.jp", i), message.TemplateSignupCode, "ja",
-				map[string]string{"code": fmt.Sprintf("%06d", 100000+i), "name": "山田 太郎", "minutes": "10", "host": "127.0.0.1"}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
