@@ -670,6 +670,9 @@ func TestOrgMineRemembers(t *testing.T) {
 		if _, err := s.Invite(ctx, rl, owner.ID, o.ID, member.Email, org.RoleMember, req); err != nil {
 			t.Fatal(err)
 		}
+		store.n = 0
+		mine(owner, 1)
+		reads("after an invitation, which /me does not show", 0)
 		if _, err := s.Accept(ctx, rl.ID, member, orgLink(t, e, member.Email, message.TemplateOrgInvitation), req); err != nil {
 			t.Fatal(err)
 		}

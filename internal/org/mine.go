@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ninsho/ninsho/internal/event"
 	"github.com/ninsho/ninsho/internal/invalidate"
 	"github.com/ninsho/ninsho/internal/ninsho"
 )
@@ -95,9 +96,19 @@ func (s *Service) Mine(ctx context.Context, realm, accountID string) ([]Affiliat
 // been lost).
 func (s *Service) DropCached(string) { s.mine.drop() }
 
-// changed is called in the transaction of every change to an organisation,
-// its members or its policy (record does it with the change's event): once
-// it commits, this instance's Mine forgets what it remembers and the other
+// keepsMine are the events of changes that leave every Mine answer as it
+// was: an Affiliation shows an organisation's id, name, kind and status and
+// the person's role, never its invitations or its sign-in policy. Any other
+// event, including kinds added later, retires the answers.
+var keepsMine = map[string]bool{
+	event.TypeOrgInvited:           true,
+	event.TypeOrgInvitationRevoked: true,
+	event.TypeOrgPolicyChanged:     true,
+}
+
+// changed is called in the transaction of every change to an organisation
+// or its members (record does it with the change's event): once it
+// commits, this instance's Mine forgets what it remembers and the other
 // instances are told to.
 func (s *Service) changed(ctx context.Context, realm string) {
 	ninsho.AfterCommit(ctx, s.mine.drop)

@@ -760,9 +760,12 @@ func (s *Service) invitation(ctx context.Context, realm, token string) (*Invitat
 }
 
 // record appends the event of a change in its transaction, and marks the
-// change for Mine's memory (changed).
+// change for Mine's memory (changed) unless it is one whose answers it
+// cannot change (keepsMine).
 func (s *Service) record(ctx context.Context, realm, accountID, actor, typ string, req ninsho.Request, data map[string]any) error {
-	s.changed(ctx, realm)
+	if !keepsMine[typ] {
+		s.changed(ctx, realm)
+	}
 	if s.Events == nil {
 		return nil
 	}
