@@ -78,6 +78,7 @@ import (
 	"github.com/ninsho/ninsho/internal/trust"
 	"github.com/ninsho/ninsho/internal/twostep"
 	"github.com/ninsho/ninsho/internal/unlock"
+	"github.com/ninsho/ninsho/internal/workthread"
 )
 
 // Options adjust an App for tests and embedding. The zero value is the
@@ -155,6 +156,8 @@ type App struct {
 	// jobs takes the leases of periodic work done once per period across
 	// the instances (housekeeping).
 	jobs *lease.Jobs
+	// hashThreads run the password hashes (Limiter.UseThreads).
+	hashThreads *workthread.Pool
 
 	recovery  *recovery.Service
 	srv       *http.Server
@@ -235,6 +238,9 @@ func NewApp(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}
 	a.jobs = &lease.Jobs{Store: db, Clock: o.Clock, Holder: a.Instance}
 	if err := a.build(cfg, o, hasher, box); err != nil {
+		if a.hashThreads != nil {
+			a.hashThreads.Close()
+		}
 		db.Close()
 		return nil, err
 	}
@@ -326,12 +332,16 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 		queue = 64 * concurrency
 	}
 	limiter := password.NewLimiter(concurrency, queue, time.Duration(cfg.Password.MaxWait))
+	// Hashes run on threads of their own at a lower priority, so that the
+	// kernel lets the rest of the server (a refusal, a session check) past
+	// them at once (workthread).
+	a.hashThreads = workthread.New(limiter.MaxRunning(), workthread.Nice)
+	limiter.UseThreads(a.hashThreads.Run)
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// A soft memory limit sized to the hashing: each argon2id call holds
 		// memory_kib, and a flood of connections must not grow the heap past
 		// what the hashes need. GC works harder near the limit; nothing fails.
-		slots := concurrency + max(1, concurrency/4)
-		debug.SetMemoryLimit(64<<20 + int64(slots)*int64(cfg.Password.MemoryKiB)<<10*2)
+		debug.SetMemoryLimit(64<<20 + int64(limiter.MaxRunning())*int64(cfg.Password.MemoryKiB)<<10*2)
 	}
 	passwords := &password.Hasher{
 		Params:  password.Params{Memory: cfg.Password.MemoryKiB, Time: cfg.Password.Time, Threads: cfg.Password.Threads, SaltLen: 16, KeyLen: 32},
@@ -699,6 +709,7 @@ func (a *App) Close() error {
 			a.Logger.Warn("housekeeping lease not released; another instance takes over when it expires", "err", rerr)
 		}
 		cancel()
+		a.hashThreads.Close()
 		if cerr := a.DB.Close(); err == nil {
 			err = cerr
 		}

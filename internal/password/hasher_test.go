@@ -12,6 +12,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/ninsho/ninsho/internal/ninsho"
+	"github.com/ninsho/ninsho/internal/workthread"
 )
 
 // testParams are small enough to keep tests fast.
@@ -372,5 +373,29 @@ func TestSameNormalises(t *testing.T) {
 		if got := Same(tc.a, tc.b); got != tc.want {
 			t.Errorf("Same(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
 		}
+	}
+}
+
+// TestHasherOnDedicatedThreads hashes and verifies through a Limiter whose
+// calls run on a workthread.Pool, as `serve` wires it.
+func TestHasherOnDedicatedThreads(t *testing.T) {
+	l := NewLimiter(2, 8, 0)
+	pool := workthread.New(l.MaxRunning(), workthread.Nice)
+	defer pool.Close()
+	l.UseThreads(pool.Run)
+	h := &Hasher{Params: Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, Limiter: l}
+	ctx := context.Background()
+	encoded, err := h.Hash(ctx, "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, err := h.Verify(ctx, "correct horse", encoded); !ok || err != nil {
+		t.Fatalf("Verify(right password) = %v, %v", ok, err)
+	}
+	if ok, _, err := h.Verify(ctx, "wrong horse", encoded); ok || err != nil {
+		t.Fatalf("Verify(wrong password) = %v, %v", ok, err)
+	}
+	if got := l.Runs(); got != 3 {
+		t.Errorf("the limiter ran %d calls, want 3", got)
 	}
 }

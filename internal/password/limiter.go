@@ -51,6 +51,10 @@ type Limiter struct {
 	pending     atomic.Int64
 	prioPending atomic.Int64
 
+	// run runs fn where the calls run: in the caller's goroutine (nil) or
+	// on dedicated threads (UseThreads).
+	run func(fn func())
+
 	// after starts the maxWait timer of a waiter: the channel receives once
 	// d has passed, and stop releases the timer. Tests replace it so that
 	// no real time passes.
@@ -78,7 +82,7 @@ func NewLimiter(concurrency, queue int, maxWait time.Duration) *Limiter {
 	}
 	return &Limiter{
 		slots:      make(chan struct{}, concurrency),
-		reserved:   make(chan struct{}, max(1, concurrency/4)),
+		reserved:   make(chan struct{}, MaxRunningFor(concurrency)-concurrency),
 		queue:      int64(queue),
 		maxWait:    maxWait,
 		retryAfter: retry,
@@ -86,7 +90,24 @@ func NewLimiter(concurrency, queue int, maxWait time.Duration) *Limiter {
 	}
 }
 
-// Do runs fn in the caller's goroutine once a slot is free and returns nil
+// UseThreads makes Do run fn through run — which must run fn and return once
+// fn has returned, with room for MaxRunning calls at once — instead of in the
+// caller's goroutine: a workthread.Pool's Run, so that hashing runs on
+// threads at a lower priority. Call it before the Limiter is in use.
+func (l *Limiter) UseThreads(run func(fn func())) { l.run = run }
+
+// MaxRunning is how many calls of Do can run at once: the slots and the
+// priority lane beside them (MaxRunningFor its concurrency).
+func (l *Limiter) MaxRunning() int { return cap(l.slots) + cap(l.reserved) }
+
+// MaxRunningFor is the MaxRunning of a Limiter with concurrency slots: those
+// and a priority lane of a quarter as many, at least one.
+func MaxRunningFor(concurrency int) int {
+	concurrency = max(concurrency, 1)
+	return concurrency + max(1, concurrency/4)
+}
+
+// Do runs fn (in the caller's goroutine, or through UseThreads) once a slot is free and returns nil
 // after fn returns. It does not run fn and returns
 //   - ninsho.CodeOverloaded with the parameter retry_after_s (seconds, int)
 //     when, on arrival, the queue is full or the expected wait exceeds
@@ -128,7 +149,11 @@ func (l *Limiter) Do(ctx context.Context, fn func()) error {
 		l.inFlight.Add(-1)
 		<-lane
 	}()
-	fn()
+	if l.run != nil {
+		l.run(fn)
+	} else {
+		fn()
+	}
 	l.runs.Add(1)
 	return nil
 }

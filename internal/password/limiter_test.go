@@ -511,3 +511,48 @@ func TestSaturated(t *testing.T) {
 		t.Errorf("Rejected grew by %d, want 1", got)
 	}
 }
+
+func TestMaxRunningIsTheSlotsAndTheOwnersLane(t *testing.T) {
+	for _, c := range []struct{ concurrency, want int }{{0, 2}, {1, 2}, {2, 3}, {4, 5}, {8, 10}, {16, 20}} {
+		if got := MaxRunningFor(c.concurrency); got != c.want {
+			t.Errorf("MaxRunningFor(%d) = %d, want %d", c.concurrency, got, c.want)
+		}
+		if got := NewLimiter(c.concurrency, 0, 0).MaxRunning(); got != c.want {
+			t.Errorf("NewLimiter(%d).MaxRunning() = %d, want %d", c.concurrency, got, c.want)
+		}
+	}
+}
+
+func TestUseThreadsRunsEveryCallThroughRun(t *testing.T) {
+	l := NewLimiter(2, 4, 0)
+	var mu sync.Mutex
+	through := 0
+	l.UseThreads(func(fn func()) {
+		mu.Lock()
+		through++
+		mu.Unlock()
+		fn()
+	})
+	ran := 0
+	for range 3 {
+		if err := l.Do(context.Background(), func() { ran++ }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ran != 3 || through != 3 {
+		t.Fatalf("fn ran %d times, %d of them through run; want 3 and 3", ran, through)
+	}
+	// A panic raised through run releases the slot, as one in the
+	// caller's goroutine does.
+	func() {
+		defer func() {
+			if r := recover(); r != "boom" {
+				t.Errorf("recovered %v, want boom", r)
+			}
+		}()
+		_ = l.Do(context.Background(), func() { panic("boom") })
+	}()
+	if got := l.InFlight(); got != 0 {
+		t.Errorf("InFlight() after a panic through run = %d, want 0", got)
+	}
+}

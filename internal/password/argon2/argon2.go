@@ -236,15 +236,11 @@ func initBlocks(B []block, h0 *[blake2b.Size + 8]byte, memory, threads uint32) {
 	}
 }
 
-// yieldEvery is how many blocks a segment computes between two
-// runtime.Gosched calls (about 1 ms of work). A server whose cores all hash
-// would otherwise leave a request that needs a fraction of a millisecond — a
-// refusal under overload, a session check — waiting for the scheduler's 10 ms
-// preemption: each segment goroutine inherits the time slice of the one that
-// started it, so a hash keeps its processor from start to end. A yield costs
-// about 0.1 µs, far under 0.1% of the work between two.
-const yieldEvery = 2048
-
+// processBlocks never yields (runtime.Gosched) between blocks: on a server
+// a hash runs on a thread of its own, locked to its goroutine (workthread),
+// where a yield hands the processor to another thread and back — two
+// context switches — and gives nothing, since the rest of the server has
+// processors of its own.
 func processBlocks(B []block, time, memory, threads uint32, mode int) {
 	lanes := memory / threads
 	segments := lanes / syncPoints
@@ -297,9 +293,6 @@ func processBlocks(B []block, time, memory, threads uint32, mode int) {
 				processBlockXOR(&B[offset], &B[prev], &B[newOffset])
 			}
 			index, offset = index+1, offset+1
-			if index%yieldEvery == 0 {
-				runtime.Gosched()
-			}
 		}
 		wg.Done()
 	}
@@ -309,8 +302,8 @@ func processBlocks(B []block, time, memory, threads uint32, mode int) {
 			var wg sync.WaitGroup
 			if threads == 1 {
 				// One lane: computed in the caller's goroutine, so
-				// that it runs on the caller's thread (a hash worker
-				// at lower priority, see password.Hasher.Background).
+				// that it runs on the caller's thread (on a server, a
+				// hashing thread at a lower priority: workthread).
 				wg.Add(1)
 				processSegment(n, slice, 0, &wg)
 				continue
