@@ -337,6 +337,8 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	// them at once (workthread).
 	a.hashThreads = workthread.New(limiter.MaxRunning(), workthread.Nice)
 	limiter.UseThreads(a.hashThreads.Run)
+	a.Logger.Info("password hashing threads", "threads", limiter.MaxRunning(), "nice", workthread.Nice,
+		"lowered", a.hashThreads.Lowered, "pinned", a.hashThreads.Pinned)
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// A soft memory limit sized to the hashing: each argon2id call holds
 		// memory_kib, and a flood of connections must not grow the heap past
