@@ -50,14 +50,9 @@ func (p Policy) BeforePassword(s Signals) Decision {
 	} else {
 		d.flag(reached(s.IdentifierFailures, p.CaptchaAfterFailures), ReasonIdentifierFailures, Captcha)
 	}
-	// Per address and network: a flood from one place. The owner's own
-	// device shares the place (an office, a carrier's NAT) but not the
-	// flood: it is not refused for strangers' attempts.
-	d.flag(!fam && reached(s.AddressAttempts, p.AddressPerMinute), ReasonAddressVelocity, Deny)
-	d.flag(!fam && reached(s.PrefixAttempts, p.PrefixPerMinute), ReasonPrefixVelocity, Deny)
-	// Per device: a bot that keeps one cookie while hopping addresses and
-	// accounts. A device familiar to the account is its owner's.
-	d.flag(!fam && reached(s.DeviceAttempts, p.DevicePerMinute), ReasonDeviceVelocity, Deny)
+	if !fam {
+		p.flagRates(&d, s)
+	}
 	d.flag(!fam && reached(s.AddressAccounts, p.CaptchaAddressAccounts), ReasonAddressManyAccounts, Captcha)
 	d.flag(!fam && reached(s.AccountAddresses, p.CaptchaAccountAddresses), ReasonAccountManyAddresses, Captcha)
 	d.flag(!fam && strings.TrimSpace(s.UserAgent) == "", ReasonNoUserAgent, Captcha)
@@ -76,6 +71,37 @@ func (p Policy) BeforePassword(s Signals) Decision {
 		return Decision{Action: Allow}
 	}
 	return d
+}
+
+// OverRate is the part of BeforePassword that denies: for an attempt from a
+// device unfamiliar to the account, a Deny (with RetryAfter RateWindow) when
+// its address, prefix or device token is at its per-minute threshold, listing
+// those reasons; otherwise an Allow. It reads only AddressAttempts,
+// PrefixAttempts and DeviceAttempts, so a caller can decide it from those
+// three counts before reading anything else; BeforePassword, given the same
+// counts, denies alike. A familiar device is never over its rate.
+func (p Policy) OverRate(s Signals) Decision {
+	d := Decision{Action: Allow}
+	if s.DeviceFamiliar {
+		return d
+	}
+	p.flagRates(&d, s)
+	if d.Action == Deny {
+		d.RetryAfter = RateWindow
+	}
+	return d
+}
+
+// flagRates flags the per-minute rates of an unfamiliar device's attempt.
+func (p Policy) flagRates(d *Decision, s Signals) {
+	// Per address and network: a flood from one place. The owner's own
+	// device shares the place (an office, a carrier's NAT) but not the
+	// flood: it is not refused for strangers' attempts.
+	d.flag(reached(s.AddressAttempts, p.AddressPerMinute), ReasonAddressVelocity, Deny)
+	d.flag(reached(s.PrefixAttempts, p.PrefixPerMinute), ReasonPrefixVelocity, Deny)
+	// Per device: a bot that keeps one cookie while hopping addresses and
+	// accounts. A device familiar to the account is its owner's.
+	d.flag(reached(s.DeviceAttempts, p.DevicePerMinute), ReasonDeviceVelocity, Deny)
 }
 
 // AfterPassword decides an attempt whose password was right: whether to ask

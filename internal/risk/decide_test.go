@@ -299,3 +299,33 @@ func TestDecisionStrings(t *testing.T) {
 		}
 	}
 }
+
+// TestOverRateIsBeforePasswordsDenial: OverRate, from the three per-minute
+// counts alone, denies exactly when BeforePassword would deny on them.
+func TestOverRateIsBeforePasswordsDenial(t *testing.T) {
+	p := risk.DefaultPolicy()
+	for _, c := range []struct {
+		name string
+		s    risk.Signals
+		want []risk.Reason
+	}{
+		{"under every rate", risk.Signals{AddressAttempts: p.AddressPerMinute - 1, PrefixAttempts: p.PrefixPerMinute - 1, DeviceAttempts: p.DevicePerMinute - 1}, nil},
+		{"address", risk.Signals{AddressAttempts: p.AddressPerMinute}, []risk.Reason{risk.ReasonAddressVelocity}},
+		{"prefix and device", risk.Signals{PrefixAttempts: p.PrefixPerMinute, DeviceAttempts: p.DevicePerMinute}, []risk.Reason{risk.ReasonPrefixVelocity, risk.ReasonDeviceVelocity}},
+		{"familiar device", risk.Signals{DeviceFamiliar: true, AddressAttempts: p.AddressPerMinute * 2}, nil},
+	} {
+		d := p.OverRate(c.s)
+		if c.want == nil {
+			if d.Action != risk.Allow || len(d.Reasons) != 0 {
+				t.Errorf("%s: OverRate = %+v, want risk.Allow", c.name, d)
+			}
+		} else if d.Action != risk.Deny || d.RetryAfter != risk.RateWindow || !slices.Equal(d.Reasons, c.want) {
+			t.Errorf("%s: OverRate = %+v, want risk.Deny for %v after %v", c.name, d, c.want, risk.RateWindow)
+		}
+		s := c.s
+		s.UserAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64)"
+		if full := p.BeforePassword(s); (full.Action == risk.Deny) != (d.Action == risk.Deny) {
+			t.Errorf("%s: BeforePassword = %v, OverRate = %v: they must deny alike", c.name, full.Action, d.Action)
+		}
+	}
+}

@@ -204,3 +204,40 @@ func TestOverloadRefusalWritesNothing(t *testing.T) {
 		t.Errorf("counts after the refusal = %v, want none", got)
 	}
 }
+
+// TestAddressOverItsRateTakesNoPlaceAtTheLimiter: an address over its rate is
+// refused 429 on reads alone, before the hash limiter — a flood from one
+// address must not fill the limiter with places that never hash (found from
+// outside: while one address, itself over its rate, flooded, 13 of 16 right
+// passwords from other addresses were refused 503). With the limiter full,
+// that address still hears 429, writing nothing; another address hears 503.
+func TestAddressOverItsRateTakesNoPlaceAtTheLimiter(t *testing.T) {
+	e := flowtest.New(t, storetest.MustOpenSQLite(t))
+	ctx := context.Background()
+	e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+	e.Signin.Protect.Policy.AddressPerMinute = 2
+	const flooder, other = "203.0.113.9", "198.51.100.20"
+	// One wrong password counts the address twice: it is at its rate.
+	_, err := e.Signin.Start(ctx, e.JP, flowtest.Req(flooder, ""), signin.Input{Identifier: "hanako@example.jp", Password: "a-guess-1234"})
+	flowtest.WantCode(t, err, ninsho.CodePasswordIncorrect)
+
+	full := password.NewLimiter(1, 0, time.Minute) // no queue: a busy slot refuses strangers
+	e.Kit.Passwords = &password.Hasher{Params: flowtest.FastParams, Limiter: full}
+	release, held := make(chan struct{}), make(chan struct{})
+	go func() { _ = full.Do(ctx, func() { close(held); <-release }) }()
+	<-held
+	defer close(release)
+
+	n := writeTransactions(e, func() {
+		_, err := e.Signin.Start(ctx, e.JP, flowtest.Req(flooder, ""), signin.Input{Identifier: "hanako@example.jp", Password: "a-guess-5678"})
+		flowtest.WantCode(t, err, ninsho.CodeRateLimited)
+	})
+	if n != 0 {
+		t.Errorf("the refusal of an address over its rate made %d write transactions, want 0", n)
+	}
+	if got := full.Rejected(); got != 0 {
+		t.Errorf("the limiter refused %d calls, want 0: the address over its rate asked it for a place", got)
+	}
+	_, err = e.Signin.Start(ctx, e.JP, flowtest.Req(other, ""), signin.Input{Identifier: "hanako@example.jp", Password: "a-guess-9012"})
+	flowtest.WantCode(t, err, ninsho.CodeOverloaded)
+}
