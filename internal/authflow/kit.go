@@ -144,6 +144,7 @@ func (k *Kit) StartWithCode(ctx context.Context, g *startgate.Gate, kind flow.Ki
 		}
 		if familiar {
 			code.SetOwnerLane(f)
+			f.Set(code.StateGuardFamiliar, "1")
 		}
 		if hold {
 			// Held behind a CAPTCHA: nothing is sent yet.

@@ -92,10 +92,24 @@ const StateGuardExempt = "code_guard_exempt"
 // exists. The key never leaves the server.
 const StateGuardAccount = "code_guard_account"
 
-// GuardKey is the key f's wrong codes count under: its account (or the
-// account of StateGuardAccount), or the identifier typed when the flow has
-// none.
+// StateGuardFamiliar is the flow-state key ("1") of a flow started on a
+// device familiar to its account (a password assistant or unlock the owner
+// began on their own phone or computer): its wrong codes count apart from
+// every other flow's, under the account's familiar-device key. A stranger,
+// who has no such device, can pause the account's other codes but never
+// these: the owner can always recover from their own device (found from
+// outside: ten wrong codes from strangers' flows made the owner's right code
+// on their own device answer 423 account_locked). The owner's own typos
+// there pause only that key, on the same ladder.
+const StateGuardFamiliar = "code_guard_familiar"
+
+// GuardKey is the key f's wrong codes count under: its account's
+// familiar-device key (StateGuardFamiliar), its account (or the account of
+// StateGuardAccount), or the identifier typed when the flow has none.
 func GuardKey(f *flow.Flow) string {
+	if f.AccountID != "" && f.Get(StateGuardFamiliar) == "1" {
+		return "account-familiar:" + f.AccountID
+	}
 	if f.AccountID != "" {
 		return "account:" + f.AccountID
 	}

@@ -112,8 +112,8 @@ func closurePurge(id, realm, email, phone string) []struct {
 	}{
 		{`DELETE FROM code WHERE account_id = $1 OR (realm = $2 AND destination IN ($3, $4))`, []any{id, realm, email, phone}},
 		{`DELETE FROM flow WHERE account_id = $1 OR (realm = $2 AND (identifier IN ($3, $4) OR destination IN ($3, $4)))`, []any{id, realm, email, phone}},
-		{`DELETE FROM code_guard WHERE realm = $1 AND guard_key IN ($2, $3, $4, $5)`,
-			[]any{realm, "account:" + id, "reauth:" + id, "identifier:" + email, "identifier:" + phone}},
+		{`DELETE FROM code_guard WHERE realm = $1 AND guard_key IN ($2, $3, $4, $5, $6)`,
+			[]any{realm, "account:" + id, "account-familiar:" + id, "reauth:" + id, "identifier:" + email, "identifier:" + phone}},
 		{`DELETE FROM oidc_consent WHERE account_id = $1`, []any{id}},
 		{`UPDATE event SET account_id = NULL, actor = 'anonymous', ip = '', user_agent = '', device_id = '', request_id = '', data = '{}' WHERE account_id = $1`, []any{id}},
 	}
