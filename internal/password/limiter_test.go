@@ -233,17 +233,7 @@ func TestLimiterContextAlreadyDone(t *testing.T) {
 
 func TestLimiterPanicReleasesSlot(t *testing.T) {
 	l := NewLimiter(1, 0, 0)
-	func() {
-		defer func() {
-			if r := recover(); r != "boom" {
-				t.Errorf("recovered %v, want boom", r)
-			}
-		}()
-		_ = l.Do(context.Background(), func() { panic("boom") })
-	}()
-	if got := l.InFlight(); got != 0 {
-		t.Errorf("InFlight() after panic = %d, want 0", got)
-	}
+	mustPanicThroughDo(t, l)
 	if err := l.Do(context.Background(), func() {}); err != nil {
 		t.Errorf("Do after panic = %v, want nil", err)
 	}
@@ -544,6 +534,13 @@ func TestUseThreadsRunsEveryCallThroughRun(t *testing.T) {
 	}
 	// A panic raised through run releases the slot, as one in the
 	// caller's goroutine does.
+	mustPanicThroughDo(t, l)
+}
+
+// mustPanicThroughDo calls l.Do with a function that panics "boom" and
+// checks that the panic reaches the caller and that no call stays in flight.
+func mustPanicThroughDo(t *testing.T, l *Limiter) {
+	t.Helper()
 	func() {
 		defer func() {
 			if r := recover(); r != "boom" {
@@ -553,6 +550,6 @@ func TestUseThreadsRunsEveryCallThroughRun(t *testing.T) {
 		_ = l.Do(context.Background(), func() { panic("boom") })
 	}()
 	if got := l.InFlight(); got != 0 {
-		t.Errorf("InFlight() after a panic through run = %d, want 0", got)
+		t.Errorf("InFlight() after a panic = %d, want 0", got)
 	}
 }

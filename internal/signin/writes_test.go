@@ -185,12 +185,7 @@ func TestOverloadRefusalWritesNothing(t *testing.T) {
 	e := flowtest.New(t, storetest.MustOpenSQLite(t))
 	ctx := context.Background()
 	e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
-	full := password.NewLimiter(1, 0, time.Minute) // no queue: a busy slot refuses strangers
-	e.Kit.Passwords = &password.Hasher{Params: flowtest.FastParams, Limiter: full}
-	release, held := make(chan struct{}), make(chan struct{})
-	go func() { _ = full.Do(ctx, func() { close(held); <-release }) }()
-	<-held
-	defer close(release)
+	fillLimiter(t, e)
 
 	const strangerIP = "203.0.113.9"
 	n := writeTransactions(e, func() {
@@ -203,6 +198,20 @@ func TestOverloadRefusalWritesNothing(t *testing.T) {
 	if got := attemptCounts(t, e, strangerIP, ""); got != [3]int{0, 0, 0} {
 		t.Errorf("counts after the refusal = %v, want none", got)
 	}
+}
+
+// fillLimiter gives e a hash limiter of one slot and no queue, and holds
+// the slot until the test ends: every stranger's sign-in is then refused
+// overloaded when it asks for a place.
+func fillLimiter(t *testing.T, e *flowtest.Env) *password.Limiter {
+	t.Helper()
+	full := password.NewLimiter(1, 0, time.Minute)
+	e.Kit.Passwords = &password.Hasher{Params: flowtest.FastParams, Limiter: full}
+	release, held := make(chan struct{}), make(chan struct{})
+	go func() { _ = full.Do(context.Background(), func() { close(held); <-release }) }()
+	<-held
+	t.Cleanup(func() { close(release) })
+	return full
 }
 
 // TestAddressOverItsRateTakesNoPlaceAtTheLimiter: an address over its rate is
@@ -221,12 +230,7 @@ func TestAddressOverItsRateTakesNoPlaceAtTheLimiter(t *testing.T) {
 	_, err := e.Signin.Start(ctx, e.JP, flowtest.Req(flooder, ""), signin.Input{Identifier: "hanako@example.jp", Password: "a-guess-1234"})
 	flowtest.WantCode(t, err, ninsho.CodePasswordIncorrect)
 
-	full := password.NewLimiter(1, 0, time.Minute) // no queue: a busy slot refuses strangers
-	e.Kit.Passwords = &password.Hasher{Params: flowtest.FastParams, Limiter: full}
-	release, held := make(chan struct{}), make(chan struct{})
-	go func() { _ = full.Do(ctx, func() { close(held); <-release }) }()
-	<-held
-	defer close(release)
+	full := fillLimiter(t, e)
 
 	n := writeTransactions(e, func() {
 		_, err := e.Signin.Start(ctx, e.JP, flowtest.Req(flooder, ""), signin.Input{Identifier: "hanako@example.jp", Password: "a-guess-5678"})
