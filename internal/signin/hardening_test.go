@@ -13,6 +13,7 @@ import (
 	"github.com/ninsho/ninsho/internal/signin"
 	"github.com/ninsho/ninsho/internal/signup"
 	"github.com/ninsho/ninsho/internal/startgate"
+	"github.com/ninsho/ninsho/internal/store/storetest"
 )
 
 // solveCaptcha answers the CAPTCHA that ans holds, as the worst-case
@@ -228,4 +229,38 @@ func TestCaptchaChallengesPerFlowAreBounded(t *testing.T) {
 		_, err = e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionNewCaptcha})
 		flowtest.WantCode(t, err, ninsho.CodeFlowCompleted)
 	})
+}
+
+// TestRateLimitedPasswordOnAFlowWritesNothing: a password sent again on an
+// existing flow from an address over its rate is refused rate_limited with
+// the flow as it stood, and writes nothing — no event, no flow change — so
+// that one flow is no way to write a row per refused request.
+func TestRateLimitedPasswordOnAFlowWritesNothing(t *testing.T) {
+	e := flowtest.New(t, storetest.MustOpenSQLite(t))
+	ctx := context.Background()
+	e.MustSignUp(t, e.JP, "hanako@example.jp", pw, "hanako@example.jp")
+	e.Signin.Protect.Policy.AddressPerMinute = 4
+	req := flowtest.Req("203.0.113.201", "")
+	ans, err := e.Signin.Start(ctx, e.JP, req, signin.Input{Identifier: "hanako@example.jp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refused int
+	for i := 0; i < 6; i++ {
+		before := e.DB.WriteTransactions()
+		got, err := e.Engine.Act(ctx, "jp", ans.Flow.ID, req, flow.Action{Name: flow.ActionSubmitPassword, Password: fmt.Sprintf("guess-%d-abcdef", i)})
+		if !ninsho.IsCode(err, ninsho.CodeRateLimited) {
+			continue
+		}
+		refused++
+		if n := e.DB.WriteTransactions() - before; n != 0 {
+			t.Errorf("a rate-limited password on the flow made %d write transactions, want 0", n)
+		}
+		if got == nil || got.Flow.ID != ans.Flow.ID || got.Next == nil || got.Next.Step != flow.StepPassword {
+			t.Errorf("the refusal answered %+v, want the flow at its password step", got)
+		}
+	}
+	if refused == 0 {
+		t.Fatal("six wrong passwords a minute from one address were never refused (rate 4, failures count twice)")
+	}
 }

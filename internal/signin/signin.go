@@ -277,7 +277,10 @@ func (s *Service) tryPassword(ctx context.Context, at *attempt, pw string) (*flo
 				// flow, no event (a flood must not grow the tables).
 				return nil, limited
 			}
-			return s.fail(ctx, rl, f, a, req, at, limited)
+			// Nor does a password sent again on an existing flow: the
+			// flow as it stood, no event (one flow must not be a way to
+			// write a row per refused request).
+			return s.answer(f), limited
 		}
 		// In an explicit realm a lock is told before any CAPTCHA: the person
 		// learns until when, and how to unlock, without solving a puzzle
