@@ -335,9 +335,9 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	// Hashes run on threads of their own at a lower priority, so that the
 	// kernel lets the rest of the server (a refusal, a session check) past
 	// them at once (workthread).
-	a.hashThreads = workthread.New(limiter.MaxRunning(), workthread.Nice)
+	a.hashThreads = workthread.New(limiter.MaxRunning(), cfg.Password.Nice)
 	limiter.UseThreads(a.hashThreads.Run)
-	a.Logger.Info("password hashing threads", "threads", limiter.MaxRunning(), "nice", workthread.Nice,
+	a.Logger.Info("password hashing threads", "threads", limiter.MaxRunning(), "nice", cfg.Password.Nice,
 		"lowered", a.hashThreads.Lowered, "pinned", a.hashThreads.Pinned)
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// A soft memory limit sized to the hashing: each argon2id call holds

@@ -19,6 +19,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/ninsho/ninsho/internal/workthread"
 )
 
 // Mode is development or production.
@@ -276,6 +278,11 @@ type Password struct {
 	// is admitted (the limiter estimates it from the measured hash time);
 	// one that has waited half as long again is refused.
 	MaxWait Duration `json:"max_wait"`
+	// Nice is the nice value of the hashing threads (workthread), 0 to
+	// 19: 10 by default, so that everything else on the machine runs
+	// first; 0 hashes at the priority of the rest of the server (a machine
+	// shared with work that must not come before sign-ins).
+	Nice int `json:"nice"`
 }
 
 // Session configures session life.
@@ -339,7 +346,7 @@ func Default() Config {
 		LogLevel:  "info",
 		Password: Password{
 			MemoryKiB: 19456, Time: 2, Threads: 1,
-			MaxWait: Duration(150 * time.Millisecond),
+			MaxWait: Duration(150 * time.Millisecond), Nice: workthread.Nice,
 		},
 		Session: Session{Idle: Duration(14 * 24 * time.Hour), Absolute: Duration(30 * 24 * time.Hour)},
 		SMTP:    SMTP{Port: 587, TLS: "starttls"},
@@ -480,6 +487,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Password.MemoryKiB < 8192 || c.Password.Time < 1 || c.Password.Threads < 1 {
 		bad("password: argon2id needs memory_kib ≥ 8192, time ≥ 1, threads ≥ 1")
+	}
+	if c.Password.Nice < 0 || c.Password.Nice > 19 {
+		bad("password.nice: must be 0 to 19")
 	}
 	if c.Session.Idle <= 0 || c.Session.Absolute <= 0 || c.Session.Idle > c.Session.Absolute {
 		bad("session: idle and absolute must be positive, idle ≤ absolute")

@@ -93,6 +93,8 @@ func TestValidateRejects(t *testing.T) {
 			c.Realms[0].CrossRealmHint = []string{"us"}
 		}, "\"us\" is a safe realm"},
 		{"weak argon", func(c *Config) { c.Password.MemoryKiB = 64 }, "memory_kib"},
+		{"hashing above the server", func(c *Config) { c.Password.Nice = -5 }, "password.nice: must be 0 to 19"},
+		{"nice past 19", func(c *Config) { c.Password.Nice = 20 }, "password.nice: must be 0 to 19"},
 		{"bad db url", func(c *Config) { c.DatabaseURL = "mysql://x" }, "database_url"},
 		{"events shorter than the sign-in history", func(c *Config) { c.Retention.Events = Duration(30 * 24 * time.Hour) }, "retention.events: must be at least 2160h"},
 		{"codes shorter than the hourly cap", func(c *Config) { c.Retention.Codes = Duration(time.Minute) }, "retention.codes: must be at least 1h"},

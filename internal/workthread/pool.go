@@ -49,8 +49,9 @@ type Pool struct {
 	closed  bool
 	wg      sync.WaitGroup
 
-	// Lowered is how many threads took the nice value (fewer where the
-	// system refused it; none on systems without per-thread priorities).
+	// Lowered is how many threads took the nice value (none for 0; fewer
+	// where the system refused it; none on systems without per-thread
+	// priorities).
 	Lowered int
 	// Pinned is how many threads are pinned, one to each CPU.
 	Pinned int
@@ -64,8 +65,9 @@ type job struct {
 // ErrClosed is the panic value of Run on a closed Pool.
 var ErrClosed = errors.New("workthread: pool closed")
 
-// New starts n threads (at least 1) at the nice value nice where the system
-// allows it, and pins them as the package comment says; a refusal of either
+// New starts n threads (at least 1) at the nice value nice (0: the default
+// priority, not lowered) where the system allows it, and pins them as the
+// package comment says; a refusal of either
 // leaves that thread as it was and is not an error. Close stops them.
 func New(n, nice int) *Pool {
 	n = max(n, 1)
@@ -91,7 +93,10 @@ func New(n, nice int) *Pool {
 			// thread with the goroutine, so a lowered thread is never
 			// handed to other goroutines.
 			runtime.LockOSThread()
-			s := started{lowered: lowerThread(nice) == nil}
+			var s started
+			if nice > 0 {
+				s.lowered = lowerThread(nice) == nil
+			}
 			if cpu >= 0 {
 				s.pinned = pinThread(cpu) == nil
 			}

@@ -149,3 +149,16 @@ func TestPoolSmallerThanItsCPUsPinsNothing(t *testing.T) {
 		t.Errorf("its thread may run on %d CPUs, want all %d", set.Count(), len(allowedCPUs()))
 	}
 }
+
+func TestNiceZeroLowersNothing(t *testing.T) {
+	p := New(2, 0)
+	defer p.Close()
+	if p.Lowered != 0 {
+		t.Fatalf("%d threads lowered at nice 0", p.Lowered)
+	}
+	var inside int
+	p.Run(func() { inside = threadNice(t) })
+	if inside != 0 {
+		t.Errorf("fn ran at nice %d, want 0", inside)
+	}
+}
