@@ -174,3 +174,28 @@ func TestSMSLimitsFromFile(t *testing.T) {
 		t.Errorf("sms_limits = %+v, want %+v", got, want)
 	}
 }
+
+// TestPasswordNiceFromFile: password.nice is 10 unless the file sets it,
+// and 0 (hashing at the server's priority) is kept, not taken for "unset".
+func TestPasswordNiceFromFile(t *testing.T) {
+	for _, c := range []struct {
+		password string
+		want     int
+	}{
+		{`{"memory_kib": 19456, "time": 2, "threads": 1}`, 10},
+		{`{"memory_kib": 19456, "time": 2, "threads": 1, "nice": 0}`, 0},
+		{`{"memory_kib": 19456, "time": 2, "threads": 1, "nice": 19}`, 19},
+	} {
+		path := filepath.Join(t.TempDir(), "ninsho.json")
+		if err := os.WriteFile(path, []byte(`{"mode": "development", "password": `+c.password+`}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, err := Load(path, func(string) string { return "" })
+		if err != nil {
+			t.Fatalf("Load(%s): %v", c.password, err)
+		}
+		if got.Password.Nice != c.want {
+			t.Errorf("password %s: nice = %d, want %d", c.password, got.Password.Nice, c.want)
+		}
+	}
+}
