@@ -67,8 +67,8 @@ var ErrClosed = errors.New("workthread: pool closed")
 
 // New starts n threads (at least 1) at the nice value nice (0: the default
 // priority, not lowered) where the system allows it, and pins them as the
-// package comment says; a refusal of either
-// leaves that thread as it was and is not an error. Close stops them.
+// package comment says; a refusal of either leaves that thread as it was
+// and is not an error. Close stops them.
 func New(n, nice int) *Pool {
 	n = max(n, 1)
 	p := &Pool{free: make([]bool, n), workers: make([]chan job, n)}
