@@ -254,16 +254,6 @@ func (h *Hasher) verifier(encoded string) (check func(string) bool, rehash bool,
 		return func(plain string) bool {
 			return bcrypt.CompareHashAndPassword(hash, []byte(plain)) == nil
 		}, true, nil
-
-	case strings.HasPrefix(encoded, "$pbkdf2-sha256$"), strings.HasPrefix(encoded, "$pbkdf2-sha512$"), strings.HasPrefix(encoded, "$pbkdf2$"):
-		p, err := decodePBKDF2(encoded)
-		if err != nil {
-			return nil, false, err
-		}
-		return func(plain string) bool {
-			key, err := p.derive(plain)
-			return err == nil && subtle.ConstantTimeCompare(key, p.key) == 1
-		}, true, nil
 	}
 	check, err = importedVerifier(encoded)
 	return check, err == nil, err

@@ -241,7 +241,7 @@ func decodeDjango(s string) (*pbkdf2Hash, error) {
 	if err != nil || len(key) < minKeyLen || len(key) > maxKeyLen {
 		return nil, errors.New("password: malformed django key")
 	}
-	return &pbkdf2Hash{iter: int(n), salt: []byte(parts[2]), key: key}, nil
+	return &pbkdf2Hash{digest: pbkdf2Digests["pbkdf2-sha256"], iter: int(n), salt: []byte(parts[2]), key: key}, nil
 }
 
 // scryptHash is a decoded $scrypt$ string.
@@ -383,18 +383,22 @@ func (h *firebaseHash) derive(plain string) []byte {
 }
 
 // importedVerifier is Hasher.verifier for the formats only imports have
-// (Django's PBKDF2, scrypt, Firebase's scrypt); every match is rehashed.
+// (PBKDF2 in every form, scrypt, Firebase's scrypt); every match is
+// rehashed.
 func importedVerifier(encoded string) (check func(string) bool, err error) {
 	switch formatOf(encoded) {
+	case FormatPBKDF2, FormatPBKDF2SHA512, FormatPBKDF2SHA1:
+		p, err := decodePBKDF2(encoded)
+		if err != nil {
+			return nil, err
+		}
+		return p.matches, nil
 	case FormatDjangoPBKDF2:
 		p, err := decodeDjango(encoded)
 		if err != nil {
 			return nil, err
 		}
-		return func(plain string) bool {
-			key, err := p.derive(plain)
-			return err == nil && subtle.ConstantTimeCompare(key, p.key) == 1
-		}, nil
+		return p.matches, nil
 	case FormatScrypt:
 		s, err := decodeScrypt(encoded)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -176,12 +177,18 @@ func decodeArgon2(s string) (*argon2Hash, error) {
 // pbkdf2Hash is a decoded PBKDF2 hash: $pbkdf2-sha256$, $pbkdf2-sha512$,
 // $pbkdf2$ (HMAC-SHA1) or Django's pbkdf2_sha256$.
 type pbkdf2Hash struct {
-	digest func() hash.Hash // sha256.New when nil
-	size   int              // the digest's output, bytes: one block of the key
-	weight int              // an iteration's cost in HMAC-SHA256 iterations (0: 1)
+	digest pbkdf2Digest
 	iter   int
 	salt   []byte
 	key    []byte
+}
+
+// pbkdf2Digest is the hash of a PBKDF2's HMAC: its constructor, its output
+// size in bytes (one block of the key) and what one iteration costs next to
+// HMAC-SHA256.
+type pbkdf2Digest struct {
+	new          func() hash.Hash
+	size, weight int
 }
 
 // pbkdf2Digests are the PHC identifiers of PBKDF2 by their HMAC's hash, as
@@ -191,36 +198,23 @@ type pbkdf2Hash struct {
 // an HMAC-SHA512 iteration takes about four times as long (measured on the
 // 2-core AMD EPYC machine of docs/performance.md: a 64-byte key, 2,000,000
 // iterations, 1.94 s against 1.04 s for SHA-256's two blocks).
-var pbkdf2Digests = map[string]struct {
-	new          func() hash.Hash
-	size, weight int
-}{
+var pbkdf2Digests = map[string]pbkdf2Digest{
 	"pbkdf2-sha256": {sha256.New, sha256.Size, 1},
 	"pbkdf2-sha512": {sha512.New, sha512.Size, 4},
 	"pbkdf2":        {sha1.New, sha1.Size, 1},
 }
 
-// derive computes the key of plain with h's parameters.
-func (h *pbkdf2Hash) derive(plain string) ([]byte, error) {
-	digest := h.digest
-	if digest == nil {
-		digest = sha256.New
-	}
-	return pbkdf2.Key(digest, plain, h.salt, h.iter, len(h.key))
+// matches reports whether plain derives h's key, compared in constant time.
+func (h *pbkdf2Hash) matches(plain string) bool {
+	key, err := pbkdf2.Key(h.digest.new, plain, h.salt, h.iter, len(h.key))
+	return err == nil && subtle.ConstantTimeCompare(key, h.key) == 1
 }
 
 // work is what a verification costs in HMAC-SHA256 iterations: the
 // iterations times the digest blocks the key spans (PBKDF2 derives each on
 // its own) times the digest's weight.
 func (h *pbkdf2Hash) work() int {
-	size, weight := h.size, h.weight
-	if size == 0 {
-		size = sha256.Size
-	}
-	if weight == 0 {
-		weight = 1
-	}
-	return h.iter * ((len(h.key) + size - 1) / size) * weight
+	return h.iter * ((len(h.key) + h.digest.size - 1) / h.digest.size) * h.digest.weight
 }
 
 // decodePBKDF2 parses $pbkdf2-sha256$i=N$salt$key, the PHC form, and
@@ -237,7 +231,7 @@ func decodePBKDF2(s string) (*pbkdf2Hash, error) {
 	if !ok {
 		return nil, errors.New("password: malformed pbkdf2 hash")
 	}
-	h := &pbkdf2Hash{digest: d.new, size: d.size, weight: d.weight}
+	h := &pbkdf2Hash{digest: d}
 	var err error
 	if h.salt, err = decodeBase64(parts[3]); err != nil || len(h.salt) > maxSaltLen {
 		return nil, errors.New("password: malformed pbkdf2 salt")
