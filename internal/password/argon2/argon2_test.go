@@ -53,3 +53,34 @@ func BenchmarkXCryptoIDKeyDefault(b *testing.B) {
 		xargon2.IDKey(pw, salt, 2, 19456, 1, 32)
 	}
 }
+
+// TestFreeListHandsOutTheBufferReturnedLast: the work buffer a hash gets is
+// the one returned last, the likeliest still to be in the caches; the list
+// keeps at most its capacity and the rest go to the pool.
+func TestFreeListHandsOutTheBufferReturnedLast(t *testing.T) {
+	const memory = 8 // KiB: a size no other test uses
+	l := freeListOf(memory)
+	for l.pop() != nil {
+	}
+	bufs := make([][]block, cap(l.bufs)+1)
+	for i := range bufs {
+		bufs[i] = make([]block, memory)
+		putBlocks(bufs[i])
+	}
+	if n := len(l.bufs); n != cap(l.bufs) {
+		t.Fatalf("free list holds %d buffers, want its capacity %d", n, cap(l.bufs))
+	}
+	for i := cap(l.bufs) - 1; i >= 0; i-- {
+		if got := getBlocks(memory); &got[0] != &bufs[i][0] {
+			t.Fatalf("getBlocks gave another buffer than number %d, the last one returned to the list", i)
+		}
+	}
+	if cap(l.bufs) < 2 {
+		return // one processor: the list holds one buffer
+	}
+	putBlocks(bufs[0])
+	putBlocks(bufs[1])
+	if got := getBlocks(memory); &got[0] != &bufs[1][0] {
+		t.Error("after two returns, getBlocks did not give the one returned last")
+	}
+}
