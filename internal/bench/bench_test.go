@@ -48,9 +48,6 @@ const (
 const (
 	signinRounds = 6
 	hashPhase    = 1500 * time.Millisecond
-	// profiledWindow is the window (from 0) over which perf samples the
-	// server, when perf is installed (SampleHashShare).
-	profiledWindow = 1
 )
 
 // Goals of DESIGN §8 as the issue states them.
@@ -224,6 +221,12 @@ func phase() time.Duration { return max(*loadTime/3, 2*time.Second) }
 // mean of every hash measurement) and the CPU ratio (which no other process
 // on the machine can move: bare hash CPU ÷ the server's CPU per sign-in)
 // are reported beside it.
+//
+// One more window follows the six, with perf sampling the server in place
+// (SampleHashShare). perf takes about 3% of the machine while it records,
+// and the samples' interrupts land on the server's threads, so that window
+// says where the server's CPU went but counts in none of the figures
+// above; its ratio is reported on its own line.
 func BenchmarkSignin(b *testing.B) {
 	fx := mustFixture(b)
 	ctx := b.Context()
@@ -245,8 +248,6 @@ func (fx *fixture) signinGoal(b *testing.B, name string, srv *Process, cores int
 	var ratios []float64
 	var splits []cpuShares
 	var cpu time.Duration
-	var inSitu HashShare
-	var inSituErr error
 	for i := range signinRounds {
 		// The first window warms the server up; later ones only need
 		// every client to be back in the queue.
@@ -256,27 +257,28 @@ func (fx *fixture) signinGoal(b *testing.B, name string, srv *Process, cores int
 		}
 		cpu0 := mustCPU(b, srv)
 		wm := startMeter(fx.cores, srv)
-		var sampled chan struct{}
-		if i == profiledWindow {
-			// perf samples the server over this window's measured part.
-			sampled = make(chan struct{})
-			go func() {
-				defer close(sampled)
-				inSitu, inSituErr = SampleHashShare(ctx, srv.PID(), warmup, window, fx.dir)
-			}()
-		}
 		res := loadgen.ClosedLoop(ctx, workers, warmup, window, fx.signinOp(api))
 		cpu += mustCPU(b, srv) - cpu0
 		if s, ok := wm.shares(); ok {
 			splits = append(splits, s)
 		}
-		if sampled != nil {
-			<-sampled // perf writes its file after the window
-		}
 		hashes = append(hashes, measure(hashPhase))
 		rounds = append(rounds, res)
 		ratios = append(ratios, res.Rate()/((hashes[i].PerSecond+hashes[i+1].PerSecond)/2))
 	}
+	// The profiled window, outside the goal's figures (see BenchmarkSignin).
+	warmup := 500 * time.Millisecond
+	var inSitu HashShare
+	var inSituErr error
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		inSitu, inSituErr = SampleHashShare(ctx, srv.PID(), warmup, window, fx.dir)
+	}()
+	profiled := loadgen.ClosedLoop(ctx, workers, warmup, window, fx.signinOp(api))
+	<-sampled // perf writes its file after the window
+	profiledHash := measure(hashPhase)
+	profiledRatio := profiled.Rate() / ((hashes[signinRounds].PerSecond + profiledHash.PerSecond) / 2)
 	peak := mustPeak(b, srv)
 
 	res := loadgen.Merge(rounds...)
@@ -313,10 +315,12 @@ func (fx *fixture) signinGoal(b *testing.B, name string, srv *Process, cores int
 	r.figure("server CPU per sign-in", "%v", ms(cpuPer))
 	r.figure("bare hash CPU ÷ server CPU per sign-in", "%.3f (%.1f%% of a sign-in's CPU outside the hash)",
 		cpuRatio, 100*(1-cpuRatio))
+	r.figure("profiled window (perf sampling the server; in no figure above)", "%d in %v = %.2f/s, ratio %.3f (bare hash after it %.2f/s)",
+		profiled.OK, profiled.Window, profiled.Rate(), profiledRatio, profiledHash.PerSecond)
 	if inSituErr != nil {
-		r.figure(fmt.Sprintf("in place (perf, window %d)", profiledWindow+1), "not measured: %v", inSituErr)
+		r.figure("in place (perf, profiled window)", "not measured: %v", inSituErr)
 	} else {
-		r.figure(fmt.Sprintf("in place (perf, window %d): samples in the hash", profiledWindow+1), "%d of %d = %.1f%% (%.1f%% of the server's CPU outside the hash)",
+		r.figure("in place (perf, profiled window): samples in the hash", "%d of %d = %.1f%% (%.1f%% of the server's CPU outside the hash)",
 			inSitu.Hash, inSitu.Samples, 100*inSitu.Share(), 100*(1-inSitu.Share()))
 		b.ReportMetric(inSitu.Share(), "in-place-hash-share")
 	}
@@ -324,8 +328,8 @@ func (fx *fixture) signinGoal(b *testing.B, name string, srv *Process, cores int
 	m.log(r)
 	r.goal("(a) sign-ins ÷ hash-bound limit (median of the windows)", ratio >= goalSigninRatio,
 		fmt.Sprintf("%.3f", ratio), fmt.Sprintf("≥ %.2f", goalSigninRatio))
-	r.goal("(a) every sign-in completes", res.OK == res.Requests,
-		fmt.Sprintf("%d of %d", res.OK, res.Requests), "all")
+	r.goal("(a) every sign-in completes", res.OK == res.Requests && profiled.OK == profiled.Requests,
+		fmt.Sprintf("%d of %d", res.OK+profiled.OK, res.Requests+profiled.Requests), "all")
 
 	b.ReportMetric(res.Rate(), "signins/s")
 	b.ReportMetric(limit, "hash-limit/s")
