@@ -565,7 +565,13 @@ func TestPasswordResetRequired(t *testing.T) {
 		if err := e.Desk.RequireReset(ctx, p, ninsho.Request{IP: "192.0.2.200"}, a.ID, "password found in a leak"); err != nil {
 			t.Fatal(err)
 		}
-		_, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.10", dev), signin.Input{Identifier: "hanako@example.jp", Password: "sakura-fubuki-2026"})
+		// A wrong password is told as any other: the hold is the owner's
+		// to learn, after the right one.
+		_, err := e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.10", dev), signin.Input{Identifier: "hanako@example.jp", Password: "sakura-fubuki-2025"})
+		if ninsho.IsCode(err, ninsho.CodePasswordResetRequired) {
+			t.Fatalf("a wrong password was told the staff hold: %v", err)
+		}
+		_, err = e.Signin.Start(ctx, e.JP, flowtest.Req("192.0.2.10", dev), signin.Input{Identifier: "hanako@example.jp", Password: "sakura-fubuki-2026"})
 		flowtest.WantCode(t, err, ninsho.CodePasswordResetRequired)
 		if got := httperr.StatusOf(err); got != 403 {
 			t.Errorf("status %d, want 403", got)
