@@ -302,8 +302,8 @@ func (s *Service) tryPassword(ctx context.Context, at *attempt, pw string) (*flo
 	// Whether staff asked for a new password is read now, beside the
 	// account's other reads, though it is told only after the right
 	// password: on SQLite a read after the hash finds the readers' page
-	// caches emptied by the sign-ins committed meanwhile, and cost more
-	// than the rest of the request's reads together.
+	// caches emptied by the sign-ins committed meanwhile, and cost several
+	// times any other read but the request's first.
 	mustReset := false
 	if a.Status != account.StatusPending {
 		var err error
