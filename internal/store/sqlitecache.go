@@ -77,9 +77,28 @@ type cachingConn struct {
 	inTx   bool
 }
 
+// unwatched is ctx for a SQLite statement: with its values, but without a
+// cancellation that comes with no deadline (a request's context, which ends
+// when the client goes away); a context with a deadline, or one that has
+// ended already (the statement then fails with its error), is kept as it is.
+// modernc watches a context that can end with a goroutine of its own for
+// every statement (to interrupt it) and a progress handler, and database/sql
+// with another for every query's rows: a sign-in runs 19 statements, and
+// each of those goroutines wakes an idle processor. The store's statements
+// are bounded, indexed ones that take well under a millisecond; the writer's
+// transactions still watch the request (database/sql stops waiting for the
+// one writer connection when it ends), and a wait for another process's
+// lock ends at busy_timeout.
+func unwatched(ctx context.Context) context.Context {
+	if _, ok := ctx.Deadline(); ok || ctx.Err() != nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
+}
+
 // BeginTx begins a transaction and, on the writer, counts it.
 func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	tx, err := c.sqliteConn.BeginTx(ctx, opts)
+	tx, err := c.sqliteConn.BeginTx(unwatched(ctx), opts)
 	if err != nil || c.writes == nil {
 		return tx, err
 	}
@@ -162,7 +181,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 		return nil, err
 	}
 	defer cs.release()
-	return cs.s.ExecContext(ctx, args)
+	return cs.s.ExecContext(unwatched(ctx), args)
 }
 
 // QueryContext runs query with the connection's prepared statement; the
@@ -173,7 +192,7 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 	if err != nil {
 		return nil, err
 	}
-	rows, err := cs.s.QueryContext(ctx, args)
+	rows, err := cs.s.QueryContext(unwatched(ctx), args)
 	if err != nil {
 		cs.release()
 		return nil, err

@@ -82,8 +82,11 @@ type Options struct {
 // code.Store, session.Store, device.Store, event.Store, message.Store,
 // devinbox.Store, twostep.Store, twostep.BackupStore and ninsho.TxRunner.
 type DB struct {
-	w     *sql.DB // writes and transactions; SQLite: one connection
-	r     *sql.DB // reads outside a transaction; PostgreSQL: the same pool as w
+	w *sql.DB // writes and transactions; SQLite: one connection
+	r *sql.DB // reads outside a transaction; PostgreSQL: the same pool as w
+	// read is how reads outside a transaction reach r: on SQLite without
+	// their contexts' cancellation (unwatchedReader), on PostgreSQL r itself.
+	read  querier
 	d     dialect
 	clock ninsho.Clock
 	// writes counts SQLite's write transactions (WriteTransactions).
@@ -196,7 +199,7 @@ func openSQLite(path string) (*DB, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{w: w, r: r, d: sqliteDialect, writes: writes}, nil
+	return &DB{w: w, r: r, read: unwatchedReader{r}, d: sqliteDialect, writes: writes}, nil
 }
 
 func openPostgres(url string) (*DB, error) {
@@ -207,7 +210,7 @@ func openPostgres(url string) (*DB, error) {
 	p.SetMaxOpenConns(max(16, 4*runtime.GOMAXPROCS(0)))
 	p.SetMaxIdleConns(max(16, 4*runtime.GOMAXPROCS(0)))
 	p.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{w: p, r: p, d: postgresDialect, url: url}, nil
+	return &DB{w: p, r: p, read: p, d: postgresDialect, url: url}, nil
 }
 
 // redactURL hides the password of a database URL for error messages.
@@ -325,12 +328,31 @@ func (db *DB) tx(ctx context.Context) *sql.Tx {
 	return nil
 }
 
-// reader returns the transaction in ctx, or the reader pool.
+// reader returns the transaction in ctx, or the reader pool (on SQLite one
+// that does not watch a cancellation, see unwatched).
 func (db *DB) reader(ctx context.Context) querier {
 	if tx := db.tx(ctx); tx != nil {
 		return tx
 	}
-	return db.r
+	return db.read
+}
+
+// unwatchedReader is SQLite's reader pool, given contexts without their
+// cancellation (unwatched): database/sql starts a goroutine to watch a
+// context that can end for every query's rows, and a sign-in's reads are
+// short, indexed ones.
+type unwatchedReader struct{ *sql.DB }
+
+func (r unwatchedReader) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return r.DB.ExecContext(unwatched(ctx), query, args...)
+}
+
+func (r unwatchedReader) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return r.DB.QueryContext(unwatched(ctx), query, args...)
+}
+
+func (r unwatchedReader) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return r.DB.QueryRowContext(unwatched(ctx), query, args...)
 }
 
 // writer returns the transaction in ctx, or the writer.
