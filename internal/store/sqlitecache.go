@@ -79,8 +79,10 @@ type cachingConn struct {
 
 // unwatched is ctx for a SQLite statement: with its values, but without a
 // cancellation that comes with no deadline (a request's context, which ends
-// when the client goes away); a context with a deadline, or one that has
-// ended already (the statement then fails with its error), is kept as it is.
+// when the client goes away); a context that cannot end (one unwatched
+// already: reads pass here twice, in unwatchedReader and in cachingConn),
+// one with a deadline, or one that has ended already (the statement then
+// fails with its error), is kept as it is.
 // modernc watches a context that can end with a goroutine of its own for
 // every statement (to interrupt it) and a progress handler, and database/sql
 // with another for every query's rows: a sign-in runs 19 statements, and
@@ -90,6 +92,9 @@ type cachingConn struct {
 // one writer connection when it ends), and a wait for another process's
 // lock ends at busy_timeout.
 func unwatched(ctx context.Context) context.Context {
+	if ctx.Done() == nil {
+		return ctx
+	}
 	if _, ok := ctx.Deadline(); ok || ctx.Err() != nil {
 		return ctx
 	}

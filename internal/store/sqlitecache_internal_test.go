@@ -156,7 +156,10 @@ func TestUnwatched(t *testing.T) {
 		t.Error("a context that had ended lost its error")
 	}
 
-	if got := unwatched(context.Background()); got.Done() != nil {
-		t.Error("context.Background gained a Done channel")
+	if got := unwatched(context.Background()); got != context.Background() {
+		t.Error("context.Background was changed")
+	}
+	if again := unwatched(got); again != got {
+		t.Error("a context unwatched already was wrapped again")
 	}
 }
