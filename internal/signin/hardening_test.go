@@ -264,3 +264,36 @@ func TestRateLimitedPasswordOnAFlowWritesNothing(t *testing.T) {
 		t.Fatal("six wrong passwords a minute from one address were never refused (rate 4, failures count twice)")
 	}
 }
+
+// countingHolds is the real store's Holds, counting the reads of whether
+// staff require a new password.
+type countingHolds struct {
+	signin.Holds
+	resetReads *int
+}
+
+func (h countingHolds) PasswordResetRequired(ctx context.Context, accountID string) (bool, error) {
+	*h.resetReads++
+	return h.Holds.PasswordResetRequired(ctx, accountID)
+}
+
+// TestStaffHoldReadAlikeForKnownAndUnknown: in a safe realm a wrong
+// password does the same reads whether the identifier has an account or
+// not: the staff hold, read before the hash for a known account, is read
+// for an unknown identifier too.
+func TestStaffHoldReadAlikeForKnownAndUnknown(t *testing.T) {
+	flowtest.EachDB(t, func(t *testing.T, e *flowtest.Env) {
+		ctx := context.Background()
+		e.MustSignUp(t, e.Safe, "known@example.com", pw, "known@example.com")
+		reads := 0
+		e.Signin.Holds = countingHolds{Holds: e.DB, resetReads: &reads}
+		for i, ident := range []string{"known@example.com", "unknown@example.com"} {
+			reads = 0
+			_, err := e.Signin.Start(ctx, e.Safe, flowtest.Req(fmt.Sprintf("192.0.2.%d", 50+i), ""), signin.Input{Identifier: ident, Password: "not-the-password-9"})
+			flowtest.WantCode(t, err, ninsho.CodeCredentialsIncorrect)
+			if reads != 1 {
+				t.Errorf("%s: %d reads of the staff hold, want 1", ident, reads)
+			}
+		}
+	})
+}

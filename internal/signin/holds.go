@@ -39,10 +39,16 @@ func (s *Service) suspendedError(ctx context.Context, a *account.Account) error 
 // resetRequired reports whether staff require a's owner to set a new
 // password before signing in with one.
 func (s *Service) resetRequired(ctx context.Context, a *account.Account) (bool, error) {
+	return s.resetRequiredFor(ctx, a.ID)
+}
+
+// resetRequiredFor is resetRequired by account id ("" for none: false,
+// after the same read).
+func (s *Service) resetRequiredFor(ctx context.Context, accountID string) (bool, error) {
 	if s.Holds == nil {
 		return false, nil
 	}
-	return s.Holds.PasswordResetRequired(ctx, a.ID)
+	return s.Holds.PasswordResetRequired(ctx, accountID)
 }
 
 // StaffHold is what another flow that proved a's password (document

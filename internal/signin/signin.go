@@ -293,23 +293,26 @@ func (s *Service) tryPassword(ctx context.Context, at *attempt, pw string) (*flo
 			return s.askCaptcha(ctx, rl, f, a, req, at)
 		}
 	}
+	// Whether staff asked for a new password is read now, beside the
+	// account's other reads, though it is told only after the right
+	// password: on SQLite a read after the hash finds the readers' page
+	// caches emptied by the sign-ins committed meanwhile, and cost several
+	// times any other read but the request's first. It is read for an
+	// unknown identifier too (under no account id), so that this step does
+	// the same work whether the identifier has an account or not.
+	accountID := ""
+	if a != nil {
+		accountID = a.ID
+	}
+	mustReset, err := s.resetRequiredFor(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
 	if a == nil {
 		if err := k.Passwords.VerifyDummy(ctx, pw); err != nil {
 			return nil, err
 		}
 		return s.wrongPassword(ctx, rl, f, nil, req, at)
-	}
-	// Whether staff asked for a new password is read now, beside the
-	// account's other reads, though it is told only after the right
-	// password: on SQLite a read after the hash finds the readers' page
-	// caches emptied by the sign-ins committed meanwhile, and cost several
-	// times any other read but the request's first.
-	mustReset := false
-	if a.Status != account.StatusPending {
-		var err error
-		if mustReset, err = s.resetRequired(ctx, a); err != nil {
-			return nil, err
-		}
 	}
 	ok, rehash, typo, err := s.checkPassword(ctx, at, pw)
 	if err != nil {
@@ -350,7 +353,7 @@ func (s *Service) tryPassword(ctx context.Context, at *attempt, pw string) (*flo
 	case account.StatusLocked:
 		return s.fail(ctx, rl, f, a, req, at, lockedError(account.Lock{Kind: account.LockSuspicious}, at.now))
 	}
-	if mustReset {
+	if mustReset && a.Status != account.StatusPending {
 		// Staff asked for a new password: the password assistant sets it.
 		return s.fail(ctx, rl, f, a, req, at, ninsho.E(ninsho.CodePasswordResetRequired))
 	}
