@@ -178,15 +178,32 @@ func (cs *cachedStmt) release() {
 	}
 }
 
-// ExecContext runs query with the connection's prepared statement.
+// ExecContext runs query with the connection's prepared statement. The
+// statements that begin and end a write transaction (sqliteTx) count it
+// once, as BeginTx does.
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	c.counted()
+	ends := query == sqliteCommit || query == sqliteRollback
+	if query != sqliteBegin && !ends {
+		c.counted()
+	}
 	cs, err := c.stmt(ctx, query)
 	if err != nil {
 		return nil, err
 	}
 	defer cs.release()
-	return cs.s.ExecContext(unwatched(ctx), args)
+	res, err := cs.s.ExecContext(unwatched(ctx), args)
+	switch {
+	case query == sqliteBegin && err == nil:
+		if c.writes != nil {
+			c.writes.Add(1)
+		}
+		c.inTx = true
+	case ends && (err == nil || query == sqliteRollback):
+		// A COMMIT that fails leaves the transaction open; its ROLLBACK
+		// follows and ends it, whether or not SQLite still had one.
+		c.inTx = false
+	}
+	return res, err
 }
 
 // QueryContext runs query with the connection's prepared statement; the

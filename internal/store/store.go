@@ -304,7 +304,7 @@ var (
 	}
 )
 
-// querier is what *sql.DB and *sql.Tx have in common.
+// querier is what *sql.DB, *sql.Tx and a writeTx have in common.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -318,10 +318,10 @@ type txKey struct{}
 // context is ignored.
 type txState struct {
 	db *DB
-	tx *sql.Tx
+	tx writeTx
 }
 
-func (db *DB) tx(ctx context.Context) *sql.Tx {
+func (db *DB) tx(ctx context.Context) writeTx {
 	if s, ok := ctx.Value(txKey{}).(*txState); ok && s.db == db {
 		return s.tx
 	}
@@ -376,21 +376,21 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) (err
 	if db.tx(ctx) != nil {
 		return fn(ctx)
 	}
-	tx, err := db.w.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx)
 	if err != nil {
 		return internal("begin transaction", err)
 	}
 	done := false
 	defer func() {
 		if !done {
-			_ = tx.Rollback() // fn panicked; the panic goes on
+			_ = tx.rollback() // fn panicked; the panic goes on
 		}
 	}()
 	ctx, hooks := ninsho.WithCommitHooks(context.WithValue(ctx, txKey{}, &txState{db: db, tx: tx}))
 	err = fn(ctx)
 	done = true
 	if err != nil {
-		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+		if rbErr := tx.rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, internal("rollback", rbErr))
 		}
 		if o := outage(err); o != nil && !errors.As(err, new(*ninsho.Error)) {
@@ -398,7 +398,7 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) (err
 		}
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.commit(); err != nil {
 		return internal("commit", err)
 	}
 	hooks.Run()
