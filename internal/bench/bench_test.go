@@ -248,6 +248,12 @@ func (fx *fixture) signinGoal(b *testing.B, name string, srv *Process, cores int
 	var ratios []float64
 	var splits []cpuShares
 	var cpu time.Duration
+	// The server's own account of its hashing (the hashing threads' CPU
+	// time, /metrics) against its process CPU time, in every window.
+	mc := &http.Client{Timeout: 5 * time.Second}
+	scrape := func() (loadgen.Metrics, error) { return loadgen.ScrapeMetrics(ctx, mc, srv.URL+"/metrics", "") }
+	var hashShares []float64
+	var firstScrape, lastScrape loadgen.Metrics
 	for i := range signinRounds {
 		// The first window warms the server up; later ones only need
 		// every client to be back in the queue.
@@ -257,8 +263,17 @@ func (fx *fixture) signinGoal(b *testing.B, name string, srv *Process, cores int
 		}
 		cpu0 := mustCPU(b, srv)
 		wm := startMeter(fx.cores, srv)
+		m0, err0 := scrape()
 		res := loadgen.ClosedLoop(ctx, workers, warmup, window, fx.signinOp(api))
+		m1, err1 := scrape()
 		cpu += mustCPU(b, srv) - cpu0
+		if share, _, ok := m0.HashCPUShare(m1); ok && err0 == nil && err1 == nil {
+			hashShares = append(hashShares, share)
+			if i == 0 {
+				firstScrape = m0
+			}
+			lastScrape = m1
+		}
 		if s, ok := wm.shares(); ok {
 			splits = append(splits, s)
 		}
@@ -306,6 +321,9 @@ func (fx *fixture) signinGoal(b *testing.B, name string, srv *Process, cores int
 				r.figure(fmt.Sprintf("window %d: machine CPU server / generator / others / idle", i+1), "%.1f%% / %.1f%% / %.1f%% / %.1f%%",
 					100*s.server, 100*s.bench, 100*s.others, 100*s.idle)
 			}
+			if i < len(hashShares) {
+				r.figure(fmt.Sprintf("window %d: server CPU in the hash (hashing threads' own time)", i+1), "%.1f%%", 100*hashShares[i])
+			}
 		}
 	}
 	r.figure("hash-bound limit (mean of all)", "%.2f/s", limit)
@@ -315,6 +333,13 @@ func (fx *fixture) signinGoal(b *testing.B, name string, srv *Process, cores int
 	r.figure("server CPU per sign-in", "%v", ms(cpuPer))
 	r.figure("bare hash CPU ÷ server CPU per sign-in", "%.3f (%.1f%% of a sign-in's CPU outside the hash)",
 		cpuRatio, 100*(1-cpuRatio))
+	if share, hashes, ok := firstScrape.HashCPUShare(lastScrape); ok && len(hashShares) == signinRounds {
+		r.figure("server CPU in the hash over the windows (/metrics: hashing threads' CPU ÷ process CPU)", "%.1f%% (%.0f hashes; %.1f%% of the server's CPU outside the hash)",
+			100*share, hashes, 100*(1-share))
+		b.ReportMetric(share, "hash-cpu-share")
+	} else {
+		r.figure("server CPU in the hash over the windows (/metrics)", "not measured (the server's /metrics has no hashing CPU time)")
+	}
 	r.figure("profiled window (perf sampling the server; in no figure above)", "%d in %v = %.2f/s, ratio %.3f (bare hash after it %.2f/s)",
 		profiled.OK, profiled.Window, profiled.Rate(), profiledRatio, profiledHash.PerSecond)
 	if inSituErr != nil {

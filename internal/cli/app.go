@@ -339,6 +339,17 @@ func (a *App) build(cfg config.Config, o Options, hasher *secret.Hasher, box *se
 	limiter.UseThreads(a.hashThreads.Run)
 	a.Logger.Info("password hashing threads", "threads", limiter.MaxRunning(), "nice", cfg.Password.Nice,
 		"lowered", a.hashThreads.Lowered, "pinned", a.hashThreads.Pinned)
+	threads := a.hashThreads
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "ninsho", Subsystem: "password", Name: "hashes_total",
+			Help: "Password hashes and verifications run on the hashing threads.",
+		}, func() float64 { return float64(threads.Calls()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "ninsho", Subsystem: "password", Name: "hash_cpu_seconds_total",
+			Help: "CPU time the hashing threads spent on password hashes (0 where the system keeps no CPU time per thread).",
+		}, func() float64 { return threads.CPU().Seconds() }),
+	)
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// A soft memory limit sized to the hashing: each argon2id call holds
 		// memory_kib, and a flood of connections must not grow the heap past

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -156,6 +157,14 @@ func TestOperatorSignals(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	// Sign-up, the wrong password, the new device's sign-in and the new
+	// password each ran a hash on the hashing threads, which took CPU time.
+	if n := metricValue(t, metrics, "ninsho_password_hashes_total"); n < 4 {
+		t.Errorf("ninsho_password_hashes_total = %v, want at least 4", n)
+	}
+	if cpu := metricValue(t, metrics, "ninsho_password_hash_cpu_seconds_total"); cpu <= 0 {
+		t.Errorf("ninsho_password_hash_cpu_seconds_total = %v, want more than 0", cpu)
+	}
 	for _, leak := range []string{to, "127.0.0.1\""} {
 		if strings.Contains(metrics, leak) {
 			t.Errorf("/metrics holds %q", leak)
@@ -190,4 +199,21 @@ func TestOperatorSignals(t *testing.T) {
 			t.Errorf("the log holds the code %s", code)
 		}
 	}
+}
+
+// metricValue is the value of the unlabelled metric name in a /metrics
+// scrape.
+func metricValue(t *testing.T, scrape, name string) float64 {
+	t.Helper()
+	for line := range strings.Lines(scrape) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("/metrics lacks %s", name)
+	return 0
 }

@@ -84,6 +84,23 @@ process_resident_memory_bytes 5.0331648e+07 1700000000000
 	if m.Goroutines != 42 || m.HeapInuseBytes != 12<<20 || m.SysBytes != 32<<20 || m.ResidentBytes != 48<<20 || m.HeapAllocBytes != -1 {
 		t.Errorf("ParseMetrics = %+v", m)
 	}
+	if _, _, ok := m.HashCPUShare(m); ok {
+		t.Error("a hash CPU share without CPU figures")
+	}
+	before, err := ParseMetrics(strings.NewReader("process_cpu_seconds_total 10\nninsho_password_hash_cpu_seconds_total 8\nninsho_password_hashes_total 400\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := ParseMetrics(strings.NewReader("process_cpu_seconds_total 30\nninsho_password_hash_cpu_seconds_total 26.5\nninsho_password_hashes_total 1200\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if share, hashes, ok := before.HashCPUShare(after); !ok || share != 0.925 || hashes != 800 {
+		t.Errorf("HashCPUShare = %v, %v, %v; want 0.925, 800, true", share, hashes, ok)
+	}
+	if _, _, ok := after.HashCPUShare(after); ok {
+		t.Error("a hash CPU share over no CPU time")
+	}
 	if _, err := ParseMetrics(strings.NewReader("ninsho_up 1\n")); err == nil {
 		t.Error("metrics without memory figures parsed")
 	}

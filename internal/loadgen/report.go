@@ -276,6 +276,10 @@ func (rep *Report) WriteText(w io.Writer) {
 		p("server memory (%s): RSS %s → %s, heap in use %s → %s, Go sys %s → %s, goroutines %.0f → %.0f",
 			m.URL, mib(m.Before.ResidentBytes), mib(m.After.ResidentBytes), mib(m.Before.HeapInuseBytes), mib(m.After.HeapInuseBytes),
 			mib(m.Before.SysBytes), mib(m.After.SysBytes), m.Before.Goroutines, m.After.Goroutines)
+		if share, hashes, ok := m.Before.HashCPUShare(m.After); ok {
+			p("server CPU: %.1f s, of which password hashing %.1f%% (%.0f hashes; %.1f%% outside the hash)",
+				m.After.CPUSeconds-m.Before.CPUSeconds, 100*share, hashes, 100*(1-share))
+		}
 	} else if rep.MemoryUnavailable != "" {
 		p("server memory: not available (%s)", rep.MemoryUnavailable)
 	}

@@ -1,6 +1,10 @@
 package workthread
 
-import "golang.org/x/sys/unix"
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
 
 // lowerThread sets the nice value of the calling thread only: on Linux,
 // PRIO_PROCESS with a thread id names that thread, not its process.
@@ -28,4 +32,16 @@ func pinThread(cpu int) error {
 	var set unix.CPUSet
 	set.Set(cpu)
 	return unix.SchedSetaffinity(0, &set)
+}
+
+// threadCPU is the CPU time (user and system) the calling thread has used,
+// to the nanosecond: CLOCK_THREAD_CPUTIME_ID counts the time since the
+// thread's last scheduler tick too, which getrusage(RUSAGE_THREAD) leaves
+// out (up to a tick, 4 ms at 250 Hz, of a 20 ms hash).
+func threadCPU() (time.Duration, bool) {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts) != nil {
+		return 0, false
+	}
+	return time.Duration(ts.Nano()), true
 }

@@ -2,7 +2,10 @@
 
 package workthread
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 var errUnsupported = errors.New("workthread: no per-thread priority or affinity here")
 
@@ -13,3 +16,5 @@ func lowerThread(int) error { return errUnsupported }
 func allowedCPUs() []int { return nil }
 
 func pinThread(int) error { return errUnsupported }
+
+func threadCPU() (time.Duration, bool) { return 0, false }

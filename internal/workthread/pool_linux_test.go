@@ -162,3 +162,46 @@ func TestNiceZeroLowersNothing(t *testing.T) {
 		t.Errorf("fn ran at nice %d, want 0", inside)
 	}
 }
+
+// TestCPUCountsTheCallsOwnThreadTime: the pool counts the CPU time its
+// threads spend in the calls — a call that computes for 30 ms of its
+// thread's CPU — and not a call's sleep, nor what other threads of the
+// process burn meanwhile.
+func TestCPUCountsTheCallsOwnThreadTime(t *testing.T) {
+	p := New(1, 0)
+	defer p.Close()
+	const work = 30 * time.Millisecond
+	p.Run(func() {
+		start, ok := threadCPU()
+		if !ok {
+			t.Error("no CPU time per thread on Linux")
+			return
+		}
+		for {
+			now, _ := threadCPU()
+			if now-start >= work {
+				return
+			}
+		}
+	})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { // another thread of the process, busy meanwhile
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+		}
+	})
+	p.Run(func() { time.Sleep(50 * time.Millisecond) })
+	close(stop)
+	wg.Wait()
+	if got := p.Calls(); got != 2 {
+		t.Errorf("Calls() = %d, want 2", got)
+	}
+	if got := p.CPU(); got < work || got > work+15*time.Millisecond {
+		t.Errorf("CPU() = %v, want the computing call's %v (and little more)", got, work)
+	}
+}
