@@ -336,6 +336,11 @@ func (fx *fixture) signinGoal(b *testing.B, name string, srv *Process, cores int
 	if share, hashes, ok := firstScrape.HashCPUShare(lastScrape); ok && len(hashShares) == signinRounds {
 		r.figure("server CPU in the hash over the windows (/metrics: hashing threads' CPU ÷ process CPU)", "%.1f%% (%.0f hashes; %.1f%% of the server's CPU outside the hash)",
 			100*share, hashes, 100*(1-share))
+		if hashes > 0 {
+			perHash := time.Duration((lastScrape.HashCPUSeconds - firstScrape.HashCPUSeconds) / hashes * float64(time.Second))
+			r.figure("CPU of a hash in the server ÷ of a bare hash (mean of the measurements beside the windows)", "%v ÷ %v = %.3f",
+				ms(perHash), ms(hashCPU), perHash.Seconds()/hashCPU.Seconds())
+		}
 		b.ReportMetric(share, "hash-cpu-share")
 	} else {
 		r.figure("server CPU in the hash over the windows (/metrics)", "not measured (the server's /metrics has no hashing CPU time)")
