@@ -163,40 +163,40 @@ func TestNiceZeroLowersNothing(t *testing.T) {
 	}
 }
 
+// burn computes on the calling goroutine, locked to its thread, until that
+// thread has used d more of CPU time.
+func burn(t *testing.T, d time.Duration) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	start, ok := threadCPU()
+	if !ok {
+		t.Error("no CPU time per thread on Linux")
+		return
+	}
+	for {
+		if now, _ := threadCPU(); now-start >= d {
+			return
+		}
+	}
+}
+
 // TestCPUCountsTheCallsOwnThreadTime: the pool counts the CPU time its
 // threads spend in the calls — a call that computes for 30 ms of its
-// thread's CPU — and not a call's sleep, nor what other threads of the
-// process burn meanwhile.
+// thread's CPU — and not the time a call waits, nor what another thread of
+// the process burns meanwhile.
 func TestCPUCountsTheCallsOwnThreadTime(t *testing.T) {
 	p := New(1, 0)
 	defer p.Close()
 	const work = 30 * time.Millisecond
-	p.Run(func() {
-		start, ok := threadCPU()
-		if !ok {
-			t.Error("no CPU time per thread on Linux")
-			return
-		}
-		for {
-			now, _ := threadCPU()
-			if now-start >= work {
-				return
-			}
-		}
-	})
-	stop := make(chan struct{})
+	p.Run(func() { burn(t, work) })
+	// The second call waits while another thread computes for 30 ms.
+	released := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Go(func() { // another thread of the process, busy meanwhile
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-		}
+	wg.Go(func() {
+		defer close(released)
+		burn(t, work)
 	})
-	p.Run(func() { time.Sleep(50 * time.Millisecond) })
-	close(stop)
+	p.Run(func() { <-released })
 	wg.Wait()
 	if got := p.Calls(); got != 2 {
 		t.Errorf("Calls() = %d, want 2", got)
