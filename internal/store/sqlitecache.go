@@ -80,17 +80,17 @@ type cachingConn struct {
 // unwatched is ctx for a SQLite statement: with its values, but without a
 // cancellation that comes with no deadline (a request's context, which ends
 // when the client goes away); a context that cannot end (one unwatched
-// already: reads pass here twice, in unwatchedReader and in cachingConn),
+// already: statements pass here twice, in unwatchedQuerier and in cachingConn),
 // one with a deadline, or one that has ended already (the statement then
 // fails with its error), is kept as it is.
 // modernc watches a context that can end with a goroutine of its own for
 // every statement (to interrupt it) and a progress handler, and database/sql
 // with another for every query's rows: a sign-in runs 19 statements, and
 // each of those goroutines wakes an idle processor. The store's statements
-// are bounded, indexed ones that take well under a millisecond; the writer's
-// transactions still watch the request (database/sql stops waiting for the
-// one writer connection when it ends), and a wait for another process's
-// lock ends at busy_timeout.
+// are bounded, indexed ones that take well under a millisecond; a write
+// transaction still waits for the one writer connection only while the
+// request lasts (sqliteTx), and a wait for another process's lock ends at
+// busy_timeout.
 func unwatched(ctx context.Context) context.Context {
 	if ctx.Done() == nil {
 		return ctx
@@ -178,32 +178,15 @@ func (cs *cachedStmt) release() {
 	}
 }
 
-// ExecContext runs query with the connection's prepared statement. The
-// statements that begin and end a write transaction (sqliteTx) count it
-// once, as BeginTx does.
+// ExecContext runs query with the connection's prepared statement.
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	ends := query == sqliteCommit || query == sqliteRollback
-	if query != sqliteBegin && !ends {
-		c.counted()
-	}
+	c.counted()
 	cs, err := c.stmt(ctx, query)
 	if err != nil {
 		return nil, err
 	}
 	defer cs.release()
-	res, err := cs.s.ExecContext(unwatched(ctx), args)
-	switch {
-	case query == sqliteBegin && err == nil:
-		if c.writes != nil {
-			c.writes.Add(1)
-		}
-		c.inTx = true
-	case ends && (err == nil || query == sqliteRollback):
-		// A COMMIT that fails leaves the transaction open; its ROLLBACK
-		// follows and ends it, whether or not SQLite still had one.
-		c.inTx = false
-	}
-	return res, err
+	return cs.s.ExecContext(unwatched(ctx), args)
 }
 
 // QueryContext runs query with the connection's prepared statement; the

@@ -85,7 +85,7 @@ type DB struct {
 	w *sql.DB // writes and transactions; SQLite: one connection
 	r *sql.DB // reads outside a transaction; PostgreSQL: the same pool as w
 	// read is how reads outside a transaction reach r: on SQLite without
-	// their contexts' cancellation (unwatchedReader), on PostgreSQL r itself.
+	// their contexts' cancellation (unwatchedQuerier), on PostgreSQL r itself.
 	read  querier
 	d     dialect
 	clock ninsho.Clock
@@ -199,7 +199,7 @@ func openSQLite(path string) (*DB, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{w: w, r: r, read: unwatchedReader{r}, d: sqliteDialect, writes: writes}, nil
+	return &DB{w: w, r: r, read: unwatchedQuerier{r}, d: sqliteDialect, writes: writes}, nil
 }
 
 func openPostgres(url string) (*DB, error) {
@@ -337,22 +337,22 @@ func (db *DB) reader(ctx context.Context) querier {
 	return db.read
 }
 
-// unwatchedReader is SQLite's reader pool, given contexts without their
-// cancellation (unwatched): database/sql starts a goroutine to watch a
-// context that can end for every query's rows, and a sign-in's reads are
-// short, indexed ones.
-type unwatchedReader struct{ *sql.DB }
+// unwatchedQuerier runs q's statements with their contexts unwatched (see
+// unwatched): database/sql starts a goroutine to watch a context that can
+// end for every query's rows. It is SQLite's reader pool and the writer
+// connection a sqliteTx holds.
+type unwatchedQuerier struct{ q querier }
 
-func (r unwatchedReader) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return r.DB.ExecContext(unwatched(ctx), query, args...)
+func (u unwatchedQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return u.q.ExecContext(unwatched(ctx), query, args...)
 }
 
-func (r unwatchedReader) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return r.DB.QueryContext(unwatched(ctx), query, args...)
+func (u unwatchedQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return u.q.QueryContext(unwatched(ctx), query, args...)
 }
 
-func (r unwatchedReader) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return r.DB.QueryRowContext(unwatched(ctx), query, args...)
+func (u unwatchedQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return u.q.QueryRowContext(unwatched(ctx), query, args...)
 }
 
 // writer returns the transaction in ctx, or the writer.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 )
 
 // writeTx is a transaction InTx opened: the statements run on it, and it
@@ -31,10 +32,18 @@ func (db *DB) begin(ctx context.Context) (writeTx, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := conn.ExecContext(context.WithoutCancel(ctx), sqliteBegin); err != nil {
+	t := &sqliteTx{unwatchedQuerier: unwatchedQuerier{conn}, conn: conn}
+	if err := t.driver(func(c driver.Conn) (err error) {
+		b, ok := c.(driver.ConnBeginTx)
+		if !ok {
+			return fmt.Errorf("store: sqlite connection %T cannot begin a transaction", c)
+		}
+		t.tx, err = b.BeginTx(ctx, driver.TxOptions{})
+		return err
+	}); err != nil {
 		return nil, errors.Join(err, conn.Close())
 	}
-	return &sqliteTx{conn: conn}, nil
+	return t, nil
 }
 
 // sqlTx is a database/sql transaction (PostgreSQL).
@@ -43,71 +52,60 @@ type sqlTx struct{ *sql.Tx }
 func (t sqlTx) commit() error   { return t.Commit() }
 func (t sqlTx) rollback() error { return t.Rollback() }
 
-// SQLite statement texts of a write transaction; cachingConn knows them, to
-// count write transactions (DB.WriteTransactions).
-const (
-	sqliteBegin    = "BEGIN IMMEDIATE"
-	sqliteCommit   = "COMMIT"
-	sqliteRollback = "ROLLBACK"
-)
-
-// sqliteTx is a write transaction on SQLite's one writer connection, held
-// as a *sql.Conn from BEGIN IMMEDIATE to COMMIT or ROLLBACK, rather than a
-// *sql.Tx. database/sql watches every *sql.Tx with a goroutine of its own,
-// and the rows of every query in one with another (to roll back or close
-// them when the context ends): four goroutines for a sign-in, each woken
-// again at the commit, and each waking an idle processor. The statements of
-// a sqliteTx run with their contexts unwatched, like SQLite's reads: the
-// writer connection is awaited only as long as the caller's context lasts
-// (begin), and a statement given a context that has ended fails with its
-// error, so that the transaction rolls back; but a statement already
-// running is not interrupted when the client goes away (each is a bounded,
-// indexed one), and nothing rolls back between two statements.
+// sqliteTx is a write transaction on SQLite's one writer connection: the
+// driver's own transaction (BEGIN IMMEDIATE, counted by cachingConn.BeginTx)
+// on a *sql.Conn held from its begin to its end, rather than a *sql.Tx.
+// database/sql watches every *sql.Tx with a goroutine of its own, and the
+// rows of every query in one with another (to roll back or close them when
+// the context ends): four goroutines for a sign-in, each woken again at the
+// commit, and each waking an idle processor. The statements of a sqliteTx
+// run with their contexts unwatched, like SQLite's reads: the writer
+// connection is awaited only as long as the caller's context lasts (begin),
+// and a statement given a context that has ended fails with its error, so
+// that the transaction rolls back; but a statement already running is not
+// interrupted when the client goes away (each is a bounded, indexed one),
+// and nothing rolls back between two statements.
 type sqliteTx struct {
-	conn  *sql.Conn
-	ended bool
+	unwatchedQuerier // over conn
+	conn             *sql.Conn
+	tx               driver.Tx
+	ended            bool
 }
 
-func (t *sqliteTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.conn.ExecContext(unwatched(ctx), query, args...)
+// driver runs fn on the writer's driver connection; an error from it other
+// than driver.ErrBadConn leaves the connection in use.
+func (t *sqliteTx) driver(fn func(driver.Conn) error) error {
+	return t.conn.Raw(func(c any) error { return fn(c.(driver.Conn)) })
 }
 
-func (t *sqliteTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return t.conn.QueryContext(unwatched(ctx), query, args...)
-}
-
-func (t *sqliteTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.conn.QueryRowContext(unwatched(ctx), query, args...)
-}
-
-// commit commits and gives the writer connection back. A COMMIT that
-// fails leaves SQLite's transaction open, so it is rolled back.
+// commit commits and gives the writer connection back.
 func (t *sqliteTx) commit() error {
-	if t.ended {
-		return sql.ErrTxDone
-	}
-	if _, err := t.conn.ExecContext(context.Background(), sqliteCommit); err != nil {
-		return errors.Join(err, t.rollback())
-	}
-	t.ended = true
-	return t.conn.Close()
+	return t.end(driver.Tx.Commit)
 }
 
-// rollback rolls back and gives the writer connection back. Where the
-// ROLLBACK fails, the connection's state is unknown, and database/sql is
-// told to close it rather than hand it to the next writer. (SQLite has
-// rolled back already after some errors, a full disk or an I/O error; the
-// ROLLBACK then fails with "no transaction is active", and the connection
-// is replaced all the same, which costs only its prepared statements.)
+// rollback rolls back and gives the writer connection back.
 func (t *sqliteTx) rollback() error {
+	return t.end(driver.Tx.Rollback)
+}
+
+// end ends the transaction with how (the driver's Commit or Rollback) and
+// gives the writer connection back. Where it fails, the connection's state
+// is not known (the driver rolls a failed COMMIT back, and SQLite has
+// rolled back already after some errors, a full disk or an I/O error), so
+// database/sql is told to close it rather than hand it to the next writer,
+// which costs only its prepared statements.
+func (t *sqliteTx) end(how func(driver.Tx) error) error {
 	if t.ended {
 		return sql.ErrTxDone
 	}
 	t.ended = true
-	_, err := t.conn.ExecContext(context.Background(), sqliteRollback)
-	if err != nil {
-		_ = t.conn.Raw(func(any) error { return driver.ErrBadConn })
-	}
+	var err error
+	_ = t.driver(func(driver.Conn) error {
+		if err = how(t.tx); err != nil {
+			return driver.ErrBadConn // to database/sql only: err is the answer
+		}
+		return nil
+	})
 	if cerr := t.conn.Close(); cerr != nil && !errors.Is(cerr, sql.ErrConnDone) {
 		err = errors.Join(err, cerr)
 	}
